@@ -1,0 +1,339 @@
+//! Session events: the durable, per-session, strictly ordered log, and the live
+//! deltas that stream to attached clients but are never stored.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The state of a session, as clients and `ls --json` see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionState {
+    /// No turn is running and nothing waits.
+    Idle,
+    /// A turn is in progress.
+    Running,
+    /// A tool call waits for a person to approve or deny it.
+    AwaitingApproval,
+    /// The last turn failed after retries; the next message tries again.
+    Failed,
+    /// A state this client does not know (sent by a newer daemon).
+    #[serde(other)]
+    Unknown,
+}
+
+impl SessionState {
+    /// The word used on the wire and in CLI output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionState::Idle => "idle",
+            SessionState::Running => "running",
+            SessionState::AwaitingApproval => "awaiting_approval",
+            SessionState::Failed => "failed",
+            SessionState::Unknown => "unknown",
+        }
+    }
+
+    /// True for the states `tether wait` stops at.
+    pub fn is_settled(self) -> bool {
+        matches!(
+            self,
+            SessionState::Idle | SessionState::AwaitingApproval | SessionState::Failed
+        )
+    }
+}
+
+impl std::fmt::Display for SessionState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a message sent while a turn runs is delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Delivery {
+    /// Start a turn of its own when the current one ends, in order.
+    #[default]
+    Queue,
+    /// Join the running turn at its next step boundary.
+    Steer,
+    /// Cancel the running turn and start a new one with this message.
+    Interrupt,
+}
+
+impl Delivery {
+    /// The word used on the wire and in the store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Delivery::Queue => "queue",
+            Delivery::Steer => "steer",
+            Delivery::Interrupt => "interrupt",
+        }
+    }
+}
+
+/// A person's decision on a tool call that asked for approval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// The call may run.
+    Approved,
+    /// The call must not run; the model is told why.
+    Denied,
+}
+
+/// Token usage reported by the model for one call.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    /// Tokens in the request.
+    #[serde(default)]
+    pub prompt_tokens: u64,
+    /// Tokens in the answer.
+    #[serde(default)]
+    pub completion_tokens: u64,
+}
+
+/// One tool call requested by the model, as stored inside `assistant_message`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolCallSpec {
+    /// The model's id for this call.
+    pub call_id: String,
+    /// The tool name the model used.
+    pub tool: String,
+    /// The arguments, parsed when they are valid JSON, else the raw string.
+    pub arguments: Value,
+}
+
+/// One durable event in a session's log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Per-session sequence number, strictly increasing, starting at 1.
+    pub seq: u64,
+    /// When the event was stored, RFC 3339 UTC.
+    pub ts: String,
+    /// What happened.
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+/// What an event records. Serialised with its name under `"type"`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventKind {
+    /// The session was created.
+    SessionCreated {
+        /// The session's name.
+        name: String,
+        /// `provider/model`.
+        model: String,
+        /// The working directory.
+        cwd: String,
+        /// The system prompt, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        instructions: Option<String>,
+    },
+    /// A user message, recorded when the agent takes it (not when it is queued).
+    UserMessage {
+        /// The text.
+        text: String,
+        /// How it was sent.
+        #[serde(default)]
+        delivery: Delivery,
+    },
+    /// A complete assistant message (text and the tool calls it asked for).
+    AssistantMessage {
+        /// The text; partial if the turn was interrupted while it streamed.
+        text: String,
+        /// Tool calls requested in this message.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        tool_calls: Vec<ToolCallSpec>,
+        /// Token usage of the model call that produced it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        usage: Option<Usage>,
+        /// True when the stream was cut short by an interrupt.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        partial: bool,
+    },
+    /// The model asked for a tool call.
+    ToolCall {
+        /// The model's id for the call.
+        call_id: String,
+        /// The tool's name as the model sees it.
+        tool: String,
+        /// The arguments.
+        arguments: Value,
+    },
+    /// A tool call waits for a person.
+    ApprovalRequested {
+        /// The call waiting.
+        call_id: String,
+        /// Its tool.
+        tool: String,
+    },
+    /// A person decided on a tool call.
+    ApprovalDecided {
+        /// The call decided.
+        call_id: String,
+        /// Approved or denied.
+        decision: Decision,
+        /// Why, if given.
+        #[serde(default)]
+        reason: Option<String>,
+    },
+    /// A tool call finished (or failed, or was denied or interrupted).
+    ToolResult {
+        /// The call this answers.
+        call_id: String,
+        /// Its tool.
+        tool: String,
+        /// What the model is told.
+        output: String,
+        /// True when the call failed.
+        is_error: bool,
+    },
+    /// A turn began.
+    TurnStarted,
+    /// A turn ended with an answer.
+    TurnCompleted,
+    /// A turn was cancelled.
+    TurnInterrupted {
+        /// Why.
+        reason: String,
+    },
+    /// A turn failed after retries.
+    TurnFailed {
+        /// The error shown to the user.
+        error: String,
+    },
+    /// An interrupted turn continued after a daemon restart.
+    TurnResumed {
+        /// How many times this turn has resumed, this one included.
+        #[serde(default)]
+        attempt: u32,
+    },
+    /// The set of tools the session sees changed.
+    ToolsChanged {
+        /// Tools added.
+        #[serde(default)]
+        added: Vec<String>,
+        /// Tools removed.
+        #[serde(default)]
+        removed: Vec<String>,
+        /// Config errors that kept a change from applying.
+        #[serde(default)]
+        errors: Vec<String>,
+    },
+    /// The session's state changed.
+    State {
+        /// The new state.
+        state: SessionState,
+    },
+    /// An error worth showing that did not end the turn (a retry, a failed call).
+    Error {
+        /// What went wrong.
+        message: String,
+    },
+    /// An event this client does not know (written by a newer daemon).
+    #[serde(other)]
+    Unknown,
+}
+
+impl EventKind {
+    /// The `type` name of this event.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            EventKind::SessionCreated { .. } => "session_created",
+            EventKind::UserMessage { .. } => "user_message",
+            EventKind::AssistantMessage { .. } => "assistant_message",
+            EventKind::ToolCall { .. } => "tool_call",
+            EventKind::ApprovalRequested { .. } => "approval_requested",
+            EventKind::ApprovalDecided { .. } => "approval_decided",
+            EventKind::ToolResult { .. } => "tool_result",
+            EventKind::TurnStarted => "turn_started",
+            EventKind::TurnCompleted => "turn_completed",
+            EventKind::TurnInterrupted { .. } => "turn_interrupted",
+            EventKind::TurnFailed { .. } => "turn_failed",
+            EventKind::TurnResumed { .. } => "turn_resumed",
+            EventKind::ToolsChanged { .. } => "tools_changed",
+            EventKind::State { .. } => "state",
+            EventKind::Error { .. } => "error",
+            EventKind::Unknown => "unknown",
+        }
+    }
+}
+
+/// Something live that an attached client sees: a stored event, or a delta that
+/// is shown while it streams and then superseded by the stored event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Live {
+    /// A durable event.
+    Event {
+        /// The event.
+        event: Event,
+    },
+    /// Text streamed by the model. Appends to the partial assistant message.
+    AssistantDelta {
+        /// The new text.
+        text: String,
+    },
+    /// The partial assistant message so far is void (the model call is retried).
+    AssistantReset,
+    /// A chunk of a running tool's output.
+    ToolOutput {
+        /// The call producing it.
+        call_id: String,
+        /// The chunk (lossy UTF-8).
+        chunk: String,
+    },
+    /// Something this client does not know.
+    #[serde(other)]
+    Unknown,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_round_trips_with_flat_type() {
+        let ev = Event {
+            seq: 7,
+            ts: "2026-01-01T00:00:00Z".into(),
+            kind: EventKind::ToolResult {
+                call_id: "c1".into(),
+                tool: "shell".into(),
+                output: "ok".into(),
+                is_error: false,
+            },
+        };
+        let json = serde_json::to_value(&ev).unwrap();
+        assert_eq!(json["type"], "tool_result");
+        assert_eq!(json["seq"], 7);
+        assert_eq!(json["call_id"], "c1");
+        let back: Event = serde_json::from_value(json).unwrap();
+        assert_eq!(back, ev);
+    }
+
+    #[test]
+    fn unknown_event_type_is_tolerated() {
+        let ev: Event =
+            serde_json::from_str(r#"{"seq":1,"ts":"x","type":"from_the_future","a":1}"#).unwrap();
+        assert_eq!(ev.kind, EventKind::Unknown);
+        let st: SessionState = serde_json::from_str(r#""sleeping""#).unwrap();
+        assert_eq!(st, SessionState::Unknown);
+    }
+
+    #[test]
+    fn unit_events_serialise_with_type_only() {
+        let ev = Event {
+            seq: 2,
+            ts: "t".into(),
+            kind: EventKind::TurnStarted,
+        };
+        assert_eq!(
+            serde_json::to_string(&ev).unwrap(),
+            r#"{"seq":2,"ts":"t","type":"turn_started"}"#
+        );
+    }
+}

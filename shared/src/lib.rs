@@ -1,0 +1,12 @@
+//! Wire types, framing and paths shared by the tether daemon and its clients.
+//!
+//! Nothing here opens a socket, spawns a task or sets up logging: this crate is the
+//! contract between processes, and nothing else.
+
+pub mod event;
+pub mod framing;
+pub mod paths;
+pub mod protocol;
+
+pub use event::{Decision, Delivery, Event, EventKind, Live, SessionState, Usage};
+pub use protocol::PROTOCOL_VERSION;
