@@ -1,1 +1,16 @@
-//! placeholder
+//! The tether daemon: owns long-lived agent sessions and serves clients over a
+//! local socket. `run` is the whole daemon; the `tether` binary calls it.
+
+pub mod config;
+mod connection;
+pub mod daemon;
+pub mod model;
+pub mod registry;
+pub mod server;
+pub mod session;
+pub mod sse;
+pub mod store;
+pub mod tools;
+pub mod util;
+
+pub use daemon::{DaemonOptions, run};

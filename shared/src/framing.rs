@@ -19,46 +19,79 @@ pub enum Frame {
     Eof,
 }
 
-/// Reads the next line, holding at most `max` bytes of it.
+/// Reads lines of at most `max` bytes. Cancel-safe: a partly read line is kept in
+/// the reader, so a `select!` that drops `next()` loses nothing.
+#[derive(Debug)]
+pub struct FrameReader<R> {
+    inner: R,
+    max: usize,
+    line: Vec<u8>,
+    discarded: Option<usize>,
+}
+
+impl<R: AsyncBufRead + Unpin> FrameReader<R> {
+    /// A reader with a cap of `max` bytes per line.
+    pub fn new(inner: R, max: usize) -> Self {
+        FrameReader {
+            inner,
+            max,
+            line: Vec::new(),
+            discarded: None,
+        }
+    }
+
+    /// The underlying reader (to write on a duplex stream).
+    pub fn get_mut(&mut self) -> &mut R {
+        &mut self.inner
+    }
+
+    /// Reads the next line.
+    pub async fn next(&mut self) -> std::io::Result<Frame> {
+        loop {
+            let available = self.inner.fill_buf().await?;
+            if available.is_empty() {
+                let line = std::mem::take(&mut self.line);
+                return Ok(match self.discarded.take() {
+                    Some(len) => Frame::TooLong { len },
+                    None if line.is_empty() => Frame::Eof,
+                    None => Frame::Line(line),
+                });
+            }
+            let newline = available.iter().position(|&b| b == b'\n');
+            let take = newline.unwrap_or(available.len());
+            match self.discarded.as_mut() {
+                Some(len) => *len += take,
+                None if self.line.len() + take > self.max => {
+                    self.discarded = Some(self.line.len() + take);
+                    self.line = Vec::new();
+                }
+                None => self.line.extend_from_slice(&available[..take]),
+            }
+            let consumed = newline.map_or(take, |n| n + 1);
+            self.inner.consume(consumed);
+            if newline.is_some() {
+                let mut line = std::mem::take(&mut self.line);
+                return Ok(match self.discarded.take() {
+                    Some(len) => Frame::TooLong { len },
+                    None => {
+                        if line.last() == Some(&b'\r') {
+                            line.pop();
+                        }
+                        Frame::Line(line)
+                    }
+                });
+            }
+        }
+    }
+}
+
+/// Reads the next line, holding at most `max` bytes of it (not cancel-safe; use
+/// [`FrameReader`] inside `select!`).
 pub async fn read_frame<R: AsyncBufRead + Unpin>(
     reader: &mut R,
     max: usize,
 ) -> std::io::Result<Frame> {
-    let mut line = Vec::new();
-    let mut discarded: Option<usize> = None;
-    loop {
-        let available = reader.fill_buf().await?;
-        if available.is_empty() {
-            return Ok(match discarded {
-                Some(len) => Frame::TooLong { len },
-                None if line.is_empty() => Frame::Eof,
-                None => Frame::Line(line),
-            });
-        }
-        let newline = available.iter().position(|&b| b == b'\n');
-        let take = newline.unwrap_or(available.len());
-        match discarded.as_mut() {
-            Some(len) => *len += take,
-            None if line.len() + take > max => {
-                discarded = Some(line.len() + take);
-                line = Vec::new();
-            }
-            None => line.extend_from_slice(&available[..take]),
-        }
-        let consumed = newline.map_or(take, |n| n + 1);
-        reader.consume(consumed);
-        if newline.is_some() {
-            return Ok(match discarded {
-                Some(len) => Frame::TooLong { len },
-                None => {
-                    if line.last() == Some(&b'\r') {
-                        line.pop();
-                    }
-                    Frame::Line(line)
-                }
-            });
-        }
-    }
+    FrameReader::new(reader, max).next().await
 }
 
 /// Writes one message as a line and flushes it.
@@ -75,7 +108,7 @@ pub async fn write_frame<W: AsyncWrite + Unpin>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::io::BufReader;
+    use tokio::io::{AsyncWriteExt, BufReader};
 
     #[tokio::test]
     async fn reads_lines_and_eof() {
@@ -111,6 +144,18 @@ mod tests {
             read_frame(&mut r, 100).await.unwrap(),
             Frame::Line(b"ok".to_vec())
         );
+    }
+
+    #[tokio::test]
+    async fn frame_reader_keeps_partial_lines_across_calls() {
+        let (mut w, r) = tokio::io::duplex(64);
+        let mut fr = FrameReader::new(BufReader::new(r), 100);
+        w.write_all(b"hel").await.unwrap();
+        // A next() dropped mid-line (as in a select!) must not lose "hel".
+        let pending = tokio::time::timeout(std::time::Duration::from_millis(20), fr.next()).await;
+        assert!(pending.is_err());
+        w.write_all(b"lo\n").await.unwrap();
+        assert_eq!(fr.next().await.unwrap(), Frame::Line(b"hello".to_vec()));
     }
 
     #[tokio::test]

@@ -1,0 +1,569 @@
+//! One client connection: the handshake, request dispatch, and the live feed of
+//! each attached session.
+//!
+//! Requests run as their own tasks (so `session.wait` does not block the rest);
+//! every outgoing line goes through one bounded queue to one writer task.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use interprocess::local_socket::tokio::prelude::*;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use tether_shared::framing::{Frame, FrameReader};
+use tether_shared::protocol::*;
+use tether_shared::{Decision, Live};
+use tokio::io::{AsyncWriteExt, BufReader};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, debug, info, warn};
+
+use crate::daemon::Daemon;
+use crate::session::{SessionHandle, Subscription};
+
+/// Outgoing lines waiting for the writer. Bounded: a client that stops reading
+/// stalls only its own feeds, which then catch up from the store.
+const OUT_QUEUE: usize = 256;
+/// Default and largest page for `session.attach`.
+const DEFAULT_PAGE: u32 = 200;
+const MAX_PAGE: u32 = 10_000;
+/// An attach reply stops adding events past this many bytes (frames stay small).
+const PAGE_BYTES: usize = 16 * 1024 * 1024;
+
+struct Conn {
+    daemon: Arc<Daemon>,
+    out: mpsc::Sender<Vec<u8>>,
+    read_only: Mutex<HashSet<String>>,
+    feeds: Mutex<HashMap<String, CancellationToken>>,
+    done: CancellationToken,
+}
+
+fn line(msg: &impl Serialize) -> Vec<u8> {
+    let mut v = serde_json::to_vec(msg).unwrap_or_default();
+    v.push(b'\n');
+    v
+}
+
+/// Tells a connection from another user why it is refused, then drops it.
+pub async fn refuse(mut stream: LocalSocketStream, peer: Option<u32>) {
+    let err = Response::err(
+        Value::Null,
+        RpcError::new(
+            code::INVALID_REQUEST,
+            format!("permission denied: this daemon serves only its owner (your uid: {peer:?})"),
+        ),
+    );
+    let _ = stream.write_all(&line(&err)).await;
+}
+
+/// Serves one client until it disconnects or the daemon closes.
+pub async fn serve(stream: LocalSocketStream, daemon: Arc<Daemon>) {
+    daemon.clients.fetch_add(1, Ordering::Relaxed);
+    // `&Stream` reads and writes; sharing it beats the deprecated split().
+    let stream = Arc::new(stream);
+    let write_side = stream.clone();
+    let (out_tx, mut out_rx) = mpsc::channel::<Vec<u8>>(OUT_QUEUE);
+    let done = CancellationToken::new();
+    let writer_done = done.clone();
+    let writer = tokio::spawn(
+        async move {
+            let mut wr: &LocalSocketStream = &write_side;
+            while let Some(bytes) = out_rx.recv().await {
+                if wr.write_all(&bytes).await.is_err() {
+                    break;
+                }
+            }
+            let _ = wr.flush().await;
+            writer_done.cancel();
+        }
+        .in_current_span(),
+    );
+    let conn = Arc::new(Conn {
+        daemon: daemon.clone(),
+        out: out_tx,
+        read_only: Mutex::new(HashSet::new()),
+        feeds: Mutex::new(HashMap::new()),
+        done: done.clone(),
+    });
+    debug!("client connected");
+    let mut reader = FrameReader::new(BufReader::new(&*stream), MAX_REQUEST_FRAME);
+    let mut handshaken = false;
+    let requests = tokio_util::task::TaskTracker::new();
+    loop {
+        let frame = tokio::select! {
+            _ = daemon.closing.cancelled() => {
+                let _ = conn.out.send(line(&Notification::new(method::DAEMON_SHUTDOWN, serde_json::json!({})))).await;
+                break;
+            }
+            _ = done.cancelled() => break,
+            f = reader.next() => f,
+        };
+        let bytes = match frame {
+            Ok(Frame::Line(b)) => b,
+            Ok(Frame::Eof) | Err(_) => break,
+            Ok(Frame::TooLong { len }) => {
+                warn!(len, "discarded an oversized frame");
+                conn.reply(
+                    Value::Null,
+                    Err(RpcError::new(
+                        code::FRAME_TOO_LARGE,
+                        format!("frame of {len} bytes exceeds the limit of {MAX_REQUEST_FRAME} bytes; it was discarded"),
+                    )),
+                )
+                .await;
+                continue;
+            }
+        };
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let value: Value = match serde_json::from_slice(&bytes) {
+            Ok(v) => v,
+            Err(e) => {
+                conn.reply(
+                    Value::Null,
+                    Err(RpcError::new(
+                        code::PARSE_ERROR,
+                        format!("not valid JSON: {e}"),
+                    )),
+                )
+                .await;
+                continue;
+            }
+        };
+        let req = match serde_json::from_value::<Request>(value.clone()) {
+            Ok(r) if r.jsonrpc == "2.0" => r,
+            _ => {
+                let id = value.get("id").cloned().unwrap_or(Value::Null);
+                conn.reply(
+                    id,
+                    Err(RpcError::new(
+                        code::INVALID_REQUEST,
+                        "not a JSON-RPC 2.0 request: need \"jsonrpc\": \"2.0\", \"id\" and \"method\"",
+                    )),
+                )
+                .await;
+                continue;
+            }
+        };
+        if !handshaken {
+            if req.method != method::HELLO {
+                conn.reply(
+                    req.id,
+                    Err(RpcError::new(
+                        code::HANDSHAKE_REQUIRED,
+                        "the first request must be \"hello\" with protocol_version",
+                    )),
+                )
+                .await;
+                continue;
+            }
+            match serde_json::from_value::<HelloParams>(req.params) {
+                Ok(h) if h.protocol_version == PROTOCOL_VERSION => {
+                    handshaken = true;
+                    debug!(client = %h.client, "handshake");
+                    let hello = HelloResult {
+                        protocol_version: PROTOCOL_VERSION,
+                        daemon_version: env!("CARGO_PKG_VERSION").into(),
+                        pid: std::process::id(),
+                    };
+                    conn.reply(req.id, Ok(serde_json::to_value(hello).unwrap_or_default()))
+                        .await;
+                }
+                Ok(h) => {
+                    conn.reply(
+                        req.id,
+                        Err(RpcError::new(
+                            code::PROTOCOL_MISMATCH,
+                            format!(
+                                "protocol version mismatch: the client speaks {}, the daemon speaks {PROTOCOL_VERSION}; \
+                                 restart the daemon (`tether daemon stop`) so both are the same version",
+                                h.protocol_version
+                            ),
+                        )),
+                    )
+                    .await;
+                    break;
+                }
+                Err(e) => {
+                    conn.reply(
+                        req.id,
+                        Err(RpcError::new(
+                            code::INVALID_PARAMS,
+                            format!("bad hello params: {e}"),
+                        )),
+                    )
+                    .await;
+                }
+            }
+            continue;
+        }
+        let c = conn.clone();
+        requests.spawn(
+            async move {
+                let id = req.id.clone();
+                match c.handle(req).await {
+                    Ok(Some(v)) => c.reply(id, Ok(v)).await,
+                    Ok(None) => {}
+                    Err(e) => c.reply(id, Err(e)).await,
+                }
+            }
+            .in_current_span(),
+        );
+    }
+    // Leaving: stop feeds (which counts us out of sessions) and pending requests.
+    done.cancel();
+    requests.close();
+    let _ = tokio::time::timeout(Duration::from_secs(2), requests.wait()).await;
+    conn.stop_feeds().await;
+    drop(conn);
+    let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;
+    daemon.clients.fetch_sub(1, Ordering::Relaxed);
+    debug!("client disconnected");
+}
+
+fn params<T: DeserializeOwned>(v: Value) -> Result<T, RpcError> {
+    let v = if v.is_null() {
+        Value::Object(Default::default())
+    } else {
+        v
+    };
+    serde_json::from_value(v)
+        .map_err(|e| RpcError::new(code::INVALID_PARAMS, format!("invalid params: {e}")))
+}
+
+fn to_value(v: impl Serialize) -> Result<Option<Value>, RpcError> {
+    serde_json::to_value(v)
+        .map(Some)
+        .map_err(|e| RpcError::new(code::INTERNAL, e.to_string()))
+}
+
+fn internal(e: impl std::fmt::Display) -> RpcError {
+    RpcError::new(code::INTERNAL, e.to_string())
+}
+
+impl Conn {
+    async fn reply(&self, id: Value, result: Result<Value, RpcError>) {
+        let msg = match result {
+            Ok(v) => Response::ok(id, v),
+            Err(e) => Response::err(id, e),
+        };
+        let _ = self.out.send(line(&msg)).await;
+    }
+
+    fn writable(&self, h: &SessionHandle) -> Result<(), RpcError> {
+        let ro = self
+            .read_only
+            .lock()
+            .map(|s| s.contains(&h.id))
+            .unwrap_or(false);
+        if ro {
+            return Err(RpcError::new(
+                code::READ_ONLY,
+                format!("attached to {:?} read-only", h.name),
+            ));
+        }
+        Ok(())
+    }
+
+    async fn handle(self: &Arc<Self>, req: Request) -> Result<Option<Value>, RpcError> {
+        let d = &self.daemon;
+        if d.shutdown.is_cancelled() && req.method != method::DAEMON_STATUS {
+            return Err(RpcError::new(
+                code::SHUTTING_DOWN,
+                "the daemon is shutting down",
+            ));
+        }
+        match req.method.as_str() {
+            method::HELLO => Err(RpcError::new(code::INVALID_REQUEST, "already said hello")),
+            method::DAEMON_STATUS => to_value(d.status()),
+            method::DAEMON_STOP => {
+                info!("stop requested by a client");
+                d.shutdown.cancel();
+                to_value(serde_json::json!({"stopping": true}))
+            }
+            method::SESSION_CREATE => to_value(d.registry.create(params(req.params)?).await?),
+            method::SESSION_LIST => to_value(d.registry.list()),
+            method::SESSION_GET => {
+                let p: SessionRef = params(req.params)?;
+                to_value(d.registry.find(&p.session)?.info())
+            }
+            method::SESSION_SEND => {
+                let p: SendParams = params(req.params)?;
+                let h = d.registry.find(&p.session)?;
+                self.writable(&h)?;
+                if p.text.trim().is_empty() {
+                    return Err(RpcError::new(code::BAD_ARGUMENT, "the message is empty"));
+                }
+                to_value(h.send(p.text, p.delivery).await?)
+            }
+            method::SESSION_INTERRUPT => {
+                let p: SessionRef = params(req.params)?;
+                let h = d.registry.find(&p.session)?;
+                self.writable(&h)?;
+                to_value(InterruptResult {
+                    interrupted: h.interrupt().await?,
+                })
+            }
+            method::SESSION_APPROVE | method::SESSION_DENY => {
+                let p: DecideParams = params(req.params)?;
+                let h = d.registry.find(&p.session)?;
+                self.writable(&h)?;
+                let decision = if req.method == method::SESSION_APPROVE {
+                    Decision::Approved
+                } else {
+                    Decision::Denied
+                };
+                to_value(DecideResult {
+                    decided: h.decide(p.call_id, p.all, decision, p.reason).await?,
+                })
+            }
+            method::SESSION_WAIT => {
+                let p: WaitParams = params(req.params)?;
+                let h = d.registry.find(&p.session)?;
+                let timeout = p
+                    .timeout_s
+                    .filter(|t| t.is_finite() && *t >= 0.0)
+                    .map(Duration::from_secs_f64);
+                let (state, timed_out) = tokio::select! {
+                    r = h.wait(timeout) => r,
+                    _ = self.done.cancelled() => return Ok(None),
+                    _ = d.closing.cancelled() => return Err(RpcError::new(code::SHUTTING_DOWN, "the daemon is shutting down")),
+                };
+                to_value(WaitResult { state, timed_out })
+            }
+            method::SESSION_LOGS => {
+                let p: LogsParams = params(req.params)?;
+                let h = d.registry.find(&p.session)?;
+                let limit = p.limit.unwrap_or(1000).clamp(1, MAX_PAGE) as usize;
+                let since = p.since.unwrap_or(0);
+                let before = p.before.unwrap_or(u64::MAX);
+                let newest = p.before.is_some() && p.since.is_none();
+                let mut events = d
+                    .shared
+                    .store
+                    .events(&h.id, since, before, limit + 1, newest)
+                    .await
+                    .map_err(internal)?;
+                let more = events.len() > limit;
+                if more {
+                    if newest {
+                        events.remove(0);
+                    } else {
+                        events.truncate(limit);
+                    }
+                }
+                to_value(LogsResult {
+                    events,
+                    last_seq: h.info().last_seq,
+                    more,
+                })
+            }
+            method::SESSION_ATTACH => {
+                let p: AttachParams = params(req.params)?;
+                self.attach(req.id, p).await
+            }
+            method::SESSION_DETACH => {
+                let p: SessionRef = params(req.params)?;
+                let h = d.registry.find(&p.session)?;
+                let token = self.feeds.lock().ok().and_then(|mut f| f.remove(&h.id));
+                if let Some(t) = token {
+                    t.cancel();
+                    h.clients(-1).await;
+                }
+                to_value(serde_json::json!({}))
+            }
+            method::SESSION_KILL => {
+                let p: SessionRef = params(req.params)?;
+                let h = d.registry.find(&p.session)?;
+                self.writable(&h)?;
+                to_value(KillResult {
+                    id: d.registry.kill(&p.session).await?,
+                })
+            }
+            method::TOOLS_LIST => to_value(d.shared.tools.servers()),
+            other => Err(RpcError::new(
+                code::METHOD_NOT_FOUND,
+                format!("unknown method {other:?}"),
+            )),
+        }
+    }
+
+    async fn attach(
+        self: &Arc<Self>,
+        id: Value,
+        p: AttachParams,
+    ) -> Result<Option<Value>, RpcError> {
+        let h = self.daemon.registry.find(&p.session)?;
+        let sub = h.subscribe().await?;
+        let from = p.from_seq.unwrap_or(0);
+        let page = p.page_size.unwrap_or(DEFAULT_PAGE).min(MAX_PAGE) as usize;
+        let (events, truncated) = self.page(&h.id, from, sub.last_seq, page).await?;
+        let result = AttachResult {
+            info: sub.info.clone(),
+            events,
+            truncated,
+            last_seq: sub.last_seq,
+            partial: sub.partial.clone(),
+        };
+        if let Ok(mut ro) = self.read_only.lock() {
+            if p.read_only {
+                ro.insert(h.id.clone());
+            } else {
+                ro.remove(&h.id);
+            }
+        }
+        // The reply goes out before the feed starts, so live messages follow it.
+        self.reply(id, Ok(serde_json::to_value(result).map_err(internal)?))
+            .await;
+        let token = self.done.child_token();
+        let previous = self
+            .feeds
+            .lock()
+            .ok()
+            .and_then(|mut f| f.insert(h.id.clone(), token.clone()));
+        match previous {
+            Some(old) => old.cancel(),
+            None => h.clients(1).await,
+        }
+        let conn = self.clone();
+        self.daemon
+            .tracker()
+            .spawn(async move { conn.feed(h, sub, token).await }.in_current_span());
+        Ok(None)
+    }
+
+    /// Events in `(from, upto]`: the newest `page` of them, within the byte budget.
+    async fn page(
+        &self,
+        session_id: &str,
+        from: u64,
+        upto: u64,
+        page: usize,
+    ) -> Result<(Vec<tether_shared::Event>, bool), RpcError> {
+        if page == 0 || upto <= from {
+            return Ok((Vec::new(), upto > from));
+        }
+        let mut events = self
+            .daemon
+            .shared
+            .store
+            .events(session_id, from, upto.saturating_add(1), page, true)
+            .await
+            .map_err(internal)?;
+        let mut bytes = 0usize;
+        let mut keep = events.len();
+        for (i, ev) in events.iter().enumerate().rev() {
+            bytes += serde_json::to_string(ev).map(|s| s.len()).unwrap_or(0);
+            if bytes > PAGE_BYTES {
+                break;
+            }
+            keep = i;
+        }
+        events.drain(..keep);
+        let first = events.first().map_or(upto + 1, |e| e.seq);
+        Ok((events, first > from + 1))
+    }
+
+    async fn send_live(&self, session_id: &str, live: Live) -> bool {
+        let n = Notification::new(
+            method::SESSION_LIVE,
+            LiveParams {
+                session_id: session_id.to_string(),
+                live,
+            },
+        );
+        self.out.send(line(&n)).await.is_ok()
+    }
+
+    /// Forwards a session's live messages; a lagging feed catches up from the store.
+    async fn feed(&self, h: SessionHandle, mut sub: Subscription, token: CancellationToken) {
+        let mut last = sub.last_seq;
+        loop {
+            let msg = tokio::select! {
+                _ = token.cancelled() => return,
+                m = sub.live.recv() => m,
+            };
+            match msg {
+                Ok(Live::Event { event }) => {
+                    if event.seq <= last {
+                        continue;
+                    }
+                    last = event.seq;
+                    if !self.send_live(&h.id, Live::Event { event }).await {
+                        return;
+                    }
+                }
+                Ok(other) => {
+                    if !self.send_live(&h.id, other).await {
+                        return;
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    debug!(
+                        skipped = n,
+                        "client feed lagged; catching up from the store"
+                    );
+                    let Ok(fresh) = h.subscribe().await else {
+                        return;
+                    };
+                    while last < fresh.last_seq {
+                        let Ok(events) = self
+                            .daemon
+                            .shared
+                            .store
+                            .events(&h.id, last, fresh.last_seq + 1, 1000, false)
+                            .await
+                        else {
+                            return;
+                        };
+                        if events.is_empty() {
+                            break;
+                        }
+                        for event in events {
+                            last = event.seq;
+                            if !self.send_live(&h.id, Live::Event { event }).await {
+                                return;
+                            }
+                        }
+                    }
+                    // Deltas were skipped: restate the partial answer from scratch.
+                    if !self.send_live(&h.id, Live::AssistantReset).await {
+                        return;
+                    }
+                    if !fresh.partial.assistant_text.is_empty()
+                        && !self
+                            .send_live(
+                                &h.id,
+                                Live::AssistantDelta {
+                                    text: fresh.partial.assistant_text.clone(),
+                                },
+                            )
+                            .await
+                    {
+                        return;
+                    }
+                    sub = fresh;
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    }
+
+    async fn stop_feeds(&self) {
+        let feeds: Vec<(String, CancellationToken)> = self
+            .feeds
+            .lock()
+            .map(|mut f| f.drain().collect())
+            .unwrap_or_default();
+        for (id, token) in feeds {
+            token.cancel();
+            if let Ok(h) = self.daemon.registry.find(&id) {
+                h.clients(-1).await;
+            }
+        }
+    }
+}

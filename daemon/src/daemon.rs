@@ -1,0 +1,166 @@
+//! The daemon as a whole: what it owns, how it starts and the order it stops in.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use tether_shared::protocol::DaemonStatus;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{info, warn};
+
+use crate::config::ConfigSource;
+use crate::registry::Registry;
+use crate::server;
+use crate::session::SessionShared;
+use crate::store::Store;
+use crate::tools::ToolRouter;
+
+/// Where the daemon lives.
+#[derive(Debug, Clone)]
+pub struct DaemonOptions {
+    /// The socket path.
+    pub socket: PathBuf,
+    /// The config directory (`config.toml`, tool configs).
+    pub config_dir: PathBuf,
+    /// The state directory (the store, the log).
+    pub state_dir: PathBuf,
+}
+
+/// How long shutdown waits for sessions and connections before giving up on them.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// The running daemon, shared by every connection.
+pub struct Daemon {
+    /// Where it lives.
+    pub options: DaemonOptions,
+    /// The sessions.
+    pub registry: Registry,
+    /// Daemon-wide session needs.
+    pub shared: Arc<SessionShared>,
+    /// Fires when the daemon should stop (`daemon.stop`, a signal).
+    pub shutdown: CancellationToken,
+    /// Fires when connections should say goodbye and close.
+    pub closing: CancellationToken,
+    /// Connected clients.
+    pub clients: AtomicUsize,
+    started: Instant,
+    conn_tracker: TaskTracker,
+}
+
+impl Daemon {
+    /// The tracker for connection tasks.
+    pub fn tracker(&self) -> &TaskTracker {
+        &self.conn_tracker
+    }
+
+    /// Status for `tether daemon status`.
+    pub fn status(&self) -> DaemonStatus {
+        let (_, error) = self.shared.config.load();
+        DaemonStatus {
+            pid: std::process::id(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            socket: self.options.socket.display().to_string(),
+            state_dir: self.options.state_dir.display().to_string(),
+            config_dir: self.options.config_dir.display().to_string(),
+            sessions: self.registry.len(),
+            uptime_s: self.started.elapsed().as_secs(),
+            clients: self.clients.load(Ordering::Relaxed),
+            config_error: error.map(|e| e.to_string()),
+        }
+    }
+}
+
+/// Runs the daemon until `shutdown` fires, then stops in order: stop accepting,
+/// tell clients, stop sessions (each persists), bounded wait, remove the socket.
+pub async fn run(options: DaemonOptions, shutdown: CancellationToken) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&options.state_dir).with_context(|| {
+        format!(
+            "failed to create state directory {}",
+            options.state_dir.display()
+        )
+    })?;
+    server::prepare_socket_dir(&options.socket)?;
+    let _lock = server::acquire_lock(&options.socket)?;
+    let listener = server::bind(&options.socket).await?;
+
+    let db = options.state_dir.join("tether.db");
+    let store =
+        Store::open(&db).with_context(|| format!("failed to open the store {}", db.display()))?;
+    let config = Arc::new(ConfigSource::new(options.config_dir.join("config.toml")));
+    if let (_, Some(e)) = config.load() {
+        warn!(error = %e, "config.toml does not parse; using defaults until it is fixed");
+    }
+    let http = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(15))
+        .build()
+        .context("failed to build the HTTP client")?;
+    let session_tracker = TaskTracker::new();
+    let shared = Arc::new(SessionShared {
+        store,
+        config,
+        tools: Arc::new(ToolRouter::new()),
+        http,
+        tracker: session_tracker.clone(),
+    });
+    let sessions_cancel = CancellationToken::new();
+    let daemon = Arc::new(Daemon {
+        registry: Registry::new(shared.clone(), sessions_cancel.clone()),
+        shared,
+        options: options.clone(),
+        shutdown: shutdown.clone(),
+        closing: CancellationToken::new(),
+        clients: AtomicUsize::new(0),
+        started: Instant::now(),
+        conn_tracker: TaskTracker::new(),
+    });
+    let t0 = Instant::now();
+    let restored = daemon.registry.restore().await?;
+    info!(
+        socket = %options.socket.display(),
+        sessions = restored,
+        restore_ms = t0.elapsed().as_millis() as u64,
+        pid = std::process::id(),
+        "daemon ready"
+    );
+
+    let accept_stop = CancellationToken::new();
+    let accept = tokio::spawn(server::accept_loop(
+        listener,
+        daemon.clone(),
+        accept_stop.clone(),
+    ));
+    shutdown.cancelled().await;
+
+    info!("shutting down");
+    accept_stop.cancel();
+    let _ = accept.await;
+    daemon.closing.cancel();
+    let stop_sessions = daemon.registry.stop_all();
+    if tokio::time::timeout(SHUTDOWN_GRACE, stop_sessions)
+        .await
+        .is_err()
+    {
+        warn!("sessions did not stop in time");
+    }
+    sessions_cancel.cancel();
+    session_tracker.close();
+    daemon.conn_tracker.close();
+    let both = async {
+        session_tracker.wait().await;
+        daemon.conn_tracker.wait().await;
+    };
+    if tokio::time::timeout(SHUTDOWN_GRACE, both).await.is_err() {
+        warn!("some tasks did not finish in time");
+    }
+    // The listener usually removes its socket when dropped; remove a leftover.
+    if let Err(e) = std::fs::remove_file(&options.socket)
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        warn!(error = %e, "failed to remove the socket");
+    }
+    info!("daemon stopped");
+    Ok(())
+}

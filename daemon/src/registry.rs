@@ -1,0 +1,255 @@
+//! The registry of sessions: creates, finds, lists, restores and removes them.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+use tether_shared::protocol::{CreateParams, RpcError, SessionInfo, code};
+use tether_shared::{Delivery, Event, EventKind};
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::session::{self, SessionHandle, SessionShared};
+use crate::store::SessionRow;
+use crate::util::{new_id, now_rfc3339};
+
+/// All sessions of the daemon.
+pub struct Registry {
+    shared: Arc<SessionShared>,
+    sessions: RwLock<HashMap<String, SessionHandle>>,
+    // Creation checks the name, then stores: one at a time keeps names unique.
+    create: tokio::sync::Mutex<()>,
+    cancel: CancellationToken,
+}
+
+fn not_found(name: &str) -> RpcError {
+    RpcError::new(
+        code::SESSION_NOT_FOUND,
+        format!("no session named {name:?}; `tether ls` lists the sessions"),
+    )
+}
+
+/// Checks a session name: 1 to 64 of `[A-Za-z0-9._-]`, not starting with `-`.
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && !name.starts_with('-')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+impl Registry {
+    /// An empty registry.
+    pub fn new(shared: Arc<SessionShared>, cancel: CancellationToken) -> Self {
+        Registry {
+            shared,
+            sessions: RwLock::new(HashMap::new()),
+            create: tokio::sync::Mutex::new(()),
+            cancel,
+        }
+    }
+
+    /// Restores every stored session; returns how many.
+    pub async fn restore(&self) -> anyhow::Result<usize> {
+        let rows = self.shared.store.sessions().await?;
+        let n = rows.len();
+        for row in rows {
+            let name = row.name.clone();
+            match session::spawn_restored(row, self.shared.clone(), self.cancel.child_token()).await
+            {
+                Ok(h) => {
+                    self.write().insert(h.id.clone(), h);
+                }
+                Err(e) => warn!(session = %name, error = %e, "could not restore session"),
+            }
+        }
+        Ok(n)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, SessionHandle>> {
+        self.sessions.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, SessionHandle>> {
+        self.sessions.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Finds a session by name or id.
+    pub fn find(&self, name_or_id: &str) -> Result<SessionHandle, RpcError> {
+        let map = self.read();
+        if let Some(h) = map.get(name_or_id) {
+            return Ok(h.clone());
+        }
+        map.values()
+            .find(|h| h.name == name_or_id)
+            .cloned()
+            .ok_or_else(|| not_found(name_or_id))
+    }
+
+    /// Every session's summary, oldest first.
+    pub fn list(&self) -> Vec<SessionInfo> {
+        let mut v: Vec<SessionInfo> = self.read().values().map(|h| h.info()).collect();
+        v.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.name.cmp(&b.name)));
+        v
+    }
+
+    /// How many sessions there are.
+    pub fn len(&self) -> usize {
+        self.read().len()
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn free_name(&self, cwd: &str) -> String {
+        let base: String = Path::new(cwd)
+            .file_name()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default()
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect::<String>()
+            .trim_start_matches('-')
+            .chars()
+            .take(48)
+            .collect();
+        let base = if base.is_empty() {
+            "session".to_string()
+        } else {
+            base
+        };
+        let map = self.read();
+        let taken = |n: &str| map.values().any(|h| h.name == n);
+        if !taken(&base) {
+            return base;
+        }
+        (2..)
+            .map(|i| format!("{base}-{i}"))
+            .find(|n| !taken(n))
+            .unwrap_or(base)
+    }
+
+    /// Creates a session (and sends its first message, if given).
+    pub async fn create(&self, params: CreateParams) -> Result<SessionInfo, RpcError> {
+        let (config, error) = self.shared.config.load();
+        if let Some(e) = error {
+            return Err(RpcError::new(
+                code::CONFIG_ERROR,
+                format!("config error: {e}"),
+            ));
+        }
+        let cwd = Path::new(&params.cwd);
+        if !cwd.is_absolute() {
+            return Err(RpcError::new(
+                code::BAD_ARGUMENT,
+                format!("working directory {:?} must be absolute", params.cwd),
+            ));
+        }
+        if !cwd.is_dir() {
+            return Err(RpcError::new(
+                code::BAD_ARGUMENT,
+                format!("working directory {:?} is not a directory", params.cwd),
+            ));
+        }
+        let model = params
+            .model
+            .clone()
+            .unwrap_or_else(|| config.default_model.clone());
+        config
+            .resolve(&model, self.shared.config.path())
+            .map_err(|e| RpcError::new(code::NO_PROVIDER, e))?;
+        let _one_at_a_time = self.create.lock().await;
+        let name = match params.name {
+            Some(n) if !valid_name(&n) => {
+                return Err(RpcError::new(
+                    code::BAD_ARGUMENT,
+                    format!(
+                        "invalid session name {n:?}: use 1-64 letters, digits, '.', '_' or '-'"
+                    ),
+                ));
+            }
+            Some(n) => {
+                if self.find(&n).is_ok() {
+                    return Err(RpcError::new(
+                        code::NAME_TAKEN,
+                        format!("a session named {n:?} already exists"),
+                    ));
+                }
+                n
+            }
+            None => self.free_name(&params.cwd),
+        };
+        let now = now_rfc3339();
+        let row = SessionRow {
+            id: new_id("s"),
+            name: name.clone(),
+            model: model.clone(),
+            cwd: params.cwd.clone(),
+            instructions: params.instructions.clone().filter(|s| !s.trim().is_empty()),
+            created_at: now.clone(),
+            updated_at: now.clone(),
+            last_seq: 1,
+            usage: Default::default(),
+        };
+        let first = Event {
+            seq: 1,
+            ts: now,
+            kind: EventKind::SessionCreated {
+                name: name.clone(),
+                model,
+                cwd: params.cwd,
+                instructions: row.instructions.clone(),
+            },
+        };
+        self.shared
+            .store
+            .create_session(row.clone(), vec![first])
+            .await
+            .map_err(|e| match e {
+                crate::store::StoreError::NameTaken(n) => RpcError::new(
+                    code::NAME_TAKEN,
+                    format!("a session named {n:?} already exists"),
+                ),
+                e => RpcError::new(code::INTERNAL, format!("could not store the session: {e}")),
+            })?;
+        let handle = session::spawn_new(row, self.shared.clone(), self.cancel.child_token());
+        self.write().insert(handle.id.clone(), handle.clone());
+        drop(_one_at_a_time);
+        info!(session = %name, "session created");
+        if let Some(prompt) = params.prompt.filter(|p| !p.trim().is_empty()) {
+            handle.send(prompt, Delivery::Queue).await?;
+        }
+        Ok(handle.info())
+    }
+
+    /// Stops a session and deletes it with its history.
+    pub async fn kill(&self, name_or_id: &str) -> Result<String, RpcError> {
+        let handle = self.find(name_or_id)?;
+        self.write().remove(&handle.id);
+        handle.stop().await;
+        self.shared
+            .store
+            .delete_session(&handle.id)
+            .await
+            .map_err(|e| {
+                RpcError::new(code::INTERNAL, format!("could not delete the session: {e}"))
+            })?;
+        info!(session = %handle.name, "session killed");
+        Ok(handle.id)
+    }
+
+    /// Stops every session (each persists what it has).
+    pub async fn stop_all(&self) {
+        let handles: Vec<SessionHandle> = self.read().values().cloned().collect();
+        futures::future::join_all(handles.iter().map(|h| h.stop())).await;
+    }
+}

@@ -1,0 +1,147 @@
+//! The daemon's front door: the socket (directory 0700, socket 0600, peer uid
+//! checked), the lock that keeps one daemon per socket, and the accept loop.
+
+use std::fs::File;
+use std::io::Write;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use interprocess::local_socket::tokio::prelude::*;
+use interprocess::local_socket::{GenericFilePath, ListenerOptions};
+use interprocess::os::unix::local_socket::ListenerOptionsExt;
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, info, info_span, warn};
+
+use crate::connection;
+use crate::daemon::Daemon;
+
+/// The lock file beside the socket: held for the daemon's lifetime.
+pub fn lock_path(socket: &Path) -> PathBuf {
+    let mut s = socket.as_os_str().to_owned();
+    s.push(".lock");
+    PathBuf::from(s)
+}
+
+/// Creates the socket's directory 0700, or checks that an existing one is ours
+/// and private.
+pub fn prepare_socket_dir(socket: &Path) -> anyhow::Result<()> {
+    let dir = socket
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !dir.exists() {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("failed to create socket directory {}", dir.display()))?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("failed to make {} private", dir.display()))?;
+        return Ok(());
+    }
+    let meta =
+        std::fs::metadata(dir).with_context(|| format!("cannot inspect {}", dir.display()))?;
+    let uid = nix::unistd::getuid().as_raw();
+    if meta.uid() != uid {
+        bail!(
+            "socket directory {} belongs to uid {}, not to you (uid {uid}); choose another with --socket or TETHER_SOCKET",
+            dir.display(),
+            meta.uid()
+        );
+    }
+    if meta.mode() & 0o077 != 0 {
+        // Ours but open to others: a directory we would have made 0700 ourselves.
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("failed to make {} private (0700)", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// Holds the daemon lock; released when dropped (or when the process dies).
+pub struct DaemonLock {
+    _file: File,
+}
+
+/// Takes the daemon lock for `socket`, or says who holds it.
+pub fn acquire_lock(socket: &Path) -> anyhow::Result<DaemonLock> {
+    let path = lock_path(socket);
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .with_context(|| format!("failed to open lock file {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let pid = std::fs::read_to_string(&path).unwrap_or_default();
+            bail!(
+                "a tether daemon is already running on {} (pid {}); stop it with `tether daemon stop`",
+                socket.display(),
+                pid.trim()
+            );
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(e).with_context(|| format!("failed to lock {}", path.display()));
+        }
+    }
+    file.set_len(0)?;
+    write!(file, "{}", std::process::id())?;
+    Ok(DaemonLock { _file: file })
+}
+
+/// Binds the socket, reclaiming a stale one (we hold the lock, so nobody serves it).
+pub async fn bind(socket: &Path) -> anyhow::Result<LocalSocketListener> {
+    if socket.exists() {
+        let name = socket.to_fs_name::<GenericFilePath>()?;
+        if LocalSocketStream::connect(name).await.is_ok() {
+            bail!(
+                "another process is serving {}; stop it first",
+                socket.display()
+            );
+        }
+        std::fs::remove_file(socket)
+            .with_context(|| format!("failed to remove stale socket {}", socket.display()))?;
+        info!(socket = %socket.display(), "reclaimed a stale socket");
+    }
+    let name = socket.to_fs_name::<GenericFilePath>()?;
+    let listener = ListenerOptions::new()
+        .name(name)
+        .mode(0o600)
+        .create_tokio()
+        .with_context(|| format!("failed to listen on {}", socket.display()))?;
+    Ok(listener)
+}
+
+/// Accepts connections until `stop` fires.
+pub async fn accept_loop(
+    listener: LocalSocketListener,
+    daemon: Arc<Daemon>,
+    stop: CancellationToken,
+) {
+    let uid = nix::unistd::getuid().as_raw();
+    let mut next_conn = 0u64;
+    loop {
+        let stream = tokio::select! {
+            _ = stop.cancelled() => break,
+            r = listener.accept() => match r {
+                Ok(s) => s,
+                Err(e) => {
+                    warn!(error = %e, "accept failed");
+                    continue;
+                }
+            },
+        };
+        next_conn += 1;
+        let peer = stream.peer_creds().ok().and_then(|c| c.euid());
+        if peer != Some(uid) {
+            warn!(peer_uid = ?peer, "refused a connection from another user");
+            daemon.tracker().spawn(connection::refuse(stream, peer));
+            continue;
+        }
+        let span = info_span!("conn", id = next_conn);
+        daemon
+            .tracker()
+            .spawn(connection::serve(stream, daemon.clone()).instrument(span));
+    }
+}

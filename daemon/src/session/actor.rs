@@ -1,0 +1,1148 @@
+//! The session actor: runs turns (model ↔ tools), takes inputs, approvals and
+//! interrupts, and persists every event before publishing it.
+//!
+//! The actor does no slow I/O itself: model calls and tool calls run as worker
+//! tasks that report back on `work_rx`, tagged with the turn's generation so a
+//! report from an interrupted turn is recognised and dropped.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use tether_shared::protocol::{PartialState, RpcError, SendResult, SessionInfo, code};
+use tether_shared::{Decision, Delivery, Event, EventKind, Live, SessionState, Usage};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{Instrument, debug, info, info_span, warn};
+
+use super::context;
+use super::machine::{self, CallStatus, Step, StepCall};
+use crate::config::{ConfigSource, Policy, Resume};
+use crate::model::{self, ModelReply, ModelRequest, OpenAi, Progress};
+use crate::store::{Batch, QueuedInput, SessionRow, Store, StoreError};
+use crate::tools::{ToolContext, ToolOutput, ToolRouter};
+use crate::util::now_rfc3339;
+
+/// How many times a turn cut short by restarts resumes before it is failed.
+pub const MAX_RESUMES: u32 = 3;
+
+/// Live messages buffered per session for attached clients. A client that falls
+/// further behind is caught up from the store (it lags, it is not fed a gap).
+const LIVE_CAPACITY: usize = 4096;
+
+/// Daemon-wide things every session uses.
+pub struct SessionShared {
+    /// The store.
+    pub store: Store,
+    /// `config.toml`.
+    pub config: Arc<ConfigSource>,
+    /// The tools.
+    pub tools: Arc<ToolRouter>,
+    /// The HTTP client for model calls.
+    pub http: reqwest::Client,
+    /// Tracks every task, for a bounded shutdown.
+    pub tracker: TaskTracker,
+}
+
+/// What a client gets when it subscribes to a session.
+pub struct Subscription {
+    /// Live messages after `last_seq`.
+    pub live: broadcast::Receiver<Live>,
+    /// The last stored seq when subscribing.
+    pub last_seq: u64,
+    /// What is streaming now.
+    pub partial: PartialState,
+    /// The session's summary.
+    pub info: SessionInfo,
+}
+
+enum Command {
+    Send {
+        text: String,
+        delivery: Delivery,
+        reply: oneshot::Sender<Result<SendResult, RpcError>>,
+    },
+    Interrupt {
+        reply: oneshot::Sender<bool>,
+    },
+    Decide {
+        call_id: Option<String>,
+        all: bool,
+        decision: Decision,
+        reason: Option<String>,
+        reply: oneshot::Sender<Result<Vec<String>, RpcError>>,
+    },
+    Subscribe {
+        reply: oneshot::Sender<Subscription>,
+    },
+    Clients {
+        delta: isize,
+    },
+    Stop {
+        reply: oneshot::Sender<()>,
+    },
+}
+
+/// A cloneable handle on a session actor.
+#[derive(Clone)]
+pub struct SessionHandle {
+    /// Stable id.
+    pub id: String,
+    /// Unique name.
+    pub name: String,
+    // Bounded: a flood of requests waits here instead of growing memory; every
+    // command is small and the actor answers quickly because workers do the I/O.
+    cmd: mpsc::Sender<Command>,
+    // watch: clients want the latest summary, never a history of them.
+    status: watch::Receiver<SessionInfo>,
+}
+
+fn gone() -> RpcError {
+    RpcError::new(code::SESSION_NOT_FOUND, "the session has stopped")
+}
+
+impl SessionHandle {
+    /// The latest summary.
+    pub fn info(&self) -> SessionInfo {
+        self.status.borrow().clone()
+    }
+
+    /// A receiver of summary changes.
+    pub fn watch(&self) -> watch::Receiver<SessionInfo> {
+        self.status.clone()
+    }
+
+    /// Sends a message; durable when this returns Ok.
+    pub async fn send(&self, text: String, delivery: Delivery) -> Result<SendResult, RpcError> {
+        let (reply, rx) = oneshot::channel();
+        self.cmd
+            .send(Command::Send {
+                text,
+                delivery,
+                reply,
+            })
+            .await
+            .map_err(|_| gone())?;
+        rx.await.map_err(|_| gone())?
+    }
+
+    /// Interrupts the running turn; false when none was running.
+    pub async fn interrupt(&self) -> Result<bool, RpcError> {
+        let (reply, rx) = oneshot::channel();
+        self.cmd
+            .send(Command::Interrupt { reply })
+            .await
+            .map_err(|_| gone())?;
+        rx.await.map_err(|_| gone())
+    }
+
+    /// Approves or denies pending calls; returns the call ids decided.
+    pub async fn decide(
+        &self,
+        call_id: Option<String>,
+        all: bool,
+        decision: Decision,
+        reason: Option<String>,
+    ) -> Result<Vec<String>, RpcError> {
+        let (reply, rx) = oneshot::channel();
+        self.cmd
+            .send(Command::Decide {
+                call_id,
+                all,
+                decision,
+                reason,
+                reply,
+            })
+            .await
+            .map_err(|_| gone())?;
+        rx.await.map_err(|_| gone())?
+    }
+
+    /// Subscribes to live messages.
+    pub async fn subscribe(&self) -> Result<Subscription, RpcError> {
+        let (reply, rx) = oneshot::channel();
+        self.cmd
+            .send(Command::Subscribe { reply })
+            .await
+            .map_err(|_| gone())?;
+        rx.await.map_err(|_| gone())
+    }
+
+    /// Counts an attached client in or out.
+    pub async fn clients(&self, delta: isize) {
+        let _ = self.cmd.send(Command::Clients { delta }).await;
+    }
+
+    /// Waits until the session settles: idle or failed with nothing queued, or
+    /// awaiting approval. Returns the state and whether the timeout passed first.
+    pub async fn wait(&self, timeout: Option<Duration>) -> (SessionState, bool) {
+        let mut rx = self.status.clone();
+        let settled = |i: &SessionInfo| {
+            i.state == SessionState::AwaitingApproval
+                || (i.state.is_settled() && i.queued_inputs == 0)
+        };
+        let fut = async {
+            match rx.wait_for(settled).await {
+                Ok(info) => info.state,
+                Err(_) => self.info().state,
+            }
+        };
+        match timeout {
+            Some(t) => match tokio::time::timeout(t, fut).await {
+                Ok(state) => (state, false),
+                Err(_) => (self.info().state, true),
+            },
+            None => (fut.await, false),
+        }
+    }
+
+    /// Stops the actor after it persists what it has; a running turn is left to
+    /// resume when the daemon starts again.
+    pub async fn stop(&self) {
+        let (reply, rx) = oneshot::channel();
+        if self.cmd.send(Command::Stop { reply }).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+enum Work {
+    Progress {
+        generation: u64,
+        progress: Progress,
+    },
+    ModelDone {
+        generation: u64,
+        result: Result<ModelReply, String>,
+    },
+    ToolChunk {
+        generation: u64,
+        call_id: String,
+        chunk: String,
+    },
+    ToolDone {
+        generation: u64,
+        call_id: String,
+        tool: String,
+        output: ToolOutput,
+    },
+}
+
+enum Phase {
+    Model,
+    Tools(Step),
+}
+
+struct Turn {
+    generation: u64,
+    cancel: CancellationToken,
+    phase: Phase,
+}
+
+struct SessionActor {
+    row: SessionRow,
+    shared: Arc<SessionShared>,
+    state: SessionState,
+    last_error: Option<String>,
+    inputs: VecDeque<QueuedInput>,
+    turn: Option<Turn>,
+    next_generation: u64,
+    conversation: Option<Vec<Value>>,
+    partial_text: String,
+    clients: usize,
+    live: broadcast::Sender<Live>,
+    status: watch::Sender<SessionInfo>,
+    work_tx: mpsc::UnboundedSender<Work>,
+    cancel: CancellationToken,
+}
+
+fn new_channels(
+    row: &SessionRow,
+) -> (
+    broadcast::Sender<Live>,
+    watch::Sender<SessionInfo>,
+    watch::Receiver<SessionInfo>,
+) {
+    let (live, _) = broadcast::channel(LIVE_CAPACITY);
+    let info = SessionInfo {
+        id: row.id.clone(),
+        name: row.name.clone(),
+        state: SessionState::Idle,
+        model: row.model.clone(),
+        cwd: row.cwd.clone(),
+        created_at: row.created_at.clone(),
+        updated_at: row.updated_at.clone(),
+        pending_approvals: Vec::new(),
+        queued_inputs: 0,
+        attached_clients: 0,
+        last_seq: row.last_seq,
+        usage: row.usage,
+        instructions: row.instructions.clone(),
+        last_error: None,
+    };
+    let (tx, rx) = watch::channel(info);
+    (live, tx, rx)
+}
+
+/// Starts the actor of a session just created (its row and first events stored).
+pub fn spawn_new(
+    row: SessionRow,
+    shared: Arc<SessionShared>,
+    cancel: CancellationToken,
+) -> SessionHandle {
+    spawn(row, shared, cancel, SessionState::Idle, Vec::new(), None)
+}
+
+/// Restores a session from the store: reads its last turn and queued inputs, and
+/// recovers a turn the daemon's end cut short (DESIGN.md guarantee 3).
+pub async fn spawn_restored(
+    row: SessionRow,
+    shared: Arc<SessionShared>,
+    cancel: CancellationToken,
+) -> Result<SessionHandle, StoreError> {
+    let tail = shared.store.last_turn(&row.id).await?;
+    let inputs = shared.store.inputs(&row.id).await?;
+    let recovered = machine::analyze(&tail);
+    let last_error = tail.iter().rev().find_map(|e| match &e.kind {
+        EventKind::TurnFailed { error } => Some(error.clone()),
+        _ => None,
+    });
+    let state = recovered.last_state;
+    Ok(spawn(
+        row,
+        shared,
+        cancel,
+        state,
+        inputs,
+        Some((recovered, last_error)),
+    ))
+}
+
+fn spawn(
+    row: SessionRow,
+    shared: Arc<SessionShared>,
+    cancel: CancellationToken,
+    state: SessionState,
+    inputs: Vec<QueuedInput>,
+    recovered: Option<(machine::Recovered, Option<String>)>,
+) -> SessionHandle {
+    let (cmd_tx, cmd_rx) = mpsc::channel(64);
+    let (work_tx, work_rx) = mpsc::unbounded_channel();
+    let (live, status, status_rx) = new_channels(&row);
+    let handle = SessionHandle {
+        id: row.id.clone(),
+        name: row.name.clone(),
+        cmd: cmd_tx,
+        status: status_rx,
+    };
+    let span = info_span!("session", session = %row.name);
+    let mut actor = SessionActor {
+        row,
+        shared: shared.clone(),
+        state,
+        last_error: recovered.as_ref().and_then(|(_, e)| e.clone()),
+        inputs: inputs.into(),
+        turn: None,
+        next_generation: 1,
+        conversation: None,
+        partial_text: String::new(),
+        clients: 0,
+        live,
+        status,
+        work_tx,
+        cancel,
+    };
+    shared.tracker.spawn(
+        async move {
+            if let Some((rec, _)) = recovered {
+                actor.recover(rec).await;
+            }
+            actor.publish_status();
+            actor.start_turn_if_idle().await;
+            actor.run(cmd_rx, work_rx).await;
+        }
+        .instrument(span),
+    );
+    handle
+}
+
+impl SessionActor {
+    async fn run(
+        mut self,
+        mut cmd_rx: mpsc::Receiver<Command>,
+        mut work_rx: mpsc::UnboundedReceiver<Work>,
+    ) {
+        loop {
+            tokio::select! {
+                cmd = cmd_rx.recv() => match cmd {
+                    Some(Command::Stop { reply }) => {
+                        self.stop().await;
+                        let _ = reply.send(());
+                        return;
+                    }
+                    Some(cmd) => self.command(cmd).await,
+                    None => {
+                        self.stop().await;
+                        return;
+                    }
+                },
+                Some(work) = work_rx.recv() => self.work(work).await,
+                _ = self.cancel.cancelled() => {
+                    self.stop().await;
+                    return;
+                }
+            }
+        }
+    }
+
+    fn info(&self) -> SessionInfo {
+        let pending = match &self.turn {
+            Some(Turn {
+                phase: Phase::Tools(step),
+                ..
+            }) => step.pending(),
+            _ => Vec::new(),
+        };
+        SessionInfo {
+            id: self.row.id.clone(),
+            name: self.row.name.clone(),
+            state: self.state,
+            model: self.row.model.clone(),
+            cwd: self.row.cwd.clone(),
+            created_at: self.row.created_at.clone(),
+            updated_at: self.row.updated_at.clone(),
+            pending_approvals: pending,
+            queued_inputs: self.inputs.len(),
+            attached_clients: self.clients,
+            last_seq: self.row.last_seq,
+            usage: self.row.usage,
+            instructions: self.row.instructions.clone(),
+            last_error: if self.state == SessionState::Failed {
+                self.last_error.clone()
+            } else {
+                None
+            },
+        }
+    }
+
+    fn publish_status(&self) {
+        let info = self.info();
+        self.status.send_if_modified(|old| {
+            if *old == info {
+                false
+            } else {
+                *old = info;
+                true
+            }
+        });
+    }
+
+    /// Persists events (numbering them), then applies and publishes them.
+    async fn persist(
+        &mut self,
+        kinds: Vec<EventKind>,
+        consume: Vec<i64>,
+        usage: Option<Usage>,
+    ) -> bool {
+        if kinds.is_empty() {
+            return true;
+        }
+        let ts = now_rfc3339();
+        let first = self.row.last_seq + 1;
+        let events: Vec<Event> = kinds
+            .into_iter()
+            .enumerate()
+            .map(|(i, kind)| Event {
+                seq: first + i as u64,
+                ts: ts.clone(),
+                kind,
+            })
+            .collect();
+        let batch = Batch {
+            events: events.clone(),
+            consume_inputs: consume,
+            usage,
+        };
+        if let Err(e) = self.shared.store.append(&self.row.id, batch).await {
+            warn!(error = %e, "failed to persist events; failing the turn");
+            self.fail_without_store(format!("the store failed: {e}"));
+            return false;
+        }
+        self.row.last_seq = first + events.len() as u64 - 1;
+        self.row.updated_at = ts;
+        if let Some(u) = usage {
+            self.row.usage.prompt_tokens += u.prompt_tokens;
+            self.row.usage.completion_tokens += u.completion_tokens;
+        }
+        for ev in events {
+            if let EventKind::State { state } = ev.kind {
+                self.state = state;
+            }
+            if let Some(conv) = self.conversation.as_mut() {
+                context::apply(conv, &ev.kind);
+            }
+            // No receivers is fine: nobody is attached.
+            let _ = self.live.send(Live::Event { event: ev });
+        }
+        self.publish_status();
+        true
+    }
+
+    fn fail_without_store(&mut self, error: String) {
+        if let Some(t) = self.turn.take() {
+            t.cancel.cancel();
+        }
+        self.state = SessionState::Failed;
+        self.last_error = Some(error);
+        self.publish_status();
+    }
+
+    fn state_change(&self, to: SessionState, kinds: &mut Vec<EventKind>) {
+        let current = kinds
+            .iter()
+            .rev()
+            .find_map(|k| match k {
+                EventKind::State { state } => Some(*state),
+                _ => None,
+            })
+            .unwrap_or(self.state);
+        if current != to {
+            kinds.push(EventKind::State { state: to });
+        }
+    }
+
+    async fn command(&mut self, cmd: Command) {
+        match cmd {
+            Command::Send {
+                text,
+                delivery,
+                reply,
+            } => {
+                let r = self.take_input(text, delivery).await;
+                let _ = reply.send(r);
+            }
+            Command::Interrupt { reply } => {
+                let was = self.turn.is_some();
+                if was {
+                    self.interrupt("interrupted by the user").await;
+                    self.start_turn_if_idle().await;
+                }
+                let _ = reply.send(was);
+            }
+            Command::Decide {
+                call_id,
+                all,
+                decision,
+                reason,
+                reply,
+            } => {
+                let r = self.decide(call_id, all, decision, reason).await;
+                let _ = reply.send(r);
+            }
+            Command::Subscribe { reply } => {
+                let _ = reply.send(Subscription {
+                    live: self.live.subscribe(),
+                    last_seq: self.row.last_seq,
+                    partial: PartialState {
+                        assistant_text: self.partial_text.clone(),
+                    },
+                    info: self.info(),
+                });
+            }
+            Command::Clients { delta } => {
+                self.clients = self.clients.saturating_add_signed(delta);
+                self.publish_status();
+            }
+            Command::Stop { .. } => {}
+        }
+    }
+
+    async fn take_input(
+        &mut self,
+        text: String,
+        delivery: Delivery,
+    ) -> Result<SendResult, RpcError> {
+        let id = self
+            .shared
+            .store
+            .add_input(&self.row.id, &text, delivery)
+            .await
+            .map_err(|e| {
+                RpcError::new(code::INTERNAL, format!("could not store the message: {e}"))
+            })?;
+        let input = QueuedInput { id, text, delivery };
+        info!(input = id, delivery = delivery.as_str(), "input stored");
+        match delivery {
+            Delivery::Interrupt => {
+                self.inputs.push_front(input);
+                if self.turn.is_some() {
+                    self.interrupt("interrupted by a new message").await;
+                }
+            }
+            Delivery::Queue | Delivery::Steer => self.inputs.push_back(input),
+        }
+        self.publish_status();
+        self.start_turn_if_idle().await;
+        Ok(SendResult {
+            input_id: id,
+            state: self.state,
+        })
+    }
+
+    async fn start_turn_if_idle(&mut self) {
+        if self.turn.is_some() {
+            return;
+        }
+        let Some(input) = self.inputs.pop_front() else {
+            return;
+        };
+        let mut kinds = vec![
+            EventKind::UserMessage {
+                text: input.text.clone(),
+                delivery: input.delivery,
+            },
+            EventKind::TurnStarted,
+        ];
+        self.state_change(SessionState::Running, &mut kinds);
+        if !self.persist(kinds, vec![input.id], None).await {
+            self.inputs.push_front(input);
+            return;
+        }
+        let generation = self.next_generation;
+        self.next_generation += 1;
+        self.turn = Some(Turn {
+            generation,
+            cancel: self.cancel.child_token(),
+            phase: Phase::Model,
+        });
+        self.model_step().await;
+    }
+
+    /// Starts a model call for the current turn, taking steered inputs first.
+    async fn model_step(&mut self) {
+        let steered: Vec<QueuedInput> = {
+            let (s, rest): (Vec<_>, Vec<_>) = self
+                .inputs
+                .drain(..)
+                .partition(|i| i.delivery == Delivery::Steer);
+            self.inputs = rest.into();
+            s
+        };
+        if !steered.is_empty() {
+            let ids = steered.iter().map(|i| i.id).collect();
+            let kinds = steered
+                .into_iter()
+                .map(|i| EventKind::UserMessage {
+                    text: i.text,
+                    delivery: i.delivery,
+                })
+                .collect();
+            if !self.persist(kinds, ids, None).await {
+                return;
+            }
+        }
+        if self.conversation.is_none() {
+            match self
+                .shared
+                .store
+                .events(&self.row.id, 0, u64::MAX, usize::MAX >> 1, false)
+                .await
+            {
+                Ok(events) => {
+                    let mut conv = Vec::new();
+                    for ev in &events {
+                        context::apply(&mut conv, &ev.kind);
+                    }
+                    self.conversation = Some(conv);
+                }
+                Err(e) => {
+                    self.fail_turn(format!("could not load the session history: {e}"))
+                        .await;
+                    return;
+                }
+            }
+        }
+        let (config, _) = self.shared.config.load();
+        let resolved = match config.resolve(&self.row.model, self.shared.config.path()) {
+            Ok(r) => r,
+            Err(e) => {
+                self.fail_turn(e).await;
+                return;
+            }
+        };
+        let Some(turn) = self.turn.as_mut() else {
+            return;
+        };
+        turn.phase = Phase::Model;
+        self.partial_text.clear();
+        let request = ModelRequest {
+            model: resolved.model.clone(),
+            messages: context::request_messages(
+                self.row.instructions.as_deref(),
+                self.conversation.as_deref().unwrap_or_default(),
+            ),
+            tools: self.shared.tools.specs(),
+        };
+        let provider = OpenAi::new(
+            self.shared.http.clone(),
+            resolved,
+            config.retry.stall_timeout,
+        );
+        let retry = config.retry;
+        let generation = turn.generation;
+        let cancel = turn.cancel.clone();
+        let work = self.work_tx.clone();
+        debug!(messages = request.messages.len(), "model call");
+        self.shared.tracker.spawn(
+            async move {
+                let (ptx, mut prx) = mpsc::unbounded_channel();
+                let call = model::complete_with_retries(&provider, &request, &retry, &ptx);
+                tokio::pin!(call);
+                let result = loop {
+                    tokio::select! {
+                        biased;
+                        _ = cancel.cancelled() => return,
+                        Some(progress) = prx.recv() => {
+                            let _ = work.send(Work::Progress { generation, progress });
+                        }
+                        r = &mut call => break r,
+                    }
+                };
+                while let Ok(progress) = prx.try_recv() {
+                    let _ = work.send(Work::Progress {
+                        generation,
+                        progress,
+                    });
+                }
+                let _ = work.send(Work::ModelDone { generation, result });
+            }
+            .in_current_span(),
+        );
+    }
+
+    fn current(&self, generation: u64) -> bool {
+        self.turn
+            .as_ref()
+            .is_some_and(|t| t.generation == generation)
+    }
+
+    async fn work(&mut self, work: Work) {
+        match work {
+            Work::Progress {
+                generation,
+                progress,
+            } if self.current(generation) => match progress {
+                Progress::Delta(text) => {
+                    self.partial_text.push_str(&text);
+                    let _ = self.live.send(Live::AssistantDelta { text });
+                }
+                Progress::Reset => {
+                    self.partial_text.clear();
+                    let _ = self.live.send(Live::AssistantReset);
+                }
+                Progress::Retrying {
+                    attempt,
+                    error,
+                    delay,
+                } => {
+                    let message = format!(
+                        "model call failed (attempt {attempt}): {error}; retrying in {:.1}s",
+                        delay.as_secs_f64()
+                    );
+                    self.persist(vec![EventKind::Error { message }], vec![], None)
+                        .await;
+                }
+            },
+            Work::ModelDone { generation, result } if self.current(generation) => {
+                self.partial_text.clear();
+                match result {
+                    Ok(reply) => self.model_reply(reply).await,
+                    Err(e) => self.fail_turn(e).await,
+                }
+            }
+            Work::ToolChunk {
+                generation,
+                call_id,
+                chunk,
+            } if self.current(generation) => {
+                let _ = self.live.send(Live::ToolOutput { call_id, chunk });
+            }
+            Work::ToolDone {
+                generation,
+                call_id,
+                tool,
+                output,
+            } if self.current(generation) => {
+                self.tool_done(call_id, tool, output).await;
+            }
+            _ => debug!("dropped a report from an earlier turn"),
+        }
+    }
+
+    async fn model_reply(&mut self, reply: ModelReply) {
+        let (config, _) = self.shared.config.load();
+        let mut kinds = vec![EventKind::AssistantMessage {
+            text: reply.text.clone(),
+            tool_calls: reply.tool_calls.clone(),
+            usage: reply.usage,
+            partial: false,
+        }];
+        if reply.tool_calls.is_empty() {
+            if self.inputs.iter().any(|i| i.delivery == Delivery::Steer) {
+                // A steer arrived during the last call: the turn goes on with it.
+                if self.persist(kinds, vec![], reply.usage).await {
+                    self.model_step().await;
+                }
+                return;
+            }
+            kinds.push(EventKind::TurnCompleted);
+            self.state_change(SessionState::Idle, &mut kinds);
+            self.turn = None;
+            self.persist(kinds, vec![], reply.usage).await;
+            self.start_turn_if_idle().await;
+            return;
+        }
+        let mut step = Step::default();
+        for c in &reply.tool_calls {
+            kinds.push(EventKind::ToolCall {
+                call_id: c.call_id.clone(),
+                tool: c.tool.clone(),
+                arguments: c.arguments.clone(),
+            });
+            let status = match config.approvals.decide(&c.tool) {
+                Policy::Allow => CallStatus::Running,
+                Policy::Ask => {
+                    kinds.push(EventKind::ApprovalRequested {
+                        call_id: c.call_id.clone(),
+                        tool: c.tool.clone(),
+                    });
+                    CallStatus::AwaitingApproval
+                }
+                Policy::Deny => {
+                    kinds.push(EventKind::ToolResult {
+                        call_id: c.call_id.clone(),
+                        tool: c.tool.clone(),
+                        output: format!(
+                            "tool call refused: {:?} is denied by the approval policy",
+                            c.tool
+                        ),
+                        is_error: true,
+                    });
+                    CallStatus::Done
+                }
+            };
+            step.calls.push(StepCall {
+                call_id: c.call_id.clone(),
+                tool: c.tool.clone(),
+                arguments: c.arguments.clone(),
+                status,
+            });
+        }
+        self.state_change(step.state(), &mut kinds);
+        let to_run: Vec<StepCall> = step
+            .calls
+            .iter()
+            .filter(|c| c.status == CallStatus::Running)
+            .cloned()
+            .collect();
+        let all_done = step.all_done();
+        if let Some(turn) = self.turn.as_mut() {
+            turn.phase = Phase::Tools(step);
+        }
+        if !self.persist(kinds, vec![], reply.usage).await {
+            return;
+        }
+        for call in to_run {
+            self.run_tool(call);
+        }
+        if all_done {
+            self.model_step().await;
+        }
+    }
+
+    fn run_tool(&self, call: StepCall) {
+        let Some(turn) = self.turn.as_ref() else {
+            return;
+        };
+        let generation = turn.generation;
+        let cancel = turn.cancel.clone();
+        let tools = self.shared.tools.clone();
+        let work = self.work_tx.clone();
+        let cwd = self.row.cwd.clone().into();
+        info!(tool = %call.tool, call = %call.call_id, "tool call started");
+        self.shared.tracker.spawn(
+            async move {
+                let (ltx, mut lrx) = mpsc::unbounded_channel::<String>();
+                let ctx = ToolContext { cwd, cancel: cancel.clone(), live: Some(ltx) };
+                let run = tools.call(&call.tool, &call.arguments, &ctx);
+                tokio::pin!(run);
+                let output = loop {
+                    tokio::select! {
+                        Some(chunk) = lrx.recv() => {
+                            let _ = work.send(Work::ToolChunk { generation, call_id: call.call_id.clone(), chunk });
+                        }
+                        out = &mut run => break out,
+                    }
+                };
+                let _ = work.send(Work::ToolDone {
+                    generation,
+                    call_id: call.call_id.clone(),
+                    tool: call.tool.clone(),
+                    output,
+                });
+            }
+            .in_current_span(),
+        );
+    }
+
+    async fn tool_done(&mut self, call_id: String, tool: String, output: ToolOutput) {
+        let Some(Turn {
+            phase: Phase::Tools(step),
+            ..
+        }) = self.turn.as_mut()
+        else {
+            return;
+        };
+        if !step.set(&call_id, CallStatus::Done) {
+            return;
+        }
+        let all_done = step.all_done();
+        let next_state = step.state();
+        info!(tool = %tool, call = %call_id, is_error = output.is_error, "tool call finished");
+        let mut kinds = vec![EventKind::ToolResult {
+            call_id,
+            tool,
+            output: output.output,
+            is_error: output.is_error,
+        }];
+        self.state_change(next_state, &mut kinds);
+        if self.persist(kinds, vec![], None).await && all_done {
+            self.model_step().await;
+        }
+    }
+
+    async fn decide(
+        &mut self,
+        call_id: Option<String>,
+        all: bool,
+        decision: Decision,
+        reason: Option<String>,
+    ) -> Result<Vec<String>, RpcError> {
+        let name = self.row.name.clone();
+        let Some(Turn {
+            phase: Phase::Tools(step),
+            ..
+        }) = self.turn.as_mut()
+        else {
+            return Err(RpcError::new(
+                code::NO_SUCH_APPROVAL,
+                format!("no tool call is waiting for approval in session {name:?}"),
+            ));
+        };
+        let chosen = step.select(call_id.as_deref(), all).map_err(|e| {
+            RpcError::new(code::NO_SUCH_APPROVAL, format!("{e} in session {name:?}"))
+        })?;
+        let reason = reason.filter(|r| !r.trim().is_empty());
+        let mut kinds = Vec::new();
+        let mut to_run = Vec::new();
+        for id in &chosen {
+            kinds.push(EventKind::ApprovalDecided {
+                call_id: id.clone(),
+                decision,
+                reason: reason.clone(),
+            });
+            let Some(call) = step.calls.iter_mut().find(|c| &c.call_id == id) else {
+                continue;
+            };
+            match decision {
+                Decision::Approved => {
+                    call.status = CallStatus::Running;
+                    to_run.push(call.clone());
+                }
+                Decision::Denied => {
+                    call.status = CallStatus::Done;
+                    let output = match &reason {
+                        Some(r) => format!("the user denied this tool call: {r}"),
+                        None => "the user denied this tool call".to_string(),
+                    };
+                    kinds.push(EventKind::ToolResult {
+                        call_id: id.clone(),
+                        tool: call.tool.clone(),
+                        output,
+                        is_error: true,
+                    });
+                }
+            }
+        }
+        let all_done = step.all_done();
+        let next = step.state();
+        self.state_change(next, &mut kinds);
+        // Persist the decision before running anything: approve runs exactly once.
+        if !self.persist(kinds, vec![], None).await {
+            return Err(RpcError::new(
+                code::INTERNAL,
+                "could not store the decision",
+            ));
+        }
+        for call in to_run {
+            self.run_tool(call);
+        }
+        if all_done {
+            self.model_step().await;
+        }
+        Ok(chosen)
+    }
+
+    /// Ends the running turn: keeps the partial answer, gives every unfinished
+    /// call an error result, and goes idle.
+    async fn interrupt(&mut self, reason: &str) {
+        let Some(turn) = self.turn.take() else { return };
+        turn.cancel.cancel();
+        let mut kinds = Vec::new();
+        if !self.partial_text.is_empty() {
+            kinds.push(EventKind::AssistantMessage {
+                text: std::mem::take(&mut self.partial_text),
+                tool_calls: Vec::new(),
+                usage: None,
+                partial: true,
+            });
+        }
+        if let Phase::Tools(step) = &turn.phase {
+            for c in step.calls.iter().filter(|c| c.status != CallStatus::Done) {
+                kinds.push(EventKind::ToolResult {
+                    call_id: c.call_id.clone(),
+                    tool: c.tool.clone(),
+                    output: format!("interrupted: {reason}"),
+                    is_error: true,
+                });
+            }
+        }
+        kinds.push(EventKind::TurnInterrupted {
+            reason: reason.to_string(),
+        });
+        self.state_change(SessionState::Idle, &mut kinds);
+        self.persist(kinds, vec![], None).await;
+        info!(reason, "turn interrupted");
+    }
+
+    async fn fail_turn(&mut self, error: String) {
+        warn!(%error, "turn failed");
+        if let Some(t) = self.turn.take() {
+            t.cancel.cancel();
+        }
+        self.last_error = Some(error.clone());
+        let mut kinds = vec![EventKind::TurnFailed { error }];
+        self.state_change(SessionState::Failed, &mut kinds);
+        self.persist(kinds, vec![], None).await;
+        // Boxed: starting the next turn may fail it again (model_step ↔ fail_turn).
+        Box::pin(self.start_turn_if_idle()).await;
+    }
+
+    /// Daemon shutdown: stop workers, record the calls they were running, and leave
+    /// the turn open so the next start resumes it.
+    async fn stop(&mut self) {
+        let Some(turn) = self.turn.take() else { return };
+        turn.cancel.cancel();
+        if let Phase::Tools(step) = &turn.phase {
+            let kinds: Vec<EventKind> = step
+                .calls
+                .iter()
+                .filter(|c| c.status == CallStatus::Running)
+                .map(|c| EventKind::ToolResult {
+                    call_id: c.call_id.clone(),
+                    tool: c.tool.clone(),
+                    output: "interrupted: daemon stopped".into(),
+                    is_error: true,
+                })
+                .collect();
+            self.persist(kinds, vec![], None).await;
+        }
+    }
+
+    /// Recovers a turn that the daemon's end cut short.
+    async fn recover(&mut self, recovered: machine::Recovered) {
+        let Some(open) = recovered.open_turn else {
+            return;
+        };
+        let (config, _) = self.shared.config.load();
+        let mut step = open.step;
+        let mut kinds = Vec::new();
+        let unfinished = machine::unfinished(&step);
+        for (call_id, tool) in &unfinished {
+            kinds.push(EventKind::ToolResult {
+                call_id: call_id.clone(),
+                tool: tool.clone(),
+                output: "interrupted: daemon restarted".into(),
+                is_error: true,
+            });
+            step.set(call_id, CallStatus::Done);
+        }
+        let pending = step.pending();
+        let generation = self.next_generation;
+        self.next_generation += 1;
+        let resume_needed = !unfinished.is_empty() || pending.is_empty();
+        if config.resume == Resume::Manual && pending.is_empty() {
+            kinds.push(EventKind::TurnInterrupted {
+                reason: "daemon restarted".into(),
+            });
+            self.state_change(SessionState::Idle, &mut kinds);
+            self.persist(kinds, vec![], None).await;
+            info!("turn left interrupted after restart ([recovery] resume = \"manual\")");
+            return;
+        }
+        if resume_needed && config.resume == Resume::Auto {
+            if open.resumes >= MAX_RESUMES {
+                for id in &pending {
+                    if let Some(c) = step.calls.iter().find(|c| &c.call_id == id) {
+                        kinds.push(EventKind::ToolResult {
+                            call_id: id.clone(),
+                            tool: c.tool.clone(),
+                            output: "interrupted: the turn failed".into(),
+                            is_error: true,
+                        });
+                    }
+                }
+                let error = format!(
+                    "the turn was cut short by a daemon restart {} times; not resuming it again",
+                    open.resumes + 1
+                );
+                self.last_error = Some(error.clone());
+                kinds.push(EventKind::TurnFailed { error });
+                self.state_change(SessionState::Failed, &mut kinds);
+                self.persist(kinds, vec![], None).await;
+                return;
+            }
+            kinds.push(EventKind::TurnResumed {
+                attempt: open.resumes + 1,
+            });
+        }
+        let state = if pending.is_empty() {
+            SessionState::Running
+        } else {
+            SessionState::AwaitingApproval
+        };
+        self.state_change(state, &mut kinds);
+        self.turn = Some(Turn {
+            generation,
+            cancel: self.cancel.child_token(),
+            phase: if step.calls.is_empty() {
+                Phase::Model
+            } else {
+                Phase::Tools(step)
+            },
+        });
+        if !self.persist(kinds, vec![], None).await {
+            return;
+        }
+        info!(
+            resumes = open.resumes + 1,
+            pending = pending.len(),
+            "turn recovered after restart"
+        );
+        if pending.is_empty() {
+            self.model_step().await;
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! The model's view of a session: OpenAI-format messages rebuilt from the event log.
+//!
+//! The log is the source of truth; this is a pure projection of it, applied to the
+//! whole log when a session first calls the model and then event by event.
+
+use serde_json::{Value, json};
+use tether_shared::EventKind;
+
+/// Appends what `kind` adds to the conversation, if anything.
+pub fn apply(messages: &mut Vec<Value>, kind: &EventKind) {
+    match kind {
+        EventKind::UserMessage { text, .. } => {
+            messages.push(json!({"role": "user", "content": text}))
+        }
+        EventKind::AssistantMessage {
+            text, tool_calls, ..
+        } => {
+            if text.is_empty() && tool_calls.is_empty() {
+                return;
+            }
+            let mut m = json!({"role": "assistant", "content": text});
+            if !tool_calls.is_empty() {
+                m["tool_calls"] = tool_calls
+                    .iter()
+                    .map(|c| {
+                        let args = match &c.arguments {
+                            Value::String(raw) => raw.clone(),
+                            other => other.to_string(),
+                        };
+                        json!({"id": c.call_id, "type": "function",
+                               "function": {"name": c.tool, "arguments": args}})
+                    })
+                    .collect();
+            }
+            messages.push(m);
+        }
+        EventKind::ToolResult {
+            call_id, output, ..
+        } => messages.push(json!({"role": "tool", "tool_call_id": call_id, "content": output})),
+        _ => {}
+    }
+}
+
+/// The full request messages: the system prompt, then the conversation.
+pub fn request_messages(instructions: Option<&str>, conversation: &[Value]) -> Vec<Value> {
+    let mut out = Vec::with_capacity(conversation.len() + 1);
+    if let Some(sys) = instructions.filter(|s| !s.trim().is_empty()) {
+        out.push(json!({"role": "system", "content": sys}));
+    }
+    out.extend_from_slice(conversation);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tether_shared::Delivery;
+    use tether_shared::event::ToolCallSpec;
+
+    #[test]
+    fn builds_a_tool_round_trip() {
+        let mut m = Vec::new();
+        for k in [
+            EventKind::UserMessage {
+                text: "hi".into(),
+                delivery: Delivery::Queue,
+            },
+            EventKind::TurnStarted,
+            EventKind::AssistantMessage {
+                text: String::new(),
+                tool_calls: vec![ToolCallSpec {
+                    call_id: "c".into(),
+                    tool: "shell".into(),
+                    arguments: json!({"command": "ls"}),
+                }],
+                usage: None,
+                partial: false,
+            },
+            EventKind::ToolCall {
+                call_id: "c".into(),
+                tool: "shell".into(),
+                arguments: json!({}),
+            },
+            EventKind::ToolResult {
+                call_id: "c".into(),
+                tool: "shell".into(),
+                output: "a b".into(),
+                is_error: false,
+            },
+            EventKind::AssistantMessage {
+                text: "done".into(),
+                tool_calls: vec![],
+                usage: None,
+                partial: false,
+            },
+        ] {
+            apply(&mut m, &k);
+        }
+        assert_eq!(m.len(), 4);
+        assert_eq!(
+            m[1]["tool_calls"][0]["function"]["arguments"],
+            "{\"command\":\"ls\"}"
+        );
+        assert_eq!(m[2]["role"], "tool");
+        let full = request_messages(Some("be brief"), &m);
+        assert_eq!(full[0]["role"], "system");
+        assert_eq!(full.len(), 5);
+        assert_eq!(request_messages(None, &m).len(), 4);
+    }
+}

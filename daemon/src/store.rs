@@ -1,0 +1,593 @@
+//! The SQLite store: sessions, their event logs and their queued inputs.
+//!
+//! One writer thread owns the write connection and commits whatever arrived while
+//! the previous commit ran in one transaction (group commit), so many sessions
+//! appending at once cost one fsync, not one each. Reads run on a small pool of
+//! read connections through `spawn_blocking`; WAL lets them run beside the writer.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{Connection, OptionalExtension, params};
+use tether_shared::{Delivery, Event, EventKind, Usage};
+use tokio::sync::{mpsc, oneshot};
+
+/// Errors from the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite failed.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A stored event did not decode.
+    #[error("corrupt event: {0}")]
+    Decode(#[from] serde_json::Error),
+    /// The name is already used.
+    #[error("a session named {0:?} already exists")]
+    NameTaken(String),
+    /// The transaction holding this op failed to commit.
+    #[error("commit failed: {0}")]
+    Commit(String),
+    /// The store thread is gone (daemon shutting down).
+    #[error("the store is closed")]
+    Closed,
+}
+
+/// A session's durable metadata.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionRow {
+    /// Stable id.
+    pub id: String,
+    /// Unique name.
+    pub name: String,
+    /// `provider/model`.
+    pub model: String,
+    /// Working directory.
+    pub cwd: String,
+    /// System prompt.
+    pub instructions: Option<String>,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339 of the last event.
+    pub updated_at: String,
+    /// Last stored seq.
+    pub last_seq: u64,
+    /// Tokens used.
+    pub usage: Usage,
+}
+
+/// An input that `send` acknowledged and the agent has not taken yet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueuedInput {
+    /// Row id (increasing).
+    pub id: i64,
+    /// The text.
+    pub text: String,
+    /// How it was sent.
+    pub delivery: Delivery,
+}
+
+/// Events to append atomically, with what they imply.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// Events, numbered by the caller (the session actor owns its seq).
+    pub events: Vec<Event>,
+    /// An input these events take from the queue.
+    pub consume_inputs: Vec<i64>,
+    /// Tokens to add to the session's total.
+    pub usage: Option<Usage>,
+}
+
+enum Op {
+    Create(
+        SessionRow,
+        Vec<Event>,
+        oneshot::Sender<Result<(), StoreError>>,
+    ),
+    Append(String, Batch, oneshot::Sender<Result<(), StoreError>>),
+    AddInput(
+        String,
+        String,
+        Delivery,
+        String,
+        oneshot::Sender<Result<i64, StoreError>>,
+    ),
+    Delete(String, oneshot::Sender<Result<(), StoreError>>),
+}
+
+/// A cloneable handle on the store.
+#[derive(Clone)]
+pub struct Store {
+    ops: mpsc::UnboundedSender<Op>,
+    readers: Arc<Mutex<Vec<Connection>>>,
+    path: PathBuf,
+}
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    model TEXT NOT NULL,
+    cwd TEXT NOT NULL,
+    instructions TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    last_seq INTEGER NOT NULL DEFAULT 0,
+    prompt_tokens INTEGER NOT NULL DEFAULT 0,
+    completion_tokens INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS events (
+    session_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (session_id, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS events_by_type ON events (session_id, type, seq);
+CREATE TABLE IF NOT EXISTS inputs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    session_id TEXT NOT NULL,
+    text TEXT NOT NULL,
+    delivery TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS inputs_by_session ON inputs (session_id, id);
+"#;
+
+fn open(path: &Path) -> Result<Connection, rusqlite::Error> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // FULL: a commit is on disk before `send` or a client sees it, so a power loss
+    // does not lose what was acknowledged (DESIGN.md guarantee 2).
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    Ok(conn)
+}
+
+fn delivery_from(s: &str) -> Delivery {
+    match s {
+        "steer" => Delivery::Steer,
+        "interrupt" => Delivery::Interrupt,
+        _ => Delivery::Queue,
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `path` and starts its writer thread.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let conn = open(path)?;
+        conn.execute_batch(SCHEMA)?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        std::thread::Builder::new()
+            .name("tether-store".into())
+            .spawn(move || writer_loop(conn, rx))
+            .map_err(|_| StoreError::Closed)?;
+        Ok(Store {
+            ops: tx,
+            readers: Arc::new(Mutex::new(Vec::new())),
+            path: path.to_path_buf(),
+        })
+    }
+
+    async fn call<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> Op,
+    ) -> Result<T, StoreError> {
+        let (tx, rx) = oneshot::channel();
+        self.ops.send(make(tx)).map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Creates a session with its first events.
+    pub async fn create_session(
+        &self,
+        row: SessionRow,
+        events: Vec<Event>,
+    ) -> Result<(), StoreError> {
+        self.call(|tx| Op::Create(row, events, tx)).await
+    }
+
+    /// Appends a batch atomically.
+    pub async fn append(&self, session_id: &str, batch: Batch) -> Result<(), StoreError> {
+        self.call(|tx| Op::Append(session_id.to_string(), batch, tx))
+            .await
+    }
+
+    /// Stores a queued input; durable when this returns.
+    pub async fn add_input(
+        &self,
+        session_id: &str,
+        text: &str,
+        delivery: Delivery,
+    ) -> Result<i64, StoreError> {
+        let now = crate::util::now_rfc3339();
+        self.call(|tx| Op::AddInput(session_id.to_string(), text.to_string(), delivery, now, tx))
+            .await
+    }
+
+    /// Deletes a session with its events and inputs.
+    pub async fn delete_session(&self, session_id: &str) -> Result<(), StoreError> {
+        self.call(|tx| Op::Delete(session_id.to_string(), tx)).await
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let readers = self.readers.clone();
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || {
+            let pooled = readers.lock().ok().and_then(|mut v| v.pop());
+            let conn = match pooled {
+                Some(c) => c,
+                None => open(&path)?,
+            };
+            let out = f(&conn);
+            if let Ok(mut v) = readers.lock()
+                && v.len() < 4
+            {
+                v.push(conn);
+            }
+            out
+        })
+        .await
+        .map_err(|_| StoreError::Closed)?
+    }
+
+    /// Every session.
+    pub async fn sessions(&self) -> Result<Vec<SessionRow>, StoreError> {
+        self.read(|c| {
+            let mut st = c.prepare(
+                "SELECT id, name, model, cwd, instructions, created_at, updated_at, last_seq, \
+                 prompt_tokens, completion_tokens FROM sessions ORDER BY created_at, id",
+            )?;
+            let rows = st.query_map([], |r| {
+                Ok(SessionRow {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    model: r.get(2)?,
+                    cwd: r.get(3)?,
+                    instructions: r.get(4)?,
+                    created_at: r.get(5)?,
+                    updated_at: r.get(6)?,
+                    last_seq: r.get::<_, i64>(7)? as u64,
+                    usage: Usage {
+                        prompt_tokens: r.get::<_, i64>(8)? as u64,
+                        completion_tokens: r.get::<_, i64>(9)? as u64,
+                    },
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    /// Events with `since < seq < before`, at most `limit`: the oldest ones when
+    /// `newest` is false, the newest ones when it is true. Always in seq order.
+    pub async fn events(
+        &self,
+        session_id: &str,
+        since: u64,
+        before: u64,
+        limit: usize,
+        newest: bool,
+    ) -> Result<Vec<Event>, StoreError> {
+        let id = session_id.to_string();
+        self.read(move |c| {
+            let order = if newest { "DESC" } else { "ASC" };
+            let mut st = c.prepare_cached(&format!(
+                "SELECT body FROM events WHERE session_id = ?1 AND seq > ?2 AND seq < ?3 \
+                 ORDER BY seq {order} LIMIT ?4"
+            ))?;
+            let before = before.min(i64::MAX as u64) as i64;
+            let rows = st.query_map(params![id, since as i64, before, limit as i64], |r| {
+                r.get::<_, String>(0)
+            })?;
+            let mut out = Vec::new();
+            for body in rows {
+                out.push(serde_json::from_str::<Event>(&body?)?);
+            }
+            if newest {
+                out.reverse();
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// The events of the session's last turn (from its last `turn_started`), or the
+    /// last state event when no turn was ever started: what recovery needs.
+    pub async fn last_turn(&self, session_id: &str) -> Result<Vec<Event>, StoreError> {
+        let id = session_id.to_string();
+        self.read(move |c| {
+            let start: Option<i64> = c
+                .query_row(
+                    "SELECT max(seq) FROM events WHERE session_id = ?1 AND type = 'turn_started'",
+                    params![id],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .flatten();
+            let mut st = c.prepare_cached(
+                "SELECT body FROM events WHERE session_id = ?1 AND seq >= ?2 ORDER BY seq",
+            )?;
+            let rows = st.query_map(params![id, start.unwrap_or(0)], |r| r.get::<_, String>(0))?;
+            let mut out = Vec::new();
+            for body in rows {
+                let ev = serde_json::from_str::<Event>(&body?)?;
+                // Without a turn, only state events matter; skip the rest cheaply.
+                if start.is_some() || matches!(ev.kind, EventKind::State { .. }) {
+                    out.push(ev);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// The queued inputs of a session, oldest first.
+    pub async fn inputs(&self, session_id: &str) -> Result<Vec<QueuedInput>, StoreError> {
+        let id = session_id.to_string();
+        self.read(move |c| {
+            let mut st = c.prepare_cached(
+                "SELECT id, text, delivery FROM inputs WHERE session_id = ?1 ORDER BY id",
+            )?;
+            let rows = st.query_map(params![id], |r| {
+                Ok(QueuedInput {
+                    id: r.get(0)?,
+                    text: r.get(1)?,
+                    delivery: delivery_from(&r.get::<_, String>(2)?),
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+}
+
+fn writer_loop(mut conn: Connection, mut rx: mpsc::UnboundedReceiver<Op>) {
+    while let Some(first) = rx.blocking_recv() {
+        let mut ops = vec![first];
+        while ops.len() < 512 {
+            match rx.try_recv() {
+                Ok(op) => ops.push(op),
+                Err(_) => break,
+            }
+        }
+        let mut replies: Vec<Box<dyn FnOnce(Option<&StoreError>)>> = Vec::with_capacity(ops.len());
+        let result = (|| -> Result<(), StoreError> {
+            let tx = conn.transaction()?;
+            for op in ops {
+                apply(&tx, op, &mut replies);
+            }
+            tx.commit()?;
+            Ok(())
+        })();
+        // Each op's own outcome was settled inside apply; a failed commit fails all.
+        let failure = result.err();
+        for reply in replies {
+            reply(failure.as_ref());
+        }
+    }
+}
+
+fn finish<T: 'static>(
+    tx: oneshot::Sender<Result<T, StoreError>>,
+    outcome: Result<T, StoreError>,
+) -> Box<dyn FnOnce(Option<&StoreError>)> {
+    Box::new(move |commit_err: Option<&StoreError>| {
+        let out = match (outcome, commit_err) {
+            (Ok(_), Some(e)) => Err(StoreError::Commit(e.to_string())),
+            (o, _) => o,
+        };
+        let _ = tx.send(out);
+    })
+}
+
+/// Runs one op inside a savepoint, so a failing op rolls back alone.
+fn apply(
+    tx: &rusqlite::Transaction<'_>,
+    op: Op,
+    replies: &mut Vec<Box<dyn FnOnce(Option<&StoreError>)>>,
+) {
+    let with_sp = |f: &dyn Fn(&Connection) -> Result<i64, StoreError>| -> Result<i64, StoreError> {
+        tx.execute_batch("SAVEPOINT op")?;
+        match f(tx) {
+            Ok(v) => {
+                tx.execute_batch("RELEASE op")?;
+                Ok(v)
+            }
+            Err(e) => {
+                tx.execute_batch("ROLLBACK TO op; RELEASE op")?;
+                Err(e)
+            }
+        }
+    };
+    match op {
+        Op::Create(row, events, reply) => {
+            let out = with_sp(&|c| {
+                let taken: Option<String> = c
+                    .query_row(
+                        "SELECT id FROM sessions WHERE name = ?1",
+                        params![row.name],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                if taken.is_some() {
+                    return Err(StoreError::NameTaken(row.name.clone()));
+                }
+                c.execute(
+                    "INSERT INTO sessions (id, name, model, cwd, instructions, created_at, updated_at, last_seq) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    params![row.id, row.name, row.model, row.cwd, row.instructions, row.created_at, row.updated_at, row.last_seq as i64],
+                )?;
+                insert_events(c, &row.id, &events)?;
+                Ok(0)
+            });
+            replies.push(finish(reply, out.map(|_| ())));
+        }
+        Op::Append(id, batch, reply) => {
+            let out = with_sp(&|c| {
+                insert_events(c, &id, &batch.events)?;
+                for input in &batch.consume_inputs {
+                    c.execute("DELETE FROM inputs WHERE id = ?1", params![input])?;
+                }
+                if let Some(last) = batch.events.last() {
+                    c.execute(
+                        "UPDATE sessions SET updated_at = ?2, last_seq = ?3 WHERE id = ?1",
+                        params![id, last.ts, last.seq as i64],
+                    )?;
+                }
+                if let Some(u) = batch.usage {
+                    c.execute(
+                        "UPDATE sessions SET prompt_tokens = prompt_tokens + ?2, \
+                         completion_tokens = completion_tokens + ?3 WHERE id = ?1",
+                        params![id, u.prompt_tokens as i64, u.completion_tokens as i64],
+                    )?;
+                }
+                Ok(0)
+            });
+            replies.push(finish(reply, out.map(|_| ())));
+        }
+        Op::AddInput(id, text, delivery, now, reply) => {
+            let out = with_sp(&|c| {
+                c.execute(
+                    "INSERT INTO inputs (session_id, text, delivery, created_at) VALUES (?1, ?2, ?3, ?4)",
+                    params![id, text, delivery.as_str(), now],
+                )?;
+                Ok(c.last_insert_rowid())
+            });
+            replies.push(finish(reply, out));
+        }
+        Op::Delete(id, reply) => {
+            let out = with_sp(&|c| {
+                c.execute("DELETE FROM events WHERE session_id = ?1", params![id])?;
+                c.execute("DELETE FROM inputs WHERE session_id = ?1", params![id])?;
+                c.execute("DELETE FROM sessions WHERE id = ?1", params![id])?;
+                Ok(0)
+            });
+            replies.push(finish(reply, out.map(|_| ())));
+        }
+    }
+}
+
+fn insert_events(c: &Connection, id: &str, events: &[Event]) -> Result<(), StoreError> {
+    let mut st = c.prepare_cached(
+        "INSERT INTO events (session_id, seq, type, body) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for ev in events {
+        st.execute(params![
+            id,
+            ev.seq as i64,
+            ev.kind.type_name(),
+            serde_json::to_string(ev)?
+        ])?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(seq: u64, kind: EventKind) -> Event {
+        Event {
+            seq,
+            ts: format!("t{seq}"),
+            kind,
+        }
+    }
+
+    fn row(id: &str, name: &str) -> SessionRow {
+        SessionRow {
+            id: id.into(),
+            name: name.into(),
+            model: "p/m".into(),
+            cwd: "/".into(),
+            instructions: None,
+            created_at: "t0".into(),
+            updated_at: "t0".into(),
+            last_seq: 0,
+            usage: Usage::default(),
+        }
+    }
+
+    #[tokio::test]
+    async fn create_append_read_and_delete() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db")).unwrap();
+        store
+            .create_session(row("a", "one"), vec![ev(1, EventKind::TurnStarted)])
+            .await
+            .unwrap();
+        let err = store
+            .create_session(row("b", "one"), vec![])
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::NameTaken(_)), "{err}");
+        let input = store
+            .add_input("a", "hello", Delivery::Steer)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.inputs("a").await.unwrap()[0].delivery,
+            Delivery::Steer
+        );
+        store
+            .append(
+                "a",
+                Batch {
+                    events: (2..=5).map(|s| ev(s, EventKind::TurnCompleted)).collect(),
+                    consume_inputs: vec![input],
+                    usage: Some(Usage {
+                        prompt_tokens: 3,
+                        completion_tokens: 4,
+                    }),
+                },
+            )
+            .await
+            .unwrap();
+        assert!(store.inputs("a").await.unwrap().is_empty());
+        let rows = store.sessions().await.unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].last_seq, 5);
+        assert_eq!(rows[0].usage.completion_tokens, 4);
+        let newest = store.events("a", 0, u64::MAX, 2, true).await.unwrap();
+        assert_eq!(newest.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![4, 5]);
+        let oldest = store.events("a", 1, 5, 10, false).await.unwrap();
+        assert_eq!(
+            oldest.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            vec![2, 3, 4]
+        );
+        let turn = store.last_turn("a").await.unwrap();
+        assert_eq!(turn.len(), 5);
+        store.delete_session("a").await.unwrap();
+        assert!(store.sessions().await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_failing_op_does_not_spoil_its_batch_neighbours() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db")).unwrap();
+        store.create_session(row("a", "one"), vec![]).await.unwrap();
+        // Duplicate seq: the primary key refuses it.
+        let dup = store.append(
+            "a",
+            Batch {
+                events: vec![ev(1, EventKind::TurnStarted), ev(1, EventKind::TurnStarted)],
+                ..Default::default()
+            },
+        );
+        let ok = store.create_session(row("c", "two"), vec![]);
+        let (dup, ok) = tokio::join!(dup, ok);
+        assert!(dup.is_err());
+        ok.unwrap();
+        assert_eq!(store.sessions().await.unwrap().len(), 2);
+        assert!(
+            store
+                .events("a", 0, u64::MAX, 10, false)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+}

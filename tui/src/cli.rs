@@ -1,0 +1,165 @@
+//! The command line, as DESIGN.md's CLI contract fixes it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// tether: a stateful runtime for long-lived AI agents.
+#[derive(Debug, Parser)]
+#[command(name = "tether", version, about, long_about = None)]
+pub struct Cli {
+    /// The daemon's socket (default: $TETHER_SOCKET, else $XDG_RUNTIME_DIR/tether/tether.sock,
+    /// else /tmp/tether-$UID/tether.sock).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+    /// What to do; without one, the session list.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon in the foreground (headless, for systemd), or stop / query it.
+    Daemon(DaemonArgs),
+    /// Create a session; attach to it unless -d.
+    New(NewArgs),
+    /// List sessions.
+    Ls {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Attach to a session (the most recently active one without NAME).
+    Attach {
+        /// The session.
+        name: Option<String>,
+        /// Watch only: cannot send, interrupt or approve.
+        #[arg(long)]
+        read_only: bool,
+    },
+    /// Send a message to a session.
+    Send {
+        /// The session.
+        name: String,
+        /// Join the running turn at its next step.
+        #[arg(long, conflicts_with = "interrupt")]
+        steer: bool,
+        /// Cancel the running turn and start a new one with this message.
+        #[arg(long)]
+        interrupt: bool,
+        /// The message.
+        #[arg(required = true, num_args = 1.., trailing_var_arg = true)]
+        text: Vec<String>,
+    },
+    /// Interrupt a session's running turn.
+    Interrupt {
+        /// The session.
+        name: String,
+    },
+    /// Approve a pending tool call (the only one without CALL_ID).
+    Approve {
+        /// The session.
+        name: String,
+        /// The call to approve.
+        #[arg(conflicts_with = "all")]
+        call_id: Option<String>,
+        /// Approve every pending call.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Deny a pending tool call (the only one without CALL_ID); the model is told.
+    Deny {
+        /// The session.
+        name: String,
+        /// The call to deny.
+        #[arg(conflicts_with = "all")]
+        call_id: Option<String>,
+        /// Deny every pending call.
+        #[arg(long)]
+        all: bool,
+        /// Why (told to the model).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Block until the session is idle, failed or awaiting approval; print that state.
+    Wait {
+        /// The session.
+        name: String,
+        /// Give up after SECS (exit 124).
+        #[arg(long, value_name = "SECS")]
+        timeout: Option<f64>,
+    },
+    /// Print a session's event log.
+    Logs {
+        /// The session.
+        name: String,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+        /// Keep printing new events.
+        #[arg(long, short = 'f')]
+        follow: bool,
+        /// Only events after this seq.
+        #[arg(long, value_name = "SEQ")]
+        since: Option<u64>,
+    },
+    /// Stop a session and delete it.
+    Kill {
+        /// The session.
+        name: String,
+    },
+    /// Tool servers and their state.
+    Tools {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `tether daemon` arguments.
+#[derive(Debug, Args)]
+pub struct DaemonArgs {
+    /// stop or status; none runs the daemon.
+    #[command(subcommand)]
+    pub action: Option<DaemonAction>,
+    /// Detach from the terminal and log only to the state directory (used by auto-start).
+    #[arg(long, hide = true)]
+    pub background: bool,
+}
+
+/// `tether daemon` actions.
+#[derive(Debug, Subcommand)]
+pub enum DaemonAction {
+    /// Stop the daemon gracefully (everything is persisted).
+    Stop,
+    /// Is a daemon running, and what does it hold?
+    Status {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `tether new` arguments.
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// The session's name (default: from the directory).
+    #[arg(short = 'n', long)]
+    pub name: Option<String>,
+    /// Working directory (default: the current one).
+    #[arg(short = 'C', long = "cwd", value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// PROVIDER/MODEL (default: config.toml's default_model).
+    #[arg(short = 'm', long)]
+    pub model: Option<String>,
+    /// The system prompt.
+    #[arg(long)]
+    pub instructions: Option<String>,
+    /// Do not attach; print the session's name.
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    /// A first message.
+    #[arg(trailing_var_arg = true)]
+    pub prompt: Vec<String>,
+}

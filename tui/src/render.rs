@@ -1,0 +1,189 @@
+//! Plain-text rendering of sessions and events for the CLI.
+
+use tether_shared::event::ToolCallSpec;
+use tether_shared::protocol::{SessionInfo, ToolServerInfo};
+use tether_shared::{Event, EventKind};
+
+fn one_line(s: &str, max: usize) -> String {
+    let flat: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() > max {
+        format!(
+            "{}…",
+            flat.chars().take(max.saturating_sub(1)).collect::<String>()
+        )
+    } else {
+        flat
+    }
+}
+
+fn args(v: &serde_json::Value) -> String {
+    one_line(&v.to_string(), 160)
+}
+
+/// One event as a human reads it (may span lines for messages).
+pub fn event(ev: &Event) -> String {
+    let body = match &ev.kind {
+        EventKind::SessionCreated {
+            name, model, cwd, ..
+        } => format!("session {name} created ({model}, {cwd})"),
+        EventKind::UserMessage { text, delivery } => {
+            format!("user ({}): {text}", delivery.as_str())
+        }
+        EventKind::AssistantMessage {
+            text,
+            tool_calls,
+            partial,
+            ..
+        } => {
+            let mut s = format!(
+                "assistant{}: {text}",
+                if *partial { " (cut short)" } else { "" }
+            );
+            if text.is_empty() {
+                s = format!("assistant{}:", if *partial { " (cut short)" } else { "" });
+            }
+            for ToolCallSpec { tool, .. } in tool_calls {
+                s.push_str(&format!(" [calls {tool}]"));
+            }
+            s
+        }
+        EventKind::ToolCall {
+            call_id,
+            tool,
+            arguments,
+        } => format!("tool call {tool} ({call_id}): {}", args(arguments)),
+        EventKind::ApprovalRequested { call_id, tool } => {
+            format!("approval requested for {tool} ({call_id})")
+        }
+        EventKind::ApprovalDecided {
+            call_id,
+            decision,
+            reason,
+        } => {
+            let d = match decision {
+                tether_shared::Decision::Approved => "approved",
+                tether_shared::Decision::Denied => "denied",
+            };
+            match reason {
+                Some(r) => format!("{d} {call_id}: {r}"),
+                None => format!("{d} {call_id}"),
+            }
+        }
+        EventKind::ToolResult {
+            call_id,
+            tool,
+            output,
+            is_error,
+        } => format!(
+            "tool result {tool} ({call_id}){}: {}",
+            if *is_error { " ERROR" } else { "" },
+            one_line(output, 200)
+        ),
+        EventKind::TurnStarted => "turn started".into(),
+        EventKind::TurnCompleted => "turn completed".into(),
+        EventKind::TurnInterrupted { reason } => format!("turn interrupted: {reason}"),
+        EventKind::TurnFailed { error } => format!("turn failed: {error}"),
+        EventKind::TurnResumed { attempt } => {
+            format!("turn resumed after a daemon restart (resume {attempt})")
+        }
+        EventKind::ToolsChanged {
+            added,
+            removed,
+            errors,
+        } => {
+            format!(
+                "tools changed: +[{}] -[{}]{}",
+                added.join(", "),
+                removed.join(", "),
+                if errors.is_empty() {
+                    String::new()
+                } else {
+                    format!(" errors: {}", errors.join("; "))
+                }
+            )
+        }
+        EventKind::State { state } => format!("state: {state}"),
+        EventKind::Error { message } => format!("error: {message}"),
+        EventKind::Unknown => "(an event this tether does not know)".into(),
+    };
+    format!(
+        "[{}] {} {body}",
+        ev.seq,
+        ev.ts.get(11..19).unwrap_or(&ev.ts)
+    )
+}
+
+/// The `ls` table.
+pub fn sessions(list: &[SessionInfo]) -> String {
+    if list.is_empty() {
+        return "no sessions; start one with `tether new`\n".into();
+    }
+    let mut rows = vec![
+        [
+            "NAME",
+            "STATE",
+            "MODEL",
+            "APPROVALS",
+            "CLIENTS",
+            "UPDATED",
+            "DIR",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    for s in list {
+        rows.push(vec![
+            s.name.clone(),
+            s.state.to_string(),
+            s.model.clone(),
+            s.pending_approvals.len().to_string(),
+            s.attached_clients.to_string(),
+            s.updated_at
+                .get(..19)
+                .unwrap_or(&s.updated_at)
+                .replace('T', " "),
+            s.cwd.clone(),
+        ]);
+    }
+    table(&rows)
+}
+
+/// The `tools` table.
+pub fn tools(list: &[ToolServerInfo]) -> String {
+    let mut rows = vec![
+        ["SERVER", "STATUS", "TOOLS", "SOURCE", "ERROR"]
+            .map(String::from)
+            .to_vec(),
+    ];
+    for t in list {
+        rows.push(vec![
+            t.name.clone(),
+            serde_json::to_value(t.status)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default(),
+            t.tools.join(","),
+            t.source.clone(),
+            t.error.clone().unwrap_or_default(),
+        ]);
+    }
+    table(&rows)
+}
+
+fn table(rows: &[Vec<String>]) -> String {
+    let cols = rows.first().map_or(0, Vec::len);
+    let widths: Vec<usize> = (0..cols)
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for r in rows {
+        let line: Vec<String> = r
+            .iter()
+            .zip(&widths)
+            .map(|(cell, w)| format!("{cell:<w$}"))
+            .collect();
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}
