@@ -1,3 +1,11 @@
-//! placeholder
+//! The end-to-end harness: the real `tether` binary on a temp socket with temp
+//! config and state directories, and a scripted OpenAI-compatible model server.
+//!
+//! Harness code fails the test loudly (panics with a message) by design.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod harness;
 pub mod model;
+
+pub use harness::{Out, TestEnv, tether_bin};
+pub use model::{ModelServer, Reply};
