@@ -936,9 +936,13 @@ impl SessionActor {
             ..
         }) = self.turn.as_mut()
         else {
+            let what = match &call_id {
+                Some(id) => format!("no tool call {id:?} is"),
+                None => "no tool call is".to_string(),
+            };
             return Err(RpcError::new(
                 code::NO_SUCH_APPROVAL,
-                format!("no tool call is waiting for approval in session {name:?}"),
+                format!("{what} waiting for approval in session {name:?}"),
             ));
         };
         let chosen = step.select(call_id.as_deref(), all).map_err(|e| {
