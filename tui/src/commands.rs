@@ -313,10 +313,17 @@ async fn daemon_action(action: DaemonAction, socket: &Path) -> anyhow::Result<u8
                 .request(method::DAEMON_STOP, json!({}))
                 .await
                 .map_err(rpc)?;
-            // Stopped means the process is gone, not just that it said it would go.
-            let pid = nix::unistd::Pid::from_raw(s.pid as i32);
+            // Stopped means the process is gone, not just that it said it would go:
+            // its lock is released only when it exits (even before it is reaped).
+            let lock_path = tether_daemon::server::lock_path(socket);
+            let lock = std::fs::File::open(&lock_path).with_context(|| format!("cannot open {}", lock_path.display()))?;
             let deadline = std::time::Instant::now() + Duration::from_secs(20);
-            while nix::sys::signal::kill(pid, None).is_ok() {
+            loop {
+                match lock.try_lock() {
+                    Ok(()) => break,
+                    Err(std::fs::TryLockError::WouldBlock) => {}
+                    Err(std::fs::TryLockError::Error(e)) => return Err(e).context("cannot check the daemon lock"),
+                }
                 if std::time::Instant::now() > deadline {
                     bail!("the daemon (pid {}) did not stop within 20 s", s.pid);
                 }
