@@ -48,7 +48,12 @@ fn line(msg: &impl Serialize) -> Vec<u8> {
 }
 
 /// Tells a connection from another user why it is refused, then drops it.
-pub async fn refuse(mut stream: LocalSocketStream, peer: Option<u32>) {
+pub async fn refuse(stream: LocalSocketStream, peer: Option<u32>) {
+    // Read the client's hello first, so it reads our answer instead of finding the
+    // connection closed under its write.
+    let mut reader = FrameReader::new(BufReader::new(&stream), 64 * 1024);
+    let _ = tokio::time::timeout(Duration::from_secs(2), reader.next()).await;
+    let mut stream = &stream;
     let err = Response::err(
         Value::Null,
         RpcError::new(

@@ -252,6 +252,21 @@ impl TestEnv {
     }
 }
 
+impl Drop for TestEnv {
+    /// A daemon the CLI auto-started is detached from the test: stop it too.
+    fn drop(&mut self) {
+        if self.socket.exists() {
+            let _ = std::process::Command::new(tether_bin())
+                .args(["daemon", "stop"])
+                .env("TETHER_SOCKET", &self.socket)
+                .env("TETHER_CONFIG_DIR", &self.config_dir)
+                .env("TETHER_STATE_DIR", &self.state_dir)
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+}
+
 impl Default for TestEnv {
     fn default() -> Self {
         Self::new()

@@ -20,9 +20,18 @@ const EXIT_TIMEOUT: u8 = 124;
 
 /// An error as one line: the outermost context and the root cause.
 pub fn one_line(e: &anyhow::Error) -> String {
-    let mut parts: Vec<String> = e.chain().map(|c| c.to_string()).collect();
-    parts.dedup();
-    parts.join(": ").replace('\n', " ")
+    let mut line = String::new();
+    for cause in e.chain().map(|c| c.to_string()) {
+        // Errors often repeat their source in their own message; say it once.
+        if line.ends_with(&cause) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&cause);
+    }
+    line.replace('\n', " ")
 }
 
 /// Runs the parsed command line; returns the exit status.
