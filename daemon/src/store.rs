@@ -344,6 +344,9 @@ impl Store {
     }
 }
 
+/// Answers one op's caller once its transaction commits (or fails to).
+type Settle = Box<dyn FnOnce(Option<&StoreError>)>;
+
 fn writer_loop(mut conn: Connection, mut rx: mpsc::UnboundedReceiver<Op>) {
     while let Some(first) = rx.blocking_recv() {
         let mut ops = vec![first];
@@ -353,7 +356,7 @@ fn writer_loop(mut conn: Connection, mut rx: mpsc::UnboundedReceiver<Op>) {
                 Err(_) => break,
             }
         }
-        let mut replies: Vec<Box<dyn FnOnce(Option<&StoreError>)>> = Vec::with_capacity(ops.len());
+        let mut replies: Vec<Settle> = Vec::with_capacity(ops.len());
         let result = (|| -> Result<(), StoreError> {
             let tx = conn.transaction()?;
             for op in ops {
@@ -373,7 +376,7 @@ fn writer_loop(mut conn: Connection, mut rx: mpsc::UnboundedReceiver<Op>) {
 fn finish<T: 'static>(
     tx: oneshot::Sender<Result<T, StoreError>>,
     outcome: Result<T, StoreError>,
-) -> Box<dyn FnOnce(Option<&StoreError>)> {
+) -> Settle {
     Box::new(move |commit_err: Option<&StoreError>| {
         let out = match (outcome, commit_err) {
             (Ok(_), Some(e)) => Err(StoreError::Commit(e.to_string())),
@@ -387,7 +390,7 @@ fn finish<T: 'static>(
 fn apply(
     tx: &rusqlite::Transaction<'_>,
     op: Op,
-    replies: &mut Vec<Box<dyn FnOnce(Option<&StoreError>)>>,
+    replies: &mut Vec<Settle>,
 ) {
     let with_sp = |f: &dyn Fn(&Connection) -> Result<i64, StoreError>| -> Result<i64, StoreError> {
         tx.execute_batch("SAVEPOINT op")?;

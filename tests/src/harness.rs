@@ -21,14 +21,21 @@ pub fn tether_bin() -> &'static Path {
     BIN.get_or_init(|| {
         let exe = std::env::current_exe().expect("current_exe");
         // target/<profile>/deps/<test> -> target/<profile>
-        let profile_dir = exe.parent().and_then(Path::parent).expect("target dir").to_path_buf();
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("target dir")
+            .to_path_buf();
         let release = profile_dir.file_name().is_some_and(|n| n == "release");
         let mut cmd = std::process::Command::new(env!("CARGO"));
         cmd.args(["build", "-q", "-p", "tether", "--bin", "tether"]);
         if release {
             cmd.arg("--release");
         }
-        let status = cmd.current_dir(env!("CARGO_MANIFEST_DIR")).status().expect("run cargo build");
+        let status = cmd
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("run cargo build");
         assert!(status.success(), "cargo build -p tether failed");
         let bin = profile_dir.join("tether");
         assert!(bin.exists(), "no tether binary at {}", bin.display());
@@ -67,7 +74,10 @@ pub struct TestEnv {
 impl TestEnv {
     /// Empty dirs, no config.
     pub fn new() -> TestEnv {
-        let root = tempfile::Builder::new().prefix("tether-e2e-").tempdir().expect("tempdir");
+        let root = tempfile::Builder::new()
+            .prefix("tether-e2e-")
+            .tempdir()
+            .expect("tempdir");
         let p = root.path().to_path_buf();
         let env = TestEnv {
             socket: p.join("run").join("tether.sock"),
@@ -130,7 +140,13 @@ impl TestEnv {
     /// Runs the CLI and asserts exit 0; returns stdout.
     pub async fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args).await;
-        assert_eq!(out.code, 0, "`tether {}` failed: {}", args.join(" "), out.stderr);
+        assert_eq!(
+            out.code,
+            0,
+            "`tether {}` failed: {}",
+            args.join(" "),
+            out.stderr
+        );
         out.stdout
     }
 
@@ -144,7 +160,11 @@ impl TestEnv {
     /// Starts `tether daemon` in the foreground as a child and waits until it serves.
     pub async fn start_daemon(&mut self) {
         assert!(self.daemon.is_none(), "daemon already started by this test");
-        let log = std::fs::File::create(self.root.path().join(format!("daemon-{}.stderr", Instant::now().elapsed().as_nanos()))).unwrap();
+        let log = std::fs::File::create(self.root.path().join(format!(
+            "daemon-{}.stderr",
+            Instant::now().elapsed().as_nanos()
+        )))
+        .unwrap();
         let child = self
             .command()
             .arg("daemon")
@@ -156,16 +176,24 @@ impl TestEnv {
             .expect("spawn daemon");
         self.daemon = Some(child);
         let pid = self.daemon_pid();
-        self.wait_until("the daemon to serve its socket", Duration::from_secs(20), || async {
-            let out = self.run(&["daemon", "status", "--json"]).await;
-            out.code == 0 && serde_json::from_str::<Value>(&out.stdout).is_ok_and(|v| v["pid"] == pid)
-        })
+        self.wait_until(
+            "the daemon to serve its socket",
+            Duration::from_secs(20),
+            || async {
+                let out = self.run(&["daemon", "status", "--json"]).await;
+                out.code == 0
+                    && serde_json::from_str::<Value>(&out.stdout).is_ok_and(|v| v["pid"] == pid)
+            },
+        )
         .await;
     }
 
     /// The pid of the daemon this test started.
     pub fn daemon_pid(&self) -> u32 {
-        self.daemon.as_ref().and_then(Child::id).expect("daemon running")
+        self.daemon
+            .as_ref()
+            .and_then(Child::id)
+            .expect("daemon running")
     }
 
     /// `kill -9` of the daemon.
@@ -188,12 +216,18 @@ impl TestEnv {
     /// `logs NAME --json` as values.
     pub async fn events(&self, name: &str) -> Vec<Value> {
         let out = self.ok(&["logs", name, "--json"]).await;
-        out.lines().map(|l| serde_json::from_str(l).expect("logs --json line")).collect()
+        out.lines()
+            .map(|l| serde_json::from_str(l).expect("logs --json line"))
+            .collect()
     }
 
     /// Events of one type.
     pub async fn events_of(&self, name: &str, ty: &str) -> Vec<Value> {
-        self.events(name).await.into_iter().filter(|e| e["type"] == ty).collect()
+        self.events(name)
+            .await
+            .into_iter()
+            .filter(|e| e["type"] == ty)
+            .collect()
     }
 
     /// Polls `cond` every 25 ms until it holds, or panics after `timeout` saying what it waited for.
@@ -207,7 +241,10 @@ impl TestEnv {
             if cond().await {
                 return;
             }
-            assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+            assert!(
+                Instant::now() < deadline,
+                "timed out after {timeout:?} waiting for {what}"
+            );
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }
@@ -221,7 +258,10 @@ impl TestEnv {
             }
             if Instant::now() > deadline {
                 let all = self.events(name).await;
-                panic!("timed out waiting for {what} in session {name}; log:\n{}", pretty(&all));
+                panic!(
+                    "timed out waiting for {what} in session {name}; log:\n{}",
+                    pretty(&all)
+                );
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
@@ -230,7 +270,11 @@ impl TestEnv {
     /// `tether wait NAME --timeout 20`; returns the state printed.
     pub async fn wait_settled(&self, name: &str) -> String {
         let out = self.run(&["wait", name, "--timeout", "20"]).await;
-        assert_eq!(out.code, 0, "wait {name} timed out or failed: {}{}", out.stdout, out.stderr);
+        assert_eq!(
+            out.code, 0,
+            "wait {name} timed out or failed: {}{}",
+            out.stdout, out.stderr
+        );
         out.stdout.trim().to_string()
     }
 
@@ -275,7 +319,11 @@ impl Default for TestEnv {
 
 /// A `config.toml` for a scripted model.
 pub fn config_for(model: &ModelServer, extra: &str) -> String {
-    let approvals = if extra.contains("[approvals]") { "" } else { "[approvals]\ndefault = \"allow\"\n" };
+    let approvals = if extra.contains("[approvals]") {
+        ""
+    } else {
+        "[approvals]\ndefault = \"allow\"\n"
+    };
     format!(
         "default_model = \"mock/test-model\"\n\n[providers.mock]\nkind = \"openai\"\nbase_url = \"{}\"\n\
          api_key_env = \"TETHER_TEST_KEY\"\n\n[retry]\nmax_attempts = 3\ninitial_backoff_ms = 20\n\
@@ -286,7 +334,11 @@ pub fn config_for(model: &ModelServer, extra: &str) -> String {
 
 /// Events as text, for failure messages.
 pub fn pretty(events: &[Value]) -> String {
-    events.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")
+    events
+        .iter()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Serialised request bodies contain `needle`?

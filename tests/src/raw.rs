@@ -18,9 +18,14 @@ pub struct Raw {
 impl Raw {
     /// Connects without a handshake.
     pub async fn connect(socket: &Path) -> Raw {
-        let s = UnixStream::connect(socket).await.expect("connect to the daemon socket");
+        let s = UnixStream::connect(socket)
+            .await
+            .expect("connect to the daemon socket");
         let (r, w) = s.into_split();
-        Raw { reader: BufReader::new(r), writer: w }
+        Raw {
+            reader: BufReader::new(r),
+            writer: w,
+        }
     }
 
     /// Connects and says hello.
@@ -46,7 +51,10 @@ impl Raw {
         if n == 0 {
             return None;
         }
-        Some(serde_json::from_str(&line).unwrap_or_else(|e| panic!("daemon sent non-JSON {line:?}: {e}")))
+        Some(
+            serde_json::from_str(&line)
+                .unwrap_or_else(|e| panic!("daemon sent non-JSON {line:?}: {e}")),
+        )
     }
 
     /// Reads until a response (skipping notifications).
@@ -69,6 +77,7 @@ impl Raw {
 
     /// A request by method and params.
     pub async fn request(&mut self, id: u64, method: &str, params: Value) -> Value {
-        self.call(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})).await
+        self.call(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
+            .await
     }
 }

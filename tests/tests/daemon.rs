@@ -1,4 +1,6 @@
 //! The daemon's lifecycle, its socket's security, and bad input of every kind.
+// Test code fails loudly by design.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
@@ -29,18 +31,34 @@ async fn four_commands_racing_start_exactly_one_daemon() {
         .collect();
     for child in children {
         let out = child.wait_with_output().await.unwrap();
-        assert!(out.status.success(), "racing `tether ls` failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "racing `tether ls` failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "[]");
     }
     let log = std::fs::read_to_string(env.state_dir.join("daemon.log")).unwrap();
-    assert_eq!(log.matches("daemon ready").count(), 1, "exactly one daemon started:\n{log}");
-    assert!(!log.contains("already running"), "no second daemon was even tried:\n{log}");
-    let status: Value = serde_json::from_str(&env.ok(&["daemon", "status", "--json"]).await).unwrap();
+    assert_eq!(
+        log.matches("daemon ready").count(),
+        1,
+        "exactly one daemon started:\n{log}"
+    );
+    assert!(
+        !log.contains("already running"),
+        "no second daemon was even tried:\n{log}"
+    );
+    let status: Value =
+        serde_json::from_str(&env.ok(&["daemon", "status", "--json"]).await).unwrap();
     assert!(status["pid"].as_u64().unwrap() > 0);
     env.ok(&["daemon", "stop"]).await;
     let out = env.run(&["daemon", "status"]).await;
     assert_eq!(out.code, 1);
-    assert!(out.stderr.contains("no tether daemon is running"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("no tether daemon is running"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -54,8 +72,13 @@ async fn socket_is_private_and_a_second_daemon_refuses_to_start() {
     let out = env.run(&["daemon"]).await;
     assert_ne!(out.code, 0);
     assert!(out.stderr.contains("already running"), "{}", out.stderr);
-    assert!(out.stderr.contains(&pid.to_string()), "names the running daemon's pid: {}", out.stderr);
-    let status: Value = serde_json::from_str(&env.ok(&["daemon", "status", "--json"]).await).unwrap();
+    assert!(
+        out.stderr.contains(&pid.to_string()),
+        "names the running daemon's pid: {}",
+        out.stderr
+    );
+    let status: Value =
+        serde_json::from_str(&env.ok(&["daemon", "status", "--json"]).await).unwrap();
     assert_eq!(status["pid"], pid, "the first daemon still serves");
 }
 
@@ -116,23 +139,32 @@ async fn garbage_on_the_socket_gets_json_rpc_errors_and_changes_nothing() {
     let v = raw.request(5, "session.list", json!({})).await;
     assert_eq!(v["error"]["code"], -32008, "handshake first: {v}");
     assert_eq!(v["id"], 5);
-    let v = raw.request(6, "hello", json!({"protocol_version": 1})).await;
+    let v = raw
+        .request(6, "hello", json!({"protocol_version": 1}))
+        .await;
     assert_eq!(v["result"]["protocol_version"], 1);
     let v = raw.request(7, "no.such.method", json!({})).await;
     assert_eq!(v["error"]["code"], -32601);
     let v = raw.request(8, "session.send", json!({"session": 3})).await;
     assert_eq!(v["error"]["code"], -32602, "{v}");
-    let v = raw.request(9, "session.send", json!({"session": "ghost", "text": "hi"})).await;
+    let v = raw
+        .request(9, "session.send", json!({"session": "ghost", "text": "hi"}))
+        .await;
     assert_eq!(v["error"]["code"], -32001);
     assert!(v["error"]["message"].as_str().unwrap().contains("ghost"));
     let v = raw.request(10, "session.list", json!({})).await;
     assert_eq!(v["result"], json!([]), "the connection still works");
 
     let mut old = Raw::connect(&env.socket).await;
-    let v = old.request(1, "hello", json!({"protocol_version": 99})).await;
+    let v = old
+        .request(1, "hello", json!({"protocol_version": 99}))
+        .await;
     assert_eq!(v["error"]["code"], -32006);
     assert!(v["error"]["message"].as_str().unwrap().contains("99"));
-    assert!(old.read().await.is_none(), "a mismatched client is disconnected");
+    assert!(
+        old.read().await.is_none(),
+        "a mismatched client is disconnected"
+    );
     env.ok(&["ls"]).await;
 }
 
@@ -163,11 +195,21 @@ async fn a_64_mib_line_is_refused_without_growing_the_daemon() {
     raw.send_raw(b"\n").await;
     let v = raw.response().await;
     assert_eq!(v["error"]["code"], -32005, "{v}");
-    assert!(v["error"]["message"].as_str().unwrap().contains("67108864"), "{v}");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("67108864"),
+        "{v}"
+    );
     let after = rss_kib(pid);
-    assert!(after < before + 16 * 1024, "daemon RSS grew from {before} KiB to {after} KiB");
+    assert!(
+        after < before + 16 * 1024,
+        "daemon RSS grew from {before} KiB to {after} KiB"
+    );
     let v = raw.request(2, "session.list", json!({})).await;
-    assert_eq!(v["result"], json!([]), "the connection survives the oversized frame");
+    assert_eq!(
+        v["result"],
+        json!([]),
+        "the connection survives the oversized frame"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -179,8 +221,19 @@ async fn cli_errors_are_one_line_with_exit_1() {
     let out = env.run(&["send", "ghost", "hello"]).await;
     assert_eq!(out.code, 1);
     assert_eq!(out.stderr.trim().lines().count(), 1, "{}", out.stderr);
-    assert!(out.stderr.contains("no session named \"ghost\""), "{}", out.stderr);
-    for args in [&["logs", "ghost"][..], &["wait", "ghost"], &["kill", "ghost"], &["approve", "ghost"], &["interrupt", "ghost"], &["attach", "ghost"]] {
+    assert!(
+        out.stderr.contains("no session named \"ghost\""),
+        "{}",
+        out.stderr
+    );
+    for args in [
+        &["logs", "ghost"][..],
+        &["wait", "ghost"],
+        &["kill", "ghost"],
+        &["approve", "ghost"],
+        &["interrupt", "ghost"],
+        &["attach", "ghost"],
+    ] {
         let out = env.run(args).await;
         assert_eq!(out.code, 1, "{args:?}");
         assert!(out.stderr.contains("ghost"), "{args:?}: {}", out.stderr);
@@ -191,19 +244,33 @@ async fn cli_errors_are_one_line_with_exit_1() {
     assert_eq!(out.code, 1);
     assert_eq!(out.stderr.trim().lines().count(), 1, "{}", out.stderr);
     let cfg = env.config_dir.join("config.toml");
-    assert!(out.stderr.contains(&format!("{}:5:", cfg.display())), "names file and line: {}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!("{}:5:", cfg.display())),
+        "names file and line: {}",
+        out.stderr
+    );
     assert!(out.stderr.contains("bogus_key"));
 
     env.write_config("default_model = \"openai/gpt-4.1-mini\"\n");
     let out = env.run(&["new", "-d", "hi"]).await;
     assert_eq!(out.code, 1);
-    assert!(out.stderr.contains("OPENAI_API_KEY"), "says what to set: {}", out.stderr);
+    assert!(
+        out.stderr.contains("OPENAI_API_KEY"),
+        "says what to set: {}",
+        out.stderr
+    );
     assert_eq!(out.stderr.trim().lines().count(), 1);
-    assert_eq!(env.ok(&["ls", "--json"]).await.trim(), "[]", "nothing was created");
+    assert_eq!(
+        env.ok(&["ls", "--json"]).await.trim(),
+        "[]",
+        "nothing was created"
+    );
 
     let out = env.run(&["send", "x"]).await;
     assert_eq!(out.code, 2, "bad usage exits 2");
-    let out = env.run(&["new", "-d", "-n", "bad name!", "-m", "mock/x"]).await;
+    let out = env
+        .run(&["new", "-d", "-n", "bad name!", "-m", "mock/x"])
+        .await;
     assert_eq!(out.code, 1);
 }
 
@@ -213,21 +280,49 @@ async fn ls_json_wait_timeout_logs_follow_and_kill() {
     let mut env = TestEnv::with_model(&model, "");
     env.start_daemon().await;
     model.push(Reply::hang());
-    env.ok(&["new", "-d", "-n", "one", "-m", "mock/other-model", "--instructions", "be terse", "hello"]).await;
+    env.ok(&[
+        "new",
+        "-d",
+        "-n",
+        "one",
+        "-m",
+        "mock/other-model",
+        "--instructions",
+        "be terse",
+        "hello",
+    ])
+    .await;
     let ls: Value = serde_json::from_str(&env.ok(&["ls", "--json"]).await).unwrap();
     let s = &ls[0];
-    for key in ["id", "name", "state", "model", "cwd", "created_at", "updated_at", "pending_approvals"] {
+    for key in [
+        "id",
+        "name",
+        "state",
+        "model",
+        "cwd",
+        "created_at",
+        "updated_at",
+        "pending_approvals",
+    ] {
         assert!(s.get(key).is_some(), "ls --json lacks {key}: {s}");
     }
     assert_eq!(s["model"], "mock/other-model");
     assert_eq!(s["state"], "running");
-    assert_eq!(s["cwd"], env.work_dir.canonicalize().unwrap().display().to_string());
+    assert_eq!(
+        s["cwd"],
+        env.work_dir.canonicalize().unwrap().display().to_string()
+    );
 
     let out = env.run(&["wait", "one", "--timeout", "0.3"]).await;
     assert_eq!(out.code, 124);
     assert_eq!(out.stdout.trim(), "running");
 
-    let mut follower = env.cli(&["logs", "one", "--json", "--follow"]).stdout(std::process::Stdio::piped()).kill_on_drop(true).spawn().unwrap();
+    let mut follower = env
+        .cli(&["logs", "one", "--json", "--follow"])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
     let stdout = follower.stdout.take().unwrap();
     let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout));
     env.ok(&["interrupt", "one"]).await;
@@ -243,8 +338,15 @@ async fn ls_json_wait_timeout_logs_follow_and_kill() {
         false
     })
     .await;
-    assert_eq!(found, Ok(true), "logs --follow showed the interrupt; saw {seen:?}");
-    assert_eq!(seen[0], "session_created", "the follower starts from the beginning");
+    assert_eq!(
+        found,
+        Ok(true),
+        "logs --follow showed the interrupt; saw {seen:?}"
+    );
+    assert_eq!(
+        seen[0], "session_created",
+        "the follower starts from the beginning"
+    );
 
     let reqs = model.wait_for_requests(1, T).await;
     assert_eq!(reqs[0].model().as_deref(), Some("other-model"));

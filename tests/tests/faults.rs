@@ -1,4 +1,6 @@
 //! Failing model endpoints: retries with backoff, honest failure, a usable session.
+// Test code fails loudly by design.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::Duration;
 
@@ -20,8 +22,14 @@ async fn a_429_is_retried_after_its_retry_after() {
     let errors = env.events_of("rl", "error").await;
     assert_eq!(errors.len(), 1, "{}", pretty(&errors));
     let msg = errors[0]["message"].as_str().unwrap();
-    assert!(msg.contains("429") && msg.contains("retrying in 1.0s"), "Retry-After honoured: {msg}");
-    assert_eq!(env.events_of("rl", "assistant_message").await[0]["text"], "after the rate limit");
+    assert!(
+        msg.contains("429") && msg.contains("retrying in 1.0s"),
+        "Retry-After honoured: {msg}"
+    );
+    assert_eq!(
+        env.events_of("rl", "assistant_message").await[0]["text"],
+        "after the rate limit"
+    );
     assert_eq!(model.requests().len(), 2);
 }
 
@@ -35,10 +43,17 @@ async fn persistent_5xx_fails_the_turn_and_the_session_stays_usable() {
     }
     env.ok(&["new", "-d", "-n", "down", "hi"]).await;
     assert_eq!(env.wait_settled("down").await, "failed");
-    assert_eq!(model.requests().len(), 3, "max_attempts = 3 in the test config");
+    assert_eq!(
+        model.requests().len(),
+        3,
+        "max_attempts = 3 in the test config"
+    );
     let failed = env.events_of("down", "turn_failed").await;
     let error = failed[0]["error"].as_str().unwrap();
-    assert!(error.contains("503") && error.contains("upstream overloaded"), "{error}");
+    assert!(
+        error.contains("503") && error.contains("upstream overloaded"),
+        "{error}"
+    );
     let ls: Value = serde_json::from_str(&env.ok(&["ls", "--json"]).await).unwrap();
     assert_eq!(ls[0]["state"], "failed");
     assert!(ls[0]["last_error"].as_str().unwrap().contains("503"));
@@ -47,7 +62,11 @@ async fn persistent_5xx_fails_the_turn_and_the_session_stays_usable() {
     env.ok(&["send", "down", "again"]).await;
     assert_eq!(env.wait_settled("down").await, "idle");
     let reqs = model.wait_for_requests(4, T).await;
-    let users: Vec<_> = reqs[3].messages().into_iter().filter(|m| m["role"] == "user").collect();
+    let users: Vec<_> = reqs[3]
+        .messages()
+        .into_iter()
+        .filter(|m| m["role"] == "user")
+        .collect();
     assert_eq!(users.len(), 2, "the failed turn's message stays in context");
 }
 
@@ -64,21 +83,39 @@ async fn a_stream_cut_before_finish_reason_is_retried_not_taken_as_the_answer() 
     assert_eq!(answers.len(), 1, "{}", pretty(&answers));
     assert_eq!(answers[0]["text"], "the whole answer");
     let errors = env.events_of("cut", "error").await;
-    assert!(errors[0]["message"].as_str().unwrap().contains("finish_reason"), "{}", pretty(&errors));
+    assert!(
+        errors[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("finish_reason"),
+        "{}",
+        pretty(&errors)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_stream_is_cut_and_retried() {
     let model = ModelServer::start().await;
     let mut env = TestEnv::new();
-    env.write_config(&tether_tests::harness::config_for(&model, "").replace("stall_timeout_s = 3", "stall_timeout_s = 0.5"));
+    env.write_config(
+        &tether_tests::harness::config_for(&model, "")
+            .replace("stall_timeout_s = 3", "stall_timeout_s = 0.5"),
+    );
     env.start_daemon().await;
     model.push(Reply::hang());
     model.push(Reply::text("not stalled"));
     env.ok(&["new", "-d", "-n", "stall", "hi"]).await;
     assert_eq!(env.wait_settled("stall").await, "idle");
-    assert_eq!(env.events_of("stall", "assistant_message").await[0]["text"], "not stalled");
-    assert!(env.events_of("stall", "error").await[0]["message"].as_str().unwrap().contains("no response"));
+    assert_eq!(
+        env.events_of("stall", "assistant_message").await[0]["text"],
+        "not stalled"
+    );
+    assert!(
+        env.events_of("stall", "error").await[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no response")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -91,18 +128,29 @@ async fn a_client_error_is_not_retried_and_an_unreachable_endpoint_is() {
     assert_eq!(env.wait_settled("auth").await, "failed");
     assert_eq!(model.requests().len(), 1, "401 is not retried");
     let e = &env.events_of("auth", "turn_failed").await[0];
-    assert!(e["error"].as_str().unwrap().contains("invalid api key"), "{e}");
+    assert!(
+        e["error"].as_str().unwrap().contains("invalid api key"),
+        "{e}"
+    );
 
     // A provider nobody listens on: connection errors are retried, then the turn fails.
     let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = dead.local_addr().unwrap().port();
     drop(dead);
     let cfg = std::fs::read_to_string(env.config_dir.join("config.toml")).unwrap();
-    env.write_config(&format!("{cfg}\n[providers.dead]\nbase_url = \"http://127.0.0.1:{port}/v1\"\n"));
-    env.ok(&["new", "-d", "-n", "dead", "-m", "dead/m", "hi"]).await;
+    env.write_config(&format!(
+        "{cfg}\n[providers.dead]\nbase_url = \"http://127.0.0.1:{port}/v1\"\n"
+    ));
+    env.ok(&["new", "-d", "-n", "dead", "-m", "dead/m", "hi"])
+        .await;
     assert_eq!(env.wait_settled("dead").await, "failed");
     let errors = env.events_of("dead", "error").await;
-    assert_eq!(errors.len(), 2, "two retries before the third attempt fails: {}", pretty(&errors));
+    assert_eq!(
+        errors.len(),
+        2,
+        "two retries before the third attempt fails: {}",
+        pretty(&errors)
+    );
     let e = &env.events_of("dead", "turn_failed").await[0];
     assert!(e["error"].as_str().unwrap().contains("cannot reach"), "{e}");
 }

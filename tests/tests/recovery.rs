@@ -1,4 +1,6 @@
 //! DESIGN.md guarantee 3: after `kill -9` of the daemon, recovery is honest.
+// Test code fails loudly by design.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::Duration;
 
@@ -13,11 +15,17 @@ async fn kill_9_during_a_shell_call_records_an_error_and_does_not_rerun_it() {
     let model = ModelServer::start().await;
     let mut env = TestEnv::with_model(&model, "");
     env.start_daemon().await;
-    model.push(Reply::tool_call("call_slow", "shell", json!({"command": "echo run >> runs.txt; sleep 5"})));
+    model.push(Reply::tool_call(
+        "call_slow",
+        "shell",
+        json!({"command": "echo run >> runs.txt; sleep 5"}),
+    ));
     model.push(Reply::text("the command was interrupted, moving on"));
-    env.ok(&["new", "-d", "-n", "crash", "run the slow thing"]).await;
+    env.ok(&["new", "-d", "-n", "crash", "run the slow thing"])
+        .await;
     let runs = env.work_dir.join("runs.txt");
-    env.wait_until("the shell command to start", T, || async { runs.exists() }).await;
+    env.wait_until("the shell command to start", T, || async { runs.exists() })
+        .await;
 
     env.kill9().await;
     env.start_daemon().await;
@@ -30,10 +38,22 @@ async fn kill_9_during_a_shell_call_records_an_error_and_does_not_rerun_it() {
     assert_eq!(results[0]["output"], "interrupted: daemon restarted");
     assert_eq!(env.events_of("crash", "turn_resumed").await.len(), 1);
     let answer = env.events_of("crash", "assistant_message").await;
-    assert_eq!(answer.last().unwrap()["text"], "the command was interrupted, moving on");
-    assert_eq!(std::fs::read_to_string(&runs).unwrap(), "run\n", "the command must not run again");
+    assert_eq!(
+        answer.last().unwrap()["text"],
+        "the command was interrupted, moving on"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&runs).unwrap(),
+        "run\n",
+        "the command must not run again"
+    );
     let reqs = model.wait_for_requests(2, T).await;
-    assert!(reqs[1].messages().iter().any(|m| m["role"] == "tool" && mentions(m, "interrupted: daemon restarted")));
+    assert!(
+        reqs[1]
+            .messages()
+            .iter()
+            .any(|m| m["role"] == "tool" && mentions(m, "interrupted: daemon restarted"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -53,13 +73,32 @@ async fn kill_9_during_a_model_call_resumes_the_turn_and_keeps_queued_inputs() {
     assert_eq!(env.wait_settled("mid").await, "idle");
     let evs = env.events("mid").await;
     let types: Vec<&str> = evs.iter().map(|e| e["type"].as_str().unwrap()).collect();
-    assert_eq!(types.iter().filter(|t| **t == "turn_resumed").count(), 1, "{types:?}");
-    let texts: Vec<&str> = evs.iter().filter(|e| e["type"] == "assistant_message").map(|e| e["text"].as_str().unwrap()).collect();
-    assert_eq!(texts, ["answer one", "answer two"], "the queued input survived and ran after the resumed turn");
-    let users: Vec<&str> = evs.iter().filter(|e| e["type"] == "user_message").map(|e| e["text"].as_str().unwrap()).collect();
+    assert_eq!(
+        types.iter().filter(|t| **t == "turn_resumed").count(),
+        1,
+        "{types:?}"
+    );
+    let texts: Vec<&str> = evs
+        .iter()
+        .filter(|e| e["type"] == "assistant_message")
+        .map(|e| e["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        texts,
+        ["answer one", "answer two"],
+        "the queued input survived and ran after the resumed turn"
+    );
+    let users: Vec<&str> = evs
+        .iter()
+        .filter(|e| e["type"] == "user_message")
+        .map(|e| e["text"].as_str().unwrap())
+        .collect();
     assert_eq!(users, ["first question", "second question"]);
     let seqs: Vec<u64> = evs.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
-    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "seq strictly increasing without gaps: {seqs:?}");
+    assert!(
+        seqs.windows(2).all(|w| w[1] == w[0] + 1),
+        "seq strictly increasing without gaps: {seqs:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -81,7 +120,14 @@ async fn a_turn_resumes_at_most_three_times() {
     assert_eq!(env.wait_settled("loop").await, "failed");
     assert_eq!(env.events_of("loop", "turn_resumed").await.len(), 3);
     let failed = env.events_of("loop", "turn_failed").await;
-    assert!(failed[0]["error"].as_str().unwrap().contains("not resuming"), "{}", pretty(&failed));
+    assert!(
+        failed[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("not resuming"),
+        "{}",
+        pretty(&failed)
+    );
     assert_eq!(model.requests().len(), 4, "no fifth model call");
     // Failed is not stuck: the next message tries again.
     model.push(Reply::text("fresh start"));

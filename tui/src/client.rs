@@ -75,7 +75,7 @@ impl Client {
         self.stream.get_mut().get_mut().write_all(&bytes).await?;
         loop {
             match self.read().await? {
-                ServerMessage::Response(r) if r.id == Value::from(id) || r.id.is_null() => {
+                ServerMessage::Response(r) if r.id == id || r.id.is_null() => {
                     if let Some(e) = r.error {
                         return Err(ClientError::Rpc(e));
                     }

@@ -325,13 +325,16 @@ async fn daemon_action(action: DaemonAction, socket: &Path) -> anyhow::Result<u8
             // Stopped means the process is gone, not just that it said it would go:
             // its lock is released only when it exits (even before it is reaped).
             let lock_path = tether_daemon::server::lock_path(socket);
-            let lock = std::fs::File::open(&lock_path).with_context(|| format!("cannot open {}", lock_path.display()))?;
+            let lock = std::fs::File::open(&lock_path)
+                .with_context(|| format!("cannot open {}", lock_path.display()))?;
             let deadline = std::time::Instant::now() + Duration::from_secs(20);
             loop {
                 match lock.try_lock() {
                     Ok(()) => break,
                     Err(std::fs::TryLockError::WouldBlock) => {}
-                    Err(std::fs::TryLockError::Error(e)) => return Err(e).context("cannot check the daemon lock"),
+                    Err(std::fs::TryLockError::Error(e)) => {
+                        return Err(e).context("cannot check the daemon lock");
+                    }
                 }
                 if std::time::Instant::now() > deadline {
                     bail!("the daemon (pid {}) did not stop within 20 s", s.pid);
