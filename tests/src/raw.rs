@@ -1,5 +1,6 @@
 //! A raw protocol peer: bytes on the socket, for malformed-input tests.
 
+use std::collections::VecDeque;
 use std::path::Path;
 use std::time::Duration;
 
@@ -11,6 +12,8 @@ use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 /// A raw connection.
 pub struct Raw {
     reader: BufReader<OwnedReadHalf>,
+    // Notifications read while waiting for a response, kept for `read`.
+    held: VecDeque<Value>,
     /// The write side.
     pub writer: OwnedWriteHalf,
 }
@@ -24,6 +27,7 @@ impl Raw {
         let (r, w) = s.into_split();
         Raw {
             reader: BufReader::new(r),
+            held: VecDeque::new(),
             writer: w,
         }
     }
@@ -43,6 +47,13 @@ impl Raw {
 
     /// Reads one line as JSON (10 s limit); `None` at EOF.
     pub async fn read(&mut self) -> Option<Value> {
+        if let Some(v) = self.held.pop_front() {
+            return Some(v);
+        }
+        self.read_wire().await
+    }
+
+    async fn read_wire(&mut self) -> Option<Value> {
         let mut line = String::new();
         let n = tokio::time::timeout(Duration::from_secs(10), self.reader.read_line(&mut line))
             .await
@@ -57,13 +68,14 @@ impl Raw {
         )
     }
 
-    /// Reads until a response (skipping notifications).
+    /// Reads until a response; notifications on the way are kept for `read`.
     pub async fn response(&mut self) -> Value {
         loop {
-            let v = self.read().await.expect("a response, not EOF");
+            let v = self.read_wire().await.expect("a response, not EOF");
             if v.get("method").is_none() {
                 return v;
             }
+            self.held.push_back(v);
         }
     }
 
