@@ -20,11 +20,11 @@ pub fn tether_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         let exe = std::env::current_exe().expect("current_exe");
-        // target/<profile>/deps/<test> -> target/<profile>
+        // target/<profile>/deps/<test> or target/<profile>/<bin> -> target/<profile>
         let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("target dir")
+            .ancestors()
+            .find(|p| p.file_name().is_some_and(|n| n == "debug" || n == "release"))
+            .expect("running from a cargo target directory")
             .to_path_buf();
         let release = profile_dir.file_name().is_some_and(|n| n == "release");
         let mut cmd = std::process::Command::new(env!("CARGO"));

@@ -1,0 +1,187 @@
+//! Benchmarks of the real daemon, run by hand (not in CI):
+//!
+//! ```sh
+//! cargo run --release -p tether-tests --bin tether-bench
+//! ```
+//!
+//! Prints attach latency for sessions of 10,000 and 100,000 events, event
+//! throughput to one and to ten attached clients, daemon memory with 1,000 idle
+//! sessions, and restore time with 1,000+ sessions after a restart.
+// A measuring tool: it fails loudly by design.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tether_tests::raw::Raw;
+use tether_tests::{ModelServer, Reply, TestEnv};
+
+fn rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    kib / 1024.0
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+async fn last_seq(raw: &mut Raw, session: &str) -> u64 {
+    let v = raw.request(1, "session.get", json!({"session": session})).await;
+    v["result"]["last_seq"].as_u64().unwrap()
+}
+
+/// Grows a session to at least `target` events with turns of many cheap tool calls.
+async fn grow(env: &TestEnv, model: &ModelServer, raw: &mut Raw, session: &str, target: u64) {
+    let mut turn = 0;
+    while last_seq(raw, session).await < target {
+        turn += 1;
+        let calls: Vec<(String, String, Value)> =
+            (0..500).map(|i| (format!("t{turn}c{i}"), "list_dir".to_string(), json!({}))).collect();
+        model.push(Reply::tool_calls(calls));
+        model.push(Reply::text("ok"));
+        env.ok(&["send", session, &format!("turn {turn}")]).await;
+        env.wait_settled(session).await;
+    }
+}
+
+async fn attach_latency(env: &TestEnv, session: &str, page: u32) -> (Duration, Duration) {
+    let mut samples = Vec::new();
+    for _ in 0..30 {
+        let t0 = Instant::now();
+        let mut raw = Raw::hello(&env.socket).await;
+        let v = raw.request(1, "session.attach", json!({"session": session, "page_size": page})).await;
+        samples.push(t0.elapsed());
+        assert!(v["result"]["events"].is_array(), "{v}");
+    }
+    samples.sort();
+    (percentile(&samples, 0.5), percentile(&samples, 0.95))
+}
+
+/// Events per second delivered to every one of `clients` attached clients.
+async fn throughput(env: &TestEnv, model: &ModelServer, session: &str, clients: usize) -> (u64, Duration) {
+    let mut raws = Vec::new();
+    for _ in 0..clients {
+        let mut r = Raw::hello(&env.socket).await;
+        r.request(1, "session.attach", json!({"session": session, "page_size": 0})).await;
+        raws.push(r);
+    }
+    let mut probe = Raw::hello(&env.socket).await;
+    let start_seq = last_seq(&mut probe, session).await;
+    let calls: Vec<(String, String, Value)> =
+        (0..2000).map(|i| (format!("tp{clients}c{i}"), "list_dir".to_string(), json!({}))).collect();
+    model.push(Reply::tool_calls(calls));
+    model.push(Reply::text("done"));
+    let t0 = Instant::now();
+    env.ok(&["send", session, "burst"]).await;
+    let mut tasks = Vec::new();
+    for mut r in raws {
+        tasks.push(tokio::spawn(async move {
+            let mut last = 0;
+            loop {
+                let m = r.read().await.unwrap();
+                let p = &m["params"];
+                if p["kind"] == "event" {
+                    last = p["event"]["seq"].as_u64().unwrap();
+                    if p["event"]["type"] == "turn_completed" {
+                        return last;
+                    }
+                }
+                let _ = last;
+            }
+        }));
+    }
+    let mut end_seq = 0;
+    for t in tasks {
+        end_seq = t.await.unwrap();
+    }
+    let elapsed = t0.elapsed();
+    env.wait_settled(session).await;
+    (end_seq - start_seq, elapsed)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let model = ModelServer::start().await;
+    let mut env = TestEnv::with_model(&model, "");
+    env.env.push(("TETHER_LOG".into(), "warn,tether_daemon::daemon=info".into()));
+    env.start_daemon().await;
+    let pid = env.daemon_pid();
+    println!("# tether benchmarks\n");
+    println!("binary: {}", tether_tests::tether_bin().display());
+
+    let mut raw = Raw::hello(&env.socket).await;
+    let mut rows = Vec::new();
+    for (name, target) in [("s10k", 10_000u64), ("s100k", 100_000)] {
+        env.ok(&["new", "-d", "-n", name]).await;
+        let t0 = Instant::now();
+        grow(&env, &model, &mut raw, name, target).await;
+        let n = last_seq(&mut raw, name).await;
+        eprintln!("built {name}: {n} events in {:.1}s", t0.elapsed().as_secs_f64());
+        let (p50, p95) = attach_latency(&env, name, 200).await;
+        rows.push(format!("| attach, page of 200 | {n} | {} | {} |", ms(p50), ms(p95)));
+        let (p50, p95) = attach_latency(&env, name, 10_000).await;
+        rows.push(format!("| attach, page of 10,000 | {n} | {} | {} |", ms(p50), ms(p95)));
+    }
+    println!("\n## Attach latency (connect + hello + session.attach reply), 30 runs\n");
+    println!("| what | session events | p50 | p95 |\n|---|---|---|---|");
+    for r in &rows {
+        println!("{r}");
+    }
+
+    println!("\n## Event throughput (a turn of 2,000 tool calls; all clients received turn_completed)\n");
+    println!("| attached clients | events | time | events/s per client |\n|---|---|---|---|");
+    env.ok(&["new", "-d", "-n", "tp"]).await;
+    for clients in [1usize, 10] {
+        let (events, elapsed) = throughput(&env, &model, "tp", clients).await;
+        println!(
+            "| {clients} | {events} | {} | {:.0} |",
+            ms(elapsed),
+            events as f64 / elapsed.as_secs_f64()
+        );
+    }
+
+    let before = rss_mib(pid);
+    let t0 = Instant::now();
+    for i in 0..1000 {
+        let v = raw.request(2, "session.create", json!({"name": format!("idle{i}"), "cwd": env.work_dir.display().to_string()})).await;
+        assert!(v["result"]["id"].is_string(), "{v}");
+    }
+    let created = t0.elapsed();
+    let after = rss_mib(pid);
+    println!("\n## Memory with 1,000 idle sessions\n");
+    println!("| daemon RSS before | after 1,000 more idle sessions | per session | create time per session |\n|---|---|---|---|");
+    println!(
+        "| {before:.1} MiB | {after:.1} MiB | {:.1} KiB | {} |",
+        (after - before) * 1024.0 / 1000.0,
+        ms(created / 1000)
+    );
+
+    let total: Vec<Value> = serde_json::from_str(&env.ok(&["ls", "--json"]).await).unwrap();
+    env.ok(&["daemon", "stop"]).await;
+    env.wait_daemon_exit().await;
+    let t0 = Instant::now();
+    env.start_daemon().await;
+    let ready = t0.elapsed();
+    let log = std::fs::read_to_string(env.state_dir.join("daemon.log")).unwrap();
+    let restore_ms = log
+        .lines()
+        .rev()
+        .find(|l| l.contains("daemon ready"))
+        .and_then(|l| l.split("restore_ms=").nth(1))
+        .and_then(|v| v.split_whitespace().next())
+        .unwrap_or("?")
+        .to_string();
+    println!("\n## Restore after a restart\n");
+    println!("| sessions | restore (daemon log) | start until first reply |\n|---|---|---|");
+    println!("| {} | {restore_ms} ms | {} |", total.len(), ms(ready));
+    println!("\nafter restart: daemon RSS {:.1} MiB", rss_mib(env.daemon_pid()));
+}
