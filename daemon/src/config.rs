@@ -112,7 +112,7 @@ pub struct Retry {
     pub max_attempts: u32,
     /// Backoff before the first retry; doubles each time.
     pub initial_backoff: Duration,
-    /// Backoff ceiling (also caps `Retry-After`).
+    /// Backoff ceiling (a server's `Retry-After` is honoured beyond it, up to 300 s).
     pub max_backoff: Duration,
     /// A stream silent for this long is cut and retried.
     pub stall_timeout: Duration,

@@ -57,8 +57,11 @@ pub async fn refuse(stream: LocalSocketStream, peer: Option<u32>) {
     let err = Response::err(
         Value::Null,
         RpcError::new(
-            code::INVALID_REQUEST,
-            format!("permission denied: this daemon serves only its owner (your uid: {peer:?})"),
+            code::PERMISSION_DENIED,
+            format!(
+                "permission denied: this daemon serves only its owner (your uid: {})",
+                peer.map_or_else(|| "unknown".to_string(), |u| u.to_string())
+            ),
         ),
     );
     let _ = stream.write_all(&line(&err)).await;
@@ -154,6 +157,7 @@ pub async fn serve(stream: LocalSocketStream, daemon: Arc<Daemon>) {
                 continue;
             }
         };
+        let blocking = req.method == method::SESSION_WAIT;
         if !handshaken {
             if req.method != method::HELLO {
                 conn.reply(
@@ -206,18 +210,23 @@ pub async fn serve(stream: LocalSocketStream, daemon: Arc<Daemon>) {
             }
             continue;
         }
+        // Requests run in order, so a client that pipelines two sends gets them
+        // delivered in the order it wrote them. Only `session.wait` may block for
+        // long; it runs beside the rest.
         let c = conn.clone();
-        requests.spawn(
-            async move {
-                let id = req.id.clone();
-                match c.handle(req).await {
-                    Ok(Some(v)) => c.reply(id, Ok(v)).await,
-                    Ok(None) => {}
-                    Err(e) => c.reply(id, Err(e)).await,
-                }
+        let run = async move {
+            let id = req.id.clone();
+            match c.handle(req).await {
+                Ok(Some(v)) => c.reply(id, Ok(v)).await,
+                Ok(None) => {}
+                Err(e) => c.reply(id, Err(e)).await,
             }
-            .in_current_span(),
-        );
+        };
+        if blocking {
+            requests.spawn(run.in_current_span());
+        } else {
+            run.await;
+        }
     }
     // Leaving: stop feeds (which counts us out of sessions) and pending requests.
     done.cancel();
@@ -300,6 +309,12 @@ impl Conn {
                 let p: SendParams = params(req.params)?;
                 let h = d.registry.find(&p.session)?;
                 self.writable(&h)?;
+                if p.delivery == tether_shared::Delivery::Unknown {
+                    return Err(RpcError::new(
+                        code::BAD_ARGUMENT,
+                        "delivery must be queue, steer or interrupt",
+                    ));
+                }
                 if p.text.trim().is_empty() {
                     return Err(RpcError::new(code::BAD_ARGUMENT, "the message is empty"));
                 }
@@ -329,14 +344,20 @@ impl Conn {
             method::SESSION_WAIT => {
                 let p: WaitParams = params(req.params)?;
                 let h = d.registry.find(&p.session)?;
-                let timeout = p
-                    .timeout_s
-                    .filter(|t| t.is_finite() && *t >= 0.0)
-                    .map(Duration::from_secs_f64);
+                let timeout = match p.timeout_s {
+                    Some(t) if !(t.is_finite() && t >= 0.0) => {
+                        return Err(RpcError::new(
+                            code::BAD_ARGUMENT,
+                            "timeout_s must be a number of seconds >= 0",
+                        ));
+                    }
+                    t => t.map(Duration::from_secs_f64),
+                };
                 let (state, timed_out) = tokio::select! {
-                    r = h.wait(timeout) => r,
-                    _ = self.done.cancelled() => return Ok(None),
+                    biased;
                     _ = d.closing.cancelled() => return Err(RpcError::new(code::SHUTTING_DOWN, "the daemon is shutting down")),
+                    _ = self.done.cancelled() => return Ok(None),
+                    r = h.wait(timeout) => r,
                 };
                 to_value(WaitResult { state, timed_out })
             }
@@ -353,12 +374,31 @@ impl Conn {
                     .events(&h.id, since, before, limit + 1, newest)
                     .await
                     .map_err(internal)?;
-                let more = events.len() > limit;
+                let mut more = events.len() > limit;
                 if more {
                     if newest {
                         events.remove(0);
                     } else {
                         events.truncate(limit);
+                    }
+                }
+                // Keep the reply well under a client's frame cap, however large the events.
+                let mut bytes = 0usize;
+                let mut fits = |ev: &tether_shared::Event| {
+                    bytes += serde_json::to_string(ev).map_or(0, |s| s.len());
+                    bytes <= PAGE_BYTES
+                };
+                let keep = if newest {
+                    events.iter().rev().take_while(|e| fits(e)).count().max(1)
+                } else {
+                    events.iter().take_while(|e| fits(e)).count().max(1)
+                };
+                if keep < events.len() {
+                    more = true;
+                    if newest {
+                        events.drain(..events.len() - keep);
+                    } else {
+                        events.truncate(keep);
                     }
                 }
                 to_value(LogsResult {
@@ -421,9 +461,8 @@ impl Conn {
                 ro.remove(&h.id);
             }
         }
-        // The reply goes out before the feed starts, so live messages follow it.
-        self.reply(id, Ok(serde_json::to_value(result).map_err(internal)?))
-            .await;
+        // A second attach to the same session replaces the first feed; stop the old
+        // one before replying so it cannot forward events the new reply also holds.
         let token = self.done.child_token();
         let previous = self
             .feeds
@@ -434,6 +473,9 @@ impl Conn {
             Some(old) => old.cancel(),
             None => h.clients(1).await,
         }
+        // The reply goes out before the feed starts, so live messages follow it.
+        self.reply(id, Ok(serde_json::to_value(result).map_err(internal)?))
+            .await;
         let conn = self.clone();
         self.daemon
             .tracker()
@@ -553,7 +595,20 @@ impl Conn {
                     }
                     sub = fresh;
                 }
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                    // The session's actor ended: it was killed (or the daemon stops).
+                    if !self.daemon.closing.is_cancelled() {
+                        let n = Notification::new(
+                            method::SESSION_CLOSED,
+                            serde_json::json!({"session_id": h.id, "name": h.name}),
+                        );
+                        let _ = self.out.send(line(&n)).await;
+                    }
+                    if let Ok(mut f) = self.feeds.lock() {
+                        f.remove(&h.id);
+                    }
+                    return;
+                }
             }
         }
     }

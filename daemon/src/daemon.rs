@@ -76,7 +76,7 @@ impl Daemon {
 /// Runs the daemon until `shutdown` fires, then stops in order: stop accepting,
 /// tell clients, stop sessions (each persists), bounded wait, remove the socket.
 pub async fn run(options: DaemonOptions, shutdown: CancellationToken) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&options.state_dir).with_context(|| {
+    tether_shared::paths::create_private_dir(&options.state_dir).with_context(|| {
         format!(
             "failed to create state directory {}",
             options.state_dir.display()

@@ -134,7 +134,10 @@ impl OpenAi {
                 ))
             })?
             .map_err(|e| {
-                ModelError::retryable(format!("cannot reach {url}: {}", error_chain(&e)))
+                ModelError::retryable(format!(
+                    "cannot reach {url}: {}",
+                    error_chain(&e.without_url())
+                ))
             })?;
         let status = resp.status();
         if !status.is_success() {

@@ -387,11 +387,7 @@ fn finish<T: 'static>(
 }
 
 /// Runs one op inside a savepoint, so a failing op rolls back alone.
-fn apply(
-    tx: &rusqlite::Transaction<'_>,
-    op: Op,
-    replies: &mut Vec<Settle>,
-) {
+fn apply(tx: &rusqlite::Transaction<'_>, op: Op, replies: &mut Vec<Settle>) {
     let with_sp = |f: &dyn Fn(&Connection) -> Result<i64, StoreError>| -> Result<i64, StoreError> {
         tx.execute_batch("SAVEPOINT op")?;
         match f(tx) {

@@ -59,6 +59,9 @@ pub enum Delivery {
     Steer,
     /// Cancel the running turn and start a new one with this message.
     Interrupt,
+    /// A delivery this client does not know (sent by a newer daemon).
+    #[serde(other)]
+    Unknown,
 }
 
 impl Delivery {
@@ -68,6 +71,7 @@ impl Delivery {
             Delivery::Queue => "queue",
             Delivery::Steer => "steer",
             Delivery::Interrupt => "interrupt",
+            Delivery::Unknown => "unknown",
         }
     }
 }
@@ -80,6 +84,9 @@ pub enum Decision {
     Approved,
     /// The call must not run; the model is told why.
     Denied,
+    /// A decision this client does not know (sent by a newer daemon).
+    #[serde(other)]
+    Unknown,
 }
 
 /// Token usage reported by the model for one call.

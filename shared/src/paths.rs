@@ -49,3 +49,11 @@ pub fn state_dir() -> PathBuf {
             .join("tether")
     })
 }
+
+/// Creates `dir` (and its parents) and makes it private to its owner (0700):
+/// the state directory holds conversations and tool output.
+pub fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(dir)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+}

@@ -50,8 +50,8 @@ pub mod method {
     pub const SESSION_LIVE: &str = "session.live";
     /// Notification: the daemon is shutting down.
     pub const DAEMON_SHUTDOWN: &str = "daemon.shutdown";
-    /// Notification: a session's summary changed (state, approvals, clients).
-    pub const SESSION_UPDATED: &str = "session.updated";
+    /// Notification: an attached session was killed; its feed ends.
+    pub const SESSION_CLOSED: &str = "session.closed";
 }
 
 /// Stable error codes carried in JSON-RPC errors.
@@ -88,6 +88,8 @@ pub mod code {
     pub const SHUTTING_DOWN: i64 = -32010;
     /// The request was well-formed but its values are not acceptable.
     pub const BAD_ARGUMENT: i64 = -32011;
+    /// The connecting user is not the daemon's owner.
+    pub const PERMISSION_DENIED: i64 = -32012;
 }
 
 /// The largest frame the daemon accepts from a client, newline excluded.

@@ -23,7 +23,10 @@ pub fn tether_bin() -> &'static Path {
         // target/<profile>/deps/<test> or target/<profile>/<bin> -> target/<profile>
         let profile_dir = exe
             .ancestors()
-            .find(|p| p.file_name().is_some_and(|n| n == "debug" || n == "release"))
+            .find(|p| {
+                p.file_name()
+                    .is_some_and(|n| n == "debug" || n == "release")
+            })
             .expect("running from a cargo target directory")
             .to_path_buf();
         let release = profile_dir.file_name().is_some_and(|n| n == "release");

@@ -49,14 +49,18 @@ async fn two_clients_see_the_same_events_in_the_same_order() {
     let mut a = Raw::hello(&env.socket).await;
     let mut b = Raw::hello(&env.socket).await;
     for raw in [&mut a, &mut b] {
-        let r = raw.request(1, "session.attach", json!({"session": "multi"})).await;
+        let r = raw
+            .request(1, "session.attach", json!({"session": "multi"}))
+            .await;
         assert_eq!(r["result"]["info"]["name"], "multi", "{r}");
     }
     let ls: Value = serde_json::from_str(&env.ok(&["ls", "--json"]).await).unwrap();
     assert_eq!(ls[0]["attached_clients"], 2);
     model.push(Reply::tool_call("c", "list_dir", json!({})));
     model.push(Reply::text("two steps done"));
-    let sent = a.request(2, "session.send", json!({"session": "multi", "text": "go"})).await;
+    let sent = a
+        .request(2, "session.send", json!({"session": "multi", "text": "go"}))
+        .await;
     assert!(sent["result"]["input_id"].as_i64().is_some(), "{sent}");
     let done = |e: &Value| e["type"] == "turn_completed";
     let ea = events_until(&mut a, done).await;
@@ -65,7 +69,14 @@ async fn two_clients_see_the_same_events_in_the_same_order() {
     let s = seqs(&ea);
     assert!(s.windows(2).all(|w| w[1] == w[0] + 1), "no gaps: {s:?}");
     let types: Vec<&str> = ea.iter().map(|e| e["type"].as_str().unwrap()).collect();
-    for t in ["user_message", "turn_started", "tool_call", "tool_result", "assistant_message", "turn_completed"] {
+    for t in [
+        "user_message",
+        "turn_started",
+        "tool_call",
+        "tool_result",
+        "assistant_message",
+        "turn_completed",
+    ] {
         assert!(types.contains(&t), "{t} missing from {types:?}");
     }
     drop(a);
@@ -90,16 +101,45 @@ async fn attach_returns_a_page_from_a_seq() {
     assert!(last > 8, "{last}");
 
     let mut raw = Raw::hello(&env.socket).await;
-    let r = raw.request(1, "session.attach", json!({"session": "paged", "page_size": 3})).await;
+    let r = raw
+        .request(
+            1,
+            "session.attach",
+            json!({"session": "paged", "page_size": 3}),
+        )
+        .await;
     let res = &r["result"];
-    assert_eq!(seqs(res["events"].as_array().unwrap()), vec![last - 2, last - 1, last], "the newest page");
+    assert_eq!(
+        seqs(res["events"].as_array().unwrap()),
+        vec![last - 2, last - 1, last],
+        "the newest page"
+    );
     assert_eq!(res["truncated"], true);
     assert_eq!(res["last_seq"], last);
-    let r = raw.request(2, "session.attach", json!({"session": "paged", "from_seq": last - 2, "page_size": 100})).await;
-    assert_eq!(seqs(r["result"]["events"].as_array().unwrap()), vec![last - 1, last]);
+    let r = raw
+        .request(
+            2,
+            "session.attach",
+            json!({"session": "paged", "from_seq": last - 2, "page_size": 100}),
+        )
+        .await;
+    assert_eq!(
+        seqs(r["result"]["events"].as_array().unwrap()),
+        vec![last - 1, last]
+    );
     assert_eq!(r["result"]["truncated"], false);
-    let r = raw.request(3, "session.logs", json!({"session": "paged", "before": last - 2, "limit": 2})).await;
-    assert_eq!(seqs(r["result"]["events"].as_array().unwrap()), vec![last - 4, last - 3], "paging backwards");
+    let r = raw
+        .request(
+            3,
+            "session.logs",
+            json!({"session": "paged", "before": last - 2, "limit": 2}),
+        )
+        .await;
+    assert_eq!(
+        seqs(r["result"]["events"].as_array().unwrap()),
+        vec![last - 4, last - 3],
+        "paging backwards"
+    );
     assert_eq!(r["result"]["more"], true);
 }
 
@@ -116,11 +156,26 @@ async fn a_client_attaching_mid_stream_sees_the_partial_answer() {
     let mut partial = String::new();
     env.wait_until("some streamed text", T, || async {
         let mut r = Raw::hello(&env.socket).await;
-        let v = r.request(1, "session.attach", json!({"session": "mid", "page_size": 0})).await;
-        !v["result"]["partial"]["assistant_text"].as_str().unwrap().is_empty()
+        let v = r
+            .request(
+                1,
+                "session.attach",
+                json!({"session": "mid", "page_size": 0}),
+            )
+            .await;
+        !v["result"]["partial"]["assistant_text"]
+            .as_str()
+            .unwrap()
+            .is_empty()
     })
     .await;
-    let r = raw.request(1, "session.attach", json!({"session": "mid", "page_size": 0})).await;
+    let r = raw
+        .request(
+            1,
+            "session.attach",
+            json!({"session": "mid", "page_size": 0}),
+        )
+        .await;
     partial.push_str(r["result"]["partial"]["assistant_text"].as_str().unwrap());
     assert!(!partial.is_empty());
     // Deltas after the attach continue the partial text exactly.
@@ -132,7 +187,11 @@ async fn a_client_attaching_mid_stream_sees_the_partial_answer() {
                 partial.push_str(p["text"].as_str().unwrap());
             }
             if p["kind"] == "event" && p["event"]["type"] == "assistant_message" {
-                assert_eq!(p["event"]["text"].as_str().unwrap(), partial, "partial + deltas = the answer");
+                assert_eq!(
+                    p["event"]["text"].as_str().unwrap(),
+                    partial,
+                    "partial + deltas = the answer"
+                );
                 return;
             }
         }
@@ -148,7 +207,13 @@ async fn a_stalled_client_is_caught_up_without_gaps_and_does_not_slow_the_agent(
     env.start_daemon().await;
     env.ok(&["new", "-d", "-n", "busy"]).await;
     let mut stalled = Raw::hello(&env.socket).await;
-    stalled.request(1, "session.attach", json!({"session": "busy", "page_size": 0})).await;
+    stalled
+        .request(
+            1,
+            "session.attach",
+            json!({"session": "busy", "page_size": 0}),
+        )
+        .await;
     // A long answer streams many thousands of deltas while this client reads nothing.
     let big: String = (0..30_000).map(|i| format!("token{i} ")).collect();
     model.push(Reply::text(big));
@@ -166,7 +231,61 @@ async fn a_stalled_client_is_caught_up_without_gaps_and_does_not_slow_the_agent(
     // Now the stalled client reads: every event after its attach, in order, no gaps.
     let seen = events_until(&mut stalled, |e| e["seq"] == last).await;
     let s = seqs(&seen);
-    assert_eq!(s, (2..=last).collect::<Vec<_>>(), "caught up without gaps or duplicates");
+    assert_eq!(
+        s,
+        (2..=last).collect::<Vec<_>>(),
+        "caught up without gaps or duplicates"
+    );
     let log = std::fs::read_to_string(env.state_dir.join("daemon.log")).unwrap();
-    assert!(log.contains("catching up from the store"), "the feed lagged and was resynced");
+    assert!(
+        log.contains("catching up from the store"),
+        "the feed lagged and was resynced"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipelined_sends_keep_their_order_and_a_kill_closes_the_feed() {
+    let model = ModelServer::start().await;
+    let mut env = TestEnv::with_model(&model, "");
+    env.start_daemon().await;
+    env.ok(&["new", "-d", "-n", "pipe"]).await;
+    let mut raw = Raw::hello(&env.socket).await;
+    raw.request(
+        1,
+        "session.attach",
+        json!({"session": "pipe", "page_size": 0}),
+    )
+    .await;
+    // Many sends written at once, without waiting for replies.
+    let mut burst = Vec::new();
+    for i in 0..20 {
+        let msg = json!({"jsonrpc": "2.0", "id": 100 + i, "method": "session.send",
+                         "params": {"session": "pipe", "text": format!("m{i}")}});
+        burst.extend(serde_json::to_vec(&msg).unwrap());
+        burst.push(b'\n');
+    }
+    raw.send_raw(&burst).await;
+    assert_eq!(env.wait_settled("pipe").await, "idle");
+    let users: Vec<String> = env
+        .events_of("pipe", "user_message")
+        .await
+        .iter()
+        .map(|e| e["text"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(users, (0..20).map(|i| format!("m{i}")).collect::<Vec<_>>());
+
+    env.ok(&["kill", "pipe"]).await;
+    let closed = tokio::time::timeout(T, async {
+        loop {
+            let m = raw.read().await.expect("a notification before EOF");
+            if m["method"] == "session.closed" {
+                return m;
+            }
+        }
+    })
+    .await
+    .expect("session.closed within 20 s");
+    assert_eq!(closed["params"]["name"], "pipe");
+    let v = raw.request(2, "session.list", json!({})).await;
+    assert_eq!(v["result"], json!([]), "the connection stays usable");
 }

@@ -186,7 +186,7 @@ pub async fn connect_or_start(socket: &Path) -> anyhow::Result<Client> {
 
 async fn start_daemon(socket: &Path) -> anyhow::Result<Client> {
     let state_dir = tether_shared::paths::state_dir();
-    std::fs::create_dir_all(&state_dir)
+    tether_shared::paths::create_private_dir(&state_dir)
         .with_context(|| format!("failed to create {}", state_dir.display()))?;
     let start_log = state_dir.join("daemon-start.log");
     let err_file = std::fs::File::create(&start_log)

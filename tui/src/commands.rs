@@ -57,7 +57,7 @@ fn run_daemon(socket: PathBuf, args: &DaemonArgs) -> anyhow::Result<u8> {
         let _ = nix::unistd::setsid();
     }
     let state_dir = tether_shared::paths::state_dir();
-    std::fs::create_dir_all(&state_dir)
+    tether_shared::paths::create_private_dir(&state_dir)
         .with_context(|| format!("failed to create {}", state_dir.display()))?;
     init_daemon_logging(&state_dir, !args.background)?;
     let options = tether_daemon::DaemonOptions {
@@ -330,7 +330,11 @@ async fn daemon_action(action: DaemonAction, socket: &Path) -> anyhow::Result<u8
             let deadline = std::time::Instant::now() + Duration::from_secs(20);
             loop {
                 match lock.try_lock() {
-                    Ok(()) => break,
+                    Ok(()) => {
+                        // Release at once: a daemon starting right now must get it.
+                        let _ = lock.unlock();
+                        break;
+                    }
                     Err(std::fs::TryLockError::WouldBlock) => {}
                     Err(std::fs::TryLockError::Error(e)) => {
                         return Err(e).context("cannot check the daemon lock");

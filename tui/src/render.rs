@@ -63,6 +63,7 @@ pub fn event(ev: &Event) -> String {
             let d = match decision {
                 tether_shared::Decision::Approved => "approved",
                 tether_shared::Decision::Denied => "denied",
+                tether_shared::Decision::Unknown => "decided",
             };
             match reason {
                 Some(r) => format!("{d} {call_id}: {r}"),

@@ -252,20 +252,15 @@ struct SessionActor {
     conversation: Option<Vec<Value>>,
     partial_text: String,
     clients: usize,
-    live: broadcast::Sender<Live>,
+    // Created at the first subscribe: the channel's slots are allocated up front,
+    // and an idle session nobody watches should not pay for them.
+    live: Option<broadcast::Sender<Live>>,
     status: watch::Sender<SessionInfo>,
     work_tx: mpsc::UnboundedSender<Work>,
     cancel: CancellationToken,
 }
 
-fn new_channels(
-    row: &SessionRow,
-) -> (
-    broadcast::Sender<Live>,
-    watch::Sender<SessionInfo>,
-    watch::Receiver<SessionInfo>,
-) {
-    let (live, _) = broadcast::channel(LIVE_CAPACITY);
+fn status_channel(row: &SessionRow) -> (watch::Sender<SessionInfo>, watch::Receiver<SessionInfo>) {
     let info = SessionInfo {
         id: row.id.clone(),
         name: row.name.clone(),
@@ -282,8 +277,7 @@ fn new_channels(
         instructions: row.instructions.clone(),
         last_error: None,
     };
-    let (tx, rx) = watch::channel(info);
-    (live, tx, rx)
+    watch::channel(info)
 }
 
 /// Starts the actor of a session just created (its row and first events stored).
@@ -330,7 +324,7 @@ fn spawn(
 ) -> SessionHandle {
     let (cmd_tx, cmd_rx) = mpsc::channel(64);
     let (work_tx, work_rx) = mpsc::unbounded_channel();
-    let (live, status, status_rx) = new_channels(&row);
+    let (status, status_rx) = status_channel(&row);
     let handle = SessionHandle {
         id: row.id.clone(),
         name: row.name.clone(),
@@ -349,7 +343,7 @@ fn spawn(
         conversation: None,
         partial_text: String::new(),
         clients: 0,
-        live,
+        live: None,
         status,
         work_tx,
         cancel,
@@ -427,6 +421,15 @@ impl SessionActor {
         }
     }
 
+    /// Sends to attached clients; dropping the channel when nobody listens any more.
+    fn publish(&mut self, live: Live) {
+        if let Some(tx) = &self.live
+            && tx.send(live).is_err()
+        {
+            self.live = None;
+        }
+    }
+
     fn publish_status(&self) {
         let info = self.info();
         self.status.send_if_modified(|old| {
@@ -484,7 +487,7 @@ impl SessionActor {
                 context::apply(conv, &ev.kind);
             }
             // No receivers is fine: nobody is attached.
-            let _ = self.live.send(Live::Event { event: ev });
+            self.publish(Live::Event { event: ev });
         }
         self.publish_status();
         true
@@ -543,7 +546,10 @@ impl SessionActor {
             }
             Command::Subscribe { reply } => {
                 let _ = reply.send(Subscription {
-                    live: self.live.subscribe(),
+                    live: self
+                        .live
+                        .get_or_insert_with(|| broadcast::channel(LIVE_CAPACITY).0)
+                        .subscribe(),
                     last_seq: self.row.last_seq,
                     partial: PartialState {
                         assistant_text: self.partial_text.clone(),
@@ -581,7 +587,7 @@ impl SessionActor {
                     self.interrupt("interrupted by a new message").await;
                 }
             }
-            Delivery::Queue | Delivery::Steer => self.inputs.push_back(input),
+            Delivery::Queue | Delivery::Steer | Delivery::Unknown => self.inputs.push_back(input),
         }
         self.publish_status();
         self.start_turn_if_idle().await;
@@ -736,20 +742,24 @@ impl SessionActor {
             } if self.current(generation) => match progress {
                 Progress::Delta(text) => {
                     self.partial_text.push_str(&text);
-                    let _ = self.live.send(Live::AssistantDelta { text });
+                    self.publish(Live::AssistantDelta { text });
                 }
                 Progress::Reset => {
                     self.partial_text.clear();
-                    let _ = self.live.send(Live::AssistantReset);
+                    self.publish(Live::AssistantReset);
                 }
                 Progress::Retrying {
                     attempt,
                     error,
                     delay,
                 } => {
+                    let wait = if delay >= Duration::from_secs(1) {
+                        format!("{:.1}s", delay.as_secs_f64())
+                    } else {
+                        format!("{}ms", delay.as_millis())
+                    };
                     let message = format!(
-                        "model call failed (attempt {attempt}): {error}; retrying in {:.1}s",
-                        delay.as_secs_f64()
+                        "model call failed (attempt {attempt}): {error}; retrying in {wait}"
                     );
                     self.persist(vec![EventKind::Error { message }], vec![], None)
                         .await;
@@ -767,7 +777,7 @@ impl SessionActor {
                 call_id,
                 chunk,
             } if self.current(generation) => {
-                let _ = self.live.send(Live::ToolOutput { call_id, chunk });
+                self.publish(Live::ToolOutput { call_id, chunk });
             }
             Work::ToolDone {
                 generation,
@@ -965,7 +975,8 @@ impl SessionActor {
                     call.status = CallStatus::Running;
                     to_run.push(call.clone());
                 }
-                Decision::Denied => {
+                // Unknown cannot come from a client of this version; refusing is the safe reading.
+                Decision::Denied | Decision::Unknown => {
                     call.status = CallStatus::Done;
                     let output = match &reason {
                         Some(r) => format!("the user denied this tool call: {r}"),
@@ -1018,7 +1029,7 @@ impl SessionActor {
                 kinds.push(EventKind::ToolResult {
                     call_id: c.call_id.clone(),
                     tool: c.tool.clone(),
-                    output: format!("interrupted: {reason}"),
+                    output: reason.to_string(),
                     is_error: true,
                 });
             }

@@ -1,8 +1,6 @@
 //! The pure part of a session: the tool calls of the current step and what a
 //! session's stored tail says about a turn that a restart cut short.
 
-use std::collections::HashSet;
-
 use serde_json::Value;
 use tether_shared::{Decision, Event, EventKind, SessionState};
 
@@ -167,7 +165,9 @@ pub fn analyze(tail: &[Event]) -> Recovered {
                 if let Some(t) = open.as_mut() {
                     // Approved calls had started; denied ones get their result next.
                     let status = match decision {
-                        Decision::Approved | Decision::Denied => CallStatus::Running,
+                        Decision::Approved | Decision::Denied | Decision::Unknown => {
+                            CallStatus::Running
+                        }
                     };
                     t.step.set(call_id, status);
                 }
@@ -196,10 +196,9 @@ pub fn analyze(tail: &[Event]) -> Recovered {
 
 /// Call ids in `step` that had started and have no result.
 pub fn unfinished(step: &Step) -> Vec<(String, String)> {
-    let seen: HashSet<&str> = HashSet::new();
     step.calls
         .iter()
-        .filter(|c| c.status == CallStatus::Running && !seen.contains(c.call_id.as_str()))
+        .filter(|c| c.status == CallStatus::Running)
         .map(|c| (c.call_id.clone(), c.tool.clone()))
         .collect()
 }

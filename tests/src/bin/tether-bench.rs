@@ -35,7 +35,9 @@ fn ms(d: Duration) -> String {
 }
 
 async fn last_seq(raw: &mut Raw, session: &str) -> u64 {
-    let v = raw.request(1, "session.get", json!({"session": session})).await;
+    let v = raw
+        .request(1, "session.get", json!({"session": session}))
+        .await;
     v["result"]["last_seq"].as_u64().unwrap()
 }
 
@@ -44,8 +46,9 @@ async fn grow(env: &TestEnv, model: &ModelServer, raw: &mut Raw, session: &str, 
     let mut turn = 0;
     while last_seq(raw, session).await < target {
         turn += 1;
-        let calls: Vec<(String, String, Value)> =
-            (0..500).map(|i| (format!("t{turn}c{i}"), "list_dir".to_string(), json!({}))).collect();
+        let calls: Vec<(String, String, Value)> = (0..500)
+            .map(|i| (format!("t{turn}c{i}"), "list_dir".to_string(), json!({})))
+            .collect();
         model.push(Reply::tool_calls(calls));
         model.push(Reply::text("ok"));
         env.ok(&["send", session, &format!("turn {turn}")]).await;
@@ -58,7 +61,13 @@ async fn attach_latency(env: &TestEnv, session: &str, page: u32) -> (Duration, D
     for _ in 0..30 {
         let t0 = Instant::now();
         let mut raw = Raw::hello(&env.socket).await;
-        let v = raw.request(1, "session.attach", json!({"session": session, "page_size": page})).await;
+        let v = raw
+            .request(
+                1,
+                "session.attach",
+                json!({"session": session, "page_size": page}),
+            )
+            .await;
         samples.push(t0.elapsed());
         assert!(v["result"]["events"].is_array(), "{v}");
     }
@@ -67,17 +76,34 @@ async fn attach_latency(env: &TestEnv, session: &str, page: u32) -> (Duration, D
 }
 
 /// Events per second delivered to every one of `clients` attached clients.
-async fn throughput(env: &TestEnv, model: &ModelServer, session: &str, clients: usize) -> (u64, Duration) {
+async fn throughput(
+    env: &TestEnv,
+    model: &ModelServer,
+    session: &str,
+    clients: usize,
+) -> (u64, Duration) {
     let mut raws = Vec::new();
     for _ in 0..clients {
         let mut r = Raw::hello(&env.socket).await;
-        r.request(1, "session.attach", json!({"session": session, "page_size": 0})).await;
+        r.request(
+            1,
+            "session.attach",
+            json!({"session": session, "page_size": 0}),
+        )
+        .await;
         raws.push(r);
     }
     let mut probe = Raw::hello(&env.socket).await;
     let start_seq = last_seq(&mut probe, session).await;
-    let calls: Vec<(String, String, Value)> =
-        (0..2000).map(|i| (format!("tp{clients}c{i}"), "list_dir".to_string(), json!({}))).collect();
+    let calls: Vec<(String, String, Value)> = (0..2000)
+        .map(|i| {
+            (
+                format!("tp{clients}c{i}"),
+                "list_dir".to_string(),
+                json!({}),
+            )
+        })
+        .collect();
     model.push(Reply::tool_calls(calls));
     model.push(Reply::text("done"));
     let t0 = Instant::now();
@@ -112,7 +138,10 @@ async fn throughput(env: &TestEnv, model: &ModelServer, session: &str, clients: 
 async fn main() {
     let model = ModelServer::start().await;
     let mut env = TestEnv::with_model(&model, "");
-    env.env.push(("TETHER_LOG".into(), "warn,tether_daemon::daemon=info".into()));
+    env.env.push((
+        "TETHER_LOG".into(),
+        "warn,tether_daemon::daemon=info".into(),
+    ));
     env.start_daemon().await;
     let pid = env.daemon_pid();
     println!("# tether benchmarks\n");
@@ -125,11 +154,22 @@ async fn main() {
         let t0 = Instant::now();
         grow(&env, &model, &mut raw, name, target).await;
         let n = last_seq(&mut raw, name).await;
-        eprintln!("built {name}: {n} events in {:.1}s", t0.elapsed().as_secs_f64());
+        eprintln!(
+            "built {name}: {n} events in {:.1}s",
+            t0.elapsed().as_secs_f64()
+        );
         let (p50, p95) = attach_latency(&env, name, 200).await;
-        rows.push(format!("| attach, page of 200 | {n} | {} | {} |", ms(p50), ms(p95)));
+        rows.push(format!(
+            "| attach, page of 200 | {n} | {} | {} |",
+            ms(p50),
+            ms(p95)
+        ));
         let (p50, p95) = attach_latency(&env, name, 10_000).await;
-        rows.push(format!("| attach, page of 10,000 | {n} | {} | {} |", ms(p50), ms(p95)));
+        rows.push(format!(
+            "| attach, page of 10,000 | {n} | {} | {} |",
+            ms(p50),
+            ms(p95)
+        ));
     }
     println!("\n## Attach latency (connect + hello + session.attach reply), 30 runs\n");
     println!("| what | session events | p50 | p95 |\n|---|---|---|---|");
@@ -137,7 +177,9 @@ async fn main() {
         println!("{r}");
     }
 
-    println!("\n## Event throughput (a turn of 2,000 tool calls; all clients received turn_completed)\n");
+    println!(
+        "\n## Event throughput (a turn of 2,000 tool calls; all clients received turn_completed)\n"
+    );
     println!("| attached clients | events | time | events/s per client |\n|---|---|---|---|");
     env.ok(&["new", "-d", "-n", "tp"]).await;
     for clients in [1usize, 10] {
@@ -152,13 +194,21 @@ async fn main() {
     let before = rss_mib(pid);
     let t0 = Instant::now();
     for i in 0..1000 {
-        let v = raw.request(2, "session.create", json!({"name": format!("idle{i}"), "cwd": env.work_dir.display().to_string()})).await;
+        let v = raw
+            .request(
+                2,
+                "session.create",
+                json!({"name": format!("idle{i}"), "cwd": env.work_dir.display().to_string()}),
+            )
+            .await;
         assert!(v["result"]["id"].is_string(), "{v}");
     }
     let created = t0.elapsed();
     let after = rss_mib(pid);
     println!("\n## Memory with 1,000 idle sessions\n");
-    println!("| daemon RSS before | after 1,000 more idle sessions | per session | create time per session |\n|---|---|---|---|");
+    println!(
+        "| daemon RSS before | after 1,000 more idle sessions | per session | create time per session |\n|---|---|---|---|"
+    );
     println!(
         "| {before:.1} MiB | {after:.1} MiB | {:.1} KiB | {} |",
         (after - before) * 1024.0 / 1000.0,
@@ -183,5 +233,8 @@ async fn main() {
     println!("\n## Restore after a restart\n");
     println!("| sessions | restore (daemon log) | start until first reply |\n|---|---|---|");
     println!("| {} | {restore_ms} ms | {} |", total.len(), ms(ready));
-    println!("\nafter restart: daemon RSS {:.1} MiB", rss_mib(env.daemon_pid()));
+    println!(
+        "\nafter restart: daemon RSS {:.1} MiB",
+        rss_mib(env.daemon_pid())
+    );
 }
