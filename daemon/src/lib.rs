@@ -5,6 +5,7 @@ pub mod config;
 mod connection;
 pub mod daemon;
 pub mod model;
+pub mod procs;
 pub mod registry;
 pub mod server;
 pub mod session;

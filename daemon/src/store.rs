@@ -12,6 +12,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use tether_shared::{Delivery, Event, EventKind, Usage};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::procs::ProcessIdentity;
+
 /// Errors from the store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -92,6 +94,17 @@ enum Op {
         oneshot::Sender<Result<i64, StoreError>>,
     ),
     Delete(String, oneshot::Sender<Result<(), StoreError>>),
+    AddProcess(
+        String,
+        String,
+        ProcessIdentity,
+        oneshot::Sender<Result<(), StoreError>>,
+    ),
+    RemoveProcesses(
+        String,
+        Option<String>,
+        oneshot::Sender<Result<(), StoreError>>,
+    ),
 }
 
 /// A cloneable handle on the store.
@@ -131,6 +144,14 @@ CREATE TABLE IF NOT EXISTS inputs (
     created_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS inputs_by_session ON inputs (session_id, id);
+CREATE TABLE IF NOT EXISTS processes (
+    session_id TEXT NOT NULL,
+    call_id TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    start_ticks INTEGER NOT NULL,
+    boot_id TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS processes_by_session ON processes (session_id, call_id);
 "#;
 
 fn open(path: &Path) -> Result<Connection, rusqlite::Error> {
@@ -202,6 +223,52 @@ impl Store {
         let now = crate::util::now_rfc3339();
         self.call(|tx| Op::AddInput(session_id.to_string(), text.to_string(), delivery, now, tx))
             .await
+    }
+
+    /// Records a process group a tool call started (see [`crate::procs`]).
+    pub async fn add_process(
+        &self,
+        session_id: &str,
+        call_id: &str,
+        id: ProcessIdentity,
+    ) -> Result<(), StoreError> {
+        self.call(|tx| Op::AddProcess(session_id.to_string(), call_id.to_string(), id, tx))
+            .await
+    }
+
+    /// Forgets the process groups of one call, or of every call of the session.
+    pub async fn remove_processes(
+        &self,
+        session_id: &str,
+        call_id: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.call(|tx| Op::RemoveProcesses(session_id.to_string(), call_id.map(str::to_string), tx))
+            .await
+    }
+
+    /// The process groups recorded for a session's running calls.
+    pub async fn processes(
+        &self,
+        session_id: &str,
+    ) -> Result<Vec<(String, ProcessIdentity)>, StoreError> {
+        let id = session_id.to_string();
+        self.read(move |c| {
+            let mut st = c.prepare_cached(
+                "SELECT call_id, pid, start_ticks, boot_id FROM processes WHERE session_id = ?1",
+            )?;
+            let rows = st.query_map(params![id], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    ProcessIdentity {
+                        pid: r.get::<_, i64>(1)? as u32,
+                        start_ticks: r.get::<_, i64>(2)? as u64,
+                        boot_id: r.get(3)?,
+                    },
+                ))
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
     }
 
     /// Deletes a session with its events and inputs.
@@ -457,10 +524,36 @@ fn apply(tx: &rusqlite::Transaction<'_>, op: Op, replies: &mut Vec<Settle>) {
             });
             replies.push(finish(reply, out));
         }
+        Op::AddProcess(id, call_id, p, reply) => {
+            let out = with_sp(&|c| {
+                c.execute(
+                    "INSERT INTO processes (session_id, call_id, pid, start_ticks, boot_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![id, call_id, p.pid as i64, p.start_ticks as i64, p.boot_id],
+                )?;
+                Ok(0)
+            });
+            replies.push(finish(reply, out.map(|_| ())));
+        }
+        Op::RemoveProcesses(id, call_id, reply) => {
+            let out = with_sp(&|c| {
+                match &call_id {
+                    Some(call) => c.execute(
+                        "DELETE FROM processes WHERE session_id = ?1 AND call_id = ?2",
+                        params![id, call],
+                    )?,
+                    None => {
+                        c.execute("DELETE FROM processes WHERE session_id = ?1", params![id])?
+                    }
+                };
+                Ok(0)
+            });
+            replies.push(finish(reply, out.map(|_| ())));
+        }
         Op::Delete(id, reply) => {
             let out = with_sp(&|c| {
                 c.execute("DELETE FROM events WHERE session_id = ?1", params![id])?;
                 c.execute("DELETE FROM inputs WHERE session_id = ?1", params![id])?;
+                c.execute("DELETE FROM processes WHERE session_id = ?1", params![id])?;
                 c.execute("DELETE FROM sessions WHERE id = ?1", params![id])?;
                 Ok(0)
             });

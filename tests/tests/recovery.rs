@@ -18,7 +18,7 @@ async fn kill_9_during_a_shell_call_records_an_error_and_does_not_rerun_it() {
     model.push(Reply::tool_call(
         "call_slow",
         "shell",
-        json!({"command": "echo run >> runs.txt; sleep 5"}),
+        json!({"command": "echo $$ > pid.txt; echo run >> runs.txt; sleep 30; echo late >> runs.txt"}),
     ));
     model.push(Reply::text("the command was interrupted, moving on"));
     env.ok(&["new", "-d", "-n", "crash", "run the slow thing"])
@@ -26,8 +26,22 @@ async fn kill_9_during_a_shell_call_records_an_error_and_does_not_rerun_it() {
     let runs = env.work_dir.join("runs.txt");
     env.wait_until("the shell command to start", T, || async { runs.exists() })
         .await;
+    let log = env.state_dir.join("daemon.log");
+    env.wait_until("the shell's process group to be recorded", T, || async {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("tool process group recorded")
+    })
+    .await;
+    let pid: i32 = std::fs::read_to_string(env.work_dir.join("pid.txt"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
 
     env.kill9().await;
+    let alive = |pid: i32| nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok();
+    assert!(alive(pid), "kill -9 of the daemon leaves its shell running");
     env.start_daemon().await;
     assert_eq!(env.wait_settled("crash").await, "idle");
 
@@ -42,6 +56,12 @@ async fn kill_9_during_a_shell_call_records_an_error_and_does_not_rerun_it() {
         answer.last().unwrap()["text"],
         "the command was interrupted, moving on"
     );
+    env.wait_until(
+        "the leftover shell to be stopped by the restarted daemon",
+        T,
+        || async { !alive(pid) },
+    )
+    .await;
     assert_eq!(
         std::fs::read_to_string(&runs).unwrap(),
         "run\n",

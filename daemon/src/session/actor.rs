@@ -21,6 +21,7 @@ use super::context;
 use super::machine::{self, CallStatus, Step, StepCall};
 use crate::config::{ConfigSource, Policy, Resume};
 use crate::model::{self, ModelReply, ModelRequest, OpenAi, Progress};
+use crate::procs::ProcessIdentity;
 use crate::store::{Batch, QueuedInput, SessionRow, Store, StoreError};
 use crate::tools::{ToolContext, ToolOutput, ToolRouter};
 use crate::util::now_rfc3339;
@@ -296,6 +297,14 @@ pub async fn spawn_restored(
     shared: Arc<SessionShared>,
     cancel: CancellationToken,
 ) -> Result<SessionHandle, StoreError> {
+    // A crash leaves the process groups of running calls behind: stop them before
+    // recovery records those calls as interrupted.
+    for (call_id, process) in shared.store.processes(&row.id).await? {
+        if process.kill_group_if_alive() {
+            info!(session = %row.name, call = %call_id, pid = process.pid, "stopped a process group left by the previous daemon");
+        }
+    }
+    shared.store.remove_processes(&row.id, None).await?;
     let tail = shared.store.last_turn(&row.id).await?;
     let inputs = shared.store.inputs(&row.id).await?;
     let recovered = machine::analyze(&tail);
@@ -881,21 +890,37 @@ impl SessionActor {
         let tools = self.shared.tools.clone();
         let work = self.work_tx.clone();
         let cwd = self.row.cwd.clone().into();
+        let store = self.shared.store.clone();
+        let session_id = self.row.id.clone();
         info!(tool = %call.tool, call = %call.call_id, "tool call started");
         self.shared.tracker.spawn(
             async move {
                 let (ltx, mut lrx) = mpsc::unbounded_channel::<String>();
-                let ctx = ToolContext { cwd, cancel: cancel.clone(), live: Some(ltx) };
+                let (stx, mut srx) = mpsc::unbounded_channel::<u32>();
+                let ctx = ToolContext { cwd, cancel: cancel.clone(), live: Some(ltx), spawned: Some(stx) };
                 let run = tools.call(&call.tool, &call.arguments, &ctx);
                 tokio::pin!(run);
+                let mut recorded = false;
                 let output = loop {
                     tokio::select! {
                         Some(chunk) = lrx.recv() => {
                             let _ = work.send(Work::ToolChunk { generation, call_id: call.call_id.clone(), chunk });
                         }
+                        // Remember the process group, so a restart after a crash can stop it.
+                        Some(pid) = srx.recv() => {
+                            if let Some(identity) = ProcessIdentity::of(pid) {
+                                if store.add_process(&session_id, &call.call_id, identity).await.is_ok() {
+                                    recorded = true;
+                                    debug!(call = %call.call_id, pid, "tool process group recorded");
+                                }
+                            }
+                        }
                         out = &mut run => break out,
                     }
                 };
+                if recorded {
+                    let _ = store.remove_processes(&session_id, Some(&call.call_id)).await;
+                }
                 let _ = work.send(Work::ToolDone {
                     generation,
                     call_id: call.call_id.clone(),

@@ -87,6 +87,9 @@ pub struct ToolContext {
     pub cancel: CancellationToken,
     /// Receives live output chunks (shell stdout/stderr as they arrive, lossy UTF-8).
     pub live: Option<mpsc::UnboundedSender<String>>,
+    /// Receives the process group id of each process group a tool starts, so the
+    /// daemon can record it and stop a group left running by a crash.
+    pub spawned: Option<mpsc::UnboundedSender<u32>>,
 }
 
 /// Why a builtin call failed; its `Display` is the text the model sees.
@@ -524,6 +527,9 @@ async fn run_shell(request: ShellRequest<'_>, ctx: &ToolContext) -> ToolOutput {
         .id()
         .and_then(|pid| i32::try_from(pid).ok())
         .map(Pid::from_raw);
+    if let (Some(tx), Some(pid)) = (&ctx.spawned, child.id()) {
+        let _ = tx.send(pid);
+    }
     let (Some(group), Some(mut stdout), Some(mut stderr)) =
         (group, child.stdout.take(), child.stderr.take())
     else {
@@ -1061,6 +1067,7 @@ mod tests {
             cwd: dir.path().to_path_buf(),
             cancel: CancellationToken::new(),
             live: None,
+            spawned: None,
         }
     }
 
