@@ -908,11 +908,11 @@ impl SessionActor {
                         }
                         // Remember the process group, so a restart after a crash can stop it.
                         Some(pid) = srx.recv() => {
-                            if let Some(identity) = ProcessIdentity::of(pid) {
-                                if store.add_process(&session_id, &call.call_id, identity).await.is_ok() {
-                                    recorded = true;
-                                    debug!(call = %call.call_id, pid, "tool process group recorded");
-                                }
+                            if let Some(identity) = ProcessIdentity::of(pid)
+                                && store.add_process(&session_id, &call.call_id, identity).await.is_ok()
+                            {
+                                recorded = true;
+                                debug!(call = %call.call_id, pid, "tool process group recorded");
                             }
                         }
                         out = &mut run => break out,
