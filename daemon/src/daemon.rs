@@ -16,7 +16,7 @@ use crate::registry::Registry;
 use crate::server;
 use crate::session::SessionShared;
 use crate::store::Store;
-use crate::tools::ToolRouter;
+use crate::tools::ToolManager;
 
 /// Where the daemon lives.
 #[derive(Debug, Clone)]
@@ -97,11 +97,14 @@ pub async fn run(options: DaemonOptions, shutdown: CancellationToken) -> anyhow:
         .connect_timeout(Duration::from_secs(15))
         .build()
         .context("failed to build the HTTP client")?;
+    let tools_cancel = CancellationToken::new();
+    let tools = ToolManager::new(&options.config_dir, config.clone(), tools_cancel);
+    tools.start().await;
     let session_tracker = TaskTracker::new();
     let shared = Arc::new(SessionShared {
         store,
         config,
-        tools: Arc::new(ToolRouter::new()),
+        tools: tools.clone(),
         http,
         tracker: session_tracker.clone(),
     });
@@ -146,6 +149,8 @@ pub async fn run(options: DaemonOptions, shutdown: CancellationToken) -> anyhow:
         warn!("sessions did not stop in time");
     }
     sessions_cancel.cancel();
+    // Sessions are stopped: now their tool servers can go.
+    tools.shutdown().await;
     session_tracker.close();
     daemon.conn_tracker.close();
     let both = async {

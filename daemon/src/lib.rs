@@ -4,6 +4,7 @@
 pub mod config;
 mod connection;
 pub mod daemon;
+pub mod mcp;
 pub mod model;
 pub mod procs;
 pub mod registry;
@@ -11,7 +12,9 @@ pub mod server;
 pub mod session;
 pub mod sse;
 pub mod store;
+pub mod toolconfig;
 pub mod tools;
 pub mod util;
+pub mod watch;
 
 pub use daemon::{DaemonOptions, run};

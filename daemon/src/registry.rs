@@ -56,6 +56,10 @@ impl Registry {
         let n = rows.len();
         for row in rows {
             let name = row.name.clone();
+            self.shared
+                .tools
+                .attach_session(&row.id, Path::new(&row.cwd))
+                .await;
             match session::spawn_restored(row, self.shared.clone(), self.cancel.child_token()).await
             {
                 Ok(h) => {
@@ -221,6 +225,10 @@ impl Registry {
                 ),
                 e => RpcError::new(code::INTERNAL, format!("could not store the session: {e}")),
             })?;
+        self.shared
+            .tools
+            .attach_session(&row.id, Path::new(&row.cwd))
+            .await;
         let handle = session::spawn_new(row, self.shared.clone(), self.cancel.child_token());
         self.write().insert(handle.id.clone(), handle.clone());
         drop(_one_at_a_time);
@@ -236,6 +244,7 @@ impl Registry {
         let handle = self.find(name_or_id)?;
         self.write().remove(&handle.id);
         handle.stop().await;
+        self.shared.tools.detach_session(&handle.id).await;
         self.shared
             .store
             .delete_session(&handle.id)

@@ -52,11 +52,19 @@ pub struct ServerDef {
 
 fn err(path: &Path, text: &str, offset: Option<usize>, message: String) -> ConfigError {
     let (line, column) = offset.map_or((1, 1), |o| crate::config::line_col(text, o));
-    ConfigError { path: path.display().to_string(), line, column, message }
+    ConfigError {
+        path: path.display().to_string(),
+        line,
+        column,
+        message,
+    }
 }
 
 fn valid_server_name(name: &str) -> bool {
-    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 #[derive(Deserialize)]
@@ -87,7 +95,14 @@ struct TomlServer {
 
 /// Parses `tools.toml`.
 pub fn parse_tools_toml(text: &str, path: &Path) -> Result<Vec<ServerDef>, ConfigError> {
-    let file: TomlFile = toml::from_str(text).map_err(|e| err(path, text, e.span().map(|s| s.start), e.message().trim().to_string()))?;
+    let file: TomlFile = toml::from_str(text).map_err(|e| {
+        err(
+            path,
+            text,
+            e.span().map(|s| s.start),
+            e.message().trim().to_string(),
+        )
+    })?;
     let mut out = Vec::new();
     for (name, spanned) in file.servers {
         let at = Some(spanned.span().start);
@@ -96,34 +111,80 @@ pub fn parse_tools_toml(text: &str, path: &Path) -> Result<Vec<ServerDef>, Confi
             continue;
         }
         if !valid_server_name(&name) {
-            return Err(err(path, text, at, format!("server name {name:?} may only use letters, digits, '_' and '-'")));
+            return Err(err(
+                path,
+                text,
+                at,
+                format!("server name {name:?} may only use letters, digits, '_' and '-'"),
+            ));
         }
         let transport = match (s.command, s.url) {
             (Some(command), None) => {
                 if command.trim().is_empty() {
-                    return Err(err(path, text, at, format!("server {name:?}: command is empty")));
+                    return Err(err(
+                        path,
+                        text,
+                        at,
+                        format!("server {name:?}: command is empty"),
+                    ));
                 }
-                ServerTransport::Stdio { command, args: s.args, env: s.env, cwd: s.cwd }
+                ServerTransport::Stdio {
+                    command,
+                    args: s.args,
+                    env: s.env,
+                    cwd: s.cwd,
+                }
             }
             (None, Some(url)) => {
                 if !(url.starts_with("http://") || url.starts_with("https://")) {
-                    return Err(err(path, text, at, format!("server {name:?}: url must start with http:// or https://")));
+                    return Err(err(
+                        path,
+                        text,
+                        at,
+                        format!("server {name:?}: url must start with http:// or https://"),
+                    ));
                 }
-                ServerTransport::Http { url, headers: s.headers }
+                ServerTransport::Http {
+                    url,
+                    headers: s.headers,
+                }
             }
             (Some(_), Some(_)) => {
-                return Err(err(path, text, at, format!("server {name:?}: give either command or url, not both")));
+                return Err(err(
+                    path,
+                    text,
+                    at,
+                    format!("server {name:?}: give either command or url, not both"),
+                ));
             }
             (None, None) => {
-                return Err(err(path, text, at, format!("server {name:?}: needs a command (stdio) or a url (streamable HTTP)")));
+                return Err(err(
+                    path,
+                    text,
+                    at,
+                    format!("server {name:?}: needs a command (stdio) or a url (streamable HTTP)"),
+                ));
             }
         };
         let timeout = match s.timeout_s {
             None => DEFAULT_TIMEOUT,
             Some(t) if t.is_finite() && t > 0.0 => Duration::from_secs_f64(t),
-            Some(_) => return Err(err(path, text, at, format!("server {name:?}: timeout_s must be a positive number"))),
+            Some(_) => {
+                return Err(err(
+                    path,
+                    text,
+                    at,
+                    format!("server {name:?}: timeout_s must be a positive number"),
+                ));
+            }
         };
-        out.push(ServerDef { name, source: path.to_path_buf(), transport, timeout, per_session: s.per_session });
+        out.push(ServerDef {
+            name,
+            source: path.to_path_buf(),
+            transport,
+            timeout,
+            per_session: s.per_session,
+        });
     }
     Ok(out)
 }
@@ -156,12 +217,22 @@ struct McpJsonServer {
 
 /// Parses a `.mcp.json`. Stdio servers without `cwd` run in the file's directory.
 pub fn parse_mcp_json(text: &str, path: &Path) -> Result<Vec<ServerDef>, ConfigError> {
-    let here = |message: String| ConfigError { path: path.display().to_string(), line: 1, column: 1, message };
+    let here = |message: String| ConfigError {
+        path: path.display().to_string(),
+        line: 1,
+        column: 1,
+        message,
+    };
     let file: McpJson = serde_json::from_str(text).map_err(|e| ConfigError {
         path: path.display().to_string(),
         line: e.line().max(1),
         column: e.column().max(1),
-        message: e.to_string().split(" at line ").next().unwrap_or_default().to_string(),
+        message: e
+            .to_string()
+            .split(" at line ")
+            .next()
+            .unwrap_or_default()
+            .to_string(),
     })?;
     let dir = path.parent().map(Path::to_path_buf);
     let mut out = Vec::new();
@@ -170,28 +241,56 @@ pub fn parse_mcp_json(text: &str, path: &Path) -> Result<Vec<ServerDef>, ConfigE
             continue;
         }
         if !valid_server_name(&name) {
-            return Err(here(format!("server name {name:?} may only use letters, digits, '_' and '-'")));
+            return Err(here(format!(
+                "server name {name:?} may only use letters, digits, '_' and '-'"
+            )));
         }
-        let kind = s.kind.as_deref().unwrap_or(if s.url.is_some() { "http" } else { "stdio" });
+        let kind = s
+            .kind
+            .as_deref()
+            .unwrap_or(if s.url.is_some() { "http" } else { "stdio" });
         let transport = match (kind, s.command, s.url) {
             ("stdio", Some(command), _) => ServerTransport::Stdio {
                 command,
                 args: s.args,
                 env: s.env,
-                cwd: s.cwd.map(|c| match &dir {
-                    Some(d) if c.is_relative() => d.join(c),
-                    _ => c,
-                }).or_else(|| dir.clone()),
+                cwd: s
+                    .cwd
+                    .map(|c| match &dir {
+                        Some(d) if c.is_relative() => d.join(c),
+                        _ => c,
+                    })
+                    .or_else(|| dir.clone()),
             },
-            ("http" | "streamable-http" | "streamableHttp", _, Some(url)) => ServerTransport::Http { url, headers: s.headers },
-            ("sse", _, _) => return Err(here(format!("server {name:?}: the legacy SSE transport is not supported; use streamable HTTP"))),
-            (k, _, _) => return Err(here(format!("server {name:?}: type {k:?} needs {}", if k == "stdio" { "a command" } else { "a url" }))),
+            ("http" | "streamable-http" | "streamableHttp", _, Some(url)) => {
+                ServerTransport::Http {
+                    url,
+                    headers: s.headers,
+                }
+            }
+            ("sse", _, _) => {
+                return Err(here(format!(
+                    "server {name:?}: the legacy SSE transport is not supported; use streamable HTTP"
+                )));
+            }
+            (k, _, _) => {
+                return Err(here(format!(
+                    "server {name:?}: type {k:?} needs {}",
+                    if k == "stdio" { "a command" } else { "a url" }
+                )));
+            }
         };
         let timeout = match s.timeout_s {
             Some(t) if t.is_finite() && t > 0.0 => Duration::from_secs_f64(t),
             _ => DEFAULT_TIMEOUT,
         };
-        out.push(ServerDef { name, source: path.to_path_buf(), transport, timeout, per_session: s.per_session });
+        out.push(ServerDef {
+            name,
+            source: path.to_path_buf(),
+            transport,
+            timeout,
+            per_session: s.per_session,
+        });
     }
     Ok(out)
 }
@@ -201,7 +300,14 @@ pub fn load(path: &Path) -> Result<Vec<ServerDef>, ConfigError> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(ConfigError { path: path.display().to_string(), line: 1, column: 1, message: format!("cannot read: {e}") }),
+        Err(e) => {
+            return Err(ConfigError {
+                path: path.display().to_string(),
+                line: 1,
+                column: 1,
+                message: format!("cannot read: {e}"),
+            });
+        }
     };
     if path.file_name().is_some_and(|n| n == ".mcp.json") {
         parse_mcp_json(&text, path)
@@ -214,7 +320,16 @@ pub fn load(path: &Path) -> Result<Vec<ServerDef>, ConfigError> {
 /// outside `[A-Za-z0-9_-]` replaced by `_`, at most 64 long.
 pub fn model_tool_name(server: &str, tool: &str) -> String {
     let raw = format!("{server}__{tool}");
-    let clean: String = raw.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' }).collect();
+    let clean: String = raw
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
     clean.chars().take(64).collect()
 }
 
@@ -245,8 +360,10 @@ disabled = true
         .unwrap();
         assert_eq!(defs.len(), 2);
         assert_eq!(defs[0].name, "fs");
-        assert!(matches!(&defs[0].transport, ServerTransport::Stdio { command, args, env, .. }
-            if command == "npx" && args.len() == 3 && env["LOG_LEVEL"] == "warn"));
+        assert!(
+            matches!(&defs[0].transport, ServerTransport::Stdio { command, args, env, .. }
+            if command == "npx" && args.len() == 3 && env["LOG_LEVEL"] == "warn")
+        );
         assert_eq!(defs[0].timeout, DEFAULT_TIMEOUT);
         assert_eq!(defs[1].timeout, Duration::from_secs(5));
         assert!(defs[1].per_session);
@@ -254,15 +371,25 @@ disabled = true
 
     #[test]
     fn tools_toml_errors_have_positions() {
-        let e = parse_tools_toml("[servers.a]\ncommand = \"x\"\n\n[servers.b\n", Path::new("/t.toml")).unwrap_err();
+        let e = parse_tools_toml(
+            "[servers.a]\ncommand = \"x\"\n\n[servers.b\n",
+            Path::new("/t.toml"),
+        )
+        .unwrap_err();
         assert_eq!(e.line, 4, "{e}");
-        let e = parse_tools_toml("[servers.a]\ncommand = \"x\"\nurl = \"http://h\"\n", Path::new("/t.toml")).unwrap_err();
+        let e = parse_tools_toml(
+            "[servers.a]\ncommand = \"x\"\nurl = \"http://h\"\n",
+            Path::new("/t.toml"),
+        )
+        .unwrap_err();
         assert!(e.message.contains("not both"), "{e}");
         assert_eq!(e.line, 1);
-        let e = parse_tools_toml("[servers.a]\ncomand = \"x\"\n", Path::new("/t.toml")).unwrap_err();
+        let e =
+            parse_tools_toml("[servers.a]\ncomand = \"x\"\n", Path::new("/t.toml")).unwrap_err();
         assert!(e.message.contains("comand"), "{e}");
         assert_eq!(e.line, 2);
-        let e = parse_tools_toml("[servers.\"a b\"]\ncommand = \"x\"\n", Path::new("/t.toml")).unwrap_err();
+        let e = parse_tools_toml("[servers.\"a b\"]\ncommand = \"x\"\n", Path::new("/t.toml"))
+            .unwrap_err();
         assert!(e.message.contains("a b"));
     }
 
@@ -276,22 +403,38 @@ disabled = true
         .unwrap();
         assert_eq!(defs.len(), 2);
         let mem = defs.iter().find(|d| d.name == "mem").unwrap();
-        assert!(matches!(&mem.transport, ServerTransport::Stdio { cwd: Some(c), .. } if c == Path::new("/proj")));
-        assert!(matches!(&defs.iter().find(|d| d.name == "remote").unwrap().transport, ServerTransport::Http { .. }));
+        assert!(
+            matches!(&mem.transport, ServerTransport::Stdio { cwd: Some(c), .. } if c == Path::new("/proj"))
+        );
+        assert!(matches!(
+            &defs.iter().find(|d| d.name == "remote").unwrap().transport,
+            ServerTransport::Http { .. }
+        ));
     }
 
     #[test]
     fn mcp_json_errors_have_positions() {
-        let e = parse_mcp_json("{\"mcpServers\": {\n  \"a\": {\"command\": }\n}}", Path::new("/p/.mcp.json")).unwrap_err();
+        let e = parse_mcp_json(
+            "{\"mcpServers\": {\n  \"a\": {\"command\": }\n}}",
+            Path::new("/p/.mcp.json"),
+        )
+        .unwrap_err();
         assert_eq!(e.line, 2, "{e}");
         assert!(e.column > 1);
-        let e = parse_mcp_json(r#"{"mcpServers": {"a": {"type": "sse", "url": "http://h"}}}"#, Path::new("/p/.mcp.json")).unwrap_err();
+        let e = parse_mcp_json(
+            r#"{"mcpServers": {"a": {"type": "sse", "url": "http://h"}}}"#,
+            Path::new("/p/.mcp.json"),
+        )
+        .unwrap_err();
         assert!(e.message.contains("SSE"));
     }
 
     #[test]
     fn model_names_are_sanitised_and_capped() {
-        assert_eq!(model_tool_name("fs", "read_text_file"), "fs__read_text_file");
+        assert_eq!(
+            model_tool_name("fs", "read_text_file"),
+            "fs__read_text_file"
+        );
         assert_eq!(model_tool_name("my.srv", "do it!"), "my_srv__do_it_");
         assert_eq!(model_tool_name("s", &"x".repeat(100)).len(), 64);
     }

@@ -64,7 +64,8 @@ pub fn start(
     cancel: CancellationToken,
     changed: mpsc::UnboundedSender<PathBuf>,
 ) -> FileWatcher {
-    let (files_tx, mut files_rx) = mpsc::unbounded_channel::<(BTreeSet<PathBuf>, Option<oneshot::Sender<()>>)>();
+    let (files_tx, mut files_rx) =
+        mpsc::unbounded_channel::<(BTreeSet<PathBuf>, Option<oneshot::Sender<()>>)>();
     let (ev_tx, mut ev_rx) = mpsc::unbounded_channel::<()>();
     tracker.spawn(async move {
         let handler = move |res: DebounceEventResult| {
@@ -127,7 +128,7 @@ pub fn start(
             // A directory that just appeared may hold a file created with it.
             let grew = want != watched;
             watched = want;
-                        if rescan || grew {
+            if rescan || grew {
                 for f in &files {
                     let now = content(f);
                     if seen.get(f) != Some(&now) {
@@ -160,7 +161,10 @@ mod tests {
     async fn no_change(rx: &mut mpsc::UnboundedReceiver<PathBuf>) {
         // Long enough for a debounced burst to arrive if one were coming.
         let quiet = DEBOUNCE * 4;
-        assert!(tokio::time::timeout(quiet, rx.recv()).await.is_err(), "unexpected change");
+        assert!(
+            tokio::time::timeout(quiet, rx.recv()).await.is_err(),
+            "unexpected change"
+        );
     }
 
     #[tokio::test]

@@ -348,3 +348,59 @@ pub fn pretty(events: &[Value]) -> String {
 pub fn mentions(v: &Value, needle: &str) -> bool {
     v.to_string().contains(needle)
 }
+
+/// The MCP fixture directory (`tests/fixtures/mcp`), with its npm servers
+/// installed (`npm ci` once, when `node_modules` is missing).
+pub fn mcp_fixtures() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures")
+            .join("mcp");
+        if !dir
+            .join("node_modules")
+            .join(".bin")
+            .join("mcp-server-everything")
+            .exists()
+        {
+            let status = std::process::Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund"])
+                .current_dir(&dir)
+                .status()
+                .expect("run npm (Node.js and npm are needed for the MCP tests)");
+            assert!(status.success(), "npm ci in {} failed", dir.display());
+        }
+        dir
+    })
+}
+
+/// An npm MCP server's executable, e.g. `mcp-server-filesystem`.
+pub fn npm_server(name: &str) -> String {
+    mcp_fixtures()
+        .join("node_modules")
+        .join(".bin")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+/// The misbehaving fixture server.
+pub fn bad_server() -> String {
+    mcp_fixtures().join("bad_server.py").display().to_string()
+}
+
+/// Writes `text` to `path` the way most editors save: a temp file renamed over it.
+pub fn save_by_rename(path: &Path, text: &str) {
+    let tmp = path.with_extension("tmp-save");
+    std::fs::write(&tmp, text).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
+
+/// Lines of a file (empty when missing).
+pub fn lines(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}

@@ -23,7 +23,7 @@ use crate::config::{ConfigSource, Policy, Resume};
 use crate::model::{self, ModelReply, ModelRequest, OpenAi, Progress};
 use crate::procs::ProcessIdentity;
 use crate::store::{Batch, QueuedInput, SessionRow, Store, StoreError};
-use crate::tools::{ToolContext, ToolOutput, ToolRouter};
+use crate::tools::{ToolChange, ToolContext, ToolManager, ToolOutput};
 use crate::util::now_rfc3339;
 
 /// How many times a turn cut short by restarts resumes before it is failed.
@@ -40,7 +40,7 @@ pub struct SessionShared {
     /// `config.toml`.
     pub config: Arc<ConfigSource>,
     /// The tools.
-    pub tools: Arc<ToolRouter>,
+    pub tools: Arc<ToolManager>,
     /// The HTTP client for model calls.
     pub http: reqwest::Client,
     /// Tracks every task, for a bounded shutdown.
@@ -377,8 +377,16 @@ impl SessionActor {
         mut cmd_rx: mpsc::Receiver<Command>,
         mut work_rx: mpsc::UnboundedReceiver<Work>,
     ) {
+        let mut changes = self.shared.tools.subscribe();
+        let mut changes_open = true;
         loop {
             tokio::select! {
+                change = changes.recv(), if changes_open => match change {
+                    Ok(change) => self.tools_changed(change).await,
+                    // Missed changes are visible at the next model call anyway.
+                    Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => changes_open = false,
+                },
                 cmd = cmd_rx.recv() => match cmd {
                     Some(Command::Stop { reply }) => {
                         self.stop().await;
@@ -398,6 +406,28 @@ impl SessionActor {
                 }
             }
         }
+    }
+
+    /// Records a change of the tools this session sees.
+    async fn tools_changed(&mut self, change: ToolChange) {
+        if !change
+            .scope
+            .covers(&self.row.id, std::path::Path::new(&self.row.cwd))
+        {
+            return;
+        }
+        info!(
+            added = change.added.len(),
+            removed = change.removed.len(),
+            errors = change.errors.len(),
+            "tools changed"
+        );
+        let kind = EventKind::ToolsChanged {
+            added: change.added,
+            removed: change.removed,
+            errors: change.errors,
+        };
+        self.persist(vec![kind], vec![], None).await;
     }
 
     fn info(&self) -> SessionInfo {
@@ -698,7 +728,7 @@ impl SessionActor {
                 self.row.instructions.as_deref(),
                 self.conversation.as_deref().unwrap_or_default(),
             ),
-            tools: self.shared.tools.specs(),
+            tools: self.shared.tools.specs(&self.row.id),
         };
         let provider = OpenAi::new(
             self.shared.http.clone(),
@@ -898,7 +928,7 @@ impl SessionActor {
                 let (ltx, mut lrx) = mpsc::unbounded_channel::<String>();
                 let (stx, mut srx) = mpsc::unbounded_channel::<u32>();
                 let ctx = ToolContext { cwd, cancel: cancel.clone(), live: Some(ltx), spawned: Some(stx) };
-                let run = tools.call(&call.tool, &call.arguments, &ctx);
+                let run = tools.call(&session_id, &call.tool, &call.arguments, &ctx);
                 tokio::pin!(run);
                 let mut recorded = false;
                 let output = loop {

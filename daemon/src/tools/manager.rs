@@ -1,0 +1,834 @@
+//! The tool manager: which MCP servers run, for whom, in what state, and which
+//! tools each session sees.
+//!
+//! Process model (see docs/architecture.md): a server definition is identified by
+//! its source file and name. Every session that sees a definition shares one
+//! process, unless the definition says `per_session = true`, in which case each
+//! session gets its own. Global servers (`tools.toml`) are seen by every session;
+//! a directory's `.mcp.json` servers by the sessions working in that directory.
+//! Each server has a supervisor task that starts it, restarts it with backoff
+//! (1 s doubling to 60 s) when it exits, and stops it when its definition goes.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tether_shared::protocol::{ServerStatus, ToolServerInfo};
+use tokio::sync::{broadcast, mpsc};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{Instrument, info, info_span, warn};
+
+use super::builtin::{self, ToolContext, ToolOutput, ToolSpec};
+use crate::config::{ConfigError, ConfigSource};
+use crate::mcp::client::{McpClient, McpTool, ServerEvent, ServerSpec, Transport};
+use crate::toolconfig::{self, ServerDef, ServerTransport, model_tool_name};
+use crate::watch::{self, FileWatcher};
+
+/// First restart delay of a server that exited or could not start.
+const BACKOFF_START: Duration = Duration::from_secs(1);
+/// Longest restart delay.
+const BACKOFF_MAX: Duration = Duration::from_secs(60);
+/// A server that ran this long before exiting restarts with the first delay again.
+const STABLE_AFTER: Duration = Duration::from_secs(60);
+
+/// Which sessions a tool change concerns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Every session.
+    All,
+    /// Sessions working in this directory.
+    Dir(PathBuf),
+    /// One session.
+    Session(String),
+}
+
+/// A change in the tools some sessions see, for their `tools_changed` event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolChange {
+    /// Who is concerned.
+    pub scope: Scope,
+    /// Tool names (as the model sees them) that appeared.
+    pub added: Vec<String>,
+    /// Tool names that went away.
+    pub removed: Vec<String>,
+    /// Config or server errors to show.
+    pub errors: Vec<String>,
+}
+
+impl Scope {
+    /// Whether a session with this id and working directory is concerned.
+    pub fn covers(&self, session_id: &str, cwd: &Path) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Dir(d) => d == cwd,
+            Scope::Session(s) => s == session_id,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct ServerKey {
+    source: PathBuf,
+    name: String,
+    /// Set for `per_session` servers.
+    session: Option<String>,
+}
+
+struct ServerState {
+    status: ServerStatus,
+    tools: Vec<McpTool>,
+    error: Option<String>,
+    client: Option<Arc<McpClient>>,
+    /// Tool names last announced to sessions; `None` until the first announcement.
+    announced: Option<BTreeSet<String>>,
+    /// Started with the daemon or its session: its first tool set is not news.
+    quiet_start: bool,
+}
+
+struct Server {
+    key: ServerKey,
+    def: ServerDef,
+    scope: Scope,
+    state: Mutex<ServerState>,
+    /// Woken whenever `state.status` changes, for calls waiting on a restart.
+    changed: tokio::sync::Notify,
+    cancel: CancellationToken,
+}
+
+impl Server {
+    fn set_status(&self, f: impl FnOnce(&mut ServerState)) {
+        f(&mut lock(&self.state));
+        self.changed.notify_waiters();
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Server {
+    fn model_names(tools: &[McpTool], server: &str) -> BTreeSet<String> {
+        tools
+            .iter()
+            .map(|t| model_tool_name(server, &t.name))
+            .collect()
+    }
+}
+
+#[derive(Default)]
+struct FileState {
+    defs: Vec<ServerDef>,
+    error: Option<ConfigError>,
+}
+
+#[derive(Default)]
+struct Inner {
+    files: BTreeMap<PathBuf, FileState>,
+    servers: BTreeMap<ServerKey, Arc<Server>>,
+    /// Session id -> working directory.
+    sessions: BTreeMap<String, PathBuf>,
+}
+
+/// Owns the MCP servers and routes tool calls.
+pub struct ToolManager {
+    inner: Mutex<Inner>,
+    global: PathBuf,
+    config: Arc<ConfigSource>,
+    changes: broadcast::Sender<ToolChange>,
+    tracker: TaskTracker,
+    cancel: CancellationToken,
+    watcher: Mutex<Option<FileWatcher>>,
+}
+
+fn spec_of(def: &ServerDef) -> ServerSpec {
+    let transport = match &def.transport {
+        ServerTransport::Stdio {
+            command,
+            args,
+            env,
+            cwd,
+        } => Transport::Stdio {
+            command: command.clone(),
+            args: args.clone(),
+            env: env.clone(),
+            cwd: cwd.clone(),
+        },
+        ServerTransport::Http { url, headers } => Transport::Http {
+            url: url.clone(),
+            headers: headers.clone(),
+        },
+    };
+    ServerSpec {
+        name: def.name.clone(),
+        transport,
+        timeout: def.timeout,
+    }
+}
+
+fn mcp_json(dir: &Path) -> PathBuf {
+    dir.join(".mcp.json")
+}
+
+impl ToolManager {
+    /// A manager for `config_dir/tools.toml` (nothing runs until [`ToolManager::start`]).
+    pub fn new(
+        config_dir: &Path,
+        config: Arc<ConfigSource>,
+        cancel: CancellationToken,
+    ) -> Arc<ToolManager> {
+        let (changes, _) = broadcast::channel(256);
+        Arc::new(ToolManager {
+            inner: Mutex::new(Inner::default()),
+            global: config_dir.join("tools.toml"),
+            config,
+            changes,
+            tracker: TaskTracker::new(),
+            cancel,
+            watcher: Mutex::new(None),
+        })
+    }
+
+    /// A receiver of tool changes, for a session actor.
+    pub fn subscribe(&self) -> broadcast::Receiver<ToolChange> {
+        self.changes.subscribe()
+    }
+
+    /// Loads `tools.toml`, starts its servers and the file watcher.
+    pub async fn start(self: &Arc<Self>) {
+        let (tx, mut rx) = mpsc::unbounded_channel::<PathBuf>();
+        let watcher = watch::start(&self.tracker, self.cancel.clone(), tx);
+        *lock(&self.watcher) = Some(watcher);
+        self.load_file(&self.global.clone(), true);
+        self.refresh_watch().await;
+        let me = self.clone();
+        self.tracker.spawn(
+            async move {
+                loop {
+                    tokio::select! {
+                        _ = me.cancel.cancelled() => return,
+                        p = rx.recv() => match p {
+                            Some(path) => me.file_changed(&path),
+                            None => return,
+                        },
+                    }
+                }
+            }
+            .instrument(info_span!("tools")),
+        );
+    }
+
+    async fn refresh_watch(&self) {
+        let mut files: BTreeSet<PathBuf> = lock(&self.inner).files.keys().cloned().collect();
+        files.insert(self.global.clone());
+        files.insert(self.config.path().to_path_buf());
+        let watcher = lock(&self.watcher).clone();
+        if let Some(w) = watcher {
+            w.set_files_and_wait(files).await;
+        }
+    }
+
+    fn scope_for(&self, def: &ServerDef, session: Option<&str>) -> Scope {
+        match session {
+            Some(s) => Scope::Session(s.to_string()),
+            None if def.source == self.global => Scope::All,
+            None => Scope::Dir(
+                def.source
+                    .parent()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_default(),
+            ),
+        }
+    }
+
+    /// Sessions that see the servers of a file.
+    fn sessions_of_file(inner: &Inner, global: &Path, file: &Path) -> Vec<String> {
+        inner
+            .sessions
+            .iter()
+            .filter(|(_, cwd)| file == global || mcp_json(cwd) == file)
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
+    /// (Re)reads one file and applies the difference. `quiet`: its servers'
+    /// first tool sets are not announced (daemon start, first session in a dir).
+    fn load_file(self: &Arc<Self>, path: &Path, quiet: bool) {
+        let parsed = toolconfig::load(path);
+        let mut inner = lock(&self.inner);
+        let file = inner.files.entry(path.to_path_buf()).or_default();
+        let new_defs = match parsed {
+            Err(e) => {
+                warn!(error = %e, "tool config does not parse; keeping the servers it had");
+                let scope = if path == self.global {
+                    Scope::All
+                } else {
+                    Scope::Dir(path.parent().map(Path::to_path_buf).unwrap_or_default())
+                };
+                file.error = Some(e.clone());
+                drop(inner);
+                let _ = self.changes.send(ToolChange {
+                    scope,
+                    added: vec![],
+                    removed: vec![],
+                    errors: vec![e.to_string()],
+                });
+                return;
+            }
+            Ok(defs) => defs,
+        };
+        file.error = None;
+        let old_defs = std::mem::replace(&mut file.defs, new_defs.clone());
+        let old: BTreeMap<&str, &ServerDef> =
+            old_defs.iter().map(|d| (d.name.as_str(), d)).collect();
+        let new: BTreeMap<&str, &ServerDef> =
+            new_defs.iter().map(|d| (d.name.as_str(), d)).collect();
+        let sessions = Self::sessions_of_file(&inner, &self.global, path);
+        let mut removed_changes = Vec::new();
+        // Removed or changed definitions: stop their servers (a changed one is
+        // started again below, inheriting what was announced so only the
+        // difference is reported).
+        let mut inherited: BTreeMap<ServerKey, Option<BTreeSet<String>>> = BTreeMap::new();
+        for (name, def) in &old {
+            if new.get(name) == Some(def) {
+                continue; // untouched: keeps its process
+            }
+            let keys: Vec<ServerKey> = inner
+                .servers
+                .keys()
+                .filter(|k| k.source == path && k.name == *name)
+                .cloned()
+                .collect();
+            for key in keys {
+                if let Some(server) = inner.servers.remove(&key) {
+                    server.cancel.cancel();
+                    let announced = lock(&server.state).announced.clone();
+                    info!(server = %key.name, "server stopped: its definition changed or went away");
+                    if new.contains_key(name) {
+                        inherited.insert(key, announced);
+                    } else if let Some(names) = announced.filter(|n| !n.is_empty()) {
+                        removed_changes.push(ToolChange {
+                            scope: server.scope.clone(),
+                            added: vec![],
+                            removed: names.into_iter().collect(),
+                            errors: vec![],
+                        });
+                    }
+                }
+            }
+        }
+        for (name, def) in &new {
+            if old.get(name) == Some(def) && !quiet {
+                continue;
+            }
+            let targets: Vec<Option<String>> = if def.per_session {
+                sessions.iter().cloned().map(Some).collect()
+            } else {
+                vec![None]
+            };
+            for session in targets {
+                let key = ServerKey {
+                    source: path.to_path_buf(),
+                    name: name.to_string(),
+                    session: session.clone(),
+                };
+                if inner.servers.contains_key(&key) {
+                    continue;
+                }
+                let announced = inherited.remove(&key).flatten();
+                let server = self.spawn_server(
+                    key.clone(),
+                    (*def).clone(),
+                    session.as_deref(),
+                    quiet,
+                    announced,
+                );
+                inner.servers.insert(key, server);
+            }
+        }
+        drop(inner);
+        for c in removed_changes {
+            let _ = self.changes.send(c);
+        }
+    }
+
+    fn file_changed(self: &Arc<Self>, path: &Path) {
+        if path == self.config.path() {
+            // Providers, model and approvals apply from the next model call; this
+            // reload reports a broken file now instead of then.
+            if let (_, Some(e)) = self.config.load() {
+                let _ = self.changes.send(ToolChange {
+                    scope: Scope::All,
+                    added: vec![],
+                    removed: vec![],
+                    errors: vec![e.to_string()],
+                });
+            } else {
+                info!("config.toml reloaded");
+            }
+            return;
+        }
+        let known = lock(&self.inner).files.contains_key(path) || path == self.global;
+        if known {
+            info!(file = %path.display(), "tool config changed");
+            self.load_file(path, false);
+        }
+    }
+
+    fn spawn_server(
+        self: &Arc<Self>,
+        key: ServerKey,
+        def: ServerDef,
+        session: Option<&str>,
+        quiet: bool,
+        announced: Option<BTreeSet<String>>,
+    ) -> Arc<Server> {
+        let server = Arc::new(Server {
+            scope: self.scope_for(&def, session),
+            key,
+            def,
+            state: Mutex::new(ServerState {
+                status: ServerStatus::Starting,
+                tools: Vec::new(),
+                error: None,
+                client: None,
+                announced,
+                quiet_start: quiet,
+            }),
+            changed: tokio::sync::Notify::new(),
+            cancel: self.cancel.child_token(),
+        });
+        let s = server.clone();
+        let changes = self.changes.clone();
+        let span = info_span!("server", server = %server.key.name);
+        self.tracker.spawn(supervise(s, changes).instrument(span));
+        server
+    }
+
+    /// Registers a session: loads its directory's `.mcp.json` and starts the
+    /// servers it needs. Its initial tool set is not reported as a change.
+    pub async fn attach_session(self: &Arc<Self>, session_id: &str, cwd: &Path) {
+        let file = mcp_json(cwd);
+        let (first_in_dir, per_session_defs) = {
+            let mut inner = lock(&self.inner);
+            inner
+                .sessions
+                .insert(session_id.to_string(), cwd.to_path_buf());
+            let first = !inner.files.contains_key(&file);
+            let mut defs: Vec<ServerDef> = Vec::new();
+            for f in [&self.global, &file] {
+                if let Some(state) = inner.files.get(f) {
+                    defs.extend(state.defs.iter().filter(|d| d.per_session).cloned());
+                }
+            }
+            (first, defs)
+        };
+        if first_in_dir {
+            self.load_file(&file, true);
+        }
+        // Per-session servers of files already loaded start for this session.
+        {
+            let mut inner = lock(&self.inner);
+            for def in per_session_defs {
+                let key = ServerKey {
+                    source: def.source.clone(),
+                    name: def.name.clone(),
+                    session: Some(session_id.to_string()),
+                };
+                if !inner.servers.contains_key(&key) {
+                    let server = self.spawn_server(key.clone(), def, Some(session_id), true, None);
+                    inner.servers.insert(key, server);
+                }
+            }
+        }
+        if first_in_dir {
+            self.refresh_watch().await;
+        }
+    }
+
+    /// Forgets a session: stops its own servers, and its directory's servers when
+    /// no other session works there.
+    pub async fn detach_session(&self, session_id: &str) {
+        let mut refresh = false;
+        {
+            let mut inner = lock(&self.inner);
+            let Some(cwd) = inner.sessions.remove(session_id) else {
+                return;
+            };
+            let file = mcp_json(&cwd);
+            let dir_unused = !inner.sessions.values().any(|c| *c == cwd);
+            let doomed: Vec<ServerKey> = inner
+                .servers
+                .keys()
+                .filter(|k| {
+                    k.session.as_deref() == Some(session_id) || (dir_unused && k.source == file)
+                })
+                .cloned()
+                .collect();
+            for k in doomed {
+                if let Some(s) = inner.servers.remove(&k) {
+                    s.cancel.cancel();
+                }
+            }
+            if dir_unused && inner.files.remove(&file).is_some() {
+                refresh = true;
+            }
+        }
+        if refresh {
+            self.refresh_watch().await;
+        }
+    }
+
+    /// Servers a session sees, project servers first (they win a name clash).
+    fn visible(&self, session_id: &str) -> Vec<Arc<Server>> {
+        let inner = lock(&self.inner);
+        let Some(cwd) = inner.sessions.get(session_id) else {
+            return Vec::new();
+        };
+        let project = mcp_json(cwd);
+        let mut out: Vec<Arc<Server>> = Vec::new();
+        for source in [&project, &self.global] {
+            for (k, s) in &inner.servers {
+                if &k.source == source && k.session.as_deref().is_none_or(|id| id == session_id) {
+                    out.push(s.clone());
+                }
+            }
+        }
+        out
+    }
+
+    /// The tools offered to a session's model: builtins, then its servers' tools.
+    pub fn specs(&self, session_id: &str) -> Vec<ToolSpec> {
+        let mut specs = builtin::builtin_specs();
+        let mut seen: BTreeSet<String> = specs.iter().map(|s| s.name.clone()).collect();
+        for server in self.visible(session_id) {
+            let st = lock(&server.state);
+            if st.status != ServerStatus::Running {
+                continue;
+            }
+            for t in &st.tools {
+                let name = model_tool_name(&server.def.name, &t.name);
+                if seen.insert(name.clone()) {
+                    specs.push(ToolSpec {
+                        name,
+                        description: t.description.clone(),
+                        parameters: t.input_schema.clone(),
+                    });
+                }
+            }
+        }
+        specs
+    }
+
+    /// Runs one call for a session.
+    pub async fn call(
+        &self,
+        session_id: &str,
+        tool: &str,
+        arguments: &Value,
+        ctx: &ToolContext,
+    ) -> ToolOutput {
+        if builtin::is_builtin(tool) {
+            return builtin::run_builtin(tool, arguments, ctx).await;
+        }
+        let mut target = None;
+        for server in self.visible(session_id) {
+            let st = lock(&server.state);
+            // A restarting server has no tools listed; remember them by prefix.
+            let known = st
+                .tools
+                .iter()
+                .find(|t| model_tool_name(&server.def.name, &t.name) == tool)
+                .map(|t| t.name.clone());
+            let announced = st.announced.as_ref().is_some_and(|a| a.contains(tool));
+            if known.is_some() || announced {
+                let original = known.unwrap_or_else(|| {
+                    tool.strip_prefix(&format!("{}__", server.def.name))
+                        .unwrap_or(tool)
+                        .to_string()
+                });
+                drop(st);
+                target = Some((server, original));
+                break;
+            }
+        }
+        let Some((server, name)) = target else {
+            return ToolOutput {
+                output: format!("unknown tool {tool:?}"),
+                is_error: true,
+            };
+        };
+        // A server that is (re)starting gets until the call's timeout to come up.
+        let deadline = tokio::time::Instant::now() + server.def.timeout;
+        let client = loop {
+            let woken = server.changed.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            let (client, status, error) = {
+                let st = lock(&server.state);
+                (st.client.clone(), st.status, st.error.clone())
+            };
+            match (client, status) {
+                (Some(c), _) => break c,
+                (None, ServerStatus::Starting) => {
+                    tokio::select! {
+                        _ = ctx.cancel.cancelled() => return ToolOutput { output: "interrupted".into(), is_error: true },
+                        _ = &mut woken => continue,
+                        _ = tokio::time::sleep_until(deadline) => {}
+                    }
+                    let why = error.map(|e| format!(" after: {e}")).unwrap_or_default();
+                    return ToolOutput {
+                        output: format!(
+                            "tool server {:?} did not come up within {:?}{why}",
+                            server.def.name, server.def.timeout
+                        ),
+                        is_error: true,
+                    };
+                }
+                (None, status) => {
+                    let why = error.map(|e| format!(": {e}")).unwrap_or_default();
+                    return ToolOutput {
+                        output: format!(
+                            "tool server {:?} is not running ({}{why})",
+                            server.def.name,
+                            status_word(status)
+                        ),
+                        is_error: true,
+                    };
+                }
+            }
+        };
+        let server = server.def.name.clone();
+        tokio::select! {
+            _ = ctx.cancel.cancelled() => ToolOutput { output: "interrupted".into(), is_error: true },
+            r = client.call_tool(&name, arguments.clone()) => match r {
+                Ok((output, is_error)) => ToolOutput { output, is_error },
+                Err(e) => ToolOutput { output: format!("tool server {server:?}: {e}"), is_error: true },
+            },
+        }
+    }
+
+    /// Servers and their state for `tether tools`, with config errors.
+    pub fn servers(&self) -> Vec<ToolServerInfo> {
+        let mut out = vec![ToolServerInfo {
+            name: "builtin".into(),
+            source: "builtin".into(),
+            status: ServerStatus::Running,
+            tools: builtin::BUILTIN_NAMES
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            error: None,
+        }];
+        let inner = lock(&self.inner);
+        for (k, s) in &inner.servers {
+            let st = lock(&s.state);
+            let name = match &k.session {
+                Some(id) => format!("{} (session {id})", k.name),
+                None => k.name.clone(),
+            };
+            out.push(ToolServerInfo {
+                name,
+                source: k.source.display().to_string(),
+                status: st.status,
+                tools: st
+                    .tools
+                    .iter()
+                    .map(|t| model_tool_name(&k.name, &t.name))
+                    .collect(),
+                error: st.error.clone(),
+            });
+        }
+        let mut errors: Vec<&ConfigError> = inner
+            .files
+            .values()
+            .filter_map(|f| f.error.as_ref())
+            .collect();
+        let config_error = self.config.load().1;
+        if let Some(e) = &config_error {
+            errors.push(e);
+        }
+        for e in errors {
+            out.push(ToolServerInfo {
+                name: "(config)".into(),
+                source: e.path.clone(),
+                status: ServerStatus::Failed,
+                tools: Vec::new(),
+                error: Some(e.to_string()),
+            });
+        }
+        out
+    }
+
+    /// Stops every server and waits (bounded) for their processes to end.
+    pub async fn shutdown(&self) {
+        self.cancel.cancel();
+        self.tracker.close();
+        if tokio::time::timeout(Duration::from_secs(5), self.tracker.wait())
+            .await
+            .is_err()
+        {
+            warn!("some tool servers did not stop in time");
+        }
+    }
+}
+
+fn status_word(s: ServerStatus) -> &'static str {
+    match s {
+        ServerStatus::Starting => "starting",
+        ServerStatus::Running => "running",
+        ServerStatus::Failed => "failed",
+        ServerStatus::Stopped => "stopped",
+        ServerStatus::Unknown => "unknown",
+    }
+}
+
+/// Publishes the difference between what was announced and `now`.
+fn announce(
+    server: &Server,
+    changes: &broadcast::Sender<ToolChange>,
+    now: BTreeSet<String>,
+    error: Option<String>,
+) {
+    let mut st = lock(&server.state);
+    let quiet = std::mem::replace(&mut st.quiet_start, false);
+    let before = st.announced.replace(now.clone());
+    if quiet && before.is_none() {
+        return;
+    }
+    let before = before.unwrap_or_default();
+    let added: Vec<String> = now.difference(&before).cloned().collect();
+    let removed: Vec<String> = before.difference(&now).cloned().collect();
+    let errors: Vec<String> = error.into_iter().collect();
+    if added.is_empty() && removed.is_empty() && errors.is_empty() {
+        return;
+    }
+    let _ = changes.send(ToolChange {
+        scope: server.scope.clone(),
+        added,
+        removed,
+        errors,
+    });
+}
+
+/// Keeps one server running until its token is cancelled.
+async fn supervise(server: Arc<Server>, changes: broadcast::Sender<ToolChange>) {
+    let spec = spec_of(&server.def);
+    let mut backoff = BACKOFF_START;
+    loop {
+        server.set_status(|st| {
+            st.status = if st.error.is_some() && st.status == ServerStatus::Failed {
+                ServerStatus::Failed
+            } else {
+                ServerStatus::Starting
+            };
+        });
+        let (ev_tx, mut ev_rx) = mpsc::unbounded_channel();
+        let connected = tokio::select! {
+            _ = server.cancel.cancelled() => break,
+            c = McpClient::connect(&spec, ev_tx) => c,
+        };
+        let listed = match connected {
+            Ok(client) => match client.list_tools().await {
+                Ok(tools) => Ok((client, tools)),
+                Err(e) => {
+                    client.shutdown().await;
+                    Err(format!("tools/list failed: {e}"))
+                }
+            },
+            Err(e) => Err(e.to_string()),
+        };
+        match listed {
+            Ok((client, tools)) => {
+                let client = Arc::new(client);
+                let names = Server::model_names(&tools, &server.def.name);
+                info!(tools = tools.len(), "server running");
+                server.set_status(|st| {
+                    st.status = ServerStatus::Running;
+                    st.tools = tools;
+                    st.error = None;
+                    st.client = Some(client.clone());
+                });
+                announce(&server, &changes, names, None);
+                let started = Instant::now();
+                let exit = loop {
+                    tokio::select! {
+                        _ = server.cancel.cancelled() => break None,
+                        ev = ev_rx.recv() => match ev {
+                            Some(ServerEvent::ToolsChanged) => match client.list_tools().await {
+                                Ok(tools) => {
+                                    let names = Server::model_names(&tools, &server.def.name);
+                                    lock(&server.state).tools = tools;
+                                    info!("server's tool list changed");
+                                    announce(&server, &changes, names, None);
+                                }
+                                Err(e) => warn!(error = %e, "tools/list after list_changed failed"),
+                            },
+                            Some(ServerEvent::Closed { error }) => break Some(error),
+                            None => break Some(Some("the connection ended".into())),
+                        },
+                    }
+                };
+                server.set_status(|st| st.client = None);
+                match exit {
+                    None => {
+                        // Stopped on purpose: end the process and say so.
+                        if let Ok(c) = Arc::try_unwrap(client) {
+                            c.shutdown().await;
+                        }
+                        break;
+                    }
+                    Some(error) => {
+                        let mut msg = error.unwrap_or_else(|| "the server exited".into());
+                        if !msg.contains("stderr")
+                            && let Some(last) = client.stderr_tail().last()
+                        {
+                            msg.push_str(&format!(" (stderr: {last})"));
+                        }
+                        warn!(error = %msg, "server exited; restarting");
+                        server.set_status(|st| {
+                            st.status = ServerStatus::Starting;
+                            st.error = Some(msg);
+                        });
+                        if let Ok(c) = Arc::try_unwrap(client) {
+                            c.shutdown().await;
+                        }
+                        if started.elapsed() >= STABLE_AFTER {
+                            backoff = BACKOFF_START;
+                        }
+                    }
+                }
+            }
+            Err(error) => {
+                warn!(%error, "server failed to start");
+                let mut first_failure = false;
+                server.set_status(|st| {
+                    st.status = ServerStatus::Failed;
+                    st.tools.clear();
+                    first_failure = st.error.as_deref() != Some(error.as_str());
+                    st.error = Some(error.clone());
+                });
+                if first_failure {
+                    // Report the failure once; its tools (if it had any) are gone.
+                    announce(
+                        &server,
+                        &changes,
+                        BTreeSet::new(),
+                        Some(format!("{}: {error}", server.def.name)),
+                    );
+                }
+            }
+        }
+        tokio::select! {
+            _ = server.cancel.cancelled() => break,
+            _ = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(BACKOFF_MAX);
+    }
+    server.set_status(|st| {
+        st.status = ServerStatus::Stopped;
+        st.client = None;
+    });
+}

@@ -1,0 +1,531 @@
+//! MCP tool servers from watched config files, applied live (issue 3).
+// Test code fails loudly by design.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tether_tests::harness::{bad_server, lines, mentions, npm_server, pretty, save_by_rename};
+use tether_tests::{ModelServer, Reply, TestEnv};
+
+const T: Duration = Duration::from_secs(30);
+
+fn offered(req: &tether_tests::model::RecordedRequest) -> Vec<String> {
+    req.tools()
+        .iter()
+        .map(|t| t["function"]["name"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+async fn tools_json(env: &TestEnv) -> Vec<Value> {
+    serde_json::from_str(&env.ok(&["tools", "--json"]).await).unwrap()
+}
+
+async fn server<'a>(env: &TestEnv, name: &str) -> Option<Value> {
+    tools_json(env)
+        .await
+        .into_iter()
+        .find(|s| s["name"] == name)
+}
+
+async fn wait_status(env: &TestEnv, name: &str, status: &str) -> Value {
+    let what = format!("server {name} to be {status}");
+    env.wait_until(&what, T, || async {
+        server(env, name)
+            .await
+            .is_some_and(|s| s["status"] == status)
+    })
+    .await;
+    server(env, name).await.unwrap()
+}
+
+/// A bad_server entry for tools.toml, counting its starts in `count`.
+fn bad_entry(name: &str, count: &Path, extra_env: &str) -> String {
+    format!(
+        "[servers.{name}]\ncommand = \"python3\"\nargs = [\"{}\"]\nenv = {{ BAD_COUNT_FILE = \"{}\"{extra_env} }}\n",
+        bad_server(),
+        count.display()
+    )
+}
+
+fn pid_alive(pid: i32) -> bool {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
+}
+
+fn pids(count: &Path) -> Vec<i32> {
+    lines(count)
+        .iter()
+        .filter_map(|l| l.strip_prefix("started "))
+        .map(|p| p.trim().parse().unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_filesystem_server_from_tools_toml_serves_a_session() {
+    let model = ModelServer::start().await;
+    let mut env = TestEnv::with_model(&model, "");
+    let data = env.root.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("fact.txt"), "the capital of tether is Knotville").unwrap();
+    let data = data.canonicalize().unwrap();
+    std::fs::write(
+        env.config_dir.join("tools.toml"),
+        format!(
+            "[servers.fs]\ncommand = \"{}\"\nargs = [\"{}\"]\n",
+            npm_server("mcp-server-filesystem"),
+            data.display()
+        ),
+    )
+    .unwrap();
+    env.start_daemon().await;
+    let fs = wait_status(&env, "fs", "running").await;
+    assert!(
+        fs["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t == "fs__read_text_file"),
+        "{fs}"
+    );
+    assert_eq!(
+        fs["source"],
+        env.config_dir.join("tools.toml").display().to_string()
+    );
+
+    let path = data.join("fact.txt").display().to_string();
+    model.push(Reply::tool_call(
+        "c1",
+        "fs__read_text_file",
+        json!({"path": path}),
+    ));
+    model.push(Reply::text("Knotville"));
+    env.ok(&["new", "-d", "-n", "fs", "what is the capital?"])
+        .await;
+    assert_eq!(env.wait_settled("fs").await, "idle");
+    let reqs = model.wait_for_requests(2, T).await;
+    assert!(
+        offered(&reqs[0]).contains(&"fs__read_text_file".to_string()),
+        "{:?}",
+        offered(&reqs[0])
+    );
+    let tool_msg = reqs[1]
+        .messages()
+        .into_iter()
+        .find(|m| m["role"] == "tool")
+        .unwrap();
+    assert!(mentions(&tool_msg, "Knotville"), "{tool_msg}");
+    let r = &env.events_of("fs", "tool_result").await[0];
+    assert_eq!(r["is_error"], false, "{r}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_in_the_session_directory_mcp_json_works_too() {
+    let model = ModelServer::start().await;
+    let mut env = TestEnv::with_model(&model, "");
+    let memory_file = env.root.path().join("memory.json");
+    std::fs::write(
+        env.work_dir.join(".mcp.json"),
+        json!({"mcpServers": {"mem": {"command": npm_server("mcp-server-memory"), "args": [],
+            "env": {"MEMORY_FILE_PATH": memory_file.display().to_string()}}}})
+        .to_string(),
+    )
+    .unwrap();
+    env.start_daemon().await;
+    env.ok(&["new", "-d", "-n", "proj"]).await;
+    wait_status(&env, "mem", "running").await;
+    model.push(Reply::tool_call(
+        "c1",
+        "mem__create_entities",
+        json!({"entities": [{"name": "Biscuit", "entityType": "dog", "observations": ["likes socks"]}]}),
+    ));
+    model.push(Reply::tool_call("c2", "mem__read_graph", json!({})));
+    model.push(Reply::text("Biscuit likes socks"));
+    env.ok(&["send", "proj", "remember Biscuit"]).await;
+    assert_eq!(env.wait_settled("proj").await, "idle");
+    let reqs = model.wait_for_requests(3, T).await;
+    assert!(offered(&reqs[0]).iter().any(|t| t == "mem__read_graph"));
+    let last_tool = reqs[2]
+        .messages()
+        .into_iter()
+        .filter(|m| m["role"] == "tool")
+        .last()
+        .unwrap();
+    assert!(mentions(&last_tool, "likes socks"), "{last_tool}");
+    // A session elsewhere does not see this directory's server.
+    let other = env.root.path().join("elsewhere");
+    std::fs::create_dir_all(&other).unwrap();
+    env.ok(&[
+        "new",
+        "-d",
+        "-n",
+        "other",
+        "-C",
+        other.to_str().unwrap(),
+        "hi",
+    ])
+    .await;
+    env.wait_settled("other").await;
+    let reqs = model.wait_for_requests(4, T).await;
+    assert!(!offered(&reqs[3]).iter().any(|t| t.starts_with("mem__")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adding_and_removing_a_server_applies_live_and_leaves_others_running() {
+    let model = ModelServer::start().await;
+    let mut env = TestEnv::with_model(&model, "");
+    let keep_count = env.root.path().join("keep.count");
+    let add_count = env.root.path().join("add.count");
+    let tools_toml = env.config_dir.join("tools.toml");
+    std::fs::write(
+        &tools_toml,
+        bad_entry("keep", &keep_count, ", BAD_TOOL_PREFIX = \"k_\""),
+    )
+    .unwrap();
+    env.start_daemon().await;
+    env.ok(&["new", "-d", "-n", "live", "hi"]).await;
+    env.wait_settled("live").await;
+    wait_status(&env, "keep", "running").await;
+    assert_eq!(pids(&keep_count).len(), 1);
+
+    let both = format!(
+        "{}\n{}",
+        bad_entry("keep", &keep_count, ", BAD_TOOL_PREFIX = \"k_\""),
+        bad_entry("added", &add_count, "")
+    );
+    save_by_rename(&tools_toml, &both);
+    let added = wait_status(&env, "added", "running").await;
+    assert!(
+        added["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t == "added__echo"),
+        "{added}"
+    );
+    let change = env
+        .wait_event("live", "tools_changed adding the server", |e| {
+            e["type"] == "tools_changed" && mentions(&e["added"], "added__echo")
+        })
+        .await;
+    assert_eq!(change["removed"], json!([]));
+    model.push(Reply::text("ok"));
+    env.ok(&["send", "live", "again"]).await;
+    env.wait_settled("live").await;
+    let reqs = model.requests();
+    let last = offered(reqs.last().unwrap());
+    assert!(
+        last.contains(&"added__echo".to_string()) && last.contains(&"keep__k_echo".to_string()),
+        "{last:?}"
+    );
+    assert_eq!(
+        pids(&keep_count).len(),
+        1,
+        "the untouched server kept its process"
+    );
+
+    // Remove it: its tools go, its process exits.
+    let added_pid = pids(&add_count)[0];
+    save_by_rename(
+        &tools_toml,
+        &bad_entry("keep", &keep_count, ", BAD_TOOL_PREFIX = \"k_\""),
+    );
+    env.wait_event("live", "tools_changed removing the server", |e| {
+        e["type"] == "tools_changed" && mentions(&e["removed"], "added__echo")
+    })
+    .await;
+    env.wait_until("the removed server's process to exit", T, || async {
+        !pid_alive(added_pid)
+    })
+    .await;
+    assert!(server(&env, "added").await.is_none());
+    model.push(Reply::text("ok"));
+    env.ok(&["send", "live", "and again"]).await;
+    env.wait_settled("live").await;
+    let last = offered(model.requests().last().unwrap());
+    assert!(!last.iter().any(|t| t.starts_with("added__")), "{last:?}");
+    assert_eq!(pids(&keep_count).len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_tools_toml_changes_nothing_and_says_where() {
+    let model = ModelServer::start().await;
+    let mut env = TestEnv::with_model(&model, "");
+    let count = env.root.path().join("s.count");
+    let tools_toml = env.config_dir.join("tools.toml");
+    let good = bad_entry("srv", &count, "");
+    std::fs::write(&tools_toml, &good).unwrap();
+    env.start_daemon().await;
+    env.ok(&["new", "-d", "-n", "b", "hi"]).await;
+    env.wait_settled("b").await;
+    wait_status(&env, "srv", "running").await;
+
+    save_by_rename(
+        &tools_toml,
+        &format!("{good}\n[servers.broken\ncommand = \"x\"\n"),
+    );
+    let err = wait_status(&env, "(config)", "failed").await;
+    let msg = err["error"].as_str().unwrap();
+    let line = good.lines().count() + 2;
+    assert!(
+        msg.contains(&format!("{}:{line}:", tools_toml.display())),
+        "names file and line: {msg}"
+    );
+    let out = env.ok(&["tools"]).await;
+    assert!(out.contains(&format!("tools.toml:{line}:")), "{out}");
+    assert_eq!(
+        server(&env, "srv").await.unwrap()["status"],
+        "running",
+        "nothing changed"
+    );
+    assert_eq!(pids(&count).len(), 1);
+    let e = env
+        .wait_event("b", "the config error in the session", |e| {
+            e["type"] == "tools_changed" && !e["errors"].as_array().unwrap().is_empty()
+        })
+        .await;
+    assert!(mentions(&e["errors"], &format!(":{line}:")), "{e}");
+
+    // Fixing the file applies it (here: the server's env changes, so it restarts).
+    save_by_rename(
+        &tools_toml,
+        &bad_entry("srv", &count, ", BAD_TOOL_PREFIX = \"v2_\""),
+    );
+    env.wait_until("the fixed config to apply", T, || async {
+        server(&env, "srv")
+            .await
+            .is_some_and(|s| mentions(&s["tools"], "srv__v2_echo"))
+            && server(&env, "(config)").await.is_none()
+    })
+    .await;
+    assert_eq!(pids(&count).len(), 2, "the changed server restarted once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_of_a_server_mid_call_fails_the_call_and_it_comes_back() {
+    let model = ModelServer::start().await;
+    let mut env = TestEnv::with_model(&model, "");
+    let count = env.root.path().join("s.count");
+    std::fs::write(
+        env.config_dir.join("tools.toml"),
+        bad_entry("bad", &count, ""),
+    )
+    .unwrap();
+    env.start_daemon().await;
+    wait_status(&env, "bad", "running").await;
+    model.push(Reply::tool_call("c1", "bad__hang", json!({})));
+    model.push(Reply::tool_call(
+        "c2",
+        "bad__echo",
+        json!({"text": "after the crash"}),
+    ));
+    model.push(Reply::text("done"));
+    env.ok(&["new", "-d", "-n", "k", "go"]).await;
+    env.wait_event("k", "the hanging call", |e| e["type"] == "tool_call")
+        .await;
+    let pid = pids(&count)[0];
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    assert_eq!(env.wait_settled("k").await, "idle");
+    let results = env.events_of("k", "tool_result").await;
+    assert_eq!(results.len(), 2, "{}", pretty(&results));
+    assert_eq!(results[0]["is_error"], true);
+    let why = results[0]["output"].as_str().unwrap();
+    assert!(why.contains("bad"), "names the server: {why}");
+    // The server came back and the next call worked.
+    assert_eq!(results[1]["is_error"], false, "{}", pretty(&results));
+    assert!(
+        results[1]["output"]
+            .as_str()
+            .unwrap()
+            .contains("echo: after the crash")
+    );
+    assert_eq!(pids(&count).len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twelve_sessions_share_one_process_per_server_unless_per_session() {
+    let model = ModelServer::start().await;
+    let mut env = TestEnv::with_model(&model, "");
+    let shared = env.root.path().join("shared.count");
+    let own = env.root.path().join("own.count");
+    std::fs::write(
+        env.config_dir.join("tools.toml"),
+        format!(
+            "{}\n{}per_session = true\n",
+            bad_entry("shared", &shared, ""),
+            bad_entry("own", &own, "")
+        ),
+    )
+    .unwrap();
+    env.start_daemon().await;
+    for i in 0..12 {
+        env.ok(&["new", "-d", "-n", &format!("s{i}")]).await;
+    }
+    env.wait_until("12 per-session servers", T, || async {
+        pids(&own).len() == 12
+    })
+    .await;
+    env.wait_until("the shared server", T, || async {
+        pids(&shared).len() == 1
+    })
+    .await;
+    let list = tools_json(&env).await;
+    let running = list
+        .iter()
+        .filter(|s| s["name"].as_str().unwrap().starts_with("own") && s["status"] == "running")
+        .count();
+    env.wait_until("all per-session servers running", T, || async {
+        tools_json(&env)
+            .await
+            .iter()
+            .filter(|s| s["name"].as_str().unwrap().starts_with("own") && s["status"] == "running")
+            .count()
+            == 12
+    })
+    .await;
+    let _ = running;
+    assert_eq!(
+        pids(&shared).len(),
+        1,
+        "twelve sessions, one shared process"
+    );
+    // Killing a session stops its own server only.
+    env.ok(&["kill", "s0"]).await;
+    env.wait_until("s0's own server to stop", T, || async {
+        tools_json(&env)
+            .await
+            .iter()
+            .filter(|s| s["name"].as_str().unwrap().starts_with("own"))
+            .count()
+            == 11
+    })
+    .await;
+    assert!(pids(&shared).iter().all(|p| pid_alive(*p)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_command_is_failed_with_its_error() {
+    let model = ModelServer::start().await;
+    let mut env = TestEnv::with_model(&model, "");
+    std::fs::write(
+        env.config_dir.join("tools.toml"),
+        "[servers.ghost]\ncommand = \"/nonexistent/mcp-ghost\"\n",
+    )
+    .unwrap();
+    env.start_daemon().await;
+    let s = wait_status(&env, "ghost", "failed").await;
+    let e = s["error"].as_str().unwrap();
+    assert!(e.contains("mcp-ghost"), "{e}");
+    let out = env.ok(&["tools"]).await;
+    assert!(out.contains("ghost") && out.contains("failed"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_call_times_out_is_cancelled_and_fails() {
+    let model = ModelServer::start().await;
+    let mut env = TestEnv::with_model(&model, "");
+    let count = env.root.path().join("s.count");
+    let cancels = env.root.path().join("cancel.log");
+    std::fs::write(
+        env.config_dir.join("tools.toml"),
+        format!(
+            "{}timeout_s = 1\n",
+            bad_entry(
+                "slowpoke",
+                &count,
+                &format!(", BAD_CANCEL_LOG = \"{}\"", cancels.display())
+            )
+        ),
+    )
+    .unwrap();
+    env.start_daemon().await;
+    wait_status(&env, "slowpoke", "running").await;
+    model.push(Reply::tool_call("c1", "slowpoke__hang", json!({})));
+    model.push(Reply::text("it timed out"));
+    env.ok(&["new", "-d", "-n", "to", "go"]).await;
+    assert_eq!(env.wait_settled("to").await, "idle");
+    let r = &env.events_of("to", "tool_result").await[0];
+    assert_eq!(r["is_error"], true);
+    let out = r["output"].as_str().unwrap();
+    assert!(
+        out.contains("hang") && out.contains("within 1s"),
+        "says it timed out: {out}"
+    );
+    env.wait_until(
+        "the server to receive notifications/cancelled",
+        T,
+        || async { lines(&cancels).iter().any(|l| l.starts_with("cancelled")) },
+    )
+    .await;
+    assert_eq!(
+        pids(&count).len(),
+        1,
+        "a timeout does not restart the server"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approvals_cover_mcp_tools_and_list_changed_refreshes() {
+    let model = ModelServer::start().await;
+    let mut env = TestEnv::with_model(
+        &model,
+        "[approvals]\ndefault = \"allow\"\ndeny = [\"bad__crash\"]\n",
+    );
+    let count = env.root.path().join("s.count");
+    std::fs::write(
+        env.config_dir.join("tools.toml"),
+        bad_entry("bad", &count, ", BAD_LIST_CHANGED_AFTER = \"1\""),
+    )
+    .unwrap();
+    env.start_daemon().await;
+    env.ok(&["new", "-d", "-n", "ap"]).await;
+    let change = env
+        .wait_event("ap", "tools_changed from list_changed", |e| {
+            e["type"] == "tools_changed" && mentions(&e["added"], "bad__added_later")
+        })
+        .await;
+    assert_eq!(change["errors"], json!([]));
+    model.push(Reply::tool_call("c1", "bad__crash", json!({})));
+    model.push(Reply::text("refused"));
+    env.ok(&["send", "ap", "crash it"]).await;
+    assert_eq!(env.wait_settled("ap").await, "idle");
+    let r = &env.events_of("ap", "tool_result").await[0];
+    assert!(
+        r["output"]
+            .as_str()
+            .unwrap()
+            .contains("denied by the approval policy"),
+        "{r}"
+    );
+    assert_eq!(
+        pids(&count).len(),
+        1,
+        "the denied call never reached the server"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn daemon_stop_stops_every_server_process() {
+    let model = ModelServer::start().await;
+    let mut env = TestEnv::with_model(&model, "");
+    let a = env.root.path().join("a.count");
+    let b = env.root.path().join("b.count");
+    std::fs::write(
+        env.config_dir.join("tools.toml"),
+        format!("{}\n{}", bad_entry("a", &a, ""), bad_entry("b", &b, "")),
+    )
+    .unwrap();
+    env.start_daemon().await;
+    wait_status(&env, "a", "running").await;
+    wait_status(&env, "b", "running").await;
+    let all: Vec<i32> = pids(&a).into_iter().chain(pids(&b)).collect();
+    env.ok(&["daemon", "stop"]).await;
+    assert_eq!(env.wait_daemon_exit().await, 0);
+    for p in all {
+        assert!(!pid_alive(p), "server process {p} outlived the daemon");
+    }
+}
