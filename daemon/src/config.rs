@@ -389,7 +389,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         config.retry.max_backoff = Duration::from_millis(ms);
     }
     if let Some(s) = r.stall_timeout_s.filter(|s| s.is_finite() && *s > 0.0) {
-        config.retry.stall_timeout = Duration::from_secs_f64(s);
+        config.retry.stall_timeout = crate::util::secs(s);
     }
     Ok(config)
 }

@@ -1,8 +1,9 @@
 //! One client connection: the handshake, request dispatch, and the live feed of
 //! each attached session.
 //!
-//! Requests run as their own tasks (so `session.wait` does not block the rest);
-//! every outgoing line goes through one bounded queue to one writer task.
+//! Requests run in the order they arrive, except `session.wait`, which runs as
+//! its own task so it does not block the rest; every outgoing line goes through
+//! one bounded queue to one writer task.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
@@ -351,7 +352,7 @@ impl Conn {
                             "timeout_s must be a number of seconds >= 0",
                         ));
                     }
-                    t => t.map(Duration::from_secs_f64),
+                    t => t.map(crate::util::secs),
                 };
                 let (state, timed_out) = tokio::select! {
                     biased;

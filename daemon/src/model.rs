@@ -21,8 +21,8 @@ use crate::tools::ToolSpec;
 pub struct ModelRequest {
     /// The model name, as the provider knows it.
     pub model: String,
-    /// OpenAI-format messages, system prompt first.
-    pub messages: Vec<Value>,
+    /// OpenAI-format messages, system prompt first (shared with the session).
+    pub messages: Vec<std::sync::Arc<Value>>,
     /// Tools on offer.
     pub tools: Vec<ToolSpec>,
 }
@@ -75,6 +75,22 @@ pub trait ModelProvider: Send + Sync {
     ) -> BoxFuture<'a, Result<ModelReply, ModelError>>;
 }
 
+#[derive(serde::Serialize)]
+struct StreamOptions {
+    include_usage: bool,
+}
+
+/// The `/chat/completions` request body.
+#[derive(serde::Serialize)]
+struct ChatBody<'a> {
+    model: &'a str,
+    messages: &'a [std::sync::Arc<Value>],
+    stream: bool,
+    stream_options: StreamOptions,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tools: Option<Vec<Value>>,
+}
+
 /// An OpenAI-compatible endpoint.
 pub struct OpenAi {
     client: reqwest::Client,
@@ -99,22 +115,24 @@ impl OpenAi {
         deltas: &mpsc::UnboundedSender<String>,
     ) -> Result<ModelReply, ModelError> {
         let p = &self.resolved.provider;
-        let mut body = json!({
-            "model": request.model,
-            "messages": request.messages,
-            "stream": true,
-            "stream_options": {"include_usage": true},
-        });
-        if !request.tools.is_empty() {
-            body["tools"] = request
-                .tools
-                .iter()
-                .map(|t| {
-                    json!({"type": "function", "function": {
-                        "name": t.name, "description": t.description, "parameters": t.parameters}})
-                })
-                .collect();
-        }
+        let tools: Vec<Value> = request
+            .tools
+            .iter()
+            .map(|t| {
+                json!({"type": "function", "function": {
+                    "name": t.name, "description": t.description, "parameters": t.parameters}})
+            })
+            .collect();
+        // Serialised straight from the shared messages, without building a Value tree.
+        let body = ChatBody {
+            model: &request.model,
+            messages: &request.messages,
+            stream: true,
+            stream_options: StreamOptions {
+                include_usage: true,
+            },
+            tools: if tools.is_empty() { None } else { Some(tools) },
+        };
         let url = format!("{}/chat/completions", p.base_url);
         let mut req = self.client.post(&url).json(&body);
         if let Some(var) = &p.api_key_env
@@ -147,7 +165,7 @@ impl OpenAi {
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<f64>().ok())
                 .filter(|s| s.is_finite() && *s >= 0.0)
-                .map(Duration::from_secs_f64);
+                .map(crate::util::secs);
             let text = resp.text().await.unwrap_or_default();
             let detail = serde_json::from_str::<Value>(&text)
                 .ok()

@@ -168,7 +168,7 @@ pub fn parse_tools_toml(text: &str, path: &Path) -> Result<Vec<ServerDef>, Confi
         };
         let timeout = match s.timeout_s {
             None => DEFAULT_TIMEOUT,
-            Some(t) if t.is_finite() && t > 0.0 => Duration::from_secs_f64(t),
+            Some(t) if t.is_finite() && t > 0.0 => crate::util::secs(t),
             Some(_) => {
                 return Err(err(
                     path,
@@ -281,7 +281,7 @@ pub fn parse_mcp_json(text: &str, path: &Path) -> Result<Vec<ServerDef>, ConfigE
             }
         };
         let timeout = match s.timeout_s {
-            Some(t) if t.is_finite() && t > 0.0 => Duration::from_secs_f64(t),
+            Some(t) if t.is_finite() && t > 0.0 => crate::util::secs(t),
             _ => DEFAULT_TIMEOUT,
         };
         out.push(ServerDef {

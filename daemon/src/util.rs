@@ -55,6 +55,14 @@ pub fn new_id(prefix: &str) -> String {
     format!("{prefix}-{:012x}", h.finish() & 0xffff_ffff_ffff)
 }
 
+/// Seconds from config or the wire as a `Duration`, clamped to [0, 30 days]:
+/// `Duration::from_secs_f64` panics on values too large to hold.
+pub fn secs(s: f64) -> std::time::Duration {
+    let max = 30.0 * 24.0 * 3600.0;
+    let s = if s.is_nan() { 0.0 } else { s.clamp(0.0, max) };
+    std::time::Duration::from_secs_f64(s)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,6 +72,14 @@ mod tests {
         assert_eq!(format_rfc3339(0, 0), "1970-01-01T00:00:00.000Z");
         assert_eq!(format_rfc3339(1_795_685_965, 7), "2026-11-26T09:39:25.007Z");
         assert_eq!(format_rfc3339(951_782_400, 0), "2000-02-29T00:00:00.000Z");
+    }
+
+    #[test]
+    fn secs_clamps_instead_of_panicking() {
+        assert_eq!(secs(1.5), std::time::Duration::from_millis(1500));
+        assert_eq!(secs(-3.0), std::time::Duration::ZERO);
+        assert_eq!(secs(1e300), std::time::Duration::from_secs(30 * 24 * 3600));
+        assert_eq!(secs(f64::NAN), std::time::Duration::ZERO);
     }
 
     #[test]

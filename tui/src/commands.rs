@@ -472,6 +472,10 @@ async fn logs(
             eprintln!("the daemon stopped");
             return Ok(1);
         }
+        if n.method == method::SESSION_CLOSED {
+            eprintln!("the session was killed");
+            return Ok(0);
+        }
         if n.method != method::SESSION_LIVE {
             continue;
         }
@@ -541,9 +545,13 @@ async fn attach(mut c: Client, session: &str, read_only: bool) -> anyhow::Result
                     }
                 }
                 Some(ServerMessage::Notification(n)) => {
-                    if n.method == method::DAEMON_SHUTDOWN {
+                                        if n.method == method::DAEMON_SHUTDOWN {
                         eprintln!("\nthe daemon stopped");
                         return Ok(1);
+                    }
+                    if n.method == method::SESSION_CLOSED {
+                        eprintln!("\nthe session was killed");
+                        return Ok(0);
                     }
                     let Ok(p) = serde_json::from_value::<LiveParams>(n.params) else { continue };
                     match p.live {

@@ -43,8 +43,11 @@ use rmcp::model::{
 use rmcp::service::{
     ClientInitializeError, NotificationContext, RoleClient, RunningService, serve_client_with_ct,
 };
+use rmcp::transport::DynamicTransportError;
 use rmcp::transport::StreamableHttpClientTransport;
-use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use rmcp::transport::streamable_http_client::{
+    StreamableHttpClientTransportConfig, StreamableHttpError,
+};
 use rmcp::{ClientHandler, Peer, ServiceError};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
@@ -543,7 +546,7 @@ impl McpClient {
                 request: request.clone(),
                 timeout,
             },
-            ServiceError::TransportSend(e) => protocol(error_chain(&e)),
+            ServiceError::TransportSend(e) => protocol(transport_error_text(&e)),
             ServiceError::Cancelled { reason } => protocol(format!(
                 "the request was cancelled ({})",
                 reason.as_deref().unwrap_or("no reason given")
@@ -692,6 +695,9 @@ fn init_error_reason(error: &ClientInitializeError) -> String {
             "initialize was rejected: {} (error {})",
             data.message, data.code.0
         ),
+        ClientInitializeError::TransportError { error, context } => {
+            format!("cannot {context}: {}", transport_error_text(error))
+        }
         other => error_chain(other),
     }
 }
@@ -721,6 +727,19 @@ fn http_headers(
             Ok((header_name, header_value))
         })
         .collect()
+}
+
+/// A transport error for users: without rmcp's wrapper (which names the
+/// transport's Rust type) and with the HTTP client's causes, which rmcp does
+/// not chain as sources (e.g. "Connection refused").
+fn transport_error_text(error: &DynamicTransportError) -> String {
+    match error
+        .error
+        .downcast_ref::<StreamableHttpError<reqwest::Error>>()
+    {
+        Some(StreamableHttpError::Client(e)) => error_chain(e),
+        _ => error_chain(&*error.error),
+    }
 }
 
 /// An error and its sources in one line, skipping a source whose text the

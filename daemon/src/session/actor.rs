@@ -250,7 +250,7 @@ struct SessionActor {
     inputs: VecDeque<QueuedInput>,
     turn: Option<Turn>,
     next_generation: u64,
-    conversation: Option<Vec<Value>>,
+    conversation: Option<Vec<Arc<Value>>>,
     partial_text: String,
     clients: usize,
     // Created at the first subscribe: the channel's slots are allocated up front,
@@ -399,7 +399,32 @@ impl SessionActor {
                         return;
                     }
                 },
-                Some(work) = work_rx.recv() => self.work(work).await,
+                                Some(work) = work_rx.recv() => {
+                    // Results of parallel tool calls often arrive together: store
+                    // them in one transaction instead of one commit each.
+                    let mut done = Vec::new();
+                    let mut next = Some(work);
+                    while let Some(w) = next.take() {
+                        match w {
+                            Work::ToolDone { generation, call_id, tool, output } if self.current(generation) => {
+                                done.push((call_id, tool, output));
+                                if done.len() < 512 {
+                                    next = work_rx.try_recv().ok();
+                                }
+                            }
+                            other => {
+                                if !done.is_empty() {
+                                    self.tools_done(std::mem::take(&mut done)).await;
+                                }
+                                                                self.work(other).await;
+                                break;
+                            }
+                        }
+                    }
+                    if !done.is_empty() {
+                        self.tools_done(done).await;
+                    }
+                }
                 _ = self.cancel.cancelled() => {
                     self.stop().await;
                     return;
@@ -963,6 +988,12 @@ impl SessionActor {
     }
 
     async fn tool_done(&mut self, call_id: String, tool: String, output: ToolOutput) {
+        self.tools_done(vec![(call_id, tool, output)]).await;
+    }
+
+    /// Records finished tool calls in one batch; the next model step starts when
+    /// the last call of the step is done.
+    async fn tools_done(&mut self, results: Vec<(String, String, ToolOutput)>) {
         let Some(Turn {
             phase: Phase::Tools(step),
             ..
@@ -970,18 +1001,24 @@ impl SessionActor {
         else {
             return;
         };
-        if !step.set(&call_id, CallStatus::Done) {
+        let mut kinds = Vec::with_capacity(results.len() + 1);
+        for (call_id, tool, output) in results {
+            if !step.set(&call_id, CallStatus::Done) {
+                continue;
+            }
+            info!(tool = %tool, call = %call_id, is_error = output.is_error, "tool call finished");
+            kinds.push(EventKind::ToolResult {
+                call_id,
+                tool,
+                output: output.output,
+                is_error: output.is_error,
+            });
+        }
+        if kinds.is_empty() {
             return;
         }
         let all_done = step.all_done();
         let next_state = step.state();
-        info!(tool = %tool, call = %call_id, is_error = output.is_error, "tool call finished");
-        let mut kinds = vec![EventKind::ToolResult {
-            call_id,
-            tool,
-            output: output.output,
-            is_error: output.is_error,
-        }];
         self.state_change(next_state, &mut kinds);
         if self.persist(kinds, vec![], None).await && all_done {
             self.model_step().await;

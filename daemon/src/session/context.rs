@@ -3,14 +3,16 @@
 //! The log is the source of truth; this is a pure projection of it, applied to the
 //! whole log when a session first calls the model and then event by event.
 
+use std::sync::Arc;
+
 use serde_json::{Value, json};
 use tether_shared::EventKind;
 
 /// Appends what `kind` adds to the conversation, if anything.
-pub fn apply(messages: &mut Vec<Value>, kind: &EventKind) {
+pub fn apply(messages: &mut Vec<Arc<Value>>, kind: &EventKind) {
     match kind {
         EventKind::UserMessage { text, .. } => {
-            messages.push(json!({"role": "user", "content": text}))
+            messages.push(Arc::new(json!({"role": "user", "content": text})))
         }
         EventKind::AssistantMessage {
             text, tool_calls, ..
@@ -32,20 +34,26 @@ pub fn apply(messages: &mut Vec<Value>, kind: &EventKind) {
                     })
                     .collect();
             }
-            messages.push(m);
+            messages.push(Arc::new(m));
         }
         EventKind::ToolResult {
             call_id, output, ..
-        } => messages.push(json!({"role": "tool", "tool_call_id": call_id, "content": output})),
+        } => messages.push(Arc::new(
+            json!({"role": "tool", "tool_call_id": call_id, "content": output}),
+        )),
         _ => {}
     }
 }
 
-/// The full request messages: the system prompt, then the conversation.
-pub fn request_messages(instructions: Option<&str>, conversation: &[Value]) -> Vec<Value> {
+/// The full request messages: the system prompt, then the conversation. Messages
+/// are shared, not copied: a long session's request costs pointers, not a deep clone.
+pub fn request_messages(
+    instructions: Option<&str>,
+    conversation: &[Arc<Value>],
+) -> Vec<Arc<Value>> {
     let mut out = Vec::with_capacity(conversation.len() + 1);
     if let Some(sys) = instructions.filter(|s| !s.trim().is_empty()) {
-        out.push(json!({"role": "system", "content": sys}));
+        out.push(Arc::new(json!({"role": "system", "content": sys})));
     }
     out.extend_from_slice(conversation);
     out

@@ -193,10 +193,10 @@ impl ServerProcess {
     /// Waits up to `within` for the stderr drain to reach end of file, so the
     /// tail holds the last words of a server that just exited.
     pub(super) async fn flush_stderr(&mut self, within: Duration) {
-        if let Some(drain) = self.drain.as_mut() {
-            if tokio::time::timeout(within, drain).await.is_ok() {
-                self.drain = None;
-            }
+        if let Some(drain) = self.drain.as_mut()
+            && tokio::time::timeout(within, drain).await.is_ok()
+        {
+            self.drain = None;
         }
     }
 
