@@ -22,7 +22,7 @@ async fn tools_json(env: &TestEnv) -> Vec<Value> {
     serde_json::from_str(&env.ok(&["tools", "--json"]).await).unwrap()
 }
 
-async fn server<'a>(env: &TestEnv, name: &str) -> Option<Value> {
+async fn server(env: &TestEnv, name: &str) -> Option<Value> {
     tools_json(env)
         .await
         .into_iter()
@@ -147,9 +147,8 @@ async fn a_server_in_the_session_directory_mcp_json_works_too() {
     assert!(offered(&reqs[0]).iter().any(|t| t == "mem__read_graph"));
     let last_tool = reqs[2]
         .messages()
-        .into_iter()
-        .filter(|m| m["role"] == "tool")
-        .last()
+                .into_iter()
+        .rfind(|m| m["role"] == "tool")
         .unwrap();
     assert!(mentions(&last_tool, "likes socks"), "{last_tool}");
     // A session elsewhere does not see this directory's server.
