@@ -437,9 +437,8 @@ impl ToolManager {
                     name: def.name.clone(),
                     session: Some(session_id.to_string()),
                 };
-                if !inner.servers.contains_key(&key) {
-                    let server = self.spawn_server(key.clone(), def, Some(session_id), true, None);
-                    inner.servers.insert(key, server);
+                                if let std::collections::btree_map::Entry::Vacant(slot) = inner.servers.entry(key.clone()) {
+                    slot.insert(self.spawn_server(key, def, Some(session_id), true, None));
                 }
             }
         }
