@@ -53,7 +53,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use stdio::{ServerProcess, StderrTail};
+use stdio::{ServerProcess, StderrTail, Stopped};
 
 /// How to reach a server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -630,15 +630,24 @@ impl Supervisor {
                 tracing::warn!(server = %server, "mcp service loop did not stop in time");
             }
         }
-        let status = match process.as_mut() {
-            Some(process) => process.stop(EXIT_GRACE).await,
+        let stopped = match process.as_mut() {
+            Some(process) => Some(process.stop(EXIT_GRACE).await),
             None => None,
         };
         if matches!(end, End::Shutdown) || shutdown.is_cancelled() {
             return;
         }
-        let error = match (process.as_mut(), status) {
-            (Some(process), Some(status)) => {
+        let error = match (process.as_mut(), stopped) {
+            (Some(_), Some(Stopped { killed: true, .. })) => {
+                Some("server closed its output but did not exit; it was killed".to_string())
+            }
+            (
+                Some(process),
+                Some(Stopped {
+                    status: Some(status),
+                    ..
+                }),
+            ) => {
                 process.flush_stderr(STDERR_FLUSH_WAIT).await;
                 let last = process.tail().lines().pop().unwrap_or_default();
                 let last = if last.trim().is_empty() {
@@ -648,7 +657,7 @@ impl Supervisor {
                 };
                 (!status.success()).then(|| format!("server exited ({status}){last}"))
             }
-            (Some(_), None) => Some("server closed its output and was killed".to_string()),
+            (Some(_), _) => Some("server closed its connection".to_string()),
             (None, _) => Some("the HTTP connection ended".to_string()),
         };
         tracing::warn!(server = %server, error = ?error, "mcp server connection closed");

@@ -46,6 +46,15 @@ impl StderrTail {
     }
 }
 
+/// How [`ServerProcess::stop`] went.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Stopped {
+    /// The exit status, if the child could be reaped.
+    pub(super) status: Option<ExitStatus>,
+    /// Whether it had to be killed because it did not exit in time.
+    pub(super) killed: bool,
+}
+
 /// A running stdio server. Dropping it kills the whole process group if the
 /// server has not been seen to exit.
 #[derive(Debug)]
@@ -176,9 +185,10 @@ impl ServerProcess {
     /// Gives the child `grace` to exit on its own (its stdin should be closed
     /// by now), then kills its process group. Afterwards the group is killed
     /// again to catch anything the server left running in it.
-    pub(super) async fn stop(&mut self, grace: Duration) -> Option<ExitStatus> {
+    pub(super) async fn stop(&mut self, grace: Duration) -> Stopped {
         let mut status = self.wait_for_exit(grace).await;
-        if status.is_none() {
+        let killed = status.is_none();
+        if killed {
             tracing::info!(server = %self.server, pid = self.pid, "mcp server did not exit in time; killing its process group");
             self.kill_group();
             status = self.wait_for_exit(grace).await;
@@ -187,7 +197,7 @@ impl ServerProcess {
             // The leader is gone; whatever remains in its group is an orphan.
             self.kill_group();
         }
-        status
+        Stopped { status, killed }
     }
 
     /// Waits up to `within` for the stderr drain to reach end of file, so the

@@ -502,6 +502,25 @@ async fn shutdown_kills_what_the_server_started_and_servers_that_linger() {
 }
 
 #[tokio::test]
+async fn a_server_that_closes_its_output_but_stays_is_killed() {
+    let Some(script) = bad_server_path() else {
+        return;
+    };
+    // After the crash the shell keeps the group leader alive with stdout closed.
+    let shell = format!("python3 '{}'; exec sleep 1000 >/dev/null", script.display());
+    let spec = stdio_spec("stays", "sh", &["-c", &shell], &[], Duration::from_secs(10));
+    let (client, mut rx) = connect(&spec).await;
+    let pgid = client.pid().unwrap();
+    client.call_tool("crash", json!({})).await.unwrap_err();
+    assert_eq!(
+        closed_error(&mut rx).await.as_deref(),
+        Some("server closed its output but did not exit; it was killed")
+    );
+    wait_until("the server's process group to go", || !group_alive(pgid)).await;
+    client.shutdown().await;
+}
+
+#[tokio::test]
 async fn dropping_the_client_stops_the_server() {
     let Some(spec) = bad_server(&[], Duration::from_secs(10)) else {
         return;
