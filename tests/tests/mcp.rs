@@ -147,7 +147,7 @@ async fn a_server_in_the_session_directory_mcp_json_works_too() {
     assert!(offered(&reqs[0]).iter().any(|t| t == "mem__read_graph"));
     let last_tool = reqs[2]
         .messages()
-                .into_iter()
+        .into_iter()
         .rfind(|m| m["role"] == "tool")
         .unwrap();
     assert!(mentions(&last_tool, "likes socks"), "{last_tool}");

@@ -1,6 +1,6 @@
 //! Each CLI command: talk to the daemon, print what DESIGN.md's contract says.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -133,7 +133,14 @@ fn print_json(v: &impl serde::Serialize) -> anyhow::Result<()> {
 }
 
 async fn client_command(command: Option<Command>, socket: PathBuf) -> anyhow::Result<u8> {
-    let command = command.unwrap_or(Command::Ls { json: false });
+    let interactive = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
+    let Some(command) = command else {
+        if interactive {
+            crate::ui::run(socket, None, false).await?;
+            return Ok(0);
+        }
+        return Box::pin(client_command(Some(Command::Ls { json: false }), socket)).await;
+    };
     match command {
         Command::Daemon(DaemonArgs {
             action: Some(action),
@@ -169,6 +176,11 @@ async fn client_command(command: Option<Command>, socket: PathBuf) -> anyhow::Re
                     }
                 }
             };
+            if interactive {
+                drop(c);
+                crate::ui::run(socket, Some(name), read_only).await?;
+                return Ok(0);
+            }
             attach(c, &name, read_only).await
         }
         Command::Send {
@@ -374,6 +386,11 @@ async fn new(args: NewArgs, socket: &Path) -> anyhow::Result<u8> {
         .map_err(rpc)?;
     if args.detach {
         println!("{}", info.name);
+        return Ok(0);
+    }
+    if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
+        drop(c);
+        crate::ui::run(socket.to_path_buf(), Some(info.id), false).await?;
         return Ok(0);
     }
     attach(c, &info.name, false).await

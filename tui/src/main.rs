@@ -4,6 +4,7 @@ mod cli;
 mod client;
 mod commands;
 mod render;
+mod ui;
 
 use clap::Parser;
 

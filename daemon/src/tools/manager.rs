@@ -437,7 +437,9 @@ impl ToolManager {
                     name: def.name.clone(),
                     session: Some(session_id.to_string()),
                 };
-                                if let std::collections::btree_map::Entry::Vacant(slot) = inner.servers.entry(key.clone()) {
+                if let std::collections::btree_map::Entry::Vacant(slot) =
+                    inner.servers.entry(key.clone())
+                {
                     slot.insert(self.spawn_server(key, def, Some(session_id), true, None));
                 }
             }

@@ -197,7 +197,10 @@ async fn main() {
     env.wait_daemon_exit().await;
     let _ = pid;
     let mut idle = TestEnv::with_model(&model, "");
-    idle.env.push(("TETHER_LOG".into(), "warn,tether_daemon::daemon=info".into()));
+    idle.env.push((
+        "TETHER_LOG".into(),
+        "warn,tether_daemon::daemon=info".into(),
+    ));
     idle.start_daemon().await;
     let pid = idle.daemon_pid();
     let mut raw = Raw::hello(&idle.socket).await;
@@ -205,14 +208,20 @@ async fn main() {
     let t0 = Instant::now();
     for i in 0..1000 {
         let v = raw
-            .request(2, "session.create", json!({"name": format!("idle{i}"), "cwd": idle.work_dir.display().to_string()}))
+            .request(
+                2,
+                "session.create",
+                json!({"name": format!("idle{i}"), "cwd": idle.work_dir.display().to_string()}),
+            )
             .await;
         assert!(v["result"]["id"].is_string(), "{v}");
     }
     let created = t0.elapsed();
     let after = rss_mib(pid);
     println!("\n## Memory with 1,000 idle sessions (fresh daemon)\n");
-    println!("| daemon RSS, no sessions | with 1,000 idle sessions | per session | create time per session |\n|---|---|---|---|");
+    println!(
+        "| daemon RSS, no sessions | with 1,000 idle sessions | per session | create time per session |\n|---|---|---|---|"
+    );
     println!(
         "| {before:.1} MiB | {after:.1} MiB | {:.1} KiB | {} |",
         (after - before) * 1024.0 / 1000.0,
@@ -233,6 +242,12 @@ async fn main() {
         .unwrap_or("?")
         .to_string();
     println!("\n## Restore after a restart\n");
-    println!("| sessions | restore (daemon log) | start until first reply | RSS after restore |\n|---|---|---|---|");
-    println!("| 1000 | {restore_ms} ms | {} | {:.1} MiB |", ms(ready), rss_mib(idle.daemon_pid()));
+    println!(
+        "| sessions | restore (daemon log) | start until first reply | RSS after restore |\n|---|---|---|---|"
+    );
+    println!(
+        "| 1000 | {restore_ms} ms | {} | {:.1} MiB |",
+        ms(ready),
+        rss_mib(idle.daemon_pid())
+    );
 }

@@ -1,0 +1,761 @@
+//! The TUI's state and everything that changes it: keys and daemon messages in,
+//! requests for the daemon out (in `outbox`). Rendering only reads this.
+
+use std::collections::HashMap;
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui_textarea::TextArea;
+use tether_shared::protocol::{
+    AttachResult, CreateParams, LogsResult, SessionInfo, ToolServerInfo,
+};
+use tether_shared::{Delivery, Event, EventKind, Live};
+
+use super::conn::{FromDaemon, ToDaemon};
+use super::keymap::{Action, Context, Key, Keymap};
+use super::transcript::{Transcript, partial_lines};
+
+/// Events fetched when attaching (more are fetched when scrolling up).
+pub const ATTACH_PAGE: u32 = 500;
+
+/// The connection as the user sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnState {
+    /// Not yet connected.
+    Connecting,
+    /// Connected.
+    Connected,
+    /// Lost; trying again.
+    Reconnecting(String),
+}
+
+/// Which screen shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    /// The session list.
+    List,
+    /// One session.
+    Session,
+}
+
+/// The new-session form.
+#[derive(Debug, Default)]
+pub struct CreateForm {
+    /// Name, directory, first message.
+    pub fields: [String; 3],
+    /// The focused field.
+    pub focus: usize,
+}
+
+/// A dialog over the screen.
+#[derive(Debug)]
+pub enum Modal {
+    /// The key help.
+    Help,
+    /// The new-session form.
+    Create(CreateForm),
+    /// Kill this session?
+    ConfirmKill(String),
+    /// Why deny this call?
+    DenyReason {
+        /// The call.
+        call_id: String,
+        /// The reason typed so far.
+        reason: String,
+    },
+}
+
+/// Transcript search.
+#[derive(Debug, Default)]
+pub struct Search {
+    /// The query.
+    pub query: String,
+    /// Still typing it.
+    pub editing: bool,
+    /// Cell indices that match.
+    pub matches: Vec<usize>,
+    /// The current match.
+    pub current: usize,
+}
+
+/// The session list screen.
+#[derive(Debug, Default)]
+pub struct ListState {
+    /// All sessions.
+    pub sessions: Vec<SessionInfo>,
+    /// The selected row of the filtered list.
+    pub selected: usize,
+    /// The filter text.
+    pub filter: String,
+    /// Typing the filter.
+    pub filtering: bool,
+}
+
+impl ListState {
+    /// Sessions matching the filter.
+    pub fn visible(&self) -> Vec<&SessionInfo> {
+        let f = self.filter.to_lowercase();
+        self.sessions
+            .iter()
+            .filter(|s| {
+                f.is_empty()
+                    || s.name.to_lowercase().contains(&f)
+                    || s.cwd.to_lowercase().contains(&f)
+                    || s.model.contains(&f)
+            })
+            .collect()
+    }
+}
+
+/// An attached session.
+pub struct SessionView {
+    /// Its summary.
+    pub info: SessionInfo,
+    /// Every event loaded, in seq order.
+    pub events: Vec<Event>,
+    /// Its cells.
+    pub transcript: Transcript,
+    /// Older events exist that are not loaded.
+    pub more_before: bool,
+    /// A backfill request is in flight.
+    pub backfilling: bool,
+    /// The answer streaming now.
+    pub partial: String,
+    /// Live output of running tool calls.
+    pub tool_live: HashMap<String, String>,
+    /// The message being written.
+    pub input: TextArea<'static>,
+    /// Lines scrolled up from the bottom (0 = following).
+    pub scroll: usize,
+    /// Tool calls expanded.
+    pub expanded: bool,
+    /// Transcript search.
+    pub search: Option<Search>,
+    /// Transcript size at the last draw (for paging).
+    pub viewport: std::cell::Cell<(u16, u16)>,
+}
+
+impl SessionView {
+    fn new(r: AttachResult) -> SessionView {
+        let mut v = SessionView {
+            info: r.info,
+            events: Vec::new(),
+            transcript: Transcript::default(),
+            more_before: r.truncated,
+            backfilling: false,
+            partial: r.partial.assistant_text,
+            tool_live: HashMap::new(),
+            input: new_input(),
+            scroll: 0,
+            expanded: false,
+            search: None,
+            viewport: std::cell::Cell::new((80, 20)),
+        };
+        for e in r.events {
+            v.push_event(e);
+        }
+        v
+    }
+
+    /// The seq of the newest event loaded.
+    pub fn last_seq(&self) -> u64 {
+        self.events.last().map_or(0, |e| e.seq)
+    }
+
+    fn push_event(&mut self, e: Event) -> bool {
+        if e.seq <= self.last_seq() {
+            return false; // already have it (a reconnect overlaps)
+        }
+        let before = self.transcript.cells.len();
+        match &e.kind {
+            EventKind::State { state } => self.info.state = *state,
+            EventKind::AssistantMessage { .. } => self.partial.clear(),
+            EventKind::ToolResult { call_id, .. } => {
+                self.tool_live.remove(call_id);
+            }
+            _ => {}
+        }
+        self.info.last_seq = e.seq;
+        self.info.updated_at = e.ts.clone();
+        self.transcript.apply(&e);
+        self.events.push(e);
+        if self.scroll > 0 {
+            // Not following: keep the view where the reader left it.
+            let (w, _) = self.viewport.get();
+            let added: usize = self.transcript.cells[before..]
+                .iter()
+                .map(|c| c.height(w, self.expanded))
+                .sum();
+            self.scroll += added;
+        }
+        true
+    }
+
+    fn prepend(&mut self, mut older: Vec<Event>) {
+        let first = self.events.first().map_or(u64::MAX, |e| e.seq);
+        older.retain(|e| e.seq < first);
+        older.append(&mut self.events);
+        self.events = older;
+        self.transcript = Transcript::default();
+        for e in &self.events {
+            self.transcript.apply(e);
+        }
+    }
+
+    /// Calls waiting for approval.
+    pub fn pending(&self) -> Vec<(String, String, String)> {
+        self.transcript.pending_approvals()
+    }
+
+    /// Total transcript height at a width (partial answer included).
+    pub fn total_height(&self, width: u16) -> usize {
+        let cells: usize = self
+            .transcript
+            .cells
+            .iter()
+            .map(|c| c.height(width, self.expanded))
+            .sum();
+        cells
+            + if self.partial.is_empty() {
+                0
+            } else {
+                partial_lines(&self.partial, width).len()
+            }
+    }
+}
+
+fn new_input() -> TextArea<'static> {
+    let mut t = TextArea::default();
+    t.set_placeholder_text("Type a message…  Enter sends · ? help");
+    t.set_cursor_line_style(ratatui::style::Style::default());
+    t
+}
+
+/// The whole TUI state.
+pub struct App {
+    /// Key bindings.
+    pub keymap: Keymap,
+    /// The screen.
+    pub screen: Screen,
+    /// The session list.
+    pub list: ListState,
+    /// The attached session.
+    pub session: Option<SessionView>,
+    /// A dialog.
+    pub modal: Option<Modal>,
+    /// The connection.
+    pub conn: ConnState,
+    /// The prefix key was pressed.
+    pub prefix: bool,
+    /// Attached read-only.
+    pub read_only: bool,
+    /// Leave the loop.
+    pub exit: bool,
+    /// Requests for the daemon.
+    pub outbox: Vec<ToDaemon>,
+    /// A short message for the status line.
+    pub flash: Option<String>,
+    /// Tool servers, for the status bar.
+    pub tools: Vec<ToolServerInfo>,
+    /// The directory a new session defaults to.
+    pub cwd: String,
+}
+
+impl App {
+    /// A new app on the list, or attaching to `attach`.
+    pub fn new(keymap: Keymap, attach: Option<String>, read_only: bool, cwd: String) -> App {
+        let mut app = App {
+            keymap,
+            screen: Screen::List,
+            list: ListState::default(),
+            session: None,
+            modal: None,
+            conn: ConnState::Connecting,
+            prefix: false,
+            read_only,
+            exit: false,
+            outbox: Vec::new(),
+            flash: None,
+            tools: Vec::new(),
+            cwd,
+        };
+        match attach {
+            Some(name) => {
+                app.screen = Screen::Session;
+                app.outbox.push(ToDaemon::Attach {
+                    session: name,
+                    page: ATTACH_PAGE,
+                    read_only,
+                });
+                app.outbox.push(ToDaemon::Tools);
+            }
+            None => app.outbox.push(ToDaemon::ListSessions),
+        }
+        app
+    }
+
+    fn session_name(&self) -> Option<String> {
+        self.session.as_ref().map(|s| s.info.id.clone())
+    }
+
+    /// A second passed: refresh what is not pushed.
+    pub fn on_tick(&mut self) {
+        if self.conn != ConnState::Connected {
+            return;
+        }
+        match self.screen {
+            Screen::List => self.outbox.push(ToDaemon::ListSessions),
+            Screen::Session => {
+                if let Some(id) = self.session_name() {
+                    self.outbox.push(ToDaemon::Refresh { session: id });
+                }
+            }
+        }
+    }
+
+    /// A message from the daemon link.
+    pub fn on_daemon(&mut self, msg: FromDaemon) {
+        match msg {
+            FromDaemon::Connected => {
+                self.conn = ConnState::Connected;
+                if self.screen == Screen::List {
+                    self.outbox.push(ToDaemon::ListSessions);
+                }
+            }
+            FromDaemon::Disconnected(e) => self.conn = ConnState::Reconnecting(e),
+            FromDaemon::Sessions(list) => {
+                self.list.sessions = list;
+                let n = self.list.visible().len();
+                self.list.selected = self.list.selected.min(n.saturating_sub(1));
+            }
+            FromDaemon::Attached(r) => {
+                self.screen = Screen::Session;
+                match self.session.as_mut() {
+                    Some(v) if v.info.id == r.info.id => {
+                        // A reconnect: add what we missed, no duplicates, no gaps.
+                        v.partial = r.partial.assistant_text;
+                        v.info = SessionInfo {
+                            state: r.info.state,
+                            ..r.info
+                        };
+                        for e in r.events {
+                            v.push_event(e);
+                        }
+                    }
+                    _ => self.session = Some(SessionView::new(*r)),
+                }
+            }
+            FromDaemon::Backfill(LogsResult { events, more, .. }) => {
+                if let Some(v) = self.session.as_mut() {
+                    v.backfilling = false;
+                    v.more_before = more;
+                    v.prepend(events);
+                }
+            }
+            FromDaemon::Live(p) => {
+                let Some(v) = self.session.as_mut() else {
+                    return;
+                };
+                if p.session_id != v.info.id {
+                    return;
+                }
+                match p.live {
+                    Live::Event { event } => {
+                        v.push_event(event);
+                    }
+                    Live::AssistantDelta { text } => v.partial.push_str(&text),
+                    Live::AssistantReset => v.partial.clear(),
+                    Live::ToolOutput { call_id, chunk } => {
+                        let buf = v.tool_live.entry(call_id).or_default();
+                        buf.push_str(&chunk);
+                        if buf.len() > 4096 {
+                            let cut = buf.len() - 4096;
+                            let cut = (cut..buf.len())
+                                .find(|i| buf.is_char_boundary(*i))
+                                .unwrap_or(0);
+                            buf.drain(..cut);
+                        }
+                    }
+                    Live::Unknown => {}
+                }
+            }
+            FromDaemon::Info(info) => {
+                if let Some(v) = self.session.as_mut()
+                    && v.info.id == info.id
+                {
+                    v.info.attached_clients = info.attached_clients;
+                    v.info.usage = info.usage;
+                    v.info.queued_inputs = info.queued_inputs;
+                    v.info.state = info.state;
+                }
+            }
+            FromDaemon::Created(info) => {
+                self.outbox.push(ToDaemon::Attach {
+                    session: info.id,
+                    page: ATTACH_PAGE,
+                    read_only: false,
+                });
+                self.outbox.push(ToDaemon::Tools);
+            }
+            FromDaemon::SessionClosed => {
+                self.flash = Some("the session was killed".into());
+                self.back_to_list();
+            }
+            FromDaemon::Tools(t) => self.tools = t,
+            FromDaemon::Error(e) => self.flash = Some(e),
+        }
+    }
+
+    fn back_to_list(&mut self) {
+        if self.session.take().is_some() {
+            self.outbox.push(ToDaemon::Detach);
+        }
+        self.screen = Screen::List;
+        self.outbox.push(ToDaemon::ListSessions);
+    }
+
+    /// Pasted text goes into the input.
+    pub fn on_paste(&mut self, text: &str) {
+        if let Some(Modal::DenyReason { reason, .. }) = self.modal.as_mut() {
+            reason.push_str(text);
+            return;
+        }
+        if let (Screen::Session, Some(v), false) =
+            (self.screen, self.session.as_mut(), self.read_only)
+        {
+            v.input.insert_str(text);
+        }
+    }
+
+    /// A key press.
+    pub fn on_key(&mut self, ev: KeyEvent) {
+        let key = Key::from_event(&ev);
+        if self.prefix {
+            self.prefix = false;
+            match self.keymap.action(Context::Prefix, &key) {
+                Some(Action::Detach) => self.exit = true,
+                Some(Action::Help) => self.toggle_help(),
+                Some(Action::SessionList) => self.back_to_list(),
+                _ => {}
+            }
+            return;
+        }
+        if key == self.keymap.prefix {
+            self.prefix = true;
+            return;
+        }
+        if self.modal.is_some() {
+            self.modal_key(ev, key);
+            return;
+        }
+        match self.screen {
+            Screen::List => self.list_key(ev, key),
+            Screen::Session => self.session_key(ev, key),
+        }
+    }
+
+    fn toggle_help(&mut self) {
+        self.modal = match self.modal {
+            Some(Modal::Help) => None,
+            _ => Some(Modal::Help),
+        };
+    }
+
+    fn modal_key(&mut self, ev: KeyEvent, _key: Key) {
+        let Some(modal) = self.modal.as_mut() else {
+            return;
+        };
+        match modal {
+            Modal::Help => self.modal = None,
+            Modal::ConfirmKill(name) => {
+                if matches!(ev.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
+                    let session = name.clone();
+                    self.outbox.push(ToDaemon::Kill { session });
+                    self.outbox.push(ToDaemon::ListSessions);
+                }
+                self.modal = None;
+            }
+            Modal::DenyReason { call_id, reason } => match ev.code {
+                KeyCode::Esc => self.modal = None,
+                KeyCode::Enter => {
+                    let call_id = call_id.clone();
+                    let reason = Some(reason.trim().to_string()).filter(|r| !r.is_empty());
+                    if let Some(session) = self.session_name() {
+                        self.outbox.push(ToDaemon::Deny {
+                            session,
+                            call_id,
+                            reason,
+                        });
+                    }
+                    self.modal = None;
+                }
+                KeyCode::Backspace => {
+                    reason.pop();
+                }
+                KeyCode::Char(c) if !ev.modifiers.contains(KeyModifiers::CONTROL) => reason.push(c),
+                _ => {}
+            },
+            Modal::Create(form) => match ev.code {
+                KeyCode::Esc => self.modal = None,
+                KeyCode::Tab | KeyCode::Down => form.focus = (form.focus + 1) % 3,
+                KeyCode::BackTab | KeyCode::Up => form.focus = (form.focus + 2) % 3,
+                KeyCode::Backspace => {
+                    form.fields[form.focus].pop();
+                }
+                KeyCode::Enter => {
+                    let [name, dir, prompt] = std::mem::take(&mut form.fields);
+                    let p = CreateParams {
+                        name: Some(name.trim().to_string()).filter(|n| !n.is_empty()),
+                        cwd: if dir.trim().is_empty() {
+                            self.cwd.clone()
+                        } else {
+                            dir.trim().to_string()
+                        },
+                        model: None,
+                        instructions: None,
+                        prompt: Some(prompt).filter(|p| !p.trim().is_empty()),
+                    };
+                    self.outbox.push(ToDaemon::Create(p));
+                    self.modal = None;
+                }
+                KeyCode::Char(c) if !ev.modifiers.contains(KeyModifiers::CONTROL) => {
+                    form.fields[form.focus].push(c)
+                }
+                _ => {}
+            },
+        }
+    }
+
+    fn list_key(&mut self, ev: KeyEvent, key: Key) {
+        if self.list.filtering {
+            match ev.code {
+                KeyCode::Esc => {
+                    self.list.filtering = false;
+                    self.list.filter.clear();
+                }
+                KeyCode::Enter => self.list.filtering = false,
+                KeyCode::Backspace => {
+                    self.list.filter.pop();
+                }
+                KeyCode::Char(c) if !ev.modifiers.contains(KeyModifiers::CONTROL) => {
+                    self.list.filter.push(c);
+                    self.list.selected = 0;
+                }
+                _ => {}
+            }
+            return;
+        }
+        let n = self.list.visible().len();
+        match self.keymap.action(Context::List, &key) {
+            Some(Action::Up) => self.list.selected = self.list.selected.saturating_sub(1),
+            Some(Action::Down) => {
+                self.list.selected = (self.list.selected + 1).min(n.saturating_sub(1))
+            }
+            Some(Action::Attach) => {
+                if let Some(s) = self.list.visible().get(self.list.selected) {
+                    let session = s.id.clone();
+                    self.screen = Screen::Session;
+                    self.outbox.push(ToDaemon::Attach {
+                        session,
+                        page: ATTACH_PAGE,
+                        read_only: self.read_only,
+                    });
+                    self.outbox.push(ToDaemon::Tools);
+                }
+            }
+            Some(Action::New) => self.modal = Some(Modal::Create(CreateForm::default())),
+            Some(Action::Kill) => {
+                if let Some(s) = self.list.visible().get(self.list.selected) {
+                    self.modal = Some(Modal::ConfirmKill(s.name.clone()));
+                }
+            }
+            Some(Action::Filter) => self.list.filtering = true,
+            Some(Action::Help) => self.toggle_help(),
+            Some(Action::Quit) => self.exit = true,
+            _ => {
+                if ev.code == KeyCode::Esc && !self.list.filter.is_empty() {
+                    self.list.filter.clear();
+                }
+            }
+        }
+    }
+
+    fn session_key(&mut self, ev: KeyEvent, key: Key) {
+        let read_only = self.read_only;
+        let Some(v) = self.session.as_mut() else {
+            if ev.code == KeyCode::Esc {
+                self.back_to_list();
+            }
+            return;
+        };
+        let id = v.info.id.clone();
+        // Typing a search query.
+        if let Some(s) = v.search.as_mut()
+            && s.editing
+        {
+            match ev.code {
+                KeyCode::Esc => v.search = None,
+                KeyCode::Enter => {
+                    s.editing = false;
+                    find(v, 0);
+                }
+                KeyCode::Backspace => {
+                    s.query.pop();
+                }
+                KeyCode::Char(c) if !ev.modifiers.contains(KeyModifiers::CONTROL) => {
+                    s.query.push(c)
+                }
+                _ => {}
+            }
+            return;
+        }
+        // A pending approval takes the keys it is bound to.
+        if !read_only && let Some((call_id, _, _)) = v.pending().into_iter().next() {
+            match self.keymap.action(Context::Approval, &key) {
+                Some(Action::Approve) => {
+                    self.outbox.push(ToDaemon::Approve {
+                        session: id,
+                        call_id,
+                    });
+                    return;
+                }
+                Some(Action::Deny) => {
+                    self.modal = Some(Modal::DenyReason {
+                        call_id,
+                        reason: String::new(),
+                    });
+                    return;
+                }
+                _ => {}
+            }
+        }
+        let input_empty = v.input.is_empty();
+        let (w, h) = v.viewport.get();
+        let page = (h as usize).saturating_sub(2).max(1);
+        match self.keymap.action(Context::Session, &key) {
+            Some(Action::Interrupt) => {
+                if read_only {
+                    self.flash = Some("read-only: cannot interrupt".into());
+                } else {
+                    self.outbox.push(ToDaemon::Interrupt { session: id });
+                }
+            }
+            Some(a @ (Action::Send | Action::SendSteer | Action::SendInterrupt)) => {
+                if read_only {
+                    self.flash = Some("read-only: cannot send".into());
+                    return;
+                }
+                let text = v.input.lines().join("\n");
+                if text.trim().is_empty() {
+                    return;
+                }
+                let delivery = match a {
+                    Action::SendSteer => Delivery::Steer,
+                    Action::SendInterrupt => Delivery::Interrupt,
+                    _ => Delivery::Queue,
+                };
+                self.outbox.push(ToDaemon::Send {
+                    session: id,
+                    text,
+                    delivery,
+                });
+                v.input = new_input();
+                v.scroll = 0;
+            }
+            Some(Action::Newline) if !read_only => v.input.insert_newline(),
+            Some(Action::PageUp) => {
+                v.scroll += page;
+                clamp_scroll(v, w, h);
+                if v.scroll + h as usize >= v.total_height(w) && v.more_before && !v.backfilling {
+                    v.backfilling = true;
+                    let before = v.events.first().map_or(1, |e| e.seq);
+                    self.outbox.push(ToDaemon::Backfill {
+                        session: id,
+                        before,
+                    });
+                }
+            }
+            Some(Action::PageDown) => v.scroll = v.scroll.saturating_sub(page),
+            Some(Action::Top) if input_empty => {
+                v.scroll = usize::MAX;
+                clamp_scroll(v, w, h);
+                if v.more_before && !v.backfilling {
+                    v.backfilling = true;
+                    let before = v.events.first().map_or(1, |e| e.seq);
+                    self.outbox.push(ToDaemon::Backfill {
+                        session: id,
+                        before,
+                    });
+                }
+            }
+            Some(Action::Bottom) if input_empty => v.scroll = 0,
+            Some(Action::Search) if input_empty => {
+                v.search = Some(Search {
+                    editing: true,
+                    ..Default::default()
+                })
+            }
+            Some(Action::NextMatch) => find(v, 1),
+            Some(Action::PrevMatch) => find(v, -1),
+            Some(Action::ToggleTools) => v.expanded = !v.expanded,
+            Some(Action::Help) if input_empty => self.toggle_help(),
+            _ => {
+                if ev.code == KeyCode::Esc {
+                    if v.search.is_some() {
+                        v.search = None;
+                    } else if !input_empty {
+                        v.input = new_input();
+                    }
+                    return;
+                }
+                if read_only {
+                    return;
+                }
+                v.input.input(ev);
+            }
+        }
+    }
+}
+
+fn clamp_scroll(v: &mut SessionView, width: u16, height: u16) {
+    let max = v.total_height(width).saturating_sub(height as usize);
+    v.scroll = v.scroll.min(max);
+}
+
+/// Moves to the next (`dir` 1), previous (-1) or first (0) match and scrolls it into view.
+fn find(v: &mut SessionView, dir: i32) {
+    let Some(s) = v.search.as_mut() else { return };
+    let q = s.query.to_lowercase();
+    if q.is_empty() {
+        return;
+    }
+    s.matches = v
+        .transcript
+        .cells
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.plain().to_lowercase().contains(&q))
+        .map(|(i, _)| i)
+        .collect();
+    if s.matches.is_empty() {
+        return;
+    }
+    let n = s.matches.len();
+    s.current = match dir {
+        0 => n - 1, // the newest match first, like searching back from the bottom
+        1 => (s.current + 1) % n,
+        _ => (s.current + n - 1) % n,
+    };
+    let target = s.matches[s.current];
+    let (w, h) = v.viewport.get();
+    // Put the matching cell at the top of the view: everything below it counts.
+    let below: usize = v.transcript.cells[target..]
+        .iter()
+        .map(|c| c.height(w, v.expanded))
+        .sum::<usize>()
+        + if v.partial.is_empty() {
+            0
+        } else {
+            partial_lines(&v.partial, w).len()
+        };
+    v.scroll = below.saturating_sub(h as usize);
+}

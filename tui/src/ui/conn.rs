@@ -1,0 +1,263 @@
+//! The TUI's link to the daemon: one task that owns the connection, turns app
+//! commands into requests and daemon messages into app messages, and reconnects
+//! (re-attaching from the last seq it saw) when the daemon goes away.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tether_shared::protocol::*;
+use tether_shared::{Delivery, Live};
+use tokio::sync::mpsc;
+
+use crate::client::{Client, connect_or_start};
+
+/// What the app asks of the daemon.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ToDaemon {
+    /// Refresh the session list.
+    ListSessions,
+    /// Attach to a session (from the start, or from a seq on reconnect).
+    Attach {
+        /// Name or id.
+        session: String,
+        /// The newest events to fetch.
+        page: u32,
+        /// Watch only.
+        read_only: bool,
+    },
+    /// Stop the live feed of the attached session.
+    Detach,
+    /// Send a message.
+    Send {
+        /// Name or id.
+        session: String,
+        /// The text.
+        text: String,
+        /// How.
+        delivery: Delivery,
+    },
+    /// Interrupt the running turn.
+    Interrupt {
+        /// Name or id.
+        session: String,
+    },
+    /// Approve a call.
+    Approve {
+        /// Name or id.
+        session: String,
+        /// The call.
+        call_id: String,
+    },
+    /// Deny a call.
+    Deny {
+        /// Name or id.
+        session: String,
+        /// The call.
+        call_id: String,
+        /// Why.
+        reason: Option<String>,
+    },
+    /// Create a session.
+    Create(CreateParams),
+    /// Kill a session.
+    Kill {
+        /// Name or id.
+        session: String,
+    },
+    /// Older events, before a seq.
+    Backfill {
+        /// Name or id.
+        session: String,
+        /// Events before this seq.
+        before: u64,
+    },
+    /// The attached session's summary.
+    Refresh {
+        /// Name or id.
+        session: String,
+    },
+    /// The tool servers.
+    Tools,
+}
+
+/// What the daemon tells the app.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FromDaemon {
+    /// Connected (or reconnected).
+    Connected,
+    /// The connection is gone; reconnecting.
+    Disconnected(String),
+    /// The session list.
+    Sessions(Vec<SessionInfo>),
+    /// An attach reply.
+    Attached(Box<AttachResult>),
+    /// Older events.
+    Backfill(LogsResult),
+    /// Live activity of the attached session.
+    Live(Box<LiveParams>),
+    /// The attached session's summary.
+    Info(Box<SessionInfo>),
+    /// A session was created.
+    Created(Box<SessionInfo>),
+    /// The attached session was killed.
+    SessionClosed,
+    /// Tool servers.
+    Tools(Vec<ToolServerInfo>),
+    /// A request failed.
+    Error(String),
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Pending {
+    List,
+    Attach,
+    Backfill,
+    Info,
+    Created,
+    Tools,
+    Other,
+}
+
+/// Runs the link until `to_rx` closes.
+pub async fn run(
+    socket: PathBuf,
+    mut to_rx: mpsc::UnboundedReceiver<ToDaemon>,
+    from: mpsc::UnboundedSender<FromDaemon>,
+) {
+    let mut attached: Option<(String, bool)> = None;
+    let mut last_seq: u64 = 0;
+    let mut first = true;
+    loop {
+        let client = if first {
+            first = false;
+            connect_or_start(&socket)
+                .await
+                .map_err(|e| crate::commands::one_line(&e))
+        } else {
+            Client::connect(&socket).await.map_err(|e| e.to_string())
+        };
+        let mut client = match client {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = from.send(FromDaemon::Disconnected(e));
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_millis(500)) => continue,
+                    cmd = to_rx.recv() => match cmd {
+                        None => return,
+                        // Commands while disconnected cannot be sent; say so.
+                        Some(ToDaemon::Attach { session, read_only, .. }) => {
+                            attached = Some((session, read_only));
+                            continue;
+                        }
+                        Some(_) => {
+                            let _ = from.send(FromDaemon::Error("not connected to the daemon".into()));
+                            continue;
+                        }
+                    },
+                }
+            }
+        };
+        let _ = from.send(FromDaemon::Connected);
+        let mut pending: HashMap<u64, Pending> = HashMap::new();
+        // Re-attach after a reconnect, from the last event the app has.
+        if let Some((session, read_only)) = &attached {
+            let params = AttachParams {
+                session: session.clone(),
+                from_seq: Some(last_seq),
+                page_size: Some(5000),
+                read_only: *read_only,
+            };
+            if let Ok(id) = client.send_only(method::SESSION_ATTACH, params).await {
+                pending.insert(id, Pending::Attach);
+            }
+        }
+        let lost = loop {
+            tokio::select! {
+                cmd = to_rx.recv() => {
+                    let Some(cmd) = cmd else { return };
+                    let (m, params, kind): (&str, Value, Pending) = match cmd {
+                        ToDaemon::ListSessions => (method::SESSION_LIST, json!({}), Pending::List),
+                        ToDaemon::Attach { session, page, read_only } => {
+                            attached = Some((session.clone(), read_only));
+                            last_seq = 0;
+                            let p = AttachParams { session, from_seq: None, page_size: Some(page), read_only };
+                            (method::SESSION_ATTACH, serde_json::to_value(p).unwrap_or_default(), Pending::Attach)
+                        }
+                        ToDaemon::Detach => match attached.take() {
+                            Some((session, _)) => (method::SESSION_DETACH, json!({"session": session}), Pending::Other),
+                            None => continue,
+                        },
+                        ToDaemon::Send { session, text, delivery } => {
+                            (method::SESSION_SEND, serde_json::to_value(SendParams { session, text, delivery }).unwrap_or_default(), Pending::Other)
+                        }
+                        ToDaemon::Interrupt { session } => (method::SESSION_INTERRUPT, json!({"session": session}), Pending::Other),
+                        ToDaemon::Approve { session, call_id } => {
+                            (method::SESSION_APPROVE, json!({"session": session, "call_id": call_id}), Pending::Other)
+                        }
+                        ToDaemon::Deny { session, call_id, reason } => {
+                            (method::SESSION_DENY, json!({"session": session, "call_id": call_id, "reason": reason}), Pending::Other)
+                        }
+                        ToDaemon::Create(p) => (method::SESSION_CREATE, serde_json::to_value(p).unwrap_or_default(), Pending::Created),
+                        ToDaemon::Kill { session } => (method::SESSION_KILL, json!({"session": session}), Pending::Other),
+                        ToDaemon::Backfill { session, before } => {
+                            (method::SESSION_LOGS, json!({"session": session, "before": before, "limit": 500}), Pending::Backfill)
+                        }
+                        ToDaemon::Refresh { session } => (method::SESSION_GET, json!({"session": session}), Pending::Info),
+                        ToDaemon::Tools => (method::TOOLS_LIST, json!({}), Pending::Tools),
+                    };
+                    match client.send_only(m, params).await {
+                        Ok(id) => {
+                            pending.insert(id, kind);
+                        }
+                        Err(e) => break e.to_string(),
+                    }
+                }
+                msg = client.next_message() => match msg {
+                    Ok(None) => break "the daemon closed the connection".to_string(),
+                    Err(e) => break e.to_string(),
+                    Ok(Some(ServerMessage::Response(r))) => {
+                        let kind = r.id.as_u64().and_then(|id| pending.remove(&id)).unwrap_or(Pending::Other);
+                        if let Some(e) = r.error {
+                            let _ = from.send(FromDaemon::Error(e.message));
+                            continue;
+                        }
+                        let v = r.result.unwrap_or(Value::Null);
+                        let out = match kind {
+                            Pending::List => serde_json::from_value(v).ok().map(FromDaemon::Sessions),
+                            Pending::Attach => serde_json::from_value::<AttachResult>(v).ok().map(|a| {
+                                last_seq = last_seq.max(a.last_seq);
+                                FromDaemon::Attached(Box::new(a))
+                            }),
+                            Pending::Backfill => serde_json::from_value(v).ok().map(FromDaemon::Backfill),
+                            Pending::Info => serde_json::from_value(v).ok().map(|i| FromDaemon::Info(Box::new(i))),
+                            Pending::Created => serde_json::from_value(v).ok().map(|i| FromDaemon::Created(Box::new(i))),
+                            Pending::Tools => serde_json::from_value(v).ok().map(FromDaemon::Tools),
+                            Pending::Other => None,
+                        };
+                        if let Some(o) = out {
+                            let _ = from.send(o);
+                        }
+                    }
+                    Ok(Some(ServerMessage::Notification(n))) => {
+                        if n.method == method::SESSION_LIVE {
+                            if let Ok(p) = serde_json::from_value::<LiveParams>(n.params) {
+                                if let Live::Event { event } = &p.live {
+                                    last_seq = last_seq.max(event.seq);
+                                }
+                                let _ = from.send(FromDaemon::Live(Box::new(p)));
+                            }
+                        } else if n.method == method::SESSION_CLOSED {
+                            attached = None;
+                            let _ = from.send(FromDaemon::SessionClosed);
+                        } else if n.method == method::DAEMON_SHUTDOWN {
+                            break "the daemon is shutting down".to_string();
+                        }
+                    }
+                },
+            }
+        };
+        let _ = from.send(FromDaemon::Disconnected(lost));
+    }
+}

@@ -1,0 +1,547 @@
+//! Key bindings as data: an [`Action`] for every thing a key can do, tmux-like
+//! defaults, overrides from `[keys]` in config.toml, and the help text.
+
+use std::collections::BTreeMap;
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// Where a binding applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Context {
+    /// After the prefix key (`Ctrl-b` by default), anywhere.
+    Prefix,
+    /// The session list.
+    List,
+    /// The session view.
+    Session,
+    /// The session view while an approval waits.
+    Approval,
+}
+
+impl Context {
+    fn title(self) -> &'static str {
+        match self {
+            Context::Prefix => "after the prefix",
+            Context::List => "session list",
+            Context::Session => "session view",
+            Context::Approval => "approval prompt",
+        }
+    }
+}
+
+/// Everything a key can do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Action {
+    /// Leave the TUI; the agent keeps working.
+    Detach,
+    /// Show or hide the help.
+    Help,
+    /// Back to the session list.
+    SessionList,
+    /// Interrupt the running turn.
+    Interrupt,
+    /// Send the input (queue).
+    Send,
+    /// Send the input with `--steer`.
+    SendSteer,
+    /// Send the input with `--interrupt`.
+    SendInterrupt,
+    /// A newline in the input.
+    Newline,
+    /// Scroll up a page.
+    PageUp,
+    /// Scroll down a page.
+    PageDown,
+    /// Scroll to the top.
+    Top,
+    /// Scroll to the bottom and follow.
+    Bottom,
+    /// Search the transcript.
+    Search,
+    /// Next search match.
+    NextMatch,
+    /// Previous search match.
+    PrevMatch,
+    /// Expand or collapse tool calls.
+    ToggleTools,
+    /// Approve the pending call.
+    Approve,
+    /// Deny the pending call (asks for a reason).
+    Deny,
+    /// Move up in a list.
+    Up,
+    /// Move down in a list.
+    Down,
+    /// Attach to the selected session.
+    Attach,
+    /// Create a session.
+    New,
+    /// Kill the selected session (asks first).
+    Kill,
+    /// Filter the session list.
+    Filter,
+    /// Quit the TUI.
+    Quit,
+}
+
+impl Action {
+    /// The name used in `[keys]`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Detach => "detach",
+            Action::Help => "help",
+            Action::SessionList => "session_list",
+            Action::Interrupt => "interrupt",
+            Action::Send => "send",
+            Action::SendSteer => "send_steer",
+            Action::SendInterrupt => "send_interrupt",
+            Action::Newline => "newline",
+            Action::PageUp => "page_up",
+            Action::PageDown => "page_down",
+            Action::Top => "top",
+            Action::Bottom => "bottom",
+            Action::Search => "search",
+            Action::NextMatch => "next_match",
+            Action::PrevMatch => "prev_match",
+            Action::ToggleTools => "toggle_tools",
+            Action::Approve => "approve",
+            Action::Deny => "deny",
+            Action::Up => "up",
+            Action::Down => "down",
+            Action::Attach => "attach",
+            Action::New => "new",
+            Action::Kill => "kill",
+            Action::Filter => "filter",
+            Action::Quit => "quit",
+        }
+    }
+
+    /// What it does, for the help screen.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Action::Detach => "detach (the agent keeps working)",
+            Action::Help => "show / hide this help",
+            Action::SessionList => "back to the session list",
+            Action::Interrupt => "interrupt the running turn",
+            Action::Send => "send (queued after the running turn)",
+            Action::SendSteer => "send with --steer (joins the running turn)",
+            Action::SendInterrupt => "send with --interrupt (replaces the running turn)",
+            Action::Newline => "new line in the message",
+            Action::PageUp => "scroll up",
+            Action::PageDown => "scroll down",
+            Action::Top => "scroll to the top (input empty)",
+            Action::Bottom => "scroll to the bottom and follow (input empty)",
+            Action::Search => "search the transcript (input empty)",
+            Action::NextMatch => "next match",
+            Action::PrevMatch => "previous match",
+            Action::ToggleTools => "expand / collapse tool calls",
+            Action::Approve => "approve the tool call",
+            Action::Deny => "deny the tool call (with an optional reason)",
+            Action::Up => "previous session",
+            Action::Down => "next session",
+            Action::Attach => "attach to the session",
+            Action::New => "new session",
+            Action::Kill => "kill the session (asks first)",
+            Action::Filter => "filter sessions",
+            Action::Quit => "quit",
+        }
+    }
+
+    fn all() -> &'static [Action] {
+        &[
+            Action::Detach,
+            Action::Help,
+            Action::SessionList,
+            Action::Interrupt,
+            Action::Send,
+            Action::SendSteer,
+            Action::SendInterrupt,
+            Action::Newline,
+            Action::PageUp,
+            Action::PageDown,
+            Action::Top,
+            Action::Bottom,
+            Action::Search,
+            Action::NextMatch,
+            Action::PrevMatch,
+            Action::ToggleTools,
+            Action::Approve,
+            Action::Deny,
+            Action::Up,
+            Action::Down,
+            Action::Attach,
+            Action::New,
+            Action::Kill,
+            Action::Filter,
+            Action::Quit,
+        ]
+    }
+}
+
+/// A key with modifiers, as written in config (`ctrl-b`, `alt-enter`, `pgup`, `?`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Key {
+    /// The key.
+    pub code: KeyCode,
+    /// Ctrl / Alt (Shift is folded into the character).
+    pub mods: KeyModifiers,
+}
+
+impl Key {
+    /// A key from a terminal event.
+    pub fn from_event(ev: &KeyEvent) -> Key {
+        let mut mods = ev.modifiers & (KeyModifiers::CONTROL | KeyModifiers::ALT);
+        let code = match ev.code {
+            KeyCode::Char(c) if ev.modifiers.contains(KeyModifiers::CONTROL) => {
+                KeyCode::Char(c.to_ascii_lowercase())
+            }
+            KeyCode::BackTab => {
+                mods |= KeyModifiers::SHIFT;
+                KeyCode::Tab
+            }
+            other => other,
+        };
+        Key { code, mods }
+    }
+
+    /// Parses `ctrl-b`, `alt-enter`, `pgup`, `f1`, `?`, `d`.
+    pub fn parse(s: &str) -> Option<Key> {
+        let mut mods = KeyModifiers::NONE;
+        let mut rest = s.trim();
+        loop {
+            let lower = rest.to_ascii_lowercase();
+            if let Some(r) = lower
+                .strip_prefix("ctrl-")
+                .or_else(|| lower.strip_prefix("c-"))
+            {
+                mods |= KeyModifiers::CONTROL;
+                rest = &rest[rest.len() - r.len()..];
+            } else if let Some(r) = lower
+                .strip_prefix("alt-")
+                .or_else(|| lower.strip_prefix("m-"))
+            {
+                mods |= KeyModifiers::ALT;
+                rest = &rest[rest.len() - r.len()..];
+            } else {
+                break;
+            }
+        }
+        let code = match rest.to_ascii_lowercase().as_str() {
+            "enter" | "return" => KeyCode::Enter,
+            "esc" | "escape" => KeyCode::Esc,
+            "tab" => KeyCode::Tab,
+            "backspace" => KeyCode::Backspace,
+            "up" => KeyCode::Up,
+            "down" => KeyCode::Down,
+            "left" => KeyCode::Left,
+            "right" => KeyCode::Right,
+            "pgup" | "pageup" => KeyCode::PageUp,
+            "pgdn" | "pagedown" => KeyCode::PageDown,
+            "home" => KeyCode::Home,
+            "end" => KeyCode::End,
+            "space" => KeyCode::Char(' '),
+            f if f.len() > 1 && f.starts_with('f') && f[1..].parse::<u8>().is_ok() => {
+                KeyCode::F(f[1..].parse().ok()?)
+            }
+            _ => {
+                let mut chars = rest.chars();
+                let c = chars.next()?;
+                if chars.next().is_some() {
+                    return None;
+                }
+                KeyCode::Char(if mods.contains(KeyModifiers::CONTROL) {
+                    c.to_ascii_lowercase()
+                } else {
+                    c
+                })
+            }
+        };
+        Some(Key { code, mods })
+    }
+
+    /// How the help screen shows it.
+    pub fn label(&self) -> String {
+        let mut s = String::new();
+        if self.mods.contains(KeyModifiers::CONTROL) {
+            s.push_str("Ctrl-");
+        }
+        if self.mods.contains(KeyModifiers::ALT) {
+            s.push_str("Alt-");
+        }
+        if self.mods.contains(KeyModifiers::SHIFT) {
+            s.push_str("Shift-");
+        }
+        match self.code {
+            KeyCode::Char(' ') => s.push_str("Space"),
+            KeyCode::Char(c) => s.push(c),
+            KeyCode::Enter => s.push_str("Enter"),
+            KeyCode::Esc => s.push_str("Esc"),
+            KeyCode::Tab => s.push_str("Tab"),
+            KeyCode::Backspace => s.push_str("Backspace"),
+            KeyCode::Up => s.push_str("Up"),
+            KeyCode::Down => s.push_str("Down"),
+            KeyCode::Left => s.push_str("Left"),
+            KeyCode::Right => s.push_str("Right"),
+            KeyCode::PageUp => s.push_str("PgUp"),
+            KeyCode::PageDown => s.push_str("PgDn"),
+            KeyCode::Home => s.push_str("Home"),
+            KeyCode::End => s.push_str("End"),
+            KeyCode::F(n) => s.push_str(&format!("F{n}")),
+            other => s.push_str(&format!("{other:?}")),
+        }
+        s
+    }
+}
+
+/// The bindings.
+#[derive(Debug, Clone)]
+pub struct Keymap {
+    /// The prefix key (`Ctrl-b`).
+    pub prefix: Key,
+    bindings: Vec<(Context, Key, Action)>,
+}
+
+fn k(s: &str) -> Key {
+    Key::parse(s).unwrap_or(Key {
+        code: KeyCode::Null,
+        mods: KeyModifiers::NONE,
+    })
+}
+
+impl Default for Keymap {
+    fn default() -> Self {
+        use Action::*;
+        use Context::*;
+        let b = |c, key: &str, a| (c, k(key), a);
+        Keymap {
+            prefix: k("ctrl-b"),
+            bindings: vec![
+                b(Prefix, "d", Detach),
+                b(Prefix, "?", Help),
+                b(Prefix, "s", SessionList),
+                b(Session, "ctrl-c", Interrupt),
+                b(Session, "enter", Send),
+                b(Session, "ctrl-s", SendSteer),
+                b(Session, "ctrl-x", SendInterrupt),
+                b(Session, "ctrl-j", Newline),
+                b(Session, "alt-enter", Newline),
+                b(Session, "pgup", PageUp),
+                b(Session, "pgdn", PageDown),
+                b(Session, "home", Top),
+                b(Session, "end", Bottom),
+                b(Session, "/", Search),
+                b(Session, "ctrl-n", NextMatch),
+                b(Session, "ctrl-p", PrevMatch),
+                b(Session, "ctrl-o", ToggleTools),
+                b(Session, "?", Help),
+                b(Approval, "y", Approve),
+                b(Approval, "n", Deny),
+                b(List, "up", Up),
+                b(List, "k", Up),
+                b(List, "down", Down),
+                b(List, "j", Down),
+                b(List, "enter", Attach),
+                b(List, "n", New),
+                b(List, "x", Kill),
+                b(List, "/", Filter),
+                b(List, "?", Help),
+                b(List, "q", Quit),
+            ],
+        }
+    }
+}
+
+/// A `[keys]` entry that could not be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyError(pub String);
+
+impl Keymap {
+    /// The defaults with `[keys]` overrides: `prefix = "ctrl-a"`, or
+    /// `ACTION = "KEY"` / `ACTION = ["KEY", ...]` to replace an action's keys.
+    pub fn with_overrides(table: &toml::Table) -> Result<Keymap, KeyError> {
+        let mut map = Keymap::default();
+        let by_name: BTreeMap<&str, Action> =
+            Action::all().iter().map(|a| (a.name(), *a)).collect();
+        for (name, value) in table {
+            let keys: Vec<String> = match value {
+                toml::Value::String(s) => vec![s.clone()],
+                toml::Value::Array(a) => a
+                    .iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect(),
+                _ => {
+                    return Err(KeyError(format!(
+                        "[keys] {name}: expected a key like \"ctrl-b\" or a list of them"
+                    )));
+                }
+            };
+            let parsed: Vec<Key> = keys
+                .iter()
+                .map(|s| {
+                    Key::parse(s)
+                        .ok_or_else(|| KeyError(format!("[keys] {name}: cannot read key {s:?}")))
+                })
+                .collect::<Result<_, _>>()?;
+            if name == "prefix" {
+                map.prefix = *parsed
+                    .first()
+                    .ok_or_else(|| KeyError("[keys] prefix: no key given".into()))?;
+                continue;
+            }
+            let action = *by_name.get(name.as_str()).ok_or_else(|| {
+                KeyError(format!(
+                    "[keys] unknown action {name:?} (known: prefix, {})",
+                    by_name.keys().copied().collect::<Vec<_>>().join(", ")
+                ))
+            })?;
+            let contexts: Vec<Context> = map
+                .bindings
+                .iter()
+                .filter(|(_, _, a)| *a == action)
+                .map(|(c, _, _)| *c)
+                .collect();
+            let context = contexts.first().copied().unwrap_or(Context::Session);
+            map.bindings.retain(|(_, _, a)| *a != action);
+            for key in parsed {
+                map.bindings.push((context, key, action));
+            }
+        }
+        Ok(map)
+    }
+
+    /// The action bound to a key in a context.
+    pub fn action(&self, context: Context, key: &Key) -> Option<Action> {
+        self.bindings
+            .iter()
+            .find(|(c, k, _)| *c == context && k == key)
+            .map(|(_, _, a)| *a)
+    }
+
+    /// A hint like `Ctrl-b d` for prefix actions.
+    pub fn hint(&self, action: Action) -> String {
+        match self.bindings.iter().find(|(_, _, a)| *a == action) {
+            Some((Context::Prefix, k, _)) => format!("{} {}", self.prefix.label(), k.label()),
+            Some((_, k, _)) => k.label(),
+            None => "unbound".into(),
+        }
+    }
+
+    /// The help screen: one section per context, generated from the bindings.
+    pub fn help(&self) -> Vec<(String, Vec<(String, String)>)> {
+        let mut out = Vec::new();
+        for ctx in [
+            Context::Session,
+            Context::Approval,
+            Context::List,
+            Context::Prefix,
+        ] {
+            let mut rows: Vec<(String, String)> = Vec::new();
+            for (c, key, action) in &self.bindings {
+                if *c != ctx {
+                    continue;
+                }
+                let label = if ctx == Context::Prefix {
+                    format!("{} {}", self.prefix.label(), key.label())
+                } else {
+                    key.label()
+                };
+                match rows.iter_mut().find(|(_, d)| d == action.describe()) {
+                    Some(row) => row.0.push_str(&format!(", {label}")),
+                    None => rows.push((label, action.describe().to_string())),
+                }
+            }
+            out.push((ctx.title().to_string(), rows));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(code: KeyCode, mods: KeyModifiers) -> KeyEvent {
+        KeyEvent::new(code, mods)
+    }
+
+    #[test]
+    fn parses_keys() {
+        assert_eq!(
+            Key::parse("ctrl-b"),
+            Some(Key {
+                code: KeyCode::Char('b'),
+                mods: KeyModifiers::CONTROL
+            })
+        );
+        assert_eq!(
+            Key::parse("C-a"),
+            Some(Key {
+                code: KeyCode::Char('a'),
+                mods: KeyModifiers::CONTROL
+            })
+        );
+        assert_eq!(
+            Key::parse("alt-enter"),
+            Some(Key {
+                code: KeyCode::Enter,
+                mods: KeyModifiers::ALT
+            })
+        );
+        assert_eq!(Key::parse("PgUp").unwrap().code, KeyCode::PageUp);
+        assert_eq!(Key::parse("f5").unwrap().code, KeyCode::F(5));
+        assert_eq!(Key::parse("?").unwrap().code, KeyCode::Char('?'));
+        assert_eq!(Key::parse("nonsense"), None);
+    }
+
+    #[test]
+    fn defaults_are_tmux_like() {
+        let m = Keymap::default();
+        assert_eq!(m.prefix, Key::parse("ctrl-b").unwrap());
+        let d = Key::from_event(&ev(KeyCode::Char('d'), KeyModifiers::NONE));
+        assert_eq!(m.action(Context::Prefix, &d), Some(Action::Detach));
+        let cc = Key::from_event(&ev(KeyCode::Char('c'), KeyModifiers::CONTROL));
+        assert_eq!(m.action(Context::Session, &cc), Some(Action::Interrupt));
+        assert_eq!(m.hint(Action::Detach), "Ctrl-b d");
+    }
+
+    #[test]
+    fn overrides_replace_keys_and_reject_nonsense() {
+        let t: toml::Table = toml::from_str(
+            "prefix = \"ctrl-a\"\ndetach = \"q\"\nsend_steer = [\"ctrl-t\", \"f2\"]",
+        )
+        .unwrap();
+        let m = Keymap::with_overrides(&t).unwrap();
+        assert_eq!(m.hint(Action::Detach), "Ctrl-a q");
+        let f2 = Key::parse("f2").unwrap();
+        assert_eq!(m.action(Context::Session, &f2), Some(Action::SendSteer));
+        assert_eq!(
+            m.action(Context::Session, &Key::parse("ctrl-s").unwrap()),
+            None
+        );
+        let bad: toml::Table = toml::from_str("explode = \"x\"").unwrap();
+        assert!(
+            Keymap::with_overrides(&bad)
+                .unwrap_err()
+                .0
+                .contains("explode")
+        );
+        let bad: toml::Table = toml::from_str("detach = \"ctrl-\"").unwrap();
+        assert!(Keymap::with_overrides(&bad).is_err());
+    }
+
+    #[test]
+    fn help_lists_every_bound_action() {
+        let m = Keymap::default();
+        let help = m.help();
+        let all: Vec<&String> = help
+            .iter()
+            .flat_map(|(_, rows)| rows.iter().map(|(_, d)| d))
+            .collect();
+        for a in Action::all() {
+            assert!(
+                all.iter().any(|d| *d == a.describe()),
+                "{a:?} missing from help"
+            );
+        }
+    }
+}

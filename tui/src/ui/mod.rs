@@ -1,0 +1,172 @@
+//! The terminal UI: a client of the daemon's protocol only. One loop owns the
+//! terminal and `select!`s over terminal input, daemon messages and a tick; it
+//! draws only when something changed.
+
+pub mod app;
+pub mod conn;
+pub mod keymap;
+pub mod transcript;
+pub mod view;
+
+use std::io::Stdout;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use futures::StreamExt;
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use ratatui::crossterm::event::{
+    DisableBracketedPaste, EnableBracketedPaste, Event, EventStream, KeyEventKind,
+};
+use ratatui::crossterm::execute;
+use ratatui::crossterm::terminal::{
+    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
+use tokio::sync::mpsc;
+
+use app::App;
+use keymap::Keymap;
+
+/// Restores the terminal when dropped, and on panic.
+struct TerminalGuard;
+
+fn restore() {
+    let _ = disable_raw_mode();
+    let _ = execute!(
+        std::io::stdout(),
+        DisableBracketedPaste,
+        LeaveAlternateScreen,
+        ratatui::crossterm::cursor::Show
+    );
+}
+
+impl TerminalGuard {
+    fn enter() -> anyhow::Result<TerminalGuard> {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            restore();
+            previous(info);
+        }));
+        enable_raw_mode().context("cannot put the terminal in raw mode")?;
+        execute!(
+            std::io::stdout(),
+            EnterAlternateScreen,
+            EnableBracketedPaste
+        )
+        .context("cannot set up the terminal")?;
+        Ok(TerminalGuard)
+    }
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        restore();
+    }
+}
+
+/// Reads `[keys]` from config.toml; a broken table falls back to the defaults
+/// with a warning on stderr after the TUI exits.
+pub fn load_keymap() -> (Keymap, Option<String>) {
+    let path = tether_shared::paths::config_dir().join("config.toml");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return (Keymap::default(), None);
+    };
+    let table: toml::Table = match toml::from_str(&text) {
+        Ok(t) => t,
+        Err(_) => return (Keymap::default(), None), // the daemon reports config errors
+    };
+    match table.get("keys").and_then(|k| k.as_table()) {
+        Some(keys) => match Keymap::with_overrides(keys) {
+            Ok(m) => (m, None),
+            Err(e) => (
+                Keymap::default(),
+                Some(format!(
+                    "{}: {}; using the default keys",
+                    path.display(),
+                    e.0
+                )),
+            ),
+        },
+        None => (Keymap::default(), None),
+    }
+}
+
+/// Runs the TUI until the user detaches or quits.
+pub async fn run(socket: PathBuf, attach: Option<String>, read_only: bool) -> anyhow::Result<()> {
+    let (keymap, key_warning) = load_keymap();
+    let cwd = std::env::current_dir()
+        .map(|d| d.display().to_string())
+        .unwrap_or_else(|_| "/".into());
+    let mut app = App::new(keymap, attach, read_only, cwd);
+    let (to_tx, to_rx) = mpsc::unbounded_channel();
+    let (from_tx, mut from_rx) = mpsc::unbounded_channel();
+    let link = tokio::spawn(conn::run(socket, to_rx, from_tx));
+
+    let guard = TerminalGuard::enter()?;
+    let result = event_loop(&mut app, &to_tx, &mut from_rx).await;
+    drop(guard);
+    drop(to_tx);
+    link.abort();
+    if let Some(w) = key_warning {
+        eprintln!("tether: {w}");
+    }
+    result
+}
+
+async fn event_loop(
+    app: &mut App,
+    to: &mpsc::UnboundedSender<conn::ToDaemon>,
+    from: &mut mpsc::UnboundedReceiver<conn::FromDaemon>,
+) -> anyhow::Result<()> {
+    let mut terminal: Terminal<CrosstermBackend<Stdout>> =
+        Terminal::new(CrosstermBackend::new(std::io::stdout()))
+            .context("cannot open the terminal")?;
+    terminal.clear()?;
+    let mut input = EventStream::new();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut dirty = true;
+    loop {
+        for cmd in app.outbox.drain(..) {
+            let _ = to.send(cmd);
+        }
+        if app.exit {
+            return Ok(());
+        }
+        if dirty {
+            terminal.draw(|f| view::draw(f, app))?;
+            dirty = false;
+        }
+        tokio::select! {
+            ev = input.next() => match ev {
+                Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => {
+                    app.flash = None;
+                    app.on_key(k);
+                    dirty = true;
+                }
+                Some(Ok(Event::Paste(text))) => {
+                    app.on_paste(&text);
+                    dirty = true;
+                }
+                Some(Ok(Event::Resize(..))) => dirty = true,
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e).context("terminal input failed"),
+                None => return Ok(()),
+            },
+            msg = from.recv() => match msg {
+                Some(m) => {
+                    app.on_daemon(m);
+                    // Drain a burst (a streaming answer) before drawing once.
+                    while let Ok(m) = from.try_recv() {
+                        app.on_daemon(m);
+                    }
+                    dirty = true;
+                }
+                None => return Ok(()),
+            },
+            _ = tick.tick() => {
+                app.on_tick();
+            }
+        }
+    }
+}

@@ -1,0 +1,573 @@
+//! Drawing: a pure function of [`App`]. Only the visible part of the transcript
+//! is laid out, walking up from the bottom.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Row, Table, TableState, Wrap};
+use tether_shared::SessionState;
+
+use super::app::{App, ConnState, Modal, Screen, SessionView};
+use super::keymap::Action;
+use super::transcript::partial_lines;
+
+fn state_style(s: SessionState) -> Style {
+    match s {
+        SessionState::Idle => Style::new().fg(Color::Green),
+        SessionState::Running => Style::new().fg(Color::Blue),
+        SessionState::AwaitingApproval => Style::new()
+            .fg(Color::Black)
+            .bg(Color::Magenta)
+            .add_modifier(Modifier::BOLD),
+        SessionState::Failed => Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+        SessionState::Unknown => Style::new().fg(Color::Gray),
+    }
+}
+
+fn conn_banner(app: &App) -> Option<Line<'static>> {
+    match &app.conn {
+        ConnState::Connected => None,
+        ConnState::Connecting => Some(Line::from(Span::styled(
+            " connecting to the daemon… ",
+            Style::new().fg(Color::Yellow),
+        ))),
+        ConnState::Reconnecting(why) => Some(Line::from(Span::styled(
+            format!(" daemon unreachable ({why}); reconnecting… "),
+            Style::new().fg(Color::Black).bg(Color::Yellow),
+        ))),
+    }
+}
+
+/// Draws the whole UI.
+pub fn draw(f: &mut Frame<'_>, app: &App) {
+    let area = f.area();
+    if area.width < 10 || area.height < 4 {
+        f.render_widget(Paragraph::new("tether: window too small"), area);
+        return;
+    }
+    match app.screen {
+        Screen::List => draw_list(f, app, area),
+        Screen::Session => match &app.session {
+            Some(v) => draw_session(f, app, v, area),
+            None => {
+                let [top, rest] =
+                    Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
+                f.render_widget(
+                    Paragraph::new(conn_banner(app).unwrap_or_else(|| Line::from(" attaching…"))),
+                    top,
+                );
+                f.render_widget(Paragraph::new(app.flash.clone().unwrap_or_default()), rest);
+            }
+        },
+    }
+    if let Some(m) = &app.modal {
+        draw_modal(f, app, m, area);
+    }
+}
+
+fn hints(app: &App, actions: &[Action]) -> Line<'static> {
+    let mut spans = Vec::new();
+    for a in actions {
+        spans.push(Span::styled(
+            format!(" {} ", app.keymap.hint(*a)),
+            Style::new().fg(Color::Black).bg(Color::Gray),
+        ));
+        spans.push(Span::raw(format!(" {} ", short(*a))));
+    }
+    Line::from(spans)
+}
+
+fn short(a: Action) -> &'static str {
+    match a {
+        Action::Attach => "attach",
+        Action::New => "new",
+        Action::Kill => "kill",
+        Action::Filter => "filter",
+        Action::Help => "help",
+        Action::Quit => "quit",
+        Action::Detach => "detach",
+        Action::Interrupt => "interrupt",
+        Action::SendSteer => "steer",
+        Action::SendInterrupt => "send+interrupt",
+        Action::Approve => "approve",
+        Action::Deny => "deny",
+        _ => a.name(),
+    }
+}
+
+fn draw_list(f: &mut Frame<'_>, app: &App, area: Rect) {
+    let [title, body, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    let mut t = vec![Span::styled(
+        " tether ",
+        Style::new()
+            .fg(Color::Black)
+            .bg(Color::Cyan)
+            .add_modifier(Modifier::BOLD),
+    )];
+    t.push(Span::raw(format!(
+        " sessions ({})",
+        app.list.sessions.len()
+    )));
+    if app.list.filtering || !app.list.filter.is_empty() {
+        t.push(Span::styled(
+            format!(
+                "  filter: {}{}",
+                app.list.filter,
+                if app.list.filtering { "▌" } else { "" }
+            ),
+            Style::new().fg(Color::Yellow),
+        ));
+    }
+    if let Some(b) = conn_banner(app) {
+        t.extend(b.spans);
+    }
+    f.render_widget(Paragraph::new(Line::from(t)), title);
+    let visible = app.list.visible();
+    if visible.is_empty() {
+        let msg = if app.list.sessions.is_empty() {
+            format!(
+                "No sessions yet. Press {} to create one.",
+                app.keymap.hint(Action::New)
+            )
+        } else {
+            "No session matches the filter.".to_string()
+        };
+        f.render_widget(
+            Paragraph::new(msg)
+                .wrap(Wrap { trim: true })
+                .style(Style::new().fg(Color::DarkGray)),
+            body,
+        );
+    } else {
+        let narrow = body.width < 70;
+        let rows: Vec<Row<'_>> = visible
+            .iter()
+            .map(|s| {
+                let mut cells = vec![
+                    Span::styled(s.name.clone(), Style::new().add_modifier(Modifier::BOLD)),
+                    Span::styled(s.state.to_string(), state_style(s.state)),
+                ];
+                if !narrow {
+                    cells.push(Span::raw(s.model.clone()));
+                    cells.push(Span::raw(s.cwd.clone()));
+                    cells.push(Span::raw(
+                        s.updated_at.get(11..19).unwrap_or("").to_string(),
+                    ));
+                }
+                let n = s.pending_approvals.len();
+                cells.push(if n > 0 {
+                    Span::styled(
+                        format!("{n}!"),
+                        Style::new().fg(Color::Magenta).add_modifier(Modifier::BOLD),
+                    )
+                } else {
+                    Span::raw("0")
+                });
+                cells.push(Span::raw(s.attached_clients.to_string()));
+                Row::new(cells)
+            })
+            .collect();
+        let (header, widths): (Vec<&str>, Vec<Constraint>) = if narrow {
+            (
+                vec!["NAME", "STATE", "APPR", "CL"],
+                vec![
+                    Constraint::Fill(2),
+                    Constraint::Length(17),
+                    Constraint::Length(4),
+                    Constraint::Length(3),
+                ],
+            )
+        } else {
+            (
+                vec![
+                    "NAME",
+                    "STATE",
+                    "MODEL",
+                    "DIRECTORY",
+                    "ACTIVE",
+                    "APPROVALS",
+                    "CLIENTS",
+                ],
+                vec![
+                    Constraint::Fill(2),
+                    Constraint::Length(17),
+                    Constraint::Fill(2),
+                    Constraint::Fill(3),
+                    Constraint::Length(8),
+                    Constraint::Length(9),
+                    Constraint::Length(7),
+                ],
+            )
+        };
+        let table = Table::new(rows, widths)
+            .header(Row::new(header).style(Style::new().fg(Color::DarkGray)))
+            .row_highlight_style(Style::new().bg(Color::DarkGray))
+            .highlight_symbol("› ");
+        let mut state = TableState::default().with_selected(Some(app.list.selected));
+        f.render_stateful_widget(table, body, &mut state);
+    }
+    let foot = match &app.flash {
+        Some(m) => Line::from(Span::styled(
+            format!(" {m}"),
+            Style::new().fg(Color::Yellow),
+        )),
+        None => hints(
+            app,
+            &[
+                Action::Attach,
+                Action::New,
+                Action::Kill,
+                Action::Filter,
+                Action::Help,
+                Action::Quit,
+            ],
+        ),
+    };
+    f.render_widget(Paragraph::new(foot), footer);
+}
+
+fn draw_session(f: &mut Frame<'_>, app: &App, v: &SessionView, area: Rect) {
+    let pending = if app.read_only {
+        Vec::new()
+    } else {
+        v.pending()
+    };
+    let input_h: u16 = if app.read_only {
+        0
+    } else {
+        (v.input.lines().len() as u16 + 2).clamp(3, (area.height / 3).max(3))
+    };
+    let approval_h: u16 = if pending.is_empty() {
+        0
+    } else {
+        4.min(area.height.saturating_sub(input_h + 2))
+    };
+    let [banner, body, approval, input, status] = Layout::vertical([
+        Constraint::Length(if conn_banner(app).is_some() || v.search.is_some() {
+            1
+        } else {
+            0
+        }),
+        Constraint::Min(1),
+        Constraint::Length(approval_h),
+        Constraint::Length(input_h),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    if let Some(s) = &v.search {
+        let count = if s.matches.is_empty() {
+            String::new()
+        } else {
+            format!(" ({}/{})", s.current + 1, s.matches.len())
+        };
+        let line = Line::from(vec![
+            Span::styled(" / ", Style::new().fg(Color::Black).bg(Color::Yellow)),
+            Span::raw(format!(
+                "{}{}{}",
+                s.query,
+                if s.editing { "▌" } else { "" },
+                count
+            )),
+        ]);
+        f.render_widget(Paragraph::new(line), banner);
+    } else if let Some(b) = conn_banner(app) {
+        f.render_widget(Paragraph::new(b), banner);
+    }
+    draw_transcript(f, v, body);
+    if approval_h > 0
+        && let Some((call_id, tool, args)) = pending.first()
+    {
+        let more = if pending.len() > 1 {
+            format!(" (+{} more)", pending.len() - 1)
+        } else {
+            String::new()
+        };
+        let text = vec![
+            Line::from(vec![
+                Span::styled(
+                    " approve ",
+                    Style::new()
+                        .fg(Color::Black)
+                        .bg(Color::Magenta)
+                        .add_modifier(Modifier::BOLD),
+                ),
+                Span::styled(
+                    format!(" {tool}"),
+                    Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
+                ),
+                Span::raw(format!(" {call_id}{more}")),
+            ]),
+            Line::from(Span::styled(args.clone(), Style::new().fg(Color::Gray))),
+            hints(app, &[Action::Approve, Action::Deny]),
+        ];
+        let block = Block::default()
+            .borders(Borders::TOP)
+            .border_style(Style::new().fg(Color::Magenta));
+        f.render_widget(
+            Paragraph::new(text).block(block).wrap(Wrap { trim: false }),
+            approval,
+        );
+    }
+    if input_h > 0 {
+        let mut ta = v.input.clone();
+        ta.set_block(
+            Block::default()
+                .borders(Borders::ALL)
+                .border_style(Style::new().fg(Color::DarkGray)),
+        );
+        f.render_widget(&ta, input);
+    }
+    draw_status(f, app, v, status);
+}
+
+fn draw_transcript(f: &mut Frame<'_>, v: &SessionView, area: Rect) {
+    let (w, h) = (area.width, area.height);
+    v.viewport.set((w, h));
+    let want = h as usize + v.scroll;
+    // Walk up from the bottom until the view (plus the scroll offset) is full.
+    let mut tail: Vec<Line<'static>> = Vec::new();
+    if !v.partial.is_empty() {
+        tail.extend(partial_lines(&v.partial, w));
+    }
+    for (call, out) in &v.tool_live {
+        let last: Vec<&str> = out.lines().rev().take(3).collect();
+        for l in last.into_iter().rev() {
+            tail.push(Line::from(Span::styled(
+                format!("    ┆ {l} ({call})"),
+                Style::new().fg(Color::DarkGray),
+            )));
+        }
+    }
+    let mut chunks: Vec<Vec<Line<'static>>> = vec![tail];
+    let mut have: usize = chunks[0].len();
+    for cell in v.transcript.cells.iter().rev() {
+        if have >= want {
+            break;
+        }
+        let lines = cell.lines(w, v.expanded).clone();
+        have += lines.len();
+        chunks.push(lines);
+    }
+    let mut all: Vec<Line<'static>> = chunks.into_iter().rev().flatten().collect();
+    if v.more_before && have < want {
+        all.insert(
+            0,
+            Line::from(Span::styled(
+                "── older events: PgUp / Home to load ──",
+                Style::new().fg(Color::DarkGray),
+            )),
+        );
+    }
+    let scroll = v.scroll.min(all.len().saturating_sub(h as usize));
+    let end = all.len() - scroll;
+    let start = end.saturating_sub(h as usize);
+    let visible: Vec<Line<'static>> = all[start..end].to_vec();
+    f.render_widget(Paragraph::new(visible), area);
+    if v.scroll > 0 {
+        let tag = " ↓ more below (End) ";
+        let x = area.x + area.width.saturating_sub(tag.len() as u16);
+        let r = Rect {
+            x,
+            y: area.y + area.height.saturating_sub(1),
+            width: (tag.len() as u16).min(area.width),
+            height: 1,
+        };
+        f.render_widget(
+            Paragraph::new(Span::styled(
+                tag,
+                Style::new().fg(Color::Black).bg(Color::Yellow),
+            )),
+            r,
+        );
+    }
+}
+
+fn draw_status(f: &mut Frame<'_>, app: &App, v: &SessionView, area: Rect) {
+    let i = &v.info;
+    let tools: usize = app
+        .tools
+        .iter()
+        .filter(|t| t.status == tether_shared::protocol::ServerStatus::Running)
+        .map(|t| t.tools.len())
+        .sum();
+    let conn = match app.conn {
+        ConnState::Connected => Span::styled("● ", Style::new().fg(Color::Green)),
+        _ => Span::styled("○ ", Style::new().fg(Color::Yellow)),
+    };
+    let tokens = i.usage.prompt_tokens + i.usage.completion_tokens;
+    let mut spans = vec![
+        conn,
+        Span::styled(
+            format!("{} ", i.name),
+            Style::new().add_modifier(Modifier::BOLD),
+        ),
+        Span::styled(format!(" {} ", i.state), state_style(i.state)),
+    ];
+    if let Some(m) = &app.flash {
+        spans.push(Span::styled(
+            format!(" {m}"),
+            Style::new().fg(Color::Yellow),
+        ));
+    } else {
+        spans.push(Span::styled(
+            format!(
+                " {} · {tokens} tok · {tools} tools · {} attached",
+                i.model, i.attached_clients
+            ),
+            Style::new().fg(Color::Gray),
+        ));
+        if i.queued_inputs > 0 {
+            spans.push(Span::styled(
+                format!(" · {} queued", i.queued_inputs),
+                Style::new().fg(Color::Cyan),
+            ));
+        }
+        if app.read_only {
+            spans.push(Span::styled(" · read-only", Style::new().fg(Color::Yellow)));
+        }
+        spans.push(Span::styled(
+            format!(" · {} detach", app.keymap.hint(Action::Detach)),
+            Style::new().fg(Color::DarkGray),
+        ));
+    }
+    if app.prefix {
+        spans.insert(
+            0,
+            Span::styled(
+                format!(" {} ", app.keymap.prefix.label()),
+                Style::new().fg(Color::Black).bg(Color::Yellow),
+            ),
+        );
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
+
+fn draw_modal(f: &mut Frame<'_>, app: &App, m: &Modal, area: Rect) {
+    match m {
+        Modal::Help => {
+            let mut lines = Vec::new();
+            for (title, rows) in app.keymap.help() {
+                lines.push(Line::from(Span::styled(
+                    title,
+                    Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
+                )));
+                for (keys, what) in rows {
+                    lines.push(Line::from(vec![
+                        Span::styled(format!("  {keys:<18}"), Style::new().fg(Color::Yellow)),
+                        Span::raw(what),
+                    ]));
+                }
+            }
+            let r = centered(area, 72, area.height.saturating_sub(2).max(3));
+            f.render_widget(Clear, r);
+            let block = Block::default()
+                .borders(Borders::ALL)
+                .title(" keys (any key closes) ");
+            f.render_widget(
+                Paragraph::new(lines)
+                    .block(block)
+                    .wrap(Wrap { trim: false }),
+                r,
+            );
+        }
+        Modal::ConfirmKill(name) => {
+            let r = centered(area, 44, 5);
+            f.render_widget(Clear, r);
+            let block = Block::default()
+                .borders(Borders::ALL)
+                .title(" kill session ")
+                .border_style(Style::new().fg(Color::Red));
+            let text = vec![
+                Line::from(format!("Kill {name} and delete its history?")),
+                Line::from(" y: kill   any other key: keep"),
+            ];
+            f.render_widget(
+                Paragraph::new(text).block(block).wrap(Wrap { trim: true }),
+                r,
+            );
+        }
+        Modal::DenyReason { call_id, reason } => {
+            let r = centered(area, 60, 5);
+            f.render_widget(Clear, r);
+            let block = Block::default()
+                .borders(Borders::ALL)
+                .title(format!(" deny {call_id} "))
+                .border_style(Style::new().fg(Color::Red));
+            let text = vec![
+                Line::from("Reason (optional, told to the model):"),
+                Line::from(format!("{reason}▌")),
+                Line::from(" Enter: deny   Esc: back"),
+            ];
+            f.render_widget(
+                Paragraph::new(text).block(block).wrap(Wrap { trim: false }),
+                r,
+            );
+        }
+        Modal::Create(form) => {
+            let r = centered(area, 64, 9);
+            f.render_widget(Clear, r);
+            let block = Block::default()
+                .borders(Borders::ALL)
+                .title(" new session ");
+            let labels = ["name     ", "directory", "message  "];
+            let placeholders = [
+                "(from the directory)",
+                app.cwd.as_str(),
+                "(optional first message)",
+            ];
+            let mut lines = Vec::new();
+            for (i, label) in labels.iter().enumerate() {
+                let focused = form.focus == i;
+                let value = if form.fields[i].is_empty() && !focused {
+                    Span::styled(
+                        placeholders[i].to_string(),
+                        Style::new().fg(Color::DarkGray),
+                    )
+                } else {
+                    Span::raw(format!(
+                        "{}{}",
+                        form.fields[i],
+                        if focused { "▌" } else { "" }
+                    ))
+                };
+                let style = if focused {
+                    Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)
+                } else {
+                    Style::new()
+                };
+                lines.push(Line::from(vec![
+                    Span::styled(format!("{label} "), style),
+                    value,
+                ]));
+            }
+            lines.push(Line::default());
+            lines.push(Line::from(Span::styled(
+                " Tab: next field   Enter: create   Esc: cancel",
+                Style::new().fg(Color::DarkGray),
+            )));
+            f.render_widget(
+                Paragraph::new(lines)
+                    .block(block)
+                    .wrap(Wrap { trim: false }),
+                r,
+            );
+        }
+    }
+}
