@@ -56,6 +56,7 @@ impl Registry {
         let n = rows.len();
         for row in rows {
             let name = row.name.clone();
+            let id = row.id.clone();
             self.shared
                 .tools
                 .attach_session(&row.id, Path::new(&row.cwd))
@@ -65,7 +66,10 @@ impl Registry {
                 Ok(h) => {
                     self.write().insert(h.id.clone(), h);
                 }
-                Err(e) => warn!(session = %name, error = %e, "could not restore session"),
+                Err(e) => {
+                    warn!(session = %name, error = %e, "could not restore session");
+                    self.shared.tools.detach_session(&id).await;
+                }
             }
         }
         Ok(n)

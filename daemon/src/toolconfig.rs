@@ -128,11 +128,19 @@ pub fn parse_tools_toml(text: &str, path: &Path) -> Result<Vec<ServerDef>, Confi
                         format!("server {name:?}: command is empty"),
                     ));
                 }
+                // Relative (or absent) working directories are the config
+                // directory's: an auto-started daemon's own is arbitrary.
+                let dir = path.parent().map(Path::to_path_buf);
+                let cwd = match (s.cwd, &dir) {
+                    (Some(c), Some(d)) if c.is_relative() => Some(d.join(c)),
+                    (Some(c), _) => Some(c),
+                    (None, d) => d.clone(),
+                };
                 ServerTransport::Stdio {
                     command,
                     args: s.args,
                     env: s.env,
-                    cwd: s.cwd,
+                    cwd,
                 }
             }
             (None, Some(url)) => {
@@ -263,6 +271,11 @@ pub fn parse_mcp_json(text: &str, path: &Path) -> Result<Vec<ServerDef>, ConfigE
                     .or_else(|| dir.clone()),
             },
             ("http" | "streamable-http" | "streamableHttp", _, Some(url)) => {
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    return Err(here(format!(
+                        "server {name:?}: url must start with http:// or https://"
+                    )));
+                }
                 ServerTransport::Http {
                     url,
                     headers: s.headers,
@@ -273,16 +286,28 @@ pub fn parse_mcp_json(text: &str, path: &Path) -> Result<Vec<ServerDef>, ConfigE
                     "server {name:?}: the legacy SSE transport is not supported; use streamable HTTP"
                 )));
             }
+            ("stdio", _, _) => {
+                return Err(here(format!(
+                    "server {name:?}: type \"stdio\" needs a command"
+                )));
+            }
+            ("http" | "streamable-http" | "streamableHttp", _, _) => {
+                return Err(here(format!("server {name:?}: type {kind:?} needs a url")));
+            }
             (k, _, _) => {
                 return Err(here(format!(
-                    "server {name:?}: type {k:?} needs {}",
-                    if k == "stdio" { "a command" } else { "a url" }
+                    "server {name:?}: unknown type {k:?} (use \"stdio\" or \"http\")"
                 )));
             }
         };
         let timeout = match s.timeout_s {
+            None => DEFAULT_TIMEOUT,
             Some(t) if t.is_finite() && t > 0.0 => crate::util::secs(t),
-            _ => DEFAULT_TIMEOUT,
+            Some(_) => {
+                return Err(here(format!(
+                    "server {name:?}: timeout_s must be a positive number"
+                )));
+            }
         };
         out.push(ServerDef {
             name,

@@ -528,3 +528,73 @@ async fn daemon_stop_stops_every_server_process() {
         assert!(!pid_alive(p), "server process {p} outlived the daemon");
     }
 }
+
+/// Starts server-everything over streamable HTTP on `port`.
+fn http_everything(port: u16) -> tokio::process::Child {
+    tokio::process::Command::new(npm_server("mcp-server-everything"))
+        .arg("streamableHttp")
+        .env("PORT", port.to_string())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http_server_that_goes_away_is_reconnected() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut http = http_everything(port);
+    let model = ModelServer::start().await;
+    let mut env = TestEnv::with_model(&model, "");
+    std::fs::write(
+        env.config_dir.join("tools.toml"),
+        format!("[servers.web]\nurl = \"http://127.0.0.1:{port}/mcp\"\ntimeout_s = 10\n"),
+    )
+    .unwrap();
+    env.start_daemon().await;
+    let s = wait_status(&env, "web", "running").await;
+    assert!(mentions(&s["tools"], "web__echo"), "{s}");
+    model.push(Reply::tool_call(
+        "c1",
+        "web__echo",
+        json!({"message": "first"}),
+    ));
+    model.push(Reply::text("ok"));
+    env.ok(&["new", "-d", "-n", "h", "go"]).await;
+    env.wait_settled("h").await;
+    assert!(
+        env.events_of("h", "tool_result").await[0]["output"]
+            .as_str()
+            .unwrap()
+            .contains("first")
+    );
+
+    // The server goes away and comes back: a failed call makes tether reconnect.
+    http.kill().await.unwrap();
+    model.push(Reply::tool_call(
+        "c2",
+        "web__echo",
+        json!({"message": "while down"}),
+    ));
+    model.push(Reply::text("it was down"));
+    env.ok(&["send", "h", "again"]).await;
+    env.wait_settled("h").await;
+    assert_eq!(env.events_of("h", "tool_result").await[1]["is_error"], true);
+    let _http = http_everything(port);
+    wait_status(&env, "web", "running").await;
+    model.push(Reply::tool_call(
+        "c3",
+        "web__echo",
+        json!({"message": "back"}),
+    ));
+    model.push(Reply::text("back"));
+    env.ok(&["send", "h", "and again"]).await;
+    env.wait_settled("h").await;
+    let r = &env.events_of("h", "tool_result").await[2];
+    assert_eq!(r["is_error"], false, "{r}");
+    assert!(r["output"].as_str().unwrap().contains("back"));
+}

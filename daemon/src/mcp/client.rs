@@ -193,7 +193,17 @@ pub enum McpError {
         /// What is wrong.
         reason: String,
     },
-    /// Sending failed or the server broke the protocol.
+    /// The request could not be sent (the connection is broken).
+    #[error("server {server}: {request} failed: {reason}")]
+    Transport {
+        /// Server name.
+        server: String,
+        /// The request, e.g. "tools/call `echo`".
+        request: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The server broke the protocol.
     #[error("server {server}: {request} failed: {reason}")]
     Protocol {
         /// Server name.
@@ -546,7 +556,11 @@ impl McpClient {
                 request: request.clone(),
                 timeout,
             },
-            ServiceError::TransportSend(e) => protocol(transport_error_text(&e)),
+            ServiceError::TransportSend(e) => McpError::Transport {
+                server: server.clone(),
+                request: request.clone(),
+                reason: transport_error_text(&e),
+            },
             ServiceError::Cancelled { reason } => protocol(format!(
                 "the request was cancelled ({})",
                 reason.as_deref().unwrap_or("no reason given")

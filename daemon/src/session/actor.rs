@@ -26,6 +26,9 @@ use crate::store::{Batch, QueuedInput, SessionRow, Store, StoreError};
 use crate::tools::{ToolChange, ToolContext, ToolManager, ToolOutput};
 use crate::util::now_rfc3339;
 
+/// How long a model call waits for tool servers that are still starting.
+const TOOLS_READY_WAIT: Duration = Duration::from_secs(15);
+
 /// How many times a turn cut short by restarts resumes before it is failed.
 pub const MAX_RESUMES: u32 = 3;
 
@@ -753,7 +756,7 @@ impl SessionActor {
                 self.row.instructions.as_deref(),
                 self.conversation.as_deref().unwrap_or_default(),
             ),
-            tools: self.shared.tools.specs(&self.row.id),
+            tools: Vec::new(),
         };
         let provider = OpenAi::new(
             self.shared.http.clone(),
@@ -764,9 +767,19 @@ impl SessionActor {
         let generation = turn.generation;
         let cancel = turn.cancel.clone();
         let work = self.work_tx.clone();
+        let tools = self.shared.tools.clone();
+        let session_id = self.row.id.clone();
         debug!(messages = request.messages.len(), "model call");
         self.shared.tracker.spawn(
             async move {
+                // Servers still starting for the first time get a moment, so a
+                // first turn right after a start is offered their tools.
+                tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    _ = tools.wait_ready(&session_id, TOOLS_READY_WAIT) => {}
+                }
+                let mut request = request;
+                request.tools = tools.specs(&session_id);
                 let (ptx, mut prx) = mpsc::unbounded_channel();
                 let call = model::complete_with_retries(&provider, &request, &retry, &ptx);
                 tokio::pin!(call);

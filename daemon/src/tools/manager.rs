@@ -23,7 +23,7 @@ use tracing::{Instrument, info, info_span, warn};
 
 use super::builtin::{self, ToolContext, ToolOutput, ToolSpec};
 use crate::config::{ConfigError, ConfigSource};
-use crate::mcp::client::{McpClient, McpTool, ServerEvent, ServerSpec, Transport};
+use crate::mcp::client::{McpClient, McpError, McpTool, ServerEvent, ServerSpec, Transport};
 use crate::toolconfig::{self, ServerDef, ServerTransport, model_tool_name};
 use crate::watch::{self, FileWatcher};
 
@@ -95,6 +95,8 @@ struct Server {
     state: Mutex<ServerState>,
     /// Woken whenever `state.status` changes, for calls waiting on a restart.
     changed: tokio::sync::Notify,
+    /// A call found the connection broken: reconnect (HTTP servers report no exit).
+    kick: tokio::sync::Notify,
     cancel: CancellationToken,
 }
 
@@ -398,6 +400,7 @@ impl ToolManager {
                 quiet_start: quiet,
             }),
             changed: tokio::sync::Notify::new(),
+            kick: tokio::sync::Notify::new(),
             cancel: self.cancel.child_token(),
         });
         let s = server.clone();
@@ -498,6 +501,32 @@ impl ToolManager {
             }
         }
         out
+    }
+
+    /// Waits (at most `limit`) until none of a session's servers is still coming
+    /// up for the first time, so a first turn right after a start sees their tools.
+    pub async fn wait_ready(&self, session_id: &str, limit: Duration) {
+        let deadline = tokio::time::Instant::now() + limit;
+        for server in self.visible(session_id) {
+            loop {
+                let woken = server.changed.notified();
+                tokio::pin!(woken);
+                woken.as_mut().enable();
+                let starting = {
+                    let st = lock(&server.state);
+                    st.status == ServerStatus::Starting
+                        && st.announced.is_none()
+                        && st.error.is_none()
+                };
+                if !starting {
+                    break;
+                }
+                tokio::select! {
+                    _ = &mut woken => {}
+                    _ = tokio::time::sleep_until(deadline) => return,
+                }
+            }
+        }
     }
 
     /// The tools offered to a session's model: builtins, then its servers' tools.
@@ -601,12 +630,17 @@ impl ToolManager {
                 }
             }
         };
-        let server = server.def.name.clone();
+        let name_of_server = server.def.name.clone();
         tokio::select! {
             _ = ctx.cancel.cancelled() => ToolOutput { output: "interrupted".into(), is_error: true },
             r = client.call_tool(&name, arguments.clone()) => match r {
-                Ok((output, is_error)) => ToolOutput { output, is_error },
-                Err(e) => ToolOutput { output: format!("tool server {server:?}: {e}"), is_error: true },
+                Ok((output, is_error)) => ToolOutput { output: cap_output(output), is_error },
+                Err(e) => {
+                    if matches!(e, McpError::Connect { .. } | McpError::Closed { .. } | McpError::Transport { .. }) {
+                        server.kick.notify_one();
+                    }
+                    ToolOutput { output: format!("tool server {name_of_server:?}: {e}"), is_error: true }
+                }
             },
         }
     }
@@ -674,6 +708,25 @@ impl ToolManager {
             warn!("some tool servers did not stop in time");
         }
     }
+}
+
+/// The most of a tool result the model is given; the rest is cut with a note.
+pub const MAX_RESULT_BYTES: usize = 100_000;
+
+fn cap_output(mut s: String) -> String {
+    if s.len() <= MAX_RESULT_BYTES {
+        return s;
+    }
+    let total = s.len();
+    let mut cut = MAX_RESULT_BYTES;
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    s.truncate(cut);
+    s.push_str(&format!(
+        "\n[... result cut at {MAX_RESULT_BYTES} of {total} bytes ...]"
+    ));
+    s
 }
 
 fn status_word(s: ServerStatus) -> &'static str {
@@ -757,6 +810,7 @@ async fn supervise(server: Arc<Server>, changes: broadcast::Sender<ToolChange>) 
                 let exit = loop {
                     tokio::select! {
                         _ = server.cancel.cancelled() => break None,
+                        _ = server.kick.notified() => break Some(Some("the connection to the server failed".into())),
                         ev = ev_rx.recv() => match ev {
                             Some(ServerEvent::ToolsChanged) => match client.list_tools().await {
                                 Ok(tools) => {
@@ -772,7 +826,9 @@ async fn supervise(server: Arc<Server>, changes: broadcast::Sender<ToolChange>) 
                         },
                     }
                 };
-                server.set_status(|st| st.client = None);
+                if exit.is_none() {
+                    server.set_status(|st| st.client = None);
+                }
                 match exit {
                     None => {
                         // Stopped on purpose: end the process and say so.
@@ -792,6 +848,7 @@ async fn supervise(server: Arc<Server>, changes: broadcast::Sender<ToolChange>) 
                         server.set_status(|st| {
                             st.status = ServerStatus::Starting;
                             st.error = Some(msg);
+                            st.client = None;
                         });
                         if let Ok(c) = Arc::try_unwrap(client) {
                             c.shutdown().await;

@@ -8,6 +8,9 @@ pub mod keymap;
 pub mod transcript;
 pub mod view;
 
+#[cfg(test)]
+mod tests;
+
 use std::io::Stdout;
 use std::path::PathBuf;
 use std::time::Duration;
