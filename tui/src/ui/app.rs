@@ -258,6 +258,8 @@ pub struct App {
     pub tools: Vec<ToolServerInfo>,
     /// The directory a new session defaults to.
     pub cwd: String,
+    /// Lines the help is scrolled down.
+    pub help_scroll: u16,
 }
 
 impl App {
@@ -277,6 +279,7 @@ impl App {
             flash: None,
             tools: Vec::new(),
             cwd,
+            help_scroll: 0,
         };
         match attach {
             Some(name) => {
@@ -454,6 +457,7 @@ impl App {
     }
 
     fn toggle_help(&mut self) {
+        self.help_scroll = 0;
         self.modal = match self.modal {
             Some(Modal::Help) => None,
             _ => Some(Modal::Help),
@@ -465,7 +469,19 @@ impl App {
             return;
         };
         match modal {
-            Modal::Help => self.modal = None,
+            Modal::Help => match ev.code {
+                KeyCode::Down | KeyCode::Char('j') => {
+                    self.help_scroll = self.help_scroll.saturating_add(1)
+                }
+                KeyCode::Up | KeyCode::Char('k') => {
+                    self.help_scroll = self.help_scroll.saturating_sub(1)
+                }
+                KeyCode::PageDown | KeyCode::Char(' ') => {
+                    self.help_scroll = self.help_scroll.saturating_add(8)
+                }
+                KeyCode::PageUp => self.help_scroll = self.help_scroll.saturating_sub(8),
+                _ => self.modal = None,
+            },
             Modal::ConfirmKill(name) => {
                 if matches!(ev.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
                     let session = name.clone();

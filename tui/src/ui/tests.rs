@@ -926,7 +926,6 @@ fn a_tool_result_elsewhere_removes_the_prompt() {
 /// arrives this client still shows the prompt and `y` would send an Approve that
 /// the daemon must refuse.
 #[test]
-#[ignore = "known bug: ApprovalDecided{Denied} keeps the tool cell AwaitingApproval (transcript.rs)"]
 fn a_denial_elsewhere_removes_the_prompt() {
     let mut app = scene::approval();
     let next = app.session.as_ref().map_or(0, |v| v.last_seq()) + 1;

@@ -138,7 +138,8 @@ pub struct Transcript {
     tools: HashMap<String, usize>,
 }
 
-fn one_line(s: &str, max: usize) -> String {
+/// Collapses whitespace and cuts to `max` characters with an ellipsis.
+pub fn one_line(s: &str, max: usize) -> String {
     let flat = s.split_whitespace().collect::<Vec<_>>().join(" ");
     if flat.chars().count() > max {
         format!(
@@ -211,6 +212,8 @@ impl Transcript {
             } => self.update_tool(call_id, |status, _, note| match decision {
                 Decision::Approved => *status = ToolStatus::Approved,
                 _ => {
+                    // Denied: no longer pending, even before its result arrives.
+                    *status = ToolStatus::Done { is_error: true };
                     *note = Some(
                         reason
                             .clone()

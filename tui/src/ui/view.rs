@@ -191,17 +191,17 @@ fn draw_list(f: &mut Frame<'_>, app: &App, area: Rect) {
                     "MODEL",
                     "DIRECTORY",
                     "ACTIVE",
-                    "APPROVALS",
-                    "CLIENTS",
+                    "APPR",
+                    "CL",
                 ],
                 vec![
-                    Constraint::Fill(2),
+                    Constraint::Fill(3),
                     Constraint::Length(17),
                     Constraint::Fill(2),
                     Constraint::Fill(3),
                     Constraint::Length(8),
-                    Constraint::Length(9),
-                    Constraint::Length(7),
+                    Constraint::Length(4),
+                    Constraint::Length(3),
                 ],
             )
         };
@@ -303,7 +303,10 @@ fn draw_session(f: &mut Frame<'_>, app: &App, v: &SessionView, area: Rect) {
                 ),
                 Span::raw(format!(" {call_id}{more}")),
             ]),
-            Line::from(Span::styled(args.clone(), Style::new().fg(Color::Gray))),
+            Line::from(Span::styled(
+                super::transcript::one_line(args, approval.width as usize),
+                Style::new().fg(Color::Gray),
+            )),
             hints(app, &[Action::Approve, Action::Deny]),
         ];
         let block = Block::default()
@@ -335,22 +338,30 @@ fn draw_transcript(f: &mut Frame<'_>, v: &SessionView, area: Rect) {
     if !v.partial.is_empty() {
         tail.extend(partial_lines(&v.partial, w));
     }
-    for (call, out) in &v.tool_live {
-        let last: Vec<&str> = out.lines().rev().take(3).collect();
-        for l in last.into_iter().rev() {
-            tail.push(Line::from(Span::styled(
-                format!("    ┆ {l} ({call})"),
-                Style::new().fg(Color::DarkGray),
-            )));
-        }
-    }
     let mut chunks: Vec<Vec<Line<'static>>> = vec![tail];
     let mut have: usize = chunks[0].len();
     for cell in v.transcript.cells.iter().rev() {
         if have >= want {
             break;
         }
-        let lines = cell.lines(w, v.expanded).clone();
+        let mut lines = cell.lines(w, v.expanded).clone();
+        // A running call shows the tail of its live output under its own line.
+        if let super::transcript::CellKind::Tool { call_id, .. } = &cell.kind
+            && let Some(out) = v.tool_live.get(call_id)
+        {
+            let last: Vec<&str> = out.lines().rev().take(3).collect();
+            let at = lines.len().saturating_sub(1); // before the blank separator
+            for (k, l) in last.into_iter().rev().enumerate() {
+                let text = super::transcript::one_line(l, (w as usize).saturating_sub(6));
+                lines.insert(
+                    at + k,
+                    Line::from(Span::styled(
+                        format!("    ┆ {text}"),
+                        Style::new().fg(Color::DarkGray),
+                    )),
+                );
+            }
+        }
         have += lines.len();
         chunks.push(lines);
     }
@@ -371,11 +382,12 @@ fn draw_transcript(f: &mut Frame<'_>, v: &SessionView, area: Rect) {
     f.render_widget(Paragraph::new(visible), area);
     if v.scroll > 0 {
         let tag = " ↓ more below (End) ";
-        let x = area.x + area.width.saturating_sub(tag.len() as u16);
+        let tag_w = Span::raw(tag).width() as u16;
+        let x = area.x + area.width.saturating_sub(tag_w);
         let r = Rect {
             x,
             y: area.y + area.height.saturating_sub(1),
-            width: (tag.len() as u16).min(area.width),
+            width: tag_w.min(area.width),
             height: 1,
         };
         f.render_widget(
@@ -415,26 +427,61 @@ fn draw_status(f: &mut Frame<'_>, app: &App, v: &SessionView, area: Rect) {
             Style::new().fg(Color::Yellow),
         ));
     } else {
-        spans.push(Span::styled(
-            format!(
-                " {} · {tokens} tok · {tools} tools · {} attached",
-                i.model, i.attached_clients
+        // Segments in order of importance; the least important drop first when
+        // the terminal is narrow, so what matters is never cut mid-word.
+        let gray = Style::new().fg(Color::Gray);
+        let mut segments: Vec<(u8, Span<'static>)> = vec![
+            (
+                0,
+                Span::styled(
+                    format!(" · {} detach", app.keymap.hint(Action::Detach)),
+                    Style::new().fg(Color::DarkGray),
+                ),
             ),
-            Style::new().fg(Color::Gray),
-        ));
+            (4, Span::styled(format!(" · {}", i.model), gray)),
+            (5, Span::styled(format!(" · {tokens} tok"), gray)),
+            (6, Span::styled(format!(" · {tools} tools"), gray)),
+            (
+                3,
+                Span::styled(format!(" · {} attached", i.attached_clients), gray),
+            ),
+        ];
         if i.queued_inputs > 0 {
-            spans.push(Span::styled(
-                format!(" · {} queued", i.queued_inputs),
-                Style::new().fg(Color::Cyan),
+            segments.push((
+                2,
+                Span::styled(
+                    format!(" · {} queued", i.queued_inputs),
+                    Style::new().fg(Color::Cyan),
+                ),
             ));
         }
         if app.read_only {
-            spans.push(Span::styled(" · read-only", Style::new().fg(Color::Yellow)));
+            segments.push((
+                1,
+                Span::styled(" · read-only", Style::new().fg(Color::Yellow)),
+            ));
         }
-        spans.push(Span::styled(
-            format!(" · {} detach", app.keymap.hint(Action::Detach)),
-            Style::new().fg(Color::DarkGray),
-        ));
+        let used: usize = spans.iter().map(|s| s.width()).sum();
+        let mut room = (area.width as usize).saturating_sub(used);
+        let mut by_priority: Vec<usize> = (0..segments.len()).collect();
+        by_priority.sort_by_key(|&k| segments[k].0);
+        let mut keep = vec![false; segments.len()];
+        for k in by_priority {
+            let w = segments[k].1.width();
+            if w <= room {
+                room -= w;
+                keep[k] = true;
+            }
+        }
+        // Shown in a fixed order: details first, the detach hint last.
+        let order = [4usize, 5, 6, 3, 2, 1, 0];
+        for k in order {
+            if let Some(pos) = segments.iter().position(|(p, _)| *p as usize == k)
+                && keep[pos]
+            {
+                spans.push(segments[pos].1.clone());
+            }
+        }
     }
     if app.prefix {
         spans.insert(
@@ -462,6 +509,9 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
 fn draw_modal(f: &mut Frame<'_>, app: &App, m: &Modal, area: Rect) {
     match m {
         Modal::Help => {
+            let r = centered(area, 76, area.height.saturating_sub(2).max(3));
+            let inner_w = r.width.saturating_sub(2);
+            let key_w = if inner_w >= 50 { 20 } else { 12 };
             let mut lines = Vec::new();
             for (title, rows) in app.keymap.help() {
                 lines.push(Line::from(Span::styled(
@@ -469,23 +519,26 @@ fn draw_modal(f: &mut Frame<'_>, app: &App, m: &Modal, area: Rect) {
                     Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
                 )));
                 for (keys, what) in rows {
-                    lines.push(Line::from(vec![
-                        Span::styled(format!("  {keys:<18}"), Style::new().fg(Color::Yellow)),
+                    let spans = vec![
+                        Span::styled(
+                            format!(" {keys:<w$}", w = key_w - 1),
+                            Style::new().fg(Color::Yellow),
+                        ),
                         Span::raw(what),
-                    ]));
+                    ];
+                    lines.extend(super::transcript::wrap(spans, inner_w, &" ".repeat(key_w)));
                 }
             }
-            let r = centered(area, 72, area.height.saturating_sub(2).max(3));
+            let max = (lines.len() as u16).saturating_sub(r.height.saturating_sub(2));
+            let scroll = app.help_scroll.min(max);
             f.render_widget(Clear, r);
-            let block = Block::default()
-                .borders(Borders::ALL)
-                .title(" keys (any key closes) ");
-            f.render_widget(
-                Paragraph::new(lines)
-                    .block(block)
-                    .wrap(Wrap { trim: false }),
-                r,
-            );
+            let title = if max > 0 {
+                " keys (↑↓ scroll, other keys close) "
+            } else {
+                " keys (any key closes) "
+            };
+            let block = Block::default().borders(Borders::ALL).title(title);
+            f.render_widget(Paragraph::new(lines).block(block).scroll((scroll, 0)), r);
         }
         Modal::ConfirmKill(name) => {
             let r = centered(area, 44, 5);
