@@ -7,6 +7,7 @@
 pub mod harness;
 pub mod model;
 pub mod raw;
+pub mod tmux;
 
 pub use harness::{Out, TestEnv, tether_bin};
 pub use model::{ModelServer, Reply};

@@ -33,7 +33,7 @@ fn conn_banner(app: &App) -> Option<Line<'static>> {
             Style::new().fg(Color::Yellow),
         ))),
         ConnState::Reconnecting(why) => Some(Line::from(Span::styled(
-            format!(" daemon unreachable ({why}); reconnecting… "),
+            format!(" reconnecting to the daemon… ({why}) "),
             Style::new().fg(Color::Black).bg(Color::Yellow),
         ))),
     }

@@ -1,0 +1,147 @@
+//! Driving the real `tether` TUI inside tmux, the way a person sees it:
+//! `send-keys` in, `capture-pane` out, on a private tmux server per test.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::harness::{TestEnv, tether_bin};
+
+/// One tmux pane running a command.
+pub struct Pane {
+    server: String,
+    exit_file: PathBuf,
+}
+
+/// True when tmux is installed.
+pub fn available() -> bool {
+    std::process::Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+impl Pane {
+    /// Starts `tether ARGS` in a `width`x`height` pane with the env's directories.
+    pub fn start(env: &TestEnv, label: &str, args: &[&str], width: u16, height: u16) -> Pane {
+        let server = format!("tether-test-{}-{label}", std::process::id());
+        let exit_file = env.root.path().join(format!("{label}.exit"));
+        let mut cmd = String::new();
+        for (k, v) in [
+            ("TETHER_SOCKET", env.socket.display().to_string()),
+            ("TETHER_CONFIG_DIR", env.config_dir.display().to_string()),
+            ("TETHER_STATE_DIR", env.state_dir.display().to_string()),
+            ("HOME", env.root.path().display().to_string()),
+        ] {
+            cmd.push_str(&format!("{k}={} ", shell_quote(&v)));
+        }
+        for (k, v) in &env.env {
+            cmd.push_str(&format!("{k}={} ", shell_quote(v)));
+        }
+        cmd.push_str(&shell_quote(&tether_bin().display().to_string()));
+        for a in args {
+            cmd.push(' ');
+            cmd.push_str(&shell_quote(a));
+        }
+        let script = format!(
+            "cd {}; {cmd}; echo \"exit=$?\" > {}; echo DETACHED-SHELL; sleep 600",
+            shell_quote(&env.work_dir.display().to_string()),
+            shell_quote(&exit_file.display().to_string())
+        );
+        let status = std::process::Command::new("tmux")
+            .args([
+                "-L",
+                &server,
+                "-f",
+                "/dev/null",
+                "new-session",
+                "-d",
+                "-x",
+                &width.to_string(),
+                "-y",
+                &height.to_string(),
+            ])
+            .arg(script)
+            .status()
+            .expect("run tmux");
+        assert!(status.success(), "tmux new-session failed");
+        Pane { server, exit_file }
+    }
+
+    /// Sends keys (tmux key names, or literal text with `literal`).
+    pub fn keys(&self, keys: &[&str]) {
+        let status = std::process::Command::new("tmux")
+            .args(["-L", &self.server, "send-keys", "-t", "0"])
+            .args(keys)
+            .status()
+            .expect("tmux send-keys");
+        assert!(status.success());
+    }
+
+    /// Types text literally.
+    pub fn type_text(&self, text: &str) {
+        let status = std::process::Command::new("tmux")
+            .args(["-L", &self.server, "send-keys", "-t", "0", "-l", text])
+            .status()
+            .expect("tmux send-keys");
+        assert!(status.success());
+    }
+
+    /// What the pane shows now.
+    pub fn screen(&self) -> String {
+        let out = std::process::Command::new("tmux")
+            .args(["-L", &self.server, "capture-pane", "-p", "-t", "0"])
+            .output()
+            .expect("tmux capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Waits until the screen satisfies `pred`, or panics showing the screen.
+    pub async fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let s = self.screen();
+            if pred(&s) {
+                return s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; the screen shows:\n{s}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until the screen contains `text`.
+    pub async fn wait_text(&self, text: &str) -> String {
+        self.wait_for(&format!("{text:?} on screen"), |s| s.contains(text))
+            .await
+    }
+
+    /// The tether process's exit status line, once it exited (`exit=N`).
+    pub async fn wait_exit(&self) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(s) = std::fs::read_to_string(&self.exit_file) {
+                return s.trim().to_string();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "tether did not exit; the screen shows:\n{}",
+                self.screen()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for Pane {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("tmux")
+            .args(["-L", &self.server, "kill-server"])
+            .status();
+    }
+}
