@@ -3,7 +3,9 @@
 //!
 //! The actor does no slow I/O itself: model calls and tool calls run as worker
 //! tasks that report back on `work_rx`, tagged with the turn's generation so a
-//! report from an interrupted turn is recognised and dropped.
+//! report from an interrupted turn is recognised and dropped. Callers reach it
+//! through the handle in `handle`; a restart resumes its cut-short turn through
+//! `recover`.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -12,25 +14,23 @@ use std::time::Duration;
 use serde_json::Value;
 use tether_shared::protocol::{PartialState, RpcError, SendResult, SessionInfo, code};
 use tether_shared::{Decision, Delivery, Event, EventKind, Live, SessionState, Usage};
-use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{Instrument, debug, info, info_span, warn};
 
 use super::context;
+use super::handle::{Command, SessionHandle, Subscription};
 use super::machine::{self, CallStatus, Step, StepCall};
-use crate::config::{ConfigSource, Policy, Resume};
+use crate::config::{ConfigSource, Policy};
 use crate::model::{self, ModelReply, ModelRequest, OpenAi, Progress};
 use crate::procs::ProcessIdentity;
-use crate::store::{Batch, QueuedInput, SessionRow, Store, StoreError};
+use crate::store::{Batch, QueuedInput, SessionRow, Store};
 use crate::tools::{ToolChange, ToolContext, ToolManager, ToolOutput};
 use crate::util::now_rfc3339;
 
 /// How long a model call waits for tool servers that are still starting.
 const TOOLS_READY_WAIT: Duration = Duration::from_secs(15);
-
-/// How many times a turn cut short by restarts resumes before it is failed.
-pub const MAX_RESUMES: u32 = 3;
 
 /// Live messages buffered per session for attached clients. A client that falls
 /// further behind is caught up from the store (it lags, it is not fed a gap).
@@ -48,168 +48,6 @@ pub struct SessionShared {
     pub http: reqwest::Client,
     /// Tracks every task, for a bounded shutdown.
     pub tracker: TaskTracker,
-}
-
-/// What a client gets when it subscribes to a session.
-pub struct Subscription {
-    /// Live messages after `last_seq`.
-    pub live: broadcast::Receiver<Live>,
-    /// The last stored seq when subscribing.
-    pub last_seq: u64,
-    /// What is streaming now.
-    pub partial: PartialState,
-    /// The session's summary.
-    pub info: SessionInfo,
-}
-
-enum Command {
-    Send {
-        text: String,
-        delivery: Delivery,
-        reply: oneshot::Sender<Result<SendResult, RpcError>>,
-    },
-    Interrupt {
-        reply: oneshot::Sender<bool>,
-    },
-    Decide {
-        call_id: Option<String>,
-        all: bool,
-        decision: Decision,
-        reason: Option<String>,
-        reply: oneshot::Sender<Result<Vec<String>, RpcError>>,
-    },
-    Subscribe {
-        reply: oneshot::Sender<Subscription>,
-    },
-    Clients {
-        delta: isize,
-    },
-    Stop {
-        reply: oneshot::Sender<()>,
-    },
-}
-
-/// A cloneable handle on a session actor.
-#[derive(Clone)]
-pub struct SessionHandle {
-    /// Stable id.
-    pub id: String,
-    /// Unique name.
-    pub name: String,
-    // Bounded: a flood of requests waits here instead of growing memory; every
-    // command is small and the actor answers quickly because workers do the I/O.
-    cmd: mpsc::Sender<Command>,
-    // watch: clients want the latest summary, never a history of them.
-    status: watch::Receiver<SessionInfo>,
-}
-
-fn gone() -> RpcError {
-    RpcError::new(code::SESSION_NOT_FOUND, "the session has stopped")
-}
-
-impl SessionHandle {
-    /// The latest summary.
-    pub fn info(&self) -> SessionInfo {
-        self.status.borrow().clone()
-    }
-
-    /// A receiver of summary changes.
-    pub fn watch(&self) -> watch::Receiver<SessionInfo> {
-        self.status.clone()
-    }
-
-    /// Sends a message; durable when this returns Ok.
-    pub async fn send(&self, text: String, delivery: Delivery) -> Result<SendResult, RpcError> {
-        let (reply, rx) = oneshot::channel();
-        self.cmd
-            .send(Command::Send {
-                text,
-                delivery,
-                reply,
-            })
-            .await
-            .map_err(|_| gone())?;
-        rx.await.map_err(|_| gone())?
-    }
-
-    /// Interrupts the running turn; false when none was running.
-    pub async fn interrupt(&self) -> Result<bool, RpcError> {
-        let (reply, rx) = oneshot::channel();
-        self.cmd
-            .send(Command::Interrupt { reply })
-            .await
-            .map_err(|_| gone())?;
-        rx.await.map_err(|_| gone())
-    }
-
-    /// Approves or denies pending calls; returns the call ids decided.
-    pub async fn decide(
-        &self,
-        call_id: Option<String>,
-        all: bool,
-        decision: Decision,
-        reason: Option<String>,
-    ) -> Result<Vec<String>, RpcError> {
-        let (reply, rx) = oneshot::channel();
-        self.cmd
-            .send(Command::Decide {
-                call_id,
-                all,
-                decision,
-                reason,
-                reply,
-            })
-            .await
-            .map_err(|_| gone())?;
-        rx.await.map_err(|_| gone())?
-    }
-
-    /// Subscribes to live messages.
-    pub async fn subscribe(&self) -> Result<Subscription, RpcError> {
-        let (reply, rx) = oneshot::channel();
-        self.cmd
-            .send(Command::Subscribe { reply })
-            .await
-            .map_err(|_| gone())?;
-        rx.await.map_err(|_| gone())
-    }
-
-    /// Counts an attached client in or out.
-    pub async fn clients(&self, delta: isize) {
-        let _ = self.cmd.send(Command::Clients { delta }).await;
-    }
-
-    /// Waits until the session settles: idle or failed with nothing queued, or
-    /// awaiting approval. Returns the state and whether the timeout passed first.
-    pub async fn wait(&self, timeout: Option<Duration>) -> (SessionState, bool) {
-        let mut rx = self.status.clone();
-        let settled = |i: &SessionInfo| {
-            i.state == SessionState::AwaitingApproval
-                || (i.state.is_settled() && i.queued_inputs == 0)
-        };
-        let fut = async {
-            match rx.wait_for(settled).await {
-                Ok(info) => info.state,
-                Err(_) => self.info().state,
-            }
-        };
-        match timeout {
-            Some(t) => match tokio::time::timeout(t, fut).await {
-                Ok(state) => (state, false),
-                Err(_) => (self.info().state, true),
-            },
-            None => (fut.await, false),
-        }
-    }
-
-    /// Stops the actor after it persists what it has; a running turn is left to
-    /// resume when the daemon starts again.
-    pub async fn stop(&self) {
-        let (reply, rx) = oneshot::channel();
-        if self.cmd.send(Command::Stop { reply }).await.is_ok() {
-            let _ = rx.await;
-        }
-    }
 }
 
 enum Work {
@@ -234,25 +72,25 @@ enum Work {
     },
 }
 
-enum Phase {
+pub(super) enum Phase {
     Model,
     Tools(Step),
 }
 
-struct Turn {
-    generation: u64,
-    cancel: CancellationToken,
-    phase: Phase,
+pub(super) struct Turn {
+    pub(super) generation: u64,
+    pub(super) cancel: CancellationToken,
+    pub(super) phase: Phase,
 }
 
-struct SessionActor {
+pub(super) struct SessionActor {
     row: SessionRow,
-    shared: Arc<SessionShared>,
+    pub(super) shared: Arc<SessionShared>,
     state: SessionState,
-    last_error: Option<String>,
+    pub(super) last_error: Option<String>,
     inputs: VecDeque<QueuedInput>,
-    turn: Option<Turn>,
-    next_generation: u64,
+    pub(super) turn: Option<Turn>,
+    pub(super) next_generation: u64,
     conversation: Option<Vec<Arc<Value>>>,
     partial_text: String,
     clients: usize,
@@ -261,7 +99,7 @@ struct SessionActor {
     live: Option<broadcast::Sender<Live>>,
     status: watch::Sender<SessionInfo>,
     work_tx: mpsc::UnboundedSender<Work>,
-    cancel: CancellationToken,
+    pub(super) cancel: CancellationToken,
 }
 
 fn status_channel(row: &SessionRow) -> (watch::Sender<SessionInfo>, watch::Receiver<SessionInfo>) {
@@ -293,40 +131,9 @@ pub fn spawn_new(
     spawn(row, shared, cancel, SessionState::Idle, Vec::new(), None)
 }
 
-/// Restores a session from the store: reads its last turn and queued inputs, and
-/// recovers a turn the daemon's end cut short (DESIGN.md guarantee 3).
-pub async fn spawn_restored(
-    row: SessionRow,
-    shared: Arc<SessionShared>,
-    cancel: CancellationToken,
-) -> Result<SessionHandle, StoreError> {
-    // A crash leaves the process groups of running calls behind: stop them before
-    // recovery records those calls as interrupted.
-    for (call_id, process) in shared.store.processes(&row.id).await? {
-        if process.kill_group_if_alive() {
-            info!(session = %row.name, call = %call_id, pid = process.pid, "stopped a process group left by the previous daemon");
-        }
-    }
-    shared.store.remove_processes(&row.id, None).await?;
-    let tail = shared.store.last_turn(&row.id).await?;
-    let inputs = shared.store.inputs(&row.id).await?;
-    let recovered = machine::analyze(&tail);
-    let last_error = tail.iter().rev().find_map(|e| match &e.kind {
-        EventKind::TurnFailed { error } => Some(error.clone()),
-        _ => None,
-    });
-    let state = recovered.last_state;
-    Ok(spawn(
-        row,
-        shared,
-        cancel,
-        state,
-        inputs,
-        Some((recovered, last_error)),
-    ))
-}
-
-fn spawn(
+/// Starts the actor of a new or restored session and returns its handle; a
+/// `recovered` turn is dealt with before the actor takes commands.
+pub(super) fn spawn(
     row: SessionRow,
     shared: Arc<SessionShared>,
     cancel: CancellationToken,
@@ -337,12 +144,7 @@ fn spawn(
     let (cmd_tx, cmd_rx) = mpsc::channel(64);
     let (work_tx, work_rx) = mpsc::unbounded_channel();
     let (status, status_rx) = status_channel(&row);
-    let handle = SessionHandle {
-        id: row.id.clone(),
-        name: row.name.clone(),
-        cmd: cmd_tx,
-        status: status_rx,
-    };
+    let handle = SessionHandle::new(row.id.clone(), row.name.clone(), cmd_tx, status_rx);
     let span = info_span!("session", session = %row.name);
     let mut actor = SessionActor {
         row,
@@ -510,7 +312,7 @@ impl SessionActor {
     }
 
     /// Persists events (numbering them), then applies and publishes them.
-    async fn persist(
+    pub(super) async fn persist(
         &mut self,
         kinds: Vec<EventKind>,
         consume: Vec<i64>,
@@ -569,7 +371,7 @@ impl SessionActor {
         self.publish_status();
     }
 
-    fn state_change(&self, to: SessionState, kinds: &mut Vec<EventKind>) {
+    pub(super) fn state_change(&self, to: SessionState, kinds: &mut Vec<EventKind>) {
         let current = kinds
             .iter()
             .rev()
@@ -694,7 +496,7 @@ impl SessionActor {
     }
 
     /// Starts a model call for the current turn, taking steered inputs first.
-    async fn model_step(&mut self) {
+    pub(super) async fn model_step(&mut self) {
         let steered: Vec<QueuedInput> = {
             let (s, rest): (Vec<_>, Vec<_>) = self
                 .inputs
@@ -1178,91 +980,6 @@ impl SessionActor {
                 })
                 .collect();
             self.persist(kinds, vec![], None).await;
-        }
-    }
-
-    /// Recovers a turn that the daemon's end cut short.
-    async fn recover(&mut self, recovered: machine::Recovered) {
-        let Some(open) = recovered.open_turn else {
-            return;
-        };
-        let (config, _) = self.shared.config.load();
-        let mut step = open.step;
-        let mut kinds = Vec::new();
-        let unfinished = machine::unfinished(&step);
-        for (call_id, tool) in &unfinished {
-            kinds.push(EventKind::ToolResult {
-                call_id: call_id.clone(),
-                tool: tool.clone(),
-                output: "interrupted: daemon restarted".into(),
-                is_error: true,
-            });
-            step.set(call_id, CallStatus::Done);
-        }
-        let pending = step.pending();
-        let generation = self.next_generation;
-        self.next_generation += 1;
-        let resume_needed = !unfinished.is_empty() || pending.is_empty();
-        if config.resume == Resume::Manual && pending.is_empty() {
-            kinds.push(EventKind::TurnInterrupted {
-                reason: "daemon restarted".into(),
-            });
-            self.state_change(SessionState::Idle, &mut kinds);
-            self.persist(kinds, vec![], None).await;
-            info!("turn left interrupted after restart ([recovery] resume = \"manual\")");
-            return;
-        }
-        if resume_needed && config.resume == Resume::Auto {
-            if open.resumes >= MAX_RESUMES {
-                for id in &pending {
-                    if let Some(c) = step.calls.iter().find(|c| &c.call_id == id) {
-                        kinds.push(EventKind::ToolResult {
-                            call_id: id.clone(),
-                            tool: c.tool.clone(),
-                            output: "interrupted: the turn failed".into(),
-                            is_error: true,
-                        });
-                    }
-                }
-                let error = format!(
-                    "the turn was cut short by a daemon restart {} times; not resuming it again",
-                    open.resumes + 1
-                );
-                self.last_error = Some(error.clone());
-                kinds.push(EventKind::TurnFailed { error });
-                self.state_change(SessionState::Failed, &mut kinds);
-                self.persist(kinds, vec![], None).await;
-                return;
-            }
-            kinds.push(EventKind::TurnResumed {
-                attempt: open.resumes + 1,
-            });
-        }
-        let state = if pending.is_empty() {
-            SessionState::Running
-        } else {
-            SessionState::AwaitingApproval
-        };
-        self.state_change(state, &mut kinds);
-        self.turn = Some(Turn {
-            generation,
-            cancel: self.cancel.child_token(),
-            phase: if step.calls.is_empty() {
-                Phase::Model
-            } else {
-                Phase::Tools(step)
-            },
-        });
-        if !self.persist(kinds, vec![], None).await {
-            return;
-        }
-        info!(
-            resumes = open.resumes + 1,
-            pending = pending.len(),
-            "turn recovered after restart"
-        );
-        if pending.is_empty() {
-            self.model_step().await;
         }
     }
 }

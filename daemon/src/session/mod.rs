@@ -3,6 +3,10 @@
 
 mod actor;
 pub mod context;
+mod handle;
 pub mod machine;
+mod recover;
 
-pub use actor::{SessionHandle, SessionShared, Subscription, spawn_new, spawn_restored};
+pub use actor::{SessionShared, spawn_new};
+pub use handle::{SessionHandle, Subscription};
+pub use recover::spawn_restored;

@@ -6,13 +6,14 @@
 //! process, unless the definition says `per_session = true`, in which case each
 //! session gets its own. Global servers (`tools.toml`) are seen by every session;
 //! a directory's `.mcp.json` servers by the sessions working in that directory.
-//! Each server has a supervisor task that starts it, restarts it with backoff
-//! (1 s doubling to 60 s) when it exits, and stops it when its definition goes.
+//! Each server has a supervisor task (in `supervisor`) that starts it, restarts it
+//! with backoff (1 s doubling to 60 s) when it exits, and stops it when its
+//! definition goes.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 use tether_shared::protocol::{ServerStatus, ToolServerInfo};
@@ -22,17 +23,11 @@ use tokio_util::task::TaskTracker;
 use tracing::{Instrument, info, info_span, warn};
 
 use super::builtin::{self, ToolContext, ToolOutput, ToolSpec};
+use super::supervisor::supervise;
 use crate::config::{ConfigError, ConfigSource};
-use crate::mcp::client::{McpClient, McpError, McpTool, ServerEvent, ServerSpec, Transport};
+use crate::mcp::client::{McpClient, McpError, McpTool, ServerSpec, Transport};
 use crate::toolconfig::{self, ServerDef, ServerTransport, model_tool_name};
 use crate::watch::{self, FileWatcher};
-
-/// First restart delay of a server that exited or could not start.
-const BACKOFF_START: Duration = Duration::from_secs(1);
-/// Longest restart delay.
-const BACKOFF_MAX: Duration = Duration::from_secs(60);
-/// A server that ran this long before exiting restarts with the first delay again.
-const STABLE_AFTER: Duration = Duration::from_secs(60);
 
 /// Which sessions a tool change concerns.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,42 +72,45 @@ struct ServerKey {
     session: Option<String>,
 }
 
-struct ServerState {
-    status: ServerStatus,
-    tools: Vec<McpTool>,
-    error: Option<String>,
-    client: Option<Arc<McpClient>>,
+/// A server's live state, written by its supervisor and read by calls and listings.
+pub(super) struct ServerState {
+    pub(super) status: ServerStatus,
+    pub(super) tools: Vec<McpTool>,
+    pub(super) error: Option<String>,
+    pub(super) client: Option<Arc<McpClient>>,
     /// Tool names last announced to sessions; `None` until the first announcement.
-    announced: Option<BTreeSet<String>>,
+    pub(super) announced: Option<BTreeSet<String>>,
     /// Started with the daemon or its session: its first tool set is not news.
-    quiet_start: bool,
+    pub(super) quiet_start: bool,
 }
 
-struct Server {
+/// One server process (shared, or one session's), kept running by its supervisor.
+pub(super) struct Server {
     key: ServerKey,
-    def: ServerDef,
-    scope: Scope,
-    state: Mutex<ServerState>,
+    pub(super) def: ServerDef,
+    pub(super) scope: Scope,
+    pub(super) state: Mutex<ServerState>,
     /// Woken whenever `state.status` changes, for calls waiting on a restart.
     changed: tokio::sync::Notify,
     /// A call found the connection broken: reconnect (HTTP servers report no exit).
-    kick: tokio::sync::Notify,
-    cancel: CancellationToken,
+    pub(super) kick: tokio::sync::Notify,
+    pub(super) cancel: CancellationToken,
 }
 
 impl Server {
-    fn set_status(&self, f: impl FnOnce(&mut ServerState)) {
+    pub(super) fn set_status(&self, f: impl FnOnce(&mut ServerState)) {
         f(&mut lock(&self.state));
         self.changed.notify_waiters();
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+/// Locks `m`, recovering the data if a holder panicked.
+pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Server {
-    fn model_names(tools: &[McpTool], server: &str) -> BTreeSet<String> {
+    pub(super) fn model_names(tools: &[McpTool], server: &str) -> BTreeSet<String> {
         tools
             .iter()
             .map(|t| model_tool_name(server, &t.name))
@@ -145,7 +143,8 @@ pub struct ToolManager {
     watcher: Mutex<Option<FileWatcher>>,
 }
 
-fn spec_of(def: &ServerDef) -> ServerSpec {
+/// How to start the server a definition describes.
+pub(super) fn spec_of(def: &ServerDef) -> ServerSpec {
     let transport = match &def.transport {
         ServerTransport::Stdio {
             command,
@@ -636,8 +635,12 @@ impl ToolManager {
             r = client.call_tool(&name, arguments.clone()) => match r {
                 Ok((output, is_error)) => ToolOutput { output: cap_output(output), is_error },
                 Err(e) => {
-                    if matches!(e, McpError::Connect { .. } | McpError::Closed { .. } | McpError::Transport { .. }) {
-                        server.kick.notify_one();
+                    // A broken connection makes the supervisor reconnect, unless it
+                    // already has (the failure belongs to a connection now gone).
+                    let broken = matches!(e, McpError::Connect { .. } | McpError::Closed { .. } | McpError::Transport { .. });
+                    let current = lock(&server.state).client.as_ref().is_some_and(|c| Arc::ptr_eq(c, &client));
+                    if broken && current {
+                        server.kick.notify_waiters();
                     }
                     ToolOutput { output: format!("tool server {name_of_server:?}: {e}"), is_error: true }
                 }
@@ -737,156 +740,4 @@ fn status_word(s: ServerStatus) -> &'static str {
         ServerStatus::Stopped => "stopped",
         ServerStatus::Unknown => "unknown",
     }
-}
-
-/// Publishes the difference between what was announced and `now`.
-fn announce(
-    server: &Server,
-    changes: &broadcast::Sender<ToolChange>,
-    now: BTreeSet<String>,
-    error: Option<String>,
-) {
-    let mut st = lock(&server.state);
-    let quiet = std::mem::replace(&mut st.quiet_start, false);
-    let before = st.announced.replace(now.clone());
-    if quiet && before.is_none() {
-        return;
-    }
-    let before = before.unwrap_or_default();
-    let added: Vec<String> = now.difference(&before).cloned().collect();
-    let removed: Vec<String> = before.difference(&now).cloned().collect();
-    let errors: Vec<String> = error.into_iter().collect();
-    if added.is_empty() && removed.is_empty() && errors.is_empty() {
-        return;
-    }
-    let _ = changes.send(ToolChange {
-        scope: server.scope.clone(),
-        added,
-        removed,
-        errors,
-    });
-}
-
-/// Keeps one server running until its token is cancelled.
-async fn supervise(server: Arc<Server>, changes: broadcast::Sender<ToolChange>) {
-    let spec = spec_of(&server.def);
-    let mut backoff = BACKOFF_START;
-    loop {
-        server.set_status(|st| {
-            st.status = if st.error.is_some() && st.status == ServerStatus::Failed {
-                ServerStatus::Failed
-            } else {
-                ServerStatus::Starting
-            };
-        });
-        let (ev_tx, mut ev_rx) = mpsc::unbounded_channel();
-        let connected = tokio::select! {
-            _ = server.cancel.cancelled() => break,
-            c = McpClient::connect(&spec, ev_tx) => c,
-        };
-        let listed = match connected {
-            Ok(client) => match client.list_tools().await {
-                Ok(tools) => Ok((client, tools)),
-                Err(e) => {
-                    client.shutdown().await;
-                    Err(format!("tools/list failed: {e}"))
-                }
-            },
-            Err(e) => Err(e.to_string()),
-        };
-        match listed {
-            Ok((client, tools)) => {
-                let client = Arc::new(client);
-                let names = Server::model_names(&tools, &server.def.name);
-                info!(tools = tools.len(), "server running");
-                server.set_status(|st| {
-                    st.status = ServerStatus::Running;
-                    st.tools = tools;
-                    st.error = None;
-                    st.client = Some(client.clone());
-                });
-                announce(&server, &changes, names, None);
-                let started = Instant::now();
-                let exit = loop {
-                    tokio::select! {
-                        _ = server.cancel.cancelled() => break None,
-                        _ = server.kick.notified() => break Some(Some("the connection to the server failed".into())),
-                        ev = ev_rx.recv() => match ev {
-                            Some(ServerEvent::ToolsChanged) => match client.list_tools().await {
-                                Ok(tools) => {
-                                    let names = Server::model_names(&tools, &server.def.name);
-                                    lock(&server.state).tools = tools;
-                                    info!("server's tool list changed");
-                                    announce(&server, &changes, names, None);
-                                }
-                                Err(e) => warn!(error = %e, "tools/list after list_changed failed"),
-                            },
-                            Some(ServerEvent::Closed { error }) => break Some(error),
-                            None => break Some(Some("the connection ended".into())),
-                        },
-                    }
-                };
-                if exit.is_none() {
-                    server.set_status(|st| st.client = None);
-                }
-                match exit {
-                    None => {
-                        // Stopped on purpose: end the process and say so.
-                        if let Ok(c) = Arc::try_unwrap(client) {
-                            c.shutdown().await;
-                        }
-                        break;
-                    }
-                    Some(error) => {
-                        let mut msg = error.unwrap_or_else(|| "the server exited".into());
-                        if !msg.contains("stderr")
-                            && let Some(last) = client.stderr_tail().last()
-                        {
-                            msg.push_str(&format!(" (stderr: {last})"));
-                        }
-                        warn!(error = %msg, "server exited; restarting");
-                        server.set_status(|st| {
-                            st.status = ServerStatus::Starting;
-                            st.error = Some(msg);
-                            st.client = None;
-                        });
-                        if let Ok(c) = Arc::try_unwrap(client) {
-                            c.shutdown().await;
-                        }
-                        if started.elapsed() >= STABLE_AFTER {
-                            backoff = BACKOFF_START;
-                        }
-                    }
-                }
-            }
-            Err(error) => {
-                warn!(%error, "server failed to start");
-                let mut first_failure = false;
-                server.set_status(|st| {
-                    st.status = ServerStatus::Failed;
-                    st.tools.clear();
-                    first_failure = st.error.as_deref() != Some(error.as_str());
-                    st.error = Some(error.clone());
-                });
-                if first_failure {
-                    // Report the failure once; its tools (if it had any) are gone.
-                    announce(
-                        &server,
-                        &changes,
-                        BTreeSet::new(),
-                        Some(format!("{}: {error}", server.def.name)),
-                    );
-                }
-            }
-        }
-        tokio::select! {
-            _ = server.cancel.cancelled() => break,
-            _ = tokio::time::sleep(backoff) => {}
-        }
-        backoff = (backoff * 2).min(BACKOFF_MAX);
-    }
-    server.set_status(|st| {
-        st.status = ServerStatus::Stopped;
-        st.client = None;
-    });
 }

@@ -100,7 +100,7 @@ impl ListState {
                 f.is_empty()
                     || s.name.to_lowercase().contains(&f)
                     || s.cwd.to_lowercase().contains(&f)
-                    || s.model.contains(&f)
+                    || s.model.to_lowercase().contains(&f)
             })
             .collect()
     }
@@ -333,7 +333,11 @@ impl App {
             FromDaemon::Attached(r) => {
                 self.screen = Screen::Session;
                 match self.session.as_mut() {
-                    Some(v) if v.info.id == r.info.id => {
+                    Some(v)
+                        if v.info.id == r.info.id
+                            && !(r.truncated
+                                && r.events.first().is_some_and(|e| e.seq > v.last_seq() + 1)) =>
+                    {
                         // A reconnect: add what we missed, no duplicates, no gaps.
                         v.partial = r.partial.assistant_text;
                         v.info = SessionInfo {
@@ -344,7 +348,20 @@ impl App {
                             v.push_event(e);
                         }
                     }
-                    _ => self.session = Some(SessionView::new(*r)),
+                    _ => {
+                        // A new attach, or a reconnect that missed more than a
+                        // page: start from this page (older events load on scroll).
+                        let kept = self
+                            .session
+                            .take()
+                            .filter(|v| v.info.id == r.info.id)
+                            .map(|v| v.input);
+                        let mut view = SessionView::new(*r);
+                        if let Some(input) = kept {
+                            view.input = input;
+                        }
+                        self.session = Some(view);
+                    }
                 }
             }
             FromDaemon::Backfill(LogsResult { events, more, .. }) => {
@@ -363,6 +380,9 @@ impl App {
                 }
                 match p.live {
                     Live::Event { event } => {
+                        if matches!(event.kind, EventKind::ToolsChanged { .. }) {
+                            self.outbox.push(ToDaemon::Tools);
+                        }
                         v.push_event(event);
                     }
                     Live::AssistantDelta { text } => v.partial.push_str(&text),
@@ -578,6 +598,9 @@ impl App {
                     self.outbox.push(ToDaemon::Tools);
                 }
             }
+            Some(Action::New | Action::Kill) if self.read_only => {
+                self.flash = Some("read-only: cannot create or kill sessions".into());
+            }
             Some(Action::New) => self.modal = Some(Modal::Create(CreateForm::default())),
             Some(Action::Kill) => {
                 if let Some(s) = self.list.visible().get(self.list.selected) {
@@ -644,6 +667,7 @@ impl App {
                 _ => {}
             }
         }
+        let awaiting = !read_only && !v.pending().is_empty();
         let input_empty = v.input.is_empty();
         let (w, h) = v.viewport.get();
         let page = (h as usize).saturating_sub(2).max(1);
@@ -658,6 +682,15 @@ impl App {
             Some(a @ (Action::Send | Action::SendSteer | Action::SendInterrupt)) => {
                 if read_only {
                     self.flash = Some("read-only: cannot send".into());
+                    return;
+                }
+                if awaiting {
+                    self.flash = Some("a tool call waits: decide it first (y / n)".into());
+                    return;
+                }
+                if self.conn != ConnState::Connected {
+                    // Keep the text: nothing is lost while the daemon is away.
+                    self.flash = Some("not connected to the daemon; the message is kept".into());
                     return;
                 }
                 let text = v.input.lines().join("\n");
@@ -724,6 +757,11 @@ impl App {
                     return;
                 }
                 if read_only {
+                    return;
+                }
+                if awaiting {
+                    // The approval has the focus: stray typing must not become a message.
+                    self.flash = Some("a tool call waits: y approves, n denies".into());
                     return;
                 }
                 v.input.input(ev);

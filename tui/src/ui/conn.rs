@@ -149,6 +149,12 @@ pub async fn run(
                         // Commands while disconnected cannot be sent; say so.
                         Some(ToDaemon::Attach { session, read_only, .. }) => {
                             attached = Some((session, read_only));
+                            last_seq = 0;
+                            continue;
+                        }
+                        Some(ToDaemon::Detach) => {
+                            // Left the session while away: do not re-attach to it.
+                            attached = None;
                             continue;
                         }
                         Some(_) => {

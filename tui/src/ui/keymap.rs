@@ -360,6 +360,7 @@ impl Keymap {
     /// `ACTION = "KEY"` / `ACTION = ["KEY", ...]` to replace an action's keys.
     pub fn with_overrides(table: &toml::Table) -> Result<Keymap, KeyError> {
         let mut map = Keymap::default();
+        let mut overrides: Vec<(Context, Key, Action)> = Vec::new();
         let by_name: BTreeMap<&str, Action> =
             Action::all().iter().map(|a| (a.name(), *a)).collect();
         for (name, value) in table {
@@ -394,18 +395,27 @@ impl Keymap {
                     by_name.keys().copied().collect::<Vec<_>>().join(", ")
                 ))
             })?;
-            let contexts: Vec<Context> = map
+            let mut contexts: Vec<Context> = map
                 .bindings
                 .iter()
                 .filter(|(_, _, a)| *a == action)
                 .map(|(c, _, _)| *c)
                 .collect();
-            let context = contexts.first().copied().unwrap_or(Context::Session);
+            contexts.dedup();
+            if contexts.is_empty() {
+                contexts.push(Context::Session);
+            }
             map.bindings.retain(|(_, _, a)| *a != action);
-            for key in parsed {
-                map.bindings.push((context, key, action));
+            // Overrides go first: where a key is bound twice in a context, the
+            // user's binding wins over a default.
+            for context in contexts {
+                for key in &parsed {
+                    overrides.push((context, *key, action));
+                }
             }
         }
+        overrides.append(&mut map.bindings);
+        map.bindings = overrides;
         Ok(map)
     }
 
@@ -527,6 +537,21 @@ mod tests {
         );
         let bad: toml::Table = toml::from_str("detach = \"ctrl-\"").unwrap();
         assert!(Keymap::with_overrides(&bad).is_err());
+    }
+
+    #[test]
+    fn an_override_applies_everywhere_its_action_was_and_wins_a_clash() {
+        let t: toml::Table = toml::from_str("help = \"f1\"\ndetach = \"s\"").unwrap();
+        let m = Keymap::with_overrides(&t).unwrap();
+        let f1 = Key::parse("f1").unwrap();
+        for ctx in [Context::Prefix, Context::Session, Context::List] {
+            assert_eq!(m.action(ctx, &f1), Some(Action::Help), "{ctx:?}");
+        }
+        // `s` was the prefix's session-list key; the user's detach wins.
+        assert_eq!(
+            m.action(Context::Prefix, &Key::parse("s").unwrap()),
+            Some(Action::Detach)
+        );
     }
 
     #[test]

@@ -157,7 +157,7 @@ fn draw_list(f: &mut Frame<'_>, app: &App, area: Rect) {
                     cells.push(Span::raw(s.model.clone()));
                     cells.push(Span::raw(s.cwd.clone()));
                     cells.push(Span::raw(
-                        s.updated_at.get(11..19).unwrap_or("").to_string(),
+                        s.updated_at.get(5..16).unwrap_or("").replace('T', " "),
                     ));
                 }
                 let n = s.pending_approvals.len();
@@ -199,7 +199,7 @@ fn draw_list(f: &mut Frame<'_>, app: &App, area: Rect) {
                     Constraint::Length(17),
                     Constraint::Fill(2),
                     Constraint::Fill(3),
-                    Constraint::Length(8),
+                    Constraint::Length(11),
                     Constraint::Length(4),
                     Constraint::Length(3),
                 ],
@@ -533,9 +533,9 @@ fn draw_modal(f: &mut Frame<'_>, app: &App, m: &Modal, area: Rect) {
             let scroll = app.help_scroll.min(max);
             f.render_widget(Clear, r);
             let title = if max > 0 {
-                " keys (↑↓ scroll, other keys close) "
+                " keys (↑↓ scroll · Esc closes) "
             } else {
-                " keys (any key closes) "
+                " keys (Esc closes) "
             };
             let block = Block::default().borders(Borders::ALL).title(title);
             f.render_widget(Paragraph::new(lines).block(block).scroll((scroll, 0)), r);

@@ -1,0 +1,186 @@
+//! The cloneable [`SessionHandle`] callers hold on a session actor, and the
+//! commands it sends: each a message on the actor's bounded channel with a
+//! oneshot for the reply.
+
+use std::time::Duration;
+
+use tether_shared::protocol::{PartialState, RpcError, SendResult, SessionInfo, code};
+use tether_shared::{Decision, Delivery, Live, SessionState};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+
+/// What a client gets when it subscribes to a session.
+pub struct Subscription {
+    /// Live messages after `last_seq`.
+    pub live: broadcast::Receiver<Live>,
+    /// The last stored seq when subscribing.
+    pub last_seq: u64,
+    /// What is streaming now.
+    pub partial: PartialState,
+    /// The session's summary.
+    pub info: SessionInfo,
+}
+
+pub(super) enum Command {
+    Send {
+        text: String,
+        delivery: Delivery,
+        reply: oneshot::Sender<Result<SendResult, RpcError>>,
+    },
+    Interrupt {
+        reply: oneshot::Sender<bool>,
+    },
+    Decide {
+        call_id: Option<String>,
+        all: bool,
+        decision: Decision,
+        reason: Option<String>,
+        reply: oneshot::Sender<Result<Vec<String>, RpcError>>,
+    },
+    Subscribe {
+        reply: oneshot::Sender<Subscription>,
+    },
+    Clients {
+        delta: isize,
+    },
+    Stop {
+        reply: oneshot::Sender<()>,
+    },
+}
+
+/// A cloneable handle on a session actor.
+#[derive(Clone)]
+pub struct SessionHandle {
+    /// Stable id.
+    pub id: String,
+    /// Unique name.
+    pub name: String,
+    // Bounded: a flood of requests waits here instead of growing memory; every
+    // command is small and the actor answers quickly because workers do the I/O.
+    cmd: mpsc::Sender<Command>,
+    // watch: clients want the latest summary, never a history of them.
+    status: watch::Receiver<SessionInfo>,
+}
+
+fn gone() -> RpcError {
+    RpcError::new(code::SESSION_NOT_FOUND, "the session has stopped")
+}
+
+impl SessionHandle {
+    /// A handle on the actor that reads `cmd` and sends on `status`.
+    pub(super) fn new(
+        id: String,
+        name: String,
+        cmd: mpsc::Sender<Command>,
+        status: watch::Receiver<SessionInfo>,
+    ) -> Self {
+        Self {
+            id,
+            name,
+            cmd,
+            status,
+        }
+    }
+
+    /// The latest summary.
+    pub fn info(&self) -> SessionInfo {
+        self.status.borrow().clone()
+    }
+
+    /// A receiver of summary changes.
+    pub fn watch(&self) -> watch::Receiver<SessionInfo> {
+        self.status.clone()
+    }
+
+    /// Sends a message; durable when this returns Ok.
+    pub async fn send(&self, text: String, delivery: Delivery) -> Result<SendResult, RpcError> {
+        let (reply, rx) = oneshot::channel();
+        self.cmd
+            .send(Command::Send {
+                text,
+                delivery,
+                reply,
+            })
+            .await
+            .map_err(|_| gone())?;
+        rx.await.map_err(|_| gone())?
+    }
+
+    /// Interrupts the running turn; false when none was running.
+    pub async fn interrupt(&self) -> Result<bool, RpcError> {
+        let (reply, rx) = oneshot::channel();
+        self.cmd
+            .send(Command::Interrupt { reply })
+            .await
+            .map_err(|_| gone())?;
+        rx.await.map_err(|_| gone())
+    }
+
+    /// Approves or denies pending calls; returns the call ids decided.
+    pub async fn decide(
+        &self,
+        call_id: Option<String>,
+        all: bool,
+        decision: Decision,
+        reason: Option<String>,
+    ) -> Result<Vec<String>, RpcError> {
+        let (reply, rx) = oneshot::channel();
+        self.cmd
+            .send(Command::Decide {
+                call_id,
+                all,
+                decision,
+                reason,
+                reply,
+            })
+            .await
+            .map_err(|_| gone())?;
+        rx.await.map_err(|_| gone())?
+    }
+
+    /// Subscribes to live messages.
+    pub async fn subscribe(&self) -> Result<Subscription, RpcError> {
+        let (reply, rx) = oneshot::channel();
+        self.cmd
+            .send(Command::Subscribe { reply })
+            .await
+            .map_err(|_| gone())?;
+        rx.await.map_err(|_| gone())
+    }
+
+    /// Counts an attached client in or out.
+    pub async fn clients(&self, delta: isize) {
+        let _ = self.cmd.send(Command::Clients { delta }).await;
+    }
+
+    /// Waits until the session settles: idle or failed with nothing queued, or
+    /// awaiting approval. Returns the state and whether the timeout passed first.
+    pub async fn wait(&self, timeout: Option<Duration>) -> (SessionState, bool) {
+        let mut rx = self.status.clone();
+        let settled = |i: &SessionInfo| {
+            i.state == SessionState::AwaitingApproval
+                || (i.state.is_settled() && i.queued_inputs == 0)
+        };
+        let fut = async {
+            match rx.wait_for(settled).await {
+                Ok(info) => info.state,
+                Err(_) => self.info().state,
+            }
+        };
+        match timeout {
+            Some(t) => match tokio::time::timeout(t, fut).await {
+                Ok(state) => (state, false),
+                Err(_) => (self.info().state, true),
+            },
+            None => (fut.await, false),
+        }
+    }
+
+    /// Stops the actor after it persists what it has; a running turn is left to
+    /// resume when the daemon starts again.
+    pub async fn stop(&self) {
+        let (reply, rx) = oneshot::channel();
+        if self.cmd.send(Command::Stop { reply }).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! The supervisor task of one MCP server: connects it, lists its tools, restarts it
+//! with backoff when it exits or its connection breaks, and announces changes of its
+//! tool set to the sessions that see it.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tether_shared::protocol::ServerStatus;
+use tokio::sync::{broadcast, mpsc};
+use tracing::{info, warn};
+
+use super::manager::{Server, ToolChange, lock, spec_of};
+use crate::mcp::client::{McpClient, ServerEvent};
+
+/// First restart delay of a server that exited or could not start.
+const BACKOFF_START: Duration = Duration::from_secs(1);
+/// Longest restart delay.
+const BACKOFF_MAX: Duration = Duration::from_secs(60);
+/// A server that ran this long before exiting restarts with the first delay again.
+const STABLE_AFTER: Duration = Duration::from_secs(60);
+
+/// Publishes the difference between what was announced and `now`.
+fn announce(
+    server: &Server,
+    changes: &broadcast::Sender<ToolChange>,
+    now: BTreeSet<String>,
+    error: Option<String>,
+) {
+    let mut st = lock(&server.state);
+    let quiet = std::mem::replace(&mut st.quiet_start, false);
+    let before = st.announced.replace(now.clone());
+    if quiet && before.is_none() {
+        return;
+    }
+    let before = before.unwrap_or_default();
+    let added: Vec<String> = now.difference(&before).cloned().collect();
+    let removed: Vec<String> = before.difference(&now).cloned().collect();
+    let errors: Vec<String> = error.into_iter().collect();
+    if added.is_empty() && removed.is_empty() && errors.is_empty() {
+        return;
+    }
+    let _ = changes.send(ToolChange {
+        scope: server.scope.clone(),
+        added,
+        removed,
+        errors,
+    });
+}
+
+/// Keeps one server running until its token is cancelled.
+pub(super) async fn supervise(server: Arc<Server>, changes: broadcast::Sender<ToolChange>) {
+    let spec = spec_of(&server.def);
+    let mut backoff = BACKOFF_START;
+    loop {
+        server.set_status(|st| {
+            st.status = if st.error.is_some() && st.status == ServerStatus::Failed {
+                ServerStatus::Failed
+            } else {
+                ServerStatus::Starting
+            };
+        });
+        let (ev_tx, mut ev_rx) = mpsc::unbounded_channel();
+        let connected = tokio::select! {
+            _ = server.cancel.cancelled() => break,
+            c = McpClient::connect(&spec, ev_tx) => c,
+        };
+        let listed = match connected {
+            Ok(client) => match client.list_tools().await {
+                Ok(tools) => Ok((client, tools)),
+                Err(e) => {
+                    client.shutdown().await;
+                    Err(format!("tools/list failed: {e}"))
+                }
+            },
+            Err(e) => Err(e.to_string()),
+        };
+        match listed {
+            Ok((client, tools)) => {
+                let client = Arc::new(client);
+                let names = Server::model_names(&tools, &server.def.name);
+                info!(tools = tools.len(), "server running");
+                server.set_status(|st| {
+                    st.status = ServerStatus::Running;
+                    st.tools = tools;
+                    st.error = None;
+                    st.client = Some(client.clone());
+                });
+                announce(&server, &changes, names, None);
+                let started = Instant::now();
+                let exit = loop {
+                    tokio::select! {
+                        _ = server.cancel.cancelled() => break None,
+                        _ = server.kick.notified() => break Some(Some("the connection to the server failed".into())),
+                        ev = ev_rx.recv() => match ev {
+                            Some(ServerEvent::ToolsChanged) => match client.list_tools().await {
+                                Ok(tools) => {
+                                    let names = Server::model_names(&tools, &server.def.name);
+                                    lock(&server.state).tools = tools;
+                                    info!("server's tool list changed");
+                                    announce(&server, &changes, names, None);
+                                }
+                                Err(e) => warn!(error = %e, "tools/list after list_changed failed"),
+                            },
+                            Some(ServerEvent::Closed { error }) => break Some(error),
+                            None => break Some(Some("the connection ended".into())),
+                        },
+                    }
+                };
+                if exit.is_none() {
+                    server.set_status(|st| st.client = None);
+                }
+                match exit {
+                    None => {
+                        // Stopped on purpose: end the process and say so.
+                        if let Ok(c) = Arc::try_unwrap(client) {
+                            c.shutdown().await;
+                        }
+                        break;
+                    }
+                    Some(error) => {
+                        let mut msg = error.unwrap_or_else(|| "the server exited".into());
+                        if !msg.contains("stderr")
+                            && let Some(last) = client.stderr_tail().last()
+                        {
+                            msg.push_str(&format!(" (stderr: {last})"));
+                        }
+                        warn!(error = %msg, "server exited; restarting");
+                        server.set_status(|st| {
+                            st.status = ServerStatus::Starting;
+                            st.error = Some(msg);
+                            st.client = None;
+                        });
+                        if let Ok(c) = Arc::try_unwrap(client) {
+                            c.shutdown().await;
+                        }
+                        if started.elapsed() >= STABLE_AFTER {
+                            backoff = BACKOFF_START;
+                        }
+                    }
+                }
+            }
+            Err(error) => {
+                warn!(%error, "server failed to start");
+                let mut first_failure = false;
+                server.set_status(|st| {
+                    st.status = ServerStatus::Failed;
+                    st.tools.clear();
+                    first_failure = st.error.as_deref() != Some(error.as_str());
+                    st.error = Some(error.clone());
+                });
+                if first_failure {
+                    // Report the failure once; its tools (if it had any) are gone.
+                    announce(
+                        &server,
+                        &changes,
+                        BTreeSet::new(),
+                        Some(format!("{}: {error}", server.def.name)),
+                    );
+                }
+            }
+        }
+        tokio::select! {
+            _ = server.cancel.cancelled() => break,
+            _ = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(BACKOFF_MAX);
+    }
+    server.set_status(|st| {
+        st.status = ServerStatus::Stopped;
+        st.client = None;
+    });
+}

@@ -1,0 +1,284 @@
+//! The HTTP/1.1 side of the scripted model: raw TCP, one request per connection,
+//! `Connection: close`. It parses a request into a [`RecordedRequest`] and writes
+//! responses, noticing when the client leaves mid-reply.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::time::Instant;
+
+/// Caps that keep a broken client from growing a buffer without bound.
+const MAX_HEAD: usize = 64 * 1024;
+const MAX_BODY: usize = 64 * 1024 * 1024;
+
+/// One request as the server received it, whatever the reply was.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedRequest {
+    /// The HTTP method, e.g. `POST`.
+    pub method: String,
+    /// The request target as sent, query string included.
+    pub path: String,
+    /// Headers in arrival order, names lowercased, values trimmed.
+    pub headers: Vec<(String, String)>,
+    /// The parsed JSON body; `Null` when empty, a `String` with the raw text when it was
+    /// not JSON (the server answers 400 then).
+    pub body: Value,
+}
+
+impl RecordedRequest {
+    /// The first header with this name (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The `Authorization` header, e.g. `Bearer sk-test`.
+    pub fn authorization(&self) -> Option<String> {
+        self.header("authorization").map(str::to_owned)
+    }
+
+    /// The body's `messages` array (empty when absent).
+    pub fn messages(&self) -> Vec<Value> {
+        self.body
+            .get("messages")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The body's `tools` array (empty when absent).
+    pub fn tools(&self) -> Vec<Value> {
+        self.body
+            .get("tools")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The body's `model` field.
+    pub fn model(&self) -> Option<String> {
+        self.body
+            .get("model")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    }
+
+    /// The whole body serialized, for "contains" asserts.
+    pub fn request_text(&self) -> String {
+        self.body.to_string()
+    }
+}
+
+/// The client went away before the reply was complete.
+pub(super) struct Gone;
+
+/// A parsed request and, when its body was not JSON, why.
+pub(super) struct Parsed {
+    pub(super) request: RecordedRequest,
+    pub(super) body_error: Option<String>,
+}
+fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        408 => "Request Timeout",
+        413 => "Payload Too Large",
+        422 => "Unprocessable Entity",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => "Scripted",
+    }
+}
+/// The status line and headers of a response.
+pub(super) fn response_head(
+    status: u16,
+    content_type: &str,
+    extra: &str,
+    retry_after: Option<u64>,
+) -> String {
+    let retry = retry_after
+        .map(|secs| format!("Retry-After: {secs}\r\n"))
+        .unwrap_or_default();
+    format!(
+        "HTTP/1.1 {status} {}\r\nContent-Type: {content_type}\r\n{extra}{retry}Connection: close\r\n\r\n",
+        reason_phrase(status)
+    )
+}
+
+/// One accepted connection, split so the read side can watch for the client leaving while
+/// the write side streams.
+pub(super) struct Conn {
+    pub(super) rd: OwnedReadHalf,
+    pub(super) wr: OwnedWriteHalf,
+}
+
+impl Conn {
+    /// Reads one request: `Ok(None)` when the client closed without sending anything,
+    /// `Err` with a message for a request this server cannot parse.
+    pub(super) async fn read_request(&mut self) -> Result<Option<Parsed>, String> {
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 8192];
+        let head_end = loop {
+            if let Some(pos) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break pos;
+            }
+            if buf.len() > MAX_HEAD {
+                return Err(format!("request head exceeds {MAX_HEAD} bytes"));
+            }
+            let n = self
+                .rd
+                .read(&mut chunk)
+                .await
+                .map_err(|err| format!("failed to read the request: {err}"))?;
+            if n == 0 {
+                return if buf.is_empty() {
+                    Ok(None)
+                } else {
+                    Err("connection closed inside the request head".to_owned())
+                };
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        };
+
+        let head = std::str::from_utf8(&buf[..head_end])
+            .map_err(|_| "request head is not UTF-8".to_owned())?;
+        let mut lines = head.split("\r\n");
+        let request_line = lines.next().unwrap_or_default();
+        let mut parts = request_line.split_whitespace();
+        let (Some(method), Some(path), Some(_version)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(format!("malformed request line: {request_line:?}"));
+        };
+        let mut headers = Vec::new();
+        for line in lines {
+            let Some((name, value)) = line.split_once(':') else {
+                return Err(format!("malformed header line: {line:?}"));
+            };
+            headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
+        }
+        let header = |name: &str| {
+            headers
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str())
+        };
+        if header("transfer-encoding").is_some() {
+            return Err("chunked request bodies are not supported; send Content-Length".into());
+        }
+        let length = match header("content-length") {
+            None => 0,
+            Some(value) => value
+                .parse::<usize>()
+                .map_err(|_| format!("bad Content-Length: {value:?}"))?,
+        };
+        if length > MAX_BODY {
+            return Err(format!("request body exceeds {MAX_BODY} bytes"));
+        }
+
+        let mut body = buf[head_end + 4..].to_vec();
+        while body.len() < length {
+            let n = self
+                .rd
+                .read(&mut chunk)
+                .await
+                .map_err(|err| format!("failed to read the request body: {err}"))?;
+            if n == 0 {
+                return Err(format!(
+                    "connection closed after {} of {length} body bytes",
+                    body.len()
+                ));
+            }
+            body.extend_from_slice(&chunk[..n]);
+        }
+        body.truncate(length);
+
+        let (body, body_error) = if body.is_empty() {
+            (Value::Null, None)
+        } else {
+            match serde_json::from_slice(&body) {
+                Ok(value) => (value, None),
+                Err(err) => (
+                    Value::String(String::from_utf8_lossy(&body).into_owned()),
+                    Some(err.to_string()),
+                ),
+            }
+        };
+        Ok(Some(Parsed {
+            request: RecordedRequest {
+                method: method.to_owned(),
+                path: path.to_owned(),
+                headers,
+                body,
+            },
+            body_error,
+        }))
+    }
+
+    pub(super) async fn write(&mut self, bytes: &[u8]) -> Result<(), Gone> {
+        self.wr.write_all(bytes).await.map_err(|_| Gone)?;
+        self.wr.flush().await.map_err(|_| Gone)
+    }
+
+    pub(super) async fn write_json(
+        &mut self,
+        status: u16,
+        body: &Value,
+        retry_after: Option<u64>,
+    ) -> Result<(), Gone> {
+        let body = body.to_string();
+        let head = response_head(
+            status,
+            "application/json",
+            &format!("Content-Length: {}\r\n", body.len()),
+            retry_after,
+        );
+        self.write(head.as_bytes()).await?;
+        self.write(body.as_bytes()).await
+    }
+
+    /// Sleeps for `delay`, returning early with `Gone` if the client closes meanwhile.
+    pub(super) async fn pause(&mut self, delay: Duration) -> Result<(), Gone> {
+        if delay.is_zero() {
+            return Ok(());
+        }
+        let deadline = Instant::now() + delay;
+        let mut scratch = [0u8; 1024];
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep_until(deadline) => return Ok(()),
+                read = self.rd.read(&mut scratch) => match read {
+                    Ok(0) | Err(_) => return Err(Gone),
+                    // Bytes after the request (pipelining) are not served; drop them.
+                    Ok(_) => {}
+                },
+            }
+        }
+    }
+
+    /// Waits, without answering, until the client closes the connection.
+    pub(super) async fn wait_closed(&mut self) -> Gone {
+        let mut scratch = [0u8; 1024];
+        loop {
+            match self.rd.read(&mut scratch).await {
+                Ok(0) | Err(_) => return Gone,
+                Ok(_) => {}
+            }
+        }
+    }
+
+    /// Ends a completed response: FIN after the last byte, which also ends a
+    /// close-delimited body.
+    pub(super) async fn finish(mut self) {
+        let _ = self.wr.shutdown().await;
+    }
+}
