@@ -430,7 +430,14 @@ impl Conn {
                     id: d.registry.kill(&p.session).await?,
                 })
             }
-            method::TOOLS_LIST => to_value(d.shared.tools.servers()),
+            method::TOOLS_LIST => {
+                let p: ToolsParams = params(req.params)?;
+                let id = match &p.session {
+                    Some(name) => Some(d.registry.find(name)?.id),
+                    None => None,
+                };
+                to_value(d.shared.tools.servers_for(id.as_deref()))
+            }
             other => Err(RpcError::new(
                 code::METHOD_NOT_FOUND,
                 format!("unknown method {other:?}"),

@@ -479,6 +479,14 @@ pub struct KillResult {
     pub id: String,
 }
 
+/// `tools.list` params.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ToolsParams {
+    /// Only the servers this session (name or id) sees; all when absent.
+    #[serde(default)]
+    pub session: Option<String>,
+}
+
 /// Status of a tool server, as `tools --json` prints it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -167,6 +167,20 @@ async fn a_server_in_the_session_directory_mcp_json_works_too() {
     env.wait_settled("other").await;
     let reqs = model.wait_for_requests(4, T).await;
     assert!(!offered(&reqs[3]).iter().any(|t| t.starts_with("mem__")));
+    // tools.list for one session shows only what that session sees.
+    let mut raw = tether_tests::raw::Raw::hello(&env.socket).await;
+    let mine = raw
+        .request(1, "tools.list", json!({"session": "proj"}))
+        .await;
+    assert!(mentions(&mine["result"], "mem__read_graph"), "{mine}");
+    let theirs = raw
+        .request(2, "tools.list", json!({"session": "other"}))
+        .await;
+    assert!(!mentions(&theirs["result"], "mem__"), "{theirs}");
+    let bad = raw
+        .request(3, "tools.list", json!({"session": "ghost"}))
+        .await;
+    assert_eq!(bad["error"]["code"], -32001);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -650,6 +650,13 @@ impl ToolManager {
 
     /// Servers and their state for `tether tools`, with config errors.
     pub fn servers(&self) -> Vec<ToolServerInfo> {
+        self.servers_for(None)
+    }
+
+    /// Like [`ToolManager::servers`], limited to what one session sees when given.
+    pub fn servers_for(&self, session_id: Option<&str>) -> Vec<ToolServerInfo> {
+        let visible: Option<Vec<ServerKey>> =
+            session_id.map(|id| self.visible(id).iter().map(|s| s.key.clone()).collect());
         let mut out = vec![ToolServerInfo {
             name: "builtin".into(),
             source: "builtin".into(),
@@ -662,6 +669,9 @@ impl ToolManager {
         }];
         let inner = lock(&self.inner);
         for (k, s) in &inner.servers {
+            if visible.as_ref().is_some_and(|v| !v.contains(k)) {
+                continue;
+            }
             let st = lock(&s.state);
             let name = match &k.session {
                 Some(id) => format!("{} (session {id})", k.name),

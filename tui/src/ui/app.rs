@@ -285,11 +285,11 @@ impl App {
             Some(name) => {
                 app.screen = Screen::Session;
                 app.outbox.push(ToDaemon::Attach {
-                    session: name,
+                    session: name.clone(),
                     page: ATTACH_PAGE,
                     read_only,
                 });
-                app.outbox.push(ToDaemon::Tools);
+                app.outbox.push(ToDaemon::Tools { session: name });
             }
             None => app.outbox.push(ToDaemon::ListSessions),
         }
@@ -381,7 +381,9 @@ impl App {
                 match p.live {
                     Live::Event { event } => {
                         if matches!(event.kind, EventKind::ToolsChanged { .. }) {
-                            self.outbox.push(ToDaemon::Tools);
+                            self.outbox.push(ToDaemon::Tools {
+                                session: v.info.id.clone(),
+                            });
                         }
                         v.push_event(event);
                     }
@@ -413,11 +415,11 @@ impl App {
             }
             FromDaemon::Created(info) => {
                 self.outbox.push(ToDaemon::Attach {
-                    session: info.id,
+                    session: info.id.clone(),
                     page: ATTACH_PAGE,
                     read_only: false,
                 });
-                self.outbox.push(ToDaemon::Tools);
+                self.outbox.push(ToDaemon::Tools { session: info.id });
             }
             FromDaemon::SessionClosed => {
                 self.flash = Some("the session was killed".into());
@@ -591,11 +593,11 @@ impl App {
                     let session = s.id.clone();
                     self.screen = Screen::Session;
                     self.outbox.push(ToDaemon::Attach {
-                        session,
+                        session: session.clone(),
                         page: ATTACH_PAGE,
                         read_only: self.read_only,
                     });
-                    self.outbox.push(ToDaemon::Tools);
+                    self.outbox.push(ToDaemon::Tools { session });
                 }
             }
             Some(Action::New | Action::Kill) if self.read_only => {

@@ -78,8 +78,11 @@ pub enum ToDaemon {
         /// Name or id.
         session: String,
     },
-    /// The tool servers.
-    Tools,
+    /// The tool servers a session sees.
+    Tools {
+        /// Name or id.
+        session: String,
+    },
 }
 
 /// What the daemon tells the app.
@@ -211,7 +214,7 @@ pub async fn run(
                             (method::SESSION_LOGS, json!({"session": session, "before": before, "limit": 500}), Pending::Backfill)
                         }
                         ToDaemon::Refresh { session } => (method::SESSION_GET, json!({"session": session}), Pending::Info),
-                        ToDaemon::Tools => (method::TOOLS_LIST, json!({}), Pending::Tools),
+                        ToDaemon::Tools { session } => (method::TOOLS_LIST, json!({"session": session}), Pending::Tools),
                     };
                     match client.send_only(m, params).await {
                         Ok(id) => {

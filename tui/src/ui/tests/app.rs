@@ -27,7 +27,9 @@ fn starting_asks_for_the_list_or_attaches() {
                 page: crate::ui::app::ATTACH_PAGE,
                 read_only: true,
             },
-            ToDaemon::Tools,
+            ToDaemon::Tools {
+                session: "docs".into()
+            },
         ]
     );
 }
@@ -349,7 +351,9 @@ fn list_keys_move_and_attach_to_the_selected_id() {
                 page: crate::ui::app::ATTACH_PAGE,
                 read_only: false,
             },
-            ToDaemon::Tools,
+            ToDaemon::Tools {
+                session: "01JQ7Z4B2C".into()
+            },
         ]
     );
     assert_eq!(app.screen, Screen::Session);
@@ -420,7 +424,9 @@ fn n_tab_enter_creates_a_session_with_the_fields() {
                 page: crate::ui::app::ATTACH_PAGE,
                 read_only: false,
             },
-            ToDaemon::Tools,
+            ToDaemon::Tools {
+                session: "01JQ8A0000".into()
+            },
         ]
     );
 }
