@@ -612,3 +612,121 @@ async fn an_http_server_that_goes_away_is_reconnected() {
     assert_eq!(r["is_error"], false, "{r}");
     assert!(r["output"].as_str().unwrap().contains("back"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_kind_of_save_of_tools_toml_applies() {
+    let model = ModelServer::start().await;
+    let mut env = TestEnv::with_model(&model, "");
+    // The daemon starts with no tools.toml; each kind of save then changes it.
+    env.start_daemon().await;
+    let count = env.root.path().join("s.count");
+    let tools_toml = env.config_dir.join("tools.toml");
+    let entry = |prefix: &str| bad_entry("w", &count, &format!(", BAD_TOOL_PREFIX = \"{prefix}\""));
+    let shows = |prefix: &'static str| {
+        let env = &env;
+        async move {
+            server(env, "w").await.is_some_and(|s| {
+                s["status"] == "running" && mentions(&s["tools"], &format!("w__{prefix}echo"))
+            })
+        }
+    };
+
+    // Created in place.
+    std::fs::write(&tools_toml, entry("a_")).unwrap();
+    env.wait_until("a new file to apply", T, || shows("a_"))
+        .await;
+    // Written in place.
+    std::fs::write(&tools_toml, entry("b_")).unwrap();
+    env.wait_until("an in-place write to apply", T, || shows("b_"))
+        .await;
+    // Saved by rename.
+    save_by_rename(&tools_toml, &entry("c_"));
+    env.wait_until("a save by rename to apply", T, || shows("c_"))
+        .await;
+    // vim: the original renamed to a backup, a new file written, the backup deleted.
+    let backup = env.config_dir.join("tools.toml~");
+    std::fs::rename(&tools_toml, &backup).unwrap();
+    std::fs::write(&tools_toml, entry("d_")).unwrap();
+    std::fs::remove_file(&backup).unwrap();
+    env.wait_until("a vim-style save to apply", T, || shows("d_"))
+        .await;
+    // Deleted: the server goes; created again: it comes back.
+    std::fs::remove_file(&tools_toml).unwrap();
+    env.wait_until("a deleted file to remove the server", T, || async {
+        server(&env, "w").await.is_none()
+    })
+    .await;
+    std::fs::write(&tools_toml, entry("e_")).unwrap();
+    env.wait_until("a re-created file to apply", T, || shows("e_"))
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_config_dir_that_appears_later_is_picked_up() {
+    let mut env = TestEnv::new();
+    // No config dir at all when the daemon starts.
+    let later = env.root.path().join("later").join("config");
+    env.config_dir = later.clone();
+    env.start_daemon().await;
+    assert!(!later.exists());
+    let count = env.root.path().join("s.count");
+    std::fs::create_dir_all(&later).unwrap();
+    std::fs::write(later.join("tools.toml"), bad_entry("late", &count, "")).unwrap();
+    wait_status(&env, "late", "running").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_toml_changes_apply_from_the_next_model_call() {
+    let model = ModelServer::start().await;
+    let mut env = TestEnv::with_model(&model, "");
+    env.start_daemon().await;
+    model.push(Reply::tool_call(
+        "c1",
+        "shell",
+        json!({"command": "echo allowed"}),
+    ));
+    model.push(Reply::text("ran"));
+    env.ok(&["new", "-d", "-n", "cfg", "first"]).await;
+    assert_eq!(env.wait_settled("cfg").await, "idle");
+    assert_eq!(
+        env.events_of("cfg", "tool_result").await[0]["is_error"],
+        false
+    );
+
+    // Approvals and the model name change in config.toml while the daemon runs.
+    let cfg = tether_tests::harness::config_for(
+        &model,
+        "[approvals]\ndefault = \"allow\"\ndeny = [\"shell\"]\n",
+    )
+    .replace(
+        "default_model = \"mock/test-model\"",
+        "default_model = \"mock/other\"",
+    );
+    save_by_rename(&env.config_dir.join("config.toml"), &cfg);
+    model.push(Reply::tool_call(
+        "c2",
+        "shell",
+        json!({"command": "echo denied"}),
+    ));
+    model.push(Reply::text("refused"));
+    env.ok(&["send", "cfg", "second"]).await;
+    assert_eq!(env.wait_settled("cfg").await, "idle");
+    let r = &env.events_of("cfg", "tool_result").await[1];
+    assert!(
+        r["output"]
+            .as_str()
+            .unwrap()
+            .contains("denied by the approval policy"),
+        "{r}"
+    );
+    // New sessions get the new default model.
+    env.ok(&["new", "-d", "-n", "cfg2"]).await;
+    let ls: Value = serde_json::from_str(&env.ok(&["ls", "--json"]).await).unwrap();
+    assert!(
+        ls.as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["name"] == "cfg2" && s["model"] == "mock/other"),
+        "{ls}"
+    );
+}
