@@ -447,6 +447,11 @@ impl App {
         if let (Screen::Session, Some(v), false) =
             (self.screen, self.session.as_mut(), self.read_only)
         {
+            if !v.pending().is_empty() {
+                // The approval has the focus; a stray paste must not become a message.
+                self.flash = Some("a tool call waits: y approves, n denies".into());
+                return;
+            }
             v.input.insert_str(text);
         }
     }
@@ -712,7 +717,7 @@ impl App {
                 v.input = new_input();
                 v.scroll = 0;
             }
-            Some(Action::Newline) if !read_only => v.input.insert_newline(),
+            Some(Action::Newline) if !read_only && !awaiting => v.input.insert_newline(),
             Some(Action::PageUp) => {
                 v.scroll += page;
                 clamp_scroll(v, w, h);
