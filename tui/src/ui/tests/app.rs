@@ -561,9 +561,13 @@ fn a_killed_session_goes_back_to_the_list() {
 
 #[test]
 fn paste_goes_to_the_input_or_the_reason() {
-    let mut app = scene::approval();
+    let mut app = scene::history();
     app.on_paste("pasted\ntext");
     assert_eq!(input_text(&app), "pasted\ntext");
+    // While an approval has the focus, a paste does not reach the message.
+    let mut app = scene::approval();
+    app.on_paste("stray");
+    assert_eq!(input_text(&app), "");
     press(&mut app, KeyCode::Char('n'));
     app.on_paste("a reason");
     press(&mut app, KeyCode::Enter);
