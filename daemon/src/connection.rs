@@ -40,6 +40,8 @@ struct Conn {
     read_only: Mutex<HashSet<String>>,
     feeds: Mutex<HashMap<String, CancellationToken>>,
     done: CancellationToken,
+    /// This client subscribed to session list changes.
+    list_feed: std::sync::atomic::AtomicBool,
 }
 
 fn line(msg: &impl Serialize) -> Vec<u8> {
@@ -96,6 +98,7 @@ pub async fn serve(stream: LocalSocketStream, daemon: Arc<Daemon>) {
         read_only: Mutex::new(HashSet::new()),
         feeds: Mutex::new(HashMap::new()),
         done: done.clone(),
+        list_feed: std::sync::atomic::AtomicBool::new(false),
     });
     debug!("client connected");
     let mut reader = FrameReader::new(BufReader::new(&*stream), MAX_REQUEST_FRAME);
@@ -269,6 +272,29 @@ impl Conn {
         let _ = self.out.send(line(&msg)).await;
     }
 
+    /// Pushes the session list whenever it changes, at most every 100 ms.
+    async fn list_feed(&self, mut rx: tokio::sync::watch::Receiver<u64>) {
+        loop {
+            tokio::select! {
+                _ = self.done.cancelled() => return,
+                r = rx.changed() => if r.is_err() { return },
+            }
+            // Coalesce a burst (a streaming turn changes state several times).
+            tokio::select! {
+                _ = self.done.cancelled() => return,
+                _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+            }
+            rx.mark_unchanged();
+            let n = Notification::new(
+                method::SESSIONS_UPDATED,
+                serde_json::json!({"sessions": self.daemon.registry.list()}),
+            );
+            if self.out.send(line(&n)).await.is_err() {
+                return;
+            }
+        }
+    }
+
     fn writable(&self, h: &SessionHandle) -> Result<(), RpcError> {
         let ro = self
             .read_only
@@ -302,6 +328,20 @@ impl Conn {
             }
             method::SESSION_CREATE => to_value(d.registry.create(params(req.params)?).await?),
             method::SESSION_LIST => to_value(d.registry.list()),
+            method::SESSIONS_SUBSCRIBE => {
+                let already = self
+                    .list_feed
+                    .swap(true, std::sync::atomic::Ordering::SeqCst);
+                let mut rx = d.shared.sessions_changed.subscribe();
+                rx.mark_unchanged();
+                let list = d.registry.list();
+                if !already {
+                    let conn = self.clone();
+                    d.tracker()
+                        .spawn(async move { conn.list_feed(rx).await }.in_current_span());
+                }
+                to_value(list)
+            }
             method::SESSION_GET => {
                 let p: SessionRef = params(req.params)?;
                 to_value(d.registry.find(&p.session)?.info())

@@ -107,6 +107,7 @@ pub async fn run(options: DaemonOptions, shutdown: CancellationToken) -> anyhow:
         tools: tools.clone(),
         http,
         tracker: session_tracker.clone(),
+        sessions_changed: tokio::sync::watch::channel(0).0,
     });
     let sessions_cancel = CancellationToken::new();
     let daemon = Arc::new(Daemon {

@@ -237,6 +237,9 @@ impl Registry {
         self.write().insert(handle.id.clone(), handle.clone());
         drop(_one_at_a_time);
         info!(session = %name, "session created");
+        self.shared
+            .sessions_changed
+            .send_modify(|n| *n = n.wrapping_add(1));
         if let Some(prompt) = params.prompt.filter(|p| !p.trim().is_empty()) {
             handle.send(prompt, Delivery::Queue).await?;
         }
@@ -257,6 +260,9 @@ impl Registry {
                 RpcError::new(code::INTERNAL, format!("could not delete the session: {e}"))
             })?;
         info!(session = %handle.name, "session killed");
+        self.shared
+            .sessions_changed
+            .send_modify(|n| *n = n.wrapping_add(1));
         Ok(handle.id)
     }
 

@@ -24,6 +24,10 @@ pub mod method {
     pub const SESSION_CREATE: &str = "session.create";
     /// List sessions.
     pub const SESSION_LIST: &str = "session.list";
+    /// List sessions, then get `sessions.updated` whenever the list changes.
+    pub const SESSIONS_SUBSCRIBE: &str = "sessions.subscribe";
+    /// Notification: the session list changed (params: `{"sessions": [...]}`).
+    pub const SESSIONS_UPDATED: &str = "sessions.updated";
     /// One session's info.
     pub const SESSION_GET: &str = "session.get";
     /// Send a message.

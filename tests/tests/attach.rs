@@ -289,3 +289,42 @@ async fn pipelined_sends_keep_their_order_and_a_kill_closes_the_feed() {
     let v = raw.request(2, "session.list", json!({})).await;
     assert_eq!(v["result"], json!([]), "the connection stays usable");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_session_list_is_pushed_when_it_changes() {
+    let model = ModelServer::start().await;
+    let mut env = TestEnv::with_model(&model, "[approvals]\ndefault = \"ask\"\n");
+    env.start_daemon().await;
+    let mut raw = Raw::hello(&env.socket).await;
+    let r = raw.request(1, "sessions.subscribe", json!({})).await;
+    assert_eq!(r["result"], json!([]));
+    async fn until(raw: &mut Raw, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        tokio::time::timeout(T, async {
+            loop {
+                let m = raw.read().await.expect("a notification");
+                if m["method"] == "sessions.updated" && pred(&m["params"]["sessions"]) {
+                    return m["params"]["sessions"].clone();
+                }
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("no sessions.updated with {what} within 20 s"))
+    }
+    env.ok(&["new", "-d", "-n", "pushed"]).await;
+    until(&mut raw, "the new session", |l| {
+        l.as_array().unwrap().iter().any(|s| s["name"] == "pushed")
+    })
+    .await;
+    model.push(Reply::tool_call("c", "shell", json!({"command": "true"})));
+    env.ok(&["send", "pushed", "go"]).await;
+    let l = until(&mut raw, "awaiting_approval", |l| {
+        l[0]["state"] == "awaiting_approval"
+    })
+    .await;
+    assert_eq!(l[0]["pending_approvals"], json!(["c"]));
+    env.ok(&["kill", "pushed"]).await;
+    until(&mut raw, "an empty list", |l| {
+        l.as_array().unwrap().is_empty()
+    })
+    .await;
+}

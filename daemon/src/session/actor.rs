@@ -48,6 +48,9 @@ pub struct SessionShared {
     pub http: reqwest::Client,
     /// Tracks every task, for a bounded shutdown.
     pub tracker: TaskTracker,
+    /// Bumped whenever any session's summary changes, or one is created or
+    /// killed. A watch: list viewers want "something changed", not each change.
+    pub sessions_changed: tokio::sync::watch::Sender<u64>,
 }
 
 enum Work {
@@ -301,7 +304,7 @@ impl SessionActor {
 
     fn publish_status(&self) {
         let info = self.info();
-        self.status.send_if_modified(|old| {
+        let changed = self.status.send_if_modified(|old| {
             if *old == info {
                 false
             } else {
@@ -309,6 +312,11 @@ impl SessionActor {
                 true
             }
         });
+        if changed {
+            self.shared
+                .sessions_changed
+                .send_modify(|n| *n = n.wrapping_add(1));
+        }
     }
 
     /// Persists events (numbering them), then applies and publishes them.

@@ -326,6 +326,14 @@ impl App {
             }
             FromDaemon::Disconnected(e) => self.conn = ConnState::Reconnecting(e),
             FromDaemon::Sessions(list) => {
+                // The attached session's summary rides along with the list.
+                if let Some(v) = self.session.as_mut()
+                    && let Some(s) = list.iter().find(|s| s.id == v.info.id)
+                {
+                    v.info.attached_clients = s.attached_clients;
+                    v.info.usage = s.usage;
+                    v.info.queued_inputs = s.queued_inputs;
+                }
                 self.list.sessions = list;
                 let n = self.list.visible().len();
                 self.list.selected = self.list.selected.min(n.saturating_sub(1));

@@ -170,6 +170,13 @@ pub async fn run(
         };
         let _ = from.send(FromDaemon::Connected);
         let mut pending: HashMap<u64, Pending> = HashMap::new();
+        // The session list is pushed from now on (sessions.updated).
+        if let Ok(id) = client
+            .send_only(method::SESSIONS_SUBSCRIBE, json!({}))
+            .await
+        {
+            pending.insert(id, Pending::List);
+        }
         // Re-attach after a reconnect, from the last event the app has.
         if let Some((session, read_only)) = &attached {
             let params = AttachParams {
@@ -256,6 +263,10 @@ pub async fn run(
                                     last_seq = last_seq.max(event.seq);
                                 }
                                 let _ = from.send(FromDaemon::Live(Box::new(p)));
+                            }
+                        } else if n.method == method::SESSIONS_UPDATED {
+                            if let Some(list) = n.params.get("sessions").cloned().and_then(|v| serde_json::from_value(v).ok()) {
+                                let _ = from.send(FromDaemon::Sessions(list));
                             }
                         } else if n.method == method::SESSION_CLOSED {
                             attached = None;
