@@ -229,6 +229,8 @@ impl Registry {
                 ),
                 e => RpcError::new(code::INTERNAL, format!("could not store the session: {e}")),
             })?;
+        // Registered with the tools first: the actor reports what is broken for it
+        // once its servers had a chance to start.
         self.shared
             .tools
             .attach_session(&row.id, Path::new(&row.cwd))

@@ -730,3 +730,52 @@ async fn config_toml_changes_apply_from_the_next_model_call() {
         "{ls}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_mcp_json_is_reported_in_the_new_session_log() {
+    let model = ModelServer::start().await;
+    let mut env = TestEnv::with_model(&model, "");
+    std::fs::write(
+        env.work_dir.join(".mcp.json"),
+        "{\"mcpServers\": {\n  \"x\": {\"command\": }\n}}",
+    )
+    .unwrap();
+    env.start_daemon().await;
+    env.ok(&["new", "-d", "-n", "broken"]).await;
+    let e = env
+        .wait_event("broken", "the .mcp.json error", |e| {
+            e["type"] == "tools_changed" && !e["errors"].as_array().unwrap().is_empty()
+        })
+        .await;
+    assert!(
+        mentions(&e["errors"], ".mcp.json:2:"),
+        "names the file and line: {e}"
+    );
+    let cfg = wait_status(&env, "(config)", "failed").await;
+    assert!(
+        cfg["error"].as_str().unwrap().contains(".mcp.json:2:"),
+        "{cfg}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_failing_at_daemon_start_is_reported_to_existing_sessions() {
+    let model = ModelServer::start().await;
+    let mut env = TestEnv::with_model(&model, "");
+    env.start_daemon().await;
+    env.ok(&["new", "-d", "-n", "old"]).await;
+    env.ok(&["daemon", "stop"]).await;
+    env.wait_daemon_exit().await;
+    std::fs::write(
+        env.config_dir.join("tools.toml"),
+        "[servers.ghost]\ncommand = \"/nonexistent/mcp-ghost\"\n",
+    )
+    .unwrap();
+    env.start_daemon().await;
+    let e = env
+        .wait_event("old", "the failed start", |e| {
+            e["type"] == "tools_changed" && mentions(&e["errors"], "mcp-ghost")
+        })
+        .await;
+    assert_eq!(e["added"], json!([]));
+}

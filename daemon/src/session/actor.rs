@@ -54,6 +54,8 @@ pub struct SessionShared {
 }
 
 enum Work {
+    /// Tool servers or config files that are broken as the session starts.
+    ToolFailures(Vec<String>),
     Progress {
         generation: u64,
         progress: Progress,
@@ -105,17 +107,24 @@ pub(super) struct SessionActor {
     pub(super) cancel: CancellationToken,
 }
 
-fn status_channel(row: &SessionRow) -> (watch::Sender<SessionInfo>, watch::Receiver<SessionInfo>) {
+/// The first summary, true before the actor has run: a `wait` that arrives
+/// before the actor's first publish must see the restored state, not `idle`.
+fn status_channel(
+    row: &SessionRow,
+    state: SessionState,
+    queued_inputs: usize,
+    pending_approvals: Vec<String>,
+) -> (watch::Sender<SessionInfo>, watch::Receiver<SessionInfo>) {
     let info = SessionInfo {
         id: row.id.clone(),
         name: row.name.clone(),
-        state: SessionState::Idle,
+        state,
         model: row.model.clone(),
         cwd: row.cwd.clone(),
         created_at: row.created_at.clone(),
         updated_at: row.updated_at.clone(),
-        pending_approvals: Vec::new(),
-        queued_inputs: 0,
+        pending_approvals,
+        queued_inputs,
         attached_clients: 0,
         last_seq: row.last_seq,
         usage: row.usage,
@@ -146,7 +155,12 @@ pub(super) fn spawn(
 ) -> SessionHandle {
     let (cmd_tx, cmd_rx) = mpsc::channel(64);
     let (work_tx, work_rx) = mpsc::unbounded_channel();
-    let (status, status_rx) = status_channel(&row);
+    let (first_state, pending) = match recovered.as_ref().and_then(|(r, _)| r.open_turn.as_ref()) {
+        // A turn a restart cut short is about to be recovered: not settled yet.
+        Some(open) => (SessionState::Running, open.step.pending()),
+        None => (state, Vec::new()),
+    };
+    let (status, status_rx) = status_channel(&row, first_state, inputs.len(), pending);
     let handle = SessionHandle::new(row.id.clone(), row.name.clone(), cmd_tx, status_rx);
     let span = info_span!("session", session = %row.name);
     let mut actor = SessionActor {
@@ -165,14 +179,18 @@ pub(super) fn spawn(
         work_tx,
         cancel,
     };
+    // Subscribed before the task starts, so a tool change announced while the
+    // session is being set up (a broken .mcp.json, say) is not missed.
+    let changes = shared.tools.subscribe();
     shared.tracker.spawn(
         async move {
             if let Some((rec, _)) = recovered {
                 actor.recover(rec).await;
             }
             actor.publish_status();
+            actor.report_tool_failures();
             actor.start_turn_if_idle().await;
-            actor.run(cmd_rx, work_rx).await;
+            actor.run(cmd_rx, work_rx, changes).await;
         }
         .instrument(span),
     );
@@ -184,8 +202,8 @@ impl SessionActor {
         mut self,
         mut cmd_rx: mpsc::Receiver<Command>,
         mut work_rx: mpsc::UnboundedReceiver<Work>,
+        mut changes: broadcast::Receiver<ToolChange>,
     ) {
-        let mut changes = self.shared.tools.subscribe();
         let mut changes_open = true;
         loop {
             tokio::select! {
@@ -239,6 +257,29 @@ impl SessionActor {
                 }
             }
         }
+    }
+
+    /// Once its tool servers have had a chance to start, records the ones that
+    /// could not (and tool config files that do not parse) in the session's log.
+    fn report_tool_failures(&self) {
+        let tools = self.shared.tools.clone();
+        let id = self.row.id.clone();
+        let work = self.work_tx.clone();
+        let cancel = self.cancel.clone();
+        self.shared.tracker.spawn(
+            async move {
+                tokio::select! {
+                    _ = cancel.cancelled() => {}
+                    _ = tools.wait_ready(&id, TOOLS_READY_WAIT) => {
+                        let failures = tools.failures_for(&id);
+                        if !failures.is_empty() {
+                            let _ = work.send(Work::ToolFailures(failures));
+                        }
+                    }
+                }
+            }
+            .in_current_span(),
+        );
     }
 
     /// Records a change of the tools this session sees.
@@ -673,6 +714,14 @@ impl SessionActor {
                 output,
             } if self.current(generation) => {
                 self.tool_done(call_id, tool, output).await;
+            }
+            Work::ToolFailures(errors) => {
+                let kind = EventKind::ToolsChanged {
+                    added: vec![],
+                    removed: vec![],
+                    errors,
+                };
+                self.persist(vec![kind], vec![], None).await;
             }
             _ => debug!("dropped a report from an earlier turn"),
         }

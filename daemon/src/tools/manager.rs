@@ -270,6 +270,11 @@ impl ToolManager {
                 };
                 file.error = Some(e.clone());
                 drop(inner);
+                if quiet {
+                    // A first load: each session reports it when it starts
+                    // (`failures_for`), so it is not announced twice.
+                    return;
+                }
                 let _ = self.changes.send(ToolChange {
                     scope,
                     added: vec![],
@@ -526,6 +531,35 @@ impl ToolManager {
                 }
             }
         }
+    }
+
+    /// What is broken for a session right now: its servers that failed and its
+    /// tool config files that do not parse. Reported in a session's log when it
+    /// starts, since failures at a quiet start are not announced as changes.
+    pub fn failures_for(&self, session_id: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for server in self.visible(session_id) {
+            let st = lock(&server.state);
+            if st.status == ServerStatus::Failed
+                && let Some(e) = &st.error
+            {
+                let name = &server.def.name;
+                out.push(if e.contains(name.as_str()) {
+                    e.clone()
+                } else {
+                    format!("{name}: {e}")
+                });
+            }
+        }
+        let inner = lock(&self.inner);
+        if let Some(cwd) = inner.sessions.get(session_id) {
+            for file in [&self.global, &mcp_json(cwd)] {
+                if let Some(e) = inner.files.get(file).and_then(|f| f.error.as_ref()) {
+                    out.push(e.to_string());
+                }
+            }
+        }
+        out
     }
 
     /// The tools offered to a session's model: builtins, then its servers' tools.

@@ -31,6 +31,8 @@ fn announce(
     let quiet = std::mem::replace(&mut st.quiet_start, false);
     let before = st.announced.replace(now.clone());
     if quiet && before.is_none() {
+        // A first tool set is not news; a failure is reported by each session
+        // as it starts (`ToolManager::failures_for`).
         return;
     }
     let before = before.unwrap_or_default();
