@@ -125,7 +125,10 @@ impl Pane {
     pub async fn wait_exit(&self) -> String {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            if let Ok(s) = std::fs::read_to_string(&self.exit_file) {
+            // The shell creates the file before it writes to it: wait for a whole line.
+            if let Ok(s) = std::fs::read_to_string(&self.exit_file)
+                && s.ends_with('\n')
+            {
                 return s.trim().to_string();
             }
             assert!(
