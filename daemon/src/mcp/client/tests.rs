@@ -1,6 +1,7 @@
 //! Tests against real MCP servers: the npm reference servers in
 //! `tests/fixtures/mcp/node_modules` and the fault-injecting `bad_server.py`.
-//! Each test is skipped, with a notice, when its server is not installed.
+//! The npm servers are installed on first use; a test is skipped, with a notice,
+//! only when they cannot be (no npm).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -17,8 +18,28 @@ use super::*;
 /// Generous: the machine is small and busy, and node takes a while to start.
 const WAIT: Duration = Duration::from_secs(20);
 
+/// The fixture directory, with its npm servers installed (`npm ci` once per test
+/// process when they are missing and npm is there), so `cargo test --workspace`
+/// alone runs these tests on a fresh checkout.
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/mcp")
+    static INSTALLED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/mcp");
+    INSTALLED.get_or_init(|| {
+        if !dir.join("node_modules/.bin/mcp-server-everything").exists() {
+            let ok = std::process::Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund"])
+                .current_dir(&dir)
+                .status()
+                .is_ok_and(|s| s.success());
+            if !ok {
+                eprintln!(
+                    "npm ci in {} failed; tests that need its servers are skipped",
+                    dir.display()
+                );
+            }
+        }
+    });
+    dir
 }
 
 fn npm_server(bin: &str) -> Option<PathBuf> {
