@@ -101,9 +101,23 @@ async fn wait_for_signals(shutdown: CancellationToken) {
     shutdown.cancel();
 }
 
+/// A log past this size is moved to `daemon.log.1` when the daemon starts.
+const LOG_ROTATE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Keeps the log from growing without bound: at start, a large `daemon.log`
+/// becomes `daemon.log.1` (replacing an older one).
+fn rotate_log(path: &Path) {
+    if std::fs::metadata(path).is_ok_and(|m| m.len() > LOG_ROTATE_BYTES) {
+        let mut old = path.as_os_str().to_owned();
+        old.push(".1");
+        let _ = std::fs::rename(path, PathBuf::from(old));
+    }
+}
+
 fn init_daemon_logging(state_dir: &Path, to_stderr: bool) -> anyhow::Result<()> {
     use tracing_subscriber::fmt::writer::MakeWriterExt;
     let path = state_dir.join("daemon.log");
+    rotate_log(&path);
     let file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -600,4 +614,23 @@ async fn attach(mut c: Client, session: &str, read_only: bool) -> anyhow::Result
         "\ndetached from {session}; it keeps working (`tether attach {session}` to come back)"
     );
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_large_log_is_rotated_and_a_small_one_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("daemon.log");
+        std::fs::write(&log, "small").unwrap();
+        rotate_log(&log);
+        assert!(log.exists());
+        let f = std::fs::File::create(&log).unwrap();
+        f.set_len(LOG_ROTATE_BYTES + 1).unwrap();
+        rotate_log(&log);
+        assert!(!log.exists());
+        assert!(dir.path().join("daemon.log.1").exists());
+    }
 }

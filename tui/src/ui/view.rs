@@ -378,7 +378,13 @@ fn draw_transcript(f: &mut Frame<'_>, v: &SessionView, area: Rect) {
     let scroll = v.scroll.min(all.len().saturating_sub(h as usize));
     let end = all.len() - scroll;
     let start = end.saturating_sub(h as usize);
-    let visible: Vec<Line<'static>> = all[start..end].to_vec();
+    let mut visible: Vec<Line<'static>> = all[start..end].to_vec();
+    // A short transcript sits on the input, like a chat: the newest line is
+    // always next to where you type.
+    if visible.len() < h as usize {
+        let pad = h as usize - visible.len();
+        visible.splice(0..0, std::iter::repeat_n(Line::default(), pad));
+    }
     f.render_widget(Paragraph::new(visible), area);
     if v.scroll > 0 {
         let tag = " ↓ more below (End) ";
