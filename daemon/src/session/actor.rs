@@ -2,10 +2,10 @@
 //! interrupts, and persists every event before publishing it.
 //!
 //! The actor does no slow I/O itself: model calls and tool calls run as worker
-//! tasks that report back on `work_rx`, tagged with the turn's generation so a
-//! report from an interrupted turn is recognised and dropped. Callers reach it
-//! through the handle in `handle`; a restart resumes its cut-short turn through
-//! `recover`.
+//! tasks (spawned in `workers`) that report back on `work_rx`, tagged with the
+//! turn's generation so a report from an interrupted turn is recognised and
+//! dropped. Callers reach it through the handle in `handle`; a restart resumes
+//! its cut-short turn through `recover`.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -22,15 +22,12 @@ use tracing::{Instrument, debug, info, info_span, warn};
 use super::context;
 use super::handle::{Command, SessionHandle, Subscription};
 use super::machine::{self, CallStatus, Step, StepCall};
+use super::workers::Work;
 use crate::config::{ConfigSource, Policy};
-use crate::model::{self, ModelReply, ModelRequest, OpenAi, Progress};
-use crate::procs::ProcessIdentity;
+use crate::model::{ModelReply, ModelRequest, OpenAi, Progress};
 use crate::store::{Batch, QueuedInput, SessionRow, Store};
-use crate::tools::{ToolChange, ToolContext, ToolManager, ToolOutput};
+use crate::tools::{ToolChange, ToolManager, ToolOutput};
 use crate::util::now_rfc3339;
-
-/// How long a model call waits for tool servers that are still starting.
-const TOOLS_READY_WAIT: Duration = Duration::from_secs(15);
 
 /// Live messages buffered per session for attached clients. A client that falls
 /// further behind is caught up from the store (it lags, it is not fed a gap).
@@ -53,30 +50,6 @@ pub struct SessionShared {
     pub sessions_changed: tokio::sync::watch::Sender<u64>,
 }
 
-enum Work {
-    /// Tool servers or config files that are broken as the session starts.
-    ToolFailures(Vec<String>),
-    Progress {
-        generation: u64,
-        progress: Progress,
-    },
-    ModelDone {
-        generation: u64,
-        result: Result<ModelReply, String>,
-    },
-    ToolChunk {
-        generation: u64,
-        call_id: String,
-        chunk: String,
-    },
-    ToolDone {
-        generation: u64,
-        call_id: String,
-        tool: String,
-        output: ToolOutput,
-    },
-}
-
 pub(super) enum Phase {
     Model,
     Tools(Step),
@@ -89,7 +62,7 @@ pub(super) struct Turn {
 }
 
 pub(super) struct SessionActor {
-    row: SessionRow,
+    pub(super) row: SessionRow,
     pub(super) shared: Arc<SessionShared>,
     state: SessionState,
     pub(super) last_error: Option<String>,
@@ -103,7 +76,7 @@ pub(super) struct SessionActor {
     // and an idle session nobody watches should not pay for them.
     live: Option<broadcast::Sender<Live>>,
     status: watch::Sender<SessionInfo>,
-    work_tx: mpsc::UnboundedSender<Work>,
+    pub(super) work_tx: mpsc::UnboundedSender<Work>,
     pub(super) cancel: CancellationToken,
 }
 
@@ -257,29 +230,6 @@ impl SessionActor {
                 }
             }
         }
-    }
-
-    /// Once its tool servers have had a chance to start, records the ones that
-    /// could not (and tool config files that do not parse) in the session's log.
-    fn report_tool_failures(&self) {
-        let tools = self.shared.tools.clone();
-        let id = self.row.id.clone();
-        let work = self.work_tx.clone();
-        let cancel = self.cancel.clone();
-        self.shared.tracker.spawn(
-            async move {
-                tokio::select! {
-                    _ = cancel.cancelled() => {}
-                    _ = tools.wait_ready(&id, TOOLS_READY_WAIT) => {
-                        let failures = tools.failures_for(&id);
-                        if !failures.is_empty() {
-                            let _ = work.send(Work::ToolFailures(failures));
-                        }
-                    }
-                }
-            }
-            .in_current_span(),
-        );
     }
 
     /// Records a change of the tools this session sees.
@@ -614,46 +564,7 @@ impl SessionActor {
             resolved,
             config.retry.stall_timeout,
         );
-        let retry = config.retry;
-        let generation = turn.generation;
-        let cancel = turn.cancel.clone();
-        let work = self.work_tx.clone();
-        let tools = self.shared.tools.clone();
-        let session_id = self.row.id.clone();
-        debug!(messages = request.messages.len(), "model call");
-        self.shared.tracker.spawn(
-            async move {
-                // Servers still starting for the first time get a moment, so a
-                // first turn right after a start is offered their tools.
-                tokio::select! {
-                    _ = cancel.cancelled() => return,
-                    _ = tools.wait_ready(&session_id, TOOLS_READY_WAIT) => {}
-                }
-                let mut request = request;
-                request.tools = tools.specs(&session_id);
-                let (ptx, mut prx) = mpsc::unbounded_channel();
-                let call = model::complete_with_retries(&provider, &request, &retry, &ptx);
-                tokio::pin!(call);
-                let result = loop {
-                    tokio::select! {
-                        biased;
-                        _ = cancel.cancelled() => return,
-                        Some(progress) = prx.recv() => {
-                            let _ = work.send(Work::Progress { generation, progress });
-                        }
-                        r = &mut call => break r,
-                    }
-                };
-                while let Ok(progress) = prx.try_recv() {
-                    let _ = work.send(Work::Progress {
-                        generation,
-                        progress,
-                    });
-                }
-                let _ = work.send(Work::ModelDone { generation, result });
-            }
-            .in_current_span(),
-        );
+        self.call_model(request, provider, config.retry);
     }
 
     fn current(&self, generation: u64) -> bool {
@@ -806,57 +717,6 @@ impl SessionActor {
         if all_done {
             self.model_step().await;
         }
-    }
-
-    fn run_tool(&self, call: StepCall) {
-        let Some(turn) = self.turn.as_ref() else {
-            return;
-        };
-        let generation = turn.generation;
-        let cancel = turn.cancel.clone();
-        let tools = self.shared.tools.clone();
-        let work = self.work_tx.clone();
-        let cwd = self.row.cwd.clone().into();
-        let store = self.shared.store.clone();
-        let session_id = self.row.id.clone();
-        info!(tool = %call.tool, call = %call.call_id, "tool call started");
-        self.shared.tracker.spawn(
-            async move {
-                let (ltx, mut lrx) = mpsc::unbounded_channel::<String>();
-                let (stx, mut srx) = mpsc::unbounded_channel::<u32>();
-                let ctx = ToolContext { cwd, cancel: cancel.clone(), live: Some(ltx), spawned: Some(stx) };
-                let run = tools.call(&session_id, &call.tool, &call.arguments, &ctx);
-                tokio::pin!(run);
-                let mut recorded = false;
-                let output = loop {
-                    tokio::select! {
-                        Some(chunk) = lrx.recv() => {
-                            let _ = work.send(Work::ToolChunk { generation, call_id: call.call_id.clone(), chunk });
-                        }
-                        // Remember the process group, so a restart after a crash can stop it.
-                        Some(pid) = srx.recv() => {
-                            if let Some(identity) = ProcessIdentity::of(pid)
-                                && store.add_process(&session_id, &call.call_id, identity).await.is_ok()
-                            {
-                                recorded = true;
-                                debug!(call = %call.call_id, pid, "tool process group recorded");
-                            }
-                        }
-                        out = &mut run => break out,
-                    }
-                };
-                if recorded {
-                    let _ = store.remove_processes(&session_id, Some(&call.call_id)).await;
-                }
-                let _ = work.send(Work::ToolDone {
-                    generation,
-                    call_id: call.call_id.clone(),
-                    tool: call.tool.clone(),
-                    output,
-                });
-            }
-            .in_current_span(),
-        );
     }
 
     async fn tool_done(&mut self, call_id: String, tool: String, output: ToolOutput) {
