@@ -8,42 +8,20 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::config::ConfigError;
+use crate::mcp::client::Transport;
 
 /// The default per-call timeout of an MCP server.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// How a server is reached.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ServerTransport {
-    /// A child process speaking MCP on stdin/stdout.
-    Stdio {
-        /// The program.
-        command: String,
-        /// Its arguments.
-        args: Vec<String>,
-        /// Extra environment.
-        env: BTreeMap<String, String>,
-        /// Working directory.
-        cwd: Option<PathBuf>,
-    },
-    /// A streamable-HTTP endpoint.
-    Http {
-        /// The endpoint URL.
-        url: String,
-        /// Extra HTTP headers.
-        headers: BTreeMap<String, String>,
-    },
-}
-
 /// One server definition from a config file.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerDef {
     /// The server's name (the prefix of its tools' names).
     pub name: String,
     /// The file that declares it.
     pub source: PathBuf,
     /// How to reach it.
-    pub transport: ServerTransport,
+    pub transport: Transport,
     /// Per-call timeout.
     pub timeout: Duration,
     /// One process per session instead of one shared by all sessions.
@@ -136,7 +114,7 @@ pub fn parse_tools_toml(text: &str, path: &Path) -> Result<Vec<ServerDef>, Confi
                     (Some(c), _) => Some(c),
                     (None, d) => d.clone(),
                 };
-                ServerTransport::Stdio {
+                Transport::Stdio {
                     command,
                     args: s.args,
                     env: s.env,
@@ -152,7 +130,7 @@ pub fn parse_tools_toml(text: &str, path: &Path) -> Result<Vec<ServerDef>, Confi
                         format!("server {name:?}: url must start with http:// or https://"),
                     ));
                 }
-                ServerTransport::Http {
+                Transport::Http {
                     url,
                     headers: s.headers,
                 }
@@ -258,7 +236,7 @@ pub fn parse_mcp_json(text: &str, path: &Path) -> Result<Vec<ServerDef>, ConfigE
             .as_deref()
             .unwrap_or(if s.url.is_some() { "http" } else { "stdio" });
         let transport = match (kind, s.command, s.url) {
-            ("stdio", Some(command), _) => ServerTransport::Stdio {
+            ("stdio", Some(command), _) => Transport::Stdio {
                 command,
                 args: s.args,
                 env: s.env,
@@ -276,7 +254,7 @@ pub fn parse_mcp_json(text: &str, path: &Path) -> Result<Vec<ServerDef>, ConfigE
                         "server {name:?}: url must start with http:// or https://"
                     )));
                 }
-                ServerTransport::Http {
+                Transport::Http {
                     url,
                     headers: s.headers,
                 }
@@ -386,7 +364,7 @@ disabled = true
         assert_eq!(defs.len(), 2);
         assert_eq!(defs[0].name, "fs");
         assert!(
-            matches!(&defs[0].transport, ServerTransport::Stdio { command, args, env, .. }
+            matches!(&defs[0].transport, Transport::Stdio { command, args, env, .. }
             if command == "npx" && args.len() == 3 && env["LOG_LEVEL"] == "warn")
         );
         assert_eq!(defs[0].timeout, DEFAULT_TIMEOUT);
@@ -429,11 +407,11 @@ disabled = true
         assert_eq!(defs.len(), 2);
         let mem = defs.iter().find(|d| d.name == "mem").unwrap();
         assert!(
-            matches!(&mem.transport, ServerTransport::Stdio { cwd: Some(c), .. } if c == Path::new("/proj"))
+            matches!(&mem.transport, Transport::Stdio { cwd: Some(c), .. } if c == Path::new("/proj"))
         );
         assert!(matches!(
             &defs.iter().find(|d| d.name == "remote").unwrap().transport,
-            ServerTransport::Http { .. }
+            Transport::Http { .. }
         ));
     }
 

@@ -25,8 +25,8 @@ use tracing::{Instrument, info, info_span, warn};
 use super::builtin::{self, ToolContext, ToolOutput, ToolSpec};
 use super::supervisor::supervise;
 use crate::config::{ConfigError, ConfigSource};
-use crate::mcp::client::{McpClient, McpError, McpTool, ServerSpec, Transport};
-use crate::toolconfig::{self, ServerDef, ServerTransport, model_tool_name};
+use crate::mcp::client::{McpClient, McpError, McpTool, ServerSpec};
+use crate::toolconfig::{self, ServerDef, model_tool_name};
 use crate::watch::{self, FileWatcher};
 
 /// Which sessions a tool change concerns.
@@ -145,26 +145,9 @@ pub struct ToolManager {
 
 /// How to start the server a definition describes.
 pub(super) fn spec_of(def: &ServerDef) -> ServerSpec {
-    let transport = match &def.transport {
-        ServerTransport::Stdio {
-            command,
-            args,
-            env,
-            cwd,
-        } => Transport::Stdio {
-            command: command.clone(),
-            args: args.clone(),
-            env: env.clone(),
-            cwd: cwd.clone(),
-        },
-        ServerTransport::Http { url, headers } => Transport::Http {
-            url: url.clone(),
-            headers: headers.clone(),
-        },
-    };
     ServerSpec {
         name: def.name.clone(),
-        transport,
+        transport: def.transport.clone(),
         timeout: def.timeout,
     }
 }
