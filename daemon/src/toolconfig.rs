@@ -84,105 +84,133 @@ pub fn parse_tools_toml(text: &str, path: &Path) -> Result<Vec<ServerDef>, Confi
     let mut out = Vec::new();
     for (name, spanned) in file.servers {
         let at = Some(spanned.span().start);
-        let s = spanned.into_inner();
-        if s.disabled {
-            continue;
+        let fields = spanned.into_inner().into_fields();
+        if let Some(def) = server_def(name, fields, path).map_err(|m| err(path, text, at, m))? {
+            out.push(def);
         }
-        if !valid_server_name(&name) {
-            return Err(err(
-                path,
-                text,
-                at,
-                format!("server name {name:?} may only use letters, digits, '_' and '-'"),
-            ));
-        }
-        let transport = match (s.command, s.url) {
-            (Some(command), None) => {
-                if command.trim().is_empty() {
-                    return Err(err(
-                        path,
-                        text,
-                        at,
-                        format!("server {name:?}: command is empty"),
-                    ));
-                }
-                // Relative (or absent) working directories are the config
-                // directory's: an auto-started daemon's own is arbitrary.
-                let dir = path.parent().map(Path::to_path_buf);
-                let cwd = match (s.cwd, &dir) {
-                    (Some(c), Some(d)) if c.is_relative() => Some(d.join(c)),
-                    (Some(c), _) => Some(c),
-                    (None, d) => d.clone(),
-                };
-                Transport::Stdio {
-                    command,
-                    args: s.args,
-                    env: s.env,
-                    cwd,
-                }
-            }
-            (None, Some(url)) => {
-                if !(url.starts_with("http://") || url.starts_with("https://")) {
-                    return Err(err(
-                        path,
-                        text,
-                        at,
-                        format!("server {name:?}: url must start with http:// or https://"),
-                    ));
-                }
-                Transport::Http {
-                    url,
-                    headers: s.headers,
-                }
-            }
-            (Some(_), Some(_)) => {
-                return Err(err(
-                    path,
-                    text,
-                    at,
-                    format!("server {name:?}: give either command or url, not both"),
-                ));
-            }
-            (None, None) => {
-                return Err(err(
-                    path,
-                    text,
-                    at,
-                    format!("server {name:?}: needs a command (stdio) or a url (streamable HTTP)"),
-                ));
-            }
-        };
-        let timeout = match s.timeout_s {
-            None => DEFAULT_TIMEOUT,
-            Some(t) if t.is_finite() && t > 0.0 => crate::util::secs(t),
-            Some(_) => {
-                return Err(err(
-                    path,
-                    text,
-                    at,
-                    format!("server {name:?}: timeout_s must be a positive number"),
-                ));
-            }
-        };
-        out.push(ServerDef {
-            name,
-            source: path.to_path_buf(),
-            transport,
-            timeout,
-            per_session: s.per_session,
-        });
     }
     Ok(out)
+}
+
+impl TomlServer {
+    /// The same fields as a `.mcp.json` entry (tools.toml has no `type`).
+    fn into_fields(self) -> ServerFields {
+        ServerFields {
+            command: self.command,
+            args: self.args,
+            env: self.env,
+            cwd: self.cwd,
+            url: self.url,
+            headers: self.headers,
+            kind: None,
+            timeout_s: self.timeout_s,
+            per_session: self.per_session,
+            disabled: self.disabled,
+        }
+    }
+}
+
+/// One server entry as either file declares it, checked into a definition;
+/// `None` for a disabled entry. Errors are the message only; the caller knows
+/// where in its file the entry is.
+fn server_def(name: String, s: ServerFields, path: &Path) -> Result<Option<ServerDef>, String> {
+    if s.disabled {
+        return Ok(None);
+    }
+    if !valid_server_name(&name) {
+        return Err(format!(
+            "server name {name:?} may only use letters, digits, '_' and '-'"
+        ));
+    }
+    let kind = match (s.kind.as_deref(), &s.command, &s.url) {
+        (Some(k), _, _) => k,
+        (None, Some(_), Some(_)) => {
+            return Err(format!(
+                "server {name:?}: give either command or url, not both"
+            ));
+        }
+        (None, None, None) => {
+            return Err(format!(
+                "server {name:?}: needs a command (stdio) or a url (streamable HTTP)"
+            ));
+        }
+        (None, _, Some(_)) => "http",
+        (None, Some(_), None) => "stdio",
+    };
+    let transport = match (kind, s.command, s.url) {
+        ("stdio", Some(command), _) => {
+            if command.trim().is_empty() {
+                return Err(format!("server {name:?}: command is empty"));
+            }
+            // Relative (or absent) working directories are the file's directory's:
+            // an auto-started daemon's own is arbitrary.
+            let dir = path.parent().map(Path::to_path_buf);
+            let cwd = match (s.cwd, &dir) {
+                (Some(c), Some(d)) if c.is_relative() => Some(d.join(c)),
+                (Some(c), _) => Some(c),
+                (None, d) => d.clone(),
+            };
+            Transport::Stdio {
+                command,
+                args: s.args,
+                env: s.env,
+                cwd,
+            }
+        }
+        ("http" | "streamable-http" | "streamableHttp", _, Some(url)) => {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(format!(
+                    "server {name:?}: url must start with http:// or https://"
+                ));
+            }
+            Transport::Http {
+                url,
+                headers: s.headers,
+            }
+        }
+        ("sse", _, _) => {
+            return Err(format!(
+                "server {name:?}: the legacy SSE transport is not supported; use streamable HTTP"
+            ));
+        }
+        ("stdio", _, _) => return Err(format!("server {name:?}: type \"stdio\" needs a command")),
+        ("http" | "streamable-http" | "streamableHttp", _, _) => {
+            return Err(format!("server {name:?}: type {kind:?} needs a url"));
+        }
+        (k, _, _) => {
+            return Err(format!(
+                "server {name:?}: unknown type {k:?} (use \"stdio\" or \"http\")"
+            ));
+        }
+    };
+    let timeout = match s.timeout_s {
+        None => DEFAULT_TIMEOUT,
+        Some(t) if t.is_finite() && t > 0.0 => crate::util::secs(t),
+        Some(_) => {
+            return Err(format!(
+                "server {name:?}: timeout_s must be a positive number"
+            ));
+        }
+    };
+    Ok(Some(ServerDef {
+        name,
+        source: path.to_path_buf(),
+        transport,
+        timeout,
+        per_session: s.per_session,
+    }))
 }
 
 #[derive(Deserialize)]
 struct McpJson {
     #[serde(rename = "mcpServers", default)]
-    mcp_servers: BTreeMap<String, McpJsonServer>,
+    mcp_servers: BTreeMap<String, ServerFields>,
 }
 
+/// A server entry's fields. Unknown keys are allowed: other MCP clients put
+/// their own in `.mcp.json` (tools.toml's own struct refuses them).
 #[derive(Deserialize)]
-struct McpJsonServer {
+struct ServerFields {
     command: Option<String>,
     #[serde(default)]
     args: Vec<String>,
@@ -203,12 +231,6 @@ struct McpJsonServer {
 
 /// Parses a `.mcp.json`. Stdio servers without `cwd` run in the file's directory.
 pub fn parse_mcp_json(text: &str, path: &Path) -> Result<Vec<ServerDef>, ConfigError> {
-    let here = |message: String| ConfigError {
-        path: path.display().to_string(),
-        line: 1,
-        column: 1,
-        message,
-    };
     let file: McpJson = serde_json::from_str(text).map_err(|e| ConfigError {
         path: path.display().to_string(),
         line: e.line().max(1),
@@ -220,80 +242,18 @@ pub fn parse_mcp_json(text: &str, path: &Path) -> Result<Vec<ServerDef>, ConfigE
             .unwrap_or_default()
             .to_string(),
     })?;
-    let dir = path.parent().map(Path::to_path_buf);
     let mut out = Vec::new();
-    for (name, s) in file.mcp_servers {
-        if s.disabled {
-            continue;
+    for (name, fields) in file.mcp_servers {
+        // serde_json keeps no positions for values: the entry's own errors point at
+        // the top of the file, with the server's name in the message.
+        if let Some(def) = server_def(name, fields, path).map_err(|message| ConfigError {
+            path: path.display().to_string(),
+            line: 1,
+            column: 1,
+            message,
+        })? {
+            out.push(def);
         }
-        if !valid_server_name(&name) {
-            return Err(here(format!(
-                "server name {name:?} may only use letters, digits, '_' and '-'"
-            )));
-        }
-        let kind = s
-            .kind
-            .as_deref()
-            .unwrap_or(if s.url.is_some() { "http" } else { "stdio" });
-        let transport = match (kind, s.command, s.url) {
-            ("stdio", Some(command), _) => Transport::Stdio {
-                command,
-                args: s.args,
-                env: s.env,
-                cwd: s
-                    .cwd
-                    .map(|c| match &dir {
-                        Some(d) if c.is_relative() => d.join(c),
-                        _ => c,
-                    })
-                    .or_else(|| dir.clone()),
-            },
-            ("http" | "streamable-http" | "streamableHttp", _, Some(url)) => {
-                if !(url.starts_with("http://") || url.starts_with("https://")) {
-                    return Err(here(format!(
-                        "server {name:?}: url must start with http:// or https://"
-                    )));
-                }
-                Transport::Http {
-                    url,
-                    headers: s.headers,
-                }
-            }
-            ("sse", _, _) => {
-                return Err(here(format!(
-                    "server {name:?}: the legacy SSE transport is not supported; use streamable HTTP"
-                )));
-            }
-            ("stdio", _, _) => {
-                return Err(here(format!(
-                    "server {name:?}: type \"stdio\" needs a command"
-                )));
-            }
-            ("http" | "streamable-http" | "streamableHttp", _, _) => {
-                return Err(here(format!("server {name:?}: type {kind:?} needs a url")));
-            }
-            (k, _, _) => {
-                return Err(here(format!(
-                    "server {name:?}: unknown type {k:?} (use \"stdio\" or \"http\")"
-                )));
-            }
-        };
-        let timeout = match s.timeout_s {
-            None => DEFAULT_TIMEOUT,
-            Some(t) if t.is_finite() && t > 0.0 => crate::util::secs(t),
-            Some(_) => {
-                return Err(here(format!(
-                    "server {name:?}: timeout_s must be a positive number"
-                )));
-            }
-        };
-        out.push(ServerDef {
-            name,
-            source: path.to_path_buf(),
-            transport,
-            timeout,
-            per_session: s.per_session,
-        });
     }
     Ok(out)
 }
@@ -430,6 +390,19 @@ disabled = true
         )
         .unwrap_err();
         assert!(e.message.contains("SSE"));
+        // Both formats go through the same checks.
+        let e = parse_mcp_json(
+            r#"{"mcpServers": {"a": {"command": "x", "url": "http://h"}}}"#,
+            Path::new("/p/.mcp.json"),
+        )
+        .unwrap_err();
+        assert!(e.message.contains("not both"), "{e}");
+        let e = parse_mcp_json(
+            r#"{"mcpServers": {"a": {"command": "x", "timeout_s": -1}}}"#,
+            Path::new("/p/.mcp.json"),
+        )
+        .unwrap_err();
+        assert!(e.message.contains("timeout_s"), "{e}");
     }
 
     #[test]
