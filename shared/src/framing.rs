@@ -85,15 +85,6 @@ impl<R: AsyncBufRead + Unpin> FrameReader<R> {
     }
 }
 
-/// Reads the next line, holding at most `max` bytes of it (not cancel-safe; use
-/// [`FrameReader`] inside `select!`).
-pub async fn read_frame<R: AsyncBufRead + Unpin>(
-    reader: &mut R,
-    max: usize,
-) -> std::io::Result<Frame> {
-    FrameReader::new(reader, max).next().await
-}
-
 /// Writes one message as a line and flushes it.
 pub async fn write_frame<W: AsyncWrite + Unpin>(
     writer: &mut W,
@@ -113,20 +104,11 @@ mod tests {
     #[tokio::test]
     async fn reads_lines_and_eof() {
         let data: &[u8] = b"{\"a\":1}\n\r\nlast";
-        let mut r = BufReader::new(data);
-        assert_eq!(
-            read_frame(&mut r, 100).await.unwrap(),
-            Frame::Line(b"{\"a\":1}".to_vec())
-        );
-        assert_eq!(
-            read_frame(&mut r, 100).await.unwrap(),
-            Frame::Line(Vec::new())
-        );
-        assert_eq!(
-            read_frame(&mut r, 100).await.unwrap(),
-            Frame::Line(b"last".to_vec())
-        );
-        assert_eq!(read_frame(&mut r, 100).await.unwrap(), Frame::Eof);
+        let mut r = FrameReader::new(BufReader::new(data), 100);
+        assert_eq!(r.next().await.unwrap(), Frame::Line(b"{\"a\":1}".to_vec()));
+        assert_eq!(r.next().await.unwrap(), Frame::Line(Vec::new()));
+        assert_eq!(r.next().await.unwrap(), Frame::Line(b"last".to_vec()));
+        assert_eq!(r.next().await.unwrap(), Frame::Eof);
     }
 
     #[tokio::test]
@@ -135,15 +117,9 @@ mod tests {
         data.push(b'\n');
         data.extend_from_slice(b"ok\n");
         // A small buffer forces the long line to arrive in many chunks.
-        let mut r = BufReader::with_capacity(64, &data[..]);
-        assert_eq!(
-            read_frame(&mut r, 100).await.unwrap(),
-            Frame::TooLong { len: 10_000 }
-        );
-        assert_eq!(
-            read_frame(&mut r, 100).await.unwrap(),
-            Frame::Line(b"ok".to_vec())
-        );
+        let mut r = FrameReader::new(BufReader::with_capacity(64, &data[..]), 100);
+        assert_eq!(r.next().await.unwrap(), Frame::TooLong { len: 10_000 });
+        assert_eq!(r.next().await.unwrap(), Frame::Line(b"ok".to_vec()));
     }
 
     #[tokio::test]
@@ -162,7 +138,7 @@ mod tests {
     async fn line_exactly_at_cap_is_accepted() {
         let mut data = vec![b'y'; 100];
         data.push(b'\n');
-        let mut r = BufReader::with_capacity(7, &data[..]);
-        assert!(matches!(read_frame(&mut r, 100).await.unwrap(), Frame::Line(l) if l.len() == 100));
+        let mut r = FrameReader::new(BufReader::with_capacity(7, &data[..]), 100);
+        assert!(matches!(r.next().await.unwrap(), Frame::Line(l) if l.len() == 100));
     }
 }

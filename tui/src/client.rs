@@ -13,9 +13,9 @@ use interprocess::local_socket::tokio::prelude::*;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use tether_shared::framing::{Frame, FrameReader};
+use tether_shared::framing::{Frame, FrameReader, write_frame};
 use tether_shared::protocol::*;
-use tokio::io::{AsyncWriteExt, BufReader};
+use tokio::io::BufReader;
 
 /// An error from the daemon, or from talking to it.
 #[derive(Debug, thiserror::Error)]
@@ -67,12 +67,7 @@ impl Client {
         method: &str,
         params: impl Serialize,
     ) -> Result<T, ClientError> {
-        let id = self.next_id;
-        self.next_id += 1;
-        let mut bytes = serde_json::to_vec(&Request::new(id, method, params))
-            .map_err(|e| ClientError::Protocol(e.to_string()))?;
-        bytes.push(b'\n');
-        self.stream.get_mut().get_mut().write_all(&bytes).await?;
+        let id = self.send_only(method, params).await?;
         loop {
             match self.read().await? {
                 ServerMessage::Response(r) if r.id == id || r.id.is_null() => {
@@ -97,10 +92,11 @@ impl Client {
     ) -> Result<u64, ClientError> {
         let id = self.next_id;
         self.next_id += 1;
-        let mut bytes = serde_json::to_vec(&Request::new(id, method, params))
-            .map_err(|e| ClientError::Protocol(e.to_string()))?;
-        bytes.push(b'\n');
-        self.stream.get_mut().get_mut().write_all(&bytes).await?;
+        write_frame(
+            self.stream.get_mut().get_mut(),
+            &Request::new(id, method, params),
+        )
+        .await?;
         Ok(id)
     }
 

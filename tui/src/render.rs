@@ -4,7 +4,8 @@ use tether_shared::event::ToolCallSpec;
 use tether_shared::protocol::{SessionInfo, ToolServerInfo};
 use tether_shared::{Event, EventKind};
 
-fn one_line(s: &str, max: usize) -> String {
+/// Collapses whitespace and cuts to `max` characters with an ellipsis.
+pub fn one_line(s: &str, max: usize) -> String {
     let flat: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
     if flat.chars().count() > max {
         format!(

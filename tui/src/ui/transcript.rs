@@ -9,6 +9,8 @@ use ratatui::text::{Line, Span};
 use tether_shared::{Decision, Delivery, Event, EventKind};
 use unicode_width::UnicodeWidthChar;
 
+pub use crate::render::one_line;
+
 /// Where a tool call stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ToolStatus {
@@ -136,19 +138,6 @@ pub struct Transcript {
     /// The cells, oldest first.
     pub cells: Vec<Cell>,
     tools: HashMap<String, usize>,
-}
-
-/// Collapses whitespace and cuts to `max` characters with an ellipsis.
-pub fn one_line(s: &str, max: usize) -> String {
-    let flat = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    if flat.chars().count() > max {
-        format!(
-            "{}…",
-            flat.chars().take(max.saturating_sub(1)).collect::<String>()
-        )
-    } else {
-        flat
-    }
 }
 
 impl Transcript {
