@@ -6,6 +6,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use tether_tests::measure::rss_kib;
 use tether_tests::raw::Raw;
 use tether_tests::{ModelServer, Reply, TestEnv};
 
@@ -166,15 +167,6 @@ async fn garbage_on_the_socket_gets_json_rpc_errors_and_changes_nothing() {
         "a mismatched client is disconnected"
     );
     env.ok(&["ls"]).await;
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

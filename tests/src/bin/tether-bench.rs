@@ -13,48 +13,9 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use tether_tests::measure::{grow, last_seq, ms, percentile, rss_kib};
 use tether_tests::raw::Raw;
 use tether_tests::{ModelServer, Reply, TestEnv};
-
-fn rss_mib(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let kib: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap();
-    kib / 1024.0
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
-}
-
-async fn last_seq(raw: &mut Raw, session: &str) -> u64 {
-    let v = raw
-        .request(1, "session.get", json!({"session": session}))
-        .await;
-    v["result"]["last_seq"].as_u64().unwrap()
-}
-
-/// Grows a session to at least `target` events with turns of many cheap tool calls.
-async fn grow(env: &TestEnv, model: &ModelServer, raw: &mut Raw, session: &str, target: u64) {
-    let mut turn = 0;
-    while last_seq(raw, session).await < target {
-        turn += 1;
-        let calls: Vec<(String, String, Value)> = (0..500)
-            .map(|i| (format!("t{turn}c{i}"), "list_dir".to_string(), json!({})))
-            .collect();
-        model.push(Reply::tool_calls(calls));
-        model.push(Reply::text("ok"));
-        env.ok(&["send", session, &format!("turn {turn}")]).await;
-        env.wait_settled(session).await;
-    }
-}
 
 async fn attach_latency(env: &TestEnv, session: &str, page: u32) -> (Duration, Duration) {
     let mut samples = Vec::new();
@@ -152,7 +113,7 @@ async fn main() {
     for (name, target) in [("s10k", 10_000u64), ("s100k", 100_000)] {
         env.ok(&["new", "-d", "-n", name]).await;
         let t0 = Instant::now();
-        grow(&env, &model, &mut raw, name, target).await;
+        grow(&env, &model, &mut raw, name, target, "ok").await;
         let n = last_seq(&mut raw, name).await;
         eprintln!(
             "built {name}: {n} events in {:.1}s",
@@ -204,7 +165,7 @@ async fn main() {
     idle.start_daemon().await;
     let pid = idle.daemon_pid();
     let mut raw = Raw::hello(&idle.socket).await;
-    let before = rss_mib(pid);
+    let before = rss_kib(pid) as f64 / 1024.0;
     let t0 = Instant::now();
     for i in 0..1000 {
         let v = raw
@@ -217,7 +178,7 @@ async fn main() {
         assert!(v["result"]["id"].is_string(), "{v}");
     }
     let created = t0.elapsed();
-    let after = rss_mib(pid);
+    let after = rss_kib(pid) as f64 / 1024.0;
     println!("\n## Memory with 1,000 idle sessions (fresh daemon)\n");
     println!(
         "| daemon RSS, no sessions | with 1,000 idle sessions | per session | create time per session |\n|---|---|---|---|"
@@ -248,6 +209,6 @@ async fn main() {
     println!(
         "| 1000 | {restore_ms} ms | {} | {:.1} MiB |",
         ms(ready),
-        rss_mib(idle.daemon_pid())
+        rss_kib(idle.daemon_pid()) as f64 / 1024.0
     );
 }

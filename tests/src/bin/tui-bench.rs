@@ -14,37 +14,17 @@ use std::time::{Duration, Instant};
 
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use serde_json::{Value, json};
+
 use tether::ui::app::App;
 use tether::ui::conn::{self, FromDaemon};
 use tether::ui::keymap::Keymap;
 use tether::ui::view;
 use tether_shared::Live;
 use tether_shared::protocol::LiveParams;
+use tether_tests::measure::{grow, last_seq, ms, percentile};
 use tether_tests::raw::Raw;
-use tether_tests::{ModelServer, Reply, TestEnv};
+use tether_tests::{ModelServer, TestEnv};
 use tokio::sync::mpsc;
-
-async fn last_seq(raw: &mut Raw, session: &str) -> u64 {
-    let v = raw
-        .request(1, "session.get", json!({"session": session}))
-        .await;
-    v["result"]["last_seq"].as_u64().unwrap()
-}
-
-async fn grow(env: &TestEnv, model: &ModelServer, raw: &mut Raw, session: &str, target: u64) {
-    let mut turn = 0;
-    while last_seq(raw, session).await < target {
-        turn += 1;
-        let calls: Vec<(String, String, Value)> = (0..500)
-            .map(|i| (format!("t{turn}c{i}"), "list_dir".to_string(), json!({})))
-            .collect();
-        model.push(Reply::tool_calls(calls));
-        model.push(Reply::text("ok, **done** with this step"));
-        env.ok(&["send", session, &format!("turn {turn}")]).await;
-        env.wait_settled(session).await;
-    }
-}
 
 /// Attach through the TUI's own link and draw the first frame; returns the time.
 async fn first_frame(env: &TestEnv, session: &str) -> Duration {
@@ -76,14 +56,6 @@ async fn first_frame(env: &TestEnv, session: &str) -> Duration {
     elapsed
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
-}
-
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let model = ModelServer::start().await;
@@ -96,7 +68,15 @@ async fn main() {
     println!("| session events | p50 | p95 |\n|---|---|---|");
     for (name, target) in [("t10k", 10_000u64), ("t100k", 100_000)] {
         env.ok(&["new", "-d", "-n", name]).await;
-        grow(&env, &model, &mut raw, name, target).await;
+        grow(
+            &env,
+            &model,
+            &mut raw,
+            name,
+            target,
+            "ok, **done** with this step",
+        )
+        .await;
         let n = last_seq(&mut raw, name).await;
         let mut samples = Vec::new();
         for _ in 0..20 {
