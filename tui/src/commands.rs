@@ -14,6 +14,8 @@ use tokio_util::sync::CancellationToken;
 use crate::cli::{Cli, Command, DaemonAction, DaemonArgs, NewArgs};
 use crate::client::{Client, ClientError, connect_or_start};
 use crate::render;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 /// Exit status of `wait` when the timeout passes.
 const EXIT_TIMEOUT: u8 = 124;
@@ -137,10 +139,6 @@ fn init_daemon_logging(state_dir: &Path, to_stderr: bool) -> anyhow::Result<()> 
     Ok(())
 }
 
-fn rpc(e: ClientError) -> anyhow::Error {
-    anyhow::Error::new(e)
-}
-
 fn print_json(v: &impl serde::Serialize) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string(v)?);
     Ok(())
@@ -163,11 +161,7 @@ async fn client_command(command: Option<Command>, socket: PathBuf) -> anyhow::Re
         Command::Daemon(_) => Ok(0),
         Command::New(args) => new(args, &socket).await,
         Command::Ls { json } => {
-            let mut c = connect_or_start(&socket).await?;
-            let list: Vec<SessionInfo> = c
-                .request(method::SESSION_LIST, json!({}))
-                .await
-                .map_err(rpc)?;
+            let list: Vec<SessionInfo> = call(&socket, method::SESSION_LIST, json!({})).await?;
             if json {
                 print_json(&list)?;
             } else {
@@ -180,10 +174,7 @@ async fn client_command(command: Option<Command>, socket: PathBuf) -> anyhow::Re
             let name = match name {
                 Some(n) => n,
                 None => {
-                    let list: Vec<SessionInfo> = c
-                        .request(method::SESSION_LIST, json!({}))
-                        .await
-                        .map_err(rpc)?;
+                    let list: Vec<SessionInfo> = c.request(method::SESSION_LIST, json!({})).await?;
                     match list.iter().max_by(|a, b| a.updated_at.cmp(&b.updated_at)) {
                         Some(s) => s.name.clone(),
                         None => bail!("no sessions to attach to; start one with `tether new`"),
@@ -210,26 +201,25 @@ async fn client_command(command: Option<Command>, socket: PathBuf) -> anyhow::Re
             } else {
                 Delivery::Queue
             };
-            let mut c = connect_or_start(&socket).await?;
-            let _: SendResult = c
-                .request(
-                    method::SESSION_SEND,
-                    SendParams {
-                        session: name,
-                        text: text.join(" "),
-                        delivery,
-                    },
-                )
-                .await
-                .map_err(rpc)?;
+            let _: SendResult = call(
+                &socket,
+                method::SESSION_SEND,
+                SendParams {
+                    session: name,
+                    text: text.join(" "),
+                    delivery,
+                },
+            )
+            .await?;
             Ok(0)
         }
         Command::Interrupt { name } => {
-            let mut c = connect_or_start(&socket).await?;
-            let r: InterruptResult = c
-                .request(method::SESSION_INTERRUPT, SessionRef { session: name })
-                .await
-                .map_err(rpc)?;
+            let r: InterruptResult = call(
+                &socket,
+                method::SESSION_INTERRUPT,
+                SessionRef { session: name },
+            )
+            .await?;
             if !r.interrupted {
                 eprintln!("nothing was running");
             }
@@ -251,17 +241,15 @@ async fn client_command(command: Option<Command>, socket: PathBuf) -> anyhow::Re
                 eprintln!("tether: --timeout must be a number of seconds >= 0");
                 return Ok(2);
             }
-            let mut c = connect_or_start(&socket).await?;
-            let r: WaitResult = c
-                .request(
-                    method::SESSION_WAIT,
-                    WaitParams {
-                        session: name,
-                        timeout_s: timeout,
-                    },
-                )
-                .await
-                .map_err(rpc)?;
+            let r: WaitResult = call(
+                &socket,
+                method::SESSION_WAIT,
+                WaitParams {
+                    session: name,
+                    timeout_s: timeout,
+                },
+            )
+            .await?;
             println!("{}", r.state);
             Ok(if r.timed_out { EXIT_TIMEOUT } else { 0 })
         }
@@ -272,19 +260,12 @@ async fn client_command(command: Option<Command>, socket: PathBuf) -> anyhow::Re
             since,
         } => logs(&socket, name, json, follow, since).await,
         Command::Kill { name } => {
-            let mut c = connect_or_start(&socket).await?;
-            let _: KillResult = c
-                .request(method::SESSION_KILL, SessionRef { session: name })
-                .await
-                .map_err(rpc)?;
+            let _: KillResult =
+                call(&socket, method::SESSION_KILL, SessionRef { session: name }).await?;
             Ok(0)
         }
         Command::Tools { json } => {
-            let mut c = connect_or_start(&socket).await?;
-            let list: Vec<ToolServerInfo> = c
-                .request(method::TOOLS_LIST, json!({}))
-                .await
-                .map_err(rpc)?;
+            let list: Vec<ToolServerInfo> = call(&socket, method::TOOLS_LIST, json!({})).await?;
             if json {
                 print_json(&list)?;
             } else {
@@ -293,6 +274,18 @@ async fn client_command(command: Option<Command>, socket: PathBuf) -> anyhow::Re
             Ok(0)
         }
     }
+}
+
+/// Connects (starting the daemon when none runs) and makes one request.
+async fn call<T: DeserializeOwned>(
+    socket: &Path,
+    method: &str,
+    params: impl Serialize,
+) -> anyhow::Result<T> {
+    Ok(connect_or_start(socket)
+        .await?
+        .request(method, params)
+        .await?)
 }
 
 async fn daemon_action(action: DaemonAction, socket: &Path) -> anyhow::Result<u8> {
@@ -314,14 +307,14 @@ async fn daemon_action(action: DaemonAction, socket: &Path) -> anyhow::Result<u8
                 }
             };
         }
-        Err(e) => return Err(rpc(e)).context(format!("cannot connect to {}", socket.display())),
+        Err(e) => {
+            return Err(anyhow::Error::new(e))
+                .context(format!("cannot connect to {}", socket.display()));
+        }
     };
     match action {
         DaemonAction::Status { json } => {
-            let s: DaemonStatus = c
-                .request(method::DAEMON_STATUS, json!({}))
-                .await
-                .map_err(rpc)?;
+            let s: DaemonStatus = c.request(method::DAEMON_STATUS, json!({})).await?;
             if json {
                 print_json(&s)?;
             } else {
@@ -340,14 +333,8 @@ async fn daemon_action(action: DaemonAction, socket: &Path) -> anyhow::Result<u8
             Ok(0)
         }
         DaemonAction::Stop => {
-            let s: DaemonStatus = c
-                .request(method::DAEMON_STATUS, json!({}))
-                .await
-                .map_err(rpc)?;
-            let _: Value = c
-                .request(method::DAEMON_STOP, json!({}))
-                .await
-                .map_err(rpc)?;
+            let s: DaemonStatus = c.request(method::DAEMON_STATUS, json!({})).await?;
+            let _: Value = c.request(method::DAEMON_STOP, json!({})).await?;
             // Stopped means the process is gone, not just that it said it would go:
             // its lock is released only when it exits (even before it is reaped).
             let lock_path = tether_daemon::server::lock_path(socket);
@@ -396,8 +383,7 @@ async fn new(args: NewArgs, socket: &Path) -> anyhow::Result<u8> {
                 prompt,
             },
         )
-        .await
-        .map_err(rpc)?;
+        .await?;
     if args.detach {
         println!("{}", info.name);
         return Ok(0);
@@ -418,19 +404,17 @@ async fn decide(
     all: bool,
     reason: Option<String>,
 ) -> anyhow::Result<u8> {
-    let mut c = connect_or_start(socket).await?;
-    let r: DecideResult = c
-        .request(
-            method_name,
-            DecideParams {
-                session,
-                call_id,
-                all,
-                reason,
-            },
-        )
-        .await
-        .map_err(rpc)?;
+    let r: DecideResult = call(
+        socket,
+        method_name,
+        DecideParams {
+            session,
+            call_id,
+            all,
+            reason,
+        },
+    )
+    .await?;
     for id in r.decided {
         println!("{id}");
     }
@@ -469,8 +453,7 @@ async fn logs(
                     limit: Some(5000),
                 },
             )
-            .await
-            .map_err(rpc)?;
+            .await?;
         for ev in &page.events {
             print_event(ev, json)?;
             last = ev.seq;
@@ -492,13 +475,12 @@ async fn logs(
                 read_only: true,
             },
         )
-        .await
-        .map_err(rpc)?;
+        .await?;
     for ev in &r.events {
         print_event(ev, json)?;
         last = ev.seq;
     }
-    while let Some(n) = c.next_notification().await.map_err(rpc)? {
+    while let Some(n) = c.next_notification().await? {
         if n.method == method::DAEMON_SHUTDOWN {
             eprintln!("the daemon stopped");
             return Ok(1);
@@ -536,8 +518,7 @@ async fn attach(mut c: Client, session: &str, read_only: bool) -> anyhow::Result
                 read_only,
             },
         )
-        .await
-        .map_err(rpc)?;
+        .await?;
     let id = r.info.id.clone();
     eprintln!(
         "attached to {} ({}, {}){}; type a message and Enter to send, Ctrl-C to detach",
@@ -560,12 +541,12 @@ async fn attach(mut c: Client, session: &str, read_only: bool) -> anyhow::Result
             _ = tokio::signal::ctrl_c() => break,
             line = stdin.next_line(), if stdin_open => match line {
                 Ok(Some(text)) if !text.trim().is_empty() => {
-                    c.send_only(method::SESSION_SEND, SendParams { session: id.clone(), text, delivery: Delivery::Queue }).await.map_err(rpc)?;
+                    c.send_only(method::SESSION_SEND, SendParams { session: id.clone(), text, delivery: Delivery::Queue }).await?;
                 }
                 Ok(Some(_)) => {}
                 _ => stdin_open = false,
             },
-            msg = c.next_message() => match msg.map_err(rpc)? {
+            msg = c.next_message() => match msg? {
                 None => {
                     eprintln!("\nthe daemon closed the connection");
                     return Ok(1);
