@@ -86,33 +86,30 @@ impl SessionHandle {
         self.status.borrow().clone()
     }
 
-    /// A receiver of summary changes.
-    pub fn watch(&self) -> watch::Receiver<SessionInfo> {
-        self.status.clone()
+    /// Sends the actor a command built around a reply channel and waits for the
+    /// reply; a stopped actor answers "the session has stopped".
+    async fn ask<T>(
+        &self,
+        command: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> Result<T, RpcError> {
+        let (reply, rx) = oneshot::channel();
+        self.cmd.send(command(reply)).await.map_err(|_| gone())?;
+        rx.await.map_err(|_| gone())
     }
 
     /// Sends a message; durable when this returns Ok.
     pub async fn send(&self, text: String, delivery: Delivery) -> Result<SendResult, RpcError> {
-        let (reply, rx) = oneshot::channel();
-        self.cmd
-            .send(Command::Send {
-                text,
-                delivery,
-                reply,
-            })
-            .await
-            .map_err(|_| gone())?;
-        rx.await.map_err(|_| gone())?
+        self.ask(|reply| Command::Send {
+            text,
+            delivery,
+            reply,
+        })
+        .await?
     }
 
     /// Interrupts the running turn; false when none was running.
     pub async fn interrupt(&self) -> Result<bool, RpcError> {
-        let (reply, rx) = oneshot::channel();
-        self.cmd
-            .send(Command::Interrupt { reply })
-            .await
-            .map_err(|_| gone())?;
-        rx.await.map_err(|_| gone())
+        self.ask(|reply| Command::Interrupt { reply }).await
     }
 
     /// Approves or denies pending calls; returns the call ids decided.
@@ -123,28 +120,19 @@ impl SessionHandle {
         decision: Decision,
         reason: Option<String>,
     ) -> Result<Vec<String>, RpcError> {
-        let (reply, rx) = oneshot::channel();
-        self.cmd
-            .send(Command::Decide {
-                call_id,
-                all,
-                decision,
-                reason,
-                reply,
-            })
-            .await
-            .map_err(|_| gone())?;
-        rx.await.map_err(|_| gone())?
+        self.ask(|reply| Command::Decide {
+            call_id,
+            all,
+            decision,
+            reason,
+            reply,
+        })
+        .await?
     }
 
     /// Subscribes to live messages.
     pub async fn subscribe(&self) -> Result<Subscription, RpcError> {
-        let (reply, rx) = oneshot::channel();
-        self.cmd
-            .send(Command::Subscribe { reply })
-            .await
-            .map_err(|_| gone())?;
-        rx.await.map_err(|_| gone())
+        self.ask(|reply| Command::Subscribe { reply }).await
     }
 
     /// Counts an attached client in or out.
@@ -178,9 +166,6 @@ impl SessionHandle {
     /// Stops the actor after it persists what it has; a running turn is left to
     /// resume when the daemon starts again.
     pub async fn stop(&self) {
-        let (reply, rx) = oneshot::channel();
-        if self.cmd.send(Command::Stop { reply }).await.is_ok() {
-            let _ = rx.await;
-        }
+        let _ = self.ask(|reply| Command::Stop { reply }).await;
     }
 }
