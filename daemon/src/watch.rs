@@ -24,19 +24,14 @@ pub const DEBOUNCE: Duration = Duration::from_millis(250);
 /// Tells the watcher which files matter.
 #[derive(Clone)]
 pub struct FileWatcher {
-    files: mpsc::UnboundedSender<(BTreeSet<PathBuf>, Option<oneshot::Sender<()>>)>,
+    files: mpsc::UnboundedSender<(BTreeSet<PathBuf>, oneshot::Sender<()>)>,
 }
 
 impl FileWatcher {
-    /// Replaces the set of watched files.
-    pub fn set_files(&self, files: BTreeSet<PathBuf>) {
-        let _ = self.files.send((files, None));
-    }
-
     /// Replaces the set of watched files and waits until the watches are in place.
-    pub async fn set_files_and_wait(&self, files: BTreeSet<PathBuf>) {
+    pub async fn set_files(&self, files: BTreeSet<PathBuf>) {
         let (tx, rx) = oneshot::channel();
-        if self.files.send((files, Some(tx))).is_ok() {
+        if self.files.send((files, tx)).is_ok() {
             let _ = rx.await;
         }
     }
@@ -65,7 +60,7 @@ pub fn start(
     changed: mpsc::UnboundedSender<PathBuf>,
 ) -> FileWatcher {
     let (files_tx, mut files_rx) =
-        mpsc::unbounded_channel::<(BTreeSet<PathBuf>, Option<oneshot::Sender<()>>)>();
+        mpsc::unbounded_channel::<(BTreeSet<PathBuf>, oneshot::Sender<()>)>();
     let (ev_tx, mut ev_rx) = mpsc::unbounded_channel::<()>();
     tracker.spawn(async move {
         let handler = move |res: DebounceEventResult| {
@@ -99,7 +94,7 @@ pub fn start(
                 _ = cancel.cancelled() => return,
                 f = files_rx.recv() => match f {
                     Some((f, done)) => {
-                        ack = done;
+                        ack = Some(done);
                         // New files get a baseline: their owner loaded them already.
                         for p in f.difference(&files) {
                             seen.insert(p.clone(), content(p));
@@ -176,7 +171,7 @@ mod tests {
         let cancel = CancellationToken::new();
         let (tx, mut rx) = mpsc::unbounded_channel();
         let w = start(&tracker, cancel.clone(), tx);
-        w.set_files_and_wait([file.clone()].into()).await;
+        w.set_files([file.clone()].into()).await;
 
         // The directory appears later, with the file.
         std::fs::create_dir_all(&cfg).unwrap();
@@ -226,7 +221,7 @@ mod tests {
         let cancel = CancellationToken::new();
         let (tx, mut rx) = mpsc::unbounded_channel();
         let w = start(&tracker, cancel.clone(), tx);
-        w.set_files_and_wait([file.clone()].into()).await;
+        w.set_files([file.clone()].into()).await;
         for i in 1..=20 {
             std::fs::write(&file, i.to_string()).unwrap();
         }

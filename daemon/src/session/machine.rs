@@ -2,7 +2,7 @@
 //! session's stored tail says about a turn that a restart cut short.
 
 use serde_json::Value;
-use tether_shared::{Decision, Event, EventKind, SessionState};
+use tether_shared::{Event, EventKind, SessionState};
 
 /// Where one tool call of the current step stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,17 +159,11 @@ pub fn analyze(tail: &[Event]) -> Recovered {
                     t.step.set(call_id, CallStatus::AwaitingApproval);
                 }
             }
-            EventKind::ApprovalDecided {
-                call_id, decision, ..
-            } => {
+            EventKind::ApprovalDecided { call_id, .. } => {
                 if let Some(t) = open.as_mut() {
-                    // Approved calls had started; denied ones get their result next.
-                    let status = match decision {
-                        Decision::Approved | Decision::Denied | Decision::Unknown => {
-                            CallStatus::Running
-                        }
-                    };
-                    t.step.set(call_id, status);
+                    // Whatever the decision, the call is no longer waiting: an approved
+                    // one had started, a denied one gets its result in the same batch.
+                    t.step.set(call_id, CallStatus::Running);
                 }
             }
             EventKind::ToolResult { call_id, .. } => {
@@ -207,6 +201,7 @@ pub fn unfinished(step: &Step) -> Vec<(String, String)> {
 mod tests {
     use super::*;
     use serde_json::json;
+    use tether_shared::Decision;
     use tether_shared::event::ToolCallSpec;
 
     fn evs(kinds: Vec<EventKind>) -> Vec<Event> {

@@ -210,7 +210,7 @@ impl ToolManager {
         files.insert(self.config.path().to_path_buf());
         let watcher = lock(&self.watcher).clone();
         if let Some(w) = watcher {
-            w.set_files_and_wait(files).await;
+            w.set_files(files).await;
         }
     }
 

@@ -128,11 +128,6 @@ impl ModelServer {
         self.state.log.borrow().requests.clone()
     }
 
-    /// The most recent request, if any.
-    pub fn last_request(&self) -> Option<RecordedRequest> {
-        self.state.log.borrow().requests.last().cloned()
-    }
-
     /// Every request body serialized, one per line, for "contains" asserts across requests.
     pub fn request_text(&self) -> String {
         self.state
