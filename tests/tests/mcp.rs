@@ -386,11 +386,6 @@ async fn twelve_sessions_share_one_process_per_server_unless_per_session() {
         pids(&shared).len() == 1
     })
     .await;
-    let list = tools_json(&env).await;
-    let running = list
-        .iter()
-        .filter(|s| s["name"].as_str().unwrap().starts_with("own") && s["status"] == "running")
-        .count();
     env.wait_until("all per-session servers running", T, || async {
         tools_json(&env)
             .await
@@ -400,7 +395,6 @@ async fn twelve_sessions_share_one_process_per_server_unless_per_session() {
             == 12
     })
     .await;
-    let _ = running;
     assert_eq!(
         pids(&shared).len(),
         1,
@@ -778,4 +772,40 @@ async fn a_server_failing_at_daemon_start_is_reported_to_existing_sessions() {
         })
         .await;
     assert_eq!(e["added"], json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_during_a_changed_servers_restart_waits_for_it() {
+    let model = ModelServer::start().await;
+    let mut env = TestEnv::with_model(&model, "");
+    let count = env.root.path().join("s.count");
+    let tools_toml = env.config_dir.join("tools.toml");
+    std::fs::write(&tools_toml, bad_entry("w", &count, "")).unwrap();
+    env.start_daemon().await;
+    env.ok(&["new", "-d", "-n", "r"]).await;
+    wait_status(&env, "w", "running").await;
+    // The definition changes; its new process takes a while to answer initialize.
+    save_by_rename(
+        &tools_toml,
+        &bad_entry("w", &count, ", BAD_STARTUP = \"slow:1.5\""),
+    );
+    wait_status(&env, "w", "starting").await;
+    model.push(Reply::tool_call(
+        "c1",
+        "w__echo",
+        json!({"text": "during the restart"}),
+    ));
+    model.push(Reply::text("done"));
+    env.ok(&["send", "r", "call it now"]).await;
+    assert_eq!(env.wait_settled("r").await, "idle");
+    let r = &env.events_of("r", "tool_result").await[0];
+    assert_eq!(r["is_error"], false, "{r}");
+    assert!(
+        r["output"]
+            .as_str()
+            .unwrap()
+            .contains("echo: during the restart"),
+        "{r}"
+    );
+    assert_eq!(pids(&count).len(), 2);
 }

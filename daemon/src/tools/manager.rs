@@ -72,6 +72,15 @@ struct ServerKey {
     session: Option<String>,
 }
 
+/// What a server started for a changed definition takes over from the one it
+/// replaces: the tools announced (so only the difference is reported) and the
+/// tool list (so calls made while it starts know which tool they name).
+#[derive(Default)]
+pub(super) struct Inherited {
+    announced: Option<BTreeSet<String>>,
+    tools: Vec<McpTool>,
+}
+
 /// A server's live state, written by its supervisor and read by calls and listings.
 pub(super) struct ServerState {
     pub(super) status: ServerStatus,
@@ -279,7 +288,7 @@ impl ToolManager {
         // Removed or changed definitions: stop their servers (a changed one is
         // started again below, inheriting what was announced so only the
         // difference is reported).
-        let mut inherited: BTreeMap<ServerKey, Option<BTreeSet<String>>> = BTreeMap::new();
+        let mut inherited: BTreeMap<ServerKey, Inherited> = BTreeMap::new();
         for (name, def) in &old {
             if new.get(name) == Some(def) {
                 continue; // untouched: keeps its process
@@ -293,10 +302,13 @@ impl ToolManager {
             for key in keys {
                 if let Some(server) = inner.servers.remove(&key) {
                     server.cancel.cancel();
-                    let announced = lock(&server.state).announced.clone();
+                    let (announced, tools) = {
+                        let st = lock(&server.state);
+                        (st.announced.clone(), st.tools.clone())
+                    };
                     info!(server = %key.name, "server stopped: its definition changed or went away");
                     if new.contains_key(name) {
-                        inherited.insert(key, announced);
+                        inherited.insert(key, Inherited { announced, tools });
                     } else if let Some(names) = announced.filter(|n| !n.is_empty()) {
                         removed_changes.push(ToolChange {
                             scope: server.scope.clone(),
@@ -326,13 +338,13 @@ impl ToolManager {
                 if inner.servers.contains_key(&key) {
                     continue;
                 }
-                let announced = inherited.remove(&key).flatten();
+                let previous = inherited.remove(&key).unwrap_or_default();
                 let server = self.spawn_server(
                     key.clone(),
                     (*def).clone(),
                     session.as_deref(),
                     quiet,
-                    announced,
+                    previous,
                 );
                 inner.servers.insert(key, server);
             }
@@ -372,7 +384,7 @@ impl ToolManager {
         def: ServerDef,
         session: Option<&str>,
         quiet: bool,
-        announced: Option<BTreeSet<String>>,
+        previous: Inherited,
     ) -> Arc<Server> {
         let server = Arc::new(Server {
             scope: self.scope_for(&def, session),
@@ -380,10 +392,10 @@ impl ToolManager {
             def,
             state: Mutex::new(ServerState {
                 status: ServerStatus::Starting,
-                tools: Vec::new(),
+                tools: previous.tools,
                 error: None,
                 client: None,
-                announced,
+                announced: previous.announced,
                 quiet_start: quiet,
             }),
             changed: tokio::sync::Notify::new(),
@@ -430,7 +442,13 @@ impl ToolManager {
                 if let std::collections::btree_map::Entry::Vacant(slot) =
                     inner.servers.entry(key.clone())
                 {
-                    slot.insert(self.spawn_server(key, def, Some(session_id), true, None));
+                    slot.insert(self.spawn_server(
+                        key,
+                        def,
+                        Some(session_id),
+                        true,
+                        Inherited::default(),
+                    ));
                 }
             }
         }
@@ -581,26 +599,38 @@ impl ToolManager {
         }
         let mut target = None;
         for server in self.visible(session_id) {
-            let st = lock(&server.state);
-            // A restarting server has no tools listed; remember them by prefix.
-            let known = st
+            // A restarting server keeps its last tool list (a changed definition
+            // inherits its predecessor's), so the tool's own name is known here.
+            let known = lock(&server.state)
                 .tools
                 .iter()
                 .find(|t| model_tool_name(&server.def.name, &t.name) == tool)
                 .map(|t| t.name.clone());
-            let announced = st.announced.as_ref().is_some_and(|a| a.contains(tool));
-            if known.is_some() || announced {
-                let original = known.unwrap_or_else(|| {
-                    tool.strip_prefix(&format!("{}__", server.def.name))
-                        .unwrap_or(tool)
-                        .to_string()
-                });
-                drop(st);
+            if let Some(original) = known {
                 target = Some((server, original));
                 break;
             }
         }
         let Some((server, name)) = target else {
+            // A tool the session was offered whose server has since failed: say so.
+            for server in self.visible(session_id) {
+                let st = lock(&server.state);
+                if st.announced.as_ref().is_some_and(|a| a.contains(tool)) {
+                    let why = st
+                        .error
+                        .as_ref()
+                        .map(|e| format!(": {e}"))
+                        .unwrap_or_default();
+                    return ToolOutput {
+                        output: format!(
+                            "tool server {:?} is not running ({}{why})",
+                            server.def.name,
+                            status_word(st.status)
+                        ),
+                        is_error: true,
+                    };
+                }
+            }
             return ToolOutput {
                 output: format!("unknown tool {tool:?}"),
                 is_error: true,
