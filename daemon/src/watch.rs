@@ -120,10 +120,13 @@ pub fn start(
                     Err(e) => warn!(dir = %dir.display(), error = %e, "cannot watch directory"),
                 }
             }
-            // A directory that just appeared may hold a file created with it.
-            let grew = want != watched;
             watched = want;
-            if rescan || grew {
+            // Only file events call for reading the files again. A new set of files
+            // does not: the new ones got their baseline above and the others did not
+            // change (re-reading them all per new session directory would make a
+            // daemon start with many directories quadratic). A directory that
+            // appears is itself an event on its parent, so it is read then.
+            if rescan {
                 for f in &files {
                     let now = content(f);
                     if seen.get(f) != Some(&now) {
