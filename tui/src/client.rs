@@ -27,7 +27,9 @@ pub enum ClientError {
     #[error("lost the connection to the daemon: {0}")]
     Io(#[from] std::io::Error),
     /// The daemon said something we could not read.
-    #[error("unexpected reply from the daemon: {0}")]
+    #[error(
+        "unexpected reply from the daemon: {0} (a daemon of another version? `tether daemon stop` restarts it)"
+    )]
     Protocol(String),
 }
 

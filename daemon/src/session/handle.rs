@@ -62,7 +62,10 @@ pub struct SessionHandle {
 }
 
 fn gone() -> RpcError {
-    RpcError::new(code::SESSION_NOT_FOUND, "the session has stopped")
+    RpcError::new(
+        code::SESSION_NOT_FOUND,
+        "the session has stopped (it was killed, or the daemon is shutting down); `tether ls` shows what is left",
+    )
 }
 
 impl SessionHandle {
@@ -87,7 +90,7 @@ impl SessionHandle {
     }
 
     /// Sends the actor a command built around a reply channel and waits for the
-    /// reply; a stopped actor answers "the session has stopped".
+    /// reply; a stopped actor answers that the session has stopped.
     async fn ask<T>(
         &self,
         command: impl FnOnce(oneshot::Sender<T>) -> Command,
