@@ -427,7 +427,7 @@ pub(super) fn with_newline(text: &str) -> String {
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
-    use crate::tools::test_support::{context, run};
+    use crate::tools::test_support::{assert_error, context, run};
     use tempfile::tempdir;
 
     // --- arguments and dispatch ---
@@ -451,12 +451,7 @@ mod tests {
     async fn unknown_tool_is_an_error() {
         let dir = tempdir().unwrap();
         let out = run("rm_rf", json!({}), &context(&dir)).await;
-        assert!(out.is_error);
-        assert!(
-            out.output.contains("unknown tool `rm_rf`"),
-            "{}",
-            out.output
-        );
+        assert_error(&out, "unknown tool `rm_rf`");
     }
 
     #[tokio::test]
@@ -469,29 +464,15 @@ mod tests {
             ToolOutput::error("invalid arguments for shell: missing string field `command`")
         );
         let out = run("shell", json!({"command": 5}), &ctx).await;
-        assert!(out.is_error);
-        assert!(
-            out.output
-                .contains("field `command` must be a string, got a number"),
-            "{}",
-            out.output
-        );
+        assert_error(&out, "field `command` must be a string, got a number");
         let out = run("shell", json!({"command": "true", "timeout_s": -1}), &ctx).await;
-        assert!(out.is_error);
-        assert!(out.output.contains("`timeout_s`"), "{}", out.output);
+        assert_error(&out, "`timeout_s`");
         let out = run("read_file", json!({"path": "x", "offset": 0}), &ctx).await;
-        assert!(out.is_error);
-        assert!(out.output.contains("`offset`"), "{}", out.output);
+        assert_error(&out, "`offset`");
         let out = run("write_file", json!({"path": "x"}), &ctx).await;
-        assert!(out.is_error);
-        assert!(out.output.contains("`content`"), "{}", out.output);
+        assert_error(&out, "`content`");
         let out = run("list_dir", json!([1, 2]), &ctx).await;
-        assert!(out.is_error);
-        assert!(
-            out.output.contains("must be a JSON object"),
-            "{}",
-            out.output
-        );
+        assert_error(&out, "must be a JSON object");
     }
 
     #[tokio::test]

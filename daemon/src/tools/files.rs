@@ -309,7 +309,7 @@ async fn list_dir(path: &Path) -> Result<String, ToolError> {
 mod tests {
     use super::*;
     use crate::tools::ToolOutput;
-    use crate::tools::test_support::{context, run};
+    use crate::tools::test_support::{assert_error, context, run};
     use serde_json::{Value, json};
     use tempfile::tempdir;
 
@@ -459,20 +459,14 @@ mod tests {
         std::fs::create_dir(dir.path().join("sub")).unwrap();
         std::fs::write(dir.path().join("file"), "x").unwrap();
         let out = run("write_file", json!({"path": "sub", "content": "x"}), &ctx).await;
-        assert!(out.is_error);
-        assert!(out.output.contains("is a directory"), "{}", out.output);
+        assert_error(&out, "is a directory");
         let out = run(
             "write_file",
             json!({"path": "file/inner", "content": "x"}),
             &ctx,
         )
         .await;
-        assert!(out.is_error);
-        assert!(
-            out.output.contains("failed to create directory"),
-            "{}",
-            out.output
-        );
+        assert_error(&out, "failed to create directory");
     }
 
     // --- edit_file ---
@@ -511,24 +505,21 @@ mod tests {
             &ctx,
         )
         .await;
-        assert!(out.is_error);
-        assert!(out.output.contains("found 3 times"), "{}", out.output);
+        assert_error(&out, "found 3 times");
         let out = run(
             "edit_file",
             json!({"path": "f.txt", "old_string": "y = 1", "new_string": "y = 2"}),
             &ctx,
         )
         .await;
-        assert!(out.is_error);
-        assert!(out.output.contains("was not found"), "{}", out.output);
+        assert_error(&out, "was not found");
         let out = run(
             "edit_file",
             json!({"path": "f.txt", "old_string": "", "new_string": "z"}),
             &ctx,
         )
         .await;
-        assert!(out.is_error);
-        assert!(out.output.contains("must not be empty"), "{}", out.output);
+        assert_error(&out, "must not be empty");
         // A failed edit leaves the file alone.
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
@@ -546,8 +537,7 @@ mod tests {
         assert!(out.is_error);
         assert!(out.output.starts_with("no such file"), "{}", out.output);
         let out = run("edit_file", args("bin"), &ctx).await;
-        assert!(out.is_error);
-        assert!(out.output.contains("not valid UTF-8"), "{}", out.output);
+        assert_error(&out, "not valid UTF-8");
         assert_eq!(std::fs::read(dir.path().join("bin")).unwrap(), b"a\xffb");
     }
 

@@ -346,7 +346,7 @@ fn floor_char_boundary(text: &str, max: usize) -> usize {
 mod tests {
     use super::*;
     use crate::tools::builtin::run_builtin;
-    use crate::tools::test_support::{context, run, within};
+    use crate::tools::test_support::{assert_error, context, run, within};
     use serde_json::json;
     use std::path::Path;
     use tempfile::tempdir;
@@ -446,12 +446,7 @@ mod tests {
         let mut ctx = context(&dir);
         ctx.cwd = dir.path().join("missing");
         let out = run("shell", json!({"command": "true"}), &ctx).await;
-        assert!(out.is_error);
-        assert!(
-            out.output.contains("failed to start shell"),
-            "{}",
-            out.output
-        );
+        assert_error(&out, "failed to start shell");
     }
 
     #[tokio::test]

@@ -32,3 +32,15 @@ pub(super) async fn within<T>(what: &str, future: impl Future<Output = T>) -> T 
         .await
         .unwrap_or_else(|_| panic!("timed out after {WAIT:?} waiting for {what}"))
 }
+
+/// Asserts that a call failed and that its message says `needle`.
+#[track_caller]
+pub(super) fn assert_error(out: &ToolOutput, needle: &str) {
+    assert!(out.is_error, "expected an error, got: {}", out.output);
+    assert!(
+        out.output.contains(needle),
+        "{:?} not in: {}",
+        needle,
+        out.output
+    );
+}
