@@ -104,6 +104,15 @@ impl TestEnv {
         env
     }
 
+    /// A scripted model and a running daemon configured for it (see
+    /// [`TestEnv::with_model`]): how most end-to-end tests begin.
+    pub async fn started(extra: &str) -> (ModelServer, TestEnv) {
+        let model = ModelServer::start().await;
+        let mut env = TestEnv::with_model(&model, extra);
+        env.start_daemon().await;
+        (model, env)
+    }
+
     /// Writes `config.toml`.
     pub fn write_config(&self, text: &str) {
         std::fs::write(self.config_dir.join("config.toml"), text).unwrap();

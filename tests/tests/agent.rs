@@ -12,9 +12,7 @@ const T: Duration = Duration::from_secs(20);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn context_is_kept_across_tasks_and_a_kill_9() {
-    let model = ModelServer::start().await;
-    let mut env = TestEnv::with_model(&model, "");
-    env.start_daemon().await;
+    let (model, mut env) = TestEnv::started("").await;
     model.push(Reply::text("Noted, your dog is called Biscuit."));
     let name = env
         .ok(&["new", "-d", "-n", "ctx", "My dog is called Biscuit."])
@@ -137,9 +135,7 @@ async fn a_builtin_tool_call_round_trips() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn parallel_tool_calls_all_run_and_all_results_go_back() {
-    let model = ModelServer::start().await;
-    let mut env = TestEnv::with_model(&model, "");
-    env.start_daemon().await;
+    let (model, env) = TestEnv::started("").await;
     model.push(Reply::tool_calls([
         ("c1", "shell", json!({"command": "echo one"})),
         ("c2", "shell", json!({"command": "echo two"})),
@@ -179,9 +175,7 @@ const ASK: &str = "[approvals]\ndefault = \"ask\"\nallow = [\"read_file\", \"lis
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn approve_runs_the_call_exactly_once_even_across_a_kill_9() {
-    let model = ModelServer::start().await;
-    let mut env = TestEnv::with_model(&model, ASK);
-    env.start_daemon().await;
+    let (model, mut env) = TestEnv::started(ASK).await;
     model.push(Reply::tool_call(
         "call_sh",
         "shell",
@@ -233,9 +227,7 @@ async fn approve_runs_the_call_exactly_once_even_across_a_kill_9() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deny_never_runs_the_call_and_the_model_is_told_why() {
-    let model = ModelServer::start().await;
-    let mut env = TestEnv::with_model(&model, ASK);
-    env.start_daemon().await;
+    let (model, env) = TestEnv::started(ASK).await;
     model.push(Reply::tool_call(
         "call_rm",
         "shell",
@@ -303,9 +295,7 @@ async fn deny_policy_and_approval_errors() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn interrupt_delivery_stops_a_slow_answer_and_the_new_message_is_answered() {
-    let model = ModelServer::start().await;
-    let mut env = TestEnv::with_model(&model, "");
-    env.start_daemon().await;
+    let (model, env) = TestEnv::started("").await;
     let long: String = (0..400).map(|i| format!("word{i} ")).collect();
     model.push(Reply::text(long).slow(Duration::from_millis(50)));
     model.push(Reply::text("answer to the second"));
@@ -342,9 +332,7 @@ async fn interrupt_delivery_stops_a_slow_answer_and_the_new_message_is_answered(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tether_interrupt_leaves_the_session_idle_and_kills_the_shell() {
-    let model = ModelServer::start().await;
-    let mut env = TestEnv::with_model(&model, "");
-    env.start_daemon().await;
+    let (model, env) = TestEnv::started("").await;
     model.push(Reply::tool_call(
         "c",
         "shell",
@@ -375,9 +363,7 @@ async fn tether_interrupt_leaves_the_session_idle_and_kills_the_shell() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn queued_messages_run_in_order_and_send_then_wait_waits_for_them() {
-    let model = ModelServer::start().await;
-    let mut env = TestEnv::with_model(&model, "");
-    env.start_daemon().await;
+    let (model, env) = TestEnv::started("").await;
     model.push(Reply::text("first answer").delay_first(Duration::from_millis(300)));
     model.push(Reply::text("second answer"));
     model.push(Reply::text("third answer"));
@@ -404,9 +390,7 @@ async fn queued_messages_run_in_order_and_send_then_wait_waits_for_them() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn steer_joins_the_running_turn_at_its_next_step() {
-    let model = ModelServer::start().await;
-    let mut env = TestEnv::with_model(&model, "");
-    env.start_daemon().await;
+    let (model, env) = TestEnv::started("").await;
     model.push(Reply::tool_call(
         "c",
         "shell",

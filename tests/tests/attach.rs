@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use tether_tests::raw::Raw;
-use tether_tests::{ModelServer, Reply, TestEnv};
+use tether_tests::{Reply, TestEnv};
 
 const T: Duration = Duration::from_secs(20);
 
@@ -42,9 +42,7 @@ fn seqs(events: &[Value]) -> Vec<u64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_clients_see_the_same_events_in_the_same_order() {
-    let model = ModelServer::start().await;
-    let mut env = TestEnv::with_model(&model, "");
-    env.start_daemon().await;
+    let (model, env) = TestEnv::started("").await;
     env.ok(&["new", "-d", "-n", "multi"]).await;
     let mut a = Raw::hello(&env.socket).await;
     let mut b = Raw::hello(&env.socket).await;
@@ -89,9 +87,7 @@ async fn two_clients_see_the_same_events_in_the_same_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn attach_returns_a_page_from_a_seq() {
-    let model = ModelServer::start().await;
-    let mut env = TestEnv::with_model(&model, "");
-    env.start_daemon().await;
+    let (_model, env) = TestEnv::started("").await;
     env.ok(&["new", "-d", "-n", "paged", "one"]).await;
     env.wait_settled("paged").await;
     env.ok(&["send", "paged", "two"]).await;
@@ -145,9 +141,7 @@ async fn attach_returns_a_page_from_a_seq() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_attaching_mid_stream_sees_the_partial_answer() {
-    let model = ModelServer::start().await;
-    let mut env = TestEnv::with_model(&model, "");
-    env.start_daemon().await;
+    let (model, env) = TestEnv::started("").await;
     let text: String = (0..200).map(|i| format!("w{i} ")).collect();
     model.push(Reply::text(text.clone()).slow(Duration::from_millis(20)));
     env.ok(&["new", "-d", "-n", "mid", "talk"]).await;
@@ -202,9 +196,7 @@ async fn a_client_attaching_mid_stream_sees_the_partial_answer() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_client_is_caught_up_without_gaps_and_does_not_slow_the_agent() {
-    let model = ModelServer::start().await;
-    let mut env = TestEnv::with_model(&model, "");
-    env.start_daemon().await;
+    let (model, env) = TestEnv::started("").await;
     env.ok(&["new", "-d", "-n", "busy"]).await;
     let mut stalled = Raw::hello(&env.socket).await;
     stalled
@@ -245,9 +237,7 @@ async fn a_stalled_client_is_caught_up_without_gaps_and_does_not_slow_the_agent(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pipelined_sends_keep_their_order_and_a_kill_closes_the_feed() {
-    let model = ModelServer::start().await;
-    let mut env = TestEnv::with_model(&model, "");
-    env.start_daemon().await;
+    let (_model, env) = TestEnv::started("").await;
     env.ok(&["new", "-d", "-n", "pipe"]).await;
     let mut raw = Raw::hello(&env.socket).await;
     raw.request(
@@ -292,9 +282,7 @@ async fn pipelined_sends_keep_their_order_and_a_kill_closes_the_feed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_session_list_is_pushed_when_it_changes() {
-    let model = ModelServer::start().await;
-    let mut env = TestEnv::with_model(&model, "[approvals]\ndefault = \"ask\"\n");
-    env.start_daemon().await;
+    let (model, env) = TestEnv::started("[approvals]\ndefault = \"ask\"\n").await;
     let mut raw = Raw::hello(&env.socket).await;
     let r = raw.request(1, "sessions.subscribe", json!({})).await;
     assert_eq!(r["result"], json!([]));

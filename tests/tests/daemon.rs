@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tether_tests::measure::rss_kib;
 use tether_tests::raw::Raw;
-use tether_tests::{ModelServer, Reply, TestEnv};
+use tether_tests::{Reply, TestEnv};
 
 const T: Duration = Duration::from_secs(20);
 
@@ -206,9 +206,7 @@ async fn a_64_mib_line_is_refused_without_growing_the_daemon() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_errors_are_one_line_with_exit_1() {
-    let model = ModelServer::start().await;
-    let mut env = TestEnv::with_model(&model, "");
-    env.start_daemon().await;
+    let (_model, env) = TestEnv::started("").await;
 
     let out = env.run(&["send", "ghost", "hello"]).await;
     assert_eq!(out.code, 1);
@@ -268,9 +266,7 @@ async fn cli_errors_are_one_line_with_exit_1() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ls_json_wait_timeout_logs_follow_and_kill() {
-    let model = ModelServer::start().await;
-    let mut env = TestEnv::with_model(&model, "");
-    env.start_daemon().await;
+    let (model, env) = TestEnv::started("").await;
     model.push(Reply::hang());
     env.ok(&[
         "new",

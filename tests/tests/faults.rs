@@ -12,9 +12,7 @@ const T: Duration = Duration::from_secs(20);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_429_is_retried_after_its_retry_after() {
-    let model = ModelServer::start().await;
-    let mut env = TestEnv::with_model(&model, "");
-    env.start_daemon().await;
+    let (model, env) = TestEnv::started("").await;
     model.push(Reply::status(429).retry_after(1));
     model.push(Reply::text("after the rate limit"));
     env.ok(&["new", "-d", "-n", "rl", "hi"]).await;
@@ -35,9 +33,7 @@ async fn a_429_is_retried_after_its_retry_after() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn persistent_5xx_fails_the_turn_and_the_session_stays_usable() {
-    let model = ModelServer::start().await;
-    let mut env = TestEnv::with_model(&model, "");
-    env.start_daemon().await;
+    let (model, env) = TestEnv::started("").await;
     for _ in 0..3 {
         model.push(Reply::status(503).with_error_message("upstream overloaded"));
     }
@@ -72,9 +68,7 @@ async fn persistent_5xx_fails_the_turn_and_the_session_stays_usable() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_cut_before_finish_reason_is_retried_not_taken_as_the_answer() {
-    let model = ModelServer::start().await;
-    let mut env = TestEnv::with_model(&model, "");
-    env.start_daemon().await;
+    let (model, env) = TestEnv::started("").await;
     model.push(Reply::truncated("half an ans"));
     model.push(Reply::text("the whole answer"));
     env.ok(&["new", "-d", "-n", "cut", "hi"]).await;
@@ -120,9 +114,7 @@ async fn a_stalled_stream_is_cut_and_retried() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_error_is_not_retried_and_an_unreachable_endpoint_is() {
-    let model = ModelServer::start().await;
-    let mut env = TestEnv::with_model(&model, "");
-    env.start_daemon().await;
+    let (model, env) = TestEnv::started("").await;
     model.push(Reply::status(401).with_error_message("invalid api key"));
     env.ok(&["new", "-d", "-n", "auth", "hi"]).await;
     assert_eq!(env.wait_settled("auth").await, "failed");

@@ -671,9 +671,7 @@ async fn a_config_dir_that_appears_later_is_picked_up() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn config_toml_changes_apply_from_the_next_model_call() {
-    let model = ModelServer::start().await;
-    let mut env = TestEnv::with_model(&model, "");
-    env.start_daemon().await;
+    let (model, env) = TestEnv::started("").await;
     model.push(Reply::tool_call(
         "c1",
         "shell",
@@ -754,9 +752,7 @@ async fn a_broken_mcp_json_is_reported_in_the_new_session_log() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_failing_at_daemon_start_is_reported_to_existing_sessions() {
-    let model = ModelServer::start().await;
-    let mut env = TestEnv::with_model(&model, "");
-    env.start_daemon().await;
+    let (_model, mut env) = TestEnv::started("").await;
     env.ok(&["new", "-d", "-n", "old"]).await;
     env.ok(&["daemon", "stop"]).await;
     env.wait_daemon_exit().await;

@@ -6,15 +6,13 @@ use std::time::Duration;
 
 use serde_json::json;
 use tether_tests::harness::{mentions, pretty};
-use tether_tests::{ModelServer, Reply, TestEnv};
+use tether_tests::{Reply, TestEnv};
 
 const T: Duration = Duration::from_secs(20);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_during_a_shell_call_records_an_error_and_does_not_rerun_it() {
-    let model = ModelServer::start().await;
-    let mut env = TestEnv::with_model(&model, "");
-    env.start_daemon().await;
+    let (model, mut env) = TestEnv::started("").await;
     model.push(Reply::tool_call(
         "call_slow",
         "shell",
@@ -78,9 +76,7 @@ async fn kill_9_during_a_shell_call_records_an_error_and_does_not_rerun_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_during_a_model_call_resumes_the_turn_and_keeps_queued_inputs() {
-    let model = ModelServer::start().await;
-    let mut env = TestEnv::with_model(&model, "");
-    env.start_daemon().await;
+    let (model, mut env) = TestEnv::started("").await;
     model.push(Reply::hang());
     env.ok(&["new", "-d", "-n", "mid", "first question"]).await;
     model.wait_for_requests(1, T).await;
@@ -123,9 +119,7 @@ async fn kill_9_during_a_model_call_resumes_the_turn_and_keeps_queued_inputs() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_turn_resumes_at_most_three_times() {
-    let model = ModelServer::start().await;
-    let mut env = TestEnv::with_model(&model, "");
-    env.start_daemon().await;
+    let (model, mut env) = TestEnv::started("").await;
     model.push(Reply::hang());
     env.ok(&["new", "-d", "-n", "loop", "hang forever"]).await;
     for n in 1..=3 {
@@ -157,9 +151,7 @@ async fn a_turn_resumes_at_most_three_times() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn manual_recovery_leaves_the_turn_interrupted() {
-    let model = ModelServer::start().await;
-    let mut env = TestEnv::with_model(&model, "[recovery]\nresume = \"manual\"\n");
-    env.start_daemon().await;
+    let (model, mut env) = TestEnv::started("[recovery]\nresume = \"manual\"\n").await;
     model.push(Reply::hang());
     env.ok(&["new", "-d", "-n", "man", "question"]).await;
     model.wait_for_requests(1, T).await;
@@ -175,9 +167,7 @@ async fn manual_recovery_leaves_the_turn_interrupted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graceful_stop_persists_and_the_turn_resumes_on_start() {
-    let model = ModelServer::start().await;
-    let mut env = TestEnv::with_model(&model, "");
-    env.start_daemon().await;
+    let (model, mut env) = TestEnv::started("").await;
     model.push(Reply::hang());
     env.ok(&["new", "-d", "-n", "grace", "question"]).await;
     model.wait_for_requests(1, T).await;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use tether_tests::tmux::{Pane, available};
-use tether_tests::{ModelServer, Reply, TestEnv};
+use tether_tests::{Reply, TestEnv};
 
 fn skip() -> bool {
     if !available() {
@@ -22,9 +22,7 @@ async fn new_streams_an_answer_detaches_with_0_and_attach_brings_it_all_back() {
     if skip() {
         return;
     }
-    let model = ModelServer::start().await;
-    let mut env = TestEnv::with_model(&model, "");
-    env.start_daemon().await;
+    let (model, env) = TestEnv::started("").await;
     let pane = Pane::start(&env, "new", &["new", "-n", "demo"], 120, 35);
     pane.wait_text("session created").await;
     let words: String = (0..60).map(|i| format!("streamed{i} ")).collect();
@@ -71,9 +69,7 @@ async fn two_tuis_see_the_same_answer_and_approval_and_y_in_one_decides_for_both
     if skip() {
         return;
     }
-    let model = ModelServer::start().await;
-    let mut env = TestEnv::with_model(&model, "[approvals]\ndefault = \"ask\"\n");
-    env.start_daemon().await;
+    let (model, env) = TestEnv::started("[approvals]\ndefault = \"ask\"\n").await;
     env.ok(&["new", "-d", "-n", "pair"]).await;
     let a = Pane::start(&env, "a", &["attach", "pair"], 100, 30);
     let b = Pane::start(&env, "b", &["attach", "pair"], 100, 30);
@@ -118,9 +114,7 @@ async fn a_kill_9_of_the_daemon_under_the_tui_is_survived_without_duplicates() {
     if skip() {
         return;
     }
-    let model = ModelServer::start().await;
-    let mut env = TestEnv::with_model(&model, "");
-    env.start_daemon().await;
+    let (model, mut env) = TestEnv::started("").await;
     env.ok(&["new", "-d", "-n", "phoenix"]).await;
     let pane = Pane::start(&env, "p", &["attach", "phoenix"], 100, 30);
     pane.wait_text("session created").await;
@@ -157,9 +151,7 @@ async fn a_40x10_terminal_runs_the_list_and_session_and_detaches_cleanly() {
     if skip() {
         return;
     }
-    let model = ModelServer::start().await;
-    let mut env = TestEnv::with_model(&model, "");
-    env.start_daemon().await;
+    let (model, env) = TestEnv::started("").await;
     env.ok(&["new", "-d", "-n", "tiny"]).await;
     let pane = Pane::start(&env, "tiny", &[], 40, 10);
     pane.wait_text("tiny").await;
