@@ -88,7 +88,27 @@ fn status_channel(
     queued_inputs: usize,
     pending_approvals: Vec<String>,
 ) -> (watch::Sender<SessionInfo>, watch::Receiver<SessionInfo>) {
-    let info = SessionInfo {
+    watch::channel(summary(
+        row,
+        state,
+        pending_approvals,
+        queued_inputs,
+        0,
+        None,
+    ))
+}
+
+/// A session's summary from its row and what the actor knows; the error is shown
+/// only while the session is `failed`.
+fn summary(
+    row: &SessionRow,
+    state: SessionState,
+    pending_approvals: Vec<String>,
+    queued_inputs: usize,
+    attached_clients: usize,
+    last_error: Option<&String>,
+) -> SessionInfo {
+    SessionInfo {
         id: row.id.clone(),
         name: row.name.clone(),
         state,
@@ -98,13 +118,14 @@ fn status_channel(
         updated_at: row.updated_at.clone(),
         pending_approvals,
         queued_inputs,
-        attached_clients: 0,
+        attached_clients,
         last_seq: row.last_seq,
         usage: row.usage,
         instructions: row.instructions.clone(),
-        last_error: None,
-    };
-    watch::channel(info)
+        last_error: last_error
+            .filter(|_| state == SessionState::Failed)
+            .cloned(),
+    }
 }
 
 /// Starts the actor of a session just created (its row and first events stored).
@@ -262,26 +283,14 @@ impl SessionActor {
             }) => step.pending(),
             _ => Vec::new(),
         };
-        SessionInfo {
-            id: self.row.id.clone(),
-            name: self.row.name.clone(),
-            state: self.state,
-            model: self.row.model.clone(),
-            cwd: self.row.cwd.clone(),
-            created_at: self.row.created_at.clone(),
-            updated_at: self.row.updated_at.clone(),
-            pending_approvals: pending,
-            queued_inputs: self.inputs.len(),
-            attached_clients: self.clients,
-            last_seq: self.row.last_seq,
-            usage: self.row.usage,
-            instructions: self.row.instructions.clone(),
-            last_error: if self.state == SessionState::Failed {
-                self.last_error.clone()
-            } else {
-                None
-            },
-        }
+        summary(
+            &self.row,
+            self.state,
+            pending,
+            self.inputs.len(),
+            self.clients,
+            self.last_error.as_ref(),
+        )
     }
 
     /// Sends to attached clients; dropping the channel when nobody listens any more.
