@@ -259,6 +259,43 @@ fn to_value(v: impl Serialize) -> Result<Option<Value>, RpcError> {
         .map_err(|e| RpcError::new(code::INTERNAL, e.to_string()))
 }
 
+/// Cuts a page of events to [`PAGE_BYTES`] of JSON, keeping the newest (or the
+/// oldest) and always at least one, so a reply stays well under a client's frame
+/// cap however large the events. Returns whether anything was cut.
+fn fit_page(events: &mut Vec<tether_shared::Event>, keep_newest: bool) -> bool {
+    // Counts serialised bytes without building the strings.
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut total = Count(0);
+    let mut fits = |ev: &tether_shared::Event| {
+        let _ = serde_json::to_writer(&mut total, ev);
+        total.0 <= PAGE_BYTES
+    };
+    let keep = if keep_newest {
+        events.iter().rev().take_while(|e| fits(e)).count()
+    } else {
+        events.iter().take_while(|e| fits(e)).count()
+    }
+    .max(1);
+    if keep >= events.len() {
+        return false;
+    }
+    if keep_newest {
+        events.drain(..events.len() - keep);
+    } else {
+        events.truncate(keep);
+    }
+    true
+}
+
 fn internal(e: impl std::fmt::Display) -> RpcError {
     RpcError::new(code::INTERNAL, e.to_string())
 }
@@ -423,25 +460,7 @@ impl Conn {
                         events.truncate(limit);
                     }
                 }
-                // Keep the reply well under a client's frame cap, however large the events.
-                let mut bytes = 0usize;
-                let mut fits = |ev: &tether_shared::Event| {
-                    bytes += serde_json::to_string(ev).map_or(0, |s| s.len());
-                    bytes <= PAGE_BYTES
-                };
-                let keep = if newest {
-                    events.iter().rev().take_while(|e| fits(e)).count().max(1)
-                } else {
-                    events.iter().take_while(|e| fits(e)).count().max(1)
-                };
-                if keep < events.len() {
-                    more = true;
-                    if newest {
-                        events.drain(..events.len() - keep);
-                    } else {
-                        events.truncate(keep);
-                    }
-                }
+                more |= fit_page(&mut events, newest);
                 to_value(LogsResult {
                     events,
                     last_seq: h.info().last_seq,
@@ -549,16 +568,7 @@ impl Conn {
             .events(session_id, from, upto.saturating_add(1), page, true)
             .await
             .map_err(internal)?;
-        let mut bytes = 0usize;
-        let mut keep = events.len();
-        for (i, ev) in events.iter().enumerate().rev() {
-            bytes += serde_json::to_string(ev).map(|s| s.len()).unwrap_or(0);
-            if bytes > PAGE_BYTES {
-                break;
-            }
-            keep = i;
-        }
-        events.drain(..keep);
+        fit_page(&mut events, true);
         let first = events.first().map_or(upto + 1, |e| e.seq);
         Ok((events, first > from + 1))
     }
@@ -673,5 +683,39 @@ impl Conn {
                 h.clients(-1).await;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tether_shared::{Event, EventKind};
+
+    fn big(seq: u64) -> Event {
+        let output = "x".repeat(PAGE_BYTES / 3);
+        Event {
+            seq,
+            ts: "t".into(),
+            kind: EventKind::Error { message: output },
+        }
+    }
+
+    #[test]
+    fn a_page_is_cut_to_the_byte_budget_from_the_chosen_end() {
+        let mut newest: Vec<Event> = (1..=5).map(big).collect();
+        assert!(fit_page(&mut newest, true));
+        assert_eq!(newest.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![4, 5]);
+        let mut oldest: Vec<Event> = (1..=5).map(big).collect();
+        assert!(fit_page(&mut oldest, false));
+        assert_eq!(oldest.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2]);
+        let mut small: Vec<Event> = (1..=2)
+            .map(|s| Event {
+                seq: s,
+                ts: "t".into(),
+                kind: EventKind::TurnStarted,
+            })
+            .collect();
+        assert!(!fit_page(&mut small, true));
+        assert_eq!(small.len(), 2);
     }
 }
