@@ -26,12 +26,16 @@ pub async fn spawn_restored(
 ) -> Result<SessionHandle, StoreError> {
     // A crash leaves the process groups of running calls behind: stop them before
     // recovery records those calls as interrupted.
-    for (call_id, process) in shared.store.processes(&row.id).await? {
+    let leftovers = shared.store.processes(&row.id).await?;
+    for (call_id, process) in &leftovers {
         if process.kill_group_if_alive() {
             info!(session = %row.name, call = %call_id, pid = process.pid, "stopped a process group left by the previous daemon");
         }
     }
-    shared.store.remove_processes(&row.id, None).await?;
+    // Only a session that had some pays for a write (and its fsync) at start-up.
+    if !leftovers.is_empty() {
+        shared.store.remove_processes(&row.id, None).await?;
+    }
     let tail = shared.store.last_turn(&row.id).await?;
     let inputs = shared.store.inputs(&row.id).await?;
     let recovered = machine::analyze(&tail);
