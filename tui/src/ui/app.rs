@@ -452,15 +452,17 @@ impl App {
             reason.push_str(text);
             return;
         }
-        if let (Screen::Session, Some(v), false) =
-            (self.screen, self.session.as_mut(), self.read_only)
-        {
-            if !v.pending().is_empty() {
-                // The approval has the focus; a stray paste must not become a message.
-                self.flash = Some("a tool call waits: y approves, n denies".into());
-                return;
+        if let (Screen::Session, Some(v)) = (self.screen, self.session.as_mut()) {
+            match edit_lock(self.read_only, v) {
+                Some(lock) => {
+                    if let Some(m) = lock.on_edit() {
+                        self.flash = Some(m.into());
+                    }
+                }
+                None => {
+                    v.input.insert_str(text);
+                }
             }
-            v.input.insert_str(text);
         }
     }
 
@@ -682,7 +684,7 @@ impl App {
                 _ => {}
             }
         }
-        let awaiting = !read_only && !v.pending().is_empty();
+        let lock = edit_lock(read_only, v);
         let input_empty = v.input.is_empty();
         let (w, h) = v.viewport.get();
         let page = (h as usize).saturating_sub(2).max(1);
@@ -695,12 +697,8 @@ impl App {
                 }
             }
             Some(a @ (Action::Send | Action::SendSteer | Action::SendInterrupt)) => {
-                if read_only {
-                    self.flash = Some("read-only: cannot send".into());
-                    return;
-                }
-                if awaiting {
-                    self.flash = Some("a tool call waits: decide it first (y / n)".into());
+                if let Some(lock) = lock {
+                    self.flash = Some(lock.on_send().into());
                     return;
                 }
                 if self.conn != ConnState::Connected {
@@ -725,7 +723,14 @@ impl App {
                 v.input = new_input();
                 v.scroll = 0;
             }
-            Some(Action::Newline) if !read_only && !awaiting => v.input.insert_newline(),
+            Some(Action::Newline) => match lock {
+                Some(lock) => {
+                    if let Some(m) = lock.on_edit() {
+                        self.flash = Some(m.into());
+                    }
+                }
+                None => v.input.insert_newline(),
+            },
             Some(Action::PageUp) => {
                 v.scroll += page;
                 clamp_scroll(v, w, h);
@@ -771,17 +776,57 @@ impl App {
                     }
                     return;
                 }
-                if read_only {
-                    return;
+                match lock {
+                    Some(lock) => {
+                        if let Some(m) = lock.on_edit() {
+                            self.flash = Some(m.into());
+                        }
+                    }
+                    None => {
+                        v.input.input(ev);
+                    }
                 }
-                if awaiting {
-                    // The approval has the focus: stray typing must not become a message.
-                    self.flash = Some("a tool call waits: y approves, n denies".into());
-                    return;
-                }
-                v.input.input(ev);
             }
         }
+    }
+}
+
+/// Why the message box takes no edits now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EditLock {
+    /// Attached with `--read-only`.
+    ReadOnly,
+    /// A tool call waits for a decision: the approval has the focus, so stray
+    /// typing or a paste cannot become a message.
+    Approval,
+}
+
+impl EditLock {
+    /// What the status line says when a send is refused.
+    fn on_send(self) -> &'static str {
+        match self {
+            EditLock::ReadOnly => "read-only: cannot send",
+            EditLock::Approval => "a tool call waits: decide it first (y / n)",
+        }
+    }
+
+    /// What it says when typing, a newline or a paste is refused (nothing when
+    /// read-only: there is no message box to type into).
+    fn on_edit(self) -> Option<&'static str> {
+        match self {
+            EditLock::ReadOnly => None,
+            EditLock::Approval => Some("a tool call waits: y approves, n denies"),
+        }
+    }
+}
+
+fn edit_lock(read_only: bool, v: &SessionView) -> Option<EditLock> {
+    if read_only {
+        Some(EditLock::ReadOnly)
+    } else if !v.pending().is_empty() {
+        Some(EditLock::Approval)
+    } else {
+        None
     }
 }
 
