@@ -6,22 +6,12 @@
 use std::time::Duration;
 
 use serde_json::json;
-use tether_tests::tmux::{Pane, available};
+use tether_tests::tmux::{self, Pane, TMUX_MISSING};
 use tether_tests::{Reply, TestEnv};
-
-fn skip() -> bool {
-    if !available() {
-        eprintln!("skipped: tmux is not installed");
-        return true;
-    }
-    false
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn new_streams_an_answer_detaches_with_0_and_attach_brings_it_all_back() {
-    if skip() {
-        return;
-    }
+    tmux::require();
     let (model, env) = TestEnv::started("").await;
     let pane = Pane::start(&env, "new", &["new", "-n", "demo"], 120, 35);
     pane.wait_text("session created").await;
@@ -66,9 +56,7 @@ async fn new_streams_an_answer_detaches_with_0_and_attach_brings_it_all_back() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_tuis_see_the_same_answer_and_approval_and_y_in_one_decides_for_both() {
-    if skip() {
-        return;
-    }
+    tmux::require();
     let (model, env) = TestEnv::started("[approvals]\ndefault = \"ask\"\n").await;
     env.ok(&["new", "-d", "-n", "pair"]).await;
     let a = Pane::start(&env, "a", &["attach", "pair"], 100, 30);
@@ -111,9 +99,7 @@ async fn two_tuis_see_the_same_answer_and_approval_and_y_in_one_decides_for_both
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kill_9_of_the_daemon_under_the_tui_is_survived_without_duplicates() {
-    if skip() {
-        return;
-    }
+    tmux::require();
     let (model, mut env) = TestEnv::started("").await;
     env.ok(&["new", "-d", "-n", "phoenix"]).await;
     let pane = Pane::start(&env, "p", &["attach", "phoenix"], 100, 30);
@@ -148,9 +134,7 @@ async fn a_kill_9_of_the_daemon_under_the_tui_is_survived_without_duplicates() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_40x10_terminal_runs_the_list_and_session_and_detaches_cleanly() {
-    if skip() {
-        return;
-    }
+    tmux::require();
     let (model, env) = TestEnv::started("").await;
     env.ok(&["new", "-d", "-n", "tiny"]).await;
     let pane = Pane::start(&env, "tiny", &[], 40, 10);
@@ -169,4 +153,33 @@ async fn a_40x10_terminal_runs_the_list_and_session_and_detaches_cleanly() {
         !s.contains("Type a message"),
         "the terminal was restored:\n{s}"
     );
+}
+
+/// Without tmux a TUI test fails with a message saying to install it; it never
+/// reports "passed" having run nothing. Runs one of this file's tests again in a
+/// child test process whose PATH has no tmux.
+#[test]
+fn without_tmux_a_tui_test_fails_and_says_to_install_it() {
+    let exe = std::env::current_exe().unwrap();
+    let empty = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(exe)
+        .args([
+            "--exact",
+            "a_40x10_terminal_runs_the_list_and_session_and_detaches_cleanly",
+            "--test-threads=1",
+        ])
+        .env("PATH", empty.path())
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !out.status.success(),
+        "the test passed without tmux:\n{text}"
+    );
+    assert!(text.contains(TMUX_MISSING), "{text}");
+    assert!(text.contains("1 failed"), "{text}");
 }
