@@ -109,11 +109,16 @@ async fn a_kill_9_of_the_daemon_under_the_tui_is_survived_without_duplicates() {
     pane.keys(&["Enter"]);
     pane.wait_text("before the crash").await;
 
+    // The TUI starts a daemon again after a crash; holding the start lock keeps it
+    // waiting, so the test's own daemon can take a message while the TUI is away.
+    let lock = env.hold_spawn_lock();
     env.kill9().await;
     pane.wait_text("reconnecting").await;
     env.start_daemon().await;
     model.push(Reply::text("sent meanwhile answered"));
     env.ok(&["send", "phoenix", "while the tui was away"]).await;
+    env.wait_settled("phoenix").await;
+    drop(lock);
     pane.wait_text("sent meanwhile answered").await;
     let s = pane
         .wait_for("the banner to go", |s| !s.contains("reconnecting"))
@@ -130,6 +135,117 @@ async fn a_kill_9_of_the_daemon_under_the_tui_is_survived_without_duplicates() {
     pane.type_text("second");
     pane.keys(&["Enter"]);
     pane.wait_text("after the reconnect").await;
+}
+
+/// The pid of the daemon serving the env's socket.
+async fn daemon_pid(env: &TestEnv) -> u64 {
+    let status: serde_json::Value =
+        serde_json::from_str(&env.ok(&["daemon", "status", "--json"]).await).unwrap();
+    status["pid"]
+        .as_u64()
+        .expect("a pid in `daemon status --json`")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_kill_9_the_tui_starts_a_daemon_again_and_shows_states_as_unknown_meanwhile() {
+    tmux::require();
+    let (model, mut env) = TestEnv::started("").await;
+    env.ok(&["new", "-d", "-n", "lazarus"]).await;
+    let list = Pane::start(&env, "list", &[], 100, 30);
+    let pane = Pane::start(&env, "s", &["attach", "lazarus"], 100, 30);
+    pane.wait_text("session created").await;
+    // An answer that streams for minutes (a word every 500 ms, under the stall timeout).
+    let words: String = (0..400).map(|i| format!(" w{i}")).collect();
+    model.push(
+        Reply::text(format!("streaming-before-crash{words}")).slow(Duration::from_millis(500)),
+    );
+    pane.type_text("go");
+    pane.keys(&["Enter"]);
+    pane.wait_for("a streaming answer, running, 1 attached", |s| {
+        s.contains("streaming-before-crash")
+            && s.contains('▌')
+            && s.contains(" running ")
+            && s.contains("1 attached")
+    })
+    .await;
+    list.wait_for("the session running in the list", |s| {
+        s.contains("lazarus") && s.contains("running")
+    })
+    .await;
+    let old_pid = daemon_pid(&env).await;
+
+    // Hold the start lock so the disconnected screens can be looked at.
+    let lock = env.hold_spawn_lock();
+    env.kill9().await;
+    let s = pane
+        .wait_for("the session view to show the state as unknown", |s| {
+            s.contains(" unknown ")
+        })
+        .await;
+    assert!(
+        s.contains("starting it again"),
+        "the banner says what happens:\n{s}"
+    );
+    assert!(
+        !s.contains(" running ") && !s.contains("attached") && !s.contains('▌'),
+        "nothing is shown as live while disconnected:\n{s}"
+    );
+    assert!(
+        s.contains("streaming-before-crash"),
+        "the text so far stays:\n{s}"
+    );
+    let l = list
+        .wait_for("the list to show the state as unknown", |s| {
+            s.contains("lazarus") && s.contains("unknown")
+        })
+        .await;
+    assert!(!l.contains("running"), "{l}");
+
+    // Nobody else starts one: the TUIs do, exactly one of them.
+    model.push(Reply::text("answered by the new daemon"));
+    drop(lock);
+    let s = pane
+        .wait_for("the TUI to reconnect to a new daemon", |s| {
+            !s.contains("reconnecting") && !s.contains(" unknown ")
+        })
+        .await;
+    assert!(!s.contains("starting it again"), "{s}");
+    list.wait_for("the list to be live again", |s| {
+        s.contains("lazarus") && !s.contains("unknown") && !s.contains("reconnecting")
+    })
+    .await;
+    let ls: serde_json::Value = serde_json::from_str(&env.ok(&["ls", "--json"]).await).unwrap();
+    assert_eq!(ls[0]["name"], "lazarus", "{ls}");
+    let new_pid = daemon_pid(&env).await;
+    assert_ne!(new_pid, old_pid, "a new daemon serves the socket");
+    // And it works: the interrupted turn resumes on the new daemon.
+    pane.wait_text("answered by the new daemon").await;
+    model.push(Reply::text("typed after the restart"));
+    pane.type_text("again");
+    pane.keys(&["Enter"]);
+    pane.wait_text("typed after the restart").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_daemon_stop_the_tui_waits_for_a_daemon_and_does_not_start_one() {
+    tmux::require();
+    let (model, mut env) = TestEnv::started("").await;
+    env.ok(&["new", "-d", "-n", "calm"]).await;
+    let pane = Pane::start(&env, "c", &["attach", "calm"], 100, 30);
+    pane.wait_text("session created").await;
+    env.ok(&["daemon", "stop"]).await;
+    assert_eq!(env.wait_daemon_exit().await, 0);
+    let s = pane.wait_text("waiting until one starts").await;
+    assert!(s.contains(" unknown "), "{s}");
+    // Had the TUI started a daemon, the test's own could not start now
+    // (`start_daemon` checks that its child serves the socket).
+    env.start_daemon().await;
+    pane.wait_for("the TUI to reconnect", |s| !s.contains("reconnecting"))
+        .await;
+    model.push(Reply::text("back again"));
+    pane.type_text("hello");
+    pane.keys(&["Enter"]);
+    pane.wait_text("back again").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
