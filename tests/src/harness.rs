@@ -215,6 +215,22 @@ impl TestEnv {
         child.wait().await.unwrap();
     }
 
+    /// Takes the lock that a CLI or TUI holds while it starts a daemon, so none
+    /// can start one until the returned file is dropped (to see what a client
+    /// shows while no daemon runs, or to start the test's own daemon first).
+    pub fn hold_spawn_lock(&self) -> std::fs::File {
+        let path = PathBuf::from(format!("{}.spawn", self.socket.display()));
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()));
+        file.lock()
+            .unwrap_or_else(|e| panic!("cannot lock {}: {e}", path.display()));
+        file
+    }
+
     /// Waits for the daemon child to exit (after `daemon stop`); returns its code.
     pub async fn wait_daemon_exit(&mut self) -> i32 {
         let mut child = self.daemon.take().expect("a daemon");

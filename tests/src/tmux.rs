@@ -20,6 +20,15 @@ pub fn available() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// What a TUI test says when it cannot run: it fails, it never passes unseen.
+pub const TMUX_MISSING: &str = "tmux is not installed: the TUI end-to-end tests need it (install it, e.g. `apt-get install tmux`)";
+
+/// Fails the calling test when tmux is missing. A test that cannot run must not
+/// report "passed".
+pub fn require() {
+    assert!(available(), "{TMUX_MISSING}");
+}
+
 fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
@@ -27,6 +36,7 @@ fn shell_quote(s: &str) -> String {
 impl Pane {
     /// Starts `tether ARGS` in a `width`x`height` pane with the env's directories.
     pub fn start(env: &TestEnv, label: &str, args: &[&str], width: u16, height: u16) -> Pane {
+        require();
         let server = format!("tether-test-{}-{label}", std::process::id());
         let exit_file = env.root.path().join(format!("{label}.exit"));
         let mut cmd = String::new();

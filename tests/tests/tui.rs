@@ -6,22 +6,12 @@
 use std::time::Duration;
 
 use serde_json::json;
-use tether_tests::tmux::{Pane, available};
+use tether_tests::tmux::{self, Pane, TMUX_MISSING};
 use tether_tests::{Reply, TestEnv};
-
-fn skip() -> bool {
-    if !available() {
-        eprintln!("skipped: tmux is not installed");
-        return true;
-    }
-    false
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn new_streams_an_answer_detaches_with_0_and_attach_brings_it_all_back() {
-    if skip() {
-        return;
-    }
+    tmux::require();
     let (model, env) = TestEnv::started("").await;
     let pane = Pane::start(&env, "new", &["new", "-n", "demo"], 120, 35);
     pane.wait_text("session created").await;
@@ -66,9 +56,7 @@ async fn new_streams_an_answer_detaches_with_0_and_attach_brings_it_all_back() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_tuis_see_the_same_answer_and_approval_and_y_in_one_decides_for_both() {
-    if skip() {
-        return;
-    }
+    tmux::require();
     let (model, env) = TestEnv::started("[approvals]\ndefault = \"ask\"\n").await;
     env.ok(&["new", "-d", "-n", "pair"]).await;
     let a = Pane::start(&env, "a", &["attach", "pair"], 100, 30);
@@ -111,9 +99,7 @@ async fn two_tuis_see_the_same_answer_and_approval_and_y_in_one_decides_for_both
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kill_9_of_the_daemon_under_the_tui_is_survived_without_duplicates() {
-    if skip() {
-        return;
-    }
+    tmux::require();
     let (model, mut env) = TestEnv::started("").await;
     env.ok(&["new", "-d", "-n", "phoenix"]).await;
     let pane = Pane::start(&env, "p", &["attach", "phoenix"], 100, 30);
@@ -123,11 +109,16 @@ async fn a_kill_9_of_the_daemon_under_the_tui_is_survived_without_duplicates() {
     pane.keys(&["Enter"]);
     pane.wait_text("before the crash").await;
 
+    // The TUI starts a daemon again after a crash; holding the start lock keeps it
+    // waiting, so the test's own daemon can take a message while the TUI is away.
+    let lock = env.hold_spawn_lock();
     env.kill9().await;
     pane.wait_text("reconnecting").await;
     env.start_daemon().await;
     model.push(Reply::text("sent meanwhile answered"));
     env.ok(&["send", "phoenix", "while the tui was away"]).await;
+    env.wait_settled("phoenix").await;
+    drop(lock);
     pane.wait_text("sent meanwhile answered").await;
     let s = pane
         .wait_for("the banner to go", |s| !s.contains("reconnecting"))
@@ -146,11 +137,120 @@ async fn a_kill_9_of_the_daemon_under_the_tui_is_survived_without_duplicates() {
     pane.wait_text("after the reconnect").await;
 }
 
+/// The pid of the daemon serving the env's socket.
+async fn daemon_pid(env: &TestEnv) -> u64 {
+    let status: serde_json::Value =
+        serde_json::from_str(&env.ok(&["daemon", "status", "--json"]).await).unwrap();
+    status["pid"]
+        .as_u64()
+        .expect("a pid in `daemon status --json`")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_kill_9_the_tui_starts_a_daemon_again_and_shows_states_as_unknown_meanwhile() {
+    tmux::require();
+    let (model, mut env) = TestEnv::started("").await;
+    env.ok(&["new", "-d", "-n", "lazarus"]).await;
+    let list = Pane::start(&env, "list", &[], 100, 30);
+    let pane = Pane::start(&env, "s", &["attach", "lazarus"], 100, 30);
+    pane.wait_text("session created").await;
+    // An answer that streams for minutes (a word every 500 ms, under the stall timeout).
+    let words: String = (0..400).map(|i| format!(" w{i}")).collect();
+    model.push(
+        Reply::text(format!("streaming-before-crash{words}")).slow(Duration::from_millis(500)),
+    );
+    pane.type_text("go");
+    pane.keys(&["Enter"]);
+    pane.wait_for("a streaming answer, running, 1 attached", |s| {
+        s.contains("streaming-before-crash")
+            && s.contains('▌')
+            && s.contains(" running ")
+            && s.contains("1 attached")
+    })
+    .await;
+    list.wait_for("the session running in the list", |s| {
+        s.contains("lazarus") && s.contains("running")
+    })
+    .await;
+    let old_pid = daemon_pid(&env).await;
+
+    // Hold the start lock so the disconnected screens can be looked at.
+    let lock = env.hold_spawn_lock();
+    env.kill9().await;
+    let s = pane
+        .wait_for("the session view to show the state as unknown", |s| {
+            s.contains(" unknown ")
+        })
+        .await;
+    assert!(
+        s.contains("starting it again"),
+        "the banner says what happens:\n{s}"
+    );
+    assert!(
+        !s.contains(" running ") && !s.contains("attached") && !s.contains('▌'),
+        "nothing is shown as live while disconnected:\n{s}"
+    );
+    assert!(
+        s.contains("streaming-before-crash"),
+        "the text so far stays:\n{s}"
+    );
+    let l = list
+        .wait_for("the list to show the state as unknown", |s| {
+            s.contains("lazarus") && s.contains("unknown")
+        })
+        .await;
+    assert!(!l.contains("running"), "{l}");
+
+    // Nobody else starts one: the TUIs do, exactly one of them.
+    model.push(Reply::text("answered by the new daemon"));
+    drop(lock);
+    let s = pane
+        .wait_for("the TUI to reconnect to a new daemon", |s| {
+            !s.contains("reconnecting") && !s.contains(" unknown ")
+        })
+        .await;
+    assert!(!s.contains("starting it again"), "{s}");
+    list.wait_for("the list to be live again", |s| {
+        s.contains("lazarus") && !s.contains("unknown") && !s.contains("reconnecting")
+    })
+    .await;
+    let ls: serde_json::Value = serde_json::from_str(&env.ok(&["ls", "--json"]).await).unwrap();
+    assert_eq!(ls[0]["name"], "lazarus", "{ls}");
+    let new_pid = daemon_pid(&env).await;
+    assert_ne!(new_pid, old_pid, "a new daemon serves the socket");
+    // And it works: the interrupted turn resumes on the new daemon.
+    pane.wait_text("answered by the new daemon").await;
+    model.push(Reply::text("typed after the restart"));
+    pane.type_text("again");
+    pane.keys(&["Enter"]);
+    pane.wait_text("typed after the restart").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_daemon_stop_the_tui_waits_for_a_daemon_and_does_not_start_one() {
+    tmux::require();
+    let (model, mut env) = TestEnv::started("").await;
+    env.ok(&["new", "-d", "-n", "calm"]).await;
+    let pane = Pane::start(&env, "c", &["attach", "calm"], 100, 30);
+    pane.wait_text("session created").await;
+    env.ok(&["daemon", "stop"]).await;
+    assert_eq!(env.wait_daemon_exit().await, 0);
+    let s = pane.wait_text("waiting until one starts").await;
+    assert!(s.contains(" unknown "), "{s}");
+    // Had the TUI started a daemon, the test's own could not start now
+    // (`start_daemon` checks that its child serves the socket).
+    env.start_daemon().await;
+    pane.wait_for("the TUI to reconnect", |s| !s.contains("reconnecting"))
+        .await;
+    model.push(Reply::text("back again"));
+    pane.type_text("hello");
+    pane.keys(&["Enter"]);
+    pane.wait_text("back again").await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_40x10_terminal_runs_the_list_and_session_and_detaches_cleanly() {
-    if skip() {
-        return;
-    }
+    tmux::require();
     let (model, env) = TestEnv::started("").await;
     env.ok(&["new", "-d", "-n", "tiny"]).await;
     let pane = Pane::start(&env, "tiny", &[], 40, 10);
@@ -169,4 +269,33 @@ async fn a_40x10_terminal_runs_the_list_and_session_and_detaches_cleanly() {
         !s.contains("Type a message"),
         "the terminal was restored:\n{s}"
     );
+}
+
+/// Without tmux a TUI test fails with a message saying to install it; it never
+/// reports "passed" having run nothing. Runs one of this file's tests again in a
+/// child test process whose PATH has no tmux.
+#[test]
+fn without_tmux_a_tui_test_fails_and_says_to_install_it() {
+    let exe = std::env::current_exe().unwrap();
+    let empty = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(exe)
+        .args([
+            "--exact",
+            "a_40x10_terminal_runs_the_list_and_session_and_detaches_cleanly",
+            "--test-threads=1",
+        ])
+        .env("PATH", empty.path())
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !out.status.success(),
+        "the test passed without tmux:\n{text}"
+    );
+    assert!(text.contains(TMUX_MISSING), "{text}");
+    assert!(text.contains("1 failed"), "{text}");
 }

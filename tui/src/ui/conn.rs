@@ -1,6 +1,8 @@
 //! The TUI's link to the daemon: one task that owns the connection, turns app
 //! commands into requests and daemon messages into app messages, and reconnects
-//! (re-attaching from the last seq it saw) when the daemon goes away.
+//! (re-attaching from the last seq it saw) when the daemon goes away. A daemon
+//! that crashed is started again; one that was stopped on purpose is waited for
+//! (see [`Reconnect`]).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -90,7 +92,7 @@ pub enum ToDaemon {
 pub enum FromDaemon {
     /// Connected (or reconnected).
     Connected,
-    /// The connection is gone; reconnecting.
+    /// The connection is gone; reconnecting (the text says how and why).
     Disconnected(String),
     /// The session list.
     Sessions(Vec<SessionInfo>),
@@ -123,6 +125,47 @@ enum Pending {
     Other,
 }
 
+/// How the link gets a daemon back, decided by how the last one went away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reconnect {
+    /// No daemon may be running (the TUI just started, or the daemon's connection
+    /// dropped without its `daemon.shutdown` notice: a crash): start one exactly
+    /// as any command does ([`connect_or_start`], race-free), then connect.
+    Start,
+    /// The daemon said it was stopping (`daemon stop`, SIGTERM): someone stopped
+    /// it on purpose, so do not start another; wait until one is started.
+    Wait,
+}
+
+impl Reconnect {
+    /// How to reconnect after a connection ended; `graceful` is whether the
+    /// daemon sent `daemon.shutdown` before closing it.
+    pub fn after_loss(graceful: bool) -> Reconnect {
+        if graceful {
+            Reconnect::Wait
+        } else {
+            Reconnect::Start
+        }
+    }
+
+    /// What the banner says while disconnected.
+    pub fn banner(self) -> &'static str {
+        match self {
+            Reconnect::Start => "the daemon went away; starting it again",
+            Reconnect::Wait => "the daemon was stopped; waiting until one starts",
+        }
+    }
+
+    /// The pause before the next attempt, after `failures` failed ones. A start
+    /// that keeps failing (a broken config, say) is not retried in a tight loop.
+    fn delay(self, failures: u32) -> Duration {
+        match self {
+            Reconnect::Wait => Duration::from_millis(500),
+            Reconnect::Start => Duration::from_millis(500 * u64::from(failures.min(10))),
+        }
+    }
+}
+
 /// Runs the link until `to_rx` closes.
 pub async fn run(
     socket: PathBuf,
@@ -131,22 +174,27 @@ pub async fn run(
 ) {
     let mut attached: Option<(String, bool)> = None;
     let mut last_seq: u64 = 0;
-    let mut first = true;
+    let mut how = Reconnect::Start;
+    let mut failures: u32 = 0;
     loop {
-        let client = if first {
-            first = false;
-            connect_or_start(&socket)
+        let client = match how {
+            Reconnect::Start => connect_or_start(&socket)
                 .await
-                .map_err(|e| crate::commands::one_line(&e))
-        } else {
-            Client::connect(&socket).await.map_err(|e| e.to_string())
+                .map_err(|e| format!("{}: {}", how.banner(), crate::commands::one_line(&e))),
+            Reconnect::Wait => Client::connect(&socket)
+                .await
+                .map_err(|_| how.banner().to_string()),
         };
         let mut client = match client {
-            Ok(c) => c,
+            Ok(c) => {
+                failures = 0;
+                c
+            }
             Err(e) => {
+                failures = failures.saturating_add(1);
                 let _ = from.send(FromDaemon::Disconnected(e));
                 tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_millis(500)) => continue,
+                    _ = tokio::time::sleep(how.delay(failures)) => continue,
                     cmd = to_rx.recv() => match cmd {
                         None => return,
                         // Commands while disconnected cannot be sent; say so.
@@ -227,12 +275,12 @@ pub async fn run(
                         Ok(id) => {
                             pending.insert(id, kind);
                         }
-                        Err(e) => break e.to_string(),
+                        Err(e) => break Some(e.to_string()),
                     }
                 }
                 msg = client.next_message() => match msg {
-                    Ok(None) => break "the daemon closed the connection".to_string(),
-                    Err(e) => break e.to_string(),
+                    Ok(None) => break Some(String::new()),
+                    Err(e) => break Some(e.to_string()),
                     Ok(Some(ServerMessage::Response(r))) => {
                         let kind = r.id.as_u64().and_then(|id| pending.remove(&id)).unwrap_or(Pending::Other);
                         if let Some(e) = r.error {
@@ -272,12 +320,33 @@ pub async fn run(
                             attached = None;
                             let _ = from.send(FromDaemon::SessionClosed);
                         } else if n.method == method::DAEMON_SHUTDOWN {
-                            break "the daemon is shutting down".to_string();
+                            break None;
                         }
                     }
                 },
             }
         };
-        let _ = from.send(FromDaemon::Disconnected(lost));
+        // A connection that ends without the daemon's stop notice is a crash.
+        how = Reconnect::after_loss(lost.is_none());
+        let why = match lost {
+            Some(e) if !e.is_empty() => format!("{}: {e}", how.banner()),
+            _ => how.banner().to_string(),
+        };
+        let _ = from.send(FromDaemon::Disconnected(why));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_crash_starts_a_daemon_and_a_graceful_stop_waits_for_one() {
+        assert_eq!(Reconnect::after_loss(false), Reconnect::Start);
+        assert_eq!(Reconnect::after_loss(true), Reconnect::Wait);
+        // A start that keeps failing backs off, to at most 5 s.
+        assert!(Reconnect::Start.delay(1) < Reconnect::Start.delay(3));
+        assert_eq!(Reconnect::Start.delay(100), Duration::from_secs(5));
+        assert_eq!(Reconnect::Wait.delay(100), Duration::from_millis(500));
     }
 }

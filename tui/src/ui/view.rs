@@ -25,6 +25,18 @@ fn state_style(s: SessionState) -> Style {
     }
 }
 
+/// Whether what the daemon last said can be shown as live. While disconnected
+/// nobody knows: a session may have finished, failed, or the daemon crashed
+/// under it; states show as unknown, with no streaming cursor and no client count.
+fn live(app: &App) -> bool {
+    app.conn == ConnState::Connected
+}
+
+/// A session's state as it can be shown now.
+fn shown_state(app: &App, s: SessionState) -> SessionState {
+    if live(app) { s } else { SessionState::Unknown }
+}
+
 fn conn_banner(app: &App) -> Option<Line<'static>> {
     match &app.conn {
         ConnState::Connected => None,
@@ -149,9 +161,10 @@ fn draw_list(f: &mut Frame<'_>, app: &App, area: Rect) {
         let rows: Vec<Row<'_>> = visible
             .iter()
             .map(|s| {
+                let state = shown_state(app, s.state);
                 let mut cells = vec![
                     Span::styled(s.name.clone(), Style::new().add_modifier(Modifier::BOLD)),
-                    Span::styled(s.state.to_string(), state_style(s.state)),
+                    Span::styled(state.to_string(), state_style(state)),
                 ];
                 if !narrow {
                     cells.push(Span::raw(s.model.clone()));
@@ -169,7 +182,11 @@ fn draw_list(f: &mut Frame<'_>, app: &App, area: Rect) {
                 } else {
                     Span::raw("0")
                 });
-                cells.push(Span::raw(s.attached_clients.to_string()));
+                cells.push(Span::raw(if live(app) {
+                    s.attached_clients.to_string()
+                } else {
+                    "?".to_string()
+                }));
                 Row::new(cells)
             })
             .collect();
@@ -279,7 +296,7 @@ fn draw_session(f: &mut Frame<'_>, app: &App, v: &SessionView, area: Rect) {
     } else if let Some(b) = conn_banner(app) {
         f.render_widget(Paragraph::new(b), banner);
     }
-    draw_transcript(f, v, body);
+    draw_transcript(f, v, body, live(app));
     if approval_h > 0
         && let Some((call_id, tool, args)) = pending.first()
     {
@@ -329,7 +346,7 @@ fn draw_session(f: &mut Frame<'_>, app: &App, v: &SessionView, area: Rect) {
     draw_status(f, app, v, status);
 }
 
-fn draw_transcript(f: &mut Frame<'_>, v: &SessionView, area: Rect) {
+fn draw_transcript(f: &mut Frame<'_>, v: &SessionView, area: Rect, live: bool) {
     let (w, h) = (area.width, area.height);
     v.viewport.set((w, h));
     let want = h as usize + v.scroll;
@@ -337,6 +354,10 @@ fn draw_transcript(f: &mut Frame<'_>, v: &SessionView, area: Rect) {
     let mut tail: Vec<Line<'static>> = Vec::new();
     if !v.partial.is_empty() {
         tail.extend(partial_lines(&v.partial, w));
+        if !live && let Some(last) = tail.last_mut() {
+            // Nothing streams while disconnected: no cursor that says it does.
+            last.spans.pop();
+        }
     }
     let mut chunks: Vec<Vec<Line<'static>>> = vec![tail];
     let mut have: usize = chunks[0].len();
@@ -425,7 +446,10 @@ fn draw_status(f: &mut Frame<'_>, app: &App, v: &SessionView, area: Rect) {
             format!("{} ", i.name),
             Style::new().add_modifier(Modifier::BOLD),
         ),
-        Span::styled(format!(" {} ", i.state), state_style(i.state)),
+        Span::styled(
+            format!(" {} ", shown_state(app, i.state)),
+            state_style(shown_state(app, i.state)),
+        ),
     ];
     if let Some(m) = &app.flash {
         spans.push(Span::styled(
@@ -447,11 +471,13 @@ fn draw_status(f: &mut Frame<'_>, app: &App, v: &SessionView, area: Rect) {
             (4, Span::styled(format!(" · {}", i.model), gray)),
             (5, Span::styled(format!(" · {tokens} tok"), gray)),
             (6, Span::styled(format!(" · {tools} tools"), gray)),
-            (
+        ];
+        if live(app) {
+            segments.push((
                 3,
                 Span::styled(format!(" · {} attached", i.attached_clients), gray),
-            ),
-        ];
+            ));
+        }
         if i.queued_inputs > 0 {
             segments.push((
                 2,

@@ -13,6 +13,7 @@
 
 mod app;
 mod fixtures;
+mod render;
 mod session;
 
 use fixtures::*;
