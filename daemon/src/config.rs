@@ -67,29 +67,40 @@ pub struct Provider {
 }
 
 /// Approval rules: `deny` globs win over `allow` globs; the rest gets `default`.
+///
+/// Without an explicit `allow` list, the built-in rule lets `read_file` and `list_dir`
+/// run without asking, but only on paths inside the session's working directory;
+/// elsewhere they get `default` like any other tool.
 #[derive(Debug, Clone)]
 pub struct Approvals {
     /// For tools that no glob matches.
     pub default: Policy,
     allow: GlobSet,
     deny: GlobSet,
+    /// True when `allow` was not given, so the built-in rule applies.
+    builtin_allow: bool,
 }
 
 impl Approvals {
-    /// Builds the rules from glob lists.
-    pub fn new(default: Policy, allow: &[String], deny: &[String]) -> Result<Self, String> {
+    /// Builds the rules from glob lists; `allow: None` means the built-in rule.
+    pub fn new(default: Policy, allow: Option<&[String]>, deny: &[String]) -> Result<Self, String> {
         Ok(Approvals {
             default,
-            allow: glob_set(allow)?,
+            allow: glob_set(allow.unwrap_or_default())?,
             deny: glob_set(deny)?,
+            builtin_allow: allow.is_none(),
         })
     }
 
-    /// The policy for a tool name.
-    pub fn decide(&self, tool: &str) -> Policy {
+    /// The policy for a call of `tool` with `arguments` in a session working in `cwd`.
+    /// It may look at the file system (to resolve a path), so call it off the actor's
+    /// hot path for many calls.
+    pub fn decide(&self, tool: &str, arguments: &serde_json::Value, cwd: &Path) -> Policy {
         if self.deny.is_match(tool) {
             Policy::Deny
-        } else if self.allow.is_match(tool) {
+        } else if self.allow.is_match(tool)
+            || (self.builtin_allow && crate::scope::read_only_call_inside(tool, arguments, cwd))
+        {
             Policy::Allow
         } else {
             self.default
@@ -174,9 +185,9 @@ fn builtin_providers() -> Vec<Provider> {
 fn default_approvals() -> Approvals {
     Approvals {
         default: Policy::Ask,
-        allow: glob_set(&["read_file".into(), "list_dir".into()])
-            .unwrap_or_else(|_| GlobSet::empty()),
+        allow: GlobSet::empty(),
         deny: GlobSet::empty(),
+        builtin_allow: true,
     }
 }
 
@@ -263,8 +274,9 @@ fn default_kind() -> toml::Spanned<String> {
 struct RawApprovals {
     #[serde(default = "default_policy")]
     default: Policy,
-    #[serde(default = "default_allow")]
-    allow: Vec<String>,
+    /// `None`: the built-in rule (read-only builtins inside the session directory).
+    #[serde(default)]
+    allow: Option<Vec<String>>,
     #[serde(default)]
     deny: Vec<String>,
 }
@@ -273,7 +285,7 @@ impl Default for RawApprovals {
     fn default() -> Self {
         RawApprovals {
             default: Policy::Ask,
-            allow: default_allow(),
+            allow: None,
             deny: Vec::new(),
         }
     }
@@ -281,10 +293,6 @@ impl Default for RawApprovals {
 
 fn default_policy() -> Policy {
     Policy::Ask
-}
-
-fn default_allow() -> Vec<String> {
-    vec!["read_file".into(), "list_dir".into()]
 }
 
 #[derive(Deserialize, Default)]
@@ -373,7 +381,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     }
     config.approvals = Approvals::new(
         raw.approvals.default,
-        &raw.approvals.allow,
+        raw.approvals.allow.as_deref(),
         &raw.approvals.deny,
     )
     .map_err(|e| err_at(None, format!("[approvals]: {e}")))?;
@@ -506,8 +514,14 @@ resume = "auto"
             c.providers.contains_key("ollama"),
             "builtin providers stay available"
         );
-        assert_eq!(c.approvals.decide("read_file"), Policy::Allow);
-        assert_eq!(c.approvals.decide("shell"), Policy::Ask);
+        let cwd = Path::new("/nonexistent-session-dir");
+        let outside = serde_json::json!({"path": "/etc/hostname"});
+        assert_eq!(
+            c.approvals.decide("read_file", &outside, cwd),
+            Policy::Allow,
+            "an explicit allow keeps its meaning: the tool runs anywhere"
+        );
+        assert_eq!(c.approvals.decide("shell", &outside, cwd), Policy::Ask);
         assert_eq!(c.resume, Resume::Auto);
     }
 
@@ -515,14 +529,60 @@ resume = "auto"
     fn approvals_deny_wins_and_globs_match() {
         let a = Approvals::new(
             Policy::Allow,
-            &["fs__*".into()],
+            Some(&["fs__*".into()]),
             &["fs__write*".into(), "shell".into()],
         )
         .unwrap();
-        assert_eq!(a.decide("fs__read_text_file"), Policy::Allow);
-        assert_eq!(a.decide("fs__write_file"), Policy::Deny);
-        assert_eq!(a.decide("shell"), Policy::Deny);
-        assert_eq!(a.decide("other"), Policy::Allow);
+        let (args, cwd) = (serde_json::json!({}), Path::new("/"));
+        assert_eq!(a.decide("fs__read_text_file", &args, cwd), Policy::Allow);
+        assert_eq!(a.decide("fs__write_file", &args, cwd), Policy::Deny);
+        assert_eq!(a.decide("shell", &args, cwd), Policy::Deny);
+        assert_eq!(a.decide("other", &args, cwd), Policy::Allow);
+    }
+
+    #[test]
+    fn without_allow_read_only_builtins_run_only_inside_the_session_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("in.txt"), "x").unwrap();
+        let inside = serde_json::json!({"path": "in.txt"});
+        let outside = serde_json::json!({"path": "/etc/hostname"});
+        for c in [
+            p("[approvals]\ndefault = \"ask\"\n").unwrap(),
+            p("").unwrap(),
+            Config::default(),
+        ] {
+            let a = &c.approvals;
+            assert_eq!(a.decide("read_file", &inside, dir.path()), Policy::Allow);
+            assert_eq!(
+                a.decide("list_dir", &serde_json::json!({}), dir.path()),
+                Policy::Allow
+            );
+            assert_eq!(a.decide("read_file", &outside, dir.path()), Policy::Ask);
+            assert_eq!(
+                a.decide(
+                    "list_dir",
+                    &serde_json::json!({"path": "/root"}),
+                    dir.path()
+                ),
+                Policy::Ask
+            );
+            assert_eq!(a.decide("write_file", &inside, dir.path()), Policy::Ask);
+        }
+        let c = p("[approvals]\ndefault = \"deny\"\n").unwrap();
+        assert_eq!(
+            c.approvals.decide("read_file", &inside, dir.path()),
+            Policy::Allow
+        );
+        assert_eq!(
+            c.approvals.decide("read_file", &outside, dir.path()),
+            Policy::Deny
+        );
+        let c = p("[approvals]\nallow = []\n").unwrap();
+        assert_eq!(
+            c.approvals.decide("read_file", &inside, dir.path()),
+            Policy::Ask,
+            "an explicit empty allow list replaces the built-in rule"
+        );
     }
 
     #[test]

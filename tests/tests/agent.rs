@@ -226,6 +226,66 @@ async fn approve_runs_the_call_exactly_once_even_across_a_kill_9() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_an_allow_list_read_only_tools_ask_outside_the_session_directory() {
+    let model = ModelServer::start().await;
+    let mut env = TestEnv::with_model(&model, "[approvals]\ndefault = \"ask\"\n");
+    std::fs::write(env.work_dir.join("inside.txt"), "inside words\n").unwrap();
+    let outside = env.root.path().join("outside.txt");
+    std::fs::write(&outside, "outside words\n").unwrap();
+    // A symlink in the session directory that leads out of it is outside too.
+    std::os::unix::fs::symlink(&outside, env.work_dir.join("link.txt")).unwrap();
+    env.start_daemon().await;
+    model.push(Reply::tool_calls([
+        ("c_in", "read_file", json!({"path": "inside.txt"})),
+        (
+            "c_out",
+            "read_file",
+            json!({"path": outside.to_str().unwrap()}),
+        ),
+        ("c_link", "read_file", json!({"path": "link.txt"})),
+        ("c_up", "list_dir", json!({"path": "../"})),
+        ("c_here", "list_dir", json!({})),
+    ]));
+    model.push(Reply::text("read them"));
+    env.ok(&["new", "-d", "-n", "scope", "read"]).await;
+    assert_eq!(env.wait_settled("scope").await, "awaiting_approval");
+
+    let asked: Vec<String> = env
+        .events_of("scope", "approval_requested")
+        .await
+        .iter()
+        .map(|e| e["call_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(asked, ["c_out", "c_link", "c_up"]);
+    let mut ran: Vec<String> = env
+        .events_of("scope", "tool_result")
+        .await
+        .iter()
+        .map(|e| e["call_id"].as_str().unwrap().to_string())
+        .collect();
+    ran.sort();
+    assert_eq!(
+        ran,
+        ["c_here", "c_in"],
+        "calls inside the directory run at once"
+    );
+    assert_eq!(
+        model.requests().len(),
+        1,
+        "the step waits for the approvals"
+    );
+
+    env.ok(&["approve", "scope", "--all"]).await;
+    assert_eq!(env.wait_settled("scope").await, "idle");
+    let reqs = model.wait_for_requests(2, T).await;
+    let told = reqs[1].request_text();
+    assert!(
+        told.contains("inside words") && told.contains("outside words"),
+        "{told}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deny_never_runs_the_call_and_the_model_is_told_why() {
     let (model, env) = TestEnv::started(ASK).await;
     model.push(Reply::tool_call(

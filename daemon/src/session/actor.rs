@@ -80,6 +80,30 @@ pub(super) struct SessionActor {
     pub(super) cancel: CancellationToken,
 }
 
+/// The approval policy of each call. Deciding may resolve paths on disk (the built-in
+/// rule holds only inside the session directory), so it runs on the blocking pool; if
+/// that fails, every call asks, the safe reading.
+async fn decide_policies(
+    config: Arc<crate::config::Config>,
+    calls: &[tether_shared::event::ToolCallSpec],
+    cwd: &str,
+) -> Vec<Policy> {
+    let calls: Vec<(String, Value)> = calls
+        .iter()
+        .map(|c| (c.tool.clone(), c.arguments.clone()))
+        .collect();
+    let n = calls.len();
+    let cwd = std::path::PathBuf::from(cwd);
+    tokio::task::spawn_blocking(move || {
+        calls
+            .iter()
+            .map(|(tool, args)| config.approvals.decide(tool, args, &cwd))
+            .collect()
+    })
+    .await
+    .unwrap_or_else(|_| vec![Policy::Ask; n])
+}
+
 /// The first summary, true before the actor has run: a `wait` that arrives
 /// before the actor's first publish must see the restored state, not `idle`.
 fn status_channel(
@@ -671,13 +695,14 @@ impl SessionActor {
             return;
         }
         let mut step = Step::default();
-        for c in &reply.tool_calls {
+        let policies = decide_policies(Arc::clone(&config), &reply.tool_calls, &self.row.cwd).await;
+        for (c, policy) in reply.tool_calls.iter().zip(policies) {
             kinds.push(EventKind::ToolCall {
                 call_id: c.call_id.clone(),
                 tool: c.tool.clone(),
                 arguments: c.arguments.clone(),
             });
-            let status = match config.approvals.decide(&c.tool) {
+            let status = match policy {
                 Policy::Allow => CallStatus::Running,
                 Policy::Ask => {
                     kinds.push(EventKind::ApprovalRequested {
