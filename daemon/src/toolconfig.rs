@@ -1,5 +1,8 @@
 //! Tool config files: the global `tools.toml` and a session directory's
 //! `.mcp.json`, parsed into server definitions with file/line/column errors.
+//! `${VAR}` references in a server's values are expanded here (see `expand`).
+
+mod expand;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -26,6 +29,41 @@ pub struct ServerDef {
     pub timeout: Duration,
     /// One process per session instead of one shared by all sessions.
     pub per_session: bool,
+}
+
+/// Looks a variable up in the daemon's environment (a value that is not
+/// UTF-8 counts as unset).
+pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// Why one server entry cannot be used: the message, and text of the entry to
+/// find in the file for a more precise line than the entry's start.
+struct EntryError {
+    message: String,
+    written: Option<String>,
+}
+
+impl From<String> for EntryError {
+    fn from(message: String) -> Self {
+        EntryError {
+            message,
+            written: None,
+        }
+    }
+}
+
+impl EntryError {
+    /// Where in `text` the error is: the first occurrence of the text it names
+    /// at or after `from`, else `from`.
+    fn offset(&self, text: &str, from: usize) -> usize {
+        self.written
+            .as_deref()
+            .and_then(|w| text.get(from..).and_then(|t| t.find(w)))
+            .map_or(from, |o| from + o)
+    }
 }
 
 fn err(path: &Path, text: &str, offset: Option<usize>, message: String) -> ConfigError {
@@ -71,8 +109,17 @@ struct TomlServer {
     disabled: bool,
 }
 
-/// Parses `tools.toml`.
+/// Parses `tools.toml`, expanding variables from the daemon's environment.
 pub fn parse_tools_toml(text: &str, path: &Path) -> Result<Vec<ServerDef>, ConfigError> {
+    parse_tools_toml_with(text, path, &process_env)
+}
+
+/// Parses `tools.toml`, expanding variables from `env`.
+pub fn parse_tools_toml_with(
+    text: &str,
+    path: &Path,
+    env: Env<'_>,
+) -> Result<Vec<ServerDef>, ConfigError> {
     let file: TomlFile = toml::from_str(text).map_err(|e| {
         err(
             path,
@@ -83,11 +130,11 @@ pub fn parse_tools_toml(text: &str, path: &Path) -> Result<Vec<ServerDef>, Confi
     })?;
     let mut out = Vec::new();
     for (name, spanned) in file.servers {
-        let at = Some(spanned.span().start);
+        let at = spanned.span().start;
         let fields = spanned.into_inner().into_fields();
-        if let Some(def) = server_def(name, fields, path).map_err(|m| err(path, text, at, m))? {
-            out.push(def);
-        }
+        let def = server_def(name, fields, path, env)
+            .map_err(|e| err(path, text, Some(e.offset(text, at)), e.message))?;
+        out.extend(def);
     }
     Ok(out)
 }
@@ -103,6 +150,7 @@ impl TomlServer {
             url: self.url,
             headers: self.headers,
             kind: None,
+            env_file: None,
             timeout_s: self.timeout_s,
             per_session: self.per_session,
             disabled: self.disabled,
@@ -113,15 +161,65 @@ impl TomlServer {
 /// One server entry as either file declares it, checked into a definition;
 /// `None` for a disabled entry. Errors are the message only; the caller knows
 /// where in its file the entry is.
-fn server_def(name: String, s: ServerFields, path: &Path) -> Result<Option<ServerDef>, String> {
+fn server_def(
+    name: String,
+    mut s: ServerFields,
+    path: &Path,
+    env: Env<'_>,
+) -> Result<Option<ServerDef>, EntryError> {
     if s.disabled {
         return Ok(None);
     }
     if !valid_server_name(&name) {
-        return Err(format!(
-            "server name {name:?} may only use letters, digits, '_' and '-'"
-        ));
+        return Err(
+            format!("server name {name:?} may only use letters, digits, '_' and '-'").into(),
+        );
     }
+    if s.env_file.is_some() {
+        return Err(format!(
+            "server {name:?}: envFile is not supported; put the variables in env (values may use ${{VAR}})"
+        )
+        .into());
+    }
+    expand_fields(&name, &mut s, env)?;
+    checked_def(name, s, path)
+        .map(Some)
+        .map_err(EntryError::from)
+}
+
+/// Expands `${VAR}` in the values Claude Code expands: command, args, env,
+/// url and headers (not names, keys, cwd or tether's own keys).
+fn expand_fields(server: &str, s: &mut ServerFields, env: Env<'_>) -> Result<(), EntryError> {
+    let one = |value: &mut String, field: &str| -> Result<(), EntryError> {
+        if !value.contains("${") {
+            return Ok(());
+        }
+        *value = expand::expand(value, env).map_err(|e| EntryError {
+            message: e.message(server, field),
+            written: Some(e.written().to_string()),
+        })?;
+        Ok(())
+    };
+    if let Some(c) = s.command.as_mut() {
+        one(c, "command")?;
+    }
+    for (i, a) in s.args.iter_mut().enumerate() {
+        one(a, &format!("args[{i}]"))?;
+    }
+    for (k, v) in s.env.iter_mut() {
+        one(v, &format!("env.{k}"))?;
+    }
+    if let Some(u) = s.url.as_mut() {
+        one(u, "url")?;
+    }
+    for (k, v) in s.headers.iter_mut() {
+        one(v, &format!("headers.{k}"))?;
+    }
+    Ok(())
+}
+
+/// The definition an expanded entry describes, or what is wrong with it.
+fn checked_def(name: String, s: ServerFields, path: &Path) -> Result<ServerDef, String> {
     let kind = match (s.kind.as_deref(), &s.command, &s.url) {
         (Some(k), _, _) => k,
         (None, Some(_), Some(_)) => {
@@ -192,19 +290,23 @@ fn server_def(name: String, s: ServerFields, path: &Path) -> Result<Option<Serve
             ));
         }
     };
-    Ok(Some(ServerDef {
+    Ok(ServerDef {
         name,
         source: path.to_path_buf(),
         transport,
         timeout,
         per_session: s.per_session,
-    }))
+    })
 }
 
+/// `.mcp.json`: Claude Code's `mcpServers`, or VS Code's `servers` (the same
+/// entries, with `type` "stdio" or "http"). Other top-level keys (VS Code's
+/// `inputs`) are ignored.
 #[derive(Deserialize)]
 struct McpJson {
-    #[serde(rename = "mcpServers", default)]
-    mcp_servers: BTreeMap<String, ServerFields>,
+    #[serde(rename = "mcpServers")]
+    mcp_servers: Option<BTreeMap<String, ServerFields>>,
+    servers: Option<BTreeMap<String, ServerFields>>,
 }
 
 /// A server entry's fields. Unknown keys are allowed: other MCP clients put
@@ -222,6 +324,9 @@ struct ServerFields {
     headers: BTreeMap<String, String>,
     #[serde(rename = "type")]
     kind: Option<String>,
+    /// VS Code's; refused rather than ignored (the server would lack its variables).
+    #[serde(rename = "envFile")]
+    env_file: Option<serde_json::Value>,
     timeout_s: Option<f64>,
     #[serde(default)]
     per_session: bool,
@@ -229,9 +334,23 @@ struct ServerFields {
     disabled: bool,
 }
 
-/// Parses a `.mcp.json`. Stdio servers without `cwd` run in the file's directory.
+/// Parses a `.mcp.json`, expanding variables from the daemon's environment.
+/// Stdio servers without `cwd` run in the file's directory.
 pub fn parse_mcp_json(text: &str, path: &Path) -> Result<Vec<ServerDef>, ConfigError> {
-    let file: McpJson = serde_json::from_str(text).map_err(|e| ConfigError {
+    parse_mcp_json_with(text, path, &process_env)
+}
+
+/// Parses a `.mcp.json`, expanding variables from `env`.
+///
+/// An empty object declares no servers; an object with neither `mcpServers`
+/// nor `servers` (or with both) is refused, so a file in another client's
+/// format is never read as "no servers".
+pub fn parse_mcp_json_with(
+    text: &str,
+    path: &Path,
+    env: Env<'_>,
+) -> Result<Vec<ServerDef>, ConfigError> {
+    let json_error = |e: serde_json::Error| ConfigError {
         path: path.display().to_string(),
         line: e.line().max(1),
         column: e.column().max(1),
@@ -241,19 +360,48 @@ pub fn parse_mcp_json(text: &str, path: &Path) -> Result<Vec<ServerDef>, ConfigE
             .next()
             .unwrap_or_default()
             .to_string(),
-    })?;
-    let mut out = Vec::new();
-    for (name, fields) in file.mcp_servers {
-        // serde_json keeps no positions for values: the entry's own errors point at
-        // the top of the file, with the server's name in the message.
-        if let Some(def) = server_def(name, fields, path).map_err(|message| ConfigError {
-            path: path.display().to_string(),
-            line: 1,
-            column: 1,
-            message,
-        })? {
-            out.push(def);
+    };
+    let top: BTreeMap<String, serde::de::IgnoredAny> = serde_json::from_str(text)
+        .map_err(&json_error)
+        .map_err(|mut e| {
+            if e.message.starts_with("invalid type") {
+                e.message = "the file must be a JSON object with \"mcpServers\"".to_string();
+            }
+            e
+        })?;
+    let file: McpJson = serde_json::from_str(text).map_err(json_error)?;
+    let at_top = |message: String| ConfigError {
+        path: path.display().to_string(),
+        line: 1,
+        column: 1,
+        message,
+    };
+    let entries = match (file.mcp_servers, file.servers) {
+        (Some(_), Some(_)) => {
+            return Err(at_top(
+                "give either \"mcpServers\" or \"servers\" (VS Code's name), not both".to_string(),
+            ));
         }
+        (Some(m), None) | (None, Some(m)) => m,
+        (None, None) if top.is_empty() => BTreeMap::new(),
+        (None, None) => {
+            let keys: Vec<&str> = top.keys().map(String::as_str).collect();
+            return Err(at_top(format!(
+                "no \"mcpServers\" object (found {}); declare servers as {{\"mcpServers\": {{\"NAME\": {{...}}}}}}",
+                keys.join(", ")
+            )));
+        }
+    };
+    let mut out = Vec::new();
+    for (name, fields) in entries {
+        // serde_json keeps no positions for values: an entry's own errors point
+        // at the text they name when there is one, else the top of the file,
+        // with the server's name in the message.
+        let def = server_def(name, fields, path, env).map_err(|e| {
+            let offset = e.written.is_some().then(|| e.offset(text, 0));
+            err(path, text, offset, e.message)
+        })?;
+        out.extend(def);
     }
     Ok(out)
 }
@@ -403,6 +551,136 @@ disabled = true
         )
         .unwrap_err();
         assert!(e.message.contains("timeout_s"), "{e}");
+    }
+
+    fn test_env(name: &str) -> Option<String> {
+        match name {
+            "NODE_BIN" => Some("/opt/node/bin/node".into()),
+            "TOKEN" => Some("tok-123".into()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn variables_are_expanded_in_mcp_json_values() {
+        let defs = parse_mcp_json_with(
+            r#"{"mcpServers": {
+  "s": {"command": "${NODE_BIN}", "args": ["${SERVER_JS:-missing}", "$HOME", "$${TOKEN}"],
+        "env": {"KEY": "${TOKEN}"}, "cwd": "${TOKEN}"},
+  "h": {"type": "http", "url": "${BASE:-http://127.0.0.1:9}/mcp", "headers": {"Authorization": "Bearer ${TOKEN}"}}
+}}"#,
+            Path::new("/p/.mcp.json"),
+            &test_env,
+        )
+        .unwrap();
+        let s = defs.iter().find(|d| d.name == "s").unwrap();
+        let Transport::Stdio {
+            command,
+            args,
+            env,
+            cwd,
+        } = &s.transport
+        else {
+            panic!("{s:?}")
+        };
+        assert_eq!(command, "/opt/node/bin/node");
+        assert_eq!(args, &["missing", "$HOME", "${TOKEN}"]);
+        assert_eq!(env["KEY"], "tok-123");
+        // cwd is not one of the expanded fields.
+        assert_eq!(cwd.as_deref(), Some(Path::new("/p/${TOKEN}")));
+        let h = defs.iter().find(|d| d.name == "h").unwrap();
+        assert!(
+            matches!(&h.transport, Transport::Http { url, headers }
+                if url == "http://127.0.0.1:9/mcp" && headers["Authorization"] == "Bearer tok-123"),
+            "{h:?}"
+        );
+    }
+
+    #[test]
+    fn a_missing_variable_names_itself_and_its_line() {
+        let text = "{\"mcpServers\": {\n  \"s\": {\n    \"command\": \"node\",\n    \"args\": [\"${SERVER_JS}\"]\n  }\n}}";
+        let e = parse_mcp_json_with(text, Path::new("/p/.mcp.json"), &test_env).unwrap_err();
+        assert_eq!((e.line, e.column), (4, 15), "{e}");
+        assert!(
+            e.message.contains("SERVER_JS is not set") && e.message.contains("args[0]"),
+            "{e}"
+        );
+        let e = parse_tools_toml_with(
+            "[servers.a]\ncommand = \"x\"\n\n[servers.b]\ncommand = \"y\"\nheaders = {}\nenv = { K = \"${API_KEY}\" }\n",
+            Path::new("/t.toml"),
+            &test_env,
+        )
+        .unwrap_err();
+        assert_eq!((e.line, e.column), (7, 14), "{e}");
+        assert!(e.message.contains("API_KEY is not set"), "{e}");
+        assert!(e.message.contains("\"b\""), "{e}");
+        // A disabled entry is not expanded, so its variables need not be set.
+        assert!(
+            parse_tools_toml_with(
+                "[servers.a]\ncommand = \"${NOPE}\"\ndisabled = true\n",
+                Path::new("/t.toml"),
+                &test_env
+            )
+            .unwrap()
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn tools_toml_expands_tokens_too() {
+        let defs = parse_tools_toml_with(
+            "[servers.web]\nurl = \"https://mcp.example.com/mcp\"\nheaders = { Authorization = \"Bearer ${TOKEN}\" }\n",
+            Path::new("/t.toml"),
+            &test_env,
+        )
+        .unwrap();
+        assert!(matches!(&defs[0].transport, Transport::Http { headers, .. }
+            if headers["Authorization"] == "Bearer tok-123"));
+    }
+
+    #[test]
+    fn vs_code_servers_are_read() {
+        let defs = parse_mcp_json_with(
+            r#"{"inputs": [], "servers": {
+  "mem": {"type": "stdio", "command": "mcp-server-memory", "args": []},
+  "web": {"type": "http", "url": "http://127.0.0.1:9/mcp"}
+}}"#,
+            Path::new("/p/.mcp.json"),
+            &test_env,
+        )
+        .unwrap();
+        assert_eq!(defs.len(), 2);
+        assert!(matches!(defs[0].transport, Transport::Stdio { .. }));
+        assert!(matches!(defs[1].transport, Transport::Http { .. }));
+    }
+
+    #[test]
+    fn a_file_without_servers_is_refused_unless_empty() {
+        let p = Path::new("/p/.mcp.json");
+        assert!(parse_mcp_json_with("{}", p, &test_env).unwrap().is_empty());
+        assert!(
+            parse_mcp_json_with(r#"{"mcpServers": {}}"#, p, &test_env)
+                .unwrap()
+                .is_empty()
+        );
+        let e = parse_mcp_json_with(r#"{"mcp_servers": {"a": {"command": "x"}}}"#, p, &test_env)
+            .unwrap_err();
+        assert!(
+            e.message.contains("no \"mcpServers\"") && e.message.contains("mcp_servers"),
+            "{e}"
+        );
+        let e =
+            parse_mcp_json_with(r#"{"mcpServers": {}, "servers": {}}"#, p, &test_env).unwrap_err();
+        assert!(e.message.contains("not both"), "{e}");
+        let e = parse_mcp_json_with("[]", p, &test_env).unwrap_err();
+        assert!(e.message.contains("JSON object"), "{e}");
+        let e = parse_mcp_json_with(
+            r#"{"servers": {"a": {"type": "stdio", "command": "x", "envFile": ".env"}}}"#,
+            p,
+            &test_env,
+        )
+        .unwrap_err();
+        assert!(e.message.contains("envFile"), "{e}");
     }
 
     #[test]

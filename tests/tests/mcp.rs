@@ -805,3 +805,99 @@ async fn a_call_during_a_changed_servers_restart_waits_for_it() {
     );
     assert_eq!(pids(&count).len(), 2);
 }
+
+/// The `node` the tests run with, found in `PATH`.
+fn node_bin() -> String {
+    let out = std::process::Command::new("sh")
+        .args(["-c", "command -v node"])
+        .output()
+        .unwrap();
+    let path = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    assert!(!path.is_empty(), "node is needed for the MCP tests");
+    path
+}
+
+/// The memory server's script, run by `node` directly.
+fn memory_js() -> String {
+    tether_tests::harness::mcp_fixtures()
+        .join("node_modules/@modelcontextprotocol/server-memory/dist/index.js")
+        .display()
+        .to_string()
+}
+
+/// The acceptance case of issue 7 item 11: `${VAR}` and `${VAR:-default}` in
+/// `.mcp.json`, expanded from the daemon's environment.
+fn expanding_mcp_json(memory_file: &Path) -> String {
+    format!(
+        "{{\n  \"mcpServers\": {{\n    \"mem\": {{\n      \"command\": \"${{NODE_BIN}}\",\n      \
+         \"args\": [\"${{SERVER_JS:-missing}}\"],\n      \"env\": {{\"MEMORY_FILE_PATH\": \"{}\"}}\n    }}\n  }}\n}}\n",
+        memory_file.display()
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn variables_in_mcp_json_come_from_the_daemons_environment() {
+    let model = ModelServer::start().await;
+    let mut env = TestEnv::with_model(&model, "");
+    let memory_file = env.root.path().join("memory.json");
+    std::fs::write(
+        env.work_dir.join(".mcp.json"),
+        expanding_mcp_json(&memory_file),
+    )
+    .unwrap();
+    env.env.push(("NODE_BIN".into(), node_bin()));
+    env.env.push(("SERVER_JS".into(), memory_js()));
+    env.start_daemon().await;
+    env.ok(&["new", "-d", "-n", "vars"]).await;
+    let mem = wait_status(&env, "mem", "running").await;
+    assert!(mentions(&mem["tools"], "mem__read_graph"), "{mem}");
+    model.push(Reply::tool_call(
+        "c1",
+        "mem__create_entities",
+        json!({"entities": [{"name": "Biscuit", "entityType": "dog", "observations": ["likes socks"]}]}),
+    ));
+    model.push(Reply::text("stored"));
+    env.ok(&["send", "vars", "remember Biscuit"]).await;
+    assert_eq!(env.wait_settled("vars").await, "idle");
+    let r = &env.events_of("vars", "tool_result").await[0];
+    assert_eq!(r["is_error"], false, "{r}");
+    // The server got the expanded env too: it wrote where MEMORY_FILE_PATH said.
+    assert!(
+        std::fs::read_to_string(&memory_file)
+            .unwrap_or_default()
+            .contains("Biscuit"),
+        "the memory file holds the entity"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unset_variable_in_mcp_json_is_the_files_error_naming_it() {
+    let model = ModelServer::start().await;
+    let mut env = TestEnv::with_model(&model, "");
+    let mcp_json = env.work_dir.join(".mcp.json");
+    std::fs::write(
+        &mcp_json,
+        expanding_mcp_json(&env.root.path().join("m.json")),
+    )
+    .unwrap();
+    // SERVER_JS has a default; NODE_BIN has none and the harness does not set it.
+    env.env.push(("SERVER_JS".into(), memory_js()));
+    env.start_daemon().await;
+    env.ok(&["new", "-d", "-n", "novar"]).await;
+    let e = env
+        .wait_event("novar", "the missing variable in the session log", |e| {
+            e["type"] == "tools_changed" && mentions(&e["errors"], "NODE_BIN")
+        })
+        .await;
+    let at = format!("{}:4:19:", mcp_json.display());
+    assert!(mentions(&e["errors"], &at), "file, line and column: {e}");
+    let cfg = wait_status(&env, "(config)", "failed").await;
+    let msg = cfg["error"].as_str().unwrap();
+    assert!(
+        msg.contains(&at) && msg.contains("environment variable NODE_BIN is not set"),
+        "{msg}"
+    );
+    assert!(server(&env, "mem").await.is_none(), "no server started");
+    let out = env.ok(&["tools"]).await;
+    assert!(out.contains("NODE_BIN is not set"), "{out}");
+}
