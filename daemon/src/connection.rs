@@ -355,6 +355,46 @@ impl Conn {
                 "the daemon is shutting down",
             ));
         }
+        let Some(key) = crate::keys::key_of(&req)? else {
+            return self.dispatch(req, None).await;
+        };
+        // One request per key at a time: a retry racing its first attempt waits,
+        // then finds the first attempt's result.
+        let _held = d.keys_in_flight.hold(&key.key).await;
+        let stored = d
+            .shared
+            .store
+            .key(&key.key, KEY_TTL_S)
+            .await
+            .map_err(|e| internal(format!("could not read request keys: {e}")))?;
+        if let Some(stored) = stored {
+            info!(key = %key.key, method = %req.method, "answered a retried request from its key");
+            return crate::keys::replay(stored, &req.method, &key).map(Some);
+        }
+        let method = req.method.clone();
+        let out = self
+            .dispatch(req, Some(key.record(&method, Value::Null)))
+            .await?;
+        // The first result, whole; sends, creates and kills stored a provisional
+        // one with their effect already, so a failure here loses nothing.
+        if let Some(result) = &out
+            && let Err(e) = d
+                .shared
+                .store
+                .put_key(key.record(&method, result.clone()))
+                .await
+        {
+            warn!(key = %key.key, error = %e, "could not store a request key's result");
+        }
+        Ok(out)
+    }
+
+    async fn dispatch(
+        self: &Arc<Self>,
+        req: Request,
+        key: Option<crate::store::KeyRecord>,
+    ) -> Result<Option<Value>, RpcError> {
+        let d = &self.daemon;
         match req.method.as_str() {
             method::HELLO => Err(RpcError::new(code::INVALID_REQUEST, "already said hello")),
             method::DAEMON_STATUS => to_value(d.status()),
@@ -363,7 +403,7 @@ impl Conn {
                 d.shutdown.cancel();
                 to_value(serde_json::json!({"stopping": true}))
             }
-            method::SESSION_CREATE => to_value(d.registry.create(params(req.params)?).await?),
+            method::SESSION_CREATE => to_value(d.registry.create(params(req.params)?, key).await?),
             method::SESSION_LIST => to_value(d.registry.list()),
             method::SESSIONS_SUBSCRIBE => {
                 let already = self
@@ -396,7 +436,7 @@ impl Conn {
                 if p.text.trim().is_empty() {
                     return Err(RpcError::new(code::BAD_ARGUMENT, "the message is empty"));
                 }
-                to_value(h.send(p.text, p.delivery).await?)
+                to_value(h.send(p.text, p.delivery, key).await?)
             }
             method::SESSION_INTERRUPT => {
                 let p: SessionRef = params(req.params)?;
@@ -486,7 +526,7 @@ impl Conn {
                 let h = d.registry.find(&p.session)?;
                 self.writable(&h)?;
                 to_value(KillResult {
-                    id: d.registry.kill(&p.session).await?,
+                    id: d.registry.kill(&p.session, key).await?,
                 })
             }
             method::TOOLS_LIST => {

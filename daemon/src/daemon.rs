@@ -46,6 +46,8 @@ pub struct Daemon {
     pub closing: CancellationToken,
     /// Connected clients.
     pub clients: AtomicUsize,
+    /// Request keys being handled now (see [`crate::keys`]).
+    pub keys_in_flight: crate::keys::InFlight,
     started: Instant,
     conn_tracker: TaskTracker,
 }
@@ -117,6 +119,7 @@ pub async fn run(options: DaemonOptions, shutdown: CancellationToken) -> anyhow:
         shutdown: shutdown.clone(),
         closing: CancellationToken::new(),
         clients: AtomicUsize::new(0),
+        keys_in_flight: Default::default(),
         started: Instant::now(),
         conn_tracker: TaskTracker::new(),
     });
@@ -130,6 +133,12 @@ pub async fn run(options: DaemonOptions, shutdown: CancellationToken) -> anyhow:
         "daemon ready"
     );
 
+    let prune_stop = CancellationToken::new();
+    let prune = tokio::spawn(crate::keys::prune_loop(
+        daemon.shared.store.clone(),
+        prune_stop.clone(),
+    ));
+
     let accept_stop = CancellationToken::new();
     let accept = tokio::spawn(server::accept_loop(
         listener,
@@ -141,6 +150,8 @@ pub async fn run(options: DaemonOptions, shutdown: CancellationToken) -> anyhow:
     info!("shutting down");
     accept_stop.cancel();
     let _ = accept.await;
+    prune_stop.cancel();
+    let _ = prune.await;
     daemon.closing.cancel();
     let stop_sessions = daemon.registry.stop_all();
     if tokio::time::timeout(SHUTDOWN_GRACE, stop_sessions)

@@ -4,6 +4,7 @@
 pub mod config;
 mod connection;
 pub mod daemon;
+pub mod keys;
 pub mod mcp;
 pub mod model;
 pub mod procs;

@@ -146,8 +146,13 @@ impl Registry {
             .unwrap_or(base)
     }
 
-    /// Creates a session (and sends its first message, if given).
-    pub async fn create(&self, params: CreateParams) -> Result<SessionInfo, RpcError> {
+    /// Creates a session (and sends its first message, if given). The first
+    /// message and a request key are stored in the session's own transaction.
+    pub async fn create(
+        &self,
+        params: CreateParams,
+        key: Option<crate::store::KeyRecord>,
+    ) -> Result<SessionInfo, RpcError> {
         let (config, error) = self.shared.config.load();
         if let Some(e) = error {
             return Err(RpcError::new(
@@ -218,9 +223,28 @@ impl Registry {
                 instructions: row.instructions.clone(),
             },
         };
-        self.shared
+        let prompt = params.prompt.filter(|p| !p.trim().is_empty());
+        // A retry is answered with this should the daemon die before the
+        // final summary is stored.
+        let key = key.map(|mut k| {
+            let state = if prompt.is_some() {
+                tether_shared::SessionState::Running
+            } else {
+                tether_shared::SessionState::Idle
+            };
+            k.result = serde_json::to_value(session::summary(&row, state, vec![], 0, 0, None))
+                .unwrap_or_default();
+            k
+        });
+        let input = self
+            .shared
             .store
-            .create_session(row.clone(), vec![first])
+            .create_session_keyed(
+                row.clone(),
+                vec![first],
+                prompt.clone().map(|p| (p, Delivery::Queue)),
+                key,
+            )
             .await
             .map_err(|e| match e {
                 crate::store::StoreError::NameTaken(n) => RpcError::new(
@@ -235,28 +259,51 @@ impl Registry {
             .tools
             .attach_session(&row.id, Path::new(&row.cwd))
             .await;
-        let handle = session::spawn_new(row, self.shared.clone(), self.cancel.child_token());
+        let has_prompt = prompt.is_some();
+        let inputs = match (input, prompt) {
+            (Some(id), Some(text)) => vec![crate::store::QueuedInput {
+                id,
+                text,
+                delivery: Delivery::Queue,
+            }],
+            _ => Vec::new(),
+        };
+        let handle =
+            session::spawn_new(row, self.shared.clone(), self.cancel.child_token(), inputs);
         self.write().insert(handle.id.clone(), handle.clone());
         drop(_one_at_a_time);
+        if has_prompt {
+            // The actor takes its first input before any command: once it answers
+            // one, the summary shows the turn that input started.
+            let _ = handle.subscribe().await;
+        }
         info!(session = %name, "session created");
         self.shared
             .sessions_changed
             .send_modify(|n| *n = n.wrapping_add(1));
-        if let Some(prompt) = params.prompt.filter(|p| !p.trim().is_empty()) {
-            handle.send(prompt, Delivery::Queue).await?;
-        }
         Ok(handle.info())
     }
 
-    /// Stops a session and deletes it with its history.
-    pub async fn kill(&self, name_or_id: &str) -> Result<String, RpcError> {
+    /// Stops a session and deletes it with its history; a request key is stored
+    /// in the deletion's transaction.
+    pub async fn kill(
+        &self,
+        name_or_id: &str,
+        key: Option<crate::store::KeyRecord>,
+    ) -> Result<String, RpcError> {
         let handle = self.find(name_or_id)?;
         self.write().remove(&handle.id);
         handle.stop().await;
         self.shared.tools.detach_session(&handle.id).await;
         self.shared
             .store
-            .delete_session(&handle.id)
+            .delete_session_keyed(
+                &handle.id,
+                key.map(|mut k| {
+                    k.result = serde_json::json!({ "id": handle.id });
+                    k
+                }),
+            )
             .await
             .map_err(|e| {
                 RpcError::new(code::INTERNAL, format!("could not delete the session: {e}"))

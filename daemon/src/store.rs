@@ -83,7 +83,9 @@ enum Op {
     Create(
         SessionRow,
         Vec<Event>,
-        oneshot::Sender<Result<(), StoreError>>,
+        Option<(String, Delivery, String)>,
+        Option<KeyRecord>,
+        oneshot::Sender<Result<Option<i64>, StoreError>>,
     ),
     Append(String, Batch, oneshot::Sender<Result<(), StoreError>>),
     AddInput(
@@ -91,9 +93,16 @@ enum Op {
         String,
         Delivery,
         String,
+        Option<KeyRecord>,
         oneshot::Sender<Result<i64, StoreError>>,
     ),
-    Delete(String, oneshot::Sender<Result<(), StoreError>>),
+    Delete(
+        String,
+        Option<KeyRecord>,
+        oneshot::Sender<Result<(), StoreError>>,
+    ),
+    PutKey(KeyRecord, oneshot::Sender<Result<(), StoreError>>),
+    PruneKeys(i64, oneshot::Sender<Result<i64, StoreError>>),
     AddProcess(
         String,
         String,
@@ -154,6 +163,18 @@ CREATE TABLE IF NOT EXISTS processes (
 CREATE INDEX IF NOT EXISTS processes_by_session ON processes (session_id, call_id);
 "#;
 
+/// Request keys (see "Request keys" below): kept apart from the rest of the schema.
+const KEYS_SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS request_keys (
+    key TEXT PRIMARY KEY,
+    method TEXT NOT NULL,
+    params TEXT NOT NULL,
+    result TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS request_keys_by_age ON request_keys (created_at);
+"#;
+
 fn open(path: &Path) -> Result<Connection, rusqlite::Error> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
@@ -177,6 +198,7 @@ impl Store {
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let conn = open(path)?;
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(KEYS_SCHEMA)?;
         let (tx, rx) = mpsc::unbounded_channel();
         std::thread::Builder::new()
             .name("tether-store".into())
@@ -204,7 +226,9 @@ impl Store {
         row: SessionRow,
         events: Vec<Event>,
     ) -> Result<(), StoreError> {
-        self.call(|tx| Op::Create(row, events, tx)).await
+        self.create_session_keyed(row, events, None, None)
+            .await
+            .map(|_| ())
     }
 
     /// Appends a batch atomically.
@@ -220,9 +244,7 @@ impl Store {
         text: &str,
         delivery: Delivery,
     ) -> Result<i64, StoreError> {
-        let now = crate::util::now_rfc3339();
-        self.call(|tx| Op::AddInput(session_id.to_string(), text.to_string(), delivery, now, tx))
-            .await
+        self.add_input_keyed(session_id, text, delivery, None).await
     }
 
     /// Records a process group a tool call started (see [`crate::procs`]).
@@ -273,7 +295,7 @@ impl Store {
 
     /// Deletes a session with its events and inputs.
     pub async fn delete_session(&self, session_id: &str) -> Result<(), StoreError> {
-        self.call(|tx| Op::Delete(session_id.to_string(), tx)).await
+        self.delete_session_keyed(session_id, None).await
     }
 
     async fn read<T: Send + 'static>(
@@ -411,6 +433,160 @@ impl Store {
     }
 }
 
+// ---- Request keys --------------------------------------------------------------
+//
+// A mutating request may carry a client-chosen key (see `tether_shared::protocol::
+// KEY_PARAM`). The key, the request it named and its first result are stored in
+// the same transaction as the request's durable effect where there is one (a
+// session's row, an input's row, a deletion), so a retry after a crash finds the
+// key exactly when the effect happened.
+
+/// A request key with what it named and the result it got.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyRecord {
+    /// The client's key.
+    pub key: String,
+    /// The request's method.
+    pub method: String,
+    /// The request's params without the key, as JSON text.
+    pub params: String,
+    /// The result to answer a retry with.
+    pub result: serde_json::Value,
+    /// Unix seconds when the key was first stored.
+    pub created_at: i64,
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+impl KeyRecord {
+    /// A record stamped now.
+    pub fn new(key: &str, method: &str, params: &str, result: serde_json::Value) -> Self {
+        KeyRecord {
+            key: key.to_string(),
+            method: method.to_string(),
+            params: params.to_string(),
+            result,
+            created_at: unix_now(),
+        }
+    }
+}
+
+/// Stores a key, or replaces the result of one already stored (its age stays).
+fn put_key(c: &Connection, k: &KeyRecord) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO request_keys (key, method, params, result, created_at) VALUES (?1, ?2, ?3, ?4, ?5) \
+         ON CONFLICT (key) DO UPDATE SET result = excluded.result",
+        params![
+            k.key,
+            k.method,
+            k.params,
+            serde_json::to_string(&k.result)?,
+            k.created_at
+        ],
+    )?;
+    Ok(())
+}
+
+impl Store {
+    /// Creates a session with its first events and, in the same transaction, an
+    /// optional first input (text, delivery, created_at) and a request key.
+    /// Returns the input's id when there was one.
+    pub async fn create_session_keyed(
+        &self,
+        row: SessionRow,
+        events: Vec<Event>,
+        prompt: Option<(String, Delivery)>,
+        key: Option<KeyRecord>,
+    ) -> Result<Option<i64>, StoreError> {
+        let now = crate::util::now_rfc3339();
+        let prompt = prompt.map(|(t, d)| (t, d, now));
+        self.call(|tx| Op::Create(row, events, prompt, key, tx))
+            .await
+    }
+
+    /// Stores a queued input and, in the same transaction, a request key whose
+    /// result gets the new input's id as `input_id`; durable when this returns.
+    pub async fn add_input_keyed(
+        &self,
+        session_id: &str,
+        text: &str,
+        delivery: Delivery,
+        key: Option<KeyRecord>,
+    ) -> Result<i64, StoreError> {
+        let now = crate::util::now_rfc3339();
+        self.call(|tx| {
+            Op::AddInput(
+                session_id.to_string(),
+                text.to_string(),
+                delivery,
+                now,
+                key,
+                tx,
+            )
+        })
+        .await
+    }
+
+    /// Deletes a session and, in the same transaction, stores a request key.
+    pub async fn delete_session_keyed(
+        &self,
+        session_id: &str,
+        key: Option<KeyRecord>,
+    ) -> Result<(), StoreError> {
+        self.call(|tx| Op::Delete(session_id.to_string(), key, tx))
+            .await
+    }
+
+    /// Stores a request key, or replaces the result of a stored one.
+    pub async fn put_key(&self, key: KeyRecord) -> Result<(), StoreError> {
+        self.call(|tx| Op::PutKey(key, tx)).await
+    }
+
+    /// The stored request key, unless it is older than `ttl_s` seconds.
+    pub async fn key(&self, key: &str, ttl_s: u64) -> Result<Option<KeyRecord>, StoreError> {
+        let key = key.to_string();
+        let oldest = unix_now().saturating_sub(ttl_s as i64);
+        self.read(move |c| {
+            let row = c
+                .query_row(
+                    "SELECT method, params, result, created_at FROM request_keys \
+                     WHERE key = ?1 AND created_at >= ?2",
+                    params![key, oldest],
+                    |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, i64>(3)?,
+                        ))
+                    },
+                )
+                .optional()?;
+            row.map(|(method, params, result, created_at)| {
+                Ok(KeyRecord {
+                    key: key.clone(),
+                    method,
+                    params,
+                    result: serde_json::from_str(&result)?,
+                    created_at,
+                })
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    /// Forgets request keys older than `ttl_s` seconds; returns how many.
+    pub async fn prune_keys(&self, ttl_s: u64) -> Result<i64, StoreError> {
+        let before = unix_now().saturating_sub(ttl_s as i64);
+        self.call(|tx| Op::PruneKeys(before, tx)).await
+    }
+}
+
 /// Answers one op's caller once its transaction commits (or fails to).
 type Settle = Box<dyn FnOnce(Option<&StoreError>)>;
 
@@ -469,7 +645,7 @@ fn apply(tx: &rusqlite::Transaction<'_>, op: Op, replies: &mut Vec<Settle>) {
         }
     };
     match op {
-        Op::Create(row, events, reply) => {
+        Op::Create(row, events, prompt, key, reply) => {
             let out = with_sp(&|c| {
                 let taken: Option<String> = c
                     .query_row(
@@ -487,9 +663,21 @@ fn apply(tx: &rusqlite::Transaction<'_>, op: Op, replies: &mut Vec<Settle>) {
                     params![row.id, row.name, row.model, row.cwd, row.instructions, row.created_at, row.updated_at, row.last_seq as i64],
                 )?;
                 insert_events(c, &row.id, &events)?;
-                Ok(0)
+                let mut input = 0;
+                if let Some((text, delivery, now)) = &prompt {
+                    c.execute(
+                        "INSERT INTO inputs (session_id, text, delivery, created_at) VALUES (?1, ?2, ?3, ?4)",
+                        params![row.id, text, delivery.as_str(), now],
+                    )?;
+                    input = c.last_insert_rowid();
+                }
+                if let Some(k) = &key {
+                    put_key(c, k)?;
+                }
+                Ok(input)
             });
-            replies.push(finish(reply, out.map(|_| ())));
+            let out = out.map(|id| prompt.is_some().then_some(id));
+            replies.push(finish(reply, out));
         }
         Op::Append(id, batch, reply) => {
             let out = with_sp(&|c| {
@@ -514,13 +702,21 @@ fn apply(tx: &rusqlite::Transaction<'_>, op: Op, replies: &mut Vec<Settle>) {
             });
             replies.push(finish(reply, out.map(|_| ())));
         }
-        Op::AddInput(id, text, delivery, now, reply) => {
+        Op::AddInput(id, text, delivery, now, key, reply) => {
             let out = with_sp(&|c| {
                 c.execute(
                     "INSERT INTO inputs (session_id, text, delivery, created_at) VALUES (?1, ?2, ?3, ?4)",
                     params![id, text, delivery.as_str(), now],
                 )?;
-                Ok(c.last_insert_rowid())
+                let input = c.last_insert_rowid();
+                if let Some(k) = &key {
+                    let mut k = k.clone();
+                    if let Some(obj) = k.result.as_object_mut() {
+                        obj.insert("input_id".into(), input.into());
+                    }
+                    put_key(c, &k)?;
+                }
+                Ok(input)
             });
             replies.push(finish(reply, out));
         }
@@ -549,15 +745,31 @@ fn apply(tx: &rusqlite::Transaction<'_>, op: Op, replies: &mut Vec<Settle>) {
             });
             replies.push(finish(reply, out.map(|_| ())));
         }
-        Op::Delete(id, reply) => {
+        Op::Delete(id, key, reply) => {
             let out = with_sp(&|c| {
                 c.execute("DELETE FROM events WHERE session_id = ?1", params![id])?;
                 c.execute("DELETE FROM inputs WHERE session_id = ?1", params![id])?;
                 c.execute("DELETE FROM processes WHERE session_id = ?1", params![id])?;
                 c.execute("DELETE FROM sessions WHERE id = ?1", params![id])?;
+                if let Some(k) = &key {
+                    put_key(c, k)?;
+                }
                 Ok(0)
             });
             replies.push(finish(reply, out.map(|_| ())));
+        }
+        Op::PutKey(key, reply) => {
+            let out = with_sp(&|c| put_key(c, &key).map(|_| 0));
+            replies.push(finish(reply, out.map(|_| ())));
+        }
+        Op::PruneKeys(before, reply) => {
+            let out = with_sp(&|c| {
+                Ok(c.execute(
+                    "DELETE FROM request_keys WHERE created_at < ?1",
+                    params![before],
+                )? as i64)
+            });
+            replies.push(finish(reply, out));
         }
     }
 }
@@ -681,5 +893,58 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+    }
+
+    #[tokio::test]
+    async fn a_request_key_is_stored_with_its_input_and_pruned_when_old() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let store = Store::open(&path).unwrap();
+        store.create_session(row("a", "one"), vec![]).await.unwrap();
+        let key = KeyRecord::new(
+            "k1",
+            "session.send",
+            "{}",
+            serde_json::json!({"state": "running"}),
+        );
+        let id = store
+            .add_input_keyed("a", "hi", Delivery::Queue, Some(key))
+            .await
+            .unwrap();
+        let got = store.key("k1", 3600).await.unwrap().unwrap();
+        assert_eq!(got.method, "session.send");
+        assert_eq!(
+            got.result["input_id"], id,
+            "the input's id is in the stored result"
+        );
+        assert!(store.key("other", 3600).await.unwrap().is_none());
+        // A second put replaces the result only.
+        let mut fin = got.clone();
+        fin.result = serde_json::json!({"final": true});
+        fin.method = "ignored".into();
+        store.put_key(fin).await.unwrap();
+        let got = store.key("k1", 3600).await.unwrap().unwrap();
+        assert_eq!(got.result, serde_json::json!({"final": true}));
+        assert_eq!(got.method, "session.send");
+        // An old key is neither served nor kept.
+        let mut old = KeyRecord::new("old", "session.kill", "{}", serde_json::json!({}));
+        old.created_at -= 7200;
+        store.put_key(old).await.unwrap();
+        assert!(store.key("old", 3600).await.unwrap().is_none());
+        assert_eq!(store.prune_keys(3600).await.unwrap(), 1);
+        assert!(store.key("k1", 3600).await.unwrap().is_some());
+        // A failed create stores no key.
+        let dup = KeyRecord::new("k2", "session.create", "{}", serde_json::json!({}));
+        assert!(
+            store
+                .create_session_keyed(row("b", "one"), vec![], None, Some(dup))
+                .await
+                .is_err()
+        );
+        assert!(store.key("k2", 3600).await.unwrap().is_none());
+        drop(store);
+        // Durable: a fresh open finds the key.
+        let store = Store::open(&path).unwrap();
+        assert!(store.key("k1", 3600).await.unwrap().is_some());
     }
 }

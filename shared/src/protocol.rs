@@ -94,6 +94,46 @@ pub mod code {
     pub const BAD_ARGUMENT: i64 = -32011;
     /// The connecting user is not the daemon's owner.
     pub const PERMISSION_DENIED: i64 = -32012;
+    /// A request key was already used by a request with another method or params.
+    pub const KEY_REUSED: i64 = -32013;
+}
+
+/// The optional params member that makes a mutating request idempotent: a
+/// client-chosen string (1 to [`MAX_KEY_LEN`] bytes). The daemon remembers the
+/// first successful result under it for [`KEY_TTL_S`] seconds, durably; a request
+/// with the same key, method and params is answered with that result and does
+/// nothing again (even across a daemon restart). The same key with another method
+/// or params is refused with [`code::KEY_REUSED`].
+pub const KEY_PARAM: &str = "key";
+/// The longest request key accepted.
+pub const MAX_KEY_LEN: usize = 200;
+/// How long the daemon remembers a request key, in seconds (a day).
+pub const KEY_TTL_S: u64 = 24 * 60 * 60;
+
+/// True for the methods that change something and so accept [`KEY_PARAM`].
+pub fn is_mutating(method: &str) -> bool {
+    matches!(
+        method,
+        method::SESSION_CREATE
+            | method::SESSION_SEND
+            | method::SESSION_INTERRUPT
+            | method::SESSION_APPROVE
+            | method::SESSION_DENY
+            | method::SESSION_KILL
+            | method::DAEMON_STOP
+    )
+}
+
+/// `params` as a JSON object with [`KEY_PARAM`] set to `key`.
+pub fn with_key(params: impl Serialize, key: &str) -> Value {
+    let mut v = serde_json::to_value(params).unwrap_or(Value::Null);
+    if !v.is_object() {
+        v = Value::Object(Default::default());
+    }
+    if let Some(obj) = v.as_object_mut() {
+        obj.insert(KEY_PARAM.into(), Value::from(key));
+    }
+    v
 }
 
 /// The largest frame the daemon accepts from a client, newline excluded.

@@ -48,7 +48,11 @@ pub enum Command {
         /// Cancel the running turn and start a new one with this message.
         #[arg(long)]
         interrupt: bool,
-        /// The message.
+        /// Makes retries safe: a second send with the same KEY (within a day) is
+        /// not delivered again and prints the same result.
+        #[arg(long, value_name = "KEY")]
+        key: Option<String>,
+        /// The message; `-` reads it from standard input.
         #[arg(required = true, num_args = 1.., trailing_var_arg = true)]
         text: Vec<String>,
     },
@@ -56,6 +60,10 @@ pub enum Command {
     Interrupt {
         /// The session.
         name: String,
+        /// Makes retries safe: a second run with the same KEY (within a day) does
+        /// nothing again and prints the same result.
+        #[arg(long, value_name = "KEY")]
+        key: Option<String>,
     },
     /// Approve a pending tool call (the only one without CALL_ID).
     Approve {
@@ -67,6 +75,10 @@ pub enum Command {
         /// Approve every pending call.
         #[arg(long)]
         all: bool,
+        /// Makes retries safe: a second run with the same KEY (within a day) does
+        /// nothing again and prints the same result.
+        #[arg(long, value_name = "KEY")]
+        key: Option<String>,
     },
     /// Deny a pending tool call (the only one without CALL_ID); the model is told.
     Deny {
@@ -81,6 +93,10 @@ pub enum Command {
         /// Why (told to the model).
         #[arg(long)]
         reason: Option<String>,
+        /// Makes retries safe: a second run with the same KEY (within a day) does
+        /// nothing again and prints the same result.
+        #[arg(long, value_name = "KEY")]
+        key: Option<String>,
     },
     /// Block until the session is idle, failed or awaiting approval; print that state.
     Wait {
@@ -108,6 +124,10 @@ pub enum Command {
     Kill {
         /// The session.
         name: String,
+        /// Makes retries safe: a second run with the same KEY (within a day) does
+        /// nothing again and prints the same result.
+        #[arg(long, value_name = "KEY")]
+        key: Option<String>,
     },
     /// Tool servers and their state.
     Tools {
@@ -159,6 +179,10 @@ pub struct NewArgs {
     /// Do not attach; print the session's name.
     #[arg(short = 'd', long)]
     pub detach: bool,
+    /// Makes retries safe: a second `new` with the same KEY (within a day) creates
+    /// nothing and prints the same result.
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
     /// A first message.
     #[arg(trailing_var_arg = true)]
     pub prompt: Vec<String>,

@@ -149,10 +149,36 @@ fn nobody_listens(e: &ClientError) -> bool {
     matches!(e, ClientError::Io(io) if matches!(io.kind(), ErrorKind::NotFound | ErrorKind::ConnectionRefused))
 }
 
+/// The connection was taken and dropped before the hello was answered: a daemon
+/// dying right now (killed, or stopping), whose socket goes away in a moment.
+fn dropped(e: &ClientError) -> bool {
+    matches!(e, ClientError::Io(io) if matches!(
+        io.kind(),
+        ErrorKind::ConnectionReset | ErrorKind::UnexpectedEof | ErrorKind::BrokenPipe
+    ))
+}
+
+/// How long a command waits for a dying daemon to be gone before starting one.
+const DYING_GRACE: Duration = Duration::from_secs(5);
+
+/// Connects; a daemon that drops the connection during the hello is dying, so
+/// this waits (bounded) until it answers or is gone.
+async fn connect_past_dying(socket: &Path) -> Result<Client, ClientError> {
+    let deadline = Instant::now() + DYING_GRACE;
+    loop {
+        match Client::connect(socket).await {
+            Err(e) if dropped(&e) && Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Connects to the daemon, starting one when none runs. Racing callers start
 /// exactly one daemon: the starter holds a lock beside the socket while it waits.
 pub async fn connect_or_start(socket: &Path) -> anyhow::Result<Client> {
-    match Client::connect(socket).await {
+    match connect_past_dying(socket).await {
         Ok(c) => return Ok(c),
         Err(e) if nobody_listens(&e) => {}
         Err(e) => {
@@ -172,7 +198,7 @@ pub async fn connect_or_start(socket: &Path) -> anyhow::Result<Client> {
         .with_context(|| format!("failed to open {}", lock_path.display()))?;
     let lock = tokio::task::spawn_blocking(move || lock.lock().map(|_| lock)).await??;
     // Someone may have started it while we waited for the lock.
-    match Client::connect(socket).await {
+    match connect_past_dying(socket).await {
         Ok(c) => return Ok(c),
         Err(e) if nobody_listens(&e) => {}
         Err(e) => return Err(anyhow!(e)).context("cannot connect to the daemon"),
@@ -203,7 +229,7 @@ async fn start_daemon(socket: &Path) -> anyhow::Result<Client> {
     loop {
         match Client::connect(socket).await {
             Ok(c) => return Ok(c),
-            Err(e) if nobody_listens(&e) => {}
+            Err(e) if nobody_listens(&e) || dropped(&e) => {}
             Err(e) => {
                 return Err(anyhow!(e)).context("cannot connect to the daemon it just started");
             }

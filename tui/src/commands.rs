@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use crate::cli::{Cli, Command, DaemonAction, DaemonArgs, NewArgs};
 use crate::client::{Client, ClientError, connect_or_start};
 use crate::render;
+use crate::retry::mutate;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -192,6 +193,7 @@ async fn client_command(command: Option<Command>, socket: PathBuf) -> anyhow::Re
             name,
             steer,
             interrupt,
+            key,
             text,
         } => {
             let delivery = if steer {
@@ -201,23 +203,34 @@ async fn client_command(command: Option<Command>, socket: PathBuf) -> anyhow::Re
             } else {
                 Delivery::Queue
             };
-            let _: SendResult = call(
+            let text = if text == ["-"] {
+                message_from_stdin()?
+            } else {
+                text.join(" ")
+            };
+            let check = format!("`tether logs {name}`");
+            let _: (SendResult, _) = mutate(
                 &socket,
                 method::SESSION_SEND,
                 SendParams {
                     session: name,
-                    text: text.join(" "),
+                    text,
                     delivery,
                 },
+                key,
+                &check,
             )
             .await?;
             Ok(0)
         }
-        Command::Interrupt { name } => {
-            let r: InterruptResult = call(
+        Command::Interrupt { name, key } => {
+            let check = format!("`tether logs {name}`");
+            let (r, _): (InterruptResult, _) = mutate(
                 &socket,
                 method::SESSION_INTERRUPT,
                 SessionRef { session: name },
+                key,
+                &check,
             )
             .await?;
             if !r.interrupted {
@@ -225,15 +238,35 @@ async fn client_command(command: Option<Command>, socket: PathBuf) -> anyhow::Re
             }
             Ok(0)
         }
-        Command::Approve { name, call_id, all } => {
-            decide(&socket, method::SESSION_APPROVE, name, call_id, all, None).await
+        Command::Approve {
+            name,
+            call_id,
+            all,
+            key,
+        } => {
+            let p = DecideParams {
+                session: name,
+                call_id,
+                all,
+                reason: None,
+            };
+            decide(&socket, method::SESSION_APPROVE, p, key).await
         }
         Command::Deny {
             name,
             call_id,
             all,
             reason,
-        } => decide(&socket, method::SESSION_DENY, name, call_id, all, reason).await,
+            key,
+        } => {
+            let p = DecideParams {
+                session: name,
+                call_id,
+                all,
+                reason,
+            };
+            decide(&socket, method::SESSION_DENY, p, key).await
+        }
         Command::Wait { name, timeout } => {
             if let Some(t) = timeout
                 && !(t.is_finite() && t >= 0.0)
@@ -259,9 +292,15 @@ async fn client_command(command: Option<Command>, socket: PathBuf) -> anyhow::Re
             follow,
             since,
         } => logs(&socket, name, json, follow, since).await,
-        Command::Kill { name } => {
-            let _: KillResult =
-                call(&socket, method::SESSION_KILL, SessionRef { session: name }).await?;
+        Command::Kill { name, key } => {
+            let _: (KillResult, _) = mutate(
+                &socket,
+                method::SESSION_KILL,
+                SessionRef { session: name },
+                key,
+                "`tether ls`",
+            )
+            .await?;
             Ok(0)
         }
         Command::Tools { json } => {
@@ -274,6 +313,16 @@ async fn client_command(command: Option<Command>, socket: PathBuf) -> anyhow::Re
             Ok(0)
         }
     }
+}
+
+/// The message of `tether send NAME -`: standard input, less its final newline.
+fn message_from_stdin() -> anyhow::Result<String> {
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+        .context("failed to read the message from standard input")?;
+    let text = text.strip_suffix('\n').unwrap_or(&text);
+    let text = text.strip_suffix('\r').unwrap_or(text);
+    Ok(text.to_string())
 }
 
 /// Connects (starting the daemon when none runs) and makes one request.
@@ -371,19 +420,20 @@ async fn new(args: NewArgs, socket: &Path) -> anyhow::Result<u8> {
     let cwd = std::fs::canonicalize(&dir)
         .with_context(|| format!("working directory {}", dir.display()))?;
     let prompt = (!args.prompt.is_empty()).then(|| args.prompt.join(" "));
-    let mut c = connect_or_start(socket).await?;
-    let info: SessionInfo = c
-        .request(
-            method::SESSION_CREATE,
-            CreateParams {
-                name: args.name,
-                cwd: cwd.display().to_string(),
-                model: args.model,
-                instructions: args.instructions,
-                prompt,
-            },
-        )
-        .await?;
+    let (info, c): (SessionInfo, _) = mutate(
+        socket,
+        method::SESSION_CREATE,
+        CreateParams {
+            name: args.name,
+            cwd: cwd.display().to_string(),
+            model: args.model,
+            instructions: args.instructions,
+            prompt,
+        },
+        args.key,
+        "`tether ls`",
+    )
+    .await?;
     if args.detach {
         println!("{}", info.name);
         return Ok(0);
@@ -399,22 +449,14 @@ async fn new(args: NewArgs, socket: &Path) -> anyhow::Result<u8> {
 async fn decide(
     socket: &Path,
     method_name: &str,
-    session: String,
-    call_id: Option<String>,
-    all: bool,
-    reason: Option<String>,
+    params: DecideParams,
+    key: Option<String>,
 ) -> anyhow::Result<u8> {
-    let r: DecideResult = call(
-        socket,
-        method_name,
-        DecideParams {
-            session,
-            call_id,
-            all,
-            reason,
-        },
-    )
-    .await?;
+    let check = format!(
+        "`tether ls` (its pending approvals) or `tether logs {}`",
+        params.session
+    );
+    let (r, _): (DecideResult, _) = mutate(socket, method_name, params, key, &check).await?;
     for id in r.decided {
         println!("{id}");
     }

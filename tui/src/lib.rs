@@ -5,4 +5,5 @@ pub mod cli;
 pub mod client;
 pub mod commands;
 pub mod render;
+pub mod retry;
 pub mod ui;

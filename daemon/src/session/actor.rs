@@ -25,7 +25,7 @@ use super::machine::{self, CallStatus, Step, StepCall};
 use super::workers::Work;
 use crate::config::{ConfigSource, Policy};
 use crate::model::{ModelReply, ModelRequest, OpenAi, Progress};
-use crate::store::{Batch, QueuedInput, SessionRow, Store};
+use crate::store::{Batch, KeyRecord, QueuedInput, SessionRow, Store};
 use crate::tools::{ToolChange, ToolManager, ToolOutput};
 use crate::util::now_rfc3339;
 
@@ -124,7 +124,7 @@ fn status_channel(
 
 /// A session's summary from its row and what the actor knows; the error is shown
 /// only while the session is `failed`.
-fn summary(
+pub fn summary(
     row: &SessionRow,
     state: SessionState,
     pending_approvals: Vec<String>,
@@ -153,12 +153,14 @@ fn summary(
 }
 
 /// Starts the actor of a session just created (its row and first events stored).
+/// `inputs` were stored with the row (a first message); the actor takes them.
 pub fn spawn_new(
     row: SessionRow,
     shared: Arc<SessionShared>,
     cancel: CancellationToken,
+    inputs: Vec<QueuedInput>,
 ) -> SessionHandle {
-    spawn(row, shared, cancel, SessionState::Idle, Vec::new(), None)
+    spawn(row, shared, cancel, SessionState::Idle, inputs, None)
 }
 
 /// Starts the actor of a new or restored session and returns its handle; a
@@ -422,9 +424,10 @@ impl SessionActor {
             Command::Send {
                 text,
                 delivery,
+                key,
                 reply,
             } => {
-                let r = self.take_input(text, delivery).await;
+                let r = self.take_input(text, delivery, key).await;
                 let _ = reply.send(r);
             }
             Command::Interrupt { reply } => {
@@ -470,11 +473,23 @@ impl SessionActor {
         &mut self,
         text: String,
         delivery: Delivery,
+        key: Option<KeyRecord>,
     ) -> Result<SendResult, RpcError> {
+        // What a retry is answered with should the daemon die before the final
+        // result is stored: the state this input is about to put the session in.
+        let key = key.map(|mut k| {
+            let state = if self.turn.is_none() || delivery == Delivery::Interrupt {
+                SessionState::Running
+            } else {
+                self.state
+            };
+            k.result = serde_json::to_value(SendResult { input_id: 0, state }).unwrap_or_default();
+            k
+        });
         let id = self
             .shared
             .store
-            .add_input(&self.row.id, &text, delivery)
+            .add_input_keyed(&self.row.id, &text, delivery, key)
             .await
             .map_err(|e| {
                 RpcError::new(code::INTERNAL, format!("could not store the message: {e}"))

@@ -8,6 +8,8 @@ use tether_shared::protocol::{PartialState, RpcError, SendResult, SessionInfo, c
 use tether_shared::{Decision, Delivery, Live, SessionState};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
+use crate::store::KeyRecord;
+
 /// What a client gets when it subscribes to a session.
 pub struct Subscription {
     /// Live messages after `last_seq`.
@@ -24,6 +26,7 @@ pub(super) enum Command {
     Send {
         text: String,
         delivery: Delivery,
+        key: Option<KeyRecord>,
         reply: oneshot::Sender<Result<SendResult, RpcError>>,
     },
     Interrupt {
@@ -100,11 +103,18 @@ impl SessionHandle {
         rx.await.map_err(|_| gone())
     }
 
-    /// Sends a message; durable when this returns Ok.
-    pub async fn send(&self, text: String, delivery: Delivery) -> Result<SendResult, RpcError> {
+    /// Sends a message; durable when this returns Ok. A request key is stored in
+    /// the same transaction as the input.
+    pub async fn send(
+        &self,
+        text: String,
+        delivery: Delivery,
+        key: Option<KeyRecord>,
+    ) -> Result<SendResult, RpcError> {
         self.ask(|reply| Command::Send {
             text,
             delivery,
+            key,
             reply,
         })
         .await?

@@ -8,6 +8,6 @@ pub mod machine;
 mod recover;
 mod workers;
 
-pub use actor::{SessionShared, spawn_new};
+pub use actor::{SessionShared, spawn_new, summary};
 pub use handle::{SessionHandle, Subscription};
 pub use recover::spawn_restored;

@@ -1,0 +1,94 @@
+//! Mutating commands made safe to retry: each request carries a key (the user's
+//! `--key`, else a random one per command). When the connection drops before the
+//! answer, the daemon may or may not have acted, so the command reconnects once
+//! (starting a daemon like any command) and asks again with the same key: the
+//! daemon answers a key it has seen with its first result and does nothing twice.
+
+use std::io::Read;
+use std::path::Path;
+
+use anyhow::Context;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tether_shared::protocol::with_key;
+
+use crate::client::{Client, ClientError, connect_or_start};
+
+/// A fresh random request key (128 bits, hex).
+pub fn new_key() -> String {
+    let mut bytes = [0u8; 16];
+    let random = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));
+    if random.is_err() {
+        // No /dev/urandom (a chroot?): the pid and the clock are unique enough for
+        // one user's commands.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        bytes = (nanos ^ (u128::from(std::process::id()) << 96)).to_le_bytes();
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// True when the error is a lost connection (not an answer from the daemon).
+fn lost(e: &anyhow::Error) -> bool {
+    matches!(
+        e.downcast_ref::<ClientError>(),
+        Some(ClientError::Io(_) | ClientError::Protocol(_))
+    )
+}
+
+async fn attempt<T: DeserializeOwned>(
+    socket: &Path,
+    method: &str,
+    params: &serde_json::Value,
+) -> anyhow::Result<(T, Client)> {
+    let mut c = connect_or_start(socket).await?;
+    let r = c.request(method, params).await?;
+    Ok((r, c))
+}
+
+/// Makes a mutating request with `key` (a random one when `None`), retrying
+/// once on a lost connection. `check` says how a user finds out whether it took
+/// effect (e.g. "`tether ls`"), for when even the retry gets no answer.
+/// Returns the result and the connection it came on.
+pub async fn mutate<T: DeserializeOwned>(
+    socket: &Path,
+    method: &str,
+    params: impl Serialize,
+    key: Option<String>,
+    check: &str,
+) -> anyhow::Result<(T, Client)> {
+    let key = key.unwrap_or_else(new_key);
+    let params = with_key(params, &key);
+    match attempt(socket, method, &params).await {
+        Err(e) if lost(&e) => {
+            tracing::debug!(error = %e, "lost the daemon mid-request; retrying with the same key");
+        }
+        other => return other,
+    }
+    match attempt(socket, method, &params).await {
+        Err(e) if e.downcast_ref::<ClientError>().is_some_and(|c| matches!(c, ClientError::Rpc(_))) => {
+            Err(e)
+        }
+        Err(e) => Err(e).with_context(|| {
+            format!(
+                "the connection to the daemon was lost twice before it answered, so whether this took effect is unknown: \
+                 check with {check}; running the command again with `--key {key}` cannot do it twice"
+            )
+        }),
+        ok => ok,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_fresh_hex() {
+        let (a, b) = (new_key(), new_key());
+        assert_eq!(a.len(), 32);
+        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, b);
+    }
+}
