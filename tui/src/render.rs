@@ -169,7 +169,16 @@ pub fn tools(list: &[ToolServerInfo]) -> String {
             t.error.clone().unwrap_or_default(),
         ]);
     }
-    table(&rows)
+    let mut out = table(&rows);
+    for t in list {
+        for (original, model) in &t.renamed {
+            out.push_str(&format!(
+                "note: {}'s tool {original:?} is offered to the model as {model}\n",
+                t.name
+            ));
+        }
+    }
+    out
 }
 
 fn table(rows: &[Vec<String>]) -> String {

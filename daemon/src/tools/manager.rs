@@ -26,7 +26,7 @@ use super::builtin::{self, ToolContext, ToolOutput, ToolSpec};
 use super::supervisor::supervise;
 use crate::config::{ConfigError, ConfigSource};
 use crate::mcp::client::{McpClient, McpError, McpTool, ServerSpec};
-use crate::toolconfig::{self, ServerDef, model_tool_name};
+use crate::toolconfig::{self, ServerDef, model_tool_names};
 use crate::watch::{self, FileWatcher};
 
 /// Which sessions a tool change concerns.
@@ -120,11 +120,18 @@ pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Server {
     pub(super) fn model_names(tools: &[McpTool], server: &str) -> BTreeSet<String> {
-        tools
-            .iter()
-            .map(|t| model_tool_name(server, &t.name))
-            .collect()
+        named(server, tools).into_iter().map(|(n, _)| n).collect()
     }
+}
+
+/// Each tool with the name the model knows it by (unique within the server,
+/// see [`model_tool_names`]).
+fn named<'a>(server: &str, tools: &'a [McpTool]) -> Vec<(String, &'a McpTool)> {
+    let originals: Vec<&str> = tools.iter().map(|t| t.name.as_str()).collect();
+    model_tool_names(server, &originals)
+        .into_iter()
+        .zip(tools)
+        .collect()
 }
 
 #[derive(Default)]
@@ -572,8 +579,7 @@ impl ToolManager {
             if st.status != ServerStatus::Running {
                 continue;
             }
-            for t in &st.tools {
-                let name = model_tool_name(&server.def.name, &t.name);
+            for (name, t) in named(&server.def.name, &st.tools) {
                 if seen.insert(name.clone()) {
                     specs.push(ToolSpec {
                         name,
@@ -601,11 +607,10 @@ impl ToolManager {
         for server in self.visible(session_id) {
             // A restarting server keeps its last tool list (a changed definition
             // inherits its predecessor's), so the tool's own name is known here.
-            let known = lock(&server.state)
-                .tools
-                .iter()
-                .find(|t| model_tool_name(&server.def.name, &t.name) == tool)
-                .map(|t| t.name.clone());
+            let known = named(&server.def.name, &lock(&server.state).tools)
+                .into_iter()
+                .find(|(n, _)| n == tool)
+                .map(|(_, t)| t.name.clone());
             if let Some(original) = known {
                 target = Some((server, original));
                 break;
@@ -713,6 +718,7 @@ impl ToolManager {
                 .map(|s| s.to_string())
                 .collect(),
             error: None,
+            renamed: BTreeMap::new(),
         }];
         let inner = lock(&self.inner);
         for (k, s) in &inner.servers {
@@ -724,16 +730,18 @@ impl ToolManager {
                 Some(id) => format!("{} (session {id})", k.name),
                 None => k.name.clone(),
             };
+            let tools = named(&k.name, &st.tools);
             out.push(ToolServerInfo {
                 name,
                 source: k.source.display().to_string(),
                 status: st.status,
-                tools: st
-                    .tools
-                    .iter()
-                    .map(|t| model_tool_name(&k.name, &t.name))
-                    .collect(),
+                tools: tools.iter().map(|(n, _)| n.clone()).collect(),
                 error: st.error.clone(),
+                renamed: tools
+                    .iter()
+                    .filter(|(n, t)| *n != format!("{}__{}", k.name, t.name))
+                    .map(|(n, t)| (t.name.clone(), n.clone()))
+                    .collect(),
             });
         }
         let mut errors: Vec<&ConfigError> = inner
@@ -752,6 +760,7 @@ impl ToolManager {
                 status: ServerStatus::Failed,
                 tools: Vec::new(),
                 error: Some(e.to_string()),
+                renamed: BTreeMap::new(),
             });
         }
         out

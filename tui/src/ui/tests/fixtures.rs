@@ -259,6 +259,7 @@ fn tools() -> FromDaemon {
         status: ServerStatus::Running,
         tools: vec!["shell".into(), "read_file".into(), "write_file".into()],
         error: None,
+        renamed: Default::default(),
     }])
 }
 
