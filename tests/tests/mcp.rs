@@ -312,6 +312,47 @@ async fn a_broken_tools_toml_changes_nothing_and_says_where() {
     })
     .await;
     assert_eq!(pids(&count).len(), 2, "the changed server restarted once");
+    // The session that recorded the error records that it is fixed.
+    let fixed = env
+        .wait_event("b", "the fix in the session log", |e| {
+            e["type"] == "tools_changed" && !e["fixed"].is_null()
+        })
+        .await;
+    assert_eq!(
+        fixed["fixed"],
+        json!([tools_toml.display().to_string()]),
+        "{fixed}"
+    );
+    assert_eq!(fixed["errors"], json!([]));
+    let text = env.ok(&["logs", "b"]).await;
+    assert!(text.contains("fixed: "), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fixed_config_toml_is_recorded_as_fixed() {
+    let (model, env) = TestEnv::started("").await;
+    env.ok(&["new", "-d", "-n", "c"]).await;
+    let config = env.config_dir.join("config.toml");
+    let good = tether_tests::harness::config_for(&model, "");
+    save_by_rename(&config, &format!("{good}\n[approvals\n"));
+    env.wait_event("c", "the config.toml error", |e| {
+        e["type"] == "tools_changed" && mentions(&e["errors"], "config.toml:")
+    })
+    .await;
+    save_by_rename(&config, &good);
+    let e = env
+        .wait_event("c", "config.toml recorded as fixed", |e| {
+            e["type"] == "tools_changed" && !e["fixed"].is_null()
+        })
+        .await;
+    assert_eq!(e["fixed"], json!([config.display().to_string()]), "{e}");
+    // A save that was never broken records nothing more.
+    let before = env.events_of("c", "tools_changed").await.len();
+    save_by_rename(&config, &format!("{good}\n"));
+    model.push(Reply::text("still fine"));
+    env.ok(&["send", "c", "hi"]).await;
+    env.wait_settled("c").await;
+    assert_eq!(env.events_of("c", "tools_changed").await.len(), before);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -92,15 +92,21 @@ pub fn event(ev: &Event) -> String {
             added,
             removed,
             errors,
+            fixed,
         } => {
             format!(
-                "tools changed: +[{}] -[{}]{}",
+                "tools changed: +[{}] -[{}]{}{}",
                 added.join(", "),
                 removed.join(", "),
                 if errors.is_empty() {
                     String::new()
                 } else {
                     format!(" errors: {}", errors.join("; "))
+                },
+                if fixed.is_empty() {
+                    String::new()
+                } else {
+                    format!(" fixed: {}", fixed.join(", "))
                 }
             )
         }

@@ -51,6 +51,8 @@ pub struct ToolChange {
     pub removed: Vec<String>,
     /// Config or server errors to show.
     pub errors: Vec<String>,
+    /// Config files whose error was reported and that parse again.
+    pub fixed: Vec<String>,
 }
 
 impl Scope {
@@ -157,6 +159,9 @@ pub struct ToolManager {
     tracker: TaskTracker,
     cancel: CancellationToken,
     watcher: Mutex<Option<FileWatcher>>,
+    /// Whether sessions were told that `config.toml` does not parse, so that
+    /// they are told when it does again.
+    config_reported: Mutex<bool>,
 }
 
 /// How to start the server a definition describes.
@@ -188,6 +193,7 @@ impl ToolManager {
             tracker: TaskTracker::new(),
             cancel,
             watcher: Mutex::new(None),
+            config_reported: Mutex::new(false),
         })
     }
 
@@ -262,11 +268,7 @@ impl ToolManager {
         let new_defs = match parsed {
             Err(e) => {
                 warn!(error = %e, "tool config does not parse; keeping the servers it had");
-                let scope = if path == self.global {
-                    Scope::All
-                } else {
-                    Scope::Dir(path.parent().map(Path::to_path_buf).unwrap_or_default())
-                };
+                let scope = self.file_scope(path);
                 file.error = Some(e.clone());
                 drop(inner);
                 if quiet {
@@ -279,12 +281,15 @@ impl ToolManager {
                     added: vec![],
                     removed: vec![],
                     errors: vec![e.to_string()],
+                    fixed: vec![],
                 });
                 return;
             }
             Ok(defs) => defs,
         };
-        file.error = None;
+        // The sessions of this file recorded its error (when it was saved, or
+        // when they started): they record that it is fixed.
+        let fixed = file.error.take().is_some() && !quiet;
         let old_defs = std::mem::replace(&mut file.defs, new_defs.clone());
         let old: BTreeMap<&str, &ServerDef> =
             old_defs.iter().map(|d| (d.name.as_str(), d)).collect();
@@ -322,6 +327,7 @@ impl ToolManager {
                             added: vec![],
                             removed: names.into_iter().collect(),
                             errors: vec![],
+                            fixed: vec![],
                         });
                     }
                 }
@@ -357,8 +363,27 @@ impl ToolManager {
             }
         }
         drop(inner);
+        if fixed {
+            info!(file = %path.display(), "tool config parses again");
+            let _ = self.changes.send(ToolChange {
+                scope: self.file_scope(path),
+                added: vec![],
+                removed: vec![],
+                errors: vec![],
+                fixed: vec![path.display().to_string()],
+            });
+        }
         for c in removed_changes {
             let _ = self.changes.send(c);
+        }
+    }
+
+    /// Who sees the servers of a tool config file.
+    fn file_scope(&self, path: &Path) -> Scope {
+        if path == self.global {
+            Scope::All
+        } else {
+            Scope::Dir(path.parent().map(Path::to_path_buf).unwrap_or_default())
         }
     }
 
@@ -366,15 +391,28 @@ impl ToolManager {
         if path == self.config.path() {
             // Providers, model and approvals apply from the next model call; this
             // reload reports a broken file now instead of then.
-            if let (_, Some(e)) = self.config.load() {
+            let error = self.config.load().1;
+            let was_reported =
+                std::mem::replace(&mut *lock(&self.config_reported), error.is_some());
+            if let Some(e) = error {
                 let _ = self.changes.send(ToolChange {
                     scope: Scope::All,
                     added: vec![],
                     removed: vec![],
                     errors: vec![e.to_string()],
+                    fixed: vec![],
                 });
             } else {
                 info!("config.toml reloaded");
+                if was_reported {
+                    let _ = self.changes.send(ToolChange {
+                        scope: Scope::All,
+                        added: vec![],
+                        removed: vec![],
+                        errors: vec![],
+                        fixed: vec![self.config.path().display().to_string()],
+                    });
+                }
             }
             return;
         }
