@@ -229,6 +229,10 @@ pub enum EventKind {
         /// Config errors that kept a change from applying.
         #[serde(default)]
         errors: Vec<String>,
+        /// Config files (paths) whose error this session recorded and that
+        /// parse again. Added in issue 7; absent when empty.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        fixed: Vec<String>,
     },
     /// The session's state changed.
     State {

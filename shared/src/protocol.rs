@@ -561,6 +561,11 @@ pub struct ToolServerInfo {
     pub tools: Vec<String>,
     /// The last error, if any.
     pub error: Option<String>,
+    /// Tools whose model name is not simply `<server>__<tool>`: original name ->
+    /// the name in `tools` (characters replaced, cut at 64, or a suffix that
+    /// keeps it apart from another tool of the server). Absent when none.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub renamed: std::collections::BTreeMap<String, String>,
 }
 
 #[cfg(test)]

@@ -312,6 +312,47 @@ async fn a_broken_tools_toml_changes_nothing_and_says_where() {
     })
     .await;
     assert_eq!(pids(&count).len(), 2, "the changed server restarted once");
+    // The session that recorded the error records that it is fixed.
+    let fixed = env
+        .wait_event("b", "the fix in the session log", |e| {
+            e["type"] == "tools_changed" && !e["fixed"].is_null()
+        })
+        .await;
+    assert_eq!(
+        fixed["fixed"],
+        json!([tools_toml.display().to_string()]),
+        "{fixed}"
+    );
+    assert_eq!(fixed["errors"], json!([]));
+    let text = env.ok(&["logs", "b"]).await;
+    assert!(text.contains("fixed: "), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fixed_config_toml_is_recorded_as_fixed() {
+    let (model, env) = TestEnv::started("").await;
+    env.ok(&["new", "-d", "-n", "c"]).await;
+    let config = env.config_dir.join("config.toml");
+    let good = tether_tests::harness::config_for(&model, "");
+    save_by_rename(&config, &format!("{good}\n[approvals\n"));
+    env.wait_event("c", "the config.toml error", |e| {
+        e["type"] == "tools_changed" && mentions(&e["errors"], "config.toml:")
+    })
+    .await;
+    save_by_rename(&config, &good);
+    let e = env
+        .wait_event("c", "config.toml recorded as fixed", |e| {
+            e["type"] == "tools_changed" && !e["fixed"].is_null()
+        })
+        .await;
+    assert_eq!(e["fixed"], json!([config.display().to_string()]), "{e}");
+    // A save that was never broken records nothing more.
+    let before = env.events_of("c", "tools_changed").await.len();
+    save_by_rename(&config, &format!("{good}\n"));
+    model.push(Reply::text("still fine"));
+    env.ok(&["send", "c", "hi"]).await;
+    env.wait_settled("c").await;
+    assert_eq!(env.events_of("c", "tools_changed").await.len(), before);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -900,4 +941,114 @@ async fn an_unset_variable_in_mcp_json_is_the_files_error_naming_it() {
     assert!(server(&env, "mem").await.is_none(), "no server started");
     let out = env.ok(&["tools"]).await;
     assert!(out.contains("NODE_BIN is not set"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tools_whose_names_clash_are_both_offered_and_callable() {
+    let model = ModelServer::start().await;
+    let mut env = TestEnv::with_model(&model, "");
+    let count = env.root.path().join("s.count");
+    std::fs::write(
+        env.config_dir.join("tools.toml"),
+        bad_entry("probe", &count, ", BAD_CLASH = \"1\""),
+    )
+    .unwrap();
+    env.start_daemon().await;
+    let probe = wait_status(&env, "probe", "running").await;
+    let names: Vec<String> = probe["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap().to_string())
+        .collect();
+    // The tool whose name needed no change keeps it; the other gets a suffix.
+    assert!(
+        names.contains(&"probe__weird_name_with_spaces".to_string()),
+        "{names:?}"
+    );
+    let dotted = probe["renamed"]["weird.name/with spaces"]
+        .as_str()
+        .unwrap_or_else(|| panic!("tools --json maps the original name: {probe}"))
+        .to_string();
+    assert!(
+        dotted.starts_with("probe__weird_name_with_spaces_") && names.contains(&dotted),
+        "{probe}"
+    );
+    let text = env.ok(&["tools"]).await;
+    assert!(
+        text.contains(&format!(
+            "\"weird.name/with spaces\" is offered to the model as {dotted}"
+        )),
+        "{text}"
+    );
+
+    model.push(Reply::tool_call("c1", &dotted, json!({})));
+    model.push(Reply::tool_call(
+        "c2",
+        "probe__weird_name_with_spaces",
+        json!({}),
+    ));
+    model.push(Reply::text("both ran"));
+    env.ok(&["new", "-d", "-n", "clash", "call both"]).await;
+    assert_eq!(env.wait_settled("clash").await, "idle");
+    let reqs = model.wait_for_requests(3, T).await;
+    let offered_names = offered(&reqs[0]);
+    assert!(
+        offered_names.contains(&dotted)
+            && offered_names.contains(&"probe__weird_name_with_spaces".to_string()),
+        "the model gets both: {offered_names:?}"
+    );
+    let results = env.events_of("clash", "tool_result").await;
+    assert_eq!(results.len(), 2, "{}", pretty(&results));
+    assert_eq!(results[0]["output"], "dotted", "{}", pretty(&results));
+    assert_eq!(results[1]["output"], "plain", "{}", pretty(&results));
+
+    // The names survive a restart of the daemon (and so of the server).
+    env.ok(&["daemon", "stop"]).await;
+    env.wait_daemon_exit().await;
+    env.start_daemon().await;
+    let again = wait_status(&env, "probe", "running").await;
+    assert_eq!(again["renamed"]["weird.name/with spaces"], dotted.as_str());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vs_code_style_mcp_json_is_read() {
+    let model = ModelServer::start().await;
+    let mut env = TestEnv::with_model(&model, "");
+    std::fs::write(
+        env.work_dir.join(".mcp.json"),
+        json!({"inputs": [], "servers": {"vs": {"type": "stdio", "command": "python3", "args": [bad_server()]}}})
+            .to_string(),
+    )
+    .unwrap();
+    env.start_daemon().await;
+    model.push(Reply::tool_call(
+        "c1",
+        "vs__echo",
+        json!({"text": "from vs code"}),
+    ));
+    model.push(Reply::text("ok"));
+    env.ok(&["new", "-d", "-n", "vs"]).await;
+    wait_status(&env, "vs", "running").await;
+    env.ok(&["send", "vs", "go"]).await;
+    assert_eq!(env.wait_settled("vs").await, "idle");
+    let r = &env.events_of("vs", "tool_result").await[0];
+    assert_eq!(r["output"], "echo: from vs code", "{r}");
+
+    // A file in neither format is an error, never "no servers".
+    let other = env.root.path().join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::write(
+        other.join(".mcp.json"),
+        json!({"mcp_servers": {"x": {"command": "python3"}}}).to_string(),
+    )
+    .unwrap();
+    env.ok(&["new", "-d", "-n", "neither", "-C", other.to_str().unwrap()])
+        .await;
+    let e = env
+        .wait_event("neither", "the format error", |e| {
+            e["type"] == "tools_changed" && !e["errors"].as_array().unwrap().is_empty()
+        })
+        .await;
+    assert!(mentions(&e["errors"], "no \\\"mcpServers\\\""), "{e}");
 }

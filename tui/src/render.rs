@@ -92,15 +92,21 @@ pub fn event(ev: &Event) -> String {
             added,
             removed,
             errors,
+            fixed,
         } => {
             format!(
-                "tools changed: +[{}] -[{}]{}",
+                "tools changed: +[{}] -[{}]{}{}",
                 added.join(", "),
                 removed.join(", "),
                 if errors.is_empty() {
                     String::new()
                 } else {
                     format!(" errors: {}", errors.join("; "))
+                },
+                if fixed.is_empty() {
+                    String::new()
+                } else {
+                    format!(" fixed: {}", fixed.join(", "))
                 }
             )
         }
@@ -169,7 +175,16 @@ pub fn tools(list: &[ToolServerInfo]) -> String {
             t.error.clone().unwrap_or_default(),
         ]);
     }
-    table(&rows)
+    let mut out = table(&rows);
+    for t in list {
+        for (original, model) in &t.renamed {
+            out.push_str(&format!(
+                "note: {}'s tool {original:?} is offered to the model as {model}\n",
+                t.name
+            ));
+        }
+    }
+    out
 }
 
 fn table(rows: &[Vec<String>]) -> String {

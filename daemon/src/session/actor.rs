@@ -291,12 +291,14 @@ impl SessionActor {
             added = change.added.len(),
             removed = change.removed.len(),
             errors = change.errors.len(),
+            fixed = change.fixed.len(),
             "tools changed"
         );
         let kind = EventKind::ToolsChanged {
             added: change.added,
             removed: change.removed,
             errors: change.errors,
+            fixed: change.fixed,
         };
         self.persist(vec![kind], vec![], None).await;
     }
@@ -679,6 +681,7 @@ impl SessionActor {
                     added: vec![],
                     removed: vec![],
                     errors,
+                    fixed: vec![],
                 };
                 self.persist(vec![kind], vec![], None).await;
             }

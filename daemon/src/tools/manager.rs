@@ -26,7 +26,7 @@ use super::builtin::{self, ToolContext, ToolOutput, ToolSpec};
 use super::supervisor::supervise;
 use crate::config::{ConfigError, ConfigSource};
 use crate::mcp::client::{McpClient, McpError, McpTool, ServerSpec};
-use crate::toolconfig::{self, ServerDef, model_tool_name};
+use crate::toolconfig::{self, ServerDef, model_tool_names};
 use crate::watch::{self, FileWatcher};
 
 /// Which sessions a tool change concerns.
@@ -51,6 +51,8 @@ pub struct ToolChange {
     pub removed: Vec<String>,
     /// Config or server errors to show.
     pub errors: Vec<String>,
+    /// Config files whose error was reported and that parse again.
+    pub fixed: Vec<String>,
 }
 
 impl Scope {
@@ -120,11 +122,18 @@ pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Server {
     pub(super) fn model_names(tools: &[McpTool], server: &str) -> BTreeSet<String> {
-        tools
-            .iter()
-            .map(|t| model_tool_name(server, &t.name))
-            .collect()
+        named(server, tools).into_iter().map(|(n, _)| n).collect()
     }
+}
+
+/// Each tool with the name the model knows it by (unique within the server,
+/// see [`model_tool_names`]).
+fn named<'a>(server: &str, tools: &'a [McpTool]) -> Vec<(String, &'a McpTool)> {
+    let originals: Vec<&str> = tools.iter().map(|t| t.name.as_str()).collect();
+    model_tool_names(server, &originals)
+        .into_iter()
+        .zip(tools)
+        .collect()
 }
 
 #[derive(Default)]
@@ -150,6 +159,9 @@ pub struct ToolManager {
     tracker: TaskTracker,
     cancel: CancellationToken,
     watcher: Mutex<Option<FileWatcher>>,
+    /// Whether sessions were told that `config.toml` does not parse, so that
+    /// they are told when it does again.
+    config_reported: Mutex<bool>,
 }
 
 /// How to start the server a definition describes.
@@ -181,6 +193,7 @@ impl ToolManager {
             tracker: TaskTracker::new(),
             cancel,
             watcher: Mutex::new(None),
+            config_reported: Mutex::new(false),
         })
     }
 
@@ -255,11 +268,7 @@ impl ToolManager {
         let new_defs = match parsed {
             Err(e) => {
                 warn!(error = %e, "tool config does not parse; keeping the servers it had");
-                let scope = if path == self.global {
-                    Scope::All
-                } else {
-                    Scope::Dir(path.parent().map(Path::to_path_buf).unwrap_or_default())
-                };
+                let scope = self.file_scope(path);
                 file.error = Some(e.clone());
                 drop(inner);
                 if quiet {
@@ -272,12 +281,15 @@ impl ToolManager {
                     added: vec![],
                     removed: vec![],
                     errors: vec![e.to_string()],
+                    fixed: vec![],
                 });
                 return;
             }
             Ok(defs) => defs,
         };
-        file.error = None;
+        // The sessions of this file recorded its error (when it was saved, or
+        // when they started): they record that it is fixed.
+        let fixed = file.error.take().is_some() && !quiet;
         let old_defs = std::mem::replace(&mut file.defs, new_defs.clone());
         let old: BTreeMap<&str, &ServerDef> =
             old_defs.iter().map(|d| (d.name.as_str(), d)).collect();
@@ -315,6 +327,7 @@ impl ToolManager {
                             added: vec![],
                             removed: names.into_iter().collect(),
                             errors: vec![],
+                            fixed: vec![],
                         });
                     }
                 }
@@ -350,8 +363,27 @@ impl ToolManager {
             }
         }
         drop(inner);
+        if fixed {
+            info!(file = %path.display(), "tool config parses again");
+            let _ = self.changes.send(ToolChange {
+                scope: self.file_scope(path),
+                added: vec![],
+                removed: vec![],
+                errors: vec![],
+                fixed: vec![path.display().to_string()],
+            });
+        }
         for c in removed_changes {
             let _ = self.changes.send(c);
+        }
+    }
+
+    /// Who sees the servers of a tool config file.
+    fn file_scope(&self, path: &Path) -> Scope {
+        if path == self.global {
+            Scope::All
+        } else {
+            Scope::Dir(path.parent().map(Path::to_path_buf).unwrap_or_default())
         }
     }
 
@@ -359,15 +391,28 @@ impl ToolManager {
         if path == self.config.path() {
             // Providers, model and approvals apply from the next model call; this
             // reload reports a broken file now instead of then.
-            if let (_, Some(e)) = self.config.load() {
+            let error = self.config.load().1;
+            let was_reported =
+                std::mem::replace(&mut *lock(&self.config_reported), error.is_some());
+            if let Some(e) = error {
                 let _ = self.changes.send(ToolChange {
                     scope: Scope::All,
                     added: vec![],
                     removed: vec![],
                     errors: vec![e.to_string()],
+                    fixed: vec![],
                 });
             } else {
                 info!("config.toml reloaded");
+                if was_reported {
+                    let _ = self.changes.send(ToolChange {
+                        scope: Scope::All,
+                        added: vec![],
+                        removed: vec![],
+                        errors: vec![],
+                        fixed: vec![self.config.path().display().to_string()],
+                    });
+                }
             }
             return;
         }
@@ -572,8 +617,7 @@ impl ToolManager {
             if st.status != ServerStatus::Running {
                 continue;
             }
-            for t in &st.tools {
-                let name = model_tool_name(&server.def.name, &t.name);
+            for (name, t) in named(&server.def.name, &st.tools) {
                 if seen.insert(name.clone()) {
                     specs.push(ToolSpec {
                         name,
@@ -601,11 +645,10 @@ impl ToolManager {
         for server in self.visible(session_id) {
             // A restarting server keeps its last tool list (a changed definition
             // inherits its predecessor's), so the tool's own name is known here.
-            let known = lock(&server.state)
-                .tools
-                .iter()
-                .find(|t| model_tool_name(&server.def.name, &t.name) == tool)
-                .map(|t| t.name.clone());
+            let known = named(&server.def.name, &lock(&server.state).tools)
+                .into_iter()
+                .find(|(n, _)| n == tool)
+                .map(|(_, t)| t.name.clone());
             if let Some(original) = known {
                 target = Some((server, original));
                 break;
@@ -713,6 +756,7 @@ impl ToolManager {
                 .map(|s| s.to_string())
                 .collect(),
             error: None,
+            renamed: BTreeMap::new(),
         }];
         let inner = lock(&self.inner);
         for (k, s) in &inner.servers {
@@ -724,16 +768,18 @@ impl ToolManager {
                 Some(id) => format!("{} (session {id})", k.name),
                 None => k.name.clone(),
             };
+            let tools = named(&k.name, &st.tools);
             out.push(ToolServerInfo {
                 name,
                 source: k.source.display().to_string(),
                 status: st.status,
-                tools: st
-                    .tools
-                    .iter()
-                    .map(|t| model_tool_name(&k.name, &t.name))
-                    .collect(),
+                tools: tools.iter().map(|(n, _)| n.clone()).collect(),
                 error: st.error.clone(),
+                renamed: tools
+                    .iter()
+                    .filter(|(n, t)| *n != format!("{}__{}", k.name, t.name))
+                    .map(|(n, t)| (t.name.clone(), n.clone()))
+                    .collect(),
             });
         }
         let mut errors: Vec<&ConfigError> = inner
@@ -752,6 +798,7 @@ impl ToolManager {
                 status: ServerStatus::Failed,
                 tools: Vec::new(),
                 error: Some(e.to_string()),
+                renamed: BTreeMap::new(),
             });
         }
         out

@@ -47,6 +47,7 @@ fn announce(
         added,
         removed,
         errors,
+        fixed: vec![],
     });
 }
 

@@ -254,6 +254,7 @@ impl Transcript {
                 added,
                 removed,
                 errors,
+                fixed,
             } => {
                 let mut parts = Vec::new();
                 if !added.is_empty() {
@@ -268,6 +269,7 @@ impl Transcript {
                     Tone::Bad
                 };
                 parts.extend(errors.iter().cloned());
+                parts.extend(fixed.iter().map(|f| format!("fixed: {f} parses again")));
                 self.push(
                     seq,
                     CellKind::Notice {

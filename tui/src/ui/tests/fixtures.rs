@@ -182,6 +182,7 @@ pub(super) fn history_kinds() -> Vec<EventKind> {
             added: vec!["github__search".into()],
             removed: vec!["old__lint".into()],
             errors: Vec::new(),
+            fixed: Vec::new(),
         },
         EventKind::Error {
             message: "retrying the model call (2/5): connection reset".into(),
@@ -259,6 +260,7 @@ fn tools() -> FromDaemon {
         status: ServerStatus::Running,
         tools: vec!["shell".into(), "read_file".into(), "write_file".into()],
         error: None,
+        renamed: Default::default(),
     }])
 }
 
