@@ -4,6 +4,8 @@
 pub mod config;
 mod connection;
 pub mod daemon;
+pub mod integrity;
+pub mod logfile;
 pub mod mcp;
 pub mod model;
 pub mod procs;

@@ -94,6 +94,9 @@ pub mod code {
     pub const BAD_ARGUMENT: i64 = -32011;
     /// The connecting user is not the daemon's owner.
     pub const PERMISSION_DENIED: i64 = -32012;
+    /// The store cannot read or write (a full disk, an I/O error, a damaged
+    /// `tether.db`); the message says which and what to do.
+    pub const STORAGE: i64 = -32020;
 }
 
 /// The largest frame the daemon accepts from a client, newline excluded.
@@ -264,6 +267,19 @@ pub struct DaemonStatus {
     /// The current config error, if `config.toml` does not parse.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config_error: Option<String>,
+    /// Log lines that could not be written (a full or failing state disk) since
+    /// the daemon started.
+    #[serde(default)]
+    pub log_dropped: u64,
+    /// Damage found in the store (`tether.db`), one line each; empty when healthy.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub store_damage: Vec<String>,
+    /// What to do about `store_damage`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store_damage_help: Option<String>,
+    /// The last store write that failed (a full disk, say), until one succeeds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store_error: Option<String>,
 }
 
 /// Names a session by name or id.
