@@ -9,7 +9,7 @@ use anyhow::Context;
 use tether_shared::protocol::DaemonStatus;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 use crate::config::ConfigSource;
 use crate::registry::Registry;
@@ -27,7 +27,13 @@ pub struct DaemonOptions {
     pub config_dir: PathBuf,
     /// The state directory (the store, the log).
     pub state_dir: PathBuf,
+    /// The log file, when the daemon logs to one (its dropped-line count is shown
+    /// by `daemon status`).
+    pub log: Option<crate::logfile::LogFile>,
 }
+
+/// The store's file name in the state dir.
+const STORE_FILE: &str = "tether.db";
 
 /// How long shutdown waits for sessions and connections before giving up on them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -61,6 +67,7 @@ impl Daemon {
     /// Status for `tether daemon status`.
     pub fn status(&self) -> DaemonStatus {
         let (_, error) = self.shared.config.load();
+        let health = self.shared.store.health();
         DaemonStatus {
             pid: std::process::id(),
             version: env!("CARGO_PKG_VERSION").to_string(),
@@ -71,6 +78,11 @@ impl Daemon {
             uptime_s: self.started.elapsed().as_secs(),
             clients: self.clients.load(Ordering::Relaxed),
             config_error: error.map(|e| e.to_string()),
+            log_dropped: self.options.log.as_ref().map_or(0, |l| l.dropped()),
+            store_damage_help: (!health.damage.is_empty())
+                .then(|| crate::integrity::what_to_do(&self.options.state_dir.join(STORE_FILE))),
+            store_damage: health.damage,
+            store_error: health.write_error,
         }
     }
 }
@@ -88,7 +100,7 @@ pub async fn run(options: DaemonOptions, shutdown: CancellationToken) -> anyhow:
     let _lock = server::acquire_lock(&options.socket)?;
     let listener = server::bind(&options.socket).await?;
 
-    let db = options.state_dir.join("tether.db");
+    let db = options.state_dir.join(STORE_FILE);
     let store =
         Store::open(&db).with_context(|| format!("failed to open the store {}", db.display()))?;
     let config = Arc::new(ConfigSource::new(options.config_dir.join("config.toml")));
@@ -124,7 +136,15 @@ pub async fn run(options: DaemonOptions, shutdown: CancellationToken) -> anyhow:
         conn_tracker: TaskTracker::new(),
     });
     let t0 = Instant::now();
-    let restored = daemon.registry.restore().await?;
+    // A store too damaged to list its sessions still gets a daemon that says so
+    // (`daemon status`, every read), rather than one that will not start.
+    let restored = match daemon.registry.restore().await {
+        Ok(n) => n,
+        Err(e) => {
+            error!(error = %e, "could not restore the sessions");
+            0
+        }
+    };
     info!(
         socket = %options.socket.display(),
         sessions = restored,

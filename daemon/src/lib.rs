@@ -4,7 +4,9 @@
 pub mod config;
 mod connection;
 pub mod daemon;
+pub mod integrity;
 pub mod keys;
+pub mod logfile;
 pub mod mcp;
 pub mod model;
 pub mod procs;

@@ -20,6 +20,9 @@ pub struct Registry {
     // Creation checks the name, then stores: one at a time keeps names unique.
     create: tokio::sync::Mutex<()>,
     cancel: CancellationToken,
+    /// Sessions the store could not restore (a damaged `tether.db`), by name:
+    /// asking for one gets that error, not "no such session".
+    unrestored: RwLock<HashMap<String, String>>,
 }
 
 fn not_found(name: &str) -> RpcError {
@@ -47,6 +50,7 @@ impl Registry {
             sessions: RwLock::new(HashMap::new()),
             create: tokio::sync::Mutex::new(()),
             cancel,
+            unrestored: RwLock::new(HashMap::new()),
         }
     }
 
@@ -69,6 +73,10 @@ impl Registry {
                 Err(e) => {
                     warn!(session = %name, error = %e, "could not restore session");
                     self.shared.tools.detach_session(&id).await;
+                    self.unrestored
+                        .write()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(name, e.to_string());
                 }
             }
         }
@@ -89,10 +97,17 @@ impl Registry {
         if let Some(h) = map.get(name_or_id) {
             return Ok(h.clone());
         }
-        map.values()
-            .find(|h| h.name == name_or_id)
-            .cloned()
-            .ok_or_else(|| not_found(name_or_id))
+        if let Some(h) = map.values().find(|h| h.name == name_or_id) {
+            return Ok(h.clone());
+        }
+        let unrestored = self.unrestored.read().unwrap_or_else(|p| p.into_inner());
+        match unrestored.get(name_or_id) {
+            Some(e) => Err(RpcError::new(
+                code::STORAGE,
+                format!("session {name_or_id:?} could not be restored: {e}"),
+            )),
+            None => Err(not_found(name_or_id)),
+        }
     }
 
     /// Every session's summary, oldest first.

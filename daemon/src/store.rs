@@ -4,6 +4,11 @@
 //! the previous commit ran in one transaction (group commit), so many sessions
 //! appending at once cost one fsync, not one each. Reads run on a small pool of
 //! read connections through `spawn_blocking`; WAL lets them run beside the writer.
+//!
+//! Storage failures (a full disk, I/O errors, a damaged file) come back as errors
+//! that say so, and [`crate::integrity`] keeps track of them for `daemon status`;
+//! a failed transaction never stops the writer, so writes work again as soon as
+//! the disk does.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -12,6 +17,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use tether_shared::{Delivery, Event, EventKind, Usage};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::integrity::{self, Health, HealthCell};
 use crate::procs::ProcessIdentity;
 
 /// Errors from the store.
@@ -32,6 +38,54 @@ pub enum StoreError {
     /// The store thread is gone (daemon shutting down).
     #[error("the store is closed")]
     Closed,
+    /// The disk holding the store has no space left.
+    #[error(
+        "the disk holding {path} is full, so nothing was stored: free some space there, then retry"
+    )]
+    Full {
+        /// The store file.
+        path: String,
+    },
+    /// Reading or writing the store file failed.
+    #[error("cannot read or write {path} ({detail}): check that disk, then retry")]
+    Io {
+        /// The store file.
+        path: String,
+        /// What SQLite said.
+        detail: String,
+    },
+    /// The store file is damaged: what it holds cannot be trusted to be complete.
+    #[error(
+        "{path} is damaged: {detail}; {}",
+        integrity::what_to_do(std::path::Path::new(path))
+    )]
+    Damaged {
+        /// The store file.
+        path: String,
+        /// What is wrong.
+        detail: String,
+    },
+}
+
+impl StoreError {
+    /// The same error again, for every op of a transaction that failed as a whole.
+    fn duplicate(&self) -> StoreError {
+        match self {
+            StoreError::Full { path } => StoreError::Full { path: path.clone() },
+            StoreError::Io { path, detail } => StoreError::Io {
+                path: path.clone(),
+                detail: detail.clone(),
+            },
+            StoreError::Damaged { path, detail } => StoreError::Damaged {
+                path: path.clone(),
+                detail: detail.clone(),
+            },
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(code, msg)) => {
+                StoreError::Sqlite(rusqlite::Error::SqliteFailure(*code, msg.clone()))
+            }
+            e => StoreError::Commit(e.to_string()),
+        }
+    }
 }
 
 /// A session's durable metadata.
@@ -122,6 +176,7 @@ pub struct Store {
     ops: mpsc::UnboundedSender<Op>,
     readers: Arc<Mutex<Vec<Connection>>>,
     path: PathBuf,
+    health: HealthCell,
 }
 
 const SCHEMA: &str = r#"
@@ -175,6 +230,11 @@ CREATE TABLE IF NOT EXISTS request_keys (
 CREATE INDEX IF NOT EXISTS request_keys_by_age ON request_keys (created_at);
 "#;
 
+/// A connection configured like the store's own (for the background check).
+pub(crate) fn open_connection(path: &Path) -> Result<Connection, rusqlite::Error> {
+    open(path)
+}
+
 fn open(path: &Path) -> Result<Connection, rusqlite::Error> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
@@ -195,20 +255,43 @@ fn delivery_from(s: &str) -> Delivery {
 
 impl Store {
     /// Opens (creating if needed) the store at `path` and starts its writer thread.
+    ///
+    /// Damage it can see at once is noted in its health (see [`Store::health`]);
+    /// the slow checks run in the background.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let conn = open(path)?;
-        conn.execute_batch(SCHEMA)?;
-        conn.execute_batch(KEYS_SCHEMA)?;
+        let health = HealthCell::default();
+        // Before SQLite reads the WAL: its recovery drops what this looks for.
+        let wal_damage = integrity::scan_wal(path);
+        let conn = open(path).map_err(|e| integrity::classify(path, &health, e.into()))?;
+        conn.execute_batch(SCHEMA)
+            .and_then(|_| conn.execute_batch(integrity::DAMAGE_SCHEMA))
+            .and_then(|_| conn.execute_batch(KEYS_SCHEMA))
+            .map_err(|e| integrity::classify(path, &health, e.into()))?;
+        integrity::load_recorded(&conn, path, &health);
+        if let Some(found) = wal_damage {
+            integrity::record(&conn, path, &health, &found);
+        }
+        integrity::check_in_background(path, &health);
         let (tx, rx) = mpsc::unbounded_channel();
+        let writer = Writer {
+            path: path.to_path_buf(),
+            health: health.clone(),
+        };
         std::thread::Builder::new()
             .name("tether-store".into())
-            .spawn(move || writer_loop(conn, rx))
+            .spawn(move || writer.run(conn, rx))
             .map_err(|_| StoreError::Closed)?;
         Ok(Store {
             ops: tx,
             readers: Arc::new(Mutex::new(Vec::new())),
             path: path.to_path_buf(),
+            health,
         })
+    }
+
+    /// What is known to be wrong with the store (damage, a failing disk).
+    pub fn health(&self) -> Health {
+        self.health.get()
     }
 
     async fn call<T>(
@@ -217,7 +300,9 @@ impl Store {
     ) -> Result<T, StoreError> {
         let (tx, rx) = oneshot::channel();
         self.ops.send(make(tx)).map_err(|_| StoreError::Closed)?;
-        rx.await.map_err(|_| StoreError::Closed)?
+        rx.await
+            .map_err(|_| StoreError::Closed)?
+            .map_err(|e| integrity::classify(&self.path, &self.health, e))
     }
 
     /// Creates a session with its first events.
@@ -304,11 +389,15 @@ impl Store {
     ) -> Result<T, StoreError> {
         let readers = self.readers.clone();
         let path = self.path.clone();
+        let health = self.health.clone();
         tokio::task::spawn_blocking(move || {
             let pooled = readers.lock().ok().and_then(|mut v| v.pop());
             let conn = match pooled {
                 Some(c) => c,
-                None => open(&path)?,
+                None => match open(&path) {
+                    Ok(c) => c,
+                    Err(e) => return Err(integrity::classify(&path, &health, e.into())),
+                },
             };
             let out = f(&conn);
             if let Ok(mut v) = readers.lock()
@@ -316,7 +405,7 @@ impl Store {
             {
                 v.push(conn);
             }
-            out
+            out.map_err(|e| integrity::classify(&path, &health, e))
         })
         .await
         .map_err(|_| StoreError::Closed)?
@@ -352,6 +441,8 @@ impl Store {
 
     /// Events with `since < seq < before`, at most `limit`: the oldest ones when
     /// `newest` is false, the newest ones when it is true. Always in seq order.
+    /// A page that is not the contiguous run the session's `last_seq` promises is
+    /// an error ([`StoreError::Damaged`]), never served as if complete.
     pub async fn events(
         &self,
         session_id: &str,
@@ -360,8 +451,13 @@ impl Store {
         limit: usize,
         newest: bool,
     ) -> Result<Vec<Event>, StoreError> {
+        integrity::refuse_if_lost(&self.path, &self.health)?;
         let id = session_id.to_string();
+        let path = self.path.clone();
         self.read(move |c| {
+            // One snapshot: the recorded last seq and the events agree.
+            let snapshot = c.unchecked_transaction()?;
+            let recorded = session_end(c, &id)?;
             let order = if newest { "DESC" } else { "ASC" };
             let mut st = c.prepare_cached(&format!(
                 "SELECT body FROM events WHERE session_id = ?1 AND seq > ?2 AND seq < ?3 \
@@ -378,6 +474,23 @@ impl Store {
             if newest {
                 out.reverse();
             }
+            drop(snapshot);
+            if let Some((name, last_seq)) = recorded {
+                let hi = last_seq.min(before.saturating_sub(1) as u64);
+                let full = out.len() >= limit;
+                let seqs: Vec<u64> = out.iter().map(|e| e.seq).collect();
+                let (first, last) = match (newest, full) {
+                    (_, false) => (Some(since + 1), Some(hi)),
+                    (false, true) => (Some(since + 1), None),
+                    (true, true) => (None, Some(hi)),
+                };
+                integrity::check_run(&name, &seqs, first, last, last_seq).map_err(|detail| {
+                    StoreError::Damaged {
+                        path: path.display().to_string(),
+                        detail,
+                    }
+                })?;
+            }
             Ok(out)
         })
         .await
@@ -387,7 +500,10 @@ impl Store {
     /// last state event when no turn was ever started: what recovery needs.
     pub async fn last_turn(&self, session_id: &str) -> Result<Vec<Event>, StoreError> {
         let id = session_id.to_string();
+        let path = self.path.clone();
         self.read(move |c| {
+            let snapshot = c.unchecked_transaction()?;
+            let recorded = session_end(c, &id)?;
             let start: Option<i64> = c
                 .query_row(
                     "SELECT max(seq) FROM events WHERE session_id = ?1 AND type = 'turn_started'",
@@ -401,12 +517,25 @@ impl Store {
             )?;
             let rows = st.query_map(params![id, start.unwrap_or(0)], |r| r.get::<_, String>(0))?;
             let mut out = Vec::new();
+            let mut seqs = Vec::new();
             for body in rows {
                 let ev = serde_json::from_str::<Event>(&body?)?;
+                seqs.push(ev.seq);
                 // Without a turn, only state events matter; skip the rest cheaply.
                 if start.is_some() || matches!(ev.kind, EventKind::State { .. }) {
                     out.push(ev);
                 }
+            }
+            drop(st);
+            drop(snapshot);
+            if let Some((name, last_seq)) = recorded {
+                let first = start.map_or(1, |s| s as u64);
+                integrity::check_run(&name, &seqs, Some(first), Some(last_seq), last_seq).map_err(
+                    |detail| StoreError::Damaged {
+                        path: path.display().to_string(),
+                        detail,
+                    },
+                )?;
             }
             Ok(out)
         })
@@ -587,31 +716,59 @@ impl Store {
     }
 }
 
+/// A session's name and recorded last seq (None when it has no row).
+fn session_end(c: &Connection, id: &str) -> Result<Option<(String, u64)>, StoreError> {
+    Ok(c.query_row(
+        "SELECT name, last_seq FROM sessions WHERE id = ?1",
+        params![id],
+        |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)),
+    )
+    .optional()?)
+}
+
 /// Answers one op's caller once its transaction commits (or fails to).
 type Settle = Box<dyn FnOnce(Option<&StoreError>)>;
 
-fn writer_loop(mut conn: Connection, mut rx: mpsc::UnboundedReceiver<Op>) {
-    while let Some(first) = rx.blocking_recv() {
-        let mut ops = vec![first];
-        while ops.len() < 512 {
-            match rx.try_recv() {
-                Ok(op) => ops.push(op),
-                Err(_) => break,
+/// The writer thread's own state.
+struct Writer {
+    path: PathBuf,
+    health: HealthCell,
+}
+
+impl Writer {
+    fn run(self, mut conn: Connection, mut rx: mpsc::UnboundedReceiver<Op>) {
+        while let Some(first) = rx.blocking_recv() {
+            let mut ops = vec![first];
+            while ops.len() < 512 {
+                match rx.try_recv() {
+                    Ok(op) => ops.push(op),
+                    Err(_) => break,
+                }
             }
-        }
-        let mut replies: Vec<Settle> = Vec::with_capacity(ops.len());
-        let result = (|| -> Result<(), StoreError> {
-            let tx = conn.transaction()?;
-            for op in ops {
-                apply(&tx, op, &mut replies);
+            let mut replies: Vec<Settle> = Vec::with_capacity(ops.len());
+            let aborted = std::cell::RefCell::new(None);
+            let result = (|| -> Result<(), StoreError> {
+                let tx = conn.transaction()?;
+                for op in ops {
+                    apply(&tx, op, &mut replies, &aborted);
+                }
+                // SQLite rolled the whole transaction back (SQLITE_FULL, an I/O
+                // error): nothing of it is stored, so every op fails.
+                if let Some(e) = aborted.borrow_mut().take() {
+                    return Err(e);
+                }
+                tx.commit()?;
+                Ok(())
+            })();
+            // Each op's own outcome was settled inside apply; a failed commit fails
+            // all. The connection is usable again: the next batch is tried afresh.
+            let failure = result
+                .err()
+                .map(|e| integrity::classify(&self.path, &self.health, e));
+            self.health.wrote(failure.as_ref());
+            for reply in replies {
+                reply(failure.as_ref());
             }
-            tx.commit()?;
-            Ok(())
-        })();
-        // Each op's own outcome was settled inside apply; a failed commit fails all.
-        let failure = result.err();
-        for reply in replies {
-            reply(failure.as_ref());
         }
     }
 }
@@ -622,21 +779,35 @@ fn finish<T: 'static>(
 ) -> Settle {
     Box::new(move |commit_err: Option<&StoreError>| {
         let out = match (outcome, commit_err) {
-            (Ok(_), Some(e)) => Err(StoreError::Commit(e.to_string())),
+            (Ok(_), Some(e)) => Err(e.duplicate()),
             (o, _) => o,
         };
         let _ = tx.send(out);
     })
 }
 
-/// Runs one op inside a savepoint, so a failing op rolls back alone.
-fn apply(tx: &rusqlite::Transaction<'_>, op: Op, replies: &mut Vec<Settle>) {
+/// Runs one op inside a savepoint, so a failing op rolls back alone. An error
+/// that made SQLite roll back the whole transaction is kept in `aborted`, and the
+/// ops after it are not run (outside the transaction they would commit alone).
+fn apply(
+    tx: &rusqlite::Transaction<'_>,
+    op: Op,
+    replies: &mut Vec<Settle>,
+    aborted: &std::cell::RefCell<Option<StoreError>>,
+) {
     let with_sp = |f: &dyn Fn(&Connection) -> Result<i64, StoreError>| -> Result<i64, StoreError> {
+        if let Some(e) = aborted.borrow().as_ref() {
+            return Err(e.duplicate());
+        }
         tx.execute_batch("SAVEPOINT op")?;
         match f(tx) {
             Ok(v) => {
                 tx.execute_batch("RELEASE op")?;
                 Ok(v)
+            }
+            Err(e) if tx.is_autocommit() => {
+                *aborted.borrow_mut() = Some(e.duplicate());
+                Err(e)
             }
             Err(e) => {
                 tx.execute_batch("ROLLBACK TO op; RELEASE op")?;

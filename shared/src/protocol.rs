@@ -96,6 +96,9 @@ pub mod code {
     pub const PERMISSION_DENIED: i64 = -32012;
     /// A request key was already used by a request with another method or params.
     pub const KEY_REUSED: i64 = -32013;
+    /// The store cannot read or write (a full disk, an I/O error, a damaged
+    /// `tether.db`); the message says which and what to do.
+    pub const STORAGE: i64 = -32020;
 }
 
 /// The optional params member that makes a mutating request idempotent: a
@@ -304,6 +307,19 @@ pub struct DaemonStatus {
     /// The current config error, if `config.toml` does not parse.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config_error: Option<String>,
+    /// Log lines that could not be written (a full or failing state disk) since
+    /// the daemon started.
+    #[serde(default)]
+    pub log_dropped: u64,
+    /// Damage found in the store (`tether.db`), one line each; empty when healthy.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub store_damage: Vec<String>,
+    /// What to do about `store_damage`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store_damage_help: Option<String>,
+    /// The last store write that failed (a full disk, say), until one succeeds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store_error: Option<String>,
 }
 
 /// Names a session by name or id.

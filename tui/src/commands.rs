@@ -62,9 +62,10 @@ fn run_daemon(socket: PathBuf, args: &DaemonArgs) -> anyhow::Result<u8> {
     let state_dir = tether_shared::paths::state_dir();
     tether_shared::paths::create_private_dir(&state_dir)
         .with_context(|| format!("failed to create {}", state_dir.display()))?;
-    init_daemon_logging(&state_dir, !args.background)?;
+    let log = init_daemon_logging(&state_dir, !args.background)?;
     let options = tether_daemon::DaemonOptions {
         socket,
+        log: Some(log),
         config_dir: tether_shared::paths::config_dir(),
         state_dir,
     };
@@ -104,40 +105,26 @@ async fn wait_for_signals(shutdown: CancellationToken) {
     shutdown.cancel();
 }
 
-/// A log past this size is moved to `daemon.log.1` when the daemon starts.
-const LOG_ROTATE_BYTES: u64 = 16 * 1024 * 1024;
-
-/// Keeps the log from growing without bound: at start, a large `daemon.log`
-/// becomes `daemon.log.1` (replacing an older one).
-fn rotate_log(path: &Path) {
-    if std::fs::metadata(path).is_ok_and(|m| m.len() > LOG_ROTATE_BYTES) {
-        let mut old = path.as_os_str().to_owned();
-        old.push(".1");
-        let _ = std::fs::rename(path, PathBuf::from(old));
-    }
-}
-
-fn init_daemon_logging(state_dir: &Path, to_stderr: bool) -> anyhow::Result<()> {
-    use tracing_subscriber::fmt::writer::MakeWriterExt;
+/// Sends the daemon's log to `daemon.log` in the state dir through a writer that
+/// drops (and counts) what it cannot write instead of failing: a full disk must
+/// never turn logging into a panic (see `tether_daemon::logfile`).
+fn init_daemon_logging(
+    state_dir: &Path,
+    to_stderr: bool,
+) -> anyhow::Result<tether_daemon::logfile::LogFile> {
     let path = state_dir.join("daemon.log");
-    rotate_log(&path);
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
+    let log = tether_daemon::logfile::LogFile::open(&path, to_stderr)
         .with_context(|| format!("failed to open the log {}", path.display()))?;
     let filter = tracing_subscriber::EnvFilter::try_from_env("TETHER_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let file = std::sync::Mutex::new(file);
-    let builder = tracing_subscriber::fmt()
+    let writer = log.clone();
+    tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(false);
-    if to_stderr {
-        builder.with_writer(std::io::stderr.and(file)).init();
-    } else {
-        builder.with_writer(file).init();
-    }
-    Ok(())
+        .with_ansi(false)
+        .log_internal_errors(false)
+        .with_writer(move || writer.writer())
+        .init();
+    Ok(log)
 }
 
 fn print_json(v: &impl serde::Serialize) -> anyhow::Result<()> {
@@ -377,6 +364,21 @@ async fn daemon_action(action: DaemonAction, socket: &Path) -> anyhow::Result<u8
                 println!("sessions: {}, clients: {}", s.sessions, s.clients);
                 if let Some(e) = s.config_error {
                     println!("config error: {e}");
+                }
+                for d in &s.store_damage {
+                    println!("store damaged: {d}");
+                }
+                if let Some(help) = &s.store_damage_help {
+                    println!("  what to do: {help}");
+                }
+                if let Some(e) = s.store_error {
+                    println!("store writes failing: {e}");
+                }
+                if s.log_dropped > 0 {
+                    println!(
+                        "log: {} lines could not be written (a full or failing disk?)",
+                        s.log_dropped
+                    );
                 }
             }
             Ok(0)
@@ -637,23 +639,4 @@ async fn attach(mut c: Client, session: &str, read_only: bool) -> anyhow::Result
         "\ndetached from {session}; it keeps working (`tether attach {session}` to come back)"
     );
     Ok(0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_large_log_is_rotated_and_a_small_one_kept() {
-        let dir = tempfile::tempdir().unwrap();
-        let log = dir.path().join("daemon.log");
-        std::fs::write(&log, "small").unwrap();
-        rotate_log(&log);
-        assert!(log.exists());
-        let f = std::fs::File::create(&log).unwrap();
-        f.set_len(LOG_ROTATE_BYTES + 1).unwrap();
-        rotate_log(&log);
-        assert!(!log.exists());
-        assert!(dir.path().join("daemon.log.1").exists());
-    }
 }

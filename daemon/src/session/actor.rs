@@ -64,7 +64,7 @@ pub(super) struct Turn {
 pub(super) struct SessionActor {
     pub(super) row: SessionRow,
     pub(super) shared: Arc<SessionShared>,
-    state: SessionState,
+    pub(super) state: SessionState,
     pub(super) last_error: Option<String>,
     inputs: VecDeque<QueuedInput>,
     pub(super) turn: Option<Turn>,
@@ -78,6 +78,8 @@ pub(super) struct SessionActor {
     status: watch::Sender<SessionInfo>,
     pub(super) work_tx: mpsc::UnboundedSender<Work>,
     pub(super) cancel: CancellationToken,
+    /// What a failed store write left to do (see `storefail`).
+    pub(super) store_debt: super::storefail::StoreDebt,
 }
 
 /// The approval policy of each call. Deciding may resolve paths on disk (the built-in
@@ -198,6 +200,7 @@ pub(super) fn spawn(
         status,
         work_tx,
         cancel,
+        store_debt: Default::default(),
     };
     // Subscribed before the task starts, so a tool change announced while the
     // session is being set up (a broken .mcp.json, say) is not missed.
@@ -271,6 +274,9 @@ impl SessionActor {
                         self.tools_done(done).await;
                     }
                 }
+                _ = tokio::time::sleep_until(self.store_debt.retry_at()), if self.store_debt.retrying() => {
+                    self.retry_store().await;
+                }
                 _ = self.cancel.cancelled() => {
                     self.stop().await;
                     return;
@@ -330,7 +336,7 @@ impl SessionActor {
         }
     }
 
-    fn publish_status(&self) {
+    pub(super) fn publish_status(&self) {
         let info = self.info();
         let changed = self.status.send_if_modified(|old| {
             if *old == info {
@@ -354,6 +360,8 @@ impl SessionActor {
         consume: Vec<i64>,
         usage: Option<Usage>,
     ) -> bool {
+        // A turn the store failed is recorded as failed before anything else.
+        let kinds = self.store_debt.owed_first(kinds);
         if kinds.is_empty() {
             return true;
         }
@@ -378,6 +386,7 @@ impl SessionActor {
             self.fail_without_store(format!("the store failed: {e}"));
             return false;
         }
+        self.store_debt.paid();
         self.row.last_seq = first + events.len() as u64 - 1;
         self.row.updated_at = ts;
         if let Some(u) = usage {
@@ -396,15 +405,6 @@ impl SessionActor {
         }
         self.publish_status();
         true
-    }
-
-    fn fail_without_store(&mut self, error: String) {
-        if let Some(t) = self.turn.take() {
-            t.cancel.cancel();
-        }
-        self.state = SessionState::Failed;
-        self.last_error = Some(error);
-        self.publish_status();
     }
 
     pub(super) fn state_change(&self, to: SessionState, kinds: &mut Vec<EventKind>) {
@@ -494,7 +494,7 @@ impl SessionActor {
             .add_input_keyed(&self.row.id, &text, delivery, key)
             .await
             .map_err(|e| {
-                RpcError::new(code::INTERNAL, format!("could not store the message: {e}"))
+                RpcError::new(code::STORAGE, format!("could not store the message: {e}"))
             })?;
         let input = QueuedInput { id, text, delivery };
         info!(input = id, delivery = delivery.as_str(), "input stored");
@@ -515,7 +515,7 @@ impl SessionActor {
         })
     }
 
-    async fn start_turn_if_idle(&mut self) {
+    pub(super) async fn start_turn_if_idle(&mut self) {
         if self.turn.is_some() {
             return;
         }
@@ -934,6 +934,11 @@ impl SessionActor {
     /// Daemon shutdown: stop workers, record the calls they were running, and leave
     /// the turn open so the next start resumes it.
     async fn stop(&mut self) {
+        if self.store_debt.owes() {
+            // The last chance to record why the turn ended; else the next start
+            // treats it as cut short by the restart.
+            self.persist(Vec::new(), vec![], None).await;
+        }
         let Some(turn) = self.turn.take() else { return };
         turn.cancel.cancel();
         if let Phase::Tools(step) = &turn.phase {

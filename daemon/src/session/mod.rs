@@ -6,6 +6,7 @@ pub mod context;
 mod handle;
 pub mod machine;
 mod recover;
+mod storefail;
 mod workers;
 
 pub use actor::{SessionShared, spawn_new, summary};
