@@ -148,6 +148,15 @@ impl Pane {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// What the pane shows now, with its colours as SGR sequences (`capture-pane -e`).
+    pub fn screen_with_styles(&self) -> String {
+        let out = std::process::Command::new("tmux")
+            .args(["-L", &self.server, "capture-pane", "-p", "-e", "-t", "0"])
+            .output()
+            .expect("tmux capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// Waits until the screen satisfies `pred`, or panics showing the screen.
     pub async fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + Duration::from_secs(20);

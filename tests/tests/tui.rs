@@ -386,3 +386,61 @@ async fn a_paste_with_cr_line_ends_keeps_its_lines() {
         "first pasted line\nsecond pasted line\nthird pasted line"
     );
 }
+
+/// A real `shell` call printing colours, a CR progress line and a tab: the pane
+/// shows colours (as tmux records them), the last overwrite, the tab expanded, and
+/// never the escape sequences as text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coloured_cr_and_tab_output_of_a_tool_shows_as_a_terminal_would() {
+    tmux::require();
+    let (model, env) = TestEnv::started("").await;
+    env.ok(&["new", "-d", "-n", "paint"]).await;
+    let pane = Pane::start(&env, "paint", &["attach", "paint"], 100, 30);
+    pane.wait_text("Type a message").await;
+    model.push(Reply::tool_call(
+        "call_paint",
+        "shell",
+        json!({"command": "printf '\\033[31mred-word\\033[0m plain\\n10%%\\r55%%\\rdone-100%%\\ncol1\\tcol2\\n\\033]0;title\\007end\\n'"}),
+    ));
+    model.push(Reply::text("painted"));
+    pane.type_text("paint");
+    pane.keys(&["Enter"]);
+    pane.wait_text("painted").await;
+    pane.keys(&["C-o"]);
+    let screen = pane.wait_text("│ end").await;
+    // The output's lines (the command itself, in the arguments, has the escapes as text).
+    let s: String = screen
+        .lines()
+        .filter(|l| l.starts_with("    │ "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(s.contains("│ done-100%"), "{screen}");
+    assert!(s.contains("red-word plain"), "{s}");
+    assert!(
+        s.contains("col1    col2"),
+        "the tab expanded to column 8:\n{s}"
+    );
+    assert!(
+        !s.contains("55%") && !s.contains("10%"),
+        "the last overwrite wins:\n{s}"
+    );
+    assert!(
+        !s.contains("[31m") && !s.contains("[0m") && !s.contains("title"),
+        "{s}"
+    );
+    let styled = pane.screen_with_styles();
+    let line = styled
+        .lines()
+        .find(|l| l.contains("│") && l.contains("red-word"))
+        .expect("the red line");
+    let at = line.find("red-word").unwrap();
+    let before = &line[..at];
+    assert!(
+        before.ends_with("\u{1b}[31m") || before.ends_with("\u{1b}[38;5;1m"),
+        "the word is red: {line:?}"
+    );
+    assert!(
+        !line.contains("\u{1b}]"),
+        "no OSC reached the terminal: {line:?}"
+    );
+}
