@@ -100,10 +100,58 @@ impl Pane {
         assert!(status.success());
     }
 
+    /// A tmux format evaluated for the pane (`#{alternate_on}`, `#{cursor_flag}`).
+    pub fn format(&self, fmt: &str) -> String {
+        let out = std::process::Command::new("tmux")
+            .args(["-L", &self.server, "display-message", "-p", "-t", "0", fmt])
+            .output()
+            .expect("tmux display-message");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// Pastes `text` the way tmux does (`paste-buffer -p`: bracketed when the
+    /// program asked for it, each line end sent as CR).
+    pub fn paste(&self, text: &str) {
+        for args in [
+            vec!["set-buffer", "-b", "tether-test", text],
+            vec!["paste-buffer", "-p", "-b", "tether-test", "-t", "0"],
+        ] {
+            let status = std::process::Command::new("tmux")
+                .args(["-L", &self.server])
+                .args(&args)
+                .status()
+                .expect("tmux paste");
+            assert!(status.success(), "tmux {args:?} failed");
+        }
+    }
+
+    /// The pid of the `tether` process in the pane (the pane's shell's child).
+    pub fn tether_pid(&self) -> u32 {
+        let shell = self.format("#{pane_pid}");
+        let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children"))
+            .unwrap_or_else(|e| {
+                panic!("cannot read the children of the pane's shell {shell}: {e}")
+            });
+        children
+            .split_whitespace()
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("the pane's shell {shell} runs no tether"))
+    }
+
     /// What the pane shows now.
     pub fn screen(&self) -> String {
         let out = std::process::Command::new("tmux")
             .args(["-L", &self.server, "capture-pane", "-p", "-t", "0"])
+            .output()
+            .expect("tmux capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// What the pane shows now, with its colours as SGR sequences (`capture-pane -e`).
+    pub fn screen_with_styles(&self) -> String {
+        let out = std::process::Command::new("tmux")
+            .args(["-L", &self.server, "capture-pane", "-p", "-e", "-t", "0"])
             .output()
             .expect("tmux capture-pane");
         String::from_utf8_lossy(&out.stdout).into_owned()

@@ -299,3 +299,148 @@ fn without_tmux_a_tui_test_fails_and_says_to_install_it() {
     assert!(text.contains(TMUX_MISSING), "{text}");
     assert!(text.contains("1 failed"), "{text}");
 }
+
+/// `kill -TERM`, `-HUP` or `-INT` of the TUI leaves through the terminal guard:
+/// the shell is back on the normal screen with the cursor shown, and the exit
+/// status says which signal it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signal_to_the_tui_restores_the_terminal() {
+    tmux::require();
+    let (_model, env) = TestEnv::started("").await;
+    env.ok(&["new", "-d", "-n", "sig"]).await;
+    for (name, signal, code) in [
+        ("term", "TERM", 143),
+        ("hup", "HUP", 129),
+        ("int", "INT", 130),
+    ] {
+        let pane = Pane::start(&env, name, &["attach", "sig"], 100, 30);
+        pane.wait_text("Type a message").await;
+        assert_eq!(
+            pane.format("#{alternate_on}"),
+            "1",
+            "the TUI runs in the alternate screen"
+        );
+        let pid = pane.tether_pid();
+        let status = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        assert_eq!(
+            pane.wait_exit().await,
+            format!("exit={code}"),
+            "SIG{signal}"
+        );
+        let s = pane.wait_text("DETACHED-SHELL").await;
+        assert!(
+            !s.contains("Type a message"),
+            "SIG{signal}: the TUI's screen is gone:\n{s}"
+        );
+        assert_eq!(
+            pane.format("#{alternate_on}"),
+            "0",
+            "SIG{signal}: back on the normal screen"
+        );
+        assert_eq!(
+            pane.format("#{cursor_flag}"),
+            "1",
+            "SIG{signal}: the cursor shows"
+        );
+    }
+}
+
+/// A multi-line paste whose lines end in CR (as tmux and xterm send them) keeps
+/// its lines, and is sent as one message when Enter is pressed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paste_with_cr_line_ends_keeps_its_lines() {
+    tmux::require();
+    let (model, env) = TestEnv::started("").await;
+    env.ok(&["new", "-d", "-n", "paste"]).await;
+    let pane = Pane::start(&env, "paste", &["attach", "paste"], 100, 30);
+    pane.wait_text("Type a message").await;
+    pane.paste("first pasted line\nsecond pasted line\nthird pasted line");
+    let s = pane
+        .wait_for("three lines in the message box", |s| {
+            s.lines().any(|l| {
+                l.trim_start_matches('│')
+                    .trim_start()
+                    .starts_with("third pasted line")
+            }) && s.lines().any(|l| {
+                l.trim_start_matches('│')
+                    .trim_start()
+                    .starts_with("second pasted line")
+            })
+        })
+        .await;
+    assert!(
+        !s.contains("› first"),
+        "a paste is not sent by itself:\n{s}"
+    );
+    model.push(Reply::text("got three lines"));
+    pane.keys(&["Enter"]);
+    pane.wait_text("got three lines").await;
+    let sent = env.events_of("paste", "user_message").await;
+    assert_eq!(sent.len(), 1, "one message");
+    assert_eq!(
+        sent[0]["text"],
+        "first pasted line\nsecond pasted line\nthird pasted line"
+    );
+}
+
+/// A real `shell` call printing colours, a CR progress line and a tab: the pane
+/// shows colours (as tmux records them), the last overwrite, the tab expanded, and
+/// never the escape sequences as text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coloured_cr_and_tab_output_of_a_tool_shows_as_a_terminal_would() {
+    tmux::require();
+    let (model, env) = TestEnv::started("").await;
+    env.ok(&["new", "-d", "-n", "paint"]).await;
+    let pane = Pane::start(&env, "paint", &["attach", "paint"], 100, 30);
+    pane.wait_text("Type a message").await;
+    model.push(Reply::tool_call(
+        "call_paint",
+        "shell",
+        json!({"command": "printf '\\033[31mred-word\\033[0m plain\\n10%%\\r55%%\\rdone-100%%\\ncol1\\tcol2\\n\\033]0;title\\007end\\n'"}),
+    ));
+    model.push(Reply::text("painted"));
+    pane.type_text("paint");
+    pane.keys(&["Enter"]);
+    pane.wait_text("painted").await;
+    pane.keys(&["C-o"]);
+    let screen = pane.wait_text("│ end").await;
+    // The output's lines (the command itself, in the arguments, has the escapes as text).
+    let s: String = screen
+        .lines()
+        .filter(|l| l.starts_with("    │ "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(s.contains("│ done-100%"), "{screen}");
+    assert!(s.contains("red-word plain"), "{s}");
+    assert!(
+        s.contains("col1    col2"),
+        "the tab expanded to column 8:\n{s}"
+    );
+    assert!(
+        !s.contains("55%") && !s.contains("10%"),
+        "the last overwrite wins:\n{s}"
+    );
+    assert!(
+        !s.contains("[31m") && !s.contains("[0m") && !s.contains("title"),
+        "{s}"
+    );
+    let styled = pane.screen_with_styles();
+    let line = styled
+        .lines()
+        .find(|l| l.contains("│") && l.contains("red-word"))
+        .expect("the red line");
+    let at = line.find("red-word").unwrap();
+    let before = &line[..at];
+    assert!(
+        before.ends_with("\u{1b}[31m") || before.ends_with("\u{1b}[38;5;1m"),
+        "the word is red: {line:?}"
+    );
+    assert!(
+        !line.contains("\u{1b}]"),
+        "no OSC reached the terminal: {line:?}"
+    );
+}

@@ -136,8 +136,7 @@ async fn client_command(command: Option<Command>, socket: PathBuf) -> anyhow::Re
     let interactive = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
     let Some(command) = command else {
         if interactive {
-            crate::ui::run(socket, None, false).await?;
-            return Ok(0);
+            return crate::ui::run(socket, None, false).await;
         }
         return Box::pin(client_command(Some(Command::Ls { json: false }), socket)).await;
     };
@@ -171,8 +170,7 @@ async fn client_command(command: Option<Command>, socket: PathBuf) -> anyhow::Re
             };
             if interactive {
                 drop(c);
-                crate::ui::run(socket, Some(name), read_only).await?;
-                return Ok(0);
+                return crate::ui::run(socket, Some(name), read_only).await;
             }
             attach(c, &name, read_only).await
         }
@@ -442,8 +440,7 @@ async fn new(args: NewArgs, socket: &Path) -> anyhow::Result<u8> {
     }
     if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
         drop(c);
-        crate::ui::run(socket.to_path_buf(), Some(info.id), false).await?;
-        return Ok(0);
+        return crate::ui::run(socket.to_path_buf(), Some(info.id), false).await;
     }
     attach(c, &info.name, false).await
 }

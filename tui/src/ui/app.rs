@@ -260,6 +260,8 @@ pub struct App {
     pub cwd: String,
     /// Lines the help is scrolled down.
     pub help_scroll: u16,
+    /// Clear the terminal before the next draw (Ctrl-l).
+    pub redraw: bool,
 }
 
 impl App {
@@ -280,6 +282,7 @@ impl App {
             tools: Vec::new(),
             cwd,
             help_scroll: 0,
+            redraw: false,
         };
         match attach {
             Some(name) => {
@@ -401,10 +404,16 @@ impl App {
                         let buf = v.tool_live.entry(call_id).or_default();
                         buf.push_str(&chunk);
                         if buf.len() > 4096 {
+                            // Cut at a line start, so no half of an escape
+                            // sequence is left to show as text.
                             let cut = buf.len() - 4096;
+                            let cut = buf[..]
+                                .char_indices()
+                                .find(|(i, c)| *i >= cut && *c == '\n')
+                                .map_or(cut, |(i, _)| i + 1);
                             let cut = (cut..buf.len())
                                 .find(|i| buf.is_char_boundary(*i))
-                                .unwrap_or(0);
+                                .unwrap_or(buf.len());
                             buf.drain(..cut);
                         }
                     }
@@ -448,6 +457,8 @@ impl App {
 
     /// Pasted text goes into the input.
     pub fn on_paste(&mut self, text: &str) {
+        // Terminals (tmux, xterm) end pasted lines with CR.
+        let text = &super::term_text::paste_text(text);
         if let Some(Modal::DenyReason { reason, .. }) = self.modal.as_mut() {
             reason.push_str(text);
             return;
@@ -627,6 +638,7 @@ impl App {
             Some(Action::Filter) => self.list.filtering = true,
             Some(Action::Help) => self.toggle_help(),
             Some(Action::Quit) => self.exit = true,
+            Some(Action::Redraw) => self.redraw = true,
             _ => {
                 if ev.code == KeyCode::Esc && !self.list.filter.is_empty() {
                     self.list.filter.clear();
@@ -767,6 +779,7 @@ impl App {
             Some(Action::PrevMatch) => find(v, -1),
             Some(Action::ToggleTools) => v.expanded = !v.expanded,
             Some(Action::Help) if input_empty => self.toggle_help(),
+            Some(Action::Redraw) => self.redraw = true,
             _ => {
                 if ev.code == KeyCode::Esc {
                     if v.search.is_some() {

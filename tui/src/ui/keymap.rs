@@ -82,6 +82,9 @@ pub enum Action {
     Filter,
     /// Quit the TUI.
     Quit,
+    /// Clear the terminal and draw everything again (after another program
+    /// wrote over the screen).
+    Redraw,
 }
 
 impl Action {
@@ -113,6 +116,7 @@ impl Action {
             Action::Kill => "kill",
             Action::Filter => "filter",
             Action::Quit => "quit",
+            Action::Redraw => "redraw",
         }
     }
 
@@ -144,6 +148,7 @@ impl Action {
             Action::Kill => "kill the session (asks first)",
             Action::Filter => "filter sessions",
             Action::Quit => "quit",
+            Action::Redraw => "redraw the screen (clears it first)",
         }
     }
 
@@ -174,6 +179,7 @@ impl Action {
             Action::Kill,
             Action::Filter,
             Action::Quit,
+            Action::Redraw,
         ]
     }
 }
@@ -346,6 +352,8 @@ impl Default for Keymap {
                 b(List, "/", Filter),
                 b(List, "?", Help),
                 b(List, "q", Quit),
+                b(Session, "ctrl-l", Redraw),
+                b(List, "ctrl-l", Redraw),
             ],
         }
     }

@@ -5,6 +5,8 @@
 pub mod app;
 pub mod conn;
 pub mod keymap;
+pub mod md_table;
+pub mod term_text;
 pub mod transcript;
 pub mod view;
 
@@ -95,8 +97,50 @@ pub fn load_keymap() -> (Keymap, Option<String>) {
     }
 }
 
-/// Runs the TUI until the user detaches or quits.
-pub async fn run(socket: PathBuf, attach: Option<String>, read_only: bool) -> anyhow::Result<()> {
+/// How the event loop ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    /// Detach, quit, or the end of terminal input.
+    Left,
+    /// SIGTERM, SIGHUP or SIGINT (its number).
+    Signal(i32),
+}
+
+/// The signals that end the TUI. In raw mode Ctrl-C is a key, not SIGINT, so a
+/// SIGINT comes from `kill`; each of them leaves through the loop's normal exit,
+/// so the terminal guard restores the screen (the default action would end the
+/// process on the spot, in the alternate screen with the cursor hidden).
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> anyhow::Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let make =
+            |kind: SignalKind| signal(kind).context("cannot install the TUI's signal handlers");
+        Ok(Signals {
+            term: make(SignalKind::terminate())?,
+            hup: make(SignalKind::hangup())?,
+            int: make(SignalKind::interrupt())?,
+        })
+    }
+
+    /// The next signal's number.
+    async fn next(&mut self) -> i32 {
+        tokio::select! {
+            _ = self.term.recv() => nix::libc::SIGTERM,
+            _ = self.hup.recv() => nix::libc::SIGHUP,
+            _ = self.int.recv() => nix::libc::SIGINT,
+        }
+    }
+}
+
+/// Runs the TUI until the user detaches or quits; returns the exit status: 0, or
+/// 128 + N after signal N (as a shell reports a process that a signal ended).
+pub async fn run(socket: PathBuf, attach: Option<String>, read_only: bool) -> anyhow::Result<u8> {
     let (keymap, key_warning) = load_keymap();
     let cwd = std::env::current_dir()
         .map(|d| d.display().to_string())
@@ -106,22 +150,28 @@ pub async fn run(socket: PathBuf, attach: Option<String>, read_only: bool) -> an
     let (from_tx, mut from_rx) = mpsc::unbounded_channel();
     let link = tokio::spawn(conn::run(socket, to_rx, from_tx));
 
+    // Installed before the terminal changes, so no window leaves it changed.
+    let mut signals = Signals::install()?;
     let guard = TerminalGuard::enter()?;
-    let result = event_loop(&mut app, &to_tx, &mut from_rx).await;
+    let result = event_loop(&mut app, &to_tx, &mut from_rx, &mut signals).await;
     drop(guard);
     drop(to_tx);
     link.abort();
     if let Some(w) = key_warning {
         eprintln!("tether: {w}");
     }
-    result
+    match result? {
+        Ended::Left => Ok(0),
+        Ended::Signal(n) => Ok(u8::try_from(128 + n).unwrap_or(u8::MAX)),
+    }
 }
 
 async fn event_loop(
     app: &mut App,
     to: &mpsc::UnboundedSender<conn::ToDaemon>,
     from: &mut mpsc::UnboundedReceiver<conn::FromDaemon>,
-) -> anyhow::Result<()> {
+    signals: &mut Signals,
+) -> anyhow::Result<Ended> {
     let mut terminal: Terminal<CrosstermBackend<Stdout>> =
         Terminal::new(CrosstermBackend::new(std::io::stdout()))
             .context("cannot open the terminal")?;
@@ -134,7 +184,13 @@ async fn event_loop(
             let _ = to.send(cmd);
         }
         if app.exit {
-            return Ok(());
+            return Ok(Ended::Left);
+        }
+        if app.redraw {
+            // Forget what the screen shows: the next draw repaints every cell.
+            app.redraw = false;
+            terminal.clear()?;
+            dirty = true;
         }
         if dirty {
             terminal.draw(|f| view::draw(f, app))?;
@@ -154,7 +210,7 @@ async fn event_loop(
                 Some(Ok(Event::Resize(..))) => dirty = true,
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Err(e).context("terminal input failed"),
-                None => return Ok(()),
+                None => return Ok(Ended::Left),
             },
             msg = from.recv() => match msg {
                 Some(m) => {
@@ -165,8 +221,9 @@ async fn event_loop(
                     }
                     dirty = true;
                 }
-                None => return Ok(()),
+                None => return Ok(Ended::Left),
             },
+            n = signals.next() => return Ok(Ended::Signal(n)),
             _ = tick.tick() => {
                 app.on_tick();
             }

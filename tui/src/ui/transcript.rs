@@ -11,6 +11,8 @@ use unicode_width::UnicodeWidthChar;
 
 pub use crate::render::one_line;
 
+use super::term_text::{expand_tabs, markdown_source, message_text, terminal_lines, terminal_text};
+
 /// Where a tool call stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ToolStatus {
@@ -105,7 +107,7 @@ impl Cell {
             CellKind::User { text, .. } | CellKind::Assistant { text, .. } => text.clone(),
             CellKind::Tool {
                 tool, args, output, ..
-            } => format!("{tool} {args} {output}"),
+            } => format!("{tool} {args} {}", terminal_text(output)),
             CellKind::Notice { text, .. } => text.clone(),
         }
     }
@@ -395,6 +397,35 @@ pub fn wrap(spans: Vec<Span<'static>>, width: u16, indent: &str) -> Vec<Line<'st
     lines
 }
 
+/// Cuts styled spans to `max` columns, ending with `…` when something was cut.
+pub fn fit(spans: Vec<Span<'static>>, max: usize) -> Vec<Span<'static>> {
+    let total: usize = spans.iter().map(|s| buf_width(&s.content)).sum();
+    if total <= max {
+        return spans;
+    }
+    let mut room = max.saturating_sub(1);
+    let mut out = Vec::new();
+    for span in spans {
+        let mut text = String::new();
+        for c in span.content.chars() {
+            let w = c.width().unwrap_or(0);
+            if w > room {
+                room = 0;
+                break;
+            }
+            room -= w;
+            text.push(c);
+        }
+        let done = room == 0;
+        out.push(Span::styled(text, span.style));
+        if done {
+            break;
+        }
+    }
+    out.push(Span::raw("…"));
+    out
+}
+
 fn buf_width(s: &str) -> usize {
     s.chars().map(|c| c.width().unwrap_or(0)).sum()
 }
@@ -441,18 +472,26 @@ fn text_lines(
     out
 }
 
+/// The left margin of an assistant message.
+const MARGIN: &str = "  ";
+
 fn markdown_lines(text: &str, width: u16) -> Vec<Line<'static>> {
-    let md = tui_markdown::from_str(text);
+    let room = width.saturating_sub(MARGIN.len() as u16);
+    // Tables are laid out for the width (cells wrap inside their columns, or a
+    // table too wide for that becomes records), so wrapping a line below never
+    // breaks a row.
+    let source = super::md_table::fit_tables(&markdown_source(text), room as usize);
+    let options = tui_markdown::Options::default().table_width(room);
+    let md = tui_markdown::from_str_with_options(&source, &options);
     let mut out = Vec::new();
     for line in md.lines {
-        let spans: Vec<Span<'static>> = line
-            .spans
-            .into_iter()
-            .map(|s| Span::styled(s.content.into_owned(), line.style.patch(s.style)))
-            .collect();
-        let mut with_margin = vec![Span::raw("  ")];
-        with_margin.extend(spans);
-        out.extend(wrap(with_margin, width, "  "));
+        let mut with_margin = vec![Span::raw(MARGIN)];
+        with_margin.extend(
+            line.spans
+                .into_iter()
+                .map(|s| Span::styled(s.content.into_owned(), line.style.patch(s.style))),
+        );
+        out.extend(wrap(expand_tabs(with_margin, MARGIN.len()), width, MARGIN));
     }
     out
 }
@@ -470,7 +509,7 @@ fn build_lines(kind: &CellKind, width: u16, expanded: bool) -> Vec<Line<'static>
                 Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
             )];
             text_lines(
-                text,
+                &message_text(text),
                 width,
                 first,
                 Style::new().add_modifier(Modifier::BOLD),
@@ -541,25 +580,28 @@ fn build_lines(kind: &CellKind, width: u16, expanded: bool) -> Vec<Line<'static>
                         ));
                     }
                 }
-                for o in output.lines() {
-                    l.extend(wrap(vec![Span::raw(format!("    │ {o}"))], width, "    │ "));
+                for o in terminal_lines(output, Style::new()) {
+                    let mut spans = vec![Span::raw("    │ ")];
+                    spans.extend(o.spans);
+                    l.extend(wrap(spans, width, "    │ "));
                 }
             } else if !output.is_empty() {
-                let first = output.lines().find(|s| !s.trim().is_empty()).unwrap_or("");
-                let more = output.lines().count().saturating_sub(1);
+                let out = terminal_lines(output, Style::new().fg(Color::Gray));
+                let more = out.len().saturating_sub(1);
+                let first = out
+                    .into_iter()
+                    .find(|line| !line.spans.iter().all(|s| s.content.trim().is_empty()))
+                    .unwrap_or_default();
                 let tail = if more > 0 {
                     format!("  (+{more} lines)")
                 } else {
                     String::new()
                 };
                 let avail = (width as usize).saturating_sub(12 + tail.len()).max(8);
-                l.push(Line::from(vec![
-                    Span::styled(
-                        format!("    │ {}", one_line(first, avail)),
-                        Style::new().fg(Color::Gray),
-                    ),
-                    Span::styled(tail, Style::new().fg(Color::DarkGray)),
-                ]));
+                let mut spans = vec![Span::styled("    │ ", Style::new().fg(Color::Gray))];
+                spans.extend(fit(first.spans, avail));
+                spans.push(Span::styled(tail, Style::new().fg(Color::DarkGray)));
+                l.push(Line::from(spans));
             }
             l
         }
@@ -570,7 +612,7 @@ fn build_lines(kind: &CellKind, width: u16, expanded: bool) -> Vec<Line<'static>
                 Tone::Bad => Style::new().fg(Color::Red),
             };
             wrap(
-                vec![Span::styled(format!("── {text}"), style)],
+                vec![Span::styled(format!("── {}", message_text(text)), style)],
                 width,
                 "   ",
             )

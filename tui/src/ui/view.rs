@@ -370,17 +370,17 @@ fn draw_transcript(f: &mut Frame<'_>, v: &SessionView, area: Rect, live: bool) {
         if let super::transcript::CellKind::Tool { call_id, .. } = &cell.kind
             && let Some(out) = v.tool_live.get(call_id)
         {
-            let last: Vec<&str> = out.lines().rev().take(3).collect();
+            // As a terminal shows it: colours kept, a progress bar's CRs overwriting.
+            let shown = super::term_text::terminal_lines(out, Style::new().fg(Color::DarkGray));
+            let skip = shown.len().saturating_sub(3);
             let at = lines.len().saturating_sub(1); // before the blank separator
-            for (k, l) in last.into_iter().rev().enumerate() {
-                let text = super::transcript::one_line(l, (w as usize).saturating_sub(6));
-                lines.insert(
-                    at + k,
-                    Line::from(Span::styled(
-                        format!("    ┆ {text}"),
-                        Style::new().fg(Color::DarkGray),
-                    )),
-                );
+            for (k, l) in shown.into_iter().skip(skip).enumerate() {
+                let mut spans = vec![Span::styled("    ┆ ", Style::new().fg(Color::DarkGray))];
+                spans.extend(super::transcript::fit(
+                    l.spans,
+                    (w as usize).saturating_sub(6),
+                ));
+                lines.insert(at + k, Line::from(spans));
             }
         }
         have += lines.len();

@@ -70,3 +70,245 @@ fn while_disconnected_nothing_is_shown_as_live() {
     );
     assert_eq!(s.matches("unknown").count(), 4, "{s}");
 }
+
+/// A session with one finished `shell` call whose output is `output`, expanded.
+fn tool_result_scene(output: &str) -> App {
+    let mut app = session_with(vec![
+        created(),
+        user("Build it."),
+        call(
+            "call_1",
+            "shell",
+            serde_json::json!({"command": "cargo build"}),
+        ),
+        result("call_1", "shell", output, true),
+    ]);
+    ctrl(&mut app, 'o');
+    app
+}
+
+const ANSI_OUTPUT: &str = "\u{1b}[1;32m   Compiling\u{1b}[0m tether v0.1.0\n\u{1b}]0;cargo build\u{7}\u{1b}[1;31merror[E0308]\u{1b}[0m: mismatched types\n  \u{1b}[1;34m-->\u{1b}[0m src/lib.rs:3:5\u{1b}[K\n\u{1b}[38;5;208mwarning\u{1b}[39m: \u{1b}[4munused\u{1b}[24m import\n";
+
+fn tool_output_ansi() -> App {
+    tool_result_scene(ANSI_OUTPUT)
+}
+
+fn tool_output_cr() -> App {
+    let mut app = session_with(vec![
+        created(),
+        user("Fetch it."),
+        call(
+            "call_1",
+            "shell",
+            serde_json::json!({"command": "curl -O x"}),
+        ),
+        result(
+            "call_1",
+            "shell",
+            "Downloading   0%\rDownloading  47%\rDownloading 100%\r\nchecking... \rchecked: ok\nfinal line\r\n",
+            false,
+        ),
+        call("call_2", "shell", serde_json::json!({"command": "make"})),
+    ]);
+    app.on_daemon(live(Live::ToolOutput {
+        call_id: "call_2".into(),
+        chunk: "[1/3] cc a.c\n[=====     ]  50%\r[==========] 100%\r\n\u{1b}[32mbuilt\u{1b}[0m\n"
+            .into(),
+    }));
+    ctrl(&mut app, 'o');
+    app
+}
+
+fn tabs() -> App {
+    let mut app = session_with(vec![
+        created(),
+        user("name\tsize\nCargo.toml\t1200\nsrc\t4096"),
+        assistant("Here:\n\n```\nfn main() {\n\tprintln!(\"x\");\n}\n```"),
+        call("call_1", "shell", serde_json::json!({"command": "ls -l"})),
+        result("call_1", "shell", "a\tb\tc\nlonger-name\tx\ty", false),
+    ]);
+    ctrl(&mut app, 'o');
+    app
+}
+
+const WIDE_TABLE: &str = "Comparison:\n\n| Crate | Purpose | Maintained | Notes on the API |\n|---|---|:---:|---|\n| ratatui | terminal user interfaces with widgets and layouts | yes | immediate mode: the app redraws every frame from its state |\n| crossterm | raw terminal input and output on every platform | yes | events, colours, cursor and the alternate screen |\n| tui-markdown | Markdown to ratatui text | yes | tables wrap inside their cells at a given width |\n\nThat is all.";
+
+fn wide_table() -> App {
+    session_with(vec![
+        created(),
+        user("Compare the crates."),
+        assistant(WIDE_TABLE),
+    ])
+}
+
+#[test]
+fn snapshot_tool_output_ansi() {
+    snap_text("tool_output_ansi", tool_output_ansi);
+    // The colours themselves: the buffer with its styles.
+    in_snapshot_dir(|| {
+        let app = tool_output_ansi();
+        insta::assert_debug_snapshot!(
+            "tool_output_ansi_styles_80x24",
+            draw(&app, 80, 24).backend().buffer()
+        );
+    });
+}
+
+#[test]
+fn snapshot_tool_output_cr() {
+    snap_text("tool_output_cr", tool_output_cr);
+}
+
+#[test]
+fn snapshot_tabs() {
+    snap_text("tabs", tabs);
+}
+
+#[test]
+fn snapshot_wide_table() {
+    in_snapshot_dir(|| {
+        for (w, h) in [(80u16, 30u16), (40, 40)] {
+            let app = wide_table();
+            insta::assert_snapshot!(format!("wide_table_{w}x{h}"), draw(&app, w, h).backend());
+        }
+    });
+}
+
+#[test]
+fn coloured_output_shows_colours_and_no_escape_text() {
+    let app = tool_output_ansi();
+    let t = draw(&app, 80, 24);
+    let s = t.backend().to_string();
+    assert!(s.contains("Compiling tether v0.1.0"), "{s}");
+    assert!(s.contains("error[E0308]: mismatched types"), "{s}");
+    assert!(
+        !s.contains("[1;31m") && !s.contains("[0m") && !s.contains("[K"),
+        "{s}"
+    );
+    assert!(
+        !s.contains("cargo build\u{7}") && !s.contains("0;cargo"),
+        "{s}"
+    );
+    let buf = t.backend().buffer();
+    let find = |needle: &str| {
+        (0..buf.area.height).find_map(|y| {
+            let row: String = (0..buf.area.width)
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect();
+            row.find(needle)
+                .map(|x| (row[..x].chars().count() as u16, y))
+        })
+    };
+    let (x, y) = find("error[E0308]").expect("the error line");
+    assert_eq!(buf[(x, y)].fg, ratatui::style::Color::Indexed(1), "red");
+    let (x, y) = find("Compiling").expect("the compiling line");
+    assert_eq!(buf[(x, y)].fg, ratatui::style::Color::Indexed(2), "green");
+    for cell in buf.content() {
+        assert!(
+            !cell.symbol().chars().any(char::is_control),
+            "{:?}",
+            cell.symbol()
+        );
+    }
+}
+
+#[test]
+fn cr_progress_shows_its_last_state() {
+    let s = screen(&tool_output_cr(), 80, 24);
+    assert!(s.contains("Downloading 100%"), "{s}");
+    assert!(!s.contains("47%") && !s.contains("  0%"), "{s}");
+    assert!(s.contains("checked: ok"), "{s}");
+    assert!(
+        s.contains("[==========] 100%") && !s.contains("50%"),
+        "the live tail too:\n{s}"
+    );
+}
+
+#[test]
+fn tabs_are_expanded_not_dropped() {
+    let s = screen(&tabs(), 80, 24);
+    assert!(s.contains("› name    size"), "{s}");
+    assert!(s.contains("Cargo.toml      1200"), "{s}");
+    assert!(s.contains("│ a       b       c"), "{s}");
+    assert!(s.contains("│ longer-name     x       y"), "{s}");
+    assert!(s.contains("        println!"), "{s}");
+}
+
+/// A wide table's rows are never broken: a table that can keep its words whole
+/// is a grid whose every line is a whole row of it; one that cannot is shown as
+/// records. No word is lost or split.
+#[test]
+fn a_wide_table_fits_the_screen_with_its_cells_wrapped() {
+    for w in [80u16, 40, 30] {
+        let app = wide_table();
+        let s = screen(&app, w, 60);
+        let grid: Vec<&str> = s
+            .lines()
+            .map(|l| l.trim_matches('"'))
+            // The answer's lines (2 columns of margin), not the message box.
+            .filter_map(|l| l.strip_prefix("  "))
+            .map(str::trim)
+            .filter(|l| l.starts_with(['│', '┌', '├', '└']))
+            .collect();
+        for r in &grid {
+            assert!(
+                r.ends_with(['│', '┐', '┤', '┘']),
+                "a broken row at {w}: {r:?}\n{s}"
+            );
+        }
+        if w == 80 {
+            assert!(grid.len() > 5, "a grid at {w}:\n{s}");
+        } else {
+            assert!(grid.is_empty(), "records at {w}:\n{s}");
+            assert!(s.contains("Crate: ratatui"), "{s}");
+            assert!(s.contains("- Notes on the API: "), "{s}");
+        }
+        let joined: String = s
+            .lines()
+            .map(|l| l.trim_matches('"'))
+            .collect::<Vec<_>>()
+            .join(" ");
+        for word in [
+            "immediate",
+            "alternate",
+            "platform",
+            "tui-markdown",
+            "Maintained",
+            "interfaces",
+        ] {
+            assert!(joined.contains(word), "{word} lost or split at {w}:\n{s}");
+        }
+    }
+}
+
+#[test]
+fn a_paste_with_cr_line_ends_keeps_its_lines() {
+    let mut app = scene::history();
+    app.on_paste("first line\rsecond line\r\nthird line");
+    assert_eq!(input_text(&app), "first line\nsecond line\nthird line");
+    let s = screen(&app, 80, 24);
+    assert!(s.contains("second line") && s.contains("third line"), "{s}");
+}
+
+#[test]
+fn ctrl_l_asks_for_a_full_redraw_on_the_list_and_in_a_session() {
+    for mut app in [scene::list(), scene::history()] {
+        assert!(!app.redraw);
+        ctrl(&mut app, 'l');
+        assert!(app.redraw, "Ctrl-l redraws");
+        assert!(app.outbox.is_empty(), "and sends nothing");
+        assert_eq!(input_text(&app), "", "and types nothing");
+    }
+    // The help is generated from the keymap, so it lists it.
+    let mut app = scene::list();
+    press(&mut app, ratatui::crossterm::event::KeyCode::Char('?'));
+    let mut shown = String::new();
+    for _ in 0..10 {
+        shown.push_str(&screen(&app, 80, 24));
+        press(&mut app, ratatui::crossterm::event::KeyCode::PageDown);
+    }
+    assert!(
+        shown.contains("Ctrl-l") && shown.contains("redraw the screen"),
+        "{shown}"
+    );
+}
