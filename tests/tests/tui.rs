@@ -233,3 +233,21 @@ async fn typing_with_a_call_waiting_decides_nothing_and_ctrl_y_approves_it() {
     pane.keys(&["C-b", "C-b", "d"]);
     assert_eq!(pane.wait_exit().await, "exit=0");
 }
+
+/// Issue 7 item 16: a bad `[keys]` entry is on screen from the start, not only
+/// printed after the TUI exits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_keys_entry_shows_at_start() {
+    if skip() {
+        return;
+    }
+    let (_model, env) = TestEnv::started("[keys]\napprove = \"y\"\n").await;
+    let pane = Pane::start(&env, "keys", &[], 120, 30);
+    let s = pane.wait_text("sessions (0)").await;
+    assert!(
+        s.contains("[keys] approve: y can be typed or pasted"),
+        "no warning at start:\n{s}"
+    );
+    pane.keys(&["q"]);
+    assert_eq!(pane.wait_exit().await, "exit=0");
+}

@@ -435,8 +435,8 @@ impl Keymap {
                 && let Some(key) = parsed.iter().find(|k| !k.is_deliberate())
             {
                 return Err(KeyError(format!(
-                    "[keys] {name}: {} is a key that typing or a paste can send; \
-                     a decision needs a ctrl-, alt- or function key, like \"ctrl-y\"",
+                    "[keys] {name}: {} can be typed or pasted; a decision takes \
+                     a ctrl-, alt- or function key, like \"ctrl-y\"",
                     key.label()
                 )));
             }

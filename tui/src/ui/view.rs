@@ -97,9 +97,9 @@ fn short(a: Action) -> &'static str {
 }
 
 fn draw_list(f: &mut Frame<'_>, app: &App, area: Rect) {
-    let warning = warning_line(app);
+    let warning = warning_lines(app, area.width);
     let [warn, title, body, footer] = Layout::vertical([
-        Constraint::Length(u16::from(warning.is_some())),
+        Constraint::Length((warning.len() as u16).min(area.height / 3)),
         Constraint::Length(1),
         Constraint::Min(1),
         Constraint::Length(1),
@@ -130,8 +130,8 @@ fn draw_list(f: &mut Frame<'_>, app: &App, area: Rect) {
         t.extend(b.spans);
     }
     f.render_widget(Paragraph::new(Line::from(t)), title);
-    if let Some(w) = warning {
-        f.render_widget(Paragraph::new(w), warn);
+    if !warning.is_empty() {
+        f.render_widget(Paragraph::new(warning), warn);
     }
     let visible = app.list.visible();
     if visible.is_empty() {
@@ -243,7 +243,8 @@ fn draw_session(f: &mut Frame<'_>, app: &App, v: &SessionView, area: Rect) {
     } else {
         (v.input.lines().len() as u16 + 2).clamp(3, (area.height / 3).max(3))
     };
-    let top_h = u16::from(top_line(app, v).is_some());
+    let top = top_lines(app, v, area.width);
+    let top_h = (top.len() as u16).min(area.height / 3);
     // The prompt shows the whole call when it fits, leaving the transcript a
     // line; past that it scrolls.
     let approval_h: u16 = if app.read_only {
@@ -260,8 +261,8 @@ fn draw_session(f: &mut Frame<'_>, app: &App, v: &SessionView, area: Rect) {
         Constraint::Length(1),
     ])
     .areas(area);
-    if let Some(line) = top_line(app, v) {
-        f.render_widget(Paragraph::new(line), banner);
+    if top_h > 0 {
+        f.render_widget(Paragraph::new(top), banner);
     }
     draw_transcript(f, v, body);
     if approval_h > 0 {
@@ -279,16 +280,16 @@ fn draw_session(f: &mut Frame<'_>, app: &App, v: &SessionView, area: Rect) {
     draw_status(f, app, v, status);
 }
 
-/// The line above the transcript: the search being typed, else the
+/// The lines above the transcript: the search being typed, else the
 /// connection's trouble, else a warning from the start (a bad `[keys]`).
-fn top_line(app: &App, v: &SessionView) -> Option<Line<'static>> {
+fn top_lines(app: &App, v: &SessionView, width: u16) -> Vec<Line<'static>> {
     if let Some(s) = &v.search {
         let count = if s.matches.is_empty() {
             String::new()
         } else {
             format!(" ({}/{})", s.current + 1, s.matches.len())
         };
-        return Some(Line::from(vec![
+        return vec![Line::from(vec![
             Span::styled(" / ", Style::new().fg(Color::Black).bg(Color::Yellow)),
             Span::raw(format!(
                 "{}{}{}",
@@ -296,17 +297,22 @@ fn top_line(app: &App, v: &SessionView) -> Option<Line<'static>> {
                 if s.editing { "▌" } else { "" },
                 count
             )),
-        ]));
+        ])];
     }
-    conn_banner(app).or_else(|| warning_line(app))
+    match conn_banner(app) {
+        Some(b) => vec![b],
+        None => warning_lines(app, width),
+    }
 }
 
-fn warning_line(app: &App) -> Option<Line<'static>> {
-    app.warning.as_ref().map(|w| {
-        Line::from(Span::styled(
+/// The start-up warning, wrapped whole (at most a third of the screen).
+fn warning_lines(app: &App, width: u16) -> Vec<Line<'static>> {
+    app.warning.as_ref().map_or_else(Vec::new, |w| {
+        let span = Span::styled(
             format!(" {w} "),
             Style::new().fg(Color::Black).bg(Color::Yellow),
-        ))
+        );
+        super::transcript::wrap(vec![span], width, "")
     })
 }
 

@@ -780,13 +780,15 @@ fn ctrl_b_twice_then_d_detaches_for_tmux_users() {
 fn a_bad_keys_entry_is_shown_from_the_start() {
     for mut app in [scene::list(), scene::history()] {
         app.warning = Some(
-            "/cfg/config.toml: [keys] approve: y is a key that typing or a paste can send; using the default keys"
+            "/home/ana/.config/tether/config.toml: [keys] approve: y can be typed or pasted; a decision takes a ctrl-, alt- or function key, like \"ctrl-y\"; using the default keys"
                 .into(),
         );
-        let s = screen(&app, 120, 24);
-        assert!(s.contains("[keys] approve: y is a key"), "{s}");
+        // Whole, wrapped: the end says what the TUI did about it.
+        let s = screen(&app, 80, 24);
+        assert!(s.contains("[keys] approve: y can be typed"), "{s}");
+        assert!(s.contains("using the default"), "{s}");
         // It stays while the user works (a flash would go at the first key).
         type_str(&mut app, "x");
-        assert!(screen(&app, 120, 24).contains("[keys] approve"));
+        assert!(screen(&app, 80, 24).contains("[keys] approve"));
     }
 }
