@@ -29,14 +29,27 @@ pub fn unified(old: &str, new: &str, path: &str) -> String {
     cap(&text)
 }
 
-/// Keeps the first [`MAX_LINES`] lines of `text`, then a [`cut_note`].
+/// Bytes a diff keeps (a file of one huge line has few lines but many bytes).
+pub const MAX_BYTES: usize = 64 * 1024;
+
+/// Keeps the first [`MAX_LINES`] lines of `text`, and at most [`MAX_BYTES`] of
+/// them, then a [`cut_note`] saying how many lines were left out (a line cut
+/// short counts as left out).
 pub fn cap(text: &str) -> String {
-    let total = text.lines().count();
-    if total <= MAX_LINES {
-        return text.trim_end_matches('\n').to_string();
+    let lines: Vec<&str> = text.trim_end_matches('\n').split('\n').collect();
+    let mut out: Vec<&str> = Vec::new();
+    let mut bytes = 0usize;
+    for line in &lines {
+        if out.len() == MAX_LINES || bytes + line.len() > MAX_BYTES {
+            break;
+        }
+        bytes += line.len() + 1;
+        out.push(line);
     }
-    let mut out: Vec<&str> = text.lines().take(MAX_LINES).collect();
-    let note = cut_note(total - MAX_LINES);
+    if out.len() == lines.len() {
+        return out.join("\n");
+    }
+    let note = cut_note(lines.len() - out.len());
     out.push(&note);
     out.join("\n")
 }
@@ -69,5 +82,13 @@ mod tests {
         let lines: Vec<&str> = d.lines().collect();
         assert_eq!(lines.len(), MAX_LINES + 1);
         assert_eq!(lines[MAX_LINES], cut_note(1003 - MAX_LINES));
+    }
+
+    #[test]
+    fn a_diff_of_huge_lines_is_cut_by_bytes() {
+        let huge = "x".repeat(40 * 1024);
+        let d = unified("", &format!("{huge}\n{huge}\n{huge}\n"), "min.js");
+        assert!(d.len() < MAX_BYTES + 100, "{}", d.len());
+        assert!(d.ends_with(&cut_note(2)), "{}", &d[d.len() - 60..]);
     }
 }
