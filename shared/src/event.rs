@@ -176,6 +176,12 @@ pub enum EventKind {
         call_id: String,
         /// Its tool.
         tool: String,
+        /// What the call would change, for the person deciding: a unified diff
+        /// against the file as it is when the approval is asked, for the builtin
+        /// `write_file` and `edit_file`. Absent for other tools (and from older
+        /// daemons); a client then shows the arguments.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        diff: Option<String>,
     },
     /// A person decided on a tool call.
     ApprovalDecided {

@@ -3,6 +3,7 @@
 //! Nothing here opens a socket, spawns a task or sets up logging: this crate is the
 //! contract between processes, and nothing else.
 
+pub mod diff;
 pub mod event;
 pub mod framing;
 pub mod paths;

@@ -55,7 +55,7 @@ async fn new_streams_an_answer_detaches_with_0_and_attach_brings_it_all_back() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_tuis_see_the_same_answer_and_approval_and_y_in_one_decides_for_both() {
+async fn two_tuis_see_the_same_answer_and_approval_and_ctrl_y_in_one_decides_for_both() {
     tmux::require();
     let (model, env) = TestEnv::started("[approvals]\ndefault = \"ask\"\n").await;
     env.ok(&["new", "-d", "-n", "pair"]).await;
@@ -79,13 +79,14 @@ async fn two_tuis_see_the_same_answer_and_approval_and_y_in_one_decides_for_both
     b.type_text("run something");
     b.keys(&["Enter"]);
     for p in [&a, &b] {
-        p.wait_text("y  approve").await;
+        // The chip shows once the prompt has armed.
+        p.wait_text("Ctrl-y  approve").await;
     }
-    a.keys(&["y"]);
+    a.keys(&["C-y"]);
     for p in [&a, &b] {
         p.wait_text("all done").await;
         let s = p
-            .wait_for("the prompt to go away", |s| !s.contains("y  approve"))
+            .wait_for("the prompt to go away", |s| !s.contains("Ctrl-y  approve"))
             .await;
         assert!(
             s.contains("approved-and-ran"),
@@ -443,4 +444,80 @@ async fn coloured_cr_and_tab_output_of_a_tool_shows_as_a_terminal_would() {
         !line.contains("\u{1b}]"),
         "no OSC reached the terminal: {line:?}"
     );
+}
+
+/// Issue 7 items 1, 2 and 16, as a person meets them: a destructive `shell` call
+/// waits; its long command shows whole; an ordinary sentence full of y and n,
+/// and Enter, decide nothing; Ctrl-y approves; inside tmux the status bar says
+/// to press the prefix twice, and doing so detaches.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typing_with_a_call_waiting_decides_nothing_and_ctrl_y_approves_it() {
+    tmux::require();
+    let (model, env) = TestEnv::started("[approvals]\ndefault = \"ask\"\n").await;
+    let victim = env.work_dir.join("victim");
+    std::fs::create_dir_all(&victim).unwrap();
+    std::fs::write(victim.join("keep.txt"), "precious").unwrap();
+    env.ok(&["new", "-d", "-n", "guard"]).await;
+    let pane = Pane::start(&env, "guard", &["attach", "guard"], 120, 35);
+    pane.wait_text("session created").await;
+    let steps: Vec<String> = (0..12).map(|i| format!("echo step-{i}")).collect();
+    let command = format!("{} && rm -rf victim && echo gone", steps.join(" && "));
+    model.push(Reply::tool_call(
+        "call_rm",
+        "shell",
+        json!({"command": command}),
+    ));
+    model.push(Reply::text("the directory is gone"));
+    model.push(Reply::text("read your message"));
+    pane.type_text("clean up please");
+    pane.keys(&["Enter"]);
+    let s = pane.wait_text("Ctrl-y  approve").await;
+    // The whole command, its tail included, not cut with an ellipsis.
+    assert!(
+        s.contains("rm -rf victim && echo gone"),
+        "the command's tail is hidden:\n{s}"
+    );
+    assert!(
+        s.contains("Ctrl-b Ctrl-b d detach"),
+        "no tmux detach hint:\n{s}"
+    );
+
+    pane.type_text("hey, yes do it now: any y or n will do");
+    pane.keys(&["Enter"]);
+    pane.type_text("y");
+    pane.keys(&["Enter"]);
+    pane.wait_text("the model sees it once the waiting call")
+        .await;
+    let ls: serde_json::Value = serde_json::from_str(&env.ok(&["ls", "--json"]).await).unwrap();
+    assert_eq!(ls[0]["pending_approvals"], json!(["call_rm"]), "{ls}");
+    assert!(env.events_of("guard", "approval_decided").await.is_empty());
+    assert!(victim.join("keep.txt").exists(), "the call ran");
+
+    pane.keys(&["C-y"]);
+    env.wait_event("guard", "the approval", |e| {
+        e["type"] == "approval_decided" && e["decision"] == "approved"
+    })
+    .await;
+    pane.wait_text("the directory is gone").await;
+    pane.wait_text("read your message").await;
+    assert!(!victim.exists(), "approved, yet the call did not run");
+
+    pane.keys(&["C-b", "C-b", "d"]);
+    assert_eq!(pane.wait_exit().await, "exit=0");
+}
+
+/// Issue 7 item 16: a bad `[keys]` entry is on screen from the start, not only
+/// printed after the TUI exits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_keys_entry_shows_at_start() {
+    tmux::require();
+    let (_model, env) = TestEnv::started("[keys]\napprove = \"y\"\n").await;
+    let pane = Pane::start(&env, "keys", &[], 120, 30);
+    let s = pane.wait_text("sessions (0)").await;
+    assert!(
+        s.contains("[keys] approve: y can be typed or pasted"),
+        "no warning at start:\n{s}"
+    );
+    pane.keys(&["q"]);
+    assert_eq!(pane.wait_exit().await, "exit=0");
 }

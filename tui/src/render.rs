@@ -53,7 +53,7 @@ pub fn event(ev: &Event) -> String {
             tool,
             arguments,
         } => format!("tool call {tool} ({call_id}): {}", args(arguments)),
-        EventKind::ApprovalRequested { call_id, tool } => {
+        EventKind::ApprovalRequested { call_id, tool, .. } => {
             format!("approval requested for {tool} ({call_id})")
         }
         EventKind::ApprovalDecided {

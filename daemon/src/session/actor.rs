@@ -723,9 +723,13 @@ impl SessionActor {
             let status = match policy {
                 Policy::Allow => CallStatus::Running,
                 Policy::Ask => {
+                    let cwd = std::path::Path::new(&self.row.cwd);
+                    let diff =
+                        crate::tools::preview::approval_diff(&c.tool, &c.arguments, cwd).await;
                     kinds.push(EventKind::ApprovalRequested {
                         call_id: c.call_id.clone(),
                         tool: c.tool.clone(),
+                        diff,
                     });
                     CallStatus::AwaitingApproval
                 }

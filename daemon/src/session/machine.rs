@@ -268,10 +268,12 @@ mod tests {
             EventKind::ApprovalRequested {
                 call_id: "b".into(),
                 tool: "shell".into(),
+                diff: None,
             },
             EventKind::ApprovalRequested {
                 call_id: "c".into(),
                 tool: "shell".into(),
+                diff: None,
             },
             EventKind::ApprovalDecided {
                 call_id: "c".into(),

@@ -4,6 +4,7 @@
 pub mod builtin;
 mod files;
 pub mod manager;
+pub mod preview;
 mod shell;
 mod supervisor;
 #[cfg(test)]

@@ -2,6 +2,9 @@
 //! requests for the daemon out (in `outbox`). Rendering only reads this.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui_textarea::TextArea;
@@ -16,6 +19,63 @@ use super::transcript::{Transcript, partial_lines};
 
 /// Events fetched when attaching (more are fetched when scrolling up).
 pub const ATTACH_PAGE: u32 = 500;
+
+/// How long a new approval prompt ignores the decision keys, so a key pressed
+/// a moment before the prompt appeared cannot decide the call it did not see.
+pub const ARM_DELAY: Duration = Duration::from_millis(750);
+
+/// Where the app reads the time: the system clock, or one that tests move.
+#[derive(Debug, Clone)]
+pub enum Clock {
+    /// `Instant::now()`.
+    System,
+    /// A start instant plus milliseconds that [`Clock::advance`] adds.
+    Manual {
+        /// The time at zero.
+        base: Instant,
+        /// Milliseconds since `base`.
+        millis: Arc<AtomicU64>,
+    },
+}
+
+impl Clock {
+    /// A clock that moves only when told to.
+    pub fn manual() -> Clock {
+        Clock::Manual {
+            base: Instant::now(),
+            millis: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Now.
+    pub fn now(&self) -> Instant {
+        match self {
+            Clock::System => Instant::now(),
+            Clock::Manual { base, millis } => {
+                *base + Duration::from_millis(millis.load(Ordering::SeqCst))
+            }
+        }
+    }
+
+    /// Moves a manual clock on (the system clock moves by itself).
+    pub fn advance(&self, by: Duration) {
+        if let Clock::Manual { millis, .. } = self {
+            let ms = u64::try_from(by.as_millis()).unwrap_or(u64::MAX);
+            millis.fetch_add(ms, Ordering::SeqCst);
+        }
+    }
+}
+
+/// The approval prompt of the call at the head of the queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prompt {
+    /// The call it shows.
+    pub call_id: String,
+    /// When this call came to the head: decision keys count from `ARM_DELAY` later.
+    pub since: Instant,
+    /// Lines the call's text is scrolled down.
+    pub scroll: usize,
+}
 
 /// The connection as the user sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,6 +192,10 @@ pub struct SessionView {
     pub search: Option<Search>,
     /// Transcript size at the last draw (for paging).
     pub viewport: std::cell::Cell<(u16, u16)>,
+    /// The approval prompt, while a call waits.
+    pub prompt: Option<Prompt>,
+    /// The prompt's body at the last draw: (lines in all, lines shown).
+    pub prompt_view: std::cell::Cell<(usize, usize)>,
 }
 
 impl SessionView {
@@ -149,6 +213,8 @@ impl SessionView {
             expanded: false,
             search: None,
             viewport: std::cell::Cell::new((80, 20)),
+            prompt: None,
+            prompt_view: std::cell::Cell::new((0, 0)),
         };
         for e in r.events {
             v.push_event(e);
@@ -204,6 +270,17 @@ impl SessionView {
     /// Calls waiting for approval.
     pub fn pending(&self) -> Vec<(String, String, String)> {
         self.transcript.pending_approvals()
+    }
+
+    /// The daemon's preview of what a waiting call changes (the `diff` of its
+    /// `approval_requested` event), when it sent one.
+    pub fn approval_diff(&self, call_id: &str) -> Option<&str> {
+        self.events.iter().rev().find_map(|e| match &e.kind {
+            EventKind::ApprovalRequested {
+                call_id: id, diff, ..
+            } if id == call_id => diff.as_deref(),
+            _ => None,
+        })
     }
 
     /// Total transcript height at a width (partial answer included).
@@ -262,6 +339,10 @@ pub struct App {
     pub help_scroll: u16,
     /// Clear the terminal before the next draw (Ctrl-l).
     pub redraw: bool,
+    /// The time source (tests use a manual one).
+    pub clock: Clock,
+    /// A problem found at start (a bad `[keys]` entry), shown until the TUI exits.
+    pub warning: Option<String>,
 }
 
 impl App {
@@ -283,6 +364,8 @@ impl App {
             cwd,
             help_scroll: 0,
             redraw: false,
+            clock: Clock::System,
+            warning: None,
         };
         match attach {
             Some(name) => {
@@ -320,6 +403,60 @@ impl App {
 
     /// A message from the daemon link.
     pub fn on_daemon(&mut self, msg: FromDaemon) {
+        self.daemon_message(msg);
+        self.sync_prompt();
+    }
+
+    /// Follows the call at the head of the approval queue: a new head re-arms
+    /// the prompt, and a deny dialog whose call was decided elsewhere (another
+    /// client, `tether approve`) closes at once.
+    fn sync_prompt(&mut self) {
+        let now = self.clock.now();
+        let read_only = self.read_only;
+        let pending = match self.session.as_mut() {
+            Some(v) => {
+                let pending = v.pending();
+                let head = pending.first().map(|(id, _, _)| id.clone());
+                match (head, &v.prompt) {
+                    (Some(head), Some(p)) if p.call_id == head => {}
+                    (Some(head), _) if !read_only => {
+                        v.prompt = Some(Prompt {
+                            call_id: head,
+                            since: now,
+                            scroll: 0,
+                        })
+                    }
+                    _ => v.prompt = None,
+                }
+                pending
+            }
+            None => Vec::new(),
+        };
+        if let Some(Modal::DenyReason { call_id, .. }) = &self.modal
+            && !pending.iter().any(|(id, _, _)| id == call_id)
+        {
+            self.flash = Some(format!(
+                "{call_id} was decided elsewhere; nothing was sent from here"
+            ));
+            self.modal = None;
+        }
+    }
+
+    /// How long until the prompt takes decision keys (zero once armed), or
+    /// `None` when no call waits.
+    pub fn arming_left(&self) -> Option<Duration> {
+        let p = self.session.as_ref()?.prompt.as_ref()?;
+        Some((p.since + ARM_DELAY).saturating_duration_since(self.clock.now()))
+    }
+
+    /// When the screen must be drawn again without any input: the moment the
+    /// prompt arms.
+    pub fn next_wake(&self) -> Option<Instant> {
+        let left = self.arming_left()?;
+        (!left.is_zero()).then(|| self.clock.now() + left)
+    }
+
+    fn daemon_message(&mut self, msg: FromDaemon) {
         match msg {
             FromDaemon::Connected => {
                 self.conn = ConnState::Connected;
@@ -463,23 +600,24 @@ impl App {
             reason.push_str(text);
             return;
         }
-        if let (Screen::Session, Some(v)) = (self.screen, self.session.as_mut()) {
-            match edit_lock(self.read_only, v) {
-                Some(lock) => {
-                    if let Some(m) = lock.on_edit() {
-                        self.flash = Some(m.into());
-                    }
-                }
-                None => {
-                    v.input.insert_str(text);
-                }
-            }
+        // A paste is text: it goes into the message box, even while a call
+        // waits, and never decides anything.
+        if let (Screen::Session, Some(v)) = (self.screen, self.session.as_mut())
+            && !self.read_only
+        {
+            v.input.insert_str(text);
         }
     }
 
     /// A key press.
     pub fn on_key(&mut self, ev: KeyEvent) {
+        self.sync_prompt();
         let key = Key::from_event(&ev);
+        if self.prefix && key == self.keymap.prefix {
+            // Pressed again (inside tmux, which takes the first press, or by
+            // habit): still waiting for the key after the prefix.
+            return;
+        }
         if self.prefix {
             self.prefix = false;
             match self.keymap.action(Context::Prefix, &key) {
@@ -676,27 +814,41 @@ impl App {
             }
             return;
         }
-        // A pending approval takes the keys it is bound to.
-        if !read_only && let Some((call_id, _, _)) = v.pending().into_iter().next() {
-            match self.keymap.action(Context::Approval, &key) {
-                Some(Action::Approve) => {
-                    self.outbox.push(ToDaemon::Approve {
-                        session: id,
-                        call_id,
-                    });
-                    return;
+        // While a call waits, only its deliberate keys (never a printable key,
+        // Enter or a paste) decide it, and only once the prompt is armed.
+        // Everything else goes on to the message box as usual.
+        if !read_only
+            && let Some(p) = v.prompt.as_mut()
+            && let Some(action) = self.keymap.action(Context::Approval, &key)
+        {
+            let call_id = p.call_id.clone();
+            let armed = self.clock.now() >= p.since + ARM_DELAY;
+            let (total, shown) = v.prompt_view.get();
+            match action {
+                Action::Approve | Action::Deny if !armed => {
+                    self.flash = Some(format!(
+                        "the prompt is arming: press {} again in a moment",
+                        key.label()
+                    ));
                 }
-                Some(Action::Deny) => {
+                Action::Approve => self.outbox.push(ToDaemon::Approve {
+                    session: id,
+                    call_id,
+                }),
+                Action::Deny => {
                     self.modal = Some(Modal::DenyReason {
                         call_id,
                         reason: String::new(),
-                    });
-                    return;
+                    })
+                }
+                Action::PromptUp => p.scroll = p.scroll.saturating_sub(1),
+                Action::PromptDown => {
+                    p.scroll = (p.scroll + 1).min(total.saturating_sub(shown));
                 }
                 _ => {}
             }
+            return;
         }
-        let lock = edit_lock(read_only, v);
         let input_empty = v.input.is_empty();
         let (w, h) = v.viewport.get();
         let page = (h as usize).saturating_sub(2).max(1);
@@ -709,8 +861,8 @@ impl App {
                 }
             }
             Some(a @ (Action::Send | Action::SendSteer | Action::SendInterrupt)) => {
-                if let Some(lock) = lock {
-                    self.flash = Some(lock.on_send().into());
+                if read_only {
+                    self.flash = Some("read-only: cannot send".into());
                     return;
                 }
                 if self.conn != ConnState::Connected {
@@ -727,6 +879,14 @@ impl App {
                     Action::SendInterrupt => Delivery::Interrupt,
                     _ => Delivery::Queue,
                 };
+                if v.prompt.is_some() && delivery != Delivery::Interrupt {
+                    // Sent, not a decision: say where the message went.
+                    self.flash = Some(format!(
+                        "sent; the model sees it once the waiting call is decided ({} approves, {} denies)",
+                        self.keymap.hint(Action::Approve),
+                        self.keymap.hint(Action::Deny)
+                    ));
+                }
                 self.outbox.push(ToDaemon::Send {
                     session: id,
                     text,
@@ -735,14 +895,11 @@ impl App {
                 v.input = new_input();
                 v.scroll = 0;
             }
-            Some(Action::Newline) => match lock {
-                Some(lock) => {
-                    if let Some(m) = lock.on_edit() {
-                        self.flash = Some(m.into());
-                    }
+            Some(Action::Newline) => {
+                if !read_only {
+                    v.input.insert_newline();
                 }
-                None => v.input.insert_newline(),
-            },
+            }
             Some(Action::PageUp) => {
                 v.scroll += page;
                 clamp_scroll(v, w, h);
@@ -789,57 +946,11 @@ impl App {
                     }
                     return;
                 }
-                match lock {
-                    Some(lock) => {
-                        if let Some(m) = lock.on_edit() {
-                            self.flash = Some(m.into());
-                        }
-                    }
-                    None => {
-                        v.input.input(ev);
-                    }
+                if !read_only {
+                    v.input.input(ev);
                 }
             }
         }
-    }
-}
-
-/// Why the message box takes no edits now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum EditLock {
-    /// Attached with `--read-only`.
-    ReadOnly,
-    /// A tool call waits for a decision: the approval has the focus, so stray
-    /// typing or a paste cannot become a message.
-    Approval,
-}
-
-impl EditLock {
-    /// What the status line says when a send is refused.
-    fn on_send(self) -> &'static str {
-        match self {
-            EditLock::ReadOnly => "read-only: cannot send",
-            EditLock::Approval => "a tool call waits: decide it first (y / n)",
-        }
-    }
-
-    /// What it says when typing, a newline or a paste is refused (nothing when
-    /// read-only: there is no message box to type into).
-    fn on_edit(self) -> Option<&'static str> {
-        match self {
-            EditLock::ReadOnly => None,
-            EditLock::Approval => Some("a tool call waits: y approves, n denies"),
-        }
-    }
-}
-
-fn edit_lock(read_only: bool, v: &SessionView) -> Option<EditLock> {
-    if read_only {
-        Some(EditLock::ReadOnly)
-    } else if !v.pending().is_empty() {
-        Some(EditLock::Approval)
-    } else {
-        None
     }
 }
 

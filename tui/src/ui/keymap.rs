@@ -14,7 +14,7 @@ pub enum Context {
     List,
     /// The session view.
     Session,
-    /// The session view while an approval waits.
+    /// The session view while an approval waits (checked before `Session`).
     Approval,
 }
 
@@ -24,7 +24,7 @@ impl Context {
             Context::Prefix => "after the prefix",
             Context::List => "session list",
             Context::Session => "session view",
-            Context::Approval => "approval prompt",
+            Context::Approval => "approval prompt (while a call waits)",
         }
     }
 }
@@ -68,6 +68,10 @@ pub enum Action {
     Approve,
     /// Deny the pending call (asks for a reason).
     Deny,
+    /// Scroll the approval prompt's call up.
+    PromptUp,
+    /// Scroll the approval prompt's call down.
+    PromptDown,
     /// Move up in a list.
     Up,
     /// Move down in a list.
@@ -109,6 +113,8 @@ impl Action {
             Action::ToggleTools => "toggle_tools",
             Action::Approve => "approve",
             Action::Deny => "deny",
+            Action::PromptUp => "prompt_up",
+            Action::PromptDown => "prompt_down",
             Action::Up => "up",
             Action::Down => "down",
             Action::Attach => "attach",
@@ -139,8 +145,10 @@ impl Action {
             Action::NextMatch => "next match",
             Action::PrevMatch => "previous match",
             Action::ToggleTools => "expand / collapse tool calls",
-            Action::Approve => "approve the tool call",
-            Action::Deny => "deny the tool call (with an optional reason)",
+            Action::Approve => "approve the tool call (once the prompt is armed)",
+            Action::Deny => "deny the tool call (asks for an optional reason)",
+            Action::PromptUp => "scroll the call shown in the prompt up",
+            Action::PromptDown => "scroll the call shown in the prompt down",
             Action::Up => "previous session",
             Action::Down => "next session",
             Action::Attach => "attach to the session",
@@ -172,6 +180,8 @@ impl Action {
             Action::ToggleTools,
             Action::Approve,
             Action::Deny,
+            Action::PromptUp,
+            Action::PromptDown,
             Action::Up,
             Action::Down,
             Action::Attach,
@@ -265,6 +275,24 @@ impl Key {
         Some(Key { code, mods })
     }
 
+    /// True when ordinary typing or a paste can never produce this key, so it
+    /// may decide a tool call: a Ctrl- or Alt- chord or a function key. Ctrl-j,
+    /// Ctrl-m, Ctrl-i and Ctrl-h are out: terminals send them for Enter, Tab and
+    /// Backspace, and a paste without bracketed paste sends Ctrl-j and Ctrl-m.
+    pub fn is_deliberate(&self) -> bool {
+        if matches!(self.code, KeyCode::F(_)) {
+            return true;
+        }
+        if self.mods.contains(KeyModifiers::CONTROL)
+            && matches!(self.code, KeyCode::Char('j' | 'm' | 'i' | 'h' | '['))
+        {
+            return false;
+        }
+        self.mods
+            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+            && !matches!(self.code, KeyCode::Null)
+    }
+
     /// How the help screen shows it.
     pub fn label(&self) -> String {
         let mut s = String::new();
@@ -304,6 +332,10 @@ impl Key {
 pub struct Keymap {
     /// The prefix key (`Ctrl-b`).
     pub prefix: Key,
+    /// The prefix is also the prefix of the tmux we run in, so tmux takes the
+    /// first press: hints say to press it twice (tmux's default `send-prefix`
+    /// passes the second one on, and a repeated prefix keeps it pending here).
+    pub prefix_twice: bool,
     bindings: Vec<(Context, Key, Action)>,
 }
 
@@ -321,6 +353,7 @@ impl Default for Keymap {
         let b = |c, key: &str, a| (c, k(key), a);
         Keymap {
             prefix: k("ctrl-b"),
+            prefix_twice: false,
             bindings: vec![
                 b(Prefix, "d", Detach),
                 b(Prefix, "?", Help),
@@ -340,8 +373,11 @@ impl Default for Keymap {
                 b(Session, "ctrl-p", PrevMatch),
                 b(Session, "ctrl-o", ToggleTools),
                 b(Session, "?", Help),
-                b(Approval, "y", Approve),
-                b(Approval, "n", Deny),
+                // Deciding takes keys that typing and pastes never produce.
+                b(Approval, "ctrl-y", Approve),
+                b(Approval, "ctrl-d", Deny),
+                b(Approval, "alt-up", PromptUp),
+                b(Approval, "alt-down", PromptDown),
                 b(List, "up", Up),
                 b(List, "k", Up),
                 b(List, "down", Down),
@@ -403,6 +439,15 @@ impl Keymap {
                     by_name.keys().copied().collect::<Vec<_>>().join(", ")
                 ))
             })?;
+            if matches!(action, Action::Approve | Action::Deny)
+                && let Some(key) = parsed.iter().find(|k| !k.is_deliberate())
+            {
+                return Err(KeyError(format!(
+                    "[keys] {name}: {} can be typed or pasted; a decision takes \
+                     a ctrl-, alt- or function key, like \"ctrl-y\"",
+                    key.label()
+                )));
+            }
             let mut contexts: Vec<Context> = map
                 .bindings
                 .iter()
@@ -435,13 +480,39 @@ impl Keymap {
             .map(|(_, _, a)| *a)
     }
 
+    /// Marks the prefix as shared with tmux when it is one of tmux's own
+    /// prefix keys (`tmux_prefixes`, read from the tmux we run inside).
+    pub fn inside_tmux(&mut self, tmux_prefixes: &[Key]) {
+        self.prefix_twice = tmux_prefixes.contains(&self.prefix);
+    }
+
+    /// How the prefix is pressed: `Ctrl-b`, or `Ctrl-b Ctrl-b` inside a tmux
+    /// whose prefix it is.
+    pub fn prefix_label(&self) -> String {
+        let p = self.prefix.label();
+        if self.prefix_twice {
+            format!("{p} {p}")
+        } else {
+            p
+        }
+    }
+
     /// A hint like `Ctrl-b d` for prefix actions.
     pub fn hint(&self, action: Action) -> String {
         match self.bindings.iter().find(|(_, _, a)| *a == action) {
-            Some((Context::Prefix, k, _)) => format!("{} {}", self.prefix.label(), k.label()),
+            Some((Context::Prefix, k, _)) => format!("{} {}", self.prefix_label(), k.label()),
             Some((_, k, _)) => k.label(),
             None => "unbound".into(),
         }
+    }
+
+    /// Every key bound to an action in a context, as labels (`Ctrl-y`).
+    pub fn keys_for(&self, context: Context, action: Action) -> Vec<String> {
+        self.bindings
+            .iter()
+            .filter(|(c, _, a)| *c == context && *a == action)
+            .map(|(_, k, _)| k.label())
+            .collect()
     }
 
     /// The help screen: one section per context, generated from the bindings.
@@ -459,7 +530,7 @@ impl Keymap {
                     continue;
                 }
                 let label = if ctx == Context::Prefix {
-                    format!("{} {}", self.prefix.label(), key.label())
+                    format!("{} {}", self.prefix_label(), key.label())
                 } else {
                     key.label()
                 };
@@ -468,7 +539,16 @@ impl Keymap {
                     None => rows.push((label, action.describe().to_string())),
                 }
             }
-            out.push((ctx.title().to_string(), rows));
+            let title = if ctx == Context::Prefix && self.prefix_twice {
+                format!(
+                    "{} (inside tmux: press {} twice, tmux takes the first)",
+                    ctx.title(),
+                    self.prefix.label()
+                )
+            } else {
+                ctx.title().to_string()
+            };
+            out.push((title, rows));
         }
         out
     }
@@ -576,5 +656,61 @@ mod tests {
                 "{a:?} missing from help"
             );
         }
+    }
+
+    #[test]
+    fn decisions_take_keys_that_typing_never_sends() {
+        let m = Keymap::default();
+        for c in (' '..='~').chain(['é', 'ß']) {
+            let typed = Key::from_event(&ev(KeyCode::Char(c), KeyModifiers::NONE));
+            assert_eq!(m.action(Context::Approval, &typed), None, "{c:?} decides");
+            let shifted = Key::from_event(&ev(KeyCode::Char(c), KeyModifiers::SHIFT));
+            assert_eq!(m.action(Context::Approval, &shifted), None, "{c:?} decides");
+        }
+        for code in [
+            KeyCode::Enter,
+            KeyCode::Tab,
+            KeyCode::Backspace,
+            KeyCode::Esc,
+        ] {
+            let k = Key::from_event(&ev(code, KeyModifiers::NONE));
+            assert_eq!(m.action(Context::Approval, &k), None, "{code:?} decides");
+        }
+        assert_eq!(
+            m.action(Context::Approval, &Key::parse("ctrl-y").unwrap()),
+            Some(Action::Approve)
+        );
+        assert_eq!(
+            m.action(Context::Approval, &Key::parse("ctrl-d").unwrap()),
+            Some(Action::Deny)
+        );
+    }
+
+    #[test]
+    fn a_typed_key_cannot_be_bound_to_a_decision() {
+        for bad in ["y", "enter", "ctrl-j", "ctrl-m", "tab", "space", "pgup"] {
+            let t: toml::Table = toml::from_str(&format!("approve = \"{bad}\"")).unwrap();
+            let e = Keymap::with_overrides(&t).unwrap_err().0;
+            assert!(e.contains("approve") && e.contains("ctrl-"), "{bad}: {e}");
+        }
+        let t: toml::Table = toml::from_str("deny = [\"alt-n\", \"n\"]").unwrap();
+        assert!(Keymap::with_overrides(&t).is_err());
+        let t: toml::Table = toml::from_str("approve = \"alt-a\"\ndeny = \"f9\"").unwrap();
+        let m = Keymap::with_overrides(&t).unwrap();
+        assert_eq!(m.keys_for(Context::Approval, Action::Approve), ["Alt-a"]);
+        assert_eq!(m.keys_for(Context::Approval, Action::Deny), ["F9"]);
+    }
+
+    #[test]
+    fn inside_a_tmux_with_the_same_prefix_the_hints_say_press_it_twice() {
+        let mut m = Keymap::default();
+        m.inside_tmux(&[Key::parse("C-a").unwrap()]);
+        assert_eq!(m.hint(Action::Detach), "Ctrl-b d");
+        m.inside_tmux(&[Key::parse("C-b").unwrap()]);
+        assert_eq!(m.hint(Action::Detach), "Ctrl-b Ctrl-b d");
+        let help = m.help();
+        let (title, rows) = help.iter().find(|(t, _)| t.contains("prefix")).unwrap();
+        assert!(title.contains("inside tmux"), "{title}");
+        assert!(rows.iter().any(|(k, _)| k == "Ctrl-b Ctrl-b d"), "{rows:?}");
     }
 }

@@ -6,6 +6,7 @@ pub mod app;
 pub mod conn;
 pub mod keymap;
 pub mod md_table;
+pub mod prompt;
 pub mod term_text;
 pub mod transcript;
 pub mod view;
@@ -31,7 +32,7 @@ use ratatui::crossterm::terminal::{
 use tokio::sync::mpsc;
 
 use app::App;
-use keymap::Keymap;
+use keymap::{Key, Keymap};
 
 /// Restores the terminal when dropped, and on panic.
 struct TerminalGuard;
@@ -70,8 +71,8 @@ impl Drop for TerminalGuard {
     }
 }
 
-/// Reads `[keys]` from config.toml; a broken table falls back to the defaults
-/// with a warning on stderr after the TUI exits.
+/// Reads `[keys]` from config.toml. A broken table falls back to the defaults,
+/// with a warning the TUI shows from the start (and prints again on exit).
 pub fn load_keymap() -> (Keymap, Option<String>) {
     let path = tether_shared::paths::config_dir().join("config.toml");
     let Ok(text) = std::fs::read_to_string(&path) else {
@@ -95,6 +96,31 @@ pub fn load_keymap() -> (Keymap, Option<String>) {
         },
         None => (Keymap::default(), None),
     }
+}
+
+/// The prefix keys of the tmux we run inside (`$TMUX` set), which tmux takes
+/// before we see them. Asked of tmux itself; when it cannot say, its default
+/// `C-b`.
+fn tmux_prefixes() -> Option<Vec<Key>> {
+    std::env::var_os("TMUX").filter(|v| !v.is_empty())?;
+    let mut keys = Vec::new();
+    for option in ["prefix", "prefix2"] {
+        let out = std::process::Command::new("tmux")
+            .args(["show-options", "-gv", option])
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .output();
+        if let Ok(out) = out
+            && out.status.success()
+            && let Some(k) = Key::parse(String::from_utf8_lossy(&out.stdout).trim())
+        {
+            keys.push(k);
+        }
+    }
+    if keys.is_empty() {
+        keys.extend(Key::parse("C-b"));
+    }
+    Some(keys)
 }
 
 /// How the event loop ended.
@@ -141,11 +167,15 @@ impl Signals {
 /// Runs the TUI until the user detaches or quits; returns the exit status: 0, or
 /// 128 + N after signal N (as a shell reports a process that a signal ended).
 pub async fn run(socket: PathBuf, attach: Option<String>, read_only: bool) -> anyhow::Result<u8> {
-    let (keymap, key_warning) = load_keymap();
+    let (mut keymap, key_warning) = load_keymap();
+    if let Some(prefixes) = tmux_prefixes() {
+        keymap.inside_tmux(&prefixes);
+    }
     let cwd = std::env::current_dir()
         .map(|d| d.display().to_string())
         .unwrap_or_else(|_| "/".into());
     let mut app = App::new(keymap, attach, read_only, cwd);
+    app.warning.clone_from(&key_warning);
     let (to_tx, to_rx) = mpsc::unbounded_channel();
     let (from_tx, mut from_rx) = mpsc::unbounded_channel();
     let link = tokio::spawn(conn::run(socket, to_rx, from_tx));
@@ -163,6 +193,14 @@ pub async fn run(socket: PathBuf, attach: Option<String>, read_only: bool) -> an
     match result? {
         Ended::Left => Ok(0),
         Ended::Signal(n) => Ok(u8::try_from(128 + n).unwrap_or(u8::MAX)),
+    }
+}
+
+/// Sleeps until `at` (never, for `None`: the branch is disabled then anyway).
+async fn sleep_until(at: Option<std::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
     }
 }
 
@@ -227,6 +265,8 @@ async fn event_loop(
             _ = tick.tick() => {
                 app.on_tick();
             }
+            // The approval prompt arms: draw it with its keys live.
+            _ = sleep_until(app.next_wake()), if app.next_wake().is_some() => dirty = true,
         }
     }
 }

@@ -680,6 +680,7 @@ mod tests {
             EventKind::ApprovalRequested {
                 call_id: "c".into(),
                 tool: "shell".into(),
+                diff: None,
             },
         ));
         assert_eq!(t.pending_approvals().len(), 1);

@@ -109,7 +109,9 @@ fn short(a: Action) -> &'static str {
 }
 
 fn draw_list(f: &mut Frame<'_>, app: &App, area: Rect) {
-    let [title, body, footer] = Layout::vertical([
+    let warning = warning_lines(app, area.width);
+    let [warn, title, body, footer] = Layout::vertical([
+        Constraint::Length((warning.len() as u16).min(area.height / 3)),
         Constraint::Length(1),
         Constraint::Min(1),
         Constraint::Length(1),
@@ -140,6 +142,9 @@ fn draw_list(f: &mut Frame<'_>, app: &App, area: Rect) {
         t.extend(b.spans);
     }
     f.render_widget(Paragraph::new(Line::from(t)), title);
+    if !warning.is_empty() {
+        f.render_widget(Paragraph::new(warning), warn);
+    }
     let visible = app.list.visible();
     if visible.is_empty() {
         let msg = if app.list.sessions.is_empty() {
@@ -250,89 +255,35 @@ fn draw_list(f: &mut Frame<'_>, app: &App, area: Rect) {
 }
 
 fn draw_session(f: &mut Frame<'_>, app: &App, v: &SessionView, area: Rect) {
-    let pending = if app.read_only {
-        Vec::new()
-    } else {
-        v.pending()
-    };
     let input_h: u16 = if app.read_only {
         0
     } else {
         (v.input.lines().len() as u16 + 2).clamp(3, (area.height / 3).max(3))
     };
-    let approval_h: u16 = if pending.is_empty() {
+    let top = top_lines(app, v, area.width);
+    let top_h = (top.len() as u16).min(area.height / 3);
+    // The prompt shows the whole call when it fits, leaving the transcript a
+    // line; past that it scrolls.
+    let approval_h: u16 = if app.read_only {
         0
     } else {
-        4.min(area.height.saturating_sub(input_h + 2))
+        super::prompt::wanted_height(app, v, area.width)
+            .min(area.height.saturating_sub(input_h + top_h + 2))
     };
     let [banner, body, approval, input, status] = Layout::vertical([
-        Constraint::Length(if conn_banner(app).is_some() || v.search.is_some() {
-            1
-        } else {
-            0
-        }),
+        Constraint::Length(top_h),
         Constraint::Min(1),
         Constraint::Length(approval_h),
         Constraint::Length(input_h),
         Constraint::Length(1),
     ])
     .areas(area);
-    if let Some(s) = &v.search {
-        let count = if s.matches.is_empty() {
-            String::new()
-        } else {
-            format!(" ({}/{})", s.current + 1, s.matches.len())
-        };
-        let line = Line::from(vec![
-            Span::styled(" / ", Style::new().fg(Color::Black).bg(Color::Yellow)),
-            Span::raw(format!(
-                "{}{}{}",
-                s.query,
-                if s.editing { "▌" } else { "" },
-                count
-            )),
-        ]);
-        f.render_widget(Paragraph::new(line), banner);
-    } else if let Some(b) = conn_banner(app) {
-        f.render_widget(Paragraph::new(b), banner);
+    if top_h > 0 {
+        f.render_widget(Paragraph::new(top), banner);
     }
     draw_transcript(f, v, body, live(app));
-    if approval_h > 0
-        && let Some((call_id, tool, args)) = pending.first()
-    {
-        let more = if pending.len() > 1 {
-            format!(" (+{} more)", pending.len() - 1)
-        } else {
-            String::new()
-        };
-        let text = vec![
-            Line::from(vec![
-                Span::styled(
-                    " approve ",
-                    Style::new()
-                        .fg(Color::Black)
-                        .bg(Color::Magenta)
-                        .add_modifier(Modifier::BOLD),
-                ),
-                Span::styled(
-                    format!(" {tool}"),
-                    Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
-                ),
-                Span::raw(format!(" {call_id}{more}")),
-            ]),
-            Line::from(Span::styled(
-                super::transcript::one_line(args, approval.width as usize),
-                Style::new().fg(Color::Gray),
-            )),
-            hints(app, &[Action::Approve, Action::Deny]),
-        ];
-        let block = Block::default()
-            .borders(Borders::TOP)
-            .border_style(Style::new().fg(Color::Magenta));
-        f.render_widget(
-            Paragraph::new(text).block(block).wrap(Wrap { trim: false }),
-            approval,
-        );
+    if approval_h > 0 {
+        super::prompt::draw(f, app, v, approval);
     }
     if input_h > 0 {
         let mut ta = v.input.clone();
@@ -344,6 +295,42 @@ fn draw_session(f: &mut Frame<'_>, app: &App, v: &SessionView, area: Rect) {
         f.render_widget(&ta, input);
     }
     draw_status(f, app, v, status);
+}
+
+/// The lines above the transcript: the search being typed, else the
+/// connection's trouble, else a warning from the start (a bad `[keys]`).
+fn top_lines(app: &App, v: &SessionView, width: u16) -> Vec<Line<'static>> {
+    if let Some(s) = &v.search {
+        let count = if s.matches.is_empty() {
+            String::new()
+        } else {
+            format!(" ({}/{})", s.current + 1, s.matches.len())
+        };
+        return vec![Line::from(vec![
+            Span::styled(" / ", Style::new().fg(Color::Black).bg(Color::Yellow)),
+            Span::raw(format!(
+                "{}{}{}",
+                s.query,
+                if s.editing { "▌" } else { "" },
+                count
+            )),
+        ])];
+    }
+    match conn_banner(app) {
+        Some(b) => vec![b],
+        None => warning_lines(app, width),
+    }
+}
+
+/// The start-up warning, wrapped whole (at most a third of the screen).
+fn warning_lines(app: &App, width: u16) -> Vec<Line<'static>> {
+    app.warning.as_ref().map_or_else(Vec::new, |w| {
+        let span = Span::styled(
+            format!(" {w} "),
+            Style::new().fg(Color::Black).bg(Color::Yellow),
+        );
+        super::transcript::wrap(vec![span], width, "")
+    })
 }
 
 fn draw_transcript(f: &mut Frame<'_>, v: &SessionView, area: Rect, live: bool) {

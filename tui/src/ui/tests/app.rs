@@ -116,11 +116,86 @@ fn ctrl_c_interrupts_and_does_not_exit() {
     assert_eq!(app.screen, Screen::Session);
 }
 
+fn decisions(app: &App) -> Vec<&ToDaemon> {
+    app.outbox
+        .iter()
+        .filter(|m| matches!(m, ToDaemon::Approve { .. } | ToDaemon::Deny { .. }))
+        .collect()
+}
+
+/// Issue 7 item 1: with `rm -rf` waiting, typing `hey` approved it at the `y`.
+/// No key that typing or a paste produces may decide a call, armed or not.
 #[test]
-fn y_approves_the_pending_call() {
+fn typing_enter_and_pastes_with_a_call_waiting_decide_nothing() {
     let mut app = scene::approval();
     assert_eq!(pending_calls(&app), vec!["call_9"]);
-    press(&mut app, KeyCode::Char('y'));
+    // Every printable ASCII character, some others, shifted too, then Enter.
+    let printable: String = (' '..='~').chain("éßñ€→".chars()).collect();
+    for c in printable.chars() {
+        press(&mut app, KeyCode::Char(c));
+        key(
+            &mut app,
+            KeyCode::Char(c.to_ascii_uppercase()),
+            KeyModifiers::SHIFT,
+        );
+    }
+    for code in [
+        KeyCode::Tab,
+        KeyCode::Backspace,
+        KeyCode::Left,
+        KeyCode::Enter,
+    ] {
+        press(&mut app, code);
+    }
+    for sentence in ["hey", "draft in main", "yes yes y", "no n N Y"] {
+        type_str(&mut app, sentence);
+        press(&mut app, KeyCode::Enter);
+    }
+    app.on_paste("y\nn\ny\r\n");
+    press(&mut app, KeyCode::Enter);
+    assert!(decisions(&app).is_empty(), "{:?}", app.outbox);
+    assert!(
+        app.modal.is_none(),
+        "no deny dialog opened: {:?}",
+        app.modal
+    );
+    assert_eq!(pending_calls(&app), vec!["call_9"]);
+    // The typing went where typing goes: messages, sent as usual.
+    assert!(app.outbox.contains(&ToDaemon::Send {
+        session: SID.into(),
+        text: "draft in main".into(),
+        delivery: Delivery::Queue,
+    }));
+    assert!(
+        app.flash
+            .as_deref()
+            .is_some_and(|f| f.contains("once the waiting call is decided")),
+        "{:?}",
+        app.flash
+    );
+    // The prompt is still there, and still says how to decide.
+    assert!(screen(&app, 80, 24).contains("Ctrl-y  approve"));
+}
+
+#[test]
+fn ctrl_y_approves_once_the_prompt_is_armed() {
+    let mut app = scene::approval_arming();
+    assert!(screen(&app, 80, 24).contains("arming…"));
+    ctrl(&mut app, 'y');
+    assert!(decisions(&app).is_empty(), "decided while arming");
+    assert!(
+        app.flash.as_deref().is_some_and(|f| f.contains("arming")),
+        "{:?}",
+        app.flash
+    );
+    ctrl(&mut app, 'd');
+    assert!(app.modal.is_none());
+    app.clock.advance(crate::ui::app::ARM_DELAY / 2);
+    ctrl(&mut app, 'y');
+    assert!(decisions(&app).is_empty(), "decided while arming");
+    arm(&mut app);
+    assert!(!screen(&app, 80, 24).contains("arming…"));
+    ctrl(&mut app, 'y');
     assert_eq!(
         app.outbox,
         vec![ToDaemon::Approve {
@@ -128,19 +203,51 @@ fn y_approves_the_pending_call() {
             call_id: "call_9".into(),
         }]
     );
-    assert_eq!(input_text(&app), "", "y is not typed into the input");
+    assert_eq!(input_text(&app), "", "nothing typed into the message");
 }
 
 #[test]
-fn y_approves_the_oldest_of_several_pending_calls() {
+fn a_new_call_at_the_head_of_the_queue_arms_again() {
+    let mut app = scene::approval();
+    let next = app.session.as_ref().map_or(0, |v| v.last_seq()) + 1;
+    app.on_daemon(live_event(
+        next,
+        call("call_10", "shell", json!({"command": "ls"})),
+    ));
+    app.on_daemon(live_event(next + 1, ask("call_10", "shell")));
+    // The head is still call_9: armed.
+    assert!(!screen(&app, 80, 24).contains("arming…"));
+    app.on_daemon(live_event(
+        next + 2,
+        decided("call_9", Decision::Approved, None),
+    ));
+    // Now call_10 is the head, just shown: a key pressed for call_9 a moment
+    // too late cannot approve it.
+    ctrl(&mut app, 'y');
+    assert!(decisions(&app).is_empty(), "{:?}", app.outbox);
+    assert!(screen(&app, 80, 24).contains("arming…"));
+    arm(&mut app);
+    ctrl(&mut app, 'y');
+    assert_eq!(
+        decisions(&app),
+        vec![&ToDaemon::Approve {
+            session: SID.into(),
+            call_id: "call_10".into(),
+        }]
+    );
+}
+
+#[test]
+fn ctrl_y_approves_the_oldest_of_several_pending_calls() {
     let mut kinds = approval_kinds();
     kinds.extend([
         call("call_10", "write_file", json!({"path": "a.txt"})),
         ask("call_10", "write_file"),
     ]);
     let mut app = session_with(kinds);
+    arm(&mut app);
     assert!(screen(&app, 80, 24).contains("(+1 more)"));
-    press(&mut app, KeyCode::Char('y'));
+    ctrl(&mut app, 'y');
     assert_eq!(
         app.outbox,
         vec![ToDaemon::Approve {
@@ -151,9 +258,9 @@ fn y_approves_the_oldest_of_several_pending_calls() {
 }
 
 #[test]
-fn n_asks_for_a_reason_then_denies() {
+fn ctrl_d_asks_for_a_reason_then_denies() {
     let mut app = scene::approval();
-    press(&mut app, KeyCode::Char('n'));
+    ctrl(&mut app, 'd');
     assert!(matches!(
         &app.modal,
         Some(Modal::DenyReason { call_id, .. }) if call_id == "call_9"
@@ -176,7 +283,7 @@ fn n_asks_for_a_reason_then_denies() {
 #[test]
 fn deny_without_a_reason_sends_none() {
     let mut app = scene::approval();
-    press(&mut app, KeyCode::Char('n'));
+    ctrl(&mut app, 'd');
     type_str(&mut app, "  ");
     press(&mut app, KeyCode::Enter);
     assert_eq!(
@@ -192,13 +299,42 @@ fn deny_without_a_reason_sends_none() {
 #[test]
 fn esc_in_the_reason_modal_cancels_and_sends_nothing() {
     let mut app = scene::approval();
-    press(&mut app, KeyCode::Char('n'));
+    ctrl(&mut app, 'd');
     type_str(&mut app, "never mind");
     press(&mut app, KeyCode::Esc);
     assert!(app.modal.is_none());
     assert!(app.outbox.is_empty(), "{:?}", app.outbox);
     // The call still waits.
     assert_eq!(pending_calls(&app), vec!["call_9"]);
+}
+
+/// Another client (or `tether approve`) decides while the deny dialog is open:
+/// the dialog closes at once, so its Enter cannot send a stale denial.
+#[test]
+fn a_decision_elsewhere_closes_the_deny_dialog() {
+    for decision in [Decision::Approved, Decision::Denied] {
+        let mut app = scene::approval();
+        ctrl(&mut app, 'd');
+        type_str(&mut app, "half a reason");
+        let next = app.session.as_ref().map_or(0, |v| v.last_seq()) + 1;
+        app.on_daemon(live_event(next, decided("call_9", decision, None)));
+        assert!(app.modal.is_none(), "{decision:?}: the dialog stays open");
+        assert!(
+            screen(&app, 80, 24).contains("call_9 was decided elsewhere"),
+            "{decision:?}"
+        );
+        press(&mut app, KeyCode::Enter);
+        assert!(decisions(&app).is_empty(), "{:?}", app.outbox);
+    }
+    // A result (the call interrupted) closes it too.
+    let mut app = scene::approval();
+    ctrl(&mut app, 'd');
+    let next = app.session.as_ref().map_or(0, |v| v.last_seq()) + 1;
+    app.on_daemon(live_event(
+        next,
+        result("call_9", "shell", "interrupted", true),
+    ));
+    assert!(app.modal.is_none());
 }
 
 #[test]
@@ -210,11 +346,10 @@ fn approval_decided_elsewhere_removes_the_prompt() {
         decided("call_9", Decision::Approved, None),
     ));
     assert!(pending_calls(&app).is_empty());
-    assert!(!screen(&app, 80, 24).contains(" approve "));
-    // `y` is now just a letter.
-    press(&mut app, KeyCode::Char('y'));
+    assert!(!screen(&app, 80, 24).contains("approve?"));
+    // Ctrl-y now decides nothing.
+    ctrl(&mut app, 'y');
     assert!(app.outbox.is_empty(), "{:?}", app.outbox);
-    assert_eq!(input_text(&app), "y");
 }
 
 #[test]
@@ -226,15 +361,11 @@ fn a_tool_result_elsewhere_removes_the_prompt() {
         result("call_9", "shell", "interrupted", true),
     ));
     assert!(pending_calls(&app).is_empty());
-    press(&mut app, KeyCode::Char('n'));
+    ctrl(&mut app, 'd');
     assert!(app.modal.is_none());
-    assert_eq!(input_text(&app), "n");
 }
 
 /// Another client's denial, before the daemon's matching `tool_result` arrives.
-/// The daemon stores both in one batch, so the gap is short, but until the result
-/// arrives this client still shows the prompt and `y` would send an Approve that
-/// the daemon must refuse.
 #[test]
 fn a_denial_elsewhere_removes_the_prompt() {
     let mut app = scene::approval();
@@ -244,6 +375,40 @@ fn a_denial_elsewhere_removes_the_prompt() {
         decided("call_9", Decision::Denied, Some("no")),
     ));
     assert!(pending_calls(&app).is_empty());
+}
+
+#[test]
+fn alt_down_and_up_scroll_a_long_call_within_its_length() {
+    let mut app = scene::approval_long_diff();
+    let s = screen(&app, 80, 24);
+    assert!(s.contains("Alt-Up/Alt-Down scroll · 4-"), "{s}");
+    for _ in 0..100 {
+        key(&mut app, KeyCode::Down, KeyModifiers::ALT);
+    }
+    let s = screen(&app, 80, 24);
+    assert!(s.contains("+line 40") && s.contains("/43"), "{s}");
+    for _ in 0..100 {
+        key(&mut app, KeyCode::Up, KeyModifiers::ALT);
+    }
+    let s = screen(&app, 80, 24);
+    assert!(
+        s.contains("scroll · 1-") && s.contains("file notes.txt"),
+        "{s}"
+    );
+    assert!(app.outbox.is_empty(), "{:?}", app.outbox);
+}
+
+#[test]
+fn a_custom_approve_key_decides_and_the_prompt_names_it() {
+    let table: toml::Table = toml::from_str("approve = \"alt-a\"").expect("toml");
+    let keymap = Keymap::with_overrides(&table).expect("a keymap");
+    let mut app = attached_with(keymap, false, approval_kinds());
+    arm(&mut app);
+    assert!(screen(&app, 80, 24).contains("Alt-a  approve"));
+    ctrl(&mut app, 'y');
+    assert!(decisions(&app).is_empty());
+    key(&mut app, KeyCode::Char('a'), KeyModifiers::ALT);
+    assert_eq!(decisions(&app).len(), 1);
 }
 
 #[test]
@@ -315,10 +480,13 @@ fn a_custom_prefix_replaces_ctrl_b() {
 fn read_only_sends_nothing() {
     let mut app = scene::read_only();
     assert_eq!(pending_calls(&app), vec!["call_9"]);
+    arm(&mut app);
     type_str(&mut app, "hello");
     press(&mut app, KeyCode::Enter);
     ctrl(&mut app, 's');
     ctrl(&mut app, 'c');
+    ctrl(&mut app, 'y');
+    ctrl(&mut app, 'd');
     press(&mut app, KeyCode::Char('y'));
     press(&mut app, KeyCode::Char('n'));
     assert!(app.outbox.is_empty(), "{:?}", app.outbox);
@@ -564,11 +732,12 @@ fn paste_goes_to_the_input_or_the_reason() {
     let mut app = scene::history();
     app.on_paste("pasted\ntext");
     assert_eq!(input_text(&app), "pasted\ntext");
-    // While an approval has the focus, a paste does not reach the message.
+    // While a call waits, a paste is still text for the message: it decides nothing.
     let mut app = scene::approval();
-    app.on_paste("stray");
-    assert_eq!(input_text(&app), "");
-    press(&mut app, KeyCode::Char('n'));
+    app.on_paste("y");
+    assert_eq!(input_text(&app), "y");
+    assert!(app.outbox.is_empty(), "{:?}", app.outbox);
+    ctrl(&mut app, 'd');
     app.on_paste("a reason");
     press(&mut app, KeyCode::Enter);
     assert!(matches!(
@@ -578,4 +747,48 @@ fn paste_goes_to_the_input_or_the_reason() {
     let mut app = scene::read_only();
     app.on_paste("nope");
     assert_eq!(input_text(&app), "");
+}
+
+#[test]
+fn ctrl_b_twice_then_d_detaches_for_tmux_users() {
+    // Inside a tmux whose prefix is Ctrl-b, tmux takes the first press and its
+    // `send-prefix` passes the second one on; outside tmux both arrive.
+    let mut keymap = Keymap::default();
+    keymap.inside_tmux(&[crate::ui::keymap::Key::parse("C-b").expect("a key")]);
+    let mut app = attached_with(keymap, false, history_kinds());
+    assert!(
+        screen(&app, 160, 24).contains("Ctrl-b Ctrl-b d detach"),
+        "{}",
+        screen(&app, 160, 24)
+    );
+    ctrl(&mut app, 'b');
+    ctrl(&mut app, 'b');
+    assert!(app.prefix, "a repeated prefix keeps waiting for its key");
+    press(&mut app, KeyCode::Char('d'));
+    assert!(app.exit);
+    assert_eq!(input_text(&app), "");
+    // And the help says so.
+    let mut app = scene::history();
+    app.keymap
+        .inside_tmux(&[crate::ui::keymap::Key::parse("C-b").expect("a key")]);
+    press(&mut app, KeyCode::Char('?'));
+    let s = screen(&app, 80, 60);
+    assert!(s.contains("inside tmux: press Ctrl-b twice"), "{s}");
+}
+
+#[test]
+fn a_bad_keys_entry_is_shown_from_the_start() {
+    for mut app in [scene::list(), scene::history()] {
+        app.warning = Some(
+            "/home/ana/.config/tether/config.toml: [keys] approve: y can be typed or pasted; a decision takes a ctrl-, alt- or function key, like \"ctrl-y\"; using the default keys"
+                .into(),
+        );
+        // Whole, wrapped: the end says what the TUI did about it.
+        let s = screen(&app, 80, 24);
+        assert!(s.contains("[keys] approve: y can be typed"), "{s}");
+        assert!(s.contains("using the default"), "{s}");
+        // It stays while the user works (a flash would go at the first key).
+        type_str(&mut app, "x");
+        assert!(screen(&app, 80, 24).contains("[keys] approve"));
+    }
 }

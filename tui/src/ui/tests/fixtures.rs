@@ -12,7 +12,7 @@ use tether_shared::protocol::{
 };
 use tether_shared::{Decision, Delivery, Event, EventKind, Live, SessionState, Usage};
 
-use crate::ui::app::App;
+use crate::ui::app::{ARM_DELAY, App, Clock};
 use crate::ui::conn::FromDaemon;
 use crate::ui::keymap::Keymap;
 use crate::ui::view;
@@ -97,10 +97,20 @@ pub(super) fn call(id: &str, tool: &str, args: serde_json::Value) -> EventKind {
     }
 }
 
+/// An approval request with the daemon's diff of the change.
+pub(super) fn ask_with_diff(id: &str, tool: &str, diff: &str) -> EventKind {
+    EventKind::ApprovalRequested {
+        call_id: id.into(),
+        tool: tool.into(),
+        diff: Some(diff.into()),
+    }
+}
+
 pub(super) fn ask(id: &str, tool: &str) -> EventKind {
     EventKind::ApprovalRequested {
         call_id: id.into(),
         tool: tool.into(),
+        diff: None,
     }
 }
 
@@ -340,9 +350,22 @@ pub(super) fn type_str(app: &mut App, s: &str) {
     }
 }
 
+/// A new app whose clock moves only when a test moves it.
+pub(super) fn new_app(keymap: Keymap, attach: Option<String>, read_only: bool) -> App {
+    let mut app = App::new(keymap, attach, read_only, CWD.into());
+    app.clock = Clock::manual();
+    app
+}
+
+/// Lets the approval prompt's arming delay pass.
+pub(super) fn arm(app: &mut App) {
+    app.clock.advance(ARM_DELAY);
+    settle(app);
+}
+
 /// The list screen, connected, with `list` from the daemon.
 fn list_with(list: Vec<SessionInfo>) -> App {
-    let mut app = App::new(Keymap::default(), None, false, CWD.into());
+    let mut app = new_app(Keymap::default(), None, false);
     app.on_daemon(FromDaemon::Connected);
     app.on_daemon(FromDaemon::Sessions(list));
     app.outbox.clear();
@@ -351,7 +374,7 @@ fn list_with(list: Vec<SessionInfo>) -> App {
 
 /// Attached (as `tether attach`) to a session whose log is `kinds`.
 pub(super) fn attached_with(keymap: Keymap, read_only: bool, kinds: Vec<EventKind>) -> App {
-    let mut app = App::new(keymap, Some(SID.into()), read_only, CWD.into());
+    let mut app = new_app(keymap, Some(SID.into()), read_only);
     app.on_daemon(FromDaemon::Connected);
     app.on_daemon(tools());
     app.on_daemon(attach_result(numbered(kinds), false, ""));
@@ -411,7 +434,7 @@ pub(super) mod scene {
     }
 
     pub fn list_connecting() -> App {
-        App::new(Keymap::default(), None, false, CWD.into())
+        new_app(Keymap::default(), None, false)
     }
 
     pub fn list_filter() -> App {
@@ -436,7 +459,7 @@ pub(super) mod scene {
     }
 
     pub fn attaching() -> App {
-        let mut app = App::new(Keymap::default(), Some(SID.into()), false, CWD.into());
+        let mut app = new_app(Keymap::default(), Some(SID.into()), false);
         app.on_daemon(FromDaemon::Connected);
         app
     }
@@ -488,12 +511,87 @@ pub(super) mod scene {
     }
 
     pub fn approval() -> App {
+        let mut app = approval_arming();
+        arm(&mut app);
+        app
+    }
+
+    /// Just arrived: the decision keys are not live yet.
+    pub fn approval_arming() -> App {
         session_with(approval_kinds())
+    }
+
+    fn approval_of(tool: &str, args: serde_json::Value, ask: EventKind) -> App {
+        let mut app = session_with(vec![
+            created(),
+            user("Tidy up the repository."),
+            EventKind::TurnStarted,
+            state(SessionState::Running),
+            call("call_20", tool, args),
+            ask,
+            state(SessionState::AwaitingApproval),
+        ]);
+        arm(&mut app);
+        app
+    }
+
+    /// A long command with its dangerous tail: shown whole, wrapped.
+    pub fn approval_long_shell() -> App {
+        approval_of(
+            "shell",
+            json!({"command": "cd /home/ana/projects/tether && git stash && cargo build --release --workspace && cp target/release/tether ~/.local/bin/ && rm -rf /home/ana/projects/tether/target ~/.cache"}),
+            ask("call_20", "shell"),
+        )
+    }
+
+    /// An `edit_file` with the daemon's diff of the file.
+    pub fn approval_edit_file() -> App {
+        approval_of(
+            "edit_file",
+            json!({"path": "src/config.rs", "old_string": "    timeout_s: 30,", "new_string": "    timeout_s: 300,\n    retries: 5,"}),
+            ask_with_diff(
+                "call_20",
+                "edit_file",
+                "--- a/src/config.rs\n+++ b/src/config.rs\n@@ -10,5 +10,6 @@\n pub fn defaults() -> Config {\n     Config {\n-    timeout_s: 30,\n+    timeout_s: 300,\n+    retries: 5,\n     }\n }",
+            ),
+        )
+    }
+
+    /// An `edit_file` from a daemon that sent no diff: the change itself.
+    pub fn approval_edit_file_local() -> App {
+        approval_of(
+            "edit_file",
+            json!({"path": "README.md", "old_string": "cargo test\n", "new_string": "cargo test --workspace\n"}),
+            ask("call_20", "edit_file"),
+        )
+    }
+
+    /// An MCP tool: its arguments as pretty JSON.
+    pub fn approval_json() -> App {
+        approval_of(
+            "github__create_issue",
+            json!({"repo": "ana/tether", "title": "Flaky test", "labels": ["ci", "bug"], "body": "The tmux test fails once in ten runs."}),
+            ask("call_20", "github__create_issue"),
+        )
+    }
+
+    /// A diff longer than the room, scrolled down three lines.
+    pub fn approval_long_diff() -> App {
+        let content: String = (1..=40).map(|i| format!("line {i}\n")).collect();
+        let mut app = approval_of(
+            "write_file",
+            json!({"path": "notes.txt", "content": content}),
+            ask("call_20", "write_file"),
+        );
+        for _ in 0..3 {
+            key(&mut app, KeyCode::Down, KeyModifiers::ALT);
+        }
+        app
     }
 
     pub fn deny_reason() -> App {
         let mut app = approval();
-        press(&mut app, KeyCode::Char('n'));
+        ctrl(&mut app, 'd');
         type_str(&mut app, "use cargo clean instead");
         app
     }
@@ -561,7 +659,7 @@ pub(super) mod scene {
     }
 
     pub fn older_events() -> App {
-        let mut app = App::new(Keymap::default(), Some(SID.into()), false, CWD.into());
+        let mut app = new_app(Keymap::default(), Some(SID.into()), false);
         app.on_daemon(FromDaemon::Connected);
         let events = vec![
             ev(501, user("what changed since yesterday?")),
@@ -592,6 +690,12 @@ pub(super) const SCENES: &[(&str, Scene)] = &[
     ("streaming", scene::streaming),
     ("tool_output", scene::tool_output),
     ("approval", scene::approval),
+    ("approval_arming", scene::approval_arming),
+    ("approval_long_shell", scene::approval_long_shell),
+    ("approval_edit_file", scene::approval_edit_file),
+    ("approval_edit_file_local", scene::approval_edit_file_local),
+    ("approval_json", scene::approval_json),
+    ("approval_long_diff", scene::approval_long_diff),
     ("deny_reason", scene::deny_reason),
     ("help", scene::help),
     ("create", scene::create),
