@@ -413,11 +413,14 @@ impl App {
     fn sync_prompt(&mut self) {
         let now = self.clock.now();
         let read_only = self.read_only;
+        let covered = self.modal.is_some();
         let pending = match self.session.as_mut() {
             Some(v) => {
                 let pending = v.pending();
                 let head = pending.first().map(|(id, _, _)| id.clone());
-                match (head, &v.prompt) {
+                match (head, &mut v.prompt) {
+                    // A dialog hides the prompt: it arms again once it shows.
+                    (Some(head), Some(p)) if p.call_id == head && covered => p.since = now,
                     (Some(head), Some(p)) if p.call_id == head => {}
                     (Some(head), _) if !read_only => {
                         v.prompt = Some(Prompt {

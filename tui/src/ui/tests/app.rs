@@ -238,6 +238,21 @@ fn a_new_call_at_the_head_of_the_queue_arms_again() {
 }
 
 #[test]
+fn a_prompt_hidden_by_a_dialog_arms_again_when_it_shows() {
+    let mut app = scene::approval();
+    press(&mut app, KeyCode::Char('?'));
+    assert!(matches!(app.modal, Some(Modal::Help)));
+    arm(&mut app);
+    press(&mut app, KeyCode::Esc);
+    assert!(app.modal.is_none());
+    ctrl(&mut app, 'y');
+    assert!(decisions(&app).is_empty(), "{:?}", app.outbox);
+    arm(&mut app);
+    ctrl(&mut app, 'y');
+    assert_eq!(decisions(&app).len(), 1);
+}
+
+#[test]
 fn ctrl_y_approves_the_oldest_of_several_pending_calls() {
     let mut kinds = approval_kinds();
     kinds.extend([
