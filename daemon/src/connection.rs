@@ -475,7 +475,7 @@ impl Conn {
                     biased;
                     _ = d.closing.cancelled() => return Err(RpcError::new(code::SHUTTING_DOWN, "the daemon is shutting down")),
                     _ = self.done.cancelled() => return Ok(None),
-                    r = h.wait(timeout) => r,
+                    r = h.wait(timeout) => r?,
                 };
                 to_value(WaitResult { state, timed_out })
             }

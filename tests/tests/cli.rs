@@ -10,8 +10,10 @@ use std::time::Duration;
 use serde_json::Value;
 use tether_tests::harness::pretty;
 use tether_tests::{Reply, TestEnv};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 
 const T: Duration = Duration::from_secs(20);
+const ASK: &str = "[approvals]\ndefault = \"ask\"\n";
 
 /// The pid of whichever daemon serves now (the test's own or one the CLI
 /// started), starting one when none runs.
@@ -135,6 +137,8 @@ async fn sends_racing_a_kill_9_are_delivered_once_or_say_the_outcome_is_unknown(
             failed.push(i);
         }
     }
+    // Inputs acknowledged just before a kill become messages once restored.
+    assert_eq!(env.wait_settled("race").await, "idle");
     let texts: Vec<String> = env
         .events_of("race", "user_message")
         .await
@@ -155,4 +159,291 @@ async fn sends_racing_a_kill_9_are_delivered_once_or_say_the_outcome_is_unknown(
             );
         }
     }
+}
+
+/// Reads `lines` until one contains `needle`; returns every line read.
+async fn read_until(
+    lines: &mut tokio::io::Lines<tokio::io::BufReader<impl tokio::io::AsyncRead + Unpin>>,
+    needle: &str,
+    seen: &mut Vec<String>,
+) {
+    let found = tokio::time::timeout(T, async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            let hit = line.contains(needle);
+            seen.push(line);
+            if hit {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert!(
+        matches!(found, Ok(true)),
+        "timed out or output ended waiting for {needle:?}; got:\n{}",
+        seen.join("\n")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wait_on_a_session_killed_meanwhile_exits_1_with_a_message() {
+    let (model, env) = TestEnv::started("").await;
+    model.push(Reply::hang());
+    env.ok(&["new", "-d", "-n", "w", "take your time"]).await;
+    let waiter = env
+        .cli(&["wait", "w"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    // The waiter is connected once the daemon counts it beside our status call.
+    env.wait_until("the waiter to connect", T, || async {
+        let s: Value =
+            serde_json::from_str(&env.ok(&["daemon", "status", "--json"]).await).unwrap();
+        s["clients"].as_u64().unwrap_or(0) >= 2
+    })
+    .await;
+    env.ok(&["kill", "w"]).await;
+    let out = tokio::time::timeout(T, waiter.wait_with_output())
+        .await
+        .expect("wait returns once the session is killed")
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "stdout: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(stderr.contains("killed"), "says why: {stderr}");
+    assert!(out.stdout.is_empty(), "prints no state");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn piped_attach_ends_with_its_input_once_the_turn_is_over_and_prints_the_answer_once() {
+    let (model, env) = TestEnv::started("").await;
+    env.ok(&["new", "-d", "-n", "lm"]).await;
+    model.push(Reply::text("Hello there, dear friend"));
+    let mut child = env
+        .cli(&["attach", "lm"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"hi\n").await.unwrap();
+    drop(stdin);
+    let out = tokio::time::timeout(T, child.wait_with_output())
+        .await
+        .expect("line mode exits when its input ends")
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        stdout.matches("Hello there, dear friend").count(),
+        1,
+        "the answer once: {stdout}"
+    );
+    assert!(
+        stdout.contains("turn completed"),
+        "ends after the turn: {stdout}"
+    );
+    let messages = env.events_of("lm", "user_message").await;
+    assert_eq!(messages.len(), 1, "{}", pretty(&messages));
+    assert_eq!(messages[0]["text"], "hi");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_without_a_terminal_answers_and_exits() {
+    let (model, env) = TestEnv::started("").await;
+    model.push(Reply::text("The answer is 42"));
+    // `run` gives the CLI /dev/null as stdin.
+    let out = env.run(&["new", "-n", "nd", "what is the answer?"]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stdout.matches("The answer is 42").count(),
+        1,
+        "{}",
+        out.stdout
+    );
+    assert_eq!(env.wait_settled("nd").await, "idle");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn line_mode_decides_approvals_with_slash_commands_and_never_sends_a_bare_y() {
+    let (model, env) = TestEnv::started(ASK).await;
+    env.ok(&["new", "-d", "-n", "ap"]).await;
+    model.push(Reply::tool_call(
+        "call_1",
+        "shell",
+        serde_json::json!({"command": "echo ran > ran.txt"}),
+    ));
+    model.push(Reply::text("done"));
+    let mut child = env
+        .cli(&["attach", "ap"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    stdin.write_all(b"run it\n").await.unwrap();
+    read_until(&mut lines, "/approve", &mut seen).await;
+    stdin.write_all(b"y\n").await.unwrap();
+    stdin.write_all(b"/approve\n").await.unwrap();
+    read_until(&mut lines, "assistant: done", &mut seen).await;
+    drop(stdin);
+    while lines.next_line().await.unwrap().is_some() {}
+    let out = tokio::time::timeout(T, child.wait_with_output())
+        .await
+        .expect("line mode exits")
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("not sent"),
+        "the bare y is refused: {stderr}"
+    );
+    let texts: Vec<Value> = env
+        .events_of("ap", "user_message")
+        .await
+        .into_iter()
+        .map(|e| e["text"].clone())
+        .collect();
+    assert_eq!(
+        texts,
+        vec![Value::from("run it")],
+        "y never reached the model"
+    );
+    let decided = env.events_of("ap", "approval_decided").await;
+    assert_eq!(decided.len(), 1);
+    assert_eq!(decided[0]["decision"], "approved");
+    assert!(env.work_dir.join("ran.txt").exists(), "the call ran");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn piped_attach_ending_while_a_call_waits_says_so() {
+    let (model, env) = TestEnv::started(ASK).await;
+    env.ok(&["new", "-d", "-n", "aw"]).await;
+    model.push(Reply::tool_call(
+        "call_w",
+        "shell",
+        serde_json::json!({"command": "true"}),
+    ));
+    let mut child = env
+        .cli(&["attach", "aw"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"go\n").await.unwrap();
+    drop(stdin);
+    let out = tokio::time::timeout(T, child.wait_with_output())
+        .await
+        .expect("line mode exits")
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("waits for approval of call_w") && stderr.contains("tether approve aw"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_dash_reads_the_message_from_stdin() {
+    let (_model, env) = TestEnv::started("").await;
+    env.ok(&["new", "-d", "-n", "st"]).await;
+    let mut child = env
+        .cli(&["send", "st", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"line one\nline two\n").await.unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().await.unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(env.wait_settled("st").await, "idle");
+    let messages = env.events_of("st", "user_message").await;
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0]["text"], "line one\nline two");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_follow_survives_a_kill_9_without_repeats_and_says_when_the_daemon_stops() {
+    let (model, mut env) = TestEnv::started("").await;
+    model.push(Reply::text("answer one"));
+    env.ok(&["new", "-d", "-n", "f", "first"]).await;
+    assert_eq!(env.wait_settled("f").await, "idle");
+    let mut child = env
+        .cli(&["logs", "f", "--follow", "--json"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    read_until(&mut lines, "answer one", &mut seen).await;
+    env.kill9().await;
+    model.push(Reply::text("answer two"));
+    env.ok(&["send", "f", "second"]).await;
+    read_until(&mut lines, "answer two", &mut seen).await;
+    env.ok(&["daemon", "stop"]).await;
+    while let Some(line) = lines.next_line().await.unwrap() {
+        seen.push(line);
+    }
+    let out = tokio::time::timeout(T, child.wait_with_output())
+        .await
+        .expect("the follower exits when the daemon stops")
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("reconnecting"),
+        "says it reconnected: {stderr}"
+    );
+    assert!(
+        stderr.contains("the daemon stopped"),
+        "says it stopped: {stderr}"
+    );
+    let seqs: Vec<u64> = seen
+        .iter()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["seq"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert!(
+        seqs.windows(2).all(|w| w[0] < w[1]),
+        "no event twice, none out of order: {seqs:?}"
+    );
+    assert_eq!(seqs.first(), Some(&1));
+    let all = env.events("f").await;
+    assert_eq!(seqs.len(), all.len(), "none skipped: {}", seen.join("\n"));
 }

@@ -73,6 +73,12 @@ async fn socket_is_private_and_a_second_daemon_refuses_to_start() {
     let out = env.run(&["daemon"]).await;
     assert_ne!(out.code, 0);
     assert!(out.stderr.contains("already running"), "{}", out.stderr);
+    assert_eq!(
+        out.stderr.matches("already running").count(),
+        1,
+        "the refusal is said once: {}",
+        out.stderr
+    );
     assert!(
         out.stderr.contains(&pid.to_string()),
         "names the running daemon's pid: {}",

@@ -8,7 +8,6 @@ use anyhow::{Context, bail};
 use serde_json::{Value, json};
 use tether_shared::protocol::*;
 use tether_shared::{Delivery, Event, Live};
-use tokio::io::AsyncBufReadExt;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::{Cli, Command, DaemonAction, DaemonArgs, NewArgs};
@@ -79,7 +78,13 @@ fn run_daemon(socket: PathBuf, args: &DaemonArgs) -> anyhow::Result<u8> {
         tokio::spawn(async move { wait_for_signals(signals).await });
         tether_daemon::run(options, shutdown).await
     })
-    .inspect_err(|e| tracing::error!(error = %one_line(e), "daemon failed"))?;
+    // In the foreground the log also goes to stderr, where `main` prints the
+    // error anyway: log it only when running in the background, so it is said once.
+    .inspect_err(|e| {
+        if args.background {
+            tracing::error!(error = %one_line(e), "daemon failed");
+        }
+    })?;
     Ok(0)
 }
 
@@ -172,7 +177,7 @@ async fn client_command(command: Option<Command>, socket: PathBuf) -> anyhow::Re
                 drop(c);
                 return crate::ui::run(socket, Some(name), read_only).await;
             }
-            attach(c, &name, read_only).await
+            crate::linemode::attach(c, &name, read_only).await
         }
         Command::Send {
             name,
@@ -442,7 +447,7 @@ async fn new(args: NewArgs, socket: &Path) -> anyhow::Result<u8> {
         drop(c);
         return crate::ui::run(socket.to_path_buf(), Some(info.id), false).await;
     }
-    attach(c, &info.name, false).await
+    crate::linemode::attach(c, &info.name, false).await
 }
 
 async fn decide(
@@ -481,54 +486,90 @@ async fn logs(
     follow: bool,
     since: Option<u64>,
 ) -> anyhow::Result<u8> {
-    let mut c = connect_or_start(socket).await?;
     let mut last = since.unwrap_or(0);
     loop {
-        let page: LogsResult = c
-            .request(
-                method::SESSION_LOGS,
-                LogsParams {
-                    session: session.clone(),
-                    since: Some(last),
-                    before: None,
-                    limit: Some(5000),
-                },
-            )
-            .await?;
-        for ev in &page.events {
-            print_event(ev, json)?;
-            last = ev.seq;
+        let mut c = connect_or_start(socket).await?;
+        loop {
+            let page: LogsResult = c
+                .request(
+                    method::SESSION_LOGS,
+                    LogsParams {
+                        session: session.clone(),
+                        since: Some(last),
+                        before: None,
+                        limit: Some(5000),
+                    },
+                )
+                .await?;
+            for ev in &page.events {
+                print_event(ev, json)?;
+                last = ev.seq;
+            }
+            if !page.more {
+                break;
+            }
         }
-        if !page.more {
-            break;
+        if !follow {
+            return Ok(0);
+        }
+        match follow_live(&mut c, &session, json, &mut last).await? {
+            Some(code) => return Ok(code),
+            None => {
+                // Not a stop (that is announced): the daemon died under us. Start
+                // one again, like any command, and go on after the last event
+                // printed, so nothing is shown twice or skipped.
+                eprintln!("tether: lost the daemon; reconnecting, continuing after seq {last}");
+            }
         }
     }
-    if !follow {
-        return Ok(0);
-    }
-    let r: AttachResult = c
+}
+
+/// Prints a session's live events after `last` until the daemon stops (exit 1)
+/// or the session is killed (exit 0); `None` when the connection was lost.
+async fn follow_live(
+    c: &mut Client,
+    session: &str,
+    json: bool,
+    last: &mut u64,
+) -> anyhow::Result<Option<u8>> {
+    let lost = |e: ClientError| match e {
+        ClientError::Io(_) => Ok(None),
+        e => Err(anyhow::Error::new(e)),
+    };
+    let r: AttachResult = match c
         .request(
             method::SESSION_ATTACH,
             AttachParams {
-                session,
-                from_seq: Some(last),
+                session: session.to_string(),
+                from_seq: Some(*last),
                 page_size: Some(10_000),
                 read_only: true,
             },
         )
-        .await?;
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => return lost(e),
+    };
     for ev in &r.events {
-        print_event(ev, json)?;
-        last = ev.seq;
+        if ev.seq > *last {
+            print_event(ev, json)?;
+            *last = ev.seq;
+        }
     }
-    while let Some(n) = c.next_notification().await? {
+    loop {
+        let n = match c.next_notification().await {
+            Ok(Some(n)) => n,
+            Ok(None) => return Ok(None),
+            Err(e) => return lost(e),
+        };
         if n.method == method::DAEMON_SHUTDOWN {
-            eprintln!("the daemon stopped");
-            return Ok(1);
+            eprintln!("the daemon stopped (`tether logs {session} --follow` again once it runs)");
+            return Ok(Some(1));
         }
         if n.method == method::SESSION_CLOSED {
             eprintln!("the session was killed");
-            return Ok(0);
+            return Ok(Some(0));
         }
         if n.method != method::SESSION_LIVE {
             continue;
@@ -537,103 +578,10 @@ async fn logs(
             live: Live::Event { event },
             ..
         }) = serde_json::from_value::<LiveParams>(n.params)
-            && event.seq > last
+            && event.seq > *last
         {
-            last = event.seq;
+            *last = event.seq;
             print_event(&event, json)?;
         }
     }
-    Ok(0)
-}
-
-/// A line-mode attach: prints the transcript and streams it live; lines typed
-/// are sent as messages. Ctrl-C or end of input detaches; the agent goes on.
-async fn attach(mut c: Client, session: &str, read_only: bool) -> anyhow::Result<u8> {
-    let r: AttachResult = c
-        .request(
-            method::SESSION_ATTACH,
-            AttachParams {
-                session: session.to_string(),
-                from_seq: None,
-                page_size: Some(200),
-                read_only,
-            },
-        )
-        .await?;
-    let id = r.info.id.clone();
-    eprintln!(
-        "attached to {} ({}, {}){}; type a message and Enter to send, Ctrl-C to detach",
-        r.info.name,
-        r.info.state,
-        r.info.model,
-        if read_only { ", read-only" } else { "" }
-    );
-    for ev in &r.events {
-        print_event(ev, false)?;
-    }
-    let mut streaming = !r.partial.assistant_text.is_empty();
-    if streaming {
-        print!("{}", r.partial.assistant_text);
-    }
-    let mut stdin = tokio::io::BufReader::new(tokio::io::stdin()).lines();
-    let mut stdin_open = !read_only;
-    loop {
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => break,
-            line = stdin.next_line(), if stdin_open => match line {
-                Ok(Some(text)) if !text.trim().is_empty() => {
-                    c.send_only(method::SESSION_SEND, SendParams { session: id.clone(), text, delivery: Delivery::Queue }).await?;
-                }
-                Ok(Some(_)) => {}
-                _ => stdin_open = false,
-            },
-            msg = c.next_message() => match msg? {
-                None => {
-                    eprintln!("\nthe daemon closed the connection");
-                    return Ok(1);
-                }
-                Some(ServerMessage::Response(resp)) => {
-                    if let Some(e) = resp.error {
-                        eprintln!("tether: {}", e.message);
-                    }
-                }
-                Some(ServerMessage::Notification(n)) => {
-                                        if n.method == method::DAEMON_SHUTDOWN {
-                        eprintln!("\nthe daemon stopped");
-                        return Ok(1);
-                    }
-                    if n.method == method::SESSION_CLOSED {
-                        eprintln!("\nthe session was killed");
-                        return Ok(0);
-                    }
-                    let Ok(p) = serde_json::from_value::<LiveParams>(n.params) else { continue };
-                    match p.live {
-                        Live::AssistantDelta { text } => {
-                            streaming = true;
-                            print!("{text}");
-                            std::io::stdout().flush()?;
-                        }
-                        Live::AssistantReset => {
-                            if streaming {
-                                println!(" [retrying]");
-                            }
-                            streaming = false;
-                        }
-                        Live::Event { event } => {
-                            if streaming {
-                                println!();
-                                streaming = false;
-                            }
-                            print_event(&event, false)?;
-                        }
-                        Live::ToolOutput { .. } | Live::Unknown => {}
-                    }
-                }
-            }
-        }
-    }
-    eprintln!(
-        "\ndetached from {session}; it keeps working (`tether attach {session}` to come back)"
-    );
-    Ok(0)
 }

@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod client;
 pub mod commands;
+pub mod linemode;
 pub mod render;
 pub mod retry;
 pub mod ui;

@@ -154,25 +154,32 @@ impl SessionHandle {
     }
 
     /// Waits until the session settles: idle or failed with nothing queued, or
-    /// awaiting approval. Returns the state and whether the timeout passed first.
-    pub async fn wait(&self, timeout: Option<Duration>) -> (SessionState, bool) {
+    /// awaiting approval. Returns the state and whether the timeout passed first;
+    /// a session that stops meanwhile (killed) is an error, never a state.
+    pub async fn wait(&self, timeout: Option<Duration>) -> Result<(SessionState, bool), RpcError> {
         let mut rx = self.status.clone();
         let settled = |i: &SessionInfo| {
             i.state == SessionState::AwaitingApproval
                 || (i.state.is_settled() && i.queued_inputs == 0)
         };
-        let fut = async {
+        let name = self.name.clone();
+        let fut = async move {
             match rx.wait_for(settled).await {
-                Ok(info) => info.state,
-                Err(_) => self.info().state,
+                Ok(info) => Ok(info.state),
+                Err(_) => Err(RpcError::new(
+                    code::SESSION_NOT_FOUND,
+                    format!(
+                        "session {name:?} was killed (or stopped) while waiting for it to settle"
+                    ),
+                )),
             }
         };
         match timeout {
             Some(t) => match tokio::time::timeout(t, fut).await {
-                Ok(state) => (state, false),
-                Err(_) => (self.info().state, true),
+                Ok(state) => Ok((state?, false)),
+                Err(_) => Ok((self.info().state, true)),
             },
-            None => (fut.await, false),
+            None => Ok((fut.await?, false)),
         }
     }
 
