@@ -106,6 +106,14 @@ impl Registry {
                 code::STORAGE,
                 format!("session {name_or_id:?} could not be restored: {e}"),
             )),
+            // The store lost writes: the session may be among what was lost.
+            None if self.shared.store.health().lost_commits => Err(RpcError::new(
+                code::STORAGE,
+                format!(
+                    "no session named {name_or_id:?}, but the store lost writes, so it may have been lost with them: {}",
+                    self.shared.store.health().damage.join("; ")
+                ),
+            )),
             None => Err(not_found(name_or_id)),
         }
     }

@@ -8,6 +8,7 @@ pub mod harness;
 pub mod measure;
 pub mod model;
 pub mod raw;
+pub mod tmpfs;
 pub mod tmux;
 
 pub use harness::{Out, TestEnv, tether_bin};

@@ -1,0 +1,320 @@
+//! A full state disk and a damaged store, as a user meets them: the daemon keeps
+//! answering, says what failed and what to do, records how a cut turn ended, and
+//! never serves a damaged log as if it were complete.
+// Test code fails loudly by design.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tether_tests::harness::pretty;
+use tether_tests::tmpfs::Tmpfs;
+use tether_tests::{ModelServer, Reply, TestEnv};
+
+const T: Duration = Duration::from_secs(20);
+
+async fn status_json(env: &TestEnv) -> Value {
+    let out = env.ok(&["daemon", "status", "--json"]).await;
+    serde_json::from_str(&out).unwrap()
+}
+
+async fn session_json(env: &TestEnv, name: &str) -> Value {
+    let ls: Value = serde_json::from_str(&env.ok(&["ls", "--json"]).await).unwrap();
+    ls.as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .cloned()
+        .unwrap_or_else(|| panic!("no session {name} in {ls}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_state_disk_refuses_sends_stops_cleanly_and_recovers_when_space_is_freed() {
+    let model = ModelServer::start().await;
+    let mut env = TestEnv::with_model(&model, "");
+    let disk = Tmpfs::mount(&env.state_dir, "2m");
+    env.start_daemon().await;
+    env.ok(&["new", "-d", "-n", "full", "hello"]).await;
+    assert_eq!(env.wait_settled("full").await, "idle");
+
+    // A turn is running a tool when the disk fills up.
+    let go = env.work_dir.join("GO");
+    model.push(Reply::tool_call(
+        "c1",
+        "shell",
+        json!({"command": format!("while [ ! -f {} ]; do sleep 0.05; done; echo done", go.display())}),
+    ));
+    env.ok(&["send", "full", "run the tool"]).await;
+    env.wait_event("full", "the tool call", |e| e["type"] == "tool_call")
+        .await;
+    let filler = env.state_dir.join("filler");
+    disk.fill(&filler);
+    std::fs::write(&go, "").unwrap();
+
+    // Its result cannot be stored: the turn ends, failed, saying why.
+    env.wait_until("the session to fail its turn", T, || async {
+        session_json(&env, "full").await["state"] == "failed"
+    })
+    .await;
+    let s = session_json(&env, "full").await;
+    assert!(s["last_error"].as_str().unwrap().contains("is full"), "{s}");
+
+    // `send` is refused with the storage error, and says what to do.
+    let out = env.run(&["send", "full", "are you there"]).await;
+    assert_eq!(out.code, 1, "send on a full disk: {out:?}");
+    assert!(
+        out.stderr.contains("disk holding") && out.stderr.contains("is full"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("free some space"), "{}", out.stderr);
+    assert_eq!(out.stderr.trim().lines().count(), 1, "{}", out.stderr);
+    // The daemon still answers, and says the store cannot write.
+    let st = status_json(&env).await;
+    assert!(
+        st["store_error"].as_str().unwrap_or("").contains("is full"),
+        "{st}"
+    );
+    assert!(st["log_dropped"].as_u64().unwrap() > 0, "{st}");
+
+    // Space comes back: the failed turn is recorded without any restart.
+    std::fs::remove_file(&filler).unwrap();
+    let failed = env
+        .wait_event(
+            "full",
+            "turn_failed recorded once the disk has space",
+            |e| e["type"] == "turn_failed",
+        )
+        .await;
+    assert!(
+        failed["error"].as_str().unwrap().contains("is full"),
+        "{failed}"
+    );
+    let events = env.events("full").await;
+    let last_start = events
+        .iter()
+        .rposition(|e| e["type"] == "turn_started")
+        .unwrap();
+    assert!(
+        events[last_start..]
+            .iter()
+            .any(|e| e["type"] == "turn_failed"),
+        "the cut turn has an end: {}",
+        pretty(&events)
+    );
+    model.push(Reply::text("back again"));
+    env.ok(&["send", "full", "again"]).await;
+    assert_eq!(env.wait_settled("full").await, "idle");
+    let answers = env.events_of("full", "assistant_message").await;
+    assert_eq!(answers.last().unwrap()["text"], "back again");
+    env.wait_until("status to clear the store error", T, || async {
+        status_json(&env).await.get("store_error").is_none()
+    })
+    .await;
+    // What could not be logged is counted in the log once it can write again.
+    let log = std::fs::read_to_string(env.state_dir.join("daemon.log")).unwrap();
+    assert!(log.contains("log lines were dropped"), "{log}");
+
+    // With the disk full, `daemon stop` still works ...
+    disk.fill(&filler);
+    let out = env.run(&["daemon", "stop"]).await;
+    assert_eq!(out.code, 0, "daemon stop on a full disk: {out:?}");
+    assert_eq!(env.wait_daemon_exit().await, 0);
+    // ... and a new daemon takes messages once there is space.
+    std::fs::remove_file(&filler).unwrap();
+    env.start_daemon().await;
+    model.push(Reply::text("new daemon"));
+    env.ok(&["send", "full", "after the restart"]).await;
+    assert_eq!(env.wait_settled("full").await, "idle");
+    assert_eq!(
+        env.events_of("full", "assistant_message")
+            .await
+            .last()
+            .unwrap()["text"],
+        "new daemon"
+    );
+    env.ok(&["daemon", "stop"]).await;
+    env.wait_daemon_exit().await;
+}
+
+/// Gives `name` a log of about 90 events: two turns of 40 tool calls each.
+async fn busy_session(env: &TestEnv, model: &ModelServer, name: &str) -> usize {
+    for turn in 0..2 {
+        let calls: Vec<(String, &str, Value)> = (0..40)
+            .map(|i| {
+                (
+                    format!("{name}-{turn}-{i}"),
+                    "list_dir",
+                    json!({"path": "."}),
+                )
+            })
+            .collect();
+        model.push(Reply::tool_calls(calls));
+        model.push(Reply::text(format!("{name} turn {turn} done")));
+        if turn == 0 {
+            env.ok(&["new", "-d", "-n", name, "list it"]).await;
+        } else {
+            env.ok(&["send", name, "again"]).await;
+        }
+        assert_eq!(env.wait_settled(name).await, "idle");
+    }
+    env.events(name).await.len()
+}
+
+/// `logs NAME --json`: exit code, events, stderr.
+async fn logs(env: &TestEnv, name: &str) -> (i32, Vec<Value>, String) {
+    let out = env.run(&["logs", name, "--json"]).await;
+    let events = out
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    (out.code, events, out.stderr)
+}
+
+fn assert_damage_message(stderr: &str, file: &str) {
+    assert!(
+        stderr.contains(file) && stderr.contains("is damaged"),
+        "names the file: {stderr}"
+    );
+    assert!(
+        stderr.contains(".recover") && stderr.contains("backup"),
+        "says what to do: {stderr}"
+    );
+}
+
+async fn wait_status_damage(env: &TestEnv) -> Value {
+    env.wait_until("daemon status to report the damage", T, || async {
+        status_json(env).await["store_damage"]
+            .as_array()
+            .is_some_and(|d| !d.is_empty())
+    })
+    .await;
+    let last = status_json(env).await;
+    assert!(
+        last["store_damage_help"]
+            .as_str()
+            .unwrap()
+            .contains(".recover"),
+        "{last}"
+    );
+    let text = env.ok(&["daemon", "status"]).await;
+    assert!(text.contains("store damaged:"), "{text}");
+    last
+}
+
+/// The page nearest the middle of the file that holds stored events.
+fn middle_event_page(db: &[u8]) -> usize {
+    let page = 4096;
+    let pages = db.len() / page;
+    let has = |bytes: &[u8], needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+    let holds_events = |p: usize| {
+        let bytes = &db[p * page..(p + 1) * page];
+        has(bytes, b"\"seq\":") && has(bytes, b"tool_result")
+    };
+    let mid = pages / 2;
+    (0..pages)
+        .flat_map(|d| [mid + d, mid.wrapping_sub(d)])
+        .find(|&p| p > 1 && p < pages && holds_events(p))
+        .expect("a page of events in tether.db")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bytes_overwritten_in_the_middle_of_the_store_are_reported_not_served() {
+    let (model, mut env) = TestEnv::started("").await;
+    let a = busy_session(&env, &model, "alpha").await;
+    let b = busy_session(&env, &model, "beta").await;
+    assert!(a >= 170 && b >= 170, "{a} and {b} events");
+
+    // A healthy store reports nothing, after a restart too.
+    env.ok(&["daemon", "stop"]).await;
+    env.wait_daemon_exit().await;
+    env.start_daemon().await;
+    for (name, n) in [("alpha", a), ("beta", b)] {
+        let (code, events, stderr) = logs(&env, name).await;
+        assert_eq!((code, events.len()), (0, n), "{stderr}");
+    }
+    let st = status_json(&env).await;
+    assert!(st.get("store_damage").is_none(), "{st}");
+    let text = env.ok(&["daemon", "status"]).await;
+    assert!(!text.contains("damaged"), "{text}");
+    env.ok(&["daemon", "stop"]).await;
+    env.wait_daemon_exit().await;
+
+    // Random bytes over a page of events in the middle of the file.
+    let db_path = env.state_dir.join("tether.db");
+    let mut db = std::fs::read(&db_path).unwrap();
+    let page = middle_event_page(&db);
+    let mut x: u32 = 0x9e37_79b9;
+    for byte in &mut db[page * 4096..(page + 1) * 4096] {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        *byte = x as u8;
+    }
+    std::fs::write(&db_path, &db).unwrap();
+
+    env.start_daemon().await;
+    let mut refused = 0;
+    for (name, n) in [("alpha", a), ("beta", b)] {
+        let (code, events, stderr) = logs(&env, name).await;
+        if code == 0 {
+            assert_eq!(events.len(), n, "{name}: served, so it must be whole");
+        } else {
+            assert_eq!(code, 1, "{name}: {stderr}");
+            assert_damage_message(&stderr, &db_path.display().to_string());
+            refused += 1;
+        }
+    }
+    assert!(refused >= 1, "the damaged session's log was refused");
+    wait_status_damage(&env).await;
+    let log = std::fs::read_to_string(env.state_dir.join("daemon.log")).unwrap();
+    assert!(log.contains("the store is damaged"), "{log}");
+    env.ok(&["daemon", "stop"]).await;
+    env.wait_daemon_exit().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_in_the_wal_of_a_crashed_daemon_is_reported_not_served() {
+    let (model, mut env) = TestEnv::started("").await;
+    let n = busy_session(&env, &model, "walled").await;
+    assert!(n >= 170, "{n} events");
+    env.kill9().await;
+
+    let wal_path = env.state_dir.join("tether.db-wal");
+    let mut wal = std::fs::read(&wal_path).unwrap();
+    assert!(
+        wal.len() > 64 * 1024,
+        "the WAL holds the log: {}",
+        wal.len()
+    );
+    let mid = wal.len() / 2;
+    for (i, byte) in wal[mid..mid + 4096].iter_mut().enumerate() {
+        *byte = (i as u8).wrapping_mul(31) ^ 0xa5;
+    }
+    std::fs::write(&wal_path, &wal).unwrap();
+
+    env.start_daemon().await;
+    let (code, events, stderr) = logs(&env, "walled").await;
+    assert_eq!(code, 1, "served {} of {n} events: {stderr}", events.len());
+    assert_damage_message(
+        &stderr,
+        &env.state_dir.join("tether.db").display().to_string(),
+    );
+    assert!(stderr.contains("write-ahead log"), "{stderr}");
+    let st = wait_status_damage(&env).await;
+    assert!(
+        st["store_damage"].to_string().contains("tether.db-wal"),
+        "{st}"
+    );
+
+    // The finding outlives the WAL, which SQLite has since rewritten.
+    env.ok(&["daemon", "stop"]).await;
+    env.wait_daemon_exit().await;
+    env.start_daemon().await;
+    let (code, _, stderr) = logs(&env, "walled").await;
+    assert_eq!(code, 1, "{stderr}");
+    wait_status_damage(&env).await;
+    env.ok(&["daemon", "stop"]).await;
+    env.wait_daemon_exit().await;
+}
