@@ -592,11 +592,7 @@ impl SessionActor {
             ),
             tools: Vec::new(),
         };
-        let provider = OpenAi::new(
-            self.shared.http.clone(),
-            resolved,
-            config.retry.stall_timeout,
-        );
+        let provider = OpenAi::new(self.shared.http.clone(), resolved, &config.retry);
         self.call_model(request, provider, config.retry);
     }
 
