@@ -247,3 +247,30 @@ async fn a_409_is_retried() {
         "after the conflict"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_cut_at_the_token_limit_is_recorded_and_shown() {
+    let (model, env) = TestEnv::started("").await;
+    model.push(Reply::text("a long answer that stops mid").with_finish_reason("length"));
+    model.push(Reply::text("a whole answer"));
+    env.ok(&["new", "-d", "-n", "len", "hi"]).await;
+    assert_eq!(env.wait_settled("len").await, "idle");
+    let answers = env.events_of("len", "assistant_message").await;
+    assert_eq!(
+        answers[0]["finish_reason"],
+        "length",
+        "{}",
+        pretty(&answers)
+    );
+    env.ok(&["send", "len", "again"]).await;
+    assert_eq!(env.wait_settled("len").await, "idle");
+    let answers = env.events_of("len", "assistant_message").await;
+    assert_eq!(answers[1]["finish_reason"], "stop");
+    let text = env.ok(&["logs", "len"]).await;
+    let cut: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("answer cut at the token limit"))
+        .collect();
+    assert_eq!(cut.len(), 1, "{text}");
+    assert!(cut[0].contains("stops mid"), "{text}");
+}

@@ -674,6 +674,7 @@ impl SessionActor {
             tool_calls: reply.tool_calls.clone(),
             usage: reply.usage,
             partial: false,
+            finish_reason: Some(reply.finish_reason.clone()),
         }];
         if reply.tool_calls.is_empty() {
             if self.inputs.iter().any(|i| i.delivery == Delivery::Steer) {
@@ -876,6 +877,7 @@ impl SessionActor {
                 tool_calls: Vec::new(),
                 usage: None,
                 partial: true,
+                finish_reason: None,
             });
         }
         if let Phase::Tools(step) = &turn.phase {

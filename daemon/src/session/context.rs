@@ -95,6 +95,7 @@ mod tests {
                 }],
                 usage: None,
                 partial: false,
+                finish_reason: None,
             },
             EventKind::ToolCall {
                 call_id: "c".into(),
@@ -112,6 +113,7 @@ mod tests {
                 tool_calls: vec![],
                 usage: None,
                 partial: false,
+                finish_reason: None,
             },
         ] {
             apply(&mut m, &k);
