@@ -125,8 +125,11 @@ pub struct Retry {
     pub initial_backoff: Duration,
     /// Backoff ceiling (a server's `Retry-After` is honoured beyond it, up to 300 s).
     pub max_backoff: Duration,
-    /// A stream silent for this long is cut and retried.
+    /// A stream that makes no progress for this long (keep-alives do not count) is cut
+    /// and retried.
     pub stall_timeout: Duration,
+    /// A whole model call (response and stream) is cut after this long and retried.
+    pub request_timeout: Duration,
 }
 
 /// The parsed config.
@@ -160,6 +163,7 @@ impl Default for Config {
                 initial_backoff: Duration::from_millis(500),
                 max_backoff: Duration::from_secs(30),
                 stall_timeout: Duration::from_secs(120),
+                request_timeout: Duration::from_secs(600),
             },
         }
     }
@@ -309,6 +313,7 @@ struct RawRetry {
     initial_backoff_ms: Option<u64>,
     max_backoff_ms: Option<u64>,
     stall_timeout_s: Option<f64>,
+    request_timeout_s: Option<f64>,
 }
 
 pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
@@ -398,6 +403,9 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     }
     if let Some(s) = r.stall_timeout_s.filter(|s| s.is_finite() && *s > 0.0) {
         config.retry.stall_timeout = crate::util::secs(s);
+    }
+    if let Some(s) = r.request_timeout_s.filter(|s| s.is_finite() && *s > 0.0) {
+        config.retry.request_timeout = crate::util::secs(s);
     }
     Ok(config)
 }
@@ -625,6 +633,13 @@ resume = "auto"
     fn retry_settings_parse() {
         let c = p("[retry]\nmax_attempts = 2\ninitial_backoff_ms = 10\nstall_timeout_s = 0.5\n")
             .unwrap();
+        assert_eq!(
+            c.retry.request_timeout,
+            Duration::from_secs(600),
+            "the default"
+        );
+        let c2 = p("[retry]\nrequest_timeout_s = 4.5\n").unwrap();
+        assert_eq!(c2.retry.request_timeout, Duration::from_millis(4500));
         assert_eq!(c.retry.max_attempts, 2);
         assert_eq!(c.retry.initial_backoff, Duration::from_millis(10));
         assert_eq!(c.retry.stall_timeout, Duration::from_millis(500));

@@ -6,6 +6,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use futures::StreamExt;
 use serde_json::{Value, json};
 use tether_shared::Usage;
@@ -91,22 +93,44 @@ struct ChatBody<'a> {
     tools: Option<Vec<Value>>,
 }
 
+/// The largest non-streamed (`application/json`) answer read; a bigger body is an error.
+const MAX_JSON_BODY: usize = 32 * 1024 * 1024;
+
 /// An OpenAI-compatible endpoint.
 pub struct OpenAi {
     client: reqwest::Client,
     resolved: ResolvedModel,
     stall_timeout: Duration,
+    request_timeout: Duration,
 }
 
 impl OpenAi {
-    /// A provider for a resolved model. The API key is read from the environment at
-    /// each call and only ever sent in the `Authorization` header.
-    pub fn new(client: reqwest::Client, resolved: ResolvedModel, stall_timeout: Duration) -> Self {
+    /// A provider for a resolved model, with the stall and whole-call limits of `retry`.
+    /// The API key is read from the environment at each call and only ever sent in the
+    /// `Authorization` header.
+    pub fn new(client: reqwest::Client, resolved: ResolvedModel, retry: &Retry) -> Self {
         OpenAi {
             client,
             resolved,
-            stall_timeout,
+            stall_timeout: retry.stall_timeout,
+            request_timeout: retry.request_timeout,
         }
+    }
+
+    /// One call, cut at `request_timeout` whatever the stream does meanwhile.
+    async fn run_bounded(
+        &self,
+        request: &ModelRequest,
+        deltas: &mpsc::UnboundedSender<String>,
+    ) -> Result<ModelReply, ModelError> {
+        tokio::time::timeout(self.request_timeout, self.run(request, deltas))
+            .await
+            .unwrap_or_else(|_| {
+                Err(ModelError::retryable(format!(
+                    "model call cut after {} ([retry] request_timeout_s): the answer did not finish in time",
+                    human_duration(self.request_timeout)
+                )))
+            })
     }
 
     async fn run(
@@ -158,6 +182,10 @@ impl OpenAi {
                 ))
             })?;
         let status = resp.status();
+        if status.is_success() && is_json(&resp) {
+            // A server that ignores `stream: true` answers with one chat.completion.
+            return self.read_json_answer(resp, deltas).await;
+        }
         if !status.is_success() {
             let retry_after = resp
                 .headers()
@@ -176,8 +204,9 @@ impl OpenAi {
                 status.as_u16(),
                 detail.trim()
             );
-            let retryable =
-                status.as_u16() == 429 || status.as_u16() == 408 || status.is_server_error();
+            // 409: a conflict some gateways return for a request racing another; a retry
+            // of the same request is what they ask for.
+            let retryable = matches!(status.as_u16(), 408 | 409 | 429) || status.is_server_error();
             return Err(ModelError {
                 message,
                 retryable,
@@ -187,13 +216,16 @@ impl OpenAi {
         let mut stream = resp.bytes_stream();
         let mut parser = SseParser::new();
         let mut acc = ChatAccumulator::default();
+        // The stall clock restarts only when the answer advances: SSE comments, empty
+        // events and chunks that add nothing (keep-alives) do not count as progress.
+        let mut last_progress = Instant::now();
         loop {
-            let next = tokio::time::timeout(self.stall_timeout, stream.next())
+            let next = tokio::time::timeout_at(last_progress + self.stall_timeout, stream.next())
                 .await
                 .map_err(|_| {
                     ModelError::retryable(format!(
-                        "model stream stalled for {:?}",
-                        self.stall_timeout
+                        "model stream stalled: no progress for {} (keep-alives do not count)",
+                        human_duration(self.stall_timeout)
                     ))
                 })?;
             let Some(chunk) = next else { break };
@@ -201,18 +233,130 @@ impl OpenAi {
                 ModelError::retryable(format!("model stream broke: {}", error_chain(&e)))
             })?;
             for ev in parser.push(&chunk) {
-                if ev.data.trim() == "[DONE]" {
+                let data = ev.data.trim();
+                if data.is_empty() {
+                    continue;
+                }
+                if data == "[DONE]" {
                     return acc.finish();
                 }
-                let value: Value = serde_json::from_str(&ev.data).map_err(|e| {
+                let value: Value = serde_json::from_str(data).map_err(|e| {
                     ModelError::retryable(format!("model sent a malformed stream chunk ({e})"))
                 })?;
+                let before = acc.progress;
                 if let Some(text) = acc.push(&value)? {
                     let _ = deltas.send(text);
+                }
+                if acc.progress != before {
+                    last_progress = Instant::now();
                 }
             }
         }
         acc.finish()
+    }
+
+    /// Reads a non-streamed `chat.completion` body as the answer.
+    async fn read_json_answer(
+        &self,
+        resp: reqwest::Response,
+        deltas: &mpsc::UnboundedSender<String>,
+    ) -> Result<ModelReply, ModelError> {
+        let mut stream = resp.bytes_stream();
+        let mut body = Vec::new();
+        loop {
+            let next = tokio::time::timeout(self.stall_timeout, stream.next())
+                .await
+                .map_err(|_| {
+                    ModelError::retryable(format!(
+                        "model answer stalled: no bytes for {}",
+                        human_duration(self.stall_timeout)
+                    ))
+                })?;
+            let Some(chunk) = next else { break };
+            let chunk = chunk.map_err(|e| {
+                ModelError::retryable(format!("model answer broke: {}", error_chain(&e)))
+            })?;
+            if body.len() + chunk.len() > MAX_JSON_BODY {
+                return Err(ModelError {
+                    message: format!(
+                        "model endpoint sent a JSON answer over {} MiB; not read",
+                        MAX_JSON_BODY / (1024 * 1024)
+                    ),
+                    retryable: false,
+                    retry_after: None,
+                });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let value: Value = serde_json::from_slice(&body).map_err(|e| {
+            ModelError::retryable(format!(
+                "model endpoint answered with JSON that does not parse ({e})"
+            ))
+        })?;
+        completion_reply(value, deltas)
+    }
+}
+
+/// True when the response is a single JSON document rather than an event stream.
+fn is_json(resp: &reqwest::Response) -> bool {
+    resp.headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| {
+            let ct = ct.trim_start().to_ascii_lowercase();
+            ct.starts_with("application/json") || ct.starts_with("application/problem+json")
+        })
+}
+
+/// A non-streamed `chat.completion` object as a reply: each choice's `message` is read
+/// as one big delta, so both shapes share [`ChatAccumulator`]. A complete body with a
+/// message but no `finish_reason` is a finished answer (the body cannot be cut and
+/// still parse).
+pub fn completion_reply(
+    mut value: Value,
+    deltas: &mpsc::UnboundedSender<String>,
+) -> Result<ModelReply, ModelError> {
+    let mut has_message = false;
+    for choice in value
+        .get_mut("choices")
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(message) = choice.get_mut("message").map(Value::take) {
+            has_message |= choice["index"].as_u64().unwrap_or(0) == 0;
+            choice["delta"] = message;
+        }
+    }
+    let mut acc = ChatAccumulator::default();
+    if let Some(text) = acc.push(&value)? {
+        let _ = deltas.send(text);
+    }
+    if !has_message {
+        return Err(ModelError::retryable(
+            "model endpoint answered with JSON that is not a chat completion (no choices[0].message)",
+        ));
+    }
+    if acc.finish_reason.is_none() {
+        let reason = if acc.calls.is_empty() {
+            "stop"
+        } else {
+            "tool_calls"
+        };
+        acc.finish_reason = Some(reason.to_string());
+    }
+    acc.finish()
+}
+
+/// `3s`, `1.5s`, `10m`: a duration as a person writes it.
+fn human_duration(d: Duration) -> String {
+    let secs = d.as_secs_f64();
+    if secs >= 60.0 && d.subsec_nanos() == 0 && d.as_secs().is_multiple_of(60) {
+        format!("{}m", d.as_secs() / 60)
+    } else if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{secs:.1}s")
     }
 }
 
@@ -222,7 +366,7 @@ impl ModelProvider for OpenAi {
         request: &'a ModelRequest,
         deltas: &'a mpsc::UnboundedSender<String>,
     ) -> BoxFuture<'a, Result<ModelReply, ModelError>> {
-        Box::pin(self.run(request, deltas))
+        Box::pin(self.run_bounded(request, deltas))
     }
 }
 
@@ -251,6 +395,8 @@ pub struct ChatAccumulator {
     calls: BTreeMap<u64, PartialCall>,
     finish_reason: Option<String>,
     usage: Option<Usage>,
+    /// Bumped whenever a chunk adds to the answer; the stall clock watches it.
+    progress: u64,
 }
 
 impl ChatAccumulator {
@@ -265,6 +411,7 @@ impl ChatAccumulator {
             )));
         }
         if let Some(u) = chunk.get("usage").filter(|u| u.is_object()) {
+            self.progress += 1;
             self.usage = Some(Usage {
                 prompt_tokens: u["prompt_tokens"].as_u64().unwrap_or(0),
                 completion_tokens: u["completion_tokens"].as_u64().unwrap_or(0),
@@ -277,6 +424,7 @@ impl ChatAccumulator {
             }
             let delta = &choice["delta"];
             if let Some(t) = delta["content"].as_str().filter(|t| !t.is_empty()) {
+                self.progress += 1;
                 self.text.push_str(t);
                 text_delta.get_or_insert_with(String::new).push_str(t);
             }
@@ -289,16 +437,23 @@ impl ChatAccumulator {
                 let index = tc["index"].as_u64().unwrap_or(pos as u64);
                 let call = self.calls.entry(index).or_default();
                 if let Some(id) = tc["id"].as_str().filter(|s| !s.is_empty()) {
+                    self.progress += 1;
                     call.id = id.to_string();
                 }
-                if let Some(name) = tc["function"]["name"].as_str() {
+                if let Some(name) = tc["function"]["name"].as_str().filter(|s| !s.is_empty()) {
+                    self.progress += 1;
                     call.name.push_str(name);
                 }
-                if let Some(args) = tc["function"]["arguments"].as_str() {
+                if let Some(args) = tc["function"]["arguments"]
+                    .as_str()
+                    .filter(|s| !s.is_empty())
+                {
+                    self.progress += 1;
                     call.arguments.push_str(args);
                 }
             }
             if let Some(reason) = choice["finish_reason"].as_str() {
+                self.progress += 1;
                 self.finish_reason = Some(reason.to_string());
             }
         }
@@ -366,15 +521,49 @@ pub enum Progress {
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 
 /// The wait before retry number `attempt` (1-based): exponential from the initial
-/// backoff, capped at `max_backoff`; a server's `Retry-After` wins when it is given.
+/// backoff, capped at `max_backoff`, with jitter (see [`backoff_with`]); a server's
+/// `Retry-After` wins when it is given.
 pub fn backoff(retry: &Retry, attempt: u32, retry_after: Option<Duration>) -> Duration {
-    let exp = retry
-        .initial_backoff
-        .saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
-    match retry_after {
-        Some(ra) => ra.min(MAX_RETRY_AFTER),
-        None => exp.min(retry.max_backoff),
+    backoff_with(retry, attempt, retry_after, random_unit())
+}
+
+/// [`backoff`] with the jitter drawn as `unit` in `[0, 1]`: the wait is uniform in
+/// `[cap / 2, cap]` for the capped exponential `cap`, so sessions that failed together
+/// (one endpoint down) do not all retry in the same instant. A `Retry-After` is the
+/// server's own schedule and is honoured as given.
+pub fn backoff_with(
+    retry: &Retry,
+    attempt: u32,
+    retry_after: Option<Duration>,
+    unit: f64,
+) -> Duration {
+    if let Some(ra) = retry_after {
+        return ra.min(MAX_RETRY_AFTER);
     }
+    let cap = retry
+        .initial_backoff
+        .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
+        .min(retry.max_backoff);
+    let unit = if unit.is_finite() {
+        unit.clamp(0.0, 1.0)
+    } else {
+        1.0
+    };
+    cap / 2 + (cap / 2).mul_f64(unit)
+}
+
+/// A number in `[0, 1)` from the process's random hasher seed; good enough for jitter
+/// without a random-number dependency.
+fn random_unit() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos(),
+    );
+    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// Calls the model, retrying retryable failures per `retry`.
@@ -490,17 +679,23 @@ mod tests {
         );
     }
 
-    #[test]
-    fn backoff_doubles_caps_and_honours_retry_after() {
-        let r = Retry {
+    fn retry() -> Retry {
+        Retry {
             max_attempts: 5,
             initial_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_millis(350),
             stall_timeout: Duration::from_secs(1),
-        };
-        assert_eq!(backoff(&r, 1, None), Duration::from_millis(100));
-        assert_eq!(backoff(&r, 2, None), Duration::from_millis(200));
-        assert_eq!(backoff(&r, 3, None), Duration::from_millis(350));
+            request_timeout: Duration::from_secs(60),
+        }
+    }
+
+    #[test]
+    fn backoff_doubles_caps_and_honours_retry_after() {
+        let r = retry();
+        assert_eq!(backoff_with(&r, 1, None, 1.0), Duration::from_millis(100));
+        assert_eq!(backoff_with(&r, 2, None, 1.0), Duration::from_millis(200));
+        assert_eq!(backoff_with(&r, 3, None, 1.0), Duration::from_millis(350));
+        assert_eq!(backoff_with(&r, 9, None, 1.0), Duration::from_millis(350));
         assert_eq!(
             backoff(&r, 1, Some(Duration::from_millis(700))),
             Duration::from_millis(700)
@@ -509,5 +704,70 @@ mod tests {
             backoff(&r, 1, Some(Duration::from_secs(900))),
             MAX_RETRY_AFTER
         );
+    }
+
+    #[test]
+    fn backoff_jitter_stays_between_half_and_the_whole_step() {
+        let r = retry();
+        assert_eq!(backoff_with(&r, 1, None, 0.0), Duration::from_millis(50));
+        assert_eq!(backoff_with(&r, 2, None, 0.5), Duration::from_millis(150));
+        assert_eq!(backoff_with(&r, 3, None, 0.0), Duration::from_millis(175));
+        assert_eq!(
+            backoff_with(&r, 1, None, f64::NAN),
+            Duration::from_millis(100)
+        );
+        assert_eq!(backoff_with(&r, 1, None, 7.0), Duration::from_millis(100));
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..200 {
+            let d = backoff(&r, 2, None);
+            assert!(
+                (Duration::from_millis(100)..=Duration::from_millis(200)).contains(&d),
+                "{d:?} outside [100ms, 200ms]"
+            );
+            seen.insert(d);
+        }
+        assert!(seen.len() > 10, "the waits vary: {seen:?}");
+    }
+
+    #[test]
+    fn keep_alive_chunks_are_not_progress() {
+        let mut acc = ChatAccumulator::default();
+        acc.push(&json!({"choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}))
+            .unwrap();
+        acc.push(&json!({"choices":[]})).unwrap();
+        acc.push(&json!({})).unwrap();
+        assert_eq!(acc.progress, 0);
+        acc.push(&json!({"choices":[{"index":0,"delta":{"content":"a"}}]}))
+            .unwrap();
+        assert_eq!(acc.progress, 1);
+    }
+
+    #[test]
+    fn a_non_streamed_completion_is_read_as_the_answer() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let body = json!({
+            "id": "chatcmpl-1", "object": "chat.completion",
+            "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {
+                "role": "assistant", "content": "Let me look.",
+                "tool_calls": [{"id": "c1", "type": "function",
+                    "function": {"name": "read_file", "arguments": "{\"path\":\"a\"}"}}]}}],
+            "usage": {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}
+        });
+        let reply = completion_reply(body, &tx).unwrap();
+        assert_eq!(reply.text, "Let me look.");
+        assert_eq!(reply.finish_reason, "tool_calls");
+        assert_eq!(reply.tool_calls[0].call_id, "c1");
+        assert_eq!(reply.tool_calls[0].arguments, json!({"path": "a"}));
+        assert_eq!(reply.usage.map(|u| u.completion_tokens), Some(4));
+        assert_eq!(rx.try_recv().unwrap(), "Let me look.");
+
+        let cut = json!({"choices": [{"index": 0, "finish_reason": "length",
+            "message": {"role": "assistant", "content": "half"}}]});
+        assert_eq!(completion_reply(cut, &tx).unwrap().finish_reason, "length");
+        let bare = json!({"choices": [{"message": {"content": "hi"}}]});
+        assert_eq!(completion_reply(bare, &tx).unwrap().finish_reason, "stop");
+        assert!(completion_reply(json!({"object": "list"}), &tx).is_err());
+        let err = completion_reply(json!({"error": {"message": "nope"}}), &tx).unwrap_err();
+        assert!(err.message.contains("nope"), "{err}");
     }
 }

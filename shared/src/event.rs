@@ -160,6 +160,10 @@ pub enum EventKind {
         /// True when the stream was cut short by an interrupt.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         partial: bool,
+        /// Why the model stopped, as the endpoint said (`stop`, `tool_calls`, `length`
+        /// when the answer was cut at the token limit, ...); absent for a partial message.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        finish_reason: Option<String>,
     },
     /// The model asked for a tool call.
     ToolCall {
@@ -254,6 +258,9 @@ pub enum EventKind {
     #[serde(other)]
     Unknown,
 }
+
+/// The `finish_reason` of an answer cut at the model's token limit.
+pub const FINISH_LENGTH: &str = "length";
 
 impl EventKind {
     /// The `type` name of this event.

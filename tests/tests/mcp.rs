@@ -1052,3 +1052,52 @@ async fn a_vs_code_style_mcp_json_is_read() {
         .await;
     assert!(mentions(&e["errors"], "no \\\"mcpServers\\\""), "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn error_results_reach_the_model_marked_as_errors() {
+    let model = ModelServer::start().await;
+    let mut env = TestEnv::with_model(&model, "");
+    let count = env.root.path().join("bad-count");
+    std::fs::write(
+        env.config_dir.join("tools.toml"),
+        bad_entry("bad", &count, ""),
+    )
+    .unwrap();
+    env.start_daemon().await;
+    wait_status(&env, "bad", "running").await;
+    model.push(Reply::tool_calls([
+        ("c_mcp", "bad__fail", json!({})),
+        ("c_builtin", "read_file", json!({"path": "missing.txt"})),
+        ("c_ok", "list_dir", json!({})),
+    ]));
+    model.push(Reply::text("both failed"));
+    env.ok(&["new", "-d", "-n", "err", "try"]).await;
+    assert_eq!(env.wait_settled("err").await, "idle");
+    let reqs = model.wait_for_requests(2, T).await;
+    let content = |id: &str| {
+        reqs[1]
+            .messages()
+            .into_iter()
+            .find(|m| m["role"] == "tool" && m["tool_call_id"] == id)
+            .unwrap_or_else(|| panic!("no tool message for {id}"))["content"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let mcp = content("c_mcp");
+    assert_eq!(mcp, "error: it failed on purpose", "an MCP isError result");
+    let builtin = content("c_builtin");
+    assert!(
+        builtin.starts_with("error: ") && builtin.contains("missing.txt"),
+        "a builtin tool error: {builtin}"
+    );
+    assert!(
+        !content("c_ok").starts_with("error"),
+        "a success is not marked"
+    );
+    // The log keeps the tool's own words and the flag.
+    let results = env.events_of("err", "tool_result").await;
+    let mcp_event = results.iter().find(|r| r["call_id"] == "c_mcp").unwrap();
+    assert_eq!(mcp_event["output"], "it failed on purpose");
+    assert_eq!(mcp_event["is_error"], true);
+}

@@ -399,6 +399,7 @@ mod tests {
         let kind = EventKind::ApprovalRequested {
             call_id: "c1".into(),
             tool: "shell".into(),
+            diff: None,
         };
         assert!(
             Printer::new(false)

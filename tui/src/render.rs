@@ -34,6 +34,7 @@ pub fn event(ev: &Event) -> String {
             text,
             tool_calls,
             partial,
+            finish_reason,
             ..
         } => {
             let mut s = format!(
@@ -45,6 +46,9 @@ pub fn event(ev: &Event) -> String {
             }
             for ToolCallSpec { tool, .. } in tool_calls {
                 s.push_str(&format!(" [calls {tool}]"));
+            }
+            if finish_reason.as_deref() == Some(tether_shared::event::FINISH_LENGTH) {
+                s.push_str(" [answer cut at the token limit]");
             }
             s
         }

@@ -609,11 +609,7 @@ impl SessionActor {
             ),
             tools: Vec::new(),
         };
-        let provider = OpenAi::new(
-            self.shared.http.clone(),
-            resolved,
-            config.retry.stall_timeout,
-        );
+        let provider = OpenAi::new(self.shared.http.clone(), resolved, &config.retry);
         self.call_model(request, provider, config.retry);
     }
 
@@ -696,6 +692,7 @@ impl SessionActor {
             tool_calls: reply.tool_calls.clone(),
             usage: reply.usage,
             partial: false,
+            finish_reason: Some(reply.finish_reason.clone()),
         }];
         if reply.tool_calls.is_empty() {
             if self.inputs.iter().any(|i| i.delivery == Delivery::Steer) {
@@ -902,6 +899,7 @@ impl SessionActor {
                 tool_calls: Vec::new(),
                 usage: None,
                 partial: true,
+                finish_reason: None,
             });
         }
         if let Phase::Tools(step) = &turn.phase {

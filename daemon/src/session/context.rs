@@ -37,10 +37,22 @@ pub fn apply(messages: &mut Vec<Arc<Value>>, kind: &EventKind) {
             messages.push(Arc::new(m));
         }
         EventKind::ToolResult {
-            call_id, output, ..
-        } => messages.push(Arc::new(
-            json!({"role": "tool", "tool_call_id": call_id, "content": output}),
-        )),
+            call_id,
+            output,
+            is_error,
+            ..
+        } => {
+            // A chat `tool` message has no error flag: the model learns of a failure
+            // (an MCP `isError`, a builtin's error, a denial) only from the text.
+            let content = if *is_error {
+                format!("error: {output}")
+            } else {
+                output.clone()
+            };
+            messages.push(Arc::new(
+                json!({"role": "tool", "tool_call_id": call_id, "content": content}),
+            ))
+        }
         _ => {}
     }
 }
@@ -83,6 +95,7 @@ mod tests {
                 }],
                 usage: None,
                 partial: false,
+                finish_reason: None,
             },
             EventKind::ToolCall {
                 call_id: "c".into(),
@@ -100,6 +113,7 @@ mod tests {
                 tool_calls: vec![],
                 usage: None,
                 partial: false,
+                finish_reason: None,
             },
         ] {
             apply(&mut m, &k);
@@ -114,5 +128,23 @@ mod tests {
         assert_eq!(full[0]["role"], "system");
         assert_eq!(full.len(), 5);
         assert_eq!(request_messages(None, &m).len(), 4);
+    }
+
+    #[test]
+    fn an_error_result_reaches_the_model_marked_as_an_error() {
+        let mut m = Vec::new();
+        for (output, is_error) in [("no such file", true), ("fine", false)] {
+            apply(
+                &mut m,
+                &EventKind::ToolResult {
+                    call_id: "c".into(),
+                    tool: "read_file".into(),
+                    output: output.into(),
+                    is_error,
+                },
+            );
+        }
+        assert_eq!(m[0]["content"], "error: no such file");
+        assert_eq!(m[1]["content"], "fine");
     }
 }

@@ -237,6 +237,7 @@ mod tests {
                 .collect(),
             usage: None,
             partial: false,
+            finish_reason: None,
         }
     }
 

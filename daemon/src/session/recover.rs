@@ -17,6 +17,14 @@ use crate::store::{SessionRow, StoreError};
 /// How many times a turn cut short by restarts resumes before it is failed.
 const MAX_RESUMES: u32 = 3;
 
+/// The result of a call that had started when the daemon ended. It starts with
+/// "interrupted: daemon restarted" (DESIGN.md guarantee 3; scripts match it), and tells
+/// the model what is true: such a call usually ran to the end, so blindly repeating it
+/// may do its work twice.
+pub const INTERRUPTED_BY_RESTART: &str = "interrupted: daemon restarted while this call was \
+    running. It may have completed and had its effects (most such calls do): check what it \
+    did (files, processes, remote state) before running it again.";
+
 /// Restores a session from the store: reads its last turn and queued inputs, and
 /// recovers a turn the daemon's end cut short (DESIGN.md guarantee 3).
 pub async fn spawn_restored(
@@ -68,7 +76,7 @@ impl SessionActor {
             kinds.push(EventKind::ToolResult {
                 call_id: call_id.clone(),
                 tool: tool.clone(),
-                output: "interrupted: daemon restarted".into(),
+                output: INTERRUPTED_BY_RESTART.into(),
                 is_error: true,
             });
             step.set(call_id, CallStatus::Done);

@@ -25,6 +25,8 @@ pub struct Reply {
     retry_after: Option<u64>,
     error_message: Option<String>,
     usage: Option<(u64, u64)>,
+    finish_reason: Option<String>,
+    ignore_stream: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -34,6 +36,8 @@ enum ReplyKind {
     Status(u16),
     Truncated(String),
     Hang,
+    KeepAliveOnly,
+    Endless,
 }
 
 #[derive(Debug, Clone)]
@@ -53,6 +57,8 @@ impl Reply {
             retry_after: None,
             error_message: None,
             usage: None,
+            finish_reason: None,
+            ignore_stream: false,
         }
     }
 
@@ -102,6 +108,32 @@ impl Reply {
     /// Reads the request and never answers, until the client drops the connection.
     pub fn hang() -> Self {
         Self::new(ReplyKind::Hang)
+    }
+
+    /// Opens a 200 event stream and then sends only SSE keep-alives, every `every`, until
+    /// the client leaves: `: keep-alive` comments, empty `data:` events and chunks with an
+    /// empty delta. Nothing that advances an answer ever comes.
+    pub fn keep_alive_only(every: Duration) -> Self {
+        Self::new(ReplyKind::KeepAliveOnly).slow(every)
+    }
+
+    /// Streams text deltas (`"more "`) every `every`, forever: an answer that keeps
+    /// advancing and never finishes, until the client leaves.
+    pub fn endless(every: Duration) -> Self {
+        Self::new(ReplyKind::Endless).slow(every)
+    }
+
+    /// Answers with one `application/json` `chat.completion` body even when the request
+    /// asked for `stream: true`, as some servers do.
+    pub fn ignoring_stream(mut self) -> Self {
+        self.ignore_stream = true;
+        self
+    }
+
+    /// Overrides the `finish_reason` (e.g. `"length"` for an answer cut at the token limit).
+    pub fn with_finish_reason(mut self, reason: impl Into<String>) -> Self {
+        self.finish_reason = Some(reason.into());
+        self
     }
 
     /// Streams this text before the tool calls (or before the text) of the reply.
@@ -157,8 +189,10 @@ impl Reply {
         }
     }
 
-    fn finish_reason(&self) -> &'static str {
-        if self.calls().is_empty() {
+    fn finish_reason(&self) -> &str {
+        if let Some(reason) = &self.finish_reason {
+            reason
+        } else if self.calls().is_empty() {
             "stop"
         } else {
             "tool_calls"
@@ -347,8 +381,42 @@ pub(super) async fn write_reply(
     streamed: bool,
     usage: Value,
 ) -> Result<(), Gone> {
+    let streamed = streamed && !reply.ignore_stream;
     match &reply.kind {
         ReplyKind::Hang => Err(conn.wait_closed().await),
+        ReplyKind::KeepAliveOnly | ReplyKind::Endless => {
+            let head = response_head(
+                200,
+                "text/event-stream",
+                "Cache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n",
+                None,
+            );
+            conn.write(head.as_bytes()).await?;
+            let every = reply.chunk_delay.max(Duration::from_millis(10));
+            let keep_alives = [
+                ": keep-alive\n\n".to_owned(),
+                "data:\n\n".to_owned(),
+                format!("data: {}\n\n", meta.chunk(json!({}), None)),
+                format!(
+                    "data: {}\n\n",
+                    meta.chunk(json!({"role": "assistant", "content": ""}), None)
+                ),
+            ];
+            // Until the client leaves: a write or a pause then returns `Gone`.
+            for keep_alive in keep_alives.iter().cycle() {
+                let event = match reply.kind {
+                    ReplyKind::Endless => format!(
+                        "data: {}\n\n",
+                        meta.chunk(json!({"content": "more "}), None)
+                    ),
+                    _ => keep_alive.clone(),
+                };
+                let frame = format!("{:x}\r\n{event}\r\n", event.len());
+                conn.write(frame.as_bytes()).await?;
+                conn.pause(every).await?;
+            }
+            Ok(())
+        }
         ReplyKind::Status(code) => {
             conn.pause(reply.first_delay).await?;
             let message = reply

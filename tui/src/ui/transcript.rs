@@ -81,6 +81,9 @@ pub enum Tone {
     Bad,
 }
 
+/// The notice under an answer whose `finish_reason` was `length`.
+pub const CUT_AT_TOKEN_LIMIT: &str = "answer cut at the token limit";
+
 /// One transcript cell.
 #[derive(Debug)]
 pub struct Cell {
@@ -161,15 +164,28 @@ impl Transcript {
                     delivery: *delivery,
                 },
             ),
-            EventKind::AssistantMessage { text, partial, .. } => {
-                if text.trim().is_empty() {
-                    return false;
+            EventKind::AssistantMessage {
+                text,
+                partial,
+                finish_reason,
+                ..
+            } => {
+                let shown = !text.trim().is_empty()
+                    && self.push(
+                        seq,
+                        CellKind::Assistant {
+                            text: text.clone(),
+                            partial: *partial,
+                        },
+                    );
+                if finish_reason.as_deref() != Some(tether_shared::event::FINISH_LENGTH) {
+                    return shown;
                 }
                 self.push(
                     seq,
-                    CellKind::Assistant {
-                        text: text.clone(),
-                        partial: *partial,
+                    CellKind::Notice {
+                        text: CUT_AT_TOKEN_LIMIT.to_string(),
+                        tone: Tone::Warn,
                     },
                 )
             }
@@ -710,6 +726,34 @@ mod tests {
             text_of(&t.cells[0].lines(60, false))
                 .join("\n")
                 .contains("(+1 lines)")
+        );
+    }
+
+    #[test]
+    fn an_answer_cut_at_the_token_limit_says_so() {
+        let mut t = Transcript::default();
+        for (seq, reason) in [(1, "stop"), (2, "length")] {
+            t.apply(&ev(
+                seq,
+                EventKind::AssistantMessage {
+                    text: format!("answer {seq}"),
+                    tool_calls: vec![],
+                    usage: None,
+                    partial: false,
+                    finish_reason: Some(reason.into()),
+                },
+            ));
+        }
+        let all: Vec<String> = t
+            .cells
+            .iter()
+            .flat_map(|c| text_of(&c.lines(60, false)))
+            .collect();
+        let text = all.join("\n");
+        assert_eq!(text.matches(CUT_AT_TOKEN_LIMIT).count(), 1, "{text}");
+        assert!(
+            text.find("answer 2").unwrap() < text.find(CUT_AT_TOKEN_LIMIT).unwrap(),
+            "{text}"
         );
     }
 }

@@ -86,6 +86,7 @@ pub(super) fn assistant(text: &str) -> EventKind {
         tool_calls: Vec::new(),
         usage: None,
         partial: false,
+        finish_reason: None,
     }
 }
 
