@@ -3,7 +3,9 @@
 //!
 //! Requests run in the order they arrive, except `session.wait`, which runs as
 //! its own task so it does not block the rest; every outgoing line goes through
-//! one bounded queue to one writer task.
+//! one queue to one writer task, bounded in lines and in bytes: a client that
+//! does not read its replies stops having its requests read (back-pressure)
+//! instead of growing the daemon's memory.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
@@ -18,7 +20,7 @@ use tether_shared::framing::{Frame, FrameReader};
 use tether_shared::protocol::*;
 use tether_shared::{Decision, Live};
 use tokio::io::{AsyncWriteExt, BufReader};
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, info, warn};
 
@@ -28,6 +30,73 @@ use crate::session::{SessionHandle, Subscription};
 /// Outgoing lines waiting for the writer. Bounded: a client that stops reading
 /// stalls only its own feeds, which then catch up from the store.
 const OUT_QUEUE: usize = 256;
+/// The most bytes queued for one client's writer. One `session.logs` reply can
+/// be 16 MiB, so counting lines alone let a client that pipelines requests and
+/// never reads hold gigabytes; past this, the connection's next line waits for
+/// the writer to drain, and with it the reading of its requests.
+const OUT_BYTES: usize = 64 * 1024 * 1024;
+
+/// The sending side of a connection's outgoing queue, with its byte budget.
+struct Outbox {
+    // mpsc: one writer drains lines in order; each carries the bytes it holds
+    // of the budget, given back once written (or dropped with the queue).
+    tx: mpsc::Sender<(Vec<u8>, OwnedSemaphorePermit)>,
+    budget: Arc<Semaphore>,
+    /// The budget ran out at least once (logged once per connection).
+    full_logged: std::sync::atomic::AtomicBool,
+}
+
+impl Outbox {
+    fn new() -> (Outbox, mpsc::Receiver<(Vec<u8>, OwnedSemaphorePermit)>) {
+        let (tx, rx) = mpsc::channel(OUT_QUEUE);
+        let outbox = Outbox {
+            tx,
+            budget: Arc::new(Semaphore::new(OUT_BYTES)),
+            full_logged: std::sync::atomic::AtomicBool::new(false),
+        };
+        (outbox, rx)
+    }
+
+    fn cost(bytes: &[u8]) -> u32 {
+        // A line larger than the whole budget takes all of it, alone.
+        bytes.len().clamp(1, OUT_BYTES) as u32
+    }
+
+    /// Queues a line, first waiting for room in the byte budget; an error means
+    /// the connection is gone.
+    async fn send(&self, bytes: Vec<u8>) -> Result<(), ()> {
+        let n = Self::cost(&bytes);
+        let permit = match self.budget.clone().try_acquire_many_owned(n) {
+            Ok(p) => p,
+            Err(_) => {
+                if !self.full_logged.swap(true, Ordering::Relaxed) {
+                    info!(
+                        limit_mib = OUT_BYTES / (1024 * 1024),
+                        "client is not reading its replies: holding its requests until it drains"
+                    );
+                }
+                self.budget
+                    .clone()
+                    .acquire_many_owned(n)
+                    .await
+                    .map_err(|_| ())?
+            }
+        };
+        self.tx.send((bytes, permit)).await.map_err(|_| ())
+    }
+
+    /// Queues a line only if there is room now (a goodbye must not wait on a
+    /// client that does not read).
+    fn try_send(&self, bytes: Vec<u8>) {
+        if let Ok(permit) = self
+            .budget
+            .clone()
+            .try_acquire_many_owned(Self::cost(&bytes))
+        {
+            let _ = self.tx.try_send((bytes, permit));
+        }
+    }
+}
 /// Default and largest page for `session.attach`.
 const DEFAULT_PAGE: u32 = 200;
 const MAX_PAGE: u32 = 10_000;
@@ -36,7 +105,7 @@ const PAGE_BYTES: usize = 16 * 1024 * 1024;
 
 struct Conn {
     daemon: Arc<Daemon>,
-    out: mpsc::Sender<Vec<u8>>,
+    out: Outbox,
     read_only: Mutex<HashSet<String>>,
     feeds: Mutex<HashMap<String, CancellationToken>>,
     done: CancellationToken,
@@ -76,16 +145,17 @@ pub async fn serve(stream: LocalSocketStream, daemon: Arc<Daemon>) {
     // `&Stream` reads and writes; sharing it beats the deprecated split().
     let stream = Arc::new(stream);
     let write_side = stream.clone();
-    let (out_tx, mut out_rx) = mpsc::channel::<Vec<u8>>(OUT_QUEUE);
+    let (out_tx, mut out_rx) = Outbox::new();
     let done = CancellationToken::new();
     let writer_done = done.clone();
     let writer = tokio::spawn(
         async move {
             let mut wr: &LocalSocketStream = &write_side;
-            while let Some(bytes) = out_rx.recv().await {
+            while let Some((bytes, budget)) = out_rx.recv().await {
                 if wr.write_all(&bytes).await.is_err() {
                     break;
                 }
+                drop(budget);
             }
             let _ = wr.flush().await;
             writer_done.cancel();
@@ -107,7 +177,7 @@ pub async fn serve(stream: LocalSocketStream, daemon: Arc<Daemon>) {
     loop {
         let frame = tokio::select! {
             _ = daemon.closing.cancelled() => {
-                let _ = conn.out.send(line(&Notification::new(method::DAEMON_SHUTDOWN, serde_json::json!({})))).await;
+                conn.out.try_send(line(&Notification::new(method::DAEMON_SHUTDOWN, serde_json::json!({}))));
                 break;
             }
             _ = done.cancelled() => break,

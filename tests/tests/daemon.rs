@@ -352,3 +352,84 @@ async fn ls_json_wait_timeout_logs_follow_and_kill() {
     let out = env.run(&["logs", "one"]).await;
     assert_eq!(out.code, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_pipelines_large_replies_without_reading_is_held_not_buffered() {
+    // A model that cannot be reached: turns fail fast, the messages stay.
+    let (_model, env) = TestEnv::started(
+        "[providers.down]\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:9/v1\"\napi_key_env = \"TETHER_TEST_KEY\"\n",
+    )
+    .await;
+    env.ok(&["new", "-d", "-n", "big", "-m", "down/x"]).await;
+    let pid = env.daemon_pid();
+    let text_len = 3 * 1024 * 1024 + 512 * 1024;
+    let mut raw = Raw::hello(&env.socket).await;
+    for i in 0..4 {
+        let text = format!("{i}{}", "x".repeat(text_len - 1));
+        let v = raw
+            .request(
+                1 + i,
+                "session.send",
+                json!({"session": "big", "text": text}),
+            )
+            .await;
+        assert!(
+            v["result"]["input_id"].is_number(),
+            "{}",
+            &v.to_string()[..200]
+        );
+    }
+    env.wait_settled("big").await;
+
+    // Each reply is about 14 MiB: 24 of them unread would be 336 MiB queued.
+    let requests = 24u64;
+    let mut pipelined = Vec::new();
+    for id in 0..requests {
+        let req = json!({"jsonrpc": "2.0", "id": 100 + id, "method": "session.logs",
+                         "params": {"session": "big"}});
+        pipelined.extend(serde_json::to_vec(&req).unwrap());
+        pipelined.push(b'\n');
+    }
+    raw.send_raw(&pipelined).await;
+    let log = env.state_dir.join("daemon.log");
+    env.wait_until(
+        "the daemon to hold the client that does not read",
+        T,
+        || async {
+            std::fs::read_to_string(&log)
+                .unwrap_or_default()
+                .contains("client is not reading its replies")
+        },
+    )
+    .await;
+    let rss_mib = rss_kib(pid) / 1024;
+    assert!(
+        rss_mib < 400,
+        "daemon RSS is {rss_mib} MiB with a client that does not read"
+    );
+    // Everyone else is served meanwhile.
+    assert!(env.ok(&["ls"]).await.contains("big"));
+    assert_eq!(env.wait_settled("big").await, "failed");
+
+    // Nothing was dropped: every reply arrives, whole, in order.
+    for id in 0..requests {
+        let v = raw.response().await;
+        assert_eq!(v["id"], 100 + id);
+        let messages: Vec<&Value> = v["result"]["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["type"] == "user_message")
+            .collect();
+        assert_eq!(messages.len(), 4, "reply {id} is complete");
+        for (i, m) in messages.iter().enumerate() {
+            let t = m["text"].as_str().unwrap();
+            assert_eq!(t.len(), text_len);
+            assert!(t.starts_with(&i.to_string()));
+        }
+    }
+    assert!(
+        rss_kib(pid) / 1024 < 400,
+        "and stays bounded while it drains"
+    );
+}
