@@ -203,6 +203,19 @@ async fn wait_status_damage(env: &TestEnv) -> Value {
     last
 }
 
+/// Waits until the `n`th daemon of this test has finished its background store check.
+async fn wait_check_finished(env: &TestEnv, n: usize) {
+    let log = env.state_dir.join("daemon.log");
+    env.wait_until("the store check to finish", T, || async {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .matches("store check finished")
+            .count()
+            >= n
+    })
+    .await;
+}
+
 /// The page nearest the middle of the file that holds stored events.
 fn middle_event_page(db: &[u8]) -> usize {
     let page = 4096;
@@ -226,7 +239,10 @@ async fn bytes_overwritten_in_the_middle_of_the_store_are_reported_not_served() 
     let b = busy_session(&env, &model, "beta").await;
     assert!(a >= 170 && b >= 170, "{a} and {b} events");
 
-    // A healthy store reports nothing, after a restart too.
+    // A healthy store reports nothing, after a restart too. (Each daemon's check
+    // is let finish first: its read snapshot would keep the WAL from being folded
+    // into tether.db at the stop, and this test damages tether.db itself.)
+    wait_check_finished(&env, 1).await;
     env.ok(&["daemon", "stop"]).await;
     env.wait_daemon_exit().await;
     env.start_daemon().await;
@@ -234,6 +250,7 @@ async fn bytes_overwritten_in_the_middle_of_the_store_are_reported_not_served() 
         let (code, events, stderr) = logs(&env, name).await;
         assert_eq!((code, events.len()), (0, n), "{stderr}");
     }
+    wait_check_finished(&env, 2).await;
     let st = status_json(&env).await;
     assert!(st.get("store_damage").is_none(), "{st}");
     let text = env.ok(&["daemon", "status"]).await;
@@ -241,6 +258,12 @@ async fn bytes_overwritten_in_the_middle_of_the_store_are_reported_not_served() 
     env.ok(&["daemon", "stop"]).await;
     env.wait_daemon_exit().await;
 
+    // A clean stop left everything in tether.db itself.
+    let wal = env.state_dir.join("tether.db-wal");
+    assert!(
+        std::fs::metadata(&wal).map_or(0, |m| m.len()) == 0,
+        "the WAL was folded into tether.db at the stop"
+    );
     // Random bytes over a page of events in the middle of the file.
     let db_path = env.state_dir.join("tether.db");
     let mut db = std::fs::read(&db_path).unwrap();
