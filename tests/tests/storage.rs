@@ -298,6 +298,35 @@ async fn bytes_overwritten_in_the_middle_of_the_store_are_reported_not_served() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_that_silently_lost_events_is_reported_not_served() {
+    let (model, mut env) = TestEnv::started("").await;
+    let n = busy_session(&env, &model, "short").await;
+    wait_check_finished(&env, 1).await;
+    env.ok(&["daemon", "stop"]).await;
+    env.wait_daemon_exit().await;
+
+    // A leaf page of events now claims to hold one cell: SQLite reads the rest of
+    // the log without an error, just fewer events (the "7 of 181" case).
+    let db_path = env.state_dir.join("tether.db");
+    let mut db = std::fs::read(&db_path).unwrap();
+    let page = middle_event_page(&db);
+    let at = page * 4096;
+    assert_eq!(db[at], 0x0a, "an index-leaf page (events is WITHOUT ROWID)");
+    db[at + 3] = 0;
+    db[at + 4] = 1;
+    std::fs::write(&db_path, &db).unwrap();
+
+    env.start_daemon().await;
+    let (code, events, stderr) = logs(&env, "short").await;
+    assert_eq!(code, 1, "served {} of {n} events: {stderr}", events.len());
+    assert_damage_message(&stderr, &db_path.display().to_string());
+    assert!(stderr.contains("is missing event"), "{stderr}");
+    wait_status_damage(&env).await;
+    env.ok(&["daemon", "stop"]).await;
+    env.wait_daemon_exit().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn garbage_in_the_wal_of_a_crashed_daemon_is_reported_not_served() {
     let (model, mut env) = TestEnv::started("").await;
     let n = busy_session(&env, &model, "walled").await;
