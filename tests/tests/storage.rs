@@ -137,6 +137,57 @@ async fn a_full_state_disk_refuses_sends_stops_cleanly_and_recovers_when_space_i
     env.wait_daemon_exit().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_turn_the_full_disk_cut_is_resumed_by_the_next_daemon_when_its_end_was_never_written() {
+    let model = ModelServer::start().await;
+    let mut env = TestEnv::with_model(&model, "");
+    let disk = Tmpfs::mount(&env.state_dir, "2m");
+    env.start_daemon().await;
+    let go = env.work_dir.join("GO");
+    model.push(Reply::tool_call(
+        "c1",
+        "shell",
+        json!({"command": format!("while [ ! -f {} ]; do sleep 0.05; done; echo done", go.display())}),
+    ));
+    env.ok(&["new", "-d", "-n", "cut", "run the tool"]).await;
+    env.wait_event("cut", "the tool call", |e| e["type"] == "tool_call")
+        .await;
+    let filler = env.state_dir.join("filler");
+    disk.fill(&filler);
+    std::fs::write(&go, "").unwrap();
+    env.wait_until("the session to fail its turn", T, || async {
+        session_json(&env, "cut").await["state"] == "failed"
+    })
+    .await;
+    // Stopped while the disk is still full: the turn's end is never written.
+    let out = env.run(&["daemon", "stop"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(env.wait_daemon_exit().await, 0);
+    std::fs::remove_file(&filler).unwrap();
+
+    // The next daemon sees a turn without an end: recovery closes the call and resumes.
+    model.push(Reply::text("resumed and done"));
+    env.start_daemon().await;
+    assert_eq!(env.wait_settled("cut").await, "idle");
+    let events = env.events("cut").await;
+    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    let result = events
+        .iter()
+        .find(|e| e["type"] == "tool_result")
+        .unwrap_or_else(|| panic!("{}", pretty(&events)));
+    assert_eq!(
+        result["output"],
+        "interrupted: daemon restarted",
+        "{}",
+        pretty(&events)
+    );
+    assert!(types.contains(&"turn_resumed"), "{}", pretty(&events));
+    assert_eq!(types.last(), Some(&"state"), "{types:?}");
+    assert!(types.contains(&"turn_completed"), "{types:?}");
+    env.ok(&["daemon", "stop"]).await;
+    env.wait_daemon_exit().await;
+}
+
 /// Gives `name` a log of about 90 events: two turns of 40 tool calls each.
 async fn busy_session(env: &TestEnv, model: &ModelServer, name: &str) -> usize {
     for turn in 0..2 {
