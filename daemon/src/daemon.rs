@@ -192,6 +192,7 @@ pub async fn run(options: DaemonOptions, shutdown: CancellationToken) -> anyhow:
     if tokio::time::timeout(SHUTDOWN_GRACE, both).await.is_err() {
         warn!("some tasks did not finish in time");
     }
+    daemon.shared.store.checkpoint().await;
     // The listener usually removes its socket when dropped; remove a leftover.
     if let Err(e) = std::fs::remove_file(&options.socket)
         && e.kind() != std::io::ErrorKind::NotFound

@@ -76,7 +76,13 @@ impl HealthCell {
 
     /// Notes the outcome of a write transaction.
     pub fn wrote(&self, outcome: Option<&StoreError>) {
-        let was = self.get().write_error;
+        // Every commit comes here: look at the one field, clone nothing else.
+        let was = self
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .write_error
+            .clone();
         match (outcome, was) {
             (None, None) => {}
             (None, Some(_)) => {

@@ -289,6 +289,24 @@ impl Store {
         })
     }
 
+    /// Folds the WAL into `tether.db` and empties it, so that after a clean stop
+    /// the file holds everything by itself (a copy of it is a whole backup).
+    /// Best effort: a reader still busy (the start-up check) leaves it to SQLite.
+    pub async fn checkpoint(&self) {
+        let path = self.path.clone();
+        let done = tokio::task::spawn_blocking(move || -> Result<(), rusqlite::Error> {
+            let conn = open(&path)?;
+            conn.busy_timeout(std::time::Duration::from_secs(1))?;
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        })
+        .await;
+        match done {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "could not checkpoint the store"),
+            Err(e) => tracing::warn!(error = %e, "could not checkpoint the store"),
+        }
+    }
+
     /// What is known to be wrong with the store (damage, a failing disk).
     pub fn health(&self) -> Health {
         self.health.get()

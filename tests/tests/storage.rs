@@ -137,6 +137,57 @@ async fn a_full_state_disk_refuses_sends_stops_cleanly_and_recovers_when_space_i
     env.wait_daemon_exit().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_turn_the_full_disk_cut_is_resumed_by_the_next_daemon_when_its_end_was_never_written() {
+    let model = ModelServer::start().await;
+    let mut env = TestEnv::with_model(&model, "");
+    let disk = Tmpfs::mount(&env.state_dir, "2m");
+    env.start_daemon().await;
+    let go = env.work_dir.join("GO");
+    model.push(Reply::tool_call(
+        "c1",
+        "shell",
+        json!({"command": format!("while [ ! -f {} ]; do sleep 0.05; done; echo done", go.display())}),
+    ));
+    env.ok(&["new", "-d", "-n", "cut", "run the tool"]).await;
+    env.wait_event("cut", "the tool call", |e| e["type"] == "tool_call")
+        .await;
+    let filler = env.state_dir.join("filler");
+    disk.fill(&filler);
+    std::fs::write(&go, "").unwrap();
+    env.wait_until("the session to fail its turn", T, || async {
+        session_json(&env, "cut").await["state"] == "failed"
+    })
+    .await;
+    // Stopped while the disk is still full: the turn's end is never written.
+    let out = env.run(&["daemon", "stop"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(env.wait_daemon_exit().await, 0);
+    std::fs::remove_file(&filler).unwrap();
+
+    // The next daemon sees a turn without an end: recovery closes the call and resumes.
+    model.push(Reply::text("resumed and done"));
+    env.start_daemon().await;
+    assert_eq!(env.wait_settled("cut").await, "idle");
+    let events = env.events("cut").await;
+    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    let result = events
+        .iter()
+        .find(|e| e["type"] == "tool_result")
+        .unwrap_or_else(|| panic!("{}", pretty(&events)));
+    assert_eq!(
+        result["output"],
+        "interrupted: daemon restarted",
+        "{}",
+        pretty(&events)
+    );
+    assert!(types.contains(&"turn_resumed"), "{}", pretty(&events));
+    assert_eq!(types.last(), Some(&"state"), "{types:?}");
+    assert!(types.contains(&"turn_completed"), "{types:?}");
+    env.ok(&["daemon", "stop"]).await;
+    env.wait_daemon_exit().await;
+}
+
 /// Gives `name` a log of about 90 events: two turns of 40 tool calls each.
 async fn busy_session(env: &TestEnv, model: &ModelServer, name: &str) -> usize {
     for turn in 0..2 {
@@ -203,6 +254,19 @@ async fn wait_status_damage(env: &TestEnv) -> Value {
     last
 }
 
+/// Waits until the `n`th daemon of this test has finished its background store check.
+async fn wait_check_finished(env: &TestEnv, n: usize) {
+    let log = env.state_dir.join("daemon.log");
+    env.wait_until("the store check to finish", T, || async {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .matches("store check finished")
+            .count()
+            >= n
+    })
+    .await;
+}
+
 /// The page nearest the middle of the file that holds stored events.
 fn middle_event_page(db: &[u8]) -> usize {
     let page = 4096;
@@ -226,7 +290,10 @@ async fn bytes_overwritten_in_the_middle_of_the_store_are_reported_not_served() 
     let b = busy_session(&env, &model, "beta").await;
     assert!(a >= 170 && b >= 170, "{a} and {b} events");
 
-    // A healthy store reports nothing, after a restart too.
+    // A healthy store reports nothing, after a restart too. (Each daemon's check
+    // is let finish first: its read snapshot would keep the WAL from being folded
+    // into tether.db at the stop, and this test damages tether.db itself.)
+    wait_check_finished(&env, 1).await;
     env.ok(&["daemon", "stop"]).await;
     env.wait_daemon_exit().await;
     env.start_daemon().await;
@@ -234,6 +301,7 @@ async fn bytes_overwritten_in_the_middle_of_the_store_are_reported_not_served() 
         let (code, events, stderr) = logs(&env, name).await;
         assert_eq!((code, events.len()), (0, n), "{stderr}");
     }
+    wait_check_finished(&env, 2).await;
     let st = status_json(&env).await;
     assert!(st.get("store_damage").is_none(), "{st}");
     let text = env.ok(&["daemon", "status"]).await;
@@ -241,6 +309,12 @@ async fn bytes_overwritten_in_the_middle_of_the_store_are_reported_not_served() 
     env.ok(&["daemon", "stop"]).await;
     env.wait_daemon_exit().await;
 
+    // A clean stop left everything in tether.db itself.
+    let wal = env.state_dir.join("tether.db-wal");
+    assert!(
+        std::fs::metadata(&wal).map_or(0, |m| m.len()) == 0,
+        "the WAL was folded into tether.db at the stop"
+    );
     // Random bytes over a page of events in the middle of the file.
     let db_path = env.state_dir.join("tether.db");
     let mut db = std::fs::read(&db_path).unwrap();
@@ -270,6 +344,35 @@ async fn bytes_overwritten_in_the_middle_of_the_store_are_reported_not_served() 
     wait_status_damage(&env).await;
     let log = std::fs::read_to_string(env.state_dir.join("daemon.log")).unwrap();
     assert!(log.contains("the store is damaged"), "{log}");
+    env.ok(&["daemon", "stop"]).await;
+    env.wait_daemon_exit().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_that_silently_lost_events_is_reported_not_served() {
+    let (model, mut env) = TestEnv::started("").await;
+    let n = busy_session(&env, &model, "short").await;
+    wait_check_finished(&env, 1).await;
+    env.ok(&["daemon", "stop"]).await;
+    env.wait_daemon_exit().await;
+
+    // A leaf page of events now claims to hold one cell: SQLite reads the rest of
+    // the log without an error, just fewer events (the "7 of 181" case).
+    let db_path = env.state_dir.join("tether.db");
+    let mut db = std::fs::read(&db_path).unwrap();
+    let page = middle_event_page(&db);
+    let at = page * 4096;
+    assert_eq!(db[at], 0x0a, "an index-leaf page (events is WITHOUT ROWID)");
+    db[at + 3] = 0;
+    db[at + 4] = 1;
+    std::fs::write(&db_path, &db).unwrap();
+
+    env.start_daemon().await;
+    let (code, events, stderr) = logs(&env, "short").await;
+    assert_eq!(code, 1, "served {} of {n} events: {stderr}", events.len());
+    assert_damage_message(&stderr, &db_path.display().to_string());
+    assert!(stderr.contains("is missing event"), "{stderr}");
+    wait_status_damage(&env).await;
     env.ok(&["daemon", "stop"]).await;
     env.wait_daemon_exit().await;
 }
