@@ -125,8 +125,9 @@ fn init_daemon_logging(state_dir: &Path, to_stderr: bool) -> anyhow::Result<()> 
         .append(true)
         .open(&path)
         .with_context(|| format!("failed to open the log {}", path.display()))?;
-    let filter = tracing_subscriber::EnvFilter::try_from_env("TETHER_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter = tracing_subscriber::EnvFilter::new(tether_daemon::log_filter(
+        std::env::var("TETHER_LOG").ok().as_deref(),
+    ));
     let file = std::sync::Mutex::new(file);
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
