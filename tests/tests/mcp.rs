@@ -1126,3 +1126,29 @@ async fn a_notification_flood_keeps_the_log_small_and_progress_reaches_live_outp
         "no message is logged whole"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tool_that_needs_a_task_is_not_offered() {
+    let model = ModelServer::start().await;
+    let mut env = TestEnv::with_model(&model, "");
+    let count = env.root.path().join("s.count");
+    std::fs::write(
+        env.config_dir.join("tools.toml"),
+        bad_entry("bad", &count, ", BAD_TASK_TOOL = \"1\""),
+    )
+    .unwrap();
+    env.start_daemon().await;
+    let s = wait_status(&env, "bad", "running").await;
+    assert!(mentions(&s["tools"], "bad__echo"), "{s}");
+    assert!(!mentions(&s["tools"], "needs_task"), "{s}");
+    model.push(Reply::text("ok"));
+    env.ok(&["new", "-d", "-n", "task", "hi"]).await;
+    env.wait_settled("task").await;
+    let reqs = model.wait_for_requests(1, T).await;
+    let names = offered(&reqs[0]);
+    assert!(names.contains(&"bad__echo".to_string()), "{names:?}");
+    assert!(
+        !names.iter().any(|n| n.contains("needs_task")),
+        "a tool callable only as a task is not offered: {names:?}"
+    );
+}

@@ -30,6 +30,7 @@
 mod content;
 mod notices;
 mod stdio;
+mod tasks;
 #[cfg(test)]
 mod tests;
 
@@ -57,6 +58,7 @@ use tokio_util::sync::CancellationToken;
 
 use notices::{Limiter, MAX_LOGGED_CHARS, ProgressRoutes, cut};
 use stdio::{ServerProcess, StderrTail, Stopped};
+use tasks::{Sniffed, TaskOnly};
 
 /// How to reach a server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -368,6 +370,8 @@ pub struct McpClient {
     name: String,
     peer: Peer<RoleClient>,
     progress: ProgressRoutes,
+    /// Tools the server declared task-only (stdio servers; see `tasks`).
+    task_only: TaskOnly,
     /// Cancellations sent for dropped calls.
     background: tokio_util::task::TaskTracker,
     timeout: Duration,
@@ -419,6 +423,8 @@ impl McpClient {
             } => {
                 let (mut process, stdout, stdin) =
                     ServerProcess::spawn(&spec.name, command, args, env, cwd.as_deref())?;
+                let task_only = TaskOnly::default();
+                let stdout = Sniffed::new(stdout, task_only.clone());
                 let init = tokio::time::timeout(
                     startup_timeout,
                     serve_client_with_ct(handler, (stdout, stdin), service_ct.clone()),
@@ -427,13 +433,10 @@ impl McpClient {
                 let reason = match init {
                     Ok(Ok(running)) => {
                         tracing::info!(server = %spec.name, pid = process.pid(), "mcp server started");
-                        return Ok(Self::start(
-                            spec,
-                            running,
-                            Some(process),
-                            service_ct,
-                            events,
-                        ));
+                        let mut client =
+                            Self::start(spec, running, Some(process), service_ct, events);
+                        client.task_only = task_only;
+                        return Ok(client);
                     }
                     Ok(Err(e)) => init_error_reason(&e),
                     Err(_elapsed) => {
@@ -502,6 +505,7 @@ impl McpClient {
             name: spec.name.clone(),
             peer,
             progress,
+            task_only: TaskOnly::default(),
             background: tokio_util::task::TaskTracker::new(),
             timeout: spec.timeout,
             pid,
@@ -530,7 +534,7 @@ impl McpClient {
                     .map_err(|e| self.service_error(REQUEST, e))?;
                 tools.extend(page.tools.into_iter().map(McpTool::from));
                 let Some(next) = page.next_cursor else {
-                    return Ok(tools);
+                    return Ok(self.without_task_only(tools));
                 };
                 if seen_cursors.len() >= MAX_TOOL_PAGES || !seen_cursors.insert(next.clone()) {
                     return Err(McpError::Protocol {
@@ -546,6 +550,21 @@ impl McpClient {
             Ok(result) => result,
             Err(_elapsed) => Err(self.timeout_error(REQUEST.to_string())),
         }
+    }
+
+    /// Leaves out the tools that can only be called as tasks, which tether
+    /// does not run (a call without a task gets an error by the spec).
+    fn without_task_only(&self, tools: Vec<McpTool>) -> Vec<McpTool> {
+        tools
+            .into_iter()
+            .filter(|t| {
+                let only = self.task_only.contains(&t.name);
+                if only {
+                    tracing::info!(server = %self.name, tool = %t.name, "tool not offered: it can only be called as a task (execution.taskSupport \"required\"), which tether does not support");
+                }
+                !only
+            })
+            .collect()
     }
 
     /// `tools/call`, with the result as text for the model and its `isError`.
