@@ -22,3 +22,4 @@ pub mod util;
 pub mod watch;
 
 pub use daemon::{DaemonOptions, run};
+pub use util::log_filter;

@@ -1101,3 +1101,103 @@ async fn error_results_reach_the_model_marked_as_errors() {
     assert_eq!(mcp_event["output"], "it failed on purpose");
     assert_eq!(mcp_event["is_error"], true);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notification_flood_keeps_the_log_small_and_progress_reaches_live_output() {
+    let model = ModelServer::start().await;
+    let mut env = TestEnv::with_model(&model, "");
+    let count = env.root.path().join("s.count");
+    std::fs::write(
+        env.config_dir.join("tools.toml"),
+        bad_entry("bad", &count, ", BAD_FLOOD = \"1\""),
+    )
+    .unwrap();
+    env.start_daemon().await;
+    wait_status(&env, "bad", "running").await;
+    env.ok(&["new", "-d", "-n", "fl"]).await;
+    let mut raw = tether_tests::raw::Raw::hello(&env.socket).await;
+    let r = raw
+        .request(1, "session.attach", json!({"session": "fl"}))
+        .await;
+    assert_eq!(r["result"]["info"]["name"], "fl", "{r}");
+    model.push(Reply::tool_call(
+        "c1",
+        "bad__flood",
+        json!({"count": 20000, "progress": 50, "interval": 0.02}),
+    ));
+    model.push(Reply::text("flooded"));
+    let sent = raw
+        .request(
+            2,
+            "session.send",
+            json!({"session": "fl", "text": "flood it"}),
+        )
+        .await;
+    assert!(sent["result"].is_object(), "{sent}");
+    let mut live_output = String::new();
+    loop {
+        let msg = raw.read().await.expect("live messages until the turn ends");
+        let p = &msg["params"];
+        if p["kind"] == "tool_output" && p["call_id"] == "c1" {
+            live_output.push_str(p["chunk"].as_str().unwrap());
+        }
+        if p["kind"] == "event" && p["event"]["type"] == "turn_completed" {
+            break;
+        }
+    }
+    // The server asked for progress by the call's token; the attached client saw it.
+    assert!(
+        live_output.contains("[progress 1/50] step 1 of 50")
+            && live_output.contains("[progress 50/50] step 50 of 50"),
+        "live output: {live_output:?}"
+    );
+    let r = &env.events_of("fl", "tool_result").await[0];
+    assert_eq!(r["output"], "flooded 20000 50", "{r}");
+    // The daemon still answers at once, and stops cleanly.
+    env.ok(&["ls"]).await;
+    env.ok(&["daemon", "stop"]).await;
+    assert_eq!(env.wait_daemon_exit().await, 0);
+    // 20,000 notifications of 500 characters were 11 MB of INFO lines; now a
+    // few DEBUG lines (the harness runs the daemon with TETHER_LOG=debug) and a count.
+    let log = std::fs::read_to_string(env.state_dir.join("daemon.log")).unwrap();
+    assert!(
+        log.len() < 512 * 1024,
+        "daemon.log is {} bytes after the flood",
+        log.len()
+    );
+    assert!(log.contains("mcp server log"), "some are logged");
+    assert!(
+        log.contains("notifications suppressed"),
+        "the dropped ones are counted"
+    );
+    assert!(
+        !log.contains(&"x".repeat(400)),
+        "no message is logged whole"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tool_that_needs_a_task_is_not_offered() {
+    let model = ModelServer::start().await;
+    let mut env = TestEnv::with_model(&model, "");
+    let count = env.root.path().join("s.count");
+    std::fs::write(
+        env.config_dir.join("tools.toml"),
+        bad_entry("bad", &count, ", BAD_TASK_TOOL = \"1\""),
+    )
+    .unwrap();
+    env.start_daemon().await;
+    let s = wait_status(&env, "bad", "running").await;
+    assert!(mentions(&s["tools"], "bad__echo"), "{s}");
+    assert!(!mentions(&s["tools"], "needs_task"), "{s}");
+    model.push(Reply::text("ok"));
+    env.ok(&["new", "-d", "-n", "task", "hi"]).await;
+    env.wait_settled("task").await;
+    let reqs = model.wait_for_requests(1, T).await;
+    let names = offered(&reqs[0]);
+    assert!(names.contains(&"bad__echo".to_string()), "{names:?}");
+    assert!(
+        !names.iter().any(|n| n.contains("needs_task")),
+        "a tool callable only as a task is not offered: {names:?}"
+    );
+}

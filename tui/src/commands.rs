@@ -120,8 +120,9 @@ fn init_daemon_logging(
     let path = state_dir.join("daemon.log");
     let log = tether_daemon::logfile::LogFile::open(&path, to_stderr)
         .with_context(|| format!("failed to open the log {}", path.display()))?;
-    let filter = tracing_subscriber::EnvFilter::try_from_env("TETHER_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter = tracing_subscriber::EnvFilter::new(tether_daemon::log_filter(
+        std::env::var("TETHER_LOG").ok().as_deref(),
+    ));
     let writer = log.clone();
     tracing_subscriber::fmt()
         .with_env_filter(filter)

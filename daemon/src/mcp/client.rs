@@ -28,17 +28,20 @@
 //!   dropped. None of these end the connection.
 
 mod content;
+mod notices;
 mod stdio;
+mod tasks;
 #[cfg(test)]
 mod tests;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use rmcp::model::{
     CallToolRequestParams, ClientCapabilities, ClientConfig, Implementation,
-    PaginatedRequestParams, ProtocolVersion, Tool,
+    PaginatedRequestParams, ProgressNotificationParam, ProtocolVersion, Tool,
 };
 use rmcp::service::{
     ClientInitializeError, NotificationContext, RoleClient, RunningService, serve_client_with_ct,
@@ -53,7 +56,9 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use notices::{Limiter, MAX_LOGGED_CHARS, ProgressRoutes, cut};
 use stdio::{ServerProcess, StderrTail, Stopped};
+use tasks::{Sniffed, TaskOnly};
 
 /// How to reach a server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -253,9 +258,87 @@ struct Handler {
     server: String,
     events: UnboundedSender<ServerEvent>,
     info: ClientConfig,
+    /// Shared with the supervisor, which reports what it dropped.
+    limiter: Arc<Mutex<Limiter>>,
+    progress: ProgressRoutes,
+}
+
+/// How often the supervisor reports notifications the limiter dropped.
+const SUPPRESSED_REPORT_EVERY: Duration = Duration::from_secs(10);
+
+fn report_suppressed(server: &str, n: u64) {
+    if n > 0 {
+        tracing::debug!(server = %server, suppressed = n, "mcp server notifications suppressed (rate limit)");
+    }
+}
+
+impl Handler {
+    /// Whether a notification may be logged now (see `notices`).
+    fn admit(&self) -> bool {
+        let admitted = self
+            .limiter
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .admit(Instant::now());
+        match admitted {
+            Some(dropped) => {
+                report_suppressed(&self.server, dropped);
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 impl ClientHandler for Handler {
+    // Logging is deprecated in newer MCP revisions (SEP-2577), but servers on
+    // the pinned 2025-11-25 revision send it.
+    #[allow(deprecated)]
+    async fn on_logging_message(
+        &self,
+        params: rmcp::model::LoggingMessageNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        if self.admit() {
+            let data = match &params.data {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            tracing::debug!(
+                server = %self.server,
+                level = ?params.level,
+                logger = params.logger.as_deref().unwrap_or(""),
+                data = %cut(&data, MAX_LOGGED_CHARS),
+                "mcp server log"
+            );
+        }
+    }
+
+    async fn on_progress(
+        &self,
+        params: ProgressNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        let token = params.progress_token.0.to_string();
+        self.progress.forward(
+            &token,
+            params.progress,
+            params.total,
+            params.message.as_deref(),
+            Instant::now(),
+        );
+        if self.admit() {
+            tracing::debug!(
+                server = %self.server,
+                token = %token,
+                progress = params.progress,
+                total = ?params.total,
+                message = %cut(params.message.as_deref().unwrap_or(""), MAX_LOGGED_CHARS),
+                "mcp server progress"
+            );
+        }
+    }
+
     async fn on_tool_list_changed(&self, _context: NotificationContext<RoleClient>) {
         tracing::debug!(server = %self.server, "mcp server tool list changed");
         // The receiver being gone only means nobody is listening any more.
@@ -286,6 +369,11 @@ fn client_info() -> ClientConfig {
 pub struct McpClient {
     name: String,
     peer: Peer<RoleClient>,
+    progress: ProgressRoutes,
+    /// Tools the server declared task-only (stdio servers; see `tasks`).
+    task_only: TaskOnly,
+    /// Cancellations sent for dropped calls.
+    background: tokio_util::task::TaskTracker,
     timeout: Duration,
     pid: Option<u32>,
     stderr: StderrTail,
@@ -321,6 +409,8 @@ impl McpClient {
             server: spec.name.clone(),
             events: events.clone(),
             info: client_info(),
+            limiter: Arc::new(Mutex::new(Limiter::new(Instant::now()))),
+            progress: ProgressRoutes::default(),
         };
         let startup_timeout = spec.timeout.max(MIN_STARTUP_TIMEOUT);
         let service_ct = CancellationToken::new();
@@ -333,6 +423,8 @@ impl McpClient {
             } => {
                 let (mut process, stdout, stdin) =
                     ServerProcess::spawn(&spec.name, command, args, env, cwd.as_deref())?;
+                let task_only = TaskOnly::default();
+                let stdout = Sniffed::new(stdout, task_only.clone());
                 let init = tokio::time::timeout(
                     startup_timeout,
                     serve_client_with_ct(handler, (stdout, stdin), service_ct.clone()),
@@ -341,13 +433,10 @@ impl McpClient {
                 let reason = match init {
                     Ok(Ok(running)) => {
                         tracing::info!(server = %spec.name, pid = process.pid(), "mcp server started");
-                        return Ok(Self::start(
-                            spec,
-                            running,
-                            Some(process),
-                            service_ct,
-                            events,
-                        ));
+                        let mut client =
+                            Self::start(spec, running, Some(process), service_ct, events);
+                        client.task_only = task_only;
+                        return Ok(client);
                     }
                     Ok(Err(e)) => init_error_reason(&e),
                     Err(_elapsed) => {
@@ -396,6 +485,8 @@ impl McpClient {
     ) -> McpClient {
         let shutdown = CancellationToken::new();
         let peer = running.peer().clone();
+        let progress = running.service().progress.clone();
+        let limiter = running.service().limiter.clone();
         let pid = process.as_ref().map(ServerProcess::pid);
         let stderr = process
             .as_ref()
@@ -408,10 +499,14 @@ impl McpClient {
             shutdown: shutdown.clone(),
             process,
             events,
+            limiter,
         };
         McpClient {
             name: spec.name.clone(),
             peer,
+            progress,
+            task_only: TaskOnly::default(),
+            background: tokio_util::task::TaskTracker::new(),
             timeout: spec.timeout,
             pid,
             stderr,
@@ -439,7 +534,7 @@ impl McpClient {
                     .map_err(|e| self.service_error(REQUEST, e))?;
                 tools.extend(page.tools.into_iter().map(McpTool::from));
                 let Some(next) = page.next_cursor else {
-                    return Ok(tools);
+                    return Ok(self.without_task_only(tools));
                 };
                 if seen_cursors.len() >= MAX_TOOL_PAGES || !seen_cursors.insert(next.clone()) {
                     return Err(McpError::Protocol {
@@ -455,6 +550,21 @@ impl McpClient {
             Ok(result) => result,
             Err(_elapsed) => Err(self.timeout_error(REQUEST.to_string())),
         }
+    }
+
+    /// Leaves out the tools that can only be called as tasks, which tether
+    /// does not run (a call without a task gets an error by the spec).
+    fn without_task_only(&self, tools: Vec<McpTool>) -> Vec<McpTool> {
+        tools
+            .into_iter()
+            .filter(|t| {
+                let only = self.task_only.contains(&t.name);
+                if only {
+                    tracing::info!(server = %self.name, tool = %t.name, "tool not offered: it can only be called as a task (execution.taskSupport \"required\"), which tether does not support");
+                }
+                !only
+            })
+            .collect()
     }
 
     /// `tools/call`, with the result as text for the model and its `isError`.
@@ -474,6 +584,19 @@ impl McpClient {
         name: &str,
         arguments: serde_json::Value,
     ) -> Result<(String, bool), McpError> {
+        self.call_tool_with_progress(name, arguments, None).await
+    }
+
+    /// [`McpClient::call_tool`], asking the server for progress: the request
+    /// carries a `progressToken`, and each `notifications/progress` for it
+    /// becomes a line `[progress N/TOTAL] MESSAGE` sent to `live` (at most
+    /// every 100 ms, and always the last one) until the call ends.
+    pub async fn call_tool_with_progress(
+        &self,
+        name: &str,
+        arguments: serde_json::Value,
+        live: Option<UnboundedSender<String>>,
+    ) -> Result<(String, bool), McpError> {
         let request = format!("tools/call `{name}`");
         let mut params = CallToolRequestParams::new(name.to_string());
         match arguments {
@@ -487,7 +610,13 @@ impl McpClient {
                 });
             }
         }
-        match tokio::time::timeout(self.timeout, self.peer.call_tool(params)).await {
+        let call = async {
+            match live {
+                None => self.peer.call_tool(params).await,
+                Some(live) => self.call_with_progress(params, live).await,
+            }
+        };
+        match tokio::time::timeout(self.timeout, call).await {
             Ok(Ok(result)) => Ok((
                 content::result_to_text(&result),
                 result.is_error.unwrap_or(false),
@@ -497,6 +626,42 @@ impl McpClient {
                 tracing::info!(server = %self.name, tool = %name, timeout = ?self.timeout, "mcp tool call timed out; cancelled");
                 Err(self.timeout_error(request))
             }
+        }
+    }
+
+    /// `tools/call` through rmcp's request handle, which tells the progress
+    /// token rmcp put in the request (rmcp gives every request one and
+    /// overwrites any set by the caller), so the server's progress for it can
+    /// be routed to `live`. Dropped before the answer, it sends
+    /// `notifications/cancelled`, as `Peer::call_tool` does.
+    async fn call_with_progress(
+        &self,
+        params: CallToolRequestParams,
+        live: UnboundedSender<String>,
+    ) -> Result<rmcp::model::CallToolResult, ServiceError> {
+        let request =
+            rmcp::model::ClientRequest::CallToolRequest(rmcp::model::CallToolRequest::new(params));
+        let handle = self
+            .peer
+            .send_request_with_option(request, rmcp::service::PeerRequestOptions::no_options())
+            .await?;
+        let token = handle.progress_token.0.to_string();
+        self.progress.add(token.clone(), live);
+        let mut guard = CallGuard {
+            routes: self.progress.clone(),
+            token,
+            cancel: Some((self.peer.clone(), handle.id.clone())),
+            tracker: self.background.clone(),
+        };
+        let result = handle.await_response().await;
+        guard.cancel = None;
+        match result? {
+            rmcp::model::ServerResult::CallToolResult(r) => Ok(r),
+            // A server that answers a call with `{}`: no content, no error.
+            rmcp::model::ServerResult::EmptyResult(_) => {
+                Ok(rmcp::model::CallToolResult::success(Vec::new()))
+            }
+            _ => Err(ServiceError::UnexpectedResponse),
         }
     }
 
@@ -573,6 +738,39 @@ impl McpClient {
     }
 }
 
+/// Stops routing a call's progress when the call ends, however it ends, and
+/// cancels it on the server if it is dropped before its answer.
+struct CallGuard {
+    routes: ProgressRoutes,
+    token: String,
+    /// Set until the answer arrives.
+    cancel: Option<(Peer<RoleClient>, rmcp::model::RequestId)>,
+    tracker: tokio_util::task::TaskTracker,
+}
+
+impl Drop for CallGuard {
+    fn drop(&mut self) {
+        self.routes.remove(&self.token);
+        let Some((peer, id)) = self.cancel.take() else {
+            return;
+        };
+        // Drop cannot await: the notification is sent from a task the client
+        // tracks. Without a runtime (the daemon is exiting) the transport is
+        // closing anyway.
+        if tokio::runtime::Handle::try_current().is_ok() {
+            self.tracker.spawn(async move {
+                let params = rmcp::model::CancelledNotificationParam::new(
+                    Some(id),
+                    Some("request abandoned by the caller".to_string()),
+                );
+                if let Err(e) = peer.notify_cancelled(params).await {
+                    tracing::debug!(error = %e, "could not send notifications/cancelled");
+                }
+            });
+        }
+    }
+}
+
 impl Drop for McpClient {
     fn drop(&mut self) {
         // Makes the supervisor stop the server; see the type's docs.
@@ -599,6 +797,7 @@ struct Supervisor {
     shutdown: CancellationToken,
     process: Option<ServerProcess>,
     events: UnboundedSender<ServerEvent>,
+    limiter: Arc<Mutex<Limiter>>,
 }
 
 /// Why the supervisor woke up.
@@ -620,19 +819,32 @@ impl Supervisor {
             shutdown,
             mut process,
             events,
+            limiter,
         } = self;
         let waiting = running.waiting();
         tokio::pin!(waiting);
-        let end = tokio::select! {
-            result = &mut waiting => {
-                if let Err(e) = result {
-                    tracing::warn!(server = %server, error = %e, "mcp service task failed");
-                }
-                End::Transport
-            }
-            _ = wait_child(process.as_mut()) => End::Exited,
-            () = shutdown.cancelled() => End::Shutdown,
+        let suppressed = || {
+            let n = limiter
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take_suppressed();
+            report_suppressed(&server, n);
         };
+        let mut report = tokio::time::interval(SUPPRESSED_REPORT_EVERY);
+        let end = loop {
+            tokio::select! {
+                result = &mut waiting => {
+                    if let Err(e) = result {
+                        tracing::warn!(server = %server, error = %e, "mcp service task failed");
+                    }
+                    break End::Transport;
+                }
+                _ = wait_child(process.as_mut()) => break End::Exited,
+                () = shutdown.cancelled() => break End::Shutdown,
+                _ = report.tick() => suppressed(),
+            }
+        };
+        suppressed();
         if !matches!(end, End::Transport) {
             // Ends the loop; rmcp then closes the transport (drops the child's
             // stdin, or ends the HTTP session).

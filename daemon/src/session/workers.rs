@@ -157,6 +157,10 @@ impl SessionActor {
                         out = &mut run => break out,
                     }
                 };
+                // Output sent just before the call ended still belongs to it.
+                while let Ok(chunk) = lrx.try_recv() {
+                    let _ = work.send(Work::ToolChunk { generation, call_id: call.call_id.clone(), chunk });
+                }
                 if recorded {
                     let _ = store.remove_processes(&session_id, Some(&call.call_id)).await;
                 }

@@ -722,7 +722,7 @@ impl ToolManager {
         let name_of_server = server.def.name.clone();
         tokio::select! {
             _ = ctx.cancel.cancelled() => ToolOutput { output: "interrupted".into(), is_error: true },
-            r = client.call_tool(&name, arguments.clone()) => match r {
+            r = client.call_tool_with_progress(&name, arguments.clone(), ctx.live.clone()) => match r {
                 Ok((output, is_error)) => ToolOutput { output: cap_output(output), is_error },
                 Err(e) => {
                     // A broken connection makes the supervisor reconnect, unless it

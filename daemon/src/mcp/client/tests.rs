@@ -347,6 +347,67 @@ async fn timeouts_and_dropped_calls_send_cancellation() {
 }
 
 #[tokio::test]
+async fn calls_with_progress_are_cancelled_too_and_get_their_progress() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("cancelled.log");
+    let log_str = log.to_string_lossy().to_string();
+    let Some(spec) = bad_server(
+        &[("BAD_CANCEL_LOG", &log_str), ("BAD_FLOOD", "1")],
+        Duration::from_secs(1),
+    ) else {
+        return;
+    };
+    let (client, _rx) = connect(&spec).await;
+    let read_log = || std::fs::read_to_string(&log).unwrap_or_default();
+    let (live, mut lines) = tokio::sync::mpsc::unbounded_channel();
+
+    let err = client
+        .call_tool_with_progress("hang", json!({}), Some(live.clone()))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, McpError::Timeout { .. }), "{err}");
+    wait_until("a cancellation after the timeout", || {
+        read_log().lines().count() == 1
+    })
+    .await;
+    let mut call = Box::pin(client.call_tool_with_progress("hang", json!({}), Some(live.clone())));
+    let hanging = |c: &McpClient| {
+        c.stderr_tail()
+            .iter()
+            .filter(|l| l.contains("will never be answered"))
+            .count()
+    };
+    tokio::select! {
+        result = &mut call => panic!("hang answered: {result:?}"),
+        () = wait_until("the second hang", || hanging(&client) == 2) => {}
+    }
+    drop(call);
+    wait_until("a cancellation after the drop", || {
+        read_log().lines().count() == 2
+    })
+    .await;
+
+    let (text, _) = client
+        .call_tool_with_progress(
+            "flood",
+            json!({"count": 3, "progress": 2, "interval": 0.05}),
+            Some(live),
+        )
+        .await
+        .unwrap();
+    assert_eq!(text, "flooded 3 2");
+    let mut got = String::new();
+    while let Ok(line) = lines.try_recv() {
+        got.push_str(&line);
+    }
+    assert_eq!(
+        got,
+        "[progress 1/2] step 1 of 2\n[progress 2/2] step 2 of 2\n"
+    );
+    client.shutdown().await;
+}
+
+#[tokio::test]
 async fn garbage_on_stdout_is_skipped() {
     let Some(spec) = bad_server(&[], Duration::from_secs(10)) else {
         return;
