@@ -648,6 +648,22 @@ mod tests {
     }
 
     #[test]
+    fn a_key_is_added_to_the_params_of_mutating_methods() {
+        let v = with_key(
+            SessionRef {
+                session: "a".into(),
+            },
+            "k1",
+        );
+        assert_eq!(v, serde_json::json!({"session": "a", "key": "k1"}));
+        // The key is additive: the typed params still read.
+        let back: SessionRef = serde_json::from_value(v).unwrap();
+        assert_eq!(back.session, "a");
+        assert!(is_mutating(method::SESSION_SEND) && is_mutating(method::SESSION_KILL));
+        assert!(!is_mutating(method::SESSION_LOGS) && !is_mutating(method::SESSION_WAIT));
+    }
+
+    #[test]
     fn server_message_distinguishes_response_and_notification() {
         let r: ServerMessage =
             serde_json::from_str(r#"{"jsonrpc":"2.0","id":3,"result":{}}"#).unwrap();
