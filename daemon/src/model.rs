@@ -199,11 +199,17 @@ impl OpenAi {
                 .ok()
                 .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
                 .unwrap_or_else(|| text.chars().take(200).collect());
-            let message = format!(
+            let mut message = format!(
                 "model endpoint returned HTTP {}: {}",
                 status.as_u16(),
                 detail.trim()
             );
+            if status.as_u16() == 400 && carries_images(&request.messages) {
+                message.push_str(
+                    " (the request carried images returned by tools; this model may not accept \
+                     image input: use a model that does, or a tool that answers in text)",
+                );
+            }
             // 409: a conflict some gateways return for a request racing another; a retry
             // of the same request is what they ask for.
             let retryable = matches!(status.as_u16(), 408 | 409 | 429) || status.is_server_error();
@@ -295,6 +301,15 @@ impl OpenAi {
         })?;
         completion_reply(value, deltas)
     }
+}
+
+/// True when some message has an `image_url` part (tool images, see `session::context`).
+fn carries_images(messages: &[std::sync::Arc<Value>]) -> bool {
+    messages.iter().any(|m| {
+        m["content"]
+            .as_array()
+            .is_some_and(|parts| parts.iter().any(|p| p["type"] == "image_url"))
+    })
 }
 
 /// True when the response is a single JSON document rather than an event stream.

@@ -277,6 +277,18 @@ fn client_info() -> ClientConfig {
     .with_protocol_version(ProtocolVersion::LATEST_WITH_INITIALIZE)
 }
 
+/// What a `tools/call` answered: its text for the model, its `isError`, and the images
+/// it carried (see `content::result_images`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallResult {
+    /// The result as text (images as placeholders).
+    pub text: String,
+    /// The result's `isError`.
+    pub is_error: bool,
+    /// Its images, within the size caps.
+    pub images: Vec<tether_shared::event::ToolImage>,
+}
+
 /// A connection to one MCP server. Share it (`&McpClient`, `Arc<McpClient>`)
 /// between tasks: calls run concurrently and each gets its own answer.
 ///
@@ -474,6 +486,17 @@ impl McpClient {
         name: &str,
         arguments: serde_json::Value,
     ) -> Result<(String, bool), McpError> {
+        self.call_tool_with_images(name, arguments)
+            .await
+            .map(|r| (r.text, r.is_error))
+    }
+
+    /// [`Self::call_tool`], keeping the images of the result for the model.
+    pub async fn call_tool_with_images(
+        &self,
+        name: &str,
+        arguments: serde_json::Value,
+    ) -> Result<CallResult, McpError> {
         let request = format!("tools/call `{name}`");
         let mut params = CallToolRequestParams::new(name.to_string());
         match arguments {
@@ -488,10 +511,11 @@ impl McpClient {
             }
         }
         match tokio::time::timeout(self.timeout, self.peer.call_tool(params)).await {
-            Ok(Ok(result)) => Ok((
-                content::result_to_text(&result),
-                result.is_error.unwrap_or(false),
-            )),
+            Ok(Ok(result)) => Ok(CallResult {
+                text: content::result_to_text(&result),
+                is_error: result.is_error.unwrap_or(false),
+                images: content::result_images(&result),
+            }),
             Ok(Err(e)) => Err(self.service_error(&request, e)),
             Err(_elapsed) => {
                 tracing::info!(server = %self.name, tool = %name, timeout = ?self.timeout, "mcp tool call timed out; cancelled");

@@ -717,6 +717,7 @@ impl SessionActor {
                             c.tool
                         ),
                         is_error: true,
+                        images: Vec::new(),
                     });
                     CallStatus::Done
                 }
@@ -775,6 +776,7 @@ impl SessionActor {
                 tool,
                 output: output.output,
                 is_error: output.is_error,
+                images: output.images,
             });
         }
         if kinds.is_empty() {
@@ -842,6 +844,7 @@ impl SessionActor {
                         tool: call.tool.clone(),
                         output,
                         is_error: true,
+                        images: Vec::new(),
                     });
                 }
             }
@@ -887,6 +890,7 @@ impl SessionActor {
                     tool: c.tool.clone(),
                     output: reason.to_string(),
                     is_error: true,
+                    images: Vec::new(),
                 });
             }
         }
@@ -926,6 +930,7 @@ impl SessionActor {
                     tool: c.tool.clone(),
                     output: "interrupted: daemon stopped".into(),
                     is_error: true,
+                    images: Vec::new(),
                 })
                 .collect();
             self.persist(kinds, vec![], None).await;

@@ -284,6 +284,7 @@ mod tests {
                 tool: "shell".into(),
                 output: "".into(),
                 is_error: false,
+                images: Vec::new(),
             },
             EventKind::TurnResumed { attempt: 1 },
         ]));
@@ -306,6 +307,7 @@ mod tests {
                 tool: "shell".into(),
                 output: "".into(),
                 is_error: false,
+                images: Vec::new(),
             },
             assistant(&[]),
         ]));
