@@ -112,7 +112,7 @@ mod tests {
 
     #[test]
     fn images_are_kept_within_the_caps() {
-        let big = "A".repeat(MAX_IMAGE_BYTES - 4);
+        let big = "A".repeat(MAX_IMAGE_BYTES - 3);
         let r = result(json!({"content": [
             {"type": "text", "text": "see"},
             {"type": "image", "data": "AAAA", "mimeType": "image/png"},
