@@ -207,7 +207,8 @@ impl OpenAi {
             if status.as_u16() == 400 && carries_images(&request.messages) {
                 message.push_str(
                     " (the request carried images returned by tools; this model may not accept \
-                     image input: use a model that does, or a tool that answers in text)",
+                     image input: use a model that does, or set `images = false` in its \
+                     [providers.NAME] in config.toml)",
                 );
             }
             // 409: a conflict some gateways return for a request racing another; a retry

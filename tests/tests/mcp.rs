@@ -910,4 +910,18 @@ async fn an_image_from_an_mcp_tool_reaches_the_model_as_an_image_url() {
         error.contains("HTTP 400") && error.contains("may not accept image input"),
         "{error}"
     );
+
+    // `images = false` on the provider: the model sees the placeholder only.
+    let cfg = std::fs::read_to_string(env.config_dir.join("config.toml")).unwrap();
+    env.write_config(&cfg.replace(
+        "api_key_env = \"TETHER_TEST_KEY\"",
+        "api_key_env = \"TETHER_TEST_KEY\"\nimages = false",
+    ));
+    model.push(Reply::text("text only"));
+    env.ok(&["send", "img", "once more"]).await;
+    assert_eq!(env.wait_settled("img").await, "idle");
+    let reqs = model.wait_for_requests(4, T).await;
+    let last = reqs[3].request_text();
+    assert!(!last.contains("image_url"), "{last:.300}");
+    assert!(last.contains("[image: image/png"), "{last:.300}");
 }

@@ -584,12 +584,16 @@ impl SessionActor {
         };
         turn.phase = Phase::Model;
         self.partial_text.clear();
+        let mut messages = context::request_messages(
+            self.row.instructions.as_deref(),
+            self.conversation.as_deref().unwrap_or_default(),
+        );
+        if !resolved.provider.images {
+            context::drop_images(&mut messages);
+        }
         let request = ModelRequest {
             model: resolved.model.clone(),
-            messages: context::request_messages(
-                self.row.instructions.as_deref(),
-                self.conversation.as_deref().unwrap_or_default(),
-            ),
+            messages,
             tools: Vec::new(),
         };
         let provider = OpenAi::new(self.shared.http.clone(), resolved, &config.retry);

@@ -91,6 +91,12 @@ fn is_image_carrier(m: &Value) -> bool {
     m["role"] == "user" && m["content"].is_array()
 }
 
+/// Leaves out the image carriers, for a provider configured with `images = false`: its
+/// models see only the placeholders in the tool messages.
+pub fn drop_images(messages: &mut Vec<Arc<Value>>) {
+    messages.retain(|m| !is_image_carrier(m));
+}
+
 /// The full request messages: the system prompt, then the conversation. Messages
 /// are shared, not copied: a long session's request costs pointers, not a deep clone.
 pub fn request_messages(
