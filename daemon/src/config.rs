@@ -64,6 +64,9 @@ pub struct Provider {
     pub api_key_env: Option<String>,
     /// Extra HTTP headers.
     pub headers: BTreeMap<String, String>,
+    /// Whether tool images are sent to this provider's models (`images = false` for
+    /// text-only models: they then see only the placeholders).
+    pub images: bool,
 }
 
 /// Approval rules: `deny` globs win over `allow` globs; the rest gets `default`.
@@ -176,12 +179,14 @@ fn builtin_providers() -> Vec<Provider> {
             base_url: "https://api.openai.com/v1".into(),
             api_key_env: Some("OPENAI_API_KEY".into()),
             headers: BTreeMap::new(),
+            images: true,
         },
         Provider {
             name: "ollama".into(),
             base_url: "http://127.0.0.1:11434/v1".into(),
             api_key_env: None,
             headers: BTreeMap::new(),
+            images: true,
         },
     ]
 }
@@ -267,6 +272,12 @@ struct RawProvider {
     api_key_env: Option<String>,
     #[serde(default)]
     headers: BTreeMap<String, String>,
+    #[serde(default = "yes")]
+    images: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn default_kind() -> toml::Spanned<String> {
@@ -372,6 +383,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
                 base_url: p.base_url.trim_end_matches('/').to_string(),
                 api_key_env: p.api_key_env.filter(|v| !v.is_empty()),
                 headers: p.headers,
+                images: p.images,
             },
         );
     }
@@ -518,6 +530,12 @@ resume = "auto"
         assert_eq!(c.default_model, "openai/gpt-4.1-mini");
         assert_eq!(c.providers["local"].base_url, "http://127.0.0.1:11434/v1");
         assert_eq!(c.providers["local"].api_key_env, None);
+        assert!(
+            c.providers["local"].images,
+            "images are sent unless turned off"
+        );
+        let c2 = p("[providers.t]\nbase_url = \"http://h/v1\"\nimages = false\n").unwrap();
+        assert!(!c2.providers["t"].images);
         assert!(
             c.providers.contains_key("ollama"),
             "builtin providers stay available"

@@ -111,6 +111,16 @@ pub struct ToolCallSpec {
     pub arguments: Value,
 }
 
+/// An image a tool returned (an MCP `image` content block), kept so the model can see
+/// it: OpenAI-style endpoints get it as an `image_url` data URL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolImage {
+    /// The MIME type, e.g. `image/png`.
+    pub mime_type: String,
+    /// The image bytes, base64 (standard alphabet, as MCP sends them).
+    pub data: String,
+}
+
 /// One durable event in a session's log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
@@ -207,6 +217,10 @@ pub enum EventKind {
         output: String,
         /// True when the call failed.
         is_error: bool,
+        /// Images the tool returned (capped in size), also shown to the model; `output`
+        /// names each one with a short placeholder.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        images: Vec<ToolImage>,
     },
     /// A turn began.
     TurnStarted,
@@ -329,6 +343,7 @@ mod tests {
                 tool: "shell".into(),
                 output: "ok".into(),
                 is_error: false,
+                images: Vec::new(),
             },
         };
         let json = serde_json::to_value(&ev).unwrap();

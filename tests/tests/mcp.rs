@@ -1201,3 +1201,74 @@ async fn a_tool_that_needs_a_task_is_not_offered() {
         "a tool callable only as a task is not offered: {names:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_image_from_an_mcp_tool_reaches_the_model_as_an_image_url() {
+    let model = ModelServer::start().await;
+    let mut env = TestEnv::with_model(&model, "");
+    std::fs::write(
+        env.config_dir.join("tools.toml"),
+        format!(
+            "[servers.ev]\ncommand = \"{}\"\nargs = [\"stdio\"]\n",
+            npm_server("mcp-server-everything")
+        ),
+    )
+    .unwrap();
+    env.start_daemon().await;
+    let ev = wait_status(&env, "ev", "running").await;
+    assert!(mentions(&ev["tools"], "ev__get-tiny-image"), "{ev}");
+    model.push(Reply::tool_call("c_img", "ev__get-tiny-image", json!({})));
+    model.push(Reply::text("a tiny logo"));
+    env.ok(&["new", "-d", "-n", "img", "show me the image"])
+        .await;
+    assert_eq!(env.wait_settled("img").await, "idle");
+    let reqs = model.wait_for_requests(2, T).await;
+    let msgs = reqs[1].messages();
+    let tool_at = msgs
+        .iter()
+        .position(|m| m["role"] == "tool" && m["tool_call_id"] == "c_img")
+        .expect("the tool message");
+    let carrier = &msgs[tool_at + 1];
+    assert_eq!(carrier["role"], "user", "{carrier}");
+    let url = carrier["content"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|p| p["image_url"]["url"].as_str())
+        .unwrap_or_else(|| panic!("no image_url part: {carrier}"));
+    assert!(
+        url.starts_with("data:image/png;base64,iVBORw0KGgo"),
+        "{url:.60}"
+    );
+    // The log keeps the image for the context, and `tether logs` stays readable.
+    let result = &env.events_of("img", "tool_result").await[0];
+    assert_eq!(result["images"][0]["mime_type"], "image/png");
+    let text = env.ok(&["logs", "img"]).await;
+    assert!(!text.contains("iVBORw0KGgo"), "{text}");
+    assert!(text.contains("[image: image/png"), "{text}");
+
+    // An endpoint that rejects image input: the failure says why.
+    model.push(Reply::status(400).with_error_message("image input is not supported"));
+    env.ok(&["send", "img", "and now?"]).await;
+    assert_eq!(env.wait_settled("img").await, "failed");
+    let failed = &env.events_of("img", "turn_failed").await[0];
+    let error = failed["error"].as_str().unwrap();
+    assert!(
+        error.contains("HTTP 400") && error.contains("may not accept image input"),
+        "{error}"
+    );
+
+    // `images = false` on the provider: the model sees the placeholder only.
+    let cfg = std::fs::read_to_string(env.config_dir.join("config.toml")).unwrap();
+    env.write_config(&cfg.replace(
+        "api_key_env = \"TETHER_TEST_KEY\"",
+        "api_key_env = \"TETHER_TEST_KEY\"\nimages = false",
+    ));
+    model.push(Reply::text("text only"));
+    env.ok(&["send", "img", "once more"]).await;
+    assert_eq!(env.wait_settled("img").await, "idle");
+    let reqs = model.wait_for_requests(4, T).await;
+    let last = reqs[3].request_text();
+    assert!(!last.contains("image_url"), "{last:.300}");
+    assert!(last.contains("[image: image/png"), "{last:.300}");
+}

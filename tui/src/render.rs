@@ -80,6 +80,7 @@ pub fn event(ev: &Event) -> String {
             tool,
             output,
             is_error,
+            ..
         } => format!(
             "tool result {tool} ({call_id}){}: {}",
             if *is_error { " ERROR" } else { "" },

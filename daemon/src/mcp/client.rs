@@ -360,6 +360,18 @@ fn client_info() -> ClientConfig {
     .with_protocol_version(ProtocolVersion::LATEST_WITH_INITIALIZE)
 }
 
+/// What a `tools/call` answered: its text for the model, its `isError`, and the images
+/// it carried (see `content::result_images`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallResult {
+    /// The result as text (images as placeholders).
+    pub text: String,
+    /// The result's `isError`.
+    pub is_error: bool,
+    /// Its images, within the size caps.
+    pub images: Vec<tether_shared::event::ToolImage>,
+}
+
 /// A connection to one MCP server. Share it (`&McpClient`, `Arc<McpClient>`)
 /// between tasks: calls run concurrently and each gets its own answer.
 ///
@@ -584,19 +596,22 @@ impl McpClient {
         name: &str,
         arguments: serde_json::Value,
     ) -> Result<(String, bool), McpError> {
-        self.call_tool_with_progress(name, arguments, None).await
+        self.call_tool_with_progress(name, arguments, None)
+            .await
+            .map(|r| (r.text, r.is_error))
     }
 
-    /// [`McpClient::call_tool`], asking the server for progress: the request
-    /// carries a `progressToken`, and each `notifications/progress` for it
-    /// becomes a line `[progress N/TOTAL] MESSAGE` sent to `live` (at most
-    /// every 100 ms, and always the last one) until the call ends.
+    /// [`McpClient::call_tool`], keeping the result's images for the model and
+    /// asking the server for progress: the request carries a `progressToken`,
+    /// and each `notifications/progress` for it becomes a line
+    /// `[progress N/TOTAL] MESSAGE` sent to `live` (at most every 100 ms, and
+    /// always the last one) until the call ends.
     pub async fn call_tool_with_progress(
         &self,
         name: &str,
         arguments: serde_json::Value,
         live: Option<UnboundedSender<String>>,
-    ) -> Result<(String, bool), McpError> {
+    ) -> Result<CallResult, McpError> {
         let request = format!("tools/call `{name}`");
         let mut params = CallToolRequestParams::new(name.to_string());
         match arguments {
@@ -617,10 +632,11 @@ impl McpClient {
             }
         };
         match tokio::time::timeout(self.timeout, call).await {
-            Ok(Ok(result)) => Ok((
-                content::result_to_text(&result),
-                result.is_error.unwrap_or(false),
-            )),
+            Ok(Ok(result)) => Ok(CallResult {
+                text: content::result_to_text(&result),
+                is_error: result.is_error.unwrap_or(false),
+                images: content::result_images(&result),
+            }),
             Ok(Err(e)) => Err(self.service_error(&request, e)),
             Err(_elapsed) => {
                 tracing::info!(server = %self.name, tool = %name, timeout = ?self.timeout, "mcp tool call timed out; cancelled");

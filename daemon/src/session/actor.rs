@@ -601,12 +601,16 @@ impl SessionActor {
         };
         turn.phase = Phase::Model;
         self.partial_text.clear();
+        let mut messages = context::request_messages(
+            self.row.instructions.as_deref(),
+            self.conversation.as_deref().unwrap_or_default(),
+        );
+        if !resolved.provider.images {
+            context::drop_images(&mut messages);
+        }
         let request = ModelRequest {
             model: resolved.model.clone(),
-            messages: context::request_messages(
-                self.row.instructions.as_deref(),
-                self.conversation.as_deref().unwrap_or_default(),
-            ),
+            messages,
             tools: Vec::new(),
         };
         let provider = OpenAi::new(self.shared.http.clone(), resolved, &config.retry);
@@ -739,6 +743,7 @@ impl SessionActor {
                             c.tool
                         ),
                         is_error: true,
+                        images: Vec::new(),
                     });
                     CallStatus::Done
                 }
@@ -797,6 +802,7 @@ impl SessionActor {
                 tool,
                 output: output.output,
                 is_error: output.is_error,
+                images: output.images,
             });
         }
         if kinds.is_empty() {
@@ -864,6 +870,7 @@ impl SessionActor {
                         tool: call.tool.clone(),
                         output,
                         is_error: true,
+                        images: Vec::new(),
                     });
                 }
             }
@@ -909,6 +916,7 @@ impl SessionActor {
                     tool: c.tool.clone(),
                     output: reason.to_string(),
                     is_error: true,
+                    images: Vec::new(),
                 });
             }
         }
@@ -953,6 +961,7 @@ impl SessionActor {
                     tool: c.tool.clone(),
                     output: "interrupted: daemon stopped".into(),
                     is_error: true,
+                    images: Vec::new(),
                 })
                 .collect();
             self.persist(kinds, vec![], None).await;

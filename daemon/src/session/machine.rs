@@ -286,6 +286,7 @@ mod tests {
                 tool: "shell".into(),
                 output: "".into(),
                 is_error: false,
+                images: Vec::new(),
             },
             EventKind::TurnResumed { attempt: 1 },
         ]));
@@ -308,6 +309,7 @@ mod tests {
                 tool: "shell".into(),
                 output: "".into(),
                 is_error: false,
+                images: Vec::new(),
             },
             assistant(&[]),
         ]));

@@ -78,6 +78,7 @@ impl SessionActor {
                 tool: tool.clone(),
                 output: INTERRUPTED_BY_RESTART.into(),
                 is_error: true,
+                images: Vec::new(),
             });
             step.set(call_id, CallStatus::Done);
         }
@@ -103,6 +104,7 @@ impl SessionActor {
                             tool: c.tool.clone(),
                             output: "interrupted: the turn failed".into(),
                             is_error: true,
+                            images: Vec::new(),
                         });
                     }
                 }

@@ -38,6 +38,8 @@ pub struct ToolOutput {
     pub output: String,
     /// Whether the call failed (bad arguments, I/O error, non-zero exit, timeout, interrupt).
     pub is_error: bool,
+    /// Images the tool returned (MCP `image` content), for the model to see.
+    pub images: Vec<tether_shared::event::ToolImage>,
 }
 
 impl ToolOutput {
@@ -45,13 +47,15 @@ impl ToolOutput {
         Self {
             output: output.into(),
             is_error: false,
+            images: Vec::new(),
         }
     }
 
-    pub(super) fn error(output: impl Into<String>) -> Self {
+    pub(crate) fn error(output: impl Into<String>) -> Self {
         Self {
             output: output.into(),
             is_error: true,
+            images: Vec::new(),
         }
     }
 }

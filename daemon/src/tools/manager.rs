@@ -664,20 +664,14 @@ impl ToolManager {
                         .as_ref()
                         .map(|e| format!(": {e}"))
                         .unwrap_or_default();
-                    return ToolOutput {
-                        output: format!(
-                            "tool server {:?} is not running ({}{why})",
-                            server.def.name,
-                            status_word(st.status)
-                        ),
-                        is_error: true,
-                    };
+                    return ToolOutput::error(format!(
+                        "tool server {:?} is not running ({}{why})",
+                        server.def.name,
+                        status_word(st.status)
+                    ));
                 }
             }
-            return ToolOutput {
-                output: format!("unknown tool {tool:?}"),
-                is_error: true,
-            };
+            return ToolOutput::error(format!("unknown tool {tool:?}"));
         };
         // A server that is (re)starting gets until the call's timeout to come up.
         let deadline = tokio::time::Instant::now() + server.def.timeout;
@@ -693,37 +687,31 @@ impl ToolManager {
                 (Some(c), _) => break c,
                 (None, ServerStatus::Starting) => {
                     tokio::select! {
-                        _ = ctx.cancel.cancelled() => return ToolOutput { output: "interrupted".into(), is_error: true },
+                        _ = ctx.cancel.cancelled() => return ToolOutput::error("interrupted"),
                         _ = &mut woken => continue,
                         _ = tokio::time::sleep_until(deadline) => {}
                     }
                     let why = error.map(|e| format!(" after: {e}")).unwrap_or_default();
-                    return ToolOutput {
-                        output: format!(
-                            "tool server {:?} did not come up within {:?}{why}",
-                            server.def.name, server.def.timeout
-                        ),
-                        is_error: true,
-                    };
+                    return ToolOutput::error(format!(
+                        "tool server {:?} did not come up within {:?}{why}",
+                        server.def.name, server.def.timeout
+                    ));
                 }
                 (None, status) => {
                     let why = error.map(|e| format!(": {e}")).unwrap_or_default();
-                    return ToolOutput {
-                        output: format!(
-                            "tool server {:?} is not running ({}{why})",
-                            server.def.name,
-                            status_word(status)
-                        ),
-                        is_error: true,
-                    };
+                    return ToolOutput::error(format!(
+                        "tool server {:?} is not running ({}{why})",
+                        server.def.name,
+                        status_word(status)
+                    ));
                 }
             }
         };
         let name_of_server = server.def.name.clone();
         tokio::select! {
-            _ = ctx.cancel.cancelled() => ToolOutput { output: "interrupted".into(), is_error: true },
+            _ = ctx.cancel.cancelled() => ToolOutput::error("interrupted"),
             r = client.call_tool_with_progress(&name, arguments.clone(), ctx.live.clone()) => match r {
-                Ok((output, is_error)) => ToolOutput { output: cap_output(output), is_error },
+                Ok(result) => ToolOutput { output: cap_output(result.text), is_error: result.is_error, images: result.images },
                 Err(e) => {
                     // A broken connection makes the supervisor reconnect, unless it
                     // already has (the failure belongs to a connection now gone).
@@ -732,7 +720,7 @@ impl ToolManager {
                     if broken && current {
                         server.kick.notify_waiters();
                     }
-                    ToolOutput { output: format!("tool server {name_of_server:?}: {e}"), is_error: true }
+                    ToolOutput::error(format!("tool server {name_of_server:?}: {e}"))
                 }
             },
         }

@@ -200,6 +200,7 @@ pub(super) async fn run_shell(request: ShellRequest<'_>, ctx: &ToolContext) -> T
             ToolOutput {
                 output: format!("{text}{summary}"),
                 is_error: !status.success(),
+                images: Vec::new(),
             }
         }
         ShellEnd::TimedOut => ToolOutput::error(format!(

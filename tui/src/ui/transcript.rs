@@ -715,6 +715,7 @@ mod tests {
                 tool: "shell".into(),
                 output: "a\nb".into(),
                 is_error: false,
+                images: Vec::new(),
             },
         ));
         assert_eq!(t.cells.len(), 1);

@@ -1,6 +1,33 @@
 //! Turning a `tools/call` result into the text the model reads.
 
 use rmcp::model::{CallToolResult, ContentBlock, ResourceContents};
+use tether_shared::event::ToolImage;
+
+/// At most this many images of one result go to the model.
+const MAX_IMAGES: usize = 8;
+/// At most this much base64 image data of one result is kept (and stored in the log).
+pub const MAX_IMAGE_BYTES: usize = 2 * 1024 * 1024;
+
+/// The `image` blocks of a result, for the model to see, up to [`MAX_IMAGES`] and
+/// [`MAX_IMAGE_BYTES`] in all; the rest stay placeholders in the text only.
+pub(super) fn result_images(result: &CallToolResult) -> Vec<ToolImage> {
+    let mut out = Vec::new();
+    let mut bytes = 0;
+    for block in &result.content {
+        if let ContentBlock::Image(image) = block
+            && out.len() < MAX_IMAGES
+            && bytes + image.data.len() <= MAX_IMAGE_BYTES
+            && image.mime_type.starts_with("image/")
+        {
+            bytes += image.data.len();
+            out.push(ToolImage {
+                mime_type: image.mime_type.clone(),
+                data: image.data.clone(),
+            });
+        }
+    }
+    out
+}
 
 /// Text content joined with newlines; binary content as a short placeholder;
 /// `structuredContent` as pretty JSON when nothing else produced text.
@@ -81,6 +108,25 @@ mod tests {
             "[image: image/png, 4 bytes base64]\n[audio: audio/wav, 6 bytes base64]\n\
              [resource: file:///a.bin]\ninside\n[resource link: file:///b]"
         );
+    }
+
+    #[test]
+    fn images_are_kept_within_the_caps() {
+        let big = "A".repeat(MAX_IMAGE_BYTES - 3);
+        let r = result(json!({"content": [
+            {"type": "text", "text": "see"},
+            {"type": "image", "data": "AAAA", "mimeType": "image/png"},
+            {"type": "image", "data": big, "mimeType": "image/jpeg"},
+            {"type": "image", "data": "BB", "mimeType": "text/plain"}
+        ]}));
+        let images = result_images(&r);
+        assert_eq!(
+            images.len(),
+            1,
+            "the second would pass the cap, the third is no image"
+        );
+        assert_eq!(images[0].mime_type, "image/png");
+        assert_eq!(images[0].data, "AAAA");
     }
 
     #[test]

@@ -387,14 +387,15 @@ async fn calls_with_progress_are_cancelled_too_and_get_their_progress() {
     })
     .await;
 
-    let (text, _) = client
+    let text = client
         .call_tool_with_progress(
             "flood",
             json!({"count": 3, "progress": 2, "interval": 0.05}),
             Some(live),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .text;
     assert_eq!(text, "flooded 3 2");
     let mut got = String::new();
     while let Ok(line) = lines.try_recv() {

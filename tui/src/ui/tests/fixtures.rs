@@ -129,6 +129,7 @@ pub(super) fn result(id: &str, tool: &str, output: &str, is_error: bool) -> Even
         tool: tool.into(),
         output: output.into(),
         is_error,
+        images: Vec::new(),
     }
 }
 
