@@ -334,6 +334,62 @@ async fn line_mode_decides_approvals_with_slash_commands_and_never_sends_a_bare_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn line_mode_shows_a_waiting_call_whole_with_the_daemons_diff() {
+    let (model, env) = TestEnv::started(ASK).await;
+    std::fs::write(env.work_dir.join("plan.txt"), "keep\nold line\n").unwrap();
+    env.ok(&["new", "-d", "-n", "wh"]).await;
+    let command = format!(
+        "{} && rm -rf ./precious-dir",
+        "echo a-long-harmless-looking-prefix; ".repeat(8)
+    );
+    model.push(Reply::tool_calls([
+        ("call_s", "shell", serde_json::json!({ "command": command })),
+        (
+            "call_f",
+            "write_file",
+            serde_json::json!({"path": "plan.txt", "content": "keep\nnew line\n"}),
+        ),
+    ]));
+    env.ok(&["send", "wh", "go"]).await;
+    assert_eq!(env.wait_settled("wh").await, "awaiting_approval");
+    // Piped: input ends at once; line mode prints the transcript and exits.
+    let out = env.run(&["attach", "wh"]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains(&format!("    $ {command}\n")),
+        "the command whole: {}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("    file plan.txt\n"), "{}", out.stdout);
+    let asked = env.events_of("wh", "approval_requested").await;
+    let diff = asked
+        .iter()
+        .find(|e| e["call_id"] == "call_f")
+        .and_then(|e| e["diff"].as_str())
+        .expect("the daemon sent a diff for write_file")
+        .to_string();
+    assert!(
+        diff.contains("-old line") && diff.contains("+new line"),
+        "{diff}"
+    );
+    for line in diff.lines() {
+        assert!(
+            out.stdout.contains(&format!("    {line}\n")),
+            "diff line {line:?} shown: {}",
+            out.stdout
+        );
+    }
+    let hint = out.stdout.rfind("/approve").expect("the hint");
+    assert!(out.stdout.find("precious-dir").unwrap() < hint);
+    assert!(out.stdout.find("+new line").unwrap() < hint);
+    assert_eq!(
+        std::fs::read_to_string(env.work_dir.join("plan.txt")).unwrap(),
+        "keep\nold line\n",
+        "nothing ran before a decision"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn piped_attach_ending_while_a_call_waits_says_so() {
     let (model, env) = TestEnv::started(ASK).await;
     env.ok(&["new", "-d", "-n", "aw"]).await;
