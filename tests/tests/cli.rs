@@ -390,6 +390,47 @@ async fn line_mode_shows_a_waiting_call_whole_with_the_daemons_diff() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn line_mode_shows_waiting_calls_whole_when_their_tool_call_is_older_than_the_page() {
+    let (model, env) = TestEnv::started(ASK).await;
+    env.ok(&["new", "-d", "-n", "many"]).await;
+    // One answer asking for 150 calls: 150 tool_call events, then 150
+    // approval_requested ones; line mode's page of the latest 200 events starts
+    // after most tool_call events.
+    model.push(Reply::tool_calls((0..150).map(|i| {
+        (
+            format!("call_{i}"),
+            "shell",
+            serde_json::json!({ "command": format!("echo number-{i}-of-many") }),
+        )
+    })));
+    env.ok(&["send", "many", "go"]).await;
+    assert_eq!(env.wait_settled("many").await, "awaiting_approval");
+    let calls = env.events_of("many", "tool_call").await;
+    let last = env.events("many").await.last().unwrap()["seq"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        calls[0]["seq"].as_u64().unwrap() + 200 <= last,
+        "the first call is older than the page"
+    );
+    let out = env.run(&["attach", "many"]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    for i in 0..150 {
+        assert!(
+            out.stdout
+                .contains(&format!("    $ echo number-{i}-of-many\n")),
+            "call_{i} shown whole: {}",
+            out.stdout
+        );
+    }
+    assert!(
+        !out.stdout.contains("not in the session's log"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn piped_attach_ending_while_a_call_waits_says_so() {
     let (model, env) = TestEnv::started(ASK).await;
     env.ok(&["new", "-d", "-n", "aw"]).await;
