@@ -255,7 +255,31 @@ async fn pipelined_sends_keep_their_order_and_a_kill_closes_the_feed() {
         burst.push(b'\n');
     }
     raw.send_raw(&burst).await;
+    // Replies come in the order the requests were written. Only an acknowledged
+    // input is promised to count for `wait`, so the wait starts after the last
+    // acknowledgement (not merely after the bytes were written).
+    let mut input_ids = Vec::new();
+    for i in 0..20 {
+        let r = raw.response().await;
+        assert_eq!(r["id"], 100 + i, "replies in request order: {r}");
+        input_ids.push(
+            r["result"]["input_id"]
+                .as_i64()
+                .unwrap_or_else(|| panic!("send m{i} acknowledged: {r}")),
+        );
+    }
+    assert!(
+        input_ids.windows(2).all(|w| w[0] < w[1]),
+        "inputs stored in order: {input_ids:?}"
+    );
+    // Every acknowledged input counts at once: the wait returns only after all
+    // 20 turns are over.
     assert_eq!(env.wait_settled("pipe").await, "idle");
+    let answered = env.events_of("pipe", "turn_completed").await.len();
+    assert_eq!(
+        answered, 20,
+        "wait returned before every acknowledged turn ended"
+    );
     let users: Vec<String> = env
         .events_of("pipe", "user_message")
         .await

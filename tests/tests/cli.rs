@@ -334,6 +334,103 @@ async fn line_mode_decides_approvals_with_slash_commands_and_never_sends_a_bare_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn line_mode_shows_a_waiting_call_whole_with_the_daemons_diff() {
+    let (model, env) = TestEnv::started(ASK).await;
+    std::fs::write(env.work_dir.join("plan.txt"), "keep\nold line\n").unwrap();
+    env.ok(&["new", "-d", "-n", "wh"]).await;
+    let command = format!(
+        "{} && rm -rf ./precious-dir",
+        "echo a-long-harmless-looking-prefix; ".repeat(8)
+    );
+    model.push(Reply::tool_calls([
+        ("call_s", "shell", serde_json::json!({ "command": command })),
+        (
+            "call_f",
+            "write_file",
+            serde_json::json!({"path": "plan.txt", "content": "keep\nnew line\n"}),
+        ),
+    ]));
+    env.ok(&["send", "wh", "go"]).await;
+    assert_eq!(env.wait_settled("wh").await, "awaiting_approval");
+    // Piped: input ends at once; line mode prints the transcript and exits.
+    let out = env.run(&["attach", "wh"]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains(&format!("    $ {command}\n")),
+        "the command whole: {}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("    file plan.txt\n"), "{}", out.stdout);
+    let asked = env.events_of("wh", "approval_requested").await;
+    let diff = asked
+        .iter()
+        .find(|e| e["call_id"] == "call_f")
+        .and_then(|e| e["diff"].as_str())
+        .expect("the daemon sent a diff for write_file")
+        .to_string();
+    assert!(
+        diff.contains("-old line") && diff.contains("+new line"),
+        "{diff}"
+    );
+    for line in diff.lines() {
+        assert!(
+            out.stdout.contains(&format!("    {line}\n")),
+            "diff line {line:?} shown: {}",
+            out.stdout
+        );
+    }
+    let hint = out.stdout.rfind("/approve").expect("the hint");
+    assert!(out.stdout.find("precious-dir").unwrap() < hint);
+    assert!(out.stdout.find("+new line").unwrap() < hint);
+    assert_eq!(
+        std::fs::read_to_string(env.work_dir.join("plan.txt")).unwrap(),
+        "keep\nold line\n",
+        "nothing ran before a decision"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn line_mode_shows_waiting_calls_whole_when_their_tool_call_is_older_than_the_page() {
+    let (model, env) = TestEnv::started(ASK).await;
+    env.ok(&["new", "-d", "-n", "many"]).await;
+    // One answer asking for 150 calls: 150 tool_call events, then 150
+    // approval_requested ones; line mode's page of the latest 200 events starts
+    // after most tool_call events.
+    model.push(Reply::tool_calls((0..150).map(|i| {
+        (
+            format!("call_{i}"),
+            "shell",
+            serde_json::json!({ "command": format!("echo number-{i}-of-many") }),
+        )
+    })));
+    env.ok(&["send", "many", "go"]).await;
+    assert_eq!(env.wait_settled("many").await, "awaiting_approval");
+    let calls = env.events_of("many", "tool_call").await;
+    let last = env.events("many").await.last().unwrap()["seq"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        calls[0]["seq"].as_u64().unwrap() + 200 <= last,
+        "the first call is older than the page"
+    );
+    let out = env.run(&["attach", "many"]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    for i in 0..150 {
+        assert!(
+            out.stdout
+                .contains(&format!("    $ echo number-{i}-of-many\n")),
+            "call_{i} shown whole: {}",
+            out.stdout
+        );
+    }
+    assert!(
+        !out.stdout.contains("not in the session's log"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn piped_attach_ending_while_a_call_waits_says_so() {
     let (model, env) = TestEnv::started(ASK).await;
     env.ok(&["new", "-d", "-n", "aw"]).await;

@@ -8,12 +8,15 @@
 use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
 
+use serde_json::Value;
+use tether_shared::diff;
 use tether_shared::protocol::*;
 use tether_shared::{Delivery, Event, EventKind, Live, SessionState};
 use tokio::io::AsyncBufReadExt;
 
 use crate::client::Client;
 use crate::render;
+use crate::ui::prompt::visible;
 
 /// What the user is told about deciding a waiting call.
 const DECIDE_HINT: &str = "type /approve to run it, or /deny REASON to refuse it";
@@ -30,15 +33,80 @@ pub struct Printer {
     streamed: Option<String>,
     /// This client may not decide calls (no hint to).
     read_only: bool,
+    /// Every call seen, by id: its tool and arguments, to show an approval whole.
+    calls: HashMap<String, (String, Value)>,
+    /// The daemon's diff of each call it asked approval for, by id.
+    diffs: HashMap<String, Option<String>>,
+    /// Calls whose approval was shown whole.
+    shown: BTreeSet<String>,
 }
 
 impl Printer {
     /// A printer; a read-only one gives no hints to decide calls.
     pub fn new(read_only: bool) -> Self {
         Printer {
-            streamed: None,
             read_only,
+            ..Printer::default()
         }
+    }
+
+    /// Notes what an event says about calls without printing it (for events
+    /// older than the page shown, read to show a waiting call whole).
+    pub fn learn(&mut self, ev: &Event) {
+        match &ev.kind {
+            EventKind::ToolCall {
+                call_id,
+                tool,
+                arguments,
+            } => {
+                self.calls
+                    .insert(call_id.clone(), (tool.clone(), arguments.clone()));
+            }
+            EventKind::ApprovalRequested { call_id, diff, .. } => {
+                self.diffs.insert(call_id.clone(), diff.clone());
+            }
+            _ => {}
+        }
+    }
+
+    /// Whether the call's arguments were seen.
+    pub fn knows(&self, call_id: &str) -> bool {
+        self.calls.contains_key(call_id)
+    }
+
+    /// A waiting call shown whole, unless it was already: its tool, every
+    /// argument and the hint to decide it.
+    pub fn waiting(&mut self, call_id: &str) -> String {
+        if self.shown.contains(call_id) {
+            return String::new();
+        }
+        let tool = self
+            .calls
+            .get(call_id)
+            .map_or("a tool", |(tool, _)| tool.as_str())
+            .to_string();
+        let mut out = format!("a call waits for approval: {tool} ({call_id})\n");
+        out.push_str(&self.whole_call(call_id, &tool));
+        out
+    }
+
+    /// The call's every part, indented, then the hint to decide it.
+    fn whole_call(&mut self, call_id: &str, tool: &str) -> String {
+        self.shown.insert(call_id.to_string());
+        let diff = self.diffs.get(call_id).cloned().flatten();
+        let mut out = match self.calls.get(call_id) {
+            Some((_, args)) => call_text(tool, args, diff.as_deref()),
+            None => format!(
+                "    (its arguments are not in the session's log; `tether logs` shows what it has)\n{}",
+                diff.map(|d| indent(&d, "    ", "    ")).unwrap_or_default()
+            ),
+        };
+        if !self.read_only {
+            out.push_str(&format!(
+                "  a tool call waits for approval: {DECIDE_HINT}\n"
+            ));
+        }
+        out
     }
 
     /// Streamed assistant text.
@@ -65,6 +133,7 @@ impl Printer {
 
     /// A stored event, as lines ending in a newline.
     pub fn event(&mut self, ev: &Event) -> String {
+        self.learn(ev);
         let full = render::event(ev);
         let mut out = String::new();
         if let Some(streamed) = self.streamed.take() {
@@ -81,14 +150,78 @@ impl Printer {
         }
         out.push_str(&full);
         out.push('\n');
-        if let EventKind::ApprovalRequested { .. } = ev.kind
-            && !self.read_only
-        {
-            out.push_str(&format!(
-                "  a tool call waits for approval: {DECIDE_HINT}\n"
-            ));
+        if let EventKind::ApprovalRequested { call_id, tool, .. } = &ev.kind {
+            out.push_str(&self.whole_call(call_id, tool));
         }
         out
+    }
+}
+
+/// Text made safe to show (control characters and invisible marks as escapes,
+/// tabs as spaces), each line after the first led by `indent`.
+fn indent(text: &str, first: &str, indent: &str) -> String {
+    let mut out = String::new();
+    for (i, line) in visible(text).split('\n').enumerate() {
+        out.push_str(if i == 0 { first } else { indent });
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+/// A call of `tool` with `args`, every part of it, as indented lines: a `shell`
+/// command as its text, a file change as its path and unified diff (the
+/// daemon's `diff` when it sent one), anything else as pretty JSON; arguments
+/// the layout does not show follow as JSON, so nothing is left out.
+pub fn call_text(tool: &str, args: &Value, diff: Option<&str>) -> String {
+    let str_arg = |name: &str| args.get(name).and_then(Value::as_str);
+    let rest = |shown: &[&str]| -> String {
+        let Some(obj) = args.as_object() else {
+            return String::new();
+        };
+        let others: serde_json::Map<String, Value> = obj
+            .iter()
+            .filter(|(k, _)| !shown.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if others.is_empty() {
+            return String::new();
+        }
+        let text = serde_json::to_string_pretty(&Value::Object(others)).unwrap_or_default();
+        indent(&text, "    ", "    ")
+    };
+    match (tool, str_arg("command"), str_arg("path")) {
+        ("shell", Some(command), _) => {
+            let mut out = indent(command, "    $ ", "      ");
+            out.push_str(&rest(&["command"]));
+            out
+        }
+        ("write_file" | "edit_file", _, Some(path)) => {
+            let mut out = indent(path, "    file ", "         ");
+            let local;
+            let shown = match (diff, tool) {
+                (Some(d), _) => d,
+                (None, "edit_file") => {
+                    local = diff::unified(
+                        str_arg("old_string").unwrap_or(""),
+                        str_arg("new_string").unwrap_or(""),
+                        path,
+                    );
+                    &local
+                }
+                (None, _) => {
+                    local = diff::unified("", str_arg("content").unwrap_or(""), path);
+                    &local
+                }
+            };
+            out.push_str(&indent(shown.trim_end_matches('\n'), "    ", "    "));
+            out.push_str(&rest(&["path", "content", "old_string", "new_string"]));
+            out
+        }
+        _ => {
+            let text = serde_json::to_string_pretty(args).unwrap_or_else(|_| args.to_string());
+            indent(&text, "    ", "    ")
+        }
     }
 }
 
@@ -211,8 +344,44 @@ pub async fn attach(mut c: Client, session: &str, read_only: bool) -> anyhow::Re
     let mut printer = Printer::new(read_only);
     let mut pending: BTreeSet<String> = r.info.pending_approvals.iter().cloned().collect();
     let mut last = r.last_seq;
+    // A call waiting for approval is shown whole, so its arguments are read
+    // from older events when the page starts after them.
+    for ev in &r.events {
+        printer.learn(ev);
+    }
+    let mut unknown: BTreeSet<String> = pending.clone();
+    unknown.extend(r.events.iter().filter_map(|e| match &e.kind {
+        EventKind::ApprovalRequested { call_id, .. } => Some(call_id.clone()),
+        _ => None,
+    }));
+    unknown.retain(|c| !printer.knows(c));
+    let mut before = r.events.first().map_or(last + 1, |e| e.seq);
+    while !unknown.is_empty() && before > 1 {
+        let page: LogsResult = c
+            .request(
+                method::SESSION_LOGS,
+                LogsParams {
+                    session: id.clone(),
+                    before: Some(before),
+                    limit: Some(1000),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        let Some(first) = page.events.first() else {
+            break;
+        };
+        before = first.seq;
+        for ev in &page.events {
+            printer.learn(ev);
+        }
+        unknown.retain(|c| !printer.knows(c));
+    }
     for ev in &r.events {
         out(&printer.event(ev))?;
+    }
+    for call_id in &pending {
+        out(&printer.waiting(call_id))?;
     }
     if !pending.is_empty() && !read_only {
         eprintln!(
@@ -407,6 +576,102 @@ mod tests {
                 .contains("/approve")
         );
         assert!(!Printer::new(true).event(&ev(3, kind)).contains("/approve"));
+    }
+
+    fn call(id: &str, tool: &str, arguments: serde_json::Value) -> EventKind {
+        EventKind::ToolCall {
+            call_id: id.into(),
+            tool: tool.into(),
+            arguments,
+        }
+    }
+
+    fn asked(id: &str, tool: &str, diff: Option<&str>) -> EventKind {
+        EventKind::ApprovalRequested {
+            call_id: id.into(),
+            tool: tool.into(),
+            diff: diff.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn an_approval_shows_a_shell_command_whole_before_the_hint() {
+        let mut p = Printer::new(false);
+        let long = format!(
+            "cd /srv/app && {} && rm -rf /home/me/precious",
+            "echo step; ".repeat(40)
+        );
+        let mut shown = p.event(&ev(
+            3,
+            call(
+                "c1",
+                "shell",
+                serde_json::json!({"command": format!("{long}\nrm -rf /tmp/second\tline\u{1b}[2K"), "timeout_s": 5}),
+            ),
+        ));
+        shown += &p.event(&ev(4, asked("c1", "shell", None)));
+        let block = &shown[shown.find("approval requested").unwrap()..];
+        assert!(block.contains(&format!("    $ {long}\n")), "{block}");
+        assert!(
+            block.contains("      rm -rf /tmp/second    line\\x1b[2K\n"),
+            "second line whole, the escape visible: {block}"
+        );
+        assert!(block.contains("\"timeout_s\": 5"), "{block}");
+        assert!(!block.contains('…'), "nothing cut: {block}");
+        let hint = block.find("/approve").unwrap();
+        assert!(block.find("precious").unwrap() < hint, "{block}");
+        assert!(block.find("timeout_s").unwrap() < hint, "{block}");
+    }
+
+    #[test]
+    fn an_approval_of_a_file_change_shows_its_path_and_the_daemons_diff() {
+        let mut p = Printer::new(false);
+        let diff = "--- a/src/deep/path/lib.rs\n+++ b/src/deep/path/lib.rs\n@@ -1,2 +1,2 @@\n fn main() {\n-    old();\n+    new(); // and a long tail that must not be cut at any width at all\n";
+        p.event(&ev(
+            3,
+            call(
+                "c2",
+                "edit_file",
+                serde_json::json!({"path": "src/deep/path/lib.rs", "old_string": "    old();", "new_string": "    new();", "replace_all": true}),
+            ),
+        ));
+        let shown = p.event(&ev(4, asked("c2", "edit_file", Some(diff))));
+        assert!(shown.contains("    file src/deep/path/lib.rs\n"), "{shown}");
+        for line in diff.lines() {
+            assert!(
+                shown.contains(&format!("    {line}\n")),
+                "{line:?} in {shown}"
+            );
+        }
+        assert!(shown.contains("\"replace_all\": true"), "{shown}");
+        assert!(shown.find("replace_all").unwrap() < shown.find("/approve").unwrap());
+        // No diff from the daemon (an older one): the change is diffed here.
+        let mut p = Printer::new(true);
+        p.event(&ev(
+            5,
+            call(
+                "c3",
+                "write_file",
+                serde_json::json!({"path": "notes.txt", "content": "one\ntwo\n"}),
+            ),
+        ));
+        let shown = p.event(&ev(6, asked("c3", "write_file", None)));
+        assert!(shown.contains("    +one\n    +two\n"), "{shown}");
+        assert!(!shown.contains("/approve"), "read-only: no hint: {shown}");
+    }
+
+    #[test]
+    fn a_waiting_call_from_older_events_is_shown_whole_once() {
+        let mut p = Printer::new(false);
+        let args = serde_json::json!({"query": "x".repeat(500), "limit": 3});
+        p.learn(&ev(3, call("c4", "search__find", args.clone())));
+        p.learn(&ev(4, asked("c4", "search__find", None)));
+        let shown = p.waiting("c4");
+        assert!(shown.starts_with("a call waits for approval: search__find (c4)\n"));
+        assert!(shown.contains(&"x".repeat(500)), "{shown}");
+        assert!(shown.contains("\"limit\": 3"), "{shown}");
+        assert!(shown.contains("/approve"), "{shown}");
+        assert_eq!(p.waiting("c4"), "", "shown once");
     }
 
     #[test]

@@ -18,7 +18,7 @@ use super::transcript::wrap;
 /// Shows characters that could hide or disguise part of a call (control
 /// characters, escape sequences, bidirectional overrides, zero-width marks) as
 /// visible escapes, and a tab as spaces, so what is shown is what runs.
-fn visible(s: &str) -> String {
+pub(crate) fn visible(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
