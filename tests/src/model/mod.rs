@@ -576,6 +576,53 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn keep_alive_only_sends_nothing_that_advances_an_answer() {
+        let server = ModelServer::start().await;
+        server.push(Reply::keep_alive_only(Duration::from_millis(5)));
+
+        let mut response = post(&server, chat_body("x")).await;
+        assert_eq!(response.headers()["content-type"], "text/event-stream");
+        let mut raw = String::new();
+        while raw.matches("\n\n").count() < 8 {
+            let chunk = tokio::time::timeout(WAIT, response.chunk())
+                .await
+                .expect("keep-alives keep coming")
+                .unwrap()
+                .unwrap();
+            raw.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
+        assert!(raw.contains(": keep-alive"), "{raw}");
+        for data in raw.lines().filter_map(|l| l.strip_prefix("data:")) {
+            if data.trim().is_empty() {
+                continue;
+            }
+            let chunk: Value = serde_json::from_str(data.trim()).unwrap();
+            let delta = &chunk["choices"][0]["delta"];
+            assert!(delta["content"].as_str().unwrap_or("").is_empty(), "{raw}");
+            assert!(chunk["choices"][0]["finish_reason"].is_null(), "{raw}");
+        }
+        drop(response);
+        server.wait_for_disconnects(1, WAIT).await;
+    }
+
+    #[tokio::test]
+    async fn ignoring_stream_answers_json_with_the_finish_reason_asked_for() {
+        let server = ModelServer::start().await;
+        server.push(
+            Reply::text("cut")
+                .with_finish_reason("length")
+                .ignoring_stream(),
+        );
+
+        let response = post(&server, chat_body("x")).await;
+        assert_eq!(response.headers()["content-type"], "application/json");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["object"], "chat.completion");
+        assert_eq!(body["choices"][0]["message"]["content"], "cut");
+        assert_eq!(body["choices"][0]["finish_reason"], "length");
+    }
+
+    #[tokio::test]
     #[should_panic(expected = "waiting for 1 model request(s); got 0")]
     async fn waiting_for_a_request_that_never_comes_panics_with_a_message() {
         let server = ModelServer::start().await;
