@@ -175,9 +175,10 @@ async fn a_turn_the_full_disk_cut_is_resumed_by_the_next_daemon_when_its_end_was
         .iter()
         .find(|e| e["type"] == "tool_result")
         .unwrap_or_else(|| panic!("{}", pretty(&events)));
-    assert_eq!(
-        result["output"],
-        "interrupted: daemon restarted",
+    assert!(
+        result["output"]
+            .as_str()
+            .is_some_and(|o| o.starts_with("interrupted: daemon restarted")),
         "{}",
         pretty(&events)
     );
