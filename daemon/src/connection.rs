@@ -370,6 +370,12 @@ fn internal(e: impl std::fmt::Display) -> RpcError {
     RpcError::new(code::INTERNAL, e.to_string())
 }
 
+/// A store read that failed (a damaged `tether.db`, an I/O error): the store's
+/// message already names the file and what to do.
+fn storage(e: impl std::fmt::Display) -> RpcError {
+    RpcError::new(code::STORAGE, e.to_string())
+}
+
 impl Conn {
     async fn reply(&self, id: Value, result: Result<Value, RpcError>) {
         let msg = match result {
@@ -561,7 +567,7 @@ impl Conn {
                     .store
                     .events(&h.id, since, before, limit + 1, newest)
                     .await
-                    .map_err(internal)?;
+                    .map_err(storage)?;
                 let mut more = events.len() > limit;
                 if more {
                     if newest {
@@ -677,7 +683,7 @@ impl Conn {
             .store
             .events(session_id, from, upto.saturating_add(1), page, true)
             .await
-            .map_err(internal)?;
+            .map_err(storage)?;
         fit_page(&mut events, true);
         let first = events.first().map_or(upto + 1, |e| e.seq);
         Ok((events, first > from + 1))

@@ -338,6 +338,12 @@ async fn bytes_overwritten_in_the_middle_of_the_store_are_reported_not_served() 
         } else {
             assert_eq!(code, 1, "{name}: {stderr}");
             assert_damage_message(&stderr, &db_path.display().to_string());
+            // On the wire it is a storage error, not an internal one.
+            let mut raw = tether_tests::raw::Raw::hello(&env.socket).await;
+            let reply = raw
+                .request(7, "session.logs", json!({"session": name}))
+                .await;
+            assert_eq!(reply["error"]["code"], -32020, "{reply}");
             refused += 1;
         }
     }
