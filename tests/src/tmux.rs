@@ -125,6 +125,22 @@ impl Pane {
         }
     }
 
+    /// Pastes `text` as a terminal without bracketed paste does: the bytes
+    /// arrive as keys (`paste-buffer` without `-p`).
+    pub fn paste_unmarked(&self, text: &str) {
+        for args in [
+            vec!["set-buffer", "-b", "tether-raw", text],
+            vec!["paste-buffer", "-b", "tether-raw", "-t", "0"],
+        ] {
+            let status = std::process::Command::new("tmux")
+                .args(["-L", &self.server])
+                .args(&args)
+                .status()
+                .expect("tmux paste");
+            assert!(status.success(), "tmux {args:?} failed");
+        }
+    }
+
     /// The pid of the `tether` process in the pane (the pane's shell's child).
     pub fn tether_pid(&self) -> u32 {
         let shell = self.format("#{pane_pid}");

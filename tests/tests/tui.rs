@@ -488,6 +488,11 @@ async fn typing_with_a_call_waiting_decides_nothing_and_ctrl_y_approves_it() {
     pane.keys(&["Enter"]);
     pane.wait_text("the model sees it once the waiting call")
         .await;
+    // A paste the terminal does not mark arrives as keys: the Ctrl-y and Ctrl-d
+    // bytes inside it are part of a burst and decide nothing.
+    pane.paste_unmarked("line1\u{19}yes\u{4}no");
+    let s = pane.wait_text("line1yesno").await;
+    assert!(!s.contains("reason"), "a deny dialog opened:\n{s}");
     let ls: serde_json::Value = serde_json::from_str(&env.ok(&["ls", "--json"]).await).unwrap();
     assert_eq!(ls[0]["pending_approvals"], json!(["call_rm"]), "{ls}");
     assert!(env.events_of("guard", "approval_decided").await.is_empty());

@@ -24,6 +24,12 @@ pub const ATTACH_PAGE: u32 = 500;
 /// a moment before the prompt appeared cannot decide the call it did not see.
 pub const ARM_DELAY: Duration = Duration::from_millis(750);
 
+/// A decision key this soon after another key (or a paste) is taken as part of
+/// a burst: a paste that the terminal did not mark as one arrives as keys a few
+/// microseconds apart, and a control byte inside it must not decide a call.
+/// People do not press a chord within 25 ms of the key before it.
+pub const BURST_GAP: Duration = Duration::from_millis(25);
+
 /// Where the app reads the time: the system clock, or one that tests move.
 #[derive(Debug, Clone)]
 pub enum Clock {
@@ -343,6 +349,8 @@ pub struct App {
     pub clock: Clock,
     /// A problem found at start (a bad `[keys]` entry), shown until the TUI exits.
     pub warning: Option<String>,
+    /// When the last key or paste arrived (see [`BURST_GAP`]).
+    last_input: Option<Instant>,
 }
 
 impl App {
@@ -366,6 +374,7 @@ impl App {
             redraw: false,
             clock: Clock::System,
             warning: None,
+            last_input: None,
         };
         match attach {
             Some(name) => {
@@ -597,6 +606,7 @@ impl App {
 
     /// Pasted text goes into the input.
     pub fn on_paste(&mut self, text: &str) {
+        self.last_input = Some(self.clock.now());
         // Terminals (tmux, xterm) end pasted lines with CR.
         let text = &super::term_text::paste_text(text);
         if let Some(Modal::DenyReason { reason, .. }) = self.modal.as_mut() {
@@ -615,6 +625,11 @@ impl App {
     /// A key press.
     pub fn on_key(&mut self, ev: KeyEvent) {
         self.sync_prompt();
+        let now = self.clock.now();
+        let in_burst = self
+            .last_input
+            .replace(now)
+            .is_some_and(|before| now.saturating_duration_since(before) < BURST_GAP);
         let key = Key::from_event(&ev);
         if self.prefix && key == self.keymap.prefix {
             // Pressed again (inside tmux, which takes the first press, or by
@@ -641,7 +656,7 @@ impl App {
         }
         match self.screen {
             Screen::List => self.list_key(ev, key),
-            Screen::Session => self.session_key(ev, key),
+            Screen::Session => self.session_key(ev, key, in_burst),
         }
     }
 
@@ -788,7 +803,7 @@ impl App {
         }
     }
 
-    fn session_key(&mut self, ev: KeyEvent, key: Key) {
+    fn session_key(&mut self, ev: KeyEvent, key: Key, in_burst: bool) {
         let read_only = self.read_only;
         let Some(v) = self.session.as_mut() else {
             if ev.code == KeyCode::Esc {
@@ -831,6 +846,12 @@ impl App {
                 Action::Approve | Action::Deny if !armed => {
                     self.flash = Some(format!(
                         "the prompt is arming: press {} again in a moment",
+                        key.label()
+                    ));
+                }
+                Action::Approve | Action::Deny if in_burst => {
+                    self.flash = Some(format!(
+                        "{} came with other input (a paste?): nothing decided; press it on its own",
                         key.label()
                     ));
                 }

@@ -422,8 +422,48 @@ fn a_custom_approve_key_decides_and_the_prompt_names_it() {
     assert!(screen(&app, 80, 24).contains("Alt-a  approve"));
     ctrl(&mut app, 'y');
     assert!(decisions(&app).is_empty());
+    pause(&mut app);
     key(&mut app, KeyCode::Char('a'), KeyModifiers::ALT);
     assert_eq!(decisions(&app).len(), 1);
+}
+
+/// A human's pause between keys: longer than a burst.
+fn pause(app: &mut App) {
+    app.clock.advance(crate::ui::app::BURST_GAP * 4);
+}
+
+/// A paste the terminal did not mark as one arrives as keys microseconds apart;
+/// a Ctrl-y or Ctrl-d byte inside it decides nothing.
+#[test]
+fn a_decision_key_inside_a_burst_of_keys_decides_nothing() {
+    let mut app = scene::approval();
+    pause(&mut app);
+    for c in "line1".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    ctrl(&mut app, 'y');
+    ctrl(&mut app, 'd');
+    for c in "yes".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    assert!(decisions(&app).is_empty(), "{:?}", app.outbox);
+    assert!(app.modal.is_none(), "no deny dialog from a burst");
+    assert!(
+        app.flash
+            .as_deref()
+            .is_some_and(|f| f.contains("on its own")),
+        "{:?}",
+        app.flash
+    );
+    // Right after a bracketed paste, too.
+    pause(&mut app);
+    app.on_paste("pasted");
+    ctrl(&mut app, 'y');
+    assert!(decisions(&app).is_empty(), "{:?}", app.outbox);
+    // Pressed on its own, it decides.
+    pause(&mut app);
+    ctrl(&mut app, 'y');
+    assert_eq!(decisions(&app).len(), 1, "{:?}", app.outbox);
 }
 
 #[test]
@@ -752,6 +792,7 @@ fn paste_goes_to_the_input_or_the_reason() {
     app.on_paste("y");
     assert_eq!(input_text(&app), "y");
     assert!(app.outbox.is_empty(), "{:?}", app.outbox);
+    pause(&mut app);
     ctrl(&mut app, 'd');
     app.on_paste("a reason");
     press(&mut app, KeyCode::Enter);
