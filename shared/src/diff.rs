@@ -32,6 +32,18 @@ pub fn unified(old: &str, new: &str, path: &str) -> String {
 /// Bytes a diff keeps (a file of one huge line has few lines but many bytes).
 pub const MAX_BYTES: usize = 64 * 1024;
 
+/// The change a `write_file` / `edit_file` call makes, from its arguments alone
+/// (a client shows this when the daemon sent no `diff`): `edit_file` as
+/// `old_string` -> `new_string`, `write_file` as the whole new content.
+pub fn of_call(tool: &str, arguments: &serde_json::Value, path: &str) -> String {
+    let arg = |name: &str| arguments.get(name).and_then(|v| v.as_str()).unwrap_or("");
+    if tool == "edit_file" {
+        unified(arg("old_string"), arg("new_string"), path)
+    } else {
+        unified("", arg("content"), path)
+    }
+}
+
 /// Keeps the first [`MAX_LINES`] lines of `text`, and at most [`MAX_BYTES`] of
 /// them, then a [`cut_note`] saying how many lines were left out (a line cut
 /// short counts as left out).

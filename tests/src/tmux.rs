@@ -112,26 +112,21 @@ impl Pane {
     /// Pastes `text` the way tmux does (`paste-buffer -p`: bracketed when the
     /// program asked for it, each line end sent as CR).
     pub fn paste(&self, text: &str) {
-        for args in [
-            vec!["set-buffer", "-b", "tether-test", text],
-            vec!["paste-buffer", "-p", "-b", "tether-test", "-t", "0"],
-        ] {
-            let status = std::process::Command::new("tmux")
-                .args(["-L", &self.server])
-                .args(&args)
-                .status()
-                .expect("tmux paste");
-            assert!(status.success(), "tmux {args:?} failed");
-        }
+        self.paste_buffer(text, true);
     }
 
     /// Pastes `text` as a terminal without bracketed paste does: the bytes
     /// arrive as keys (`paste-buffer` without `-p`).
     pub fn paste_unmarked(&self, text: &str) {
-        for args in [
-            vec!["set-buffer", "-b", "tether-raw", text],
-            vec!["paste-buffer", "-b", "tether-raw", "-t", "0"],
-        ] {
+        self.paste_buffer(text, false);
+    }
+
+    fn paste_buffer(&self, text: &str, bracketed: bool) {
+        let mut paste = vec!["paste-buffer", "-b", "tether-test", "-t", "0"];
+        if bracketed {
+            paste.push("-p");
+        }
+        for args in [vec!["set-buffer", "-b", "tether-test", text], paste] {
             let status = std::process::Command::new("tmux")
                 .args(["-L", &self.server])
                 .args(&args)

@@ -199,18 +199,11 @@ pub fn call_text(tool: &str, args: &Value, diff: Option<&str>) -> String {
         ("write_file" | "edit_file", _, Some(path)) => {
             let mut out = indent(path, "    file ", "         ");
             let local;
-            let shown = match (diff, tool) {
-                (Some(d), _) => d,
-                (None, "edit_file") => {
-                    local = diff::unified(
-                        str_arg("old_string").unwrap_or(""),
-                        str_arg("new_string").unwrap_or(""),
-                        path,
-                    );
-                    &local
-                }
-                (None, _) => {
-                    local = diff::unified("", str_arg("content").unwrap_or(""), path);
+            let shown = match diff {
+                Some(d) => d,
+                // No diff from the daemon (an older one): the change itself.
+                None => {
+                    local = diff::of_call(tool, args, path);
                     &local
                 }
             };

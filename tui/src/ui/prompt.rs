@@ -121,19 +121,11 @@ pub fn body(
             let pinned = wrapped(path, width, bold, "file ", "     ");
             let mut out = Vec::new();
             let local;
-            let shown = match (daemon_diff, tool) {
-                (Some(d), _) => d,
-                (None, "edit_file") => {
-                    // No diff from the daemon (an older one): the change itself.
-                    local = diff::unified(
-                        str_arg("old_string").unwrap_or(""),
-                        str_arg("new_string").unwrap_or(""),
-                        path,
-                    );
-                    &local
-                }
-                (None, _) => {
-                    local = diff::unified("", str_arg("content").unwrap_or(""), path);
+            let shown = match daemon_diff {
+                Some(d) => d,
+                // No diff from the daemon (an older one): the change itself.
+                None => {
+                    local = diff::of_call(tool, &value, path);
                     &local
                 }
             };
