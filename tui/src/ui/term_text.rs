@@ -298,6 +298,9 @@ pub fn terminal_text(text: &str) -> String {
 /// A message's text, clean: no control or escape sequences, tabs expanded, CR
 /// and CRLF line ends as `\n`.
 pub fn message_text(text: &str) -> String {
+    if let Some(plain) = plain(text, false) {
+        return plain;
+    }
     lines_text(&to_lines(
         Screen::new(Style::new(), Cr::Newline).run(text, false),
     ))
@@ -306,9 +309,23 @@ pub fn message_text(text: &str) -> String {
 /// Like [`message_text`] but keeps tabs, for Markdown, whose structure depends
 /// on them; expand them in its rendered lines with [`expand_tabs`].
 pub fn markdown_source(text: &str) -> String {
+    if let Some(plain) = plain(text, true) {
+        return plain;
+    }
     let mut screen = Screen::new(Style::new(), Cr::Newline);
     screen.keep_tabs = true;
     lines_text(&to_lines(screen.run(text, false)))
+}
+
+/// Text with no control character but `\n` (and `\t` when `tabs` are kept)
+/// comes out of the screen as it went in, less one final newline: skip the
+/// screen for it. A streaming answer is re-rendered on every frame, and nearly
+/// every answer is such text.
+fn plain(text: &str, tabs: bool) -> Option<String> {
+    let clean = !text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && !(tabs && c == '\t'));
+    clean.then(|| text.strip_suffix('\n').unwrap_or(text).to_string())
 }
 
 fn lines_text(lines: &[Line<'_>]) -> String {
@@ -461,5 +478,48 @@ mod tests {
             markdown_source("| a\t| b |\n\n```\n\u{1b}[1mx\n```\n"),
             "| a\t| b |\n\n```\nx\n```"
         );
+    }
+
+    #[test]
+    fn plain_text_skips_the_screen_and_comes_out_the_same() {
+        for text in [
+            "",
+            "\n",
+            "a",
+            "a\n",
+            "a\n\n",
+            "\n\nb",
+            "| x | y |\n|---|---|\n| 1 | 2 |\n",
+            "wide 漢字 and é\nnext",
+            "\tindented\n  spaces  \n",
+        ] {
+            let slow = {
+                let mut screen = Screen::new(Style::new(), Cr::Newline);
+                screen.keep_tabs = true;
+                lines_text(&to_lines(screen.run(text, false)))
+            };
+            assert_eq!(
+                plain(text, true).as_deref(),
+                Some(slow.as_str()),
+                "{text:?}"
+            );
+            if !text.contains('\t') {
+                let slow = lines_text(&to_lines(
+                    Screen::new(Style::new(), Cr::Newline).run(text, false),
+                ));
+                assert_eq!(
+                    plain(text, false).as_deref(),
+                    Some(slow.as_str()),
+                    "{text:?}"
+                );
+            }
+        }
+        assert_eq!(
+            plain("a\tb", false),
+            None,
+            "tabs are expanded by the screen"
+        );
+        assert_eq!(plain("a\rb", true), None);
+        assert_eq!(plain("\u{1b}[31mred", true), None);
     }
 }
