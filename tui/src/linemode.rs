@@ -176,19 +176,8 @@ fn indent(text: &str, first: &str, indent: &str) -> String {
 pub fn call_text(tool: &str, args: &Value, diff: Option<&str>) -> String {
     let str_arg = |name: &str| args.get(name).and_then(Value::as_str);
     let rest = |shown: &[&str]| -> String {
-        let Some(obj) = args.as_object() else {
-            return String::new();
-        };
-        let others: serde_json::Map<String, Value> = obj
-            .iter()
-            .filter(|(k, _)| !shown.contains(&k.as_str()))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        if others.is_empty() {
-            return String::new();
-        }
-        let text = serde_json::to_string_pretty(&Value::Object(others)).unwrap_or_default();
-        indent(&text, "    ", "    ")
+        crate::ui::prompt::other_arguments(args, shown)
+            .map_or_else(String::new, |text| indent(&text, "    ", "    "))
     };
     match (tool, str_arg("command"), str_arg("path")) {
         ("shell", Some(command), _) => {

@@ -96,19 +96,9 @@ pub fn body(
     let str_arg = |name: &str| value.get(name).and_then(Value::as_str);
     // The arguments the layout below does not show, as JSON, so nothing is hidden.
     let rest = |shown: &[&str]| -> Vec<Line<'static>> {
-        let Some(obj) = value.as_object() else {
-            return Vec::new();
-        };
-        let others: serde_json::Map<String, Value> = obj
-            .iter()
-            .filter(|(k, _)| !shown.contains(&k.as_str()))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        if others.is_empty() {
-            return Vec::new();
-        }
-        let text = serde_json::to_string_pretty(&Value::Object(others)).unwrap_or_default();
-        wrapped(&text, width, Style::new().fg(Color::Gray), "", "")
+        other_arguments(&value, shown).map_or_else(Vec::new, |text| {
+            wrapped(&text, width, Style::new().fg(Color::Gray), "", "")
+        })
     };
     let bold = Style::new().add_modifier(Modifier::BOLD);
     match (tool, str_arg("command"), str_arg("path")) {
@@ -265,4 +255,20 @@ pub fn draw(f: &mut Frame<'_>, app: &App, v: &SessionView, area: Rect) {
         .borders(Borders::TOP)
         .border_style(Style::new().fg(Color::Magenta));
     f.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// The arguments of a call other than `shown`, as pretty JSON (None when there
+/// are none): a view that lays out some arguments itself shows these after
+/// them, so nothing is hidden.
+pub(crate) fn other_arguments(args: &Value, shown: &[&str]) -> Option<String> {
+    let others: serde_json::Map<String, Value> = args
+        .as_object()?
+        .iter()
+        .filter(|(k, _)| !shown.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if others.is_empty() {
+        return None;
+    }
+    serde_json::to_string_pretty(&Value::Object(others)).ok()
 }
