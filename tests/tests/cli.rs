@@ -15,6 +15,26 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 const T: Duration = Duration::from_secs(20);
 const ASK: &str = "[approvals]\ndefault = \"ask\"\n";
 
+/// Runs `tether ARGS` with `input` on stdin, closed after it, as a pipe would;
+/// returns its output once it exits (within [`T`]).
+async fn piped(env: &TestEnv, args: &[&str], input: &[u8]) -> std::process::Output {
+    let mut child = env
+        .cli(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input).await.unwrap();
+    drop(stdin);
+    tokio::time::timeout(T, child.wait_with_output())
+        .await
+        .unwrap_or_else(|_| panic!("tether {args:?} did not exit when its input ended"))
+        .unwrap()
+}
+
 /// The pid of whichever daemon serves now (the test's own or one the CLI
 /// started), starting one when none runs.
 async fn serving_pid(env: &TestEnv) -> i32 {
@@ -226,21 +246,7 @@ async fn piped_attach_ends_with_its_input_once_the_turn_is_over_and_prints_the_a
     let (model, env) = TestEnv::started("").await;
     env.ok(&["new", "-d", "-n", "lm"]).await;
     model.push(Reply::text("Hello there, dear friend"));
-    let mut child = env
-        .cli(&["attach", "lm"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(b"hi\n").await.unwrap();
-    drop(stdin);
-    let out = tokio::time::timeout(T, child.wait_with_output())
-        .await
-        .expect("line mode exits when its input ends")
-        .unwrap();
+    let out = piped(&env, &["attach", "lm"], b"hi\n").await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),
@@ -439,21 +445,7 @@ async fn piped_attach_ending_while_a_call_waits_says_so() {
         "shell",
         serde_json::json!({"command": "true"}),
     ));
-    let mut child = env
-        .cli(&["attach", "aw"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(b"go\n").await.unwrap();
-    drop(stdin);
-    let out = tokio::time::timeout(T, child.wait_with_output())
-        .await
-        .expect("line mode exits")
-        .unwrap();
+    let out = piped(&env, &["attach", "aw"], b"go\n").await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(
