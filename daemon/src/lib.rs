@@ -8,7 +8,7 @@ pub mod integrity;
 pub mod keys;
 pub mod logfile;
 pub mod mcp;
-pub mod model;
+pub(crate) mod model;
 pub mod procs;
 pub mod registry;
 pub mod scope;
