@@ -1,0 +1,5 @@
+//! The daemon client.
+
+mod connection;
+
+pub use connection::*;

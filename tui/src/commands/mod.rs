@@ -1,0 +1,5 @@
+//! The CLI commands.
+
+mod daemon;
+
+pub use daemon::{one_line, run};
