@@ -4,7 +4,6 @@
 pub mod config;
 mod connection;
 pub mod daemon;
-pub mod integrity;
 pub mod keys;
 pub mod logfile;
 pub mod mcp;
