@@ -14,7 +14,6 @@ pub mod registry;
 pub mod scope;
 pub mod server;
 pub mod session;
-pub mod sse;
 pub mod store;
 pub mod toolconfig;
 pub mod tools;
