@@ -16,7 +16,7 @@ use tokio::io::AsyncBufReadExt;
 
 use crate::client::{Client, Stream};
 use crate::render;
-use crate::ui::prompt::visible;
+use crate::ui::modals::approval::visible;
 
 /// What the user is told about deciding a waiting call.
 const DECIDE_HINT: &str = "type /approve to run it, or /deny REASON to refuse it";
@@ -176,7 +176,7 @@ fn indent(text: &str, first: &str, indent: &str) -> String {
 pub fn call_text(tool: &str, args: &Value, diff: Option<&str>) -> String {
     let str_arg = |name: &str| args.get(name).and_then(Value::as_str);
     let rest = |shown: &[&str]| -> String {
-        crate::ui::prompt::other_arguments(args, shown)
+        crate::ui::modals::approval::other_arguments(args, shown)
             .map_or_else(String::new, |text| indent(&text, "    ", "    "))
     };
     match (tool, str_arg("command"), str_arg("path")) {
