@@ -11,7 +11,6 @@ pub mod mcp;
 pub mod model;
 pub mod procs;
 pub mod registry;
-pub mod scope;
 pub mod server;
 pub mod session;
 pub mod sse;

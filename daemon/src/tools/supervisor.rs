@@ -10,7 +10,8 @@ use tether_shared::protocol::ServerStatus;
 use tokio::sync::{broadcast, mpsc};
 use tracing::{info, warn};
 
-use super::manager::{Server, ToolChange, lock, spec_of};
+use super::change::ToolChange;
+use super::server::{Server, lock, spec_of};
 use crate::mcp::client::{McpClient, ServerEvent};
 
 /// First restart delay of a server that exited or could not start.
