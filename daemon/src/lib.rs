@@ -7,7 +7,6 @@ pub mod daemon;
 pub mod integrity;
 pub mod keys;
 pub mod logfile;
-pub mod mcp;
 pub mod model;
 pub mod procs;
 pub mod registry;

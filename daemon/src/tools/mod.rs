@@ -10,6 +10,7 @@ pub mod builtin;
 mod calls;
 mod change;
 pub mod manager;
+pub mod mcp;
 pub mod preview;
 mod server;
 mod supervisor;

@@ -12,7 +12,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::change::Scope;
-use crate::mcp::client::{McpClient, McpTool, ServerSpec};
+use crate::tools::mcp::client::{McpClient, McpTool, ServerSpec};
 use crate::toolconfig::{ServerDef, model_tool_names};
 
 /// Identifies a server process: its definition (source file and name), and the
@@ -131,7 +131,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::mcp::client::Transport;
+    use crate::tools::mcp::client::Transport;
 
     fn def() -> ServerDef {
         ServerDef {
