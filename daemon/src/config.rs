@@ -122,7 +122,8 @@ impl Approvals {
         if self.deny.is_match(tool) {
             Policy::Deny
         } else if self.allow.is_match(tool)
-            || (self.builtin_allow && crate::scope::read_only_call_inside(tool, arguments, cwd))
+            || (self.builtin_allow
+                && crate::tools::builtin::scope::read_only_call_inside(tool, arguments, cwd))
         {
             Policy::Allow
         } else {

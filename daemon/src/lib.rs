@@ -4,14 +4,11 @@
 pub mod config;
 mod connection;
 pub mod daemon;
-pub mod integrity;
 pub mod keys;
 pub mod logfile;
-pub mod mcp;
 pub(crate) mod model;
 pub mod procs;
 pub mod registry;
-pub mod scope;
 pub mod server;
 pub mod session;
 pub mod store;
