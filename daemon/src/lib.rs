@@ -4,17 +4,13 @@
 pub mod config;
 mod connection;
 pub mod daemon;
-pub mod integrity;
 pub mod keys;
 pub mod logfile;
-pub mod mcp;
 pub mod model;
 pub mod procs;
 pub mod registry;
-pub mod scope;
 pub mod server;
 pub mod session;
-pub mod sse;
 pub mod store;
 pub mod toolconfig;
 pub mod tools;

@@ -14,11 +14,12 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 mod chat;
+mod sse;
 
 pub use chat::{ChatAccumulator, completion_reply};
 
 use crate::config::{ResolvedModel, Retry};
-use crate::sse::SseParser;
+use sse::SseParser;
 use crate::tools::ToolSpec;
 
 /// What the agent asks the model.

@@ -13,7 +13,9 @@ use tokio::io::AsyncReadExt;
 use tokio::process::Command;
 use tokio::time::Instant;
 
-use super::builtin::{Args, ToolContext, ToolError, ToolOutput, with_newline};
+use super::args::{Args, with_newline};
+use super::error::ToolError;
+use crate::tools::types::{ToolContext, ToolOutput};
 
 /// Shell timeout when the model does not ask for one.
 const DEFAULT_SHELL_TIMEOUT_S: f64 = 120.0;

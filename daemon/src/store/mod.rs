@@ -6,7 +6,7 @@
 //! read connections through `spawn_blocking`; WAL lets them run beside the writer.
 //!
 //! Storage failures (a full disk, I/O errors, a damaged file) come back as errors
-//! that say so, and [`crate::integrity`] keeps track of them for `daemon status`;
+//! that say so, and [`integrity`] keeps track of them for `daemon status`;
 //! a failed transaction never stops the writer, so writes work again as soon as
 //! the disk does.
 
@@ -17,8 +17,10 @@ use rusqlite::{Connection, OptionalExtension, params};
 use tether_shared::{Delivery, Event, EventKind, Usage};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::integrity::{self, Health, HealthCell};
+pub mod integrity;
+
 use crate::procs::ProcessIdentity;
+use integrity::{Health, HealthCell};
 
 /// Errors from the store.
 #[derive(Debug, thiserror::Error)]

@@ -6,7 +6,9 @@ use std::path::Path;
 
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, BufReader};
 
-use super::builtin::{Args, ToolContext, ToolError, resolve, with_newline};
+use super::args::{Args, resolve, with_newline};
+use super::error::ToolError;
+use crate::tools::types::ToolContext;
 
 /// Cap on the text `read_file` returns in one call.
 const READ_FILE_MAX_BYTES: usize = 100_000;
