@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::config::ConfigError;
-use crate::tools::mcp::client::Transport;
+use crate::tools::mcp::Transport;
 
 /// The default per-call timeout of an MCP server.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
