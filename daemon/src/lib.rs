@@ -14,7 +14,6 @@ pub mod server;
 pub mod session;
 pub mod sse;
 pub mod store;
-pub mod toolconfig;
 pub mod tools;
 pub mod util;
 pub mod watch;

@@ -12,7 +12,8 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::change::Scope;
-use crate::toolconfig::{ServerDef, model_tool_names};
+use super::config::ServerDef;
+use super::names::model_tool_names;
 use crate::tools::mcp::{McpClient, McpTool, ServerSpec};
 
 /// Identifies a server process: its definition (source file and name), and the
