@@ -12,7 +12,6 @@ pub mod registry;
 pub mod server;
 pub mod session;
 pub mod store;
-pub mod toolconfig;
 pub mod tools;
 pub mod util;
 pub mod watch;

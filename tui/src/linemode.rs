@@ -390,7 +390,7 @@ pub async fn attach<S: Stream>(
             line = stdin.next_line(), if stdin_open => match line {
                 Ok(Some(text)) => match parse_line(&text, &pending) {
                     LineAction::Send(text) => {
-                        let n = c.send_only(method::SESSION_SEND, with_key(SendParams { session: id.clone(), text, delivery: Delivery::Queue }, &crate::retry::new_key())).await?;
+                        let n = c.send_only(method::SESSION_SEND, with_key(SendParams { session: id.clone(), text, delivery: Delivery::Queue }, &crate::retry::new_key())?).await?;
                         sent.insert(n, Sent::Message);
                     }
                     LineAction::Approve(call_id) => {

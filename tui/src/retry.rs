@@ -59,7 +59,7 @@ pub async fn mutate<T: DeserializeOwned>(
     check: &str,
 ) -> anyhow::Result<(T, LocalClient)> {
     let key = key.unwrap_or_else(new_key);
-    let params = with_key(params, &key);
+    let params = with_key(params, &key)?;
     match attempt(socket, method, &params).await {
         Err(e) if lost(&e) => {
             tracing::debug!(error = %e, "lost the daemon mid-request; retrying with the same key");

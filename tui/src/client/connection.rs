@@ -80,11 +80,9 @@ impl<S: Stream> Client<S> {
     ) -> Result<u64, ClientError> {
         let id = self.next_id;
         self.next_id += 1;
-        write_frame(
-            self.stream.get_mut().get_mut(),
-            &Request::new(id, method, params),
-        )
-        .await?;
+        // Params that do not serialise fail here, as they did inside write_frame.
+        let request = Request::new(id, method, params).map_err(std::io::Error::other)?;
+        write_frame(self.stream.get_mut().get_mut(), &request).await?;
         Ok(id)
     }
 
