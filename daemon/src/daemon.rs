@@ -12,8 +12,8 @@ use tokio_util::task::TaskTracker;
 use tracing::{error, info, warn};
 
 use crate::config::ConfigSource;
-use crate::registry::Registry;
 use crate::server;
+use crate::session::Registry;
 use crate::session::SessionShared;
 use crate::store::Store;
 use crate::tools::ToolManager;

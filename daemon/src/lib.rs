@@ -8,7 +8,6 @@ pub mod keys;
 pub mod logfile;
 pub(crate) mod model;
 pub mod procs;
-pub mod registry;
 pub mod server;
 pub mod session;
 pub mod store;

@@ -6,9 +6,11 @@ pub mod context;
 mod handle;
 pub mod machine;
 mod recover;
+mod registry;
 mod storefail;
 mod workers;
 
 pub use actor::{SessionShared, spawn_new, summary};
 pub use handle::{SessionHandle, Subscription};
 pub use recover::spawn_restored;
+pub use registry::Registry;

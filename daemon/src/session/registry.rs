@@ -9,7 +9,7 @@ use tether_shared::{Delivery, Event, EventKind};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use crate::session::{self, SessionHandle, SessionShared};
+use super::{SessionHandle, SessionShared, spawn_new, spawn_restored, summary};
 use crate::store::SessionRow;
 use crate::util::{new_id, now_rfc3339};
 
@@ -65,8 +65,7 @@ impl Registry {
                 .tools
                 .attach_session(&row.id, Path::new(&row.cwd))
                 .await;
-            match session::spawn_restored(row, self.shared.clone(), self.cancel.child_token()).await
-            {
+            match spawn_restored(row, self.shared.clone(), self.cancel.child_token()).await {
                 Ok(h) => {
                     self.write().insert(h.id.clone(), h);
                 }
@@ -255,8 +254,8 @@ impl Registry {
             } else {
                 tether_shared::SessionState::Idle
             };
-            k.result = serde_json::to_value(session::summary(&row, state, vec![], 0, 0, None))
-                .unwrap_or_default();
+            k.result =
+                serde_json::to_value(summary(&row, state, vec![], 0, 0, None)).unwrap_or_default();
             k
         });
         let input = self
@@ -291,8 +290,7 @@ impl Registry {
             }],
             _ => Vec::new(),
         };
-        let handle =
-            session::spawn_new(row, self.shared.clone(), self.cancel.child_token(), inputs);
+        let handle = spawn_new(row, self.shared.clone(), self.cancel.child_token(), inputs);
         self.write().insert(handle.id.clone(), handle.clone());
         drop(_one_at_a_time);
         if has_prompt {
