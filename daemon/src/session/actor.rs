@@ -5,105 +5,54 @@
 //! tasks (spawned in `workers`) that report back on `work_rx`, tagged with the
 //! turn's generation so a report from an interrupted turn is recognised and
 //! dropped. Callers reach it through the handle in `handle`; a restart resumes
-//! its cut-short turn through `recover`.
+//! its cut-short turn through `recover`. What the model's answer, a finished call, a
+//! decision or an interrupt do to the turn is in `transitions`; the turn itself in `turn`.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::Value;
 use tether_shared::protocol::{PartialState, RpcError, SendResult, SessionInfo, code};
-use tether_shared::{Decision, Delivery, Event, EventKind, Live, SessionState, Usage};
+use tether_shared::{Delivery, Event, EventKind, Live, SessionState, Usage};
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 use tracing::{Instrument, debug, info, info_span, warn};
 
 use super::context;
 use super::handle::{Command, SessionHandle, Subscription};
-use super::machine::{self, CallStatus, Step, StepCall};
-use super::workers::Work;
-use crate::config::{ConfigSource, Policy};
-use crate::model::{self, Message, ModelReply, ModelRequest, Progress};
-use crate::store::{Batch, KeyRecord, QueuedInput, SessionRow, Store};
-use crate::tools::{ToolChange, ToolManager, ToolOutput};
+use super::machine::{self, CallStatus};
+use super::shared::{SessionShared, summary};
+use super::storefail::StoreDebt;
+use super::turn::{Phase, Turn};
+use super::workers::{Work, Workers};
+use crate::model::{self, Message, ModelRequest, Progress};
+use crate::store::{Batch, KeyRecord, QueuedInput, SessionRow};
+use crate::tools::ToolChange;
 use crate::util::now_rfc3339;
 
 /// Live messages buffered per session for attached clients. A client that falls
 /// further behind is caught up from the store (it lags, it is not fed a gap).
 const LIVE_CAPACITY: usize = 4096;
 
-/// Daemon-wide things every session uses.
-pub struct SessionShared {
-    /// The store.
-    pub store: Store,
-    /// `config.toml`.
-    pub config: Arc<ConfigSource>,
-    /// The tools.
-    pub tools: Arc<ToolManager>,
-    /// The HTTP client for model calls.
-    pub http: reqwest::Client,
-    /// Tracks every task, for a bounded shutdown.
-    pub tracker: TaskTracker,
-    /// Bumped whenever any session's summary changes, or one is created or
-    /// killed. A watch: list viewers want "something changed", not each change.
-    pub sessions_changed: tokio::sync::watch::Sender<u64>,
-}
-
-pub(super) enum Phase {
-    Model,
-    Tools(Step),
-}
-
-pub(super) struct Turn {
-    pub(super) generation: u64,
-    pub(super) cancel: CancellationToken,
-    pub(super) phase: Phase,
-}
-
 pub(super) struct SessionActor {
     pub(super) row: SessionRow,
     pub(super) shared: Arc<SessionShared>,
     pub(super) state: SessionState,
     pub(super) last_error: Option<String>,
-    inputs: VecDeque<QueuedInput>,
+    pub(super) inputs: VecDeque<QueuedInput>,
     pub(super) turn: Option<Turn>,
     pub(super) next_generation: u64,
     conversation: Option<Vec<Arc<Message>>>,
-    partial_text: String,
+    pub(super) partial_text: String,
     clients: usize,
     // Created at the first subscribe: the channel's slots are allocated up front,
     // and an idle session nobody watches should not pay for them.
     live: Option<broadcast::Sender<Live>>,
     status: watch::Sender<SessionInfo>,
-    pub(super) work_tx: mpsc::UnboundedSender<Work>,
+    pub(super) workers: Workers,
     pub(super) cancel: CancellationToken,
     /// What a failed store write left to do (see `storefail`).
-    pub(super) store_debt: super::storefail::StoreDebt,
-}
-
-/// The approval policy of each call. Deciding may resolve paths on disk (the built-in
-/// rule holds only inside the session directory), so it runs on the blocking pool; if
-/// that fails, every call asks, the safe reading.
-async fn decide_policies(
-    config: Arc<crate::config::Config>,
-    calls: &[tether_shared::event::ToolCallSpec],
-    cwd: &str,
-) -> Vec<Policy> {
-    let calls: Vec<(String, Value)> = calls
-        .iter()
-        .map(|c| (c.tool.clone(), c.arguments.clone()))
-        .collect();
-    let n = calls.len();
-    let cwd = std::path::PathBuf::from(cwd);
-    tokio::task::spawn_blocking(move || {
-        calls
-            .iter()
-            .map(|(tool, args)| config.approvals.decide(tool, args, &cwd))
-            .collect()
-    })
-    .await
-    .unwrap_or_else(|_| vec![Policy::Ask; n])
+    pub(super) store_debt: StoreDebt,
 }
 
 /// The first summary, true before the actor has run: a `wait` that arrives
@@ -122,36 +71,6 @@ fn status_channel(
         0,
         None,
     ))
-}
-
-/// A session's summary from its row and what the actor knows; the error is shown
-/// only while the session is `failed`.
-pub fn summary(
-    row: &SessionRow,
-    state: SessionState,
-    pending_approvals: Vec<String>,
-    queued_inputs: usize,
-    attached_clients: usize,
-    last_error: Option<&String>,
-) -> SessionInfo {
-    SessionInfo {
-        id: row.id.clone(),
-        name: row.name.clone(),
-        state,
-        model: row.model.clone(),
-        cwd: row.cwd.clone(),
-        created_at: row.created_at.clone(),
-        updated_at: row.updated_at.clone(),
-        pending_approvals,
-        queued_inputs,
-        attached_clients,
-        last_seq: row.last_seq,
-        usage: row.usage,
-        instructions: row.instructions.clone(),
-        last_error: last_error
-            .filter(|_| state == SessionState::Failed)
-            .cloned(),
-    }
 }
 
 /// Starts the actor of a session just created (its row and first events stored).
@@ -185,6 +104,13 @@ pub(super) fn spawn(
     let (status, status_rx) = status_channel(&row, first_state, inputs.len(), pending);
     let handle = SessionHandle::new(row.id.clone(), row.name.clone(), cmd_tx, status_rx);
     let span = info_span!("session", session = %row.name);
+    let workers = Workers::new(
+        shared.clone(),
+        row.id.clone(),
+        row.cwd.clone(),
+        cancel.clone(),
+        work_tx,
+    );
     let mut actor = SessionActor {
         row,
         shared: shared.clone(),
@@ -198,7 +124,7 @@ pub(super) fn spawn(
         clients: 0,
         live: None,
         status,
-        work_tx,
+        workers,
         cancel,
         store_debt: Default::default(),
     };
@@ -211,7 +137,7 @@ pub(super) fn spawn(
                 actor.recover(rec).await;
             }
             actor.publish_status();
-            actor.report_tool_failures();
+            actor.workers.report_tool_failures();
             actor.start_turn_if_idle().await;
             actor.run(cmd_rx, work_rx, changes).await;
         }
@@ -600,6 +526,7 @@ impl SessionActor {
             return;
         };
         turn.phase = Phase::Model;
+        let turn = &*turn;
         self.partial_text.clear();
         let mut messages = context::request_messages(
             self.row.instructions.as_deref(),
@@ -613,7 +540,8 @@ impl SessionActor {
             tools: Vec::new(),
         };
         let provider = model::provider_for(&self.shared.http, &resolved, &config.retry);
-        self.call_model(request, provider, config.retry);
+        self.workers
+            .call_model(turn, request, provider, config.retry);
     }
 
     fn current(&self, generation: u64) -> bool {
@@ -686,258 +614,6 @@ impl SessionActor {
             }
             _ => debug!("dropped a report from an earlier turn"),
         }
-    }
-
-    async fn model_reply(&mut self, reply: ModelReply) {
-        let (config, _) = self.shared.config.load();
-        let mut kinds = vec![EventKind::AssistantMessage {
-            text: reply.text.clone(),
-            tool_calls: reply.tool_calls.clone(),
-            usage: reply.usage,
-            partial: false,
-            finish_reason: Some(reply.finish_reason.clone()),
-        }];
-        if reply.tool_calls.is_empty() {
-            if self.inputs.iter().any(|i| i.delivery == Delivery::Steer) {
-                // A steer arrived during the last call: the turn goes on with it.
-                if self.persist(kinds, vec![], reply.usage).await {
-                    self.model_step().await;
-                }
-                return;
-            }
-            kinds.push(EventKind::TurnCompleted);
-            self.state_change(SessionState::Idle, &mut kinds);
-            self.turn = None;
-            self.persist(kinds, vec![], reply.usage).await;
-            self.start_turn_if_idle().await;
-            return;
-        }
-        let mut step = Step::default();
-        let policies = decide_policies(Arc::clone(&config), &reply.tool_calls, &self.row.cwd).await;
-        for (c, policy) in reply.tool_calls.iter().zip(policies) {
-            kinds.push(EventKind::ToolCall {
-                call_id: c.call_id.clone(),
-                tool: c.tool.clone(),
-                arguments: c.arguments.clone(),
-            });
-            let status = match policy {
-                Policy::Allow => CallStatus::Running,
-                Policy::Ask => {
-                    let cwd = std::path::Path::new(&self.row.cwd);
-                    let diff =
-                        crate::tools::preview::approval_diff(&c.tool, &c.arguments, cwd).await;
-                    kinds.push(EventKind::ApprovalRequested {
-                        call_id: c.call_id.clone(),
-                        tool: c.tool.clone(),
-                        diff,
-                    });
-                    CallStatus::AwaitingApproval
-                }
-                Policy::Deny => {
-                    kinds.push(EventKind::ToolResult {
-                        call_id: c.call_id.clone(),
-                        tool: c.tool.clone(),
-                        output: format!(
-                            "tool call refused: {:?} is denied by the approval policy",
-                            c.tool
-                        ),
-                        is_error: true,
-                        images: Vec::new(),
-                    });
-                    CallStatus::Done
-                }
-            };
-            step.calls.push(StepCall {
-                call_id: c.call_id.clone(),
-                tool: c.tool.clone(),
-                arguments: c.arguments.clone(),
-                status,
-            });
-        }
-        self.state_change(step.state(), &mut kinds);
-        let to_run: Vec<StepCall> = step
-            .calls
-            .iter()
-            .filter(|c| c.status == CallStatus::Running)
-            .cloned()
-            .collect();
-        let all_done = step.all_done();
-        if let Some(turn) = self.turn.as_mut() {
-            turn.phase = Phase::Tools(step);
-        }
-        if !self.persist(kinds, vec![], reply.usage).await {
-            return;
-        }
-        for call in to_run {
-            self.run_tool(call);
-        }
-        if all_done {
-            self.model_step().await;
-        }
-    }
-
-    async fn tool_done(&mut self, call_id: String, tool: String, output: ToolOutput) {
-        self.tools_done(vec![(call_id, tool, output)]).await;
-    }
-
-    /// Records finished tool calls in one batch; the next model step starts when
-    /// the last call of the step is done.
-    async fn tools_done(&mut self, results: Vec<(String, String, ToolOutput)>) {
-        let Some(Turn {
-            phase: Phase::Tools(step),
-            ..
-        }) = self.turn.as_mut()
-        else {
-            return;
-        };
-        let mut kinds = Vec::with_capacity(results.len() + 1);
-        for (call_id, tool, output) in results {
-            if !step.set(&call_id, CallStatus::Done) {
-                continue;
-            }
-            info!(tool = %tool, call = %call_id, is_error = output.is_error, "tool call finished");
-            kinds.push(EventKind::ToolResult {
-                call_id,
-                tool,
-                output: output.output,
-                is_error: output.is_error,
-                images: output.images,
-            });
-        }
-        if kinds.is_empty() {
-            return;
-        }
-        let all_done = step.all_done();
-        let next_state = step.state();
-        self.state_change(next_state, &mut kinds);
-        if self.persist(kinds, vec![], None).await && all_done {
-            self.model_step().await;
-        }
-    }
-
-    async fn decide(
-        &mut self,
-        call_id: Option<String>,
-        all: bool,
-        decision: Decision,
-        reason: Option<String>,
-    ) -> Result<Vec<String>, RpcError> {
-        let name = self.row.name.clone();
-        let Some(Turn {
-            phase: Phase::Tools(step),
-            ..
-        }) = self.turn.as_mut()
-        else {
-            let what = match &call_id {
-                Some(id) => format!("no tool call {id:?} is"),
-                None => "no tool call is".to_string(),
-            };
-            return Err(RpcError::new(
-                code::NO_SUCH_APPROVAL,
-                format!("{what} waiting for approval in session {name:?}"),
-            ));
-        };
-        let chosen = step.select(call_id.as_deref(), all).map_err(|e| {
-            RpcError::new(code::NO_SUCH_APPROVAL, format!("{e} in session {name:?}"))
-        })?;
-        let reason = reason.filter(|r| !r.trim().is_empty());
-        let mut kinds = Vec::new();
-        let mut to_run = Vec::new();
-        for id in &chosen {
-            kinds.push(EventKind::ApprovalDecided {
-                call_id: id.clone(),
-                decision,
-                reason: reason.clone(),
-            });
-            let Some(call) = step.calls.iter_mut().find(|c| &c.call_id == id) else {
-                continue;
-            };
-            match decision {
-                Decision::Approved => {
-                    call.status = CallStatus::Running;
-                    to_run.push(call.clone());
-                }
-                // Unknown cannot come from a client of this version; refusing is the safe reading.
-                Decision::Denied | Decision::Unknown => {
-                    call.status = CallStatus::Done;
-                    let output = match &reason {
-                        Some(r) => format!("the user denied this tool call: {r}"),
-                        None => "the user denied this tool call".to_string(),
-                    };
-                    kinds.push(EventKind::ToolResult {
-                        call_id: id.clone(),
-                        tool: call.tool.clone(),
-                        output,
-                        is_error: true,
-                        images: Vec::new(),
-                    });
-                }
-            }
-        }
-        let all_done = step.all_done();
-        let next = step.state();
-        self.state_change(next, &mut kinds);
-        // Persist the decision before running anything: approve runs exactly once.
-        if !self.persist(kinds, vec![], None).await {
-            return Err(RpcError::new(
-                code::INTERNAL,
-                "could not store the decision",
-            ));
-        }
-        for call in to_run {
-            self.run_tool(call);
-        }
-        if all_done {
-            self.model_step().await;
-        }
-        Ok(chosen)
-    }
-
-    /// Ends the running turn: keeps the partial answer, gives every unfinished
-    /// call an error result, and goes idle.
-    async fn interrupt(&mut self, reason: &str) {
-        let Some(turn) = self.turn.take() else { return };
-        turn.cancel.cancel();
-        let mut kinds = Vec::new();
-        if !self.partial_text.is_empty() {
-            kinds.push(EventKind::AssistantMessage {
-                text: std::mem::take(&mut self.partial_text),
-                tool_calls: Vec::new(),
-                usage: None,
-                partial: true,
-                finish_reason: None,
-            });
-        }
-        if let Phase::Tools(step) = &turn.phase {
-            for c in step.calls.iter().filter(|c| c.status != CallStatus::Done) {
-                kinds.push(EventKind::ToolResult {
-                    call_id: c.call_id.clone(),
-                    tool: c.tool.clone(),
-                    output: reason.to_string(),
-                    is_error: true,
-                    images: Vec::new(),
-                });
-            }
-        }
-        kinds.push(EventKind::TurnInterrupted {
-            reason: reason.to_string(),
-        });
-        self.state_change(SessionState::Idle, &mut kinds);
-        self.persist(kinds, vec![], None).await;
-        info!(reason, "turn interrupted");
-    }
-
-    async fn fail_turn(&mut self, error: String) {
-        warn!(%error, "turn failed");
-        if let Some(t) = self.turn.take() {
-            t.cancel.cancel();
-        }
-        self.last_error = Some(error.clone());
-        let mut kinds = vec![EventKind::TurnFailed { error }];
-        self.state_change(SessionState::Failed, &mut kinds);
-        self.persist(kinds, vec![], None).await;
-        // Boxed: starting the next turn may fail it again (model_step ↔ fail_turn).
-        Box::pin(self.start_turn_if_idle()).await;
     }
 
     /// Daemon shutdown: stop workers, record the calls they were running, and leave

@@ -7,10 +7,14 @@ mod handle;
 pub mod machine;
 mod recover;
 mod registry;
+mod shared;
 mod storefail;
+mod transitions;
+mod turn;
 mod workers;
 
-pub use actor::{SessionShared, spawn_new, summary};
+pub use actor::spawn_new;
 pub use handle::{SessionHandle, Subscription};
 pub use recover::spawn_restored;
 pub use registry::Registry;
+pub use shared::{SessionShared, summary};

@@ -8,9 +8,11 @@ use tether_shared::{EventKind, SessionState};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
-use super::actor::{Phase, SessionActor, SessionShared, Turn, spawn};
+use super::actor::{SessionActor, spawn};
 use super::handle::SessionHandle;
 use super::machine::{self, CallStatus};
+use super::shared::SessionShared;
+use super::turn::{Phase, Turn};
 use crate::config::Resume;
 use crate::store::{SessionRow, StoreError};
 

@@ -12,8 +12,6 @@ use tether_shared::{EventKind, SessionState};
 use tokio::time::Instant;
 use tracing::info;
 
-use super::actor::SessionActor;
-
 /// The first retry comes this soon after a failed write; later ones back off.
 const FIRST_RETRY: Duration = Duration::from_millis(500);
 /// Retries never wait longer than this, so a freed disk is noticed quickly.
@@ -69,7 +67,8 @@ impl StoreDebt {
         self.retry = None;
     }
 
-    fn failed(&mut self, owed: Option<String>) {
+    /// A write failed: `owed` is the error of the turn it ended, if it ended one.
+    pub(super) fn failed(&mut self, owed: Option<String>) {
         if owed.is_some() {
             self.owed = owed;
         }
@@ -77,41 +76,5 @@ impl StoreDebt {
             .retry
             .map_or(FIRST_RETRY, |(_, w)| (w * 2).min(MAX_RETRY));
         self.retry = Some((Instant::now() + wait, wait));
-    }
-}
-
-impl SessionActor {
-    /// A store write failed: a running turn ends now (failed, owed to the log);
-    /// an idle session keeps its state and retries what it could not write.
-    pub(super) fn fail_without_store(&mut self, error: String) {
-        let turn = self.turn.take();
-        let owed = if let Some(t) = turn {
-            t.cancel.cancel();
-            self.state = SessionState::Failed;
-            self.last_error = Some(error.clone());
-            Some(error)
-        } else if self.store_debt.owes() {
-            // Still failing to record an earlier failed turn.
-            None
-        } else {
-            if self.state == SessionState::Failed {
-                self.last_error = Some(error);
-            }
-            None
-        };
-        self.store_debt.failed(owed);
-        self.publish_status();
-    }
-
-    /// The retry timer fired: record what is owed, then start what is queued.
-    pub(super) async fn retry_store(&mut self) {
-        if self.store_debt.owes() {
-            if !self.persist(Vec::new(), vec![], None).await {
-                return;
-            }
-        } else {
-            self.store_debt.paid();
-        }
-        self.start_turn_if_idle().await;
     }
 }

@@ -5,16 +5,19 @@
 //! and reports back to the actor as [`Work`] on the work channel, tagged with the
 //! turn's generation so the actor recognises and drops a report from an
 //! interrupted or earlier turn. What a report means to the turn is decided in
-//! `actor`.
+//! `actor` and `transitions`. Workers know nothing of the actor: only the session, the
+//! daemon-wide context and the work channel.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, info};
 
-use super::actor::SessionActor;
 use super::machine::StepCall;
+use super::shared::SessionShared;
+use super::turn::Turn;
 use crate::config::Retry;
 use crate::model::{self, ModelError, ModelProvider, ModelReply, ModelRequest, Progress};
 use crate::procs::ProcessIdentity;
@@ -48,12 +51,40 @@ pub(super) enum Work {
     },
 }
 
-impl SessionActor {
+/// Starts a session's workers. It knows only what they need, not the actor: the
+/// session, the daemon-wide context, and where to report.
+pub(super) struct Workers {
+    shared: Arc<SessionShared>,
+    session_id: String,
+    cwd: String,
+    /// The session's own token: it ends the workers that outlive turns.
+    cancel: CancellationToken,
+    work_tx: mpsc::UnboundedSender<Work>,
+}
+
+impl Workers {
+    /// Workers for the session `session_id` working in `cwd`, reporting on `work_tx`.
+    pub(super) fn new(
+        shared: Arc<SessionShared>,
+        session_id: String,
+        cwd: String,
+        cancel: CancellationToken,
+        work_tx: mpsc::UnboundedSender<Work>,
+    ) -> Self {
+        Workers {
+            shared,
+            session_id,
+            cwd,
+            cancel,
+            work_tx,
+        }
+    }
+
     /// Once its tool servers have had a chance to start, records the ones that
     /// could not (and tool config files that do not parse) in the session's log.
     pub(super) fn report_tool_failures(&self) {
         let tools = self.shared.tools.clone();
-        let id = self.row.id.clone();
+        let id = self.session_id.clone();
         let work = self.work_tx.clone();
         let cancel = self.cancel.clone();
         self.shared.tracker.spawn(
@@ -72,22 +103,20 @@ impl SessionActor {
         );
     }
 
-    /// Spawns the model call of the current turn's step: it is offered the tools
-    /// this session sees when it starts, and streams its progress back.
+    /// Spawns the model call of `turn`'s step: it is offered the tools this session
+    /// sees when it starts, and streams its progress back.
     pub(super) fn call_model(
         &self,
+        turn: &Turn,
         request: ModelRequest,
         provider: Arc<dyn ModelProvider>,
         retry: Retry,
     ) {
-        let Some(turn) = self.turn.as_ref() else {
-            return;
-        };
         let generation = turn.generation;
         let cancel = turn.cancel.clone();
         let work = self.work_tx.clone();
         let tools = self.shared.tools.clone();
-        let session_id = self.row.id.clone();
+        let session_id = self.session_id.clone();
         debug!(messages = request.messages.len(), "model call");
         self.shared.tracker.spawn(
             async move {
@@ -131,19 +160,16 @@ impl SessionActor {
         );
     }
 
-    /// Spawns one tool call of the current turn: its output is streamed back as
-    /// it comes, and the process groups it starts are recorded while it runs.
-    pub(super) fn run_tool(&self, call: StepCall) {
-        let Some(turn) = self.turn.as_ref() else {
-            return;
-        };
+    /// Spawns one tool call of `turn`: its output is streamed back as it comes, and
+    /// the process groups it starts are recorded while it runs.
+    pub(super) fn run_tool(&self, turn: &Turn, call: StepCall) {
         let generation = turn.generation;
         let cancel = turn.cancel.clone();
         let tools = self.shared.tools.clone();
         let work = self.work_tx.clone();
-        let cwd = self.row.cwd.clone().into();
+        let cwd = self.cwd.clone().into();
         let store = self.shared.store.clone();
-        let session_id = self.row.id.clone();
+        let session_id = self.session_id.clone();
         info!(tool = %call.tool, call = %call.call_id, "tool call started");
         self.shared.tracker.spawn(
             async move {

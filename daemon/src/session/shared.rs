@@ -1,0 +1,59 @@
+//! What every session shares: the daemon-wide context its actor works with, and the
+//! summary clients see of a session.
+
+use std::sync::Arc;
+
+use tether_shared::SessionState;
+use tether_shared::protocol::SessionInfo;
+use tokio_util::task::TaskTracker;
+
+use crate::config::ConfigSource;
+use crate::store::{SessionRow, Store};
+use crate::tools::ToolManager;
+
+/// Daemon-wide things every session uses.
+pub struct SessionShared {
+    /// The store.
+    pub store: Store,
+    /// `config.toml`.
+    pub config: Arc<ConfigSource>,
+    /// The tools.
+    pub tools: Arc<ToolManager>,
+    /// The HTTP client for model calls.
+    pub http: reqwest::Client,
+    /// Tracks every task, for a bounded shutdown.
+    pub tracker: TaskTracker,
+    /// Bumped whenever any session's summary changes, or one is created or
+    /// killed. A watch: list viewers want "something changed", not each change.
+    pub sessions_changed: tokio::sync::watch::Sender<u64>,
+}
+
+/// A session's summary from its row and what the actor knows; the error is shown
+/// only while the session is `failed`.
+pub fn summary(
+    row: &SessionRow,
+    state: SessionState,
+    pending_approvals: Vec<String>,
+    queued_inputs: usize,
+    attached_clients: usize,
+    last_error: Option<&String>,
+) -> SessionInfo {
+    SessionInfo {
+        id: row.id.clone(),
+        name: row.name.clone(),
+        state,
+        model: row.model.clone(),
+        cwd: row.cwd.clone(),
+        created_at: row.created_at.clone(),
+        updated_at: row.updated_at.clone(),
+        pending_approvals,
+        queued_inputs,
+        attached_clients,
+        last_seq: row.last_seq,
+        usage: row.usage,
+        instructions: row.instructions.clone(),
+        last_error: last_error
+            .filter(|_| state == SessionState::Failed)
+            .cloned(),
+    }
+}
