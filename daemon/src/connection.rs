@@ -25,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, info, warn};
 
 use crate::daemon::Daemon;
-use crate::session::{SessionHandle, Subscription};
+use crate::session::{SessionError, SessionHandle, Subscription};
 
 /// Outgoing lines waiting for the writer. Bounded: a client that stops reading
 /// stalls only its own feeds, which then catch up from the store.
@@ -381,6 +381,31 @@ fn fit_page(events: &mut Vec<tether_shared::Event>, keep_newest: bool) -> bool {
         events.truncate(keep);
     }
     true
+}
+
+/// A session operation's failure on the wire: its text, under the code clients act on.
+impl From<SessionError> for RpcError {
+    fn from(e: SessionError) -> Self {
+        let code = match &e {
+            SessionError::NotFound(_)
+            | SessionError::Stopped
+            | SessionError::StoppedWhileWaiting(_) => code::SESSION_NOT_FOUND,
+            SessionError::Unrestored { .. }
+            | SessionError::MaybeLost { .. }
+            | SessionError::InputNotStored(_) => code::STORAGE,
+            SessionError::Config(_) => code::CONFIG_ERROR,
+            SessionError::CwdNotAbsolute(_)
+            | SessionError::CwdNotADirectory(_)
+            | SessionError::BadName(_) => code::BAD_ARGUMENT,
+            SessionError::NoProvider(_) => code::NO_PROVIDER,
+            SessionError::NameTaken(_) => code::NAME_TAKEN,
+            SessionError::NoSuchApproval(_) => code::NO_SUCH_APPROVAL,
+            SessionError::NotCreated(_)
+            | SessionError::NotDeleted(_)
+            | SessionError::DecisionNotStored => code::INTERNAL,
+        };
+        RpcError::new(code, e.to_string())
+    }
 }
 
 fn internal(e: impl std::fmt::Display) -> RpcError {

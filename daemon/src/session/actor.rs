@@ -12,13 +12,14 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tether_shared::protocol::{PartialState, RpcError, SendResult, SessionInfo, code};
+use tether_shared::protocol::{PartialState, SendResult, SessionInfo};
 use tether_shared::{Delivery, Event, EventKind, Live, SessionState, Usage};
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, info, info_span, warn};
 
 use super::context;
+use super::error::SessionError;
 use super::handle::{Command, SessionHandle, Subscription};
 use super::machine::{self, CallStatus};
 use super::shared::{SessionShared, summary};
@@ -402,7 +403,7 @@ impl SessionActor {
         text: String,
         delivery: Delivery,
         key: Option<KeyRecord>,
-    ) -> Result<SendResult, RpcError> {
+    ) -> Result<SendResult, SessionError> {
         // What a retry is answered with should the daemon die before the final
         // result is stored: the state this input is about to put the session in.
         let key = key.map(|mut k| {
@@ -419,9 +420,7 @@ impl SessionActor {
             .store
             .add_input_keyed(&self.row.id, &text, delivery, key)
             .await
-            .map_err(|e| {
-                RpcError::new(code::STORAGE, format!("could not store the message: {e}"))
-            })?;
+            .map_err(SessionError::InputNotStored)?;
         let input = QueuedInput { id, text, delivery };
         info!(input = id, delivery = delivery.as_str(), "input stored");
         match delivery {

@@ -4,10 +4,11 @@
 
 use std::time::Duration;
 
-use tether_shared::protocol::{PartialState, RpcError, SendResult, SessionInfo, code};
+use tether_shared::protocol::{PartialState, SendResult, SessionInfo};
 use tether_shared::{Decision, Delivery, Live, SessionState};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
+use super::error::SessionError;
 use crate::store::KeyRecord;
 
 /// What a client gets when it subscribes to a session.
@@ -27,7 +28,7 @@ pub(super) enum Command {
         text: String,
         delivery: Delivery,
         key: Option<KeyRecord>,
-        reply: oneshot::Sender<Result<SendResult, RpcError>>,
+        reply: oneshot::Sender<Result<SendResult, SessionError>>,
     },
     Interrupt {
         reply: oneshot::Sender<bool>,
@@ -37,7 +38,7 @@ pub(super) enum Command {
         all: bool,
         decision: Decision,
         reason: Option<String>,
-        reply: oneshot::Sender<Result<Vec<String>, RpcError>>,
+        reply: oneshot::Sender<Result<Vec<String>, SessionError>>,
     },
     Subscribe {
         reply: oneshot::Sender<Subscription>,
@@ -62,13 +63,6 @@ pub struct SessionHandle {
     cmd: mpsc::Sender<Command>,
     // watch: clients want the latest summary, never a history of them.
     status: watch::Receiver<SessionInfo>,
-}
-
-fn gone() -> RpcError {
-    RpcError::new(
-        code::SESSION_NOT_FOUND,
-        "the session has stopped (it was killed, or the daemon is shutting down); `tether ls` shows what is left",
-    )
 }
 
 impl SessionHandle {
@@ -97,10 +91,13 @@ impl SessionHandle {
     async fn ask<T>(
         &self,
         command: impl FnOnce(oneshot::Sender<T>) -> Command,
-    ) -> Result<T, RpcError> {
+    ) -> Result<T, SessionError> {
         let (reply, rx) = oneshot::channel();
-        self.cmd.send(command(reply)).await.map_err(|_| gone())?;
-        rx.await.map_err(|_| gone())
+        self.cmd
+            .send(command(reply))
+            .await
+            .map_err(|_| SessionError::Stopped)?;
+        rx.await.map_err(|_| SessionError::Stopped)
     }
 
     /// Sends a message; durable when this returns Ok. A request key is stored in
@@ -110,7 +107,7 @@ impl SessionHandle {
         text: String,
         delivery: Delivery,
         key: Option<KeyRecord>,
-    ) -> Result<SendResult, RpcError> {
+    ) -> Result<SendResult, SessionError> {
         self.ask(|reply| Command::Send {
             text,
             delivery,
@@ -121,7 +118,7 @@ impl SessionHandle {
     }
 
     /// Interrupts the running turn; false when none was running.
-    pub async fn interrupt(&self) -> Result<bool, RpcError> {
+    pub async fn interrupt(&self) -> Result<bool, SessionError> {
         self.ask(|reply| Command::Interrupt { reply }).await
     }
 
@@ -132,7 +129,7 @@ impl SessionHandle {
         all: bool,
         decision: Decision,
         reason: Option<String>,
-    ) -> Result<Vec<String>, RpcError> {
+    ) -> Result<Vec<String>, SessionError> {
         self.ask(|reply| Command::Decide {
             call_id,
             all,
@@ -144,7 +141,7 @@ impl SessionHandle {
     }
 
     /// Subscribes to live messages.
-    pub async fn subscribe(&self) -> Result<Subscription, RpcError> {
+    pub async fn subscribe(&self) -> Result<Subscription, SessionError> {
         self.ask(|reply| Command::Subscribe { reply }).await
     }
 
@@ -156,7 +153,10 @@ impl SessionHandle {
     /// Waits until the session settles: idle or failed with nothing queued, or
     /// awaiting approval. Returns the state and whether the timeout passed first;
     /// a session that stops meanwhile (killed) is an error, never a state.
-    pub async fn wait(&self, timeout: Option<Duration>) -> Result<(SessionState, bool), RpcError> {
+    pub async fn wait(
+        &self,
+        timeout: Option<Duration>,
+    ) -> Result<(SessionState, bool), SessionError> {
         let mut rx = self.status.clone();
         let settled = |i: &SessionInfo| {
             i.state == SessionState::AwaitingApproval
@@ -166,12 +166,7 @@ impl SessionHandle {
         let fut = async move {
             match rx.wait_for(settled).await {
                 Ok(info) => Ok(info.state),
-                Err(_) => Err(RpcError::new(
-                    code::SESSION_NOT_FOUND,
-                    format!(
-                        "session {name:?} was killed (or stopped) while waiting for it to settle"
-                    ),
-                )),
+                Err(_) => Err(SessionError::StoppedWhileWaiting(name)),
             }
         };
         match timeout {

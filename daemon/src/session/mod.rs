@@ -3,6 +3,7 @@
 
 mod actor;
 pub mod context;
+mod error;
 mod handle;
 pub mod machine;
 mod recover;
@@ -14,6 +15,7 @@ mod turn;
 mod workers;
 
 pub use actor::spawn_new;
+pub use error::SessionError;
 pub use handle::{SessionHandle, Subscription};
 pub use recover::spawn_restored;
 pub use registry::Registry;

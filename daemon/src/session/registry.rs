@@ -4,11 +4,12 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
-use tether_shared::protocol::{CreateParams, RpcError, SessionInfo, code};
+use tether_shared::protocol::{CreateParams, SessionInfo};
 use tether_shared::{Delivery, Event, EventKind};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
+use super::error::SessionError;
 use super::{SessionHandle, SessionShared, spawn_new, spawn_restored, summary};
 use crate::store::SessionRow;
 use crate::util::{new_id, now_rfc3339};
@@ -23,13 +24,6 @@ pub struct Registry {
     /// Sessions the store could not restore (a damaged `tether.db`), by name:
     /// asking for one gets that error, not "no such session".
     unrestored: RwLock<HashMap<String, String>>,
-}
-
-fn not_found(name: &str) -> RpcError {
-    RpcError::new(
-        code::SESSION_NOT_FOUND,
-        format!("no session named {name:?}; `tether ls` lists the sessions"),
-    )
 }
 
 /// Checks a session name: 1 to 64 of `[A-Za-z0-9._-]`, not starting with `-`.
@@ -91,7 +85,7 @@ impl Registry {
     }
 
     /// Finds a session by name or id.
-    pub fn find(&self, name_or_id: &str) -> Result<SessionHandle, RpcError> {
+    pub fn find(&self, name_or_id: &str) -> Result<SessionHandle, SessionError> {
         let map = self.read();
         if let Some(h) = map.get(name_or_id) {
             return Ok(h.clone());
@@ -101,19 +95,16 @@ impl Registry {
         }
         let unrestored = self.unrestored.read().unwrap_or_else(|p| p.into_inner());
         match unrestored.get(name_or_id) {
-            Some(e) => Err(RpcError::new(
-                code::STORAGE,
-                format!("session {name_or_id:?} could not be restored: {e}"),
-            )),
+            Some(e) => Err(SessionError::Unrestored {
+                name: name_or_id.to_string(),
+                error: e.clone(),
+            }),
             // The store lost writes: the session may be among what was lost.
-            None if self.shared.store.health().lost_commits => Err(RpcError::new(
-                code::STORAGE,
-                format!(
-                    "no session named {name_or_id:?}, but the store lost writes, so it may have been lost with them: {}",
-                    self.shared.store.health().damage.join("; ")
-                ),
-            )),
-            None => Err(not_found(name_or_id)),
+            None if self.shared.store.health().lost_commits => Err(SessionError::MaybeLost {
+                name: name_or_id.to_string(),
+                damage: self.shared.store.health().damage.join("; "),
+            }),
+            None => Err(SessionError::NotFound(name_or_id.to_string())),
         }
     }
 
@@ -174,26 +165,17 @@ impl Registry {
         &self,
         params: CreateParams,
         key: Option<crate::store::KeyRecord>,
-    ) -> Result<SessionInfo, RpcError> {
+    ) -> Result<SessionInfo, SessionError> {
         let (config, error) = self.shared.config.load();
         if let Some(e) = error {
-            return Err(RpcError::new(
-                code::CONFIG_ERROR,
-                format!("config error: {e}"),
-            ));
+            return Err(SessionError::Config(e));
         }
         let cwd = Path::new(&params.cwd);
         if !cwd.is_absolute() {
-            return Err(RpcError::new(
-                code::BAD_ARGUMENT,
-                format!("working directory {:?} must be absolute", params.cwd),
-            ));
+            return Err(SessionError::CwdNotAbsolute(params.cwd));
         }
         if !cwd.is_dir() {
-            return Err(RpcError::new(
-                code::BAD_ARGUMENT,
-                format!("working directory {:?} is not a directory", params.cwd),
-            ));
+            return Err(SessionError::CwdNotADirectory(params.cwd));
         }
         let model = params
             .model
@@ -201,23 +183,15 @@ impl Registry {
             .unwrap_or_else(|| config.default_model.clone());
         config
             .resolve(&model, self.shared.config.path())
-            .map_err(|e| RpcError::new(code::NO_PROVIDER, e))?;
+            .map_err(SessionError::NoProvider)?;
         let _one_at_a_time = self.create.lock().await;
         let name = match params.name {
             Some(n) if !valid_name(&n) => {
-                return Err(RpcError::new(
-                    code::BAD_ARGUMENT,
-                    format!(
-                        "invalid session name {n:?}: use 1-64 letters, digits, '.', '_' or '-'"
-                    ),
-                ));
+                return Err(SessionError::BadName(n));
             }
             Some(n) => {
                 if self.find(&n).is_ok() {
-                    return Err(RpcError::new(
-                        code::NAME_TAKEN,
-                        format!("a session named {n:?} already exists"),
-                    ));
+                    return Err(SessionError::NameTaken(n));
                 }
                 n
             }
@@ -269,11 +243,8 @@ impl Registry {
             )
             .await
             .map_err(|e| match e {
-                crate::store::StoreError::NameTaken(n) => RpcError::new(
-                    code::NAME_TAKEN,
-                    format!("a session named {n:?} already exists"),
-                ),
-                e => RpcError::new(code::INTERNAL, format!("could not store the session: {e}")),
+                crate::store::StoreError::NameTaken(n) => SessionError::NameTaken(n),
+                e => SessionError::NotCreated(e),
             })?;
         // Registered with the tools first: the actor reports what is broken for it
         // once its servers had a chance to start.
@@ -311,7 +282,7 @@ impl Registry {
         &self,
         name_or_id: &str,
         key: Option<crate::store::KeyRecord>,
-    ) -> Result<String, RpcError> {
+    ) -> Result<String, SessionError> {
         let handle = self.find(name_or_id)?;
         self.write().remove(&handle.id);
         handle.stop().await;
@@ -326,9 +297,7 @@ impl Registry {
                 }),
             )
             .await
-            .map_err(|e| {
-                RpcError::new(code::INTERNAL, format!("could not delete the session: {e}"))
-            })?;
+            .map_err(SessionError::NotDeleted)?;
         info!(session = %handle.name, "session killed");
         self.shared
             .sessions_changed

@@ -8,11 +8,11 @@
 use std::sync::Arc;
 
 use serde_json::Value;
-use tether_shared::protocol::{RpcError, code};
 use tether_shared::{Decision, Delivery, EventKind, SessionState};
 use tracing::{info, warn};
 
 use super::actor::SessionActor;
+use super::error::SessionError;
 use super::machine::{CallStatus, Step, StepCall};
 use super::turn::{Phase, Turn};
 use crate::config::Policy;
@@ -184,7 +184,7 @@ impl SessionActor {
         all: bool,
         decision: Decision,
         reason: Option<String>,
-    ) -> Result<Vec<String>, RpcError> {
+    ) -> Result<Vec<String>, SessionError> {
         let name = self.row.name.clone();
         let Some(Turn {
             phase: Phase::Tools(step),
@@ -195,14 +195,13 @@ impl SessionActor {
                 Some(id) => format!("no tool call {id:?} is"),
                 None => "no tool call is".to_string(),
             };
-            return Err(RpcError::new(
-                code::NO_SUCH_APPROVAL,
-                format!("{what} waiting for approval in session {name:?}"),
-            ));
+            return Err(SessionError::NoSuchApproval(format!(
+                "{what} waiting for approval in session {name:?}"
+            )));
         };
-        let chosen = step.select(call_id.as_deref(), all).map_err(|e| {
-            RpcError::new(code::NO_SUCH_APPROVAL, format!("{e} in session {name:?}"))
-        })?;
+        let chosen = step
+            .select(call_id.as_deref(), all)
+            .map_err(|e| SessionError::NoSuchApproval(format!("{e} in session {name:?}")))?;
         let reason = reason.filter(|r| !r.trim().is_empty());
         let mut kinds = Vec::new();
         let mut to_run = Vec::new();
@@ -242,10 +241,7 @@ impl SessionActor {
         self.state_change(next, &mut kinds);
         // Persist the decision before running anything: approve runs exactly once.
         if !self.persist(kinds, vec![], None).await {
-            return Err(RpcError::new(
-                code::INTERNAL,
-                "could not store the decision",
-            ));
+            return Err(SessionError::DecisionNotStored);
         }
         for call in to_run {
             self.run_tool(call);

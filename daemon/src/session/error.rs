@@ -1,0 +1,108 @@
+//! What the registry, a session handle and the actor refuse or fail with. The texts are
+//! the ones users see; the wire code of each is chosen at the RPC edge.
+
+use crate::config::ConfigError;
+use crate::store::StoreError;
+
+/// A session operation that did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// No session has that name or id.
+    #[error("no session named {0:?}; `tether ls` lists the sessions")]
+    NotFound(String),
+    /// The session's actor has stopped (killed, or the daemon is shutting down).
+    #[error(
+        "the session has stopped (it was killed, or the daemon is shutting down); `tether ls` shows what is left"
+    )]
+    Stopped,
+    /// The session stopped while a `wait` was waiting for it.
+    #[error("session {0:?} was killed (or stopped) while waiting for it to settle")]
+    StoppedWhileWaiting(String),
+    /// The session is in the store but could not be restored at start-up.
+    #[error("session {name:?} could not be restored: {error}")]
+    Unrestored {
+        /// The name or id asked for.
+        name: String,
+        /// Why it could not be restored.
+        error: String,
+    },
+    /// No such session, but the store lost writes: it may have been among them.
+    #[error(
+        "no session named {name:?}, but the store lost writes, so it may have been lost with them: {damage}"
+    )]
+    MaybeLost {
+        /// The name or id asked for.
+        name: String,
+        /// What the store found damaged.
+        damage: String,
+    },
+    /// `config.toml` does not parse.
+    #[error("config error: {0}")]
+    Config(ConfigError),
+    /// The working directory given is relative.
+    #[error("working directory {0:?} must be absolute")]
+    CwdNotAbsolute(String),
+    /// The working directory given is not a directory.
+    #[error("working directory {0:?} is not a directory")]
+    CwdNotADirectory(String),
+    /// The session name given is not a valid name.
+    #[error("invalid session name {0:?}: use 1-64 letters, digits, '.', '_' or '-'")]
+    BadName(String),
+    /// The model does not resolve to a usable provider (the text says what to set).
+    #[error("{0}")]
+    NoProvider(String),
+    /// Another session has the name.
+    #[error("a session named {0:?} already exists")]
+    NameTaken(String),
+    /// The new session could not be stored.
+    #[error("could not store the session: {0}")]
+    NotCreated(StoreError),
+    /// The session could not be deleted from the store.
+    #[error("could not delete the session: {0}")]
+    NotDeleted(StoreError),
+    /// A message could not be stored, so it was not taken.
+    #[error("could not store the message: {0}")]
+    InputNotStored(StoreError),
+    /// No call (or not that call) waits for a decision; the text names what was asked.
+    #[error("{0}")]
+    NoSuchApproval(String),
+    /// A decision could not be stored, so nothing was run or refused.
+    #[error("could not store the decision")]
+    DecisionNotStored,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_texts_are_the_ones_users_know() {
+        assert_eq!(
+            SessionError::NotFound("x".into()).to_string(),
+            "no session named \"x\"; `tether ls` lists the sessions"
+        );
+        assert_eq!(
+            SessionError::Unrestored {
+                name: "x".into(),
+                error: "boom".into()
+            }
+            .to_string(),
+            "session \"x\" could not be restored: boom"
+        );
+        assert_eq!(
+            SessionError::BadName("-a".into()).to_string(),
+            "invalid session name \"-a\": use 1-64 letters, digits, '.', '_' or '-'"
+        );
+        assert_eq!(
+            SessionError::NoSuchApproval(
+                "no tool call is waiting for approval in session \"s\"".into()
+            )
+            .to_string(),
+            "no tool call is waiting for approval in session \"s\""
+        );
+        assert_eq!(
+            SessionError::DecisionNotStored.to_string(),
+            "could not store the decision"
+        );
+    }
+}
