@@ -14,7 +14,7 @@ pub mod scope;
 pub mod server;
 pub mod session;
 pub mod sse;
-pub mod store;
+mod store;
 pub mod toolconfig;
 pub mod tools;
 pub mod util;
