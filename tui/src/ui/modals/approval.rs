@@ -1,0 +1,274 @@
+//! The approval prompt: the whole call that waits, laid out for a person to
+//! judge (a `shell` command as its text, wrapped; a file change as its path and
+//! a unified diff; anything else as pretty JSON), scrollable when it is longer
+//! than the room, and a last line that says which keys decide.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+use serde_json::Value;
+use tether_shared::diff;
+
+use crate::ui::app::{App, SessionView};
+use crate::ui::keymap::{Action, Context};
+use crate::ui::transcript::wrap;
+
+/// Shows characters that could hide or disguise part of a call (control
+/// characters, escape sequences, bidirectional overrides, zero-width marks) as
+/// visible escapes, and a tab as spaces, so what is shown is what runs.
+pub(crate) fn visible(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\t' => out.push_str("    "),
+            '\n' => out.push('\n'),
+            c if c.is_control()
+                || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
+                    | '\u{2060}'..='\u{2069}' | '\u{feff}') =>
+            {
+                let n = c as u32;
+                if n < 0x100 {
+                    out.push_str(&format!("\\x{n:02x}"));
+                } else {
+                    out.push_str(&format!("\\u{{{n:04x}}}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Text, split at newlines and wrapped to `width`, every line in `style`.
+fn wrapped(text: &str, width: u16, style: Style, first: &str, indent: &str) -> Vec<Line<'static>> {
+    let mut out = Vec::new();
+    for (i, raw) in visible(text).split('\n').enumerate() {
+        let lead = if i == 0 { first } else { indent };
+        let spans = vec![
+            Span::styled(lead.to_string(), Style::new().fg(Color::DarkGray)),
+            Span::styled(raw.to_string(), style),
+        ];
+        out.extend(wrap(spans, width, indent));
+    }
+    out
+}
+
+fn diff_style(line: &str) -> Style {
+    if line.starts_with("+++") || line.starts_with("---") {
+        Style::new().add_modifier(Modifier::BOLD)
+    } else if line.starts_with("@@") {
+        Style::new().fg(Color::Cyan)
+    } else if line.starts_with('+') {
+        Style::new().fg(Color::Green)
+    } else if line.starts_with('-') {
+        Style::new().fg(Color::Red)
+    } else if line.starts_with('…') {
+        Style::new().fg(Color::Yellow)
+    } else {
+        Style::new()
+    }
+}
+
+fn diff_lines(diff: &str, width: u16) -> Vec<Line<'static>> {
+    diff.lines()
+        .flat_map(|l| {
+            let spans = vec![Span::styled(visible(l), diff_style(l))];
+            wrap(spans, width, " ")
+        })
+        .collect()
+}
+
+/// The lines that show a call of `tool` with `args` (compact JSON), every part
+/// of it, at `width`: the lines that stay on screen (a file's path) and the
+/// lines that scroll. `daemon_diff` is the daemon's diff of a file change.
+pub fn body(
+    tool: &str,
+    args: &str,
+    daemon_diff: Option<&str>,
+    width: u16,
+) -> (Vec<Line<'static>>, Vec<Line<'static>>) {
+    let width = width.max(8);
+    let Ok(value) = serde_json::from_str::<Value>(args) else {
+        return (Vec::new(), wrapped(args, width, Style::new(), "", ""));
+    };
+    let str_arg = |name: &str| value.get(name).and_then(Value::as_str);
+    // The arguments the layout below does not show, as JSON, so nothing is hidden.
+    let rest = |shown: &[&str]| -> Vec<Line<'static>> {
+        other_arguments(&value, shown).map_or_else(Vec::new, |text| {
+            wrapped(&text, width, Style::new().fg(Color::Gray), "", "")
+        })
+    };
+    let bold = Style::new().add_modifier(Modifier::BOLD);
+    match (tool, str_arg("command"), str_arg("path")) {
+        ("shell", Some(command), _) => {
+            let mut out = wrapped(command, width, bold, "$ ", "  ");
+            out.extend(rest(&["command"]));
+            (Vec::new(), out)
+        }
+        ("write_file" | "edit_file", _, Some(path)) => {
+            let pinned = wrapped(path, width, bold, "file ", "     ");
+            let mut out = Vec::new();
+            let local;
+            let shown = match daemon_diff {
+                Some(d) => d,
+                // No diff from the daemon (an older one): the change itself.
+                None => {
+                    local = diff::of_call(tool, &value, path);
+                    &local
+                }
+            };
+            out.extend(diff_lines(shown, width));
+            out.extend(rest(&["path", "content", "old_string", "new_string"]));
+            (pinned, out)
+        }
+        _ => {
+            let text = serde_json::to_string_pretty(&value).unwrap_or_else(|_| args.to_string());
+            (Vec::new(), wrapped(&text, width, Style::new(), "", ""))
+        }
+    }
+}
+
+/// The whole prompt's lines at `width`: a header, the call, the keys.
+struct Layout {
+    header: Line<'static>,
+    /// Lines that stay while the call scrolls (a file's path).
+    pinned: Vec<Line<'static>>,
+    body: Vec<Line<'static>>,
+}
+
+fn layout(v: &SessionView, width: u16) -> Option<Layout> {
+    let p = v.prompt.as_ref()?;
+    let pending = v.pending();
+    let (_, tool, args) = pending.iter().find(|(id, _, _)| *id == p.call_id)?;
+    let more = if pending.len() > 1 {
+        format!(" (+{} more)", pending.len() - 1)
+    } else {
+        String::new()
+    };
+    let header = Line::from(vec![
+        Span::styled(
+            " approve? ",
+            Style::new()
+                .fg(Color::Black)
+                .bg(Color::Magenta)
+                .add_modifier(Modifier::BOLD),
+        ),
+        Span::styled(
+            format!(" {tool}"),
+            Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
+        ),
+        Span::raw(format!(" {}{more}", p.call_id)),
+    ]);
+    let (pinned, body) = body(tool, args, v.approval_diff(&p.call_id), width);
+    Some(Layout {
+        header,
+        pinned,
+        body,
+    })
+}
+
+/// Rows the prompt wants at `width` (0 when no call waits): a border, the
+/// header, the whole call and the key lines.
+pub fn wanted_height(app: &App, v: &SessionView, width: u16) -> u16 {
+    layout(v, width).map_or(0, |l| {
+        let keys = keys_lines(app, None, width).len();
+        u16::try_from(l.body.len() + l.pinned.len() + 2 + keys).unwrap_or(u16::MAX)
+    })
+}
+
+fn chip(text: String) -> Span<'static> {
+    Span::styled(
+        format!(" {text} "),
+        Style::new().fg(Color::Black).bg(Color::Gray),
+    )
+}
+
+/// The last line: which keys decide (or that the prompt is still arming), and
+/// how to scroll a call longer than the room.
+fn keys_lines(app: &App, scroll: Option<(usize, usize, usize)>, width: u16) -> Vec<Line<'static>> {
+    let keys = |a| app.keymap.keys_for(Context::Approval, a).join("/");
+    let mut spans = Vec::new();
+    if app.arming_left().is_some_and(|left| !left.is_zero()) {
+        spans.push(Span::styled(
+            " arming… ",
+            Style::new().fg(Color::Black).bg(Color::Yellow),
+        ));
+        spans.push(Span::raw(format!(
+            " then {} approves, {} denies",
+            keys(Action::Approve),
+            keys(Action::Deny)
+        )));
+    } else {
+        spans.push(chip(keys(Action::Approve)));
+        spans.push(Span::raw(" approve  "));
+        spans.push(chip(keys(Action::Deny)));
+        spans.push(Span::raw(" deny"));
+    }
+    if let Some((first, last, total)) = scroll {
+        spans.push(Span::styled(
+            format!(
+                "  {}/{} scroll · {first}-{last}/{total}",
+                keys(Action::PromptUp),
+                keys(Action::PromptDown)
+            ),
+            Style::new().fg(Color::Cyan),
+        ));
+    } else {
+        spans.push(Span::styled(
+            "  · typing goes to your message",
+            Style::new().fg(Color::DarkGray),
+        ));
+    }
+    wrap(spans, width, " ")
+}
+
+/// Draws the prompt in `area` (as tall as the layout could give it).
+pub fn draw(f: &mut Frame<'_>, app: &App, v: &SessionView, area: Rect) {
+    let Some(l) = layout(v, area.width) else {
+        return;
+    };
+    let rows = area.height.saturating_sub(1) as usize; // under the border
+    let total = l.body.len();
+    // The key lines matter most, then the header and the path, then the call.
+    // The key lines grow when the call scrolls (they say how).
+    let fixed = 1 + l.pinned.len();
+    let mut keys_h = keys_lines(app, None, area.width).len();
+    if total > rows.saturating_sub(keys_h + fixed) {
+        keys_h = keys_lines(app, Some((total, total, total)), area.width).len();
+    }
+    // Tight on room: a line of the call before the header and path.
+    let avail = rows.saturating_sub(keys_h);
+    let head_n = fixed.min(avail.saturating_sub(total.min(1)));
+    let shown = total.min(avail - head_n);
+    v.prompt_view.set((total, shown));
+    let start = v.prompt.as_ref().map_or(0, |p| p.scroll).min(total - shown);
+    let scroll = (shown < total).then(|| (start + 1, start + shown, total));
+    let mut lines = Vec::new();
+    let mut head = vec![l.header];
+    head.extend(l.pinned);
+    lines.extend(head.into_iter().take(head_n));
+    lines.extend(l.body.into_iter().skip(start).take(shown));
+    lines.extend(keys_lines(app, scroll, area.width));
+    let block = Block::default()
+        .borders(Borders::TOP)
+        .border_style(Style::new().fg(Color::Magenta));
+    f.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// The arguments of a call other than `shown`, as pretty JSON (None when there
+/// are none): a view that lays out some arguments itself shows these after
+/// them, so nothing is hidden.
+pub(crate) fn other_arguments(args: &Value, shown: &[&str]) -> Option<String> {
+    let others: serde_json::Map<String, Value> = args
+        .as_object()?
+        .iter()
+        .filter(|(k, _)| !shown.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if others.is_empty() {
+        return None;
+    }
+    serde_json::to_string_pretty(&Value::Object(others)).ok()
+}
