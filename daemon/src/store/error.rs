@@ -56,3 +56,49 @@ pub enum StoreError {
         known: i64,
     },
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The texts people and scripts see, as the store has always written them.
+    #[test]
+    fn the_error_texts_are_the_ones_the_store_always_wrote() {
+        let p = "/s/tether.db".to_string();
+        let cases = [
+            (
+                StoreError::Database("UNIQUE constraint failed: events.session_id".into()),
+                "database error: UNIQUE constraint failed: events.session_id",
+            ),
+            (
+                StoreError::NameTaken("one".into()),
+                "a session named \"one\" already exists",
+            ),
+            (StoreError::Commit("x".into()), "commit failed: x"),
+            (StoreError::Closed, "the store is closed"),
+            (
+                StoreError::Full { path: p.clone() },
+                "the disk holding /s/tether.db is full, so nothing was stored: free some space \
+                 there, then retry",
+            ),
+            (
+                StoreError::Io {
+                    path: p.clone(),
+                    detail: "disk I/O error".into(),
+                },
+                "cannot read or write /s/tether.db (disk I/O error): check that disk, then retry",
+            ),
+            (
+                StoreError::Damaged {
+                    path: p,
+                    detail: "bad page".into(),
+                    help: "restore it".into(),
+                },
+                "/s/tether.db is damaged: bad page; restore it",
+            ),
+        ];
+        for (e, text) in cases {
+            assert_eq!(e.to_string(), text);
+        }
+    }
+}

@@ -172,3 +172,54 @@ async fn a_request_key_is_stored_with_its_input_and_pruned_when_old() {
     let store = SqliteStore::open(&path).unwrap();
     assert!(store.key("k1", 3600).await.unwrap().is_some());
 }
+
+#[tokio::test]
+async fn the_sqlite_store_serves_callers_that_hold_a_dyn_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let store: std::sync::Arc<dyn Store> = std::sync::Arc::new(SqliteStore::open(&path).unwrap());
+    store
+        .create_session_keyed(
+            row("a", "one"),
+            vec![ev(1, EventKind::TurnStarted)],
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    let other = store.clone();
+    let appended = tokio::spawn(async move {
+        other
+            .append(
+                "a",
+                Batch {
+                    events: vec![ev(2, EventKind::TurnCompleted)],
+                    ..Default::default()
+                },
+            )
+            .await
+    });
+    appended.await.unwrap().unwrap();
+    let seqs: Vec<u64> = store
+        .events("a", 0, u64::MAX, 10, false)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.seq)
+        .collect();
+    assert_eq!(seqs, [1, 2]);
+    assert!(store.health().damage.is_empty());
+    let help = store.damage_help();
+    assert!(
+        help.contains(&path.display().to_string()) && help.contains(".recover"),
+        "{help}"
+    );
+    // A damaged read carries the same help.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute("UPDATE sessions SET last_seq = 5 WHERE id = 'a'", [])
+        .unwrap();
+    let err = store.events("a", 0, u64::MAX, 10, false).await.unwrap_err();
+    assert!(matches!(err, StoreError::Damaged { .. }), "{err}");
+    assert!(err.to_string().ends_with(&help), "{err}");
+    assert_eq!(store.health().damage.len(), 1, "noted for daemon status");
+}

@@ -117,10 +117,6 @@ impl Writer {
             }
         }
     }
-
-    fn classify(&self, e: SqlError) -> StoreError {
-        classify(&self.path, &self.health, e)
-    }
 }
 
 fn finish<T: 'static>(
@@ -137,6 +133,10 @@ fn finish<T: 'static>(
 }
 
 impl Writer {
+    fn classify(&self, e: SqlError) -> StoreError {
+        classify(&self.path, &self.health, e)
+    }
+
     fn settled<T>(&self, out: Result<T, SqlError>) -> Result<T, StoreError> {
         out.map_err(|e| self.classify(e))
     }
