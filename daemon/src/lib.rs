@@ -10,7 +10,7 @@ pub(crate) mod model;
 pub mod procs;
 pub mod server;
 pub mod session;
-pub mod store;
+mod store;
 pub mod tools;
 pub mod util;
 pub mod watch;

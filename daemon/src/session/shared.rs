@@ -14,7 +14,7 @@ use crate::tools::ToolManager;
 /// Daemon-wide things every session uses.
 pub struct SessionShared {
     /// The store.
-    pub store: Store,
+    pub store: Arc<dyn Store>,
     /// `config.toml`.
     pub config: Arc<ConfigSource>,
     /// The tools.
