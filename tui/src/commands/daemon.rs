@@ -5,8 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use serde_json::{Value, json};
-use tether_shared::protocol::*;
+use tether_shared::protocol::{Empty, method};
 use tokio_util::sync::CancellationToken;
 
 use super::output::print_json;
@@ -122,7 +121,7 @@ pub(super) async fn daemon_action(action: DaemonAction, socket: &Path) -> anyhow
     };
     match action {
         DaemonAction::Status { json } => {
-            let s: DaemonStatus = c.request(method::DAEMON_STATUS, json!({})).await?;
+            let s = c.call::<method::DaemonStatus>(&Empty {}).await?;
             if json {
                 print_json(&s)?;
             } else {
@@ -156,8 +155,8 @@ pub(super) async fn daemon_action(action: DaemonAction, socket: &Path) -> anyhow
             Ok(0)
         }
         DaemonAction::Stop => {
-            let s: DaemonStatus = c.request(method::DAEMON_STATUS, json!({})).await?;
-            let _: Value = c.request(method::DAEMON_STOP, json!({})).await?;
+            let s = c.call::<method::DaemonStatus>(&Empty {}).await?;
+            c.call::<method::DaemonStop>(&Empty {}).await?;
             // Stopped means the process is gone, not just that it said it would go:
             // its lock is released only when it exits (even before it is reaped).
             let lock_path = tether_daemon::server::lock_path(socket);
