@@ -11,7 +11,7 @@ pub mod procs;
 pub mod registry;
 pub mod server;
 pub mod session;
-pub mod store;
+mod store;
 pub mod tools;
 pub mod util;
 pub mod watch;
