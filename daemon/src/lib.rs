@@ -8,7 +8,7 @@ pub mod integrity;
 pub mod keys;
 pub mod logfile;
 pub mod model;
-pub mod procs;
+pub(crate) mod os;
 pub mod registry;
 pub mod server;
 pub mod session;

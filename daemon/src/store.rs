@@ -18,7 +18,7 @@ use tether_shared::{Delivery, Event, EventKind, Usage};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::integrity::{self, Health, HealthCell};
-use crate::procs::ProcessIdentity;
+use crate::os::procs::ProcessIdentity;
 
 /// Errors from the store.
 #[derive(Debug, thiserror::Error)]
