@@ -4,15 +4,13 @@
 pub mod config;
 mod connection;
 pub mod daemon;
-pub mod integrity;
 pub mod keys;
 pub mod logfile;
-pub mod model;
+pub(crate) mod model;
 pub(crate) mod os;
 pub mod registry;
 pub mod server;
 pub mod session;
-pub mod sse;
 pub mod store;
 pub mod tools;
 pub mod util;

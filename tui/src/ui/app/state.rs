@@ -13,9 +13,9 @@ use tether_shared::protocol::{
 };
 use tether_shared::{Delivery, Event, EventKind, Live};
 
-use super::conn::{FromDaemon, ToDaemon};
-use super::keymap::{Action, Context, Key, Keymap};
-use super::transcript::{Transcript, partial_lines};
+use crate::ui::conn::{FromDaemon, ToDaemon};
+use crate::ui::keymap::{Action, Context, Key, Keymap};
+use crate::ui::transcript::{Transcript, partial_lines};
 
 /// Events fetched when attaching (more are fetched when scrolling up).
 pub const ATTACH_PAGE: u32 = 500;
@@ -608,7 +608,7 @@ impl App {
     pub fn on_paste(&mut self, text: &str) {
         self.last_input = Some(self.clock.now());
         // Terminals (tmux, xterm) end pasted lines with CR.
-        let text = &super::term_text::paste_text(text);
+        let text = &crate::ui::widgets::term_text::paste_text(text);
         if let Some(Modal::DenyReason { reason, .. }) = self.modal.as_mut() {
             reason.push_str(text);
             return;

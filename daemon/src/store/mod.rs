@@ -6,7 +6,7 @@
 //! read connections through `spawn_blocking`; WAL lets them run beside the writer.
 //!
 //! Storage failures (a full disk, I/O errors, a damaged file) come back as errors
-//! that say so, and [`crate::integrity`] keeps track of them for `daemon status`;
+//! that say so, and [`integrity`] keeps track of them for `daemon status`;
 //! a failed transaction never stops the writer, so writes work again as soon as
 //! the disk does.
 
@@ -17,8 +17,10 @@ use rusqlite::{Connection, OptionalExtension, params};
 use tether_shared::{Delivery, Event, EventKind, Usage};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::integrity::{self, Health, HealthCell};
+pub mod integrity;
+
 use crate::os::procs::ProcessIdentity;
+use integrity::{Health, HealthCell};
 
 /// Errors from the store.
 #[derive(Debug, thiserror::Error)]
@@ -350,7 +352,7 @@ impl Store {
         self.add_input_keyed(session_id, text, delivery, None).await
     }
 
-    /// Records a process group a tool call started (see [`crate::procs`]).
+    /// Records a process group a tool call started (see [`crate::os::procs`]).
     pub async fn add_process(
         &self,
         session_id: &str,

@@ -11,9 +11,9 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use serde_json::Value;
 use tether_shared::diff;
 
-use super::app::{App, SessionView};
-use super::keymap::{Action, Context};
-use super::transcript::wrap;
+use crate::ui::app::{App, SessionView};
+use crate::ui::keymap::{Action, Context};
+use crate::ui::transcript::wrap;
 
 /// Shows characters that could hide or disguise part of a call (control
 /// characters, escape sequences, bidirectional overrides, zero-width marks) as

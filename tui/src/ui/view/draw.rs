@@ -8,9 +8,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Row, Table, TableState, Wrap};
 use tether_shared::SessionState;
 
-use super::app::{App, ConnState, Modal, Screen, SessionView};
-use super::keymap::Action;
-use super::transcript::partial_lines;
+use crate::ui::app::{App, ConnState, Modal, Screen, SessionView};
+use crate::ui::keymap::Action;
+use crate::ui::transcript::partial_lines;
 
 fn state_style(s: SessionState) -> Style {
     match s {
@@ -267,7 +267,7 @@ fn draw_session(f: &mut Frame<'_>, app: &App, v: &SessionView, area: Rect) {
     let approval_h: u16 = if app.read_only {
         0
     } else {
-        super::prompt::wanted_height(app, v, area.width)
+        crate::ui::modals::approval::wanted_height(app, v, area.width)
             .min(area.height.saturating_sub(input_h + top_h + 2))
     };
     let [banner, body, approval, input, status] = Layout::vertical([
@@ -283,7 +283,7 @@ fn draw_session(f: &mut Frame<'_>, app: &App, v: &SessionView, area: Rect) {
     }
     draw_transcript(f, v, body, live(app));
     if approval_h > 0 {
-        super::prompt::draw(f, app, v, approval);
+        crate::ui::modals::approval::draw(f, app, v, approval);
     }
     if input_h > 0 {
         let mut ta = v.input.clone();
@@ -329,7 +329,7 @@ fn warning_lines(app: &App, width: u16) -> Vec<Line<'static>> {
             format!(" {w} "),
             Style::new().fg(Color::Black).bg(Color::Yellow),
         );
-        super::transcript::wrap(vec![span], width, "")
+        crate::ui::transcript::wrap(vec![span], width, "")
     })
 }
 
@@ -354,16 +354,19 @@ fn draw_transcript(f: &mut Frame<'_>, v: &SessionView, area: Rect, live: bool) {
         }
         let mut lines = cell.lines(w, v.expanded).clone();
         // A running call shows the tail of its live output under its own line.
-        if let super::transcript::CellKind::Tool { call_id, .. } = &cell.kind
+        if let crate::ui::transcript::CellKind::Tool { call_id, .. } = &cell.kind
             && let Some(out) = v.tool_live.get(call_id)
         {
             // As a terminal shows it: colours kept, a progress bar's CRs overwriting.
-            let shown = super::term_text::terminal_lines(out, Style::new().fg(Color::DarkGray));
+            let shown = crate::ui::widgets::term_text::terminal_lines(
+                out,
+                Style::new().fg(Color::DarkGray),
+            );
             let skip = shown.len().saturating_sub(3);
             let at = lines.len().saturating_sub(1); // before the blank separator
             for (k, l) in shown.into_iter().skip(skip).enumerate() {
                 let mut spans = vec![Span::styled("    ┆ ", Style::new().fg(Color::DarkGray))];
-                spans.extend(super::transcript::fit(
+                spans.extend(crate::ui::transcript::fit(
                     l.spans,
                     (w as usize).saturating_sub(6),
                 ));
@@ -545,7 +548,11 @@ fn draw_modal(f: &mut Frame<'_>, app: &App, m: &Modal, area: Rect) {
                         ),
                         Span::raw(what),
                     ];
-                    lines.extend(super::transcript::wrap(spans, inner_w, &" ".repeat(key_w)));
+                    lines.extend(crate::ui::transcript::wrap(
+                        spans,
+                        inner_w,
+                        &" ".repeat(key_w),
+                    ));
                 }
             }
             let max = (lines.len() as u16).saturating_sub(r.height.saturating_sub(2));

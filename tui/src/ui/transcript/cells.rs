@@ -11,7 +11,9 @@ use unicode_width::UnicodeWidthChar;
 
 pub use crate::render::one_line;
 
-use super::term_text::{expand_tabs, markdown_source, message_text, terminal_lines, terminal_text};
+use crate::ui::widgets::term_text::{
+    expand_tabs, markdown_source, message_text, terminal_lines, terminal_text,
+};
 
 /// Where a tool call stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -496,7 +498,7 @@ fn markdown_lines(text: &str, width: u16) -> Vec<Line<'static>> {
     // Tables are laid out for the width (cells wrap inside their columns, or a
     // table too wide for that becomes records), so wrapping a line below never
     // breaks a row.
-    let source = super::md_table::fit_tables(&markdown_source(text), room as usize);
+    let source = crate::ui::widgets::md_table::fit_tables(&markdown_source(text), room as usize);
     let options = tui_markdown::Options::default().table_width(room);
     let md = tui_markdown::from_str_with_options(&source, &options);
     let mut out = Vec::new();

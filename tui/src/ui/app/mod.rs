@@ -1,0 +1,5 @@
+//! The TUI's state and everything that changes it.
+
+mod state;
+
+pub use state::*;

@@ -1,0 +1,262 @@
+//! Running the TUI: the terminal guard, the signals that end it, the keymap
+//! from config, and the one loop that owns the terminal and `select!`s over
+//! terminal input, daemon messages and a tick, drawing only when something
+//! changed.
+
+use std::io::Stdout;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use futures::StreamExt;
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use ratatui::crossterm::event::{
+    DisableBracketedPaste, EnableBracketedPaste, Event, EventStream, KeyEventKind,
+};
+use ratatui::crossterm::execute;
+use ratatui::crossterm::terminal::{
+    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
+use tokio::sync::mpsc;
+
+use super::app::App;
+use super::keymap::{Key, Keymap};
+use super::{conn, view};
+
+/// Restores the terminal when dropped, and on panic.
+struct TerminalGuard;
+
+fn restore() {
+    let _ = disable_raw_mode();
+    let _ = execute!(
+        std::io::stdout(),
+        DisableBracketedPaste,
+        LeaveAlternateScreen,
+        ratatui::crossterm::cursor::Show
+    );
+}
+
+impl TerminalGuard {
+    fn enter() -> anyhow::Result<TerminalGuard> {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            restore();
+            previous(info);
+        }));
+        enable_raw_mode().context("cannot put the terminal in raw mode")?;
+        execute!(
+            std::io::stdout(),
+            EnterAlternateScreen,
+            EnableBracketedPaste
+        )
+        .context("cannot set up the terminal")?;
+        Ok(TerminalGuard)
+    }
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        restore();
+    }
+}
+
+/// Reads `[keys]` from config.toml. A broken table falls back to the defaults,
+/// with a warning the TUI shows from the start (and prints again on exit).
+fn load_keymap() -> (Keymap, Option<String>) {
+    let path = tether_shared::paths::config_dir().join("config.toml");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return (Keymap::default(), None);
+    };
+    let table: toml::Table = match toml::from_str(&text) {
+        Ok(t) => t,
+        Err(_) => return (Keymap::default(), None), // the daemon reports config errors
+    };
+    match table.get("keys").and_then(|k| k.as_table()) {
+        Some(keys) => match Keymap::with_overrides(keys) {
+            Ok(m) => (m, None),
+            Err(e) => (
+                Keymap::default(),
+                Some(format!(
+                    "{}: {}; using the default keys",
+                    path.display(),
+                    e.0
+                )),
+            ),
+        },
+        None => (Keymap::default(), None),
+    }
+}
+
+/// The prefix keys of the tmux we run inside (`$TMUX` set), which tmux takes
+/// before we see them. Asked of tmux itself; when it cannot say, its default
+/// `C-b`.
+fn tmux_prefixes() -> Option<Vec<Key>> {
+    std::env::var_os("TMUX").filter(|v| !v.is_empty())?;
+    let mut keys = Vec::new();
+    for option in ["prefix", "prefix2"] {
+        let out = std::process::Command::new("tmux")
+            .args(["show-options", "-gv", option])
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .output();
+        if let Ok(out) = out
+            && out.status.success()
+            && let Some(k) = Key::parse(String::from_utf8_lossy(&out.stdout).trim())
+        {
+            keys.push(k);
+        }
+    }
+    if keys.is_empty() {
+        keys.extend(Key::parse("C-b"));
+    }
+    Some(keys)
+}
+
+/// How the event loop ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    /// Detach, quit, or the end of terminal input.
+    Left,
+    /// SIGTERM, SIGHUP or SIGINT (its number).
+    Signal(i32),
+}
+
+/// The signals that end the TUI. In raw mode Ctrl-C is a key, not SIGINT, so a
+/// SIGINT comes from `kill`; each of them leaves through the loop's normal exit,
+/// so the terminal guard restores the screen (the default action would end the
+/// process on the spot, in the alternate screen with the cursor hidden).
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> anyhow::Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let make =
+            |kind: SignalKind| signal(kind).context("cannot install the TUI's signal handlers");
+        Ok(Signals {
+            term: make(SignalKind::terminate())?,
+            hup: make(SignalKind::hangup())?,
+            int: make(SignalKind::interrupt())?,
+        })
+    }
+
+    /// The next signal's number.
+    async fn next(&mut self) -> i32 {
+        tokio::select! {
+            _ = self.term.recv() => nix::libc::SIGTERM,
+            _ = self.hup.recv() => nix::libc::SIGHUP,
+            _ = self.int.recv() => nix::libc::SIGINT,
+        }
+    }
+}
+
+/// Runs the TUI until the user detaches or quits; returns the exit status: 0, or
+/// 128 + N after signal N (as a shell reports a process that a signal ended).
+pub async fn run(socket: PathBuf, attach: Option<String>, read_only: bool) -> anyhow::Result<u8> {
+    let (mut keymap, key_warning) = load_keymap();
+    if let Some(prefixes) = tmux_prefixes() {
+        keymap.inside_tmux(&prefixes);
+    }
+    let cwd = std::env::current_dir()
+        .map(|d| d.display().to_string())
+        .unwrap_or_else(|_| "/".into());
+    let mut app = App::new(keymap, attach, read_only, cwd);
+    app.warning.clone_from(&key_warning);
+    let (to_tx, to_rx) = mpsc::unbounded_channel();
+    let (from_tx, mut from_rx) = mpsc::unbounded_channel();
+    let link = tokio::spawn(conn::run(socket, to_rx, from_tx));
+
+    // Installed before the terminal changes, so no window leaves it changed.
+    let mut signals = Signals::install()?;
+    let guard = TerminalGuard::enter()?;
+    let result = event_loop(&mut app, &to_tx, &mut from_rx, &mut signals).await;
+    drop(guard);
+    drop(to_tx);
+    link.abort();
+    if let Some(w) = key_warning {
+        eprintln!("tether: {w}");
+    }
+    match result? {
+        Ended::Left => Ok(0),
+        Ended::Signal(n) => Ok(u8::try_from(128 + n).unwrap_or(u8::MAX)),
+    }
+}
+
+/// Sleeps until `at` (never, for `None`: the branch is disabled then anyway).
+async fn sleep_until(at: Option<std::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn event_loop(
+    app: &mut App,
+    to: &mpsc::UnboundedSender<conn::ToDaemon>,
+    from: &mut mpsc::UnboundedReceiver<conn::FromDaemon>,
+    signals: &mut Signals,
+) -> anyhow::Result<Ended> {
+    let mut terminal: Terminal<CrosstermBackend<Stdout>> =
+        Terminal::new(CrosstermBackend::new(std::io::stdout()))
+            .context("cannot open the terminal")?;
+    terminal.clear()?;
+    let mut input = EventStream::new();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut dirty = true;
+    loop {
+        for cmd in app.outbox.drain(..) {
+            let _ = to.send(cmd);
+        }
+        if app.exit {
+            return Ok(Ended::Left);
+        }
+        if app.redraw {
+            // Forget what the screen shows: the next draw repaints every cell.
+            app.redraw = false;
+            terminal.clear()?;
+            dirty = true;
+        }
+        if dirty {
+            terminal.draw(|f| view::draw(f, app))?;
+            dirty = false;
+        }
+        tokio::select! {
+            ev = input.next() => match ev {
+                Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => {
+                    app.flash = None;
+                    app.on_key(k);
+                    dirty = true;
+                }
+                Some(Ok(Event::Paste(text))) => {
+                    app.on_paste(&text);
+                    dirty = true;
+                }
+                Some(Ok(Event::Resize(..))) => dirty = true,
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e).context("terminal input failed"),
+                None => return Ok(Ended::Left),
+            },
+            msg = from.recv() => match msg {
+                Some(m) => {
+                    app.on_daemon(m);
+                    // Drain a burst (a streaming answer) before drawing once.
+                    while let Ok(m) = from.try_recv() {
+                        app.on_daemon(m);
+                    }
+                    dirty = true;
+                }
+                None => return Ok(Ended::Left),
+            },
+            n = signals.next() => return Ok(Ended::Signal(n)),
+            _ = tick.tick() => {
+                app.on_tick();
+            }
+            // The approval prompt arms: draw it with its keys live.
+            _ = sleep_until(app.next_wake()), if app.next_wake().is_some() => dirty = true,
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! The transcript: events folded into cells that know their height.
+
+mod cells;
+
+pub use cells::*;

@@ -1,0 +1,4 @@
+//! Building blocks the views draw with.
+
+pub mod md_table;
+pub mod term_text;
