@@ -14,7 +14,6 @@ pub mod session;
 pub mod store;
 pub mod tools;
 pub mod util;
-pub mod watch;
 
 pub use daemon::{DaemonOptions, run};
 pub use util::log_filter;
