@@ -1,7 +1,7 @@
 //! The tether daemon: owns long-lived agent sessions and serves clients over a
 //! local socket. `run` is the whole daemon; the `tether` binary calls it.
 
-pub mod config;
+pub(crate) mod config;
 mod connection;
 pub mod daemon;
 pub mod keys;
@@ -12,7 +12,7 @@ pub mod registry;
 pub mod server;
 pub mod session;
 pub mod store;
-pub mod tools;
+pub(crate) mod tools;
 pub mod util;
 
 pub use daemon::{DaemonOptions, run};

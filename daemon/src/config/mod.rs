@@ -21,11 +21,13 @@ mod source;
 mod tests;
 pub(crate) mod watch;
 
-pub use approvals::{Approvals, Policy};
+pub use approvals::Policy;
 pub use error::ConfigError;
 pub(crate) use error::line_col;
-pub use parse::parse;
-pub use providers::{Provider, ProviderKind, ResolvedModel};
+// The daemon parses through `ConfigSource`; tests parse text directly.
+#[cfg(test)]
+pub(crate) use parse::parse;
+pub use providers::{ProviderKind, ResolvedModel};
 pub use retry::Retry;
-pub use settings::{Config, DEFAULT_MODEL, Resume};
+pub use settings::{Config, Resume};
 pub use source::ConfigSource;

@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use super::approvals::Approvals;
 use super::*;
 
 fn p(text: &str) -> Result<Config, ConfigError> {
