@@ -15,7 +15,7 @@ use crate::config::ConfigSource;
 use crate::registry::Registry;
 use crate::server;
 use crate::session::SessionShared;
-use crate::store::Store;
+use crate::store::{SqliteStore, Store};
 use crate::tools::ToolManager;
 
 /// Where the daemon lives.
@@ -79,9 +79,7 @@ impl Daemon {
             clients: self.clients.load(Ordering::Relaxed),
             config_error: error.map(|e| e.to_string()),
             log_dropped: self.options.log.as_ref().map_or(0, |l| l.dropped()),
-            store_damage_help: (!health.damage.is_empty()).then(|| {
-                crate::store::integrity::what_to_do(&self.options.state_dir.join(STORE_FILE))
-            }),
+            store_damage_help: (!health.damage.is_empty()).then(|| self.shared.store.damage_help()),
             store_damage: health.damage,
             store_error: health.write_error,
         }
@@ -102,8 +100,10 @@ pub async fn run(options: DaemonOptions, shutdown: CancellationToken) -> anyhow:
     let listener = server::bind(&options.socket).await?;
 
     let db = options.state_dir.join(STORE_FILE);
-    let store =
-        Store::open(&db).with_context(|| format!("failed to open the store {}", db.display()))?;
+    let store: Arc<dyn Store> = Arc::new(
+        SqliteStore::open(&db)
+            .with_context(|| format!("failed to open the store {}", db.display()))?,
+    );
     let config = Arc::new(ConfigSource::new(options.config_dir.join("config.toml")));
     if let (_, Some(e)) = config.load() {
         warn!(error = %e, "config.toml does not parse; using defaults until it is fixed");

@@ -11,7 +11,7 @@ pub(crate) mod os;
 pub mod registry;
 pub mod server;
 pub mod session;
-pub mod store;
+mod store;
 pub(crate) mod tools;
 pub mod util;
 
