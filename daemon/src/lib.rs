@@ -1,20 +1,19 @@
 //! The tether daemon: owns long-lived agent sessions and serves clients over a
 //! local socket. `run` is the whole daemon; the `tether` binary calls it.
 
-pub mod config;
+pub(crate) mod config;
 mod connection;
 pub mod daemon;
 pub mod keys;
 pub mod logfile;
 pub(crate) mod model;
-pub mod procs;
+pub(crate) mod os;
 pub mod registry;
 pub mod server;
 pub mod session;
 mod store;
-pub mod tools;
+pub(crate) mod tools;
 pub mod util;
-pub mod watch;
 
 pub use daemon::{DaemonOptions, run};
 pub use util::log_filter;
