@@ -7,6 +7,7 @@ pub mod conn;
 pub mod keymap;
 pub mod modals;
 mod run;
+pub mod screens;
 pub mod transcript;
 pub mod view;
 pub mod widgets;

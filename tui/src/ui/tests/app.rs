@@ -8,9 +8,10 @@ use serde_json::json;
 use tether_shared::protocol::CreateParams;
 use tether_shared::{Decision, Delivery, SessionState};
 
-use crate::ui::app::{App, Modal, Screen};
+use crate::ui::app::{App, Screen};
 use crate::ui::conn::{FromDaemon, ToDaemon};
 use crate::ui::keymap::Keymap;
+use crate::ui::modals::Modal;
 
 use super::fixtures::*;
 

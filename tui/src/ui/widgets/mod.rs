@@ -1,4 +1,5 @@
 //! Building blocks the views draw with.
 
+pub mod line_input;
 pub mod md_table;
 pub mod term_text;

@@ -1,0 +1,21 @@
+//! The dialogs that show over a screen.
+
+use super::create::CreateForm;
+
+/// A dialog over the screen.
+#[derive(Debug)]
+pub enum Modal {
+    /// The key help.
+    Help,
+    /// The new-session form.
+    Create(CreateForm),
+    /// Kill this session?
+    ConfirmKill(String),
+    /// Why deny this call?
+    DenyReason {
+        /// The call.
+        call_id: String,
+        /// The reason typed so far.
+        reason: String,
+    },
+}
