@@ -1,7 +1,7 @@
 //! Key presses and pastes: the prefix key, dialogs and the session list; the
 //! session screen's keys are in `session_keys.rs`.
 
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use tether_shared::protocol::CreateParams;
 
 use super::clock::BURST_GAP;
@@ -9,6 +9,7 @@ use super::state::{ATTACH_PAGE, App, Screen};
 use crate::ui::conn::ToDaemon;
 use crate::ui::keymap::{Action, Context, Key};
 use crate::ui::modals::{CreateForm, Modal};
+use crate::ui::widgets::line_input::{Edit, LineInput};
 
 impl App {
     /// Pasted text goes into the input.
@@ -17,7 +18,7 @@ impl App {
         // Terminals (tmux, xterm) end pasted lines with CR.
         let text = &crate::ui::widgets::term_text::paste_text(text);
         if let Some(Modal::DenyReason { reason, .. }) = self.modal.as_mut() {
-            reason.push_str(text);
+            reason.insert_str(text);
             return;
         }
         // A paste is text: it goes into the message box, even while a call
@@ -105,7 +106,7 @@ impl App {
                 KeyCode::Esc => self.modal = None,
                 KeyCode::Enter => {
                     let call_id = call_id.clone();
-                    let reason = Some(reason.trim().to_string()).filter(|r| !r.is_empty());
+                    let reason = Some(reason.text().trim().to_string()).filter(|r| !r.is_empty());
                     if let Some(session) = self.session_name() {
                         self.outbox.push(ToDaemon::Deny {
                             session,
@@ -115,21 +116,16 @@ impl App {
                     }
                     self.modal = None;
                 }
-                KeyCode::Backspace => {
-                    reason.pop();
+                _ => {
+                    reason.on_key(&ev);
                 }
-                KeyCode::Char(c) if !ev.modifiers.contains(KeyModifiers::CONTROL) => reason.push(c),
-                _ => {}
             },
             Modal::Create(form) => match ev.code {
                 KeyCode::Esc => self.modal = None,
                 KeyCode::Tab | KeyCode::Down => form.focus = (form.focus + 1) % 3,
                 KeyCode::BackTab | KeyCode::Up => form.focus = (form.focus + 2) % 3,
-                KeyCode::Backspace => {
-                    form.fields[form.focus].pop();
-                }
                 KeyCode::Enter => {
-                    let [name, dir, prompt] = std::mem::take(&mut form.fields);
+                    let [name, dir, prompt] = form.fields.each_mut().map(LineInput::take);
                     let p = CreateParams {
                         name: Some(name.trim().to_string()).filter(|n| !n.is_empty()),
                         cwd: if dir.trim().is_empty() {
@@ -144,10 +140,9 @@ impl App {
                     self.outbox.push(ToDaemon::Create(p));
                     self.modal = None;
                 }
-                KeyCode::Char(c) if !ev.modifiers.contains(KeyModifiers::CONTROL) => {
-                    form.fields[form.focus].push(c)
+                _ => {
+                    form.fields[form.focus].on_key(&ev);
                 }
-                _ => {}
             },
         }
     }
@@ -160,14 +155,12 @@ impl App {
                     self.list.filter.clear();
                 }
                 KeyCode::Enter => self.list.filtering = false,
-                KeyCode::Backspace => {
-                    self.list.filter.pop();
+                _ => {
+                    // A longer filter matches fewer sessions: start at the top.
+                    if self.list.filter.on_key(&ev) == Edit::Inserted {
+                        self.list.selected = 0;
+                    }
                 }
-                KeyCode::Char(c) if !ev.modifiers.contains(KeyModifiers::CONTROL) => {
-                    self.list.filter.push(c);
-                    self.list.selected = 0;
-                }
-                _ => {}
             }
             return;
         }

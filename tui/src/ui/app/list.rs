@@ -2,6 +2,8 @@
 
 use tether_shared::protocol::SessionInfo;
 
+use crate::ui::widgets::line_input::LineInput;
+
 /// The session list screen.
 #[derive(Debug, Default)]
 pub struct ListState {
@@ -10,7 +12,7 @@ pub struct ListState {
     /// The selected row of the filtered list.
     pub selected: usize,
     /// The filter text.
-    pub filter: String,
+    pub filter: LineInput,
     /// Typing the filter.
     pub filtering: bool,
 }
@@ -18,7 +20,7 @@ pub struct ListState {
 impl ListState {
     /// Sessions matching the filter.
     pub fn visible(&self) -> Vec<&SessionInfo> {
-        let f = self.filter.to_lowercase();
+        let f = self.filter.text().to_lowercase();
         self.sessions
             .iter()
             .filter(|s| {

@@ -10,6 +10,7 @@ use tether_shared::protocol::{AttachResult, SessionInfo};
 use tether_shared::{Event, EventKind};
 
 use crate::ui::transcript::{Transcript, partial_lines};
+use crate::ui::widgets::line_input::LineInput;
 
 /// The approval prompt of the call at the head of the queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,7 +27,7 @@ pub struct Prompt {
 #[derive(Debug, Default)]
 pub struct Search {
     /// The query.
-    pub query: String,
+    pub query: LineInput,
     /// Still typing it.
     pub editing: bool,
     /// Cell indices that match.

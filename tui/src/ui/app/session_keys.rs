@@ -1,7 +1,7 @@
 //! The session screen's keys: sending, the approval prompt's decisions,
 //! scrolling, paging back through history, and search.
 
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use tether_shared::Delivery;
 
 use super::clock::ARM_DELAY;
@@ -11,6 +11,7 @@ use crate::ui::conn::ToDaemon;
 use crate::ui::keymap::{Action, Context, Key};
 use crate::ui::modals::Modal;
 use crate::ui::transcript::partial_lines;
+use crate::ui::widgets::line_input::LineInput;
 
 impl App {
     pub(super) fn session_key(&mut self, ev: KeyEvent, key: Key, in_burst: bool) {
@@ -32,13 +33,9 @@ impl App {
                     s.editing = false;
                     find(v, 0);
                 }
-                KeyCode::Backspace => {
-                    s.query.pop();
+                _ => {
+                    s.query.on_key(&ev);
                 }
-                KeyCode::Char(c) if !ev.modifiers.contains(KeyModifiers::CONTROL) => {
-                    s.query.push(c)
-                }
-                _ => {}
             }
             return;
         }
@@ -72,7 +69,7 @@ impl App {
                 Action::Deny => {
                     self.modal = Some(Modal::DenyReason {
                         call_id,
-                        reason: String::new(),
+                        reason: LineInput::default(),
                     })
                 }
                 Action::PromptUp => p.scroll = p.scroll.saturating_sub(1),
@@ -196,7 +193,7 @@ fn clamp_scroll(v: &mut SessionView, width: u16, height: u16) {
 /// Moves to the next (`dir` 1), previous (-1) or first (0) match and scrolls it into view.
 fn find(v: &mut SessionView, dir: i32) {
     let Some(s) = v.search.as_mut() else { return };
-    let q = s.query.to_lowercase();
+    let q = s.query.text().to_lowercase();
     if q.is_empty() {
         return;
     }

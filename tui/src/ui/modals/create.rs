@@ -6,13 +6,14 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
-use crate::ui::view::chrome::centered;
+use crate::ui::widgets::centered::centered;
+use crate::ui::widgets::line_input::LineInput;
 
 /// The new-session form.
 #[derive(Debug, Default)]
 pub struct CreateForm {
     /// Name, directory, first message.
-    pub fields: [String; 3],
+    pub fields: [LineInput; 3],
     /// The focused field.
     pub focus: usize,
 }
@@ -36,11 +37,7 @@ pub fn draw(f: &mut Frame<'_>, form: &CreateForm, cwd: &str, area: Rect) {
                 Style::new().fg(Color::DarkGray),
             )
         } else {
-            Span::raw(format!(
-                "{}{}",
-                form.fields[i],
-                if focused { "▌" } else { "" }
-            ))
+            Span::raw(form.fields[i].render(focused))
         };
         let style = if focused {
             Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)

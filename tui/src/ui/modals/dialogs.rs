@@ -6,7 +6,8 @@ use ratatui::style::{Color, Style};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
-use crate::ui::view::chrome::centered;
+use crate::ui::widgets::centered::centered;
+use crate::ui::widgets::line_input::LineInput;
 
 /// Asks whether to kill the session `name`.
 pub fn draw_kill(f: &mut Frame<'_>, name: &str, area: Rect) {
@@ -27,7 +28,7 @@ pub fn draw_kill(f: &mut Frame<'_>, name: &str, area: Rect) {
 }
 
 /// Asks why `call_id` is denied, showing the `reason` typed so far.
-pub fn draw_deny(f: &mut Frame<'_>, call_id: &str, reason: &str, area: Rect) {
+pub fn draw_deny(f: &mut Frame<'_>, call_id: &str, reason: &LineInput, area: Rect) {
     let r = centered(area, 60, 5);
     f.render_widget(Clear, r);
     let block = Block::default()
@@ -36,7 +37,7 @@ pub fn draw_deny(f: &mut Frame<'_>, call_id: &str, reason: &str, area: Rect) {
         .border_style(Style::new().fg(Color::Red));
     let text = vec![
         Line::from("Reason (optional, told to the model):"),
-        Line::from(format!("{reason}▌")),
+        Line::from(reason.render(true)),
         Line::from(" Enter: deny   Esc: back"),
     ];
     f.render_widget(

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use crate::ui::keymap::Keymap;
-use crate::ui::view::chrome::centered;
+use crate::ui::widgets::centered::centered;
 
 /// Draws the help over `area`, scrolled down `scroll` lines (at most to its end).
 pub fn draw(f: &mut Frame<'_>, keymap: &Keymap, scroll: u16, area: Rect) {

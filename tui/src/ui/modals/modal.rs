@@ -1,6 +1,7 @@
 //! The dialogs that show over a screen.
 
 use super::create::CreateForm;
+use crate::ui::widgets::line_input::LineInput;
 
 /// A dialog over the screen.
 #[derive(Debug)]
@@ -16,6 +17,6 @@ pub enum Modal {
         /// The call.
         call_id: String,
         /// The reason typed so far.
-        reason: String,
+        reason: LineInput,
     },
 }

@@ -33,11 +33,7 @@ pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect) {
     )));
     if app.list.filtering || !app.list.filter.is_empty() {
         t.push(Span::styled(
-            format!(
-                "  filter: {}{}",
-                app.list.filter,
-                if app.list.filtering { "▌" } else { "" }
-            ),
+            format!("  filter: {}", app.list.filter.render(app.list.filtering)),
             Style::new().fg(Color::Yellow),
         ));
     }

@@ -67,12 +67,7 @@ fn top_lines(app: &App, v: &SessionView, width: u16) -> Vec<Line<'static>> {
         };
         return vec![Line::from(vec![
             Span::styled(" / ", Style::new().fg(Color::Black).bg(Color::Yellow)),
-            Span::raw(format!(
-                "{}{}{}",
-                s.query,
-                if s.editing { "▌" } else { "" },
-                count
-            )),
+            Span::raw(format!("{}{count}", s.query.render(s.editing))),
         ])];
     }
     match conn_banner(app) {

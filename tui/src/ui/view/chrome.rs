@@ -1,7 +1,6 @@
-//! What the screens and dialogs share: the state colours, the connection
-//! banner, key hints, the start-up warning, a centred box.
+//! What the screens share: the state colours, the connection
+//! banner, key hints and the start-up warning.
 
-use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use tether_shared::SessionState;
@@ -87,15 +86,4 @@ pub(crate) fn warning_lines(app: &App, width: u16) -> Vec<Line<'static>> {
         );
         crate::ui::transcript::wrap(vec![span], width, "")
     })
-}
-
-pub(crate) fn centered(area: Rect, w: u16, h: u16) -> Rect {
-    let w = w.min(area.width);
-    let h = h.min(area.height);
-    Rect {
-        x: area.x + (area.width - w) / 2,
-        y: area.y + (area.height - h) / 2,
-        width: w,
-        height: h,
-    }
 }
