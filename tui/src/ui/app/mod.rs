@@ -3,6 +3,7 @@
 
 mod clock;
 mod daemon;
+mod fit;
 mod keys;
 mod list;
 mod session;

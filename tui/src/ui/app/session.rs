@@ -60,12 +60,12 @@ pub struct SessionView {
     pub expanded: bool,
     /// Transcript search.
     pub search: Option<Search>,
-    /// Transcript size at the last draw (for paging).
-    pub viewport: std::cell::Cell<(u16, u16)>,
+    /// Transcript size in the frame drawn last (for paging; see `App::fit`).
+    pub viewport: (u16, u16),
     /// The approval prompt, while a call waits.
     pub prompt: Option<Prompt>,
-    /// The prompt's body at the last draw: (lines in all, lines shown).
-    pub prompt_view: std::cell::Cell<(usize, usize)>,
+    /// The prompt's body in the frame drawn last: (lines in all, lines shown).
+    pub prompt_view: (usize, usize),
 }
 
 impl SessionView {
@@ -82,9 +82,9 @@ impl SessionView {
             scroll: 0,
             expanded: false,
             search: None,
-            viewport: std::cell::Cell::new((80, 20)),
+            viewport: (80, 20),
             prompt: None,
-            prompt_view: std::cell::Cell::new((0, 0)),
+            prompt_view: (0, 0),
         };
         for e in r.events {
             v.push_event(e);
@@ -116,7 +116,7 @@ impl SessionView {
         self.events.push(e);
         if self.scroll > 0 {
             // Not following: keep the view where the reader left it.
-            let (w, _) = self.viewport.get();
+            let (w, _) = self.viewport;
             let added: usize = self.transcript.cells[before..]
                 .iter()
                 .map(|c| c.height(w, self.expanded))

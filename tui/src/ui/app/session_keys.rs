@@ -48,7 +48,7 @@ impl App {
         {
             let call_id = p.call_id.clone();
             let armed = self.clock.now() >= p.since + ARM_DELAY;
-            let (total, shown) = v.prompt_view.get();
+            let (total, shown) = v.prompt_view;
             match action {
                 Action::Approve | Action::Deny if !armed => {
                     self.flash = Some(format!(
@@ -81,7 +81,7 @@ impl App {
             return;
         }
         let input_empty = v.input.is_empty();
-        let (w, h) = v.viewport.get();
+        let (w, h) = v.viewport;
         let page = (h as usize).saturating_sub(2).max(1);
         match self.keymap.action(Context::Session, &key) {
             Some(Action::Interrupt) => {
@@ -215,7 +215,7 @@ fn find(v: &mut SessionView, dir: i32) {
         _ => (s.current + n - 1) % n,
     };
     let target = s.matches[s.current];
-    let (w, h) = v.viewport.get();
+    let (w, h) = v.viewport;
     // Put the matching cell at the top of the view: everything below it counts.
     let below: usize = v.transcript.cells[target..]
         .iter()

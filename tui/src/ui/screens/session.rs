@@ -13,7 +13,23 @@ use crate::ui::keymap::Action;
 use crate::ui::transcript::partial_lines;
 use crate::ui::view::chrome::{conn_banner, live, shown_state, state_style, warning_lines};
 
-pub fn draw(f: &mut Frame<'_>, app: &App, v: &SessionView, area: Rect) {
+/// Where the parts of the session screen go in `area`.
+pub struct Areas {
+    /// The lines above the transcript (see [`top_lines`]).
+    top: Vec<Line<'static>>,
+    banner: Rect,
+    /// The transcript.
+    pub body: Rect,
+    /// The approval prompt (no rows when no call waits).
+    pub approval: Rect,
+    input: Rect,
+    status: Rect,
+}
+
+/// Lays the session screen out in `area`: a pure function of the state, used
+/// to draw and, before drawing, to tell the key handlers the sizes they page
+/// and scroll by.
+pub fn layout(app: &App, v: &SessionView, area: Rect) -> Areas {
     let input_h: u16 = if app.read_only {
         0
     } else {
@@ -37,14 +53,34 @@ pub fn draw(f: &mut Frame<'_>, app: &App, v: &SessionView, area: Rect) {
         Constraint::Length(1),
     ])
     .areas(area);
-    if top_h > 0 {
+    Areas {
+        top,
+        banner,
+        body,
+        approval,
+        input,
+        status,
+    }
+}
+
+/// Draws the session screen in `area`.
+pub fn draw(f: &mut Frame<'_>, app: &App, v: &SessionView, area: Rect) {
+    let Areas {
+        top,
+        banner,
+        body,
+        approval,
+        input,
+        status,
+    } = layout(app, v, area);
+    if banner.height > 0 {
         f.render_widget(Paragraph::new(top), banner);
     }
     draw_transcript(f, v, body, live(app));
-    if approval_h > 0 {
+    if approval.height > 0 {
         crate::ui::modals::approval::draw(f, app, v, approval);
     }
-    if input_h > 0 {
+    if input.height > 0 {
         let mut ta = v.input.clone();
         ta.set_block(
             Block::default()
@@ -78,7 +114,6 @@ fn top_lines(app: &App, v: &SessionView, width: u16) -> Vec<Line<'static>> {
 
 fn draw_transcript(f: &mut Frame<'_>, v: &SessionView, area: Rect, live: bool) {
     let (w, h) = (area.width, area.height);
-    v.viewport.set((w, h));
     let want = h as usize + v.scroll;
     // Walk up from the bottom until the view (plus the scroll offset) is full.
     let mut tail: Vec<Line<'static>> = Vec::new();

@@ -10,10 +10,13 @@ use super::chrome::conn_banner;
 use crate::ui::app::{App, Screen};
 use crate::ui::modals::{self, Modal};
 
+/// The smallest window the UI draws in (columns, rows); below it, a line says so.
+pub const MIN_SIZE: (u16, u16) = (10, 4);
+
 /// Draws the whole UI.
 pub fn draw(f: &mut Frame<'_>, app: &App) {
     let area = f.area();
-    if area.width < 10 || area.height < 4 {
+    if area.width < MIN_SIZE.0 || area.height < MIN_SIZE.1 {
         f.render_widget(Paragraph::new("tether: window too small"), area);
         return;
     }

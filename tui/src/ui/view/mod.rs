@@ -4,4 +4,4 @@
 pub(crate) mod chrome;
 mod draw;
 
-pub use draw::draw;
+pub use draw::{MIN_SIZE, draw};
