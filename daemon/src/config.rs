@@ -53,11 +53,31 @@ pub enum Resume {
     Manual,
 }
 
+/// The wire API a provider speaks (`kind` in `[providers.X]`); the model factory picks
+/// the implementation by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProviderKind {
+    /// OpenAI-compatible chat completions (`kind = "openai"`, the default).
+    OpenAi,
+}
+
+impl ProviderKind {
+    /// The kind named `name` in config, if there is one.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "openai" => Some(ProviderKind::OpenAi),
+            _ => None,
+        }
+    }
+}
+
 /// One model provider.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Provider {
     /// The provider's name (the part before `/` in a model).
     pub name: String,
+    /// The wire API it speaks.
+    pub kind: ProviderKind,
     /// Base URL of an OpenAI-compatible API (`.../v1`).
     pub base_url: String,
     /// The environment variable holding the API key, if the endpoint needs one.
@@ -102,7 +122,8 @@ impl Approvals {
         if self.deny.is_match(tool) {
             Policy::Deny
         } else if self.allow.is_match(tool)
-            || (self.builtin_allow && crate::scope::read_only_call_inside(tool, arguments, cwd))
+            || (self.builtin_allow
+                && crate::tools::builtin::scope::read_only_call_inside(tool, arguments, cwd))
         {
             Policy::Allow
         } else {
@@ -176,6 +197,7 @@ fn builtin_providers() -> Vec<Provider> {
     vec![
         Provider {
             name: "openai".into(),
+            kind: ProviderKind::OpenAi,
             base_url: "https://api.openai.com/v1".into(),
             api_key_env: Some("OPENAI_API_KEY".into()),
             headers: BTreeMap::new(),
@@ -183,6 +205,7 @@ fn builtin_providers() -> Vec<Provider> {
         },
         Provider {
             name: "ollama".into(),
+            kind: ProviderKind::OpenAi,
             base_url: "http://127.0.0.1:11434/v1".into(),
             api_key_env: None,
             headers: BTreeMap::new(),
@@ -356,7 +379,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     for (name, spanned) in raw.providers {
         let span = spanned.span();
         let p = spanned.into_inner();
-        if p.kind.get_ref() != "openai" {
+        let Some(kind) = ProviderKind::from_name(p.kind.get_ref()) else {
             let kspan = if p.kind.span().is_empty() {
                 span
             } else {
@@ -369,7 +392,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
                     p.kind.get_ref()
                 ),
             ));
-        }
+        };
         if !(p.base_url.starts_with("http://") || p.base_url.starts_with("https://")) {
             return Err(err_at(
                 Some(span),
@@ -380,6 +403,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             name.clone(),
             Provider {
                 name,
+                kind,
                 base_url: p.base_url.trim_end_matches('/').to_string(),
                 api_key_env: p.api_key_env.filter(|v| !v.is_empty()),
                 headers: p.headers,
@@ -530,6 +554,7 @@ resume = "auto"
         assert_eq!(c.default_model, "openai/gpt-4.1-mini");
         assert_eq!(c.providers["local"].base_url, "http://127.0.0.1:11434/v1");
         assert_eq!(c.providers["local"].api_key_env, None);
+        assert_eq!(c.providers["local"].kind, ProviderKind::OpenAi);
         assert!(
             c.providers["local"].images,
             "images are sent unless turned off"

@@ -113,10 +113,23 @@ struct Conn {
     list_feed: std::sync::atomic::AtomicBool,
 }
 
-fn line(msg: &impl Serialize) -> Vec<u8> {
-    let mut v = serde_json::to_vec(msg).unwrap_or_default();
+/// A message as one line. A message that does not serialise is an error, never
+/// an empty line.
+fn line(msg: &impl Serialize) -> Result<Vec<u8>, serde_json::Error> {
+    let mut v = serde_json::to_vec(msg)?;
     v.push(b'\n');
-    v
+    Ok(v)
+}
+
+/// A notification as one line; one that does not serialise is logged and not sent.
+fn notice<N: NotificationMethod>(params: &N::Params) -> Option<Vec<u8>> {
+    match N::notification(params).and_then(|n| line(&n)) {
+        Ok(l) => Some(l),
+        Err(e) => {
+            warn!(method = N::NAME, error = %e, "could not encode a notification; not sent");
+            None
+        }
+    }
 }
 
 /// Tells a connection from another user why it is refused, then drops it.
@@ -136,7 +149,9 @@ pub async fn refuse(stream: LocalSocketStream, peer: Option<u32>) {
             ),
         ),
     );
-    let _ = stream.write_all(&line(&err)).await;
+    if let Ok(l) = line(&err) {
+        let _ = stream.write_all(&l).await;
+    }
 }
 
 /// Serves one client until it disconnects or the daemon closes.
@@ -177,7 +192,9 @@ pub async fn serve(stream: LocalSocketStream, daemon: Arc<Daemon>) {
     loop {
         let frame = tokio::select! {
             _ = daemon.closing.cancelled() => {
-                conn.out.try_send(line(&Notification::new(method::DAEMON_SHUTDOWN, serde_json::json!({}))));
+                if let Some(l) = notice::<method::DaemonShutdown>(&Empty {}) {
+                    conn.out.try_send(l);
+                }
                 break;
             }
             _ = done.cancelled() => break,
@@ -253,7 +270,7 @@ pub async fn serve(stream: LocalSocketStream, daemon: Arc<Daemon>) {
                         daemon_version: env!("CARGO_PKG_VERSION").into(),
                         pid: std::process::id(),
                     };
-                    conn.reply(req.id, Ok(serde_json::to_value(hello).unwrap_or_default()))
+                    conn.reply(req.id, serde_json::to_value(hello).map_err(internal))
                         .await;
                 }
                 Ok(h) => {
@@ -382,7 +399,20 @@ impl Conn {
             Ok(v) => Response::ok(id, v),
             Err(e) => Response::err(id, e),
         };
-        let _ = self.out.send(line(&msg)).await;
+        let bytes = match line(&msg) {
+            Ok(l) => l,
+            Err(e) => {
+                warn!(error = %e, "could not encode a reply; answering with an error");
+                match line(&Response::err(
+                    msg.id,
+                    internal(format!("could not encode the reply: {e}")),
+                )) {
+                    Ok(l) => l,
+                    Err(_) => return,
+                }
+            }
+        };
+        let _ = self.out.send(bytes).await;
     }
 
     /// Pushes the session list whenever it changes, at most every 100 ms.
@@ -398,11 +428,12 @@ impl Conn {
                 _ = tokio::time::sleep(Duration::from_millis(100)) => {}
             }
             rx.mark_unchanged();
-            let n = Notification::new(
-                method::SESSIONS_UPDATED,
-                serde_json::json!({"sessions": self.daemon.registry.list()}),
-            );
-            if self.out.send(line(&n)).await.is_err() {
+            let Some(n) = notice::<method::SessionsUpdated>(&SessionsUpdatedParams {
+                sessions: self.daemon.registry.list(),
+            }) else {
+                continue;
+            };
+            if self.out.send(n).await.is_err() {
                 return;
             }
         }
@@ -477,7 +508,7 @@ impl Conn {
             method::DAEMON_STOP => {
                 info!("stop requested by a client");
                 d.shutdown.cancel();
-                to_value(serde_json::json!({"stopping": true}))
+                to_value(StopResult { stopping: true })
             }
             method::SESSION_CREATE => to_value(d.registry.create(params(req.params)?, key).await?),
             method::SESSION_LIST => to_value(d.registry.list()),
@@ -595,7 +626,7 @@ impl Conn {
                     t.cancel();
                     h.clients(-1).await;
                 }
-                to_value(serde_json::json!({}))
+                to_value(Empty {})
             }
             method::SESSION_KILL => {
                 let p: SessionRef = params(req.params)?;
@@ -690,14 +721,13 @@ impl Conn {
     }
 
     async fn send_live(&self, session_id: &str, live: Live) -> bool {
-        let n = Notification::new(
-            method::SESSION_LIVE,
-            LiveParams {
-                session_id: session_id.to_string(),
-                live,
-            },
-        );
-        self.out.send(line(&n)).await.is_ok()
+        let Some(n) = notice::<method::SessionLive>(&LiveParams {
+            session_id: session_id.to_string(),
+            live,
+        }) else {
+            return true;
+        };
+        self.out.send(n).await.is_ok()
     }
 
     /// Forwards a session's live messages; a lagging feed catches up from the store.
@@ -771,12 +801,13 @@ impl Conn {
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => {
                     // The session's actor ended: it was killed (or the daemon stops).
-                    if !self.daemon.closing.is_cancelled() {
-                        let n = Notification::new(
-                            method::SESSION_CLOSED,
-                            serde_json::json!({"session_id": h.id, "name": h.name}),
-                        );
-                        let _ = self.out.send(line(&n)).await;
+                    if !self.daemon.closing.is_cancelled()
+                        && let Some(n) = notice::<method::SessionClosed>(&SessionClosedParams {
+                            session_id: h.id.clone(),
+                            name: h.name.clone(),
+                        })
+                    {
+                        let _ = self.out.send(n).await;
                     }
                     if let Ok(mut f) = self.feeds.lock() {
                         f.remove(&h.id);

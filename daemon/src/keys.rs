@@ -55,7 +55,12 @@ pub fn key_of(req: &Request) -> Result<Option<RequestKey>, RpcError> {
     };
     let mut rest = obj.clone();
     rest.remove(KEY_PARAM);
-    let params = serde_json::to_string(&Value::Object(rest)).unwrap_or_default();
+    let params = serde_json::to_string(&Value::Object(rest)).map_err(|e| {
+        RpcError::new(
+            code::INTERNAL,
+            format!("could not encode the request's params: {e}"),
+        )
+    })?;
     Ok(Some(RequestKey { key, params }))
 }
 
@@ -138,7 +143,7 @@ mod tests {
     use serde_json::json;
 
     fn req(method: &str, params: Value) -> Request {
-        Request::new(1, method, params)
+        Request::new(1, method, params).unwrap()
     }
 
     #[test]

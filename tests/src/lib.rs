@@ -7,6 +7,7 @@
 pub mod harness;
 pub mod measure;
 pub mod model;
+pub mod modgraph;
 pub mod raw;
 pub mod tmpfs;
 pub mod tmux;

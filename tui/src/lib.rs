@@ -2,9 +2,10 @@
 //! benchmarks can drive them; `main.rs` only parses and calls in.
 
 pub mod cli;
-pub mod client;
+mod client;
 pub mod commands;
-pub mod linemode;
-pub mod render;
-pub mod retry;
+mod errors;
+mod linemode;
+mod render;
+mod retry;
 pub mod ui;

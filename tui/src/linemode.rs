@@ -14,7 +14,7 @@ use tether_shared::protocol::*;
 use tether_shared::{Delivery, Event, EventKind, Live, SessionState};
 use tokio::io::AsyncBufReadExt;
 
-use crate::client::Client;
+use crate::client::{Client, Stream};
 use crate::render;
 use crate::ui::modals::approval::visible;
 
@@ -303,7 +303,11 @@ fn out(text: &str) -> anyhow::Result<()> {
 
 /// Attaches in line mode and runs until input ends and the session settles,
 /// Ctrl-C, the session is killed or the daemon goes away; returns the exit code.
-pub async fn attach(mut c: Client, session: &str, read_only: bool) -> anyhow::Result<u8> {
+pub async fn attach<S: Stream>(
+    mut c: Client<S>,
+    session: &str,
+    read_only: bool,
+) -> anyhow::Result<u8> {
     let r: AttachResult = c
         .request(
             method::SESSION_ATTACH,
@@ -386,7 +390,7 @@ pub async fn attach(mut c: Client, session: &str, read_only: bool) -> anyhow::Re
             line = stdin.next_line(), if stdin_open => match line {
                 Ok(Some(text)) => match parse_line(&text, &pending) {
                     LineAction::Send(text) => {
-                        let n = c.send_only(method::SESSION_SEND, with_key(SendParams { session: id.clone(), text, delivery: Delivery::Queue }, &crate::retry::new_key())).await?;
+                        let n = c.send_only(method::SESSION_SEND, with_key(SendParams { session: id.clone(), text, delivery: Delivery::Queue }, &crate::retry::new_key())?).await?;
                         sent.insert(n, Sent::Message);
                     }
                     LineAction::Approve(call_id) => {

@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tether_shared::protocol::with_key;
 
-use crate::client::{Client, ClientError, connect_or_start};
+use crate::client::{ClientError, LocalClient, connect_or_start};
 
 /// A fresh random request key (128 bits, hex).
 pub fn new_key() -> String {
@@ -41,7 +41,7 @@ async fn attempt<T: DeserializeOwned>(
     socket: &Path,
     method: &str,
     params: &serde_json::Value,
-) -> anyhow::Result<(T, Client)> {
+) -> anyhow::Result<(T, LocalClient)> {
     let mut c = connect_or_start(socket).await?;
     let r = c.request(method, params).await?;
     Ok((r, c))
@@ -57,9 +57,9 @@ pub async fn mutate<T: DeserializeOwned>(
     params: impl Serialize,
     key: Option<String>,
     check: &str,
-) -> anyhow::Result<(T, Client)> {
+) -> anyhow::Result<(T, LocalClient)> {
     let key = key.unwrap_or_else(new_key);
-    let params = with_key(params, &key);
+    let params = with_key(params, &key)?;
     match attempt(socket, method, &params).await {
         Err(e) if lost(&e) => {
             tracing::debug!(error = %e, "lost the daemon mid-request; retrying with the same key");

@@ -1,15 +1,28 @@
 //! The tools a session can call: the builtins and the tools of MCP servers from
 //! the watched tool config files, behind one manager.
+//!
+//! `manager` decides which servers run for whom from the config files (parsed in
+//! `config`); `server` is one server's definition and live state, which its task in
+//! `supervisor` keeps running and writes; `calls` routes what a session sees and
+//! calls; `change` is what sessions are told when their tool set changes; `names`
+//! the names the model knows MCP tools by. `builtin` and `mcp` are the two kinds
+//! of tool.
 
 pub mod builtin;
-mod files;
+mod calls;
+mod change;
+pub mod config;
 pub mod manager;
+pub mod mcp;
+mod names;
 pub mod preview;
-mod shell;
+mod server;
 mod supervisor;
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod test_support;
+mod types;
 
-pub use builtin::{ToolContext, ToolOutput, ToolSpec};
-pub use manager::{Scope, ToolChange, ToolManager};
+pub use change::{Scope, ToolChange};
+pub use manager::ToolManager;
+pub use types::{ToolContext, ToolOutput, ToolSpec};

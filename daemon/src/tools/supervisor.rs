@@ -10,8 +10,9 @@ use tether_shared::protocol::ServerStatus;
 use tokio::sync::{broadcast, mpsc};
 use tracing::{info, warn};
 
-use super::manager::{Server, ToolChange, lock, spec_of};
-use crate::mcp::client::{McpClient, ServerEvent};
+use super::change::ToolChange;
+use super::server::{Server, lock, spec_of};
+use crate::tools::mcp::{McpClient, ServerEvent};
 
 /// First restart delay of a server that exited or could not start.
 const BACKOFF_START: Duration = Duration::from_secs(1);

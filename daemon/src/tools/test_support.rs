@@ -9,7 +9,7 @@ use tempfile::TempDir;
 use tokio_util::sync::CancellationToken;
 
 use super::builtin::run_builtin;
-use super::{ToolContext, ToolOutput};
+use super::types::{ToolContext, ToolOutput};
 
 const WAIT: Duration = Duration::from_secs(10);
 

@@ -13,7 +13,7 @@ use tether_shared::protocol::*;
 use tether_shared::{Delivery, Live};
 use tokio::sync::mpsc;
 
-use crate::client::{Client, connect_or_start};
+use crate::client::{connect, connect_or_start};
 
 /// What the app asks of the daemon.
 #[derive(Debug, Clone, PartialEq)]
@@ -180,10 +180,8 @@ pub async fn run(
         let client = match how {
             Reconnect::Start => connect_or_start(&socket)
                 .await
-                .map_err(|e| format!("{}: {}", how.banner(), crate::commands::one_line(&e))),
-            Reconnect::Wait => Client::connect(&socket)
-                .await
-                .map_err(|_| how.banner().to_string()),
+                .map_err(|e| format!("{}: {}", how.banner(), crate::errors::one_line(&e))),
+            Reconnect::Wait => connect(&socket).await.map_err(|_| how.banner().to_string()),
         };
         let mut client = match client {
             Ok(c) => {

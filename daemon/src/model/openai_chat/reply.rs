@@ -1,0 +1,275 @@
+//! Reading chat-completions answers: streamed `chat.completion.chunk` objects, or one
+//! non-streamed `chat.completion` body, assembled into a [`ModelReply`].
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+use tether_shared::Usage;
+use tether_shared::event::ToolCallSpec;
+use tokio::sync::mpsc;
+
+use crate::model::error::{ModelError, ModelErrorKind};
+use crate::model::types::ModelReply;
+
+/// A non-streamed `chat.completion` object as a reply: each choice's `message` is read
+/// as one big delta, so both shapes share [`ChatAccumulator`]. A complete body with a
+/// message but no `finish_reason` is a finished answer (the body cannot be cut and
+/// still parse).
+pub fn completion_reply(
+    mut value: Value,
+    deltas: &mpsc::UnboundedSender<String>,
+) -> Result<ModelReply, ModelError> {
+    let mut has_message = false;
+    for choice in value
+        .get_mut("choices")
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(message) = choice.get_mut("message").map(Value::take) {
+            has_message |= choice["index"].as_u64().unwrap_or(0) == 0;
+            choice["delta"] = message;
+        }
+    }
+    let mut acc = ChatAccumulator::default();
+    if let Some(text) = acc.push(&value)? {
+        let _ = deltas.send(text);
+    }
+    if !has_message {
+        return Err(ModelError::retryable(
+            ModelErrorKind::Server,
+            "model endpoint answered with JSON that is not a chat completion (no choices[0].message)",
+        ));
+    }
+    if acc.finish_reason.is_none() {
+        let reason = if acc.calls.is_empty() {
+            "stop"
+        } else {
+            "tool_calls"
+        };
+        acc.finish_reason = Some(reason.to_string());
+    }
+    acc.finish()
+}
+
+#[derive(Debug, Default)]
+struct PartialCall {
+    id: String,
+    name: String,
+    arguments: String,
+}
+
+/// Assembles streamed `chat.completion.chunk` objects into one reply.
+#[derive(Debug, Default)]
+pub struct ChatAccumulator {
+    text: String,
+    calls: BTreeMap<u64, PartialCall>,
+    finish_reason: Option<String>,
+    usage: Option<Usage>,
+    /// Bumped whenever a chunk adds to the answer; the stall clock watches it.
+    pub(super) progress: u64,
+}
+
+impl ChatAccumulator {
+    /// Takes one chunk; returns its text delta, if any.
+    pub fn push(&mut self, chunk: &Value) -> Result<Option<String>, ModelError> {
+        if let Some(err) = chunk.get("error").filter(|e| !e.is_null()) {
+            let msg = err["message"]
+                .as_str()
+                .map_or_else(|| err.to_string(), str::to_string);
+            return Err(ModelError::in_stream(format!(
+                "model stream carried an error: {msg}"
+            )));
+        }
+        if let Some(u) = chunk.get("usage").filter(|u| u.is_object()) {
+            self.progress += 1;
+            self.usage = Some(Usage {
+                prompt_tokens: u["prompt_tokens"].as_u64().unwrap_or(0),
+                completion_tokens: u["completion_tokens"].as_u64().unwrap_or(0),
+            });
+        }
+        let mut text_delta: Option<String> = None;
+        for choice in chunk["choices"].as_array().into_iter().flatten() {
+            if choice["index"].as_u64().unwrap_or(0) != 0 {
+                continue;
+            }
+            let delta = &choice["delta"];
+            if let Some(t) = delta["content"].as_str().filter(|t| !t.is_empty()) {
+                self.progress += 1;
+                self.text.push_str(t);
+                text_delta.get_or_insert_with(String::new).push_str(t);
+            }
+            for (pos, tc) in delta["tool_calls"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                let index = tc["index"].as_u64().unwrap_or(pos as u64);
+                let call = self.calls.entry(index).or_default();
+                if let Some(id) = tc["id"].as_str().filter(|s| !s.is_empty()) {
+                    self.progress += 1;
+                    call.id = id.to_string();
+                }
+                if let Some(name) = tc["function"]["name"].as_str().filter(|s| !s.is_empty()) {
+                    self.progress += 1;
+                    call.name.push_str(name);
+                }
+                if let Some(args) = tc["function"]["arguments"]
+                    .as_str()
+                    .filter(|s| !s.is_empty())
+                {
+                    self.progress += 1;
+                    call.arguments.push_str(args);
+                }
+            }
+            if let Some(reason) = choice["finish_reason"].as_str() {
+                self.progress += 1;
+                self.finish_reason = Some(reason.to_string());
+            }
+        }
+        Ok(text_delta)
+    }
+
+    /// The reply, or an error if the stream never said it was finished.
+    pub fn finish(self) -> Result<ModelReply, ModelError> {
+        let Some(finish_reason) = self.finish_reason else {
+            return Err(ModelError::retryable(
+                ModelErrorKind::Server,
+                "model stream ended before the answer was finished (no finish_reason)",
+            ));
+        };
+        let mut tool_calls = Vec::new();
+        for (index, c) in self.calls {
+            if c.name.is_empty() {
+                return Err(ModelError::retryable(
+                    ModelErrorKind::Server,
+                    format!("model sent tool call #{index} without a name"),
+                ));
+            }
+            let arguments = if c.arguments.trim().is_empty() {
+                json!({})
+            } else {
+                serde_json::from_str(&c.arguments).unwrap_or(Value::String(c.arguments))
+            };
+            let call_id = if c.id.is_empty() {
+                crate::util::new_id("call")
+            } else {
+                c.id
+            };
+            tool_calls.push(ToolCallSpec {
+                call_id,
+                tool: c.name,
+                arguments,
+            });
+        }
+        Ok(ModelReply {
+            text: self.text,
+            tool_calls,
+            usage: self.usage,
+            finish_reason,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn assembles_text_and_split_parallel_tool_calls() {
+        let mut acc = ChatAccumulator::default();
+        let chunks = [
+            json!({"choices":[{"index":0,"delta":{"role":"assistant","content":"Hel"}}]}),
+            json!({"choices":[{"index":0,"delta":{"content":"lo"}}]}),
+            json!({"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"a","type":"function","function":{"name":"shell","arguments":"{\"comm"}}]}}]}),
+            json!({"choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"id":"b","function":{"name":"read_file","arguments":""}}]}}]}),
+            json!({"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"and\":\"ls\"}"}}]}}]}),
+            json!({"choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"function":{"arguments":"{\"path\":\"x\"}"}}]}}]}),
+            json!({"choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}),
+            json!({"choices":[],"usage":{"prompt_tokens":10,"completion_tokens":5,"total_tokens":15}}),
+        ];
+        let mut text = String::new();
+        for c in &chunks {
+            if let Some(t) = acc.push(c).unwrap() {
+                text.push_str(&t);
+            }
+        }
+        assert_eq!(text, "Hello");
+        let reply = acc.finish().unwrap();
+        assert_eq!(reply.text, "Hello");
+        assert_eq!(reply.finish_reason, "tool_calls");
+        assert_eq!(
+            reply.usage,
+            Some(Usage {
+                prompt_tokens: 10,
+                completion_tokens: 5
+            })
+        );
+        assert_eq!(reply.tool_calls.len(), 2);
+        assert_eq!(reply.tool_calls[0].arguments, json!({"command": "ls"}));
+        assert_eq!(reply.tool_calls[1].tool, "read_file");
+        assert_eq!(reply.tool_calls[1].call_id, "b");
+    }
+
+    #[test]
+    fn stream_without_finish_reason_is_an_error() {
+        let mut acc = ChatAccumulator::default();
+        acc.push(&json!({"choices":[{"index":0,"delta":{"content":"cut"}}]}))
+            .unwrap();
+        let err = acc.finish().unwrap_err();
+        assert!(err.retryable);
+        assert!(err.message.contains("finish_reason"));
+    }
+
+    #[test]
+    fn error_chunk_is_an_error() {
+        let mut acc = ChatAccumulator::default();
+        assert!(
+            acc.push(&json!({"error":{"message":"overloaded"}}))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn keep_alive_chunks_are_not_progress() {
+        let mut acc = ChatAccumulator::default();
+        acc.push(&json!({"choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}))
+            .unwrap();
+        acc.push(&json!({"choices":[]})).unwrap();
+        acc.push(&json!({})).unwrap();
+        assert_eq!(acc.progress, 0);
+        acc.push(&json!({"choices":[{"index":0,"delta":{"content":"a"}}]}))
+            .unwrap();
+        assert_eq!(acc.progress, 1);
+    }
+
+    #[test]
+    fn a_non_streamed_completion_is_read_as_the_answer() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let body = json!({
+            "id": "chatcmpl-1", "object": "chat.completion",
+            "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {
+                "role": "assistant", "content": "Let me look.",
+                "tool_calls": [{"id": "c1", "type": "function",
+                    "function": {"name": "read_file", "arguments": "{\"path\":\"a\"}"}}]}}],
+            "usage": {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}
+        });
+        let reply = completion_reply(body, &tx).unwrap();
+        assert_eq!(reply.text, "Let me look.");
+        assert_eq!(reply.finish_reason, "tool_calls");
+        assert_eq!(reply.tool_calls[0].call_id, "c1");
+        assert_eq!(reply.tool_calls[0].arguments, json!({"path": "a"}));
+        assert_eq!(reply.usage.map(|u| u.completion_tokens), Some(4));
+        assert_eq!(rx.try_recv().unwrap(), "Let me look.");
+
+        let cut = json!({"choices": [{"index": 0, "finish_reason": "length",
+            "message": {"role": "assistant", "content": "half"}}]});
+        assert_eq!(completion_reply(cut, &tx).unwrap().finish_reason, "length");
+        let bare = json!({"choices": [{"message": {"content": "hi"}}]});
+        assert_eq!(completion_reply(bare, &tx).unwrap().finish_reason, "stop");
+        assert!(completion_reply(json!({"object": "list"}), &tx).is_err());
+        let err = completion_reply(json!({"error": {"message": "nope"}}), &tx).unwrap_err();
+        assert!(err.message.contains("nope"), "{err}");
+    }
+}

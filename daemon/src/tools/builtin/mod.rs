@@ -1,0 +1,21 @@
+//! The builtin tools an agent can call without any MCP server: `shell`, `read_file`,
+//! `write_file`, `edit_file` and `list_dir`.
+//!
+//! `specs` holds their public interface (the JSON Schema specs offered to the model), `run`
+//! dispatches a call, `args` and `error` are the argument parsing and the errors the model
+//! sees, shared by the tools themselves in `shell` and `files`. Every failure, including
+//! malformed arguments, becomes an `is_error` output that tells the model what went wrong,
+//! because the model is the one who has to fix the call. `scope` is the approval rule's
+//! view of them: which calls only read inside the session's directory.
+
+mod args;
+mod error;
+mod files;
+mod run;
+pub(crate) mod scope;
+mod shell;
+mod specs;
+
+pub(crate) use args::resolve;
+pub use run::run_builtin;
+pub use specs::{BUILTIN_NAMES, builtin_specs, is_builtin};

@@ -1,0 +1,305 @@
+//! What a session sees of the tool manager and how its calls are routed: the tools
+//! offered to its model, its servers' failures and listings, and each call, to a
+//! builtin or to the server that offers the tool.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use tether_shared::protocol::{ServerStatus, ToolServerInfo};
+
+use super::builtin;
+use super::manager::{ToolManager, mcp_json};
+use super::server::{Server, ServerKey, lock, named};
+use super::types::{ToolContext, ToolOutput, ToolSpec};
+use crate::config::ConfigError;
+use crate::tools::mcp::McpError;
+
+impl ToolManager {
+    /// Servers a session sees, project servers first (they win a name clash).
+    fn visible(&self, session_id: &str) -> Vec<Arc<Server>> {
+        let inner = lock(&self.inner);
+        let Some(cwd) = inner.sessions.get(session_id) else {
+            return Vec::new();
+        };
+        let project = mcp_json(cwd);
+        let mut out: Vec<Arc<Server>> = Vec::new();
+        for source in [&project, &self.global] {
+            for (k, s) in &inner.servers {
+                if &k.source == source && k.session.as_deref().is_none_or(|id| id == session_id) {
+                    out.push(s.clone());
+                }
+            }
+        }
+        out
+    }
+
+    /// Waits (at most `limit`) until none of a session's servers is still coming
+    /// up for the first time, so a first turn right after a start sees their tools.
+    pub async fn wait_ready(&self, session_id: &str, limit: Duration) {
+        let deadline = tokio::time::Instant::now() + limit;
+        for server in self.visible(session_id) {
+            loop {
+                let woken = server.changed.notified();
+                tokio::pin!(woken);
+                woken.as_mut().enable();
+                let starting = {
+                    let st = lock(&server.state);
+                    st.status == ServerStatus::Starting
+                        && st.announced.is_none()
+                        && st.error.is_none()
+                };
+                if !starting {
+                    break;
+                }
+                tokio::select! {
+                    _ = &mut woken => {}
+                    _ = tokio::time::sleep_until(deadline) => return,
+                }
+            }
+        }
+    }
+
+    /// What is broken for a session right now: its servers that failed and its
+    /// tool config files that do not parse. Reported in a session's log when it
+    /// starts, since failures at a quiet start are not announced as changes.
+    pub fn failures_for(&self, session_id: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for server in self.visible(session_id) {
+            let st = lock(&server.state);
+            if st.status == ServerStatus::Failed
+                && let Some(e) = &st.error
+            {
+                let name = &server.def.name;
+                out.push(if e.contains(name.as_str()) {
+                    e.clone()
+                } else {
+                    format!("{name}: {e}")
+                });
+            }
+        }
+        let inner = lock(&self.inner);
+        if let Some(cwd) = inner.sessions.get(session_id) {
+            for file in [&self.global, &mcp_json(cwd)] {
+                if let Some(e) = inner.files.get(file).and_then(|f| f.error.as_ref()) {
+                    out.push(e.to_string());
+                }
+            }
+        }
+        out
+    }
+
+    /// The tools offered to a session's model: builtins, then its servers' tools.
+    pub fn specs(&self, session_id: &str) -> Vec<ToolSpec> {
+        let mut specs = builtin::builtin_specs();
+        let mut seen: BTreeSet<String> = specs.iter().map(|s| s.name.clone()).collect();
+        for server in self.visible(session_id) {
+            let st = lock(&server.state);
+            if st.status != ServerStatus::Running {
+                continue;
+            }
+            for (name, t) in named(&server.def.name, &st.tools) {
+                if seen.insert(name.clone()) {
+                    specs.push(ToolSpec {
+                        name,
+                        description: t.description.clone(),
+                        parameters: t.input_schema.clone(),
+                    });
+                }
+            }
+        }
+        specs
+    }
+
+    /// Runs one call for a session.
+    pub async fn call(
+        &self,
+        session_id: &str,
+        tool: &str,
+        arguments: &Value,
+        ctx: &ToolContext,
+    ) -> ToolOutput {
+        if builtin::is_builtin(tool) {
+            return builtin::run_builtin(tool, arguments, ctx).await;
+        }
+        let mut target = None;
+        for server in self.visible(session_id) {
+            // A restarting server keeps its last tool list (a changed definition
+            // inherits its predecessor's), so the tool's own name is known here.
+            let known = named(&server.def.name, &lock(&server.state).tools)
+                .into_iter()
+                .find(|(n, _)| n == tool)
+                .map(|(_, t)| t.name.clone());
+            if let Some(original) = known {
+                target = Some((server, original));
+                break;
+            }
+        }
+        let Some((server, name)) = target else {
+            // A tool the session was offered whose server has since failed: say so.
+            for server in self.visible(session_id) {
+                let st = lock(&server.state);
+                if st.announced.as_ref().is_some_and(|a| a.contains(tool)) {
+                    let why = st
+                        .error
+                        .as_ref()
+                        .map(|e| format!(": {e}"))
+                        .unwrap_or_default();
+                    return ToolOutput::error(format!(
+                        "tool server {:?} is not running ({}{why})",
+                        server.def.name,
+                        status_word(st.status)
+                    ));
+                }
+            }
+            return ToolOutput::error(format!("unknown tool {tool:?}"));
+        };
+        // A server that is (re)starting gets until the call's timeout to come up.
+        let deadline = tokio::time::Instant::now() + server.def.timeout;
+        let client = loop {
+            let woken = server.changed.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            let (client, status, error) = {
+                let st = lock(&server.state);
+                (st.client.clone(), st.status, st.error.clone())
+            };
+            match (client, status) {
+                (Some(c), _) => break c,
+                (None, ServerStatus::Starting) => {
+                    tokio::select! {
+                        _ = ctx.cancel.cancelled() => return ToolOutput::error("interrupted"),
+                        _ = &mut woken => continue,
+                        _ = tokio::time::sleep_until(deadline) => {}
+                    }
+                    let why = error.map(|e| format!(" after: {e}")).unwrap_or_default();
+                    return ToolOutput::error(format!(
+                        "tool server {:?} did not come up within {:?}{why}",
+                        server.def.name, server.def.timeout
+                    ));
+                }
+                (None, status) => {
+                    let why = error.map(|e| format!(": {e}")).unwrap_or_default();
+                    return ToolOutput::error(format!(
+                        "tool server {:?} is not running ({}{why})",
+                        server.def.name,
+                        status_word(status)
+                    ));
+                }
+            }
+        };
+        let name_of_server = server.def.name.clone();
+        tokio::select! {
+            _ = ctx.cancel.cancelled() => ToolOutput::error("interrupted"),
+            r = client.call_tool_with_progress(&name, arguments.clone(), ctx.live.clone()) => match r {
+                Ok(result) => ToolOutput { output: cap_output(result.text), is_error: result.is_error, images: result.images },
+                Err(e) => {
+                    // A broken connection makes the supervisor reconnect, unless it
+                    // already has (the failure belongs to a connection now gone).
+                    let broken = matches!(e, McpError::Connect { .. } | McpError::Closed { .. } | McpError::Transport { .. });
+                    let current = lock(&server.state).client.as_ref().is_some_and(|c| Arc::ptr_eq(c, &client));
+                    if broken && current {
+                        server.kick.notify_waiters();
+                    }
+                    ToolOutput::error(format!("tool server {name_of_server:?}: {e}"))
+                }
+            },
+        }
+    }
+
+    /// Servers and their state for `tether tools`, with config errors.
+    pub fn servers(&self) -> Vec<ToolServerInfo> {
+        self.servers_for(None)
+    }
+
+    /// Like [`ToolManager::servers`], limited to what one session sees when given.
+    pub fn servers_for(&self, session_id: Option<&str>) -> Vec<ToolServerInfo> {
+        let visible: Option<Vec<ServerKey>> =
+            session_id.map(|id| self.visible(id).iter().map(|s| s.key.clone()).collect());
+        let mut out = vec![ToolServerInfo {
+            name: "builtin".into(),
+            source: "builtin".into(),
+            status: ServerStatus::Running,
+            tools: builtin::BUILTIN_NAMES
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            error: None,
+            renamed: BTreeMap::new(),
+        }];
+        let inner = lock(&self.inner);
+        for (k, s) in &inner.servers {
+            if visible.as_ref().is_some_and(|v| !v.contains(k)) {
+                continue;
+            }
+            let st = lock(&s.state);
+            let name = match &k.session {
+                Some(id) => format!("{} (session {id})", k.name),
+                None => k.name.clone(),
+            };
+            let tools = named(&k.name, &st.tools);
+            out.push(ToolServerInfo {
+                name,
+                source: k.source.display().to_string(),
+                status: st.status,
+                tools: tools.iter().map(|(n, _)| n.clone()).collect(),
+                error: st.error.clone(),
+                renamed: tools
+                    .iter()
+                    .filter(|(n, t)| *n != format!("{}__{}", k.name, t.name))
+                    .map(|(n, t)| (t.name.clone(), n.clone()))
+                    .collect(),
+            });
+        }
+        let mut errors: Vec<&ConfigError> = inner
+            .files
+            .values()
+            .filter_map(|f| f.error.as_ref())
+            .collect();
+        let config_error = self.config.load().1;
+        if let Some(e) = &config_error {
+            errors.push(e);
+        }
+        for e in errors {
+            out.push(ToolServerInfo {
+                name: "(config)".into(),
+                source: e.path.clone(),
+                status: ServerStatus::Failed,
+                tools: Vec::new(),
+                error: Some(e.to_string()),
+                renamed: BTreeMap::new(),
+            });
+        }
+        out
+    }
+}
+
+/// The most of a tool result the model is given; the rest is cut with a note.
+const MAX_RESULT_BYTES: usize = 100_000;
+
+fn cap_output(mut s: String) -> String {
+    if s.len() <= MAX_RESULT_BYTES {
+        return s;
+    }
+    let total = s.len();
+    let mut cut = MAX_RESULT_BYTES;
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    s.truncate(cut);
+    s.push_str(&format!(
+        "\n[... result cut at {MAX_RESULT_BYTES} of {total} bytes ...]"
+    ));
+    s
+}
+
+fn status_word(s: ServerStatus) -> &'static str {
+    match s {
+        ServerStatus::Starting => "starting",
+        ServerStatus::Running => "running",
+        ServerStatus::Failed => "failed",
+        ServerStatus::Stopped => "stopped",
+        ServerStatus::Unknown => "unknown",
+    }
+}

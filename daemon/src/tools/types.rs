@@ -1,0 +1,62 @@
+//! What every tool shares, builtin or MCP: its spec as offered to the model, the
+//! context a call runs in, and what a call produced.
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// A tool as offered to the model (OpenAI function-calling shape).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolSpec {
+    /// Name the model calls the tool by.
+    pub name: String,
+    /// What the tool does and when to use it, written for the model.
+    pub description: String,
+    /// JSON Schema (an object schema) of the tool's arguments.
+    pub parameters: Value,
+}
+
+/// What a tool call produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolOutput {
+    /// Text handed back to the model.
+    pub output: String,
+    /// Whether the call failed (bad arguments, I/O error, non-zero exit, timeout, interrupt).
+    pub is_error: bool,
+    /// Images the tool returned (MCP `image` content), for the model to see.
+    pub images: Vec<tether_shared::event::ToolImage>,
+}
+
+impl ToolOutput {
+    pub(super) fn ok(output: impl Into<String>) -> Self {
+        Self {
+            output: output.into(),
+            is_error: false,
+            images: Vec::new(),
+        }
+    }
+
+    pub(crate) fn error(output: impl Into<String>) -> Self {
+        Self {
+            output: output.into(),
+            is_error: true,
+            images: Vec::new(),
+        }
+    }
+}
+
+/// Everything a builtin needs from the session that runs it.
+#[derive(Debug, Clone)]
+pub struct ToolContext {
+    /// Session working directory; relative paths resolve against it.
+    pub cwd: PathBuf,
+    /// Cancelled on interrupt or shutdown; a running tool stops and reports `interrupted`.
+    pub cancel: CancellationToken,
+    /// Receives live output chunks (shell stdout/stderr as they arrive, lossy UTF-8).
+    pub live: Option<mpsc::UnboundedSender<String>>,
+    /// Receives the process group id of each process group a tool starts, so the
+    /// daemon can record it and stop a group left running by a crash.
+    pub spawned: Option<mpsc::UnboundedSender<u32>>,
+}

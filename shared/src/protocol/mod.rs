@@ -1,0 +1,32 @@
+//! The wire protocol: JSON-RPC 2.0, one message per line, over the local socket.
+//!
+//! A client's first request must be `hello` with [`PROTOCOL_VERSION`]. After that it
+//! may send any request of the table in [`requests`]; the daemon answers each by id
+//! and streams session activity as `session.live` notifications. See
+//! `docs/protocol.md`.
+//!
+//! - `envelope.rs`: the JSON-RPC request, response, notification and error object,
+//!   and the stable error codes.
+//! - `requests.rs`: the table, one definition per method and per notification.
+//! - `types.rs`: the params and result objects.
+//! - `limits.rs`: the version, the request-key rules and the frame caps.
+
+mod envelope;
+mod limits;
+pub mod requests;
+mod types;
+
+pub use envelope::{Notification, Request, Response, RpcError, ServerMessage, code};
+pub use limits::{
+    KEY_PARAM, KEY_TTL_S, MAX_KEY_LEN, MAX_REQUEST_FRAME, MAX_RESPONSE_FRAME, PROTOCOL_VERSION,
+};
+/// The table under the name the method-name constants always had
+/// (`method::SESSION_SEND`), next to the types (`method::SessionSend`).
+pub use requests as method;
+pub use requests::{METHODS, Method, MethodInfo, NotificationMethod, is_mutating, with_key};
+pub use types::*;
+
+#[cfg(test)]
+mod snapshot_tests;
+#[cfg(test)]
+mod tests;

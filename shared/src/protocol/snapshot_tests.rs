@@ -1,0 +1,479 @@
+//! Snapshots of every wire message's JSON, built through the request table with
+//! representative values: each request's params, each result, each notification,
+//! the error object and the hello exchange. A change to the contract shows up as
+//! a changed `.snap` file in review (`cargo insta review` accepts one).
+//!
+//! Each message is built the way the daemon and the clients build it (through a
+//! `serde_json::Value`, so object members come out in name order) and printed
+//! pretty; the wire carries the same JSON on one line.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use super::*;
+use crate::event::{Decision, Delivery, Event, EventKind, Live, SessionState, ToolCallSpec, Usage};
+
+fn pretty(msg: &impl serde::Serialize) -> String {
+    serde_json::to_string_pretty(msg).unwrap()
+}
+
+fn request<M: Method>(params: M::Params) -> String {
+    pretty(&M::request(7, &params).unwrap())
+}
+
+fn result<M: Method>(result: M::Result) -> String {
+    pretty(&Response::ok(
+        Value::from(7),
+        serde_json::to_value(result).unwrap(),
+    ))
+}
+
+fn notification<N: NotificationMethod>(params: N::Params) -> String {
+    pretty(&N::notification(&params).unwrap())
+}
+
+fn info() -> SessionInfo {
+    SessionInfo {
+        id: "s-f77573dadff7".into(),
+        name: "fix-tests".into(),
+        state: SessionState::AwaitingApproval,
+        model: "local/qwen3-coder".into(),
+        cwd: "/home/ana/projects/tether".into(),
+        created_at: "2026-11-30T09:12:44.120Z".into(),
+        updated_at: "2026-11-30T09:14:02.518Z".into(),
+        pending_approvals: vec!["call_3".into()],
+        queued_inputs: 1,
+        attached_clients: 2,
+        last_seq: 9,
+        usage: Usage {
+            prompt_tokens: 1200,
+            completion_tokens: 340,
+        },
+        instructions: Some("Be brief.".into()),
+        last_error: None,
+    }
+}
+
+fn events() -> Vec<Event> {
+    vec![
+        Event {
+            seq: 8,
+            ts: "2026-11-30T09:14:01.990Z".into(),
+            kind: EventKind::AssistantMessage {
+                text: "Running the tests.".into(),
+                tool_calls: vec![ToolCallSpec {
+                    call_id: "call_3".into(),
+                    tool: "shell".into(),
+                    arguments: json!({"command": "cargo test"}),
+                }],
+                usage: Some(Usage {
+                    prompt_tokens: 600,
+                    completion_tokens: 20,
+                }),
+                partial: false,
+                finish_reason: Some("tool_calls".into()),
+            },
+        },
+        Event {
+            seq: 9,
+            ts: "2026-11-30T09:14:02.518Z".into(),
+            kind: EventKind::ApprovalRequested {
+                call_id: "call_3".into(),
+                tool: "shell".into(),
+                diff: None,
+            },
+        },
+    ]
+}
+
+fn session(name: &str) -> SessionRef {
+    SessionRef {
+        session: name.into(),
+    }
+}
+
+/// Every request method with its params and its result, by name.
+fn methods() -> Vec<(&'static str, String, String)> {
+    let status = super::DaemonStatus {
+        pid: 4242,
+        version: "0.1.0".into(),
+        socket: "/run/user/1000/tether/tether.sock".into(),
+        state_dir: "/home/ana/.local/state/tether".into(),
+        config_dir: "/home/ana/.config/tether".into(),
+        sessions: 3,
+        uptime_s: 5400,
+        clients: 2,
+        config_error: None,
+        log_dropped: 0,
+        store_damage: Vec::new(),
+        store_damage_help: None,
+        store_error: None,
+    };
+    let decide = DecideParams {
+        session: "fix-tests".into(),
+        call_id: Some("call_3".into()),
+        all: false,
+        reason: None,
+    };
+    let decided = || DecideResult {
+        decided: vec!["call_3".into()],
+    };
+    let tools = vec![
+        ToolServerInfo {
+            name: "builtin".into(),
+            source: "builtin".into(),
+            status: ServerStatus::Running,
+            tools: vec!["read_file".into(), "shell".into()],
+            error: None,
+            renamed: BTreeMap::new(),
+        },
+        ToolServerInfo {
+            name: "github".into(),
+            source: "/home/ana/.config/tether/tools/github.toml".into(),
+            status: ServerStatus::Failed,
+            tools: vec!["github__create_issue".into()],
+            error: Some("exited with status 1".into()),
+            renamed: BTreeMap::from([("create.issue".into(), "github__create_issue".into())]),
+        },
+    ];
+    vec![
+        (
+            method::DAEMON_STATUS,
+            request::<method::DaemonStatus>(Empty {}),
+            result::<method::DaemonStatus>(status),
+        ),
+        (
+            method::DAEMON_STOP,
+            request::<method::DaemonStop>(Empty {}),
+            result::<method::DaemonStop>(StopResult { stopping: true }),
+        ),
+        (
+            method::SESSION_CREATE,
+            request::<method::SessionCreate>(CreateParams {
+                name: Some("fix-tests".into()),
+                cwd: "/home/ana/projects/tether".into(),
+                model: Some("local/qwen3-coder".into()),
+                instructions: Some("Be brief.".into()),
+                prompt: Some("Make the tests pass.".into()),
+            }),
+            result::<method::SessionCreate>(info()),
+        ),
+        (
+            method::SESSION_LIST,
+            request::<method::SessionList>(Empty {}),
+            result::<method::SessionList>(vec![info()]),
+        ),
+        (
+            method::SESSIONS_SUBSCRIBE,
+            request::<method::SessionsSubscribe>(Empty {}),
+            result::<method::SessionsSubscribe>(vec![info()]),
+        ),
+        (
+            method::SESSION_GET,
+            request::<method::SessionGet>(session("fix-tests")),
+            result::<method::SessionGet>(info()),
+        ),
+        (
+            method::SESSION_SEND,
+            request::<method::SessionSend>(SendParams {
+                session: "fix-tests".into(),
+                text: "Also run clippy.".into(),
+                delivery: Delivery::Steer,
+            }),
+            result::<method::SessionSend>(SendResult {
+                input_id: 12,
+                state: SessionState::Running,
+            }),
+        ),
+        (
+            method::SESSION_INTERRUPT,
+            request::<method::SessionInterrupt>(session("fix-tests")),
+            result::<method::SessionInterrupt>(InterruptResult { interrupted: true }),
+        ),
+        (
+            method::SESSION_APPROVE,
+            request::<method::SessionApprove>(decide.clone()),
+            result::<method::SessionApprove>(decided()),
+        ),
+        (
+            method::SESSION_DENY,
+            request::<method::SessionDeny>(DecideParams {
+                reason: Some("not on main".into()),
+                ..decide
+            }),
+            result::<method::SessionDeny>(decided()),
+        ),
+        (
+            method::SESSION_WAIT,
+            request::<method::SessionWait>(WaitParams {
+                session: "fix-tests".into(),
+                timeout_s: Some(30.0),
+            }),
+            result::<method::SessionWait>(WaitResult {
+                state: SessionState::Idle,
+                timed_out: false,
+            }),
+        ),
+        (
+            method::SESSION_LOGS,
+            request::<method::SessionLogs>(LogsParams {
+                session: "fix-tests".into(),
+                since: Some(7),
+                before: None,
+                limit: Some(500),
+            }),
+            result::<method::SessionLogs>(LogsResult {
+                events: events(),
+                last_seq: 9,
+                more: false,
+            }),
+        ),
+        (
+            method::SESSION_ATTACH,
+            request::<method::SessionAttach>(AttachParams {
+                session: "fix-tests".into(),
+                from_seq: Some(7),
+                page_size: Some(200),
+                read_only: false,
+            }),
+            result::<method::SessionAttach>(AttachResult {
+                info: info(),
+                events: events(),
+                truncated: false,
+                last_seq: 9,
+                partial: PartialState {
+                    assistant_text: "Run".into(),
+                },
+            }),
+        ),
+        (
+            method::SESSION_DETACH,
+            request::<method::SessionDetach>(session("fix-tests")),
+            result::<method::SessionDetach>(Empty {}),
+        ),
+        (
+            method::SESSION_KILL,
+            request::<method::SessionKill>(session("fix-tests")),
+            result::<method::SessionKill>(KillResult {
+                id: "s-f77573dadff7".into(),
+            }),
+        ),
+        (
+            method::TOOLS_LIST,
+            request::<method::ToolsList>(ToolsParams {
+                session: Some("fix-tests".into()),
+            }),
+            result::<method::ToolsList>(tools),
+        ),
+    ]
+}
+
+#[test]
+fn every_request_and_result_has_a_snapshot() {
+    let cases = methods();
+    let mut named: Vec<&str> = cases.iter().map(|(name, _, _)| *name).collect();
+    named.push(method::HELLO); // in `the_hello_exchange`
+    named.sort_unstable();
+    let mut table: Vec<&str> = METHODS.iter().map(|m| m.name).collect();
+    table.sort_unstable();
+    assert_eq!(
+        named, table,
+        "every method of the table has its snapshots here"
+    );
+    for (name, params, result) in cases {
+        let file = name.replace('.', "_");
+        insta::assert_snapshot!(format!("{file}__params"), params);
+        insta::assert_snapshot!(format!("{file}__result"), result);
+    }
+}
+
+#[test]
+fn the_hello_exchange() {
+    let hello = request::<method::Hello>(HelloParams {
+        protocol_version: PROTOCOL_VERSION,
+        client: "tether-cli".into(),
+    });
+    let reply = result::<method::Hello>(HelloResult {
+        protocol_version: PROTOCOL_VERSION,
+        daemon_version: "0.1.0".into(),
+        pid: 4242,
+    });
+    insta::assert_snapshot!("hello__params", hello);
+    insta::assert_snapshot!("hello__result", reply);
+}
+
+#[test]
+fn a_keyed_request() {
+    let params = with_key(session("fix-tests"), "3f9c2a7e").unwrap();
+    let req = Request::new(7, method::SESSION_KILL, params).unwrap();
+    insta::assert_snapshot!("keyed_request", pretty(&req));
+}
+
+#[test]
+fn the_error_object() {
+    let err = Response::err(
+        Value::from(7),
+        RpcError::new(code::SESSION_NOT_FOUND, "no session named \"fix-tsts\""),
+    );
+    insta::assert_snapshot!("error", pretty(&err));
+    let unread = Response::err(
+        Value::Null,
+        RpcError::new(
+            code::PARSE_ERROR,
+            "not valid JSON: expected value at line 1 column 1",
+        ),
+    );
+    insta::assert_snapshot!("error_without_id", pretty(&unread));
+}
+
+#[test]
+fn every_notification_has_a_snapshot() {
+    let live = |live: Live| LiveParams {
+        session_id: "s-f77573dadff7".into(),
+        live,
+    };
+    let [first, _] = <[Event; 2]>::try_from(events()).unwrap();
+    let decided = Event {
+        seq: 10,
+        ts: "2026-11-30T09:14:09.004Z".into(),
+        kind: EventKind::ApprovalDecided {
+            call_id: "call_3".into(),
+            decision: Decision::Approved,
+            reason: None,
+        },
+    };
+    let cases = [
+        (
+            "session_live__event",
+            notification::<method::SessionLive>(live(Live::Event { event: decided })),
+        ),
+        (
+            "session_live__event_with_tool_calls",
+            notification::<method::SessionLive>(live(Live::Event { event: first })),
+        ),
+        (
+            "session_live__assistant_delta",
+            notification::<method::SessionLive>(live(Live::AssistantDelta {
+                text: "Running".into(),
+            })),
+        ),
+        (
+            "session_live__assistant_reset",
+            notification::<method::SessionLive>(live(Live::AssistantReset)),
+        ),
+        (
+            "session_live__tool_output",
+            notification::<method::SessionLive>(live(Live::ToolOutput {
+                call_id: "call_3".into(),
+                chunk: "test result: ok. 12 passed\n".into(),
+            })),
+        ),
+        (
+            "session_closed",
+            notification::<method::SessionClosed>(SessionClosedParams {
+                session_id: "s-f77573dadff7".into(),
+                name: "fix-tests".into(),
+            }),
+        ),
+        (
+            "sessions_updated",
+            notification::<method::SessionsUpdated>(SessionsUpdatedParams {
+                sessions: vec![info()],
+            }),
+        ),
+        (
+            "daemon_shutdown",
+            notification::<method::DaemonShutdown>(Empty {}),
+        ),
+    ];
+    for (name, json) in cases {
+        insta::assert_snapshot!(name, json);
+    }
+}
+
+#[test]
+fn the_new_types_keep_the_json_that_was_built_by_hand() {
+    // These five messages were `json!` literals before they had a type.
+    let same = |typed: Value, by_hand: Value| assert_eq!(typed, by_hand);
+    same(
+        serde_json::to_value(StopResult { stopping: true }).unwrap(),
+        json!({"stopping": true}),
+    );
+    same(serde_json::to_value(Empty {}).unwrap(), json!({}));
+    same(
+        serde_json::to_value(SessionsUpdatedParams {
+            sessions: vec![info()],
+        })
+        .unwrap(),
+        json!({"sessions": [info()]}),
+    );
+    same(
+        serde_json::to_value(SessionClosedParams {
+            session_id: "s-1".into(),
+            name: "a".into(),
+        })
+        .unwrap(),
+        json!({"session_id": "s-1", "name": "a"}),
+    );
+}
+
+#[test]
+fn params_of_a_method_that_takes_none_are_ignored_whatever_they_are() {
+    for v in [
+        json!({}),
+        json!(null),
+        json!([1, 2]),
+        json!({"key": "k"}),
+        json!(3),
+    ] {
+        assert_eq!(method::SessionList::params(v).unwrap(), Empty {});
+    }
+    // Absent params read as `{}`, so a method with required params says what is missing.
+    let e = method::SessionGet::params(Value::Null).unwrap_err();
+    assert!(e.to_string().contains("missing field `session`"), "{e}");
+}
+
+#[test]
+fn a_notification_is_recognised_by_its_name() {
+    let n = method::SessionClosed::notification(&SessionClosedParams {
+        session_id: "s-1".into(),
+        name: "a".into(),
+    })
+    .unwrap();
+    assert!(method::SessionLive::params_of(&n).is_none());
+    let p = method::SessionClosed::params_of(&n).unwrap().unwrap();
+    assert_eq!(p.name, "a");
+}
+
+#[test]
+fn a_serialisation_failure_is_an_error_not_an_empty_value() {
+    // A map with non-string keys cannot be JSON.
+    let bad: BTreeMap<(u8, u8), u8> = BTreeMap::from([((1, 2), 3)]);
+    assert!(Request::new(1, method::SESSION_SEND, &bad).is_err());
+    assert!(Notification::new(method::SESSION_LIVE, &bad).is_err());
+    assert!(with_key(&bad, "k").is_err());
+}
+
+#[test]
+fn the_mutating_methods_come_from_the_table() {
+    let mutating: Vec<&str> = METHODS
+        .iter()
+        .filter(|m| m.mutating)
+        .map(|m| m.name)
+        .collect();
+    assert_eq!(
+        mutating,
+        [
+            "daemon.stop",
+            "session.create",
+            "session.send",
+            "session.interrupt",
+            "session.approve",
+            "session.deny",
+            "session.kill"
+        ]
+    );
+    assert!(is_mutating(method::SessionSend::NAME) && !is_mutating(method::SessionWait::NAME));
+    assert!(!is_mutating("no.such.method"));
+}

@@ -1,0 +1,363 @@
+//! The params and result objects of every method and notification. Which method
+//! takes and returns which is written once, in `requests.rs`.
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::event::{Delivery, Event, Live, SessionState, Usage};
+
+/// No params, or an empty result: `{}` on the wire. Whatever a client sends as
+/// the params of a method that takes none is ignored, as it always was.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Empty {}
+
+impl<'de> Deserialize<'de> for Empty {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        serde::de::IgnoredAny::deserialize(deserializer)?;
+        Ok(Empty {})
+    }
+}
+
+/// `hello` params.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HelloParams {
+    /// The client's protocol version.
+    pub protocol_version: u32,
+    /// A free-form client name, for the log.
+    #[serde(default)]
+    pub client: String,
+}
+
+/// `hello` result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HelloResult {
+    /// The daemon's protocol version.
+    pub protocol_version: u32,
+    /// The daemon's package version.
+    pub daemon_version: String,
+    /// The daemon's process id.
+    pub pid: u32,
+}
+
+/// `daemon.status` result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DaemonStatus {
+    /// Process id.
+    pub pid: u32,
+    /// Package version.
+    pub version: String,
+    /// Socket path.
+    pub socket: String,
+    /// State directory.
+    pub state_dir: String,
+    /// Config directory.
+    pub config_dir: String,
+    /// Number of sessions.
+    pub sessions: usize,
+    /// Seconds since start.
+    pub uptime_s: u64,
+    /// Connected clients.
+    #[serde(default)]
+    pub clients: usize,
+    /// The current config error, if `config.toml` does not parse.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_error: Option<String>,
+    /// Log lines that could not be written (a full or failing state disk) since
+    /// the daemon started.
+    #[serde(default)]
+    pub log_dropped: u64,
+    /// Damage found in the store (`tether.db`), one line each; empty when healthy.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub store_damage: Vec<String>,
+    /// What to do about `store_damage`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store_damage_help: Option<String>,
+    /// The last store write that failed (a full disk, say), until one succeeds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store_error: Option<String>,
+}
+
+/// `daemon.stop` result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StopResult {
+    /// Always true: the daemon is stopping.
+    pub stopping: bool,
+}
+
+/// Names a session by name or id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionRef {
+    /// A session's name or id.
+    pub session: String,
+}
+
+/// `session.create` params.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CreateParams {
+    /// Unique name; generated when absent.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Working directory (absolute).
+    pub cwd: String,
+    /// `provider/model`; the config's default when absent.
+    #[serde(default)]
+    pub model: Option<String>,
+    /// System prompt.
+    #[serde(default)]
+    pub instructions: Option<String>,
+    /// A first message, delivered as if sent right after creation.
+    #[serde(default)]
+    pub prompt: Option<String>,
+}
+
+/// A session summary, as `ls --json` prints it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    /// Stable id.
+    pub id: String,
+    /// Unique name.
+    pub name: String,
+    /// Current state.
+    pub state: SessionState,
+    /// `provider/model`.
+    pub model: String,
+    /// Working directory.
+    pub cwd: String,
+    /// RFC 3339 UTC.
+    pub created_at: String,
+    /// RFC 3339 UTC of the last event.
+    pub updated_at: String,
+    /// Call ids waiting for approval.
+    pub pending_approvals: Vec<String>,
+    /// Inputs sent but not yet taken by the agent.
+    #[serde(default)]
+    pub queued_inputs: usize,
+    /// Clients attached now.
+    #[serde(default)]
+    pub attached_clients: usize,
+    /// The seq of the last stored event.
+    #[serde(default)]
+    pub last_seq: u64,
+    /// Tokens used by this session so far.
+    #[serde(default)]
+    pub usage: Usage,
+    /// The system prompt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instructions: Option<String>,
+    /// Why the last turn failed, when `state` is `failed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
+/// `session.send` params.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SendParams {
+    /// Name or id.
+    pub session: String,
+    /// The message.
+    pub text: String,
+    /// How to deliver it.
+    #[serde(default)]
+    pub delivery: Delivery,
+}
+
+/// `session.send` result: the input is durable when this arrives.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SendResult {
+    /// The stored input's id.
+    pub input_id: i64,
+    /// The session's state after taking the input.
+    pub state: SessionState,
+}
+
+/// `session.interrupt` result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InterruptResult {
+    /// False when no turn was running.
+    pub interrupted: bool,
+}
+
+/// `session.approve` / `session.deny` params.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DecideParams {
+    /// Name or id.
+    pub session: String,
+    /// One call; absent with `all = false` means "the only pending call".
+    #[serde(default)]
+    pub call_id: Option<String>,
+    /// Every pending call.
+    #[serde(default)]
+    pub all: bool,
+    /// Why (for denials; told to the model).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// `session.approve` / `session.deny` result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecideResult {
+    /// The call ids decided.
+    pub decided: Vec<String>,
+}
+
+/// `session.wait` params.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WaitParams {
+    /// Name or id.
+    pub session: String,
+    /// Give up after this many seconds; absent waits forever.
+    #[serde(default)]
+    pub timeout_s: Option<f64>,
+}
+
+/// `session.wait` result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WaitResult {
+    /// The state reached (or the state at the timeout).
+    pub state: SessionState,
+    /// True when the timeout passed first.
+    pub timed_out: bool,
+}
+
+/// `session.logs` params.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LogsParams {
+    /// Name or id.
+    pub session: String,
+    /// Only events with `seq > since`.
+    #[serde(default)]
+    pub since: Option<u64>,
+    /// Only events with `seq < before` (paging backwards: the newest `limit` of them).
+    #[serde(default)]
+    pub before: Option<u64>,
+    /// At most this many events (default 1000, max 10000).
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// `session.logs` result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogsResult {
+    /// Events in seq order.
+    pub events: Vec<Event>,
+    /// The seq of the session's last stored event.
+    pub last_seq: u64,
+    /// True when more events match than were returned.
+    pub more: bool,
+}
+
+/// `session.attach` params.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AttachParams {
+    /// Name or id.
+    pub session: String,
+    /// The client has every event up to this seq; absent means it has none.
+    #[serde(default)]
+    pub from_seq: Option<u64>,
+    /// At most this many events in the reply (the newest; default 200).
+    #[serde(default)]
+    pub page_size: Option<u32>,
+    /// This client may not send, interrupt or decide.
+    #[serde(default)]
+    pub read_only: bool,
+}
+
+/// The part of an answer that is streaming right now.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PartialState {
+    /// Assistant text streamed so far in the current model call.
+    pub assistant_text: String,
+}
+
+/// `session.attach` result. Live notifications for events after `last_seq` follow.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttachResult {
+    /// The session.
+    pub info: SessionInfo,
+    /// Events after `from_seq` up to `last_seq`: the newest `page_size` of them.
+    pub events: Vec<Event>,
+    /// True when older events after `from_seq` were left out (page with `session.logs`).
+    pub truncated: bool,
+    /// The last stored seq at the moment of attaching.
+    pub last_seq: u64,
+    /// What is streaming right now.
+    pub partial: PartialState,
+}
+
+/// `session.live` notification params.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LiveParams {
+    /// The session's id.
+    pub session_id: String,
+    /// What happened.
+    #[serde(flatten)]
+    pub live: Live,
+}
+
+/// `sessions.updated` notification params: the whole list, as `session.list`
+/// returns it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionsUpdatedParams {
+    /// Every session.
+    pub sessions: Vec<SessionInfo>,
+}
+
+/// `session.closed` notification params: an attached session was killed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionClosedParams {
+    /// The session's id.
+    pub session_id: String,
+    /// The session's name.
+    pub name: String,
+}
+
+/// `session.kill` result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KillResult {
+    /// The deleted session's id.
+    pub id: String,
+}
+
+/// `tools.list` params.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ToolsParams {
+    /// Only the servers this session (name or id) sees; all when absent.
+    #[serde(default)]
+    pub session: Option<String>,
+}
+
+/// Status of a tool server, as `tools --json` prints it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServerStatus {
+    /// Being started.
+    Starting,
+    /// Serving.
+    Running,
+    /// Could not start or keeps crashing.
+    Failed,
+    /// Stopped on purpose.
+    Stopped,
+    /// A status this client does not know.
+    #[serde(other)]
+    Unknown,
+}
+
+/// One tool server, as `tools --json` prints it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolServerInfo {
+    /// Server name (`builtin` for the builtin tools).
+    pub name: String,
+    /// The file that declares it (`builtin` for builtins).
+    pub source: String,
+    /// Its state.
+    pub status: ServerStatus,
+    /// The tool names it offers, as the model sees them.
+    pub tools: Vec<String>,
+    /// The last error, if any.
+    pub error: Option<String>,
+    /// Tools whose model name is not simply `<server>__<tool>`: original name ->
+    /// the name in `tools` (characters replaced, cut at 64, or a suffix that
+    /// keeps it apart from another tool of the server). Absent when none.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub renamed: std::collections::BTreeMap<String, String>,
+}

@@ -1,0 +1,130 @@
+//! A connection to the daemon over any byte stream: the handshake, requests
+//! (notifications that arrive while one waits are kept), and notifications.
+//! Nothing here knows what carries the bytes: the local socket (`local.rs`), a
+//! child process's stdio (`tokio::io::join(stdout, stdin)`) or a test pipe.
+
+use std::collections::VecDeque;
+use std::io::ErrorKind;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use tether_shared::framing::{Frame, FrameReader, write_frame};
+use tether_shared::protocol::*;
+use tokio::io::{AsyncRead, AsyncWrite, BufReader};
+
+use super::error::ClientError;
+
+/// A byte stream the client can speak over: both directions, one message per
+/// line each way.
+pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+
+/// A connection to the daemon.
+pub struct Client<S> {
+    stream: FrameReader<BufReader<S>>,
+    next_id: u64,
+    notifications: VecDeque<Notification>,
+}
+
+impl<S: Stream> Client<S> {
+    /// Says hello over `stream`; the client once the daemon answered.
+    pub async fn handshake(stream: S) -> Result<Client<S>, ClientError> {
+        let mut c = Client {
+            stream: FrameReader::new(BufReader::new(stream), MAX_RESPONSE_FRAME),
+            next_id: 1,
+            notifications: VecDeque::new(),
+        };
+        let _: HelloResult = c
+            .request(
+                method::HELLO,
+                HelloParams {
+                    protocol_version: PROTOCOL_VERSION,
+                    client: "tether-cli".into(),
+                },
+            )
+            .await?;
+        Ok(c)
+    }
+
+    /// Sends a request and waits for its response; notifications that arrive
+    /// meanwhile are kept for [`Client::next_notification`].
+    pub async fn request<T: DeserializeOwned>(
+        &mut self,
+        method: &str,
+        params: impl Serialize,
+    ) -> Result<T, ClientError> {
+        let id = self.send_only(method, params).await?;
+        loop {
+            match self.read().await? {
+                ServerMessage::Response(r) if r.id == id || r.id.is_null() => {
+                    if let Some(e) = r.error {
+                        return Err(ClientError::Rpc(e));
+                    }
+                    return serde_json::from_value(r.result.unwrap_or(Value::Null))
+                        .map_err(|e| ClientError::Protocol(e.to_string()));
+                }
+                ServerMessage::Response(_) => continue,
+                ServerMessage::Notification(n) => self.notifications.push_back(n),
+            }
+        }
+    }
+
+    /// Sends a request without waiting for its response (its response is skipped
+    /// by [`Client::next_notification`]). For interactive loops.
+    pub async fn send_only(
+        &mut self,
+        method: &str,
+        params: impl Serialize,
+    ) -> Result<u64, ClientError> {
+        let id = self.next_id;
+        self.next_id += 1;
+        // Params that do not serialise fail here, as they did inside write_frame.
+        let request = Request::new(id, method, params).map_err(std::io::Error::other)?;
+        write_frame(self.stream.get_mut().get_mut(), &request).await?;
+        Ok(id)
+    }
+
+    /// The next message of any kind (cancel-safe).
+    pub async fn next_message(&mut self) -> Result<Option<ServerMessage>, ClientError> {
+        if let Some(n) = self.notifications.pop_front() {
+            return Ok(Some(ServerMessage::Notification(n)));
+        }
+        match self.read().await {
+            Ok(m) => Ok(Some(m)),
+            Err(ClientError::Io(e)) if e.kind() == ErrorKind::UnexpectedEof => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The next notification (`None` when the daemon closed the connection).
+    pub async fn next_notification(&mut self) -> Result<Option<Notification>, ClientError> {
+        if let Some(n) = self.notifications.pop_front() {
+            return Ok(Some(n));
+        }
+        loop {
+            match self.read().await {
+                Ok(ServerMessage::Notification(n)) => return Ok(Some(n)),
+                Ok(ServerMessage::Response(_)) => continue,
+                Err(ClientError::Io(e)) if e.kind() == ErrorKind::UnexpectedEof => return Ok(None),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    async fn read(&mut self) -> Result<ServerMessage, ClientError> {
+        match self.stream.next().await? {
+            Frame::Line(b) => {
+                serde_json::from_slice(&b).map_err(|e| ClientError::Protocol(e.to_string()))
+            }
+            Frame::TooLong { len } => Err(ClientError::Protocol(format!(
+                "a {len}-byte message exceeds the limit"
+            ))),
+            Frame::Eof => Err(ClientError::Io(std::io::Error::new(
+                ErrorKind::UnexpectedEof,
+                "the daemon closed the connection",
+            ))),
+        }
+    }
+}

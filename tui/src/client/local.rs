@@ -1,0 +1,147 @@
+//! The client on the daemon's local socket: connect, or connect and start the
+//! daemon when none runs (race-free), waiting out a daemon that is dying.
+
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, anyhow, bail};
+use interprocess::local_socket::GenericFilePath;
+use interprocess::local_socket::tokio::prelude::*;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::connection::Client;
+use super::error::ClientError;
+
+/// A client on the local socket.
+pub type LocalClient = Client<LocalSocketStream>;
+
+/// Connects and says hello. Fails fast when nobody listens.
+pub async fn connect(socket: &Path) -> Result<LocalClient, ClientError> {
+    let name = socket.to_fs_name::<GenericFilePath>()?;
+    let stream = LocalSocketStream::connect(name).await?;
+    Client::handshake(stream).await
+}
+
+/// Connects (starting the daemon when none runs) and makes one request.
+pub async fn request_once<T: DeserializeOwned>(
+    socket: &Path,
+    method: &str,
+    params: impl Serialize,
+) -> anyhow::Result<T> {
+    Ok(connect_or_start(socket)
+        .await?
+        .request(method, params)
+        .await?)
+}
+
+fn nobody_listens(e: &ClientError) -> bool {
+    matches!(e, ClientError::Io(io) if matches!(io.kind(), ErrorKind::NotFound | ErrorKind::ConnectionRefused))
+}
+
+/// The connection was taken and dropped before the hello was answered: a daemon
+/// dying right now (killed, or stopping), whose socket goes away in a moment.
+fn dropped(e: &ClientError) -> bool {
+    matches!(e, ClientError::Io(io) if matches!(
+        io.kind(),
+        ErrorKind::ConnectionReset | ErrorKind::UnexpectedEof | ErrorKind::BrokenPipe
+    ))
+}
+
+/// How long a command waits for a dying daemon to be gone before starting one.
+const DYING_GRACE: Duration = Duration::from_secs(5);
+
+/// Connects; a daemon that drops the connection during the hello is dying, so
+/// this waits (bounded) until it answers or is gone.
+async fn connect_past_dying(socket: &Path) -> Result<LocalClient, ClientError> {
+    let deadline = Instant::now() + DYING_GRACE;
+    loop {
+        match connect(socket).await {
+            Err(e) if dropped(&e) && Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Connects to the daemon, starting one when none runs. Racing callers start
+/// exactly one daemon: the starter holds a lock beside the socket while it waits.
+pub async fn connect_or_start(socket: &Path) -> anyhow::Result<LocalClient> {
+    match connect_past_dying(socket).await {
+        Ok(c) => return Ok(c),
+        Err(e) if nobody_listens(&e) => {}
+        Err(e) => {
+            return Err(anyhow!(e)).context(format!(
+                "cannot connect to the daemon at {}",
+                socket.display()
+            ));
+        }
+    }
+    tether_daemon::server::prepare_socket_dir(socket)?;
+    let lock_path = PathBuf::from(format!("{}.spawn", socket.display()));
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("failed to open {}", lock_path.display()))?;
+    let lock = tokio::task::spawn_blocking(move || lock.lock().map(|_| lock)).await??;
+    // Someone may have started it while we waited for the lock.
+    match connect_past_dying(socket).await {
+        Ok(c) => return Ok(c),
+        Err(e) if nobody_listens(&e) => {}
+        Err(e) => return Err(anyhow!(e)).context("cannot connect to the daemon"),
+    }
+    let started = start_daemon(socket).await;
+    drop(lock);
+    started
+}
+
+async fn start_daemon(socket: &Path) -> anyhow::Result<LocalClient> {
+    let state_dir = tether_shared::paths::state_dir();
+    tether_shared::paths::create_private_dir(&state_dir)
+        .with_context(|| format!("failed to create {}", state_dir.display()))?;
+    let start_log = state_dir.join("daemon-start.log");
+    let err_file = std::fs::File::create(&start_log)
+        .with_context(|| format!("failed to create {}", start_log.display()))?;
+    let exe = std::env::current_exe().context("cannot find the tether executable")?;
+    let mut child = tokio::process::Command::new(exe)
+        .arg("--socket")
+        .arg(socket)
+        .args(["daemon", "--background"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(err_file))
+        .spawn()
+        .context("failed to start the daemon")?;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        match connect(socket).await {
+            Ok(c) => return Ok(c),
+            Err(e) if nobody_listens(&e) || dropped(&e) => {}
+            Err(e) => {
+                return Err(anyhow!(e)).context("cannot connect to the daemon it just started");
+            }
+        }
+        if let Some(status) = child.try_wait()? {
+            let log = std::fs::read_to_string(&start_log).unwrap_or_default();
+            let last = log
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("no output");
+            bail!("the daemon failed to start ({status}): {}", last.trim());
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "the daemon did not start listening on {} within 15 s; see {}",
+                socket.display(),
+                start_log.display()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}

@@ -1,0 +1,170 @@
+//! The client over a test pipe: a fake daemon on the other end of a
+//! `tokio::io::duplex`, so the client is checked without a socket or a daemon.
+
+use serde_json::{Value, json};
+use tether_shared::protocol::{ServerMessage, method};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream, Lines};
+
+use super::{Client, ClientError};
+
+/// The daemon's end of the pipe: reads requests, writes what the test says.
+struct Peer {
+    lines: Lines<BufReader<tokio::io::ReadHalf<DuplexStream>>>,
+    writer: tokio::io::WriteHalf<DuplexStream>,
+}
+
+impl Peer {
+    async fn request(&mut self) -> Value {
+        let line = self.lines.next_line().await.unwrap().expect("a request");
+        serde_json::from_str(&line).unwrap()
+    }
+
+    async fn send(&mut self, v: Value) {
+        self.send_raw(format!("{v}\n").as_bytes()).await;
+    }
+
+    async fn send_raw(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).await.unwrap();
+    }
+
+    async fn answer(&mut self, id: &Value, result: Value) {
+        self.send(json!({"jsonrpc": "2.0", "id": id, "result": result}))
+            .await;
+    }
+
+    /// Answers the hello, checking what the client says in it.
+    async fn hello(&mut self) {
+        let r = self.request().await;
+        assert_eq!(r["method"], method::HELLO, "{r}");
+        assert_eq!(r["params"]["protocol_version"], 1, "{r}");
+        assert_eq!(r["params"]["client"], "tether-cli", "{r}");
+        self.answer(
+            &r["id"],
+            json!({"protocol_version": 1, "daemon_version": "0.0.0", "pid": 7}),
+        )
+        .await;
+    }
+}
+
+/// A client and its fake daemon, past the handshake.
+async fn pair() -> (Client<DuplexStream>, Peer) {
+    let (ours, theirs) = tokio::io::duplex(64 * 1024);
+    let (r, w) = tokio::io::split(theirs);
+    let mut peer = Peer {
+        lines: BufReader::new(r).lines(),
+        writer: w,
+    };
+    let (client, ()) = tokio::join!(Client::handshake(ours), peer.hello());
+    (client.unwrap(), peer)
+}
+
+fn live(seq: u64) -> Value {
+    json!({"jsonrpc": "2.0", "method": method::SESSION_LIVE, "params": {"session": "s", "seq": seq}})
+}
+
+#[tokio::test]
+async fn a_request_gets_its_answer_and_notifications_meanwhile_are_kept() {
+    let (mut c, mut peer) = pair().await;
+    let daemon = async {
+        let r = peer.request().await;
+        assert_eq!(r["method"], method::SESSION_LIST, "{r}");
+        assert_eq!(r["params"], json!({}), "{r}");
+        peer.send(live(1)).await;
+        // An answer to some other request is not this one's.
+        peer.answer(&json!(999), json!("not this")).await;
+        peer.answer(&r["id"], json!(["a", "b"])).await;
+        peer.send(live(2)).await;
+        peer
+    };
+    let (got, mut peer) = tokio::join!(
+        c.request::<Vec<String>>(method::SESSION_LIST, json!({})),
+        daemon
+    );
+    assert_eq!(got.unwrap(), ["a", "b"]);
+    let first = c.next_notification().await.unwrap().unwrap();
+    assert_eq!(
+        (first.method.as_str(), &first.params["seq"]),
+        (method::SESSION_LIVE, &json!(1))
+    );
+    let second = c.next_notification().await.unwrap().unwrap();
+    assert_eq!(second.params["seq"], 2);
+    // The daemon hangs up: no more notifications, and no error.
+    peer.writer.shutdown().await.unwrap();
+    drop(peer);
+    assert!(c.next_notification().await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn an_error_answer_is_the_daemons_error() {
+    let (mut c, mut peer) = pair().await;
+    let daemon = async {
+        let r = peer.request().await;
+        peer.send(json!({"jsonrpc": "2.0", "id": r["id"], "error": {"code": -32001, "message": "no session named x"}}))
+            .await;
+    };
+    let (got, ()) = tokio::join!(
+        c.request::<Value>(method::SESSION_GET, json!({"session": "x"})),
+        daemon
+    );
+    match got {
+        Err(ClientError::Rpc(e)) => {
+            assert_eq!((e.code, e.message.as_str()), (-32001, "no session named x"));
+        }
+        other => panic!("expected the daemon's error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn sent_requests_get_ids_and_their_answers_come_as_messages() {
+    let (mut c, mut peer) = pair().await;
+    let a = c.send_only(method::SESSION_LIST, json!({})).await.unwrap();
+    let b = c.send_only(method::TOOLS_LIST, json!({})).await.unwrap();
+    assert_ne!(a, b);
+    let (ra, rb) = (peer.request().await, peer.request().await);
+    assert_eq!((ra["id"].clone(), rb["id"].clone()), (json!(a), json!(b)));
+    assert_eq!(rb["method"], method::TOOLS_LIST);
+    peer.answer(&rb["id"], json!([])).await;
+    match c.next_message().await.unwrap() {
+        Some(ServerMessage::Response(r)) => assert_eq!(r.id, json!(b)),
+        other => panic!("expected the answer to {b}, got {other:?}"),
+    }
+    drop(peer);
+    assert!(c.next_message().await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn what_the_client_cannot_read_is_a_protocol_error() {
+    let (mut c, mut peer) = pair().await;
+    peer.send_raw(b"this is not json\n").await;
+    match c.next_message().await {
+        Err(ClientError::Protocol(_)) => {}
+        other => panic!("expected a protocol error, got {other:?}"),
+    }
+    // A wrong result type is one too.
+    let daemon = async {
+        let r = peer.request().await;
+        peer.answer(&r["id"], json!("a string")).await;
+    };
+    let (got, ()) = tokio::join!(
+        c.request::<Vec<u64>>(method::SESSION_LIST, json!({})),
+        daemon
+    );
+    assert!(matches!(got, Err(ClientError::Protocol(_))), "{got:?}");
+}
+
+#[tokio::test]
+async fn a_daemon_that_hangs_up_during_the_hello_is_a_lost_connection() {
+    let (ours, theirs) = tokio::io::duplex(1024);
+    drop(theirs);
+    match Client::handshake(ours).await {
+        Err(ClientError::Io(e)) => assert!(
+            matches!(
+                e.kind(),
+                std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::BrokenPipe
+            ),
+            "{e:?}"
+        ),
+        Err(e) => panic!("expected a lost connection, got {e:?}"),
+        Ok(_) => panic!("expected a lost connection"),
+    }
+}

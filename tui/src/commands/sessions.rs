@@ -1,0 +1,98 @@
+//! The session commands: `new`, `ls`, `attach` and `kill`. `new` and `attach`
+//! open the TUI on a terminal and the line-mode client otherwise.
+
+use std::io::IsTerminal;
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use serde_json::json;
+use tether_shared::protocol::*;
+
+use super::output::print_json;
+use crate::cli::NewArgs;
+use crate::client::{connect_or_start, request_once};
+use crate::render;
+use crate::retry::mutate;
+
+/// `tether ls [--json]`.
+pub(super) async fn ls(socket: &Path, json: bool) -> anyhow::Result<u8> {
+    let list: Vec<SessionInfo> = request_once(socket, method::SESSION_LIST, json!({})).await?;
+    if json {
+        print_json(&list)?;
+    } else {
+        print!("{}", render::sessions(&list));
+    }
+    Ok(0)
+}
+
+/// `tether attach [NAME] [--read-only]`: without NAME, the session updated last.
+pub(super) async fn attach(
+    socket: &Path,
+    name: Option<String>,
+    read_only: bool,
+    interactive: bool,
+) -> anyhow::Result<u8> {
+    let mut c = connect_or_start(socket).await?;
+    let name = match name {
+        Some(n) => n,
+        None => {
+            let list: Vec<SessionInfo> = c.request(method::SESSION_LIST, json!({})).await?;
+            match list.iter().max_by(|a, b| a.updated_at.cmp(&b.updated_at)) {
+                Some(s) => s.name.clone(),
+                None => bail!("no sessions to attach to; start one with `tether new`"),
+            }
+        }
+    };
+    if interactive {
+        drop(c);
+        return crate::ui::run(socket.to_path_buf(), Some(name), read_only).await;
+    }
+    crate::linemode::attach(c, &name, read_only).await
+}
+
+/// `tether new [NAME] [-d] ...`: creates a session, then attaches unless `-d`.
+pub(super) async fn new(args: NewArgs, socket: &Path) -> anyhow::Result<u8> {
+    let dir = match args.dir {
+        Some(d) => d,
+        None => std::env::current_dir().context("cannot read the current directory")?,
+    };
+    let cwd = std::fs::canonicalize(&dir)
+        .with_context(|| format!("working directory {}", dir.display()))?;
+    let prompt = (!args.prompt.is_empty()).then(|| args.prompt.join(" "));
+    let (info, c): (SessionInfo, _) = mutate(
+        socket,
+        method::SESSION_CREATE,
+        CreateParams {
+            name: args.name,
+            cwd: cwd.display().to_string(),
+            model: args.model,
+            instructions: args.instructions,
+            prompt,
+        },
+        args.key,
+        "`tether ls`",
+    )
+    .await?;
+    if args.detach {
+        println!("{}", info.name);
+        return Ok(0);
+    }
+    if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
+        drop(c);
+        return crate::ui::run(socket.to_path_buf(), Some(info.id), false).await;
+    }
+    crate::linemode::attach(c, &info.name, false).await
+}
+
+/// `tether kill NAME`.
+pub(super) async fn kill(socket: &Path, name: String, key: Option<String>) -> anyhow::Result<u8> {
+    let _: (KillResult, _) = mutate(
+        socket,
+        method::SESSION_KILL,
+        SessionRef { session: name },
+        key,
+        "`tether ls`",
+    )
+    .await?;
+    Ok(0)
+}

@@ -1,0 +1,138 @@
+//! Steering a session from the command line: `send`, `interrupt`, `approve`,
+//! `deny` and `wait`.
+
+use std::path::Path;
+
+use anyhow::Context;
+use tether_shared::Delivery;
+use tether_shared::protocol::*;
+
+use crate::client::request_once;
+use crate::retry::mutate;
+
+/// Exit status of `wait` when the timeout passes.
+const EXIT_TIMEOUT: u8 = 124;
+
+/// `tether send NAME [--steer|--interrupt] [--key K] TEXT...` (`-` reads stdin).
+pub(super) async fn send(
+    socket: &Path,
+    name: String,
+    steer: bool,
+    interrupt: bool,
+    key: Option<String>,
+    text: Vec<String>,
+) -> anyhow::Result<u8> {
+    let delivery = if steer {
+        Delivery::Steer
+    } else if interrupt {
+        Delivery::Interrupt
+    } else {
+        Delivery::Queue
+    };
+    let text = if text == ["-"] {
+        message_from_stdin()?
+    } else {
+        text.join(" ")
+    };
+    let check = format!("`tether logs {name}`");
+    let _: (SendResult, _) = mutate(
+        socket,
+        method::SESSION_SEND,
+        SendParams {
+            session: name,
+            text,
+            delivery,
+        },
+        key,
+        &check,
+    )
+    .await?;
+    Ok(0)
+}
+
+/// The message of `tether send NAME -`: standard input, less its final newline.
+fn message_from_stdin() -> anyhow::Result<String> {
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+        .context("failed to read the message from standard input")?;
+    let text = text.strip_suffix('\n').unwrap_or(&text);
+    let text = text.strip_suffix('\r').unwrap_or(text);
+    Ok(text.to_string())
+}
+
+/// `tether interrupt NAME`.
+pub(super) async fn interrupt(
+    socket: &Path,
+    name: String,
+    key: Option<String>,
+) -> anyhow::Result<u8> {
+    let check = format!("`tether logs {name}`");
+    let (r, _): (InterruptResult, _) = mutate(
+        socket,
+        method::SESSION_INTERRUPT,
+        SessionRef { session: name },
+        key,
+        &check,
+    )
+    .await?;
+    if !r.interrupted {
+        eprintln!("nothing was running");
+    }
+    Ok(0)
+}
+
+/// `tether approve NAME [CALL_ID|--all]`.
+pub(super) async fn approve(
+    socket: &Path,
+    params: DecideParams,
+    key: Option<String>,
+) -> anyhow::Result<u8> {
+    decide(socket, method::SESSION_APPROVE, params, key).await
+}
+
+/// `tether deny NAME [CALL_ID|--all] [--reason R]`.
+pub(super) async fn deny(
+    socket: &Path,
+    params: DecideParams,
+    key: Option<String>,
+) -> anyhow::Result<u8> {
+    decide(socket, method::SESSION_DENY, params, key).await
+}
+
+async fn decide(
+    socket: &Path,
+    method_name: &str,
+    params: DecideParams,
+    key: Option<String>,
+) -> anyhow::Result<u8> {
+    let check = format!(
+        "`tether ls` (its pending approvals) or `tether logs {}`",
+        params.session
+    );
+    let (r, _): (DecideResult, _) = mutate(socket, method_name, params, key, &check).await?;
+    for id in r.decided {
+        println!("{id}");
+    }
+    Ok(0)
+}
+
+/// `tether wait NAME [--timeout S]`: prints the state it settled in.
+pub(super) async fn wait(socket: &Path, name: String, timeout: Option<f64>) -> anyhow::Result<u8> {
+    if let Some(t) = timeout
+        && !(t.is_finite() && t >= 0.0)
+    {
+        eprintln!("tether: --timeout must be a number of seconds >= 0");
+        return Ok(2);
+    }
+    let r: WaitResult = request_once(
+        socket,
+        method::SESSION_WAIT,
+        WaitParams {
+            session: name,
+            timeout_s: timeout,
+        },
+    )
+    .await?;
+    println!("{}", r.state);
+    Ok(if r.timed_out { EXIT_TIMEOUT } else { 0 })
+}
