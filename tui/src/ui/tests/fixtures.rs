@@ -431,7 +431,7 @@ pub(super) fn input_text(app: &App) -> String {
 // ---------------------------------------------------------------------------
 
 pub(super) mod scene {
-    use super::*;
+    use crate::ui::tests::fixtures::*;
 
     pub fn list() -> App {
         list_with(sessions())
