@@ -13,7 +13,7 @@ use tracing::{error, info, warn};
 
 use crate::config::ConfigSource;
 use crate::registry::Registry;
-use crate::server;
+use crate::rpc::listener as server;
 use crate::session::SessionShared;
 use crate::store::Store;
 use crate::tools::ToolManager;
@@ -52,8 +52,8 @@ pub struct Daemon {
     pub closing: CancellationToken,
     /// Connected clients.
     pub clients: AtomicUsize,
-    /// Request keys being handled now (see [`crate::keys`]).
-    pub keys_in_flight: crate::keys::InFlight,
+    /// Request keys being handled now (see [`crate::rpc::keys`]).
+    pub keys_in_flight: crate::rpc::keys::InFlight,
     started: Instant,
     conn_tracker: TaskTracker,
 }
@@ -155,7 +155,7 @@ pub async fn run(options: DaemonOptions, shutdown: CancellationToken) -> anyhow:
     );
 
     let prune_stop = CancellationToken::new();
-    let prune = tokio::spawn(crate::keys::prune_loop(
+    let prune = tokio::spawn(crate::rpc::keys::prune_loop(
         daemon.shared.store.clone(),
         prune_stop.clone(),
     ));

@@ -2,14 +2,12 @@
 //! local socket. `run` is the whole daemon; the `tether` binary calls it.
 
 pub mod config;
-mod connection;
 pub mod daemon;
-pub mod keys;
 pub mod logfile;
 pub mod model;
 pub mod procs;
 pub mod registry;
-pub mod server;
+pub mod rpc;
 pub mod session;
 pub mod store;
 pub mod toolconfig;

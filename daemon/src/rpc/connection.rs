@@ -462,7 +462,7 @@ impl Conn {
                 "the daemon is shutting down",
             ));
         }
-        let Some(key) = crate::keys::key_of(&req)? else {
+        let Some(key) = super::keys::key_of(&req)? else {
             return self.dispatch(req, None).await;
         };
         // One request per key at a time: a retry racing its first attempt waits,
@@ -476,7 +476,7 @@ impl Conn {
             .map_err(|e| internal(format!("could not read request keys: {e}")))?;
         if let Some(stored) = stored {
             info!(key = %key.key, method = %req.method, "answered a retried request from its key");
-            return crate::keys::replay(stored, &req.method, &key).map(Some);
+            return super::keys::replay(stored, &req.method, &key).map(Some);
         }
         let method = req.method.clone();
         let out = self

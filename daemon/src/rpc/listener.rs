@@ -14,7 +14,7 @@ use interprocess::os::unix::local_socket::ListenerOptionsExt;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, info, info_span, warn};
 
-use crate::connection;
+use super::connection;
 use crate::daemon::Daemon;
 
 /// The lock file beside the socket: held for the daemon's lifetime.
