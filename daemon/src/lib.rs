@@ -2,7 +2,7 @@
 //! local socket. `run` is the whole daemon; the `tether` binary calls it.
 
 pub mod config;
-pub mod daemon;
+mod daemon;
 pub mod logfile;
 pub mod model;
 pub mod procs;
