@@ -4,13 +4,12 @@
 pub mod config;
 mod daemon;
 pub mod logfile;
-pub mod model;
+pub(crate) mod model;
 pub mod procs;
 pub mod registry;
 pub mod rpc;
 pub mod session;
 pub mod store;
-pub mod toolconfig;
 pub mod tools;
 pub mod util;
 pub mod watch;

@@ -24,7 +24,7 @@ use super::handle::{Command, SessionHandle, Subscription};
 use super::machine::{self, CallStatus, Step, StepCall};
 use super::workers::Work;
 use crate::config::{ConfigSource, Policy};
-use crate::model::{ModelReply, ModelRequest, OpenAi, Progress};
+use crate::model::{self, Message, ModelReply, ModelRequest, Progress};
 use crate::store::{Batch, KeyRecord, QueuedInput, SessionRow, Store};
 use crate::tools::{ToolChange, ToolManager, ToolOutput};
 use crate::util::now_rfc3339;
@@ -69,7 +69,7 @@ pub(super) struct SessionActor {
     inputs: VecDeque<QueuedInput>,
     pub(super) turn: Option<Turn>,
     pub(super) next_generation: u64,
-    conversation: Option<Vec<Arc<Value>>>,
+    conversation: Option<Vec<Arc<Message>>>,
     partial_text: String,
     clients: usize,
     // Created at the first subscribe: the channel's slots are allocated up front,
@@ -609,11 +609,10 @@ impl SessionActor {
             context::drop_images(&mut messages);
         }
         let request = ModelRequest {
-            model: resolved.model.clone(),
             messages,
             tools: Vec::new(),
         };
-        let provider = OpenAi::new(self.shared.http.clone(), resolved, &config.retry);
+        let provider = model::provider_for(&self.shared.http, &resolved, &config.retry);
         self.call_model(request, provider, config.retry);
     }
 
@@ -658,7 +657,7 @@ impl SessionActor {
                 self.partial_text.clear();
                 match result {
                     Ok(reply) => self.model_reply(reply).await,
-                    Err(e) => self.fail_turn(e).await,
+                    Err(e) => self.fail_turn(e.to_string()).await,
                 }
             }
             Work::ToolChunk {

@@ -7,6 +7,7 @@
 //! interrupted or earlier turn. What a report means to the turn is decided in
 //! `actor`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -15,7 +16,7 @@ use tracing::{Instrument, debug, info};
 use super::actor::SessionActor;
 use super::machine::StepCall;
 use crate::config::Retry;
-use crate::model::{self, ModelReply, ModelRequest, OpenAi, Progress};
+use crate::model::{self, ModelError, ModelProvider, ModelReply, ModelRequest, Progress};
 use crate::procs::ProcessIdentity;
 use crate::tools::{ToolContext, ToolOutput};
 
@@ -32,7 +33,7 @@ pub(super) enum Work {
     },
     ModelDone {
         generation: u64,
-        result: Result<ModelReply, String>,
+        result: Result<ModelReply, ModelError>,
     },
     ToolChunk {
         generation: u64,
@@ -73,7 +74,12 @@ impl SessionActor {
 
     /// Spawns the model call of the current turn's step: it is offered the tools
     /// this session sees when it starts, and streams its progress back.
-    pub(super) fn call_model(&self, request: ModelRequest, provider: OpenAi, retry: Retry) {
+    pub(super) fn call_model(
+        &self,
+        request: ModelRequest,
+        provider: Arc<dyn ModelProvider>,
+        retry: Retry,
+    ) {
         let Some(turn) = self.turn.as_ref() else {
             return;
         };
@@ -94,7 +100,7 @@ impl SessionActor {
                 let mut request = request;
                 request.tools = tools.specs(&session_id);
                 let (ptx, mut prx) = mpsc::unbounded_channel();
-                let call = model::complete_with_retries(&provider, &request, &retry, &ptx);
+                let call = model::complete_with_retries(&*provider, &request, &retry, &ptx);
                 tokio::pin!(call);
                 let result = loop {
                     tokio::select! {
@@ -111,6 +117,13 @@ impl SessionActor {
                         generation,
                         progress,
                     });
+                }
+                if let Err(e) = &result {
+                    debug!(
+                        kind = e.kind.as_str(),
+                        attempts = e.attempts,
+                        "model call failed"
+                    );
                 }
                 let _ = work.send(Work::ModelDone { generation, result });
             }

@@ -14,7 +14,7 @@ use super::manager::{ToolManager, mcp_json};
 use super::server::{Server, ServerKey, lock, named};
 use super::types::{ToolContext, ToolOutput, ToolSpec};
 use crate::config::ConfigError;
-use crate::tools::mcp::client::McpError;
+use crate::tools::mcp::McpError;
 
 impl ToolManager {
     /// Servers a session sees, project servers first (they win a name clash).

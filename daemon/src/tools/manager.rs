@@ -21,10 +21,10 @@ use tokio_util::task::TaskTracker;
 use tracing::{Instrument, info, info_span, warn};
 
 use super::change::{Scope, ToolChange};
+use super::config::{self as tool_config, ServerDef};
 use super::server::{Inherited, Server, ServerKey, lock};
 use super::supervisor::supervise;
 use crate::config::{ConfigError, ConfigSource};
-use crate::toolconfig::{self, ServerDef};
 use crate::watch::{self, FileWatcher};
 
 /// A tool config file's server definitions, and why it does not parse when it does not.
@@ -148,7 +148,7 @@ impl ToolManager {
     /// (Re)reads one file and applies the difference. `quiet`: its servers'
     /// first tool sets are not announced (daemon start, first session in a dir).
     fn load_file(self: &Arc<Self>, path: &Path, quiet: bool) {
-        let parsed = toolconfig::load(path);
+        let parsed = tool_config::load(path);
         let mut inner = lock(&self.inner);
         let file = inner.files.entry(path.to_path_buf()).or_default();
         let new_defs = match parsed {

@@ -1,16 +1,20 @@
 //! The tools a session can call: the builtins and the tools of MCP servers from
 //! the watched tool config files, behind one manager.
 //!
-//! `manager` decides which servers run for whom from the config files; `server` is
-//! one server's definition and live state, which its task in `supervisor` keeps
-//! running and writes; `calls` routes what a session sees and calls; `change` is
-//! what sessions are told when their tool set changes.
+//! `manager` decides which servers run for whom from the config files (parsed in
+//! `config`); `server` is one server's definition and live state, which its task in
+//! `supervisor` keeps running and writes; `calls` routes what a session sees and
+//! calls; `change` is what sessions are told when their tool set changes; `names`
+//! the names the model knows MCP tools by. `builtin` and `mcp` are the two kinds
+//! of tool.
 
 pub mod builtin;
 mod calls;
 mod change;
+pub mod config;
 pub mod manager;
 pub mod mcp;
+mod names;
 pub mod preview;
 mod server;
 mod supervisor;

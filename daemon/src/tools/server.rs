@@ -12,8 +12,9 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::change::Scope;
-use crate::tools::mcp::client::{McpClient, McpTool, ServerSpec};
-use crate::toolconfig::{ServerDef, model_tool_names};
+use super::config::ServerDef;
+use super::names::model_tool_names;
+use crate::tools::mcp::{McpClient, McpTool, ServerSpec};
 
 /// Identifies a server process: its definition (source file and name), and the
 /// session it runs for when it is one per session.
@@ -131,7 +132,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::tools::mcp::client::Transport;
+    use crate::tools::mcp::Transport;
 
     fn def() -> ServerDef {
         ServerDef {

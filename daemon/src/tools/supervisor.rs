@@ -12,7 +12,7 @@ use tracing::{info, warn};
 
 use super::change::ToolChange;
 use super::server::{Server, lock, spec_of};
-use crate::tools::mcp::client::{McpClient, ServerEvent};
+use crate::tools::mcp::{McpClient, ServerEvent};
 
 /// First restart delay of a server that exited or could not start.
 const BACKOFF_START: Duration = Duration::from_secs(1);

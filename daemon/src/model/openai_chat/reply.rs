@@ -8,7 +8,8 @@ use tether_shared::Usage;
 use tether_shared::event::ToolCallSpec;
 use tokio::sync::mpsc;
 
-use super::{ModelError, ModelReply};
+use crate::model::error::{ModelError, ModelErrorKind};
+use crate::model::types::ModelReply;
 
 /// A non-streamed `chat.completion` object as a reply: each choice's `message` is read
 /// as one big delta, so both shapes share [`ChatAccumulator`]. A complete body with a
@@ -36,6 +37,7 @@ pub fn completion_reply(
     }
     if !has_message {
         return Err(ModelError::retryable(
+            ModelErrorKind::Server,
             "model endpoint answered with JSON that is not a chat completion (no choices[0].message)",
         ));
     }
@@ -75,7 +77,7 @@ impl ChatAccumulator {
             let msg = err["message"]
                 .as_str()
                 .map_or_else(|| err.to_string(), str::to_string);
-            return Err(ModelError::retryable(format!(
+            return Err(ModelError::in_stream(format!(
                 "model stream carried an error: {msg}"
             )));
         }
@@ -133,15 +135,17 @@ impl ChatAccumulator {
     pub fn finish(self) -> Result<ModelReply, ModelError> {
         let Some(finish_reason) = self.finish_reason else {
             return Err(ModelError::retryable(
+                ModelErrorKind::Server,
                 "model stream ended before the answer was finished (no finish_reason)",
             ));
         };
         let mut tool_calls = Vec::new();
         for (index, c) in self.calls {
             if c.name.is_empty() {
-                return Err(ModelError::retryable(format!(
-                    "model sent tool call #{index} without a name"
-                )));
+                return Err(ModelError::retryable(
+                    ModelErrorKind::Server,
+                    format!("model sent tool call #{index} without a name"),
+                ));
             }
             let arguments = if c.arguments.trim().is_empty() {
                 json!({})

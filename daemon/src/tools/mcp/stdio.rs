@@ -16,7 +16,7 @@ use tokio::io::AsyncReadExt;
 use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command};
 use tokio::task::JoinHandle;
 
-use super::McpError;
+use super::error::McpError;
 
 /// How many stderr lines are kept for error reports.
 pub(super) const STDERR_LINES: usize = 20;

@@ -1,0 +1,24 @@
+//! Model providers behind one trait.
+//!
+//! - `types`: the provider-neutral conversation ([`Message`] of [`Part`]s) and the
+//!   request and reply of one call.
+//! - `provider`: the [`ModelProvider`] trait; `factory`: [`provider_for`], which picks the
+//!   implementation by the provider's `kind` in config.
+//! - `error`: [`ModelError`], a failure with a [`ModelErrorKind`] and its human text.
+//! - `retry`: the retry policy shared by providers ([`complete_with_retries`]).
+//! - `sse`: the Server-Sent Events parser shared by streaming providers.
+//! - `openai_chat`: OpenAI-compatible chat completions, the one API spoken today.
+
+mod error;
+mod factory;
+mod openai_chat;
+mod provider;
+mod retry;
+mod sse;
+mod types;
+
+pub use error::ModelError;
+pub use factory::provider_for;
+pub use provider::ModelProvider;
+pub use retry::{Progress, complete_with_retries};
+pub use types::{Image, Message, ModelReply, ModelRequest, Part, Role};

@@ -1,0 +1,178 @@
+//! The provider-neutral conversation: what the session says to a model and what a model
+//! answers, with no wire format in it.
+//!
+//! A provider turns a [`ModelRequest`] into its own API's messages (see `openai_chat`)
+//! and its answer into a [`ModelReply`].
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use tether_shared::Usage;
+use tether_shared::event::ToolCallSpec;
+
+use crate::config::ProviderKind;
+use crate::tools::ToolSpec;
+
+/// Who says a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The session's instructions.
+    System,
+    /// The person (or the images a step's tools returned, for APIs that want them there).
+    User,
+    /// The model.
+    Assistant,
+    /// The result of one tool call.
+    Tool,
+}
+
+/// An image, base64-encoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Image {
+    /// `image/png`, …
+    pub mime_type: String,
+    /// The base64 data.
+    pub data: String,
+}
+
+/// Something a provider gave back that only that provider understands (an encrypted
+/// reasoning item, say) and that must go back to it unchanged in the next request.
+/// Other providers leave it out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderItem {
+    /// The provider kind that understands it.
+    pub kind: ProviderKind,
+    /// The item, as that provider sent it.
+    pub item: Value,
+}
+
+/// One piece of a message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Part {
+    /// Text.
+    Text(String),
+    /// A tool call the model made (in an assistant message).
+    ToolCall {
+        /// The call's id, which its result names.
+        call_id: String,
+        /// The tool.
+        tool: String,
+        /// The arguments as the model gave them: JSON, or the raw string when they did
+        /// not parse.
+        arguments: Value,
+    },
+    /// The result of a tool call (in a tool message). Images that follow it in the same
+    /// message are the images it returned.
+    ToolResult {
+        /// The call it answers.
+        call_id: String,
+        /// The text output.
+        output: String,
+        /// True when the call failed (or was denied).
+        is_error: bool,
+    },
+    /// An image.
+    Image(Image),
+    /// An opaque provider item. No provider of today's kinds produces one: OpenAI chat
+    /// completions has nothing to round-trip. The variant is the seam for those that do.
+    #[allow(dead_code)]
+    Provider(ProviderItem),
+}
+
+/// A message of the conversation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    /// Who says it.
+    pub role: Role,
+    /// What it says, in order.
+    pub parts: Vec<Part>,
+}
+
+impl Message {
+    /// A message of one text part.
+    pub fn text(role: Role, text: impl Into<String>) -> Self {
+        Message {
+            role,
+            parts: vec![Part::Text(text.into())],
+        }
+    }
+
+    /// True when some part is an image.
+    pub fn has_images(&self) -> bool {
+        self.parts.iter().any(|p| matches!(p, Part::Image(_)))
+    }
+
+    /// The message without its images.
+    pub fn without_images(&self) -> Self {
+        Message {
+            role: self.role,
+            parts: self
+                .parts
+                .iter()
+                .filter(|p| !matches!(p, Part::Image(_)))
+                .cloned()
+                .collect(),
+        }
+    }
+}
+
+/// What the agent asks the model.
+#[derive(Debug, Clone)]
+pub struct ModelRequest {
+    /// The conversation, instructions first (shared with the session: a request costs
+    /// pointers, not a deep copy).
+    pub messages: Vec<Arc<Message>>,
+    /// Tools on offer.
+    pub tools: Vec<ToolSpec>,
+}
+
+impl ModelRequest {
+    /// True when some message carries an image.
+    pub fn has_images(&self) -> bool {
+        self.messages.iter().any(|m| m.has_images())
+    }
+}
+
+/// A complete answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelReply {
+    /// The text.
+    pub text: String,
+    /// Tool calls, in index order.
+    pub tool_calls: Vec<ToolCallSpec>,
+    /// Token usage, when the server reports it.
+    pub usage: Option<Usage>,
+    /// Why the model stopped.
+    pub finish_reason: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_images_keeps_every_other_part_in_order() {
+        let png = Part::Image(Image {
+            mime_type: "image/png".into(),
+            data: "AAAA".into(),
+        });
+        let result = Part::ToolResult {
+            call_id: "c".into(),
+            output: "[image]".into(),
+            is_error: false,
+        };
+        let m = Message {
+            role: Role::Tool,
+            parts: vec![result.clone(), png.clone(), png],
+        };
+        assert!(m.has_images());
+        let stripped = m.without_images();
+        assert_eq!(stripped.parts, vec![result]);
+        assert!(!stripped.has_images());
+        let request = ModelRequest {
+            messages: vec![Arc::new(Message::text(Role::User, "hi")), Arc::new(m)],
+            tools: Vec::new(),
+        };
+        assert!(request.has_images());
+    }
+}

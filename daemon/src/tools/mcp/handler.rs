@@ -1,0 +1,122 @@
+//! The rmcp client handler: receives a server's notifications (log messages, progress,
+//! tool list changes), logs them rate-limited and routes progress to its call.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use rmcp::ClientHandler;
+use rmcp::model::{
+    ClientCapabilities, ClientConfig, Implementation, ProgressNotificationParam, ProtocolVersion,
+};
+use rmcp::service::{NotificationContext, RoleClient};
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::notices::{Limiter, MAX_LOGGED_CHARS, ProgressRoutes, cut};
+use super::types::ServerEvent;
+
+/// Receives server notifications from rmcp.
+pub(super) struct Handler {
+    pub(super) server: String,
+    pub(super) events: UnboundedSender<ServerEvent>,
+    pub(super) info: ClientConfig,
+    /// Shared with the supervisor, which reports what it dropped.
+    pub(super) limiter: Arc<Mutex<Limiter>>,
+    pub(super) progress: ProgressRoutes,
+}
+
+/// How often the supervisor reports notifications the limiter dropped.
+pub(super) const SUPPRESSED_REPORT_EVERY: Duration = Duration::from_secs(10);
+
+pub(super) fn report_suppressed(server: &str, n: u64) {
+    if n > 0 {
+        tracing::debug!(server = %server, suppressed = n, "mcp server notifications suppressed (rate limit)");
+    }
+}
+
+impl Handler {
+    /// Whether a notification may be logged now (see `notices`).
+    fn admit(&self) -> bool {
+        let admitted = self
+            .limiter
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .admit(Instant::now());
+        match admitted {
+            Some(dropped) => {
+                report_suppressed(&self.server, dropped);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+impl ClientHandler for Handler {
+    // Logging is deprecated in newer MCP revisions (SEP-2577), but servers on
+    // the pinned 2025-11-25 revision send it.
+    #[allow(deprecated)]
+    async fn on_logging_message(
+        &self,
+        params: rmcp::model::LoggingMessageNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        if self.admit() {
+            let data = match &params.data {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            tracing::debug!(
+                server = %self.server,
+                level = ?params.level,
+                logger = params.logger.as_deref().unwrap_or(""),
+                data = %cut(&data, MAX_LOGGED_CHARS),
+                "mcp server log"
+            );
+        }
+    }
+
+    async fn on_progress(
+        &self,
+        params: ProgressNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        let token = params.progress_token.0.to_string();
+        self.progress.forward(
+            &token,
+            params.progress,
+            params.total,
+            params.message.as_deref(),
+            Instant::now(),
+        );
+        if self.admit() {
+            tracing::debug!(
+                server = %self.server,
+                token = %token,
+                progress = params.progress,
+                total = ?params.total,
+                message = %cut(params.message.as_deref().unwrap_or(""), MAX_LOGGED_CHARS),
+                "mcp server progress"
+            );
+        }
+    }
+
+    async fn on_tool_list_changed(&self, _context: NotificationContext<RoleClient>) {
+        tracing::debug!(server = %self.server, "mcp server tool list changed");
+        // The receiver being gone only means nobody is listening any more.
+        let _ = self.events.send(ServerEvent::ToolsChanged);
+    }
+
+    fn get_info(&self) -> ClientConfig {
+        self.info.clone()
+    }
+}
+
+pub(super) fn client_info() -> ClientConfig {
+    ClientConfig::new(
+        ClientCapabilities::default(),
+        Implementation::new("tether", env!("CARGO_PKG_VERSION")),
+    )
+    // The default offers a newer revision inside `initialize`, which strict
+    // servers reject (see CRATES.md).
+    .with_protocol_version(ProtocolVersion::LATEST_WITH_INITIALIZE)
+}
