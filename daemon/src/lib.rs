@@ -3,7 +3,6 @@
 
 pub mod config;
 mod daemon;
-pub mod logfile;
 pub(crate) mod model;
 pub mod procs;
 pub mod registry;
@@ -14,5 +13,5 @@ pub mod tools;
 pub mod util;
 pub mod watch;
 
-pub use daemon::{DaemonOptions, run};
+pub use daemon::{DaemonOptions, LogFile, run};
 pub use util::log_filter;

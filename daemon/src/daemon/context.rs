@@ -26,7 +26,7 @@ pub struct DaemonOptions {
     pub state_dir: PathBuf,
     /// The log file, when the daemon logs to one (its dropped-line count is shown
     /// by `daemon status`).
-    pub log: Option<crate::logfile::LogFile>,
+    pub log: Option<super::logfile::LogFile>,
 }
 
 /// The store's file name in the state dir.

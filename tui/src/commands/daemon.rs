@@ -78,9 +78,9 @@ async fn wait_for_signals(shutdown: CancellationToken) {
 fn init_daemon_logging(
     state_dir: &Path,
     to_stderr: bool,
-) -> anyhow::Result<tether_daemon::logfile::LogFile> {
+) -> anyhow::Result<tether_daemon::LogFile> {
     let path = state_dir.join("daemon.log");
-    let log = tether_daemon::logfile::LogFile::open(&path, to_stderr)
+    let log = tether_daemon::LogFile::open(&path, to_stderr)
         .with_context(|| format!("failed to open the log {}", path.display()))?;
     let filter = tracing_subscriber::EnvFilter::new(tether_daemon::log_filter(
         std::env::var("TETHER_LOG").ok().as_deref(),
