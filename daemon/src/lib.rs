@@ -13,5 +13,4 @@ pub mod tools;
 pub mod util;
 pub mod watch;
 
-pub use daemon::{DaemonOptions, LogFile, run};
-pub use util::log_filter;
+pub use daemon::{DaemonOptions, LogFile, host, run};
