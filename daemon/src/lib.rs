@@ -8,7 +8,7 @@ pub mod procs;
 pub mod registry;
 pub mod rpc;
 pub mod session;
-pub mod store;
+mod store;
 pub mod tools;
 pub mod util;
 pub mod watch;

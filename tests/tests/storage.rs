@@ -428,3 +428,91 @@ async fn garbage_in_the_wal_of_a_crashed_daemon_is_reported_not_served() {
     env.ok(&["daemon", "stop"]).await;
     env.wait_daemon_exit().await;
 }
+
+/// `tether.db` as the release before schema versions left it (see
+/// `tests/fixtures/store/README.md`).
+fn previous_release_store() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/store/v0-tether.db")
+}
+
+/// `PRAGMA user_version`, read from the database header (offset 60, big-endian).
+fn user_version(db: &std::path::Path) -> u32 {
+    let bytes = std::fs::read(db).unwrap();
+    u32::from_be_bytes([bytes[60], bytes[61], bytes[62], bytes[63]])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_made_by_the_previous_release_is_upgraded_and_its_sessions_read_back() {
+    let model = ModelServer::start().await;
+    let mut env = TestEnv::with_model(&model, "");
+    std::fs::create_dir_all(&env.state_dir).unwrap();
+    let db = env.state_dir.join("tether.db");
+    std::fs::copy(previous_release_store(), &db).unwrap();
+    assert_eq!(user_version(&db), 0);
+    env.start_daemon().await;
+
+    // `ls` and `logs` show what the previous release stored.
+    let chat = session_json(&env, "old-chat").await;
+    assert_eq!(chat["state"], "idle", "{chat}");
+    session_json(&env, "old-tools").await;
+    let (code, events, stderr) = logs(&env, "old-chat").await;
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(events.len(), 13, "{}", pretty(&events));
+    let answers: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["type"] == "assistant_message")
+        .map(|e| &e["text"])
+        .collect();
+    assert_eq!(
+        answers,
+        ["hello from the previous release", "second answer"]
+    );
+    let (code, events, stderr) = logs(&env, "old-tools").await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        events
+            .iter()
+            .any(|e| e["type"] == "tool_result" && e.to_string().contains("stored by dcc47cf")),
+        "{}",
+        pretty(&events)
+    );
+    let text = env.ok(&["logs", "old-chat"]).await;
+    assert!(text.contains("second answer"), "{text}");
+
+    // The upgraded store takes new turns, and says it is healthy.
+    model.push(Reply::text("answered after the upgrade"));
+    env.ok(&["send", "old-chat", "still there?"]).await;
+    assert_eq!(env.wait_settled("old-chat").await, "idle");
+    let answers = env.events_of("old-chat", "assistant_message").await;
+    assert_eq!(
+        answers.last().unwrap()["text"],
+        "answered after the upgrade"
+    );
+    let st = status_json(&env).await;
+    assert!(st.get("store_damage").is_none(), "{st}");
+    env.ok(&["daemon", "stop"]).await;
+    env.wait_daemon_exit().await;
+    assert_eq!(user_version(&db), 1, "stamped with the schema version");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_made_by_a_newer_tether_is_refused_in_one_line_naming_the_versions() {
+    let env = TestEnv::new();
+    std::fs::create_dir_all(&env.state_dir).unwrap();
+    let db = env.state_dir.join("tether.db");
+    let mut bytes = std::fs::read(previous_release_store()).unwrap();
+    bytes[60..64].copy_from_slice(&7u32.to_be_bytes());
+    std::fs::write(&db, &bytes).unwrap();
+
+    // The CLI starts a daemon, which refuses the store and says why.
+    let out = env.run(&["ls"]).await;
+    assert_eq!(out.code, 1, "{out:?}");
+    let err = out.stderr.trim();
+    assert!(err.contains("made by a newer tether"), "{err}");
+    assert!(err.contains("schema version 7"), "{err}");
+    assert!(err.contains("up to 1"), "{err}");
+    assert!(err.ends_with("upgrade tether"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_eq!(user_version(&db), 7, "the store is left as it was");
+    assert_eq!(std::fs::read(&db).unwrap(), bytes, "not a byte changed");
+}

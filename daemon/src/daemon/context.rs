@@ -93,9 +93,7 @@ impl DaemonContext {
             clients: self.clients.load(Ordering::Relaxed),
             config_error: error.map(|e| e.to_string()),
             log_dropped: self.options.log.as_ref().map_or(0, |l| l.dropped()),
-            store_damage_help: (!health.damage.is_empty()).then(|| {
-                crate::store::integrity::what_to_do(&self.options.state_dir.join(STORE_FILE))
-            }),
+            store_damage_help: (!health.damage.is_empty()).then(|| self.shared.store.damage_help()),
             store_damage: health.damage,
             store_error: health.write_error,
         }

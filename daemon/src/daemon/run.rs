@@ -13,7 +13,7 @@ use crate::config::ConfigSource;
 use crate::registry::Registry;
 use crate::rpc::listener as server;
 use crate::session::SessionShared;
-use crate::store::Store;
+use crate::store::{SqliteStore, Store};
 use crate::tools::ToolManager;
 
 /// How long shutdown waits for sessions and connections before giving up on them.
@@ -33,8 +33,10 @@ pub async fn run(options: DaemonOptions, shutdown: CancellationToken) -> anyhow:
     let listener = server::bind(&options.socket).await?;
 
     let db = options.state_dir.join(STORE_FILE);
-    let store =
-        Store::open(&db).with_context(|| format!("failed to open the store {}", db.display()))?;
+    let store: Arc<dyn Store> = Arc::new(
+        SqliteStore::open(&db)
+            .with_context(|| format!("failed to open the store {}", db.display()))?,
+    );
     let config = Arc::new(ConfigSource::new(options.config_dir.join("config.toml")));
     if let (_, Some(e)) = config.load() {
         warn!(error = %e, "config.toml does not parse; using defaults until it is fixed");

@@ -109,7 +109,7 @@ impl Drop for KeyGuard<'_> {
 }
 
 /// Prunes keys older than a day now and then every hour, until `stop` fires.
-pub async fn prune_loop(store: Store, stop: CancellationToken) {
+pub async fn prune_loop(store: Arc<dyn Store>, stop: CancellationToken) {
     loop {
         match store.prune_keys(KEY_TTL_S).await {
             Ok(n) => debug!(pruned = n, "pruned old request keys"),

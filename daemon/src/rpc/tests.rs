@@ -16,14 +16,14 @@ use crate::config::ConfigSource;
 use crate::daemon::{DaemonContext, DaemonOptions};
 use crate::registry::Registry;
 use crate::session::SessionShared;
-use crate::store::Store;
+use crate::store::SqliteStore;
 use crate::tools::ToolManager;
 
 /// A daemon context over a fresh state dir, with no session and no tool server.
 fn context(dir: &std::path::Path) -> Arc<DaemonContext> {
     let config = Arc::new(ConfigSource::new(dir.join("config.toml")));
     let shared = Arc::new(SessionShared {
-        store: Store::open(&dir.join("tether.db")).unwrap(),
+        store: Arc::new(SqliteStore::open(&dir.join("tether.db")).unwrap()),
         config: config.clone(),
         tools: ToolManager::new(dir, config, CancellationToken::new()),
         http: reqwest::Client::new(),

@@ -36,7 +36,7 @@ const LIVE_CAPACITY: usize = 4096;
 /// Daemon-wide things every session uses.
 pub struct SessionShared {
     /// The store.
-    pub store: Store,
+    pub store: Arc<dyn Store>,
     /// `config.toml`.
     pub config: Arc<ConfigSource>,
     /// The tools.

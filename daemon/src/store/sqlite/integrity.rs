@@ -1,4 +1,5 @@
-//! How healthy the store is, and the checks that find out.
+//! The checks that find out how healthy `tether.db` is (the health itself is in
+//! `health.rs`).
 //!
 //! SQLite reports some damage itself (`SQLITE_CORRUPT`, `SQLITE_NOTADB`) and
 //! `PRAGMA quick_check` finds more, but some damage reads as a smaller, valid
@@ -17,200 +18,35 @@
 //! write is kept for `daemon status` until a write succeeds again.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex, PoisonError};
 
-use rusqlite::{Connection, ErrorCode, params};
-use tracing::{error, info, warn};
+use rusqlite::{Connection, params};
+use tracing::{info, warn};
 
-use crate::store::StoreError;
-
-/// The most damage notes kept (a broken file can fail every read).
-const MAX_NOTES: usize = 8;
+use super::conn::open;
+use super::error::damaged;
+use super::health::HealthCell;
+use crate::store::error::StoreError;
 
 /// Created beside the main schema: findings that must outlive the evidence.
-pub(crate) const DAMAGE_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS store_damage (\
+pub(super) const DAMAGE_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS store_damage (\
      found_at TEXT NOT NULL, detail TEXT NOT NULL)";
-
-/// What is known to be wrong with the store; shared by the writer, the readers
-/// and `daemon status`.
-#[derive(Debug, Default, Clone)]
-pub struct Health {
-    /// Damage found (by a check or a failed read), one line each.
-    pub damage: Vec<String>,
-    /// The last write that failed, until a write succeeds again.
-    pub write_error: Option<String>,
-    /// Damage recorded in `store_damage`: every session's log may be incomplete.
-    pub lost_commits: bool,
-}
-
-/// The shared, lockable [`Health`].
-#[derive(Debug, Default, Clone)]
-pub struct HealthCell(Arc<Mutex<Health>>);
-
-impl HealthCell {
-    /// A copy of the current health.
-    pub fn get(&self) -> Health {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
-    fn update(&self, f: impl FnOnce(&mut Health)) {
-        f(&mut self.0.lock().unwrap_or_else(PoisonError::into_inner));
-    }
-
-    /// Notes damage (logged once per distinct note).
-    pub fn damaged(&self, path: &Path, detail: &str) {
-        let mut new = false;
-        self.update(|h| {
-            if !h.damage.iter().any(|d| d == detail) && h.damage.len() < MAX_NOTES {
-                h.damage.push(detail.to_string());
-                new = true;
-            }
-        });
-        if new {
-            error!(file = %path.display(), detail, "the store is damaged; {}", what_to_do(path));
-        }
-    }
-
-    /// Notes the outcome of a write transaction.
-    pub fn wrote(&self, outcome: Option<&StoreError>) {
-        // Every commit comes here: look at the one field, clone nothing else.
-        let was = self
-            .0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .write_error
-            .clone();
-        match (outcome, was) {
-            (None, None) => {}
-            (None, Some(_)) => {
-                info!("the store takes writes again");
-                self.update(|h| h.write_error = None);
-            }
-            (Some(e), was) => {
-                let msg = e.to_string();
-                if was.as_deref() != Some(msg.as_str()) {
-                    warn!(error = %msg, "a store write failed");
-                }
-                self.update(|h| h.write_error = Some(msg));
-            }
-        }
-    }
-
-    fn lost_commits(&self) -> bool {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .lost_commits
-    }
-}
-
-/// What a person does about a damaged store file.
-pub fn what_to_do(path: &Path) -> String {
-    let p = path.display();
-    format!(
-        "stop the daemon (`tether daemon stop`), keep a copy of {p}, then restore it from a \
-         backup or salvage it with `sqlite3 {p} .recover | sqlite3 recovered.db` and move \
-         recovered.db in its place (README: \"When things go wrong\")"
-    )
-}
-
-/// Turns SQLite's storage failures into errors that say what happened and what
-/// to do, and notes damage in `health`.
-pub(crate) fn classify(path: &Path, health: &HealthCell, e: StoreError) -> StoreError {
-    let p = path.display().to_string();
-    let out = match e {
-        StoreError::Sqlite(ref s) => match s.sqlite_error_code() {
-            Some(ErrorCode::DiskFull) => StoreError::Full { path: p },
-            Some(ErrorCode::SystemIoFailure) | Some(ErrorCode::CannotOpen) => StoreError::Io {
-                path: p,
-                detail: s.to_string(),
-            },
-            Some(ErrorCode::DatabaseCorrupt) | Some(ErrorCode::NotADatabase) => {
-                StoreError::Damaged {
-                    path: p,
-                    detail: s.to_string(),
-                }
-            }
-            _ => e,
-        },
-        StoreError::Decode(d) => StoreError::Damaged {
-            path: p,
-            detail: format!("a stored event does not decode ({d})"),
-        },
-        e => e,
-    };
-    if let StoreError::Damaged { detail, .. } = &out {
-        health.damaged(path, detail);
-    }
-    out
-}
 
 /// The error for a store whose WAL lost committed transactions (see the module
 /// header), or Ok.
-pub(crate) fn refuse_if_lost(path: &Path, health: &HealthCell) -> Result<(), StoreError> {
+pub(super) fn refuse_if_lost(path: &Path, health: &HealthCell) -> Result<(), StoreError> {
     if health.lost_commits() {
-        return Err(StoreError::Damaged {
-            path: path.display().to_string(),
-            detail: "committed writes were lost from its write-ahead log, so any session's \
-                     log may be missing its newest events"
+        return Err(damaged(
+            path,
+            "committed writes were lost from its write-ahead log, so any session's \
+             log may be missing its newest events"
                 .into(),
-        });
+        ));
     }
     Ok(())
 }
 
-/// Checks that `seqs` (ascending) are contiguous, start at `first` and end at
-/// `last` where those are known; describes the gap otherwise.
-pub(crate) fn check_run(
-    name: &str,
-    seqs: &[u64],
-    first: Option<u64>,
-    last: Option<u64>,
-    last_seq: u64,
-) -> Result<(), String> {
-    let missing = |a: u64, b: u64| {
-        if a == b {
-            format!("session {name:?} is missing event {a} (its log ends at seq {last_seq})")
-        } else {
-            format!("session {name:?} is missing events {a}..{b} (its log ends at seq {last_seq})")
-        }
-    };
-    match (seqs.first(), seqs.last()) {
-        (None, _) | (_, None) => match (first, last) {
-            (Some(a), Some(b)) if a <= b => Err(missing(a, b)),
-            _ => Ok(()),
-        },
-        (Some(&lo), Some(&hi)) => {
-            if let Some(a) = first
-                && lo > a
-            {
-                return Err(missing(a, lo - 1));
-            }
-            for w in seqs.windows(2) {
-                if w[1] != w[0] + 1 {
-                    return Err(missing(w[0] + 1, w[1] - 1));
-                }
-            }
-            if hi > last_seq {
-                return Err(format!(
-                    "session {name:?} has event {hi} past its recorded last seq {last_seq}"
-                ));
-            }
-            if let Some(b) = last
-                && hi < b
-            {
-                return Err(missing(hi + 1, b));
-            }
-            Ok(())
-        }
-    }
-}
-
 /// Reads what earlier starts recorded in `store_damage`.
-pub(crate) fn load_recorded(conn: &Connection, path: &Path, health: &HealthCell) {
+pub(super) fn load_recorded(conn: &Connection, path: &Path, health: &HealthCell) {
     let rows: Result<Vec<(String, String)>, rusqlite::Error> = (|| {
         let mut st = conn.prepare("SELECT found_at, detail FROM store_damage ORDER BY found_at")?;
         let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
@@ -228,7 +64,7 @@ pub(crate) fn load_recorded(conn: &Connection, path: &Path, health: &HealthCell)
 }
 
 /// Records a WAL finding so later starts report it too.
-pub(crate) fn record(conn: &Connection, path: &Path, health: &HealthCell, detail: &str) {
+pub(super) fn record(conn: &Connection, path: &Path, health: &HealthCell, detail: &str) {
     let at = crate::util::now_rfc3339();
     if let Err(e) = conn.execute(
         "INSERT INTO store_damage (found_at, detail) VALUES (?1, ?2)",
@@ -243,14 +79,14 @@ pub(crate) fn record(conn: &Connection, path: &Path, health: &HealthCell, detail
 /// Starts the slow checks (`PRAGMA quick_check`, every session's seqs) on a
 /// thread of their own, so a large store does not slow the start. The thread
 /// only reads, and ends by itself; the daemon does not wait for it.
-pub(crate) fn check_in_background(path: &Path, health: &HealthCell) {
+pub(super) fn check_in_background(path: &Path, health: &HealthCell) {
     let path = path.to_path_buf();
     let health = health.clone();
     let spawned = std::thread::Builder::new()
         .name("tether-store-check".into())
         .spawn(move || {
             let t0 = std::time::Instant::now();
-            match crate::store::open_connection(&path) {
+            match open(&path) {
                 Ok(conn) => full_check(&conn, &path, &health),
                 Err(e) => health.damaged(&path, &format!("cannot open it to check it: {e}")),
             }
@@ -322,7 +158,7 @@ fn full_check(conn: &Connection, path: &Path, health: &HealthCell) {
 /// recovery would drop: frames of the current WAL generation that pass their own
 /// checksum and end a transaction, found after the first frame that does not.
 /// Returns what it found, or None for a healthy (or absent) WAL.
-pub(crate) fn scan_wal(db: &Path) -> Option<String> {
+pub(super) fn scan_wal(db: &Path) -> Option<String> {
     let mut wal_path = db.as_os_str().to_owned();
     wal_path.push("-wal");
     let wal = std::fs::read(&wal_path).ok()?;
@@ -430,21 +266,6 @@ fn scan_wal_bytes(wal: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_run_of_seqs_must_be_contiguous_and_reach_the_recorded_last() {
-        assert!(check_run("a", &[1, 2, 3], Some(1), Some(3), 3).is_ok());
-        assert!(check_run("a", &[], Some(4), Some(3), 3).is_ok());
-        let gap = check_run("a", &[1, 2, 5], Some(1), Some(5), 5).unwrap_err();
-        assert!(gap.contains("missing events 3..4"), "{gap}");
-        let short = check_run("a", &[1, 2, 3, 4, 5, 6, 7], Some(1), Some(181), 181).unwrap_err();
-        assert!(short.contains("missing events 8..181"), "{short}");
-        let none = check_run("a", &[], Some(1), Some(9), 9).unwrap_err();
-        assert!(none.contains("missing events 1..9"), "{none}");
-        let start = check_run("a", &[3, 4], Some(2), None, 9).unwrap_err();
-        assert!(start.contains("missing event 2 "), "{start}");
-        assert!(check_run("a", &[3, 4, 10], None, None, 9).is_err());
-    }
 
     fn wal_of(db: &Path) -> Vec<u8> {
         let mut p = db.as_os_str().to_owned();

@@ -1,0 +1,123 @@
+//! The seam: what the daemon asks of a store. The SQLite store
+//! (`SqliteStore`, in `sqlite/`) implements it; a second store (PostgreSQL for
+//! fleets) implements the same trait and is chosen where the daemon opens its
+//! store. Callers hold an `Arc<dyn Store>`.
+//!
+//! What every implementation promises, because the sessions rely on it:
+//! - a write is durable when its future resolves `Ok` (persist, then publish);
+//! - each call is atomic: a batch's events, the inputs it consumes, its usage and
+//!   a request key stored with an effect commit together or not at all;
+//! - reads of a session's events are the contiguous run its `last_seq` promises,
+//!   or [`StoreError::Damaged`], never a silently short page (see
+//!   [`super::seqs::check_run`]).
+
+use std::future::Future;
+use std::pin::Pin;
+
+use tether_shared::{Delivery, Event};
+
+use super::error::StoreError;
+use super::types::{Batch, Health, KeyRecord, QueuedInput, SessionRow};
+use crate::procs::ProcessIdentity;
+
+/// What a store call returns: a boxed future, so the trait stays usable as
+/// `dyn Store`.
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+/// A store of sessions, their event logs, their queued inputs, the process
+/// groups their tool calls started, and request keys.
+pub trait Store: Send + Sync {
+    /// What is known to be wrong with the store (damage, a failing disk).
+    fn health(&self) -> Health;
+
+    /// What a person does about a damaged store (shown by `daemon status`).
+    fn damage_help(&self) -> String;
+
+    /// Makes what is stored whole by itself, for a clean stop (best effort).
+    fn checkpoint(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
+
+    /// Creates a session with its first events and, in the same transaction, an
+    /// optional first input (text, delivery) and a request key. Returns the
+    /// input's id when there was one.
+    fn create_session_keyed(
+        &self,
+        row: SessionRow,
+        events: Vec<Event>,
+        prompt: Option<(String, Delivery)>,
+        key: Option<KeyRecord>,
+    ) -> StoreFuture<'_, Option<i64>>;
+
+    /// Appends a batch atomically.
+    fn append<'a>(&'a self, session_id: &'a str, batch: Batch) -> StoreFuture<'a, ()>;
+
+    /// Stores a queued input and, in the same transaction, a request key whose
+    /// result gets the new input's id as `input_id`; durable when this returns.
+    fn add_input_keyed<'a>(
+        &'a self,
+        session_id: &'a str,
+        text: &'a str,
+        delivery: Delivery,
+        key: Option<KeyRecord>,
+    ) -> StoreFuture<'a, i64>;
+
+    /// Deletes a session with its events, inputs and process groups and, in the
+    /// same transaction, stores a request key.
+    fn delete_session_keyed<'a>(
+        &'a self,
+        session_id: &'a str,
+        key: Option<KeyRecord>,
+    ) -> StoreFuture<'a, ()>;
+
+    /// Stores a request key, or replaces the result of a stored one (its age stays).
+    fn put_key(&self, key: KeyRecord) -> StoreFuture<'_, ()>;
+
+    /// The stored request key, unless it is older than `ttl_s` seconds.
+    fn key<'a>(&'a self, key: &'a str, ttl_s: u64) -> StoreFuture<'a, Option<KeyRecord>>;
+
+    /// Forgets request keys older than `ttl_s` seconds; returns how many.
+    fn prune_keys(&self, ttl_s: u64) -> StoreFuture<'_, i64>;
+
+    /// Records a process group a tool call started (see [`crate::procs`]).
+    fn add_process<'a>(
+        &'a self,
+        session_id: &'a str,
+        call_id: &'a str,
+        id: ProcessIdentity,
+    ) -> StoreFuture<'a, ()>;
+
+    /// Forgets the process groups of one call, or of every call of the session.
+    fn remove_processes<'a>(
+        &'a self,
+        session_id: &'a str,
+        call_id: Option<&'a str>,
+    ) -> StoreFuture<'a, ()>;
+
+    /// The process groups recorded for a session's running calls.
+    fn processes<'a>(
+        &'a self,
+        session_id: &'a str,
+    ) -> StoreFuture<'a, Vec<(String, ProcessIdentity)>>;
+
+    /// Every session, oldest first.
+    fn sessions(&self) -> StoreFuture<'_, Vec<SessionRow>>;
+
+    /// Events with `since < seq < before`, at most `limit`: the oldest ones when
+    /// `newest` is false, the newest ones when it is true. Always in seq order.
+    /// A page that is not the contiguous run the session's `last_seq` promises is
+    /// an error ([`StoreError::Damaged`]), never served as if complete.
+    fn events<'a>(
+        &'a self,
+        session_id: &'a str,
+        since: u64,
+        before: u64,
+        limit: usize,
+        newest: bool,
+    ) -> StoreFuture<'a, Vec<Event>>;
+
+    /// The events of the session's last turn (from its last `turn_started`), or the
+    /// last state event when no turn was ever started: what recovery needs.
+    fn last_turn<'a>(&'a self, session_id: &'a str) -> StoreFuture<'a, Vec<Event>>;
+
+    /// The queued inputs of a session, oldest first.
+    fn inputs<'a>(&'a self, session_id: &'a str) -> StoreFuture<'a, Vec<QueuedInput>>;
+}

@@ -1,0 +1,118 @@
+//! The schema of `tether.db`, as numbered migrations recorded in
+//! `PRAGMA user_version`.
+//!
+//! Migration N takes a store from version N-1 to N; a store is at the version of
+//! the last migration it ran. Migration 1 is the schema of the releases before
+//! versions were kept: every statement of it is `CREATE … IF NOT EXISTS`, exactly
+//! what those releases ran at every open, so a store one of them made (at
+//! version 0, with its tables) runs it as a no-op (or gains the tables an older
+//! release lacked) and is stamped version 1 with its data untouched. Columns were
+//! never altered before versions were kept, so that is all it needs.
+//!
+//! A later change to the schema is a new entry at the end of [`MIGRATIONS`],
+//! never an edit of an old one. A store whose version is newer than this build
+//! knows is refused (it may hold what this build would misread or drop).
+
+use rusqlite::{Connection, TransactionBehavior};
+use tracing::info;
+
+use super::error::SqlError;
+use super::integrity::DAMAGE_SCHEMA;
+use crate::store::error::StoreError;
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    model TEXT NOT NULL,
+    cwd TEXT NOT NULL,
+    instructions TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    last_seq INTEGER NOT NULL DEFAULT 0,
+    prompt_tokens INTEGER NOT NULL DEFAULT 0,
+    completion_tokens INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS events (
+    session_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (session_id, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS events_by_type ON events (session_id, type, seq);
+CREATE TABLE IF NOT EXISTS inputs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    session_id TEXT NOT NULL,
+    text TEXT NOT NULL,
+    delivery TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS inputs_by_session ON inputs (session_id, id);
+CREATE TABLE IF NOT EXISTS processes (
+    session_id TEXT NOT NULL,
+    call_id TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    start_ticks INTEGER NOT NULL,
+    boot_id TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS processes_by_session ON processes (session_id, call_id);
+"#;
+
+/// Request keys (see `store/types.rs`, "Request keys"): kept apart from the rest
+/// of the schema.
+const KEYS_SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS request_keys (
+    key TEXT PRIMARY KEY,
+    method TEXT NOT NULL,
+    params TEXT NOT NULL,
+    result TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS request_keys_by_age ON request_keys (created_at);
+"#;
+
+/// One migration: the statements that take a store to the next version.
+type Migration = &'static [&'static str];
+
+/// Every migration, in order: entry `i` takes a store to version `i + 1`.
+const MIGRATIONS: &[Migration] = &[
+    // 1: the schema of the releases before versions were kept.
+    &[SCHEMA, DAMAGE_SCHEMA, KEYS_SCHEMA],
+];
+
+/// Brings the store to the version of the last of [`MIGRATIONS`] in one transaction: a migration that fails
+/// leaves the store as it was. Returns the version it was at.
+pub(super) fn migrate(conn: &mut Connection) -> Result<i64, SqlError> {
+    run(conn, MIGRATIONS)
+}
+
+fn run(conn: &mut Connection, migrations: &[Migration]) -> Result<i64, SqlError> {
+    let known = migrations.len() as i64;
+    // IMMEDIATE: the version read and the migrations run under one write lock.
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let found: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if found > known {
+        return Err(StoreError::TooNew { found, known }.into());
+    }
+    if found < 0 {
+        return Err(SqlError::Damaged(format!(
+            "its schema version is {found}, which no tether writes"
+        )));
+    }
+    if found == known {
+        return Ok(found);
+    }
+    for migration in &migrations[found as usize..] {
+        for sql in *migration {
+            tx.execute_batch(sql)?;
+        }
+    }
+    tx.pragma_update(None, "user_version", known)?;
+    tx.commit()?;
+    info!(from = found, to = known, "store schema migrated");
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests;

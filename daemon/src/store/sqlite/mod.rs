@@ -1,0 +1,26 @@
+//! The SQLite store: sessions, their event logs and their queued inputs in
+//! `tether.db`, through `rusqlite` (bundled).
+//!
+//! - `handle.rs`: [`SqliteStore`], the [`crate::store::Store`] implementation;
+//!   open, the read pool.
+//! - `writer.rs`: the writer thread, group commit with a savepoint per op.
+//! - `reads.rs`: the queries behind the reads.
+//! - `migrations.rs`: the schema, as numbered migrations in `PRAGMA user_version`.
+//! - `conn.rs`: a connection with the store's pragmas.
+//! - `error.rs`: SQLite failures classified into [`crate::store::StoreError`].
+//! - `health.rs`, `integrity.rs`: what is wrong with the file, and the checks
+//!   that find it.
+
+mod conn;
+mod error;
+mod handle;
+mod health;
+mod integrity;
+mod migrations;
+mod reads;
+mod writer;
+
+pub use handle::SqliteStore;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,198 @@
+//! The store's reads, each on a connection from the read pool (see `handle.rs`).
+
+use rusqlite::{Connection, OptionalExtension, params};
+use tether_shared::{Delivery, Event, EventKind, Usage};
+
+use super::error::SqlError;
+use crate::procs::ProcessIdentity;
+use crate::store::seqs::check_run;
+use crate::store::types::{KeyRecord, QueuedInput, SessionRow};
+
+fn delivery_from(s: &str) -> Delivery {
+    match s {
+        "steer" => Delivery::Steer,
+        "interrupt" => Delivery::Interrupt,
+        _ => Delivery::Queue,
+    }
+}
+
+/// A session's name and recorded last seq (None when it has no row).
+fn session_end(c: &Connection, id: &str) -> Result<Option<(String, u64)>, SqlError> {
+    Ok(c.query_row(
+        "SELECT name, last_seq FROM sessions WHERE id = ?1",
+        params![id],
+        |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)),
+    )
+    .optional()?)
+}
+
+/// Every session.
+pub(super) fn sessions(c: &Connection) -> Result<Vec<SessionRow>, SqlError> {
+    let mut st = c.prepare(
+        "SELECT id, name, model, cwd, instructions, created_at, updated_at, last_seq, \
+         prompt_tokens, completion_tokens FROM sessions ORDER BY created_at, id",
+    )?;
+    let rows = st.query_map([], |r| {
+        Ok(SessionRow {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            model: r.get(2)?,
+            cwd: r.get(3)?,
+            instructions: r.get(4)?,
+            created_at: r.get(5)?,
+            updated_at: r.get(6)?,
+            last_seq: r.get::<_, i64>(7)? as u64,
+            usage: Usage {
+                prompt_tokens: r.get::<_, i64>(8)? as u64,
+                completion_tokens: r.get::<_, i64>(9)? as u64,
+            },
+        })
+    })?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// Events with `since < seq < before` (see [`crate::store::Store::events`]),
+/// checked against the session's recorded last seq.
+pub(super) fn events(
+    c: &Connection,
+    id: &str,
+    since: u64,
+    before: u64,
+    limit: usize,
+    newest: bool,
+) -> Result<Vec<Event>, SqlError> {
+    // One snapshot: the recorded last seq and the events agree.
+    let snapshot = c.unchecked_transaction()?;
+    let recorded = session_end(c, id)?;
+    let order = if newest { "DESC" } else { "ASC" };
+    let mut st = c.prepare_cached(&format!(
+        "SELECT body FROM events WHERE session_id = ?1 AND seq > ?2 AND seq < ?3 \
+         ORDER BY seq {order} LIMIT ?4"
+    ))?;
+    let before = before.min(i64::MAX as u64) as i64;
+    let rows = st.query_map(params![id, since as i64, before, limit as i64], |r| {
+        r.get::<_, String>(0)
+    })?;
+    let mut out = Vec::new();
+    for body in rows {
+        out.push(serde_json::from_str::<Event>(&body?)?);
+    }
+    if newest {
+        out.reverse();
+    }
+    drop(snapshot);
+    if let Some((name, last_seq)) = recorded {
+        let hi = last_seq.min(before.saturating_sub(1) as u64);
+        let full = out.len() >= limit;
+        let seqs: Vec<u64> = out.iter().map(|e| e.seq).collect();
+        let (first, last) = match (newest, full) {
+            (_, false) => (Some(since + 1), Some(hi)),
+            (false, true) => (Some(since + 1), None),
+            (true, true) => (None, Some(hi)),
+        };
+        check_run(&name, &seqs, first, last, last_seq).map_err(SqlError::Damaged)?;
+    }
+    Ok(out)
+}
+
+/// The events of the session's last turn (see [`crate::store::Store::last_turn`]),
+/// checked up to its recorded last seq.
+pub(super) fn last_turn(c: &Connection, id: &str) -> Result<Vec<Event>, SqlError> {
+    let snapshot = c.unchecked_transaction()?;
+    let recorded = session_end(c, id)?;
+    let start: Option<i64> = c
+        .query_row(
+            "SELECT max(seq) FROM events WHERE session_id = ?1 AND type = 'turn_started'",
+            params![id],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten();
+    let mut st = c.prepare_cached(
+        "SELECT body FROM events WHERE session_id = ?1 AND seq >= ?2 ORDER BY seq",
+    )?;
+    let rows = st.query_map(params![id, start.unwrap_or(0)], |r| r.get::<_, String>(0))?;
+    let mut out = Vec::new();
+    let mut seqs = Vec::new();
+    for body in rows {
+        let ev = serde_json::from_str::<Event>(&body?)?;
+        seqs.push(ev.seq);
+        // Without a turn, only state events matter; skip the rest cheaply.
+        if start.is_some() || matches!(ev.kind, EventKind::State { .. }) {
+            out.push(ev);
+        }
+    }
+    drop(st);
+    drop(snapshot);
+    if let Some((name, last_seq)) = recorded {
+        let first = start.map_or(1, |s| s as u64);
+        check_run(&name, &seqs, Some(first), Some(last_seq), last_seq)
+            .map_err(SqlError::Damaged)?;
+    }
+    Ok(out)
+}
+
+/// The queued inputs of a session, oldest first.
+pub(super) fn inputs(c: &Connection, id: &str) -> Result<Vec<QueuedInput>, SqlError> {
+    let mut st = c.prepare_cached(
+        "SELECT id, text, delivery FROM inputs WHERE session_id = ?1 ORDER BY id",
+    )?;
+    let rows = st.query_map(params![id], |r| {
+        Ok(QueuedInput {
+            id: r.get(0)?,
+            text: r.get(1)?,
+            delivery: delivery_from(&r.get::<_, String>(2)?),
+        })
+    })?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// The process groups recorded for a session's running calls.
+pub(super) fn processes(
+    c: &Connection,
+    id: &str,
+) -> Result<Vec<(String, ProcessIdentity)>, SqlError> {
+    let mut st = c.prepare_cached(
+        "SELECT call_id, pid, start_ticks, boot_id FROM processes WHERE session_id = ?1",
+    )?;
+    let rows = st.query_map(params![id], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            ProcessIdentity {
+                pid: r.get::<_, i64>(1)? as u32,
+                start_ticks: r.get::<_, i64>(2)? as u64,
+                boot_id: r.get(3)?,
+            },
+        ))
+    })?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// The stored request key, unless it was stored before `oldest` (unix seconds).
+pub(super) fn key(c: &Connection, key: &str, oldest: i64) -> Result<Option<KeyRecord>, SqlError> {
+    let row = c
+        .query_row(
+            "SELECT method, params, result, created_at FROM request_keys \
+             WHERE key = ?1 AND created_at >= ?2",
+            params![key, oldest],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?,
+                ))
+            },
+        )
+        .optional()?;
+    row.map(|(method, params, result, created_at)| {
+        Ok(KeyRecord {
+            key: key.to_string(),
+            method,
+            params,
+            result: serde_json::from_str(&result)?,
+            created_at,
+        })
+    })
+    .transpose()
+}

@@ -1,0 +1,225 @@
+//! The SQLite store's own tests: group commit, savepoints, request keys.
+// Test code fails loudly by design.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use tether_shared::{Delivery, Event, EventKind, Usage};
+
+use super::SqliteStore;
+use crate::store::{Batch, KeyRecord, SessionRow, Store, StoreError};
+
+fn ev(seq: u64, kind: EventKind) -> Event {
+    Event {
+        seq,
+        ts: format!("t{seq}"),
+        kind,
+    }
+}
+
+fn row(id: &str, name: &str) -> SessionRow {
+    SessionRow {
+        id: id.into(),
+        name: name.into(),
+        model: "p/m".into(),
+        cwd: "/".into(),
+        instructions: None,
+        created_at: "t0".into(),
+        updated_at: "t0".into(),
+        last_seq: 0,
+        usage: Usage::default(),
+    }
+}
+
+#[tokio::test]
+async fn create_append_read_and_delete() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("s.db")).unwrap();
+    store
+        .create_session_keyed(
+            row("a", "one"),
+            vec![ev(1, EventKind::TurnStarted)],
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    let err = store
+        .create_session_keyed(row("b", "one"), vec![], None, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NameTaken(_)), "{err}");
+    let input = store
+        .add_input_keyed("a", "hello", Delivery::Steer, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.inputs("a").await.unwrap()[0].delivery,
+        Delivery::Steer
+    );
+    store
+        .append(
+            "a",
+            Batch {
+                events: (2..=5).map(|s| ev(s, EventKind::TurnCompleted)).collect(),
+                consume_inputs: vec![input],
+                usage: Some(Usage {
+                    prompt_tokens: 3,
+                    completion_tokens: 4,
+                }),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(store.inputs("a").await.unwrap().is_empty());
+    let rows = store.sessions().await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].last_seq, 5);
+    assert_eq!(rows[0].usage.completion_tokens, 4);
+    let newest = store.events("a", 0, u64::MAX, 2, true).await.unwrap();
+    assert_eq!(newest.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![4, 5]);
+    let oldest = store.events("a", 1, 5, 10, false).await.unwrap();
+    assert_eq!(
+        oldest.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        vec![2, 3, 4]
+    );
+    let turn = store.last_turn("a").await.unwrap();
+    assert_eq!(turn.len(), 5);
+    store.delete_session_keyed("a", None).await.unwrap();
+    assert!(store.sessions().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_failing_op_does_not_spoil_its_batch_neighbours() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("s.db")).unwrap();
+    store
+        .create_session_keyed(row("a", "one"), vec![], None, None)
+        .await
+        .unwrap();
+    // Duplicate seq: the primary key refuses it.
+    let dup = store.append(
+        "a",
+        Batch {
+            events: vec![ev(1, EventKind::TurnStarted), ev(1, EventKind::TurnStarted)],
+            ..Default::default()
+        },
+    );
+    let ok = store.create_session_keyed(row("c", "two"), vec![], None, None);
+    let (dup, ok) = tokio::join!(dup, ok);
+    assert!(dup.is_err());
+    ok.unwrap();
+    assert_eq!(store.sessions().await.unwrap().len(), 2);
+    assert!(
+        store
+            .events("a", 0, u64::MAX, 10, false)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn a_request_key_is_stored_with_its_input_and_pruned_when_old() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let store = SqliteStore::open(&path).unwrap();
+    store
+        .create_session_keyed(row("a", "one"), vec![], None, None)
+        .await
+        .unwrap();
+    let key = KeyRecord::new(
+        "k1",
+        "session.send",
+        "{}",
+        serde_json::json!({"state": "running"}),
+    );
+    let id = store
+        .add_input_keyed("a", "hi", Delivery::Queue, Some(key))
+        .await
+        .unwrap();
+    let got = store.key("k1", 3600).await.unwrap().unwrap();
+    assert_eq!(got.method, "session.send");
+    assert_eq!(
+        got.result["input_id"], id,
+        "the input's id is in the stored result"
+    );
+    assert!(store.key("other", 3600).await.unwrap().is_none());
+    // A second put replaces the result only.
+    let mut fin = got.clone();
+    fin.result = serde_json::json!({"final": true});
+    fin.method = "ignored".into();
+    store.put_key(fin).await.unwrap();
+    let got = store.key("k1", 3600).await.unwrap().unwrap();
+    assert_eq!(got.result, serde_json::json!({"final": true}));
+    assert_eq!(got.method, "session.send");
+    // An old key is neither served nor kept.
+    let mut old = KeyRecord::new("old", "session.kill", "{}", serde_json::json!({}));
+    old.created_at -= 7200;
+    store.put_key(old).await.unwrap();
+    assert!(store.key("old", 3600).await.unwrap().is_none());
+    assert_eq!(store.prune_keys(3600).await.unwrap(), 1);
+    assert!(store.key("k1", 3600).await.unwrap().is_some());
+    // A failed create stores no key.
+    let dup = KeyRecord::new("k2", "session.create", "{}", serde_json::json!({}));
+    assert!(
+        store
+            .create_session_keyed(row("b", "one"), vec![], None, Some(dup))
+            .await
+            .is_err()
+    );
+    assert!(store.key("k2", 3600).await.unwrap().is_none());
+    drop(store);
+    // Durable: a fresh open finds the key.
+    let store = SqliteStore::open(&path).unwrap();
+    assert!(store.key("k1", 3600).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn the_sqlite_store_serves_callers_that_hold_a_dyn_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let store: std::sync::Arc<dyn Store> = std::sync::Arc::new(SqliteStore::open(&path).unwrap());
+    store
+        .create_session_keyed(
+            row("a", "one"),
+            vec![ev(1, EventKind::TurnStarted)],
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    let other = store.clone();
+    let appended = tokio::spawn(async move {
+        other
+            .append(
+                "a",
+                Batch {
+                    events: vec![ev(2, EventKind::TurnCompleted)],
+                    ..Default::default()
+                },
+            )
+            .await
+    });
+    appended.await.unwrap().unwrap();
+    let seqs: Vec<u64> = store
+        .events("a", 0, u64::MAX, 10, false)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.seq)
+        .collect();
+    assert_eq!(seqs, [1, 2]);
+    assert!(store.health().damage.is_empty());
+    let help = store.damage_help();
+    assert!(
+        help.contains(&path.display().to_string()) && help.contains(".recover"),
+        "{help}"
+    );
+    // A damaged read carries the same help.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute("UPDATE sessions SET last_seq = 5 WHERE id = 'a'", [])
+        .unwrap();
+    let err = store.events("a", 0, u64::MAX, 10, false).await.unwrap_err();
+    assert!(matches!(err, StoreError::Damaged { .. }), "{err}");
+    assert!(err.to_string().ends_with(&help), "{err}");
+    assert_eq!(store.health().damage.len(), 1, "noted for daemon status");
+}

@@ -1,0 +1,319 @@
+//! The writer thread: one thread owns the write connection and commits whatever
+//! arrived while the previous commit ran in one transaction (group commit), so
+//! many sessions appending at once cost one fsync, not one each. Each op runs in
+//! a savepoint of its own, so one that fails (a duplicate name, say) rolls back
+//! alone and does not spoil its neighbours. A failed transaction never stops the
+//! writer, so writes work again as soon as the disk does.
+
+use std::path::PathBuf;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use tether_shared::{Delivery, Event};
+use tokio::sync::{mpsc, oneshot};
+
+use super::error::{SqlError, classify};
+use super::health::HealthCell;
+use crate::procs::ProcessIdentity;
+use crate::store::error::StoreError;
+use crate::store::types::{Batch, KeyRecord, SessionRow};
+
+/// One write, with the oneshot that answers its caller after the commit.
+pub(super) enum Op {
+    Create(
+        SessionRow,
+        Vec<Event>,
+        Option<(String, Delivery, String)>,
+        Option<KeyRecord>,
+        oneshot::Sender<Result<Option<i64>, StoreError>>,
+    ),
+    Append(String, Batch, oneshot::Sender<Result<(), StoreError>>),
+    AddInput(
+        String,
+        String,
+        Delivery,
+        String,
+        Option<KeyRecord>,
+        oneshot::Sender<Result<i64, StoreError>>,
+    ),
+    Delete(
+        String,
+        Option<KeyRecord>,
+        oneshot::Sender<Result<(), StoreError>>,
+    ),
+    PutKey(KeyRecord, oneshot::Sender<Result<(), StoreError>>),
+    PruneKeys(i64, oneshot::Sender<Result<i64, StoreError>>),
+    AddProcess(
+        String,
+        String,
+        ProcessIdentity,
+        oneshot::Sender<Result<(), StoreError>>,
+    ),
+    RemoveProcesses(
+        String,
+        Option<String>,
+        oneshot::Sender<Result<(), StoreError>>,
+    ),
+}
+
+/// Stores a key, or replaces the result of one already stored (its age stays).
+fn put_key(c: &Connection, k: &KeyRecord) -> Result<(), SqlError> {
+    c.execute(
+        "INSERT INTO request_keys (key, method, params, result, created_at) VALUES (?1, ?2, ?3, ?4, ?5) \
+         ON CONFLICT (key) DO UPDATE SET result = excluded.result",
+        params![
+            k.key,
+            k.method,
+            k.params,
+            serde_json::to_string(&k.result)?,
+            k.created_at
+        ],
+    )?;
+    Ok(())
+}
+
+/// Answers one op's caller once its transaction commits (or fails to).
+type Settle = Box<dyn FnOnce(Option<&StoreError>)>;
+
+/// The writer thread's own state.
+pub(super) struct Writer {
+    /// The store file.
+    pub(super) path: PathBuf,
+    /// Told the outcome of every commit.
+    pub(super) health: HealthCell,
+}
+
+impl Writer {
+    /// Commits ops in groups until every sender is gone.
+    pub(super) fn run(self, mut conn: Connection, mut rx: mpsc::UnboundedReceiver<Op>) {
+        while let Some(first) = rx.blocking_recv() {
+            let mut ops = vec![first];
+            while ops.len() < 512 {
+                match rx.try_recv() {
+                    Ok(op) => ops.push(op),
+                    Err(_) => break,
+                }
+            }
+            let mut replies: Vec<Settle> = Vec::with_capacity(ops.len());
+            let aborted = std::cell::RefCell::new(None);
+            let result = (|| -> Result<(), SqlError> {
+                let tx = conn.transaction()?;
+                for op in ops {
+                    self.apply(&tx, op, &mut replies, &aborted);
+                }
+                // SQLite rolled the whole transaction back (SQLITE_FULL, an I/O
+                // error): nothing of it is stored, so every op fails.
+                if let Some(e) = aborted.borrow_mut().take() {
+                    return Err(e.into());
+                }
+                tx.commit()?;
+                Ok(())
+            })();
+            // Each op's own outcome was settled inside apply; a failed commit fails
+            // all. The connection is usable again: the next batch is tried afresh.
+            let failure = result.err().map(|e| self.classify(e));
+            self.health.wrote(failure.as_ref());
+            for reply in replies {
+                reply(failure.as_ref());
+            }
+        }
+    }
+}
+
+fn finish<T: 'static>(
+    tx: oneshot::Sender<Result<T, StoreError>>,
+    outcome: Result<T, StoreError>,
+) -> Settle {
+    Box::new(move |commit_err: Option<&StoreError>| {
+        let out = match (outcome, commit_err) {
+            (Ok(_), Some(e)) => Err(e.clone()),
+            (o, _) => o,
+        };
+        let _ = tx.send(out);
+    })
+}
+
+impl Writer {
+    fn classify(&self, e: SqlError) -> StoreError {
+        classify(&self.path, &self.health, e)
+    }
+
+    fn settled<T>(&self, out: Result<T, SqlError>) -> Result<T, StoreError> {
+        out.map_err(|e| self.classify(e))
+    }
+
+    /// Runs one op inside a savepoint, so a failing op rolls back alone. An error
+    /// that made SQLite roll back the whole transaction is kept in `aborted`, and the
+    /// ops after it are not run (outside the transaction they would commit alone).
+    fn apply(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        op: Op,
+        replies: &mut Vec<Settle>,
+        aborted: &std::cell::RefCell<Option<StoreError>>,
+    ) {
+        let with_sp = |f: &dyn Fn(&Connection) -> Result<i64, SqlError>| -> Result<i64, SqlError> {
+            if let Some(e) = aborted.borrow().as_ref() {
+                return Err(e.clone().into());
+            }
+            tx.execute_batch("SAVEPOINT op")?;
+            match f(tx) {
+                Ok(v) => {
+                    tx.execute_batch("RELEASE op")?;
+                    Ok(v)
+                }
+                Err(e) if tx.is_autocommit() => {
+                    let e = self.classify(e);
+                    *aborted.borrow_mut() = Some(e.clone());
+                    Err(e.into())
+                }
+                Err(e) => {
+                    tx.execute_batch("ROLLBACK TO op; RELEASE op")?;
+                    Err(e)
+                }
+            }
+        };
+        match op {
+            Op::Create(row, events, prompt, key, reply) => {
+                let out = with_sp(&|c| {
+                    let taken: Option<String> = c
+                        .query_row(
+                            "SELECT id FROM sessions WHERE name = ?1",
+                            params![row.name],
+                            |r| r.get(0),
+                        )
+                        .optional()?;
+                    if taken.is_some() {
+                        return Err(StoreError::NameTaken(row.name.clone()).into());
+                    }
+                    c.execute(
+                        "INSERT INTO sessions (id, name, model, cwd, instructions, created_at, updated_at, last_seq) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                        params![row.id, row.name, row.model, row.cwd, row.instructions, row.created_at, row.updated_at, row.last_seq as i64],
+                    )?;
+                    insert_events(c, &row.id, &events)?;
+                    let mut input = 0;
+                    if let Some((text, delivery, now)) = &prompt {
+                        c.execute(
+                            "INSERT INTO inputs (session_id, text, delivery, created_at) VALUES (?1, ?2, ?3, ?4)",
+                            params![row.id, text, delivery.as_str(), now],
+                        )?;
+                        input = c.last_insert_rowid();
+                    }
+                    if let Some(k) = &key {
+                        put_key(c, k)?;
+                    }
+                    Ok(input)
+                });
+                let out = out.map(|id| prompt.is_some().then_some(id));
+                replies.push(finish(reply, self.settled(out)));
+            }
+            Op::Append(id, batch, reply) => {
+                let out = with_sp(&|c| {
+                    insert_events(c, &id, &batch.events)?;
+                    for input in &batch.consume_inputs {
+                        c.execute("DELETE FROM inputs WHERE id = ?1", params![input])?;
+                    }
+                    if let Some(last) = batch.events.last() {
+                        c.execute(
+                            "UPDATE sessions SET updated_at = ?2, last_seq = ?3 WHERE id = ?1",
+                            params![id, last.ts, last.seq as i64],
+                        )?;
+                    }
+                    if let Some(u) = batch.usage {
+                        c.execute(
+                            "UPDATE sessions SET prompt_tokens = prompt_tokens + ?2, \
+                             completion_tokens = completion_tokens + ?3 WHERE id = ?1",
+                            params![id, u.prompt_tokens as i64, u.completion_tokens as i64],
+                        )?;
+                    }
+                    Ok(0)
+                });
+                replies.push(finish(reply, self.settled(out.map(|_| ()))));
+            }
+            Op::AddInput(id, text, delivery, now, key, reply) => {
+                let out = with_sp(&|c| {
+                    c.execute(
+                        "INSERT INTO inputs (session_id, text, delivery, created_at) VALUES (?1, ?2, ?3, ?4)",
+                        params![id, text, delivery.as_str(), now],
+                    )?;
+                    let input = c.last_insert_rowid();
+                    if let Some(k) = &key {
+                        let mut k = k.clone();
+                        if let Some(obj) = k.result.as_object_mut() {
+                            obj.insert("input_id".into(), input.into());
+                        }
+                        put_key(c, &k)?;
+                    }
+                    Ok(input)
+                });
+                replies.push(finish(reply, self.settled(out)));
+            }
+            Op::AddProcess(id, call_id, p, reply) => {
+                let out = with_sp(&|c| {
+                    c.execute(
+                        "INSERT INTO processes (session_id, call_id, pid, start_ticks, boot_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+                        params![id, call_id, p.pid as i64, p.start_ticks as i64, p.boot_id],
+                    )?;
+                    Ok(0)
+                });
+                replies.push(finish(reply, self.settled(out.map(|_| ()))));
+            }
+            Op::RemoveProcesses(id, call_id, reply) => {
+                let out = with_sp(&|c| {
+                    match &call_id {
+                        Some(call) => c.execute(
+                            "DELETE FROM processes WHERE session_id = ?1 AND call_id = ?2",
+                            params![id, call],
+                        )?,
+                        None => {
+                            c.execute("DELETE FROM processes WHERE session_id = ?1", params![id])?
+                        }
+                    };
+                    Ok(0)
+                });
+                replies.push(finish(reply, self.settled(out.map(|_| ()))));
+            }
+            Op::Delete(id, key, reply) => {
+                let out = with_sp(&|c| {
+                    c.execute("DELETE FROM events WHERE session_id = ?1", params![id])?;
+                    c.execute("DELETE FROM inputs WHERE session_id = ?1", params![id])?;
+                    c.execute("DELETE FROM processes WHERE session_id = ?1", params![id])?;
+                    c.execute("DELETE FROM sessions WHERE id = ?1", params![id])?;
+                    if let Some(k) = &key {
+                        put_key(c, k)?;
+                    }
+                    Ok(0)
+                });
+                replies.push(finish(reply, self.settled(out.map(|_| ()))));
+            }
+            Op::PutKey(key, reply) => {
+                let out = with_sp(&|c| put_key(c, &key).map(|_| 0));
+                replies.push(finish(reply, self.settled(out.map(|_| ()))));
+            }
+            Op::PruneKeys(before, reply) => {
+                let out = with_sp(&|c| {
+                    Ok(c.execute(
+                        "DELETE FROM request_keys WHERE created_at < ?1",
+                        params![before],
+                    )? as i64)
+                });
+                replies.push(finish(reply, self.settled(out)));
+            }
+        }
+    }
+}
+
+fn insert_events(c: &Connection, id: &str, events: &[Event]) -> Result<(), SqlError> {
+    let mut st = c.prepare_cached(
+        "INSERT INTO events (session_id, seq, type, body) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for ev in events {
+        st.execute(params![
+            id,
+            ev.seq as i64,
+            ev.kind.type_name(),
+            serde_json::to_string(ev)?
+        ])?;
+    }
+    Ok(())
+}

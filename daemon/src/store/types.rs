@@ -1,0 +1,104 @@
+//! The rows and batches every store reads and writes, and the health it reports:
+//! plain data, the same whatever holds it.
+
+use tether_shared::{Delivery, Event, Usage};
+
+/// A session's durable metadata.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionRow {
+    /// Stable id.
+    pub id: String,
+    /// Unique name.
+    pub name: String,
+    /// `provider/model`.
+    pub model: String,
+    /// Working directory.
+    pub cwd: String,
+    /// System prompt.
+    pub instructions: Option<String>,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339 of the last event.
+    pub updated_at: String,
+    /// Last stored seq.
+    pub last_seq: u64,
+    /// Tokens used.
+    pub usage: Usage,
+}
+
+/// An input that `send` acknowledged and the agent has not taken yet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueuedInput {
+    /// Row id (increasing).
+    pub id: i64,
+    /// The text.
+    pub text: String,
+    /// How it was sent.
+    pub delivery: Delivery,
+}
+
+/// Events to append atomically, with what they imply.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// Events, numbered by the caller (the session actor owns its seq).
+    pub events: Vec<Event>,
+    /// An input these events take from the queue.
+    pub consume_inputs: Vec<i64>,
+    /// Tokens to add to the session's total.
+    pub usage: Option<Usage>,
+}
+
+// ---- Request keys --------------------------------------------------------------
+//
+// A mutating request may carry a client-chosen key (see `tether_shared::protocol::
+// KEY_PARAM`). The key, the request it named and its first result are stored in
+// the same transaction as the request's durable effect where there is one (a
+// session's row, an input's row, a deletion), so a retry after a crash finds the
+// key exactly when the effect happened.
+
+/// A request key with what it named and the result it got.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyRecord {
+    /// The client's key.
+    pub key: String,
+    /// The request's method.
+    pub method: String,
+    /// The request's params without the key, as JSON text.
+    pub params: String,
+    /// The result to answer a retry with.
+    pub result: serde_json::Value,
+    /// Unix seconds when the key was first stored.
+    pub created_at: i64,
+}
+
+/// Unix seconds now: the clock request keys are stamped and aged by.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+impl KeyRecord {
+    /// A record stamped now.
+    pub fn new(key: &str, method: &str, params: &str, result: serde_json::Value) -> Self {
+        KeyRecord {
+            key: key.to_string(),
+            method: method.to_string(),
+            params: params.to_string(),
+            result,
+            created_at: unix_now(),
+        }
+    }
+}
+
+/// What is known to be wrong with the store; shared by the writer, the readers
+/// and `daemon status`.
+#[derive(Debug, Default, Clone)]
+pub struct Health {
+    /// Damage found (by a check or a failed read), one line each.
+    pub damage: Vec<String>,
+    /// The last write that failed, until a write succeeds again.
+    pub write_error: Option<String>,
+    /// Damage recorded in `store_damage`: every session's log may be incomplete.
+    pub lost_commits: bool,
+}
