@@ -1,19 +1,14 @@
 //! The tether daemon: owns long-lived agent sessions and serves clients over a
 //! local socket. `run` is the whole daemon; the `tether` binary calls it.
 
-pub mod config;
-mod connection;
-pub mod daemon;
-pub mod keys;
-pub mod logfile;
+pub(crate) mod config;
+mod daemon;
 pub(crate) mod model;
-pub mod procs;
-pub mod server;
+pub(crate) mod os;
+pub mod rpc;
 pub mod session;
 mod store;
-pub mod tools;
+pub(crate) mod tools;
 pub mod util;
-pub mod watch;
 
-pub use daemon::{DaemonOptions, run};
-pub use util::log_filter;
+pub use daemon::{DaemonOptions, LogFile, host, run};

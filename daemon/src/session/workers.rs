@@ -20,7 +20,7 @@ use super::shared::SessionShared;
 use super::turn::Turn;
 use crate::config::Retry;
 use crate::model::{self, ModelError, ModelProvider, ModelReply, ModelRequest, Progress};
-use crate::procs::ProcessIdentity;
+use crate::os::procs::ProcessIdentity;
 use crate::tools::{ToolContext, ToolOutput};
 
 /// How long a model call waits for tool servers that are still starting.

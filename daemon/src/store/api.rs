@@ -18,7 +18,7 @@ use tether_shared::{Delivery, Event};
 
 use super::error::StoreError;
 use super::types::{Batch, Health, KeyRecord, QueuedInput, SessionRow};
-use crate::procs::ProcessIdentity;
+use crate::os::procs::ProcessIdentity;
 
 /// What a store call returns: a boxed future, so the trait stays usable as
 /// `dyn Store`.
@@ -77,7 +77,7 @@ pub trait Store: Send + Sync {
     /// Forgets request keys older than `ttl_s` seconds; returns how many.
     fn prune_keys(&self, ttl_s: u64) -> StoreFuture<'_, i64>;
 
-    /// Records a process group a tool call started (see [`crate::procs`]).
+    /// Records a process group a tool call started (see [`crate::os::procs`]).
     fn add_process<'a>(
         &'a self,
         session_id: &'a str,

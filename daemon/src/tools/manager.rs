@@ -24,8 +24,8 @@ use super::change::{Scope, ToolChange};
 use super::config::{self as tool_config, ServerDef};
 use super::server::{Inherited, Server, ServerKey, lock};
 use super::supervisor::supervise;
+use crate::config::watch::{self, FileWatcher};
 use crate::config::{ConfigError, ConfigSource};
-use crate::watch::{self, FileWatcher};
 
 /// A tool config file's server definitions, and why it does not parse when it does not.
 #[derive(Default)]

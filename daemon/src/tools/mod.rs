@@ -8,14 +8,14 @@
 //! the names the model knows MCP tools by. `builtin` and `mcp` are the two kinds
 //! of tool.
 
-pub mod builtin;
+pub(crate) mod builtin;
 mod calls;
 mod change;
-pub mod config;
-pub mod manager;
-pub mod mcp;
+mod config;
+mod manager;
+mod mcp;
 mod names;
-pub mod preview;
+pub(crate) mod preview;
 mod server;
 mod supervisor;
 #[cfg(test)]
@@ -23,6 +23,6 @@ mod supervisor;
 mod test_support;
 mod types;
 
-pub use change::{Scope, ToolChange};
+pub use change::ToolChange;
 pub use manager::ToolManager;
 pub use types::{ToolContext, ToolOutput, ToolSpec};

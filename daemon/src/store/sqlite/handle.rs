@@ -19,7 +19,7 @@ use super::error::{SqlError, classify};
 use super::health::{HealthCell, what_to_do};
 use super::writer::{Op, Writer};
 use super::{integrity, migrations, reads};
-use crate::procs::ProcessIdentity;
+use crate::os::procs::ProcessIdentity;
 use crate::store::api::{Store, StoreFuture};
 use crate::store::error::StoreError;
 use crate::store::types::{Batch, Health, KeyRecord, QueuedInput, SessionRow, unix_now};

@@ -4,7 +4,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use tether_shared::{Delivery, Event, EventKind, Usage};
 
 use super::error::SqlError;
-use crate::procs::ProcessIdentity;
+use crate::os::procs::ProcessIdentity;
 use crate::store::seqs::check_run;
 use crate::store::types::{KeyRecord, QueuedInput, SessionRow};
 

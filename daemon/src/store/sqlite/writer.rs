@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::error::{SqlError, classify};
 use super::health::HealthCell;
-use crate::procs::ProcessIdentity;
+use crate::os::procs::ProcessIdentity;
 use crate::store::error::StoreError;
 use crate::store::types::{Batch, KeyRecord, SessionRow};
 

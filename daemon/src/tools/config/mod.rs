@@ -15,7 +15,5 @@ mod mcp_json;
 mod tests;
 mod tools_toml;
 
-pub use def::{DEFAULT_TIMEOUT, Env, ServerDef};
+pub use def::ServerDef;
 pub use load::load;
-pub use mcp_json::{parse_mcp_json, parse_mcp_json_with};
-pub use tools_toml::{parse_tools_toml, parse_tools_toml_with};

@@ -4,7 +4,9 @@
 use std::path::Path;
 use std::time::Duration;
 
-use super::*;
+use super::def::DEFAULT_TIMEOUT;
+use super::mcp_json::{parse_mcp_json, parse_mcp_json_with};
+use super::tools_toml::{parse_tools_toml, parse_tools_toml_with};
 use crate::tools::mcp::Transport;
 
 #[test]

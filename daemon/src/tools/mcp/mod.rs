@@ -18,6 +18,6 @@ mod tasks;
 mod tests;
 mod types;
 
-pub use client::{MIN_STARTUP_TIMEOUT, McpClient};
+pub use client::McpClient;
 pub use error::McpError;
-pub use types::{CallResult, McpTool, ServerEvent, ServerSpec, Transport};
+pub use types::{McpTool, ServerEvent, ServerSpec, Transport};

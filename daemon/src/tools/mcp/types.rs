@@ -38,7 +38,7 @@ pub struct ServerSpec {
     /// How to reach it.
     pub transport: Transport,
     /// Limit for each request (`tools/list` with all its pages, `tools/call`).
-    /// Startup gets at least [`MIN_STARTUP_TIMEOUT`](super::MIN_STARTUP_TIMEOUT).
+    /// Startup gets at least [`MIN_STARTUP_TIMEOUT`](super::client::MIN_STARTUP_TIMEOUT).
     pub timeout: Duration,
 }
 

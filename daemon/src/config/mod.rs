@@ -1,0 +1,33 @@
+//! `config.toml`: providers, the default model, approvals, recovery and retries.
+//!
+//! The file is re-read when it changes (checked before each use, so a change applies
+//! from the next model call). A file that does not parse changes nothing: the last
+//! good config stays in force and the error, with file, line and column, is kept for
+//! the user to see.
+//!
+//! `source` is the re-reading [`ConfigSource`]; `parse` turns the text into the
+//! [`Config`] of `settings`, made of `providers`, `approvals` and `retry`; `error`
+//! is [`ConfigError`]. `watch` notices when any config file (this one or a tool
+//! config file) changes.
+
+mod approvals;
+mod error;
+mod parse;
+mod providers;
+mod retry;
+mod settings;
+mod source;
+#[cfg(test)]
+mod tests;
+pub(crate) mod watch;
+
+pub use approvals::Policy;
+pub use error::ConfigError;
+pub(crate) use error::line_col;
+// The daemon parses through `ConfigSource`; tests parse text directly.
+#[cfg(test)]
+pub(crate) use parse::parse;
+pub use providers::{ProviderKind, ResolvedModel};
+pub use retry::Retry;
+pub use settings::{Config, Resume};
+pub use source::ConfigSource;

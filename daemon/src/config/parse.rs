@@ -1,0 +1,181 @@
+//! Parsing `config.toml` into a [`Config`], with unknown keys refused and errors at the
+//! line and column of what is wrong. The TUI's `[keys]` table is accepted and left to it.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::approvals::{Approvals, Policy};
+use super::error::{ConfigError, line_col};
+use super::providers::{Provider, ProviderKind};
+use super::settings::{Config, Resume};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    default_model: Option<toml::Spanned<String>>,
+    #[serde(default)]
+    providers: BTreeMap<String, toml::Spanned<RawProvider>>,
+    #[serde(default)]
+    approvals: RawApprovals,
+    #[serde(default)]
+    recovery: RawRecovery,
+    #[serde(default)]
+    retry: RawRetry,
+    /// Key bindings, read by the TUI; accepted here so the file stays valid.
+    #[serde(default)]
+    #[allow(dead_code)]
+    keys: Option<toml::Table>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProvider {
+    #[serde(default = "default_kind")]
+    kind: toml::Spanned<String>,
+    base_url: String,
+    api_key_env: Option<String>,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    #[serde(default = "yes")]
+    images: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_kind() -> toml::Spanned<String> {
+    toml::Spanned::new(0..0, "openai".into())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawApprovals {
+    #[serde(default = "default_policy")]
+    default: Policy,
+    /// `None`: the built-in rule (read-only builtins inside the session directory).
+    #[serde(default)]
+    allow: Option<Vec<String>>,
+    #[serde(default)]
+    deny: Vec<String>,
+}
+
+impl Default for RawApprovals {
+    fn default() -> Self {
+        RawApprovals {
+            default: Policy::Ask,
+            allow: None,
+            deny: Vec::new(),
+        }
+    }
+}
+
+fn default_policy() -> Policy {
+    Policy::Ask
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawRecovery {
+    #[serde(default)]
+    resume: Resume,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawRetry {
+    max_attempts: Option<u32>,
+    initial_backoff_ms: Option<u64>,
+    max_backoff_ms: Option<u64>,
+    stall_timeout_s: Option<f64>,
+    request_timeout_s: Option<f64>,
+}
+
+/// Parses config text; `path` is used in errors.
+pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+    let err_at = |span: Option<std::ops::Range<usize>>, message: String| {
+        let (line, column) = span.map_or((1, 1), |s| line_col(text, s.start));
+        ConfigError {
+            path: path.display().to_string(),
+            line,
+            column,
+            message,
+        }
+    };
+    let raw: RawConfig = toml::from_str(text).map_err(|e| {
+        let message = e.message().trim().to_string();
+        err_at(e.span(), message)
+    })?;
+    let mut config = Config::default();
+    for (name, spanned) in raw.providers {
+        let span = spanned.span();
+        let p = spanned.into_inner();
+        let Some(kind) = ProviderKind::from_name(p.kind.get_ref()) else {
+            let kspan = if p.kind.span().is_empty() {
+                span
+            } else {
+                p.kind.span()
+            };
+            return Err(err_at(
+                Some(kspan),
+                format!(
+                    "provider {name:?}: unknown kind {:?} (supported: \"openai\")",
+                    p.kind.get_ref()
+                ),
+            ));
+        };
+        if !(p.base_url.starts_with("http://") || p.base_url.starts_with("https://")) {
+            return Err(err_at(
+                Some(span),
+                format!("provider {name:?}: base_url must start with http:// or https://"),
+            ));
+        }
+        config.providers.insert(
+            name.clone(),
+            Provider {
+                name,
+                kind,
+                base_url: p.base_url.trim_end_matches('/').to_string(),
+                api_key_env: p.api_key_env.filter(|v| !v.is_empty()),
+                headers: p.headers,
+                images: p.images,
+            },
+        );
+    }
+    if let Some(m) = raw.default_model {
+        if !m.get_ref().contains('/') {
+            return Err(err_at(
+                Some(m.span()),
+                format!("default_model {:?} must be PROVIDER/MODEL", m.get_ref()),
+            ));
+        }
+        config.default_model = m.into_inner();
+    }
+    config.approvals = Approvals::new(
+        raw.approvals.default,
+        raw.approvals.allow.as_deref(),
+        &raw.approvals.deny,
+    )
+    .map_err(|e| err_at(None, format!("[approvals]: {e}")))?;
+    config.resume = raw.recovery.resume;
+    let r = raw.retry;
+    if let Some(n) = r.max_attempts {
+        config.retry.max_attempts = n.max(1);
+    }
+    if let Some(ms) = r.initial_backoff_ms {
+        config.retry.initial_backoff = Duration::from_millis(ms);
+    }
+    if let Some(ms) = r.max_backoff_ms {
+        config.retry.max_backoff = Duration::from_millis(ms);
+    }
+    if let Some(s) = r.stall_timeout_s.filter(|s| s.is_finite() && *s > 0.0) {
+        config.retry.stall_timeout = crate::util::secs(s);
+    }
+    if let Some(s) = r.request_timeout_s.filter(|s| s.is_finite() && *s > 0.0) {
+        config.retry.request_timeout = crate::util::secs(s);
+    }
+    Ok(config)
+}

@@ -1,0 +1,71 @@
+//! Model providers: the wire API each speaks, where it is, and a model name resolved
+//! to one.
+
+use std::collections::BTreeMap;
+
+/// The wire API a provider speaks (`kind` in `[providers.X]`); the model factory picks
+/// the implementation by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProviderKind {
+    /// OpenAI-compatible chat completions (`kind = "openai"`, the default).
+    OpenAi,
+}
+
+impl ProviderKind {
+    /// The kind named `name` in config, if there is one.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "openai" => Some(ProviderKind::OpenAi),
+            _ => None,
+        }
+    }
+}
+
+/// One model provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provider {
+    /// The provider's name (the part before `/` in a model).
+    pub name: String,
+    /// The wire API it speaks.
+    pub kind: ProviderKind,
+    /// Base URL of an OpenAI-compatible API (`.../v1`).
+    pub base_url: String,
+    /// The environment variable holding the API key, if the endpoint needs one.
+    pub api_key_env: Option<String>,
+    /// Extra HTTP headers.
+    pub headers: BTreeMap<String, String>,
+    /// Whether tool images are sent to this provider's models (`images = false` for
+    /// text-only models: they then see only the placeholders).
+    pub images: bool,
+}
+
+/// The providers known without any config.
+pub(super) fn builtin_providers() -> Vec<Provider> {
+    vec![
+        Provider {
+            name: "openai".into(),
+            kind: ProviderKind::OpenAi,
+            base_url: "https://api.openai.com/v1".into(),
+            api_key_env: Some("OPENAI_API_KEY".into()),
+            headers: BTreeMap::new(),
+            images: true,
+        },
+        Provider {
+            name: "ollama".into(),
+            kind: ProviderKind::OpenAi,
+            base_url: "http://127.0.0.1:11434/v1".into(),
+            api_key_env: None,
+            headers: BTreeMap::new(),
+            images: true,
+        },
+    ]
+}
+
+/// A model name resolved to its provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedModel {
+    /// The provider.
+    pub provider: Provider,
+    /// The model name sent to the provider.
+    pub model: String,
+}

@@ -1,0 +1,92 @@
+//! The parsed config: the default model, providers, approvals, recovery and retries,
+//! and the resolution of a model name to its provider.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use super::approvals::{Approvals, default_approvals};
+use super::providers::{Provider, ResolvedModel, builtin_providers};
+use super::retry::Retry;
+
+/// The default model when the config names none.
+pub const DEFAULT_MODEL: &str = "openai/gpt-4.1-mini";
+
+/// Whether an interrupted turn resumes after a daemon restart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Resume {
+    /// Continue the turn (at most 3 times per turn).
+    #[default]
+    Auto,
+    /// Leave the session idle.
+    Manual,
+}
+
+/// The parsed config.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `provider/model` for new sessions.
+    pub default_model: String,
+    /// Providers by name.
+    pub providers: BTreeMap<String, Provider>,
+    /// Approval rules.
+    pub approvals: Approvals,
+    /// Recovery mode.
+    pub resume: Resume,
+    /// Retry policy.
+    pub retry: Retry,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let mut providers = BTreeMap::new();
+        for p in builtin_providers() {
+            providers.insert(p.name.clone(), p);
+        }
+        Config {
+            default_model: DEFAULT_MODEL.into(),
+            providers,
+            approvals: default_approvals(),
+            resume: Resume::Auto,
+            retry: Retry::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Resolves `provider/model` to a usable provider, or says exactly what to set.
+    pub fn resolve(&self, model: &str, config_path: &Path) -> Result<ResolvedModel, String> {
+        let Some((provider, name)) = model
+            .split_once('/')
+            .filter(|(p, m)| !p.is_empty() && !m.is_empty())
+        else {
+            return Err(format!(
+                "model {model:?} is not of the form PROVIDER/MODEL (for example {DEFAULT_MODEL})"
+            ));
+        };
+        let Some(p) = self.providers.get(provider) else {
+            let known: Vec<&str> = self.providers.keys().map(String::as_str).collect();
+            return Err(format!(
+                "no provider named {provider:?} (known: {}); add [providers.{provider}] to {}",
+                known.join(", "),
+                config_path.display()
+            ));
+        };
+        if let Some(var) = &p.api_key_env
+            && std::env::var_os(var).is_none_or(|v| v.is_empty())
+        {
+            return Err(format!(
+                "no usable model provider: {var} is not set in the daemon's environment; \
+                 set {var} (then `tether daemon stop`), or pick another provider with -m, \
+                 or configure one in {}",
+                config_path.display()
+            ));
+        }
+        Ok(ResolvedModel {
+            provider: p.clone(),
+            model: name.into(),
+        })
+    }
+}

@@ -1,0 +1,186 @@
+//! Tests of `config.toml`: parsing, errors, approvals, model resolution, retries and the
+//! re-reading source.
+
+use std::path::Path;
+use std::time::Duration;
+
+use super::approvals::Approvals;
+use super::*;
+
+fn p(text: &str) -> Result<Config, ConfigError> {
+    parse(text, Path::new("/c/config.toml"))
+}
+
+#[test]
+fn parses_the_design_example() {
+    let c = p(r#"
+default_model = "openai/gpt-4.1-mini"
+
+[providers.openai]
+kind = "openai"
+base_url = "https://api.openai.com/v1"
+api_key_env = "OPENAI_API_KEY"
+
+[providers.local]
+kind = "openai"
+base_url = "http://127.0.0.1:11434/v1/"
+
+[approvals]
+default = "ask"
+allow = ["read_file", "list_dir"]
+deny = []
+
+[recovery]
+resume = "auto"
+"#)
+    .unwrap();
+    assert_eq!(c.default_model, "openai/gpt-4.1-mini");
+    assert_eq!(c.providers["local"].base_url, "http://127.0.0.1:11434/v1");
+    assert_eq!(c.providers["local"].api_key_env, None);
+    assert_eq!(c.providers["local"].kind, ProviderKind::OpenAi);
+    assert!(
+        c.providers["local"].images,
+        "images are sent unless turned off"
+    );
+    let c2 = p("[providers.t]\nbase_url = \"http://h/v1\"\nimages = false\n").unwrap();
+    assert!(!c2.providers["t"].images);
+    assert!(
+        c.providers.contains_key("ollama"),
+        "builtin providers stay available"
+    );
+    let cwd = Path::new("/nonexistent-session-dir");
+    let outside = serde_json::json!({"path": "/etc/hostname"});
+    assert_eq!(
+        c.approvals.decide("read_file", &outside, cwd),
+        Policy::Allow,
+        "an explicit allow keeps its meaning: the tool runs anywhere"
+    );
+    assert_eq!(c.approvals.decide("shell", &outside, cwd), Policy::Ask);
+    assert_eq!(c.resume, Resume::Auto);
+}
+
+#[test]
+fn approvals_deny_wins_and_globs_match() {
+    let a = Approvals::new(
+        Policy::Allow,
+        Some(&["fs__*".into()]),
+        &["fs__write*".into(), "shell".into()],
+    )
+    .unwrap();
+    let (args, cwd) = (serde_json::json!({}), Path::new("/"));
+    assert_eq!(a.decide("fs__read_text_file", &args, cwd), Policy::Allow);
+    assert_eq!(a.decide("fs__write_file", &args, cwd), Policy::Deny);
+    assert_eq!(a.decide("shell", &args, cwd), Policy::Deny);
+    assert_eq!(a.decide("other", &args, cwd), Policy::Allow);
+}
+
+#[test]
+fn without_allow_read_only_builtins_run_only_inside_the_session_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("in.txt"), "x").unwrap();
+    let inside = serde_json::json!({"path": "in.txt"});
+    let outside = serde_json::json!({"path": "/etc/hostname"});
+    for c in [
+        p("[approvals]\ndefault = \"ask\"\n").unwrap(),
+        p("").unwrap(),
+        Config::default(),
+    ] {
+        let a = &c.approvals;
+        assert_eq!(a.decide("read_file", &inside, dir.path()), Policy::Allow);
+        assert_eq!(
+            a.decide("list_dir", &serde_json::json!({}), dir.path()),
+            Policy::Allow
+        );
+        assert_eq!(a.decide("read_file", &outside, dir.path()), Policy::Ask);
+        assert_eq!(
+            a.decide(
+                "list_dir",
+                &serde_json::json!({"path": "/root"}),
+                dir.path()
+            ),
+            Policy::Ask
+        );
+        assert_eq!(a.decide("write_file", &inside, dir.path()), Policy::Ask);
+    }
+    let c = p("[approvals]\ndefault = \"deny\"\n").unwrap();
+    assert_eq!(
+        c.approvals.decide("read_file", &inside, dir.path()),
+        Policy::Allow
+    );
+    assert_eq!(
+        c.approvals.decide("read_file", &outside, dir.path()),
+        Policy::Deny
+    );
+    let c = p("[approvals]\nallow = []\n").unwrap();
+    assert_eq!(
+        c.approvals.decide("read_file", &inside, dir.path()),
+        Policy::Ask,
+        "an explicit empty allow list replaces the built-in rule"
+    );
+}
+
+#[test]
+fn syntax_error_names_file_line_and_column() {
+    let e = p("default_model = \"a/b\"\n[providers.x\nbase_url = 1\n").unwrap_err();
+    assert_eq!(e.path, "/c/config.toml");
+    assert_eq!(e.line, 2, "{e}");
+    assert!(e.to_string().starts_with("/c/config.toml:2:"), "{e}");
+}
+
+#[test]
+fn unknown_field_and_bad_values_are_errors_with_lines() {
+    let e = p("[providers.x]\nbase_url = \"http://h\"\napi_key_evn = \"K\"\n").unwrap_err();
+    assert!(e.message.contains("api_key_evn"), "{e}");
+    let e = p("\n[approvals]\ndefault = \"maybe\"\n").unwrap_err();
+    assert_eq!(e.line, 3, "{e}");
+    let e = p("[providers.x]\nkind = \"anthropic\"\nbase_url = \"http://h\"\n").unwrap_err();
+    assert_eq!(e.line, 2, "{e}");
+    let e = p("default_model = \"nomodel\"\n").unwrap_err();
+    assert_eq!(e.line, 1, "{e}");
+}
+
+#[test]
+fn resolve_says_what_to_set() {
+    let c = p("[providers.t]\nbase_url = \"http://h/v1\"\napi_key_env = \"TETHER_TEST_SURELY_UNSET_KEY\"\n").unwrap();
+    let e = c.resolve("t/m", Path::new("/c/config.toml")).unwrap_err();
+    assert!(e.contains("TETHER_TEST_SURELY_UNSET_KEY"), "{e}");
+    let e = c
+        .resolve("nope/m", Path::new("/c/config.toml"))
+        .unwrap_err();
+    assert!(e.contains("[providers.nope]"), "{e}");
+    assert!(c.resolve("justmodel", Path::new("/c")).is_err());
+    let r = c.resolve("ollama/llama3.2:3b", Path::new("/c")).unwrap();
+    assert_eq!(r.model, "llama3.2:3b");
+    let r = c.resolve("ollama/org/model", Path::new("/c")).unwrap();
+    assert_eq!(r.model, "org/model");
+}
+
+#[test]
+fn retry_settings_parse() {
+    let c =
+        p("[retry]\nmax_attempts = 2\ninitial_backoff_ms = 10\nstall_timeout_s = 0.5\n").unwrap();
+    assert_eq!(
+        c.retry.request_timeout,
+        Duration::from_secs(600),
+        "the default"
+    );
+    let c2 = p("[retry]\nrequest_timeout_s = 4.5\n").unwrap();
+    assert_eq!(c2.retry.request_timeout, Duration::from_millis(4500));
+    assert_eq!(c.retry.max_attempts, 2);
+    assert_eq!(c.retry.initial_backoff, Duration::from_millis(10));
+    assert_eq!(c.retry.stall_timeout, Duration::from_millis(500));
+}
+
+#[test]
+fn source_keeps_last_good_config_on_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    let src = ConfigSource::new(path.clone());
+    assert!(src.load().1.is_none(), "missing file means defaults");
+    std::fs::write(&path, "default_model = \"ollama/a\"\n").unwrap();
+    assert_eq!(src.load().0.default_model, "ollama/a");
+    std::fs::write(&path, "default_model = \n").unwrap();
+    let (c, e) = src.load();
+    assert_eq!(c.default_model, "ollama/a");
+    assert_eq!(e.unwrap().line, 1);
+}
