@@ -2,18 +2,14 @@
 //! local socket. `run` is the whole daemon; the `tether` binary calls it.
 
 pub(crate) mod config;
-mod connection;
-pub mod daemon;
-pub mod keys;
-pub mod logfile;
+mod daemon;
 pub(crate) mod model;
 pub(crate) mod os;
 pub mod registry;
-pub mod server;
+pub mod rpc;
 pub mod session;
 mod store;
 pub(crate) mod tools;
 pub mod util;
 
-pub use daemon::{DaemonOptions, run};
-pub use util::log_filter;
+pub use daemon::{DaemonOptions, LogFile, host, run};

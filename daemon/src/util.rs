@@ -63,23 +63,6 @@ pub fn secs(s: f64) -> std::time::Duration {
     std::time::Duration::from_secs_f64(s)
 }
 
-/// The daemon's log filter: `TETHER_LOG` (an `EnvFilter` spec, default
-/// `info`), with rmcp's service loop held to warnings unless the spec names
-/// rmcp itself. That loop logs every notification a server sends, whole, at
-/// INFO; tether logs them itself at DEBUG, cut and rate-limited
-/// (`mcp::client::notices`).
-pub fn log_filter(tether_log: Option<&str>) -> String {
-    let spec = tether_log
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .unwrap_or("info");
-    if spec.contains("rmcp") {
-        spec.to_string()
-    } else {
-        format!("{spec},rmcp::service=warn")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,3 +15,17 @@ pub fn one_line(e: &anyhow::Error) -> String {
     }
     line.replace('\n', " ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn causes_are_joined_once_on_one_line() {
+        let root = anyhow::anyhow!("no such file\nor directory");
+        let e = root.context("failed to open x: no such file\nor directory");
+        assert_eq!(one_line(&e), "failed to open x: no such file or directory");
+        let e = anyhow::anyhow!("disk full").context("cannot write");
+        assert_eq!(one_line(&e), "cannot write: disk full");
+    }
+}

@@ -308,17 +308,13 @@ pub async fn attach<S: Stream>(
     session: &str,
     read_only: bool,
 ) -> anyhow::Result<u8> {
-    let r: AttachResult = c
-        .request(
-            method::SESSION_ATTACH,
-            AttachParams {
-                session: session.to_string(),
-                from_seq: None,
-                page_size: Some(200),
-                read_only,
-            },
-        )
-        .await?;
+    let params = AttachParams {
+        session: session.to_string(),
+        from_seq: None,
+        page_size: Some(200),
+        read_only,
+    };
+    let r = c.call::<method::SessionAttach>(&params).await?;
     let id = r.info.id.clone();
     eprintln!(
         "attached to {} ({}, {}){}; type a message and Enter to send, /help for commands, Ctrl-C to detach",
@@ -343,17 +339,13 @@ pub async fn attach<S: Stream>(
     unknown.retain(|c| !printer.knows(c));
     let mut before = r.events.first().map_or(last + 1, |e| e.seq);
     while !unknown.is_empty() && before > 1 {
-        let page: LogsResult = c
-            .request(
-                method::SESSION_LOGS,
-                LogsParams {
-                    session: id.clone(),
-                    before: Some(before),
-                    limit: Some(1000),
-                    ..Default::default()
-                },
-            )
-            .await?;
+        let params = LogsParams {
+            session: id.clone(),
+            before: Some(before),
+            limit: Some(1000),
+            ..Default::default()
+        };
+        let page = c.call::<method::SessionLogs>(&params).await?;
         let Some(first) = page.events.first() else {
             break;
         };
@@ -390,15 +382,15 @@ pub async fn attach<S: Stream>(
             line = stdin.next_line(), if stdin_open => match line {
                 Ok(Some(text)) => match parse_line(&text, &pending) {
                     LineAction::Send(text) => {
-                        let n = c.send_only(method::SESSION_SEND, with_key(SendParams { session: id.clone(), text, delivery: Delivery::Queue }, &crate::retry::new_key())?).await?;
+                        let n = c.send_keyed::<method::SessionSend>(&SendParams { session: id.clone(), text, delivery: Delivery::Queue }, &crate::retry::new_key()).await?;
                         sent.insert(n, Sent::Message);
                     }
                     LineAction::Approve(call_id) => {
-                        let n = c.send_only(method::SESSION_APPROVE, DecideParams { session: id.clone(), call_id, ..Default::default() }).await?;
+                        let n = c.send::<method::SessionApprove>(&DecideParams { session: id.clone(), call_id, ..Default::default() }).await?;
                         sent.insert(n, Sent::Decision);
                     }
                     LineAction::Deny { call_id, reason } => {
-                        let n = c.send_only(method::SESSION_DENY, DecideParams { session: id.clone(), call_id, reason, ..Default::default() }).await?;
+                        let n = c.send::<method::SessionDeny>(&DecideParams { session: id.clone(), call_id, reason, ..Default::default() }).await?;
                         sent.insert(n, Sent::Decision);
                     }
                     LineAction::Help => eprintln!("{HELP}"),
@@ -409,7 +401,7 @@ pub async fn attach<S: Stream>(
                     stdin_open = false;
                     // Asked after every message sent: the daemon runs requests in
                     // order, so the wait counts them all.
-                    let n = c.send_only(method::SESSION_WAIT, WaitParams { session: id.clone(), timeout_s: None }).await?;
+                    let n = c.send::<method::SessionWait>(&WaitParams { session: id.clone(), timeout_s: None }).await?;
                     sent.insert(n, Sent::Wait);
                 }
             },
@@ -429,15 +421,15 @@ pub async fn attach<S: Stream>(
                     }
                     match kind {
                         Some(Sent::Wait) => {
-                            let w: WaitResult = serde_json::from_value(resp.result.unwrap_or_default())?;
+                            let w = method::SessionWait::result(resp.result)?;
                             settled = Some(w.state);
                             // Live events may still be on their way: read the rest
                             // from the log, then stop.
-                            let n = c.send_only(method::SESSION_LOGS, LogsParams { session: id.clone(), since: Some(last), ..Default::default() }).await?;
+                            let n = c.send::<method::SessionLogs>(&LogsParams { session: id.clone(), since: Some(last), ..Default::default() }).await?;
                             sent.insert(n, Sent::Logs);
                         }
                         Some(Sent::Logs) => {
-                            let page: LogsResult = serde_json::from_value(resp.result.unwrap_or_default())?;
+                            let page = method::SessionLogs::result(resp.result)?;
                             for ev in &page.events {
                                 if ev.seq <= last {
                                     continue;
@@ -447,7 +439,7 @@ pub async fn attach<S: Stream>(
                                 out(&printer.event(ev))?;
                             }
                             if page.more {
-                                let n = c.send_only(method::SESSION_LOGS, LogsParams { session: id.clone(), since: Some(last), ..Default::default() }).await?;
+                                let n = c.send::<method::SessionLogs>(&LogsParams { session: id.clone(), since: Some(last), ..Default::default() }).await?;
                                 sent.insert(n, Sent::Logs);
                                 continue;
                             }
@@ -457,15 +449,15 @@ pub async fn attach<S: Stream>(
                     }
                 }
                 Some(ServerMessage::Notification(n)) => {
-                    if n.method == method::DAEMON_SHUTDOWN {
+                    if method::DaemonShutdown::params_of(&n).is_some() {
                         eprintln!("\nthe daemon stopped");
                         return Ok(1);
                     }
-                    if n.method == method::SESSION_CLOSED {
+                    if method::SessionClosed::params_of(&n).is_some() {
                         eprintln!("\nthe session was killed");
                         return Ok(if stdin_open { 0 } else { 1 });
                     }
-                    let Ok(p) = serde_json::from_value::<LiveParams>(n.params) else { continue };
+                    let Some(Ok(p)) = method::SessionLive::params_of(&n) else { continue };
                     match p.live {
                         Live::AssistantDelta { text } => out(&printer.delta(&text))?,
                         Live::AssistantReset => out(&printer.reset())?,

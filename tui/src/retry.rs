@@ -8,9 +8,7 @@ use std::io::Read;
 use std::path::Path;
 
 use anyhow::Context;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-use tether_shared::protocol::with_key;
+use tether_shared::protocol::Method;
 
 use crate::client::{ClientError, LocalClient, connect_or_start};
 
@@ -37,36 +35,34 @@ fn lost(e: &anyhow::Error) -> bool {
     )
 }
 
-async fn attempt<T: DeserializeOwned>(
+async fn attempt<M: Method>(
     socket: &Path,
-    method: &str,
-    params: &serde_json::Value,
-) -> anyhow::Result<(T, LocalClient)> {
+    params: &M::Params,
+    key: &str,
+) -> anyhow::Result<(M::Result, LocalClient)> {
     let mut c = connect_or_start(socket).await?;
-    let r = c.request(method, params).await?;
+    let r = c.call_keyed::<M>(params, key).await?;
     Ok((r, c))
 }
 
-/// Makes a mutating request with `key` (a random one when `None`), retrying
+/// Calls the mutating `M` with `key` (a random one when `None`), retrying
 /// once on a lost connection. `check` says how a user finds out whether it took
 /// effect (e.g. "`tether ls`"), for when even the retry gets no answer.
 /// Returns the result and the connection it came on.
-pub async fn mutate<T: DeserializeOwned>(
+pub async fn mutate<M: Method>(
     socket: &Path,
-    method: &str,
-    params: impl Serialize,
+    params: &M::Params,
     key: Option<String>,
     check: &str,
-) -> anyhow::Result<(T, LocalClient)> {
+) -> anyhow::Result<(M::Result, LocalClient)> {
     let key = key.unwrap_or_else(new_key);
-    let params = with_key(params, &key)?;
-    match attempt(socket, method, &params).await {
+    match attempt::<M>(socket, params, &key).await {
         Err(e) if lost(&e) => {
             tracing::debug!(error = %e, "lost the daemon mid-request; retrying with the same key");
         }
         other => return other,
     }
-    match attempt(socket, method, &params).await {
+    match attempt::<M>(socket, params, &key).await {
         Err(e) if e.downcast_ref::<ClientError>().is_some_and(|c| matches!(c, ClientError::Rpc(_))) => {
             Err(e)
         }

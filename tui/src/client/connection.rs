@@ -7,10 +7,11 @@ use std::collections::VecDeque;
 use std::io::ErrorKind;
 
 use serde::Serialize;
-use serde::de::DeserializeOwned;
-use serde_json::Value;
 use tether_shared::framing::{Frame, FrameReader, write_frame};
-use tether_shared::protocol::*;
+use tether_shared::protocol::{
+    HelloParams, MAX_RESPONSE_FRAME, Method, Notification, PROTOCOL_VERSION, Request, Response,
+    ServerMessage, method, with_key,
+};
 use tokio::io::{AsyncRead, AsyncWrite, BufReader};
 
 use super::error::ClientError;
@@ -36,54 +37,68 @@ impl<S: Stream> Client<S> {
             next_id: 1,
             notifications: VecDeque::new(),
         };
-        let _: HelloResult = c
-            .request(
-                method::HELLO,
-                HelloParams {
-                    protocol_version: PROTOCOL_VERSION,
-                    client: "tether-cli".into(),
-                },
-            )
-            .await?;
+        c.call::<method::Hello>(&HelloParams {
+            protocol_version: PROTOCOL_VERSION,
+            client: "tether-cli".into(),
+        })
+        .await?;
         Ok(c)
     }
 
-    /// Sends a request and waits for its response; notifications that arrive
-    /// meanwhile are kept for [`Client::next_notification`].
-    pub async fn request<T: DeserializeOwned>(
+    /// Calls `M` and waits for its result; notifications that arrive meanwhile
+    /// are kept for [`Client::next_notification`].
+    pub async fn call<M: Method>(&mut self, params: &M::Params) -> Result<M::Result, ClientError> {
+        let id = self.send::<M>(params).await?;
+        self.answer::<M>(id).await
+    }
+
+    /// Calls the mutating `M` with a request key ([`with_key`]), so asking again
+    /// with the same key cannot do it twice.
+    pub async fn call_keyed<M: Method>(
         &mut self,
-        method: &str,
-        params: impl Serialize,
-    ) -> Result<T, ClientError> {
-        let id = self.send_only(method, params).await?;
+        params: &M::Params,
+        key: &str,
+    ) -> Result<M::Result, ClientError> {
+        let id = self.send_keyed::<M>(params, key).await?;
+        self.answer::<M>(id).await
+    }
+
+    /// Sends `M` without waiting for its response; the id to match the response
+    /// by (decode its result with `M::result`). For interactive loops; the response is
+    /// skipped by [`Client::next_notification`].
+    pub async fn send<M: Method>(&mut self, params: &M::Params) -> Result<u64, ClientError> {
+        self.write(M::NAME, params).await
+    }
+
+    /// [`Client::send`] with a request key.
+    pub async fn send_keyed<M: Method>(
+        &mut self,
+        params: &M::Params,
+        key: &str,
+    ) -> Result<u64, ClientError> {
+        let params = with_key(params, key).map_err(ClientError::Encode)?;
+        self.write(M::NAME, &params).await
+    }
+
+    async fn write(&mut self, method: &str, params: &impl Serialize) -> Result<u64, ClientError> {
+        let id = self.next_id;
+        self.next_id += 1;
+        let request = Request::new(id, method, params).map_err(ClientError::Encode)?;
+        write_frame(self.stream.get_mut().get_mut(), &request).await?;
+        Ok(id)
+    }
+
+    /// Reads until the response to `id`, keeping notifications.
+    async fn answer<M: Method>(&mut self, id: u64) -> Result<M::Result, ClientError> {
         loop {
             match self.read().await? {
                 ServerMessage::Response(r) if r.id == id || r.id.is_null() => {
-                    if let Some(e) = r.error {
-                        return Err(ClientError::Rpc(e));
-                    }
-                    return serde_json::from_value(r.result.unwrap_or(Value::Null))
-                        .map_err(|e| ClientError::Protocol(e.to_string()));
+                    return result_of::<M>(r);
                 }
                 ServerMessage::Response(_) => continue,
                 ServerMessage::Notification(n) => self.notifications.push_back(n),
             }
         }
-    }
-
-    /// Sends a request without waiting for its response (its response is skipped
-    /// by [`Client::next_notification`]). For interactive loops.
-    pub async fn send_only(
-        &mut self,
-        method: &str,
-        params: impl Serialize,
-    ) -> Result<u64, ClientError> {
-        let id = self.next_id;
-        self.next_id += 1;
-        // Params that do not serialise fail here, as they did inside write_frame.
-        let request = Request::new(id, method, params).map_err(std::io::Error::other)?;
-        write_frame(self.stream.get_mut().get_mut(), &request).await?;
-        Ok(id)
     }
 
     /// The next message of any kind (cancel-safe).
@@ -127,4 +142,13 @@ impl<S: Stream> Client<S> {
             ))),
         }
     }
+}
+
+/// The result of `M` in `response`: the daemon's error, or the result decoded
+/// as `M` defines it.
+fn result_of<M: Method>(response: Response) -> Result<M::Result, ClientError> {
+    if let Some(e) = response.error {
+        return Err(ClientError::Rpc(e));
+    }
+    M::result(response.result).map_err(|e| ClientError::Protocol(e.to_string()))
 }

@@ -16,4 +16,7 @@ pub enum ClientError {
         "unexpected reply from the daemon: {0} (a daemon of another version? `tether daemon stop` restarts it)"
     )]
     Protocol(String),
+    /// A request could not be written as JSON (a bug, never the daemon's doing).
+    #[error("cannot encode the request: {0}")]
+    Encode(serde_json::Error),
 }

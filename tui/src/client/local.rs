@@ -9,8 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, anyhow, bail};
 use interprocess::local_socket::GenericFilePath;
 use interprocess::local_socket::tokio::prelude::*;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+use tether_shared::protocol::Method;
 
 use super::connection::Client;
 use super::error::ClientError;
@@ -25,16 +24,12 @@ pub async fn connect(socket: &Path) -> Result<LocalClient, ClientError> {
     Client::handshake(stream).await
 }
 
-/// Connects (starting the daemon when none runs) and makes one request.
-pub async fn request_once<T: DeserializeOwned>(
+/// Connects (starting the daemon when none runs) and calls `M` once.
+pub async fn request_once<M: Method>(
     socket: &Path,
-    method: &str,
-    params: impl Serialize,
-) -> anyhow::Result<T> {
-    Ok(connect_or_start(socket)
-        .await?
-        .request(method, params)
-        .await?)
+    params: &M::Params,
+) -> anyhow::Result<M::Result> {
+    Ok(connect_or_start(socket).await?.call::<M>(params).await?)
 }
 
 fn nobody_listens(e: &ClientError) -> bool {
@@ -80,7 +75,7 @@ pub async fn connect_or_start(socket: &Path) -> anyhow::Result<LocalClient> {
             ));
         }
     }
-    tether_daemon::server::prepare_socket_dir(socket)?;
+    tether_daemon::rpc::listener::prepare_socket_dir(socket)?;
     let lock_path = PathBuf::from(format!("{}.spawn", socket.display()));
     let lock = std::fs::OpenOptions::new()
         .create(true)

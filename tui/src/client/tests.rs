@@ -2,7 +2,9 @@
 //! `tokio::io::duplex`, so the client is checked without a socket or a daemon.
 
 use serde_json::{Value, json};
-use tether_shared::protocol::{ServerMessage, method};
+use tether_shared::protocol::{
+    Empty, LiveParams, Method, NotificationMethod, ServerMessage, SessionRef, method,
+};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream, Lines};
 
 use super::{Client, ClientError};
@@ -58,8 +60,20 @@ async fn pair() -> (Client<DuplexStream>, Peer) {
     (client.unwrap(), peer)
 }
 
-fn live(seq: u64) -> Value {
-    json!({"jsonrpc": "2.0", "method": method::SESSION_LIVE, "params": {"session": "s", "seq": seq}})
+fn live(text: &str) -> Value {
+    json!({"jsonrpc": "2.0", "method": method::SESSION_LIVE,
+        "params": {"session_id": "s1", "kind": "assistant_delta", "text": text}})
+}
+
+/// The text of a `session.live` delta, decoded by its typed definition.
+fn delta(n: &tether_shared::protocol::Notification) -> String {
+    match method::SessionLive::params_of(n) {
+        Some(Ok(LiveParams {
+            live: tether_shared::Live::AssistantDelta { text },
+            ..
+        })) => text,
+        other => panic!("expected a delta, got {other:?}"),
+    }
 }
 
 #[tokio::test]
@@ -67,27 +81,22 @@ async fn a_request_gets_its_answer_and_notifications_meanwhile_are_kept() {
     let (mut c, mut peer) = pair().await;
     let daemon = async {
         let r = peer.request().await;
-        assert_eq!(r["method"], method::SESSION_LIST, "{r}");
+        assert_eq!(r["method"], method::DAEMON_STOP, "{r}");
         assert_eq!(r["params"], json!({}), "{r}");
-        peer.send(live(1)).await;
+        peer.send(live("one")).await;
         // An answer to some other request is not this one's.
         peer.answer(&json!(999), json!("not this")).await;
-        peer.answer(&r["id"], json!(["a", "b"])).await;
-        peer.send(live(2)).await;
+        peer.answer(&r["id"], json!({"stopping": true})).await;
+        peer.send(live("two")).await;
         peer
     };
-    let (got, mut peer) = tokio::join!(
-        c.request::<Vec<String>>(method::SESSION_LIST, json!({})),
-        daemon
-    );
-    assert_eq!(got.unwrap(), ["a", "b"]);
+    let (got, mut peer) = tokio::join!(c.call::<method::DaemonStop>(&Empty {}), daemon);
+    assert!(got.unwrap().stopping);
     let first = c.next_notification().await.unwrap().unwrap();
-    assert_eq!(
-        (first.method.as_str(), &first.params["seq"]),
-        (method::SESSION_LIVE, &json!(1))
-    );
+    assert_eq!(delta(&first), "one");
+    assert!(method::SessionClosed::params_of(&first).is_none());
     let second = c.next_notification().await.unwrap().unwrap();
-    assert_eq!(second.params["seq"], 2);
+    assert_eq!(delta(&second), "two");
     // The daemon hangs up: no more notifications, and no error.
     peer.writer.shutdown().await.unwrap();
     drop(peer);
@@ -102,10 +111,10 @@ async fn an_error_answer_is_the_daemons_error() {
         peer.send(json!({"jsonrpc": "2.0", "id": r["id"], "error": {"code": -32001, "message": "no session named x"}}))
             .await;
     };
-    let (got, ()) = tokio::join!(
-        c.request::<Value>(method::SESSION_GET, json!({"session": "x"})),
-        daemon
-    );
+    let x = SessionRef {
+        session: "x".into(),
+    };
+    let (got, ()) = tokio::join!(c.call::<method::SessionGet>(&x), daemon);
     match got {
         Err(ClientError::Rpc(e)) => {
             assert_eq!((e.code, e.message.as_str()), (-32001, "no session named x"));
@@ -117,15 +126,21 @@ async fn an_error_answer_is_the_daemons_error() {
 #[tokio::test]
 async fn sent_requests_get_ids_and_their_answers_come_as_messages() {
     let (mut c, mut peer) = pair().await;
-    let a = c.send_only(method::SESSION_LIST, json!({})).await.unwrap();
-    let b = c.send_only(method::TOOLS_LIST, json!({})).await.unwrap();
+    let a = c.send::<method::SessionList>(&Empty {}).await.unwrap();
+    let b = c
+        .send::<method::ToolsList>(&Default::default())
+        .await
+        .unwrap();
     assert_ne!(a, b);
     let (ra, rb) = (peer.request().await, peer.request().await);
     assert_eq!((ra["id"].clone(), rb["id"].clone()), (json!(a), json!(b)));
     assert_eq!(rb["method"], method::TOOLS_LIST);
     peer.answer(&rb["id"], json!([])).await;
     match c.next_message().await.unwrap() {
-        Some(ServerMessage::Response(r)) => assert_eq!(r.id, json!(b)),
+        Some(ServerMessage::Response(r)) => {
+            assert_eq!(r.id, json!(b));
+            assert!(method::ToolsList::result(r.result).unwrap().is_empty());
+        }
         other => panic!("expected the answer to {b}, got {other:?}"),
     }
     drop(peer);
@@ -145,10 +160,7 @@ async fn what_the_client_cannot_read_is_a_protocol_error() {
         let r = peer.request().await;
         peer.answer(&r["id"], json!("a string")).await;
     };
-    let (got, ()) = tokio::join!(
-        c.request::<Vec<u64>>(method::SESSION_LIST, json!({})),
-        daemon
-    );
+    let (got, ()) = tokio::join!(c.call::<method::SessionList>(&Empty {}), daemon);
     assert!(matches!(got, Err(ClientError::Protocol(_))), "{got:?}");
 }
 
@@ -167,4 +179,20 @@ async fn a_daemon_that_hangs_up_during_the_hello_is_a_lost_connection() {
         Err(e) => panic!("expected a lost connection, got {e:?}"),
         Ok(_) => panic!("expected a lost connection"),
     }
+}
+
+#[tokio::test]
+async fn a_keyed_call_carries_its_key_beside_the_params() {
+    let (mut c, mut peer) = pair().await;
+    let daemon = async {
+        let r = peer.request().await;
+        assert_eq!(r["method"], method::SESSION_KILL, "{r}");
+        assert_eq!(r["params"], json!({"session": "x", "key": "k1"}), "{r}");
+        peer.answer(&r["id"], json!({"id": "s1"})).await;
+    };
+    let x = SessionRef {
+        session: "x".into(),
+    };
+    let (got, ()) = tokio::join!(c.call_keyed::<method::SessionKill>(&x, "k1"), daemon);
+    assert_eq!(got.unwrap().id, "s1");
 }

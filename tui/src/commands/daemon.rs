@@ -5,94 +5,25 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use serde_json::{Value, json};
-use tether_shared::protocol::*;
-use tokio_util::sync::CancellationToken;
+use tether_shared::protocol::{Empty, method};
 
 use super::output::print_json;
 use crate::cli::{DaemonAction, DaemonArgs};
 use crate::client::{ClientError, connect};
 use crate::errors::one_line;
 
+/// `tether daemon`: hosts the daemon in this process (its logging and signal
+/// handling live in the daemon crate).
 pub(super) fn run_daemon(socket: PathBuf, args: &DaemonArgs) -> anyhow::Result<u8> {
-    if args.background {
-        // A new session: no controlling terminal, so closing the terminal that
-        // started us (or losing SSH) cannot send us SIGHUP.
-        let _ = nix::unistd::setsid();
-    }
-    let state_dir = tether_shared::paths::state_dir();
-    tether_shared::paths::create_private_dir(&state_dir)
-        .with_context(|| format!("failed to create {}", state_dir.display()))?;
-    let log = init_daemon_logging(&state_dir, !args.background)?;
-    let options = tether_daemon::DaemonOptions {
-        socket,
-        log: Some(log),
-        config_dir: tether_shared::paths::config_dir(),
-        state_dir,
-    };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("failed to start tokio")?;
-    rt.block_on(async move {
-        let shutdown = CancellationToken::new();
-        let signals = shutdown.clone();
-        tokio::spawn(async move { wait_for_signals(signals).await });
-        tether_daemon::run(options, shutdown).await
-    })
-    // In the foreground the log also goes to stderr, where `main` prints the
-    // error anyway: log it only when running in the background, so it is said once.
-    .inspect_err(|e| {
-        if args.background {
-            tracing::error!(error = %one_line(e), "daemon failed");
-        }
-    })?;
+    tether_daemon::host(socket, args.background)
+        // In the foreground the log also goes to stderr, where `main` prints the
+        // error anyway: log it only when running in the background, so it is said once.
+        .inspect_err(|e| {
+            if args.background {
+                tracing::error!(error = %one_line(e), "daemon failed");
+            }
+        })?;
     Ok(0)
-}
-
-async fn wait_for_signals(shutdown: CancellationToken) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::hangup()),
-    ) else {
-        tracing::warn!("cannot install signal handlers");
-        return;
-    };
-    loop {
-        tokio::select! {
-            _ = term.recv() => break,
-            _ = int.recv() => break,
-            // A headless daemon outlives its terminal.
-            _ = hup.recv() => { tracing::info!("SIGHUP ignored"); continue; }
-        }
-    }
-    tracing::info!("signal received");
-    shutdown.cancel();
-}
-
-/// Sends the daemon's log to `daemon.log` in the state dir through a writer that
-/// drops (and counts) what it cannot write instead of failing: a full disk must
-/// never turn logging into a panic (see `tether_daemon::logfile`).
-fn init_daemon_logging(
-    state_dir: &Path,
-    to_stderr: bool,
-) -> anyhow::Result<tether_daemon::logfile::LogFile> {
-    let path = state_dir.join("daemon.log");
-    let log = tether_daemon::logfile::LogFile::open(&path, to_stderr)
-        .with_context(|| format!("failed to open the log {}", path.display()))?;
-    let filter = tracing_subscriber::EnvFilter::new(tether_daemon::log_filter(
-        std::env::var("TETHER_LOG").ok().as_deref(),
-    ));
-    let writer = log.clone();
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(false)
-        .log_internal_errors(false)
-        .with_writer(move || writer.writer())
-        .init();
-    Ok(log)
 }
 
 /// `tether daemon stop|status`.
@@ -122,7 +53,7 @@ pub(super) async fn daemon_action(action: DaemonAction, socket: &Path) -> anyhow
     };
     match action {
         DaemonAction::Status { json } => {
-            let s: DaemonStatus = c.request(method::DAEMON_STATUS, json!({})).await?;
+            let s = c.call::<method::DaemonStatus>(&Empty {}).await?;
             if json {
                 print_json(&s)?;
             } else {
@@ -156,11 +87,11 @@ pub(super) async fn daemon_action(action: DaemonAction, socket: &Path) -> anyhow
             Ok(0)
         }
         DaemonAction::Stop => {
-            let s: DaemonStatus = c.request(method::DAEMON_STATUS, json!({})).await?;
-            let _: Value = c.request(method::DAEMON_STOP, json!({})).await?;
+            let s = c.call::<method::DaemonStatus>(&Empty {}).await?;
+            c.call::<method::DaemonStop>(&Empty {}).await?;
             // Stopped means the process is gone, not just that it said it would go:
             // its lock is released only when it exits (even before it is reaped).
-            let lock_path = tether_daemon::server::lock_path(socket);
+            let lock_path = tether_daemon::rpc::listener::lock_path(socket);
             let lock = std::fs::File::open(&lock_path)
                 .with_context(|| format!("cannot open {}", lock_path.display()))?;
             let deadline = std::time::Instant::now() + Duration::from_secs(20);

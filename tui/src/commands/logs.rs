@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use tether_shared::protocol::*;
+use tether_shared::protocol::{AttachParams, LiveParams, LogsParams, NotificationMethod, method};
 use tether_shared::{Event, Live};
 
 use crate::client::{Client, ClientError, Stream, connect_or_start};
@@ -33,17 +33,13 @@ pub(super) async fn logs(
     loop {
         let mut c = connect_or_start(socket).await?;
         loop {
-            let page: LogsResult = c
-                .request(
-                    method::SESSION_LOGS,
-                    LogsParams {
-                        session: session.clone(),
-                        since: Some(last),
-                        before: None,
-                        limit: Some(5000),
-                    },
-                )
-                .await?;
+            let params = LogsParams {
+                session: session.clone(),
+                since: Some(last),
+                before: None,
+                limit: Some(5000),
+            };
+            let page = c.call::<method::SessionLogs>(&params).await?;
             for ev in &page.events {
                 print_event(ev, json)?;
                 last = ev.seq;
@@ -79,18 +75,13 @@ async fn follow_live<S: Stream>(
         ClientError::Io(_) => Ok(None),
         e => Err(anyhow::Error::new(e)),
     };
-    let r: AttachResult = match c
-        .request(
-            method::SESSION_ATTACH,
-            AttachParams {
-                session: session.to_string(),
-                from_seq: Some(*last),
-                page_size: Some(10_000),
-                read_only: true,
-            },
-        )
-        .await
-    {
+    let params = AttachParams {
+        session: session.to_string(),
+        from_seq: Some(*last),
+        page_size: Some(10_000),
+        read_only: true,
+    };
+    let r = match c.call::<method::SessionAttach>(&params).await {
         Ok(r) => r,
         Err(e) => return lost(e),
     };
@@ -106,21 +97,18 @@ async fn follow_live<S: Stream>(
             Ok(None) => return Ok(None),
             Err(e) => return lost(e),
         };
-        if n.method == method::DAEMON_SHUTDOWN {
+        if method::DaemonShutdown::params_of(&n).is_some() {
             eprintln!("the daemon stopped (`tether logs {session} --follow` again once it runs)");
             return Ok(Some(1));
         }
-        if n.method == method::SESSION_CLOSED {
+        if method::SessionClosed::params_of(&n).is_some() {
             eprintln!("the session was killed");
             return Ok(Some(0));
         }
-        if n.method != method::SESSION_LIVE {
-            continue;
-        }
-        if let Ok(LiveParams {
+        if let Some(Ok(LiveParams {
             live: Live::Event { event },
             ..
-        }) = serde_json::from_value::<LiveParams>(n.params)
+        })) = method::SessionLive::params_of(&n)
             && event.seq > *last
         {
             *last = event.seq;

@@ -5,8 +5,7 @@ use std::io::IsTerminal;
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use serde_json::json;
-use tether_shared::protocol::*;
+use tether_shared::protocol::{CreateParams, Empty, SessionRef, method};
 
 use super::output::print_json;
 use crate::cli::NewArgs;
@@ -16,7 +15,7 @@ use crate::retry::mutate;
 
 /// `tether ls [--json]`.
 pub(super) async fn ls(socket: &Path, json: bool) -> anyhow::Result<u8> {
-    let list: Vec<SessionInfo> = request_once(socket, method::SESSION_LIST, json!({})).await?;
+    let list = request_once::<method::SessionList>(socket, &Empty {}).await?;
     if json {
         print_json(&list)?;
     } else {
@@ -36,7 +35,7 @@ pub(super) async fn attach(
     let name = match name {
         Some(n) => n,
         None => {
-            let list: Vec<SessionInfo> = c.request(method::SESSION_LIST, json!({})).await?;
+            let list = c.call::<method::SessionList>(&Empty {}).await?;
             match list.iter().max_by(|a, b| a.updated_at.cmp(&b.updated_at)) {
                 Some(s) => s.name.clone(),
                 None => bail!("no sessions to attach to; start one with `tether new`"),
@@ -59,20 +58,15 @@ pub(super) async fn new(args: NewArgs, socket: &Path) -> anyhow::Result<u8> {
     let cwd = std::fs::canonicalize(&dir)
         .with_context(|| format!("working directory {}", dir.display()))?;
     let prompt = (!args.prompt.is_empty()).then(|| args.prompt.join(" "));
-    let (info, c): (SessionInfo, _) = mutate(
-        socket,
-        method::SESSION_CREATE,
-        CreateParams {
-            name: args.name,
-            cwd: cwd.display().to_string(),
-            model: args.model,
-            instructions: args.instructions,
-            prompt,
-        },
-        args.key,
-        "`tether ls`",
-    )
-    .await?;
+    let params = CreateParams {
+        name: args.name,
+        cwd: cwd.display().to_string(),
+        model: args.model,
+        instructions: args.instructions,
+        prompt,
+    };
+    let (info, c) =
+        mutate::<method::SessionCreate>(socket, &params, args.key, "`tether ls`").await?;
     if args.detach {
         println!("{}", info.name);
         return Ok(0);
@@ -86,13 +80,7 @@ pub(super) async fn new(args: NewArgs, socket: &Path) -> anyhow::Result<u8> {
 
 /// `tether kill NAME`.
 pub(super) async fn kill(socket: &Path, name: String, key: Option<String>) -> anyhow::Result<u8> {
-    let _: (KillResult, _) = mutate(
-        socket,
-        method::SESSION_KILL,
-        SessionRef { session: name },
-        key,
-        "`tether ls`",
-    )
-    .await?;
+    let params = SessionRef { session: name };
+    mutate::<method::SessionKill>(socket, &params, key, "`tether ls`").await?;
     Ok(0)
 }

@@ -5,7 +5,9 @@ use std::path::Path;
 
 use anyhow::Context;
 use tether_shared::Delivery;
-use tether_shared::protocol::*;
+use tether_shared::protocol::{
+    DecideParams, DecideResult, Method, SendParams, SessionRef, WaitParams, method,
+};
 
 use crate::client::request_once;
 use crate::retry::mutate;
@@ -35,18 +37,12 @@ pub(super) async fn send(
         text.join(" ")
     };
     let check = format!("`tether logs {name}`");
-    let _: (SendResult, _) = mutate(
-        socket,
-        method::SESSION_SEND,
-        SendParams {
-            session: name,
-            text,
-            delivery,
-        },
-        key,
-        &check,
-    )
-    .await?;
+    let params = SendParams {
+        session: name,
+        text,
+        delivery,
+    };
+    mutate::<method::SessionSend>(socket, &params, key, &check).await?;
     Ok(0)
 }
 
@@ -67,14 +63,8 @@ pub(super) async fn interrupt(
     key: Option<String>,
 ) -> anyhow::Result<u8> {
     let check = format!("`tether logs {name}`");
-    let (r, _): (InterruptResult, _) = mutate(
-        socket,
-        method::SESSION_INTERRUPT,
-        SessionRef { session: name },
-        key,
-        &check,
-    )
-    .await?;
+    let params = SessionRef { session: name };
+    let (r, _) = mutate::<method::SessionInterrupt>(socket, &params, key, &check).await?;
     if !r.interrupted {
         eprintln!("nothing was running");
     }
@@ -87,7 +77,7 @@ pub(super) async fn approve(
     params: DecideParams,
     key: Option<String>,
 ) -> anyhow::Result<u8> {
-    decide(socket, method::SESSION_APPROVE, params, key).await
+    decide::<method::SessionApprove>(socket, params, key).await
 }
 
 /// `tether deny NAME [CALL_ID|--all] [--reason R]`.
@@ -96,12 +86,11 @@ pub(super) async fn deny(
     params: DecideParams,
     key: Option<String>,
 ) -> anyhow::Result<u8> {
-    decide(socket, method::SESSION_DENY, params, key).await
+    decide::<method::SessionDeny>(socket, params, key).await
 }
 
-async fn decide(
+async fn decide<M: Method<Params = DecideParams, Result = DecideResult>>(
     socket: &Path,
-    method_name: &str,
     params: DecideParams,
     key: Option<String>,
 ) -> anyhow::Result<u8> {
@@ -109,7 +98,7 @@ async fn decide(
         "`tether ls` (its pending approvals) or `tether logs {}`",
         params.session
     );
-    let (r, _): (DecideResult, _) = mutate(socket, method_name, params, key, &check).await?;
+    let (r, _) = mutate::<M>(socket, &params, key, &check).await?;
     for id in r.decided {
         println!("{id}");
     }
@@ -124,15 +113,11 @@ pub(super) async fn wait(socket: &Path, name: String, timeout: Option<f64>) -> a
         eprintln!("tether: --timeout must be a number of seconds >= 0");
         return Ok(2);
     }
-    let r: WaitResult = request_once(
-        socket,
-        method::SESSION_WAIT,
-        WaitParams {
-            session: name,
-            timeout_s: timeout,
-        },
-    )
-    .await?;
+    let params = WaitParams {
+        session: name,
+        timeout_s: timeout,
+    };
+    let r = request_once::<method::SessionWait>(socket, &params).await?;
     println!("{}", r.state);
     Ok(if r.timed_out { EXIT_TIMEOUT } else { 0 })
 }

@@ -2,8 +2,7 @@
 
 use std::path::Path;
 
-use serde_json::json;
-use tether_shared::protocol::*;
+use tether_shared::protocol::{ToolsParams, method};
 
 use super::output::print_json;
 use crate::client::request_once;
@@ -11,7 +10,7 @@ use crate::render;
 
 /// `tether tools [--json]`.
 pub(super) async fn tools(socket: &Path, json: bool) -> anyhow::Result<u8> {
-    let list: Vec<ToolServerInfo> = request_once(socket, method::TOOLS_LIST, json!({})).await?;
+    let list = request_once::<method::ToolsList>(socket, &ToolsParams::default()).await?;
     if json {
         print_json(&list)?;
     } else {

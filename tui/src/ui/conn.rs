@@ -8,7 +8,6 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde_json::{Value, json};
 use tether_shared::protocol::*;
 use tether_shared::{Delivery, Live};
 use tokio::sync::mpsc;
@@ -217,10 +216,7 @@ pub async fn run(
         let _ = from.send(FromDaemon::Connected);
         let mut pending: HashMap<u64, Pending> = HashMap::new();
         // The session list is pushed from now on (sessions.updated).
-        if let Ok(id) = client
-            .send_only(method::SESSIONS_SUBSCRIBE, json!({}))
-            .await
-        {
+        if let Ok(id) = client.send::<method::SessionsSubscribe>(&Empty {}).await {
             pending.insert(id, Pending::List);
         }
         // Re-attach after a reconnect, from the last event the app has.
@@ -231,7 +227,7 @@ pub async fn run(
                 page_size: Some(5000),
                 read_only: *read_only,
             };
-            if let Ok(id) = client.send_only(method::SESSION_ATTACH, params).await {
+            if let Ok(id) = client.send::<method::SessionAttach>(&params).await {
                 pending.insert(id, Pending::Attach);
             }
         }
@@ -239,37 +235,42 @@ pub async fn run(
             tokio::select! {
                 cmd = to_rx.recv() => {
                     let Some(cmd) = cmd else { return };
-                    let (m, params, kind): (&str, Value, Pending) = match cmd {
-                        ToDaemon::ListSessions => (method::SESSION_LIST, json!({}), Pending::List),
+                    let (sent, kind) = match cmd {
+                        ToDaemon::ListSessions => (client.send::<method::SessionList>(&Empty {}).await, Pending::List),
                         ToDaemon::Attach { session, page, read_only } => {
                             attached = Some((session.clone(), read_only));
                             last_seq = 0;
                             let p = AttachParams { session, from_seq: None, page_size: Some(page), read_only };
-                            (method::SESSION_ATTACH, serde_json::to_value(p).unwrap_or_default(), Pending::Attach)
+                            (client.send::<method::SessionAttach>(&p).await, Pending::Attach)
                         }
                         ToDaemon::Detach => match attached.take() {
-                            Some((session, _)) => (method::SESSION_DETACH, json!({"session": session}), Pending::Other),
+                            Some((session, _)) => (client.send::<method::SessionDetach>(&SessionRef { session }).await, Pending::Other),
                             None => continue,
                         },
                         ToDaemon::Send { session, text, delivery } => {
-                            (method::SESSION_SEND, serde_json::to_value(SendParams { session, text, delivery }).unwrap_or_default(), Pending::Other)
+                            (client.send::<method::SessionSend>(&SendParams { session, text, delivery }).await, Pending::Other)
                         }
-                        ToDaemon::Interrupt { session } => (method::SESSION_INTERRUPT, json!({"session": session}), Pending::Other),
+                        ToDaemon::Interrupt { session } => (client.send::<method::SessionInterrupt>(&SessionRef { session }).await, Pending::Other),
                         ToDaemon::Approve { session, call_id } => {
-                            (method::SESSION_APPROVE, json!({"session": session, "call_id": call_id}), Pending::Other)
+                            let p = DecideParams { session, call_id: Some(call_id), all: false, reason: None };
+                            (client.send::<method::SessionApprove>(&p).await, Pending::Other)
                         }
                         ToDaemon::Deny { session, call_id, reason } => {
-                            (method::SESSION_DENY, json!({"session": session, "call_id": call_id, "reason": reason}), Pending::Other)
+                            let p = DecideParams { session, call_id: Some(call_id), all: false, reason };
+                            (client.send::<method::SessionDeny>(&p).await, Pending::Other)
                         }
-                        ToDaemon::Create(p) => (method::SESSION_CREATE, serde_json::to_value(p).unwrap_or_default(), Pending::Created),
-                        ToDaemon::Kill { session } => (method::SESSION_KILL, json!({"session": session}), Pending::Other),
+                        ToDaemon::Create(p) => (client.send::<method::SessionCreate>(&p).await, Pending::Created),
+                        ToDaemon::Kill { session } => (client.send::<method::SessionKill>(&SessionRef { session }).await, Pending::Other),
                         ToDaemon::Backfill { session, before } => {
-                            (method::SESSION_LOGS, json!({"session": session, "before": before, "limit": 500}), Pending::Backfill)
+                            let p = LogsParams { session, since: None, before: Some(before), limit: Some(500) };
+                            (client.send::<method::SessionLogs>(&p).await, Pending::Backfill)
                         }
-                        ToDaemon::Refresh { session } => (method::SESSION_GET, json!({"session": session}), Pending::Info),
-                        ToDaemon::Tools { session } => (method::TOOLS_LIST, json!({"session": session}), Pending::Tools),
+                        ToDaemon::Refresh { session } => (client.send::<method::SessionGet>(&SessionRef { session }).await, Pending::Info),
+                        ToDaemon::Tools { session } => {
+                            (client.send::<method::ToolsList>(&ToolsParams { session: Some(session) }).await, Pending::Tools)
+                        }
                     };
-                    match client.send_only(m, params).await {
+                    match sent {
                         Ok(id) => {
                             pending.insert(id, kind);
                         }
@@ -285,17 +286,17 @@ pub async fn run(
                             let _ = from.send(FromDaemon::Error(e.message));
                             continue;
                         }
-                        let v = r.result.unwrap_or(Value::Null);
+                        let v = r.result;
                         let out = match kind {
-                            Pending::List => serde_json::from_value(v).ok().map(FromDaemon::Sessions),
-                            Pending::Attach => serde_json::from_value::<AttachResult>(v).ok().map(|a| {
+                            Pending::List => method::SessionList::result(v).ok().map(FromDaemon::Sessions),
+                            Pending::Attach => method::SessionAttach::result(v).ok().map(|a| {
                                 last_seq = last_seq.max(a.last_seq);
                                 FromDaemon::Attached(Box::new(a))
                             }),
-                            Pending::Backfill => serde_json::from_value(v).ok().map(FromDaemon::Backfill),
-                            Pending::Info => serde_json::from_value(v).ok().map(|i| FromDaemon::Info(Box::new(i))),
-                            Pending::Created => serde_json::from_value(v).ok().map(|i| FromDaemon::Created(Box::new(i))),
-                            Pending::Tools => serde_json::from_value(v).ok().map(FromDaemon::Tools),
+                            Pending::Backfill => method::SessionLogs::result(v).ok().map(FromDaemon::Backfill),
+                            Pending::Info => method::SessionGet::result(v).ok().map(|i| FromDaemon::Info(Box::new(i))),
+                            Pending::Created => method::SessionCreate::result(v).ok().map(|i| FromDaemon::Created(Box::new(i))),
+                            Pending::Tools => method::ToolsList::result(v).ok().map(FromDaemon::Tools),
                             Pending::Other => None,
                         };
                         if let Some(o) = out {
@@ -303,21 +304,21 @@ pub async fn run(
                         }
                     }
                     Ok(Some(ServerMessage::Notification(n))) => {
-                        if n.method == method::SESSION_LIVE {
-                            if let Ok(p) = serde_json::from_value::<LiveParams>(n.params) {
+                        if let Some(live) = method::SessionLive::params_of(&n) {
+                            if let Ok(p) = live {
                                 if let Live::Event { event } = &p.live {
                                     last_seq = last_seq.max(event.seq);
                                 }
                                 let _ = from.send(FromDaemon::Live(Box::new(p)));
                             }
-                        } else if n.method == method::SESSIONS_UPDATED {
-                            if let Some(list) = n.params.get("sessions").cloned().and_then(|v| serde_json::from_value(v).ok()) {
-                                let _ = from.send(FromDaemon::Sessions(list));
+                        } else if let Some(updated) = method::SessionsUpdated::params_of(&n) {
+                            if let Ok(u) = updated {
+                                let _ = from.send(FromDaemon::Sessions(u.sessions));
                             }
-                        } else if n.method == method::SESSION_CLOSED {
+                        } else if method::SessionClosed::params_of(&n).is_some() {
                             attached = None;
                             let _ = from.send(FromDaemon::SessionClosed);
-                        } else if n.method == method::DAEMON_SHUTDOWN {
+                        } else if method::DaemonShutdown::params_of(&n).is_some() {
                             break None;
                         }
                     }

@@ -5,11 +5,12 @@
 pub mod app;
 pub mod conn;
 pub mod keymap;
-pub mod modals;
+pub(crate) mod modals;
 mod run;
-pub mod transcript;
+pub(crate) mod screens;
+pub(crate) mod transcript;
 pub mod view;
-pub mod widgets;
+pub(crate) mod widgets;
 
 #[cfg(test)]
 mod tests;

@@ -221,7 +221,10 @@ async fn event_loop(
             dirty = true;
         }
         if dirty {
-            terminal.draw(|f| view::draw(f, app))?;
+            terminal.draw(|f| {
+                app.fit(f.area());
+                view::draw(f, app);
+            })?;
             dirty = false;
         }
         tokio::select! {

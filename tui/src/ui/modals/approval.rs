@@ -224,11 +224,18 @@ fn keys_lines(app: &App, scroll: Option<(usize, usize, usize)>, width: u16) -> V
     wrap(spans, width, " ")
 }
 
-/// Draws the prompt in `area` (as tall as the layout could give it).
-pub fn draw(f: &mut Frame<'_>, app: &App, v: &SessionView, area: Rect) {
-    let Some(l) = layout(v, area.width) else {
-        return;
-    };
+/// How many of the call's lines fit in `area`: the key lines matter most, then
+/// the header and the path, then the call.
+struct Rows {
+    /// The call's lines in all.
+    total: usize,
+    /// Header and path lines shown.
+    head: usize,
+    /// The call's lines shown.
+    shown: usize,
+}
+
+fn rows(app: &App, l: &Layout, area: Rect) -> Rows {
     let rows = area.height.saturating_sub(1) as usize; // under the border
     let total = l.body.len();
     // The key lines matter most, then the header and the path, then the call.
@@ -242,7 +249,31 @@ pub fn draw(f: &mut Frame<'_>, app: &App, v: &SessionView, area: Rect) {
     let avail = rows.saturating_sub(keys_h);
     let head_n = fixed.min(avail.saturating_sub(total.min(1)));
     let shown = total.min(avail - head_n);
-    v.prompt_view.set((total, shown));
+    Rows {
+        total,
+        head: head_n,
+        shown,
+    }
+}
+
+/// The call's lines in all and the lines shown, when the prompt is drawn in
+/// `area`: how far the call scrolls.
+pub fn shown_rows(app: &App, v: &SessionView, area: Rect) -> Option<(usize, usize)> {
+    let l = layout(v, area.width)?;
+    let r = rows(app, &l, area);
+    Some((r.total, r.shown))
+}
+
+/// Draws the prompt in `area` (as tall as the layout could give it).
+pub fn draw(f: &mut Frame<'_>, app: &App, v: &SessionView, area: Rect) {
+    let Some(l) = layout(v, area.width) else {
+        return;
+    };
+    let Rows {
+        total,
+        head: head_n,
+        shown,
+    } = rows(app, &l, area);
     let start = v.prompt.as_ref().map_or(0, |p| p.scroll).min(total - shown);
     let scroll = (shown < total).then(|| (start + 1, start + shown, total));
     let mut lines = Vec::new();

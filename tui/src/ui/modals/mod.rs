@@ -1,3 +1,11 @@
-//! What shows over or beside a screen: the approval prompt.
+//! What shows over or beside a screen: the approval prompt and the dialogs,
+//! each drawing itself from its own state.
 
 pub mod approval;
+pub mod create;
+pub mod dialogs;
+pub mod help;
+pub mod modal;
+
+pub use create::CreateForm;
+pub use modal::Modal;

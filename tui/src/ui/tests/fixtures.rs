@@ -325,10 +325,11 @@ pub(super) fn at_size<T>(w: u16, h: u16, f: impl FnOnce() -> T) -> T {
     out
 }
 
-/// Draws as the event loop does after every change, so what depends on the
-/// last layout (paging, search) sees the size the user sees.
-fn settle(app: &App) {
+/// Fits and draws as the event loop does after every change, so what depends
+/// on the last layout (paging, search) sees the size the user sees.
+fn settle(app: &mut App) {
     let (w, h) = SIZE.get();
+    app.fit(ratatui::layout::Rect::new(0, 0, w, h));
     draw(app, w, h);
 }
 
@@ -350,6 +351,11 @@ pub(super) fn type_str(app: &mut App, s: &str) {
     for c in s.chars() {
         press(app, KeyCode::Char(c));
     }
+}
+
+/// A human's pause between keys: longer than a burst.
+pub(super) fn pause(app: &mut App) {
+    app.clock.advance(crate::ui::app::BURST_GAP * 4);
 }
 
 /// A new app whose clock moves only when a test moves it.
@@ -425,7 +431,7 @@ pub(super) fn input_text(app: &App) -> String {
 // ---------------------------------------------------------------------------
 
 pub(super) mod scene {
-    use super::*;
+    use crate::ui::tests::fixtures::*;
 
     pub fn list() -> App {
         list_with(sessions())

@@ -9,10 +9,13 @@
 //! This module holds the snapshot and drawing tests. They stay here because insta
 //! names a snapshot file after the asserting module (`tether__ui__tests__*.snap`).
 //! The fixtures and scenes are in `fixtures`; the app tests in `app` (keys and the
-//! requests they send) and `session` (the session view following the daemon).
+//! requests they send), `approval` (deciding a waiting call), `list` (the session
+//! list and its dialogs) and `session` (the session view following the daemon).
 
 mod app;
+mod approval;
 mod fixtures;
+mod list;
 mod render;
 mod session;
 

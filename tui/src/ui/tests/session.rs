@@ -158,7 +158,7 @@ fn pgup_without_older_events_asks_for_nothing() {
     let v = app.session.as_ref().expect("attached");
     assert!(v.scroll > 0);
     // Scrolling is clamped to the top of the transcript.
-    let (w, h) = v.viewport.get();
+    let (w, h) = v.viewport;
     assert_eq!(v.scroll, v.total_height(w) - h as usize);
     assert!(screen(&app, 80, 24).contains("session created"));
     // End follows again.
@@ -275,4 +275,29 @@ fn info_updates_the_status_bar() {
     assert!(status.contains("running"), "{status}");
     assert!(status.contains("3 attached"), "{status}");
     assert!(status.contains("2 queued"), "{status}");
+}
+
+/// The sizes the keys page and scroll by come from `App::fit`, before a frame
+/// is drawn, not from drawing: drawing reads the app only.
+#[test]
+fn fit_records_the_sizes_the_frame_gives_the_transcript_and_the_prompt() {
+    let mut app = scene::history();
+    let frame = ratatui::layout::Rect::new(0, 0, 100, 30);
+    app.fit(frame);
+    let v = app.session.as_ref().expect("attached");
+    let body = crate::ui::screens::session::layout(&app, v, frame).body;
+    assert_eq!(v.viewport, (100, body.height));
+    assert!(body.height > 20, "{body:?}");
+    let before = v.viewport;
+    draw(&app, 60, 20);
+    assert_eq!(app.session.as_ref().map(|v| v.viewport), Some(before));
+    // Too small a window draws no transcript: nothing changes.
+    app.fit(ratatui::layout::Rect::new(0, 0, 9, 3));
+    assert_eq!(app.session.as_ref().map(|v| v.viewport), Some(before));
+
+    let mut app = scene::approval_long_diff();
+    app.fit(ratatui::layout::Rect::new(0, 0, 80, 24));
+    let (total, shown) = app.session.as_ref().expect("attached").prompt_view;
+    assert_eq!(total, 43);
+    assert!(shown > 0 && shown < total, "{shown}/{total}");
 }

@@ -1,5 +1,13 @@
-//! The transcript: events folded into cells that know their height.
+//! The transcript: events folded into cells that know their lines for a width
+//! (`cells.rs`, `fold.rs`), and fitting styled text to a width (`wrap.rs`).
 
 mod cells;
+mod fold;
+mod wrap;
 
-pub use cells::*;
+#[cfg(test)]
+mod tests;
+
+pub use cells::{CellKind, partial_lines};
+pub use fold::Transcript;
+pub use wrap::{fit, wrap};

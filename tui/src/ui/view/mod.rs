@@ -1,5 +1,7 @@
-//! Drawing: a pure function of the app's state.
+//! Drawing: a pure function of the app's state. The screens and dialogs draw
+//! themselves (`screens/`, `modals/`); this puts them together.
 
+pub(crate) mod chrome;
 mod draw;
 
-pub use draw::draw;
+pub use draw::{MIN_SIZE, draw};

@@ -1,4 +1,6 @@
 //! Building blocks the views draw with.
 
+pub mod centered;
+pub mod line_input;
 pub mod md_table;
 pub mod term_text;

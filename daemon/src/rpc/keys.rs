@@ -9,11 +9,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
-use tether_shared::protocol::{KEY_PARAM, KEY_TTL_S, MAX_KEY_LEN, Request, RpcError, code};
+use tether_shared::protocol::{KEY_PARAM, KEY_TTL_S, MAX_KEY_LEN, Request, RpcError};
 use tokio::sync::OwnedMutexGuard;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
+use super::errors;
 use crate::store::{KeyRecord, Store};
 
 /// How often old keys are pruned while the daemon runs (also once at start).
@@ -46,21 +47,11 @@ pub fn key_of(req: &Request) -> Result<Option<RequestKey>, RpcError> {
     let key = match obj.get(KEY_PARAM) {
         None | Some(Value::Null) => return Ok(None),
         Some(Value::String(k)) if !k.is_empty() && k.len() <= MAX_KEY_LEN => k.clone(),
-        Some(_) => {
-            return Err(RpcError::new(
-                code::INVALID_PARAMS,
-                format!("\"key\" must be a string of 1 to {MAX_KEY_LEN} bytes"),
-            ));
-        }
+        Some(_) => return Err(errors::bad_key()),
     };
     let mut rest = obj.clone();
     rest.remove(KEY_PARAM);
-    let params = serde_json::to_string(&Value::Object(rest)).map_err(|e| {
-        RpcError::new(
-            code::INTERNAL,
-            format!("could not encode the request's params: {e}"),
-        )
-    })?;
+    let params = serde_json::to_string(&Value::Object(rest)).map_err(errors::unencodable_params)?;
     Ok(Some(RequestKey { key, params }))
 }
 
@@ -68,13 +59,7 @@ pub fn key_of(req: &Request) -> Result<Option<RequestKey>, RpcError> {
 /// stored result; anything else is refused.
 pub fn replay(stored: KeyRecord, method: &str, key: &RequestKey) -> Result<Value, RpcError> {
     if stored.method != method || stored.params != key.params {
-        return Err(RpcError::new(
-            code::KEY_REUSED,
-            format!(
-                "key {:?} was already used for another request ({}); use a new key for a new request",
-                key.key, stored.method
-            ),
-        ));
+        return Err(errors::key_reused(&key.key, &stored.method));
     }
     Ok(stored.result)
 }
@@ -141,6 +126,7 @@ pub async fn prune_loop(store: Arc<dyn Store>, stop: CancellationToken) {
 mod tests {
     use super::*;
     use serde_json::json;
+    use tether_shared::protocol::code;
 
     fn req(method: &str, params: Value) -> Request {
         Request::new(1, method, params).unwrap()

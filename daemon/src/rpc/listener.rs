@@ -14,8 +14,8 @@ use interprocess::os::unix::local_socket::ListenerOptionsExt;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, info, info_span, warn};
 
-use crate::connection;
-use crate::daemon::Daemon;
+use super::connection;
+use crate::daemon::DaemonContext;
 
 /// The lock file beside the socket: held for the daemon's lifetime.
 pub fn lock_path(socket: &Path) -> PathBuf {
@@ -116,7 +116,7 @@ pub async fn bind(socket: &Path) -> anyhow::Result<LocalSocketListener> {
 /// Accepts connections until `stop` fires.
 pub async fn accept_loop(
     listener: LocalSocketListener,
-    daemon: Arc<Daemon>,
+    daemon: Arc<DaemonContext>,
     stop: CancellationToken,
 ) {
     let uid = nix::unistd::getuid().as_raw();

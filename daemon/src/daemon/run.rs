@@ -1,90 +1,23 @@
-//! The daemon as a whole: what it owns, how it starts and the order it stops in.
+//! How the daemon starts and the order it stops in.
 
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use tether_shared::protocol::DaemonStatus;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{error, info, warn};
 
+use super::context::{DaemonContext, DaemonOptions, STORE_FILE};
 use crate::config::ConfigSource;
 use crate::registry::Registry;
-use crate::server;
+use crate::rpc::listener as server;
 use crate::session::SessionShared;
 use crate::store::{SqliteStore, Store};
 use crate::tools::ToolManager;
 
-/// Where the daemon lives.
-#[derive(Debug, Clone)]
-pub struct DaemonOptions {
-    /// The socket path.
-    pub socket: PathBuf,
-    /// The config directory (`config.toml`, tool configs).
-    pub config_dir: PathBuf,
-    /// The state directory (the store, the log).
-    pub state_dir: PathBuf,
-    /// The log file, when the daemon logs to one (its dropped-line count is shown
-    /// by `daemon status`).
-    pub log: Option<crate::logfile::LogFile>,
-}
-
-/// The store's file name in the state dir.
-const STORE_FILE: &str = "tether.db";
-
 /// How long shutdown waits for sessions and connections before giving up on them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
-
-/// The running daemon, shared by every connection.
-pub struct Daemon {
-    /// Where it lives.
-    pub options: DaemonOptions,
-    /// The sessions.
-    pub registry: Registry,
-    /// Daemon-wide session needs.
-    pub shared: Arc<SessionShared>,
-    /// Fires when the daemon should stop (`daemon.stop`, a signal).
-    pub shutdown: CancellationToken,
-    /// Fires when connections should say goodbye and close.
-    pub closing: CancellationToken,
-    /// Connected clients.
-    pub clients: AtomicUsize,
-    /// Request keys being handled now (see [`crate::keys`]).
-    pub keys_in_flight: crate::keys::InFlight,
-    started: Instant,
-    conn_tracker: TaskTracker,
-}
-
-impl Daemon {
-    /// The tracker for connection tasks.
-    pub fn tracker(&self) -> &TaskTracker {
-        &self.conn_tracker
-    }
-
-    /// Status for `tether daemon status`.
-    pub fn status(&self) -> DaemonStatus {
-        let (_, error) = self.shared.config.load();
-        let health = self.shared.store.health();
-        DaemonStatus {
-            pid: std::process::id(),
-            version: env!("CARGO_PKG_VERSION").to_string(),
-            socket: self.options.socket.display().to_string(),
-            state_dir: self.options.state_dir.display().to_string(),
-            config_dir: self.options.config_dir.display().to_string(),
-            sessions: self.registry.len(),
-            uptime_s: self.started.elapsed().as_secs(),
-            clients: self.clients.load(Ordering::Relaxed),
-            config_error: error.map(|e| e.to_string()),
-            log_dropped: self.options.log.as_ref().map_or(0, |l| l.dropped()),
-            store_damage_help: (!health.damage.is_empty()).then(|| self.shared.store.damage_help()),
-            store_damage: health.damage,
-            store_error: health.write_error,
-        }
-    }
-}
 
 /// Runs the daemon until `shutdown` fires, then stops in order: stop accepting,
 /// tell clients, stop sessions (each persists), bounded wait, remove the socket.
@@ -125,17 +58,12 @@ pub async fn run(options: DaemonOptions, shutdown: CancellationToken) -> anyhow:
         sessions_changed: tokio::sync::watch::channel(0).0,
     });
     let sessions_cancel = CancellationToken::new();
-    let daemon = Arc::new(Daemon {
-        registry: Registry::new(shared.clone(), sessions_cancel.clone()),
+    let daemon = Arc::new(DaemonContext::new(
+        options.clone(),
+        Registry::new(shared.clone(), sessions_cancel.clone()),
         shared,
-        options: options.clone(),
-        shutdown: shutdown.clone(),
-        closing: CancellationToken::new(),
-        clients: AtomicUsize::new(0),
-        keys_in_flight: Default::default(),
-        started: Instant::now(),
-        conn_tracker: TaskTracker::new(),
-    });
+        shutdown.clone(),
+    ));
     let t0 = Instant::now();
     // A store too damaged to list its sessions still gets a daemon that says so
     // (`daemon status`, every read), rather than one that will not start.
@@ -155,7 +83,7 @@ pub async fn run(options: DaemonOptions, shutdown: CancellationToken) -> anyhow:
     );
 
     let prune_stop = CancellationToken::new();
-    let prune = tokio::spawn(crate::keys::prune_loop(
+    let prune = tokio::spawn(crate::rpc::keys::prune_loop(
         daemon.shared.store.clone(),
         prune_stop.clone(),
     ));
@@ -185,10 +113,10 @@ pub async fn run(options: DaemonOptions, shutdown: CancellationToken) -> anyhow:
     // Sessions are stopped: now their tool servers can go.
     tools.shutdown().await;
     session_tracker.close();
-    daemon.conn_tracker.close();
+    daemon.tracker().close();
     let both = async {
         session_tracker.wait().await;
-        daemon.conn_tracker.wait().await;
+        daemon.tracker().wait().await;
     };
     if tokio::time::timeout(SHUTDOWN_GRACE, both).await.is_err() {
         warn!("some tasks did not finish in time");

@@ -1,0 +1,101 @@
+//! Reading a session's log: `session.logs` (pages of stored events), and
+//! `session.attach` / `session.detach` (a page, then the live feed in
+//! `rpc/feed.rs`).
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use tether_shared::protocol::{
+    AttachParams, AttachResult, Empty, LogsParams, LogsResult, RpcError, SessionRef,
+};
+use tracing::Instrument;
+
+use crate::rpc::errors;
+use crate::rpc::paging::{self, DEFAULT_PAGE, MAX_PAGE, fit_page};
+use crate::rpc::peer::Peer;
+
+/// `session.logs`: events after `since` (oldest first) or before `before`
+/// (the newest of them), at most `limit` and within the page's byte budget.
+pub(crate) async fn logs(peer: &Arc<Peer>, p: LogsParams) -> Result<LogsResult, RpcError> {
+    let ctx = &peer.ctx;
+    let h = ctx.registry.find(&p.session)?;
+    let limit = p.limit.unwrap_or(1000).clamp(1, MAX_PAGE) as usize;
+    let since = p.since.unwrap_or(0);
+    let before = p.before.unwrap_or(u64::MAX);
+    let newest = p.before.is_some() && p.since.is_none();
+    let mut events = ctx
+        .shared
+        .store
+        .events(&h.id, since, before, limit + 1, newest)
+        .await
+        .map_err(errors::storage)?;
+    let mut more = events.len() > limit;
+    if more {
+        if newest {
+            events.remove(0);
+        } else {
+            events.truncate(limit);
+        }
+    }
+    more |= fit_page(&mut events, newest);
+    Ok(LogsResult {
+        events,
+        last_seq: h.info().last_seq,
+        more,
+    })
+}
+
+/// `session.attach`: answers request `id` itself with the page, then starts the
+/// session's live feed, so live messages follow the reply.
+pub(crate) async fn attach(peer: &Arc<Peer>, id: Value, p: AttachParams) -> Result<(), RpcError> {
+    let ctx = &peer.ctx;
+    let h = ctx.registry.find(&p.session)?;
+    let sub = h.subscribe().await?;
+    let from = p.from_seq.unwrap_or(0);
+    let page = p.page_size.unwrap_or(DEFAULT_PAGE).min(MAX_PAGE) as usize;
+    let (events, truncated) = paging::page(ctx, &h.id, from, sub.last_seq, page).await?;
+    let result = AttachResult {
+        info: sub.info.clone(),
+        events,
+        truncated,
+        last_seq: sub.last_seq,
+        partial: sub.partial.clone(),
+    };
+    if let Ok(mut ro) = peer.read_only.lock() {
+        if p.read_only {
+            ro.insert(h.id.clone());
+        } else {
+            ro.remove(&h.id);
+        }
+    }
+    // A second attach to the same session replaces the first feed; stop the old
+    // one before replying so it cannot forward events the new reply also holds.
+    let token = peer.done.child_token();
+    let previous = peer
+        .feeds
+        .lock()
+        .ok()
+        .and_then(|mut f| f.insert(h.id.clone(), token.clone()));
+    match previous {
+        Some(old) => old.cancel(),
+        None => h.clients(1).await,
+    }
+    // The reply goes out before the feed starts, so live messages follow it.
+    let reply = serde_json::to_value(result).map_err(errors::internal)?;
+    peer.reply(id, Ok(reply)).await;
+    let conn = peer.clone();
+    ctx.tracker()
+        .spawn(async move { conn.feed(h, sub, token).await }.in_current_span());
+    Ok(())
+}
+
+/// `session.detach`: ends this client's feed of the session.
+pub(crate) async fn detach(peer: &Arc<Peer>, p: SessionRef) -> Result<Empty, RpcError> {
+    let h = peer.ctx.registry.find(&p.session)?;
+    let token = peer.feeds.lock().ok().and_then(|mut f| f.remove(&h.id));
+    if let Some(t) = token {
+        t.cancel();
+        h.clients(-1).await;
+    }
+    Ok(Empty {})
+}

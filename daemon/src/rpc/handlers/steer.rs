@@ -1,0 +1,75 @@
+//! Steering a session: `session.send`, `session.interrupt`, `session.approve` /
+//! `session.deny` and `session.wait`.
+
+use std::sync::Arc;
+
+use tether_shared::protocol::{
+    DecideParams, DecideResult, InterruptResult, RpcError, SendParams, SendResult, SessionRef,
+    WaitParams, WaitResult,
+};
+use tether_shared::{Decision, Delivery};
+
+use crate::rpc::errors;
+use crate::rpc::peer::Peer;
+use crate::store::KeyRecord;
+
+/// `session.send`; the input is durable when this returns. A keyed request
+/// stores `key` with the input.
+pub(crate) async fn send(
+    peer: &Arc<Peer>,
+    p: SendParams,
+    key: Option<KeyRecord>,
+) -> Result<SendResult, RpcError> {
+    let h = peer.ctx.registry.find(&p.session)?;
+    peer.writable(&h)?;
+    if p.delivery == Delivery::Unknown {
+        return Err(errors::bad_delivery());
+    }
+    if p.text.trim().is_empty() {
+        return Err(errors::empty_message());
+    }
+    h.send(p.text, p.delivery, key).await
+}
+
+/// `session.interrupt`.
+pub(crate) async fn interrupt(
+    peer: &Arc<Peer>,
+    p: SessionRef,
+) -> Result<InterruptResult, RpcError> {
+    let h = peer.ctx.registry.find(&p.session)?;
+    peer.writable(&h)?;
+    Ok(InterruptResult {
+        interrupted: h.interrupt().await?,
+    })
+}
+
+/// `session.approve` (`Approved`) and `session.deny` (`Denied`).
+pub(crate) async fn decide(
+    peer: &Arc<Peer>,
+    p: DecideParams,
+    decision: Decision,
+) -> Result<DecideResult, RpcError> {
+    let h = peer.ctx.registry.find(&p.session)?;
+    peer.writable(&h)?;
+    Ok(DecideResult {
+        decided: h.decide(p.call_id, p.all, decision, p.reason).await?,
+    })
+}
+
+/// `session.wait`; `None` when the connection ended first (nobody to answer).
+/// It runs beside the connection's other requests (see `connection.rs`).
+pub(crate) async fn wait(peer: &Arc<Peer>, p: WaitParams) -> Result<Option<WaitResult>, RpcError> {
+    let ctx = &peer.ctx;
+    let h = ctx.registry.find(&p.session)?;
+    let timeout = match p.timeout_s {
+        Some(t) if !(t.is_finite() && t >= 0.0) => return Err(errors::bad_timeout()),
+        t => t.map(crate::util::secs),
+    };
+    let (state, timed_out) = tokio::select! {
+        biased;
+        _ = ctx.closing.cancelled() => return Err(errors::shutting_down()),
+        _ = peer.done.cancelled() => return Ok(None),
+        r = h.wait(timeout) => r?,
+    };
+    Ok(Some(WaitResult { state, timed_out }))
+}

@@ -1,0 +1,206 @@
+//! What daemon messages (and the tick) do to the app.
+
+use tether_shared::protocol::{LogsResult, SessionInfo};
+use tether_shared::{EventKind, Live};
+
+use super::session::{Prompt, SessionView};
+use super::state::{ATTACH_PAGE, App, ConnState, Screen};
+use crate::ui::conn::{FromDaemon, ToDaemon};
+use crate::ui::modals::Modal;
+
+impl App {
+    /// A second passed: refresh what is not pushed.
+    pub fn on_tick(&mut self) {
+        if self.conn != ConnState::Connected {
+            return;
+        }
+        match self.screen {
+            Screen::List => self.outbox.push(ToDaemon::ListSessions),
+            Screen::Session => {
+                if let Some(id) = self.session_name() {
+                    self.outbox.push(ToDaemon::Refresh { session: id });
+                }
+            }
+        }
+    }
+
+    /// A message from the daemon link.
+    pub fn on_daemon(&mut self, msg: FromDaemon) {
+        self.daemon_message(msg);
+        self.sync_prompt();
+    }
+
+    /// Follows the call at the head of the approval queue: a new head re-arms
+    /// the prompt, and a deny dialog whose call was decided elsewhere (another
+    /// client, `tether approve`) closes at once.
+    pub(super) fn sync_prompt(&mut self) {
+        let now = self.clock.now();
+        let read_only = self.read_only;
+        let covered = self.modal.is_some();
+        let pending = match self.session.as_mut() {
+            Some(v) => {
+                let pending = v.pending();
+                let head = pending.first().map(|(id, _, _)| id.clone());
+                match (head, &mut v.prompt) {
+                    // A dialog hides the prompt: it arms again once it shows.
+                    (Some(head), Some(p)) if p.call_id == head && covered => p.since = now,
+                    (Some(head), Some(p)) if p.call_id == head => {}
+                    (Some(head), _) if !read_only => {
+                        v.prompt = Some(Prompt {
+                            call_id: head,
+                            since: now,
+                            scroll: 0,
+                        })
+                    }
+                    _ => v.prompt = None,
+                }
+                pending
+            }
+            None => Vec::new(),
+        };
+        if let Some(Modal::DenyReason { call_id, .. }) = &self.modal
+            && !pending.iter().any(|(id, _, _)| id == call_id)
+        {
+            self.flash = Some(format!(
+                "{call_id} was decided elsewhere; nothing was sent from here"
+            ));
+            self.modal = None;
+        }
+    }
+
+    fn daemon_message(&mut self, msg: FromDaemon) {
+        match msg {
+            FromDaemon::Connected => {
+                self.conn = ConnState::Connected;
+                if self.screen == Screen::List {
+                    self.outbox.push(ToDaemon::ListSessions);
+                }
+            }
+            FromDaemon::Disconnected(e) => self.conn = ConnState::Reconnecting(e),
+            FromDaemon::Sessions(list) => {
+                // The attached session's summary rides along with the list.
+                if let Some(v) = self.session.as_mut()
+                    && let Some(s) = list.iter().find(|s| s.id == v.info.id)
+                {
+                    v.info.attached_clients = s.attached_clients;
+                    v.info.usage = s.usage;
+                    v.info.queued_inputs = s.queued_inputs;
+                }
+                self.list.sessions = list;
+                let n = self.list.visible().len();
+                self.list.selected = self.list.selected.min(n.saturating_sub(1));
+            }
+            FromDaemon::Attached(r) => {
+                self.screen = Screen::Session;
+                match self.session.as_mut() {
+                    Some(v)
+                        if v.info.id == r.info.id
+                            && !(r.truncated
+                                && r.events.first().is_some_and(|e| e.seq > v.last_seq() + 1)) =>
+                    {
+                        // A reconnect: add what we missed, no duplicates, no gaps.
+                        v.partial = r.partial.assistant_text;
+                        v.info = SessionInfo {
+                            state: r.info.state,
+                            ..r.info
+                        };
+                        for e in r.events {
+                            v.push_event(e);
+                        }
+                    }
+                    _ => {
+                        // A new attach, or a reconnect that missed more than a
+                        // page: start from this page (older events load on scroll).
+                        let kept = self
+                            .session
+                            .take()
+                            .filter(|v| v.info.id == r.info.id)
+                            .map(|v| v.input);
+                        let mut view = SessionView::new(*r);
+                        if let Some(input) = kept {
+                            view.input = input;
+                        }
+                        self.session = Some(view);
+                    }
+                }
+            }
+            FromDaemon::Backfill(LogsResult { events, more, .. }) => {
+                if let Some(v) = self.session.as_mut() {
+                    v.backfilling = false;
+                    v.more_before = more;
+                    v.prepend(events);
+                }
+            }
+            FromDaemon::Live(p) => {
+                let Some(v) = self.session.as_mut() else {
+                    return;
+                };
+                if p.session_id != v.info.id {
+                    return;
+                }
+                match p.live {
+                    Live::Event { event } => {
+                        if matches!(event.kind, EventKind::ToolsChanged { .. }) {
+                            self.outbox.push(ToDaemon::Tools {
+                                session: v.info.id.clone(),
+                            });
+                        }
+                        v.push_event(event);
+                    }
+                    Live::AssistantDelta { text } => v.partial.push_str(&text),
+                    Live::AssistantReset => v.partial.clear(),
+                    Live::ToolOutput { call_id, chunk } => {
+                        let buf = v.tool_live.entry(call_id).or_default();
+                        buf.push_str(&chunk);
+                        if buf.len() > 4096 {
+                            // Cut at a line start, so no half of an escape
+                            // sequence is left to show as text.
+                            let cut = buf.len() - 4096;
+                            let cut = buf[..]
+                                .char_indices()
+                                .find(|(i, c)| *i >= cut && *c == '\n')
+                                .map_or(cut, |(i, _)| i + 1);
+                            let cut = (cut..buf.len())
+                                .find(|i| buf.is_char_boundary(*i))
+                                .unwrap_or(buf.len());
+                            buf.drain(..cut);
+                        }
+                    }
+                    Live::Unknown => {}
+                }
+            }
+            FromDaemon::Info(info) => {
+                if let Some(v) = self.session.as_mut()
+                    && v.info.id == info.id
+                {
+                    v.info.attached_clients = info.attached_clients;
+                    v.info.usage = info.usage;
+                    v.info.queued_inputs = info.queued_inputs;
+                    v.info.state = info.state;
+                }
+            }
+            FromDaemon::Created(info) => {
+                self.outbox.push(ToDaemon::Attach {
+                    session: info.id.clone(),
+                    page: ATTACH_PAGE,
+                    read_only: false,
+                });
+                self.outbox.push(ToDaemon::Tools { session: info.id });
+            }
+            FromDaemon::SessionClosed => {
+                self.flash = Some("the session was killed".into());
+                self.back_to_list();
+            }
+            FromDaemon::Tools(t) => self.tools = t,
+            FromDaemon::Error(e) => self.flash = Some(e),
+        }
+    }
+
+    pub(super) fn back_to_list(&mut self) {
+        if self.session.take().is_some() {
+            self.outbox.push(ToDaemon::Detach);
+        }
+        self.screen = Screen::List;
+        self.outbox.push(ToDaemon::ListSessions);
+    }
+}

@@ -1,0 +1,205 @@
+//! Key presses and pastes: the prefix key, dialogs and the session list; the
+//! session screen's keys are in `session_keys.rs`.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use tether_shared::protocol::CreateParams;
+
+use super::clock::BURST_GAP;
+use super::state::{ATTACH_PAGE, App, Screen};
+use crate::ui::conn::ToDaemon;
+use crate::ui::keymap::{Action, Context, Key};
+use crate::ui::modals::{CreateForm, Modal};
+use crate::ui::widgets::line_input::{Edit, LineInput};
+
+impl App {
+    /// Pasted text goes into the input.
+    pub fn on_paste(&mut self, text: &str) {
+        self.last_input = Some(self.clock.now());
+        // Terminals (tmux, xterm) end pasted lines with CR.
+        let text = &crate::ui::widgets::term_text::paste_text(text);
+        if let Some(Modal::DenyReason { reason, .. }) = self.modal.as_mut() {
+            reason.insert_str(text);
+            return;
+        }
+        // A paste is text: it goes into the message box, even while a call
+        // waits, and never decides anything.
+        if let (Screen::Session, Some(v)) = (self.screen, self.session.as_mut())
+            && !self.read_only
+        {
+            v.input.insert_str(text);
+        }
+    }
+
+    /// A key press.
+    pub fn on_key(&mut self, ev: KeyEvent) {
+        self.sync_prompt();
+        let now = self.clock.now();
+        let in_burst = self
+            .last_input
+            .replace(now)
+            .is_some_and(|before| now.saturating_duration_since(before) < BURST_GAP);
+        let key = Key::from_event(&ev);
+        if self.prefix && key == self.keymap.prefix {
+            // Pressed again (inside tmux, which takes the first press, or by
+            // habit): still waiting for the key after the prefix.
+            return;
+        }
+        if self.prefix {
+            self.prefix = false;
+            match self.keymap.action(Context::Prefix, &key) {
+                Some(Action::Detach) => self.exit = true,
+                Some(Action::Help) => self.toggle_help(),
+                Some(Action::SessionList) => self.back_to_list(),
+                _ => {}
+            }
+            return;
+        }
+        if key == self.keymap.prefix {
+            self.prefix = true;
+            return;
+        }
+        if self.modal.is_some() {
+            self.modal_key(ev, key);
+            return;
+        }
+        match self.screen {
+            Screen::List => self.list_key(ev, key),
+            Screen::Session => self.session_key(ev, key, in_burst),
+        }
+    }
+
+    pub(super) fn toggle_help(&mut self) {
+        self.help_scroll = 0;
+        self.modal = match self.modal {
+            Some(Modal::Help) => None,
+            _ => Some(Modal::Help),
+        };
+    }
+
+    fn modal_key(&mut self, ev: KeyEvent, _key: Key) {
+        let Some(modal) = self.modal.as_mut() else {
+            return;
+        };
+        match modal {
+            Modal::Help => match ev.code {
+                KeyCode::Down | KeyCode::Char('j') => {
+                    self.help_scroll = self.help_scroll.saturating_add(1)
+                }
+                KeyCode::Up | KeyCode::Char('k') => {
+                    self.help_scroll = self.help_scroll.saturating_sub(1)
+                }
+                KeyCode::PageDown | KeyCode::Char(' ') => {
+                    self.help_scroll = self.help_scroll.saturating_add(8)
+                }
+                KeyCode::PageUp => self.help_scroll = self.help_scroll.saturating_sub(8),
+                _ => self.modal = None,
+            },
+            Modal::ConfirmKill(name) => {
+                if matches!(ev.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
+                    let session = name.clone();
+                    self.outbox.push(ToDaemon::Kill { session });
+                    self.outbox.push(ToDaemon::ListSessions);
+                }
+                self.modal = None;
+            }
+            Modal::DenyReason { call_id, reason } => match ev.code {
+                KeyCode::Esc => self.modal = None,
+                KeyCode::Enter => {
+                    let call_id = call_id.clone();
+                    let reason = Some(reason.text().trim().to_string()).filter(|r| !r.is_empty());
+                    if let Some(session) = self.session_name() {
+                        self.outbox.push(ToDaemon::Deny {
+                            session,
+                            call_id,
+                            reason,
+                        });
+                    }
+                    self.modal = None;
+                }
+                _ => {
+                    reason.on_key(&ev);
+                }
+            },
+            Modal::Create(form) => match ev.code {
+                KeyCode::Esc => self.modal = None,
+                KeyCode::Tab | KeyCode::Down => form.focus = (form.focus + 1) % 3,
+                KeyCode::BackTab | KeyCode::Up => form.focus = (form.focus + 2) % 3,
+                KeyCode::Enter => {
+                    let [name, dir, prompt] = form.fields.each_mut().map(LineInput::take);
+                    let p = CreateParams {
+                        name: Some(name.trim().to_string()).filter(|n| !n.is_empty()),
+                        cwd: if dir.trim().is_empty() {
+                            self.cwd.clone()
+                        } else {
+                            dir.trim().to_string()
+                        },
+                        model: None,
+                        instructions: None,
+                        prompt: Some(prompt).filter(|p| !p.trim().is_empty()),
+                    };
+                    self.outbox.push(ToDaemon::Create(p));
+                    self.modal = None;
+                }
+                _ => {
+                    form.fields[form.focus].on_key(&ev);
+                }
+            },
+        }
+    }
+
+    fn list_key(&mut self, ev: KeyEvent, key: Key) {
+        if self.list.filtering {
+            match ev.code {
+                KeyCode::Esc => {
+                    self.list.filtering = false;
+                    self.list.filter.clear();
+                }
+                KeyCode::Enter => self.list.filtering = false,
+                _ => {
+                    // A longer filter matches fewer sessions: start at the top.
+                    if self.list.filter.on_key(&ev) == Edit::Inserted {
+                        self.list.selected = 0;
+                    }
+                }
+            }
+            return;
+        }
+        let n = self.list.visible().len();
+        match self.keymap.action(Context::List, &key) {
+            Some(Action::Up) => self.list.selected = self.list.selected.saturating_sub(1),
+            Some(Action::Down) => {
+                self.list.selected = (self.list.selected + 1).min(n.saturating_sub(1))
+            }
+            Some(Action::Attach) => {
+                if let Some(s) = self.list.visible().get(self.list.selected) {
+                    let session = s.id.clone();
+                    self.screen = Screen::Session;
+                    self.outbox.push(ToDaemon::Attach {
+                        session: session.clone(),
+                        page: ATTACH_PAGE,
+                        read_only: self.read_only,
+                    });
+                    self.outbox.push(ToDaemon::Tools { session });
+                }
+            }
+            Some(Action::New | Action::Kill) if self.read_only => {
+                self.flash = Some("read-only: cannot create or kill sessions".into());
+            }
+            Some(Action::New) => self.modal = Some(Modal::Create(CreateForm::default())),
+            Some(Action::Kill) => {
+                if let Some(s) = self.list.visible().get(self.list.selected) {
+                    self.modal = Some(Modal::ConfirmKill(s.name.clone()));
+                }
+            }
+            Some(Action::Filter) => self.list.filtering = true,
+            Some(Action::Help) => self.toggle_help(),
+            Some(Action::Quit) => self.exit = true,
+            Some(Action::Redraw) => self.redraw = true,
+            _ => {
+                if ev.code == KeyCode::Esc && !self.list.filter.is_empty() {
+                    self.list.filter.clear();
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! The session list screen: a title with the filter and the connection, the
+//! sessions as a table (fewer columns when narrow), and a hint or flash line.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Row, Table, TableState, Wrap};
+
+use crate::ui::app::App;
+use crate::ui::keymap::Action;
+use crate::ui::view::chrome::{conn_banner, hints, live, shown_state, state_style, warning_lines};
+
+pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect) {
+    let warning = warning_lines(app, area.width);
+    let [warn, title, body, footer] = Layout::vertical([
+        Constraint::Length((warning.len() as u16).min(area.height / 3)),
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    let mut t = vec![Span::styled(
+        " tether ",
+        Style::new()
+            .fg(Color::Black)
+            .bg(Color::Cyan)
+            .add_modifier(Modifier::BOLD),
+    )];
+    t.push(Span::raw(format!(
+        " sessions ({})",
+        app.list.sessions.len()
+    )));
+    if app.list.filtering || !app.list.filter.is_empty() {
+        t.push(Span::styled(
+            format!("  filter: {}", app.list.filter.render(app.list.filtering)),
+            Style::new().fg(Color::Yellow),
+        ));
+    }
+    if let Some(b) = conn_banner(app) {
+        t.extend(b.spans);
+    }
+    f.render_widget(Paragraph::new(Line::from(t)), title);
+    if !warning.is_empty() {
+        f.render_widget(Paragraph::new(warning), warn);
+    }
+    let visible = app.list.visible();
+    if visible.is_empty() {
+        let msg = if app.list.sessions.is_empty() {
+            format!(
+                "No sessions yet. Press {} to create one.",
+                app.keymap.hint(Action::New)
+            )
+        } else {
+            "No session matches the filter.".to_string()
+        };
+        f.render_widget(
+            Paragraph::new(msg)
+                .wrap(Wrap { trim: true })
+                .style(Style::new().fg(Color::DarkGray)),
+            body,
+        );
+    } else {
+        let narrow = body.width < 70;
+        let rows: Vec<Row<'_>> = visible
+            .iter()
+            .map(|s| {
+                let state = shown_state(app, s.state);
+                let mut cells = vec![
+                    Span::styled(s.name.clone(), Style::new().add_modifier(Modifier::BOLD)),
+                    Span::styled(state.to_string(), state_style(state)),
+                ];
+                if !narrow {
+                    cells.push(Span::raw(s.model.clone()));
+                    cells.push(Span::raw(s.cwd.clone()));
+                    cells.push(Span::raw(
+                        s.updated_at.get(5..16).unwrap_or("").replace('T', " "),
+                    ));
+                }
+                let n = s.pending_approvals.len();
+                cells.push(if n > 0 {
+                    Span::styled(
+                        format!("{n}!"),
+                        Style::new().fg(Color::Magenta).add_modifier(Modifier::BOLD),
+                    )
+                } else {
+                    Span::raw("0")
+                });
+                cells.push(Span::raw(if live(app) {
+                    s.attached_clients.to_string()
+                } else {
+                    "?".to_string()
+                }));
+                Row::new(cells)
+            })
+            .collect();
+        let (header, widths): (Vec<&str>, Vec<Constraint>) = if narrow {
+            (
+                vec!["NAME", "STATE", "APPR", "CL"],
+                vec![
+                    Constraint::Fill(2),
+                    Constraint::Length(17),
+                    Constraint::Length(4),
+                    Constraint::Length(3),
+                ],
+            )
+        } else {
+            (
+                vec![
+                    "NAME",
+                    "STATE",
+                    "MODEL",
+                    "DIRECTORY",
+                    "ACTIVE",
+                    "APPR",
+                    "CL",
+                ],
+                vec![
+                    Constraint::Fill(3),
+                    Constraint::Length(17),
+                    Constraint::Fill(2),
+                    Constraint::Fill(3),
+                    Constraint::Length(11),
+                    Constraint::Length(4),
+                    Constraint::Length(3),
+                ],
+            )
+        };
+        let table = Table::new(rows, widths)
+            .header(Row::new(header).style(Style::new().fg(Color::DarkGray)))
+            .row_highlight_style(Style::new().bg(Color::DarkGray))
+            .highlight_symbol("› ");
+        let mut state = TableState::default().with_selected(Some(app.list.selected));
+        f.render_stateful_widget(table, body, &mut state);
+    }
+    let foot = match &app.flash {
+        Some(m) => Line::from(Span::styled(
+            format!(" {m}"),
+            Style::new().fg(Color::Yellow),
+        )),
+        None => hints(
+            app,
+            &[
+                Action::Attach,
+                Action::New,
+                Action::Kill,
+                Action::Filter,
+                Action::Help,
+                Action::Quit,
+            ],
+        ),
+    };
+    f.render_widget(Paragraph::new(foot), footer);
+}

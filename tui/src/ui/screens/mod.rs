@@ -1,0 +1,4 @@
+//! The two screens: the session list and one session.
+
+pub mod list;
+pub mod session;

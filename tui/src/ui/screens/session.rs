@@ -1,0 +1,296 @@
+//! The session screen: search or banner lines, the transcript (only its
+//! visible part laid out, walking up from the bottom), the approval prompt, the
+//! message box and the status line.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+
+use crate::ui::app::{App, ConnState, SessionView};
+use crate::ui::keymap::Action;
+use crate::ui::transcript::partial_lines;
+use crate::ui::view::chrome::{conn_banner, live, shown_state, state_style, warning_lines};
+
+/// Where the parts of the session screen go in `area`.
+pub struct Areas {
+    /// The lines above the transcript (see [`top_lines`]).
+    top: Vec<Line<'static>>,
+    banner: Rect,
+    /// The transcript.
+    pub body: Rect,
+    /// The approval prompt (no rows when no call waits).
+    pub approval: Rect,
+    input: Rect,
+    status: Rect,
+}
+
+/// Lays the session screen out in `area`: a pure function of the state, used
+/// to draw and, before drawing, to tell the key handlers the sizes they page
+/// and scroll by.
+pub fn layout(app: &App, v: &SessionView, area: Rect) -> Areas {
+    let input_h: u16 = if app.read_only {
+        0
+    } else {
+        (v.input.lines().len() as u16 + 2).clamp(3, (area.height / 3).max(3))
+    };
+    let top = top_lines(app, v, area.width);
+    let top_h = (top.len() as u16).min(area.height / 3);
+    // The prompt shows the whole call when it fits, leaving the transcript a
+    // line; past that it scrolls.
+    let approval_h: u16 = if app.read_only {
+        0
+    } else {
+        crate::ui::modals::approval::wanted_height(app, v, area.width)
+            .min(area.height.saturating_sub(input_h + top_h + 2))
+    };
+    let [banner, body, approval, input, status] = Layout::vertical([
+        Constraint::Length(top_h),
+        Constraint::Min(1),
+        Constraint::Length(approval_h),
+        Constraint::Length(input_h),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    Areas {
+        top,
+        banner,
+        body,
+        approval,
+        input,
+        status,
+    }
+}
+
+/// Draws the session screen in `area`.
+pub fn draw(f: &mut Frame<'_>, app: &App, v: &SessionView, area: Rect) {
+    let Areas {
+        top,
+        banner,
+        body,
+        approval,
+        input,
+        status,
+    } = layout(app, v, area);
+    if banner.height > 0 {
+        f.render_widget(Paragraph::new(top), banner);
+    }
+    draw_transcript(f, v, body, live(app));
+    if approval.height > 0 {
+        crate::ui::modals::approval::draw(f, app, v, approval);
+    }
+    if input.height > 0 {
+        let mut ta = v.input.clone();
+        ta.set_block(
+            Block::default()
+                .borders(Borders::ALL)
+                .border_style(Style::new().fg(Color::DarkGray)),
+        );
+        f.render_widget(&ta, input);
+    }
+    draw_status(f, app, v, status);
+}
+
+/// The lines above the transcript: the search being typed, else the
+/// connection's trouble, else a warning from the start (a bad `[keys]`).
+fn top_lines(app: &App, v: &SessionView, width: u16) -> Vec<Line<'static>> {
+    if let Some(s) = &v.search {
+        let count = if s.matches.is_empty() {
+            String::new()
+        } else {
+            format!(" ({}/{})", s.current + 1, s.matches.len())
+        };
+        return vec![Line::from(vec![
+            Span::styled(" / ", Style::new().fg(Color::Black).bg(Color::Yellow)),
+            Span::raw(format!("{}{count}", s.query.render(s.editing))),
+        ])];
+    }
+    match conn_banner(app) {
+        Some(b) => vec![b],
+        None => warning_lines(app, width),
+    }
+}
+
+fn draw_transcript(f: &mut Frame<'_>, v: &SessionView, area: Rect, live: bool) {
+    let (w, h) = (area.width, area.height);
+    let want = h as usize + v.scroll;
+    // Walk up from the bottom until the view (plus the scroll offset) is full.
+    let mut tail: Vec<Line<'static>> = Vec::new();
+    if !v.partial.is_empty() {
+        tail.extend(partial_lines(&v.partial, w));
+        if !live && let Some(last) = tail.last_mut() {
+            // Nothing streams while disconnected: no cursor that says it does.
+            last.spans.pop();
+        }
+    }
+    let mut chunks: Vec<Vec<Line<'static>>> = vec![tail];
+    let mut have: usize = chunks[0].len();
+    for cell in v.transcript.cells.iter().rev() {
+        if have >= want {
+            break;
+        }
+        let mut lines = cell.lines(w, v.expanded).clone();
+        // A running call shows the tail of its live output under its own line.
+        if let crate::ui::transcript::CellKind::Tool { call_id, .. } = &cell.kind
+            && let Some(out) = v.tool_live.get(call_id)
+        {
+            // As a terminal shows it: colours kept, a progress bar's CRs overwriting.
+            let shown = crate::ui::widgets::term_text::terminal_lines(
+                out,
+                Style::new().fg(Color::DarkGray),
+            );
+            let skip = shown.len().saturating_sub(3);
+            let at = lines.len().saturating_sub(1); // before the blank separator
+            for (k, l) in shown.into_iter().skip(skip).enumerate() {
+                let mut spans = vec![Span::styled("    ┆ ", Style::new().fg(Color::DarkGray))];
+                spans.extend(crate::ui::transcript::fit(
+                    l.spans,
+                    (w as usize).saturating_sub(6),
+                ));
+                lines.insert(at + k, Line::from(spans));
+            }
+        }
+        have += lines.len();
+        chunks.push(lines);
+    }
+    let mut all: Vec<Line<'static>> = chunks.into_iter().rev().flatten().collect();
+    if v.more_before && have < want {
+        all.insert(
+            0,
+            Line::from(Span::styled(
+                "── older events: PgUp / Home to load ──",
+                Style::new().fg(Color::DarkGray),
+            )),
+        );
+    }
+    let scroll = v.scroll.min(all.len().saturating_sub(h as usize));
+    let end = all.len() - scroll;
+    let start = end.saturating_sub(h as usize);
+    let mut visible: Vec<Line<'static>> = all[start..end].to_vec();
+    // A short transcript sits on the input, like a chat: the newest line is
+    // always next to where you type.
+    if visible.len() < h as usize {
+        let pad = h as usize - visible.len();
+        visible.splice(0..0, std::iter::repeat_n(Line::default(), pad));
+    }
+    f.render_widget(Paragraph::new(visible), area);
+    if v.scroll > 0 {
+        let tag = " ↓ more below (End) ";
+        let tag_w = Span::raw(tag).width() as u16;
+        let x = area.x + area.width.saturating_sub(tag_w);
+        let r = Rect {
+            x,
+            y: area.y + area.height.saturating_sub(1),
+            width: tag_w.min(area.width),
+            height: 1,
+        };
+        f.render_widget(
+            Paragraph::new(Span::styled(
+                tag,
+                Style::new().fg(Color::Black).bg(Color::Yellow),
+            )),
+            r,
+        );
+    }
+}
+
+fn draw_status(f: &mut Frame<'_>, app: &App, v: &SessionView, area: Rect) {
+    let i = &v.info;
+    let tools: usize = app
+        .tools
+        .iter()
+        .filter(|t| t.status == tether_shared::protocol::ServerStatus::Running)
+        .map(|t| t.tools.len())
+        .sum();
+    let conn = match app.conn {
+        ConnState::Connected => Span::styled("● ", Style::new().fg(Color::Green)),
+        _ => Span::styled("○ ", Style::new().fg(Color::Yellow)),
+    };
+    let tokens = i.usage.prompt_tokens + i.usage.completion_tokens;
+    let mut spans = vec![
+        conn,
+        Span::styled(
+            format!("{} ", i.name),
+            Style::new().add_modifier(Modifier::BOLD),
+        ),
+        Span::styled(
+            format!(" {} ", shown_state(app, i.state)),
+            state_style(shown_state(app, i.state)),
+        ),
+    ];
+    if let Some(m) = &app.flash {
+        spans.push(Span::styled(
+            format!(" {m}"),
+            Style::new().fg(Color::Yellow),
+        ));
+    } else {
+        // Segments in order of importance; the least important drop first when
+        // the terminal is narrow, so what matters is never cut mid-word.
+        let gray = Style::new().fg(Color::Gray);
+        let mut segments: Vec<(u8, Span<'static>)> = vec![
+            (
+                0,
+                Span::styled(
+                    format!(" · {} detach", app.keymap.hint(Action::Detach)),
+                    Style::new().fg(Color::DarkGray),
+                ),
+            ),
+            (4, Span::styled(format!(" · {}", i.model), gray)),
+            (5, Span::styled(format!(" · {tokens} tok"), gray)),
+            (6, Span::styled(format!(" · {tools} tools"), gray)),
+        ];
+        if live(app) {
+            segments.push((
+                3,
+                Span::styled(format!(" · {} attached", i.attached_clients), gray),
+            ));
+        }
+        if i.queued_inputs > 0 {
+            segments.push((
+                2,
+                Span::styled(
+                    format!(" · {} queued", i.queued_inputs),
+                    Style::new().fg(Color::Cyan),
+                ),
+            ));
+        }
+        if app.read_only {
+            segments.push((
+                1,
+                Span::styled(" · read-only", Style::new().fg(Color::Yellow)),
+            ));
+        }
+        let used: usize = spans.iter().map(|s| s.width()).sum();
+        let mut room = (area.width as usize).saturating_sub(used);
+        let mut by_priority: Vec<usize> = (0..segments.len()).collect();
+        by_priority.sort_by_key(|&k| segments[k].0);
+        let mut keep = vec![false; segments.len()];
+        for k in by_priority {
+            let w = segments[k].1.width();
+            if w <= room {
+                room -= w;
+                keep[k] = true;
+            }
+        }
+        // Shown in a fixed order: details first, the detach hint last.
+        let order = [4usize, 5, 6, 3, 2, 1, 0];
+        for k in order {
+            if let Some(pos) = segments.iter().position(|(p, _)| *p as usize == k)
+                && keep[pos]
+            {
+                spans.push(segments[pos].1.clone());
+            }
+        }
+    }
+    if app.prefix {
+        spans.insert(
+            0,
+            Span::styled(
+                format!(" {} ", app.keymap.prefix.label()),
+                Style::new().fg(Color::Black).bg(Color::Yellow),
+            ),
+        );
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), area);
+}

@@ -1,0 +1,238 @@
+//! Session list tests: moving, attaching, filtering, creating and killing
+//! sessions, and quitting.
+
+use ratatui::crossterm::event::{KeyCode, KeyModifiers};
+use tether_shared::SessionState;
+use tether_shared::protocol::CreateParams;
+
+use crate::ui::app::Screen;
+use crate::ui::conn::{FromDaemon, ToDaemon};
+use crate::ui::modals::Modal;
+
+use super::fixtures::*;
+
+#[test]
+fn list_keys_move_and_attach_to_the_selected_id() {
+    let mut app = scene::list();
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::Char('k'));
+    assert_eq!(app.list.selected, 1);
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(
+        app.outbox,
+        vec![
+            ToDaemon::Attach {
+                session: "01JQ7Z4B2C".into(),
+                page: crate::ui::app::ATTACH_PAGE,
+                read_only: false,
+            },
+            ToDaemon::Tools {
+                session: "01JQ7Z4B2C".into()
+            },
+        ]
+    );
+    assert_eq!(app.screen, Screen::Session);
+}
+
+#[test]
+fn list_selection_stays_in_bounds() {
+    let mut app = scene::list();
+    press(&mut app, KeyCode::Char('k'));
+    assert_eq!(app.list.selected, 0);
+    for _ in 0..10 {
+        press(&mut app, KeyCode::Down);
+    }
+    assert_eq!(app.list.selected, 3);
+    // A shorter list from the daemon clamps the selection.
+    app.on_daemon(FromDaemon::Sessions(
+        sessions().into_iter().take(2).collect(),
+    ));
+    assert_eq!(app.list.selected, 1);
+    app.on_daemon(FromDaemon::Sessions(Vec::new()));
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Char('x'));
+    assert!(app.outbox.is_empty());
+    assert!(app.modal.is_none());
+}
+
+#[test]
+fn n_tab_enter_creates_a_session_with_the_fields() {
+    let mut app = scene::list();
+    press(&mut app, KeyCode::Char('n'));
+    assert!(matches!(app.modal, Some(Modal::Create(_))));
+    type_str(&mut app, "demo");
+    press(&mut app, KeyCode::Tab);
+    type_str(&mut app, "/srv/demox");
+    press(&mut app, KeyCode::Backspace);
+    press(&mut app, KeyCode::Tab);
+    type_str(&mut app, "Set up CI");
+    // Tab wraps round, BackTab goes back.
+    press(&mut app, KeyCode::Tab);
+    key(&mut app, KeyCode::BackTab, KeyModifiers::SHIFT);
+    if let Some(Modal::Create(form)) = &app.modal {
+        assert_eq!(form.focus, 2);
+    }
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(
+        app.outbox,
+        vec![ToDaemon::Create(CreateParams {
+            name: Some("demo".into()),
+            cwd: "/srv/demo".into(),
+            model: None,
+            instructions: None,
+            prompt: Some("Set up CI".into()),
+        })]
+    );
+    assert!(app.modal.is_none());
+    // The daemon's answer attaches to the new session.
+    app.outbox.clear();
+    app.on_daemon(FromDaemon::Created(Box::new(info(
+        "01JQ8A0000",
+        "demo",
+        SessionState::Running,
+    ))));
+    assert_eq!(
+        app.outbox,
+        vec![
+            ToDaemon::Attach {
+                session: "01JQ8A0000".into(),
+                page: crate::ui::app::ATTACH_PAGE,
+                read_only: false,
+            },
+            ToDaemon::Tools {
+                session: "01JQ8A0000".into()
+            },
+        ]
+    );
+}
+
+#[test]
+fn an_empty_create_form_uses_the_current_directory() {
+    let mut app = scene::list();
+    press(&mut app, KeyCode::Char('n'));
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(
+        app.outbox,
+        vec![ToDaemon::Create(CreateParams {
+            name: None,
+            cwd: CWD.into(),
+            model: None,
+            instructions: None,
+            prompt: None,
+        })]
+    );
+}
+
+#[test]
+fn esc_cancels_the_create_form() {
+    let mut app = scene::list();
+    press(&mut app, KeyCode::Char('n'));
+    type_str(&mut app, "demo");
+    press(&mut app, KeyCode::Esc);
+    assert!(app.modal.is_none());
+    assert!(app.outbox.is_empty());
+}
+
+#[test]
+fn x_then_y_kills_and_anything_else_keeps() {
+    let mut app = scene::list();
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::Char('x'));
+    assert!(matches!(&app.modal, Some(Modal::ConfirmKill(n)) if n == "docs-site"));
+    press(&mut app, KeyCode::Char('n'));
+    assert!(app.modal.is_none());
+    assert!(app.outbox.is_empty());
+    press(&mut app, KeyCode::Char('x'));
+    press(&mut app, KeyCode::Char('y'));
+    assert_eq!(
+        app.outbox,
+        vec![
+            ToDaemon::Kill {
+                session: "docs-site".into()
+            },
+            ToDaemon::ListSessions,
+        ]
+    );
+}
+
+#[test]
+fn slash_filters_the_list() {
+    let mut app = scene::list();
+    assert_eq!(app.list.visible().len(), 4);
+    press(&mut app, KeyCode::Char('/'));
+    assert!(app.list.filtering);
+    type_str(&mut app, "DOCS");
+    let names: Vec<&str> = app.list.visible().iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, vec!["docs-site"]);
+    // The filter matches the directory too, and keys while filtering are text.
+    press(&mut app, KeyCode::Backspace);
+    press(&mut app, KeyCode::Backspace);
+    press(&mut app, KeyCode::Backspace);
+    press(&mut app, KeyCode::Backspace);
+    type_str(&mut app, "/srv");
+    let names: Vec<&str> = app.list.visible().iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, vec!["nightly-build"]);
+    assert!(app.outbox.is_empty());
+    // Enter ends typing, keeps the filter; Enter again attaches to the match.
+    press(&mut app, KeyCode::Enter);
+    assert!(!app.list.filtering);
+    press(&mut app, KeyCode::Enter);
+    assert!(matches!(
+        app.outbox.first(),
+        Some(ToDaemon::Attach { session, .. }) if session == "01JQ7Z5D9E"
+    ));
+}
+
+#[test]
+fn esc_clears_the_list_filter() {
+    let mut app = scene::list();
+    press(&mut app, KeyCode::Char('/'));
+    type_str(&mut app, "docs");
+    press(&mut app, KeyCode::Esc);
+    assert!(!app.list.filtering);
+    assert_eq!(app.list.visible().len(), 4);
+    // And after Enter, Esc on the list clears it too.
+    press(&mut app, KeyCode::Char('/'));
+    type_str(&mut app, "docs");
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.list.visible().len(), 4);
+}
+
+#[test]
+fn q_on_the_list_quits() {
+    let mut app = scene::list();
+    press(&mut app, KeyCode::Char('q'));
+    assert!(app.exit);
+}
+
+/// The filter, the search, the deny reason and the form's fields are one
+/// line-input widget: the cursor moves, and text goes in where it is.
+#[test]
+fn the_filter_and_the_form_edit_at_the_cursor() {
+    let mut app = scene::list();
+    press(&mut app, KeyCode::Char('/'));
+    type_str(&mut app, "dcs");
+    press(&mut app, KeyCode::Left);
+    press(&mut app, KeyCode::Left);
+    press(&mut app, KeyCode::Char('o'));
+    assert!(screen(&app, 80, 24).contains("filter: do▌cs"));
+    press(&mut app, KeyCode::End);
+    let names: Vec<&str> = app.list.visible().iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, vec!["docs-site"]);
+    ctrl(&mut app, 'w');
+    assert_eq!(app.list.visible().len(), 4);
+    press(&mut app, KeyCode::Enter);
+
+    press(&mut app, KeyCode::Char('n'));
+    type_str(&mut app, "demo");
+    press(&mut app, KeyCode::Home);
+    press(&mut app, KeyCode::Delete);
+    type_str(&mut app, "my-d");
+    press(&mut app, KeyCode::Enter);
+    assert!(matches!(
+        app.outbox.first(),
+        Some(ToDaemon::Create(p)) if p.name.as_deref() == Some("my-demo")
+    ));
+}

@@ -1,0 +1,225 @@
+//! The transcript: a session's events folded into cells, a tool call's cell
+//! updated in place as the call goes on.
+
+use std::collections::HashMap;
+
+use tether_shared::{Decision, Event, EventKind};
+
+use super::cells::{CUT_AT_TOKEN_LIMIT, Cell, CellKind, Tone, ToolStatus};
+
+/// The cells of a session, built from its events.
+#[derive(Debug, Default)]
+pub struct Transcript {
+    /// The cells, oldest first.
+    pub cells: Vec<Cell>,
+    tools: HashMap<String, usize>,
+}
+
+impl Transcript {
+    /// Applies one event; returns whether anything visible changed.
+    pub fn apply(&mut self, ev: &Event) -> bool {
+        let seq = ev.seq;
+        match &ev.kind {
+            EventKind::SessionCreated { model, cwd, .. } => self.push(
+                seq,
+                CellKind::Notice {
+                    text: format!("session created · {model} · {cwd}"),
+                    tone: Tone::Dim,
+                },
+            ),
+            EventKind::UserMessage { text, delivery } => self.push(
+                seq,
+                CellKind::User {
+                    text: text.clone(),
+                    delivery: *delivery,
+                },
+            ),
+            EventKind::AssistantMessage {
+                text,
+                partial,
+                finish_reason,
+                ..
+            } => {
+                let shown = !text.trim().is_empty()
+                    && self.push(
+                        seq,
+                        CellKind::Assistant {
+                            text: text.clone(),
+                            partial: *partial,
+                        },
+                    );
+                if finish_reason.as_deref() != Some(tether_shared::event::FINISH_LENGTH) {
+                    return shown;
+                }
+                self.push(
+                    seq,
+                    CellKind::Notice {
+                        text: CUT_AT_TOKEN_LIMIT.to_string(),
+                        tone: Tone::Warn,
+                    },
+                )
+            }
+            EventKind::ToolCall {
+                call_id,
+                tool,
+                arguments,
+            } => {
+                let i = self.cells.len();
+                self.tools.insert(call_id.clone(), i);
+                self.push(
+                    seq,
+                    CellKind::Tool {
+                        call_id: call_id.clone(),
+                        tool: tool.clone(),
+                        args: arguments.to_string(),
+                        status: ToolStatus::Running,
+                        output: String::new(),
+                        note: None,
+                    },
+                )
+            }
+            EventKind::ApprovalRequested { call_id, .. } => self
+                .update_tool(call_id, |status, _, _| {
+                    *status = ToolStatus::AwaitingApproval
+                }),
+            EventKind::ApprovalDecided {
+                call_id,
+                decision,
+                reason,
+            } => self.update_tool(call_id, |status, _, note| match decision {
+                Decision::Approved => *status = ToolStatus::Approved,
+                _ => {
+                    // Denied: no longer pending, even before its result arrives.
+                    *status = ToolStatus::Done { is_error: true };
+                    *note = Some(
+                        reason
+                            .clone()
+                            .map_or_else(|| "denied".to_string(), |r| format!("denied: {r}")),
+                    )
+                }
+            }),
+            EventKind::ToolResult {
+                call_id,
+                output,
+                is_error,
+                ..
+            } => self.update_tool(call_id, |status, out, _| {
+                *status = ToolStatus::Done {
+                    is_error: *is_error,
+                };
+                *out = output.clone();
+            }),
+            EventKind::TurnStarted | EventKind::State { .. } | EventKind::Unknown => false,
+            EventKind::TurnCompleted => self.push(
+                seq,
+                CellKind::Notice {
+                    text: "turn completed".into(),
+                    tone: Tone::Dim,
+                },
+            ),
+            EventKind::TurnInterrupted { reason } => self.push(
+                seq,
+                CellKind::Notice {
+                    text: format!("turn interrupted: {reason}"),
+                    tone: Tone::Warn,
+                },
+            ),
+            EventKind::TurnFailed { error } => self.push(
+                seq,
+                CellKind::Notice {
+                    text: format!("turn failed: {error}"),
+                    tone: Tone::Bad,
+                },
+            ),
+            EventKind::TurnResumed { attempt } => self.push(
+                seq,
+                CellKind::Notice {
+                    text: format!("turn resumed after a daemon restart (resume {attempt})"),
+                    tone: Tone::Warn,
+                },
+            ),
+            EventKind::ToolsChanged {
+                added,
+                removed,
+                errors,
+                fixed,
+            } => {
+                let mut parts = Vec::new();
+                if !added.is_empty() {
+                    parts.push(format!("+{}", added.join(" +")));
+                }
+                if !removed.is_empty() {
+                    parts.push(format!("-{}", removed.join(" -")));
+                }
+                let tone = if errors.is_empty() {
+                    Tone::Dim
+                } else {
+                    Tone::Bad
+                };
+                parts.extend(errors.iter().cloned());
+                parts.extend(fixed.iter().map(|f| format!("fixed: {f} parses again")));
+                self.push(
+                    seq,
+                    CellKind::Notice {
+                        text: format!("tools changed: {}", parts.join("; ")),
+                        tone,
+                    },
+                )
+            }
+            EventKind::Error { message } => self.push(
+                seq,
+                CellKind::Notice {
+                    text: message.clone(),
+                    tone: Tone::Warn,
+                },
+            ),
+        }
+    }
+
+    fn push(&mut self, seq: u64, kind: CellKind) -> bool {
+        let _ = seq;
+        self.cells.push(Cell::new(kind));
+        true
+    }
+
+    fn update_tool(
+        &mut self,
+        call_id: &str,
+        f: impl FnOnce(&mut ToolStatus, &mut String, &mut Option<String>),
+    ) -> bool {
+        let Some(&i) = self.tools.get(call_id) else {
+            return false;
+        };
+        let Some(cell) = self.cells.get_mut(i) else {
+            return false;
+        };
+        if let CellKind::Tool {
+            status,
+            output,
+            note,
+            ..
+        } = &mut cell.kind
+        {
+            f(status, output, note);
+        }
+        cell.touch();
+        true
+    }
+
+    /// Calls waiting for approval: (call id, tool, arguments).
+    pub fn pending_approvals(&self) -> Vec<(String, String, String)> {
+        self.cells
+            .iter()
+            .filter_map(|c| match &c.kind {
+                CellKind::Tool {
+                    call_id,
+                    tool,
+                    args,
+                    status: ToolStatus::AwaitingApproval,
+                    ..
+                } => Some((call_id.clone(), tool.clone(), args.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+}

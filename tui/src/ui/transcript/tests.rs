@@ -1,0 +1,112 @@
+//! Unit tests of the transcript: wrapping, cells updated in place, answers cut short.
+
+use ratatui::text::{Line, Span};
+use tether_shared::{Decision, Event, EventKind};
+
+use super::cells::CUT_AT_TOKEN_LIMIT;
+use super::*;
+use serde_json::json;
+
+fn ev(seq: u64, kind: EventKind) -> Event {
+    Event {
+        seq,
+        ts: "t".into(),
+        kind,
+    }
+}
+
+fn text_of(lines: &[Line<'_>]) -> Vec<String> {
+    lines
+        .iter()
+        .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect())
+        .collect()
+}
+
+#[test]
+fn wraps_at_spaces_and_breaks_long_words() {
+    let l = wrap(vec![Span::raw("hello wide world")], 11, "");
+    assert_eq!(text_of(&l), vec!["hello wide ", "world"]);
+    let l = wrap(vec![Span::raw("abcdefghij")], 4, "");
+    assert_eq!(text_of(&l), vec!["abcd", "efgh", "ij"]);
+    for line in wrap(vec![Span::raw("日本語のテキストです")], 6, "") {
+        assert!(line.width() <= 6);
+    }
+}
+
+#[test]
+fn tool_cells_update_in_place() {
+    let mut t = Transcript::default();
+    t.apply(&ev(
+        1,
+        EventKind::ToolCall {
+            call_id: "c".into(),
+            tool: "shell".into(),
+            arguments: json!({"command": "ls"}),
+        },
+    ));
+    t.apply(&ev(
+        2,
+        EventKind::ApprovalRequested {
+            call_id: "c".into(),
+            tool: "shell".into(),
+            diff: None,
+        },
+    ));
+    assert_eq!(t.pending_approvals().len(), 1);
+    t.apply(&ev(
+        3,
+        EventKind::ApprovalDecided {
+            call_id: "c".into(),
+            decision: Decision::Approved,
+            reason: None,
+        },
+    ));
+    t.apply(&ev(
+        4,
+        EventKind::ToolResult {
+            call_id: "c".into(),
+            tool: "shell".into(),
+            output: "a\nb".into(),
+            is_error: false,
+            images: Vec::new(),
+        },
+    ));
+    assert_eq!(t.cells.len(), 1);
+    assert!(t.pending_approvals().is_empty());
+    let collapsed = t.cells[0].height(60, false);
+    let expanded = t.cells[0].height(60, true);
+    assert!(expanded > collapsed, "{collapsed} vs {expanded}");
+    assert!(
+        text_of(&t.cells[0].lines(60, false))
+            .join("\n")
+            .contains("(+1 lines)")
+    );
+}
+
+#[test]
+fn an_answer_cut_at_the_token_limit_says_so() {
+    let mut t = Transcript::default();
+    for (seq, reason) in [(1, "stop"), (2, "length")] {
+        t.apply(&ev(
+            seq,
+            EventKind::AssistantMessage {
+                text: format!("answer {seq}"),
+                tool_calls: vec![],
+                usage: None,
+                partial: false,
+                finish_reason: Some(reason.into()),
+            },
+        ));
+    }
+    let all: Vec<String> = t
+        .cells
+        .iter()
+        .flat_map(|c| text_of(&c.lines(60, false)))
+        .collect();
+    let text = all.join("\n");
+    assert_eq!(text.matches(CUT_AT_TOKEN_LIMIT).count(), 1, "{text}");
+    assert!(
+        text.find("answer 2").unwrap() < text.find(CUT_AT_TOKEN_LIMIT).unwrap(),
+        "{text}"
+    );
+}

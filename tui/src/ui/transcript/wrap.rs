@@ -1,0 +1,118 @@
+//! Fitting styled text to a width: wrapping at spaces (long words broken by
+//! character) and cutting with an ellipsis.
+
+use ratatui::text::{Line, Span};
+use unicode_width::UnicodeWidthChar;
+
+/// Wraps styled spans to `width` columns, breaking at spaces where it can.
+pub fn wrap(spans: Vec<Span<'static>>, width: u16, indent: &str) -> Vec<Line<'static>> {
+    let width = width as usize;
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    let mut cur: Vec<Span<'static>> = Vec::new();
+    let mut cur_w = 0usize;
+    let indent_w = indent.chars().count();
+    let flush =
+        |cur: &mut Vec<Span<'static>>, cur_w: &mut usize, lines: &mut Vec<Line<'static>>| {
+            lines.push(Line::from(std::mem::take(cur)));
+            *cur_w = 0;
+        };
+    for span in spans {
+        let style = span.style;
+        let mut buf = String::new();
+        for word in split_keep_spaces(&span.content) {
+            let w: usize = word.chars().map(|c| c.width().unwrap_or(0)).sum();
+            if cur_w + buf_width(&buf) + w > width && cur_w + buf_width(&buf) > 0 {
+                if !buf.is_empty() {
+                    cur.push(Span::styled(std::mem::take(&mut buf), style));
+                }
+                flush(&mut cur, &mut cur_w, &mut lines);
+                if !indent.is_empty() {
+                    cur.push(Span::raw(indent.to_string()));
+                    cur_w = indent_w;
+                }
+                if word.trim().is_empty() {
+                    continue;
+                }
+            }
+            if w > width.saturating_sub(cur_w) {
+                // A word longer than the line: break it by characters.
+                for ch in word.chars() {
+                    let cw = ch.width().unwrap_or(0);
+                    if cur_w + buf_width(&buf) + cw > width {
+                        cur.push(Span::styled(std::mem::take(&mut buf), style));
+                        flush(&mut cur, &mut cur_w, &mut lines);
+                        if !indent.is_empty() {
+                            cur.push(Span::raw(indent.to_string()));
+                            cur_w = indent_w;
+                        }
+                    }
+                    buf.push(ch);
+                }
+            } else {
+                buf.push_str(word);
+            }
+        }
+        if !buf.is_empty() {
+            cur_w += buf_width(&buf);
+            cur.push(Span::styled(buf, style));
+        }
+    }
+    if !cur.is_empty() || lines.is_empty() {
+        lines.push(Line::from(cur));
+    }
+    lines
+}
+
+/// Cuts styled spans to `max` columns, ending with `…` when something was cut.
+pub fn fit(spans: Vec<Span<'static>>, max: usize) -> Vec<Span<'static>> {
+    let total: usize = spans.iter().map(|s| buf_width(&s.content)).sum();
+    if total <= max {
+        return spans;
+    }
+    let mut room = max.saturating_sub(1);
+    let mut out = Vec::new();
+    for span in spans {
+        let mut text = String::new();
+        for c in span.content.chars() {
+            let w = c.width().unwrap_or(0);
+            if w > room {
+                room = 0;
+                break;
+            }
+            room -= w;
+            text.push(c);
+        }
+        let done = room == 0;
+        out.push(Span::styled(text, span.style));
+        if done {
+            break;
+        }
+    }
+    out.push(Span::raw("…"));
+    out
+}
+
+pub(super) fn buf_width(s: &str) -> usize {
+    s.chars().map(|c| c.width().unwrap_or(0)).sum()
+}
+
+fn split_keep_spaces(s: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut in_space = None;
+    for (i, c) in s.char_indices() {
+        let sp = c == ' ';
+        match in_space {
+            Some(prev) if prev != sp => {
+                out.push(&s[start..i]);
+                start = i;
+            }
+            _ => {}
+        }
+        in_space = Some(sp);
+    }
+    if start < s.len() {
+        out.push(&s[start..]);
+    }
+    out
+}
