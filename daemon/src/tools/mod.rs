@@ -18,9 +18,6 @@ mod names;
 pub(crate) mod preview;
 mod server;
 mod supervisor;
-#[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-mod test_support;
 mod types;
 
 pub use change::ToolChange;

@@ -15,6 +15,9 @@ mod run;
 pub(crate) mod scope;
 mod shell;
 mod specs;
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests;
 
 pub(crate) use args::resolve;
 pub use run::run_builtin;

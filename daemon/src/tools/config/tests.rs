@@ -5,6 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::def::DEFAULT_TIMEOUT;
+use super::load::load;
 use super::mcp_json::{parse_mcp_json, parse_mcp_json_with};
 use super::tools_toml::{parse_tools_toml, parse_tools_toml_with};
 use crate::tools::mcp::Transport;
@@ -240,4 +241,31 @@ fn a_file_without_servers_is_refused_unless_empty() {
     )
     .unwrap_err();
     assert!(e.message.contains("envFile"), "{e}");
+}
+
+#[test]
+fn load_picks_the_format_by_file_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("tools.toml");
+    assert!(load(&missing).unwrap().is_empty());
+    std::fs::write(&missing, "[servers.a]\ncommand = \"x\"\n").unwrap();
+    let defs = load(&missing).unwrap();
+    assert_eq!(
+        (defs.len(), defs[0].source.as_path()),
+        (1, missing.as_path())
+    );
+    let json = dir.path().join(".mcp.json");
+    std::fs::write(
+        &json,
+        r#"{"servers": {"b": {"type": "http", "url": "http://h"}}}"#,
+    )
+    .unwrap();
+    let defs = load(&json).unwrap();
+    assert!(
+        matches!(&defs[0].transport, Transport::Http { .. }),
+        "{defs:?}"
+    );
+    // The same text under the other name is read as the other format, and refused.
+    std::fs::write(&missing, r#"{"servers": {}}"#).unwrap();
+    assert!(load(&missing).is_err());
 }

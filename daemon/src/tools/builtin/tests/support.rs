@@ -8,8 +8,8 @@ use serde_json::Value;
 use tempfile::TempDir;
 use tokio_util::sync::CancellationToken;
 
-use super::builtin::run_builtin;
-use super::types::{ToolContext, ToolOutput};
+use crate::tools::builtin::run_builtin;
+use crate::tools::types::{ToolContext, ToolOutput};
 
 const WAIT: Duration = Duration::from_secs(10);
 
