@@ -5,10 +5,11 @@ pub(crate) mod config;
 mod daemon;
 pub(crate) mod model;
 pub(crate) mod os;
-pub mod rpc;
-pub mod session;
+pub(crate) mod rpc;
+pub(crate) mod session;
 mod store;
 pub(crate) mod tools;
-pub mod util;
+pub(crate) mod util;
 
-pub use daemon::{DaemonOptions, LogFile, host, run};
+pub use daemon::host;
+pub use rpc::listener::{lock_path, prepare_socket_dir};

@@ -9,7 +9,7 @@ mod logfile;
 mod logging;
 mod run;
 
-pub use context::{DaemonContext, DaemonOptions};
+pub use context::DaemonContext;
+#[cfg(test)]
+pub use context::DaemonOptions;
 pub use host::host;
-pub use logfile::LogFile;
-pub use run::run;

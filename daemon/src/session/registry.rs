@@ -120,11 +120,6 @@ impl Registry {
         self.read().len()
     }
 
-    /// True when there are none.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     fn free_name(&self, cwd: &str) -> String {
         let base: String = Path::new(cwd)
             .file_name()

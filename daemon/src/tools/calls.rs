@@ -208,12 +208,8 @@ impl ToolManager {
         }
     }
 
-    /// Servers and their state for `tether tools`, with config errors.
-    pub fn servers(&self) -> Vec<ToolServerInfo> {
-        self.servers_for(None)
-    }
-
-    /// Like [`ToolManager::servers`], limited to what one session sees when given.
+    /// Servers and their state for `tether tools`, with config errors; limited
+    /// to what one session sees when given.
     pub fn servers_for(&self, session_id: Option<&str>) -> Vec<ToolServerInfo> {
         let visible: Option<Vec<ServerKey>> =
             session_id.map(|id| self.visible(id).iter().map(|s| s.key.clone()).collect());

@@ -75,7 +75,7 @@ pub async fn connect_or_start(socket: &Path) -> anyhow::Result<LocalClient> {
             ));
         }
     }
-    tether_daemon::rpc::listener::prepare_socket_dir(socket)?;
+    tether_daemon::prepare_socket_dir(socket)?;
     let lock_path = PathBuf::from(format!("{}.spawn", socket.display()));
     let lock = std::fs::OpenOptions::new()
         .create(true)

@@ -91,7 +91,7 @@ pub(super) async fn daemon_action(action: DaemonAction, socket: &Path) -> anyhow
             c.call::<method::DaemonStop>(&Empty {}).await?;
             // Stopped means the process is gone, not just that it said it would go:
             // its lock is released only when it exits (even before it is reaped).
-            let lock_path = tether_daemon::rpc::listener::lock_path(socket);
+            let lock_path = tether_daemon::lock_path(socket);
             let lock = std::fs::File::open(&lock_path)
                 .with_context(|| format!("cannot open {}", lock_path.display()))?;
             let deadline = std::time::Instant::now() + Duration::from_secs(20);
