@@ -268,9 +268,74 @@ pub enum EventKind {
         /// What went wrong.
         message: String,
     },
+    /// The model's view of the session was compacted (issue 9). Nothing is deleted:
+    /// the log keeps every event; the context the model sees is rebuilt from the log
+    /// with this event replayed, so a restart or a fork sees the same context.
+    ContextCompacted {
+        /// What the events up to `through_seq` said, as the session's model wrote
+        /// it (it includes the summary of any earlier compaction). Empty when only
+        /// old tool outputs were cut.
+        #[serde(default)]
+        summary: String,
+        /// The model sees `summary` (and `user_messages`) in place of every event
+        /// with `seq <= through_seq`; 0 when nothing was summarised.
+        through_seq: u64,
+        /// Tool results with `seq <= tool_outputs_through` after `through_seq` are
+        /// shown to the model as a stub naming the seq to read with `history_read`.
+        #[serde(default)]
+        tool_outputs_through: u64,
+        /// The user's messages of the summarised part, kept verbatim as long as
+        /// they fit, oldest first.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        user_messages: Vec<String>,
+        /// Estimated tokens of the request before compaction.
+        tokens_before: u64,
+        /// Estimated tokens of the request after it.
+        tokens_after: u64,
+        /// Why it ran.
+        reason: CompactReason,
+    },
+    /// The project's instructions (`AGENTS.md`, or `CLAUDE.md` when there is no
+    /// `AGENTS.md`) in the session's directory changed; the next model call sees
+    /// the new text.
+    InstructionsChanged {
+        /// The file that changed.
+        path: String,
+        /// True when the file is gone (the system prompt no longer includes it).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        removed: bool,
+    },
     /// An event this client does not know (written by a newer daemon).
     #[serde(other)]
     Unknown,
+}
+
+/// Why a compaction ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum CompactReason {
+    /// The next request would pass `[context] compact_at` of the window.
+    #[default]
+    Auto,
+    /// `tether compact`.
+    Manual,
+    /// The endpoint said the request was over its context window.
+    Overflow,
+    /// A reason this client does not know.
+    #[serde(other)]
+    Unknown,
+}
+
+impl CompactReason {
+    /// The name on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CompactReason::Auto => "auto",
+            CompactReason::Manual => "manual",
+            CompactReason::Overflow => "overflow",
+            CompactReason::Unknown => "unknown",
+        }
+    }
 }
 
 /// The `finish_reason` of an answer cut at the model's token limit.
@@ -295,6 +360,8 @@ impl EventKind {
             EventKind::ToolsChanged { .. } => "tools_changed",
             EventKind::State { .. } => "state",
             EventKind::Error { .. } => "error",
+            EventKind::ContextCompacted { .. } => "context_compacted",
+            EventKind::InstructionsChanged { .. } => "instructions_changed",
             EventKind::Unknown => "unknown",
         }
     }

@@ -86,6 +86,33 @@ pub fn event(ev: &Event) -> String {
             if *is_error { " ERROR" } else { "" },
             one_line(output, 200)
         ),
+        EventKind::ContextCompacted {
+            summary,
+            through_seq,
+            tokens_before,
+            tokens_after,
+            reason,
+            ..
+        } => {
+            let mut s = format!(
+                "context compacted ({}): {tokens_before} -> {tokens_after} tokens",
+                reason.as_str()
+            );
+            if *through_seq > 0 {
+                s.push_str(&format!(", events 1-{through_seq} summarised"));
+            }
+            if !summary.is_empty() {
+                s.push_str(&format!("\n  summary: {summary}"));
+            }
+            s
+        }
+        EventKind::InstructionsChanged { path, removed } => {
+            if *removed {
+                format!("instructions removed: {path}")
+            } else {
+                format!("instructions changed: {path}")
+            }
+        }
         EventKind::TurnStarted => "turn started".into(),
         EventKind::TurnCompleted => "turn completed".into(),
         EventKind::TurnInterrupted { reason } => format!("turn interrupted: {reason}"),

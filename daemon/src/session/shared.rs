@@ -55,5 +55,7 @@ pub fn summary(
         last_error: last_error
             .filter(|_| state == SessionState::Failed)
             .cloned(),
+        context_tokens: 0,
+        context_window: 0,
     }
 }

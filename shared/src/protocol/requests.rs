@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::envelope::{Notification, Request};
 use super::limits::KEY_PARAM;
 use super::types::{
-    AttachParams, AttachResult, CreateParams, DecideParams, DecideResult, Empty, HelloParams,
+    AttachParams, AttachResult, CompactParams, CompactResult, CreateParams, DecideParams, DecideResult, Empty, ForkParams, HelloParams,
     HelloResult, InterruptResult, KillResult, LiveParams, LogsParams, LogsResult, SendParams,
     SendResult, SessionClosedParams, SessionInfo, SessionRef, SessionsUpdatedParams, StopResult,
     ToolServerInfo, ToolsParams, WaitParams, WaitResult,
@@ -167,6 +167,10 @@ methods! {
     SessionKill, SESSION_KILL = "session.kill", SessionRef => KillResult, mutating: true;
     /// Tool servers and their state.
     ToolsList, TOOLS_LIST = "tools.list", ToolsParams => Vec<ToolServerInfo>, mutating: false;
+    /// Compact a session's context now.
+    SessionCompact, SESSION_COMPACT = "session.compact", CompactParams => CompactResult, mutating: true;
+    /// A new session with another's history up to a seq.
+    SessionFork, SESSION_FORK = "session.fork", ForkParams => SessionInfo, mutating: true;
 }
 
 notifications! {

@@ -52,6 +52,8 @@ fn info() -> SessionInfo {
         },
         instructions: Some("Be brief.".into()),
         last_error: None,
+        context_tokens: 4100,
+        context_window: 32768,
     }
 }
 
@@ -266,6 +268,28 @@ fn methods() -> Vec<(&'static str, String, String)> {
             }),
             result::<method::ToolsList>(tools),
         ),
+        (
+            method::SESSION_COMPACT,
+            request::<method::SessionCompact>(CompactParams {
+                session: "fix-tests".into(),
+                instructions: Some("keep the failing test names".into()),
+            }),
+            result::<method::SessionCompact>(CompactResult {
+                compacted: true,
+                tokens_before: 27_300,
+                tokens_after: 6_120,
+                message: "compacted: 27300 -> 6120 tokens".into(),
+            }),
+        ),
+        (
+            method::SESSION_FORK,
+            request::<method::SessionFork>(ForkParams {
+                session: "fix-tests".into(),
+                name: "fix-tests-b".into(),
+                at: Some(7),
+            }),
+            result::<method::SessionFork>(info()),
+        ),
     ]
 }
 
@@ -471,9 +495,46 @@ fn the_mutating_methods_come_from_the_table() {
             "session.interrupt",
             "session.approve",
             "session.deny",
-            "session.kill"
+            "session.kill",
+            "session.compact",
+            "session.fork"
         ]
     );
     assert!(is_mutating(method::SessionSend::NAME) && !is_mutating(method::SessionWait::NAME));
     assert!(!is_mutating("no.such.method"));
+}
+
+#[test]
+fn the_context_events() {
+    let compacted = Event {
+        seq: 412,
+        ts: "2026-11-30T11:02:17.004Z".into(),
+        kind: EventKind::ContextCompacted {
+            summary: "Fixing the flaky test in tests/recovery.rs; the user wants no sleeps.".into(),
+            through_seq: 380,
+            tool_outputs_through: 398,
+            user_messages: vec!["REMEMBER alpha".into()],
+            tokens_before: 27_300,
+            tokens_after: 6_120,
+            reason: crate::event::CompactReason::Auto,
+        },
+    };
+    let changed = Event {
+        seq: 413,
+        ts: "2026-11-30T11:05:40.310Z".into(),
+        kind: EventKind::InstructionsChanged {
+            path: "/home/ana/projects/tether/AGENTS.md".into(),
+            removed: false,
+        },
+    };
+    for (name, event) in [
+        ("context_compacted", compacted),
+        ("instructions_changed", changed),
+    ] {
+        let n = notification::<method::SessionLive>(LiveParams {
+            session_id: "s-f77573dadff7".into(),
+            live: Live::Event { event },
+        });
+        insta::assert_snapshot!(format!("session_live__{name}"), n);
+    }
 }

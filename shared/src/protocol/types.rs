@@ -146,6 +146,50 @@ pub struct SessionInfo {
     /// Why the last turn failed, when `state` is `failed`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// Tokens of the context the model sees now: the last request's reported
+    /// prompt size plus an estimate of what was added since (issue 9); 0 before
+    /// the session is first loaded.
+    #[serde(default)]
+    pub context_tokens: u64,
+    /// The model's context window in tokens, as tether knows it (config, the
+    /// built-in table, the endpoint, or what an overflow taught it).
+    #[serde(default)]
+    pub context_window: u64,
+}
+
+/// `session.compact` params.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CompactParams {
+    /// Name or id.
+    pub session: String,
+    /// What the summary should keep or focus on, in addition to the usual.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instructions: Option<String>,
+}
+
+/// `session.compact` result.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CompactResult {
+    /// False when there was nothing to compact.
+    pub compacted: bool,
+    /// Estimated tokens of the context before.
+    pub tokens_before: u64,
+    /// Estimated tokens of the context after.
+    pub tokens_after: u64,
+    /// What happened, for a person.
+    pub message: String,
+}
+
+/// `session.fork` params.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ForkParams {
+    /// The session to fork (name or id).
+    pub session: String,
+    /// The new session's name.
+    pub name: String,
+    /// The last seq the fork keeps; the session's last seq when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<u64>,
 }
 
 /// `session.send` params.

@@ -41,6 +41,8 @@ pub(super) fn info(id: &str, name: &str, state: SessionState) -> SessionInfo {
         usage: Usage::default(),
         instructions: None,
         last_error: None,
+        context_tokens: 0,
+        context_window: 0,
     }
 }
 

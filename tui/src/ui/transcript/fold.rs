@@ -110,6 +110,32 @@ impl Transcript {
                 *out = output.clone();
             }),
             EventKind::TurnStarted | EventKind::State { .. } | EventKind::Unknown => false,
+            EventKind::ContextCompacted {
+                tokens_before,
+                tokens_after,
+                reason,
+                ..
+            } => self.push(
+                seq,
+                CellKind::Notice {
+                    text: format!(
+                        "context compacted ({}): {tokens_before} → {tokens_after} tokens",
+                        reason.as_str()
+                    ),
+                    tone: Tone::Dim,
+                },
+            ),
+            EventKind::InstructionsChanged { path, removed } => self.push(
+                seq,
+                CellKind::Notice {
+                    text: if *removed {
+                        format!("instructions removed: {path}")
+                    } else {
+                        format!("instructions changed: {path}")
+                    },
+                    tone: Tone::Dim,
+                },
+            ),
             EventKind::TurnCompleted => self.push(
                 seq,
                 CellKind::Notice {
