@@ -6,11 +6,13 @@
 //! the user to see.
 //!
 //! `source` is the re-reading [`ConfigSource`]; `parse` turns the text into the
-//! [`Config`] of `settings`, made of `providers`, `approvals` and `retry`; `error`
+//! [`Config`] of `settings`, made of `providers`, `approvals`, `retry` and
+//! `context` (`[context]` and `[models."provider/model"]`); `error`
 //! is [`ConfigError`]. `watch` notices when any config file (this one or a tool
 //! config file) changes.
 
 mod approvals;
+mod context;
 mod error;
 mod parse;
 mod providers;
@@ -22,6 +24,7 @@ mod tests;
 pub(crate) mod watch;
 
 pub use approvals::Policy;
+pub use context::{ContextSettings, ModelSettings};
 pub use error::ConfigError;
 pub(crate) use error::line_col;
 // The daemon parses through `ConfigSource`; tests parse text directly.

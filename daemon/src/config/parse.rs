@@ -24,6 +24,10 @@ struct RawConfig {
     recovery: RawRecovery,
     #[serde(default)]
     retry: RawRetry,
+    #[serde(default)]
+    context: RawContext,
+    #[serde(default)]
+    models: BTreeMap<String, toml::Spanned<RawModel>>,
     /// Key bindings, read by the TUI; accepted here so the file stays valid.
     #[serde(default)]
     #[allow(dead_code)]
@@ -92,6 +96,21 @@ struct RawRetry {
     max_backoff_ms: Option<u64>,
     stall_timeout_s: Option<f64>,
     request_timeout_s: Option<f64>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawContext {
+    compact_at: Option<toml::Spanned<f64>>,
+    keep_recent_tokens: Option<toml::Spanned<i64>>,
+    auto: Option<bool>,
+    system_prompt: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawModel {
+    context_window: Option<toml::Spanned<i64>>,
 }
 
 /// Parses config text; `path` is used in errors.
@@ -176,6 +195,57 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     }
     if let Some(s) = r.request_timeout_s.filter(|s| s.is_finite() && *s > 0.0) {
         config.retry.request_timeout = crate::util::secs(s);
+    }
+    let c = raw.context;
+    if let Some(at) = c.compact_at {
+        let v = *at.get_ref();
+        if !(v.is_finite() && v > 0.0 && v <= 1.0) {
+            return Err(err_at(
+                Some(at.span()),
+                format!(
+                    "[context] compact_at = {v}: must be a share of the window, above 0 and at most 1"
+                ),
+            ));
+        }
+        config.context.compact_at = v;
+    }
+    if let Some(k) = c.keep_recent_tokens {
+        let v = *k.get_ref();
+        if v <= 0 {
+            return Err(err_at(
+                Some(k.span()),
+                format!("[context] keep_recent_tokens = {v}: must be a positive number of tokens"),
+            ));
+        }
+        config.context.keep_recent_tokens = v as u64;
+    }
+    if let Some(auto) = c.auto {
+        config.context.auto = auto;
+    }
+    config.context.system_prompt = c.system_prompt;
+    for (name, spanned) in raw.models {
+        let span = spanned.span();
+        if !name.contains('/') {
+            return Err(err_at(
+                Some(span),
+                format!("[models.{name:?}]: the key must be \"PROVIDER/MODEL\""),
+            ));
+        }
+        let m = spanned.into_inner();
+        let mut settings = crate::config::ModelSettings::default();
+        if let Some(w) = m.context_window {
+            let v = *w.get_ref();
+            if v <= 0 {
+                return Err(err_at(
+                    Some(w.span()),
+                    format!(
+                        "[models.{name:?}] context_window = {v}: must be a positive number of tokens"
+                    ),
+                ));
+            }
+            settings.context_window = Some(v as u64);
+        }
+        config.models.insert(name, settings);
     }
     Ok(config)
 }

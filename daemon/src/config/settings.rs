@@ -7,6 +7,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::approvals::{Approvals, default_approvals};
+use super::context::{ContextSettings, ModelSettings};
 use super::providers::{Provider, ResolvedModel, builtin_providers};
 use super::retry::Retry;
 
@@ -37,6 +38,10 @@ pub struct Config {
     pub resume: Resume,
     /// Retry policy.
     pub retry: Retry,
+    /// `[context]`.
+    pub context: ContextSettings,
+    /// `[models."provider/model"]`, by `provider/model`.
+    pub models: BTreeMap<String, ModelSettings>,
 }
 
 impl Default for Config {
@@ -51,6 +56,8 @@ impl Default for Config {
             approvals: default_approvals(),
             resume: Resume::Auto,
             retry: Retry::default(),
+            context: ContextSettings::default(),
+            models: BTreeMap::new(),
         }
     }
 }

@@ -184,3 +184,41 @@ fn source_keeps_last_good_config_on_error() {
     assert_eq!(c.default_model, "ollama/a");
     assert_eq!(e.unwrap().line, 1);
 }
+
+#[test]
+fn context_and_model_windows_parse_and_bad_values_name_their_line() {
+    let c = p(r#"
+[models."local/qwen3-32b"]
+context_window = 32768
+[context]
+compact_at = 0.7
+keep_recent_tokens = 9000
+auto = false
+system_prompt = "You are terse."
+"#)
+    .unwrap();
+    assert_eq!(c.models["local/qwen3-32b"].context_window, Some(32768));
+    assert_eq!(c.context.compact_at, 0.7);
+    assert_eq!(c.context.keep_recent_tokens, 9000);
+    assert!(!c.context.auto);
+    assert_eq!(c.context.system_prompt.as_deref(), Some("You are terse."));
+    assert_eq!(
+        c.context.keep_recent(6000),
+        1500,
+        "at most a quarter of the window"
+    );
+    assert_eq!(c.context.threshold(10_000), 7000);
+    let d = p("").unwrap();
+    assert!(d.context.auto && d.context.compact_at == 0.8 && d.models.is_empty());
+    let e = p("[context]\ncompact_at = 1.5\n").unwrap_err();
+    assert_eq!(e.line, 2, "{e}");
+    assert!(e.message.contains("compact_at"), "{e}");
+    let e = p("[models.\"a/b\"]\ncontext_window = 0\n").unwrap_err();
+    assert!(e.message.contains("context_window"), "{e}");
+    let e = p("[models.nope]\ncontext_window = 10\n").unwrap_err();
+    assert!(e.message.contains("PROVIDER/MODEL"), "{e}");
+    assert!(
+        p("[context]\ncompact = 1\n").is_err(),
+        "unknown keys are refused"
+    );
+}
