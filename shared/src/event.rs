@@ -125,6 +125,17 @@ pub struct ToolCallSpec {
     pub arguments: Value,
 }
 
+/// Something a model provider gave back that only that provider understands (an
+/// Anthropic thinking block with its signature, say), kept in `assistant_message` so it
+/// goes back to the provider unchanged in later requests. Other providers leave it out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProviderItem {
+    /// The provider kind that understands it, as named in config (`anthropic`, ...).
+    pub kind: String,
+    /// The item, exactly as the provider sent it.
+    pub item: Value,
+}
+
 /// An image a tool returned (an MCP `image` content block), kept so the model can see
 /// it: OpenAI-style endpoints get it as an `image_url` data URL.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -188,6 +199,11 @@ pub enum EventKind {
         /// when the answer was cut at the token limit, ...); absent for a partial message.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         finish_reason: Option<String>,
+        /// Opaque items of the provider's answer that must be sent back with this
+        /// message (issue 10: Anthropic thinking blocks and their signatures), in the
+        /// order the provider gave them; absent when there are none.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        provider_items: Vec<ProviderItem>,
     },
     /// The model asked for a tool call.
     ToolCall {

@@ -47,8 +47,14 @@ impl ContextSettings {
 }
 
 /// `[models."provider/model"]`.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ModelSettings {
     /// The context window in tokens, when the config says.
     pub context_window: Option<u64>,
+    /// The most tokens one answer may have (Anthropic's required `max_tokens`), when
+    /// the config says; else the provider's default for the model.
+    pub max_tokens: Option<u64>,
+    /// Extended thinking's budget in tokens (Anthropic: `thinking.budget_tokens`, at
+    /// least 1024 and below `max_tokens`); no thinking when unset.
+    pub thinking_budget: Option<u64>,
 }

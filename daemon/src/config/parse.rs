@@ -111,6 +111,8 @@ struct RawContext {
 #[serde(deny_unknown_fields)]
 struct RawModel {
     context_window: Option<toml::Spanned<i64>>,
+    max_tokens: Option<toml::Spanned<i64>>,
+    thinking_budget: Option<toml::Spanned<i64>>,
 }
 
 /// Parses config text; `path` is used in errors.
@@ -141,7 +143,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             return Err(err_at(
                 Some(kspan),
                 format!(
-                    "provider {name:?}: unknown kind {:?} (supported: \"openai\")",
+                    "provider {name:?}: unknown kind {:?} (supported: \"openai\", \"anthropic\")",
                     p.kind.get_ref()
                 ),
             ));
@@ -244,6 +246,38 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
                 ));
             }
             settings.context_window = Some(v as u64);
+        }
+        if let Some(t) = m.max_tokens {
+            let v = *t.get_ref();
+            if v <= 0 {
+                return Err(err_at(
+                    Some(t.span()),
+                    format!(
+                        "[models.{name:?}] max_tokens = {v}: must be a positive number of tokens"
+                    ),
+                ));
+            }
+            settings.max_tokens = Some(v as u64);
+        }
+        if let Some(b) = m.thinking_budget {
+            let v = *b.get_ref();
+            if v < 1024 {
+                return Err(err_at(
+                    Some(b.span()),
+                    format!(
+                        "[models.{name:?}] thinking_budget = {v}: must be at least 1024 tokens"
+                    ),
+                ));
+            }
+            if let Some(max) = settings.max_tokens.filter(|max| v as u64 >= *max) {
+                return Err(err_at(
+                    Some(b.span()),
+                    format!(
+                        "[models.{name:?}] thinking_budget = {v}: must be below max_tokens = {max}"
+                    ),
+                ));
+            }
+            settings.thinking_budget = Some(v as u64);
         }
         config.models.insert(name, settings);
     }

@@ -3,12 +3,16 @@
 
 use std::collections::BTreeMap;
 
+use super::context::ModelSettings;
+
 /// The wire API a provider speaks (`kind` in `[providers.X]`); the model factory picks
 /// the implementation by it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProviderKind {
     /// OpenAI-compatible chat completions (`kind = "openai"`, the default).
     OpenAi,
+    /// Anthropic's Messages API (`kind = "anthropic"`): `POST {base_url}/v1/messages`.
+    Anthropic,
 }
 
 impl ProviderKind {
@@ -16,7 +20,17 @@ impl ProviderKind {
     pub fn from_name(name: &str) -> Option<Self> {
         match name {
             "openai" => Some(ProviderKind::OpenAi),
+            "anthropic" => Some(ProviderKind::Anthropic),
             _ => None,
+        }
+    }
+
+    /// The kind's name in config (`openai`, `anthropic`), also the name an opaque
+    /// provider item is stored under in the event log.
+    pub fn name(self) -> &'static str {
+        match self {
+            ProviderKind::OpenAi => "openai",
+            ProviderKind::Anthropic => "anthropic",
         }
     }
 }
@@ -28,7 +42,10 @@ pub struct Provider {
     pub name: String,
     /// The wire API it speaks.
     pub kind: ProviderKind,
-    /// Base URL of an OpenAI-compatible API (`.../v1`).
+    /// Base URL of the API: for `openai`, the OpenAI-compatible root with its version
+    /// (`.../v1`, requests go to `{base_url}/chat/completions`); for `anthropic`, the
+    /// host root without it (`https://api.anthropic.com`, requests go to
+    /// `{base_url}/v1/messages`).
     pub base_url: String,
     /// The environment variable holding the API key, if the endpoint needs one.
     pub api_key_env: Option<String>,
@@ -58,6 +75,14 @@ pub(super) fn builtin_providers() -> Vec<Provider> {
             headers: BTreeMap::new(),
             images: true,
         },
+        Provider {
+            name: "anthropic".into(),
+            kind: ProviderKind::Anthropic,
+            base_url: "https://api.anthropic.com".into(),
+            api_key_env: Some("ANTHROPIC_API_KEY".into()),
+            headers: BTreeMap::new(),
+            images: true,
+        },
     ]
 }
 
@@ -68,4 +93,6 @@ pub struct ResolvedModel {
     pub provider: Provider,
     /// The model name sent to the provider.
     pub model: String,
+    /// `[models."provider/model"]` for it (its `max_tokens`, `thinking_budget`).
+    pub settings: ModelSettings,
 }

@@ -94,6 +94,7 @@ impl Config {
         Ok(ResolvedModel {
             provider: p.clone(),
             model: name.into(),
+            settings: self.models.get(model).cloned().unwrap_or_default(),
         })
     }
 }

@@ -133,7 +133,7 @@ fn unknown_field_and_bad_values_are_errors_with_lines() {
     assert!(e.message.contains("api_key_evn"), "{e}");
     let e = p("\n[approvals]\ndefault = \"maybe\"\n").unwrap_err();
     assert_eq!(e.line, 3, "{e}");
-    let e = p("[providers.x]\nkind = \"anthropic\"\nbase_url = \"http://h\"\n").unwrap_err();
+    let e = p("[providers.x]\nkind = \"gemini\"\nbase_url = \"http://h\"\n").unwrap_err();
     assert_eq!(e.line, 2, "{e}");
     let e = p("default_model = \"nomodel\"\n").unwrap_err();
     assert_eq!(e.line, 1, "{e}");
@@ -221,4 +221,40 @@ system_prompt = "You are terse."
         p("[context]\ncompact = 1\n").is_err(),
         "unknown keys are refused"
     );
+}
+
+#[test]
+fn anthropic_kind_max_tokens_and_thinking_budget_parse_and_resolve() {
+    let c = p(r#"
+[providers.claude]
+kind = "anthropic"
+base_url = "https://api.anthropic.com/"
+[models."claude/claude-sonnet-4-5"]
+max_tokens = 20000
+thinking_budget = 4096
+"#)
+    .unwrap();
+    let claude = &c.providers["claude"];
+    assert_eq!(claude.kind, ProviderKind::Anthropic);
+    assert_eq!(claude.base_url, "https://api.anthropic.com");
+    let builtin = &c.providers["anthropic"];
+    assert_eq!(builtin.kind, ProviderKind::Anthropic);
+    assert_eq!(builtin.api_key_env.as_deref(), Some("ANTHROPIC_API_KEY"));
+    let r = c
+        .resolve("claude/claude-sonnet-4-5", Path::new("/c"))
+        .unwrap();
+    assert_eq!(r.settings.max_tokens, Some(20000));
+    assert_eq!(r.settings.thinking_budget, Some(4096));
+    let r = c.resolve("claude/other", Path::new("/c")).unwrap();
+    assert_eq!(r.settings, crate::config::ModelSettings::default());
+
+    let e = p("[models.\"a/b\"]\nmax_tokens = 0\n").unwrap_err();
+    assert!(e.message.contains("max_tokens = 0"), "{e}");
+    assert_eq!(e.line, 2, "{e}");
+    let e = p("[models.\"a/b\"]\nthinking_budget = 100\n").unwrap_err();
+    assert!(e.message.contains("at least 1024"), "{e}");
+    let e = p("[models.\"a/b\"]\nmax_tokens = 2000\nthinking_budget = 4000\n").unwrap_err();
+    assert!(e.message.contains("below max_tokens = 2000"), "{e}");
+    let e = p("[providers.x]\nkind = \"gemini\"\nbase_url = \"http://h\"\n").unwrap_err();
+    assert!(e.message.contains("\"anthropic\""), "{e}");
 }

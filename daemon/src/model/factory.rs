@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use super::anthropic::Anthropic;
 use super::openai_chat::OpenAiChat;
 use super::provider::ModelProvider;
 use crate::config::{ProviderKind, ResolvedModel, Retry};
@@ -15,6 +16,7 @@ pub fn provider_for(
 ) -> Arc<dyn ModelProvider> {
     match resolved.provider.kind {
         ProviderKind::OpenAi => Arc::new(OpenAiChat::new(http.clone(), resolved.clone(), retry)),
+        ProviderKind::Anthropic => Arc::new(Anthropic::new(http.clone(), resolved.clone(), retry)),
     }
 }
 

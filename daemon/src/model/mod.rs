@@ -7,8 +7,11 @@
 //! - `error`: [`ModelError`], a failure with a [`ModelErrorKind`] and its human text.
 //! - `retry`: the retry policy shared by providers ([`complete_with_retries`]).
 //! - `sse`: the Server-Sent Events parser shared by streaming providers.
-//! - `openai_chat`: OpenAI-compatible chat completions, the one API spoken today.
+//! - `openai_chat`: OpenAI-compatible chat completions.
+//! - `anthropic`: Anthropic's Messages API, with prompt-cache breakpoints and thinking
+//!   blocks round-tripped.
 
+mod anthropic;
 mod error;
 mod factory;
 mod openai_chat;
@@ -21,7 +24,7 @@ pub use error::{ModelError, ModelErrorKind};
 pub use factory::provider_for;
 pub use provider::ModelProvider;
 pub use retry::{Progress, complete_with_retries};
-pub use types::{Image, Message, ModelReply, ModelRequest, Part, Role};
+pub use types::{Image, Message, ModelReply, ModelRequest, Part, ProviderItem, Role};
 
 /// The context window of a well-known model, by its name at the provider.
 /// (A first table; the full one, with sources, replaces it in `window.rs`.)

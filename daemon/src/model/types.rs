@@ -73,9 +73,8 @@ pub enum Part {
     },
     /// An image.
     Image(Image),
-    /// An opaque provider item. No provider of today's kinds produces one: OpenAI chat
-    /// completions has nothing to round-trip. The variant is the seam for those that do.
-    #[allow(dead_code)]
+    /// An opaque provider item (an Anthropic thinking block with its signature): sent
+    /// back unchanged to a provider of its kind, left out by the others.
     Provider(ProviderItem),
 }
 
@@ -148,6 +147,27 @@ pub struct ModelReply {
     pub usage: Option<Usage>,
     /// Why the model stopped.
     pub finish_reason: String,
+    /// Opaque items of the answer to send back with it later (thinking blocks), in
+    /// the order they came.
+    pub provider_items: Vec<ProviderItem>,
+}
+
+impl ProviderItem {
+    /// The item as the event log stores it, under its kind's config name.
+    pub fn to_stored(&self) -> tether_shared::event::ProviderItem {
+        tether_shared::event::ProviderItem {
+            kind: self.kind.name().to_string(),
+            item: self.item.clone(),
+        }
+    }
+
+    /// The item the event log stored; `None` for a kind this daemon does not know.
+    pub fn from_stored(stored: &tether_shared::event::ProviderItem) -> Option<Self> {
+        Some(ProviderItem {
+            kind: ProviderKind::from_name(&stored.kind)?,
+            item: stored.item.clone(),
+        })
+    }
 }
 
 #[cfg(test)]

@@ -238,6 +238,7 @@ mod tests {
             usage: None,
             partial: false,
             finish_reason: None,
+            provider_items: Vec::new(),
         }
     }
 

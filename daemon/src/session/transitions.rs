@@ -59,6 +59,7 @@ impl SessionActor {
             usage: reply.usage,
             partial: false,
             finish_reason: Some(reply.finish_reason.clone()),
+            provider_items: reply.provider_items.iter().map(|i| i.to_stored()).collect(),
         }];
         if reply.tool_calls.is_empty() {
             if self.inputs.iter().any(|i| i.delivery == Delivery::Steer) {
@@ -265,6 +266,7 @@ impl SessionActor {
                 usage: None,
                 partial: true,
                 finish_reason: None,
+                provider_items: Vec::new(),
             });
         }
         if let Phase::Tools(step) = &turn.phase {

@@ -77,6 +77,7 @@ fn events() -> Vec<Event> {
                 }),
                 partial: false,
                 finish_reason: Some("tool_calls".into()),
+                provider_items: Vec::new(),
             },
         },
         Event {

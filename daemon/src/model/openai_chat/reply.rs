@@ -175,6 +175,7 @@ impl ChatAccumulator {
             tool_calls,
             usage: self.usage,
             finish_reason,
+            provider_items: Vec::new(),
         })
     }
 }

@@ -39,6 +39,7 @@ fn builds_a_tool_round_trip() {
             usage: None,
             partial: false,
             finish_reason: None,
+            provider_items: Vec::new(),
         },
         EventKind::ToolCall {
             call_id: "c".into(),
@@ -58,6 +59,7 @@ fn builds_a_tool_round_trip() {
             usage: None,
             partial: false,
             finish_reason: None,
+            provider_items: Vec::new(),
         },
     ] {
         apply(&mut conv, &k);
@@ -166,6 +168,7 @@ fn the_request_body_is_byte_for_byte_the_chat_json_of_the_log() {
         usage: None,
         partial: false,
         finish_reason: None,
+        provider_items: Vec::new(),
     };
     let mut conv = Vec::new();
     for k in [

@@ -82,6 +82,7 @@ impl ModelProvider for Scripted {
                     tool_calls: Vec::new(),
                     usage: None,
                     finish_reason: "stop".into(),
+                    provider_items: Vec::new(),
                 }),
             }
         })

@@ -35,6 +35,7 @@ fn answer(seq: u64, text: &str) -> Event {
             usage: None,
             partial: false,
             finish_reason: None,
+            provider_items: Vec::new(),
         },
     )
 }
@@ -60,6 +61,7 @@ fn long_log() -> Vec<Event> {
                     usage: None,
                     partial: false,
                     finish_reason: None,
+                    provider_items: Vec::new(),
                 },
             ));
             log.push(ev(
@@ -174,6 +176,7 @@ fn stubs_come_first_and_name_the_seq_to_read() {
                 usage: None,
                 partial: false,
                 finish_reason: None,
+                provider_items: Vec::new(),
             },
         ),
         ev(

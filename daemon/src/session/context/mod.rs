@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 use tether_shared::EventKind;
 
-use crate::model::{Image, Message, Part, Role};
+use crate::model::{Image, Message, Part, ProviderItem, Role};
 
 /// Appends what `kind` adds to the conversation, if anything.
 pub fn apply(messages: &mut Vec<Arc<Message>>, kind: &EventKind) {
@@ -33,12 +33,23 @@ pub fn apply(messages: &mut Vec<Arc<Message>>, kind: &EventKind) {
             messages.push(Arc::new(Message::text(Role::User, text.clone())))
         }
         EventKind::AssistantMessage {
-            text, tool_calls, ..
+            text,
+            tool_calls,
+            provider_items,
+            ..
         } => {
             if text.is_empty() && tool_calls.is_empty() {
                 return;
             }
-            let mut parts = Vec::with_capacity(tool_calls.len() + 1);
+            let mut parts = Vec::with_capacity(provider_items.len() + tool_calls.len() + 1);
+            // Provider items (thinking blocks) lead: Anthropic wants them before the
+            // text and tool calls they led to.
+            parts.extend(
+                provider_items
+                    .iter()
+                    .filter_map(ProviderItem::from_stored)
+                    .map(Part::Provider),
+            );
             if !text.is_empty() {
                 parts.push(Part::Text(text.clone()));
             }
@@ -129,6 +140,7 @@ mod tests {
                 usage: None,
                 partial: true,
                 finish_reason: None,
+                provider_items: Vec::new(),
             },
             EventKind::AssistantMessage {
                 text: "looking".into(),
@@ -140,6 +152,7 @@ mod tests {
                 usage: None,
                 partial: false,
                 finish_reason: None,
+                provider_items: Vec::new(),
             },
             EventKind::ToolResult {
                 call_id: "c".into(),

@@ -90,6 +90,7 @@ pub(super) fn assistant(text: &str) -> EventKind {
         usage: None,
         partial: false,
         finish_reason: None,
+        provider_items: Vec::new(),
     }
 }
 

@@ -95,6 +95,7 @@ fn an_answer_cut_at_the_token_limit_says_so() {
                 usage: None,
                 partial: false,
                 finish_reason: Some(reason.into()),
+                provider_items: Vec::new(),
             },
         ));
     }
