@@ -1,9 +1,11 @@
 //! The end-to-end harness: the real `tether` binary on a temp socket with temp
-//! config and state directories, and a scripted OpenAI-compatible model server.
+//! config and state directories, and scripted model servers (OpenAI-compatible in
+//! `model`, Anthropic's Messages API in `anthropic`).
 //!
 //! Harness code fails the test loudly (panics with a message) by design.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod anthropic;
 pub mod harness;
 pub mod measure;
 pub mod model;
