@@ -7,6 +7,7 @@ use tether_shared::SessionState;
 use tether_shared::protocol::SessionInfo;
 use tokio_util::task::TaskTracker;
 
+use super::project::ProjectInstructions;
 use crate::config::ConfigSource;
 use crate::store::{SessionRow, Store};
 use crate::tools::ToolManager;
@@ -19,6 +20,8 @@ pub struct SessionShared {
     pub config: Arc<ConfigSource>,
     /// The tools.
     pub tools: Arc<ToolManager>,
+    /// The project files (`AGENTS.md`, `CLAUDE.md`) of the session directories.
+    pub project: Arc<ProjectInstructions>,
     /// The HTTP client for model calls.
     pub http: reqwest::Client,
     /// Tracks every task, for a bounded shutdown.
