@@ -12,6 +12,7 @@ use super::context::{DaemonContext, DaemonOptions, STORE_FILE};
 use crate::config::ConfigSource;
 use crate::rpc::listener as server;
 use crate::session::Registry;
+use crate::session::context::window::WindowBook;
 use crate::session::{ProjectInstructions, SessionShared};
 use crate::store::{SqliteStore, Store};
 use crate::tools::ToolManager;
@@ -58,6 +59,7 @@ pub async fn run(options: DaemonOptions, shutdown: CancellationToken) -> anyhow:
         project: project.clone(),
         http,
         tracker: session_tracker.clone(),
+        windows: Arc::new(WindowBook::open(&options.state_dir)),
         sessions_changed: tokio::sync::watch::channel(0).0,
     });
     let sessions_cancel = CancellationToken::new();

@@ -29,6 +29,7 @@ fn context(dir: &std::path::Path) -> Arc<DaemonContext> {
         project: ProjectInstructions::new(CancellationToken::new()),
         http: reqwest::Client::new(),
         tracker: TaskTracker::new(),
+        windows: Default::default(),
         sessions_changed: tokio::sync::watch::channel(0).0,
     });
     let options = DaemonOptions {

@@ -131,6 +131,12 @@ impl SessionShared {
 }
 
 impl SessionActor {
+    /// The system prompt of this session's next model call, under the config in force.
+    pub(super) fn system_prompt(&self) -> String {
+        let (config, _) = self.shared.config.load();
+        self.shared.system_prompt(&self.row, &config)
+    }
+
     /// Records a change of the project file of this session's directory; the next
     /// model call has the new text already (the cache changed first).
     pub(super) async fn instructions_changed(&mut self, change: ProjectChange) {

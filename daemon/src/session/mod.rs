@@ -2,6 +2,7 @@
 //! [`SessionHandle`] and talk to it over a bounded command channel.
 
 mod actor;
+mod compaction;
 pub mod context;
 mod error;
 mod handle;
@@ -11,6 +12,7 @@ mod project;
 mod recover;
 mod registry;
 mod shared;
+mod step;
 mod storefail;
 mod transitions;
 mod turn;
