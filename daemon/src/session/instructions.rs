@@ -16,9 +16,6 @@ use tracing::info;
 
 use super::actor::SessionActor;
 use super::project::{MAX_PROJECT_FILE_BYTES, ProjectChange, ProjectFile};
-use super::shared::SessionShared;
-use crate::config::Config;
-use crate::store::SessionRow;
 
 /// What the system prompt is built from.
 #[derive(Debug, Clone, Copy)]
@@ -113,28 +110,21 @@ fn os_name() -> &'static str {
     })
 }
 
-impl SessionShared {
-    /// The system prompt of `row`'s next model call under `config`. Reads only
-    /// memory: the project file comes from the watched cache.
-    pub(super) fn system_prompt(&self, row: &SessionRow, config: &Config) -> String {
-        let project = self.project.current(Path::new(&row.cwd));
+impl SessionActor {
+    /// The system prompt of this session's next model call, under the config in
+    /// force. Reads only memory: the project file comes from the watched cache.
+    pub(super) fn system_prompt(&self) -> String {
+        let (config, _) = self.shared.config.load();
+        let project = self.shared.project.current(Path::new(&self.row.cwd));
         let now = crate::util::now_rfc3339();
         build(&PromptInputs {
-            cwd: &row.cwd,
+            cwd: &self.row.cwd,
             os: os_name(),
             date: now.get(..10).unwrap_or(&now),
             replacement: config.context.system_prompt.as_deref(),
             project: project.as_ref(),
-            session: row.instructions.as_deref(),
+            session: self.row.instructions.as_deref(),
         })
-    }
-}
-
-impl SessionActor {
-    /// The system prompt of this session's next model call, under the config in force.
-    pub(super) fn system_prompt(&self) -> String {
-        let (config, _) = self.shared.config.load();
-        self.shared.system_prompt(&self.row, &config)
     }
 
     /// Records a change of the project file of this session's directory; the next
