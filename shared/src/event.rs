@@ -125,14 +125,17 @@ pub struct ToolCallSpec {
     pub arguments: Value,
 }
 
-/// Something a model provider gave back that only that provider understands (an
-/// Anthropic thinking block with its signature, say), kept in `assistant_message` so it
-/// goes back to the provider unchanged in later requests. Other providers leave it out.
+/// Something a model API gave back that only that API understands and that must go back
+/// to it unchanged in later requests: an OpenAI Responses `reasoning` item with its
+/// `encrypted_content`, an Anthropic `thinking` block with its signature, a chat
+/// completions `reasoning_content`. Kept in the log so no request depends on the
+/// provider keeping state; a provider of another kind leaves it out.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ProviderItem {
-    /// The provider kind that understands it, as named in config (`anthropic`, ...).
+pub struct ProviderItemRecord {
+    /// The provider kind that understands it, as `kind` is written in config
+    /// (`openai-responses`, `anthropic`, `openai`).
     pub kind: String,
-    /// The item, exactly as the provider sent it.
+    /// The item, as that provider sent it.
     pub item: Value,
 }
 
@@ -189,6 +192,11 @@ pub enum EventKind {
         /// Tool calls requested in this message.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         tool_calls: Vec<ToolCallSpec>,
+        /// Opaque items of the provider's API (reasoning, thinking), in the order it
+        /// sent them; replayed before the text and tool calls in later requests to a
+        /// provider of the same kind.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        provider_items: Vec<ProviderItemRecord>,
         /// Token usage of the model call that produced it.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         usage: Option<Usage>,
@@ -199,11 +207,6 @@ pub enum EventKind {
         /// when the answer was cut at the token limit, ...); absent for a partial message.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         finish_reason: Option<String>,
-        /// Opaque items of the provider's answer that must be sent back with this
-        /// message (issue 10: Anthropic thinking blocks and their signatures), in the
-        /// order the provider gave them; absent when there are none.
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        provider_items: Vec<ProviderItem>,
     },
     /// The model asked for a tool call.
     ToolCall {

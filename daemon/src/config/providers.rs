@@ -25,9 +25,8 @@ impl ProviderKind {
         }
     }
 
-    /// The kind's name in config (`openai`, `anthropic`), also the name an opaque
-    /// provider item is stored under in the event log.
-    pub fn name(self) -> &'static str {
+    /// The kind's name as written in config; provider items in the log carry it.
+    pub fn as_str(self) -> &'static str {
         match self {
             ProviderKind::OpenAi => "openai",
             ProviderKind::Anthropic => "anthropic",

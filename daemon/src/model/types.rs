@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use tether_shared::Usage;
-use tether_shared::event::ToolCallSpec;
+use tether_shared::event::{ProviderItemRecord, ToolCallSpec};
 
 use crate::config::ProviderKind;
 use crate::tools::ToolSpec;
@@ -73,8 +73,8 @@ pub enum Part {
     },
     /// An image.
     Image(Image),
-    /// An opaque provider item (an Anthropic thinking block with its signature): sent
-    /// back unchanged to a provider of its kind, left out by the others.
+    /// An opaque provider item (reasoning, thinking). In an assistant message these
+    /// come first, before the text and tool calls, as reasoning precedes the answer.
     Provider(ProviderItem),
 }
 
@@ -129,6 +129,24 @@ pub struct ModelRequest {
     pub no_tool_calls: bool,
 }
 
+impl ProviderItem {
+    /// The item as the log records it.
+    pub fn record(&self) -> ProviderItemRecord {
+        ProviderItemRecord {
+            kind: self.kind.as_str().to_string(),
+            item: self.item.clone(),
+        }
+    }
+
+    /// The item a log record holds; `None` for a kind this daemon does not know.
+    pub fn from_record(record: &ProviderItemRecord) -> Option<Self> {
+        Some(ProviderItem {
+            kind: ProviderKind::from_name(&record.kind)?,
+            item: record.item.clone(),
+        })
+    }
+}
+
 impl ModelRequest {
     /// True when some message carries an image.
     pub fn has_images(&self) -> bool {
@@ -143,31 +161,13 @@ pub struct ModelReply {
     pub text: String,
     /// Tool calls, in index order.
     pub tool_calls: Vec<ToolCallSpec>,
+    /// Opaque items to replay in later requests (reasoning, thinking), in the order
+    /// the provider sent them; recorded in the log with the message.
+    pub provider_items: Vec<ProviderItem>,
     /// Token usage, when the server reports it.
     pub usage: Option<Usage>,
     /// Why the model stopped.
     pub finish_reason: String,
-    /// Opaque items of the answer to send back with it later (thinking blocks), in
-    /// the order they came.
-    pub provider_items: Vec<ProviderItem>,
-}
-
-impl ProviderItem {
-    /// The item as the event log stores it, under its kind's config name.
-    pub fn to_stored(&self) -> tether_shared::event::ProviderItem {
-        tether_shared::event::ProviderItem {
-            kind: self.kind.name().to_string(),
-            item: self.item.clone(),
-        }
-    }
-
-    /// The item the event log stored; `None` for a kind this daemon does not know.
-    pub fn from_stored(stored: &tether_shared::event::ProviderItem) -> Option<Self> {
-        Some(ProviderItem {
-            kind: ProviderKind::from_name(&stored.kind)?,
-            item: stored.item.clone(),
-        })
-    }
 }
 
 #[cfg(test)]

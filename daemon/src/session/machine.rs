@@ -235,10 +235,10 @@ mod tests {
                     arguments: json!({}),
                 })
                 .collect(),
+            provider_items: Vec::new(),
             usage: None,
             partial: false,
             finish_reason: None,
-            provider_items: Vec::new(),
         }
     }
 

@@ -38,7 +38,7 @@ fn assistant(text: &str, calls: Vec<ToolCallSpec>, items: Vec<Value>) -> EventKi
                     kind: crate::config::ProviderKind::Anthropic,
                     item,
                 }
-                .to_stored()
+                .record()
             })
             .collect(),
     }

@@ -173,9 +173,9 @@ impl ChatAccumulator {
         Ok(ModelReply {
             text: self.text,
             tool_calls,
+            provider_items: Vec::new(),
             usage: self.usage,
             finish_reason,
-            provider_items: Vec::new(),
         })
     }
 }

@@ -32,10 +32,10 @@ fn answer(seq: u64, text: &str) -> Event {
         EventKind::AssistantMessage {
             text: text.into(),
             tool_calls: vec![],
+            provider_items: Vec::new(),
             usage: None,
             partial: false,
             finish_reason: None,
-            provider_items: Vec::new(),
         },
     )
 }
@@ -58,10 +58,10 @@ fn long_log() -> Vec<Event> {
                         tool: "shell".into(),
                         arguments: json!({"command": "cat big"}),
                     }],
+                    provider_items: Vec::new(),
                     usage: None,
                     partial: false,
                     finish_reason: None,
-                    provider_items: Vec::new(),
                 },
             ));
             log.push(ev(
@@ -173,10 +173,10 @@ fn stubs_come_first_and_name_the_seq_to_read() {
                     tool: "read_file".into(),
                     arguments: json!({"path": "big.txt"}),
                 }],
+                provider_items: Vec::new(),
                 usage: None,
                 partial: false,
                 finish_reason: None,
-                provider_items: Vec::new(),
             },
         ),
         ev(
