@@ -4,6 +4,7 @@
 mod actor;
 pub mod context;
 mod error;
+mod fork;
 mod handle;
 pub mod machine;
 mod recover;
