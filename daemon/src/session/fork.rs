@@ -44,10 +44,10 @@ pub fn settle(tail: &[Event], from: &str, from_id: &str, at: u64) -> Vec<EventKi
                     .collect();
                 answered.clear();
             }
-            EventKind::ToolCall { call_id, tool, .. } => {
-                if !calls.iter().any(|(id, _)| id == call_id) {
-                    calls.push((call_id.clone(), tool.clone()));
-                }
+            EventKind::ToolCall { call_id, tool, .. }
+                if !calls.iter().any(|(id, _)| id == call_id) =>
+            {
+                calls.push((call_id.clone(), tool.clone()));
             }
             EventKind::ToolResult { call_id, .. } => {
                 answered.insert(call_id.clone());

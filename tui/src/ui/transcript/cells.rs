@@ -342,12 +342,9 @@ fn build_lines(kind: &CellKind, width: u16, expanded: bool) -> Vec<Line<'static>
             if expanded {
                 if !summary.trim().is_empty() {
                     l.push(Line::from(Span::styled("   summary", dim)));
-                    l.extend(text_lines(
-                        &message_text(summary),
-                        width,
-                        bar(),
-                        Style::new(),
-                    ));
+                    for line in message_text(summary).split('\n') {
+                        l.extend(text_lines(line, width, bar(), Style::new()));
+                    }
                 }
                 if !user_messages.is_empty() {
                     l.push(Line::from(Span::styled(
@@ -408,7 +405,7 @@ fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
