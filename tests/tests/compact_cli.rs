@@ -1,11 +1,46 @@
 //! `tether compact` (issue 9, item 5) as a script sees it: exit 0 and the daemon's
 //! message, also when there is nothing to compact; JSON with `--json`; clear errors.
+//! And a fork after a compaction (item 8): its model sees what the original's sees.
 // Test code fails loudly by design.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::time::Duration;
+
 use serde_json::Value;
 use tether_tests::harness::pretty;
-use tether_tests::{Reply, TestEnv};
+use tether_tests::{ModelServer, Reply, TestEnv};
+
+const T: Duration = Duration::from_secs(20);
+
+/// The messages of the last chat request, without the system prompt (it may name
+/// the session), once there are `n` chat requests.
+async fn last_chat(model: &ModelServer, n: usize) -> Vec<Value> {
+    let deadline = std::time::Instant::now() + T;
+    loop {
+        let chats: Vec<_> = model
+            .requests()
+            .into_iter()
+            .filter(|r| r.path.ends_with("/chat/completions"))
+            .collect();
+        if chats.len() >= n {
+            return chats[n - 1]
+                .messages()
+                .into_iter()
+                .filter(|m| m["role"] != "system")
+                .collect();
+        }
+        assert!(std::time::Instant::now() < deadline, "{n} chat requests");
+        model.wait_for_requests(model.requests().len() + 1, T).await;
+    }
+}
+
+fn chat_count(model: &ModelServer) -> usize {
+    model
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/chat/completions"))
+        .count()
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compact_prints_what_the_daemon_did_and_exits_0() {
@@ -60,5 +95,52 @@ async fn compact_prints_what_the_daemon_did_and_exits_0() {
         out.stderr.contains("no session named \"ghost\""),
         "{}",
         out.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fork_after_a_compaction_sees_what_the_original_sees() {
+    // A small window, so a manual compaction has an older part to summarise. Every
+    // model call (answers, summaries) gets the scripted default answer.
+    let (model, env) =
+        TestEnv::started("[models.\"mock/test-model\"]\ncontext_window = 4000\n").await;
+    env.ok(&[
+        "new",
+        "-d",
+        "-n",
+        "orig",
+        "REMEMBER alpha: the door code is 4711.",
+    ])
+    .await;
+    assert_eq!(env.wait_settled("orig").await, "idle");
+    for n in 1..=4 {
+        let note = format!(
+            "note {n}: {}",
+            "the quick brown fox jumps over the lazy dog. ".repeat(30)
+        );
+        env.ok(&["send", "orig", &note]).await;
+        assert_eq!(env.wait_settled("orig").await, "idle");
+    }
+    let out = env.run(&["compact", "orig", "--json"]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let compactions = env.events_of("orig", "context_compacted").await;
+    assert!(
+        !compactions.is_empty(),
+        "the test needs a compaction before the fork: {}",
+        out.stdout
+    );
+
+    env.ok(&["fork", "orig", "-n", "twin"]).await;
+    let question = "What is the door code?";
+    let n = chat_count(&model);
+    env.ok(&["send", "orig", question]).await;
+    assert_eq!(env.wait_settled("orig").await, "idle");
+    let from_orig = last_chat(&model, n + 1).await;
+    env.ok(&["send", "twin", question]).await;
+    assert_eq!(env.wait_settled("twin").await, "idle");
+    let from_twin = last_chat(&model, n + 2).await;
+    assert_eq!(
+        from_twin, from_orig,
+        "the fork replays the compaction: the same context as the original"
     );
 }
