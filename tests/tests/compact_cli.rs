@@ -102,7 +102,7 @@ async fn compact_prints_what_the_daemon_did_and_exits_0() {
 async fn a_fork_after_a_compaction_sees_what_the_original_sees() {
     // A small window, so a manual compaction has an older part to summarise. Every
     // model call (answers, summaries) gets the scripted default answer.
-    let (model, env) =
+    let (model, mut env) =
         TestEnv::started("[models.\"mock/test-model\"]\ncontext_window = 4000\n").await;
     env.ok(&[
         "new",
@@ -143,4 +143,26 @@ async fn a_fork_after_a_compaction_sees_what_the_original_sees() {
         from_twin, from_orig,
         "the fork replays the compaction: the same context as the original"
     );
+
+    // After a restart both are loaded from the log: still the same context.
+    env.kill9().await;
+    env.start_daemon().await;
+    let again = "And the door code once more?";
+    for (i, name) in ["orig", "twin"].into_iter().enumerate() {
+        env.ok(&["send", name, again]).await;
+        assert_eq!(env.wait_settled(name).await, "idle");
+        last_chat(&model, n + 3 + i).await;
+    }
+    let from_orig = last_chat(&model, n + 3).await;
+    let from_twin = last_chat(&model, n + 4).await;
+    assert_eq!(from_twin, from_orig, "the same after a restart");
+    assert!(
+        mentions_all(&from_orig, &["note 4", question, again]),
+        "the part kept verbatim survives the restart: {from_orig:?}"
+    );
+}
+
+fn mentions_all(messages: &[Value], needles: &[&str]) -> bool {
+    let text = serde_json::to_string(messages).unwrap();
+    needles.iter().all(|n| text.contains(n))
 }
