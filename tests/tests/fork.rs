@@ -272,6 +272,20 @@ async fn fork_refuses_bad_input_clearly_and_changes_nothing() {
     }
     let usage = env.run(&["fork", "src"]).await;
     assert_eq!(usage.code, 2, "-n is required: {}", usage.stderr);
+    // A retried fork (same key) forks once and prints the same.
+    let first = env
+        .ok(&["fork", "src", "-n", "once", "--key", "fork-1"])
+        .await;
+    let again = env
+        .ok(&["fork", "src", "-n", "once", "--key", "fork-1"])
+        .await;
+    assert_eq!((first.trim(), again.trim()), ("once", "once"));
+    let reused = env
+        .run(&["fork", "src", "-n", "other", "--key", "fork-1"])
+        .await;
+    assert_eq!(reused.code, 1, "{}", reused.stderr);
+    assert!(reused.stderr.contains("already used"), "{}", reused.stderr);
+    env.ok(&["kill", "once"]).await;
     let names: Vec<String> = serde_json::from_str::<Vec<Value>>(&env.ok(&["ls", "--json"]).await)
         .unwrap()
         .iter()
