@@ -92,12 +92,26 @@ pub enum Decision {
 /// Token usage reported by the model for one call.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Usage {
-    /// Tokens in the request.
+    /// Tokens in the request, all of them: those read from the provider's prompt
+    /// cache and those written to it included.
     #[serde(default)]
     pub prompt_tokens: u64,
-    /// Tokens in the answer.
+    /// Tokens in the answer (reasoning included).
     #[serde(default)]
     pub completion_tokens: u64,
+    /// Of `prompt_tokens`, those read from the provider's prompt cache (issue 10).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cached_tokens: u64,
+    /// Of `prompt_tokens`, those written to the provider's prompt cache (issue 10).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cache_write_tokens: u64,
+    /// Of `completion_tokens`, the model's reasoning (issue 10).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub reasoning_tokens: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// One tool call requested by the model, as stored inside `assistant_message`.

@@ -49,6 +49,7 @@ fn info() -> SessionInfo {
         usage: Usage {
             prompt_tokens: 1200,
             completion_tokens: 340,
+            ..Default::default()
         },
         instructions: Some("Be brief.".into()),
         last_error: None,
@@ -72,6 +73,7 @@ fn events() -> Vec<Event> {
                 usage: Some(Usage {
                     prompt_tokens: 600,
                     completion_tokens: 20,
+                    ..Default::default()
                 }),
                 partial: false,
                 finish_reason: Some("tool_calls".into()),

@@ -53,6 +53,7 @@ pub(super) fn session_info() -> SessionInfo {
         usage: Usage {
             prompt_tokens: 12_400,
             completion_tokens: 1_350,
+            ..Default::default()
         },
         ..info(SID, "api-refactor", SessionState::Idle)
     }
