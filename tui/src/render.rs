@@ -113,9 +113,10 @@ pub fn event(ev: &Event) -> String {
                 format!("instructions changed: {path}")
             }
         }
-        EventKind::SessionForked { from, at, .. } => {
+        EventKind::SessionForked { from, at, .. } if *at > 1 => {
             format!("forked from {from} at seq {at} (the events before are {from}'s)")
         }
+        EventKind::SessionForked { from, at, .. } => format!("forked from {from} at seq {at}"),
         EventKind::TurnStarted => "turn started".into(),
         EventKind::TurnCompleted => "turn completed".into(),
         EventKind::TurnInterrupted { reason } => format!("turn interrupted: {reason}"),

@@ -133,7 +133,11 @@ impl Transcript {
             EventKind::SessionForked { from, at, .. } => self.push(
                 seq,
                 CellKind::Notice {
-                    text: format!("forked from {from} at seq {at}: the events above are {from}'s"),
+                    text: if *at > 1 {
+                        format!("forked from {from} at seq {at}: the events above are {from}'s")
+                    } else {
+                        format!("forked from {from} at seq {at}")
+                    },
                     tone: Tone::Dim,
                 },
             ),
