@@ -19,8 +19,9 @@ use crate::store::types::{Batch, KeyRecord, SessionRow};
 
 /// One write, with the oneshot that answers its caller after the commit.
 pub(super) enum Op {
+    // Boxed: a row is large (its usage), and every op pays the largest variant's size.
     Create(
-        SessionRow,
+        Box<SessionRow>,
         Vec<Event>,
         Option<(String, Delivery, String)>,
         Option<KeyRecord>,
