@@ -351,9 +351,13 @@ fn build_lines(kind: &CellKind, width: u16, expanded: bool) -> Vec<Line<'static>
                         format!("   user messages kept verbatim ({})", user_messages.len()),
                         dim,
                     )));
+                    // One line each: the messages themselves are in the transcript above.
+                    let avail = (width as usize).saturating_sub(5).max(8);
                     for m in user_messages {
-                        let first = vec![Span::styled("   › ", Style::new().fg(Color::Cyan))];
-                        l.extend(text_lines(&message_text(m), width, first, Style::new()));
+                        l.push(Line::from(vec![
+                            Span::styled("   › ", Style::new().fg(Color::Cyan)),
+                            Span::raw(one_line(&message_text(m), avail)),
+                        ]));
                     }
                 }
                 if *tool_outputs_through > 0 {
