@@ -9,7 +9,7 @@ use tether_shared::event::{ToolCallSpec, ToolImage};
 use tether_shared::{Delivery, EventKind};
 
 use super::request::{ChatBody, ChatMessages};
-use crate::model::{Message, ModelRequest};
+use crate::model::{Message, ModelRequest, Part, Role};
 use crate::session::context::{apply, drop_images, request_messages};
 
 /// The `messages` array a conversation is sent as.
@@ -260,5 +260,26 @@ fn the_request_body_is_byte_for_byte_the_chat_json_of_the_log() {
     assert!(
         text.ends_with("\"stream_options\":{\"include_usage\":true}}"),
         "{text}"
+    );
+}
+
+#[test]
+fn messages_that_hold_only_text_are_plain_strings() {
+    // A system prompt built from several texts, as every compatible server accepts it.
+    let system = Arc::new(Message {
+        role: Role::System,
+        parts: vec![
+            Part::Text("You are an agent.\n\n".into()),
+            Part::Text("## Project instructions".into()),
+        ],
+    });
+    let user = Arc::new(Message::text(Role::User, "hi"));
+    let sent = chat(&[system, user]);
+    assert_eq!(
+        sent,
+        [
+            json!({"role": "system", "content": "You are an agent.\n\n## Project instructions"}),
+            json!({"role": "user", "content": "hi"}),
+        ]
     );
 }
