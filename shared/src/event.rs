@@ -125,6 +125,20 @@ pub struct ToolCallSpec {
     pub arguments: Value,
 }
 
+/// Something a model API gave back that only that API understands and that must go back
+/// to it unchanged in later requests: an OpenAI Responses `reasoning` item with its
+/// `encrypted_content`, an Anthropic `thinking` block with its signature, a chat
+/// completions `reasoning_content`. Kept in the log so no request depends on the
+/// provider keeping state; a provider of another kind leaves it out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProviderItemRecord {
+    /// The provider kind that understands it, as `kind` is written in config
+    /// (`openai-responses`, `anthropic`, `openai`).
+    pub kind: String,
+    /// The item, as that provider sent it.
+    pub item: Value,
+}
+
 /// An image a tool returned (an MCP `image` content block), kept so the model can see
 /// it: OpenAI-style endpoints get it as an `image_url` data URL.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -178,6 +192,11 @@ pub enum EventKind {
         /// Tool calls requested in this message.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         tool_calls: Vec<ToolCallSpec>,
+        /// Opaque items of the provider's API (reasoning, thinking), in the order it
+        /// sent them; replayed before the text and tool calls in later requests to a
+        /// provider of the same kind.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        provider_items: Vec<ProviderItemRecord>,
         /// Token usage of the model call that produced it.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         usage: Option<Usage>,

@@ -70,6 +70,7 @@ fn events() -> Vec<Event> {
                     tool: "shell".into(),
                     arguments: json!({"command": "cargo test"}),
                 }],
+                provider_items: Vec::new(),
                 usage: Some(Usage {
                     prompt_tokens: 600,
                     completion_tokens: 20,

@@ -72,6 +72,7 @@ fn fill(env: &TestEnv, session: &str, target: u64, every: u64) {
                 EventKind::AssistantMessage {
                     text: format!("Noted {seq}. {}", "Details follow. ".repeat(8)),
                     tool_calls: vec![],
+                    provider_items: Vec::new(),
                     usage: None,
                     partial: false,
                     finish_reason: Some("stop".into()),

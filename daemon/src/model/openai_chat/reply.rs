@@ -173,6 +173,7 @@ impl ChatAccumulator {
         Ok(ModelReply {
             text: self.text,
             tool_calls,
+            provider_items: Vec::new(),
             usage: self.usage,
             finish_reason,
         })

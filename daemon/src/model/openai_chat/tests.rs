@@ -36,6 +36,7 @@ fn builds_a_tool_round_trip() {
                 tool: "shell".into(),
                 arguments: json!({"command": "ls"}),
             }],
+            provider_items: Vec::new(),
             usage: None,
             partial: false,
             finish_reason: None,
@@ -55,6 +56,7 @@ fn builds_a_tool_round_trip() {
         EventKind::AssistantMessage {
             text: "done".into(),
             tool_calls: vec![],
+            provider_items: Vec::new(),
             usage: None,
             partial: false,
             finish_reason: None,
@@ -163,6 +165,7 @@ fn the_request_body_is_byte_for_byte_the_chat_json_of_the_log() {
     let assistant = |text: &str, tool_calls: Vec<ToolCallSpec>| EventKind::AssistantMessage {
         text: text.into(),
         tool_calls,
+        provider_items: Vec::new(),
         usage: None,
         partial: false,
         finish_reason: None,

@@ -87,6 +87,7 @@ pub(super) fn assistant(text: &str) -> EventKind {
     EventKind::AssistantMessage {
         text: text.into(),
         tool_calls: Vec::new(),
+        provider_items: Vec::new(),
         usage: None,
         partial: false,
         finish_reason: None,
