@@ -127,6 +127,7 @@ mod tests {
             EventKind::TurnStarted,
             state(SessionState::Running),
             EventKind::AssistantMessage {
+                provider_items: vec![],
                 text: "done".into(),
                 tool_calls: vec![],
                 usage: None,
@@ -155,6 +156,7 @@ mod tests {
             EventKind::TurnStarted,
             state(SessionState::Running),
             EventKind::AssistantMessage {
+                provider_items: vec![],
                 text: String::new(),
                 tool_calls: vec![call("c1"), call("c2")],
                 usage: None,
@@ -202,6 +204,7 @@ mod tests {
             EventKind::TurnStarted,
             state(SessionState::Running),
             EventKind::AssistantMessage {
+                provider_items: vec![],
                 text: String::new(),
                 tool_calls: vec![call("c1"), call("c2")],
                 usage: None,
