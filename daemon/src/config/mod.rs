@@ -30,7 +30,7 @@ pub(crate) use error::line_col;
 // The daemon parses through `ConfigSource`; tests parse text directly.
 #[cfg(test)]
 pub(crate) use parse::parse;
-pub use providers::{ProviderKind, ResolvedModel};
+pub use providers::{Provider, ProviderKind, ResolvedModel};
 pub use retry::Retry;
 pub use settings::{Config, Resume};
 pub use source::ConfigSource;

@@ -8,6 +8,8 @@
 //! - `retry`: the retry policy shared by providers ([`complete_with_retries`]).
 //! - `sse`: the Server-Sent Events parser shared by streaming providers.
 //! - `openai_chat`: OpenAI-compatible chat completions, the one API spoken today.
+//! - `window`: a model's context window from a built-in table ([`known_window`]) or
+//!   from the endpoint ([`probe_window`]).
 
 mod error;
 mod factory;
@@ -16,9 +18,16 @@ mod provider;
 mod retry;
 mod sse;
 mod types;
+mod window;
 
 pub use error::ModelError;
+// For the session's window resolution and overflow recovery (issue 9), which land with
+// the compaction core.
+#[allow(unused_imports)]
+pub use error::{ModelErrorKind, window_hint};
 pub use factory::provider_for;
 pub use provider::ModelProvider;
 pub use retry::{Progress, complete_with_retries};
 pub use types::{Image, Message, ModelReply, ModelRequest, Part, Role};
+#[allow(unused_imports)]
+pub use window::{known_window, probe_window};

@@ -126,8 +126,12 @@ impl OpenAiChat {
                      [providers.NAME] in config.toml)",
                 );
             }
+            let kind = http_error_kind(status.as_u16(), &text);
+            if kind == ModelErrorKind::ContextLength {
+                return Err(ModelError::context_length(message, &text));
+            }
             return Err(ModelError {
-                kind: http_error_kind(status.as_u16(), &text),
+                kind,
                 retryable: http_status_retryable(status.as_u16()),
                 retry_after,
                 ..ModelError::retryable(ModelErrorKind::Server, message)
