@@ -24,7 +24,7 @@ mod tests;
 pub(crate) mod watch;
 
 pub use approvals::Policy;
-pub use context::{ContextSettings, ModelSettings};
+pub use context::ModelSettings;
 pub use error::ConfigError;
 pub(crate) use error::line_col;
 // The daemon parses through `ConfigSource`; tests parse text directly.

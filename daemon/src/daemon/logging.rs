@@ -11,7 +11,7 @@ use super::logfile::LogFile;
 /// `info`), with rmcp's service loop held to warnings unless the spec names
 /// rmcp itself. That loop logs every notification a server sends, whole, at
 /// INFO; tether logs them itself at DEBUG, cut and rate-limited
-/// (`tools::mcp::client::notices`).
+/// (`tools::mcp::notices`).
 fn log_filter(tether_log: Option<&str>) -> String {
     let spec = tether_log
         .map(str::trim)

@@ -20,14 +20,9 @@ mod sse;
 mod types;
 mod window;
 
-pub use error::ModelError;
-// For the session's window resolution and overflow recovery (issue 9), which land with
-// the compaction core.
-#[allow(unused_imports)]
-pub use error::{ModelErrorKind, window_hint};
+pub use error::{ModelError, ModelErrorKind};
 pub use factory::provider_for;
 pub use provider::ModelProvider;
 pub use retry::{Progress, complete_with_retries};
 pub use types::{Image, Message, ModelReply, ModelRequest, Part, Role};
-#[allow(unused_imports)]
 pub use window::{known_window, probe_window};
