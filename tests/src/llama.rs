@@ -88,8 +88,6 @@ impl LlamaServer {
             .args(["--model_alias", MODEL_ALIAS])
             .args(["--n_ctx", &n_ctx.to_string()])
             .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-            // Both cores (its default is half): the daemon and the test wait meanwhile.
-            .args(["--n_threads", "2"])
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log handle"))
             .stderr(log)

@@ -9,13 +9,15 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use tether_tests::TestEnv;
 use tether_tests::harness::pretty;
 use tether_tests::llama::LlamaServer;
+use tether_tests::model::{Overflow, asks_for_summary};
+use tether_tests::{ModelServer, Reply, TestEnv};
 
 /// A real turn on the CPU (prompt, maybe a compaction, the answer): generous, since the
-/// 135M model's answers run until it stops or the window is full.
-const TURN: Duration = Duration::from_secs(240);
+/// 135M model's answers run until it stops or the window is full, and a machine busy with
+/// builds slows it tenfold.
+const TURN: Duration = Duration::from_secs(600);
 
 /// Note `i`: about 1.6 KB of plain prose (some 400 tokens), different in every note.
 fn note(i: usize) -> String {
@@ -128,6 +130,65 @@ async fn a_session_fed_a_dozen_long_notes_never_fails_a_turn() {
             .join(", "),
         server.log().matches("exceed context window").count(),
     );
+}
+
+/// The same overflow against the scripted double (no real server needed): with no window
+/// configured, the empty stream is asked again unstreamed, the 400 names the window, the
+/// session learns it, compacts and goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_silent_overflow_of_llama_cpp_python_is_recovered_with_its_window_learned() {
+    let model = ModelServer::start().await;
+    model.context_window(2048);
+    model.overflow_style(Overflow::SilentStream);
+    model.summarise_when(asks_for_summary);
+    let mut env = TestEnv::with_model(&model, "");
+    env.start_daemon().await;
+
+    model.push(Reply::text("Noted."));
+    env.ok(&["new", "-d", "-n", "silent", "REMEMBER alpha"])
+        .await;
+    assert_eq!(env.wait_settled("silent").await, "idle");
+    for i in 2..=8 {
+        model.push(Reply::text(format!("Noted {i}.")));
+        env.ok(&["send", "silent", &note(i)]).await;
+        let state = env.wait_settled("silent").await;
+        let events = env.events("silent").await;
+        assert!(
+            state == "idle" && of_type(&events, "turn_failed").is_empty(),
+            "note {i} failed (state {state}):\n{}",
+            pretty(&events)
+        );
+    }
+    assert!(model.overflows() > 0, "the double never saw an overflow");
+    let events = env.events("silent").await;
+    assert!(
+        !of_type(&events, "context_compacted").is_empty(),
+        "{}",
+        pretty(&events)
+    );
+    // Every overflow was a streamed request asked again without streaming.
+    let requests = model.requests();
+    let unstreamed = requests
+        .iter()
+        .filter(|r| r.body["stream"].as_bool() == Some(false))
+        .count();
+    assert_eq!(
+        unstreamed,
+        model.overflows() / 2,
+        "one unstreamed ask per empty stream"
+    );
+    let ls: Value = serde_json::from_str(&env.ok(&["ls", "--json"]).await).unwrap();
+    assert_eq!(
+        ls[0]["context_window"], 2048,
+        "the window was learned: {ls}"
+    );
+    let last = requests
+        .iter()
+        .rev()
+        .find(|r| !asks_for_summary(r))
+        .unwrap();
+    assert!(last.prompt_tokens() <= 2048, "{}", last.prompt_tokens());
+    assert!(last.request_text().contains("alpha"), "the fact survives");
 }
 
 fn tail(text: &str, lines: usize) -> String {

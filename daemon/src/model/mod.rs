@@ -17,6 +17,8 @@ mod openai_chat;
 mod provider;
 mod retry;
 mod sse;
+#[cfg(test)]
+mod stub;
 mod types;
 mod window;
 

@@ -90,9 +90,11 @@ pub enum Overflow {
     LlamaCpp,
     /// llama-cpp-python's server asked to stream: HTTP 200 and an event stream that ends
     /// at once, with no chunk, no `finish_reason`, no error event and no `[DONE]`; the
-    /// reason is only in the server's own log. A request that does not ask to stream gets
-    /// llama-cpp-python's HTTP 400 (OpenAI's wording, "… you requested M tokens (M in the
-    /// messages, 0 in the completion) …", `code: "context_length_exceeded"`).
+    /// reason is only in the server's own log (checked against llama-cpp-python 0.3.36: a
+    /// chunked `text/event-stream; charset=utf-8` body of zero bytes). A request that does
+    /// not ask to stream gets llama-cpp-python's HTTP 400 ("This model's maximum context
+    /// length is N tokens. However, you requested M tokens (M in the messages, None in the
+    /// completion). …", `code: "context_length_exceeded"`).
     SilentStream,
 }
 
@@ -131,7 +133,7 @@ pub(super) fn overflow_body(style: Overflow, window: u64, tokens: u64) -> Value 
         Overflow::SilentStream => json!({"error": {
             "message": format!(
                 "This model's maximum context length is {window} tokens. However, you \
-                 requested {tokens} tokens ({tokens} in the messages, 0 in the completion). \
+                 requested {tokens} tokens ({tokens} in the messages, None in the completion). \
                  Please reduce the length of the messages or completion."
             ),
             "type": "invalid_request_error",

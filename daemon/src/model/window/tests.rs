@@ -2,13 +2,10 @@
 //! answers as the real server does.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
-
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 
 use super::*;
 use crate::config::ProviderKind;
+use crate::model::stub::{Routes, stub};
 
 #[test]
 fn well_known_models_have_their_windows() {
@@ -88,79 +85,6 @@ fn names_are_normalised_before_matching() {
     assert_eq!(normalise("qwen2.5:7b"), "qwen2.5-7b");
     assert_eq!(normalise("gpt-4o"), "gpt4o");
     assert_eq!(normalise("org/Gemma-3-1B_it"), "gemma3-1b-it");
-}
-
-/// What the stub answers: `METHOD /path` → (status, JSON text); anything else is a 404.
-type Routes = BTreeMap<&'static str, (u16, &'static str)>;
-
-/// A request the stub received: `METHOD /path`, the authorization header, the body.
-type Seen = Arc<Mutex<Vec<(String, Option<String>, String)>>>;
-
-/// Serves `routes` on 127.0.0.1 until the test ends; returns the base URL (`…/v1`) and
-/// the record of requests. A route answered with status 0 never answers.
-async fn stub(routes: Routes) -> (String, Seen) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let seen: Seen = Arc::default();
-    let record = Arc::clone(&seen);
-    tokio::spawn(async move {
-        while let Ok((mut conn, _)) = listener.accept().await {
-            let routes = routes.clone();
-            let record = Arc::clone(&record);
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 4096];
-                let head_end = loop {
-                    if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                        break at;
-                    }
-                    match conn.read(&mut chunk).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                    }
-                };
-                let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-                let header = |name: &str| {
-                    head.lines().find_map(|l| {
-                        let (k, v) = l.split_once(':')?;
-                        k.eq_ignore_ascii_case(name).then(|| v.trim().to_string())
-                    })
-                };
-                let length: usize = header("content-length")
-                    .and_then(|n| n.parse().ok())
-                    .unwrap_or(0);
-                let mut body = buf[head_end + 4..].to_vec();
-                while body.len() < length {
-                    match conn.read(&mut chunk).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => body.extend_from_slice(&chunk[..n]),
-                    }
-                }
-                let mut words = head.split_whitespace();
-                let route = format!(
-                    "{} {}",
-                    words.next().unwrap_or(""),
-                    words.next().unwrap_or("")
-                );
-                record.lock().unwrap().push((
-                    route.clone(),
-                    header("authorization"),
-                    String::from_utf8_lossy(&body).to_string(),
-                ));
-                let (status, text) = routes.get(route.as_str()).copied().unwrap_or((404, "{}"));
-                if status == 0 {
-                    std::future::pending::<()>().await;
-                }
-                let reply = format!(
-                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
-                    text.len()
-                );
-                let _ = conn.write_all(reply.as_bytes()).await;
-                let _ = conn.shutdown().await;
-            });
-        }
-    });
-    (format!("http://{addr}/v1"), seen)
 }
 
 fn provider(base_url: &str) -> Provider {
