@@ -73,6 +73,7 @@ impl OpenAiChat {
     /// reason is only in its log), and asked without streaming it says so (HTTP 400
     /// `context_length_exceeded`, naming the window), which then reads as any other
     /// answer or error. A server that sends nothing either way gets a retryable error.
+    /// A network error on the re-ask is tried once more (see below).
     async fn run(
         &self,
         request: &ModelRequest,
@@ -81,10 +82,15 @@ impl OpenAiChat {
         if let Answer::Reply(reply) = self.attempt(self.body(request), request, deltas).await? {
             return Ok(reply);
         }
-        match self
-            .attempt(self.body(request).unstreamed(), request, deltas)
-            .await?
-        {
+        let unstreamed = || self.attempt(self.body(request).unstreamed(), request, deltas);
+        let answer = match unstreamed().await {
+            // uvicorn (under llama-cpp-python) closes the connection just after such a
+            // stream, without saying so: a request sent at once on the pooled connection
+            // fails before any answer. On a new connection it does not.
+            Err(e) if e.kind == ModelErrorKind::Network => unstreamed().await?,
+            other => other?,
+        };
+        match answer {
             Answer::Reply(reply) => Ok(reply),
             Answer::Empty => Err(ModelError::retryable(
                 ModelErrorKind::Server,

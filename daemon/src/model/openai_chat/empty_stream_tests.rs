@@ -118,3 +118,67 @@ async fn empty_both_ways_is_a_retryable_server_error() {
     assert!(e.message.contains("empty event stream"), "{e}");
     assert_eq!(streams(&seen), [Some(true), Some(false)]);
 }
+
+/// Reads one request (head and body) from `conn`; false when the client closed first.
+async fn read_request(conn: &mut tokio::net::TcpStream) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..at]).to_ascii_lowercase();
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|n| n.trim().parse().ok())
+                .unwrap_or(0);
+            while buf.len() < at + 4 + length {
+                match conn.read(&mut chunk).await {
+                    Ok(0) | Err(_) => return false,
+                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                }
+            }
+            return true;
+        }
+        match conn.read(&mut chunk).await {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_re_ask_survives_the_server_closing_the_empty_streams_connection() {
+    use tokio::io::AsyncWriteExt;
+    // As uvicorn does after llama-cpp-python's overflow: the empty stream is framed as
+    // complete and the connection kept alive, but the next request on it is never answered.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/v1", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let (mut first, _) = listener.accept().await.unwrap();
+        assert!(read_request(&mut first).await);
+        first
+            .write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\n\
+                  Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            )
+            .await
+            .unwrap();
+        read_request(&mut first).await;
+        drop(first);
+        let (mut second, _) = listener.accept().await.unwrap();
+        assert!(read_request(&mut second).await);
+        let reply = format!(
+            "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+             Connection: close\r\n\r\n{OVERFLOW}",
+            OVERFLOW.len()
+        );
+        second.write_all(reply.as_bytes()).await.unwrap();
+    });
+    let (mut provider, _) = llama_like((500, "application/json", String::new())).await;
+    provider.resolved.provider.base_url = base;
+    let (tx, _rx) = mpsc::unbounded_channel();
+    let e = provider.stream(&request(), &tx).await.unwrap_err();
+    assert_eq!(e.kind, ModelErrorKind::ContextLength, "{e}");
+    assert_eq!(e.window, Some(2048));
+}
