@@ -140,6 +140,7 @@ async fn the_silent_overflow_of_llama_cpp_python_is_recovered_with_its_window_le
     let model = ModelServer::start().await;
     model.context_window(2048);
     model.overflow_style(Overflow::SilentStream);
+    model.omit_stream_usage();
     model.summarise_when(asks_for_summary);
     let mut env = TestEnv::with_model(&model, "");
     env.start_daemon().await;

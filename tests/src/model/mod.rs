@@ -85,6 +85,7 @@ struct Policy {
     window: Option<u64>,
     overflow: Overflow,
     summarise: Option<Arc<SummaryPredicate>>,
+    no_stream_usage: bool,
 }
 
 impl State {
@@ -206,6 +207,13 @@ impl ModelServer {
     ) {
         self.state
             .set_policy(|p| p.summarise = Some(Arc::new(predicate)));
+    }
+
+    /// From now on, streams carry no usage chunk even when the request asks for one
+    /// (`stream_options.include_usage`), as llama-cpp-python's server does: the client
+    /// must estimate the context size. Non-streamed answers still carry `usage`.
+    pub fn omit_stream_usage(&self) {
+        self.state.set_policy(|p| p.no_stream_usage = true);
     }
 
     /// How many requests were refused for being over the window.
@@ -369,7 +377,8 @@ async fn respond(conn: &mut Conn, state: &State, parsed: Parsed, index: usize) -
             .and_then(Value::as_str)
             .unwrap_or(DEFAULT_MODEL),
     };
-    let include_usage = request.body["stream_options"]["include_usage"].as_bool() == Some(true);
+    let include_usage = !policy.no_stream_usage
+        && request.body["stream_options"]["include_usage"].as_bool() == Some(true);
     let usage = reply.usage_json(tokens);
 
     write_reply(conn, &reply, &meta, streamed, usage, include_usage).await

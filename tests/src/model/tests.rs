@@ -375,13 +375,21 @@ async fn usage_is_streamed_only_when_asked_for_and_counts_the_prompt() {
     );
     assert_eq!(finish_reasons(&chunks_without), ["stop"]);
 
-    let mut plain = body;
+    let mut plain = body.clone();
     plain["stream"] = json!(false);
     let answer: Value = post(&server, plain.clone()).await.json().await.unwrap();
     assert_eq!(
         answer["usage"]["prompt_tokens"].as_u64(),
         Some(count_tokens(&plain))
     );
+
+    // As llama-cpp-python: no usage in a stream, whatever the request asks.
+    server.omit_stream_usage();
+    let chunks_omitted = chunks(&read_events(post(&server, body).await).await);
+    assert!(chunks_omitted.iter().all(|c| c.get("usage").is_none()));
+    assert_eq!(finish_reasons(&chunks_omitted), ["stop"]);
+    let answer: Value = post(&server, plain).await.json().await.unwrap();
+    assert!(answer["usage"]["prompt_tokens"].as_u64().is_some());
 }
 
 #[tokio::test]
