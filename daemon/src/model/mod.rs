@@ -26,5 +26,5 @@ pub use error::{ModelError, ModelErrorKind};
 pub use factory::provider_for;
 pub use provider::ModelProvider;
 pub use retry::{Progress, complete_with_retries};
-pub use types::{Image, Message, ModelReply, ModelRequest, Part, Role};
+pub use types::{Image, Message, ModelReply, ModelRequest, Part, ProviderItem, Role};
 pub use window::{known_window, probe_window};
