@@ -7,6 +7,7 @@
 
 pub mod anthropic;
 pub mod harness;
+pub mod llama;
 pub mod measure;
 pub mod model;
 pub mod modgraph;
