@@ -92,9 +92,8 @@ impl PromptCache {
                     .find(|&i| self.written.contains(&blocks[i].prefix))
             })
             .max();
-        let tokens = |range: std::ops::Range<usize>| -> u64 {
-            blocks[range].iter().map(|b| b.tokens).sum()
-        };
+        let tokens =
+            |range: std::ops::Range<usize>| -> u64 { blocks[range].iter().map(|b| b.tokens).sum() };
         let read_end = hit.map_or(0, |i| i + 1);
         let last_mark_end = marks.last().map_or(0, |&m| m + 1).max(read_end);
         for &m in &marks {
@@ -140,7 +139,9 @@ pub fn invalid(body: &Value) -> Option<String> {
             _ => return Some(format!("messages.{i}.content: Field required")),
         };
         if content.is_empty() {
-            return Some(format!("messages.{i}: all messages must have non-empty content"));
+            return Some(format!(
+                "messages.{i}: all messages must have non-empty content"
+            ));
         }
         for (j, b) in content.iter().enumerate() {
             let ty = b["type"].as_str().unwrap_or("");
@@ -154,8 +155,7 @@ pub fn invalid(body: &Value) -> Option<String> {
                     "messages.{i}.content.{j}.thinking.signature: Field required"
                 ));
             }
-            if (ty == "thinking" || ty == "redacted_thinking") && b.get("cache_control").is_some()
-            {
+            if (ty == "thinking" || ty == "redacted_thinking") && b.get("cache_control").is_some() {
                 return Some(format!(
                     "messages.{i}.content.{j}: thinking blocks cannot be marked with cache_control"
                 ));
@@ -234,7 +234,10 @@ mod tests {
         }
         content.last_mut().unwrap()["cache_control"] = json!({"type": "ephemeral"});
         let u = cache.serve(&json!({"messages": [{"role": "user", "content": content}]}));
-        assert_eq!(u.read, 0, "the earlier mark is more than {LOOKBACK} blocks back");
+        assert_eq!(
+            u.read, 0,
+            "the earlier mark is more than {LOOKBACK} blocks back"
+        );
     }
 
     #[test]

@@ -15,9 +15,16 @@ const PIECES: [usize; 4] = [3, 7, 2, 5];
 /// One content block of a scripted answer.
 #[derive(Debug, Clone)]
 enum Block {
-    Thinking { text: String, signature: String },
+    Thinking {
+        text: String,
+        signature: String,
+    },
     Text(String),
-    ToolUse { id: String, name: String, input: String },
+    ToolUse {
+        id: String,
+        name: String,
+        input: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -150,7 +157,8 @@ impl AnthropicReply {
             }
             Kind::StreamError(ty, message) => {
                 conn.start_stream().await?;
-                conn.event("message_start", &start(id, model, cache)).await?;
+                conn.event("message_start", &start(id, model, cache))
+                    .await?;
                 conn.event("content_block_start", &json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})).await?;
                 conn.event("content_block_delta", &json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Partial "}})).await?;
                 let error = json!({"type": "error", "error": {"type": ty, "message": message}});
@@ -159,7 +167,8 @@ impl AnthropicReply {
             Kind::Message(blocks) => blocks,
         };
         conn.start_stream().await?;
-        conn.event("message_start", &start(id, model, cache)).await?;
+        conn.event("message_start", &start(id, model, cache))
+            .await?;
         conn.event("ping", &json!({"type": "ping"})).await?;
         for (index, block) in blocks.iter().enumerate() {
             let (start_block, deltas) = render(block);
