@@ -61,19 +61,19 @@ pub fn default_max_tokens(model: &str) -> u64 {
 }
 
 /// An Anthropic Messages endpoint.
-pub struct Anthropic {
+pub struct AnthropicMessages {
     client: reqwest::Client,
     resolved: ResolvedModel,
     stall_timeout: Duration,
     request_timeout: Duration,
 }
 
-impl Anthropic {
+impl AnthropicMessages {
     /// A provider for a resolved model, with the stall and whole-call limits of `retry`.
     /// The API key is read from the environment at each call and only ever sent in the
     /// `x-api-key` header.
     pub fn new(client: reqwest::Client, resolved: ResolvedModel, retry: &Retry) -> Self {
-        Anthropic {
+        AnthropicMessages {
             client,
             resolved,
             stall_timeout: retry.stall_timeout,
@@ -239,18 +239,22 @@ async fn http_error(resp: reqwest::Response, request: &ModelRequest) -> ModelErr
              [providers.NAME] in config.toml)",
         );
     }
+    let kind = http_error_kind(status, &text);
+    if kind == ModelErrorKind::ContextLength {
+        return ModelError::context_length(message, &text);
+    }
     let overloaded = parsed
         .as_ref()
         .is_some_and(|v| v["error"]["type"] == "overloaded_error");
     ModelError {
-        kind: http_error_kind(status, &text),
+        kind,
         retryable: http_status_retryable(status) || overloaded,
         retry_after,
         ..ModelError::retryable(ModelErrorKind::Server, message)
     }
 }
 
-impl ModelProvider for Anthropic {
+impl ModelProvider for AnthropicMessages {
     fn stream<'a>(
         &'a self,
         request: &'a ModelRequest,

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::anthropic::Anthropic;
+use super::anthropic::AnthropicMessages;
 use super::openai_chat::OpenAiChat;
 use super::provider::ModelProvider;
 use crate::config::{ProviderKind, ResolvedModel, Retry};
@@ -16,7 +16,11 @@ pub fn provider_for(
 ) -> Arc<dyn ModelProvider> {
     match resolved.provider.kind {
         ProviderKind::OpenAi => Arc::new(OpenAiChat::new(http.clone(), resolved.clone(), retry)),
-        ProviderKind::Anthropic => Arc::new(Anthropic::new(http.clone(), resolved.clone(), retry)),
+        ProviderKind::Anthropic => Arc::new(AnthropicMessages::new(
+            http.clone(),
+            resolved.clone(),
+            retry,
+        )),
     }
 }
 

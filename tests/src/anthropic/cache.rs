@@ -112,7 +112,7 @@ pub fn invalid(body: &Value) -> Option<String> {
     if !body["model"].is_string() {
         return Some("model: Field required".into());
     }
-    if !body["max_tokens"].as_u64().is_some_and(|n| n > 0) {
+    if body["max_tokens"].as_u64().is_none_or(|n| n == 0) {
         return Some("max_tokens: Field required".into());
     }
     let Some(messages) = body["messages"].as_array().filter(|m| !m.is_empty()) else {
@@ -150,7 +150,7 @@ pub fn invalid(body: &Value) -> Option<String> {
                     "messages.{i}.content.{j}: text content blocks must be non-empty"
                 ));
             }
-            if ty == "thinking" && !b["signature"].as_str().is_some_and(|s| !s.is_empty()) {
+            if ty == "thinking" && b["signature"].as_str().is_none_or(str::is_empty) {
                 return Some(format!(
                     "messages.{i}.content.{j}.thinking.signature: Field required"
                 ));

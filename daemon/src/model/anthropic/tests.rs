@@ -427,6 +427,8 @@ fn stream_ends_and_errors_are_typed() {
         &json!({"type": "invalid_request_error", "message": "prompt is too long: 201000 tokens > 200000 maximum"}),
     );
     assert_eq!(e.kind, ModelErrorKind::ContextLength);
+    assert!(!e.retryable);
+    assert_eq!(e.window, Some(200_000), "the window the message names");
     let e = reply::stream_error(&json!({"type": "invalid_request_error", "message": "bad"}));
     assert_eq!(e.kind, ModelErrorKind::BadRequest);
     assert!(!e.retryable);
