@@ -256,15 +256,22 @@ async fn overloaded_answers_are_retried_honouring_retry_after() {
     assert_eq!(answers.last().unwrap()["text"], "made it");
     assert_eq!(server.requests().len(), 3);
 
-    // A prompt that does not fit is a context-length failure, not retried as is.
-    server.push(AnthropicReply::prompt_too_long());
-    server.push(AnthropicReply::prompt_too_long());
-    server.push(AnthropicReply::prompt_too_long());
+    // A prompt that does not fit is a context-length failure, not retried as is: the
+    // session compacts (here nothing is left to compact, so the turn fails at once).
     server.push(AnthropicReply::prompt_too_long());
     env.ok(&["send", "busy", "more"]).await;
-    env.wait_settled("busy").await;
-    let log = pretty(&env.events("busy").await);
-    assert!(log.contains("prompt is too long"), "{log}");
+    assert_eq!(env.wait_settled("busy").await, "failed");
+    let failed = env.events_of("busy", "turn_failed").await;
+    let error = failed[0]["error"].as_str().unwrap();
+    assert!(
+        error.contains("HTTP 400") && error.contains("prompt is too long"),
+        "{error}"
+    );
+    assert_eq!(
+        server.requests().len(),
+        4,
+        "the overflow is not retried as is"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
