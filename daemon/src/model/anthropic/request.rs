@@ -15,7 +15,9 @@
 //!   blocks (base64 source) inside its `content`;
 //! - messages of the same role that end up adjacent (tool results, then a steer) are
 //!   merged: the API wants user and assistant turns to alternate;
-//! - empty text is left out: the API refuses empty text blocks.
+//! - empty text is left out: the API refuses empty text blocks;
+//! - a `tool_result` whose call is not in the request (a context that starts after
+//!   it) becomes text: the API refuses a result it cannot match.
 //!
 //! Prompt caching: the API caches the prefix of a request (tools, then system, then
 //! messages) up to a block marked `cache_control: {"type": "ephemeral"}`, at most 4
@@ -189,14 +191,25 @@ fn image_block(image: &crate::model::Image) -> Value {
 /// role merged.
 pub(super) fn messages(conversation: &[Arc<Message>]) -> Vec<Value> {
     let mut out: Vec<(&'static str, Vec<Value>)> = Vec::new();
+    let mut calls: Vec<&str> = Vec::new();
     for m in conversation {
-        let (role, blocks) = match m.role {
+        let (role, mut blocks) = match m.role {
             Role::System | Role::User => ("user", user_blocks(&m.parts)),
             Role::Assistant => ("assistant", assistant_blocks(&m.parts)),
             Role::Tool => ("user", tool_blocks(&m.parts)),
         };
         if blocks.is_empty() {
             continue;
+        }
+        if role == "assistant" {
+            calls.extend(m.parts.iter().filter_map(|p| match p {
+                Part::ToolCall { call_id, .. } => Some(call_id.as_str()),
+                _ => None,
+            }));
+        } else {
+            for b in blocks.iter_mut() {
+                orphan_as_text(b, &calls);
+            }
         }
         match out.last_mut() {
             Some((last, content)) if *last == role => content.extend(blocks),
@@ -206,6 +219,33 @@ pub(super) fn messages(conversation: &[Arc<Message>]) -> Vec<Value> {
     out.into_iter()
         .map(|(role, content)| json!({"role": role, "content": content}))
         .collect()
+}
+
+/// A `tool_result` whose `tool_use` is not in the request (the context starts after
+/// it) becomes text: the API refuses a result it cannot match to a call.
+fn orphan_as_text(block: &mut Value, calls: &[&str]) {
+    if block["type"] != "tool_result" {
+        return;
+    }
+    let id = block["tool_use_id"].as_str().unwrap_or("");
+    if calls.contains(&id) {
+        return;
+    }
+    let mut text = format!("[result of tool call {id}]");
+    match &block["content"] {
+        Value::String(s) => {
+            text.push('\n');
+            text.push_str(s);
+        }
+        Value::Array(content) => {
+            for t in content.iter().filter_map(|b| b["text"].as_str()) {
+                text.push('\n');
+                text.push_str(t);
+            }
+        }
+        _ => {}
+    }
+    *block = json!({"type": "text", "text": text});
 }
 
 fn user_blocks(parts: &[Part]) -> Vec<Value> {

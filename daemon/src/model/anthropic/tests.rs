@@ -282,6 +282,25 @@ fn no_tool_calls_and_thinking_budget_reach_the_body() {
     assert_eq!(b["messages"][0]["content"][1]["text"], "note");
 }
 
+#[test]
+fn a_result_whose_call_is_not_in_view_is_sent_as_text() {
+    let events = [
+        result("toolu_gone", "old output", false, vec![]),
+        user("next"),
+        assistant("", vec![call("toolu_1", "ls")], vec![]),
+        result("toolu_1", "a", false, vec![]),
+    ];
+    let b = body(&request(&events, None, 0), &OPTIONS);
+    let m = b["messages"].as_array().unwrap();
+    assert_eq!(m[0]["content"][0]["type"], "text");
+    assert_eq!(
+        m[0]["content"][0]["text"],
+        "[result of tool call toolu_gone]\nold output"
+    );
+    assert_eq!(m[0]["content"][1]["text"], "next");
+    assert_eq!(m[2]["content"][0]["type"], "tool_result");
+}
+
 /// Feeds `events` (`event:` name, data) and finishes.
 fn read(events: &[(&str, Value)]) -> (Result<ModelReply, ModelError>, String) {
     let mut acc = MessageAccumulator::default();
