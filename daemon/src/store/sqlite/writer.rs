@@ -275,6 +275,7 @@ impl Writer {
             }
             Op::Delete(id, key, reply) => {
                 let out = with_sp(&|c| {
+                    super::search::forget(c, &id)?;
                     c.execute("DELETE FROM events WHERE session_id = ?1", params![id])?;
                     c.execute("DELETE FROM inputs WHERE session_id = ?1", params![id])?;
                     c.execute("DELETE FROM processes WHERE session_id = ?1", params![id])?;
@@ -315,5 +316,6 @@ fn insert_events(c: &Connection, id: &str, events: &[Event]) -> Result<(), SqlEr
             serde_json::to_string(ev)?
         ])?;
     }
-    Ok(())
+    // In the same savepoint: an event is searchable exactly when it is stored.
+    super::search::index(c, id, events)
 }
