@@ -18,4 +18,4 @@ mod types;
 pub use api::Store;
 pub use error::StoreError;
 pub use sqlite::SqliteStore;
-pub use types::{Batch, KeyRecord, QueuedInput, SearchHit, SessionRow};
+pub use types::{Batch, KeyRecord, QueuedInput, SessionRow};
