@@ -24,13 +24,13 @@ mod tests;
 pub(crate) mod watch;
 
 pub use approvals::Policy;
-pub use context::{ContextSettings, ModelSettings};
+pub use context::ModelSettings;
 pub use error::ConfigError;
 pub(crate) use error::line_col;
 // The daemon parses through `ConfigSource`; tests parse text directly.
 #[cfg(test)]
 pub(crate) use parse::parse;
-pub use providers::{ProviderKind, ResolvedModel};
+pub use providers::{Provider, ProviderKind, ResolvedModel};
 pub use retry::Retry;
 pub use settings::{Config, Resume};
 pub use source::ConfigSource;

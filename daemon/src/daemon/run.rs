@@ -13,6 +13,7 @@ use crate::config::ConfigSource;
 use crate::rpc::listener as server;
 use crate::session::Registry;
 use crate::session::SessionShared;
+use crate::session::context::window::WindowBook;
 use crate::store::{SqliteStore, Store};
 use crate::tools::ToolManager;
 
@@ -55,6 +56,7 @@ pub async fn run(options: DaemonOptions, shutdown: CancellationToken) -> anyhow:
         tools: tools.clone(),
         http,
         tracker: session_tracker.clone(),
+        windows: Arc::new(WindowBook::open(&options.state_dir)),
         sessions_changed: tokio::sync::watch::channel(0).0,
     });
     let sessions_cancel = CancellationToken::new();

@@ -53,6 +53,7 @@ mod tests {
         let request = ModelRequest {
             messages: Vec::new(),
             tools: Vec::new(),
+            no_tool_calls: false,
         };
         let (tx, _rx) = mpsc::unbounded_channel();
         let e = provider.stream(&request, &tx).await.unwrap_err();

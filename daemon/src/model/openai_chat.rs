@@ -71,7 +71,10 @@ impl OpenAiChat {
         deltas: &mpsc::UnboundedSender<String>,
     ) -> Result<ModelReply, ModelError> {
         let p = &self.resolved.provider;
-        let body = ChatBody::new(&self.resolved.model, &request.messages, &request.tools);
+        let mut body = ChatBody::new(&self.resolved.model, &request.messages, &request.tools);
+        if request.no_tool_calls {
+            body = body.without_tool_calls();
+        }
         let url = format!("{}/chat/completions", p.base_url);
         let mut req = self.client.post(&url).json(&body);
         if let Some(var) = &p.api_key_env

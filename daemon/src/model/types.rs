@@ -117,13 +117,17 @@ impl Message {
 }
 
 /// What the agent asks the model.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ModelRequest {
     /// The conversation, instructions first (shared with the session: a request costs
     /// pointers, not a deep copy).
     pub messages: Vec<Arc<Message>>,
     /// Tools on offer.
     pub tools: Vec<ToolSpec>,
+    /// The tools are listed (so the request shares its prefix with the session's
+    /// other requests, for the endpoint's prompt cache) but must not be called: a
+    /// compaction's summary request.
+    pub no_tool_calls: bool,
 }
 
 impl ModelRequest {
@@ -172,6 +176,7 @@ mod tests {
         let request = ModelRequest {
             messages: vec![Arc::new(Message::text(Role::User, "hi")), Arc::new(m)],
             tools: Vec::new(),
+            no_tool_calls: false,
         };
         assert!(request.has_images());
     }

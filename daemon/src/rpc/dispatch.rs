@@ -132,6 +132,10 @@ async fn dispatch(peer: &Arc<Peer>, req: Request, key: Option<KeyRecord>) -> Rep
             let p = decode::<m::ToolsList>(params)?;
             encode::<m::ToolsList>(tools::list(peer, p))
         }
+        m::SessionCompact::NAME => {
+            let p = decode::<m::SessionCompact>(params)?;
+            encode::<m::SessionCompact>(steer::compact(peer, p).await)
+        }
         other => Err(errors::method_not_found(other)),
     }
 }

@@ -174,6 +174,7 @@ impl From<SessionError> for RpcError {
             SessionError::NoProvider(_) => code::NO_PROVIDER,
             SessionError::NameTaken(_) => code::NAME_TAKEN,
             SessionError::NoSuchApproval(_) => code::NO_SUCH_APPROVAL,
+            SessionError::CompactionFailed(_) => code::COMPACTION_FAILED,
             SessionError::NotCreated(_)
             | SessionError::NotDeleted(_)
             | SessionError::DecisionNotStored => code::INTERNAL,

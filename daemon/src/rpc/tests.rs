@@ -28,6 +28,7 @@ fn context(dir: &std::path::Path) -> Arc<DaemonContext> {
         tools: ToolManager::new(dir, config, CancellationToken::new()),
         http: reqwest::Client::new(),
         tracker: TaskTracker::new(),
+        windows: Default::default(),
         sessions_changed: tokio::sync::watch::channel(0).0,
     });
     let options = DaemonOptions {

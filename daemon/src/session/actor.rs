@@ -18,15 +18,16 @@ use tokio::sync::{broadcast, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, info, info_span, warn};
 
-use super::context;
+use super::context::tokens::Calibration;
+use super::context::view::Context;
 use super::error::SessionError;
 use super::handle::{Command, SessionHandle, Subscription};
 use super::machine::{self, CallStatus};
 use super::shared::{SessionShared, summary};
 use super::storefail::StoreDebt;
-use super::turn::{Phase, Turn};
+use super::turn::{CompactRequest, Compaction, Phase, Turn};
 use super::workers::{Work, Workers};
-use crate::model::{self, Message, ModelRequest, Progress};
+use crate::model::Progress;
 use crate::store::{Batch, KeyRecord, QueuedInput, SessionRow};
 use crate::tools::ToolChange;
 use crate::util::now_rfc3339;
@@ -43,7 +44,22 @@ pub(super) struct SessionActor {
     pub(super) inputs: VecDeque<QueuedInput>,
     pub(super) turn: Option<Turn>,
     pub(super) next_generation: u64,
-    conversation: Option<Vec<Arc<Message>>>,
+    /// The model's view, loaded at the first model call.
+    pub(super) conversation: Option<Context>,
+    /// Estimates against the endpoint's counts.
+    pub(super) calibration: Calibration,
+    /// The last request's estimated tokens (by the rule, uncorrected).
+    pub(super) last_estimate: u64,
+    /// The context's size and the model's window, in the endpoint's tokens, for
+    /// `ls --json` and the TUI.
+    pub(super) context_use: (u64, u64),
+    /// No automatic compaction while the estimate is below this: set when one
+    /// could not bring the context under the threshold, so it never loops.
+    pub(super) compact_floor: u64,
+    /// A compaction whose summary is being written.
+    pub(super) compaction: Option<Compaction>,
+    /// `tether compact` requests waiting for the running turn's next model call.
+    pub(super) compact_requests: Vec<CompactRequest>,
     pub(super) partial_text: String,
     clients: usize,
     // Created at the first subscribe: the channel's slots are allocated up front,
@@ -121,6 +137,12 @@ pub(super) fn spawn(
         turn: None,
         next_generation: 1,
         conversation: None,
+        calibration: Calibration::default(),
+        last_estimate: 0,
+        context_use: (0, 0),
+        compact_floor: 0,
+        compaction: None,
+        compact_requests: Vec::new(),
         partial_text: String::new(),
         clients: 0,
         live: None,
@@ -244,14 +266,16 @@ impl SessionActor {
             }) => step.pending(),
             _ => Vec::new(),
         };
-        summary(
+        let mut info = summary(
             &self.row,
             self.state,
             pending,
             self.inputs.len(),
             self.clients,
             self.last_error.as_ref(),
-        )
+        );
+        (info.context_tokens, info.context_window) = self.context_use;
+        info
     }
 
     /// Sends to attached clients; dropping the channel when nobody listens any more.
@@ -325,7 +349,7 @@ impl SessionActor {
                 self.state = state;
             }
             if let Some(conv) = self.conversation.as_mut() {
-                context::apply(conv, &ev.kind);
+                conv.apply(&ev);
             }
             // No receivers is fine: nobody is attached.
             self.publish(Live::Event { event: ev });
@@ -394,6 +418,10 @@ impl SessionActor {
                 self.clients = self.clients.saturating_add_signed(delta);
                 self.publish_status();
             }
+            Command::Compact {
+                instructions,
+                reply,
+            } => self.compact_command(instructions, reply).await,
             Command::Stop { .. } => {}
         }
     }
@@ -441,8 +469,15 @@ impl SessionActor {
     }
 
     pub(super) async fn start_turn_if_idle(&mut self) {
-        if self.turn.is_some() {
+        if self.turn.is_some() || self.compaction.is_some() {
             return;
+        }
+        if !self.compact_requests.is_empty() {
+            // A `tether compact` that waited for the turn to end.
+            Box::pin(self.compact_idle()).await;
+            if self.compaction.is_some() || self.turn.is_some() {
+                return;
+            }
         }
         let Some(input) = self.inputs.pop_front() else {
             return;
@@ -461,89 +496,15 @@ impl SessionActor {
         }
         let generation = self.next_generation;
         self.next_generation += 1;
-        self.turn = Some(Turn {
+        self.turn = Some(Turn::new(
             generation,
-            cancel: self.cancel.child_token(),
-            phase: Phase::Model,
-        });
+            self.cancel.child_token(),
+            Phase::Model,
+        ));
         self.model_step().await;
     }
 
-    /// Starts a model call for the current turn, taking steered inputs first.
-    pub(super) async fn model_step(&mut self) {
-        let steered: Vec<QueuedInput> = {
-            let (s, rest): (Vec<_>, Vec<_>) = self
-                .inputs
-                .drain(..)
-                .partition(|i| i.delivery == Delivery::Steer);
-            self.inputs = rest.into();
-            s
-        };
-        if !steered.is_empty() {
-            let ids = steered.iter().map(|i| i.id).collect();
-            let kinds = steered
-                .into_iter()
-                .map(|i| EventKind::UserMessage {
-                    text: i.text,
-                    delivery: i.delivery,
-                })
-                .collect();
-            if !self.persist(kinds, ids, None).await {
-                return;
-            }
-        }
-        if self.conversation.is_none() {
-            match self
-                .shared
-                .store
-                .events(&self.row.id, 0, u64::MAX, usize::MAX >> 1, false)
-                .await
-            {
-                Ok(events) => {
-                    let mut conv = Vec::new();
-                    for ev in &events {
-                        context::apply(&mut conv, &ev.kind);
-                    }
-                    self.conversation = Some(conv);
-                }
-                Err(e) => {
-                    self.fail_turn(format!("could not load the session history: {e}"))
-                        .await;
-                    return;
-                }
-            }
-        }
-        let (config, _) = self.shared.config.load();
-        let resolved = match config.resolve(&self.row.model, self.shared.config.path()) {
-            Ok(r) => r,
-            Err(e) => {
-                self.fail_turn(e).await;
-                return;
-            }
-        };
-        let Some(turn) = self.turn.as_mut() else {
-            return;
-        };
-        turn.phase = Phase::Model;
-        let turn = &*turn;
-        self.partial_text.clear();
-        let mut messages = context::request_messages(
-            self.row.instructions.as_deref(),
-            self.conversation.as_deref().unwrap_or_default(),
-        );
-        if !resolved.provider.images {
-            context::drop_images(&mut messages);
-        }
-        let request = ModelRequest {
-            messages,
-            tools: Vec::new(),
-        };
-        let provider = model::provider_for(&self.shared.http, &resolved, &config.retry);
-        self.workers
-            .call_model(turn, request, provider, config.retry);
-    }
-
-    fn current(&self, generation: u64) -> bool {
+    pub(super) fn current(&self, generation: u64) -> bool {
         self.turn
             .as_ref()
             .is_some_and(|t| t.generation == generation)
@@ -583,8 +544,11 @@ impl SessionActor {
             Work::ModelDone { generation, result } if self.current(generation) => {
                 self.partial_text.clear();
                 match result {
-                    Ok(reply) => self.model_reply(reply).await,
-                    Err(e) => self.fail_turn(e.to_string()).await,
+                    Ok(reply) => {
+                        self.note_usage(reply.usage);
+                        self.model_reply(reply).await
+                    }
+                    Err(e) => self.model_failed(e).await,
                 }
             }
             Work::ToolChunk {
@@ -602,6 +566,7 @@ impl SessionActor {
             } if self.current(generation) => {
                 self.tool_done(call_id, tool, output).await;
             }
+            Work::Compacted { generation, result } => self.compacted(generation, result).await,
             Work::ToolFailures(errors) => {
                 let kind = EventKind::ToolsChanged {
                     added: vec![],
@@ -618,6 +583,7 @@ impl SessionActor {
     /// Daemon shutdown: stop workers, record the calls they were running, and leave
     /// the turn open so the next start resumes it.
     async fn stop(&mut self) {
+        self.end_compactions();
         if self.store_debt.owes() {
             // The last chance to record why the turn ended; else the next start
             // treats it as cut short by the restart.

@@ -66,6 +66,9 @@ pub enum SessionError {
     /// No call (or not that call) waits for a decision; the text names what was asked.
     #[error("{0}")]
     NoSuchApproval(String),
+    /// A compaction could not be done; the text says why.
+    #[error("could not compact the context: {0}")]
+    CompactionFailed(String),
     /// A decision could not be stored, so nothing was run or refused.
     #[error("could not store the decision")]
     DecisionNotStored,

@@ -49,6 +49,10 @@ pub(super) enum Command {
     Stop {
         reply: oneshot::Sender<()>,
     },
+    Compact {
+        instructions: Option<String>,
+        reply: super::turn::CompactReply,
+    },
 }
 
 /// A cloneable handle on a session actor.
@@ -135,6 +139,19 @@ impl SessionHandle {
             all,
             decision,
             reason,
+            reply,
+        })
+        .await?
+    }
+
+    /// Compacts the session's context now (or, during a turn, before its next
+    /// model call); returns what it did.
+    pub async fn compact(
+        &self,
+        instructions: Option<String>,
+    ) -> Result<tether_shared::protocol::CompactResult, SessionError> {
+        self.ask(|reply| Command::Compact {
+            instructions,
             reply,
         })
         .await?

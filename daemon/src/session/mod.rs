@@ -2,6 +2,7 @@
 //! [`SessionHandle`] and talk to it over a bounded command channel.
 
 mod actor;
+mod compaction;
 pub mod context;
 mod error;
 mod handle;
@@ -9,6 +10,7 @@ pub mod machine;
 mod recover;
 mod registry;
 mod shared;
+mod step;
 mod storefail;
 mod transitions;
 mod turn;

@@ -130,15 +130,15 @@ impl SessionActor {
             SessionState::AwaitingApproval
         };
         self.state_change(state, &mut kinds);
-        self.turn = Some(Turn {
+        self.turn = Some(Turn::new(
             generation,
-            cancel: self.cancel.child_token(),
-            phase: if step.calls.is_empty() {
+            self.cancel.child_token(),
+            if step.calls.is_empty() {
                 Phase::Model
             } else {
                 Phase::Tools(step)
             },
-        });
+        ));
         if !self.persist(kinds, vec![], None).await {
             return;
         }

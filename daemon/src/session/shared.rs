@@ -7,6 +7,7 @@ use tether_shared::SessionState;
 use tether_shared::protocol::SessionInfo;
 use tokio_util::task::TaskTracker;
 
+use super::context::window::WindowBook;
 use crate::config::ConfigSource;
 use crate::store::{SessionRow, Store};
 use crate::tools::ToolManager;
@@ -23,6 +24,8 @@ pub struct SessionShared {
     pub http: reqwest::Client,
     /// Tracks every task, for a bounded shutdown.
     pub tracker: TaskTracker,
+    /// The context windows learned and probed, shared by every session.
+    pub windows: Arc<WindowBook>,
     /// Bumped whenever any session's summary changes, or one is created or
     /// killed. A watch: list viewers want "something changed", not each change.
     pub sessions_changed: tokio::sync::watch::Sender<u64>,

@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, info};
 
+use super::context::compact::SummaryJob;
 use super::machine::StepCall;
 use super::shared::SessionShared;
 use super::turn::Turn;
@@ -49,6 +50,44 @@ pub(super) enum Work {
         tool: String,
         output: ToolOutput,
     },
+    /// A compaction's summary, or why there is none.
+    Compacted {
+        generation: u64,
+        result: Result<String, String>,
+    },
+}
+
+/// Runs a compaction's summary requests.
+async fn summarise(
+    job: &SummaryJob,
+    provider: &dyn ModelProvider,
+    retry: &Retry,
+    tools: &crate::tools::ToolManager,
+    session_id: &str,
+) -> Result<String, String> {
+    let mut summary = String::new();
+    for i in 0..job.chunks.len() {
+        let request = ModelRequest {
+            messages: job.messages(i, &summary),
+            // The same tools as the session's requests, for the shared prefix.
+            tools: if i == 0 && job.shares_prefix {
+                tools.specs(session_id)
+            } else {
+                Vec::new()
+            },
+            no_tool_calls: true,
+        };
+        // Nobody watches a summary being written: its deltas are dropped.
+        let (ptx, _prx) = mpsc::unbounded_channel();
+        let reply = model::complete_with_retries(provider, &request, retry, &ptx)
+            .await
+            .map_err(|e| e.to_string())?;
+        summary = reply.text.trim().to_string();
+        if summary.is_empty() {
+            return Err("the model wrote an empty summary".into());
+        }
+    }
+    Ok(summary)
 }
 
 /// Starts a session's workers. It knows only what they need, not the actor: the
@@ -155,6 +194,37 @@ impl Workers {
                     );
                 }
                 let _ = work.send(Work::ModelDone { generation, result });
+            }
+            .in_current_span(),
+        );
+    }
+
+    /// Spawns the summary requests of a compaction, one after another, each given
+    /// the summary so far; reports the last summary (or why there is none), also
+    /// when cancelled, so whoever waits for it hears.
+    pub(super) fn compact(
+        &self,
+        generation: u64,
+        cancel: CancellationToken,
+        job: SummaryJob,
+        provider: Arc<dyn ModelProvider>,
+        retry: Retry,
+    ) {
+        let work = self.work_tx.clone();
+        let tools = self.shared.tools.clone();
+        let session_id = self.session_id.clone();
+        debug!(
+            chunks = job.chunks.len(),
+            shares_prefix = job.shares_prefix,
+            "summary requests"
+        );
+        self.shared.tracker.spawn(
+            async move {
+                let result = tokio::select! {
+                    _ = cancel.cancelled() => Err("interrupted".to_string()),
+                    r = summarise(&job, &*provider, &retry, &tools, &session_id) => r,
+                };
+                let _ = work.send(Work::Compacted { generation, result });
             }
             .in_current_span(),
         );

@@ -118,6 +118,14 @@ pub trait Store: Send + Sync {
     /// last state event when no turn was ever started: what recovery needs.
     fn last_turn<'a>(&'a self, session_id: &'a str) -> StoreFuture<'a, Vec<Event>>;
 
+    /// The seq of the session's last event of type `type_name` (`context_compacted`,
+    /// ...), if it has one: found through the index, not by reading the log.
+    fn last_seq_of<'a>(
+        &'a self,
+        session_id: &'a str,
+        type_name: &'a str,
+    ) -> StoreFuture<'a, Option<u64>>;
+
     /// The queued inputs of a session, oldest first.
     fn inputs<'a>(&'a self, session_id: &'a str) -> StoreFuture<'a, Vec<QueuedInput>>;
 

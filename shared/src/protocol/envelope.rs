@@ -42,6 +42,8 @@ pub mod code {
     pub const PERMISSION_DENIED: i64 = -32012;
     /// A request key was already used by a request with another method or params.
     pub const KEY_REUSED: i64 = -32013;
+    /// A compaction could not be done (the summary request failed).
+    pub const COMPACTION_FAILED: i64 = -32014;
     /// The store cannot read or write (a full disk, an I/O error, a damaged
     /// `tether.db`); the message says which and what to do.
     pub const STORAGE: i64 = -32020;

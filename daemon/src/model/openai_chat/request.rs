@@ -38,6 +38,9 @@ pub(super) struct ChatBody<'a> {
     stream_options: StreamOptions,
     #[serde(skip_serializing_if = "Option::is_none")]
     tools: Option<Vec<Value>>,
+    /// `"none"` when tools are listed but must not be called.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_choice: Option<&'static str>,
 }
 
 impl<'a> ChatBody<'a> {
@@ -57,8 +60,17 @@ impl<'a> ChatBody<'a> {
             stream_options: StreamOptions {
                 include_usage: true,
             },
+            tool_choice: None,
             tools: if tools.is_empty() { None } else { Some(tools) },
         }
+    }
+
+    /// Lists the tools but forbids calling them (`tool_choice: "none"`).
+    pub(super) fn without_tool_calls(mut self) -> Self {
+        if self.tools.is_some() {
+            self.tool_choice = Some("none");
+        }
+        self
     }
 }
 

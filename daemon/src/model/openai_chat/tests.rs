@@ -201,6 +201,7 @@ fn the_request_body_is_byte_for_byte_the_chat_json_of_the_log() {
     let request = ModelRequest {
         messages: request_messages(Some("be brief"), &conv),
         tools,
+        no_tool_calls: false,
     };
     let url = "data:image/png;base64,AAAA";
     let expected = json!({

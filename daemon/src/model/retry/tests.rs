@@ -101,6 +101,7 @@ fn request() -> ModelRequest {
     ModelRequest {
         messages: Vec::new(),
         tools: Vec::new(),
+        no_tool_calls: false,
     }
 }
 

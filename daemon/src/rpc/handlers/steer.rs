@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use tether_shared::protocol::{
-    DecideParams, DecideResult, InterruptResult, RpcError, SendParams, SendResult, SessionRef,
-    WaitParams, WaitResult,
+    CompactParams, CompactResult, DecideParams, DecideResult, InterruptResult, RpcError,
+    SendParams, SendResult, SessionRef, WaitParams, WaitResult,
 };
 use tether_shared::{Decision, Delivery};
 
@@ -41,6 +41,13 @@ pub(crate) async fn interrupt(
     Ok(InterruptResult {
         interrupted: h.interrupt().await?,
     })
+}
+
+/// `session.compact`.
+pub(crate) async fn compact(peer: &Arc<Peer>, p: CompactParams) -> Result<CompactResult, RpcError> {
+    let h = peer.ctx.registry.find(&p.session)?;
+    peer.writable(&h)?;
+    Ok(h.compact(p.instructions).await?)
 }
 
 /// `session.approve` (`Approved`) and `session.deny` (`Denied`).

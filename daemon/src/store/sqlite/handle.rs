@@ -252,6 +252,16 @@ impl Store for SqliteStore {
         self.read(move |c| reads::last_turn(c, &id))
     }
 
+    fn last_seq_of<'a>(
+        &'a self,
+        session_id: &'a str,
+        type_name: &'a str,
+    ) -> StoreFuture<'a, Option<u64>> {
+        let id = session_id.to_string();
+        let t = type_name.to_string();
+        self.read(move |c| reads::last_seq_of(c, &id, &t))
+    }
+
     fn inputs<'a>(&'a self, session_id: &'a str) -> StoreFuture<'a, Vec<QueuedInput>> {
         let id = session_id.to_string();
         self.read(move |c| reads::inputs(c, &id))

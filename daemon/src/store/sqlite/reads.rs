@@ -97,6 +97,22 @@ pub(super) fn events(
 
 /// The events of the session's last turn (see [`crate::store::Store::last_turn`]),
 /// checked up to its recorded last seq.
+pub(super) fn last_seq_of(
+    c: &Connection,
+    id: &str,
+    type_name: &str,
+) -> Result<Option<u64>, SqlError> {
+    let seq: Option<i64> = c
+        .query_row(
+            "SELECT max(seq) FROM events WHERE session_id = ?1 AND type = ?2",
+            params![id, type_name],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten();
+    Ok(seq.map(|s| s as u64))
+}
+
 pub(super) fn last_turn(c: &Connection, id: &str) -> Result<Vec<Event>, SqlError> {
     let snapshot = c.unchecked_transaction()?;
     let recorded = session_end(c, id)?;

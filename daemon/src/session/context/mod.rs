@@ -1,10 +1,24 @@
 //! The model's view of a session: the provider-neutral conversation rebuilt from the
 //! event log.
 //!
-//! The log is the source of truth; this is a pure projection of it, applied to the
-//! whole log when a session first calls the model and then event by event. How a
-//! provider lays the conversation out on its wire (where tool images go, how a failed
-//! result is marked) is the provider's business, not this file's.
+//! The log is the source of truth; this is a pure projection of it, applied from
+//! the latest compaction on when a session first calls the model and then event by
+//! event. How a provider lays the conversation out on its wire (where tool images
+//! go, how a failed result is marked) is the provider's business, not this folder's.
+//!
+//! - this file: what one event adds to the conversation ([`apply`]), the request's
+//!   messages ([`request_messages`]);
+//! - `view`: the [`view::Context`] projection, with compactions replayed;
+//! - `compact`: planning a compaction and its summary requests;
+//! - `tokens`: estimates, corrected by the endpoint's reported usage;
+//! - `window`: how big a model's window is.
+
+pub mod compact;
+#[cfg(test)]
+mod compaction_tests;
+pub mod tokens;
+pub mod view;
+pub mod window;
 
 use std::sync::Arc;
 
