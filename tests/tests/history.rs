@@ -164,3 +164,62 @@ async fn history_search_finds_an_earlier_tool_output_and_history_read_shows_it_w
         "the search result reached the model"
     );
 }
+
+/// What a compaction cut from the model's view is recalled: after `session.compact`
+/// the tool output is no longer in the request, and `history_search` finds it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tool_output_compacted_away_is_found_again() {
+    let (model, env) = TestEnv::started("").await;
+    let filler = "nothing to see on this line\n".repeat(400);
+    let report = format!("{filler}the launch code is 7341-zeta\n{filler}");
+    std::fs::write(env.work_dir.join("report.txt"), &report).unwrap();
+    model.push(Reply::tool_call(
+        "c_read",
+        "read_file",
+        json!({"path": "report.txt"}),
+    ));
+    model.push(Reply::text("I read the report."));
+    env.ok(&["new", "-d", "-n", "h", "read the report"]).await;
+    assert_eq!(env.wait_settled("h").await, "idle");
+    model.push(Reply::text("You are welcome."));
+    env.ok(&["send", "h", "thanks"]).await;
+    assert_eq!(env.wait_settled("h").await, "idle");
+    let seq = results(&env, "h").await["c_read"]["seq"].as_u64().unwrap();
+
+    // The summary request gets a summary that does not hold the code.
+    model.push(Reply::text("The assistant read a report for the user."));
+    let mut raw = tether_tests::raw::Raw::hello(&env.socket).await;
+    let compacted = raw
+        .request(1, "session.compact", json!({"session": "h"}))
+        .await;
+    assert_eq!(compacted["result"]["compacted"], true, "{compacted}");
+    let compactions = env.events_of("h", "context_compacted").await;
+    assert_eq!(compactions.len(), 1, "{}", pretty(&compactions));
+
+    model.push(Reply::tool_call(
+        "c_search",
+        "history_search",
+        json!({"query": "launch code"}),
+    ));
+    model.push(Reply::text("The launch code is 7341-zeta."));
+    env.ok(&["send", "h", "what was the launch code?"]).await;
+    assert_eq!(env.wait_settled("h").await, "idle");
+    let reqs = model.requests();
+    let asked = &reqs[reqs.len() - 2];
+    assert!(
+        !asked.request_text().contains("7341-zeta"),
+        "the output is still in view, so this proves nothing: {}",
+        asked.request_text()
+    );
+    let (search, err) = output(&results(&env, "h").await, "c_search");
+    assert!(!err, "{search}");
+    assert!(
+        search.contains(&format!("seq {seq} · tool_result of read_file · ")),
+        "{search}"
+    );
+    assert!(search.contains("the launch code is 7341-zeta"), "{search}");
+    assert!(
+        reqs[reqs.len() - 1].request_text().contains("7341-zeta"),
+        "the model saw what the search found"
+    );
+}
