@@ -105,12 +105,16 @@ pub(super) fn search(
     if words.is_empty() || limit == 0 {
         return Ok(Vec::new());
     }
+    // The best `limit` first, then their bodies: ranking with the bodies in hand
+    // would carry every match's body through the sort.
     let mut st = c.prepare_cached(
-        "SELECT e.body FROM event_text f \
-         JOIN event_text_keys k ON k.id = f.rowid \
-         JOIN events e ON e.session_id = k.session_id AND e.seq = k.seq \
-         WHERE event_text MATCH ?1 AND k.session_id = ?2 \
-         ORDER BY f.rank, k.seq DESC LIMIT ?3",
+        "SELECT e.body FROM ( \
+             SELECT k.session_id AS sid, k.seq AS seq, f.rank AS score FROM event_text f \
+             JOIN event_text_keys k ON k.id = f.rowid \
+             WHERE event_text MATCH ?1 AND k.session_id = ?2 \
+             ORDER BY f.rank, k.seq DESC LIMIT ?3 \
+         ) best JOIN events e ON e.session_id = best.sid AND e.seq = best.seq \
+         ORDER BY best.score, best.seq DESC",
     )?;
     let limit = limit.min(i64::MAX as usize) as i64;
     let rows = st.query_map(params![fts_query(&words, every_word), id, limit], |r| {
