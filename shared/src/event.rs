@@ -92,12 +92,26 @@ pub enum Decision {
 /// Token usage reported by the model for one call.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Usage {
-    /// Tokens in the request.
+    /// Tokens in the request, all of them: those read from the provider's prompt
+    /// cache and those written to it included.
     #[serde(default)]
     pub prompt_tokens: u64,
-    /// Tokens in the answer.
+    /// Tokens in the answer (reasoning included).
     #[serde(default)]
     pub completion_tokens: u64,
+    /// Of `prompt_tokens`, those read from the provider's prompt cache (issue 10).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cached_tokens: u64,
+    /// Of `prompt_tokens`, those written to the provider's prompt cache (issue 10).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cache_write_tokens: u64,
+    /// Of `completion_tokens`, the model's reasoning (issue 10).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub reasoning_tokens: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// One tool call requested by the model, as stored inside `assistant_message`.
@@ -109,6 +123,20 @@ pub struct ToolCallSpec {
     pub tool: String,
     /// The arguments, parsed when they are valid JSON, else the raw string.
     pub arguments: Value,
+}
+
+/// Something a model API gave back that only that API understands and that must go back
+/// to it unchanged in later requests: an OpenAI Responses `reasoning` item with its
+/// `encrypted_content`, an Anthropic `thinking` block with its signature, a chat
+/// completions `reasoning_content`. Kept in the log so no request depends on the
+/// provider keeping state; a provider of another kind leaves it out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProviderItemRecord {
+    /// The provider kind that understands it, as `kind` is written in config
+    /// (`openai-responses`, `anthropic`, `openai`).
+    pub kind: String,
+    /// The item, as that provider sent it.
+    pub item: Value,
 }
 
 /// An image a tool returned (an MCP `image` content block), kept so the model can see
@@ -164,6 +192,11 @@ pub enum EventKind {
         /// Tool calls requested in this message.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         tool_calls: Vec<ToolCallSpec>,
+        /// Opaque items of the provider's API (reasoning, thinking), in the order it
+        /// sent them; replayed before the text and tool calls in later requests to a
+        /// provider of the same kind.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        provider_items: Vec<ProviderItemRecord>,
         /// Token usage of the model call that produced it.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         usage: Option<Usage>,

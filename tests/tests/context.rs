@@ -32,7 +32,12 @@ async fn long_conversation(env: &TestEnv, model: &ModelServer, name: &str) {
         env.ok(&["send", name, &format!("Tell me a long story number {i}.")])
             .await;
         let state = env.wait_settled(name).await;
-        assert_eq!(state, "idle", "turn {i}: {}", pretty(&env.events(name).await));
+        assert_eq!(
+            state,
+            "idle",
+            "turn {i}: {}",
+            pretty(&env.events(name).await)
+        );
     }
     model.push(Reply::text("Noted beta."));
     env.ok(&["send", name, "REMEMBER beta"]).await;
@@ -62,21 +67,42 @@ async fn check_long_conversation(env: &TestEnv, model: &ModelServer, name: &str,
         pretty(&events)
     );
     let seqs: Vec<u64> = events.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
-    assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>(), "every event from seq 1");
+    assert_eq!(
+        seqs,
+        (1..=seqs.len() as u64).collect::<Vec<_>>(),
+        "every event from seq 1"
+    );
     let compactions = env.events_of(name, "context_compacted").await;
-    assert!(!compactions.is_empty(), "no compaction: {}", pretty(&events));
+    assert!(
+        !compactions.is_empty(),
+        "no compaction: {}",
+        pretty(&events)
+    );
     for c in &compactions {
-        assert!(c["tokens_after"].as_u64() < c["tokens_before"].as_u64(), "{c}");
-        assert!(["auto", "overflow"].contains(&c["reason"].as_str().unwrap()), "{c}");
+        assert!(
+            c["tokens_after"].as_u64() < c["tokens_before"].as_u64(),
+            "{c}"
+        );
+        assert!(
+            ["auto", "overflow"].contains(&c["reason"].as_str().unwrap()),
+            "{c}"
+        );
     }
     // Every story is still in the log, though not in the context.
     let answers = env.events_of(name, "assistant_message").await;
     assert_eq!(answers.len(), 15, "{}", pretty(&answers));
     let last = last_turn_request(model);
-    assert!(count_tokens(&last) <= window, "{} > {window}", count_tokens(&last));
+    assert!(
+        count_tokens(&last) <= window,
+        "{} > {window}",
+        count_tokens(&last)
+    );
     assert!(mentions(&last, "alpha"), "alpha lost: {last}");
     assert!(mentions(&last, "beta"), "beta lost: {last}");
-    assert!(mentions(&last, "Which two facts"), "the question is missing");
+    assert!(
+        mentions(&last, "Which two facts"),
+        "the question is missing"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -84,11 +110,17 @@ async fn a_session_on_a_small_window_compacts_and_keeps_both_facts() {
     let model = ModelServer::start().await;
     model.context_window(6000);
     model.summarise_when(asks_for_summary);
-    let mut env = TestEnv::with_model(&model, "[models.\"mock/test-model\"]\ncontext_window = 6000\n");
+    let mut env = TestEnv::with_model(
+        &model,
+        "[models.\"mock/test-model\"]\ncontext_window = 6000\n",
+    );
     env.start_daemon().await;
     long_conversation(&env, &model, "long").await;
     check_long_conversation(&env, &model, "long", 6000).await;
-    assert!(model.summaries() > 0, "the session's model wrote the summary");
+    assert!(
+        model.summaries() > 0,
+        "the session's model wrote the summary"
+    );
     let ls: Value = serde_json::from_str(&env.ok(&["ls", "--json"]).await).unwrap();
     let s = &ls.as_array().unwrap()[0];
     assert_eq!(s["context_window"], 6000, "{s}");
@@ -126,7 +158,10 @@ async fn with_no_window_configured_the_first_overflow_compacts_and_retries() {
     env.start_daemon().await;
     long_conversation(&env, &model, "unknown").await;
     check_long_conversation(&env, &model, "unknown", 6000).await;
-    assert!(model.overflows() > 0, "the endpoint said it was over its window");
+    assert!(
+        model.overflows() > 0,
+        "the endpoint said it was over its window"
+    );
     let compactions = env.events_of("unknown", "context_compacted").await;
     assert!(
         compactions.iter().any(|c| c["reason"] == "overflow"),
@@ -146,7 +181,8 @@ async fn with_auto_off_an_overflow_fails_the_turn_and_says_to_run_compact() {
     let mut env = TestEnv::with_model(&model, "[context]\nauto = false\n");
     env.start_daemon().await;
     model.push(Reply::text(long_answer(0)));
-    env.ok(&["new", "-d", "-n", "manual", "REMEMBER alpha"]).await;
+    env.ok(&["new", "-d", "-n", "manual", "REMEMBER alpha"])
+        .await;
     assert_eq!(env.wait_settled("manual").await, "idle");
     model.push(Reply::text(long_answer(1)));
     env.ok(&["send", "manual", "more"]).await;
@@ -156,7 +192,11 @@ async fn with_auto_off_an_overflow_fails_the_turn_and_says_to_run_compact() {
     let failed = env.events_of("manual", "turn_failed").await;
     let error = failed[0]["error"].as_str().unwrap();
     assert!(error.contains("tether compact manual"), "{error}");
-    assert!(env.events_of("manual", "context_compacted").await.is_empty());
+    assert!(
+        env.events_of("manual", "context_compacted")
+            .await
+            .is_empty()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -166,7 +206,8 @@ async fn tether_compact_makes_the_next_request_smaller_and_keeps_the_facts() {
     let mut env = TestEnv::with_model(&model, "");
     env.start_daemon().await;
     model.push(Reply::text("Noted."));
-    env.ok(&["new", "-d", "-n", "c", "REMEMBER the door code is 4711"]).await;
+    env.ok(&["new", "-d", "-n", "c", "REMEMBER the door code is 4711"])
+        .await;
     assert_eq!(env.wait_settled("c").await, "idle");
     for i in 0..3 {
         model.push(Reply::text(long_answer(i)));

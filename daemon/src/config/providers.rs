@@ -19,6 +19,13 @@ impl ProviderKind {
             _ => None,
         }
     }
+
+    /// The kind's name as written in config; provider items in the log carry it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderKind::OpenAi => "openai",
+        }
+    }
 }
 
 /// One model provider.

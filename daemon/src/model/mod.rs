@@ -21,7 +21,7 @@ pub use error::{ModelError, ModelErrorKind};
 pub use factory::provider_for;
 pub use provider::ModelProvider;
 pub use retry::{Progress, complete_with_retries};
-pub use types::{Image, Message, ModelReply, ModelRequest, Part, Role};
+pub use types::{Image, Message, ModelReply, ModelRequest, Part, ProviderItem, Role};
 
 /// The context window of a well-known model, by its name at the provider.
 /// (A first table; the full one, with sources, replaces it in `window.rs`.)

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use tether_shared::Usage;
-use tether_shared::event::ToolCallSpec;
+use tether_shared::event::{ProviderItemRecord, ToolCallSpec};
 
 use crate::config::ProviderKind;
 use crate::tools::ToolSpec;
@@ -73,9 +73,8 @@ pub enum Part {
     },
     /// An image.
     Image(Image),
-    /// An opaque provider item. No provider of today's kinds produces one: OpenAI chat
-    /// completions has nothing to round-trip. The variant is the seam for those that do.
-    #[allow(dead_code)]
+    /// An opaque provider item (reasoning, thinking). In an assistant message these
+    /// come first, before the text and tool calls, as reasoning precedes the answer.
     Provider(ProviderItem),
 }
 
@@ -130,6 +129,24 @@ pub struct ModelRequest {
     pub no_tool_calls: bool,
 }
 
+impl ProviderItem {
+    /// The item as the log records it.
+    pub fn record(&self) -> ProviderItemRecord {
+        ProviderItemRecord {
+            kind: self.kind.as_str().to_string(),
+            item: self.item.clone(),
+        }
+    }
+
+    /// The item a log record holds; `None` for a kind this daemon does not know.
+    pub fn from_record(record: &ProviderItemRecord) -> Option<Self> {
+        Some(ProviderItem {
+            kind: ProviderKind::from_name(&record.kind)?,
+            item: record.item.clone(),
+        })
+    }
+}
+
 impl ModelRequest {
     /// True when some message carries an image.
     pub fn has_images(&self) -> bool {
@@ -144,6 +161,9 @@ pub struct ModelReply {
     pub text: String,
     /// Tool calls, in index order.
     pub tool_calls: Vec<ToolCallSpec>,
+    /// Opaque items to replay in later requests (reasoning, thinking), in the order
+    /// the provider sent them; recorded in the log with the message.
+    pub provider_items: Vec<ProviderItem>,
     /// Token usage, when the server reports it.
     pub usage: Option<Usage>,
     /// Why the model stopped.

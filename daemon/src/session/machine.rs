@@ -235,6 +235,7 @@ mod tests {
                     arguments: json!({}),
                 })
                 .collect(),
+            provider_items: Vec::new(),
             usage: None,
             partial: false,
             finish_reason: None,

@@ -56,6 +56,7 @@ impl SessionActor {
         let mut kinds = vec![EventKind::AssistantMessage {
             text: reply.text.clone(),
             tool_calls: reply.tool_calls.clone(),
+            provider_items: reply.provider_items.iter().map(|p| p.record()).collect(),
             usage: reply.usage,
             partial: false,
             finish_reason: Some(reply.finish_reason.clone()),
@@ -262,6 +263,7 @@ impl SessionActor {
             kinds.push(EventKind::AssistantMessage {
                 text: std::mem::take(&mut self.partial_text),
                 tool_calls: Vec::new(),
+                provider_items: Vec::new(),
                 usage: None,
                 partial: true,
                 finish_reason: None,

@@ -49,6 +49,7 @@ fn info() -> SessionInfo {
         usage: Usage {
             prompt_tokens: 1200,
             completion_tokens: 340,
+            ..Default::default()
         },
         instructions: Some("Be brief.".into()),
         last_error: None,
@@ -69,9 +70,11 @@ fn events() -> Vec<Event> {
                     tool: "shell".into(),
                     arguments: json!({"command": "cargo test"}),
                 }],
+                provider_items: Vec::new(),
                 usage: Some(Usage {
                     prompt_tokens: 600,
                     completion_tokens: 20,
+                    ..Default::default()
                 }),
                 partial: false,
                 finish_reason: Some("tool_calls".into()),

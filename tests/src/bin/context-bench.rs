@@ -13,8 +13,8 @@
 
 use std::time::{Duration, Instant};
 
-use tether_shared::{Delivery, Event, EventKind};
 use tether_shared::event::CompactReason;
+use tether_shared::{Delivery, Event, EventKind};
 use tether_tests::measure::{ms, rss_kib};
 use tether_tests::model::{asks_for_summary, count_tokens};
 use tether_tests::{ModelServer, Reply, TestEnv};
@@ -35,10 +35,14 @@ fn event(seq: u64, kind: EventKind) -> Event {
 fn fill(env: &TestEnv, session: &str, target: u64, every: u64) {
     let mut db = rusqlite::Connection::open(env.state_dir.join("tether.db")).unwrap();
     let id: String = db
-        .query_row("SELECT id FROM sessions WHERE name = ?1", [session], |r| r.get(0))
+        .query_row("SELECT id FROM sessions WHERE name = ?1", [session], |r| {
+            r.get(0)
+        })
         .unwrap();
     let last: u64 = db
-        .query_row("SELECT last_seq FROM sessions WHERE id = ?1", [&id], |r| r.get::<_, i64>(0))
+        .query_row("SELECT last_seq FROM sessions WHERE id = ?1", [&id], |r| {
+            r.get::<_, i64>(0)
+        })
         .unwrap() as u64;
     let tx = db.transaction().unwrap();
     {
@@ -49,7 +53,9 @@ fn fill(env: &TestEnv, session: &str, target: u64, every: u64) {
         while seq <= target {
             let kind = if every > 0 && seq % every == 0 {
                 EventKind::ContextCompacted {
-                    summary: format!("Summary of the work up to event {seq}: notes 1 to {seq} were read."),
+                    summary: format!(
+                        "Summary of the work up to event {seq}: notes 1 to {seq} were read."
+                    ),
                     through_seq: seq - 200,
                     tool_outputs_through: seq - 100,
                     user_messages: vec!["REMEMBER alpha".into()],
@@ -66,6 +72,7 @@ fn fill(env: &TestEnv, session: &str, target: u64, every: u64) {
                 EventKind::AssistantMessage {
                     text: format!("Noted {seq}. {}", "Details follow. ".repeat(8)),
                     tool_calls: vec![],
+                    provider_items: Vec::new(),
                     usage: None,
                     partial: false,
                     finish_reason: Some("stop".into()),
@@ -94,7 +101,10 @@ fn fill(env: &TestEnv, session: &str, target: u64, every: u64) {
 async fn first_message(n: u64, every: u64) -> (u64, Duration, u64, u64) {
     let model = ModelServer::start().await;
     model.summarise_when(asks_for_summary);
-    let mut env = TestEnv::with_model(&model, "[models.\"mock/test-model\"]\ncontext_window = 32768\n");
+    let mut env = TestEnv::with_model(
+        &model,
+        "[models.\"mock/test-model\"]\ncontext_window = 32768\n",
+    );
     env.env.push(("TETHER_LOG".into(), "warn".into()));
     env.start_daemon().await;
     model.push(Reply::text("hello"));
@@ -115,7 +125,11 @@ async fn first_message(n: u64, every: u64) -> (u64, Duration, u64, u64) {
     assert_eq!(state, "idle");
     let rss_after = rss_kib(pid);
     let reqs = model.requests();
-    let last = reqs[seen..].iter().rev().find(|r| !asks_for_summary(r)).unwrap();
+    let last = reqs[seen..]
+        .iter()
+        .rev()
+        .find(|r| !asks_for_summary(r))
+        .unwrap();
     (count_tokens(&last.body), elapsed, rss_before, rss_after)
 }
 
@@ -137,7 +151,8 @@ async fn long_run(turns: usize, compaction: bool) -> (Vec<u64>, usize, Duration)
     let t0 = Instant::now();
     for i in 0..turns {
         model.push(Reply::text(answer.clone()));
-        env.ok(&["send", "r", &format!("REMEMBER note {i}: step {i} is done")]).await;
+        env.ok(&["send", "r", &format!("REMEMBER note {i}: step {i} is done")])
+            .await;
         env.wait_settled("r").await;
     }
     let elapsed = t0.elapsed();
@@ -157,7 +172,10 @@ async fn compaction_time(turns: usize, runs: usize) -> Vec<Duration> {
     for _ in 0..runs {
         let model = ModelServer::start().await;
         model.summarise_when(asks_for_summary);
-        let mut env = TestEnv::with_model(&model, "[models.\"mock/test-model\"]\ncontext_window = 1000000\n");
+        let mut env = TestEnv::with_model(
+            &model,
+            "[models.\"mock/test-model\"]\ncontext_window = 1000000\n",
+        );
         env.env.push(("TETHER_LOG".into(), "warn".into()));
         env.start_daemon().await;
         env.ok(&["new", "-n", "c"]).await;
@@ -180,14 +198,20 @@ async fn main() {
     println!("# tether context benchmarks\n");
     println!("binary: {}\n", tether_tests::tether_bin().display());
     println!("## First message after a restart (window 32768)\n");
-    println!("| session events | compactions in the log | request tokens | send to idle | daemon RSS before | after |");
+    println!(
+        "| session events | compactions in the log | request tokens | send to idle | daemon RSS before | after |"
+    );
     println!("|---|---|---|---|---|---|");
     for n in [10_000u64, 100_000, 1_000_000] {
         for every in [1000u64, 0] {
             let (tokens, t, before, after) = first_message(n, every).await;
             println!(
                 "| {n} | {} | {tokens} | {} | {} MiB | {} MiB |",
-                if every > 0 { format!("every {every}") } else { "none".into() },
+                if every > 0 {
+                    format!("every {every}")
+                } else {
+                    "none".into()
+                },
                 ms(t),
                 before / 1024,
                 after / 1024
@@ -195,14 +219,20 @@ async fn main() {
         }
     }
     println!("\n## 500 turns: tokens sent per turn (question + 1 KiB answer each)\n");
-    println!("| compaction | summary requests | tokens, turn 1 | turn 250 | turn 500 | max | total | wall |");
+    println!(
+        "| compaction | summary requests | tokens, turn 1 | turn 250 | turn 500 | max | total | wall |"
+    );
     println!("|---|---|---|---|---|---|---|---|");
     for compaction in [true, false] {
         let (sizes, summaries, wall) = long_run(500, compaction).await;
         let total: u64 = sizes.iter().sum();
         println!(
             "| {} | {summaries} | {} | {} | {} | {} | {total} | {:.1} s |",
-            if compaction { "on (window 16384)" } else { "off" },
+            if compaction {
+                "on (window 16384)"
+            } else {
+                "off"
+            },
             sizes[0],
             sizes[sizes.len() / 2],
             sizes[sizes.len() - 1],
@@ -210,7 +240,9 @@ async fn main() {
             wall.as_secs_f64()
         );
     }
-    println!("\n## `tether compact` wall time (200 turns of 1.2 KiB answers, scripted summary), 5 runs\n");
+    println!(
+        "\n## `tether compact` wall time (200 turns of 1.2 KiB answers, scripted summary), 5 runs\n"
+    );
     let times = compaction_time(200, 5).await;
     println!(
         "p50 {}, min {}, max {}",

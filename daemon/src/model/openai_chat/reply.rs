@@ -86,6 +86,13 @@ impl ChatAccumulator {
             self.usage = Some(Usage {
                 prompt_tokens: u["prompt_tokens"].as_u64().unwrap_or(0),
                 completion_tokens: u["completion_tokens"].as_u64().unwrap_or(0),
+                cached_tokens: u["prompt_tokens_details"]["cached_tokens"]
+                    .as_u64()
+                    .unwrap_or(0),
+                reasoning_tokens: u["completion_tokens_details"]["reasoning_tokens"]
+                    .as_u64()
+                    .unwrap_or(0),
+                cache_write_tokens: 0,
             });
         }
         let mut text_delta: Option<String> = None;
@@ -166,6 +173,7 @@ impl ChatAccumulator {
         Ok(ModelReply {
             text: self.text,
             tool_calls,
+            provider_items: Vec::new(),
             usage: self.usage,
             finish_reason,
         })

@@ -9,7 +9,7 @@ use tether_shared::event::{ToolCallSpec, ToolImage};
 use tether_shared::{Delivery, EventKind};
 
 use super::request::{ChatBody, ChatMessages};
-use crate::model::{Message, ModelRequest};
+use crate::model::{Message, ModelRequest, Part, Role};
 use crate::session::context::{apply, drop_images, request_messages};
 
 /// The `messages` array a conversation is sent as.
@@ -36,6 +36,7 @@ fn builds_a_tool_round_trip() {
                 tool: "shell".into(),
                 arguments: json!({"command": "ls"}),
             }],
+            provider_items: Vec::new(),
             usage: None,
             partial: false,
             finish_reason: None,
@@ -55,6 +56,7 @@ fn builds_a_tool_round_trip() {
         EventKind::AssistantMessage {
             text: "done".into(),
             tool_calls: vec![],
+            provider_items: Vec::new(),
             usage: None,
             partial: false,
             finish_reason: None,
@@ -163,6 +165,7 @@ fn the_request_body_is_byte_for_byte_the_chat_json_of_the_log() {
     let assistant = |text: &str, tool_calls: Vec<ToolCallSpec>| EventKind::AssistantMessage {
         text: text.into(),
         tool_calls,
+        provider_items: Vec::new(),
         usage: None,
         partial: false,
         finish_reason: None,
@@ -260,5 +263,26 @@ fn the_request_body_is_byte_for_byte_the_chat_json_of_the_log() {
     assert!(
         text.ends_with("\"stream_options\":{\"include_usage\":true}}"),
         "{text}"
+    );
+}
+
+#[test]
+fn messages_that_hold_only_text_are_plain_strings() {
+    // A system prompt built from several texts, as every compatible server accepts it.
+    let system = Arc::new(Message {
+        role: Role::System,
+        parts: vec![
+            Part::Text("You are an agent.\n\n".into()),
+            Part::Text("## Project instructions".into()),
+        ],
+    });
+    let user = Arc::new(Message::text(Role::User, "hi"));
+    let sent = chat(&[system, user]);
+    assert_eq!(
+        sent,
+        [
+            json!({"role": "system", "content": "You are an agent.\n\n## Project instructions"}),
+            json!({"role": "user", "content": "hi"}),
+        ]
     );
 }

@@ -80,6 +80,7 @@ impl ModelProvider for Scripted {
                 None => Ok(ModelReply {
                     text: text.to_string(),
                     tool_calls: Vec::new(),
+                    provider_items: Vec::new(),
                     usage: None,
                     finish_reason: "stop".into(),
                 }),

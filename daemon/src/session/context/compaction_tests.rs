@@ -32,6 +32,7 @@ fn answer(seq: u64, text: &str) -> Event {
         EventKind::AssistantMessage {
             text: text.into(),
             tool_calls: vec![],
+            provider_items: Vec::new(),
             usage: None,
             partial: false,
             finish_reason: None,
@@ -57,6 +58,7 @@ fn long_log() -> Vec<Event> {
                         tool: "shell".into(),
                         arguments: json!({"command": "cat big"}),
                     }],
+                    provider_items: Vec::new(),
                     usage: None,
                     partial: false,
                     finish_reason: None,
@@ -171,6 +173,7 @@ fn stubs_come_first_and_name_the_seq_to_read() {
                     tool: "read_file".into(),
                     arguments: json!({"path": "big.txt"}),
                 }],
+                provider_items: Vec::new(),
                 usage: None,
                 partial: false,
                 finish_reason: None,

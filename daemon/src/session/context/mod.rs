@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 use tether_shared::EventKind;
 
-use crate::model::{Image, Message, Part, Role};
+use crate::model::{Image, Message, Part, ProviderItem, Role};
 
 /// Appends what `kind` adds to the conversation, if anything.
 pub fn apply(messages: &mut Vec<Arc<Message>>, kind: &EventKind) {
@@ -33,12 +33,22 @@ pub fn apply(messages: &mut Vec<Arc<Message>>, kind: &EventKind) {
             messages.push(Arc::new(Message::text(Role::User, text.clone())))
         }
         EventKind::AssistantMessage {
-            text, tool_calls, ..
+            text,
+            tool_calls,
+            provider_items,
+            ..
         } => {
-            if text.is_empty() && tool_calls.is_empty() {
+            if text.is_empty() && tool_calls.is_empty() && provider_items.is_empty() {
                 return;
             }
-            let mut parts = Vec::with_capacity(tool_calls.len() + 1);
+            let mut parts = Vec::with_capacity(provider_items.len() + tool_calls.len() + 1);
+            // Reasoning precedes the answer it led to.
+            parts.extend(
+                provider_items
+                    .iter()
+                    .filter_map(ProviderItem::from_record)
+                    .map(Part::Provider),
+            );
             if !text.is_empty() {
                 parts.push(Part::Text(text.clone()));
             }
@@ -126,6 +136,7 @@ mod tests {
             EventKind::AssistantMessage {
                 text: String::new(),
                 tool_calls: vec![],
+                provider_items: Vec::new(),
                 usage: None,
                 partial: true,
                 finish_reason: None,
@@ -137,6 +148,7 @@ mod tests {
                     tool: "shell".into(),
                     arguments: json!({"command": "ls"}),
                 }],
+                provider_items: Vec::new(),
                 usage: None,
                 partial: false,
                 finish_reason: None,
@@ -184,5 +196,40 @@ mod tests {
         assert!(m[2].has_images(), "the conversation keeps its images");
         assert!(Arc::ptr_eq(&request[2], &m[1]));
         assert_eq!(request_messages(Some("  "), &m).len(), 3);
+    }
+
+    #[test]
+    fn provider_items_come_back_first_and_unknown_kinds_are_left_out() {
+        use tether_shared::event::ProviderItemRecord;
+        let reasoning = json!({"type": "reasoning", "encrypted_content": "opaque"});
+        let kind = EventKind::AssistantMessage {
+            text: "answer".into(),
+            tool_calls: vec![],
+            provider_items: vec![
+                ProviderItemRecord {
+                    kind: "openai".into(),
+                    item: reasoning.clone(),
+                },
+                ProviderItemRecord {
+                    kind: "no-such-kind".into(),
+                    item: json!({}),
+                },
+            ],
+            usage: None,
+            partial: false,
+            finish_reason: None,
+        };
+        let mut m = Vec::new();
+        apply(&mut m, &kind);
+        assert_eq!(
+            m[0].parts,
+            [
+                Part::Provider(ProviderItem {
+                    kind: crate::config::ProviderKind::OpenAi,
+                    item: reasoning,
+                }),
+                Part::Text("answer".into()),
+            ]
+        );
     }
 }

@@ -45,6 +45,7 @@ pub(super) fn sessions(c: &Connection) -> Result<Vec<SessionRow>, SqlError> {
             usage: Usage {
                 prompt_tokens: r.get::<_, i64>(8)? as u64,
                 completion_tokens: r.get::<_, i64>(9)? as u64,
+                ..Default::default()
             },
         })
     })?;

@@ -64,6 +64,7 @@ async fn create_append_read_and_delete() {
                 usage: Some(Usage {
                     prompt_tokens: 3,
                     completion_tokens: 4,
+                    ..Default::default()
                 }),
             },
         )

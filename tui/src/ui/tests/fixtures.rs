@@ -53,6 +53,7 @@ pub(super) fn session_info() -> SessionInfo {
         usage: Usage {
             prompt_tokens: 12_400,
             completion_tokens: 1_350,
+            ..Default::default()
         },
         ..info(SID, "api-refactor", SessionState::Idle)
     }
@@ -86,6 +87,7 @@ pub(super) fn assistant(text: &str) -> EventKind {
     EventKind::AssistantMessage {
         text: text.into(),
         tool_calls: Vec::new(),
+        provider_items: Vec::new(),
         usage: None,
         partial: false,
         finish_reason: None,

@@ -92,6 +92,7 @@ fn an_answer_cut_at_the_token_limit_says_so() {
             EventKind::AssistantMessage {
                 text: format!("answer {seq}"),
                 tool_calls: vec![],
+                provider_items: Vec::new(),
                 usage: None,
                 partial: false,
                 finish_reason: Some(reason.into()),

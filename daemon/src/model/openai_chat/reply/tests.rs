@@ -27,7 +27,8 @@ fn assembles_text_and_split_parallel_tool_calls() {
         reply.usage,
         Some(Usage {
             prompt_tokens: 10,
-            completion_tokens: 5
+            completion_tokens: 5,
+            ..Default::default()
         })
     );
     assert_eq!(reply.tool_calls.len(), 2);
