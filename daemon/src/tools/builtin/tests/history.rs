@@ -72,6 +72,7 @@ async fn two_sessions(dir: &TempDir) -> (ToolContext, String) {
                 usage: None,
                 partial: false,
                 finish_reason: None,
+                provider_items: vec![],
             },
         ),
     ];
