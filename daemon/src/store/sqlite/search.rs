@@ -78,7 +78,9 @@ pub(super) fn backfill(c: &Connection) -> Result<(), SqlError> {
         index(c, &id, std::slice::from_ref(&ev))?;
         indexed += 1;
     }
-    info!(events = indexed, "stored events indexed for search");
+    if indexed > 0 {
+        info!(events = indexed, "stored events indexed for search");
+    }
     Ok(())
 }
 
