@@ -9,6 +9,8 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+#[cfg(test)]
+mod empty_stream_tests;
 mod reply;
 mod request;
 #[cfg(test)]
@@ -65,16 +67,57 @@ impl OpenAiChat {
             })
     }
 
+    /// One call. A streamed request answered with an event stream that ends before its
+    /// first byte is asked once more without streaming: that is how llama-cpp-python's
+    /// server answers a streamed prompt over its window (HTTP 200, then nothing: the
+    /// reason is only in its log), and asked without streaming it says so (HTTP 400
+    /// `context_length_exceeded`, naming the window), which then reads as any other
+    /// answer or error. A server that sends nothing either way gets a retryable error.
+    /// A network error on the re-ask is tried once more (see below).
     async fn run(
         &self,
         request: &ModelRequest,
         deltas: &mpsc::UnboundedSender<String>,
     ) -> Result<ModelReply, ModelError> {
-        let p = &self.resolved.provider;
-        let mut body = ChatBody::new(&self.resolved.model, &request.messages, &request.tools);
-        if request.no_tool_calls {
-            body = body.without_tool_calls();
+        if let Answer::Reply(reply) = self.attempt(self.body(request), request, deltas).await? {
+            return Ok(reply);
         }
+        let unstreamed = || self.attempt(self.body(request).unstreamed(), request, deltas);
+        let answer = match unstreamed().await {
+            // uvicorn (under llama-cpp-python) closes the connection just after such a
+            // stream, without saying so: a request sent at once on the pooled connection
+            // fails before any answer. On a new connection it does not.
+            Err(e) if e.kind == ModelErrorKind::Network => unstreamed().await?,
+            other => other?,
+        };
+        match answer {
+            Answer::Reply(reply) => Ok(reply),
+            Answer::Empty => Err(ModelError::retryable(
+                ModelErrorKind::Server,
+                "model endpoint answered with an empty event stream, and with an empty body \
+                 when asked again without streaming",
+            )),
+        }
+    }
+
+    /// The request body for `request`.
+    fn body<'a>(&'a self, request: &'a ModelRequest) -> ChatBody<'a> {
+        let body = ChatBody::new(&self.resolved.model, &request.messages, &request.tools);
+        if request.no_tool_calls {
+            body.without_tool_calls()
+        } else {
+            body
+        }
+    }
+
+    /// Sends `body` and reads the answer, streamed or not.
+    async fn attempt(
+        &self,
+        body: ChatBody<'_>,
+        request: &ModelRequest,
+        deltas: &mpsc::UnboundedSender<String>,
+    ) -> Result<Answer, ModelError> {
+        let p = &self.resolved.provider;
         let url = format!("{}/chat/completions", p.base_url);
         let mut req = self.client.post(&url).json(&body);
         if let Some(var) = &p.api_key_env
@@ -102,43 +145,25 @@ impl OpenAiChat {
         let status = resp.status();
         if status.is_success() && is_json(&resp) {
             // A server that ignores `stream: true` answers with one chat.completion.
-            return self.read_json_answer(resp, deltas).await;
+            return self.read_json_answer(resp, deltas).await.map(Answer::Reply);
         }
         if !status.is_success() {
-            let retry_after = resp
-                .headers()
-                .get(reqwest::header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<f64>().ok())
-                .filter(|s| s.is_finite() && *s >= 0.0)
-                .map(crate::util::secs);
-            let text = resp.text().await.unwrap_or_default();
-            let detail = serde_json::from_str::<Value>(&text)
-                .ok()
-                .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
-                .unwrap_or_else(|| text.chars().take(200).collect());
-            let mut message = format!(
-                "model endpoint returned HTTP {}: {}",
-                status.as_u16(),
-                detail.trim()
-            );
-            if status.as_u16() == 400 && request.has_images() {
-                message.push_str(
-                    " (the request carried images returned by tools; this model may not accept \
-                     image input: use a model that does, or set `images = false` in its \
-                     [providers.NAME] in config.toml)",
-                );
-            }
-            return Err(ModelError {
-                kind: http_error_kind(status.as_u16(), &text),
-                retryable: http_status_retryable(status.as_u16()),
-                retry_after,
-                ..ModelError::retryable(ModelErrorKind::Server, message)
-            });
+            return Err(http_error(resp, request).await);
         }
+        self.read_stream(resp, deltas).await
+    }
+
+    /// Reads an event stream of `chat.completion.chunk`s as the answer; [`Answer::Empty`]
+    /// when it ends before its first byte.
+    async fn read_stream(
+        &self,
+        resp: reqwest::Response,
+        deltas: &mpsc::UnboundedSender<String>,
+    ) -> Result<Answer, ModelError> {
         let mut stream = resp.bytes_stream();
         let mut parser = SseParser::new();
         let mut acc = ChatAccumulator::default();
+        let mut received = 0usize;
         // The stall clock restarts only when the answer advances: SSE comments, empty
         // events and chunks that add nothing (keep-alives) do not count as progress.
         let mut last_progress = Instant::now();
@@ -161,13 +186,14 @@ impl OpenAiChat {
                     format!("model stream broke: {}", error_chain(&e)),
                 )
             })?;
+            received += chunk.len();
             for ev in parser.push(&chunk) {
                 let data = ev.data.trim();
                 if data.is_empty() {
                     continue;
                 }
                 if data == "[DONE]" {
-                    return acc.finish();
+                    return acc.finish().map(Answer::Reply);
                 }
                 let value: Value = serde_json::from_str(data).map_err(|e| {
                     ModelError::retryable(
@@ -184,7 +210,10 @@ impl OpenAiChat {
                 }
             }
         }
-        acc.finish()
+        if received == 0 {
+            return Ok(Answer::Empty);
+        }
+        acc.finish().map(Answer::Reply)
     }
 
     /// Reads a non-streamed `chat.completion` body as the answer.
@@ -232,6 +261,53 @@ impl OpenAiChat {
             )
         })?;
         completion_reply(value, deltas)
+    }
+}
+
+/// What one request got: an answer, or an event stream with nothing in it.
+enum Answer {
+    Reply(ModelReply),
+    Empty,
+}
+
+/// The error an HTTP error answer stands for: its kind (a context-length error with the
+/// window it names), whether a retry may help, the server's `Retry-After`, and a message
+/// with the server's own words.
+async fn http_error(resp: reqwest::Response, request: &ModelRequest) -> ModelError {
+    let status = resp.status();
+    let retry_after = resp
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(crate::util::secs);
+    let text = resp.text().await.unwrap_or_default();
+    let detail = serde_json::from_str::<Value>(&text)
+        .ok()
+        .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
+        .unwrap_or_else(|| text.chars().take(200).collect());
+    let mut message = format!(
+        "model endpoint returned HTTP {}: {}",
+        status.as_u16(),
+        detail.trim()
+    );
+    if status.as_u16() == 400 && request.has_images() {
+        message.push_str(
+            " (the request carried images returned by tools; this model may not accept \
+             image input: use a model that does, or set `images = false` in its \
+             [providers.NAME] in config.toml)",
+        );
+    }
+    let kind = http_error_kind(status.as_u16(), &text);
+    if kind == ModelErrorKind::ContextLength {
+        return ModelError::context_length(message, &text);
+    }
+    ModelError {
+        kind,
+        retryable: http_status_retryable(status.as_u16()),
+        retry_after,
+        ..ModelError::retryable(ModelErrorKind::Server, message)
     }
 }
 

@@ -63,13 +63,29 @@ pub(super) fn forget(c: &Connection, id: &str) -> Result<(), SqlError> {
     Ok(())
 }
 
+/// The types [`searchable`] may index; the stored events of other types are not read.
+const TYPES: &str = "('user_message', 'assistant_message', 'tool_call', 'tool_result')";
+
+/// Indexes session `id`'s stored events `from..=to` (ones copied as rows, by a fork).
+pub(super) fn index_stored(c: &Connection, id: &str, from: u64, to: u64) -> Result<(), SqlError> {
+    let mut st = c.prepare_cached(&format!(
+        "SELECT body FROM events WHERE session_id = ?1 AND seq >= ?2 AND seq <= ?3 \
+         AND type IN {TYPES} ORDER BY seq"
+    ))?;
+    let to = to.min(i64::MAX as u64) as i64;
+    let mut rows = st.query(params![id, from.min(i64::MAX as u64) as i64, to])?;
+    while let Some(row) = rows.next()? {
+        let ev: Event = serde_json::from_str(&row.get::<_, String>(0)?)?;
+        index(c, id, std::slice::from_ref(&ev))?;
+    }
+    Ok(())
+}
+
 /// Migration 2's second step: indexes the events stored before the index existed.
 pub(super) fn backfill(c: &Connection) -> Result<(), SqlError> {
-    let mut st = c.prepare(
-        "SELECT session_id, body FROM events \
-         WHERE type IN ('user_message', 'assistant_message', 'tool_call', 'tool_result') \
-         ORDER BY session_id, seq",
-    )?;
+    let mut st = c.prepare(&format!(
+        "SELECT session_id, body FROM events WHERE type IN {TYPES} ORDER BY session_id, seq"
+    ))?;
     let mut rows = st.query([])?;
     let mut indexed = 0u64;
     while let Some(row) = rows.next()? {
