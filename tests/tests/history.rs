@@ -18,6 +18,15 @@ async fn results(env: &TestEnv, name: &str) -> HashMap<String, Value> {
         .collect()
 }
 
+/// The chat requests the model got (not a probe of the endpoint's models).
+fn chats(model: &ModelServer) -> Vec<tether_tests::model::RecordedRequest> {
+    model
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/chat/completions"))
+        .collect()
+}
+
 fn output(results: &HashMap<String, Value>, call: &str) -> (String, bool) {
     let r = results
         .get(call)
@@ -141,9 +150,8 @@ async fn history_search_finds_an_earlier_tool_output_and_history_read_shows_it_w
     );
 
     // The model was offered both tools and saw the excerpt.
-    let reqs = model
-        .wait_for_requests(6, std::time::Duration::from_secs(20))
-        .await;
+    let reqs = chats(&model);
+    assert_eq!(reqs.len(), 6, "one for `other`, five for `h`");
     let offered: Vec<String> = reqs[0]
         .tools()
         .iter()
@@ -193,8 +201,13 @@ async fn a_tool_output_compacted_away_is_found_again() {
         .request(1, "session.compact", json!({"session": "h"}))
         .await;
     assert_eq!(compacted["result"]["compacted"], true, "{compacted}");
+    // (Reading the report may have compacted already: the default window is small.)
     let compactions = env.events_of("h", "context_compacted").await;
-    assert_eq!(compactions.len(), 1, "{}", pretty(&compactions));
+    assert!(
+        compactions.iter().any(|c| c["reason"] == "manual"),
+        "{}",
+        pretty(&compactions)
+    );
 
     model.push(Reply::tool_call(
         "c_search",
@@ -204,7 +217,7 @@ async fn a_tool_output_compacted_away_is_found_again() {
     model.push(Reply::text("The launch code is 7341-zeta."));
     env.ok(&["send", "h", "what was the launch code?"]).await;
     assert_eq!(env.wait_settled("h").await, "idle");
-    let reqs = model.requests();
+    let reqs = chats(&model);
     let asked = &reqs[reqs.len() - 2];
     assert!(
         !asked.request_text().contains("7341-zeta"),
