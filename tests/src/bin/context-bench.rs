@@ -19,8 +19,6 @@ use tether_tests::measure::{ms, rss_kib};
 use tether_tests::model::{asks_for_summary, count_tokens};
 use tether_tests::{ModelServer, Reply, TestEnv};
 
-const T: Duration = Duration::from_secs(600);
-
 fn event(seq: u64, kind: EventKind) -> Event {
     Event {
         seq,
@@ -51,7 +49,7 @@ fn fill(env: &TestEnv, session: &str, target: u64, every: u64) {
             .unwrap();
         let mut seq = last + 1;
         while seq <= target {
-            let kind = if every > 0 && seq % every == 0 {
+            let kind = if every > 0 && seq.is_multiple_of(every) {
                 EventKind::ContextCompacted {
                     summary: format!(
                         "Summary of the work up to event {seq}: notes 1 to {seq} were read."
@@ -63,7 +61,7 @@ fn fill(env: &TestEnv, session: &str, target: u64, every: u64) {
                     tokens_after: 6_000,
                     reason: CompactReason::Auto,
                 }
-            } else if seq % 2 == 0 {
+            } else if seq.is_multiple_of(2) {
                 EventKind::UserMessage {
                     text: format!("note {seq}: the build of module {} passed", seq % 97),
                     delivery: Delivery::Queue,

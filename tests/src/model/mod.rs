@@ -75,6 +75,8 @@ struct State {
 #[derive(Default)]
 struct Log {
     requests: Vec<RecordedRequest>,
+    /// Requests that asked about the model, not for an answer (see [`is_probe`]).
+    probes: Vec<RecordedRequest>,
     disconnects: usize,
     overflows: usize,
     summaries: usize,
@@ -92,6 +94,12 @@ impl State {
     fn record(&self, request: RecordedRequest) -> usize {
         let mut index = 0;
         self.log.send_modify(|log| {
+            // The daemon asking the endpoint about the model (its window) is not a
+            // model request: kept apart, so tests count only what the model saw.
+            if is_probe(&request) {
+                log.probes.push(request);
+                return;
+            }
             index = log.requests.len();
             log.requests.push(request);
         });
@@ -168,6 +176,12 @@ impl ModelServer {
     /// Every request received so far, in arrival order (all paths, not only chat).
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.state.log.borrow().requests.clone()
+    }
+
+    /// The requests that asked about the model (its window: `GET /v1/models`,
+    /// `/props`, Ollama's `/api/ps` and `/api/show`), apart from [`ModelServer::requests`].
+    pub fn probes(&self) -> Vec<RecordedRequest> {
+        self.state.log.borrow().probes.clone()
     }
 
     /// Every request body serialized, one per line, for "contains" asserts across requests.
@@ -334,6 +348,12 @@ async fn handle_connection(stream: TcpStream, state: Arc<State>) {
         Ok(()) => conn.finish().await,
         Err(Gone) => state.log.send_modify(|log| log.disconnects += 1),
     }
+}
+
+/// A request for what the endpoint says about its models, not for an answer.
+fn is_probe(request: &RecordedRequest) -> bool {
+    let route = request.path.split('?').next().unwrap_or_default();
+    request.method == "GET" || route.ends_with("/api/show")
 }
 
 async fn respond(conn: &mut Conn, state: &State, parsed: Parsed, index: usize) -> Result<(), Gone> {
