@@ -345,7 +345,12 @@ async fn ls_json_wait_timeout_logs_follow_and_kill() {
     let reqs = model.wait_for_requests(1, T).await;
     assert_eq!(reqs[0].model().as_deref(), Some("other-model"));
     assert_eq!(reqs[0].messages()[0]["role"], "system");
-    assert_eq!(reqs[0].messages()[0]["content"], "be terse");
+    // The default system prompt and the project file come first (issue 9).
+    let system = reqs[0].messages()[0]["content"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(system.ends_with("\n\nbe terse"), "{system}");
 
     env.ok(&["kill", "one"]).await;
     assert_eq!(env.ok(&["ls", "--json"]).await.trim(), "[]");

@@ -12,8 +12,8 @@ use super::context::{DaemonContext, DaemonOptions, STORE_FILE};
 use crate::config::ConfigSource;
 use crate::rpc::listener as server;
 use crate::session::Registry;
-use crate::session::SessionShared;
 use crate::session::context::window::WindowBook;
+use crate::session::{ProjectInstructions, SessionShared};
 use crate::store::{SqliteStore, Store};
 use crate::tools::ToolManager;
 
@@ -49,11 +49,14 @@ pub async fn run(options: DaemonOptions, shutdown: CancellationToken) -> anyhow:
     let tools_cancel = CancellationToken::new();
     let tools = ToolManager::new(&options.config_dir, config.clone(), tools_cancel);
     tools.start().await;
+    let project = ProjectInstructions::new(CancellationToken::new());
+    project.start();
     let session_tracker = TaskTracker::new();
     let shared = Arc::new(SessionShared {
         store,
         config,
         tools: tools.clone(),
+        project: project.clone(),
         http,
         tracker: session_tracker.clone(),
         windows: Arc::new(WindowBook::open(&options.state_dir)),
@@ -114,6 +117,7 @@ pub async fn run(options: DaemonOptions, shutdown: CancellationToken) -> anyhow:
     sessions_cancel.cancel();
     // Sessions are stopped: now their tool servers can go.
     tools.shutdown().await;
+    project.shutdown().await;
     session_tracker.close();
     daemon.tracker().close();
     let both = async {

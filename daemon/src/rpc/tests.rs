@@ -15,7 +15,7 @@ use super::connection::serve;
 use crate::config::ConfigSource;
 use crate::daemon::{DaemonContext, DaemonOptions};
 use crate::session::Registry;
-use crate::session::SessionShared;
+use crate::session::{ProjectInstructions, SessionShared};
 use crate::store::SqliteStore;
 use crate::tools::ToolManager;
 
@@ -26,6 +26,7 @@ fn context(dir: &std::path::Path) -> Arc<DaemonContext> {
         store: Arc::new(SqliteStore::open(&dir.join("tether.db")).unwrap()),
         config: config.clone(),
         tools: ToolManager::new(dir, config, CancellationToken::new()),
+        project: ProjectInstructions::new(CancellationToken::new()),
         http: reqwest::Client::new(),
         tracker: TaskTracker::new(),
         windows: Default::default(),

@@ -23,6 +23,7 @@ use super::context::view::Context;
 use super::error::SessionError;
 use super::handle::{Command, SessionHandle, Subscription};
 use super::machine::{self, CallStatus};
+use super::project::ProjectChange;
 use super::shared::{SessionShared, summary};
 use super::storefail::StoreDebt;
 use super::turn::{CompactRequest, Compaction, Phase, Turn};
@@ -154,6 +155,7 @@ pub(super) fn spawn(
     // Subscribed before the task starts, so a tool change announced while the
     // session is being set up (a broken .mcp.json, say) is not missed.
     let changes = shared.tools.subscribe();
+    let project_changes = shared.project.subscribe();
     shared.tracker.spawn(
         async move {
             if let Some((rec, _)) = recovered {
@@ -162,7 +164,7 @@ pub(super) fn spawn(
             actor.publish_status();
             actor.workers.report_tool_failures();
             actor.start_turn_if_idle().await;
-            actor.run(cmd_rx, work_rx, changes).await;
+            actor.run(cmd_rx, work_rx, changes, project_changes).await;
         }
         .instrument(span),
     );
@@ -175,8 +177,10 @@ impl SessionActor {
         mut cmd_rx: mpsc::Receiver<Command>,
         mut work_rx: mpsc::UnboundedReceiver<Work>,
         mut changes: broadcast::Receiver<ToolChange>,
+        mut project_changes: broadcast::Receiver<ProjectChange>,
     ) {
         let mut changes_open = true;
+        let mut project_open = true;
         loop {
             tokio::select! {
                 change = changes.recv(), if changes_open => match change {
@@ -184,6 +188,12 @@ impl SessionActor {
                     // Missed changes are visible at the next model call anyway.
                     Err(broadcast::error::RecvError::Lagged(_)) => {}
                     Err(broadcast::error::RecvError::Closed) => changes_open = false,
+                },
+                change = project_changes.recv(), if project_open => match change {
+                    Ok(change) => self.instructions_changed(change).await,
+                    // The next model call reads the project file in force anyway.
+                    Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => project_open = false,
                 },
                 cmd = cmd_rx.recv() => match cmd {
                     Some(Command::Stop { reply }) => {

@@ -59,6 +59,10 @@ impl Registry {
                 .tools
                 .attach_session(&row.id, Path::new(&row.cwd))
                 .await;
+            self.shared
+                .project
+                .attach(&row.id, Path::new(&row.cwd))
+                .await;
             match spawn_restored(row, self.shared.clone(), self.cancel.child_token()).await {
                 Ok(h) => {
                     self.write().insert(h.id.clone(), h);
@@ -66,6 +70,7 @@ impl Registry {
                 Err(e) => {
                     warn!(session = %name, error = %e, "could not restore session");
                     self.shared.tools.detach_session(&id).await;
+                    self.shared.project.detach(&id).await;
                     self.unrestored
                         .write()
                         .unwrap_or_else(|p| p.into_inner())
@@ -247,6 +252,11 @@ impl Registry {
             .tools
             .attach_session(&row.id, Path::new(&row.cwd))
             .await;
+        // Read before the actor starts: its first model call has the project file.
+        self.shared
+            .project
+            .attach(&row.id, Path::new(&row.cwd))
+            .await;
         let has_prompt = prompt.is_some();
         let inputs = match (input, prompt) {
             (Some(id), Some(text)) => vec![crate::store::QueuedInput {
@@ -282,6 +292,7 @@ impl Registry {
         self.write().remove(&handle.id);
         handle.stop().await;
         self.shared.tools.detach_session(&handle.id).await;
+        self.shared.project.detach(&handle.id).await;
         self.shared
             .store
             .delete_session_keyed(

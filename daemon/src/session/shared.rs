@@ -8,6 +8,7 @@ use tether_shared::protocol::SessionInfo;
 use tokio_util::task::TaskTracker;
 
 use super::context::window::WindowBook;
+use super::project::ProjectInstructions;
 use crate::config::ConfigSource;
 use crate::store::{SessionRow, Store};
 use crate::tools::ToolManager;
@@ -20,6 +21,8 @@ pub struct SessionShared {
     pub config: Arc<ConfigSource>,
     /// The tools.
     pub tools: Arc<ToolManager>,
+    /// The project files (`AGENTS.md`, `CLAUDE.md`) of the session directories.
+    pub project: Arc<ProjectInstructions>,
     /// The HTTP client for model calls.
     pub http: reqwest::Client,
     /// Tracks every task, for a bounded shutdown.

@@ -112,7 +112,7 @@ impl SessionActor {
 
     /// The system prompt and tools of the next request, and their cost.
     pub(super) fn shape(&self) -> Shape {
-        let system = self.row.instructions.clone().unwrap_or_default();
+        let system = self.system_prompt();
         let tools = self.shared.tools.specs(&self.row.id);
         let fixed = if system.trim().is_empty() {
             0

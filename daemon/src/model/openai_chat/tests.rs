@@ -9,7 +9,7 @@ use tether_shared::event::{ToolCallSpec, ToolImage};
 use tether_shared::{Delivery, EventKind};
 
 use super::request::{ChatBody, ChatMessages};
-use crate::model::{Message, ModelRequest};
+use crate::model::{Message, ModelRequest, Part, Role};
 use crate::session::context::{apply, drop_images, request_messages};
 
 /// The `messages` array a conversation is sent as.
@@ -304,4 +304,25 @@ fn reasoning_goes_back_on_its_assistant_message_and_the_cache_key_when_asked() {
     };
     assert_eq!(body(Some("s1"))["prompt_cache_key"], "s1");
     assert!(body(None).get("prompt_cache_key").is_none());
+}
+
+#[test]
+fn messages_that_hold_only_text_are_plain_strings() {
+    // A system prompt built from several texts, as every compatible server accepts it.
+    let system = Arc::new(Message {
+        role: Role::System,
+        parts: vec![
+            Part::Text("You are an agent.\n\n".into()),
+            Part::Text("## Project instructions".into()),
+        ],
+    });
+    let user = Arc::new(Message::text(Role::User, "hi"));
+    let sent = chat(&[system, user]);
+    assert_eq!(
+        sent,
+        [
+            json!({"role": "system", "content": "You are an agent.\n\n## Project instructions"}),
+            json!({"role": "user", "content": "hi"}),
+        ]
+    );
 }

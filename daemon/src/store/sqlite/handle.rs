@@ -152,7 +152,7 @@ impl Store for SqliteStore {
     ) -> StoreFuture<'_, Option<i64>> {
         self.call(move |tx| {
             let prompt = prompt.map(|(t, d)| (t, d, crate::util::now_rfc3339()));
-            Op::Create(row, events, prompt, key, tx)
+            Op::Create(Box::new(row), events, prompt, key, tx)
         })
     }
 

@@ -20,7 +20,7 @@ use crate::store::types::{Batch, KeyRecord, SessionRow};
 /// One write, with the oneshot that answers its caller after the commit.
 pub(super) enum Op {
     Create(
-        SessionRow,
+        Box<SessionRow>,
         Vec<Event>,
         Option<(String, Delivery, String)>,
         Option<KeyRecord>,
