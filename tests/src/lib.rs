@@ -8,7 +8,9 @@ pub mod harness;
 pub mod measure;
 pub mod model;
 pub mod modgraph;
+pub mod proxy;
 pub mod raw;
+pub mod responses;
 pub mod tmpfs;
 pub mod tmux;
 
