@@ -338,6 +338,17 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         removed: bool,
     },
+    /// This session was forked from another (`tether fork`): the events before
+    /// this one (from seq 2) are copies of `from`'s, with their seqs, up to `at`.
+    /// Written once, right after the copied events; not part of the model's context.
+    SessionForked {
+        /// The name of the session forked, when it was forked.
+        from: String,
+        /// Its id.
+        from_id: String,
+        /// The last seq of `from` that the fork kept.
+        at: u64,
+    },
     /// An event this client does not know (written by a newer daemon).
     #[serde(other)]
     Unknown,
@@ -395,6 +406,7 @@ impl EventKind {
             EventKind::Error { .. } => "error",
             EventKind::ContextCompacted { .. } => "context_compacted",
             EventKind::InstructionsChanged { .. } => "instructions_changed",
+            EventKind::SessionForked { .. } => "session_forked",
             EventKind::Unknown => "unknown",
         }
     }

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod harness;
+pub mod llama;
 pub mod measure;
 pub mod model;
 pub mod modgraph;

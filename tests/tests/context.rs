@@ -4,14 +4,10 @@
 // Test code fails loudly by design.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::time::Duration;
-
 use serde_json::Value;
 use tether_tests::harness::{mentions, pretty};
 use tether_tests::model::{asks_for_summary, count_tokens};
 use tether_tests::{ModelServer, Reply, TestEnv};
-
-const T: Duration = Duration::from_secs(30);
 
 /// A 4 KiB answer, with a marker to tell it apart.
 fn long_answer(i: usize) -> String {
@@ -176,7 +172,6 @@ async fn with_no_window_configured_the_first_overflow_compacts_and_retries() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_auto_off_an_overflow_fails_the_turn_and_says_to_run_compact() {
     let model = ModelServer::start().await;
-    model.context_window(1500);
     model.summarise_when(asks_for_summary);
     let mut env = TestEnv::with_model(&model, "[context]\nauto = false\n");
     env.start_daemon().await;
@@ -186,7 +181,11 @@ async fn with_auto_off_an_overflow_fails_the_turn_and_says_to_run_compact() {
     assert_eq!(env.wait_settled("manual").await, "idle");
     model.push(Reply::text(long_answer(1)));
     env.ok(&["send", "manual", "more"]).await;
-    assert_eq!(env.wait_settled("manual").await, "idle");
+    let st = env.wait_settled("manual").await;
+    assert_eq!(st, "idle", "{}", pretty(&env.events("manual").await));
+    // The next request, with the second long answer, is over the window.
+    let second = count_tokens(&last_turn_request(&model));
+    model.context_window(second + 500);
     env.ok(&["send", "manual", "and more"]).await;
     assert_eq!(env.wait_settled("manual").await, "failed");
     let failed = env.events_of("manual", "turn_failed").await;
@@ -217,6 +216,9 @@ async fn tether_compact_makes_the_next_request_smaller_and_keeps_the_facts() {
     let before = count_tokens(&last_turn_request(&model));
     let out = env.ok(&["compact", "c"]).await;
     assert!(out.contains("compacted"), "{out}");
+    // Compacting again right away has nothing to do, and says so, exit 0.
+    let again = env.ok(&["compact", "c"]).await;
+    assert!(again.contains("nothing to compact"), "{again}");
     let compactions = env.events_of("c", "context_compacted").await;
     assert_eq!(compactions.len(), 1, "{}", pretty(&compactions));
     assert_eq!(compactions[0]["reason"], "manual");
@@ -227,9 +229,6 @@ async fn tether_compact_makes_the_next_request_smaller_and_keeps_the_facts() {
     let after = count_tokens(&next);
     assert!(after < before, "{after} >= {before}");
     assert!(mentions(&next, "4711"), "the fact was lost: {next}");
-    // Compacting again right away has nothing to do, and says so, exit 0.
-    let again = env.ok(&["compact", "c"]).await;
-    assert!(again.contains("nothing to compact"), "{again}");
     let out = env.run(&["compact", "nope"]).await;
     assert_ne!(out.code, 0);
 }

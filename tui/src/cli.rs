@@ -120,6 +120,42 @@ pub enum Command {
         #[arg(long, value_name = "SEQ")]
         since: Option<u64>,
     },
+    /// Fork a session: a new one with NAME's history up to SEQ (default: all of it),
+    /// the same model, directory and instructions; NAME is untouched. Prints the
+    /// new session's name.
+    Fork {
+        /// The session to fork.
+        name: String,
+        /// The new session's name.
+        #[arg(short = 'n', long = "name", value_name = "NEW")]
+        new: String,
+        /// The last event the fork keeps, by its seq (`tether logs NAME` shows them).
+        #[arg(long, value_name = "SEQ")]
+        at: Option<u64>,
+        /// Print the new session as JSON (as `ls --json` prints one).
+        #[arg(long)]
+        json: bool,
+        /// Makes retries safe: a second fork with the same KEY (within a day) creates
+        /// nothing and prints the same result.
+        #[arg(long, value_name = "KEY")]
+        key: Option<String>,
+    },
+    /// Compact a session's context now: what the model sees of the older
+    /// conversation becomes a summary (the log keeps every event).
+    Compact {
+        /// The session.
+        name: String,
+        /// What the summary should keep or focus on, besides the usual.
+        #[arg(long, value_name = "TEXT")]
+        instructions: Option<String>,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Makes retries safe: a second run with the same KEY (within a day) does
+        /// nothing again and prints the same result.
+        #[arg(long, value_name = "KEY")]
+        key: Option<String>,
+    },
     /// Stop a session and delete it.
     Kill {
         /// The session.

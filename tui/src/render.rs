@@ -113,6 +113,10 @@ pub fn event(ev: &Event) -> String {
                 format!("instructions changed: {path}")
             }
         }
+        EventKind::SessionForked { from, at, .. } if *at > 1 => {
+            format!("forked from {from} at seq {at} (the events before are {from}'s)")
+        }
+        EventKind::SessionForked { from, at, .. } => format!("forked from {from} at seq {at}"),
         EventKind::TurnStarted => "turn started".into(),
         EventKind::TurnCompleted => "turn completed".into(),
         EventKind::TurnInterrupted { reason } => format!("turn interrupted: {reason}"),
@@ -153,6 +157,15 @@ pub fn event(ev: &Event) -> String {
     )
 }
 
+/// The share of its model's context window a session's context fills, in percent
+/// (rounded); `None` while the window is unknown (0).
+pub fn context_percent(s: &SessionInfo) -> Option<u64> {
+    (s.context_window > 0).then(|| {
+        let (t, w) = (u128::from(s.context_tokens), u128::from(s.context_window));
+        ((t * 100 + w / 2) / w).min(u128::from(u64::MAX)) as u64
+    })
+}
+
 /// The `ls` table.
 pub fn sessions(list: &[SessionInfo]) -> String {
     if list.is_empty() {
@@ -162,6 +175,7 @@ pub fn sessions(list: &[SessionInfo]) -> String {
         [
             "NAME",
             "STATE",
+            "CTX",
             "MODEL",
             "APPROVALS",
             "CLIENTS",
@@ -175,6 +189,7 @@ pub fn sessions(list: &[SessionInfo]) -> String {
         rows.push(vec![
             s.name.clone(),
             s.state.to_string(),
+            context_percent(s).map_or_else(|| "-".to_string(), |p| format!("{p}%")),
             s.model.clone(),
             s.pending_approvals.len().to_string(),
             s.attached_clients.to_string(),

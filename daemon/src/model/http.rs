@@ -59,8 +59,9 @@ pub async fn post_json(
     }
 }
 
-/// An HTTP error answer as a typed error: its kind from the status and body, the
-/// server's `Retry-After`, and its `error.message` (or the start of the body).
+/// An HTTP error answer as a typed error: its kind from the status and body (a
+/// context-length error with the window it names), whether a retry may help, the
+/// server's `Retry-After`, and a message with the server's own words.
 async fn error_answer(resp: reqwest::Response, has_images: bool) -> ModelError {
     let status = resp.status();
     let retry_after = resp
@@ -87,8 +88,12 @@ async fn error_answer(resp: reqwest::Response, has_images: bool) -> ModelError {
              [providers.NAME] in config.toml)",
         );
     }
+    let kind = http_error_kind(status.as_u16(), &text);
+    if kind == ModelErrorKind::ContextLength {
+        return ModelError::context_length(message, &text);
+    }
     ModelError {
-        kind: http_error_kind(status.as_u16(), &text),
+        kind,
         retryable: http_status_retryable(status.as_u16()),
         retry_after,
         ..ModelError::retryable(ModelErrorKind::Server, message)
@@ -115,16 +120,28 @@ pub enum Flow {
     Done,
 }
 
+/// How an event stream ended.
+pub enum End {
+    /// The consumer said the answer was complete.
+    Done,
+    /// The body ended first, after `bytes` bytes: the consumer decides whether an
+    /// unfinished stream is an error (and what an empty one means).
+    Eof {
+        /// The body's length.
+        bytes: usize,
+    },
+}
+
 /// Reads `resp` as Server-Sent Events, handing each to `on_event` until it says
-/// [`Flow::Done`] or the body ends (`Ok(false)` then: the consumer decides whether an
-/// unfinished stream is an error). Fails when no event advances the answer for `stall`.
+/// [`Flow::Done`] or the body ends. Fails when no event advances the answer for `stall`.
 pub async fn read_events(
     resp: reqwest::Response,
     stall: Duration,
     mut on_event: impl FnMut(&SseEvent) -> Result<Flow, ModelError>,
-) -> Result<bool, ModelError> {
+) -> Result<End, ModelError> {
     let mut stream = resp.bytes_stream();
     let mut parser = SseParser::new();
+    let mut bytes = 0usize;
     let mut last_progress = Instant::now();
     loop {
         let next = tokio::time::timeout_at(last_progress + stall, stream.next())
@@ -138,16 +155,19 @@ pub async fn read_events(
                     ),
                 )
             })?;
-        let Some(chunk) = next else { return Ok(false) };
+        let Some(chunk) = next else {
+            return Ok(End::Eof { bytes });
+        };
         let chunk = chunk.map_err(|e| {
             ModelError::retryable(
                 ModelErrorKind::Network,
                 format!("model stream broke: {}", error_chain(&e)),
             )
         })?;
+        bytes += chunk.len();
         for ev in parser.push(&chunk) {
             match on_event(&ev)? {
-                Flow::Done => return Ok(true),
+                Flow::Done => return Ok(End::Done),
                 Flow::More(true) => last_progress = Instant::now(),
                 Flow::More(false) => {}
             }

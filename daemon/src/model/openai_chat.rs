@@ -7,6 +7,8 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
+#[cfg(test)]
+mod empty_stream_tests;
 mod reply;
 mod request;
 #[cfg(test)]
@@ -16,7 +18,7 @@ use reply::{ChatAccumulator, completion_reply};
 use request::ChatBody;
 
 use super::error::{ModelError, ModelErrorKind};
-use super::http::{Flow, bounded, is_json, post_json, read_events, read_json_body};
+use super::http::{End, Flow, bounded, is_json, post_json, read_events, read_json_body};
 use super::provider::{BoxFuture, ModelProvider};
 use super::types::{ModelReply, ModelRequest};
 use crate::config::{ResolvedModel, Retry};
@@ -42,19 +44,59 @@ impl OpenAiChat {
         }
     }
 
+    /// One call. A streamed request answered with an event stream that ends before its
+    /// first byte is asked once more without streaming: that is how llama-cpp-python's
+    /// server answers a streamed prompt over its window (HTTP 200, then nothing: the
+    /// reason is only in its log), and asked without streaming it says so (HTTP 400
+    /// `context_length_exceeded`, naming the window), which then reads as any other
+    /// answer or error. A server that sends nothing either way gets a retryable error.
+    /// A network error on the re-ask is tried once more (see below).
     async fn run(
         &self,
         request: &ModelRequest,
         deltas: &mpsc::UnboundedSender<String>,
     ) -> Result<ModelReply, ModelError> {
-        let p = &self.resolved.provider;
+        if let Answer::Reply(reply) = self.attempt(self.body(request), request, deltas).await? {
+            return Ok(reply);
+        }
+        let unstreamed = || self.attempt(self.body(request).unstreamed(), request, deltas);
+        let answer = match unstreamed().await {
+            // uvicorn (under llama-cpp-python) closes the connection just after such a
+            // stream, without saying so: a request sent at once on the pooled connection
+            // fails before any answer. On a new connection it does not.
+            Err(e) if e.kind == ModelErrorKind::Network => unstreamed().await?,
+            other => other?,
+        };
+        match answer {
+            Answer::Reply(reply) => Ok(reply),
+            Answer::Empty => Err(ModelError::retryable(
+                ModelErrorKind::Server,
+                "model endpoint answered with an empty event stream, and with an empty body \
+                 when asked again without streaming",
+            )),
+        }
+    }
+
+    /// The request body for `request`.
+    fn body<'a>(&'a self, request: &'a ModelRequest) -> ChatBody<'a> {
         let mut body = ChatBody::new(&self.resolved.model, &request.messages, &request.tools);
         if request.no_tool_calls {
             body = body.without_tool_calls();
         }
-        if p.prompt_cache_key {
+        if self.resolved.provider.prompt_cache_key {
             body = body.with_cache_key(request.cache_key.as_deref());
         }
+        body
+    }
+
+    /// Sends `body` and reads the answer, streamed or not.
+    async fn attempt(
+        &self,
+        body: ChatBody<'_>,
+        request: &ModelRequest,
+        deltas: &mpsc::UnboundedSender<String>,
+    ) -> Result<Answer, ModelError> {
+        let p = &self.resolved.provider;
         let url = format!("{}/chat/completions", p.base_url);
         let resp = post_json(
             &self.client,
@@ -68,10 +110,10 @@ impl OpenAiChat {
         if is_json(&resp) {
             // A server that ignores `stream: true` answers with one chat.completion.
             let value = read_json_body(resp, self.stall_timeout).await?;
-            return completion_reply(value, deltas);
+            return completion_reply(value, deltas).map(Answer::Reply);
         }
         let mut acc = ChatAccumulator::default();
-        read_events(resp, self.stall_timeout, |ev| {
+        let end = read_events(resp, self.stall_timeout, |ev| {
             let data = ev.data.trim();
             if data.is_empty() {
                 return Ok(Flow::More(false));
@@ -92,8 +134,17 @@ impl OpenAiChat {
             Ok(Flow::More(acc.progress != before))
         })
         .await?;
-        acc.finish()
+        match end {
+            End::Eof { bytes: 0 } => Ok(Answer::Empty),
+            End::Done | End::Eof { .. } => acc.finish().map(Answer::Reply),
+        }
     }
+}
+
+/// What one request got: an answer, or an event stream with nothing in it.
+enum Answer {
+    Reply(ModelReply),
+    Empty,
 }
 
 impl ModelProvider for OpenAiChat {

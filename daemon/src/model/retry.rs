@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use super::error::ModelError;
+use super::error::{ModelError, ModelErrorKind};
 use super::provider::ModelProvider;
 use super::types::{ModelReply, ModelRequest};
 use crate::config::Retry;
@@ -112,7 +112,10 @@ pub async fn complete_with_retries(
                 if streamed {
                     let _ = progress.send(Progress::Reset);
                 }
-                if !e.retryable || attempt >= retry.max_attempts {
+                // A context-length error is the session's to handle (compact, then try
+                // once more): the same request would meet the same window.
+                let context = e.kind == ModelErrorKind::ContextLength;
+                if !e.retryable || context || attempt >= retry.max_attempts {
                     e.attempts = attempt;
                     return Err(e);
                 }

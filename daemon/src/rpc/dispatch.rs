@@ -77,6 +77,10 @@ async fn dispatch(peer: &Arc<Peer>, req: Request, key: Option<KeyRecord>) -> Rep
             let p = decode::<m::SessionCreate>(params)?;
             encode::<m::SessionCreate>(sessions::create(peer, p, key).await)
         }
+        m::SessionFork::NAME => {
+            let p = decode::<m::SessionFork>(params)?;
+            encode::<m::SessionFork>(sessions::fork(peer, p, key).await)
+        }
         m::SessionList::NAME => {
             let p = decode::<m::SessionList>(params)?;
             encode::<m::SessionList>(sessions::list(peer, p))

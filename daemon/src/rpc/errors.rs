@@ -170,7 +170,8 @@ impl From<SessionError> for RpcError {
             SessionError::Config(_) => code::CONFIG_ERROR,
             SessionError::CwdNotAbsolute(_)
             | SessionError::CwdNotADirectory(_)
-            | SessionError::BadName(_) => code::BAD_ARGUMENT,
+            | SessionError::BadName(_)
+            | SessionError::NoSuchSeq { .. } => code::BAD_ARGUMENT,
             SessionError::NoProvider(_) => code::NO_PROVIDER,
             SessionError::NameTaken(_) => code::NAME_TAKEN,
             SessionError::NoSuchApproval(_) => code::NO_SUCH_APPROVAL,

@@ -296,6 +296,9 @@ impl SessionActor {
         let believed = self.context_use.1.max(1);
         let sent = self.calibration.apply(self.last_estimate);
         let (named, counted) = window::named(&e.message);
+        // The endpoint's whole answer may name the window where its message does not
+        // (llama.cpp's `n_ctx` beside the message).
+        let named = e.window.or(named);
         if let Some(counted) = counted {
             self.calibration.learn(self.last_estimate, counted);
         }

@@ -54,6 +54,18 @@ pub enum SessionError {
     /// Another session has the name.
     #[error("a session named {0:?} already exists")]
     NameTaken(String),
+    /// A fork's seq is not in the session's log.
+    #[error(
+        "session {name:?} has no event {at}: its events are seq 1 to {last}; `tether logs {name}` shows them"
+    )]
+    NoSuchSeq {
+        /// The session forked.
+        name: String,
+        /// The seq asked for.
+        at: u64,
+        /// Its last seq.
+        last: u64,
+    },
     /// The new session could not be stored.
     #[error("could not store the session: {0}")]
     NotCreated(StoreError),
@@ -102,6 +114,15 @@ mod tests {
             )
             .to_string(),
             "no tool call is waiting for approval in session \"s\""
+        );
+        assert_eq!(
+            SessionError::NoSuchSeq {
+                name: "a".into(),
+                at: 9,
+                last: 4
+            }
+            .to_string(),
+            "session \"a\" has no event 9: its events are seq 1 to 4; `tether logs a` shows them"
         );
         assert_eq!(
             SessionError::DecisionNotStored.to_string(),

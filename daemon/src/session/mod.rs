@@ -5,6 +5,7 @@ mod actor;
 mod compaction;
 pub mod context;
 mod error;
+mod fork;
 mod handle;
 mod instructions;
 pub mod machine;

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
-use tether_shared::protocol::{CreateParams, SessionInfo};
+use tether_shared::protocol::{CreateParams, ForkParams, SessionInfo};
 use tether_shared::{Delivery, Event, EventKind};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -275,6 +275,118 @@ impl Registry {
             let _ = handle.subscribe().await;
         }
         info!(session = %name, "session created");
+        self.shared
+            .sessions_changed
+            .send_modify(|n| *n = n.wrapping_add(1));
+        Ok(handle.info())
+    }
+
+    /// Forks a session: a new one with the same model, directory and instructions
+    /// whose log is `session`'s up to `at` (its last seq when absent), settled and
+    /// idle (see `fork.rs`). The original is only read. The copy, what closes it
+    /// and a request key are stored in one transaction.
+    pub async fn fork(
+        &self,
+        params: ForkParams,
+        key: Option<crate::store::KeyRecord>,
+    ) -> Result<SessionInfo, SessionError> {
+        let source = self.find(&params.session)?.info();
+        let at = params.at.unwrap_or(source.last_seq);
+        if at == 0 || at > source.last_seq {
+            return Err(SessionError::NoSuchSeq {
+                name: source.name,
+                at,
+                last: source.last_seq,
+            });
+        }
+        if !valid_name(&params.name) {
+            return Err(SessionError::BadName(params.name));
+        }
+        // Events up to `at` never change, so what is read here is what is copied.
+        let tail = self
+            .shared
+            .store
+            .turn_at(&source.id, at)
+            .await
+            .map_err(SessionError::NotCreated)?;
+        let closing = super::fork::settle(&tail, &source.name, &source.id, at);
+        let _one_at_a_time = self.create.lock().await;
+        if self.find(&params.name).is_ok() {
+            return Err(SessionError::NameTaken(params.name));
+        }
+        let now = now_rfc3339();
+        let row = SessionRow {
+            id: new_id("s"),
+            name: params.name.clone(),
+            model: source.model.clone(),
+            cwd: source.cwd.clone(),
+            instructions: source.instructions.clone(),
+            created_at: now.clone(),
+            updated_at: now.clone(),
+            last_seq: at + closing.len() as u64,
+            usage: Default::default(),
+        };
+        let head = Event {
+            seq: 1,
+            ts: now.clone(),
+            kind: EventKind::SessionCreated {
+                name: row.name.clone(),
+                model: row.model.clone(),
+                cwd: row.cwd.clone(),
+                instructions: row.instructions.clone(),
+            },
+        };
+        let tail: Vec<Event> = closing
+            .into_iter()
+            .enumerate()
+            .map(|(i, kind)| Event {
+                seq: at + 1 + i as u64,
+                ts: now.clone(),
+                kind,
+            })
+            .collect();
+        let key = key.map(|mut k| {
+            k.result = serde_json::to_value(summary(
+                &row,
+                tether_shared::SessionState::Idle,
+                vec![],
+                0,
+                0,
+                None,
+            ))
+            .unwrap_or_default();
+            k
+        });
+        self.shared
+            .store
+            .fork_session_keyed(&source.id, at, row.clone(), head, tail, key)
+            .await
+            .map_err(|e| match e {
+                crate::store::StoreError::NameTaken(n) => SessionError::NameTaken(n),
+                crate::store::StoreError::SessionGone(_) => {
+                    SessionError::NotFound(params.session.clone())
+                }
+                e => SessionError::NotCreated(e),
+            })?;
+        self.shared
+            .tools
+            .attach_session(&row.id, Path::new(&row.cwd))
+            .await;
+        // Started the way a restart starts it: what the fork stored leaves
+        // recovery nothing to resume, and this is where that is relied on.
+        let handle =
+            match spawn_restored(row.clone(), self.shared.clone(), self.cancel.child_token()).await
+            {
+                Ok(h) => h,
+                Err(e) => {
+                    // Stored: the next start restores it, or says why not.
+                    self.shared.tools.detach_session(&row.id).await;
+                    return Err(SessionError::NotCreated(e));
+                }
+            };
+        self.write().insert(handle.id.clone(), handle.clone());
+        drop(_one_at_a_time);
+        info!(session = %row.name, from = %source.name, at, "session forked");
         self.shared
             .sessions_changed
             .send_modify(|n| *n = n.wrapping_add(1));

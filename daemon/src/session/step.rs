@@ -81,7 +81,22 @@ impl SessionActor {
         let store = &self.shared.store;
         let id = &self.row.id;
         let from = store.last_seq_of(id, "context_compacted").await?;
-        let since = from.map_or(0, |s| s - 1);
+        // The compaction keeps what follows its `through_seq` verbatim, and those
+        // events come before it in the log: read from there, as the live view has it.
+        let since = match from {
+            Some(seq) => {
+                let through = store
+                    .events(id, seq - 1, seq + 1, 1, false)
+                    .await?
+                    .iter()
+                    .find_map(|e| match e.kind {
+                        EventKind::ContextCompacted { through_seq, .. } => Some(through_seq),
+                        _ => None,
+                    });
+                through.unwrap_or(seq - 1).min(seq - 1)
+            }
+            None => 0,
+        };
         let budget = LOAD_WINDOWS * self.calibration.to_estimate(window);
         let mut pages: Vec<Vec<Event>> = Vec::new();
         let mut before = u64::MAX;

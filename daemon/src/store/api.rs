@@ -47,6 +47,22 @@ pub trait Store: Send + Sync {
         key: Option<KeyRecord>,
     ) -> StoreFuture<'_, Option<i64>>;
 
+    /// Creates `row` as a fork of session `from_id` in one transaction: `head`
+    /// (its seq 1), then copies of `from_id`'s events with `2 <= seq <= at`, with
+    /// their seqs and bodies as stored, then `tail` (seqs after `at`), and a request
+    /// key. The copied run must be whole: a source killed meanwhile
+    /// ([`StoreError::SessionGone`]) or with a gap ([`StoreError::Damaged`]) stores
+    /// nothing. The source is only read.
+    fn fork_session_keyed<'a>(
+        &'a self,
+        from_id: &'a str,
+        at: u64,
+        row: SessionRow,
+        head: Event,
+        tail: Vec<Event>,
+        key: Option<KeyRecord>,
+    ) -> StoreFuture<'a, ()>;
+
     /// Appends a batch atomically.
     fn append<'a>(&'a self, session_id: &'a str, batch: Batch) -> StoreFuture<'a, ()>;
 
@@ -117,6 +133,11 @@ pub trait Store: Send + Sync {
     /// The events of the session's last turn (from its last `turn_started`), or the
     /// last state event when no turn was ever started: what recovery needs.
     fn last_turn<'a>(&'a self, session_id: &'a str) -> StoreFuture<'a, Vec<Event>>;
+
+    /// What [`Store::last_turn`] returns, as the log stood at `at`: the events of
+    /// the last turn started at or before `at`, up to `at` (or the last state event
+    /// up to `at` when no turn had started). What a fork at `at` must close.
+    fn turn_at<'a>(&'a self, session_id: &'a str, at: u64) -> StoreFuture<'a, Vec<Event>>;
 
     /// The seq of the session's last event of type `type_name` (`context_compacted`,
     /// ...), if it has one: found through the index, not by reading the log.

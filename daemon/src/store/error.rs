@@ -12,6 +12,9 @@ pub enum StoreError {
     /// The name is already used.
     #[error("a session named {0:?} already exists")]
     NameTaken(String),
+    /// The session an operation reads from is not in the store (deleted meanwhile).
+    #[error("session {0:?} is no longer in the store (it was killed)")]
+    SessionGone(String),
     /// The transaction holding this op failed to commit.
     #[error("commit failed: {0}")]
     Commit(String),

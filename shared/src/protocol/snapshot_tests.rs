@@ -530,9 +530,19 @@ fn the_context_events() {
             removed: false,
         },
     };
+    let forked = Event {
+        seq: 413,
+        ts: "2026-11-30T11:06:02.118Z".into(),
+        kind: EventKind::SessionForked {
+            from: "main".into(),
+            from_id: "s-f77573dadff7".into(),
+            at: 412,
+        },
+    };
     for (name, event) in [
         ("context_compacted", compacted),
         ("instructions_changed", changed),
+        ("session_forked", forked),
     ] {
         let n = notification::<method::SessionLive>(LiveParams {
             session_id: "s-f77573dadff7".into(),

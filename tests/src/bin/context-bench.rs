@@ -19,8 +19,6 @@ use tether_tests::measure::{ms, rss_kib};
 use tether_tests::model::{asks_for_summary, count_tokens};
 use tether_tests::{ModelServer, Reply, TestEnv};
 
-const T: Duration = Duration::from_secs(600);
-
 fn event(seq: u64, kind: EventKind) -> Event {
     Event {
         seq,

@@ -71,6 +71,38 @@ impl RecordedRequest {
     pub fn request_text(&self) -> String {
         self.body.to_string()
     }
+
+    /// The prompt tokens of this request as the server counts them (see
+    /// [`count_tokens`](super::count_tokens)).
+    pub fn prompt_tokens(&self) -> u64 {
+        super::count_tokens(&self.body)
+    }
+
+    /// The text of the last `user` message (a string content, or its text parts joined);
+    /// `None` when there is no user message.
+    pub fn last_user_text(&self) -> Option<String> {
+        let messages = self.messages();
+        let last = messages.iter().rev().find(|m| m["role"] == "user")?;
+        Some(match &last["content"] {
+            Value::String(text) => text.clone(),
+            Value::Array(parts) => parts
+                .iter()
+                .filter_map(|p| p["text"].as_str())
+                .collect::<Vec<_>>()
+                .join("\n"),
+            _ => String::new(),
+        })
+    }
+
+    /// The text of the `system` messages, joined by newlines (empty when none).
+    pub fn system_text(&self) -> String {
+        self.messages()
+            .iter()
+            .filter(|m| m["role"] == "system")
+            .filter_map(|m| m["content"].as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
 }
 
 /// The client went away before the reply was complete.
@@ -244,6 +276,19 @@ impl Conn {
         );
         self.write(head.as_bytes()).await?;
         self.write(body.as_bytes()).await
+    }
+
+    /// What llama-cpp-python's server sends for a streamed request over its window: a 200
+    /// event stream that ends at once, with no event at all.
+    pub(super) async fn write_silent_stream(&mut self) -> Result<(), Gone> {
+        let head = response_head(
+            200,
+            "text/event-stream",
+            "Cache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n",
+            None,
+        );
+        self.write(head.as_bytes()).await?;
+        self.write(b"0\r\n\r\n").await
     }
 
     /// Sleeps for `delay`, returning early with `Gone` if the client closes meanwhile.

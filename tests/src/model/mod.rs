@@ -6,6 +6,18 @@
 //! connection, `Connection: close`) is in `http`; the replies and their rendering into
 //! `chat.completion.chunk` SSE streams shaped like OpenAI's (text split into word pieces,
 //! tool-call arguments split mid-token, a usage chunk, `[DONE]`) are in `reply`.
+//!
+//! Two policies make it behave like a model with a window, for compaction tests:
+//!
+//! - [`ModelServer::context_window`]: a request whose prompt counts more tokens than the
+//!   window (by [`count_tokens`], the rule in `window`) is refused as a real server
+//!   refuses it ([`Overflow`]: OpenAI's HTTP 400 by default), and takes no scripted reply;
+//! - [`ModelServer::summarise_when`]: a request the test's predicate takes for a summary
+//!   request (e.g. [`asks_for_summary`]) is answered with [`summary_of`] the request (its
+//!   `REMEMBER` lines), ahead of the queue and without taking a scripted reply.
+//!
+//! Every answer reports `usage.prompt_tokens` by the same count (in a stream only when
+//! the request asked for it with `stream_options.include_usage`, as OpenAI does).
 
 // Harness code fails the test loudly by design: a server that cannot bind or a wait that
 // times out must abort the test with a clear message, not hand back a `Result` for every
@@ -14,6 +26,8 @@
 
 mod http;
 mod reply;
+mod summary;
+mod window;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -29,6 +43,10 @@ pub use http::RecordedRequest;
 use http::{Conn, Gone, Parsed};
 pub use reply::Reply;
 use reply::{Meta, error_json, write_reply};
+use summary::SummaryPredicate;
+pub use summary::{SUMMARY_HEADING, asks_for_summary, summary_of};
+use window::overflow_body;
+pub use window::{Overflow, count_tokens};
 
 /// The one route that consumes scripted replies.
 const CHAT_PATH: &str = "/v1/chat/completions";
@@ -50,12 +68,24 @@ struct State {
     /// A watch rather than Mutex + Notify: waiters need the latest log plus a wake-up on
     /// every change, and `wait_for` gives both without a lost-wakeup race.
     log: watch::Sender<Log>,
+    /// The window and summary policies; a std mutex, held only to read or set them.
+    policy: Mutex<Policy>,
 }
 
 #[derive(Default)]
 struct Log {
     requests: Vec<RecordedRequest>,
     disconnects: usize,
+    overflows: usize,
+    summaries: usize,
+}
+
+#[derive(Default, Clone)]
+struct Policy {
+    window: Option<u64>,
+    overflow: Overflow,
+    summarise: Option<Arc<SummaryPredicate>>,
+    no_stream_usage: bool,
 }
 
 impl State {
@@ -75,6 +105,17 @@ impl State {
             .pop_front()
             .unwrap_or_else(|| Reply::text("ok"))
     }
+
+    fn policy(&self) -> Policy {
+        self.policy
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn set_policy(&self, change: impl FnOnce(&mut Policy)) {
+        change(&mut self.policy.lock().unwrap_or_else(PoisonError::into_inner));
+    }
 }
 
 impl ModelServer {
@@ -89,6 +130,7 @@ impl ModelServer {
         let state = Arc::new(State {
             replies: Mutex::default(),
             log: watch::Sender::new(Log::default()),
+            policy: Mutex::default(),
         });
         let task = tokio::spawn(serve(listener, Arc::clone(&state)));
         Self { addr, state, task }
@@ -138,6 +180,50 @@ impl ModelServer {
             .map(RecordedRequest::request_text)
             .collect::<Vec<_>>()
             .join("\n")
+    }
+
+    /// From now on, refuse every chat request whose prompt counts more than `tokens`
+    /// (by [`count_tokens`]) the way [`ModelServer::overflow_style`] says (OpenAI's HTTP
+    /// 400 `context_length_exceeded` unless changed). A refused request is recorded but
+    /// takes no scripted reply: the retry after a compaction gets it.
+    pub fn context_window(&self, tokens: u64) {
+        self.state.set_policy(|p| p.window = Some(tokens));
+    }
+
+    /// How an over-window request is refused (see [`Overflow`]).
+    pub fn overflow_style(&self, style: Overflow) {
+        self.state.set_policy(|p| p.overflow = style);
+    }
+
+    /// From now on, answer every chat request for which `predicate` holds with
+    /// [`summary_of`] that request (streamed text, `finish_reason: "stop"`), ahead of the
+    /// queue and without taking a scripted reply. The window is checked first: a summary
+    /// request over the window is refused like any other.
+    /// `server.summarise_when(asks_for_summary)` takes a last user message that mentions a
+    /// summary for a summary request.
+    pub fn summarise_when(
+        &self,
+        predicate: impl Fn(&RecordedRequest) -> bool + Send + Sync + 'static,
+    ) {
+        self.state
+            .set_policy(|p| p.summarise = Some(Arc::new(predicate)));
+    }
+
+    /// From now on, streams carry no usage chunk even when the request asks for one
+    /// (`stream_options.include_usage`), as llama-cpp-python's server does: the client
+    /// must estimate the context size. Non-streamed answers still carry `usage`.
+    pub fn omit_stream_usage(&self) {
+        self.state.set_policy(|p| p.no_stream_usage = true);
+    }
+
+    /// How many requests were refused for being over the window.
+    pub fn overflows(&self) -> usize {
+        self.state.log.borrow().overflows
+    }
+
+    /// How many requests were answered by the summary policy.
+    pub fn summaries(&self) -> usize {
+        self.state.log.borrow().summaries
     }
 
     /// How many replies were cut short because the client closed the connection (an
@@ -262,7 +348,27 @@ async fn respond(conn: &mut Conn, state: &State, parsed: Parsed, index: usize) -
         return conn.write_json(400, &error_json(400, &message), None).await;
     }
 
-    let reply = state.next_reply();
+    let policy = state.policy();
+    let streamed = request.body.get("stream").and_then(Value::as_bool) == Some(true);
+    let tokens = count_tokens(&request.body);
+    if let Some(window) = policy.window
+        && tokens > window
+    {
+        state.log.send_modify(|log| log.overflows += 1);
+        if policy.overflow == Overflow::SilentStream && streamed {
+            return conn.write_silent_stream().await;
+        }
+        let body = overflow_body(policy.overflow, window, tokens);
+        return conn.write_json(400, &body, None).await;
+    }
+
+    let reply = match &policy.summarise {
+        Some(asks) if asks(&request) => {
+            state.log.send_modify(|log| log.summaries += 1);
+            Reply::text(summary_of(&request))
+        }
+        _ => state.next_reply(),
+    };
     let meta = Meta {
         id: format!("chatcmpl-scripted-{index}"),
         model: request
@@ -271,361 +377,12 @@ async fn respond(conn: &mut Conn, state: &State, parsed: Parsed, index: usize) -
             .and_then(Value::as_str)
             .unwrap_or(DEFAULT_MODEL),
     };
-    let streamed = request.body.get("stream").and_then(Value::as_bool) == Some(true);
-    let usage = reply.usage_json(&request);
+    let include_usage = !policy.no_stream_usage
+        && request.body["stream_options"]["include_usage"].as_bool() == Some(true);
+    let usage = reply.usage_json(tokens);
 
-    write_reply(conn, &reply, &meta, streamed, usage).await
+    write_reply(conn, &reply, &meta, streamed, usage, include_usage).await
 }
 
 #[cfg(test)]
-mod tests {
-    use std::collections::BTreeMap;
-
-    use serde_json::json;
-
-    use super::*;
-
-    const WAIT: Duration = Duration::from_secs(10);
-
-    async fn post(server: &ModelServer, body: Value) -> reqwest::Response {
-        reqwest::Client::new()
-            .post(format!("{}/chat/completions", server.base_url()))
-            .bearer_auth("sk-test")
-            .json(&body)
-            .send()
-            .await
-            .expect("request to the scripted model server failed")
-    }
-
-    fn chat_body(prompt: &str) -> Value {
-        json!({
-            "model": "gpt-test",
-            "stream": true,
-            "messages": [{"role": "user", "content": prompt}],
-        })
-    }
-
-    /// Reads the body to its end (or a transport error) and returns the `data:` payloads.
-    async fn read_events(mut response: reqwest::Response) -> Vec<String> {
-        let mut raw = Vec::new();
-        while let Ok(Some(bytes)) = response.chunk().await {
-            raw.extend_from_slice(&bytes);
-        }
-        let raw = String::from_utf8(raw).unwrap();
-        raw.split("\n\n")
-            .filter(|event| !event.is_empty())
-            .map(|event| event.strip_prefix("data: ").unwrap().to_owned())
-            .collect()
-    }
-
-    fn chunks(events: &[String]) -> Vec<Value> {
-        events
-            .iter()
-            .filter(|data| *data != "[DONE]")
-            .map(|data| serde_json::from_str(data).unwrap())
-            .collect()
-    }
-
-    fn content(chunks: &[Value]) -> String {
-        chunks
-            .iter()
-            .filter_map(|c| c["choices"][0]["delta"]["content"].as_str())
-            .collect()
-    }
-
-    fn finish_reasons(chunks: &[Value]) -> Vec<String> {
-        chunks
-            .iter()
-            .filter_map(|c| c["choices"][0]["finish_reason"].as_str())
-            .map(str::to_owned)
-            .collect()
-    }
-
-    #[tokio::test]
-    async fn text_reply_streams_in_pieces_and_reassembles() {
-        let server = ModelServer::start().await;
-        server.push(Reply::text("hello streaming world"));
-
-        let response = post(&server, chat_body("hi")).await;
-        assert_eq!(response.status(), 200);
-        assert_eq!(
-            response.headers()["content-type"],
-            "text/event-stream",
-            "SSE content type"
-        );
-        let events = read_events(response).await;
-        let chunks = chunks(&events);
-
-        assert_eq!(events.last().map(String::as_str), Some("[DONE]"));
-        assert_eq!(content(&chunks), "hello streaming world");
-        let content_chunks = chunks
-            .iter()
-            .filter(|c| {
-                c["choices"][0]["delta"]["content"]
-                    .as_str()
-                    .is_some_and(|s| !s.is_empty())
-            })
-            .count();
-        assert_eq!(content_chunks, 3, "one chunk per word");
-        assert_eq!(finish_reasons(&chunks), ["stop"]);
-        let usage = chunks.iter().find(|c| c.get("usage").is_some()).unwrap();
-        assert_eq!(usage["choices"], json!([]));
-        assert_eq!(
-            usage["usage"]["total_tokens"].as_u64(),
-            Some(
-                usage["usage"]["prompt_tokens"].as_u64().unwrap()
-                    + usage["usage"]["completion_tokens"].as_u64().unwrap()
-            )
-        );
-        assert!(chunks.iter().all(|c| c["model"] == "gpt-test"));
-        assert_eq!(server.pending_replies(), 0);
-    }
-
-    #[tokio::test]
-    async fn empty_queue_answers_ok_and_requests_are_recorded() {
-        let server = ModelServer::start().await;
-
-        let events = read_events(post(&server, chat_body("first question")).await).await;
-        assert_eq!(content(&chunks(&events)), "ok");
-
-        let requests = server.wait_for_requests(1, WAIT).await;
-        assert_eq!(requests.len(), 1);
-        let request = &requests[0];
-        assert_eq!(request.method, "POST");
-        assert_eq!(request.path, "/v1/chat/completions");
-        assert_eq!(request.authorization().as_deref(), Some("Bearer sk-test"));
-        assert_eq!(request.header("Content-Type"), Some("application/json"));
-        assert_eq!(request.model().as_deref(), Some("gpt-test"));
-        assert_eq!(request.messages()[0]["content"], "first question");
-        assert!(request.request_text().contains("first question"));
-        assert!(server.request_text().contains("first question"));
-    }
-
-    #[tokio::test]
-    async fn parallel_tool_call_arguments_split_mid_token_and_reassemble() {
-        let server = ModelServer::start().await;
-        let shell_args = json!({"command": "echo hi", "timeout_ms": 5000});
-        let read_args = json!({"path": "/tmp/é.txt"});
-        server.push(
-            Reply::tool_calls(vec![
-                ("call_1", "shell", shell_args.clone()),
-                ("call_2", "read_file", read_args.clone()),
-            ])
-            .with_text_prefix("Let me check."),
-        );
-
-        let chunks = chunks(&read_events(post(&server, chat_body("go")).await).await);
-        assert_eq!(content(&chunks), "Let me check.");
-        assert_eq!(finish_reasons(&chunks), ["tool_calls"]);
-
-        // index → (id, name, argument pieces), in stream order.
-        let mut calls: BTreeMap<u64, (String, String, Vec<String>)> = BTreeMap::new();
-        let mut index_order = Vec::new();
-        for chunk in &chunks {
-            let Some(deltas) = chunk["choices"][0]["delta"]["tool_calls"].as_array() else {
-                continue;
-            };
-            for delta in deltas {
-                let index = delta["index"].as_u64().unwrap();
-                index_order.push(index);
-                let entry = calls.entry(index).or_insert_with(|| {
-                    assert_eq!(delta["type"], "function", "first delta names the type");
-                    (
-                        delta["id"].as_str().unwrap().to_owned(),
-                        delta["function"]["name"].as_str().unwrap().to_owned(),
-                        Vec::new(),
-                    )
-                });
-                let piece = delta["function"]["arguments"].as_str().unwrap();
-                if !piece.is_empty() {
-                    entry.2.push(piece.to_owned());
-                }
-            }
-        }
-
-        let expected = [
-            ("call_1", "shell", &shell_args),
-            ("call_2", "read_file", &read_args),
-        ];
-        for (index, (id, name, args)) in expected.into_iter().enumerate() {
-            let (got_id, got_name, pieces) = &calls[&(index as u64)];
-            assert_eq!((got_id.as_str(), got_name.as_str()), (id, name));
-            assert!(
-                pieces.len() >= 3,
-                "arguments split into several chunks: {pieces:?}"
-            );
-            assert!(
-                pieces
-                    .iter()
-                    .any(|p| serde_json::from_str::<Value>(p).is_err()),
-                "pieces are not whole JSON values"
-            );
-            let joined: String = pieces.concat();
-            assert_eq!(&serde_json::from_str::<Value>(&joined).unwrap(), args);
-        }
-        assert!(
-            index_order.windows(2).any(|w| w[0] > w[1]),
-            "indexes interleave: {index_order:?}"
-        );
-    }
-
-    #[tokio::test]
-    async fn rate_limit_carries_retry_after_and_keeps_the_request() {
-        let server = ModelServer::start().await;
-        server.push(Reply::status(429).retry_after(1));
-
-        let response = post(&server, chat_body("limited")).await;
-        assert_eq!(response.status(), 429);
-        assert_eq!(response.headers()["retry-after"], "1");
-        let body: Value = response.json().await.unwrap();
-        assert_eq!(body["error"]["type"], "rate_limit_error");
-
-        let requests = server.wait_for_requests(1, WAIT).await;
-        assert_eq!(requests[0].messages()[0]["content"], "limited");
-    }
-
-    #[tokio::test]
-    async fn server_error_and_unknown_path() {
-        let server = ModelServer::start().await;
-        server.push(Reply::status(500).with_error_message("boom"));
-
-        let response = post(&server, chat_body("x")).await;
-        assert_eq!(response.status(), 500);
-        assert!(response.headers().get("retry-after").is_none());
-        let body: Value = response.json().await.unwrap();
-        assert_eq!(body["error"]["message"], "boom");
-
-        let response = reqwest::get(format!("{}/models", server.base_url()))
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 404);
-        let body: Value = response.json().await.unwrap();
-        assert!(
-            body["error"]["message"]
-                .as_str()
-                .unwrap()
-                .contains("/v1/models")
-        );
-        assert_eq!(server.requests().len(), 2);
-    }
-
-    #[tokio::test]
-    async fn truncated_stream_ends_without_finish_or_done() {
-        let server = ModelServer::start().await;
-        server.push(Reply::truncated("partial text here"));
-
-        let events = read_events(post(&server, chat_body("x")).await).await;
-        assert!(!events.iter().any(|e| e == "[DONE]"), "{events:?}");
-        let chunks = chunks(&events);
-        assert!(finish_reasons(&chunks).is_empty());
-        assert_eq!(content(&chunks), "partial text here");
-    }
-
-    #[tokio::test]
-    async fn slow_stream_trickles_and_an_interrupt_is_seen() {
-        let server = ModelServer::start().await;
-        server.push(Reply::text("never finished").slow(Duration::from_secs(3600)));
-
-        let mut response = post(&server, chat_body("x")).await;
-        let first = tokio::time::timeout(WAIT, response.chunk())
-            .await
-            .expect("first SSE event did not arrive")
-            .unwrap()
-            .unwrap();
-        let first = String::from_utf8(first.to_vec()).unwrap();
-        assert!(first.starts_with("data: "), "{first}");
-        assert!(!first.contains("[DONE]"), "{first}");
-
-        drop(response);
-        assert_eq!(server.wait_for_disconnects(1, WAIT).await, 1);
-    }
-
-    #[tokio::test]
-    async fn hang_never_answers_until_dropped() {
-        let server = ModelServer::start().await;
-        server.push(Reply::hang());
-
-        let pending = post(&server, chat_body("x"));
-        assert!(
-            tokio::time::timeout(Duration::from_millis(300), pending)
-                .await
-                .is_err(),
-            "a hung reply must not answer"
-        );
-        server.wait_for_requests(1, WAIT).await;
-        server.wait_for_disconnects(1, WAIT).await;
-    }
-
-    #[tokio::test]
-    async fn non_streaming_request_gets_a_completion_object() {
-        let server = ModelServer::start().await;
-        server.push(Reply::tool_call(
-            "call_9",
-            "shell",
-            json!({"command": "ls"}),
-        ));
-
-        let mut body = chat_body("x");
-        body["stream"] = json!(false);
-        let response: Value = post(&server, body).await.json().await.unwrap();
-        assert_eq!(response["object"], "chat.completion");
-        let call = &response["choices"][0]["message"]["tool_calls"][0];
-        assert_eq!(call["id"], "call_9");
-        assert_eq!(call["function"]["arguments"], r#"{"command":"ls"}"#);
-        assert_eq!(response["choices"][0]["finish_reason"], "tool_calls");
-    }
-
-    #[tokio::test]
-    async fn keep_alive_only_sends_nothing_that_advances_an_answer() {
-        let server = ModelServer::start().await;
-        server.push(Reply::keep_alive_only(Duration::from_millis(5)));
-
-        let mut response = post(&server, chat_body("x")).await;
-        assert_eq!(response.headers()["content-type"], "text/event-stream");
-        let mut raw = String::new();
-        while raw.matches("\n\n").count() < 8 {
-            let chunk = tokio::time::timeout(WAIT, response.chunk())
-                .await
-                .expect("keep-alives keep coming")
-                .unwrap()
-                .unwrap();
-            raw.push_str(std::str::from_utf8(&chunk).unwrap());
-        }
-        assert!(raw.contains(": keep-alive"), "{raw}");
-        for data in raw.lines().filter_map(|l| l.strip_prefix("data:")) {
-            if data.trim().is_empty() {
-                continue;
-            }
-            let chunk: Value = serde_json::from_str(data.trim()).unwrap();
-            let delta = &chunk["choices"][0]["delta"];
-            assert!(delta["content"].as_str().unwrap_or("").is_empty(), "{raw}");
-            assert!(chunk["choices"][0]["finish_reason"].is_null(), "{raw}");
-        }
-        drop(response);
-        server.wait_for_disconnects(1, WAIT).await;
-    }
-
-    #[tokio::test]
-    async fn ignoring_stream_answers_json_with_the_finish_reason_asked_for() {
-        let server = ModelServer::start().await;
-        server.push(
-            Reply::text("cut")
-                .with_finish_reason("length")
-                .ignoring_stream(),
-        );
-
-        let response = post(&server, chat_body("x")).await;
-        assert_eq!(response.headers()["content-type"], "application/json");
-        let body: Value = response.json().await.unwrap();
-        assert_eq!(body["object"], "chat.completion");
-        assert_eq!(body["choices"][0]["message"]["content"], "cut");
-        assert_eq!(body["choices"][0]["finish_reason"], "length");
-    }
-
-    #[tokio::test]
-    #[should_panic(expected = "waiting for 1 model request(s); got 0")]
-    async fn waiting_for_a_request_that_never_comes_panics_with_a_message() {
-        let server = ModelServer::start().await;
-        server.wait_for_requests(1, Duration::from_millis(50)).await;
-    }
-}
+mod tests;

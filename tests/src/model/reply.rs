@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::http::{Conn, Gone, RecordedRequest, response_head};
+use super::http::{Conn, Gone, response_head};
 
 /// A fixed `created` stamp keeps the streams deterministic.
 const CREATED: u64 = 1_700_000_000;
@@ -199,17 +199,17 @@ impl Reply {
         }
     }
 
-    pub(super) fn usage_json(&self, request: &RecordedRequest) -> Value {
+    /// The `usage` object: `prompt_tokens` as counted by the server (unless overridden),
+    /// completion tokens at about four bytes a token.
+    pub(super) fn usage_json(&self, prompt_tokens: u64) -> Value {
         let (prompt, completion) = self.usage.unwrap_or_else(|| {
-            // Roughly four bytes a token; only stable, plausible numbers matter.
-            let prompt = Value::Array(request.messages()).to_string().len() / 4;
             let produced = self.full_text().len()
                 + self
                     .calls()
                     .iter()
                     .map(|c| c.arguments.len())
                     .sum::<usize>();
-            (prompt.max(1) as u64, (produced / 4).max(1) as u64)
+            (prompt_tokens, (produced as u64).div_ceil(4).max(1))
         });
         json!({
             "prompt_tokens": prompt,
@@ -238,8 +238,9 @@ impl Meta<'_> {
     }
 }
 
-/// The `data:` payloads of a streamed reply, in order, `[DONE]` included when complete.
-fn stream_events(reply: &Reply, meta: &Meta<'_>, usage: Value) -> Vec<String> {
+/// The `data:` payloads of a streamed reply, in order, `[DONE]` included when complete;
+/// the usage chunk only when `usage` is given.
+fn stream_events(reply: &Reply, meta: &Meta<'_>, usage: Option<Value>) -> Vec<String> {
     let mut events = vec![meta.chunk(json!({"role": "assistant", "content": ""}), None)];
     let text = reply.full_text();
     for piece in split_words(&text) {
@@ -279,17 +280,19 @@ fn stream_events(reply: &Reply, meta: &Meta<'_>, usage: Value) -> Vec<String> {
     }
 
     events.push(meta.chunk(json!({}), Some(reply.finish_reason())));
-    events.push(
-        json!({
-            "id": meta.id,
-            "object": "chat.completion.chunk",
-            "created": CREATED,
-            "model": meta.model,
-            "choices": [],
-            "usage": usage,
-        })
-        .to_string(),
-    );
+    if let Some(usage) = usage {
+        events.push(
+            json!({
+                "id": meta.id,
+                "object": "chat.completion.chunk",
+                "created": CREATED,
+                "model": meta.model,
+                "choices": [],
+                "usage": usage,
+            })
+            .to_string(),
+        );
+    }
     events.push("[DONE]".to_owned());
     events
 }
@@ -373,13 +376,14 @@ pub(super) fn error_json(status: u16, message: &str) -> Value {
 }
 /// Writes `reply` as the response to a chat request: an error status, a `chat.completion`
 /// object, or an SSE stream (chunked when complete, close-delimited when truncated), with
-/// the reply's delays.
+/// the reply's delays. A stream carries `usage` only when `include_usage`.
 pub(super) async fn write_reply(
     conn: &mut Conn,
     reply: &Reply,
     meta: &Meta<'_>,
     streamed: bool,
     usage: Value,
+    include_usage: bool,
 ) -> Result<(), Gone> {
     let streamed = streamed && !reply.ignore_stream;
     match &reply.kind {
@@ -461,6 +465,7 @@ pub(super) async fn write_reply(
             );
             conn.write(head.as_bytes()).await?;
             conn.pause(reply.first_delay).await?;
+            let usage = include_usage.then_some(usage);
             for (i, data) in stream_events(reply, meta, usage).iter().enumerate() {
                 if i > 0 {
                     conn.pause(reply.chunk_delay).await?;

@@ -2,11 +2,24 @@
 
 use tether_shared::protocol::RpcError;
 
+/// The daemon's message; for a method it does not know, what to do about it (it
+/// is older than this client: within a protocol version, methods are only added).
+fn rpc_text(e: &RpcError) -> String {
+    if e.code == tether_shared::protocol::code::METHOD_NOT_FOUND {
+        format!(
+            "{}: the daemon is older than this tether; restart it (`tether daemon stop`, then run the command again)",
+            e.message
+        )
+    } else {
+        e.message.clone()
+    }
+}
+
 /// An error from the daemon, or from talking to it.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     /// The daemon answered with an error.
-    #[error("{0}")]
+    #[error("{}", rpc_text(.0))]
     Rpc(RpcError),
     /// The connection failed.
     #[error("lost the connection to the daemon: {0}")]

@@ -1,6 +1,7 @@
 //! Each CLI command: talk to the daemon, print what DESIGN.md's contract says.
 //! One file per command family; [`run`] picks the runtime and the family.
 
+mod context;
 mod daemon;
 mod logs;
 mod output;
@@ -12,7 +13,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use tether_shared::protocol::DecideParams;
+use tether_shared::protocol::{CompactParams, DecideParams, ForkParams};
 
 use crate::cli::{Cli, Command, DaemonArgs};
 
@@ -98,6 +99,32 @@ async fn client_command(command: Option<Command>, socket: PathBuf) -> anyhow::Re
             since,
         } => logs::logs(&socket, name, json, follow, since).await,
         Command::Kill { name, key } => sessions::kill(&socket, name, key).await,
+        Command::Fork {
+            name,
+            new,
+            at,
+            json,
+            key,
+        } => {
+            let p = ForkParams {
+                session: name,
+                name: new,
+                at,
+            };
+            sessions::fork(&socket, p, json, key).await
+        }
+        Command::Compact {
+            name,
+            instructions,
+            json,
+            key,
+        } => {
+            let p = CompactParams {
+                session: name,
+                instructions,
+            };
+            context::compact(&socket, p, json, key).await
+        }
         Command::Tools { json } => tools::tools(&socket, json).await,
     }
 }

@@ -1,11 +1,11 @@
-//! The session commands: `new`, `ls`, `attach` and `kill`. `new` and `attach`
+//! The session commands: `new`, `fork`, `ls`, `attach` and `kill`. `new` and `attach`
 //! open the TUI on a terminal and the line-mode client otherwise.
 
 use std::io::IsTerminal;
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use tether_shared::protocol::{CreateParams, Empty, SessionRef, method};
+use tether_shared::protocol::{CreateParams, Empty, ForkParams, SessionRef, method};
 
 use super::output::print_json;
 use crate::cli::NewArgs;
@@ -76,6 +76,23 @@ pub(super) async fn new(args: NewArgs, socket: &Path) -> anyhow::Result<u8> {
         return crate::ui::run(socket.to_path_buf(), Some(info.id), false).await;
     }
     crate::linemode::attach(c, &info.name, false).await
+}
+
+/// `tether fork NAME -n NEW [--at SEQ] [--json]`: prints the new session's name
+/// (as `new -d` does), or its summary as JSON.
+pub(super) async fn fork(
+    socket: &Path,
+    params: ForkParams,
+    json: bool,
+    key: Option<String>,
+) -> anyhow::Result<u8> {
+    let (info, _) = mutate::<method::SessionFork>(socket, &params, key, "`tether ls`").await?;
+    if json {
+        print_json(&info)?;
+    } else {
+        println!("{}", info.name);
+    }
+    Ok(0)
 }
 
 /// `tether kill NAME`.

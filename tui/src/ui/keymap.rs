@@ -62,7 +62,7 @@ pub enum Action {
     NextMatch,
     /// Previous search match.
     PrevMatch,
-    /// Expand or collapse tool calls.
+    /// Expand or collapse tool calls and compactions.
     ToggleTools,
     /// Approve the pending call.
     Approve,
@@ -144,7 +144,7 @@ impl Action {
             Action::Search => "search the transcript (input empty)",
             Action::NextMatch => "next match",
             Action::PrevMatch => "previous match",
-            Action::ToggleTools => "expand / collapse tool calls",
+            Action::ToggleTools => "expand / collapse tool calls and compactions",
             Action::Approve => "approve the tool call (once the prompt is armed)",
             Action::Deny => "deny the tool call (asks for an optional reason)",
             Action::PromptUp => "scroll the call shown in the prompt up",

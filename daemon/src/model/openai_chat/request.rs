@@ -41,7 +41,9 @@ pub(super) struct ChatBody<'a> {
     model: &'a str,
     messages: ChatMessages<'a>,
     stream: bool,
-    stream_options: StreamOptions,
+    /// Only with `stream: true` (OpenAI refuses it otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stream_options: Option<StreamOptions>,
     #[serde(skip_serializing_if = "Option::is_none")]
     tools: Option<Vec<Value>>,
     /// `"none"` when tools are listed but must not be called.
@@ -66,9 +68,9 @@ impl<'a> ChatBody<'a> {
             model,
             messages: ChatMessages(messages),
             stream: true,
-            stream_options: StreamOptions {
+            stream_options: Some(StreamOptions {
                 include_usage: true,
-            },
+            }),
             tool_choice: None,
             prompt_cache_key: None,
             tools: if tools.is_empty() { None } else { Some(tools) },
@@ -78,6 +80,13 @@ impl<'a> ChatBody<'a> {
     /// Sends `prompt_cache_key`.
     pub(super) fn with_cache_key(mut self, key: Option<&'a str>) -> Self {
         self.prompt_cache_key = key;
+        self
+    }
+
+    /// The same request, answered in one `chat.completion` body instead of a stream.
+    pub(super) fn unstreamed(mut self) -> Self {
+        self.stream = false;
+        self.stream_options = None;
         self
     }
 

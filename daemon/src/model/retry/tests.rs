@@ -182,3 +182,30 @@ async fn the_last_error_keeps_its_kind_and_counts_the_attempts() {
         "model endpoint returned HTTP 400: maximum context length exceeded"
     );
 }
+
+#[tokio::test]
+async fn a_context_length_error_is_never_retried_even_when_marked_retryable() {
+    let provider = Scripted {
+        attempts: Mutex::new(vec![
+            (
+                "",
+                Some(ModelError::retryable(
+                    ModelErrorKind::ContextLength,
+                    "model stream carried an error: maximum context length is 2048 tokens",
+                )),
+            ),
+            ("never asked for", None),
+        ]),
+    };
+    let (tx, _rx) = mpsc::unbounded_channel();
+    let e = complete_with_retries(&provider, &request(), &fast(5), &tx)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ModelErrorKind::ContextLength);
+    assert_eq!(e.attempts, 1);
+    assert_eq!(
+        provider.attempts.lock().unwrap().len(),
+        1,
+        "one attempt made"
+    );
+}

@@ -1,10 +1,12 @@
-//! Sessions as a whole: `session.create`, `session.list`, `sessions.subscribe`,
-//! `session.get` and `session.kill`.
+//! Sessions as a whole: `session.create`, `session.fork`, `session.list`,
+//! `sessions.subscribe`, `session.get` and `session.kill`.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use tether_shared::protocol::{CreateParams, Empty, KillResult, RpcError, SessionInfo, SessionRef};
+use tether_shared::protocol::{
+    CreateParams, Empty, ForkParams, KillResult, RpcError, SessionInfo, SessionRef,
+};
 use tracing::Instrument;
 
 use crate::rpc::peer::Peer;
@@ -17,6 +19,16 @@ pub(crate) async fn create(
     key: Option<KeyRecord>,
 ) -> Result<SessionInfo, RpcError> {
     Ok(peer.ctx.registry.create(p, key).await?)
+}
+
+/// `session.fork`; a keyed request stores `key` with the new session. The
+/// session forked is only read, so a read-only attachment to it does not matter.
+pub(crate) async fn fork(
+    peer: &Arc<Peer>,
+    p: ForkParams,
+    key: Option<KeyRecord>,
+) -> Result<SessionInfo, RpcError> {
+    Ok(peer.ctx.registry.fork(p, key).await?)
 }
 
 /// `session.list`.

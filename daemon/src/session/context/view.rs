@@ -110,8 +110,8 @@ pub struct Context {
 }
 
 impl Context {
-    /// The context of a log read from `events` (the latest compaction onwards is
-    /// enough). `omitted_before` > 0 says the events before that seq were not read.
+    /// The context of a log read from `events` (from the event after the latest
+    /// compaction's `through_seq` on is enough: what follows it is kept verbatim). `omitted_before` > 0 says the events before that seq were not read.
     pub fn from_events<'a>(
         events: impl IntoIterator<Item = &'a Event>,
         omitted_before: u64,

@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::conn::open;
 use super::error::{SqlError, classify};
 use super::health::{HealthCell, what_to_do};
-use super::writer::{Op, Writer};
+use super::writer::{Fork, Op, Writer};
 use super::{integrity, migrations, reads};
 use crate::os::procs::ProcessIdentity;
 use crate::store::api::{Store, StoreFuture};
@@ -156,6 +156,30 @@ impl Store for SqliteStore {
         })
     }
 
+    fn fork_session_keyed<'a>(
+        &'a self,
+        from_id: &'a str,
+        at: u64,
+        row: SessionRow,
+        head: Event,
+        tail: Vec<Event>,
+        key: Option<KeyRecord>,
+    ) -> StoreFuture<'a, ()> {
+        self.call(move |tx| {
+            Op::Fork(
+                Box::new(Fork {
+                    from_id: from_id.to_string(),
+                    at,
+                    row,
+                    head,
+                    tail,
+                    key,
+                }),
+                tx,
+            )
+        })
+    }
+
     fn append<'a>(&'a self, session_id: &'a str, batch: Batch) -> StoreFuture<'a, ()> {
         self.call(move |tx| Op::Append(session_id.to_string(), batch, tx))
     }
@@ -250,6 +274,11 @@ impl Store for SqliteStore {
     fn last_turn<'a>(&'a self, session_id: &'a str) -> StoreFuture<'a, Vec<Event>> {
         let id = session_id.to_string();
         self.read(move |c| reads::last_turn(c, &id))
+    }
+
+    fn turn_at<'a>(&'a self, session_id: &'a str, at: u64) -> StoreFuture<'a, Vec<Event>> {
+        let id = session_id.to_string();
+        self.read(move |c| reads::turn_at(c, &id, at))
     }
 
     fn last_seq_of<'a>(

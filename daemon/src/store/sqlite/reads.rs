@@ -115,20 +115,29 @@ pub(super) fn last_seq_of(
 }
 
 pub(super) fn last_turn(c: &Connection, id: &str) -> Result<Vec<Event>, SqlError> {
+    turn_at(c, id, u64::MAX)
+}
+
+/// The events of the last turn started at or before `at`, up to `at` (see
+/// [`crate::store::Store::turn_at`]), checked up to `at` or the recorded last seq.
+pub(super) fn turn_at(c: &Connection, id: &str, at: u64) -> Result<Vec<Event>, SqlError> {
+    let at = at.min(i64::MAX as u64) as i64;
     let snapshot = c.unchecked_transaction()?;
     let recorded = session_end(c, id)?;
     let start: Option<i64> = c
         .query_row(
-            "SELECT max(seq) FROM events WHERE session_id = ?1 AND type = 'turn_started'",
-            params![id],
+            "SELECT max(seq) FROM events WHERE session_id = ?1 AND type = 'turn_started' AND seq <= ?2",
+            params![id, at],
             |r| r.get(0),
         )
         .optional()?
         .flatten();
     let mut st = c.prepare_cached(
-        "SELECT body FROM events WHERE session_id = ?1 AND seq >= ?2 ORDER BY seq",
+        "SELECT body FROM events WHERE session_id = ?1 AND seq >= ?2 AND seq <= ?3 ORDER BY seq",
     )?;
-    let rows = st.query_map(params![id, start.unwrap_or(0)], |r| r.get::<_, String>(0))?;
+    let rows = st.query_map(params![id, start.unwrap_or(0), at], |r| {
+        r.get::<_, String>(0)
+    })?;
     let mut out = Vec::new();
     let mut seqs = Vec::new();
     for body in rows {
@@ -143,8 +152,8 @@ pub(super) fn last_turn(c: &Connection, id: &str) -> Result<Vec<Event>, SqlError
     drop(snapshot);
     if let Some((name, last_seq)) = recorded {
         let first = start.map_or(1, |s| s as u64);
-        check_run(&name, &seqs, Some(first), Some(last_seq), last_seq)
-            .map_err(SqlError::Damaged)?;
+        let last = last_seq.min(at as u64);
+        check_run(&name, &seqs, Some(first), Some(last), last_seq).map_err(SqlError::Damaged)?;
     }
     Ok(out)
 }

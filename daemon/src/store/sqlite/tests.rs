@@ -224,3 +224,111 @@ async fn the_sqlite_store_serves_callers_that_hold_a_dyn_store() {
     assert!(err.to_string().ends_with(&help), "{err}");
     assert_eq!(store.health().damage.len(), 1, "noted for daemon status");
 }
+
+/// A source log with a compaction in it, for the fork tests: seq 1 created, then
+/// a user message, a turn, a compaction and the start of another turn.
+async fn forkable(store: &SqliteStore) -> Vec<Event> {
+    let kinds = vec![
+        EventKind::UserMessage {
+            text: "REMEMBER alpha".into(),
+            delivery: Delivery::Queue,
+        },
+        EventKind::TurnStarted,
+        EventKind::TurnCompleted,
+        EventKind::ContextCompacted {
+            summary: "the user said alpha".into(),
+            through_seq: 4,
+            tool_outputs_through: 0,
+            user_messages: vec!["REMEMBER alpha".into()],
+            tokens_before: 900,
+            tokens_after: 100,
+            reason: tether_shared::event::CompactReason::Manual,
+        },
+        EventKind::TurnStarted,
+    ];
+    let mut events = vec![ev(1, EventKind::TurnCompleted)];
+    events.extend(
+        kinds
+            .into_iter()
+            .enumerate()
+            .map(|(i, k)| ev(i as u64 + 2, k)),
+    );
+    let mut r = row("src", "src");
+    r.last_seq = 6;
+    store
+        .create_session_keyed(r, events.clone(), None, None)
+        .await
+        .unwrap();
+    events
+}
+
+#[tokio::test]
+async fn a_fork_copies_the_source_events_verbatim_up_to_its_seq() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("s.db")).unwrap();
+    let source = forkable(&store).await;
+    let mut r = row("f", "fork");
+    r.last_seq = 6;
+    let head = ev(1, EventKind::TurnStarted);
+    let tail = vec![ev(6, EventKind::TurnCompleted)];
+    let key = KeyRecord::new("k1", "session.fork", "{}", serde_json::json!({"id": "f"}));
+    store
+        .fork_session_keyed("src", 5, r, head.clone(), tail.clone(), Some(key))
+        .await
+        .unwrap();
+    let forked = store.events("f", 0, u64::MAX, 100, false).await.unwrap();
+    let mut want = vec![head];
+    want.extend(source[1..5].iter().cloned());
+    want.extend(tail);
+    assert_eq!(
+        forked, want,
+        "seq 1 its own, 2..=5 the source's (the compaction too)"
+    );
+    assert_eq!(
+        store.events("src", 0, u64::MAX, 100, false).await.unwrap(),
+        source,
+        "the source is untouched"
+    );
+    assert!(
+        store.key("k1", 60).await.unwrap().is_some(),
+        "the key is stored with it"
+    );
+    // What a fork at 3 settles: the turn started at 3, as the log stood then.
+    let turn = store.turn_at("src", 3).await.unwrap();
+    assert_eq!(turn.iter().map(|e| e.seq).collect::<Vec<_>>(), [3]);
+    let last = store.last_turn("src").await.unwrap();
+    assert_eq!(last.iter().map(|e| e.seq).collect::<Vec<_>>(), [6]);
+}
+
+#[tokio::test]
+async fn a_fork_stores_nothing_when_its_name_is_taken_or_its_source_is_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("s.db")).unwrap();
+    forkable(&store).await;
+    let head = ev(1, EventKind::TurnStarted);
+    let err = store
+        .fork_session_keyed("src", 3, row("f", "src"), head.clone(), vec![], None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NameTaken(_)), "{err}");
+    let err = store
+        .fork_session_keyed("gone", 3, row("f", "fork"), head, vec![], None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::SessionGone(_)), "{err}");
+    let names: Vec<String> = store
+        .sessions()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+    assert_eq!(names, ["src"]);
+    assert!(
+        store
+            .events("f", 0, u64::MAX, 10, false)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -19,6 +19,7 @@ use crate::store::types::{Batch, KeyRecord, SessionRow};
 
 /// One write, with the oneshot that answers its caller after the commit.
 pub(super) enum Op {
+    // Boxed: a row is large (its usage), and every op pays the largest variant's size.
     Create(
         Box<SessionRow>,
         Vec<Event>,
@@ -26,6 +27,7 @@ pub(super) enum Op {
         Option<KeyRecord>,
         oneshot::Sender<Result<Option<i64>, StoreError>>,
     ),
+    Fork(Box<Fork>, oneshot::Sender<Result<(), StoreError>>),
     Append(String, Batch, oneshot::Sender<Result<(), StoreError>>),
     AddInput(
         String,
@@ -53,6 +55,17 @@ pub(super) enum Op {
         Option<String>,
         oneshot::Sender<Result<(), StoreError>>,
     ),
+}
+
+/// A session to create as a copy of another's log up to a seq (see
+/// [`crate::store::Store::fork_session_keyed`]).
+pub(super) struct Fork {
+    pub(super) from_id: String,
+    pub(super) at: u64,
+    pub(super) row: SessionRow,
+    pub(super) head: Event,
+    pub(super) tail: Vec<Event>,
+    pub(super) key: Option<KeyRecord>,
 }
 
 /// Stores a key, or replaces the result of one already stored (its age stays).
@@ -207,6 +220,10 @@ impl Writer {
                 let out = out.map(|id| prompt.is_some().then_some(id));
                 replies.push(finish(reply, self.settled(out)));
             }
+            Op::Fork(fork, reply) => {
+                let out = with_sp(&|c| fork_session(c, &fork).map(|_| 0));
+                replies.push(finish(reply, self.settled(out.map(|_| ()))));
+            }
             Op::Append(id, batch, reply) => {
                 let out = with_sp(&|c| {
                     insert_events(c, &id, &batch.events)?;
@@ -301,6 +318,56 @@ impl Writer {
             }
         }
     }
+}
+
+/// Creates a fork's row and log: its seq 1, the source's events `2..=at` copied
+/// row for row (the bodies hold their seqs, which stay the same), then its tail.
+fn fork_session(c: &Connection, f: &Fork) -> Result<(), SqlError> {
+    let taken: Option<String> = c
+        .query_row(
+            "SELECT id FROM sessions WHERE name = ?1",
+            params![f.row.name],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if taken.is_some() {
+        return Err(StoreError::NameTaken(f.row.name.clone()).into());
+    }
+    let source: Option<String> = c
+        .query_row(
+            "SELECT name FROM sessions WHERE id = ?1",
+            params![f.from_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(source) = source else {
+        return Err(StoreError::SessionGone(f.from_id.clone()).into());
+    };
+    let r = &f.row;
+    c.execute(
+        "INSERT INTO sessions (id, name, model, cwd, instructions, created_at, updated_at, last_seq) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![r.id, r.name, r.model, r.cwd, r.instructions, r.created_at, r.updated_at, r.last_seq as i64],
+    )?;
+    insert_events(c, &r.id, std::slice::from_ref(&f.head))?;
+    let at = f.at.min(i64::MAX as u64) as i64;
+    let copied = c.execute(
+        "INSERT INTO events (session_id, seq, type, body) \
+         SELECT ?1, seq, type, body FROM events WHERE session_id = ?2 AND seq >= 2 AND seq <= ?3",
+        params![r.id, f.from_id, at],
+    )?;
+    let want = f.at.saturating_sub(1) as usize;
+    if copied != want {
+        return Err(SqlError::Damaged(format!(
+            "session {source:?} has {copied} of the {want} events 2..={} a fork copies",
+            f.at
+        )));
+    }
+    insert_events(c, &r.id, &f.tail)?;
+    if let Some(k) = &f.key {
+        put_key(c, k)?;
+    }
+    Ok(())
 }
 
 fn insert_events(c: &Connection, id: &str, events: &[Event]) -> Result<(), SqlError> {

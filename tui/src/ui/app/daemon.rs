@@ -85,6 +85,8 @@ impl App {
                     v.info.attached_clients = s.attached_clients;
                     v.info.usage = s.usage;
                     v.info.queued_inputs = s.queued_inputs;
+                    v.info.context_tokens = s.context_tokens;
+                    v.info.context_window = s.context_window;
                 }
                 self.list.sessions = list;
                 let n = self.list.visible().len();
@@ -176,6 +178,8 @@ impl App {
                     v.info.attached_clients = info.attached_clients;
                     v.info.usage = info.usage;
                     v.info.queued_inputs = info.queued_inputs;
+                    v.info.context_tokens = info.context_tokens;
+                    v.info.context_window = info.context_window;
                     v.info.state = info.state;
                 }
             }

@@ -236,13 +236,22 @@ fn draw_status(f: &mut Frame<'_>, app: &App, v: &SessionView, area: Rect) {
                     Style::new().fg(Color::DarkGray),
                 ),
             ),
-            (4, Span::styled(format!(" · {}", i.model), gray)),
-            (5, Span::styled(format!(" · {tokens} tok"), gray)),
-            (6, Span::styled(format!(" · {tools} tools"), gray)),
+            (5, Span::styled(format!(" · {}", i.model), gray)),
+            (6, Span::styled(format!(" · {tokens} tok"), gray)),
+            (7, Span::styled(format!(" · {tools} tools"), gray)),
         ];
+        // How full the model's window is: what decides when the context compacts.
+        if let Some(pct) = crate::render::context_percent(i) {
+            let style = match pct {
+                0..80 => gray,
+                80..95 => Style::new().fg(Color::Yellow),
+                _ => Style::new().fg(Color::Red),
+            };
+            segments.push((3, Span::styled(format!(" · ctx {pct}%"), style)));
+        }
         if live(app) {
             segments.push((
-                3,
+                4,
                 Span::styled(format!(" · {} attached", i.attached_clients), gray),
             ));
         }
@@ -274,7 +283,7 @@ fn draw_status(f: &mut Frame<'_>, app: &App, v: &SessionView, area: Rect) {
             }
         }
         // Shown in a fixed order: details first, the detach hint last.
-        let order = [4usize, 5, 6, 3, 2, 1, 0];
+        let order = [5usize, 3, 6, 7, 4, 2, 1, 0];
         for k in order {
             if let Some(pos) = segments.iter().position(|(p, _)| *p as usize == k)
                 && keep[pos]

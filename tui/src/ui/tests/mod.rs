@@ -10,10 +10,12 @@
 //! names a snapshot file after the asserting module (`tether__ui__tests__*.snap`).
 //! The fixtures and scenes are in `fixtures`; the app tests in `app` (keys and the
 //! requests they send), `approval` (deciding a waiting call), `list` (the session
-//! list and its dialogs) and `session` (the session view following the daemon).
+//! list and its dialogs), `session` (the session view following the daemon) and
+//! `context` (context use and compactions).
 
 mod app;
 mod approval;
+mod context;
 mod fixtures;
 mod list;
 mod render;
@@ -84,6 +86,12 @@ snapshot_tests! {
     snapshot_scrolled_up => scrolled_up,
     snapshot_input_multiline => input_multiline,
     snapshot_older_events => older_events,
+}
+
+#[test]
+fn snapshot_compaction() {
+    snap("compaction", context::compacted);
+    snap("compaction_expanded", context::compacted_expanded);
 }
 
 /// The whole transcript on a tall screen, so every cell kind shows in one snapshot.

@@ -6,6 +6,7 @@ use std::cell::RefCell;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use tether_shared::Delivery;
+use tether_shared::event::CompactReason;
 
 use crate::render::one_line;
 
@@ -62,6 +63,24 @@ pub enum CellKind {
         /// A denial's reason.
         note: Option<String>,
     },
+    /// The model's context was compacted: one line collapsed, the summary and
+    /// the user messages it kept when expanded.
+    Compaction {
+        /// Why it ran.
+        reason: CompactReason,
+        /// Estimated tokens of the request before.
+        tokens_before: u64,
+        /// And after.
+        tokens_after: u64,
+        /// Events up to this seq are summarised (0: none).
+        through_seq: u64,
+        /// Tool outputs up to this seq are cut to stubs (0: none).
+        tool_outputs_through: u64,
+        /// The summary the model sees in their place.
+        summary: String,
+        /// The user messages of the summarised part, kept verbatim.
+        user_messages: Vec<String>,
+    },
     /// A one-line notice (turn boundary, error, tools changed).
     Notice {
         /// The text.
@@ -113,6 +132,11 @@ impl Cell {
                 tool, args, output, ..
             } => format!("{tool} {args} {}", terminal_text(output)),
             CellKind::Notice { text, .. } => text.clone(),
+            CellKind::Compaction {
+                summary,
+                user_messages,
+                ..
+            } => format!("context compacted {summary} {}", user_messages.join(" ")),
         }
     }
 
@@ -292,6 +316,76 @@ fn build_lines(kind: &CellKind, width: u16, expanded: bool) -> Vec<Line<'static>
             }
             l
         }
+        CellKind::Compaction {
+            reason,
+            tokens_before,
+            tokens_after,
+            through_seq,
+            tool_outputs_through,
+            summary,
+            user_messages,
+        } => {
+            let what = match (*through_seq, *tool_outputs_through) {
+                (0, 0) => String::new(),
+                (0, t) => format!(" · tool outputs to seq {t} cut"),
+                (s, _) => format!(" · events 1–{s} summarised"),
+            };
+            let head = format!(
+                "── context compacted ({}) · {} → {} tokens{what}",
+                reason.as_str(),
+                thousands(*tokens_before),
+                thousands(*tokens_after),
+            );
+            let dim = Style::new().fg(Color::DarkGray);
+            let mut l = wrap(vec![Span::styled(head, dim)], width, "   ");
+            let bar = || vec![Span::styled("   │ ", dim)];
+            if expanded {
+                if !summary.trim().is_empty() {
+                    l.push(Line::from(Span::styled("   summary", dim)));
+                    for line in message_text(summary).split('\n') {
+                        l.extend(text_lines(line, width, bar(), Style::new()));
+                    }
+                }
+                if !user_messages.is_empty() {
+                    l.push(Line::from(Span::styled(
+                        format!("   user messages kept verbatim ({})", user_messages.len()),
+                        dim,
+                    )));
+                    // One line each: the messages themselves are in the transcript above.
+                    let avail = (width as usize).saturating_sub(5).max(8);
+                    for m in user_messages {
+                        l.push(Line::from(vec![
+                            Span::styled("   › ", Style::new().fg(Color::Cyan)),
+                            Span::raw(one_line(&message_text(m), avail)),
+                        ]));
+                    }
+                }
+                if *tool_outputs_through > 0 {
+                    l.push(Line::from(Span::styled(
+                        format!(
+                            "   tool outputs up to seq {tool_outputs_through} are shown to the model as stubs"
+                        ),
+                        dim,
+                    )));
+                }
+            } else if let Some(first) = summary.lines().find(|s| !s.trim().is_empty()) {
+                let more = summary.lines().count().saturating_sub(1);
+                let tail = if more > 0 {
+                    format!("  (+{more} lines)")
+                } else {
+                    String::new()
+                };
+                let avail = (width as usize).saturating_sub(12 + tail.len()).max(8);
+                let mut spans = bar();
+                spans.push(Span::styled(
+                    one_line(first, avail),
+                    Style::new().fg(Color::Gray),
+                ));
+                spans.push(Span::styled(tail, dim));
+                l.push(Line::from(spans));
+            }
+            l
+        }
         CellKind::Notice { text, tone } => {
             let style = match tone {
                 Tone::Dim => Style::new().fg(Color::DarkGray),
@@ -308,6 +402,19 @@ fn build_lines(kind: &CellKind, width: u16, expanded: bool) -> Vec<Line<'static>
     // A blank line between cells keeps the transcript readable.
     lines.push(Line::default());
     lines
+}
+
+/// `n` with a comma between thousands: 27,300.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Lines of the message streaming now (not stored yet).

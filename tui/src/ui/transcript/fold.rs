@@ -111,17 +111,33 @@ impl Transcript {
             }),
             EventKind::TurnStarted | EventKind::State { .. } | EventKind::Unknown => false,
             EventKind::ContextCompacted {
+                summary,
+                through_seq,
+                tool_outputs_through,
+                user_messages,
                 tokens_before,
                 tokens_after,
                 reason,
-                ..
             } => self.push(
                 seq,
+                CellKind::Compaction {
+                    reason: *reason,
+                    tokens_before: *tokens_before,
+                    tokens_after: *tokens_after,
+                    through_seq: *through_seq,
+                    tool_outputs_through: *tool_outputs_through,
+                    summary: summary.clone(),
+                    user_messages: user_messages.clone(),
+                },
+            ),
+            EventKind::SessionForked { from, at, .. } => self.push(
+                seq,
                 CellKind::Notice {
-                    text: format!(
-                        "context compacted ({}): {tokens_before} → {tokens_after} tokens",
-                        reason.as_str()
-                    ),
+                    text: if *at > 1 {
+                        format!("forked from {from} at seq {at}: the events above are {from}'s")
+                    } else {
+                        format!("forked from {from} at seq {at}")
+                    },
                     tone: Tone::Dim,
                 },
             ),

@@ -111,3 +111,53 @@ fn an_answer_cut_at_the_token_limit_says_so() {
         "{text}"
     );
 }
+
+#[test]
+fn a_fork_note_says_where_the_copied_events_end() {
+    let mut t = Transcript::default();
+    let fork = |at| EventKind::SessionForked {
+        from: "main".into(),
+        from_id: "s-1".into(),
+        at,
+    };
+    t.apply(&ev(8, fork(7)));
+    t.apply(&ev(2, fork(1)));
+    let texts: Vec<String> = t.cells.iter().map(|c| c.plain()).collect();
+    assert_eq!(
+        texts,
+        [
+            "forked from main at seq 7: the events above are main's",
+            "forked from main at seq 1"
+        ]
+    );
+}
+
+#[test]
+fn a_compaction_without_a_summary_says_what_was_cut_and_has_nothing_to_expand() {
+    let mut t = Transcript::default();
+    t.apply(&ev(
+        9,
+        EventKind::ContextCompacted {
+            summary: String::new(),
+            through_seq: 0,
+            tool_outputs_through: 6,
+            user_messages: vec![],
+            tokens_before: 1_234_567,
+            tokens_after: 999,
+            reason: tether_shared::event::CompactReason::Overflow,
+        },
+    ));
+    let collapsed = text_of(&t.cells[0].lines(100, false));
+    assert_eq!(
+        collapsed,
+        [
+            "── context compacted (overflow) · 1,234,567 → 999 tokens · tool outputs to seq 6 cut",
+            ""
+        ]
+    );
+    let expanded = text_of(&t.cells[0].lines(100, true));
+    assert_eq!(
+        expanded[1],
+        "   tool outputs up to seq 6 are shown to the model as stubs"
+    );
+}
