@@ -1,4 +1,5 @@
-//! A recording HTTP proxy: it keeps each request body exactly as the client wrote it
+//! A recording HTTP proxy: it keeps each request's target and body exactly as the
+//! client wrote them
 //! (the scripted model servers keep the parsed JSON, which loses key order and
 //! spacing) and passes the request on to an upstream server, piping its answer back.
 //! For tests that compare requests byte for byte. One request per connection.
@@ -15,10 +16,19 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
+/// One request that passed through.
+#[derive(Debug, Clone)]
+pub struct Proxied {
+    /// The request target, e.g. `/v1/chat/completions`.
+    pub path: String,
+    /// The body exactly as written.
+    pub body: String,
+}
+
 /// A proxy on `127.0.0.1` in front of `upstream`, serving until dropped.
 pub struct RecordingProxy {
     addr: SocketAddr,
-    bodies: Arc<watch::Sender<Vec<String>>>,
+    bodies: Arc<watch::Sender<Vec<Proxied>>>,
     task: JoinHandle<()>,
 }
 
@@ -39,26 +49,36 @@ impl RecordingProxy {
         format!("http://{}/v1", self.addr)
     }
 
-    /// The raw request bodies so far, in arrival order.
-    pub fn bodies(&self) -> Vec<String> {
-        self.bodies.borrow().clone()
+    /// The raw bodies of the requests to `path` so far, in arrival order.
+    pub fn bodies(&self, path: &str) -> Vec<String> {
+        of(&self.bodies.borrow(), path)
     }
 
-    /// Waits until at least `n` requests have passed; panics after `timeout`.
-    pub async fn wait_for(&self, n: usize, timeout: Duration) -> Vec<String> {
+    /// Waits until at least `n` requests to `path` have passed and returns their
+    /// bodies; panics after `timeout`.
+    pub async fn wait_for(&self, path: &str, n: usize, timeout: Duration) -> Vec<String> {
         let mut rx = self.bodies.subscribe();
         match tokio::time::timeout(timeout, async {
-            rx.wait_for(|b| b.len() >= n).await.map(|b| b.clone())
+            rx.wait_for(|b| of(b, path).len() >= n)
+                .await
+                .map(|b| of(&b, path))
         })
         .await
         {
             Ok(Ok(bodies)) => bodies,
             _ => panic!(
                 "timed out after {timeout:?} waiting for {n} proxied request(s); saw {}",
-                self.bodies().len()
+                self.bodies(path).len()
             ),
         }
     }
+}
+
+fn of(all: &[Proxied], path: &str) -> Vec<String> {
+    all.iter()
+        .filter(|p| p.path == path)
+        .map(|p| p.body.clone())
+        .collect()
 }
 
 impl Drop for RecordingProxy {
@@ -70,7 +90,7 @@ impl Drop for RecordingProxy {
 async fn serve(
     listener: TcpListener,
     upstream: SocketAddr,
-    bodies: Arc<watch::Sender<Vec<String>>>,
+    bodies: Arc<watch::Sender<Vec<Proxied>>>,
 ) {
     let mut connections = JoinSet::new();
     loop {
@@ -89,7 +109,7 @@ async fn serve(
 async fn forward(
     mut client: TcpStream,
     upstream: SocketAddr,
-    bodies: Arc<watch::Sender<Vec<String>>>,
+    bodies: Arc<watch::Sender<Vec<Proxied>>>,
 ) {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 8192];
@@ -115,7 +135,13 @@ async fn forward(
         }
     }
     let body = String::from_utf8_lossy(&buf[head_end + 4..head_end + 4 + length]).into_owned();
-    bodies.send_modify(|b| b.push(body));
+    let head = String::from_utf8_lossy(&buf[..head_end]);
+    let path = head
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or_default()
+        .to_string();
+    bodies.send_modify(|b| b.push(Proxied { path, body }));
     let Ok(mut up) = TcpStream::connect(upstream).await else {
         return;
     };

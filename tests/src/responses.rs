@@ -1,7 +1,9 @@
 //! The scripted OpenAI Responses API: an HTTP server that end-to-end tests start
 //! in-process in place of `POST /v1/responses`.
 //!
-//! It records every request (headers, the raw body text and its JSON) and answers
+//! It records every `POST /v1/responses` request (headers, the raw body text and its
+//! JSON; anything else, such as the daemon's window probes, gets a 404 and is not
+//! recorded) and answers
 //! each with the oldest queued [`ResponsesReply`], streamed as OpenAI streams it:
 //! `response.created`, then per output item `response.output_item.added`, its deltas
 //! (`response.output_text.delta` in word pieces, `response.function_call_arguments.delta`
@@ -392,8 +394,11 @@ async fn handle(mut stream: TcpStream, state: Arc<State>) {
     let Some(request) = read_request(&mut stream).await else {
         return;
     };
-    state.log.send_modify(|log| log.push(request.clone()));
-    let (status, content_type, body) = if request.path != "/v1/responses" {
+    let other = request.path != "/v1/responses";
+    if !other {
+        state.log.send_modify(|log| log.push(request.clone()));
+    }
+    let (status, content_type, body) = if other {
         let e = json!({"error": {"message": format!("no route for {}", request.path)}});
         (404, "application/json", e.to_string())
     } else {

@@ -13,6 +13,7 @@ use tether_tests::proxy::RecordingProxy;
 use tether_tests::{ModelServer, Reply, TestEnv};
 
 const T: Duration = Duration::from_secs(20);
+const CHAT: &str = "/v1/chat/completions";
 
 /// The raw text of the top-level `"key": …` value of a JSON object, as written.
 fn raw_field<'a>(body: &'a str, key: &str) -> &'a str {
@@ -97,7 +98,7 @@ async fn every_request_starts_with_the_previous_requests_messages_byte_for_byte(
     env.ok(&["send", "cache", "And again?"]).await;
     assert_eq!(env.wait_settled("cache").await, "idle");
 
-    let bodies = proxy.wait_for(4, T).await;
+    let bodies = proxy.wait_for(CHAT, 4, T).await;
     assert_eq!(bodies.len(), 4, "one request per step");
     for (i, w) in bodies.windows(2).enumerate() {
         let (prev, next) = (raw_field(&w[0], "messages"), raw_field(&w[1], "messages"));
@@ -116,4 +117,5 @@ async fn every_request_starts_with_the_previous_requests_messages_byte_for_byte(
     }
     // A local endpoint is not sent prompt_cache_key by default.
     assert!(!bodies.iter().any(|b| b.contains("prompt_cache_key")));
+    assert_eq!(proxy.bodies(CHAT).len(), 4, "{bodies:?}");
 }
