@@ -40,9 +40,9 @@ pub fn speaks(resolved: &ResolvedModel) -> ProviderKind {
     if p.kind == ProviderKind::OpenAi
         && p.base_url == OPENAI_API
         && RESPONSES_MODELS.iter().any(|m| {
-            model
-                .strip_prefix(m)
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with(['-', '.']))
+            model.strip_prefix(m).is_some_and(|rest| {
+                m.ends_with('-') || rest.is_empty() || rest.starts_with(['-', '.'])
+            })
         })
     {
         ProviderKind::OpenAiResponses
@@ -82,6 +82,8 @@ mod tests {
             "openai/o4-mini",
             "openai/gpt-5",
             "openai/gpt-5.1-codex",
+            "openai/codex-mini-latest",
+            "openai/o3-pro",
             "openai/o1",
         ] {
             assert_eq!(at(m), ProviderKind::OpenAiResponses, "{m}");
