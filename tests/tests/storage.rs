@@ -488,11 +488,31 @@ async fn a_store_made_by_the_previous_release_is_upgraded_and_its_sessions_read_
         answers.last().unwrap()["text"],
         "answered after the upgrade"
     );
+    // Its old events are searchable: the upgrade indexed them.
+    model.push(Reply::tool_call(
+        "c_search",
+        "history_search",
+        json!({"query": "previous release"}),
+    ));
+    model.push(Reply::text("found it"));
+    env.ok(&["send", "old-chat", "what did you say first?"])
+        .await;
+    assert_eq!(env.wait_settled("old-chat").await, "idle");
+    let found = env.events_of("old-chat", "tool_result").await;
+    let found = found.last().unwrap()["output"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        found.contains("· assistant_message ·")
+            && found.contains("hello from the previous release"),
+        "{found}"
+    );
     let st = status_json(&env).await;
     assert!(st.get("store_damage").is_none(), "{st}");
     env.ok(&["daemon", "stop"]).await;
     env.wait_daemon_exit().await;
-    assert_eq!(user_version(&db), 1, "stamped with the schema version");
+    assert_eq!(user_version(&db), 2, "stamped with the schema version");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -510,7 +530,7 @@ async fn a_store_made_by_a_newer_tether_is_refused_in_one_line_naming_the_versio
     let err = out.stderr.trim();
     assert!(err.contains("made by a newer tether"), "{err}");
     assert!(err.contains("schema version 7"), "{err}");
-    assert!(err.contains("up to 1"), "{err}");
+    assert!(err.contains("up to 2"), "{err}");
     assert!(err.ends_with("upgrade tether"), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
     assert_eq!(user_version(&db), 7, "the store is left as it was");

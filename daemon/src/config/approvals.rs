@@ -20,8 +20,9 @@ pub enum Policy {
 /// Approval rules: `deny` globs win over `allow` globs; the rest gets `default`.
 ///
 /// Without an explicit `allow` list, the built-in rule lets `read_file` and `list_dir`
-/// run without asking, but only on paths inside the session's working directory;
-/// elsewhere they get `default` like any other tool.
+/// run without asking, but only on paths inside the session's working directory
+/// (elsewhere they get `default` like any other tool), and `history_search` and
+/// `history_read`, which read only the session's own log.
 #[derive(Debug, Clone)]
 pub struct Approvals {
     /// For tools that no glob matches.

@@ -101,6 +101,14 @@ fn without_allow_read_only_builtins_run_only_inside_the_session_directory() {
             Policy::Ask
         );
         assert_eq!(a.decide("write_file", &inside, dir.path()), Policy::Ask);
+        // The history tools read only the session's own log.
+        let query = serde_json::json!({"query": "x"});
+        assert_eq!(
+            a.decide("history_search", &query, dir.path()),
+            Policy::Allow
+        );
+        let seq = serde_json::json!({"seq": 3});
+        assert_eq!(a.decide("history_read", &seq, dir.path()), Policy::Allow);
     }
     let c = p("[approvals]\ndefault = \"deny\"\n").unwrap();
     assert_eq!(

@@ -22,7 +22,7 @@ use super::turn::Turn;
 use crate::config::Retry;
 use crate::model::{self, ModelError, ModelProvider, ModelReply, ModelRequest, Progress};
 use crate::os::procs::ProcessIdentity;
-use crate::tools::{ToolContext, ToolOutput};
+use crate::tools::{SessionLog, ToolContext, ToolOutput};
 
 /// How long a model call waits for tool servers that are still starting.
 const TOOLS_READY_WAIT: Duration = Duration::from_secs(15);
@@ -247,7 +247,9 @@ impl Workers {
             async move {
                 let (ltx, mut lrx) = mpsc::unbounded_channel::<String>();
                 let (stx, mut srx) = mpsc::unbounded_channel::<u32>();
-                let ctx = ToolContext { cwd, cancel: cancel.clone(), live: Some(ltx), spawned: Some(stx) };
+                // The history tools read this session's log, and only this one's.
+                let log = SessionLog { session_id: session_id.clone(), store: store.clone() };
+                let ctx = ToolContext { cwd, cancel: cancel.clone(), live: Some(ltx), spawned: Some(stx), log: Some(log) };
                 let run = tools.call(&session_id, &call.tool, &call.arguments, &ctx);
                 tokio::pin!(run);
                 let mut recorded = false;

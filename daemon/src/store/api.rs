@@ -17,7 +17,7 @@ use std::pin::Pin;
 use tether_shared::{Delivery, Event};
 
 use super::error::StoreError;
-use super::types::{Batch, Health, KeyRecord, QueuedInput, SessionRow};
+use super::types::{Batch, Health, KeyRecord, QueuedInput, SearchHit, SessionRow};
 use crate::os::procs::ProcessIdentity;
 
 /// What a store call returns: a boxed future, so the trait stays usable as
@@ -149,4 +149,20 @@ pub trait Store: Send + Sync {
 
     /// The queued inputs of a session, oldest first.
     fn inputs<'a>(&'a self, session_id: &'a str) -> StoreFuture<'a, Vec<QueuedInput>>;
+
+    /// The session's searchable events (see `store/search.rs`) that hold every
+    /// word of `query` (`every_word`) or any of them, best match first, at most
+    /// `limit`. Only this session's events: another session's are never found.
+    /// Quotes and operators in `query` are plain text; a query without words
+    /// finds nothing.
+    fn search_events<'a>(
+        &'a self,
+        session_id: &'a str,
+        query: &'a str,
+        every_word: bool,
+        limit: usize,
+    ) -> StoreFuture<'a, Vec<SearchHit>>;
+
+    /// The session's event `seq`, if its log holds one.
+    fn event<'a>(&'a self, session_id: &'a str, seq: u64) -> StoreFuture<'a, Option<Event>>;
 }

@@ -5,10 +5,12 @@
 //! (`types.rs`) and a neutral [`StoreError`] (`error.rs`); callers hold an
 //! `Arc<dyn Store>`. [`SqliteStore`] (`sqlite/`) implements it in `tether.db`,
 //! with group commit and numbered schema migrations. `seqs.rs` holds the check
-//! every store applies to the events it reads.
+//! every store applies to the events it reads; `search.rs` what a search of a
+//! session's log matches and shows, the same for every store.
 
 mod api;
 mod error;
+pub(crate) mod search;
 mod seqs;
 mod sqlite;
 mod types;

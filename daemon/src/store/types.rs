@@ -102,3 +102,18 @@ pub struct Health {
     /// Damage recorded in `store_damage`: every session's log may be incomplete.
     pub lost_commits: bool,
 }
+
+/// One event a search of a session's log found (see [`crate::store::Store::search_events`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchHit {
+    /// The event's seq.
+    pub seq: u64,
+    /// When it was stored, RFC 3339.
+    pub ts: String,
+    /// Its type (`user_message`, `tool_result`, ...).
+    pub kind: String,
+    /// The tool, for a tool call or a tool result.
+    pub tool: Option<String>,
+    /// Its text around the first match (see `store/search.rs`).
+    pub excerpt: String,
+}

@@ -22,4 +22,4 @@ mod types;
 
 pub use change::ToolChange;
 pub use manager::ToolManager;
-pub use types::{ToolContext, ToolOutput, ToolSpec};
+pub use types::{SessionLog, ToolContext, ToolOutput, ToolSpec};

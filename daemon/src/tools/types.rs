@@ -1,11 +1,15 @@
 //! What every tool shares, builtin or MCP: its spec as offered to the model, the
 //! context a call runs in, and what a call produced.
 
+use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+
+use crate::store::Store;
 
 /// A tool as offered to the model (OpenAI function-calling shape).
 #[derive(Debug, Clone, PartialEq)]
@@ -59,4 +63,26 @@ pub struct ToolContext {
     /// Receives the process group id of each process group a tool starts, so the
     /// daemon can record it and stop a group left running by a crash.
     pub spawned: Option<mpsc::UnboundedSender<u32>>,
+    /// The session's own event log, which `history_search` and `history_read`
+    /// read; `None` where a call runs outside a session (they then say so).
+    pub log: Option<SessionLog>,
+}
+
+/// Where a session's log is: the store and the session's id in it. The history
+/// tools read through it and only through it, so they never see another
+/// session's events.
+#[derive(Clone)]
+pub struct SessionLog {
+    /// The session whose log this is.
+    pub session_id: String,
+    /// The store holding it.
+    pub store: Arc<dyn Store>,
+}
+
+impl fmt::Debug for SessionLog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionLog")
+            .field("session_id", &self.session_id)
+            .finish_non_exhaustive()
+    }
 }

@@ -49,7 +49,7 @@ fn fill(env: &TestEnv, session: &str, target: u64, every: u64) {
             .unwrap();
         let mut seq = last + 1;
         while seq <= target {
-            let kind = if every > 0 && seq % every == 0 {
+            let kind = if every > 0 && seq.is_multiple_of(every) {
                 EventKind::ContextCompacted {
                     summary: format!(
                         "Summary of the work up to event {seq}: notes 1 to {seq} were read."
@@ -61,7 +61,7 @@ fn fill(env: &TestEnv, session: &str, target: u64, every: u64) {
                     tokens_after: 6_000,
                     reason: CompactReason::Auto,
                 }
-            } else if seq % 2 == 0 {
+            } else if seq.is_multiple_of(2) {
                 EventKind::UserMessage {
                     text: format!("note {seq}: the build of module {} passed", seq % 97),
                     delivery: Delivery::Queue,

@@ -18,11 +18,11 @@ use super::conn::open;
 use super::error::{SqlError, classify};
 use super::health::{HealthCell, what_to_do};
 use super::writer::{Fork, Op, Writer};
-use super::{integrity, migrations, reads};
+use super::{integrity, migrations, reads, search};
 use crate::os::procs::ProcessIdentity;
 use crate::store::api::{Store, StoreFuture};
 use crate::store::error::StoreError;
-use crate::store::types::{Batch, Health, KeyRecord, QueuedInput, SessionRow, unix_now};
+use crate::store::types::{Batch, Health, KeyRecord, QueuedInput, SearchHit, SessionRow, unix_now};
 
 /// The most read connections kept for reuse.
 const READERS: usize = 4;
@@ -294,5 +294,21 @@ impl Store for SqliteStore {
     fn inputs<'a>(&'a self, session_id: &'a str) -> StoreFuture<'a, Vec<QueuedInput>> {
         let id = session_id.to_string();
         self.read(move |c| reads::inputs(c, &id))
+    }
+
+    fn search_events<'a>(
+        &'a self,
+        session_id: &'a str,
+        query: &'a str,
+        every_word: bool,
+        limit: usize,
+    ) -> StoreFuture<'a, Vec<SearchHit>> {
+        let (id, query) = (session_id.to_string(), query.to_string());
+        self.read(move |c| search::search(c, &id, &query, every_word, limit))
+    }
+
+    fn event<'a>(&'a self, session_id: &'a str, seq: u64) -> StoreFuture<'a, Option<Event>> {
+        let id = session_id.to_string();
+        self.read(move |c| reads::event(c, &id, seq))
     }
 }

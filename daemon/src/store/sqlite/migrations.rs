@@ -9,6 +9,9 @@
 //! release lacked) and is stamped version 1 with its data untouched. Columns were
 //! never altered before versions were kept, so that is all it needs.
 //!
+//! Migration 2 adds the full-text index of the logs (`search.rs`) and indexes the
+//! events already stored, so an upgraded store's old events are searchable too.
+//!
 //! A later change to the schema is a new entry at the end of [`MIGRATIONS`],
 //! never an edit of an old one. A store whose version is newer than this build
 //! knows is refused (it may hold what this build would misread or drop).
@@ -18,6 +21,7 @@ use tracing::info;
 
 use super::error::SqlError;
 use super::integrity::DAMAGE_SCHEMA;
+use super::search;
 use crate::store::error::StoreError;
 
 const SCHEMA: &str = r#"
@@ -72,13 +76,28 @@ CREATE TABLE IF NOT EXISTS request_keys (
 CREATE INDEX IF NOT EXISTS request_keys_by_age ON request_keys (created_at);
 "#;
 
-/// One migration: the statements that take a store to the next version.
-type Migration = &'static [&'static str];
+/// One step of a migration: statements, or code for what SQL cannot say (the
+/// events' text is JSON that only the daemon's types read the same way).
+pub(super) enum Step {
+    /// Statements, run as a batch.
+    Sql(&'static str),
+    /// Code run in the migration's transaction.
+    Code(fn(&Connection) -> Result<(), SqlError>),
+}
+
+/// One migration: the steps that take a store to the next version.
+type Migration = &'static [Step];
 
 /// Every migration, in order: entry `i` takes a store to version `i + 1`.
 const MIGRATIONS: &[Migration] = &[
     // 1: the schema of the releases before versions were kept.
-    &[SCHEMA, DAMAGE_SCHEMA, KEYS_SCHEMA],
+    &[
+        Step::Sql(SCHEMA),
+        Step::Sql(DAMAGE_SCHEMA),
+        Step::Sql(KEYS_SCHEMA),
+    ],
+    // 2: full-text search of the logs, the events already stored included.
+    &[Step::Sql(search::SCHEMA), Step::Code(search::backfill)],
 ];
 
 /// Brings the store to the version of the last of [`MIGRATIONS`] in one transaction: a migration that fails
@@ -104,8 +123,11 @@ fn run(conn: &mut Connection, migrations: &[Migration]) -> Result<i64, SqlError>
         return Ok(found);
     }
     for migration in &migrations[found as usize..] {
-        for sql in *migration {
-            tx.execute_batch(sql)?;
+        for step in *migration {
+            match step {
+                Step::Sql(sql) => tx.execute_batch(sql)?,
+                Step::Code(f) => f(&tx)?,
+            }
         }
     }
     tx.pragma_update(None, "user_version", known)?;

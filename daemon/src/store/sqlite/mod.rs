@@ -5,6 +5,7 @@
 //!   open, the read pool.
 //! - `writer.rs`: the writer thread, group commit with a savepoint per op.
 //! - `reads.rs`: the queries behind the reads.
+//! - `search.rs`: the FTS5 index of the logs' text, written with the events.
 //! - `migrations.rs`: the schema, as numbered migrations in `PRAGMA user_version`.
 //! - `conn.rs`: a connection with the store's pragmas.
 //! - `error.rs`: SQLite failures classified into [`crate::store::StoreError`].
@@ -18,6 +19,7 @@ mod health;
 mod integrity;
 mod migrations;
 mod reads;
+mod search;
 mod writer;
 
 pub use handle::SqliteStore;

@@ -222,3 +222,15 @@ pub(super) fn key(c: &Connection, key: &str, oldest: i64) -> Result<Option<KeyRe
     })
     .transpose()
 }
+
+/// The session's event `seq`, if its log holds one.
+pub(super) fn event(c: &Connection, id: &str, seq: u64) -> Result<Option<Event>, SqlError> {
+    let body: Option<String> = c
+        .query_row(
+            "SELECT body FROM events WHERE session_id = ?1 AND seq = ?2",
+            params![id, seq.min(i64::MAX as u64) as i64],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
+}

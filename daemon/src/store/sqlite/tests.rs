@@ -1,4 +1,4 @@
-//! The SQLite store's own tests: group commit, savepoints, request keys.
+//! The SQLite store's own tests: group commit, savepoints, request keys, search, forks.
 // Test code fails loudly by design.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -225,6 +225,263 @@ async fn the_sqlite_store_serves_callers_that_hold_a_dyn_store() {
     assert_eq!(store.health().damage.len(), 1, "noted for daemon status");
 }
 
+fn user(seq: u64, text: &str) -> Event {
+    ev(
+        seq,
+        EventKind::UserMessage {
+            text: text.into(),
+            delivery: Delivery::Queue,
+        },
+    )
+}
+
+fn result(seq: u64, tool: &str, output: &str) -> Event {
+    ev(
+        seq,
+        EventKind::ToolResult {
+            call_id: format!("c{seq}"),
+            tool: tool.into(),
+            output: output.into(),
+            is_error: false,
+            images: vec![],
+        },
+    )
+}
+
+fn index_rows(path: &std::path::Path) -> i64 {
+    rusqlite::Connection::open(path)
+        .unwrap()
+        .query_row("SELECT count(*) FROM event_text_keys", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn search_finds_a_sessions_own_events_with_their_seq_and_an_excerpt() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let store = SqliteStore::open(&path).unwrap();
+    let long = format!(
+        "{}\nthe zebra count is 41\n{}",
+        "line\n".repeat(200),
+        "end\n".repeat(200)
+    );
+    store
+        .create_session_keyed(
+            row("a", "one"),
+            vec![user(1, "count the zebras"), result(2, "shell", &long)],
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    store
+        .create_session_keyed(
+            row("b", "two"),
+            vec![result(1, "shell", "zebra secret of b")],
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    store
+        .append(
+            "a",
+            Batch {
+                events: vec![
+                    ev(3, EventKind::TurnCompleted),
+                    result(4, "history_search", "seq 2 · the zebra count is 41"),
+                ],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+
+    let hits = store
+        .search_events("a", "zebra count", true, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        hits.len(),
+        1,
+        "only events with both words, not the history tool's: {hits:?}"
+    );
+    let hit = &hits[0];
+    assert_eq!(
+        (hit.seq, hit.kind.as_str(), hit.tool.as_deref()),
+        (2, "tool_result", Some("shell"))
+    );
+    assert_eq!(hit.ts, "t2");
+    assert!(
+        hit.excerpt.contains("the zebra count is 41"),
+        "{}",
+        hit.excerpt
+    );
+    assert!(
+        hit.excerpt.len() < 400,
+        "an excerpt, not the output: {}",
+        hit.excerpt
+    );
+    // Any word: both of the session's events, never b's.
+    let any = store
+        .search_events("a", "zebra zebras", false, 10)
+        .await
+        .unwrap();
+    let mut seqs: Vec<u64> = any.iter().map(|h| h.seq).collect();
+    seqs.sort();
+    assert_eq!(seqs, [1, 2], "{any:?}");
+    assert!(
+        store
+            .search_events("a", "secret", false, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .search_events("b", "secret", true, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        store
+            .search_events("a", "zebra zebras", false, 1)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        store
+            .search_events("nobody", "zebra", false, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // The full event, by seq; only the session's own.
+    let got = store.event("a", 2).await.unwrap().unwrap();
+    assert_eq!(got, result(2, "shell", &long));
+    assert!(store.event("a", 99).await.unwrap().is_none());
+    assert!(
+        store.event("b", 2).await.unwrap().is_none(),
+        "b has no event 2"
+    );
+    assert_eq!(store.event("b", 1).await.unwrap().unwrap().seq, 1);
+
+    // Deleting a session deletes its index rows, and only its own.
+    assert_eq!(index_rows(&path), 3);
+    store.delete_session_keyed("a", None).await.unwrap();
+    assert_eq!(index_rows(&path), 1);
+    assert!(
+        store
+            .search_events("a", "zebra", false, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .search_events("b", "zebra", false, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_query_with_quotes_and_operators_is_text_never_a_syntax_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("s.db")).unwrap();
+    store
+        .create_session_keyed(
+            row("a", "one"),
+            vec![
+                user(1, r#"run "cargo test" -- --nocapture NEAR(x) AND y*"#),
+                user(2, "plain words"),
+            ],
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    for q in [
+        r#""cargo test""#,
+        r#"cargo" test"#,
+        "--nocapture",
+        "NEAR(x)",
+        "AND",
+        "y*",
+        "OR NOT",
+        "col:x",
+        "^cargo",
+        r#"""""#,
+        "( ) * -",
+        "",
+        "   ",
+    ] {
+        let hits = store.search_events("a", q, true, 10).await;
+        let hits = hits.unwrap_or_else(|e| panic!("query {q:?} failed: {e}"));
+        assert!(hits.iter().all(|h| h.seq == 1), "{q:?}: {hits:?}");
+    }
+    let hits = store
+        .search_events("a", r#""cargo test" y*"#, true, 10)
+        .await
+        .unwrap();
+    assert_eq!(hits.len(), 1);
+    assert!(
+        store
+            .search_events("a", "( ) * -", true, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn an_append_that_rolls_back_leaves_nothing_in_the_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let store = SqliteStore::open(&path).unwrap();
+    store
+        .create_session_keyed(row("a", "one"), vec![user(1, "first")], None, None)
+        .await
+        .unwrap();
+    // Group commit: the failing op (a duplicate seq) and a good one in one transaction.
+    let bad = store.append(
+        "a",
+        Batch {
+            events: vec![user(2, "ghost words"), user(2, "ghost words")],
+            ..Default::default()
+        },
+    );
+    let good = store.append(
+        "a",
+        Batch {
+            events: vec![user(2, "kept words")],
+            ..Default::default()
+        },
+    );
+    let (bad, good) = tokio::join!(bad, good);
+    assert!(bad.is_err());
+    good.unwrap();
+    assert!(
+        store
+            .search_events("a", "ghost", false, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.search_events("a", "kept", false, 10).await.unwrap()[0].seq,
+        2
+    );
+    assert_eq!(index_rows(&path), 2);
+}
+
 /// A source log with a compaction in it, for the fork tests: seq 1 created, then
 /// a user message, a turn, a compaction and the start of another turn.
 async fn forkable(store: &SqliteStore) -> Vec<Event> {
@@ -292,6 +549,21 @@ async fn a_fork_copies_the_source_events_verbatim_up_to_its_seq() {
     assert!(
         store.key("k1", 60).await.unwrap().is_some(),
         "the key is stored with it"
+    );
+    // The copied events are searchable in the fork, the source's still in the source.
+    let hits = store.search_events("f", "alpha", true, 10).await.unwrap();
+    assert_eq!(
+        hits.iter().map(|h| h.seq).collect::<Vec<_>>(),
+        [2],
+        "{hits:?}"
+    );
+    assert_eq!(
+        store
+            .search_events("src", "alpha", true, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
     );
     // What a fork at 3 settles: the turn started at 3, as the log stood then.
     let turn = store.turn_at("src", 3).await.unwrap();

@@ -292,6 +292,7 @@ impl Writer {
             }
             Op::Delete(id, key, reply) => {
                 let out = with_sp(&|c| {
+                    super::search::forget(c, &id)?;
                     c.execute("DELETE FROM events WHERE session_id = ?1", params![id])?;
                     c.execute("DELETE FROM inputs WHERE session_id = ?1", params![id])?;
                     c.execute("DELETE FROM processes WHERE session_id = ?1", params![id])?;
@@ -363,6 +364,8 @@ fn fork_session(c: &Connection, f: &Fork) -> Result<(), SqlError> {
             f.at
         )));
     }
+    // Copied as rows, so indexed from their bodies: a fork's log is searchable too.
+    super::search::index_stored(c, &r.id, 2, f.at)?;
     insert_events(c, &r.id, &f.tail)?;
     if let Some(k) = &f.key {
         put_key(c, k)?;
@@ -382,5 +385,6 @@ fn insert_events(c: &Connection, id: &str, events: &[Event]) -> Result<(), SqlEr
             serde_json::to_string(ev)?
         ])?;
     }
-    Ok(())
+    // In the same savepoint: an event is searchable exactly when it is stored.
+    super::search::index(c, id, events)
 }

@@ -75,25 +75,48 @@ impl<'a> Args<'a> {
 
     /// A positive whole number (line numbers and counts); `3.0` is accepted as `3`.
     pub(super) fn optional_count(&self, field: &str) -> Result<Option<usize>, ToolError> {
+        self.optional_integer(field, 1)
+    }
+
+    /// A present positive whole number (a seq).
+    pub(super) fn required_count(&self, field: &str) -> Result<usize, ToolError> {
+        self.optional_count(field)?
+            .ok_or_else(|| self.invalid(format!("missing integer field `{field}`")))
+    }
+
+    /// A whole number of at least `min` (0 for offsets, 1 for counts); `3.0` is
+    /// accepted as `3`.
+    pub(super) fn optional_integer(
+        &self,
+        field: &str,
+        min: u64,
+    ) -> Result<Option<usize>, ToolError> {
         let Some(value) = self.get(field) else {
             return Ok(None);
         };
-        let must = || self.invalid(format!("field `{field}` must be a positive integer"));
-        let count = match value {
+        let must = || {
+            let what = if min == 0 {
+                "a non-negative integer"
+            } else {
+                "a positive integer"
+            };
+            self.invalid(format!("field `{field}` must be {what}"))
+        };
+        let n = match value {
             Value::Number(number) => match number.as_u64() {
                 Some(n) => n,
                 None => match number.as_f64() {
-                    Some(f) if f.fract() == 0.0 && f >= 1.0 && f <= u64::MAX as f64 => f as u64,
+                    Some(f) if f.fract() == 0.0 && f >= 0.0 && f <= u64::MAX as f64 => f as u64,
                     _ => return Err(must()),
                 },
             },
             _ => return Err(must()),
         };
-        if count == 0 {
+        if n < min {
             return Err(must());
         }
         // Saturating is right: no file has more lines than usize::MAX anyway.
-        Ok(Some(usize::try_from(count).unwrap_or(usize::MAX)))
+        Ok(Some(usize::try_from(n).unwrap_or(usize::MAX)))
     }
 }
 

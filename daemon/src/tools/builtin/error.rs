@@ -36,6 +36,10 @@ pub(super) enum ToolError {
     EditAmbiguous { path: PathBuf, count: usize },
     #[error("interrupted")]
     Interrupted,
+    #[error("{tool} reads the session's log, which this call has no access to")]
+    NoLog { tool: String },
+    #[error("{tool} could not read the session's log: {reason}")]
+    Log { tool: String, reason: String },
 }
 
 impl ToolError {

@@ -1,9 +1,10 @@
 //! The builtin tools an agent can call without any MCP server: `shell`, `read_file`,
-//! `write_file`, `edit_file` and `list_dir`.
+//! `write_file`, `edit_file`, `list_dir`, and `history_search` and `history_read` over
+//! the session's own log.
 //!
 //! `specs` holds their public interface (the JSON Schema specs offered to the model), `run`
 //! dispatches a call, `args` and `error` are the argument parsing and the errors the model
-//! sees, shared by the tools themselves in `shell` and `files`. Every failure, including
+//! sees, shared by the tools themselves in `shell`, `files` and `history`. Every failure, including
 //! malformed arguments, becomes an `is_error` output that tells the model what went wrong,
 //! because the model is the one who has to fix the call. `scope` is the approval rule's
 //! view of them: which calls only read inside the session's directory.
@@ -11,6 +12,7 @@
 mod args;
 mod error;
 mod files;
+mod history;
 mod run;
 pub(crate) mod scope;
 mod shell;

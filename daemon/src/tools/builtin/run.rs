@@ -1,11 +1,12 @@
-//! Dispatch of a builtin call: decoding its arguments and running the tool in `shell` or
-//! `files`, with every failure turned into an `is_error` output for the model.
+//! Dispatch of a builtin call: decoding its arguments and running the tool in `shell`,
+//! `files` or `history`, with every failure turned into an `is_error` output for the model.
 
 use serde_json::Value;
 
 use super::args::Args;
 use super::error::ToolError;
 use super::files;
+use super::history;
 use super::shell::{self, ShellRequest};
 use super::specs::{BUILTIN_NAMES, is_builtin};
 use crate::tools::types::{ToolContext, ToolOutput};
@@ -46,6 +47,17 @@ pub async fn run_builtin(name: &str, arguments: &Value, ctx: &ToolContext) -> To
     if name == "shell" {
         return match ShellRequest::parse(&args) {
             Ok(request) => shell::run_shell(request, ctx).await,
+            Err(err) => ToolOutput::error(err.to_string()),
+        };
+    }
+
+    if name.starts_with("history_") {
+        let result = tokio::select! {
+            () = ctx.cancel.cancelled() => Err(ToolError::Interrupted),
+            result = history::run_history_tool(name, &args, ctx) => result,
+        };
+        return match result {
+            Ok(output) => ToolOutput::ok(output),
             Err(err) => ToolOutput::error(err.to_string()),
         };
     }

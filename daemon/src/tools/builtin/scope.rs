@@ -1,4 +1,5 @@
-//! Whether a path a tool call names lies inside a session's working directory.
+//! Whether a path a tool call names lies inside a session's working directory, and
+//! which builtin calls only read what belongs to the session.
 //!
 //! The built-in approval rule (read-only builtins run without asking) holds only inside
 //! the session's directory, so this check must not be fooled by `..` or by a symlink
@@ -14,9 +15,17 @@ use serde_json::Value;
 const READ_ONLY_BUILTINS: [(&str, Option<&str>); 2] =
     [("read_file", None), ("list_dir", Some("."))];
 
-/// True when `tool` is a read-only builtin whose path argument lies inside `cwd`.
-/// Arguments that are not an object, or a path that is not a string, are not inside.
+/// The builtin tools that read only the session's own log (through the call's
+/// `SessionLog`, whatever their arguments): always inside the session.
+const SESSION_LOG_READERS: [&str; 2] = crate::store::search::HISTORY_TOOLS;
+
+/// True when `tool` is a read-only builtin whose path argument lies inside `cwd`, or
+/// one that reads only the session's own log. Arguments that are not an object, or a
+/// path that is not a string, are not inside.
 pub fn read_only_call_inside(tool: &str, arguments: &Value, cwd: &Path) -> bool {
+    if SESSION_LOG_READERS.contains(&tool) {
+        return true;
+    }
     let Some((_, default)) = READ_ONLY_BUILTINS.iter().find(|(name, _)| *name == tool) else {
         return false;
     };
@@ -167,6 +176,12 @@ mod tests {
             &work
         ));
         assert!(!read_only_call_inside("read_file", &json!("a.txt"), &work));
+        assert!(read_only_call_inside(
+            "history_search",
+            &json!({"query": "x"}),
+            &work
+        ));
+        assert!(read_only_call_inside("history_read", &json!(7), &work));
         assert!(!read_only_call_inside(
             "read_file",
             &json!({"path": 7}),

@@ -2,10 +2,19 @@
 
 use serde_json::json;
 
+use super::history::{READ_DEFAULT_BYTES, READ_MAX_BYTES, SEARCH_DEFAULT_LIMIT, SEARCH_MAX_LIMIT};
 use crate::tools::types::ToolSpec;
 
 /// Names of every builtin tool, in the order their specs are offered.
-pub const BUILTIN_NAMES: [&str; 5] = ["shell", "read_file", "write_file", "edit_file", "list_dir"];
+pub const BUILTIN_NAMES: [&str; 7] = [
+    "shell",
+    "read_file",
+    "write_file",
+    "edit_file",
+    "list_dir",
+    "history_search",
+    "history_read",
+];
 
 /// The specs of every builtin tool, in [`BUILTIN_NAMES`] order.
 pub fn builtin_specs() -> Vec<ToolSpec> {
@@ -121,6 +130,64 @@ pub fn builtin_specs() -> Vec<ToolSpec> {
                         "description": "Directory to list (default: the working directory)."
                     }
                 },
+                "additionalProperties": false
+            }),
+        },
+        ToolSpec {
+            name: "history_search".to_owned(),
+            description: "Search this session's complete log (user and assistant messages, \
+                tool calls and tool results, including what was cut from your context) for \
+                words. Returns the best matches, each with its seq and an excerpt; \
+                history_read shows one in full."
+                .to_owned(),
+            parameters: json!({
+                "type": "object",
+                "properties": {
+                    "query": {
+                        "type": "string",
+                        "description": "Words to look for; events holding all of them come first."
+                    },
+                    "limit": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "description": format!(
+                            "Most matches to return (default {SEARCH_DEFAULT_LIMIT}, max {SEARCH_MAX_LIMIT})."
+                        )
+                    }
+                },
+                "required": ["query"],
+                "additionalProperties": false
+            }),
+        },
+        ToolSpec {
+            name: "history_read".to_owned(),
+            description: format!(
+                "Show one event of this session's log in full by its seq, such as a tool \
+                 output cut from your context. Shows at most {READ_DEFAULT_BYTES} bytes unless \
+                 `length` says otherwise; use offset to read on."
+            ),
+            parameters: json!({
+                "type": "object",
+                "properties": {
+                    "seq": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "description": "The event's seq (from history_search or a cut-output note)."
+                    },
+                    "offset": {
+                        "type": "integer",
+                        "minimum": 0,
+                        "description": "First byte of the content to show (default 0)."
+                    },
+                    "length": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "description": format!(
+                            "Most bytes to show (default {READ_DEFAULT_BYTES}, max {READ_MAX_BYTES})."
+                        )
+                    }
+                },
+                "required": ["seq"],
                 "additionalProperties": false
             }),
         },

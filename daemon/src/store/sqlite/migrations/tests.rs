@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
 
-use super::{MIGRATIONS, run};
+use super::{MIGRATIONS, Step, run};
 use crate::store::sqlite::SqliteStore;
 use crate::store::{Store, StoreError};
 
@@ -94,6 +94,31 @@ async fn a_store_made_by_the_previous_release_opens_and_upgrades() {
         "{result:?}"
     );
     assert!(store.health().damage.is_empty(), "{:?}", store.health());
+    // Its old events are searchable (migration 2 indexed them).
+    let hits = store
+        .search_events(&chat.id, "previous release", true, 10)
+        .await
+        .unwrap();
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0].kind, "assistant_message");
+    assert!(hits[0].excerpt.contains("hello from the previous release"));
+    let hits = store
+        .search_events(&tools.id, "dcc47cf", true, 10)
+        .await
+        .unwrap();
+    assert!(
+        hits.iter().any(|h| h.seq == result.seq && h.tool.is_some()),
+        "{hits:?}"
+    );
+    assert!(
+        store
+            .search_events(&chat.id, "dcc47cf", true, 10)
+            .await
+            .unwrap()
+            .iter()
+            .all(|h| h.kind != "tool_result"),
+        "one session's search does not find another's tool output"
+    );
     // The upgraded store takes writes.
     store
         .create_session_keyed(
@@ -149,6 +174,7 @@ async fn a_fresh_store_gets_the_latest_version() {
         "processes",
         "store_damage",
         "request_keys",
+        "event_text_keys",
     ] {
         assert_eq!(count(&path, table), 0, "{table}");
     }
@@ -179,9 +205,12 @@ fn a_failing_migration_leaves_the_store_as_it_was() {
     let dir = tempfile::tempdir().unwrap();
     let path = previous_release_store(dir.path());
     let mut conn = Connection::open(&path).unwrap();
-    let broken: &[&[&str]] = &[
+    let broken: &[&[Step]] = &[
         MIGRATIONS[0],
-        &["CREATE TABLE added_by_2 (x TEXT)", "THIS IS NOT SQL"],
+        &[
+            Step::Sql("CREATE TABLE added_by_2 (x TEXT)"),
+            Step::Sql("THIS IS NOT SQL"),
+        ],
     ];
     assert!(run(&mut conn, broken).is_err());
     assert_eq!(user_version(&path), 0, "not even migration 1 is recorded");
@@ -195,4 +224,56 @@ fn a_failing_migration_leaves_the_store_as_it_was() {
     assert_eq!(added, 0, "the half-run migration was rolled back");
     assert_eq!(run(&mut conn, MIGRATIONS).unwrap(), 0);
     assert_eq!(user_version(&path), latest());
+}
+
+/// A store at version 1 (the schema before search) with events in it: opening it
+/// runs migration 2, which indexes them, once.
+#[tokio::test]
+async fn a_version_1_store_gains_the_search_index_with_its_old_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tether.db");
+    let mut conn = Connection::open(&path).unwrap();
+    assert_eq!(run(&mut conn, &MIGRATIONS[..1]).unwrap(), 0);
+    conn.execute_batch(
+        "INSERT INTO sessions (id, name, model, cwd, created_at, updated_at, last_seq) \
+         VALUES ('s1', 'one', 'p/m', '/', 't', 't', 3);",
+    )
+    .unwrap();
+    let events = [
+        serde_json::json!({"seq": 1, "ts": "t1", "type": "user_message", "text": "find the walrus"}),
+        serde_json::json!({"seq": 2, "ts": "t2", "type": "tool_result", "call_id": "c",
+            "tool": "shell", "output": "a walrus was seen at line 40", "is_error": false}),
+        serde_json::json!({"seq": 3, "ts": "t3", "type": "turn_completed"}),
+    ];
+    for e in &events {
+        conn.execute(
+            "INSERT INTO events (session_id, seq, type, body) VALUES ('s1', ?1, ?2, ?3)",
+            rusqlite::params![e["seq"].as_i64(), e["type"].as_str(), e.to_string()],
+        )
+        .unwrap();
+    }
+    drop(conn);
+    assert_eq!(user_version(&path), 1);
+
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(user_version(&path), latest());
+    let hits = store.search_events("s1", "walrus", true, 10).await.unwrap();
+    let seqs: Vec<u64> = hits.iter().map(|h| h.seq).collect();
+    assert_eq!(seqs.len(), 2, "{hits:?}");
+    assert!(seqs.contains(&1) && seqs.contains(&2), "{hits:?}");
+    let result = hits.iter().find(|h| h.seq == 2).unwrap();
+    assert_eq!(result.tool.as_deref(), Some("shell"));
+    assert_eq!(result.excerpt, "a walrus was seen at line 40");
+    drop(store);
+    // Reopening does not index them again.
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(
+        store
+            .search_events("s1", "walrus", true, 10)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(count(&path, "event_text_keys"), 2);
 }

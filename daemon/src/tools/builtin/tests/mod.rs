@@ -2,6 +2,7 @@
 //! tools' own internals are tested next to them).
 
 mod files;
+mod history;
 mod run;
 mod shell;
 mod support;

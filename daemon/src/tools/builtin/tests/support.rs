@@ -19,6 +19,7 @@ pub(super) fn context(dir: &TempDir) -> ToolContext {
         cancel: CancellationToken::new(),
         live: None,
         spawned: None,
+        log: None,
     }
 }
 
