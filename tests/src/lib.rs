@@ -11,7 +11,9 @@ pub mod llama;
 pub mod measure;
 pub mod model;
 pub mod modgraph;
+pub mod proxy;
 pub mod raw;
+pub mod responses;
 pub mod tmpfs;
 pub mod tmux;
 

@@ -45,6 +45,7 @@ struct RawProvider {
     headers: BTreeMap<String, String>,
     #[serde(default = "yes")]
     images: bool,
+    prompt_cache_key: Option<bool>,
 }
 
 fn yes() -> bool {
@@ -143,7 +144,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             return Err(err_at(
                 Some(kspan),
                 format!(
-                    "provider {name:?}: unknown kind {:?} (supported: \"openai\", \"anthropic\")",
+                    "provider {name:?}: unknown kind {:?} (supported: \"openai\", \"openai-responses\", \"anthropic\")",
                     p.kind.get_ref()
                 ),
             ));
@@ -154,12 +155,16 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
                 format!("provider {name:?}: base_url must start with http:// or https://"),
             ));
         }
+        let base_url = p.base_url.trim_end_matches('/').to_string();
         config.providers.insert(
             name.clone(),
             Provider {
                 name,
                 kind,
-                base_url: p.base_url.trim_end_matches('/').to_string(),
+                prompt_cache_key: p
+                    .prompt_cache_key
+                    .unwrap_or_else(|| super::providers::default_prompt_cache_key(&base_url)),
+                base_url,
                 api_key_env: p.api_key_env.filter(|v| !v.is_empty()),
                 headers: p.headers,
                 images: p.images,

@@ -11,6 +11,9 @@ use super::context::ModelSettings;
 pub enum ProviderKind {
     /// OpenAI-compatible chat completions (`kind = "openai"`, the default).
     OpenAi,
+    /// The OpenAI Responses API (`kind = "openai-responses"`), stateless: reasoning
+    /// items come back encrypted and are replayed from the log.
+    OpenAiResponses,
     /// Anthropic's Messages API (`kind = "anthropic"`): `POST {base_url}/v1/messages`.
     Anthropic,
 }
@@ -20,6 +23,7 @@ impl ProviderKind {
     pub fn from_name(name: &str) -> Option<Self> {
         match name {
             "openai" => Some(ProviderKind::OpenAi),
+            "openai-responses" => Some(ProviderKind::OpenAiResponses),
             "anthropic" => Some(ProviderKind::Anthropic),
             _ => None,
         }
@@ -29,6 +33,7 @@ impl ProviderKind {
     pub fn as_str(self) -> &'static str {
         match self {
             ProviderKind::OpenAi => "openai",
+            ProviderKind::OpenAiResponses => "openai-responses",
             ProviderKind::Anthropic => "anthropic",
         }
     }
@@ -53,6 +58,17 @@ pub struct Provider {
     /// Whether tool images are sent to this provider's models (`images = false` for
     /// text-only models: they then see only the placeholders).
     pub images: bool,
+    /// Whether requests carry `prompt_cache_key` (the session id), which routes a
+    /// session's requests to the same prompt cache. Config `prompt_cache_key`; by
+    /// default only for `api.openai.com`, since strict servers refuse unknown fields.
+    pub prompt_cache_key: bool,
+}
+
+/// The default of `prompt_cache_key` for a base URL: on for OpenAI's own API only.
+pub(super) fn default_prompt_cache_key(base_url: &str) -> bool {
+    base_url
+        .strip_prefix("https://")
+        .is_some_and(|rest| rest == "api.openai.com" || rest.starts_with("api.openai.com/"))
 }
 
 /// The providers known without any config.
@@ -65,6 +81,7 @@ pub(super) fn builtin_providers() -> Vec<Provider> {
             api_key_env: Some("OPENAI_API_KEY".into()),
             headers: BTreeMap::new(),
             images: true,
+            prompt_cache_key: true,
         },
         Provider {
             name: "ollama".into(),
@@ -73,6 +90,7 @@ pub(super) fn builtin_providers() -> Vec<Provider> {
             api_key_env: None,
             headers: BTreeMap::new(),
             images: true,
+            prompt_cache_key: false,
         },
         Provider {
             name: "anthropic".into(),
@@ -81,6 +99,7 @@ pub(super) fn builtin_providers() -> Vec<Provider> {
             api_key_env: Some("ANTHROPIC_API_KEY".into()),
             headers: BTreeMap::new(),
             images: true,
+            prompt_cache_key: false,
         },
     ]
 }

@@ -232,6 +232,39 @@ system_prompt = "You are terse."
 }
 
 #[test]
+fn responses_kind_and_prompt_cache_key_defaults() {
+    let c = p(r#"
+[providers.oai]
+kind = "openai-responses"
+base_url = "https://api.openai.com/v1/"
+
+[providers.local]
+base_url = "http://127.0.0.1:8000/v1"
+
+[providers.gw]
+base_url = "https://gateway.example/v1"
+prompt_cache_key = true
+
+[providers.off]
+base_url = "https://api.openai.com/v1"
+prompt_cache_key = false
+"#)
+    .unwrap();
+    assert_eq!(c.providers["oai"].kind, ProviderKind::OpenAiResponses);
+    assert!(c.providers["oai"].prompt_cache_key, "on for api.openai.com");
+    assert!(!c.providers["local"].prompt_cache_key, "off elsewhere");
+    assert!(c.providers["gw"].prompt_cache_key);
+    assert!(!c.providers["off"].prompt_cache_key);
+    assert!(
+        c.providers["openai"].prompt_cache_key,
+        "the built-in openai"
+    );
+    assert!(!c.providers["ollama"].prompt_cache_key);
+    let e = p("[providers.x]\nkind = \"anthropicx\"\nbase_url = \"http://h\"\n").unwrap_err();
+    assert!(e.message.contains("\"openai-responses\""), "{e}");
+}
+
+#[test]
 fn anthropic_kind_max_tokens_and_thinking_budget_parse_and_resolve() {
     let c = p(r#"
 [providers.claude]

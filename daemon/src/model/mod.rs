@@ -7,16 +7,21 @@
 //! - `error`: [`ModelError`], a failure with a [`ModelErrorKind`] and its human text.
 //! - `retry`: the retry policy shared by providers ([`complete_with_retries`]).
 //! - `sse`: the Server-Sent Events parser shared by streaming providers.
-//! - `openai_chat`: OpenAI-compatible chat completions.
-//! - `anthropic`: Anthropic's Messages API, with prompt-cache breakpoints and thinking
-//!   blocks round-tripped.
+//! - `http`: sending a request, typed HTTP errors, reading SSE with the stall clock.
+//! - `openai_chat`: OpenAI-compatible chat completions (`kind = "openai"`).
+//! - `openai_responses`: the OpenAI Responses API (`kind = "openai-responses"`),
+//!   stateless, with reasoning items replayed from the log.
+//! - `anthropic`: Anthropic's Messages API (`kind = "anthropic"`), with prompt-cache
+//!   breakpoints and thinking blocks round-tripped.
 //! - `window`: a model's context window from a built-in table ([`known_window`]) or
 //!   from the endpoint ([`probe_window`]).
 
 mod anthropic;
 mod error;
 mod factory;
+mod http;
 mod openai_chat;
+mod openai_responses;
 mod provider;
 mod retry;
 mod sse;

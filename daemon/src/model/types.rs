@@ -127,6 +127,9 @@ pub struct ModelRequest {
     /// other requests, for the endpoint's prompt cache) but must not be called: a
     /// compaction's summary request.
     pub no_tool_calls: bool,
+    /// A key that routes a session's requests to the same prompt cache (the session
+    /// id), sent as `prompt_cache_key` to providers configured for it.
+    pub cache_key: Option<String>,
 }
 
 impl ProviderItem {
@@ -197,6 +200,7 @@ mod tests {
             messages: vec![Arc::new(Message::text(Role::User, "hi")), Arc::new(m)],
             tools: Vec::new(),
             no_tool_calls: false,
+            cache_key: None,
         };
         assert!(request.has_images());
     }

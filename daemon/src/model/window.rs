@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::config::Provider;
+use crate::config::{Provider, ProviderKind};
 
 /// The longest a probe may take, all its requests together.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -138,6 +138,11 @@ fn has_word(name: &str, needle: &str) -> bool {
 /// where `root` is `base_url` without a trailing `/v1`. llama-cpp-python's server says
 /// nothing of its window in any of them. Never fails loudly: every failure is `None`.
 pub async fn probe_window(http: &reqwest::Client, provider: &Provider, model: &str) -> Option<u64> {
+    // Only OpenAI-compatible servers serve these routes: Anthropic's API has none of
+    // them and would be sent the key as a bearer token for nothing.
+    if provider.kind == ProviderKind::Anthropic {
+        return None;
+    }
     tokio::time::timeout(PROBE_TIMEOUT, probe(http, provider, model))
         .await
         .ok()

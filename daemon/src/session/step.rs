@@ -250,6 +250,7 @@ impl SessionActor {
             messages,
             tools: Vec::new(),
             no_tool_calls: false,
+            cache_key: None,
         };
         let provider = model::provider_for(&self.shared.http, resolved, &config.retry);
         self.workers

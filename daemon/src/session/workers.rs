@@ -76,6 +76,7 @@ async fn summarise(
                 Vec::new()
             },
             no_tool_calls: true,
+            cache_key: Some(session_id.to_string()),
         };
         // Nobody watches a summary being written: its deltas are dropped.
         let (ptx, _prx) = mpsc::unbounded_channel();
@@ -167,6 +168,7 @@ impl Workers {
                 }
                 let mut request = request;
                 request.tools = tools.specs(&session_id);
+                request.cache_key = Some(session_id.clone());
                 let (ptx, mut prx) = mpsc::unbounded_channel();
                 let call = model::complete_with_retries(&*provider, &request, &retry, &ptx);
                 tokio::pin!(call);

@@ -74,9 +74,11 @@ struct State {
 
 #[derive(Default)]
 struct Log {
+    /// Chat-completions requests (`POST /v1/chat/completions`), the ones tests count.
     requests: Vec<RecordedRequest>,
-    /// Requests that asked about the model, not for an answer (see [`is_probe`]).
-    probes: Vec<RecordedRequest>,
+    /// Every request, any path: the daemon also asks other routes (its window probe's
+    /// `GET /v1/models`, `/props`, `/api/ps`, `POST /api/show`), answered 404.
+    all: Vec<RecordedRequest>,
     disconnects: usize,
     overflows: usize,
     summaries: usize,
@@ -93,15 +95,13 @@ struct Policy {
 impl State {
     fn record(&self, request: RecordedRequest) -> usize {
         let mut index = 0;
+        let chat = request.method == "POST" && request.path.split('?').next() == Some(CHAT_PATH);
         self.log.send_modify(|log| {
-            // The daemon asking the endpoint about the model (its window) is not a
-            // model request: kept apart, so tests count only what the model saw.
-            if is_probe(&request) {
-                log.probes.push(request);
-                return;
+            index = log.all.len();
+            if chat {
+                log.requests.push(request.clone());
             }
-            index = log.requests.len();
-            log.requests.push(request);
+            log.all.push(request);
         });
         index
     }
@@ -173,18 +173,19 @@ impl ModelServer {
             .len()
     }
 
-    /// Every request received so far, in arrival order (all paths, not only chat).
+    /// Every chat-completions request received so far, in arrival order.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.state.log.borrow().requests.clone()
     }
 
-    /// The requests that asked about the model (its window: `GET /v1/models`,
-    /// `/props`, Ollama's `/api/ps` and `/api/show`), apart from [`ModelServer::requests`].
-    pub fn probes(&self) -> Vec<RecordedRequest> {
-        self.state.log.borrow().probes.clone()
+    /// Every request received so far, in arrival order, on any path (the window probe's
+    /// requests included).
+    pub fn all_requests(&self) -> Vec<RecordedRequest> {
+        self.state.log.borrow().all.clone()
     }
 
-    /// Every request body serialized, one per line, for "contains" asserts across requests.
+    /// Every chat request body serialized, one per line, for "contains" asserts across
+    /// requests.
     pub fn request_text(&self) -> String {
         self.state
             .log
@@ -246,8 +247,8 @@ impl ModelServer {
         self.state.log.borrow().disconnects
     }
 
-    /// Waits until at least `n` requests have arrived and returns all of them; panics
-    /// after `timeout` naming what it waited for and what it got.
+    /// Waits until at least `n` chat requests have arrived and returns all of them;
+    /// panics after `timeout` naming what it waited for and what it got.
     pub async fn wait_for_requests(&self, n: usize, timeout: Duration) -> Vec<RecordedRequest> {
         let mut rx = self.state.log.subscribe();
         let waited = tokio::time::timeout(timeout, async {
@@ -260,13 +261,15 @@ impl ModelServer {
         match waited {
             Ok(Ok(requests)) => requests,
             _ => {
-                let got = self.requests();
+                let got = self.all_requests();
                 let summary: Vec<String> = got
                     .iter()
                     .map(|r| format!("{} {} {}", r.method, r.path, truncate(&r.request_text())))
                     .collect();
                 panic!(
-                    "timed out after {timeout:?} waiting for {n} model request(s); got {}:\n{}",
+                    "timed out after {timeout:?} waiting for {n} model request(s); got {} \
+                     ({} on any path):\n{}",
+                    self.requests().len(),
                     got.len(),
                     summary.join("\n")
                 );
@@ -348,12 +351,6 @@ async fn handle_connection(stream: TcpStream, state: Arc<State>) {
         Ok(()) => conn.finish().await,
         Err(Gone) => state.log.send_modify(|log| log.disconnects += 1),
     }
-}
-
-/// A request for what the endpoint says about its models, not for an answer.
-fn is_probe(request: &RecordedRequest) -> bool {
-    let route = request.path.split('?').next().unwrap_or_default();
-    request.method == "GET" || route.ends_with("/api/show")
 }
 
 async fn respond(conn: &mut Conn, state: &State, parsed: Parsed, index: usize) -> Result<(), Gone> {

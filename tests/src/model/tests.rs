@@ -228,7 +228,8 @@ async fn server_error_and_unknown_path() {
             .unwrap()
             .contains("/v1/models")
     );
-    assert_eq!(server.requests().len(), 2);
+    assert_eq!(server.all_requests().len(), 2);
+    assert_eq!(server.requests().len(), 1, "only chat requests count");
 }
 
 #[tokio::test]
@@ -345,7 +346,7 @@ async fn ignoring_stream_answers_json_with_the_finish_reason_asked_for() {
 }
 
 #[tokio::test]
-#[should_panic(expected = "waiting for 1 model request(s); got 0")]
+#[should_panic(expected = "waiting for 1 model request(s); got 0 (0 on any path)")]
 async fn waiting_for_a_request_that_never_comes_panics_with_a_message() {
     let server = ModelServer::start().await;
     server.wait_for_requests(1, Duration::from_millis(50)).await;

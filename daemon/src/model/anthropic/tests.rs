@@ -84,6 +84,7 @@ fn request(events: &[EventKind], system: Option<&str>, tools: usize) -> ModelReq
             })
             .collect(),
         no_tool_calls: false,
+        cache_key: None,
     }
 }
 
@@ -276,6 +277,7 @@ fn no_tool_calls_and_thinking_budget_reach_the_body() {
         ],
         tools: Vec::new(),
         no_tool_calls: false,
+        cache_key: None,
     };
     let b = body(&r, &OPTIONS);
     assert_eq!(b["system"][0]["text"], "sys");

@@ -42,6 +42,7 @@ async fn llama_like(unstreamed: Answer) -> (OpenAiChat, crate::model::stub::Seen
             api_key_env: None,
             headers: Default::default(),
             images: true,
+            prompt_cache_key: false,
         },
         model: "smollm2".into(),
         settings: Default::default(),
@@ -64,6 +65,7 @@ fn request() -> ModelRequest {
         })],
         tools: Vec::new(),
         no_tool_calls: false,
+        cache_key: None,
     }
 }
 

@@ -8,8 +8,14 @@ use tether_shared::Usage;
 use tether_shared::event::ToolCallSpec;
 use tokio::sync::mpsc;
 
+use crate::config::ProviderKind;
 use crate::model::error::{ModelError, ModelErrorKind};
-use crate::model::types::ModelReply;
+use crate::model::types::{ModelReply, ProviderItem};
+
+/// The delta fields servers stream reasoning in, in the order one is preferred when a
+/// server sends both: DeepSeek, llama.cpp and vLLM's `reasoning_content`, OpenRouter's
+/// and newer vLLM's `reasoning`.
+const REASONING_FIELDS: [&str; 2] = ["reasoning_content", "reasoning"];
 
 /// A non-streamed `chat.completion` object as a reply: each choice's `message` is read
 /// as one big delta, so both shapes share [`ChatAccumulator`]. A complete body with a
@@ -63,6 +69,8 @@ struct PartialCall {
 #[derive(Debug, Default)]
 pub struct ChatAccumulator {
     text: String,
+    /// Reasoning text by the field it came in (`reasoning_content`, `reasoning`).
+    reasoning: BTreeMap<&'static str, String>,
     calls: BTreeMap<u64, PartialCall>,
     finish_reason: Option<String>,
     usage: Option<Usage>,
@@ -105,6 +113,12 @@ impl ChatAccumulator {
                 self.progress += 1;
                 self.text.push_str(t);
                 text_delta.get_or_insert_with(String::new).push_str(t);
+            }
+            for field in REASONING_FIELDS {
+                if let Some(t) = delta[field].as_str().filter(|t| !t.is_empty()) {
+                    self.progress += 1;
+                    self.reasoning.entry(field).or_default().push_str(t);
+                }
             }
             for (pos, tc) in delta["tool_calls"]
                 .as_array()
@@ -170,10 +184,20 @@ impl ChatAccumulator {
                 arguments,
             });
         }
+        // Servers that send both fields send the same text twice: one is kept.
+        let provider_items = REASONING_FIELDS
+            .iter()
+            .find_map(|f| self.reasoning.get(f).map(|t| (*f, t)))
+            .map(|(field, text)| ProviderItem {
+                kind: ProviderKind::OpenAi,
+                item: json!({ field: text }),
+            })
+            .into_iter()
+            .collect();
         Ok(ModelReply {
             text: self.text,
             tool_calls,
-            provider_items: Vec::new(),
+            provider_items,
             usage: self.usage,
             finish_reason,
         })

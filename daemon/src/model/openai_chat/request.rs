@@ -9,7 +9,12 @@
 //!   their assistant message without a break, so the images of a run of tool messages
 //!   ride in one `user` message after the run's last tool message (a text naming the
 //!   call, then `image_url` data URLs);
-//! - opaque provider items are left out: chat completions has none to round-trip.
+//! - the reasoning a server streamed (`reasoning_content` from DeepSeek, vLLM and
+//!   llama.cpp, `reasoning` from OpenRouter and newer vLLM) is an `openai` provider item
+//!   `{FIELD: text}` and goes back under the same field on its assistant message:
+//!   DeepSeek requires it after tool calls and ignores it otherwise, and replaying it
+//!   always keeps earlier messages byte-identical; items of other kinds are left out;
+//! - `prompt_cache_key` (the session id) only where the provider is configured for it.
 //!
 //! Keys are written in the order a `serde_json::Value` writes them (sorted), so the
 //! bytes on the wire are those of the `json!` objects this replaced.
@@ -21,7 +26,8 @@ use serde::Serialize;
 use serde::ser::{SerializeSeq, Serializer};
 use serde_json::Value;
 
-use crate::model::types::{Image, Message, Part, Role};
+use crate::config::ProviderKind;
+use crate::model::types::{Image, Message, Part, ProviderItem, Role};
 use crate::tools::ToolSpec;
 
 #[derive(Serialize)]
@@ -43,6 +49,9 @@ pub(super) struct ChatBody<'a> {
     /// `"none"` when tools are listed but must not be called.
     #[serde(skip_serializing_if = "Option::is_none")]
     tool_choice: Option<&'static str>,
+    /// Routes the session's requests to one prompt cache.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prompt_cache_key: Option<&'a str>,
 }
 
 impl<'a> ChatBody<'a> {
@@ -63,8 +72,15 @@ impl<'a> ChatBody<'a> {
                 include_usage: true,
             }),
             tool_choice: None,
+            prompt_cache_key: None,
             tools: if tools.is_empty() { None } else { Some(tools) },
         }
+    }
+
+    /// Sends `prompt_cache_key`.
+    pub(super) fn with_cache_key(mut self, key: Option<&'a str>) -> Self {
+        self.prompt_cache_key = key;
+        self
     }
 
     /// The same request, answered in one `chat.completion` body instead of a stream.
@@ -149,6 +165,8 @@ impl Serialize for ChatMessages<'_> {
                     if calls || text {
                         seq.serialize_element(&AssistantMessage {
                             content: Content::Text(&first.parts),
+                            reasoning: reasoning(&first.parts, "reasoning"),
+                            reasoning_content: reasoning(&first.parts, "reasoning_content"),
                             role: "assistant",
                             tool_calls: calls.then_some(ToolCalls(&first.parts)),
                         })?;
@@ -167,9 +185,24 @@ struct TextMessage<'a> {
     role: &'static str,
 }
 
+/// The reasoning text a server sent under `field`, kept as an `openai` provider item.
+fn reasoning<'a>(parts: &'a [Part], field: &str) -> Option<&'a str> {
+    parts.iter().find_map(|p| match p {
+        Part::Provider(ProviderItem {
+            kind: ProviderKind::OpenAi,
+            item,
+        }) => item.get(field).and_then(Value::as_str),
+        _ => None,
+    })
+}
+
 #[derive(Serialize)]
 struct AssistantMessage<'a> {
     content: Content<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reasoning: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reasoning_content: Option<&'a str>,
     role: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     tool_calls: Option<ToolCalls<'a>>,

@@ -205,6 +205,7 @@ fn the_request_body_is_byte_for_byte_the_chat_json_of_the_log() {
         messages: request_messages(Some("be brief"), &conv),
         tools,
         no_tool_calls: false,
+        cache_key: None,
     };
     let url = "data:image/png;base64,AAAA";
     let expected = json!({
@@ -264,6 +265,45 @@ fn the_request_body_is_byte_for_byte_the_chat_json_of_the_log() {
         text.ends_with("\"stream_options\":{\"include_usage\":true}}"),
         "{text}"
     );
+}
+
+#[test]
+fn reasoning_goes_back_on_its_assistant_message_and_the_cache_key_when_asked() {
+    use tether_shared::event::ProviderItemRecord;
+    let mut conv = Vec::new();
+    apply(
+        &mut conv,
+        &EventKind::AssistantMessage {
+            text: String::new(),
+            tool_calls: vec![ToolCallSpec {
+                call_id: "c".into(),
+                tool: "shell".into(),
+                arguments: json!({}),
+            }],
+            provider_items: vec![
+                ProviderItemRecord {
+                    kind: "openai".into(),
+                    item: json!({"reasoning_content": "I should look."}),
+                },
+                ProviderItemRecord {
+                    kind: "openai-responses".into(),
+                    item: json!({"type": "reasoning", "encrypted_content": "x"}),
+                },
+            ],
+            usage: None,
+            partial: false,
+            finish_reason: None,
+        },
+    );
+    let m = chat(&conv);
+    assert_eq!(m[0]["reasoning_content"], "I should look.");
+    assert!(m[0].get("reasoning").is_none());
+    assert!(!m[0].to_string().contains("encrypted_content"), "{}", m[0]);
+    let body = |key: Option<&str>| {
+        serde_json::to_value(ChatBody::new("m", &conv, &[]).with_cache_key(key)).unwrap()
+    };
+    assert_eq!(body(Some("s1"))["prompt_cache_key"], "s1");
+    assert!(body(None).get("prompt_cache_key").is_none());
 }
 
 #[test]

@@ -103,6 +103,7 @@ fn request() -> ModelRequest {
         messages: Vec::new(),
         tools: Vec::new(),
         no_tool_calls: false,
+        cache_key: None,
     }
 }
 

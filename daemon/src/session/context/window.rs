@@ -1,6 +1,6 @@
 //! How big a model's context window is: from `[models."provider/model"]` in the
-//! config, else what an overflow taught (kept in the state dir), else a built-in
-//! table of well-known models, else what the endpoint says about itself, else a
+//! config, else what an overflow taught (kept in the state dir), else what the
+//! endpoint says about itself, else a built-in table of well-known models, else a
 //! conservative default.
 
 use std::collections::BTreeMap;
@@ -131,15 +131,17 @@ pub fn known(config: &Config, model: &str, book: &WindowBook) -> Option<Window> 
     if let Some(t) = book.learned(model) {
         return w(t, Source::Learned);
     }
+    // The endpoint before the table: a local server often serves a model with a
+    // smaller window than the model has (SmolLM2's 8192 served at 2048).
+    let probed = book.probed(model)?;
+    if let Some(t) = probed {
+        return w(t, Source::Endpoint);
+    }
     let name = model.split_once('/').map_or(model, |(_, m)| m);
     if let Some(t) = crate::model::known_window(name) {
         return w(t, Source::Table);
     }
-    match book.probed(model) {
-        Some(Some(t)) => w(t, Source::Endpoint),
-        Some(None) => w(DEFAULT_WINDOW, Source::Default),
-        None => None,
-    }
+    w(DEFAULT_WINDOW, Source::Default)
 }
 
 /// What an overflow teaches: the window the error names, else a bit less than
@@ -191,7 +193,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn config_then_learned_then_table_then_endpoint_then_default() {
+    fn config_then_learned_then_endpoint_then_table_then_default() {
         let dir = tempfile::tempdir().unwrap();
         let book = WindowBook::open(dir.path());
         let mut config = Config::default();
@@ -212,6 +214,12 @@ mod tests {
         assert_eq!(
             known(&config, "local/some-model", &book).unwrap().tokens,
             4096
+        );
+        book.set_probed("openai/gpt-4o", None);
+        assert_eq!(
+            known(&config, "openai/gpt-4o", &book).unwrap().source,
+            Source::Table,
+            "an endpoint that says nothing leaves the table"
         );
         book.learn("local/some-model", 3000);
         assert_eq!(

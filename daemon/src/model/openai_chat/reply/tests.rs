@@ -97,3 +97,38 @@ fn a_non_streamed_completion_is_read_as_the_answer() {
     let err = completion_reply(json!({"error": {"message": "nope"}}), &tx).unwrap_err();
     assert!(err.message.contains("nope"), "{err}");
 }
+
+#[test]
+fn streamed_reasoning_is_kept_under_the_field_it_came_in() {
+    for field in ["reasoning_content", "reasoning"] {
+        let mut acc = ChatAccumulator::default();
+        for c in [
+            json!({"choices":[{"index":0,"delta":{field: "Let me "}}]}),
+            json!({"choices":[{"index":0,"delta":{field: "think."}}]}),
+            json!({"choices":[{"index":0,"delta":{"content":"Done."},"finish_reason":"stop"}]}),
+        ] {
+            let before = acc.progress;
+            acc.push(&c).unwrap();
+            assert!(acc.progress > before, "reasoning is progress");
+        }
+        let reply = acc.finish().unwrap();
+        assert_eq!(reply.text, "Done.");
+        assert_eq!(
+            reply.provider_items,
+            [ProviderItem {
+                kind: ProviderKind::OpenAi,
+                item: json!({field: "Let me think."}),
+            }]
+        );
+    }
+    // Both fields with the same text (some vLLM versions): kept once.
+    let mut acc = ChatAccumulator::default();
+    acc.push(&json!({"choices":[{"index":0,"delta":{"reasoning_content":"x","reasoning":"x"},"finish_reason":"stop"}]}))
+        .unwrap();
+    let reply = acc.finish().unwrap();
+    assert_eq!(reply.provider_items.len(), 1);
+    assert_eq!(
+        reply.provider_items[0].item,
+        json!({"reasoning_content": "x"})
+    );
+}
