@@ -10,10 +10,8 @@
 
 use std::time::Duration;
 
-use futures::StreamExt;
 use serde_json::Value;
 use tokio::sync::mpsc;
-use tokio::time::Instant;
 
 mod reply;
 mod request;
@@ -23,11 +21,9 @@ mod tests;
 use reply::MessageAccumulator;
 use request::Options;
 
-use super::error::{
-    ModelError, ModelErrorKind, http_error_kind, http_status_retryable, human_duration,
-};
+use super::error::{ModelError, ModelErrorKind, http_error_kind, http_status_retryable};
+use super::http::{Flow, bounded, read_events};
 use super::provider::{BoxFuture, ModelProvider};
-use super::sse::SseParser;
 use super::types::{ModelReply, ModelRequest};
 use crate::config::{ResolvedModel, Retry};
 
@@ -103,22 +99,6 @@ impl AnthropicMessages {
         )
     }
 
-    /// One call, cut at `request_timeout` whatever the stream does meanwhile.
-    async fn run_bounded(
-        &self,
-        request: &ModelRequest,
-        deltas: &mpsc::UnboundedSender<String>,
-    ) -> Result<ModelReply, ModelError> {
-        tokio::time::timeout(self.request_timeout, self.run(request, deltas))
-            .await
-            .unwrap_or_else(|_| {
-                Err(ModelError::retryable(ModelErrorKind::Stalled, format!(
-                    "model call cut after {} ([retry] request_timeout_s): the answer did not finish in time",
-                    human_duration(self.request_timeout)
-                )))
-            })
-    }
-
     async fn run(
         &self,
         request: &ModelRequest,
@@ -157,51 +137,30 @@ impl AnthropicMessages {
         if !status.is_success() {
             return Err(http_error(resp, request).await);
         }
-        let mut stream = resp.bytes_stream();
-        let mut parser = SseParser::new();
         let mut acc = MessageAccumulator::default();
         // The stall clock restarts only when the answer advances: `ping` events and SSE
         // comments do not count as progress.
-        let mut last_progress = Instant::now();
-        loop {
-            let next = tokio::time::timeout_at(last_progress + self.stall_timeout, stream.next())
-                .await
-                .map_err(|_| {
-                    ModelError::retryable(
-                        ModelErrorKind::Stalled,
-                        format!(
-                            "model stream stalled: no progress for {} (pings do not count)",
-                            human_duration(self.stall_timeout)
-                        ),
-                    )
-                })?;
-            let Some(chunk) = next else { break };
-            let chunk = chunk.map_err(|e| {
+        read_events(resp, self.stall_timeout, |ev| {
+            let data = ev.data.trim();
+            if data.is_empty() {
+                return Ok(Flow::More(false));
+            }
+            let value: Value = serde_json::from_str(data).map_err(|e| {
                 ModelError::retryable(
-                    ModelErrorKind::Network,
-                    format!("model stream broke: {}", error_chain(&e)),
+                    ModelErrorKind::Server,
+                    format!("model sent a malformed stream event ({e})"),
                 )
             })?;
-            for ev in parser.push(&chunk) {
-                let data = ev.data.trim();
-                if data.is_empty() {
-                    continue;
-                }
-                let value: Value = serde_json::from_str(data).map_err(|e| {
-                    ModelError::retryable(
-                        ModelErrorKind::Server,
-                        format!("model sent a malformed stream event ({e})"),
-                    )
-                })?;
-                let before = acc.progress;
-                if let Some(text) = acc.push(ev.event.as_deref(), &value)? {
-                    let _ = deltas.send(text);
-                }
-                if acc.progress != before {
-                    last_progress = Instant::now();
-                }
+            let before = acc.progress;
+            if let Some(text) = acc.push(ev.event.as_deref(), &value)? {
+                let _ = deltas.send(text);
             }
-        }
+            if acc.done() {
+                return Ok(Flow::Done);
+            }
+            Ok(Flow::More(acc.progress != before))
+        })
+        .await?;
         acc.finish()
     }
 }
@@ -260,7 +219,7 @@ impl ModelProvider for AnthropicMessages {
         request: &'a ModelRequest,
         deltas: &'a mpsc::UnboundedSender<String>,
     ) -> BoxFuture<'a, Result<ModelReply, ModelError>> {
-        Box::pin(self.run_bounded(request, deltas))
+        Box::pin(bounded(self.request_timeout, self.run(request, deltas)))
     }
 }
 

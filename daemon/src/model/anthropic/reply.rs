@@ -185,6 +185,11 @@ impl MessageAccumulator {
         }
     }
 
+    /// True once `message_stop` came: the answer is complete.
+    pub(super) fn done(&self) -> bool {
+        self.done
+    }
+
     /// The reply, or an error if the stream never said it was finished.
     pub(super) fn finish(self) -> Result<ModelReply, ModelError> {
         if !self.done {
