@@ -61,19 +61,23 @@ fn fill(env: &TestEnv, session: &str, target: u64, every: u64) {
                     tokens_after: 6_000,
                     reason: CompactReason::Auto,
                 }
-            } else if seq.is_multiple_of(2) {
-                EventKind::UserMessage {
-                    text: format!("note {seq}: the build of module {} passed", seq % 97),
-                    delivery: Delivery::Queue,
-                }
             } else {
-                EventKind::AssistantMessage {
-                    text: format!("Noted {seq}. {}", "Details follow. ".repeat(8)),
-                    tool_calls: vec![],
-                    provider_items: Vec::new(),
-                    usage: None,
-                    partial: false,
-                    finish_reason: Some("stop".into()),
+                // An exchange as a session writes it: the message, the turn, the answer.
+                match seq % 4 {
+                    0 => EventKind::UserMessage {
+                        text: format!("note {seq}: the build of module {} passed", seq % 97),
+                        delivery: Delivery::Queue,
+                    },
+                    1 => EventKind::TurnStarted,
+                    2 => EventKind::AssistantMessage {
+                        text: format!("Noted {seq}. {}", "Details follow. ".repeat(8)),
+                        tool_calls: vec![],
+                        usage: None,
+                        partial: false,
+                        finish_reason: Some("stop".into()),
+                        provider_items: vec![],
+                    },
+                    _ => EventKind::TurnCompleted,
                 }
             };
             let ev = event(seq, kind);
