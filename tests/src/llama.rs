@@ -2,7 +2,9 @@
 //! OpenAI-compatible server serving SmolLM2-135M-Instruct on the CPU, as `.ci/llama`
 //! installs them (a venv and the model file in a cache outside the work tree).
 //!
-//! Without them a test fails, saying to run `.ci/run` (or `.ci/llama` alone): it never
+//! When they are missing the first test that needs them runs `.ci/llama` (once per
+//! test process), as the MCP fixtures run `npm ci`, so `cargo test --workspace` is
+//! enough on a fresh checkout; if that fails, the test fails saying why: it never
 //! passes without having run.
 
 use std::path::PathBuf;
@@ -39,14 +41,29 @@ pub fn peers_dir() -> PathBuf {
     cache.join("tether-peers")
 }
 
-/// The venv's interpreter and the model file, or a panic that says how to get them.
+/// The venv's interpreter and the model file, installed by `.ci/llama` first when
+/// they are missing, or a panic that says how to get them.
 pub fn installed() -> (PathBuf, PathBuf) {
-    let peers = peers_dir();
-    let python = peers
-        .join(format!("llama-cpp-python-{LLAMA_CPP_PYTHON}"))
-        .join("bin")
-        .join("python");
-    let model = peers.join(format!("smollm2-{SMOLLM2}")).join(MODEL_FILE);
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let (python, model) = paths();
+        if python.exists() && model.exists() {
+            return;
+        }
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join(".ci")
+            .join("llama");
+        eprintln!(
+            "installing the real model server with {} (about 5 minutes)",
+            script.display()
+        );
+        let status = std::process::Command::new("bash").arg(&script).status();
+        if !matches!(status, Ok(s) if s.success()) {
+            eprintln!("{} failed: {status:?}", script.display());
+        }
+    });
+    let (python, model) = paths();
     let missing: Vec<String> = [&python, &model]
         .iter()
         .filter(|p| !p.exists())
@@ -59,6 +76,17 @@ pub fn installed() -> (PathBuf, PathBuf) {
          and fetches {MODEL_FILE}); TETHER_PEERS_DIR overrides where they are looked for",
         missing.join(", ")
     );
+    (python, model)
+}
+
+/// Where the venv's interpreter and the model file are.
+fn paths() -> (PathBuf, PathBuf) {
+    let peers = peers_dir();
+    let python = peers
+        .join(format!("llama-cpp-python-{LLAMA_CPP_PYTHON}"))
+        .join("bin")
+        .join("python");
+    let model = peers.join(format!("smollm2-{SMOLLM2}")).join(MODEL_FILE);
     (python, model)
 }
 
