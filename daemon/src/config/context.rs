@@ -51,4 +51,6 @@ impl ContextSettings {
 pub struct ModelSettings {
     /// The context window in tokens, when the config says.
     pub context_window: Option<u64>,
+    /// The price of its tokens, when the config says (issue 10).
+    pub price: Option<super::limits::Price>,
 }

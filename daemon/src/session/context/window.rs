@@ -233,6 +233,7 @@ mod tests {
             "local/some-model".into(),
             crate::config::ModelSettings {
                 context_window: Some(32768),
+                ..Default::default()
             },
         );
         assert_eq!(
