@@ -16,6 +16,10 @@ pub enum SessionState {
     AwaitingApproval,
     /// The last turn failed after retries; the next message tries again.
     Failed,
+    /// The running turn reached the session's budget (issue 10) and makes no
+    /// further model call until the budget is raised (`tether budget`); then the
+    /// same turn continues where it stopped.
+    BudgetExhausted,
     /// A state this client does not know (sent by a newer daemon).
     #[serde(other)]
     Unknown,
@@ -29,6 +33,7 @@ impl SessionState {
             SessionState::Running => "running",
             SessionState::AwaitingApproval => "awaiting_approval",
             SessionState::Failed => "failed",
+            SessionState::BudgetExhausted => "budget_exhausted",
             SessionState::Unknown => "unknown",
         }
     }
@@ -37,7 +42,10 @@ impl SessionState {
     pub fn is_settled(self) -> bool {
         matches!(
             self,
-            SessionState::Idle | SessionState::AwaitingApproval | SessionState::Failed
+            SessionState::Idle
+                | SessionState::AwaitingApproval
+                | SessionState::Failed
+                | SessionState::BudgetExhausted
         )
     }
 }
@@ -108,6 +116,40 @@ pub struct Usage {
     /// Of `completion_tokens`, the model's reasoning (issue 10).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub reasoning_tokens: u64,
+}
+
+/// A session's budget (issue 10): a model call is made only while every limit
+/// set is above what the session has spent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Budget {
+    /// Tokens: input (cached included) plus output, as the provider reports them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u64>,
+    /// US dollars, from the price table (`[models."p/m"]` or the built-in estimates).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_cost_usd: Option<f64>,
+}
+
+impl Budget {
+    /// True when no limit is set.
+    pub fn is_none(&self) -> bool {
+        self.max_tokens.is_none() && self.max_cost_usd.is_none()
+    }
+
+    /// True when `spent` has reached a limit.
+    pub fn reached(&self, spent: &Spent) -> bool {
+        self.max_tokens.is_some_and(|m| spent.tokens >= m)
+            || self.max_cost_usd.is_some_and(|m| spent.cost_usd >= m)
+    }
+}
+
+/// What a session has spent against its budget.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Spent {
+    /// Input (cached included) plus output tokens.
+    pub tokens: u64,
+    /// US dollars, by the price table.
+    pub cost_usd: f64,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -291,6 +333,15 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         fixed: Vec<String>,
     },
+    /// The running turn reached the session's budget before a model call
+    /// (issue 10): no further call is made until the budget is raised. Followed by
+    /// the state `budget_exhausted`.
+    BudgetExhausted {
+        /// What the session had spent when it stopped.
+        spent: Spent,
+        /// The budget in force.
+        limit: Budget,
+    },
     /// The session's state changed.
     State {
         /// The new state.
@@ -402,6 +453,7 @@ impl EventKind {
             EventKind::TurnFailed { .. } => "turn_failed",
             EventKind::TurnResumed { .. } => "turn_resumed",
             EventKind::ToolsChanged { .. } => "tools_changed",
+            EventKind::BudgetExhausted { .. } => "budget_exhausted",
             EventKind::State { .. } => "state",
             EventKind::Error { .. } => "error",
             EventKind::ContextCompacted { .. } => "context_compacted",

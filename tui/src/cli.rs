@@ -156,6 +156,38 @@ pub enum Command {
         #[arg(long, value_name = "KEY")]
         key: Option<String>,
     },
+    /// Set a session's budget, or clear it; a session stopped on its budget goes
+    /// on (the same turn, with its next model call) when the new one allows.
+    #[command(group(clap::ArgGroup::new("limit").required(true).args(["cost", "tokens", "none"])))]
+    Budget {
+        /// The session.
+        name: String,
+        /// The cost budget in US dollars (by the price table; see `tether usage`).
+        #[arg(long, value_name = "USD")]
+        cost: Option<f64>,
+        /// The token budget: input (cached included) plus output tokens.
+        #[arg(long, value_name = "N")]
+        tokens: Option<u64>,
+        /// No budget at all.
+        #[arg(long)]
+        none: bool,
+        /// Print the session as JSON (as `ls --json` prints one).
+        #[arg(long)]
+        json: bool,
+        /// Makes retries safe: a second run with the same KEY (within a day) does
+        /// nothing again and prints the same result.
+        #[arg(long, value_name = "KEY")]
+        key: Option<String>,
+    },
+    /// Tokens and cost: per session (or of NAME) and in total, with the share of
+    /// input read from the provider's prompt cache.
+    Usage {
+        /// Only this session.
+        name: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Stop a session and delete it.
     Kill {
         /// The session.
@@ -215,6 +247,14 @@ pub struct NewArgs {
     /// Do not attach; print the session's name.
     #[arg(short = 'd', long)]
     pub detach: bool,
+    /// Stop the session's model calls once they cost this much (US dollars, by
+    /// the price table); `tether budget` raises it. Default: `[limits]`.
+    #[arg(long, value_name = "USD")]
+    pub max_cost: Option<f64>,
+    /// Stop the session's model calls once they used this many tokens (input,
+    /// cached included, plus output); `tether budget` raises it. Default: `[limits]`.
+    #[arg(long, value_name = "N")]
+    pub max_tokens: Option<u64>,
     /// Makes retries safe: a second `new` with the same KEY (within a day) creates
     /// nothing and prints the same result.
     #[arg(long, value_name = "KEY")]

@@ -497,6 +497,12 @@ fn finish(state: SessionState, session: &str, pending: &BTreeSet<String>) -> u8 
             );
             1
         }
+        SessionState::BudgetExhausted => {
+            eprintln!(
+                "input ended; {session} is stopped on its budget (`tether budget {session} --tokens N` or `--cost USD` lets it go on)"
+            );
+            0
+        }
         _ => 0,
     }
 }

@@ -2,7 +2,7 @@
 
 use tether_shared::event::ToolCallSpec;
 use tether_shared::protocol::{SessionInfo, ToolServerInfo};
-use tether_shared::{Event, EventKind};
+use tether_shared::{Event, EventKind, Usage};
 
 /// Collapses whitespace and cuts to `max` characters with an ellipsis.
 pub fn one_line(s: &str, max: usize) -> String {
@@ -86,6 +86,9 @@ pub fn event(ev: &Event) -> String {
             if *is_error { " ERROR" } else { "" },
             one_line(output, 200)
         ),
+        EventKind::BudgetExhausted { spent, limit } => {
+            format!("budget exhausted: {}", budget_text(spent, limit))
+        }
         EventKind::ContextCompacted {
             summary,
             through_seq,
@@ -200,6 +203,101 @@ pub fn sessions(list: &[SessionInfo]) -> String {
             s.cwd.clone(),
         ]);
     }
+    table(&rows)
+}
+
+/// What a session spent against which limit, for `budget_exhausted`.
+pub fn budget_text(
+    spent: &tether_shared::event::Spent,
+    limit: &tether_shared::event::Budget,
+) -> String {
+    let mut parts = Vec::new();
+    if let Some(t) = limit.max_tokens {
+        parts.push(format!("{} of {t} tokens", spent.tokens));
+    }
+    if let Some(c) = limit.max_cost_usd {
+        parts.push(format!("${:.4} of ${c:.2}", spent.cost_usd));
+    }
+    format!(
+        "{}; no further model call until `tether budget` raises it",
+        parts.join(", ")
+    )
+}
+
+/// Of the input tokens, the share read from the provider's prompt cache (0 to 1).
+pub fn cache_hit_share(u: &Usage) -> f64 {
+    if u.prompt_tokens == 0 {
+        0.0
+    } else {
+        u.cached_tokens as f64 / u.prompt_tokens as f64
+    }
+}
+
+/// A session's budget and spending in one line, for `tether budget`.
+pub fn budget_line(s: &SessionInfo) -> String {
+    let mut limits = Vec::new();
+    if let Some(t) = s.budget.max_tokens {
+        limits.push(format!("{t} tokens"));
+    }
+    if let Some(c) = s.budget.max_cost_usd {
+        limits.push(format!("${c:.2}"));
+    }
+    let limit = if limits.is_empty() {
+        "no budget".to_string()
+    } else {
+        format!("budget {}", limits.join(", "))
+    };
+    format!(
+        "{}: {}; spent {} tokens, ${:.4}; {}",
+        s.name,
+        limit,
+        s.usage.prompt_tokens + s.usage.completion_tokens,
+        s.cost_usd,
+        s.state
+    )
+}
+
+/// The `usage` table: a row per session and the total.
+pub fn usage(list: &[SessionInfo]) -> String {
+    let mut rows = vec![
+        [
+            "NAME",
+            "INPUT",
+            "CACHED",
+            "CACHE-WRITE",
+            "OUTPUT",
+            "REASONING",
+            "CACHE-HIT",
+            "COST",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    let mut total = Usage::default();
+    let mut cost = 0.0;
+    let row = |name: &str, u: &Usage, cost: f64| {
+        vec![
+            name.to_string(),
+            u.prompt_tokens.to_string(),
+            u.cached_tokens.to_string(),
+            u.cache_write_tokens.to_string(),
+            u.completion_tokens.to_string(),
+            u.reasoning_tokens.to_string(),
+            format!("{:.0}%", cache_hit_share(u) * 100.0),
+            format!("${cost:.4}"),
+        ]
+    };
+    for s in list {
+        let u = &s.usage;
+        total.prompt_tokens += u.prompt_tokens;
+        total.completion_tokens += u.completion_tokens;
+        total.cached_tokens += u.cached_tokens;
+        total.cache_write_tokens += u.cache_write_tokens;
+        total.reasoning_tokens += u.reasoning_tokens;
+        cost += s.cost_usd;
+        rows.push(row(&s.name, u, s.cost_usd));
+    }
+    rows.push(row("TOTAL", &total, cost));
     table(&rows)
 }
 

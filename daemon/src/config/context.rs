@@ -47,7 +47,7 @@ impl ContextSettings {
 }
 
 /// `[models."provider/model"]`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ModelSettings {
     /// The context window in tokens, when the config says.
     pub context_window: Option<u64>,
@@ -57,4 +57,6 @@ pub struct ModelSettings {
     /// Extended thinking's budget in tokens (Anthropic: `thinking.budget_tokens`, at
     /// least 1024 and below `max_tokens`); no thinking when unset.
     pub thinking_budget: Option<u64>,
+    /// The price of its tokens, when the config says (issue 10).
+    pub price: Option<super::limits::Price>,
 }

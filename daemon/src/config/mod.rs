@@ -14,6 +14,7 @@
 mod approvals;
 mod context;
 mod error;
+mod limits;
 mod parse;
 mod providers;
 mod retry;

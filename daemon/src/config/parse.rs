@@ -28,6 +28,8 @@ struct RawConfig {
     context: RawContext,
     #[serde(default)]
     models: BTreeMap<String, toml::Spanned<RawModel>>,
+    #[serde(default)]
+    limits: super::limits::RawLimits,
     /// Key bindings, read by the TUI; accepted here so the file stays valid.
     #[serde(default)]
     #[allow(dead_code)]
@@ -114,6 +116,10 @@ struct RawModel {
     context_window: Option<toml::Spanned<i64>>,
     max_tokens: Option<toml::Spanned<i64>>,
     thinking_budget: Option<toml::Spanned<i64>>,
+    input_per_mtok: Option<toml::Spanned<f64>>,
+    output_per_mtok: Option<toml::Spanned<f64>>,
+    cache_read_per_mtok: Option<toml::Spanned<f64>>,
+    cache_write_per_mtok: Option<toml::Spanned<f64>>,
 }
 
 /// Parses config text; `path` is used in errors.
@@ -284,7 +290,15 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             }
             settings.thinking_budget = Some(v as u64);
         }
+        let price = super::limits::RawPrice {
+            input_per_mtok: m.input_per_mtok,
+            output_per_mtok: m.output_per_mtok,
+            cache_read_per_mtok: m.cache_read_per_mtok,
+            cache_write_per_mtok: m.cache_write_per_mtok,
+        };
+        settings.price = super::limits::price_of(&name, price, span, &err_at)?;
         config.models.insert(name, settings);
     }
+    config.limits = super::limits::limits(raw.limits, &err_at)?;
     Ok(config)
 }

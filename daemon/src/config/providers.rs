@@ -105,7 +105,7 @@ pub(super) fn builtin_providers() -> Vec<Provider> {
 }
 
 /// A model name resolved to its provider.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResolvedModel {
     /// The provider.
     pub provider: Provider,

@@ -42,6 +42,25 @@ pub struct Config {
     pub context: ContextSettings,
     /// `[models."provider/model"]`, by `provider/model`.
     pub models: BTreeMap<String, ModelSettings>,
+    /// `[limits]`.
+    pub limits: super::limits::Limits,
+}
+
+impl Config {
+    /// The price of `model`'s tokens: `[models."p/m"]`'s, else a built-in
+    /// estimate for a well-known model, else none.
+    pub fn price(&self, model: &str) -> Option<super::limits::Price> {
+        self.models
+            .get(model)
+            .and_then(|m| m.price)
+            .or_else(|| super::limits::builtin_price(model))
+    }
+
+    /// What a call of `model` with `usage` cost in US dollars; 0 when its price
+    /// is unknown.
+    pub fn cost(&self, model: &str, usage: &tether_shared::Usage) -> f64 {
+        self.price(model).map_or(0.0, |p| p.cost(usage))
+    }
 }
 
 impl Default for Config {
@@ -58,6 +77,7 @@ impl Default for Config {
             retry: Retry::default(),
             context: ContextSettings::default(),
             models: BTreeMap::new(),
+            limits: Default::default(),
         }
     }
 }

@@ -299,3 +299,51 @@ thinking_budget = 4096
     let e = p("[providers.x]\nkind = \"gemini\"\nbase_url = \"http://h\"\n").unwrap_err();
     assert!(e.message.contains("\"anthropic\""), "{e}");
 }
+
+#[test]
+fn limits_and_prices_parse_and_bad_values_are_refused() {
+    let c = p(r#"
+[limits]
+session_max_tokens = 200000
+session_max_cost_usd = 2.5
+
+[models."anthropic/claude-sonnet-4-5"]
+input_per_mtok = 3.0
+output_per_mtok = 15.0
+cache_read_per_mtok = 0.3
+cache_write_per_mtok = 3.75
+
+[models."local/m"]
+input_per_mtok = 0.5
+output_per_mtok = 1.0
+"#)
+    .unwrap();
+    assert_eq!(c.limits.session_max_tokens, Some(200_000));
+    assert_eq!(c.limits.session_max_cost_usd, Some(2.5));
+    let b = c.limits.budget(Some(10), None);
+    assert_eq!((b.max_tokens, b.max_cost_usd), (Some(10), Some(2.5)));
+    let sonnet = c.price("anthropic/claude-sonnet-4-5").unwrap();
+    assert!(!sonnet.estimate, "the config's price is not an estimate");
+    assert_eq!(sonnet.cache_write_per_mtok, 3.75);
+    // Cache prices default to the input price.
+    assert_eq!(c.price("local/m").unwrap().cache_read_per_mtok, 0.5);
+    assert!(c.price("local/other").is_none());
+    assert_eq!(
+        Config::default().cost("local/other", &Default::default()),
+        0.0
+    );
+
+    let e = p("[limits]\nsession_max_tokens = 0\n").unwrap_err();
+    assert!(
+        e.message.contains("session_max_tokens") && e.line == 2,
+        "{e}"
+    );
+    let e = p("[limits]\nsession_max_cost_usd = -1.0\n").unwrap_err();
+    assert!(e.message.contains("session_max_cost_usd"), "{e}");
+    let e = p("[limits]\nmax_tokens = 5\n").unwrap_err();
+    assert!(e.message.contains("unknown field"), "{e}");
+    let e = p("[models.\"a/b\"]\ninput_per_mtok = 1.0\n").unwrap_err();
+    assert!(e.message.contains("output_per_mtok"), "{e}");
+    let e = p("[models.\"a/b\"]\ninput_per_mtok = -1.0\noutput_per_mtok = 1.0\n").unwrap_err();
+    assert!(e.message.contains("input_per_mtok") && e.line == 2, "{e}");
+}

@@ -140,6 +140,10 @@ async fn dispatch(peer: &Arc<Peer>, req: Request, key: Option<KeyRecord>) -> Rep
             let p = decode::<m::SessionCompact>(params)?;
             encode::<m::SessionCompact>(steer::compact(peer, p).await)
         }
+        m::SessionBudget::NAME => {
+            let p = decode::<m::SessionBudget>(params)?;
+            encode::<m::SessionBudget>(steer::budget(peer, p).await)
+        }
         other => Err(errors::method_not_found(other)),
     }
 }

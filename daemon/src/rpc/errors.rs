@@ -166,11 +166,13 @@ impl From<SessionError> for RpcError {
             | SessionError::StoppedWhileWaiting(_) => code::SESSION_NOT_FOUND,
             SessionError::Unrestored { .. }
             | SessionError::MaybeLost { .. }
-            | SessionError::InputNotStored(_) => code::STORAGE,
+            | SessionError::InputNotStored(_)
+            | SessionError::BudgetNotStored(_) => code::STORAGE,
             SessionError::Config(_) => code::CONFIG_ERROR,
             SessionError::CwdNotAbsolute(_)
             | SessionError::CwdNotADirectory(_)
             | SessionError::BadName(_)
+            | SessionError::BadBudget(_)
             | SessionError::NoSuchSeq { .. } => code::BAD_ARGUMENT,
             SessionError::NoProvider(_) => code::NO_PROVIDER,
             SessionError::NameTaken(_) => code::NAME_TAKEN,

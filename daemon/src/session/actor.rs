@@ -116,8 +116,11 @@ pub(super) fn spawn(
     let (work_tx, work_rx) = mpsc::unbounded_channel();
     let (first_state, pending) = match recovered.as_ref().and_then(|(r, _)| r.open_turn.as_ref()) {
         // A turn a restart cut short is about to be recovered: not settled yet.
-        Some(open) => (SessionState::Running, open.step.pending()),
-        None => (state, Vec::new()),
+        Some(open) if state != SessionState::BudgetExhausted => {
+            (SessionState::Running, open.step.pending())
+        }
+        // A turn stopped on its budget stays stopped: settled already.
+        _ => (state, Vec::new()),
     };
     let (status, status_rx) = status_channel(&row, first_state, inputs.len(), pending);
     let handle = SessionHandle::new(row.id.clone(), row.name.clone(), cmd_tx, status_rx);
@@ -268,7 +271,7 @@ impl SessionActor {
         self.persist(vec![kind], vec![], None).await;
     }
 
-    fn info(&self) -> SessionInfo {
+    pub(super) fn info(&self) -> SessionInfo {
         let pending = match &self.turn {
             Some(Turn {
                 phase: Phase::Tools(step),
@@ -337,10 +340,15 @@ impl SessionActor {
                 kind,
             })
             .collect();
+        let cost_usd = usage.map_or(0.0, |u| {
+            let (config, _) = self.shared.config.load();
+            config.cost(&self.row.model, &u)
+        });
         let batch = Batch {
             events: events.clone(),
             consume_inputs: consume,
             usage,
+            cost_usd,
         };
         if let Err(e) = self.shared.store.append(&self.row.id, batch).await {
             warn!(error = %e, "failed to persist events; failing the turn");
@@ -351,8 +359,13 @@ impl SessionActor {
         self.row.last_seq = first + events.len() as u64 - 1;
         self.row.updated_at = ts;
         if let Some(u) = usage {
-            self.row.usage.prompt_tokens += u.prompt_tokens;
-            self.row.usage.completion_tokens += u.completion_tokens;
+            let r = &mut self.row.usage;
+            r.prompt_tokens += u.prompt_tokens;
+            r.completion_tokens += u.completion_tokens;
+            r.cached_tokens += u.cached_tokens;
+            r.cache_write_tokens += u.cache_write_tokens;
+            r.reasoning_tokens += u.reasoning_tokens;
+            self.row.cost_usd += cost_usd;
         }
         for ev in events {
             if let EventKind::State { state } = ev.kind {
@@ -432,6 +445,10 @@ impl SessionActor {
                 instructions,
                 reply,
             } => self.compact_command(instructions, reply).await,
+            Command::Budget { budget, reply } => {
+                let r = self.set_budget(budget).await;
+                let _ = reply.send(r);
+            }
             Command::Stop { .. } => {}
         }
     }

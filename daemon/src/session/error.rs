@@ -84,6 +84,12 @@ pub enum SessionError {
     /// A decision could not be stored, so nothing was run or refused.
     #[error("could not store the decision")]
     DecisionNotStored,
+    /// A budget given is not a positive amount; the text says which.
+    #[error("{0}")]
+    BadBudget(String),
+    /// A new budget could not be stored, so the old one stays in force.
+    #[error("could not store the budget: {0}")]
+    BudgetNotStored(StoreError),
 }
 
 #[cfg(test)]

@@ -53,6 +53,10 @@ pub(super) enum Command {
         instructions: Option<String>,
         reply: super::turn::CompactReply,
     },
+    Budget {
+        budget: tether_shared::event::Budget,
+        reply: oneshot::Sender<Result<SessionInfo, SessionError>>,
+    },
 }
 
 /// A cloneable handle on a session actor.
@@ -157,6 +161,15 @@ impl SessionHandle {
         .await?
     }
 
+    /// Sets the session's budget; a session stopped on its budget that the new
+    /// one lets go on has made its next model call's start when this returns.
+    pub async fn set_budget(
+        &self,
+        budget: tether_shared::event::Budget,
+    ) -> Result<SessionInfo, SessionError> {
+        self.ask(|reply| Command::Budget { budget, reply }).await?
+    }
+
     /// Subscribes to live messages.
     pub async fn subscribe(&self) -> Result<Subscription, SessionError> {
         self.ask(|reply| Command::Subscribe { reply }).await
@@ -176,8 +189,10 @@ impl SessionHandle {
     ) -> Result<(SessionState, bool), SessionError> {
         let mut rx = self.status.clone();
         let settled = |i: &SessionInfo| {
-            i.state == SessionState::AwaitingApproval
-                || (i.state.is_settled() && i.queued_inputs == 0)
+            matches!(
+                i.state,
+                SessionState::AwaitingApproval | SessionState::BudgetExhausted
+            ) || (i.state.is_settled() && i.queued_inputs == 0)
         };
         let name = self.name.clone();
         let fut = async move {

@@ -177,7 +177,7 @@ pub fn analyze(tail: &[Event]) -> Recovered {
     if open.is_none()
         && matches!(
             last_state,
-            SessionState::Running | SessionState::AwaitingApproval
+            SessionState::Running | SessionState::AwaitingApproval | SessionState::BudgetExhausted
         )
     {
         last_state = SessionState::Idle;

@@ -2,6 +2,7 @@
 //! [`SessionHandle`] and talk to it over a bounded command channel.
 
 mod actor;
+mod budget;
 mod compaction;
 pub mod context;
 mod error;

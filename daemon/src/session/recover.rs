@@ -70,6 +70,9 @@ impl SessionActor {
         let Some(open) = recovered.open_turn else {
             return;
         };
+        if self.recover_budget_stop(&open).await {
+            return;
+        }
         let (config, _) = self.shared.config.load();
         let mut step = open.step;
         let mut kinds = Vec::new();

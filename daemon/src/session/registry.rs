@@ -177,6 +177,7 @@ impl Registry {
         if !cwd.is_dir() {
             return Err(SessionError::CwdNotADirectory(params.cwd));
         }
+        super::budget::check(params.max_tokens, params.max_cost_usd)?;
         let model = params
             .model
             .clone()
@@ -208,6 +209,8 @@ impl Registry {
             updated_at: now.clone(),
             last_seq: 1,
             usage: Default::default(),
+            cost_usd: 0.0,
+            budget: config.limits.budget(params.max_tokens, params.max_cost_usd),
         };
         let first = Event {
             seq: 1,
@@ -325,6 +328,9 @@ impl Registry {
             updated_at: now.clone(),
             last_seq: at + closing.len() as u64,
             usage: Default::default(),
+            cost_usd: 0.0,
+            // A fork spends on its own, under the same budget as its source.
+            budget: source.budget,
         };
         let head = Event {
             seq: 1,

@@ -63,5 +63,7 @@ pub fn summary(
             .cloned(),
         context_tokens: 0,
         context_window: 0,
+        budget: row.budget,
+        cost_usd: row.cost_usd,
     }
 }

@@ -159,6 +159,10 @@ impl SessionActor {
     /// Starts a model call for the current turn, taking steered inputs first and
     /// compacting first when the request would pass the threshold.
     pub(super) async fn model_step(&mut self) {
+        // Before anything of the step: steered inputs wait with the turn.
+        if self.stop_on_budget().await {
+            return;
+        }
         let steered: Vec<QueuedInput> = {
             let (s, rest): (Vec<_>, Vec<_>) = self
                 .inputs

@@ -19,6 +19,9 @@ pub(super) enum Phase {
     Tools(Step),
     /// A compaction of the context before the next model call.
     Compacting,
+    /// Nothing: the session reached its budget before the next model call, which
+    /// is made when the budget is raised (issue 10).
+    Budget,
 }
 
 /// The running turn.

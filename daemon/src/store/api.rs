@@ -66,6 +66,13 @@ pub trait Store: Send + Sync {
     /// Appends a batch atomically.
     fn append<'a>(&'a self, session_id: &'a str, batch: Batch) -> StoreFuture<'a, ()>;
 
+    /// Sets a session's budget (issue 10); durable when this returns.
+    fn set_budget<'a>(
+        &'a self,
+        session_id: &'a str,
+        budget: tether_shared::event::Budget,
+    ) -> StoreFuture<'a, ()>;
+
     /// Stores a queued input and, in the same transaction, a request key whose
     /// result gets the new input's id as `input_id`; durable when this returns.
     fn add_input_keyed<'a>(

@@ -1,6 +1,7 @@
 //! The rows and batches every store reads and writes, and the health it reports:
 //! plain data, the same whatever holds it.
 
+use tether_shared::event::Budget;
 use tether_shared::{Delivery, Event, Usage};
 
 /// A session's durable metadata.
@@ -22,8 +23,12 @@ pub struct SessionRow {
     pub updated_at: String,
     /// Last stored seq.
     pub last_seq: u64,
-    /// Tokens used.
+    /// Tokens used, every count of [`Usage`] summed.
     pub usage: Usage,
+    /// What the model calls cost, in US dollars by the price table (issue 10).
+    pub cost_usd: f64,
+    /// The session's budget (issue 10).
+    pub budget: Budget,
 }
 
 /// An input that `send` acknowledged and the agent has not taken yet.
@@ -46,6 +51,8 @@ pub struct Batch {
     pub consume_inputs: Vec<i64>,
     /// Tokens to add to the session's total.
     pub usage: Option<Usage>,
+    /// US dollars to add to the session's cost.
+    pub cost_usd: f64,
 }
 
 // ---- Request keys --------------------------------------------------------------

@@ -13,11 +13,11 @@ use serde_json::Value;
 use super::envelope::{Notification, Request};
 use super::limits::KEY_PARAM;
 use super::types::{
-    AttachParams, AttachResult, CompactParams, CompactResult, CreateParams, DecideParams,
-    DecideResult, Empty, ForkParams, HelloParams, HelloResult, InterruptResult, KillResult,
-    LiveParams, LogsParams, LogsResult, SendParams, SendResult, SessionClosedParams, SessionInfo,
-    SessionRef, SessionsUpdatedParams, StopResult, ToolServerInfo, ToolsParams, WaitParams,
-    WaitResult,
+    AttachParams, AttachResult, BudgetParams, CompactParams, CompactResult, CreateParams,
+    DecideParams, DecideResult, Empty, ForkParams, HelloParams, HelloResult, InterruptResult,
+    KillResult, LiveParams, LogsParams, LogsResult, SendParams, SendResult, SessionClosedParams,
+    SessionInfo, SessionRef, SessionsUpdatedParams, StopResult, ToolServerInfo, ToolsParams,
+    WaitParams, WaitResult,
 };
 
 /// A request method: its name on the wire, what it takes and what it returns.
@@ -172,6 +172,8 @@ methods! {
     SessionCompact, SESSION_COMPACT = "session.compact", CompactParams => CompactResult, mutating: true;
     /// A new session with another's history up to a seq.
     SessionFork, SESSION_FORK = "session.fork", ForkParams => SessionInfo, mutating: true;
+    /// Set or clear a session's budget; returns once a session stopped on it is going again.
+    SessionBudget, SESSION_BUDGET = "session.budget", BudgetParams => SessionInfo, mutating: true;
 }
 
 notifications! {

@@ -55,6 +55,11 @@ fn info() -> SessionInfo {
         last_error: None,
         context_tokens: 4100,
         context_window: 32768,
+        budget: crate::event::Budget {
+            max_tokens: Some(200_000),
+            max_cost_usd: None,
+        },
+        cost_usd: 0.0087,
     }
 }
 
@@ -161,6 +166,8 @@ fn methods() -> Vec<(&'static str, String, String)> {
                 model: Some("local/qwen3-coder".into()),
                 instructions: Some("Be brief.".into()),
                 prompt: Some("Make the tests pass.".into()),
+                max_tokens: Some(200_000),
+                max_cost_usd: Some(5.0),
             }),
             result::<method::SessionCreate>(info()),
         ),
@@ -292,6 +299,15 @@ fn methods() -> Vec<(&'static str, String, String)> {
                 at: Some(7),
             }),
             result::<method::SessionFork>(info()),
+        ),
+        (
+            method::SESSION_BUDGET,
+            request::<method::SessionBudget>(BudgetParams {
+                session: "fix-tests".into(),
+                max_tokens: Some(400_000),
+                ..Default::default()
+            }),
+            result::<method::SessionBudget>(info()),
         ),
     ]
 }
@@ -500,7 +516,8 @@ fn the_mutating_methods_come_from_the_table() {
             "session.deny",
             "session.kill",
             "session.compact",
-            "session.fork"
+            "session.fork",
+            "session.budget"
         ]
     );
     assert!(is_mutating(method::SessionSend::NAME) && !is_mutating(method::SessionWait::NAME));
@@ -539,7 +556,22 @@ fn the_context_events() {
             at: 412,
         },
     };
+    let exhausted = Event {
+        seq: 414,
+        ts: "2026-11-30T11:07:12.500Z".into(),
+        kind: EventKind::BudgetExhausted {
+            spent: crate::event::Spent {
+                tokens: 200_410,
+                cost_usd: 0.61,
+            },
+            limit: crate::event::Budget {
+                max_tokens: Some(200_000),
+                max_cost_usd: None,
+            },
+        },
+    };
     for (name, event) in [
+        ("budget_exhausted", exhausted),
         ("context_compacted", compacted),
         ("instructions_changed", changed),
         ("session_forked", forked),

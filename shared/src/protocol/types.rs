@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::event::{Delivery, Event, Live, SessionState, Usage};
+use crate::event::{Budget, Delivery, Event, Live, SessionState, Usage};
 
 /// No params, or an empty result: `{}` on the wire. Whatever a client sends as
 /// the params of a method that takes none is ignored, as it always was.
@@ -107,6 +107,28 @@ pub struct CreateParams {
     /// A first message, delivered as if sent right after creation.
     #[serde(default)]
     pub prompt: Option<String>,
+    /// Token budget (issue 10); `[limits] session_max_tokens` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u64>,
+    /// Cost budget in US dollars (issue 10); `[limits] session_max_cost_usd` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_cost_usd: Option<f64>,
+}
+
+/// `session.budget` params: sets one limit, or clears both (`none`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BudgetParams {
+    /// Name or id.
+    pub session: String,
+    /// The new token budget.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u64>,
+    /// The new cost budget in US dollars.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_cost_usd: Option<f64>,
+    /// Clears both limits.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub none: bool,
 }
 
 /// A session summary, as `ls --json` prints it.
@@ -155,6 +177,13 @@ pub struct SessionInfo {
     /// built-in table, the endpoint, or what an overflow taught it).
     #[serde(default)]
     pub context_window: u64,
+    /// The session's budget (issue 10); `{}` when it has none.
+    #[serde(default)]
+    pub budget: Budget,
+    /// What the session's model calls cost so far in US dollars, by the price
+    /// table (issue 10; an estimate where the table's price is built in).
+    #[serde(default)]
+    pub cost_usd: f64,
 }
 
 /// `session.compact` params.

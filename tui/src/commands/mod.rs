@@ -1,6 +1,7 @@
 //! Each CLI command: talk to the daemon, print what DESIGN.md's contract says.
 //! One file per command family; [`run`] picks the runtime and the family.
 
+mod budget;
 mod context;
 mod daemon;
 mod logs;
@@ -126,5 +127,22 @@ async fn client_command(command: Option<Command>, socket: PathBuf) -> anyhow::Re
             context::compact(&socket, p, json, key).await
         }
         Command::Tools { json } => tools::tools(&socket, json).await,
+        Command::Budget {
+            name,
+            cost,
+            tokens,
+            none,
+            json,
+            key,
+        } => {
+            let p = tether_shared::protocol::BudgetParams {
+                session: name,
+                max_tokens: tokens,
+                max_cost_usd: cost,
+                none,
+            };
+            budget::budget(&socket, p, json, key).await
+        }
+        Command::Usage { name, json } => budget::usage(&socket, name, json).await,
     }
 }

@@ -64,6 +64,8 @@ pub(super) async fn new(args: NewArgs, socket: &Path) -> anyhow::Result<u8> {
         model: args.model,
         instructions: args.instructions,
         prompt,
+        max_tokens: args.max_tokens,
+        max_cost_usd: args.max_cost,
     };
     let (info, c) =
         mutate::<method::SessionCreate>(socket, &params, args.key, "`tether ls`").await?;

@@ -3,9 +3,10 @@
 
 use std::sync::Arc;
 
+use tether_shared::event::Budget;
 use tether_shared::protocol::{
-    CompactParams, CompactResult, DecideParams, DecideResult, InterruptResult, RpcError,
-    SendParams, SendResult, SessionRef, WaitParams, WaitResult,
+    BudgetParams, CompactParams, CompactResult, DecideParams, DecideResult, InterruptResult,
+    RpcError, SendParams, SendResult, SessionRef, WaitParams, WaitResult,
 };
 use tether_shared::{Decision, Delivery};
 
@@ -48,6 +49,42 @@ pub(crate) async fn compact(peer: &Arc<Peer>, p: CompactParams) -> Result<Compac
     let h = peer.ctx.registry.find(&p.session)?;
     peer.writable(&h)?;
     Ok(h.compact(p.instructions).await?)
+}
+
+/// `session.budget`: `none` clears both limits; otherwise the limits given
+/// replace those in force and the others stay. Returns once a session stopped on
+/// its budget that the new one lets go on is running again.
+pub(crate) async fn budget(
+    peer: &Arc<Peer>,
+    p: BudgetParams,
+) -> Result<tether_shared::protocol::SessionInfo, RpcError> {
+    let h = peer.ctx.registry.find(&p.session)?;
+    peer.writable(&h)?;
+    let budget = if p.none {
+        if p.max_tokens.is_some() || p.max_cost_usd.is_some() {
+            return Err(RpcError::new(
+                tether_shared::protocol::code::BAD_ARGUMENT,
+                "`none` clears the budget: give it alone, or give max_tokens / max_cost_usd",
+            ));
+        }
+        Budget::default()
+    } else {
+        if p.max_tokens.is_none() && p.max_cost_usd.is_none() {
+            return Err(RpcError::new(
+                tether_shared::protocol::code::BAD_ARGUMENT,
+                "give max_tokens, max_cost_usd or none",
+            ));
+        }
+        let mut b = h.info().budget;
+        if p.max_tokens.is_some() {
+            b.max_tokens = p.max_tokens;
+        }
+        if p.max_cost_usd.is_some() {
+            b.max_cost_usd = p.max_cost_usd;
+        }
+        b
+    };
+    Ok(h.set_budget(budget).await?)
 }
 
 /// `session.approve` (`Approved`) and `session.deny` (`Denied`).

@@ -184,6 +184,14 @@ impl Store for SqliteStore {
         self.call(move |tx| Op::Append(session_id.to_string(), batch, tx))
     }
 
+    fn set_budget<'a>(
+        &'a self,
+        session_id: &'a str,
+        budget: tether_shared::event::Budget,
+    ) -> StoreFuture<'a, ()> {
+        self.call(move |tx| Op::SetBudget(session_id.to_string(), budget, tx))
+    }
+
     fn add_input_keyed<'a>(
         &'a self,
         session_id: &'a str,

@@ -98,7 +98,20 @@ const MIGRATIONS: &[Migration] = &[
     ],
     // 2: full-text search of the logs, the events already stored included.
     &[Step::Sql(search::SCHEMA), Step::Code(search::backfill)],
+    // 3: every usage count, the cost and the budget of a session (issue 10).
+    &[Step::Sql(USAGE_AND_BUDGET)],
 ];
+
+/// Migration 3: the usage counts besides prompt and completion tokens, the cost,
+/// and the budget (NULL: no limit).
+const USAGE_AND_BUDGET: &str = r#"
+ALTER TABLE sessions ADD COLUMN cached_tokens INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sessions ADD COLUMN cache_write_tokens INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sessions ADD COLUMN reasoning_tokens INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sessions ADD COLUMN cost_usd REAL NOT NULL DEFAULT 0;
+ALTER TABLE sessions ADD COLUMN max_tokens INTEGER;
+ALTER TABLE sessions ADD COLUMN max_cost_usd REAL;
+"#;
 
 /// Brings the store to the version of the last of [`MIGRATIONS`] in one transaction: a migration that fails
 /// leaves the store as it was. Returns the version it was at.

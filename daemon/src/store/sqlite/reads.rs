@@ -30,7 +30,8 @@ fn session_end(c: &Connection, id: &str) -> Result<Option<(String, u64)>, SqlErr
 pub(super) fn sessions(c: &Connection) -> Result<Vec<SessionRow>, SqlError> {
     let mut st = c.prepare(
         "SELECT id, name, model, cwd, instructions, created_at, updated_at, last_seq, \
-         prompt_tokens, completion_tokens FROM sessions ORDER BY created_at, id",
+         prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, \
+         cost_usd, max_tokens, max_cost_usd FROM sessions ORDER BY created_at, id",
     )?;
     let rows = st.query_map([], |r| {
         Ok(SessionRow {
@@ -45,7 +46,14 @@ pub(super) fn sessions(c: &Connection) -> Result<Vec<SessionRow>, SqlError> {
             usage: Usage {
                 prompt_tokens: r.get::<_, i64>(8)? as u64,
                 completion_tokens: r.get::<_, i64>(9)? as u64,
-                ..Default::default()
+                cached_tokens: r.get::<_, i64>(10)? as u64,
+                cache_write_tokens: r.get::<_, i64>(11)? as u64,
+                reasoning_tokens: r.get::<_, i64>(12)? as u64,
+            },
+            cost_usd: r.get(13)?,
+            budget: tether_shared::event::Budget {
+                max_tokens: r.get::<_, Option<i64>>(14)?.map(|n| n.max(0) as u64),
+                max_cost_usd: r.get(15)?,
             },
         })
     })?;

@@ -26,6 +26,8 @@ fn row(id: &str, name: &str) -> SessionRow {
         updated_at: "t0".into(),
         last_seq: 0,
         usage: Usage::default(),
+        cost_usd: 0.0,
+        budget: Default::default(),
     }
 }
 
@@ -64,8 +66,11 @@ async fn create_append_read_and_delete() {
                 usage: Some(Usage {
                     prompt_tokens: 3,
                     completion_tokens: 4,
-                    ..Default::default()
+                    cached_tokens: 2,
+                    cache_write_tokens: 1,
+                    reasoning_tokens: 1,
                 }),
+                cost_usd: 0.25,
             },
         )
         .await
@@ -75,6 +80,23 @@ async fn create_append_read_and_delete() {
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].last_seq, 5);
     assert_eq!(rows[0].usage.completion_tokens, 4);
+    assert_eq!(
+        (
+            rows[0].usage.cached_tokens,
+            rows[0].usage.cache_write_tokens
+        ),
+        (2, 1)
+    );
+    assert_eq!(rows[0].usage.reasoning_tokens, 1);
+    assert_eq!(rows[0].cost_usd, 0.25);
+    assert!(rows[0].budget.is_none());
+    let budget = tether_shared::event::Budget {
+        max_tokens: Some(10),
+        max_cost_usd: Some(1.5),
+    };
+    store.set_budget("a", budget).await.unwrap();
+    assert_eq!(store.sessions().await.unwrap()[0].budget, budget);
+    assert!(store.set_budget("nope", budget).await.is_err());
     let newest = store.events("a", 0, u64::MAX, 2, true).await.unwrap();
     assert_eq!(newest.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![4, 5]);
     let oldest = store.events("a", 1, 5, 10, false).await.unwrap();

@@ -8,6 +8,7 @@
 use std::path::PathBuf;
 
 use rusqlite::{Connection, OptionalExtension, params};
+use tether_shared::event::Budget;
 use tether_shared::{Delivery, Event};
 use tokio::sync::{mpsc, oneshot};
 
@@ -55,6 +56,7 @@ pub(super) enum Op {
         Option<String>,
         oneshot::Sender<Result<(), StoreError>>,
     ),
+    SetBudget(String, Budget, oneshot::Sender<Result<(), StoreError>>),
 }
 
 /// A session to create as a copy of another's log up to a seq (see
@@ -199,9 +201,10 @@ impl Writer {
                         return Err(StoreError::NameTaken(row.name.clone()).into());
                     }
                     c.execute(
-                        "INSERT INTO sessions (id, name, model, cwd, instructions, created_at, updated_at, last_seq) \
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                        params![row.id, row.name, row.model, row.cwd, row.instructions, row.created_at, row.updated_at, row.last_seq as i64],
+                        "INSERT INTO sessions (id, name, model, cwd, instructions, created_at, updated_at, last_seq, max_tokens, max_cost_usd) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                        params![row.id, row.name, row.model, row.cwd, row.instructions, row.created_at, row.updated_at, row.last_seq as i64,
+                            row.budget.max_tokens.map(|n| n.min(i64::MAX as u64) as i64), row.budget.max_cost_usd],
                     )?;
                     insert_events(c, &row.id, &events)?;
                     let mut input = 0;
@@ -239,8 +242,18 @@ impl Writer {
                     if let Some(u) = batch.usage {
                         c.execute(
                             "UPDATE sessions SET prompt_tokens = prompt_tokens + ?2, \
-                             completion_tokens = completion_tokens + ?3 WHERE id = ?1",
-                            params![id, u.prompt_tokens as i64, u.completion_tokens as i64],
+                             completion_tokens = completion_tokens + ?3, cached_tokens = cached_tokens + ?4, \
+                             cache_write_tokens = cache_write_tokens + ?5, reasoning_tokens = reasoning_tokens + ?6, \
+                             cost_usd = cost_usd + ?7 WHERE id = ?1",
+                            params![
+                                id,
+                                u.prompt_tokens as i64,
+                                u.completion_tokens as i64,
+                                u.cached_tokens as i64,
+                                u.cache_write_tokens as i64,
+                                u.reasoning_tokens as i64,
+                                batch.cost_usd
+                            ],
                         )?;
                     }
                     Ok(0)
@@ -286,6 +299,23 @@ impl Writer {
                             c.execute("DELETE FROM processes WHERE session_id = ?1", params![id])?
                         }
                     };
+                    Ok(0)
+                });
+                replies.push(finish(reply, self.settled(out.map(|_| ()))));
+            }
+            Op::SetBudget(id, budget, reply) => {
+                let out = with_sp(&|c| {
+                    let n = c.execute(
+                        "UPDATE sessions SET max_tokens = ?2, max_cost_usd = ?3 WHERE id = ?1",
+                        params![
+                            id,
+                            budget.max_tokens.map(|n| n.min(i64::MAX as u64) as i64),
+                            budget.max_cost_usd
+                        ],
+                    )?;
+                    if n == 0 {
+                        return Err(StoreError::SessionGone(id.clone()).into());
+                    }
                     Ok(0)
                 });
                 replies.push(finish(reply, self.settled(out.map(|_| ()))));
@@ -346,9 +376,10 @@ fn fork_session(c: &Connection, f: &Fork) -> Result<(), SqlError> {
     };
     let r = &f.row;
     c.execute(
-        "INSERT INTO sessions (id, name, model, cwd, instructions, created_at, updated_at, last_seq) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![r.id, r.name, r.model, r.cwd, r.instructions, r.created_at, r.updated_at, r.last_seq as i64],
+        "INSERT INTO sessions (id, name, model, cwd, instructions, created_at, updated_at, last_seq, max_tokens, max_cost_usd) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![r.id, r.name, r.model, r.cwd, r.instructions, r.created_at, r.updated_at, r.last_seq as i64,
+            r.budget.max_tokens.map(|n| n.min(i64::MAX as u64) as i64), r.budget.max_cost_usd],
     )?;
     insert_events(c, &r.id, std::slice::from_ref(&f.head))?;
     let at = f.at.min(i64::MAX as u64) as i64;

@@ -136,6 +136,8 @@ impl App {
                         model: None,
                         instructions: None,
                         prompt: Some(prompt).filter(|p| !p.trim().is_empty()),
+                        max_tokens: None,
+                        max_cost_usd: None,
                     };
                     self.outbox.push(ToDaemon::Create(p));
                     self.modal = None;

@@ -43,6 +43,8 @@ pub(super) fn info(id: &str, name: &str, state: SessionState) -> SessionInfo {
         last_error: None,
         context_tokens: 0,
         context_window: 0,
+        budget: Default::default(),
+        cost_usd: 0.0,
     }
 }
 

@@ -82,6 +82,7 @@ fn n_tab_enter_creates_a_session_with_the_fields() {
             model: None,
             instructions: None,
             prompt: Some("Set up CI".into()),
+            ..Default::default()
         })]
     );
     assert!(app.modal.is_none());
@@ -120,6 +121,7 @@ fn an_empty_create_form_uses_the_current_directory() {
             model: None,
             instructions: None,
             prompt: None,
+            ..Default::default()
         })]
     );
 }

@@ -130,6 +130,16 @@ impl Transcript {
                     user_messages: user_messages.clone(),
                 },
             ),
+            EventKind::BudgetExhausted { spent, limit } => self.push(
+                seq,
+                CellKind::Notice {
+                    text: format!(
+                        "budget exhausted: {}",
+                        crate::render::budget_text(spent, limit)
+                    ),
+                    tone: Tone::Warn,
+                },
+            ),
             EventKind::SessionForked { from, at, .. } => self.push(
                 seq,
                 CellKind::Notice {

@@ -17,6 +17,10 @@ pub(crate) fn state_style(s: SessionState) -> Style {
             .bg(Color::Magenta)
             .add_modifier(Modifier::BOLD),
         SessionState::Failed => Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+        SessionState::BudgetExhausted => Style::new()
+            .fg(Color::Black)
+            .bg(Color::Yellow)
+            .add_modifier(Modifier::BOLD),
         SessionState::Unknown => Style::new().fg(Color::Gray),
     }
 }

@@ -22,6 +22,8 @@ fn row(id: &str, last_seq: u64) -> SessionRow {
         updated_at: "t0".into(),
         last_seq,
         usage: Usage::default(),
+        cost_usd: 0.0,
+        budget: Default::default(),
     }
 }
 
