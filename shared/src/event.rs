@@ -118,6 +118,16 @@ pub struct Usage {
     pub reasoning_tokens: u64,
 }
 
+impl std::ops::AddAssign for Usage {
+    fn add_assign(&mut self, u: Usage) {
+        self.prompt_tokens += u.prompt_tokens;
+        self.completion_tokens += u.completion_tokens;
+        self.cached_tokens += u.cached_tokens;
+        self.cache_write_tokens += u.cache_write_tokens;
+        self.reasoning_tokens += u.reasoning_tokens;
+    }
+}
+
 /// A session's budget (issue 10): a model call is made only while every limit
 /// set is above what the session has spent.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]

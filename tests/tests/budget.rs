@@ -103,6 +103,11 @@ async fn a_token_budget_stops_model_calls_and_raising_it_continues_the_same_turn
         (s["cost_usd"].as_f64().unwrap() - want).abs() < 1e-12,
         "{s}"
     );
+    assert_eq!(s["cost_basis"], "config", "{s}");
+    assert_eq!(usage["sessions"][0]["cost_basis"], "config", "{usage}");
+    let table = env.ok(&["usage", "b"]).await;
+    assert!(table.contains("$0.0040"), "{table}");
+    assert!(!table.contains("estimate"), "{table}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -128,5 +133,10 @@ async fn a_config_limit_applies_to_new_sessions_and_bad_budgets_are_refused() {
     env.ok(&["budget", "c", "--none"]).await;
     assert_eq!(env.wait_settled("c").await, "idle");
     assert_eq!(model.requests().len(), 2);
-    assert!(info(&env, "c").await["budget"].get("max_tokens").is_none());
+    let s = info(&env, "c").await;
+    assert!(s["budget"].get("max_tokens").is_none(), "{s}");
+    // The scripted model has no price: its cost is unknown, not $0.
+    assert_eq!(s["cost_basis"], "unknown", "{s}");
+    let table = env.ok(&["usage"]).await;
+    assert!(table.contains("no price known"), "{table}");
 }

@@ -1,7 +1,7 @@
 //! Plain-text rendering of sessions and events for the CLI.
 
 use tether_shared::event::ToolCallSpec;
-use tether_shared::protocol::{SessionInfo, ToolServerInfo};
+use tether_shared::protocol::{CostBasis, SessionInfo, ToolServerInfo};
 use tether_shared::{Event, EventKind, Usage};
 
 /// Collapses whitespace and cuts to `max` characters with an ellipsis.
@@ -233,6 +233,50 @@ pub fn cache_hit_share(u: &Usage) -> f64 {
     }
 }
 
+/// What a session cost, as the `usage` table and the TUI show it: `~` marks a
+/// built-in estimate, `-` a model with no known price.
+pub fn cost_text(s: &SessionInfo) -> String {
+    match s.cost_basis {
+        CostBasis::Config => format!("${:.4}", s.cost_usd),
+        CostBasis::Estimate => format!("~${:.4}", s.cost_usd),
+        CostBasis::Unknown => "-".into(),
+    }
+}
+
+/// A token count in a few characters: `950`, `12.3k`, `4.56M`.
+pub fn short_count(n: u64) -> String {
+    match n {
+        0..1_000 => n.to_string(),
+        1_000..999_950 => format!("{:.1}k", n as f64 / 1e3),
+        _ => format!("{:.2}M", n as f64 / 1e6),
+    }
+}
+
+/// The tokens a session spent, for the TUI's status bar: `12.3k`, or `12.3k/50.0k`
+/// against a token budget.
+pub fn status_tokens(s: &SessionInfo) -> String {
+    let spent = short_count(s.usage.prompt_tokens + s.usage.completion_tokens);
+    match s.budget.max_tokens {
+        Some(max) => format!("{spent}/{}", short_count(max)),
+        None => spent,
+    }
+}
+
+/// What a session cost, for the TUI's status bar (`~$0.42`, or `$0.42/$1.00`
+/// against a cost budget); none when no price is known and no cost budget set.
+pub fn status_cost(s: &SessionInfo) -> Option<String> {
+    let spent = match s.cost_basis {
+        CostBasis::Config => format!("${:.2}", s.cost_usd),
+        CostBasis::Estimate => format!("~${:.2}", s.cost_usd),
+        CostBasis::Unknown if s.budget.max_cost_usd.is_some() => "$?".into(),
+        CostBasis::Unknown => return None,
+    };
+    Some(match s.budget.max_cost_usd {
+        Some(max) => format!("{spent}/${max:.2}"),
+        None => spent,
+    })
+}
+
 /// A session's budget and spending in one line, for `tether budget`.
 pub fn budget_line(s: &SessionInfo) -> String {
     let mut limits = Vec::new();
@@ -248,11 +292,11 @@ pub fn budget_line(s: &SessionInfo) -> String {
         format!("budget {}", limits.join(", "))
     };
     format!(
-        "{}: {}; spent {} tokens, ${:.4}; {}",
+        "{}: {}; spent {} tokens, {}; {}",
         s.name,
         limit,
         s.usage.prompt_tokens + s.usage.completion_tokens,
-        s.cost_usd,
+        cost_text(s),
         s.state
     )
 }
@@ -275,7 +319,7 @@ pub fn usage(list: &[SessionInfo]) -> String {
     ];
     let mut total = Usage::default();
     let mut cost = 0.0;
-    let row = |name: &str, u: &Usage, cost: f64| {
+    let row = |name: &str, u: &Usage, cost: String| {
         vec![
             name.to_string(),
             u.prompt_tokens.to_string(),
@@ -284,21 +328,32 @@ pub fn usage(list: &[SessionInfo]) -> String {
             u.completion_tokens.to_string(),
             u.reasoning_tokens.to_string(),
             format!("{:.0}%", cache_hit_share(u) * 100.0),
-            format!("${cost:.4}"),
+            cost,
         ]
     };
+    let estimated = list.iter().any(|s| s.cost_basis == CostBasis::Estimate);
+    let unpriced = list.iter().any(|s| s.cost_basis == CostBasis::Unknown);
     for s in list {
-        let u = &s.usage;
-        total.prompt_tokens += u.prompt_tokens;
-        total.completion_tokens += u.completion_tokens;
-        total.cached_tokens += u.cached_tokens;
-        total.cache_write_tokens += u.cache_write_tokens;
-        total.reasoning_tokens += u.reasoning_tokens;
+        total += s.usage;
         cost += s.cost_usd;
-        rows.push(row(&s.name, u, s.cost_usd));
+        rows.push(row(&s.name, &s.usage, cost_text(s)));
     }
-    rows.push(row("TOTAL", &total, cost));
-    table(&rows)
+    let total_cost = format!("{}${cost:.4}", if estimated { "~" } else { "" });
+    rows.push(row("TOTAL", &total, total_cost));
+    let mut out = table(&rows);
+    if estimated {
+        out.push_str(
+            "~ an estimate from tether's built-in prices; set input_per_mtok and output_per_mtok \
+             in [models.\"PROVIDER/MODEL\"] for the prices you pay\n",
+        );
+    }
+    if unpriced {
+        out.push_str(
+            "- no price known for the model; set input_per_mtok and output_per_mtok in \
+             [models.\"PROVIDER/MODEL\"] to count its cost\n",
+        );
+    }
+    out
 }
 
 /// The `tools` table.
@@ -348,4 +403,69 @@ fn table(rows: &[Vec<String>]) -> String {
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(name: &str, usage: Usage, cost_usd: f64, cost_basis: CostBasis) -> SessionInfo {
+        SessionInfo {
+            id: format!("s-{name}"),
+            name: name.into(),
+            state: tether_shared::SessionState::Idle,
+            model: "p/m".into(),
+            cwd: "/w".into(),
+            created_at: String::new(),
+            updated_at: String::new(),
+            pending_approvals: vec![],
+            queued_inputs: 0,
+            attached_clients: 0,
+            last_seq: 0,
+            usage,
+            instructions: None,
+            last_error: None,
+            context_tokens: 0,
+            context_window: 0,
+            budget: Default::default(),
+            cost_usd,
+            cost_basis,
+        }
+    }
+
+    #[test]
+    fn the_usage_table_sums_sessions_and_marks_estimates_and_unpriced_models() {
+        let u = |prompt, cached| Usage {
+            prompt_tokens: prompt,
+            completion_tokens: 10,
+            cached_tokens: cached,
+            ..Usage::default()
+        };
+        let out = usage(&[
+            info("a", u(1000, 900), 0.5, CostBasis::Config),
+            info("b", u(1000, 0), 0.25, CostBasis::Estimate),
+            info("c", u(2000, 1100), 0.0, CostBasis::Unknown),
+        ]);
+        let lines: Vec<&str> = out.lines().collect();
+        let cols = |l: &str| l.split_whitespace().map(String::from).collect::<Vec<_>>();
+        assert_eq!(cols(lines[1])[6..], ["90%", "$0.5000"], "{out}");
+        assert_eq!(cols(lines[2])[6..], ["0%", "~$0.2500"], "{out}");
+        assert_eq!(cols(lines[3])[6..], ["55%", "-"], "{out}");
+        assert_eq!(
+            cols(lines[4]),
+            ["TOTAL", "4000", "2000", "0", "30", "0", "50%", "~$0.7500"],
+            "{out}"
+        );
+        assert!(lines[5].starts_with("~ an estimate"), "{out}");
+        assert!(lines[6].starts_with("- no price known"), "{out}");
+    }
+
+    #[test]
+    fn counts_are_short() {
+        assert_eq!(short_count(950), "950");
+        assert_eq!(short_count(13_750), "13.8k");
+        assert_eq!(short_count(999_949), "999.9k");
+        assert_eq!(short_count(999_950), "1.00M");
+        assert_eq!(short_count(4_560_000), "4.56M");
+    }
 }

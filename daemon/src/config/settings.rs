@@ -56,6 +56,16 @@ impl Config {
             .or_else(|| super::limits::builtin_price(model))
     }
 
+    /// Where the price of `model` comes from.
+    pub fn cost_basis(&self, model: &str) -> tether_shared::protocol::CostBasis {
+        use tether_shared::protocol::CostBasis;
+        match self.price(model) {
+            Some(p) if p.estimate => CostBasis::Estimate,
+            Some(_) => CostBasis::Config,
+            None => CostBasis::Unknown,
+        }
+    }
+
     /// What a call of `model` with `usage` cost in US dollars; 0 when its price
     /// is unknown.
     pub fn cost(&self, model: &str, usage: &tether_shared::Usage) -> f64 {

@@ -288,6 +288,7 @@ impl SessionActor {
             self.last_error.as_ref(),
         );
         (info.context_tokens, info.context_window) = self.context_use;
+        info.cost_basis = self.shared.config.load().0.cost_basis(&self.row.model);
         info
     }
 
@@ -359,12 +360,7 @@ impl SessionActor {
         self.row.last_seq = first + events.len() as u64 - 1;
         self.row.updated_at = ts;
         if let Some(u) = usage {
-            let r = &mut self.row.usage;
-            r.prompt_tokens += u.prompt_tokens;
-            r.completion_tokens += u.completion_tokens;
-            r.cached_tokens += u.cached_tokens;
-            r.cache_write_tokens += u.cache_write_tokens;
-            r.reasoning_tokens += u.reasoning_tokens;
+            self.row.usage += u;
             self.row.cost_usd += cost_usd;
         }
         for ev in events {

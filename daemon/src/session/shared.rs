@@ -65,5 +65,6 @@ pub fn summary(
         context_window: 0,
         budget: row.budget,
         cost_usd: row.cost_usd,
+        cost_basis: Default::default(),
     }
 }

@@ -60,6 +60,7 @@ fn info() -> SessionInfo {
             max_cost_usd: None,
         },
         cost_usd: 0.0087,
+        cost_basis: CostBasis::Estimate,
     }
 }
 

@@ -184,6 +184,25 @@ pub struct SessionInfo {
     /// table (issue 10; an estimate where the table's price is built in).
     #[serde(default)]
     pub cost_usd: f64,
+    /// Where `cost_usd`'s prices come from: the config, tether's built-in
+    /// estimates, or nowhere (a model with no known price costs 0).
+    #[serde(default)]
+    pub cost_basis: CostBasis,
+}
+
+/// Where a session's prices come from (issue 10).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CostBasis {
+    /// `[models."provider/model"]` prices in the config.
+    Config,
+    /// tether's built-in price list for well-known models: an estimate, not
+    /// what the provider bills.
+    Estimate,
+    /// No price is known for the model (a local one, say): `cost_usd` stays 0.
+    #[default]
+    #[serde(other)]
+    Unknown,
 }
 
 /// `session.compact` params.

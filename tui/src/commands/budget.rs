@@ -5,7 +5,7 @@ use std::path::Path;
 use anyhow::bail;
 use serde::Serialize;
 use tether_shared::Usage;
-use tether_shared::protocol::{BudgetParams, Empty, SessionInfo, method};
+use tether_shared::protocol::{BudgetParams, CostBasis, Empty, SessionInfo, method};
 
 use super::output::print_json;
 use crate::client::request_once;
@@ -37,6 +37,8 @@ struct SessionUsage<'a> {
     model: &'a str,
     usage: Usage,
     cost_usd: f64,
+    /// `config`, `estimate` (tether's built-in prices) or `unknown` (cost 0).
+    cost_basis: CostBasis,
     cache_hit_share: f64,
 }
 
@@ -77,19 +79,15 @@ fn report(list: &[SessionInfo]) -> UsageReport<'_> {
     let sessions = list
         .iter()
         .map(|s| {
-            let u = s.usage;
-            total.prompt_tokens += u.prompt_tokens;
-            total.completion_tokens += u.completion_tokens;
-            total.cached_tokens += u.cached_tokens;
-            total.cache_write_tokens += u.cache_write_tokens;
-            total.reasoning_tokens += u.reasoning_tokens;
+            total += s.usage;
             cost += s.cost_usd;
             SessionUsage {
                 name: &s.name,
                 model: &s.model,
-                usage: u,
+                usage: s.usage,
                 cost_usd: s.cost_usd,
-                cache_hit_share: render::cache_hit_share(&u),
+                cost_basis: s.cost_basis,
+                cache_hit_share: render::cache_hit_share(&s.usage),
             }
         })
         .collect();

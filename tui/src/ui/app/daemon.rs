@@ -180,6 +180,9 @@ impl App {
                     v.info.queued_inputs = info.queued_inputs;
                     v.info.context_tokens = info.context_tokens;
                     v.info.context_window = info.context_window;
+                    v.info.budget = info.budget;
+                    v.info.cost_usd = info.cost_usd;
+                    v.info.cost_basis = info.cost_basis;
                     v.info.state = info.state;
                 }
             }

@@ -207,7 +207,7 @@ fn draw_status(f: &mut Frame<'_>, app: &App, v: &SessionView, area: Rect) {
         ConnState::Connected => Span::styled("● ", Style::new().fg(Color::Green)),
         _ => Span::styled("○ ", Style::new().fg(Color::Yellow)),
     };
-    let tokens = i.usage.prompt_tokens + i.usage.completion_tokens;
+    let tokens = crate::render::status_tokens(i);
     let mut spans = vec![
         conn,
         Span::styled(
@@ -240,6 +240,20 @@ fn draw_status(f: &mut Frame<'_>, app: &App, v: &SessionView, area: Rect) {
             (6, Span::styled(format!(" · {tokens} tok"), gray)),
             (7, Span::styled(format!(" · {tools} tools"), gray)),
         ];
+        // What the session spends: the cache's share of its input, and its cost
+        // (against the budget when it has one).
+        if i.usage.prompt_tokens > 0 {
+            let pct = (crate::render::cache_hit_share(&i.usage) * 100.0).round();
+            segments.push((8, Span::styled(format!(" · cache {pct}%"), gray)));
+        }
+        if let Some(cost) = crate::render::status_cost(i) {
+            let style = if i.state == tether_shared::SessionState::BudgetExhausted {
+                Style::new().fg(Color::Yellow)
+            } else {
+                gray
+            };
+            segments.push((9, Span::styled(format!(" · {cost}"), style)));
+        }
         // How full the model's window is: what decides when the context compacts.
         if let Some(pct) = crate::render::context_percent(i) {
             let style = match pct {
@@ -283,7 +297,7 @@ fn draw_status(f: &mut Frame<'_>, app: &App, v: &SessionView, area: Rect) {
             }
         }
         // Shown in a fixed order: details first, the detach hint last.
-        let order = [5usize, 3, 6, 7, 4, 2, 1, 0];
+        let order = [5usize, 3, 6, 8, 9, 7, 4, 2, 1, 0];
         for k in order {
             if let Some(pos) = segments.iter().position(|(p, _)| *p as usize == k)
                 && keep[pos]

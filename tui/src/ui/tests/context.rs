@@ -149,3 +149,61 @@ fn the_context_scenes_draw_at_small_sizes_without_panic() {
         }
     }
 }
+
+#[test]
+fn the_status_bar_shows_tokens_cache_share_and_cost_against_the_budget() {
+    use tether_shared::Usage;
+    use tether_shared::event::Budget;
+    use tether_shared::protocol::CostBasis;
+    let status = |app: &App| {
+        screen(app, 200, 24)
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let usage = Usage {
+        prompt_tokens: 40_000,
+        completion_tokens: 2_000,
+        cached_tokens: 36_000,
+        ..Usage::default()
+    };
+    let mut app = session_with(compacted_kinds());
+    app.on_daemon(FromDaemon::Info(Box::new(SessionInfo {
+        usage,
+        cost_usd: 0.0421,
+        cost_basis: CostBasis::Estimate,
+        ..session_info()
+    })));
+    let s = status(&app);
+    assert!(s.contains(" · 42.0k tok · cache 90% · ~$0.04 · "), "{s}");
+
+    // A local model with no price shows no cost; a budget shows what is left of it.
+    app.on_daemon(FromDaemon::Info(Box::new(SessionInfo {
+        usage,
+        cost_basis: CostBasis::Unknown,
+        budget: Budget {
+            max_tokens: Some(50_000),
+            max_cost_usd: None,
+        },
+        state: SessionState::BudgetExhausted,
+        ..session_info()
+    })));
+    let s = status(&app);
+    assert!(s.contains("budget_exhausted"), "{s}");
+    assert!(s.contains(" · 42.0k/50.0k tok · cache 90% · "), "{s}");
+    assert!(!s.contains('$'), "{s}");
+
+    app.on_daemon(FromDaemon::Info(Box::new(SessionInfo {
+        usage,
+        cost_usd: 1.5,
+        cost_basis: CostBasis::Config,
+        budget: Budget {
+            max_tokens: None,
+            max_cost_usd: Some(2.0),
+        },
+        ..session_info()
+    })));
+    let s = status(&app);
+    assert!(s.contains(" · $1.50/$2.00"), "{s}");
+}

@@ -45,6 +45,7 @@ pub(super) fn info(id: &str, name: &str, state: SessionState) -> SessionInfo {
         context_window: 0,
         budget: Default::default(),
         cost_usd: 0.0,
+        cost_basis: Default::default(),
     }
 }
 
