@@ -140,3 +140,42 @@ async fn a_config_limit_applies_to_new_sessions_and_bad_budgets_are_refused() {
     let table = env.ok(&["usage"]).await;
     assert!(table.contains("no price known"), "{table}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cost_budget_stops_at_the_estimated_price_and_interrupt_ends_the_stopped_turn() {
+    // No price in config: the model's name matches a built-in estimate
+    // (gpt-4.1-mini: $0.40 per million input tokens, $1.60 output).
+    let model = tether_tests::ModelServer::start().await;
+    let mut env = TestEnv::new();
+    env.write_config(&format!(
+        "default_model = \"mock/gpt-4.1-mini\"\n[providers.mock]\nkind = \"openai\"\n\
+         base_url = \"{}\"\n",
+        model.base_url()
+    ));
+    env.start_daemon().await;
+    // 100,000 input and 10,000 output tokens: $0.056, past a $0.05 budget.
+    model.push(Reply::text("first").usage(100_000, 10_000));
+    env.ok(&["new", "-d", "-n", "c", "--max-cost", "0.05", "one"])
+        .await;
+    assert_eq!(env.wait_settled("c").await, "idle");
+    let s = info(&env, "c").await;
+    assert_eq!(s["cost_basis"], "estimate", "{s}");
+    let cost = s["cost_usd"].as_f64().unwrap();
+    assert!((cost - 0.056).abs() < 1e-9, "{s}");
+    let table = env.ok(&["usage"]).await;
+    assert!(table.contains("~$0.0560"), "{table}");
+    assert!(table.contains("an estimate"), "{table}");
+
+    // The next turn stops before its model call; interrupt ends it, and the next
+    // message stops again: the budget holds across turns.
+    env.ok(&["send", "c", "two"]).await;
+    assert_eq!(env.wait_settled("c").await, "budget_exhausted");
+    let stopped = env.events_of("c", "budget_exhausted").await;
+    assert_eq!(stopped[0]["limit"]["max_cost_usd"], 0.05, "{stopped:?}");
+    env.ok(&["interrupt", "c"]).await;
+    assert_eq!(env.wait_settled("c").await, "idle");
+    assert_eq!(env.events_of("c", "turn_interrupted").await.len(), 1);
+    env.ok(&["send", "c", "three"]).await;
+    assert_eq!(env.wait_settled("c").await, "budget_exhausted");
+    assert_eq!(model.requests().len(), 1, "no model call past the budget");
+}
