@@ -266,15 +266,24 @@ pub fn status_tokens(s: &SessionInfo) -> String {
 /// against a cost budget); none when no price is known and no cost budget set.
 pub fn status_cost(s: &SessionInfo) -> Option<String> {
     let spent = match s.cost_basis {
-        CostBasis::Config => format!("${:.2}", s.cost_usd),
-        CostBasis::Estimate => format!("~${:.2}", s.cost_usd),
+        CostBasis::Config => dollars(s.cost_usd),
+        CostBasis::Estimate => format!("~{}", dollars(s.cost_usd)),
         CostBasis::Unknown if s.budget.max_cost_usd.is_some() => "$?".into(),
         CostBasis::Unknown => return None,
     };
     Some(match s.budget.max_cost_usd {
-        Some(max) => format!("{spent}/${max:.2}"),
+        Some(max) => format!("{spent}/{}", dollars(max)),
         None => spent,
     })
+}
+
+/// Dollars in a few characters, with cents to spare below $1: `$0.035`, `$12.40`.
+fn dollars(usd: f64) -> String {
+    if usd < 1.0 {
+        format!("${usd:.3}")
+    } else {
+        format!("${usd:.2}")
+    }
 }
 
 /// A session's budget and spending in one line, for `tether budget`.

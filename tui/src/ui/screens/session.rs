@@ -236,9 +236,9 @@ fn draw_status(f: &mut Frame<'_>, app: &App, v: &SessionView, area: Rect) {
                     Style::new().fg(Color::DarkGray),
                 ),
             ),
-            (5, Span::styled(format!(" · {}", i.model), gray)),
-            (6, Span::styled(format!(" · {tokens} tok"), gray)),
-            (7, Span::styled(format!(" · {tools} tools"), gray)),
+            (6, Span::styled(format!(" · {}", i.model), gray)),
+            (7, Span::styled(format!(" · {tokens} tok"), gray)),
+            (9, Span::styled(format!(" · {tools} tools"), gray)),
         ];
         // What the session spends: the cache's share of its input, and its cost
         // (against the budget when it has one).
@@ -252,7 +252,7 @@ fn draw_status(f: &mut Frame<'_>, app: &App, v: &SessionView, area: Rect) {
             } else {
                 gray
             };
-            segments.push((9, Span::styled(format!(" · {cost}"), style)));
+            segments.push((4, Span::styled(format!(" · {cost}"), style)));
         }
         // How full the model's window is: what decides when the context compacts.
         if let Some(pct) = crate::render::context_percent(i) {
@@ -265,7 +265,7 @@ fn draw_status(f: &mut Frame<'_>, app: &App, v: &SessionView, area: Rect) {
         }
         if live(app) {
             segments.push((
-                4,
+                5,
                 Span::styled(format!(" · {} attached", i.attached_clients), gray),
             ));
         }
@@ -297,7 +297,7 @@ fn draw_status(f: &mut Frame<'_>, app: &App, v: &SessionView, area: Rect) {
             }
         }
         // Shown in a fixed order: details first, the detach hint last.
-        let order = [5usize, 3, 6, 8, 9, 7, 4, 2, 1, 0];
+        let order = [6usize, 3, 7, 8, 4, 9, 5, 2, 1, 0];
         for k in order {
             if let Some(pos) = segments.iter().position(|(p, _)| *p as usize == k)
                 && keep[pos]

@@ -176,7 +176,7 @@ fn the_status_bar_shows_tokens_cache_share_and_cost_against_the_budget() {
         ..session_info()
     })));
     let s = status(&app);
-    assert!(s.contains(" · 42.0k tok · cache 90% · ~$0.04 · "), "{s}");
+    assert!(s.contains(" · 42.0k tok · cache 90% · ~$0.042 · "), "{s}");
 
     // A local model with no price shows no cost; a budget shows what is left of it.
     app.on_daemon(FromDaemon::Info(Box::new(SessionInfo {
