@@ -11,6 +11,13 @@
 //! usage (cached and reasoning tokens included). Reasoning items carry an
 //! `encrypted_content`; errors are an HTTP status or a `response.failed` event.
 //! One request per connection, `Connection: close`.
+//!
+//! With [`ResponsesServer::simulate_cache`] it has OpenAI's automatic prompt cache, the
+//! model the chat-completions double uses ([`PrefixCache`]): the prompt is the tools,
+//! then `instructions`, then the `input` items, and the usage reports
+//! `input_tokens_details.cached_tokens`, with `input_tokens` the cache's count of the
+//! whole prompt. Without it, `input_tokens` is a quarter of the body's bytes and nothing
+//! is cached.
 
 // Harness code fails the test loudly by design.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -25,6 +32,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
+
+use crate::model::{CachedPrompt, PrefixCache};
 
 /// Sizes that function-call arguments are cut into, cycled: pieces end mid-key.
 const ARG_PIECES: [usize; 4] = [3, 5, 2, 7];
@@ -183,8 +192,8 @@ fn item_json(o: &Output, index: usize) -> Value {
     }
 }
 
-/// The SSE events of a reply.
-fn events(reply: &ResponsesReply, request: &Value) -> Vec<Value> {
+/// The SSE events of a reply; `cache` is what the simulated cache made of the request.
+fn events(reply: &ResponsesReply, request: &Value, cache: Option<CachedPrompt>) -> Vec<Value> {
     let mut out = vec![json!({"type": "response.created", "response": {"status": "in_progress"}})];
     if let Some((code, message)) = &reply.failed {
         out.push(
@@ -238,10 +247,10 @@ fn events(reply: &ResponsesReply, request: &Value) -> Vec<Value> {
         }
         out.push(json!({"type": "response.output_item.done", "output_index": i, "item": done}));
     }
-    let [input, cached, output, reasoning] =
-        reply
-            .usage
-            .unwrap_or([(request.to_string().len() / 4) as u64, 0, 10, 0]);
+    let [input, cached, output, reasoning] = reply.usage.unwrap_or(match cache {
+        Some(c) => [c.prompt, c.cached, 10, 0],
+        None => [(request.to_string().len() / 4) as u64, 0, 10, 0],
+    });
     let items: Vec<Value> = reply
         .output
         .iter()
@@ -258,8 +267,18 @@ fn events(reply: &ResponsesReply, request: &Value) -> Vec<Value> {
     out
 }
 
+/// The simulated prompt cache: whether it is on, and what it served.
+#[derive(Default)]
+struct Cache {
+    on: bool,
+    prefixes: PrefixCache,
+    served: Vec<CachedPrompt>,
+}
+
 struct State {
     replies: Mutex<VecDeque<ResponsesReply>>,
+    /// A std mutex: held only while it serves one request.
+    cache: Mutex<Cache>,
     /// The latest log and a wake-up on every change, without a lost-wakeup race.
     log: watch::Sender<Vec<ResponsesRequest>>,
 }
@@ -280,6 +299,7 @@ impl ResponsesServer {
         let addr = listener.local_addr().unwrap();
         let state = Arc::new(State {
             replies: Mutex::default(),
+            cache: Mutex::default(),
             log: watch::Sender::new(Vec::new()),
         });
         let task = tokio::spawn(serve(listener, Arc::clone(&state)));
@@ -298,6 +318,19 @@ impl ResponsesServer {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push_back(reply);
+    }
+
+    /// From now on, serve every answered request through OpenAI's automatic prompt cache
+    /// (see [`PrefixCache`]): the usage reports `input_tokens_details.cached_tokens`, and
+    /// `input_tokens` counts the serialised prompt, 4 bytes a token. An HTTP error answer
+    /// neither reads nor fills the cache.
+    pub fn simulate_cache(&self) {
+        lock(&self.state.cache).on = true;
+    }
+
+    /// What the simulated cache made of each request it served, in arrival order.
+    pub fn cache_usage(&self) -> Vec<CachedPrompt> {
+        lock(&self.state.cache).served.clone()
     }
 
     /// Every request so far.
@@ -322,6 +355,10 @@ impl ResponsesServer {
             ),
         }
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Drop for ResponsesServer {
@@ -414,7 +451,16 @@ async fn handle(mut stream: TcpStream, state: Arc<State>) {
                 (*status, "application/json", e.to_string())
             }
             None => {
-                let sse: String = events(&reply, &request.body)
+                let cache = {
+                    let mut c = lock(&state.cache);
+                    let c = &mut *c;
+                    c.on.then(|| {
+                        let served = c.prefixes.serve(&request.body, &["instructions", "input"]);
+                        c.served.push(served);
+                        served
+                    })
+                };
+                let sse: String = events(&reply, &request.body, cache)
                     .iter()
                     .map(|e| format!("event: {}\ndata: {e}\n\n", e["type"].as_str().unwrap()))
                     .collect();

@@ -1,7 +1,8 @@
 //! Chat completions, cache-friendly: every request of a session starts with the
 //! previous request's messages byte for byte and offers the same tools, so a
 //! provider's prompt cache covers everything but the newest messages. Compared on the
-//! raw request bodies, through a recording proxy in front of the scripted model.
+//! raw request bodies, through a recording proxy in front of the scripted model, and
+//! measured against the scripted model's simulation of OpenAI's prompt cache.
 // Test code fails loudly by design.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -9,11 +10,15 @@ use std::time::Duration;
 
 use serde_json::json;
 use tether_tests::harness::config_for;
+use tether_tests::model::assert_steady;
 use tether_tests::proxy::RecordingProxy;
 use tether_tests::{ModelServer, Reply, TestEnv};
 
 const T: Duration = Duration::from_secs(20);
 const CHAT: &str = "/v1/chat/completions";
+/// What the steady session's tool calls read and run.
+const NOTES: &str = "a line of notes, read again and again\n";
+const ECHO: &str = "echo the steady session runs a command with a sentence of output";
 
 /// The raw text of the top-level `"key": …` value of a JSON object, as written.
 fn raw_field<'a>(body: &'a str, key: &str) -> &'a str {
@@ -118,4 +123,38 @@ async fn every_request_starts_with_the_previous_requests_messages_byte_for_byte(
     // A local endpoint is not sent prompt_cache_key by default.
     assert!(!bodies.iter().any(|b| b.contains("prompt_cache_key")));
     assert_eq!(proxy.bodies(CHAT).len(), 4, "{bodies:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_steady_session_reads_at_least_80_percent_of_its_input_from_the_simulated_cache() {
+    let (model, env) = TestEnv::started("").await;
+    model.simulate_cache();
+    std::fs::write(env.work_dir.join("notes.txt"), NOTES.repeat(8)).unwrap();
+    model.push(Reply::tool_call("c0", "list_dir", json!({"path": "."})));
+    model.push(Reply::text("Listed."));
+    env.ok(&["new", "-d", "-n", "steady", "turn 0: list the directory"])
+        .await;
+    assert_eq!(env.wait_settled("steady").await, "idle");
+    for turn in 1..10 {
+        // Each turn adds a few hundred bytes: at the end the conversation outweighs the
+        // tools and system prompt, so a prefix broken early reads well under 80%.
+        let id = format!("c{turn}");
+        model.push(match turn % 3 {
+            // A call after some text, and one that fails: other ways to write a step.
+            1 => Reply::tool_call(id, "shell", json!({"command": ECHO}))
+                .with_text_prefix("Running it."),
+            2 => Reply::tool_call(id, "read_file", json!({"path": "missing.txt"})),
+            _ => Reply::tool_call(id, "read_file", json!({"path": "notes.txt"})),
+        });
+        model.push(Reply::text(format!("Answer {turn}.")));
+        env.ok(&["send", "steady", &format!("turn {turn}: go on")])
+            .await;
+        assert_eq!(env.wait_settled("steady").await, "idle");
+    }
+
+    let served = model.cache_usage();
+    assert_eq!(served.len(), model.requests().len());
+    assert!(served.len() >= 16, "{}", served.len());
+    let answers = env.events_of("steady", "assistant_message").await;
+    assert_steady(&served, &answers, 0.8);
 }

@@ -1,7 +1,8 @@
 //! `kind = "openai-responses"` end to end: the real daemon against the scripted
 //! Responses server. Stateless requests (`store: false`), context across tasks,
 //! function calls and `function_call_output`, reasoning items replayed from the log
-//! exactly as the model sent them, typed errors and usage with cached tokens.
+//! exactly as the model sent them, typed errors, usage with cached tokens, and a steady
+//! session measured against the simulation of OpenAI's prompt cache.
 // Test code fails loudly by design.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -10,9 +11,13 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tether_tests::TestEnv;
 use tether_tests::harness::{TEST_API_KEY, pretty};
+use tether_tests::model::assert_steady;
 use tether_tests::responses::{ResponsesReply, ResponsesServer, reasoning_item};
 
 const T: Duration = Duration::from_secs(20);
+/// What the steady session's tool calls read and run.
+const NOTES: &str = "a line of notes, read again and again\n";
+const ECHO: &str = "echo the steady session runs a command with a sentence of output";
 
 async fn started(extra: &str) -> (ResponsesServer, TestEnv) {
     let server = ResponsesServer::start().await;
@@ -200,4 +205,42 @@ async fn a_failed_response_is_retried_and_a_refusal_fails_the_turn_with_its_mess
     })
     .await;
     assert_eq!(server.requests().len(), 3, "an auth error is not retried");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_steady_session_reads_at_least_80_percent_of_its_input_from_the_simulated_cache() {
+    let (server, env) = started("prompt_cache_key = true").await;
+    server.simulate_cache();
+    std::fs::write(env.work_dir.join("notes.txt"), NOTES.repeat(8)).unwrap();
+    server.push(ResponsesReply::call(
+        "call_0",
+        "list_dir",
+        r#"{"path": "."}"#,
+    ));
+    server.push(ResponsesReply::text("Listed."));
+    env.ok(&["new", "-d", "-n", "steady", "turn 0: list the directory"])
+        .await;
+    assert_eq!(env.wait_settled("steady").await, "idle");
+    for turn in 1..10 {
+        // Each turn adds a few hundred bytes: at the end the conversation outweighs the
+        // tools and system prompt, so a prefix broken early reads well under 80%.
+        let id = format!("call_{turn}");
+        server.push(match turn % 3 {
+            // Reasoning replayed, and a call that fails: other ways to write a step.
+            1 => ResponsesReply::call(&id, "shell", &json!({"command": ECHO}).to_string())
+                .after_reasoning(&format!("rs_{turn}"), &format!("enc-{turn}")),
+            2 => ResponsesReply::call(&id, "read_file", r#"{"path": "missing.txt"}"#),
+            _ => ResponsesReply::call(&id, "read_file", r#"{"path": "notes.txt"}"#),
+        });
+        server.push(ResponsesReply::text(&format!("Answer {turn}.")));
+        env.ok(&["send", "steady", &format!("turn {turn}: go on")])
+            .await;
+        assert_eq!(env.wait_settled("steady").await, "idle");
+    }
+
+    let served = server.cache_usage();
+    assert_eq!(served.len(), server.requests().len());
+    assert!(served.len() >= 16, "{}", served.len());
+    let answers = env.events_of("steady", "assistant_message").await;
+    assert_steady(&served, &answers, 0.8);
 }

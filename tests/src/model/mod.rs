@@ -18,12 +18,19 @@
 //!
 //! Every answer reports `usage.prompt_tokens` by the same count (in a stream only when
 //! the request asked for it with `stream_options.include_usage`, as OpenAI does).
+//!
+//! With [`ModelServer::simulate_cache`] it also has OpenAI's automatic prompt cache
+//! (`cache`, shared with the Responses double): the usage then reports
+//! `prompt_tokens_details.cached_tokens`, and `prompt_tokens` is the cache's count of the
+//! prompt (its serialised tools and messages, 4 bytes a token) so that the cached part
+//! is a part of it. The window policy still counts by [`count_tokens`].
 
 // Harness code fails the test loudly by design: a server that cannot bind or a wait that
 // times out must abort the test with a clear message, not hand back a `Result` for every
 // caller to unwrap.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod cache;
 mod http;
 mod reply;
 mod summary;
@@ -39,6 +46,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
+pub use cache::{CachedPrompt, INCREMENT, MIN_TOKENS, PrefixCache, assert_steady};
 pub use http::RecordedRequest;
 use http::{Conn, Gone, Parsed};
 pub use reply::Reply;
@@ -70,6 +78,9 @@ struct State {
     log: watch::Sender<Log>,
     /// The window and summary policies; a std mutex, held only to read or set them.
     policy: Mutex<Policy>,
+    /// The prompt cache, consulted only with [`Policy::simulate_cache`]; a std mutex,
+    /// held only while it serves one request.
+    cache: Mutex<PrefixCache>,
 }
 
 #[derive(Default)]
@@ -82,6 +93,8 @@ struct Log {
     disconnects: usize,
     overflows: usize,
     summaries: usize,
+    /// What the simulated cache made of each request it served, in order.
+    cache: Vec<CachedPrompt>,
 }
 
 #[derive(Default, Clone)]
@@ -90,6 +103,7 @@ struct Policy {
     overflow: Overflow,
     summarise: Option<Arc<SummaryPredicate>>,
     no_stream_usage: bool,
+    simulate_cache: bool,
 }
 
 impl State {
@@ -139,6 +153,7 @@ impl ModelServer {
             replies: Mutex::default(),
             log: watch::Sender::new(Log::default()),
             policy: Mutex::default(),
+            cache: Mutex::default(),
         });
         let task = tokio::spawn(serve(listener, Arc::clone(&state)));
         Self { addr, state, task }
@@ -229,6 +244,19 @@ impl ModelServer {
     /// must estimate the context size. Non-streamed answers still carry `usage`.
     pub fn omit_stream_usage(&self) {
         self.state.set_policy(|p| p.no_stream_usage = true);
+    }
+
+    /// From now on, serve every answered chat request through OpenAI's automatic prompt
+    /// cache (see `cache`): the usage reports `prompt_tokens_details.cached_tokens`, and
+    /// `prompt_tokens` counts the serialised prompt, 4 bytes a token (so with the cached
+    /// part in it). An error reply neither reads nor fills the cache.
+    pub fn simulate_cache(&self) {
+        self.state.set_policy(|p| p.simulate_cache = true);
+    }
+
+    /// What the simulated cache made of each request it served, in arrival order.
+    pub fn cache_usage(&self) -> Vec<CachedPrompt> {
+        self.state.log.borrow().cache.clone()
     }
 
     /// How many requests were refused for being over the window.
@@ -396,7 +424,16 @@ async fn respond(conn: &mut Conn, state: &State, parsed: Parsed, index: usize) -
     };
     let include_usage = !policy.no_stream_usage
         && request.body["stream_options"]["include_usage"].as_bool() == Some(true);
-    let usage = reply.usage_json(tokens);
+    let cached = (policy.simulate_cache && !reply.is_status()).then(|| {
+        let served = state
+            .cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .serve(&request.body, &["messages"]);
+        state.log.send_modify(|log| log.cache.push(served));
+        served
+    });
+    let usage = reply.usage_json(tokens, cached);
 
     write_reply(conn, &reply, &meta, streamed, usage, include_usage).await
 }

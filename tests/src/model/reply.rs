@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use super::cache::CachedPrompt;
 use super::http::{Conn, Gone, response_head};
 
 /// A fixed `created` stamp keeps the streams deterministic.
@@ -199,9 +200,17 @@ impl Reply {
         }
     }
 
+    /// True for an HTTP error answer.
+    pub(super) fn is_status(&self) -> bool {
+        matches!(self.kind, ReplyKind::Status(_))
+    }
+
     /// The `usage` object: `prompt_tokens` as counted by the server (unless overridden),
-    /// completion tokens at about four bytes a token.
-    pub(super) fn usage_json(&self, prompt_tokens: u64) -> Value {
+    /// completion tokens at about four bytes a token. With the cache simulated, its count
+    /// of the prompt and `prompt_tokens_details.cached_tokens` (an override of the counts
+    /// keeps the cached part).
+    pub(super) fn usage_json(&self, prompt_tokens: u64, cache: Option<CachedPrompt>) -> Value {
+        let prompt_tokens = cache.map_or(prompt_tokens, |c| c.prompt);
         let (prompt, completion) = self.usage.unwrap_or_else(|| {
             let produced = self.full_text().len()
                 + self
@@ -211,11 +220,15 @@ impl Reply {
                     .sum::<usize>();
             (prompt_tokens, (produced as u64).div_ceil(4).max(1))
         });
-        json!({
+        let mut usage = json!({
             "prompt_tokens": prompt,
             "completion_tokens": completion,
             "total_tokens": prompt + completion,
-        })
+        });
+        if let Some(cache) = cache {
+            usage["prompt_tokens_details"] = json!({"cached_tokens": cache.cached});
+        }
+        usage
     }
 }
 
