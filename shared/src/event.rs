@@ -388,6 +388,10 @@ pub enum EventKind {
         tokens_after: u64,
         /// Why it ran.
         reason: CompactReason,
+        /// What the summary requests used (issue 10), counted in the session's
+        /// usage and cost like a step's; absent when nothing was summarised.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        usage: Option<Usage>,
     },
     /// The project's instructions (`AGENTS.md`, or `CLAUDE.md` when there is no
     /// `AGENTS.md`) in the session's directory changed; the next model call sees

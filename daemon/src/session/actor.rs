@@ -589,7 +589,11 @@ impl SessionActor {
             } if self.current(generation) => {
                 self.tool_done(call_id, tool, output).await;
             }
-            Work::Compacted { generation, result } => self.compacted(generation, result).await,
+            Work::Compacted {
+                generation,
+                result,
+                usage,
+            } => self.compacted(generation, result, usage).await,
             Work::ToolFailures(errors) => {
                 let kind = EventKind::ToolsChanged {
                     added: vec![],

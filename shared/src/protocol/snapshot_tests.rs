@@ -538,6 +538,7 @@ fn the_context_events() {
             tokens_before: 27_300,
             tokens_after: 6_120,
             reason: crate::event::CompactReason::Auto,
+            usage: None,
         },
     };
     let changed = Event {
