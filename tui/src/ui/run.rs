@@ -249,6 +249,13 @@ async fn event_loop(
             terminal.clear()?;
             dirty = true;
         }
+        // Before the frame that shows why: once the screen shows it, the
+        // terminal has had the bell too.
+        if std::mem::take(&mut app.ring) {
+            let out = terminal.backend_mut();
+            out.write_all(b"\x07")?;
+            out.flush()?;
+        }
         if dirty {
             terminal.draw(|f| {
                 app.fit(f.area());
@@ -261,11 +268,7 @@ async fn event_loop(
                 title = now;
             }
         }
-        if std::mem::take(&mut app.ring) {
-            let out = terminal.backend_mut();
-            out.write_all(b"\x07")?;
-            out.flush()?;
-        }
+
         tokio::select! {
             ev = input.next() => match ev {
                 Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => {

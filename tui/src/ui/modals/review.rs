@@ -52,19 +52,19 @@ impl Review {
     }
 }
 
-/// Where the prompt goes in `area`: the bottom, as tall as the call wants,
+/// Where the prompt goes in `area`: above the list's last line (where
+/// messages like "the prompt is arming" show), as tall as the call wants,
 /// leaving the list's title and a row of it.
 pub fn area_for(app: &App, r: &Review, area: Rect) -> Rect {
     let want = match &r.call {
         Some(c) => approval::call_height(app, c, area.width),
         None => 3,
     };
-    let h = want
-        .min(area.height.saturating_sub(3))
-        .max(area.height.min(3));
+    let room = area.height.saturating_sub(1);
+    let h = want.min(room.saturating_sub(3)).max(room.min(3));
     Rect {
         x: area.x,
-        y: area.y + area.height - h,
+        y: area.y + room - h,
         width: area.width,
         height: h,
     }

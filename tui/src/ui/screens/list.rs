@@ -12,6 +12,7 @@ use tether_shared::protocol::SessionInfo;
 use crate::ui::app::App;
 use crate::ui::app::attention::needs_person;
 use crate::ui::keymap::Action;
+use crate::ui::modals::Modal;
 use crate::ui::modals::picker::reason_style;
 use crate::ui::view::chrome::{
     conn_banner, hints, live, shown_state, state_style, waiting_badge, warning_lines,
@@ -150,6 +151,8 @@ pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect) {
             format!(" {m}"),
             Style::new().fg(Color::Yellow),
         )),
+        // The prompt over the list says its own keys; this line is for messages.
+        None if matches!(app.modal, Some(Modal::Review(_))) => Line::default(),
         None if waits => hints(
             app,
             &[
