@@ -11,11 +11,7 @@ use tether_tests::{Reply, TestEnv};
 
 /// The pane's last line: the session view's status bar.
 fn status(screen: &str) -> &str {
-    screen
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .last()
-        .unwrap_or("")
+    screen.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
