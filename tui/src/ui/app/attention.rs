@@ -222,11 +222,6 @@ impl Attention {
             .map(Option::as_ref)
     }
 
-    /// Whether `session`'s calls are being fetched.
-    pub fn is_fetching(&self, session: &str) -> bool {
-        self.fetching.contains_key(session)
-    }
-
     /// The connection was (re)made: requests under way are lost.
     pub fn reconnected(&mut self) {
         self.fetching.clear();
