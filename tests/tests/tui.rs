@@ -302,8 +302,8 @@ fn without_tmux_a_tui_test_fails_and_says_to_install_it() {
 }
 
 /// `kill -TERM`, `-HUP` or `-INT` of the TUI leaves through the terminal guard:
-/// the shell is back on the normal screen with the cursor shown, and the exit
-/// status says which signal it was.
+/// the shell is back on the normal screen with the cursor shown and its title
+/// back, and the exit status says which signal it was.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_signal_to_the_tui_restores_the_terminal() {
     tmux::require();
@@ -321,6 +321,7 @@ async fn a_signal_to_the_tui_restores_the_terminal() {
             "1",
             "the TUI runs in the alternate screen"
         );
+        pane.wait_format("#{pane_title}", "tether: sig: idle").await;
         let pid = pane.tether_pid();
         let status = std::process::Command::new("kill")
             .args([&format!("-{signal}"), &pid.to_string()])
@@ -346,6 +347,11 @@ async fn a_signal_to_the_tui_restores_the_terminal() {
             pane.format("#{cursor_flag}"),
             "1",
             "SIG{signal}: the cursor shows"
+        );
+        let title = pane.format("#{pane_title}");
+        assert!(
+            !title.starts_with("tether"),
+            "SIG{signal}: the title from before is not back: {title}"
         );
     }
 }

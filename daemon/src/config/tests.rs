@@ -347,3 +347,8 @@ output_per_mtok = 1.0
     let e = p("[models.\"a/b\"]\ninput_per_mtok = -1.0\noutput_per_mtok = 1.0\n").unwrap_err();
     assert!(e.message.contains("input_per_mtok") && e.line == 2, "{e}");
 }
+
+#[test]
+fn the_tuis_own_tables_are_accepted_and_left_to_it() {
+    assert!(p("[keys]\ndetach = \"q\"\n\n[tui]\nbell = false\n").is_ok());
+}

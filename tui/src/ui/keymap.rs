@@ -89,6 +89,16 @@ pub enum Action {
     /// Clear the terminal and draw everything again (after another program
     /// wrote over the screen).
     Redraw,
+    /// Open the session picker over the current view.
+    SessionPicker,
+    /// Switch to the next session (in list order).
+    NextSession,
+    /// Switch to the previous session (in list order).
+    PrevSession,
+    /// Switch to the session that has waited longest for a person.
+    JumpWaiting,
+    /// Open the approval prompt for the selected session's waiting call.
+    Review,
 }
 
 impl Action {
@@ -123,6 +133,11 @@ impl Action {
             Action::Filter => "filter",
             Action::Quit => "quit",
             Action::Redraw => "redraw",
+            Action::SessionPicker => "session_picker",
+            Action::NextSession => "next_session",
+            Action::PrevSession => "prev_session",
+            Action::JumpWaiting => "jump_waiting",
+            Action::Review => "review",
         }
     }
 
@@ -157,6 +172,11 @@ impl Action {
             Action::Filter => "filter sessions",
             Action::Quit => "quit",
             Action::Redraw => "redraw the screen (clears it first)",
+            Action::SessionPicker => "pick a session to switch to (those that need you first)",
+            Action::NextSession => "switch to the next session",
+            Action::PrevSession => "switch to the previous session",
+            Action::JumpWaiting => "switch to the session that has waited longest for you",
+            Action::Review => "review the waiting call here: approve or deny it",
         }
     }
 
@@ -190,6 +210,11 @@ impl Action {
             Action::Filter,
             Action::Quit,
             Action::Redraw,
+            Action::SessionPicker,
+            Action::NextSession,
+            Action::PrevSession,
+            Action::JumpWaiting,
+            Action::Review,
         ]
     }
 }
@@ -358,6 +383,10 @@ impl Default for Keymap {
                 b(Prefix, "d", Detach),
                 b(Prefix, "?", Help),
                 b(Prefix, "s", SessionList),
+                b(Prefix, "w", SessionPicker),
+                b(Prefix, "n", NextSession),
+                b(Prefix, "p", PrevSession),
+                b(Prefix, "a", JumpWaiting),
                 b(Session, "ctrl-c", Interrupt),
                 b(Session, "enter", Send),
                 b(Session, "ctrl-s", SendSteer),
@@ -383,6 +412,7 @@ impl Default for Keymap {
                 b(List, "down", Down),
                 b(List, "j", Down),
                 b(List, "enter", Attach),
+                b(List, "a", Review),
                 b(List, "n", New),
                 b(List, "x", Kill),
                 b(List, "/", Filter),

@@ -9,6 +9,7 @@ pub(crate) mod modals;
 mod run;
 pub(crate) mod screens;
 pub(crate) mod transcript;
+pub mod tui_config;
 pub mod view;
 pub(crate) mod widgets;
 

@@ -3,7 +3,7 @@
 //! terminal input, daemon messages and a tick, drawing only when something
 //! changed.
 
-use std::io::Stdout;
+use std::io::{Stdout, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -12,9 +12,11 @@ use futures::StreamExt;
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::event::{
-    DisableBracketedPaste, EnableBracketedPaste, Event, EventStream, KeyEventKind,
+    DisableBracketedPaste, DisableFocusChange, EnableBracketedPaste, EnableFocusChange, Event,
+    EventStream, KeyEventKind,
 };
 use ratatui::crossterm::execute;
+use ratatui::crossterm::style::Print;
 use ratatui::crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
@@ -22,18 +24,34 @@ use tokio::sync::mpsc;
 
 use super::app::App;
 use super::keymap::{Key, Keymap};
+use super::tui_config::TuiConfig;
 use super::{conn, view};
 
 /// Restores the terminal when dropped, and on panic.
 struct TerminalGuard;
 
+/// Saves the terminal's title (and icon name) on its stack (xterm's
+/// `CSI 22;0t`; terminals without a title stack ignore it).
+const PUSH_TITLE: &str = "\x1b[22;0t";
+/// Brings back the title saved by [`PUSH_TITLE`].
+const POP_TITLE: &str = "\x1b[23;0t";
+
+/// Sets the terminal's title and icon name (OSC 0, ended by ST rather than
+/// BEL, so no terminal can take it for a bell).
+fn set_title(out: &mut impl Write, title: &str) -> std::io::Result<()> {
+    write!(out, "\x1b]0;{title}\x1b\\")?;
+    out.flush()
+}
+
 fn restore() {
     let _ = disable_raw_mode();
     let _ = execute!(
         std::io::stdout(),
+        DisableFocusChange,
         DisableBracketedPaste,
         LeaveAlternateScreen,
-        ratatui::crossterm::cursor::Show
+        ratatui::crossterm::cursor::Show,
+        Print(POP_TITLE)
     );
 }
 
@@ -47,8 +65,12 @@ impl TerminalGuard {
         enable_raw_mode().context("cannot put the terminal in raw mode")?;
         execute!(
             std::io::stdout(),
+            Print(PUSH_TITLE),
             EnterAlternateScreen,
-            EnableBracketedPaste
+            EnableBracketedPaste,
+            // Tells the bell whether the person is looking at this terminal
+            // (tmux passes these on with `focus-events on`).
+            EnableFocusChange
         )
         .context("cannot set up the terminal")?;
         Ok(TerminalGuard)
@@ -164,7 +186,13 @@ pub async fn run(socket: PathBuf, attach: Option<String>, read_only: bool) -> an
     let cwd = std::env::current_dir()
         .map(|d| d.display().to_string())
         .unwrap_or_else(|_| "/".into());
+    let (tui, tui_warning) = TuiConfig::load();
+    let key_warning = match (key_warning, tui_warning) {
+        (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+        (a, b) => a.or(b),
+    };
     let mut app = App::new(keymap, attach, read_only, cwd);
+    app.bell = tui.bell;
     app.warning.clone_from(&key_warning);
     let (to_tx, to_rx) = mpsc::unbounded_channel();
     let (from_tx, mut from_rx) = mpsc::unbounded_channel();
@@ -207,6 +235,7 @@ async fn event_loop(
     let mut input = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut dirty = true;
+    let mut title = String::new();
     loop {
         for cmd in app.outbox.drain(..) {
             let _ = to.send(cmd);
@@ -220,13 +249,26 @@ async fn event_loop(
             terminal.clear()?;
             dirty = true;
         }
+        // Before the frame that shows why: once the screen shows it, the
+        // terminal has had the bell too.
+        if std::mem::take(&mut app.ring) {
+            let out = terminal.backend_mut();
+            out.write_all(b"\x07")?;
+            out.flush()?;
+        }
         if dirty {
             terminal.draw(|f| {
                 app.fit(f.area());
                 view::draw(f, app);
             })?;
             dirty = false;
+            let now = view::title(app);
+            if now != title {
+                set_title(terminal.backend_mut(), &now)?;
+                title = now;
+            }
         }
+
         tokio::select! {
             ev = input.next() => match ev {
                 Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => {
@@ -239,6 +281,8 @@ async fn event_loop(
                     dirty = true;
                 }
                 Some(Ok(Event::Resize(..))) => dirty = true,
+                Some(Ok(Event::FocusGained)) => app.focused = true,
+                Some(Ok(Event::FocusLost)) => app.focused = false,
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Err(e).context("terminal input failed"),
                 None => return Ok(Ended::Left),

@@ -3,6 +3,7 @@
 use tether_shared::protocol::{LogsResult, SessionInfo};
 use tether_shared::{EventKind, Live};
 
+use super::attention;
 use super::session::{Prompt, SessionView};
 use super::state::{ATTACH_PAGE, App, ConnState, Screen};
 use crate::ui::conn::{FromDaemon, ToDaemon};
@@ -28,6 +29,7 @@ impl App {
     pub fn on_daemon(&mut self, msg: FromDaemon) {
         self.daemon_message(msg);
         self.sync_prompt();
+        self.sync_review();
     }
 
     /// Follows the call at the head of the approval queue: a new head re-arms
@@ -72,6 +74,7 @@ impl App {
         match msg {
             FromDaemon::Connected => {
                 self.conn = ConnState::Connected;
+                self.list.attention.reconnected();
                 if self.screen == Screen::List {
                     self.outbox.push(ToDaemon::ListSessions);
                 }
@@ -88,11 +91,25 @@ impl App {
                     v.info.context_tokens = s.context_tokens;
                     v.info.context_window = s.context_window;
                 }
+                let started = self.list.attention.observe(&list);
+                if attention::rings(&started, self.on_screen(), self.focused, self.bell) {
+                    self.ring = true;
+                }
+                for (session, before) in self.list.attention.to_fetch(&list) {
+                    self.outbox.push(ToDaemon::PendingCalls { session, before });
+                }
                 self.list.sessions = list;
                 let n = self.list.visible().len();
                 self.list.selected = self.list.selected.min(n.saturating_sub(1));
             }
             FromDaemon::Attached(r) => {
+                if let Some(target) = &self.attaching {
+                    if *target != r.info.id {
+                        // The reply to an attach the user has since switched away from.
+                        return;
+                    }
+                    self.attaching = None;
+                }
                 self.screen = Screen::Session;
                 match self.session.as_mut() {
                     Some(v)
@@ -198,13 +215,16 @@ impl App {
                 self.flash = Some("the session was killed".into());
                 self.back_to_list();
             }
+            FromDaemon::PendingCalls { session, events } => {
+                self.list.attention.fetched(&session, events.as_deref());
+            }
             FromDaemon::Tools(t) => self.tools = t,
             FromDaemon::Error(e) => self.flash = Some(e),
         }
     }
 
     pub(super) fn back_to_list(&mut self) {
-        if self.session.take().is_some() {
+        if self.session.take().is_some() || self.attaching.take().is_some() {
             self.outbox.push(ToDaemon::Detach);
         }
         self.screen = Screen::List;

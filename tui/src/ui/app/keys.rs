@@ -17,9 +17,24 @@ impl App {
         self.last_input = Some(self.clock.now());
         // Terminals (tmux, xterm) end pasted lines with CR.
         let text = &crate::ui::widgets::term_text::paste_text(text);
-        if let Some(Modal::DenyReason { reason, .. }) = self.modal.as_mut() {
-            reason.insert_str(text);
-            return;
+        match self.modal.as_mut() {
+            Some(Modal::DenyReason { reason, .. }) => {
+                reason.insert_str(text);
+                return;
+            }
+            Some(Modal::Review(r)) => {
+                // Text, never a decision: only a deny reason being typed takes it.
+                if let Some(reason) = r.deny.as_mut() {
+                    reason.insert_str(text);
+                }
+                return;
+            }
+            Some(Modal::Picker(p)) => {
+                p.filter.insert_str(&text.replace('\n', " "));
+                p.selected = 0;
+                return;
+            }
+            _ => {}
         }
         // A paste is text: it goes into the message box, even while a call
         // waits, and never decides anything.
@@ -50,6 +65,10 @@ impl App {
                 Some(Action::Detach) => self.exit = true,
                 Some(Action::Help) => self.toggle_help(),
                 Some(Action::SessionList) => self.back_to_list(),
+                Some(Action::SessionPicker) => self.toggle_picker(),
+                Some(Action::NextSession) => self.cycle_session(1),
+                Some(Action::PrevSession) => self.cycle_session(-1),
+                Some(Action::JumpWaiting) => self.jump_waiting(),
                 _ => {}
             }
             return;
@@ -58,9 +77,11 @@ impl App {
             self.prefix = true;
             return;
         }
-        if self.modal.is_some() {
-            self.modal_key(ev, key);
-            return;
+        match self.modal {
+            Some(Modal::Picker(_)) => return self.picker_key(ev),
+            Some(Modal::Review(_)) => return self.review_key(ev, key, in_burst),
+            Some(_) => return self.modal_key(ev, key),
+            None => {}
         }
         match self.screen {
             Screen::List => self.list_key(ev, key),
@@ -146,6 +167,8 @@ impl App {
                     form.fields[form.focus].on_key(&ev);
                 }
             },
+            // Their keys are in `switch.rs` and `review.rs`.
+            Modal::Picker(_) | Modal::Review(_) => {}
         }
     }
 
@@ -193,6 +216,7 @@ impl App {
                     self.modal = Some(Modal::ConfirmKill(s.name.clone()));
                 }
             }
+            Some(Action::Review) => self.open_review(),
             Some(Action::Filter) => self.list.filtering = true,
             Some(Action::Help) => self.toggle_help(),
             Some(Action::Quit) => self.exit = true,

@@ -74,6 +74,15 @@ pub struct App {
     pub warning: Option<String>,
     /// When the last key or paste arrived (see [`BURST_GAP`]).
     pub(super) last_input: Option<Instant>,
+    /// The terminal has the focus (as focus reports say; assumed until one
+    /// says otherwise, since many terminals never send them).
+    pub focused: bool,
+    /// Ring the bell when a session starts needing a person (`[tui] bell`).
+    pub bell: bool,
+    /// A bell for the event loop to ring (it clears this).
+    pub ring: bool,
+    /// The session being switched to (by id), until its attach reply comes.
+    pub attaching: Option<String>,
 }
 
 impl App {
@@ -98,6 +107,10 @@ impl App {
             clock: Clock::System,
             warning: None,
             last_input: None,
+            focused: true,
+            bell: true,
+            ring: false,
+            attaching: None,
         };
         match attach {
             Some(name) => {
@@ -121,6 +134,11 @@ impl App {
     /// How long until the prompt takes decision keys (zero once armed), or
     /// `None` when no call waits.
     pub fn arming_left(&self) -> Option<Duration> {
+        if let Some(Modal::Review(r)) = &self.modal {
+            // The list's prompt arms the same way, from when its call showed.
+            r.call.as_ref()?;
+            return Some((r.since + ARM_DELAY).saturating_duration_since(self.clock.now()));
+        }
         let p = self.session.as_ref()?.prompt.as_ref()?;
         Some((p.since + ARM_DELAY).saturating_duration_since(self.clock.now()))
     }

@@ -130,6 +130,42 @@ pub fn body(
     }
 }
 
+/// A waiting call as the prompt shows it: the session view's head call, or
+/// the one the session list reviews.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    /// The call.
+    pub call_id: String,
+    /// Its tool.
+    pub tool: String,
+    /// Its arguments, compact JSON.
+    pub args: String,
+    /// The daemon's diff of the change, when it sent one.
+    pub diff: Option<String>,
+    /// Calls waiting after it.
+    pub more: usize,
+    /// The session's name, when the prompt shows outside the session.
+    pub session: Option<String>,
+    /// Lines the call's text is scrolled down.
+    pub scroll: usize,
+}
+
+/// The call at the head of the session view's queue, while its prompt shows.
+fn session_call(v: &SessionView) -> Option<Call> {
+    let p = v.prompt.as_ref()?;
+    let pending = v.pending();
+    let (_, tool, args) = pending.iter().find(|(id, _, _)| *id == p.call_id)?;
+    Some(Call {
+        call_id: p.call_id.clone(),
+        tool: tool.clone(),
+        args: args.clone(),
+        diff: v.approval_diff(&p.call_id).map(str::to_string),
+        more: pending.len() - 1,
+        session: None,
+        scroll: p.scroll,
+    })
+}
+
 /// The whole prompt's lines at `width`: a header, the call, the keys.
 struct Layout {
     header: Line<'static>,
@@ -138,16 +174,13 @@ struct Layout {
     body: Vec<Line<'static>>,
 }
 
-fn layout(v: &SessionView, width: u16) -> Option<Layout> {
-    let p = v.prompt.as_ref()?;
-    let pending = v.pending();
-    let (_, tool, args) = pending.iter().find(|(id, _, _)| *id == p.call_id)?;
-    let more = if pending.len() > 1 {
-        format!(" (+{} more)", pending.len() - 1)
+fn layout(c: &Call, width: u16) -> Layout {
+    let more = if c.more > 0 {
+        format!(" (+{} more)", c.more)
     } else {
         String::new()
     };
-    let header = Line::from(vec![
+    let mut header = vec![
         Span::styled(
             " approve? ",
             Style::new()
@@ -156,26 +189,37 @@ fn layout(v: &SessionView, width: u16) -> Option<Layout> {
                 .add_modifier(Modifier::BOLD),
         ),
         Span::styled(
-            format!(" {tool}"),
+            format!(" {}", c.tool),
             Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
         ),
-        Span::raw(format!(" {}{more}", p.call_id)),
-    ]);
-    let (pinned, body) = body(tool, args, v.approval_diff(&p.call_id), width);
-    Some(Layout {
-        header,
+        Span::raw(format!(" {}{more}", c.call_id)),
+    ];
+    if let Some(name) = &c.session {
+        header.push(Span::raw(" in "));
+        header.push(Span::styled(
+            visible(name),
+            Style::new().add_modifier(Modifier::BOLD),
+        ));
+    }
+    let (pinned, body) = body(&c.tool, &c.args, c.diff.as_deref(), width);
+    Layout {
+        header: Line::from(header),
         pinned,
         body,
-    })
+    }
 }
 
 /// Rows the prompt wants at `width` (0 when no call waits): a border, the
 /// header, the whole call and the key lines.
 pub fn wanted_height(app: &App, v: &SessionView, width: u16) -> u16 {
-    layout(v, width).map_or(0, |l| {
-        let keys = keys_lines(app, None, width).len();
-        u16::try_from(l.body.len() + l.pinned.len() + 2 + keys).unwrap_or(u16::MAX)
-    })
+    session_call(v).map_or(0, |c| call_height(app, &c, width))
+}
+
+/// Rows the prompt for `c` wants at `width`.
+pub fn call_height(app: &App, c: &Call, width: u16) -> u16 {
+    let l = layout(c, width);
+    let keys = keys_lines(app, None, width).len();
+    u16::try_from(l.body.len() + l.pinned.len() + 2 + keys).unwrap_or(u16::MAX)
 }
 
 fn chip(text: String) -> Span<'static> {
@@ -216,10 +260,13 @@ fn keys_lines(app: &App, scroll: Option<(usize, usize, usize)>, width: u16) -> V
             Style::new().fg(Color::Cyan),
         ));
     } else {
-        spans.push(Span::styled(
-            "  · typing goes to your message",
-            Style::new().fg(Color::DarkGray),
-        ));
+        // On the list (`review`) there is no message box to type into.
+        let note = if matches!(app.modal, Some(super::Modal::Review(_))) {
+            "  · Esc closes"
+        } else {
+            "  · typing goes to your message"
+        };
+        spans.push(Span::styled(note, Style::new().fg(Color::DarkGray)));
     }
     wrap(spans, width, " ")
 }
@@ -259,22 +306,31 @@ fn rows(app: &App, l: &Layout, area: Rect) -> Rows {
 /// The call's lines in all and the lines shown, when the prompt is drawn in
 /// `area`: how far the call scrolls.
 pub fn shown_rows(app: &App, v: &SessionView, area: Rect) -> Option<(usize, usize)> {
-    let l = layout(v, area.width)?;
-    let r = rows(app, &l, area);
-    Some((r.total, r.shown))
+    session_call(v).map(|c| call_rows(app, &c, area))
+}
+
+/// The call's lines in all and the lines shown, for `c` drawn in `area`.
+pub fn call_rows(app: &App, c: &Call, area: Rect) -> (usize, usize) {
+    let r = rows(app, &layout(c, area.width), area);
+    (r.total, r.shown)
 }
 
 /// Draws the prompt in `area` (as tall as the layout could give it).
 pub fn draw(f: &mut Frame<'_>, app: &App, v: &SessionView, area: Rect) {
-    let Some(l) = layout(v, area.width) else {
-        return;
-    };
+    if let Some(c) = session_call(v) {
+        draw_call(f, app, &c, area);
+    }
+}
+
+/// Draws the prompt for `c` in `area`.
+pub fn draw_call(f: &mut Frame<'_>, app: &App, c: &Call, area: Rect) {
+    let l = layout(c, area.width);
     let Rows {
         total,
         head: head_n,
         shown,
     } = rows(app, &l, area);
-    let start = v.prompt.as_ref().map_or(0, |p| p.scroll).min(total - shown);
+    let start = c.scroll.min(total - shown);
     let scroll = (shown < total).then(|| (start + 1, start + shown, total));
     let mut lines = Vec::new();
     let mut head = vec![l.header];

@@ -219,6 +219,10 @@ fn draw_status(f: &mut Frame<'_>, app: &App, v: &SessionView, area: Rect) {
             state_style(shown_state(app, i.state)),
         ),
     ];
+    spans.extend(crate::ui::view::chrome::waiting_badge(
+        app,
+        area.width >= 60,
+    ));
     if let Some(m) = &app.flash {
         spans.push(Span::styled(
             format!(" {m}"),

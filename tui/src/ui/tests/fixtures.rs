@@ -140,7 +140,7 @@ pub(super) fn result(id: &str, tool: &str, output: &str, is_error: bool) -> Even
     }
 }
 
-fn state(s: SessionState) -> EventKind {
+pub(super) fn state(s: SessionState) -> EventKind {
     EventKind::State { state: s }
 }
 
@@ -379,7 +379,7 @@ pub(super) fn arm(app: &mut App) {
 }
 
 /// The list screen, connected, with `list` from the daemon.
-fn list_with(list: Vec<SessionInfo>) -> App {
+pub(super) fn list_with(list: Vec<SessionInfo>) -> App {
     let mut app = new_app(Keymap::default(), None, false);
     app.on_daemon(FromDaemon::Connected);
     app.on_daemon(FromDaemon::Sessions(list));

@@ -11,10 +11,12 @@
 //! The fixtures and scenes are in `fixtures`; the app tests in `app` (keys and the
 //! requests they send), `approval` (deciding a waiting call), `list` (the session
 //! list and its dialogs), `session` (the session view following the daemon) and
-//! `context` (context use and compactions).
+//! `context` (context use and compactions), `attention` (the bell, the badge,
+//! switching sessions and deciding from the list).
 
 mod app;
 mod approval;
+mod attention;
 mod context;
 mod fixtures;
 mod list;
@@ -86,6 +88,15 @@ snapshot_tests! {
     snapshot_scrolled_up => scrolled_up,
     snapshot_input_multiline => input_multiline,
     snapshot_older_events => older_events,
+}
+
+/// Issue 11: the list with sessions that need you, its approval prompt, the
+/// badge and the picker.
+#[test]
+fn snapshot_attention() {
+    for (name, build) in attention::SCENES {
+        snap(name, *build);
+    }
 }
 
 #[test]
