@@ -1,5 +1,6 @@
 //! Parsing `config.toml` into a [`Config`], with unknown keys refused and errors at the
-//! line and column of what is wrong. The TUI's `[keys]` table is accepted and left to it.
+//! line and column of what is wrong. The TUI's `[keys]` and `[tui]` tables are accepted and
+//! left to it.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -34,6 +35,10 @@ struct RawConfig {
     #[serde(default)]
     #[allow(dead_code)]
     keys: Option<toml::Table>,
+    /// The TUI's own settings (`time`), read by the TUI; accepted here too.
+    #[serde(default)]
+    #[allow(dead_code)]
+    tui: Option<toml::Table>,
 }
 
 #[derive(Deserialize)]

@@ -347,3 +347,9 @@ output_per_mtok = 1.0
     let e = p("[models.\"a/b\"]\ninput_per_mtok = -1.0\noutput_per_mtok = 1.0\n").unwrap_err();
     assert!(e.message.contains("input_per_mtok") && e.line == 2, "{e}");
 }
+
+#[test]
+fn the_tuis_tables_are_accepted_and_left_to_it() {
+    let c = p("[keys]\nhelp = \"f1\"\n\n[tui]\ntime = \"utc\"\n");
+    assert!(c.is_ok(), "{:?}", c.err());
+}

@@ -105,6 +105,8 @@ pub enum FromDaemon {
     Info(Box<SessionInfo>),
     /// A session was created.
     Created(Box<SessionInfo>),
+    /// Creating a session failed (the daemon's message).
+    CreateFailed(String),
     /// The attached session was killed.
     SessionClosed,
     /// Tool servers.
@@ -205,6 +207,10 @@ pub async fn run(
                             attached = None;
                             continue;
                         }
+                        Some(ToDaemon::Create(_)) => {
+                            let _ = from.send(FromDaemon::CreateFailed("not connected to the daemon".into()));
+                            continue;
+                        }
                         Some(_) => {
                             let _ = from.send(FromDaemon::Error("not connected to the daemon".into()));
                             continue;
@@ -283,7 +289,10 @@ pub async fn run(
                     Ok(Some(ServerMessage::Response(r))) => {
                         let kind = r.id.as_u64().and_then(|id| pending.remove(&id)).unwrap_or(Pending::Other);
                         if let Some(e) = r.error {
-                            let _ = from.send(FromDaemon::Error(e.message));
+                            let _ = from.send(match kind {
+                                Pending::Created => FromDaemon::CreateFailed(e.message),
+                                _ => FromDaemon::Error(e.message),
+                            });
                             continue;
                         }
                         let v = r.result;

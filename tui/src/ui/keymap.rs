@@ -89,6 +89,12 @@ pub enum Action {
     /// Clear the terminal and draw everything again (after another program
     /// wrote over the screen).
     Redraw,
+    /// Edit the message in `$EDITOR`.
+    Editor,
+    /// The previous (older) message of the input history.
+    HistoryPrev,
+    /// The next (newer) message of the input history, then the draft.
+    HistoryNext,
 }
 
 impl Action {
@@ -123,6 +129,9 @@ impl Action {
             Action::Filter => "filter",
             Action::Quit => "quit",
             Action::Redraw => "redraw",
+            Action::Editor => "editor",
+            Action::HistoryPrev => "history_prev",
+            Action::HistoryNext => "history_next",
         }
     }
 
@@ -132,7 +141,7 @@ impl Action {
             Action::Detach => "detach (the agent keeps working)",
             Action::Help => "show / hide this help",
             Action::SessionList => "back to the session list",
-            Action::Interrupt => "interrupt the running turn",
+            Action::Interrupt => "interrupt the running turn (Esc: only while one runs)",
             Action::Send => "send (queued after the running turn)",
             Action::SendSteer => "send with --steer (joins the running turn)",
             Action::SendInterrupt => "send with --interrupt (replaces the running turn)",
@@ -141,7 +150,7 @@ impl Action {
             Action::PageDown => "scroll down",
             Action::Top => "scroll to the top (input empty)",
             Action::Bottom => "scroll to the bottom and follow (input empty)",
-            Action::Search => "search the transcript (input empty)",
+            Action::Search => "search the transcript",
             Action::NextMatch => "next match",
             Action::PrevMatch => "previous match",
             Action::ToggleTools => "expand / collapse tool calls and compactions",
@@ -157,6 +166,9 @@ impl Action {
             Action::Filter => "filter sessions",
             Action::Quit => "quit",
             Action::Redraw => "redraw the screen (clears it first)",
+            Action::Editor => "edit the message in $EDITOR (not sent)",
+            Action::HistoryPrev => "older sent message (Up on the first line: by its start)",
+            Action::HistoryNext => "newer sent message, then the draft (Down on the last line)",
         }
     }
 
@@ -190,6 +202,9 @@ impl Action {
             Action::Filter,
             Action::Quit,
             Action::Redraw,
+            Action::Editor,
+            Action::HistoryPrev,
+            Action::HistoryNext,
         ]
     }
 }
@@ -359,6 +374,8 @@ impl Default for Keymap {
                 b(Prefix, "?", Help),
                 b(Prefix, "s", SessionList),
                 b(Session, "ctrl-c", Interrupt),
+                // Esc interrupts only while a turn runs, and closes a search first.
+                b(Session, "esc", Interrupt),
                 b(Session, "enter", Send),
                 b(Session, "ctrl-s", SendSteer),
                 b(Session, "ctrl-x", SendInterrupt),
@@ -368,11 +385,16 @@ impl Default for Keymap {
                 b(Session, "pgdn", PageDown),
                 b(Session, "home", Top),
                 b(Session, "end", Bottom),
-                b(Session, "/", Search),
+                // `/` and `?` are text in the message box: search and help take
+                // keys that cannot be typed.
+                b(Session, "ctrl-f", Search),
                 b(Session, "ctrl-n", NextMatch),
                 b(Session, "ctrl-p", PrevMatch),
                 b(Session, "ctrl-o", ToggleTools),
-                b(Session, "?", Help),
+                b(Session, "f1", Help),
+                b(Session, "ctrl-g", Editor),
+                b(Session, "alt-p", HistoryPrev),
+                b(Session, "alt-n", HistoryNext),
                 // Deciding takes keys that typing and pastes never produce.
                 b(Approval, "ctrl-y", Approve),
                 b(Approval, "ctrl-d", Deny),

@@ -4,13 +4,14 @@
 mod clock;
 mod daemon;
 mod fit;
+mod history;
 mod keys;
 mod list;
 mod session;
 mod session_keys;
 mod state;
 
-pub use clock::{ARM_DELAY, BURST_GAP, Clock};
+pub use clock::{ARM_DELAY, BURST_GAP, Clock, TimeZone};
 pub use list::ListState;
-pub use session::{Prompt, Search, SessionView};
+pub use session::{Prompt, Search, SessionView, input_rows};
 pub use state::{ATTACH_PAGE, App, ConnState, Screen};

@@ -11,7 +11,8 @@
 //! The fixtures and scenes are in `fixtures`; the app tests in `app` (keys and the
 //! requests they send), `approval` (deciding a waiting call), `list` (the session
 //! list and its dialogs), `session` (the session view following the daemon) and
-//! `context` (context use and compactions).
+//! `context` (context use and compactions) and `writing` (the message box: its
+//! history, its editor, its keys and its wrapping; the list's smaller fixes).
 
 mod app;
 mod approval;
@@ -20,6 +21,7 @@ mod fixtures;
 mod list;
 mod render;
 mod session;
+mod writing;
 
 use fixtures::*;
 
@@ -86,6 +88,14 @@ snapshot_tests! {
     snapshot_scrolled_up => scrolled_up,
     snapshot_input_multiline => input_multiline,
     snapshot_older_events => older_events,
+    snapshot_input_wrapped => input_wrapped,
+    snapshot_input_wrapped_wide => input_wrapped_wide,
+    snapshot_input_scrolled => input_scrolled,
+    snapshot_list_utc => list_utc,
+    snapshot_list_local => list_local,
+    snapshot_list_cut => list_cut,
+    snapshot_status_long_name => status_long_name,
+    snapshot_create_error => create_error,
 }
 
 #[test]
