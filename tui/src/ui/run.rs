@@ -275,6 +275,10 @@ async fn event_loop(
             // Nothing may read the terminal while the editor has it: the input
             // stream goes, and a fresh one (not read until polled) takes its place.
             drop(std::mem::replace(&mut input, EventStream::new()));
+            // Dropping the stream wakes crossterm's reader; a wake-up nobody
+            // took is left for the next poll, and would cut short the cursor
+            // query of `terminal.clear()` below. Take it now.
+            let _ = ratatui::crossterm::event::poll(Duration::ZERO);
             let edited = run_editor(&draft, signals).await;
             setup()?;
             terminal.clear()?;
