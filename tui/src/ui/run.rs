@@ -104,18 +104,9 @@ fn load_time_zone() -> (TimeZone, Option<String>) {
     else {
         return (TimeZone::Local, None);
     };
-    match table.get("tui").and_then(|t| t.get("time")) {
-        None => (TimeZone::Local, None),
-        Some(v) => match v.as_str().and_then(TimeZone::parse) {
-            Some(zone) => (zone, None),
-            None => (
-                TimeZone::Local,
-                Some(format!(
-                    "{}: [tui] time: expected \"local\" or \"utc\", not {v}; showing local time",
-                    path.display()
-                )),
-            ),
-        },
+    match TimeZone::from_config(&table) {
+        Ok(zone) => (zone, None),
+        Err(e) => (TimeZone::Local, Some(format!("{}: {e}", path.display()))),
     }
 }
 

@@ -78,6 +78,17 @@ impl TimeZone {
         }
     }
 
+    /// `[tui] time` from a parsed config.toml: local when it is not set; an
+    /// error that says what is wrong with a value it cannot use.
+    pub fn from_config(config: &toml::Table) -> Result<TimeZone, String> {
+        match config.get("tui").and_then(|t| t.get("time")) {
+            None => Ok(TimeZone::Local),
+            Some(v) => v.as_str().and_then(TimeZone::parse).ok_or_else(|| {
+                format!("[tui] time: expected \"local\" or \"utc\", not {v}; showing local time")
+            }),
+        }
+    }
+
     /// The label to show with times, when they are not local.
     pub fn label(self) -> Option<&'static str> {
         match self {
@@ -122,6 +133,15 @@ mod tests {
         assert_eq!(TimeZone::parse(" UTC "), Some(TimeZone::Utc));
         assert_eq!(TimeZone::parse("local"), Some(TimeZone::Local));
         assert_eq!(TimeZone::parse("gmt"), None);
+        let config = |s: &str| toml::from_str::<toml::Table>(s).unwrap();
+        assert_eq!(TimeZone::from_config(&config("")), Ok(TimeZone::Local));
+        assert_eq!(
+            TimeZone::from_config(&config("[tui]\ntime = \"utc\"")),
+            Ok(TimeZone::Utc)
+        );
+        let e = TimeZone::from_config(&config("[tui]\ntime = \"gmt\"")).unwrap_err();
+        assert!(e.contains("[tui] time") && e.contains("\"gmt\""), "{e}");
+        assert!(TimeZone::from_config(&config("[tui]\ntime = 3")).is_err());
         assert_eq!(TimeZone::Utc.label(), Some("UTC"));
         assert_eq!(TimeZone::Local.label(), None);
     }

@@ -222,13 +222,15 @@ pub(super) fn replace_text(input: &mut TextArea<'static>, text: &str, at_top: bo
 pub fn input_rows(input: &TextArea<'_>, width: u16) -> usize {
     let inner = width.saturating_sub(2);
     let lines = input.lines();
-    // Most messages wrap nowhere: no need to lay them out.
+    // Most messages wrap nowhere: no need to lay them out (a tab's width
+    // depends on where it falls: those are laid out).
     let longest = lines
         .iter()
         .map(|l| unicode_width::UnicodeWidthStr::width(l.as_str()))
         .max()
         .unwrap_or(0);
-    if longest + 1 < inner as usize || inner == 0 {
+    let tabs = lines.iter().any(|l| l.contains('\t'));
+    if (longest + 1 < inner as usize && !tabs) || inner == 0 {
         return lines.len().max(1);
     }
     // Lay a copy out at that width (drawing it is what sets its width), then

@@ -16,6 +16,9 @@ use crate::ui::modals::Modal;
 use crate::ui::transcript::partial_lines;
 use crate::ui::widgets::line_input::LineInput;
 
+/// How many of this run's sent messages the input history keeps.
+const SENT_KEPT: usize = 1000;
+
 impl App {
     pub(super) fn session_key(&mut self, ev: KeyEvent, key: Key, in_burst: bool) {
         let read_only = self.read_only;
@@ -129,6 +132,9 @@ impl App {
                     ));
                 }
                 self.sent.push((id.clone(), text.clone()));
+                if self.sent.len() > SENT_KEPT {
+                    self.sent.remove(0);
+                }
                 self.outbox.push(ToDaemon::Send {
                     session: id,
                     text,
