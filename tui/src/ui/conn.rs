@@ -113,6 +113,8 @@ pub enum FromDaemon {
     Info(Box<SessionInfo>),
     /// A session was created.
     Created(Box<SessionInfo>),
+    /// Creating a session failed (the daemon's message).
+    CreateFailed(String),
     /// The attached session was killed.
     SessionClosed,
     /// Tool servers.
@@ -224,6 +226,10 @@ pub async fn run(
                         }
                         // The app asks again once connected.
                         Some(ToDaemon::PendingCalls { .. }) => continue,
+                        Some(ToDaemon::Create(_)) => {
+                            let _ = from.send(FromDaemon::CreateFailed("not connected to the daemon".into()));
+                            continue;
+                        }
                         Some(_) => {
                             let _ = from.send(FromDaemon::Error("not connected to the daemon".into()));
                             continue;
@@ -315,6 +321,7 @@ pub async fn run(
                                 // Not the user's request: say nothing, but let
                                 // the app know the answer will not come.
                                 Pending::Calls(session) => FromDaemon::PendingCalls { session, events: None },
+                                Pending::Created => FromDaemon::CreateFailed(e.message),
                                 _ => FromDaemon::Error(e.message),
                             });
                             continue;

@@ -99,6 +99,12 @@ pub enum Action {
     JumpWaiting,
     /// Open the approval prompt for the selected session's waiting call.
     Review,
+    /// Edit the message in `$EDITOR`.
+    Editor,
+    /// The previous (older) message of the input history.
+    HistoryPrev,
+    /// The next (newer) message of the input history, then the draft.
+    HistoryNext,
 }
 
 impl Action {
@@ -138,6 +144,9 @@ impl Action {
             Action::PrevSession => "prev_session",
             Action::JumpWaiting => "jump_waiting",
             Action::Review => "review",
+            Action::Editor => "editor",
+            Action::HistoryPrev => "history_prev",
+            Action::HistoryNext => "history_next",
         }
     }
 
@@ -147,7 +156,7 @@ impl Action {
             Action::Detach => "detach (the agent keeps working)",
             Action::Help => "show / hide this help",
             Action::SessionList => "back to the session list",
-            Action::Interrupt => "interrupt the running turn",
+            Action::Interrupt => "interrupt the running turn (Esc: only while one runs)",
             Action::Send => "send (queued after the running turn)",
             Action::SendSteer => "send with --steer (joins the running turn)",
             Action::SendInterrupt => "send with --interrupt (replaces the running turn)",
@@ -156,7 +165,7 @@ impl Action {
             Action::PageDown => "scroll down",
             Action::Top => "scroll to the top (input empty)",
             Action::Bottom => "scroll to the bottom and follow (input empty)",
-            Action::Search => "search the transcript (input empty)",
+            Action::Search => "search the transcript",
             Action::NextMatch => "next match",
             Action::PrevMatch => "previous match",
             Action::ToggleTools => "expand / collapse tool calls and compactions",
@@ -177,6 +186,9 @@ impl Action {
             Action::PrevSession => "switch to the previous session",
             Action::JumpWaiting => "switch to the session that has waited longest for you",
             Action::Review => "review the waiting call here: approve or deny it",
+            Action::Editor => "edit the message in $EDITOR (not sent)",
+            Action::HistoryPrev => "older sent message (Up on the first line: by its start)",
+            Action::HistoryNext => "newer sent message, then the draft (Down on the last line)",
         }
     }
 
@@ -215,6 +227,9 @@ impl Action {
             Action::PrevSession,
             Action::JumpWaiting,
             Action::Review,
+            Action::Editor,
+            Action::HistoryPrev,
+            Action::HistoryNext,
         ]
     }
 }
@@ -388,6 +403,8 @@ impl Default for Keymap {
                 b(Prefix, "p", PrevSession),
                 b(Prefix, "a", JumpWaiting),
                 b(Session, "ctrl-c", Interrupt),
+                // Esc interrupts only while a turn runs, and closes a search first.
+                b(Session, "esc", Interrupt),
                 b(Session, "enter", Send),
                 b(Session, "ctrl-s", SendSteer),
                 b(Session, "ctrl-x", SendInterrupt),
@@ -397,11 +414,16 @@ impl Default for Keymap {
                 b(Session, "pgdn", PageDown),
                 b(Session, "home", Top),
                 b(Session, "end", Bottom),
-                b(Session, "/", Search),
+                // `/` and `?` are text in the message box: search and help take
+                // keys that cannot be typed.
+                b(Session, "ctrl-f", Search),
                 b(Session, "ctrl-n", NextMatch),
                 b(Session, "ctrl-p", PrevMatch),
                 b(Session, "ctrl-o", ToggleTools),
-                b(Session, "?", Help),
+                b(Session, "f1", Help),
+                b(Session, "ctrl-g", Editor),
+                b(Session, "alt-p", HistoryPrev),
+                b(Session, "alt-n", HistoryNext),
                 // Deciding takes keys that typing and pastes never produce.
                 b(Approval, "ctrl-y", Approve),
                 b(Approval, "ctrl-d", Deny),

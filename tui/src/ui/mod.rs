@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod conn;
+mod editor;
 pub mod keymap;
 pub(crate) mod modals;
 mod run;

@@ -22,7 +22,7 @@ use ratatui::crossterm::terminal::{
 };
 use tokio::sync::mpsc;
 
-use super::app::App;
+use super::app::{App, TimeZone};
 use super::keymap::{Key, Keymap};
 use super::tui_config::TuiConfig;
 use super::{conn, view};
@@ -55,6 +55,22 @@ fn restore() {
     );
 }
 
+/// Puts the terminal in the TUI's modes (undone by [`restore`]).
+fn setup() -> anyhow::Result<()> {
+    enable_raw_mode().context("cannot put the terminal in raw mode")?;
+    execute!(
+        std::io::stdout(),
+        Print(PUSH_TITLE),
+        EnterAlternateScreen,
+        EnableBracketedPaste,
+        // Tells the bell whether the person is looking at this terminal
+        // (tmux passes these on with `focus-events on`).
+        EnableFocusChange
+    )
+    .context("cannot set up the terminal")?;
+    Ok(())
+}
+
 impl TerminalGuard {
     fn enter() -> anyhow::Result<TerminalGuard> {
         let previous = std::panic::take_hook();
@@ -62,17 +78,7 @@ impl TerminalGuard {
             restore();
             previous(info);
         }));
-        enable_raw_mode().context("cannot put the terminal in raw mode")?;
-        execute!(
-            std::io::stdout(),
-            Print(PUSH_TITLE),
-            EnterAlternateScreen,
-            EnableBracketedPaste,
-            // Tells the bell whether the person is looking at this terminal
-            // (tmux passes these on with `focus-events on`).
-            EnableFocusChange
-        )
-        .context("cannot set up the terminal")?;
+        setup()?;
         Ok(TerminalGuard)
     }
 }
@@ -107,6 +113,22 @@ fn load_keymap() -> (Keymap, Option<String>) {
             ),
         },
         None => (Keymap::default(), None),
+    }
+}
+
+/// Reads `[tui] time` from config.toml: `"local"` (the default) or `"utc"`. A
+/// value it cannot use keeps local time, with a warning shown from the start.
+fn load_time_zone() -> (TimeZone, Option<String>) {
+    let path = tether_shared::paths::config_dir().join("config.toml");
+    let Some(table) = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|text| toml::from_str::<toml::Table>(&text).ok())
+    else {
+        return (TimeZone::Local, None);
+    };
+    match TimeZone::from_config(&table) {
+        Ok(zone) => (zone, None),
+        Err(e) => (TimeZone::Local, Some(format!("{}: {e}", path.display()))),
     }
 }
 
@@ -180,6 +202,11 @@ impl Signals {
 /// 128 + N after signal N (as a shell reports a process that a signal ended).
 pub async fn run(socket: PathBuf, attach: Option<String>, read_only: bool) -> anyhow::Result<u8> {
     let (mut keymap, key_warning) = load_keymap();
+    let (time_zone, time_warning) = load_time_zone();
+    let key_warning = match (key_warning, time_warning) {
+        (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+        (a, b) => a.or(b),
+    };
     if let Some(prefixes) = tmux_prefixes() {
         keymap.inside_tmux(&prefixes);
     }
@@ -194,6 +221,7 @@ pub async fn run(socket: PathBuf, attach: Option<String>, read_only: bool) -> an
     let mut app = App::new(keymap, attach, read_only, cwd);
     app.bell = tui.bell;
     app.warning.clone_from(&key_warning);
+    app.time_zone = time_zone;
     let (to_tx, to_rx) = mpsc::unbounded_channel();
     let (from_tx, mut from_rx) = mpsc::unbounded_channel();
     let link = tokio::spawn(conn::run(socket, to_rx, from_tx));
@@ -211,6 +239,26 @@ pub async fn run(socket: PathBuf, attach: Option<String>, read_only: bool) -> an
     match result? {
         Ended::Left => Ok(0),
         Ended::Signal(n) => Ok(u8::try_from(128 + n).unwrap_or(u8::MAX)),
+    }
+}
+
+/// Gives the terminal to `$EDITOR` on `draft` and waits for it; `Err(N)` when
+/// signal N came meanwhile to end the TUI. A SIGINT is the editor's too (a
+/// Ctrl-C typed in it reaches the whole foreground group): the editor decides.
+async fn run_editor(draft: &str, signals: &mut Signals) -> Result<Result<String, String>, i32> {
+    restore();
+    let editor = super::editor::from_env();
+    let edit = super::editor::edit(&editor, draft);
+    tokio::pin!(edit);
+    loop {
+        tokio::select! {
+            result = &mut edit => return Ok(result),
+            n = signals.next() => {
+                if n != nix::libc::SIGINT {
+                    return Err(n);
+                }
+            }
+        }
     }
 }
 
@@ -242,6 +290,25 @@ async fn event_loop(
         }
         if app.exit {
             return Ok(Ended::Left);
+        }
+        if let Some(draft) = app.editor.take() {
+            // Nothing may read the terminal while the editor has it: the input
+            // stream goes, and a fresh one (not read until polled) takes its place.
+            drop(std::mem::replace(&mut input, EventStream::new()));
+            // Dropping the stream wakes crossterm's reader; a wake-up nobody
+            // took is left for the next poll, and would cut short the cursor
+            // query of `terminal.clear()` below. Take it now.
+            let _ = ratatui::crossterm::event::poll(Duration::ZERO);
+            let edited = run_editor(&draft, signals).await;
+            setup()?;
+            terminal.clear()?;
+            // The editor's exit brought the saved title back: set ours again.
+            title.clear();
+            match edited {
+                Ok(result) => app.edited(result),
+                Err(n) => return Ok(Ended::Signal(n)),
+            }
+            dirty = true;
         }
         if app.redraw {
             // Forget what the screen shows: the next draw repaints every cell.

@@ -79,7 +79,19 @@ impl App {
                     self.outbox.push(ToDaemon::ListSessions);
                 }
             }
-            FromDaemon::Disconnected(e) => self.conn = ConnState::Reconnecting(e),
+            FromDaemon::Disconnected(e) => {
+                self.conn = ConnState::Reconnecting(e);
+                if let Some(Modal::Create(form)) = self.modal.as_mut()
+                    && form.creating
+                {
+                    // Its answer went with the connection.
+                    form.creating = false;
+                    form.error = Some(
+                        "the connection to the daemon was lost; see the list before trying again"
+                            .into(),
+                    );
+                }
+            }
             FromDaemon::Sessions(list) => {
                 // The attached session's summary rides along with the list.
                 if let Some(v) = self.session.as_mut()
@@ -135,7 +147,7 @@ impl App {
                             .take()
                             .filter(|v| v.info.id == r.info.id)
                             .map(|v| v.input);
-                        let mut view = SessionView::new(*r);
+                        let mut view = SessionView::new(*r, &self.keymap);
                         if let Some(input) = kept {
                             view.input = input;
                         }
@@ -204,6 +216,9 @@ impl App {
                 }
             }
             FromDaemon::Created(info) => {
+                if matches!(self.modal, Some(Modal::Create(_))) {
+                    self.modal = None;
+                }
                 self.outbox.push(ToDaemon::Attach {
                     session: info.id.clone(),
                     page: ATTACH_PAGE,
@@ -219,6 +234,13 @@ impl App {
                 self.list.attention.fetched(&session, events.as_deref());
             }
             FromDaemon::Tools(t) => self.tools = t,
+            FromDaemon::CreateFailed(e) => match self.modal.as_mut() {
+                Some(Modal::Create(form)) => {
+                    form.creating = false;
+                    form.error = Some(e);
+                }
+                _ => self.flash = Some(format!("cannot create the session: {e}")),
+            },
             FromDaemon::Error(e) => self.flash = Some(e),
         }
     }

@@ -8,6 +8,7 @@ use super::clock::BURST_GAP;
 use super::state::{ATTACH_PAGE, App, Screen};
 use crate::ui::conn::ToDaemon;
 use crate::ui::keymap::{Action, Context, Key};
+use crate::ui::modals::create::expand_dir;
 use crate::ui::modals::{CreateForm, Modal};
 use crate::ui::widgets::line_input::{Edit, LineInput};
 
@@ -145,23 +146,25 @@ impl App {
                 KeyCode::Esc => self.modal = None,
                 KeyCode::Tab | KeyCode::Down => form.focus = (form.focus + 1) % 3,
                 KeyCode::BackTab | KeyCode::Up => form.focus = (form.focus + 2) % 3,
+                // One request at a time: the form waits for its answer.
+                KeyCode::Enter if form.creating => {}
                 KeyCode::Enter => {
-                    let [name, dir, prompt] = form.fields.each_mut().map(LineInput::take);
+                    // The fields stay until the session exists: a failure
+                    // leaves them to correct.
+                    let [name, dir, prompt] = form.fields.each_ref().map(LineInput::text);
+                    let home = std::env::var("HOME").ok();
                     let p = CreateParams {
                         name: Some(name.trim().to_string()).filter(|n| !n.is_empty()),
-                        cwd: if dir.trim().is_empty() {
-                            self.cwd.clone()
-                        } else {
-                            dir.trim().to_string()
-                        },
+                        cwd: expand_dir(dir, home.as_deref(), &self.cwd),
                         model: None,
                         instructions: None,
-                        prompt: Some(prompt).filter(|p| !p.trim().is_empty()),
+                        prompt: Some(prompt.to_string()).filter(|p| !p.trim().is_empty()),
                         max_tokens: None,
                         max_cost_usd: None,
                     };
                     self.outbox.push(ToDaemon::Create(p));
-                    self.modal = None;
+                    form.creating = true;
+                    form.error = None;
                 }
                 _ => {
                     form.fields[form.focus].on_key(&ev);
@@ -217,7 +220,12 @@ impl App {
                 }
             }
             Some(Action::Review) => self.open_review(),
-            Some(Action::Filter) => self.list.filtering = true,
+            Some(Action::Filter) => {
+                // A fresh filter, not more typed onto the last one.
+                self.list.filter.clear();
+                self.list.selected = 0;
+                self.list.filtering = true;
+            }
             Some(Action::Help) => self.toggle_help(),
             Some(Action::Quit) => self.exit = true,
             Some(Action::Redraw) => self.redraw = true,

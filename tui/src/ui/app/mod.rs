@@ -5,6 +5,7 @@ pub mod attention;
 mod clock;
 mod daemon;
 mod fit;
+mod history;
 mod keys;
 mod list;
 mod review;
@@ -13,7 +14,7 @@ mod session_keys;
 mod state;
 mod switch;
 
-pub use clock::{ARM_DELAY, BURST_GAP, Clock};
+pub use clock::{ARM_DELAY, BURST_GAP, Clock, TimeZone};
 pub use list::ListState;
-pub use session::{Prompt, Search, SessionView};
+pub use session::{Prompt, Search, SessionView, input_rows};
 pub use state::{ATTACH_PAGE, App, ConnState, Screen};

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use tether_shared::protocol::ToolServerInfo;
 
-use super::clock::{ARM_DELAY, Clock};
+use super::clock::{ARM_DELAY, Clock, TimeZone};
 use super::list::ListState;
 use super::session::SessionView;
 use crate::ui::conn::ToDaemon;
@@ -70,6 +70,8 @@ pub struct App {
     pub redraw: bool,
     /// The time source (tests use a manual one).
     pub clock: Clock,
+    /// The zone times show in (`[tui] time`).
+    pub time_zone: TimeZone,
     /// A problem found at start (a bad `[keys]` entry), shown until the TUI exits.
     pub warning: Option<String>,
     /// When the last key or paste arrived (see [`BURST_GAP`]).
@@ -83,6 +85,12 @@ pub struct App {
     pub ring: bool,
     /// The session being switched to (by id), until its attach reply comes.
     pub attaching: Option<String>,
+    /// What this TUI sent in this run, (session id, text) oldest first: part
+    /// of the input history of every session.
+    pub sent: Vec<(String, String)>,
+    /// A draft to open in `$EDITOR` (`Ctrl-g`): the event loop gives the
+    /// terminal to the editor, then hands the text back with [`App::edited`].
+    pub editor: Option<String>,
 }
 
 impl App {
@@ -105,12 +113,15 @@ impl App {
             help_scroll: 0,
             redraw: false,
             clock: Clock::System,
+            time_zone: TimeZone::Local,
             warning: None,
             last_input: None,
             focused: true,
             bell: true,
             ring: false,
             attaching: None,
+            sent: Vec::new(),
+            editor: None,
         };
         match attach {
             Some(name) => {

@@ -12,7 +12,9 @@
 //! requests they send), `approval` (deciding a waiting call), `list` (the session
 //! list and its dialogs), `session` (the session view following the daemon) and
 //! `context` (context use and compactions), `attention` (the bell, the badge,
-//! switching sessions and deciding from the list).
+//! switching sessions and deciding from the list) and `writing` (the message
+//! box: its history, its editor, its keys and its wrapping; the list's smaller
+//! fixes).
 
 mod app;
 mod approval;
@@ -22,6 +24,7 @@ mod fixtures;
 mod list;
 mod render;
 mod session;
+mod writing;
 
 use fixtures::*;
 
@@ -88,6 +91,14 @@ snapshot_tests! {
     snapshot_scrolled_up => scrolled_up,
     snapshot_input_multiline => input_multiline,
     snapshot_older_events => older_events,
+    snapshot_input_wrapped => input_wrapped,
+    snapshot_input_wrapped_wide => input_wrapped_wide,
+    snapshot_input_scrolled => input_scrolled,
+    snapshot_list_utc => list_utc,
+    snapshot_list_local => list_local,
+    snapshot_list_cut => list_cut,
+    snapshot_status_long_name => status_long_name,
+    snapshot_create_error => create_error,
 }
 
 /// Issue 11: the list with sessions that need you, its approval prompt, the
