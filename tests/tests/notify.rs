@@ -400,7 +400,7 @@ async fn on_limits_the_events_that_notify() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wait_any_returns_at_once_blocks_until_one_waits_and_times_out() {
-    let (model, env) = started(ASK, |_| String::new()).await;
+    let (model, mut env) = started(ASK, |_| String::new()).await;
     // Nothing needs a person: the timeout passes.
     let out = env.run(&["wait", "--any", "--timeout", "0.3"]).await;
     assert_eq!(out.code, 124, "{out:?}");
@@ -459,6 +459,12 @@ async fn wait_any_returns_at_once_blocks_until_one_waits_and_times_out() {
         (0, "first awaiting_approval\n"),
         "{out:?}"
     );
+    // The order, and since when, survive a kill -9 of the daemon.
+    let before = env.ok(&["wait", "--any", "--json", "--timeout", "5"]).await;
+    env.kill9().await;
+    env.start_daemon().await;
+    let after = env.ok(&["wait", "--any", "--json", "--timeout", "5"]).await;
+    assert_eq!(after, before);
     env.ok(&["approve", "first"]).await;
     assert_eq!(env.wait_settled("first").await, "idle");
     let out = env
