@@ -38,6 +38,16 @@ impl SessionState {
         }
     }
 
+    /// True for the states in which a session needs a person (issue 11): a call
+    /// waits for approval, the last turn failed, or the budget is exhausted.
+    /// `tether wait --any` stops at them and the TUI counts them.
+    pub fn needs_person(self) -> bool {
+        matches!(
+            self,
+            SessionState::AwaitingApproval | SessionState::Failed | SessionState::BudgetExhausted
+        )
+    }
+
     /// True for the states `tether wait` stops at.
     pub fn is_settled(self) -> bool {
         matches!(

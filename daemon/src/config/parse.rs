@@ -31,6 +31,8 @@ struct RawConfig {
     models: BTreeMap<String, toml::Spanned<RawModel>>,
     #[serde(default)]
     limits: super::limits::RawLimits,
+    #[serde(default)]
+    notify: super::notify::RawNotify,
     /// Key bindings, read by the TUI; accepted here so the file stays valid.
     #[serde(default)]
     #[allow(dead_code)]
@@ -306,5 +308,6 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         config.models.insert(name, settings);
     }
     config.limits = super::limits::limits(raw.limits, &err_at)?;
+    config.notify = super::notify::notify(raw.notify, &err_at)?;
     Ok(config)
 }

@@ -17,7 +17,7 @@ use super::types::{
     DecideParams, DecideResult, Empty, ForkParams, HelloParams, HelloResult, InterruptResult,
     KillResult, LiveParams, LogsParams, LogsResult, SendParams, SendResult, SessionClosedParams,
     SessionInfo, SessionRef, SessionsUpdatedParams, StopResult, ToolServerInfo, ToolsParams,
-    WaitParams, WaitResult,
+    WaitAnyParams, WaitAnyResult, WaitParams, WaitResult,
 };
 
 /// A request method: its name on the wire, what it takes and what it returns.
@@ -174,6 +174,8 @@ methods! {
     SessionFork, SESSION_FORK = "session.fork", ForkParams => SessionInfo, mutating: true;
     /// Set or clear a session's budget; returns once a session stopped on it is going again.
     SessionBudget, SESSION_BUDGET = "session.budget", BudgetParams => SessionInfo, mutating: true;
+    /// Wait until any session needs a person (issue 11).
+    SessionsWaitAny, SESSIONS_WAIT_ANY = "sessions.wait_any", WaitAnyParams => WaitAnyResult, mutating: false;
 }
 
 notifications! {

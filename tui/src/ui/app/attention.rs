@@ -77,8 +77,9 @@ pub struct Attention {
     /// Each session's state and waiting calls in the last list; `None` before
     /// the first list.
     known: Option<HashMap<String, (SessionState, Vec<String>)>>,
-    /// Since when each session that needs a person has: its `updated_at` when
-    /// the list first showed it so (RFC 3339 UTC, so it sorts as text).
+    /// Since when each session that needs a person has: the daemon's
+    /// `waiting_since`, else its `updated_at` when the list first showed it so
+    /// (RFC 3339 UTC, so it sorts as text).
     since: HashMap<String, String>,
     /// Waiting calls by (session id, call id); `None` when the session's log
     /// did not have them.
@@ -111,7 +112,10 @@ impl Attention {
             if changed && !first {
                 started.push(s.id.clone());
             }
-            if changed || !self.since.contains_key(&s.id) {
+            // The daemon's own record when it has one (it survives restarts).
+            if let Some(since) = &s.waiting_since {
+                self.since.insert(s.id.clone(), since.clone());
+            } else if changed || !self.since.contains_key(&s.id) {
                 self.since.insert(s.id.clone(), s.updated_at.clone());
             }
         }
@@ -254,6 +258,7 @@ mod tests {
             budget: Default::default(),
             cost_usd: 0.0,
             cost_basis: Default::default(),
+            waiting_since: None,
         }
     }
 

@@ -46,6 +46,7 @@ pub(super) fn info(id: &str, name: &str, state: SessionState) -> SessionInfo {
         budget: Default::default(),
         cost_usd: 0.0,
         cost_basis: Default::default(),
+        waiting_since: None,
     }
 }
 
