@@ -102,6 +102,7 @@ impl App {
                     {
                         // A reconnect: add what we missed, no duplicates, no gaps.
                         v.partial = r.partial.assistant_text;
+                        v.queued = r.queued;
                         v.info = SessionInfo {
                             state: r.info.state,
                             ..r.info
@@ -168,6 +169,7 @@ impl App {
                             buf.drain(..cut);
                         }
                     }
+                    Live::Queued { inputs } => v.queued = inputs,
                     Live::Unknown => {}
                 }
             }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use ratatui_textarea::TextArea;
-use tether_shared::protocol::{AttachResult, SessionInfo};
+use tether_shared::protocol::{AttachResult, QueuedInput, SessionInfo};
 use tether_shared::{Event, EventKind};
 
 use crate::ui::transcript::{Transcript, partial_lines};
@@ -66,6 +66,8 @@ pub struct SessionView {
     pub prompt: Option<Prompt>,
     /// The prompt's body in the frame drawn last: (lines in all, lines shown).
     pub prompt_view: (usize, usize),
+    /// Inputs sent and not yet taken by the agent, oldest first.
+    pub queued: Vec<QueuedInput>,
 }
 
 impl SessionView {
@@ -85,6 +87,7 @@ impl SessionView {
             viewport: (80, 20),
             prompt: None,
             prompt_view: (0, 0),
+            queued: r.queued,
         };
         for e in r.events {
             v.push_event(e);
