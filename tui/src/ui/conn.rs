@@ -84,6 +84,31 @@ pub enum ToDaemon {
         /// Name or id.
         session: String,
     },
+    /// Search the session's whole stored log.
+    Search {
+        /// Name or id.
+        session: String,
+        /// The words.
+        query: String,
+    },
+    /// Older events, before a seq, in a page of `limit` (to reach a match).
+    BackfillPage {
+        /// Name or id.
+        session: String,
+        /// Events before this seq.
+        before: u64,
+        /// At most this many.
+        limit: u32,
+    },
+    /// Cancel a queued input (to edit it again: `text` comes back with the answer).
+    CancelInput {
+        /// Name or id.
+        session: String,
+        /// The input.
+        input_id: i64,
+        /// Its text.
+        text: String,
+    },
 }
 
 /// What the daemon tells the app.
@@ -109,11 +134,34 @@ pub enum FromDaemon {
     SessionClosed,
     /// Tool servers.
     Tools(Vec<ToolServerInfo>),
+    /// What a search found.
+    SearchHits {
+        /// The query searched.
+        query: String,
+        /// The daemon's answer.
+        result: SearchResult,
+    },
+    /// A search the daemon could not do.
+    SearchFailed {
+        /// The query.
+        query: String,
+        /// Why.
+        message: String,
+    },
+    /// The answer to a [`ToDaemon::CancelInput`].
+    Cancelled {
+        /// The input.
+        input_id: i64,
+        /// Its text.
+        text: String,
+        /// False: it was not queued any more (the agent took it).
+        cancelled: bool,
+    },
     /// A request failed.
     Error(String),
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 enum Pending {
     List,
     Attach,
@@ -121,6 +169,8 @@ enum Pending {
     Info,
     Created,
     Tools,
+    Search(String),
+    Cancel(i64, String),
     Other,
 }
 
@@ -269,6 +319,18 @@ pub async fn run(
                         ToDaemon::Tools { session } => {
                             (client.send::<method::ToolsList>(&ToolsParams { session: Some(session) }).await, Pending::Tools)
                         }
+                        ToDaemon::Search { session, query } => {
+                            let p = SearchParams { session, query: query.clone(), limit: None };
+                            (client.send::<method::SessionSearch>(&p).await, Pending::Search(query))
+                        }
+                        ToDaemon::BackfillPage { session, before, limit } => {
+                            let p = LogsParams { session, since: None, before: Some(before), limit: Some(limit) };
+                            (client.send::<method::SessionLogs>(&p).await, Pending::Backfill)
+                        }
+                        ToDaemon::CancelInput { session, input_id, text } => {
+                            let p = CancelInputParams { session, input_id };
+                            (client.send::<method::SessionCancelInput>(&p).await, Pending::Cancel(input_id, text))
+                        }
                     };
                     match sent {
                         Ok(id) => {
@@ -283,7 +345,11 @@ pub async fn run(
                     Ok(Some(ServerMessage::Response(r))) => {
                         let kind = r.id.as_u64().and_then(|id| pending.remove(&id)).unwrap_or(Pending::Other);
                         if let Some(e) = r.error {
-                            let _ = from.send(FromDaemon::Error(e.message));
+                            let msg = match kind {
+                                Pending::Search(query) => FromDaemon::SearchFailed { query, message: e.message },
+                                _ => FromDaemon::Error(e.message),
+                            };
+                            let _ = from.send(msg);
                             continue;
                         }
                         let v = r.result;
@@ -297,6 +363,12 @@ pub async fn run(
                             Pending::Info => method::SessionGet::result(v).ok().map(|i| FromDaemon::Info(Box::new(i))),
                             Pending::Created => method::SessionCreate::result(v).ok().map(|i| FromDaemon::Created(Box::new(i))),
                             Pending::Tools => method::ToolsList::result(v).ok().map(FromDaemon::Tools),
+                            Pending::Search(query) => method::SessionSearch::result(v)
+                                .ok()
+                                .map(|result| FromDaemon::SearchHits { query, result }),
+                            Pending::Cancel(input_id, text) => method::SessionCancelInput::result(v)
+                                .ok()
+                                .map(|r| FromDaemon::Cancelled { input_id, text, cancelled: r.cancelled }),
                             Pending::Other => None,
                         };
                         if let Some(o) = out {

@@ -8,6 +8,7 @@ pub mod keymap;
 pub(crate) mod modals;
 mod run;
 pub(crate) mod screens;
+pub mod settings;
 pub(crate) mod transcript;
 pub mod view;
 pub(crate) mod widgets;

@@ -12,7 +12,8 @@ use futures::StreamExt;
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::event::{
-    DisableBracketedPaste, EnableBracketedPaste, Event, EventStream, KeyEventKind,
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, Event, EventStream,
+    KeyEventKind,
 };
 use ratatui::crossterm::execute;
 use ratatui::crossterm::terminal::{
@@ -24,6 +25,10 @@ use super::app::App;
 use super::keymap::{Key, Keymap};
 use super::{conn, view};
 
+/// Mouse reporting: button presses and releases (1000), drags (1002), in SGR
+/// form (1006), which has no limit on the column.
+const MOUSE_ON: &str = "\x1b[?1000h\x1b[?1002h\x1b[?1006h";
+
 /// Restores the terminal when dropped, and on panic.
 struct TerminalGuard;
 
@@ -31,6 +36,7 @@ fn restore() {
     let _ = disable_raw_mode();
     let _ = execute!(
         std::io::stdout(),
+        DisableMouseCapture,
         DisableBracketedPaste,
         LeaveAlternateScreen,
         ratatui::crossterm::cursor::Show
@@ -164,7 +170,14 @@ pub async fn run(socket: PathBuf, attach: Option<String>, read_only: bool) -> an
     let cwd = std::env::current_dir()
         .map(|d| d.display().to_string())
         .unwrap_or_else(|_| "/".into());
+    let (settings, problems) = super::settings::TuiSettings::load();
+    let key_warning = match (key_warning, problems.is_empty()) {
+        (w, true) => w,
+        (Some(w), false) => Some(format!("{w}; {}", problems.join("; "))),
+        (None, false) => Some(problems.join("; ")),
+    };
     let mut app = App::new(keymap, attach, read_only, cwd);
+    app.mouse = settings.mouse;
     app.warning.clone_from(&key_warning);
     let (to_tx, to_rx) = mpsc::unbounded_channel();
     let (from_tx, mut from_rx) = mpsc::unbounded_channel();
@@ -207,9 +220,34 @@ async fn event_loop(
     let mut input = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut dirty = true;
+    // What the terminal was told about the mouse (off at start).
+    let mut mouse_on = false;
     loop {
         for cmd in app.outbox.drain(..) {
             let _ = to.send(cmd);
+        }
+        if app.mouse != mouse_on {
+            mouse_on = app.mouse;
+            if mouse_on {
+                // Presses, drags and the wheel, in SGR coordinates; not every
+                // motion (crossterm's EnableMouseCapture asks for that too),
+                // which would wake the loop on each move for nothing.
+                use std::io::Write;
+                let out = terminal.backend_mut();
+                out.write_all(MOUSE_ON.as_bytes())?;
+                out.flush()?;
+            } else {
+                execute!(terminal.backend_mut(), DisableMouseCapture)?;
+            }
+        }
+        if let Some(text) = app.clipboard.take()
+            && let Some(seq) = super::widgets::osc52::sequence(&text)
+        {
+            // Straight to the terminal, between frames: it draws nothing.
+            use std::io::Write;
+            let out = terminal.backend_mut();
+            out.write_all(seq.as_bytes())?;
+            out.flush()?;
         }
         if app.exit {
             return Ok(Ended::Left);
@@ -239,6 +277,10 @@ async fn event_loop(
                     dirty = true;
                 }
                 Some(Ok(Event::Resize(..))) => dirty = true,
+                Some(Ok(Event::Mouse(m))) => {
+                    app.on_mouse(m);
+                    dirty = true;
+                }
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Err(e).context("terminal input failed"),
                 None => return Ok(Ended::Left),
@@ -258,7 +300,7 @@ async fn event_loop(
             _ = tick.tick() => {
                 app.on_tick();
             }
-            // The approval prompt arms: draw it with its keys live.
+            // The approval prompt arms, or the spinner's next frame is due.
             _ = sleep_until(app.next_wake()), if app.next_wake().is_some() => dirty = true,
         }
     }

@@ -50,6 +50,12 @@ impl App {
                 Some(Action::Detach) => self.exit = true,
                 Some(Action::Help) => self.toggle_help(),
                 Some(Action::SessionList) => self.back_to_list(),
+                Some(Action::CopyMode)
+                    if self.screen == Screen::Session && self.modal.is_none() =>
+                {
+                    self.enter_copy_mode()
+                }
+                Some(Action::ToggleMouse) => self.toggle_mouse(),
                 _ => {}
             }
             return;

@@ -2,15 +2,23 @@
 //! requests for the daemon out (in `outbox`). Rendering only reads this.
 
 mod clock;
+mod copy;
 mod daemon;
 mod fit;
 mod keys;
+mod lines;
 mod list;
+mod reading;
 mod session;
 mod session_keys;
+mod spinner;
 mod state;
 
 pub use clock::{ARM_DELAY, BURST_GAP, Clock};
+pub use copy::{CopyMode, Point, Selecting};
+pub use lines::{Row, line_text};
 pub use list::ListState;
+pub use reading::{WHEEL_LINES, search_words};
 pub use session::{Prompt, Search, SessionView};
+pub use spinner::{FRAMES, elapsed};
 pub use state::{ATTACH_PAGE, App, ConnState, Screen};
