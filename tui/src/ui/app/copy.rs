@@ -346,10 +346,11 @@ impl App {
             }
             Action::Yank => {
                 let selected = v.copy.as_ref().is_some_and(|c| c.anchor.is_some());
-                if !selected && let Some(i) = v.row_cell(cur.row) {
-                    if v.toggle_keeping_place(i) {
-                        return;
-                    }
+                if !selected
+                    && let Some(i) = v.row_cell(cur.row)
+                    && v.toggle_keeping_place(i)
+                {
+                    return;
                 }
                 let text = v.copy_text();
                 if selected {

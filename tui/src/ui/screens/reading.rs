@@ -16,7 +16,7 @@ use crate::ui::transcript::view::{mark_words, restyle};
 
 /// A search's words in a line.
 pub fn match_style() -> Style {
-    Style::new().fg(Color::Black).bg(Color::Yellow)
+    Style::new().fg(Color::Black).bg(Color::LightYellow)
 }
 
 /// The current match's words.

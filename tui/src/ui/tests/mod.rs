@@ -18,6 +18,7 @@ mod approval;
 mod context;
 mod fixtures;
 mod list;
+mod reading;
 mod render;
 mod session;
 
