@@ -1,0 +1,64 @@
+//! Issue 11's reading, in the real TUI in tmux against a real daemon: a search
+//! finds a message older than the page the TUI loaded (the daemon searched the
+//! whole log) and shows it; copy mode copies its line to the clipboard through
+//! tmux (`set-clipboard on` takes the OSC 52 into a tmux buffer); Up scrolls a
+//! line with the box empty.
+// Test code fails loudly by design.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use tether_tests::tmux::{self, Pane};
+use tether_tests::{Reply, TestEnv};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_finds_an_unloaded_message_and_copy_mode_copies_it_through_tmux() {
+    tmux::require();
+    // The search key as the lead chose it, whatever the default of this build.
+    let (model, env) = TestEnv::started("[keys]\nsearch = \"ctrl-f\"\n").await;
+    model.push(Reply::text("noted the marker"));
+    env.ok(&["new", "-d", "-n", "long", "remember zebra-4417 for later"])
+        .await;
+    assert_eq!(env.wait_settled("long").await, "idle");
+    // Enough turns after it that the TUI's first page (500 events) leaves it out.
+    for i in 0..100 {
+        model.push(Reply::text(format!("answer {i}")));
+        env.ok(&["send", "long", &format!("question {i}")]).await;
+        assert_eq!(env.wait_settled("long").await, "idle");
+    }
+    let pane = Pane::start(&env, "reading", &["attach", "long"], 100, 30);
+    pane.tmux(&["set", "-s", "set-clipboard", "on"]);
+    pane.wait_text("answer 99").await;
+    let s = pane.screen();
+    assert!(!s.contains("zebra"), "{s}");
+
+    // Up with the box empty: a line at a time.
+    pane.keys(&["Up"]);
+    pane.wait_text("more below").await;
+    pane.keys(&["End"]);
+    pane.wait_for("back at the bottom", |s| !s.contains("more below"))
+        .await;
+
+    pane.keys(&["C-f"]);
+    pane.type_text("zebra-44");
+    pane.keys(&["Enter"]);
+    let s = pane.wait_text("› remember zebra-4417 for later").await;
+    assert!(s.contains("/ zebra-44 (1/1)"), "{s}");
+    assert!(!s.contains("no match"), "{s}");
+
+    // Copy mode: to the match, its line selected, copied.
+    pane.keys(&["C-b", "["]);
+    pane.wait_text("COPY").await;
+    pane.keys(&["n"]);
+    pane.keys(&["V"]);
+    pane.wait_text("1 line selected").await;
+    pane.keys(&["y"]);
+    pane.wait_text("copied 1 line").await;
+    let buffer = pane.tmux(&["show-buffer"]);
+    assert_eq!(buffer, "› remember zebra-4417 for later");
+
+    // A search nothing matches says so.
+    pane.keys(&["Escape"]);
+    pane.keys(&["C-f"]);
+    pane.type_text("nothing-like-this");
+    pane.keys(&["Enter"]);
+    pane.wait_text("no match").await;
+}
