@@ -1,8 +1,9 @@
 //! Issue 11's reading, in the real TUI in tmux against a real daemon: a search
 //! finds a message older than the page the TUI loaded (the daemon searched the
 //! whole log) and shows it; copy mode copies its line to the clipboard through
-//! tmux (`set-clipboard on` takes the OSC 52 into a tmux buffer); Up scrolls a
-//! line with the box empty.
+//! tmux, both ways: with tmux's default `set-clipboard external` as a
+//! `load-buffer`, with `set-clipboard on` as the OSC 52 sequence that tmux takes
+//! into a paste buffer; Up scrolls a line with the box empty.
 // Test code fails loudly by design.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -25,7 +26,6 @@ async fn search_finds_an_unloaded_message_and_copy_mode_copies_it_through_tmux()
         assert_eq!(env.wait_settled("long").await, "idle");
     }
     let pane = Pane::start(&env, "reading", &["attach", "long"], 100, 30);
-    pane.tmux(&["set", "-s", "set-clipboard", "on"]);
     pane.wait_text("answer 99").await;
     let s = pane.screen();
     assert!(!s.contains("zebra"), "{s}");
@@ -52,8 +52,24 @@ async fn search_finds_an_unloaded_message_and_copy_mode_copies_it_through_tmux()
     pane.wait_text("1 line selected").await;
     pane.keys(&["y"]);
     pane.wait_text("copied 1 line").await;
+    assert_eq!(
+        pane.tmux(&["show-options", "-sv", "set-clipboard"]).trim(),
+        "external"
+    );
     let buffer = pane.tmux(&["show-buffer"]);
     assert_eq!(buffer, "› remember zebra-4417 for later");
+
+    // With `set-clipboard on`, the OSC 52 sequence itself reaches tmux.
+    pane.tmux(&["set", "-s", "set-clipboard", "on"]);
+    pane.keys(&["C-b", "["]);
+    pane.wait_text("COPY").await;
+    pane.keys(&["n", "w", "v", "$"]);
+    pane.wait_text("1 line selected").await;
+    pane.keys(&["y"]);
+    pane.wait_for("the OSC 52 copy in a tmux buffer", |_| {
+        pane.tmux(&["show-buffer"]) == "remember zebra-4417 for later"
+    })
+    .await;
 
     // A search nothing matches says so.
     pane.keys(&["Escape"]);

@@ -543,6 +543,7 @@ impl Default for Keymap {
                 b(Copy, "enter", Yank),
                 b(Copy, "o", ToggleCell),
                 b(Copy, "tab", ToggleCell),
+                b(Copy, "/", Search),
                 b(Copy, "n", NextMatch),
                 b(Copy, "N", PrevMatch),
                 b(Copy, "esc", CopyCancel),

@@ -3,6 +3,7 @@
 //! draws only when something changed.
 
 pub mod app;
+mod clipboard;
 pub mod conn;
 pub mod keymap;
 pub(crate) mod modals;

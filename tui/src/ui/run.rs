@@ -240,14 +240,17 @@ async fn event_loop(
                 execute!(terminal.backend_mut(), DisableMouseCapture)?;
             }
         }
-        if let Some(text) = app.clipboard.take()
-            && let Some(seq) = super::widgets::osc52::sequence(&text)
-        {
-            // Straight to the terminal, between frames: it draws nothing.
-            use std::io::Write;
-            let out = terminal.backend_mut();
-            out.write_all(seq.as_bytes())?;
-            out.flush()?;
+        if let Some(text) = app.clipboard.take() {
+            let route = super::clipboard::current_route().await;
+            let in_buffer = route == super::clipboard::Route::TmuxBuffer
+                && super::clipboard::tmux_load_buffer(&text).await;
+            if !in_buffer && let Some(seq) = super::widgets::osc52::sequence(&text) {
+                // Straight to the terminal, between frames: it draws nothing.
+                use std::io::Write;
+                let out = terminal.backend_mut();
+                out.write_all(seq.as_bytes())?;
+                out.flush()?;
+            }
         }
         if app.exit {
             return Ok(Ended::Left);

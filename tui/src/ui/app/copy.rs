@@ -268,21 +268,20 @@ impl App {
             return;
         }
         let lines = text.lines().count().max(1);
-        self.flash = Some(match crate::ui::widgets::osc52::sequence(&text) {
-            Some(_) => format!(
-                "copied {lines} line{} ({} bytes) to the clipboard",
-                if lines == 1 { "" } else { "s" },
-                text.len()
-            ),
-            None => format!(
+        if text.len() > crate::ui::widgets::osc52::MAX_BYTES {
+            self.flash = Some(format!(
                 "too much to copy at once ({} bytes; at most {})",
                 text.len(),
                 crate::ui::widgets::osc52::MAX_BYTES
-            ),
-        });
-        if crate::ui::widgets::osc52::sequence(&text).is_some() {
-            self.clipboard = Some(text);
+            ));
+            return;
         }
+        self.flash = Some(format!(
+            "copied {lines} line{} ({} bytes) to the clipboard",
+            if lines == 1 { "" } else { "s" },
+            text.len()
+        ));
+        self.clipboard = Some(text);
     }
 
     /// A key in copy mode.
@@ -390,6 +389,14 @@ impl App {
             }
             Action::CopyLeave => {
                 self.leave_copy_mode();
+                return;
+            }
+            Action::Search => {
+                // The query is typed on the search line; Enter puts the cursor on the match.
+                v.search = Some(super::session::Search {
+                    editing: true,
+                    ..Default::default()
+                });
                 return;
             }
             _ => return,
