@@ -213,7 +213,7 @@ impl Action {
             Action::PageDown => "scroll down",
             Action::Top => "scroll to the top (input empty)",
             Action::Bottom => "scroll to the bottom and follow (input empty)",
-            Action::Search => "search the transcript (input empty)",
+            Action::Search => "search the whole history (input empty)",
             Action::NextMatch => "next match",
             Action::PrevMatch => "previous match",
             Action::ToggleTools => "expand / collapse tool calls and compactions",
