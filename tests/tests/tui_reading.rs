@@ -78,3 +78,45 @@ async fn search_finds_an_unloaded_message_and_copy_mode_copies_it_through_tmux()
     pane.keys(&["Enter"]);
     pane.wait_text("no match").await;
 }
+
+/// The TUI asks the terminal for mouse reports (presses, drags, SGR form) by
+/// default; `Ctrl-b m` gives the mouse back and takes it again; `[tui] mouse =
+/// false` starts without it; leaving turns it off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mouse_capture_is_on_by_default_toggles_and_can_start_off() {
+    tmux::require();
+    let (_model, env) = TestEnv::started("").await;
+    env.ok(&["new", "-d", "-n", "m"]).await;
+    let pane = Pane::start(&env, "mouse", &["attach", "m"], 100, 30);
+    pane.wait_text("session created").await;
+    let flags = |p: &Pane| p.format("#{mouse_button_flag}#{mouse_sgr_flag}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while flags(&pane) != "11" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "mouse reporting never turned on"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(pane.format("#{mouse_all_flag}"), "0", "not every motion");
+    pane.keys(&["C-b", "m"]);
+    pane.wait_text("mouse off: the terminal selects text").await;
+    assert_eq!(flags(&pane), "00");
+    pane.keys(&["C-b", "m"]);
+    pane.wait_text("mouse on").await;
+    assert_eq!(flags(&pane), "11");
+    pane.keys(&["C-b", "d"]);
+    assert_eq!(pane.wait_exit().await, "exit=0");
+    assert_eq!(flags(&pane), "00", "left on after the TUI exited");
+
+    env.write_config(&format!(
+        "{}\n[tui]\nmouse = false\n",
+        std::fs::read_to_string(env.config_dir.join("config.toml")).unwrap()
+    ));
+    let off = Pane::start(&env, "mouse-off", &["attach", "m"], 100, 30);
+    off.wait_text("session created").await;
+    assert_eq!(flags(&off), "00");
+    off.keys(&["C-b", "m"]);
+    off.wait_text("mouse on").await;
+    assert_eq!(flags(&off), "11");
+}
