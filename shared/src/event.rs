@@ -512,6 +512,12 @@ pub enum Live {
         /// The chunk (lossy UTF-8).
         chunk: String,
     },
+    /// The inputs waiting for the agent changed (issue 11): all of them now,
+    /// oldest first; empty when none waits.
+    Queued {
+        /// The queued inputs.
+        inputs: Vec<crate::protocol::QueuedInput>,
+    },
     /// Something this client does not know.
     #[serde(other)]
     Unknown,

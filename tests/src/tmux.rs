@@ -100,6 +100,22 @@ impl Pane {
         assert!(status.success());
     }
 
+    /// Runs a tmux command on the pane's server (`set -s set-clipboard on`,
+    /// `show-buffer`); returns what it printed.
+    pub fn tmux(&self, args: &[&str]) -> String {
+        let out = std::process::Command::new("tmux")
+            .args(["-L", &self.server])
+            .args(args)
+            .output()
+            .expect("tmux");
+        assert!(
+            out.status.success(),
+            "tmux {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// A tmux format evaluated for the pane (`#{alternate_on}`, `#{cursor_flag}`).
     pub fn format(&self, fmt: &str) -> String {
         let out = std::process::Command::new("tmux")

@@ -469,7 +469,7 @@ pub async fn attach<S: Stream>(
                             track(&mut pending, &event);
                             out(&printer.event(&event))?;
                         }
-                        Live::ToolOutput { .. } | Live::Unknown => {}
+                        Live::ToolOutput { .. } | Live::Queued { .. } | Live::Unknown => {}
                     }
                 }
             }

@@ -152,6 +152,14 @@ async fn dispatch(peer: &Arc<Peer>, req: Request, key: Option<KeyRecord>) -> Rep
                 None => Ok(None),
             }
         }
+        m::SessionSearch::NAME => {
+            let p = decode::<m::SessionSearch>(params)?;
+            encode::<m::SessionSearch>(logs::search(peer, p).await)
+        }
+        m::SessionCancelInput::NAME => {
+            let p = decode::<m::SessionCancelInput>(params)?;
+            encode::<m::SessionCancelInput>(steer::cancel_input(peer, p).await)
+        }
         other => Err(errors::method_not_found(other)),
     }
 }

@@ -167,7 +167,8 @@ impl From<SessionError> for RpcError {
             SessionError::Unrestored { .. }
             | SessionError::MaybeLost { .. }
             | SessionError::InputNotStored(_)
-            | SessionError::BudgetNotStored(_) => code::STORAGE,
+            | SessionError::BudgetNotStored(_)
+            | SessionError::CancelNotStored(_) => code::STORAGE,
             SessionError::Config(_) => code::CONFIG_ERROR,
             SessionError::CwdNotAbsolute(_)
             | SessionError::CwdNotADirectory(_)

@@ -100,6 +100,13 @@ impl Peer {
                             }
                         }
                     }
+                    // A change of the queue may have been skipped: restate it.
+                    let queued = Live::Queued {
+                        inputs: fresh.queued.clone(),
+                    };
+                    if !self.send_live(&h.id, queued).await {
+                        return;
+                    }
                     // Deltas were skipped: restate the partial answer from scratch.
                     if !self.send_live(&h.id, Live::AssistantReset).await {
                         return;

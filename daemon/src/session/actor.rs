@@ -74,6 +74,10 @@ pub(super) struct SessionActor {
     pub(super) cancel: CancellationToken,
     /// What a failed store write left to do (see `storefail`).
     pub(super) store_debt: StoreDebt,
+    /// The queue's input ids as attached clients were last told them (see `queue`).
+    // A mutex only because `&self` methods update it while the actor's future
+    // must stay `Send`; nothing else ever takes it.
+    pub(super) queue_sent: std::sync::Mutex<Vec<i64>>,
 }
 
 /// The first summary, true before the actor has run: a `wait` that arrives
@@ -166,6 +170,7 @@ pub(super) fn spawn(
         workers,
         cancel,
         store_debt: Default::default(),
+        queue_sent: Default::default(),
     };
     // Subscribed before the task starts, so a tool change announced while the
     // session is being set up (a broken .mcp.json, say) is not missed.
@@ -308,6 +313,11 @@ impl SessionActor {
         info
     }
 
+    /// The live channel, while anybody may listen.
+    pub(super) fn live_sender(&self) -> Option<&broadcast::Sender<Live>> {
+        self.live.as_ref()
+    }
+
     /// Sends to attached clients; dropping the channel when nobody listens any more.
     fn publish(&mut self, live: Live) {
         if let Some(tx) = &self.live
@@ -332,6 +342,7 @@ impl SessionActor {
                 .sessions_changed
                 .send_modify(|n| *n = n.wrapping_add(1));
         }
+        self.publish_queue();
     }
 
     /// Persists events (numbering them), then applies and publishes them.
@@ -488,6 +499,7 @@ impl SessionActor {
                         assistant_text: self.partial_text.clone(),
                     },
                     info: self.info(),
+                    queued: self.queued(),
                 });
             }
             Command::Clients { delta } => {
@@ -500,6 +512,10 @@ impl SessionActor {
             } => self.compact_command(instructions, reply).await,
             Command::Budget { budget, reply } => {
                 let r = self.set_budget(budget).await;
+                let _ = reply.send(r);
+            }
+            Command::CancelInput { input_id, reply } => {
+                let r = self.cancel_input(input_id).await;
                 let _ = reply.send(r);
             }
             Command::Stop { .. } => {}

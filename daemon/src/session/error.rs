@@ -90,6 +90,9 @@ pub enum SessionError {
     /// A new budget could not be stored, so the old one stays in force.
     #[error("could not store the budget: {0}")]
     BudgetNotStored(StoreError),
+    /// A queued input's cancellation could not be stored, so it stays queued.
+    #[error("could not cancel the message: {0}")]
+    CancelNotStored(StoreError),
 }
 
 #[cfg(test)]

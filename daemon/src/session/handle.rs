@@ -21,6 +21,8 @@ pub struct Subscription {
     pub partial: PartialState,
     /// The session's summary.
     pub info: SessionInfo,
+    /// The inputs waiting for the agent, oldest first.
+    pub queued: Vec<tether_shared::protocol::QueuedInput>,
 }
 
 pub(super) enum Command {
@@ -56,6 +58,10 @@ pub(super) enum Command {
     Budget {
         budget: tether_shared::event::Budget,
         reply: oneshot::Sender<Result<SessionInfo, SessionError>>,
+    },
+    CancelInput {
+        input_id: i64,
+        reply: oneshot::Sender<Result<bool, SessionError>>,
     },
 }
 
@@ -168,6 +174,13 @@ impl SessionHandle {
         budget: tether_shared::event::Budget,
     ) -> Result<SessionInfo, SessionError> {
         self.ask(|reply| Command::Budget { budget, reply }).await?
+    }
+
+    /// Cancels a queued input the agent has not taken; false (and nothing
+    /// changed) when it is not queued any more.
+    pub async fn cancel_input(&self, input_id: i64) -> Result<bool, SessionError> {
+        self.ask(|reply| Command::CancelInput { input_id, reply })
+            .await?
     }
 
     /// Subscribes to live messages.

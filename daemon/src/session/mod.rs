@@ -11,6 +11,7 @@ mod handle;
 mod instructions;
 pub mod machine;
 mod project;
+mod queue;
 mod recover;
 mod registry;
 mod shared;

@@ -170,6 +170,17 @@ pub trait Store: Send + Sync {
         limit: usize,
     ) -> StoreFuture<'a, Vec<SearchHit>>;
 
+    /// What a person's search of the session's log finds (issue 11): the
+    /// searchable events holding every word of `query`, the last word also as
+    /// the start of a longer one, newest first, at most `limit`. The same rules
+    /// as [`Store::search_events`] otherwise.
+    fn search_newest<'a>(
+        &'a self,
+        session_id: &'a str,
+        query: &'a str,
+        limit: usize,
+    ) -> StoreFuture<'a, Vec<SearchHit>>;
+
     /// The session's event `seq`, if its log holds one.
     fn event<'a>(&'a self, session_id: &'a str, seq: u64) -> StoreFuture<'a, Option<Event>>;
 }

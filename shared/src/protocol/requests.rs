@@ -13,11 +13,12 @@ use serde_json::Value;
 use super::envelope::{Notification, Request};
 use super::limits::KEY_PARAM;
 use super::types::{
-    AttachParams, AttachResult, BudgetParams, CompactParams, CompactResult, CreateParams,
-    DecideParams, DecideResult, Empty, ForkParams, HelloParams, HelloResult, InterruptResult,
-    KillResult, LiveParams, LogsParams, LogsResult, SendParams, SendResult, SessionClosedParams,
-    SessionInfo, SessionRef, SessionsUpdatedParams, StopResult, ToolServerInfo, ToolsParams,
-    WaitAnyParams, WaitAnyResult, WaitParams, WaitResult,
+    AttachParams, AttachResult, BudgetParams, CancelInputParams, CancelInputResult, CompactParams,
+    CompactResult, CreateParams, DecideParams, DecideResult, Empty, ForkParams, HelloParams,
+    HelloResult, InterruptResult, KillResult, LiveParams, LogsParams, LogsResult, SearchParams,
+    SearchResult, SendParams, SendResult, SessionClosedParams, SessionInfo, SessionRef,
+    SessionsUpdatedParams, StopResult, ToolServerInfo, ToolsParams, WaitAnyParams, WaitAnyResult,
+    WaitParams, WaitResult,
 };
 
 /// A request method: its name on the wire, what it takes and what it returns.
@@ -176,6 +177,10 @@ methods! {
     SessionBudget, SESSION_BUDGET = "session.budget", BudgetParams => SessionInfo, mutating: true;
     /// Wait until any session needs a person (issue 11).
     SessionsWaitAny, SESSIONS_WAIT_ANY = "sessions.wait_any", WaitAnyParams => WaitAnyResult, mutating: false;
+    /// Search a session's whole stored log (issue 11).
+    SessionSearch, SESSION_SEARCH = "session.search", SearchParams => SearchResult, mutating: false;
+    /// Cancel a queued input the agent has not taken yet (issue 11).
+    SessionCancelInput, SESSION_CANCEL_INPUT = "session.cancel_input", CancelInputParams => CancelInputResult, mutating: true;
 }
 
 notifications! {

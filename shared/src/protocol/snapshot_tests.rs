@@ -259,6 +259,11 @@ fn methods() -> Vec<(&'static str, String, String)> {
                 partial: PartialState {
                     assistant_text: "Run".into(),
                 },
+                queued: vec![QueuedInput {
+                    input_id: 12,
+                    text: "Also run clippy.".into(),
+                    delivery: Delivery::Steer,
+                }],
             }),
         ),
         (
@@ -327,6 +332,41 @@ fn methods() -> Vec<(&'static str, String, String)> {
                 }),
                 timed_out: false,
             }),
+        ),
+        (
+            method::SESSION_SEARCH,
+            request::<method::SessionSearch>(SearchParams {
+                session: "fix-tests".into(),
+                query: "linker err".into(),
+                limit: Some(50),
+            }),
+            result::<method::SessionSearch>(SearchResult {
+                hits: vec![
+                    SearchHit {
+                        seq: 41,
+                        ts: "2026-11-30T10:02:11.300Z".into(),
+                        kind: "tool_result".into(),
+                        tool: Some("shell".into()),
+                        excerpt: "…error: linker `cc` not found…".into(),
+                    },
+                    SearchHit {
+                        seq: 3,
+                        ts: "2026-11-30T09:12:50.008Z".into(),
+                        kind: "user_message".into(),
+                        tool: None,
+                        excerpt: "the linker errors again".into(),
+                    },
+                ],
+                more: false,
+            }),
+        ),
+        (
+            method::SESSION_CANCEL_INPUT,
+            request::<method::SessionCancelInput>(CancelInputParams {
+                session: "fix-tests".into(),
+                input_id: 12,
+            }),
+            result::<method::SessionCancelInput>(CancelInputResult { cancelled: true }),
         ),
     ]
 }
@@ -429,6 +469,23 @@ fn every_notification_has_a_snapshot() {
             notification::<method::SessionLive>(live(Live::ToolOutput {
                 call_id: "call_3".into(),
                 chunk: "test result: ok. 12 passed\n".into(),
+            })),
+        ),
+        (
+            "session_live__queued",
+            notification::<method::SessionLive>(live(Live::Queued {
+                inputs: vec![
+                    QueuedInput {
+                        input_id: 12,
+                        text: "Also run clippy.".into(),
+                        delivery: Delivery::Steer,
+                    },
+                    QueuedInput {
+                        input_id: 13,
+                        text: "then update the changelog".into(),
+                        delivery: Delivery::Queue,
+                    },
+                ],
             })),
         ),
         (
@@ -536,7 +593,8 @@ fn the_mutating_methods_come_from_the_table() {
             "session.kill",
             "session.compact",
             "session.fork",
-            "session.budget"
+            "session.budget",
+            "session.cancel_input"
         ]
     );
     assert!(is_mutating(method::SessionSend::NAME) && !is_mutating(method::SessionWait::NAME));

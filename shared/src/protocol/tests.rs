@@ -116,3 +116,50 @@ fn live_event_notification_is_flat() {
     assert_eq!(v["kind"], "event");
     assert_eq!(v["event"]["type"], "turn_completed");
 }
+
+#[test]
+fn an_attach_reply_of_an_older_daemon_reads_with_nothing_queued() {
+    let old = serde_json::json!({
+        "info": serde_json::to_value(SessionInfo {
+            id: "s-1".into(),
+            name: "a".into(),
+            state: crate::event::SessionState::Idle,
+            model: "m/x".into(),
+            cwd: "/".into(),
+            created_at: "t".into(),
+            updated_at: "t".into(),
+            pending_approvals: vec![],
+            queued_inputs: 0,
+            attached_clients: 0,
+            last_seq: 0,
+            usage: Default::default(),
+            instructions: None,
+            last_error: None,
+            context_tokens: 0,
+            context_window: 0,
+            budget: Default::default(),
+            cost_usd: 0.0,
+            cost_basis: Default::default(),
+            waiting_since: None,
+        }).unwrap(),
+        "events": [],
+        "truncated": false,
+        "last_seq": 0,
+        "partial": {"assistant_text": ""},
+    });
+    let r: AttachResult = serde_json::from_value(old).unwrap();
+    assert!(r.queued.is_empty());
+    // And a client that does not know `queued` live messages reads them as unknown.
+    let q = serde_json::json!({"kind": "queued", "inputs": [{"input_id": 3, "text": "hi", "delivery": "queue"}]});
+    let live: Live = serde_json::from_value(q).unwrap();
+    assert_eq!(
+        live,
+        Live::Queued {
+            inputs: vec![QueuedInput {
+                input_id: 3,
+                text: "hi".into(),
+                delivery: Delivery::Queue
+            }]
+        }
+    );
+}

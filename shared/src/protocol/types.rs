@@ -417,6 +417,78 @@ pub struct AttachResult {
     pub last_seq: u64,
     /// What is streaming right now.
     pub partial: PartialState,
+    /// Inputs that `send` acknowledged and the agent has not taken yet, oldest
+    /// first (issue 11). Changes arrive as `queued` live messages.
+    #[serde(default)]
+    pub queued: Vec<QueuedInput>,
+}
+
+/// An input waiting for the agent to take it (issue 11): acknowledged by
+/// `session.send`, not yet a `user_message` event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueuedInput {
+    /// The id `session.send` returned as `input_id`.
+    pub input_id: i64,
+    /// The message.
+    pub text: String,
+    /// How it was sent: `queue` or `steer` (an `interrupt` is taken at once).
+    pub delivery: Delivery,
+}
+
+/// `session.search` params (issue 11).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SearchParams {
+    /// Name or id.
+    pub session: String,
+    /// Words to look for; an event matches when it holds every word, the last
+    /// word also as the start of a longer one.
+    pub query: String,
+    /// At most this many hits (default 200, clamped to 1..1000).
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// One event a `session.search` found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchHit {
+    /// The event's seq.
+    pub seq: u64,
+    /// Its time.
+    pub ts: String,
+    /// Its type: `user_message`, `assistant_message`, `tool_call` or `tool_result`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The tool, for a tool call or result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool: Option<String>,
+    /// Its text around the first match.
+    pub excerpt: String,
+}
+
+/// `session.search` result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchResult {
+    /// The hits, newest first.
+    pub hits: Vec<SearchHit>,
+    /// True when more events match than `limit` let through (the oldest were left out).
+    pub more: bool,
+}
+
+/// `session.cancel_input` params (issue 11).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CancelInputParams {
+    /// Name or id.
+    pub session: String,
+    /// The input, as `session.send` returned its id.
+    pub input_id: i64,
+}
+
+/// `session.cancel_input` result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CancelInputResult {
+    /// True when the input was still queued and is now gone; false when it was
+    /// not queued any more (the agent took it, or it never was), and nothing changed.
+    pub cancelled: bool,
 }
 
 /// `session.live` notification params.

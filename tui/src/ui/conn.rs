@@ -92,6 +92,31 @@ pub enum ToDaemon {
         /// Events before this seq.
         before: u64,
     },
+    /// Search the session's whole stored log.
+    Search {
+        /// Name or id.
+        session: String,
+        /// The words.
+        query: String,
+    },
+    /// Older events, before a seq, in a page of `limit` (to reach a match).
+    BackfillPage {
+        /// Name or id.
+        session: String,
+        /// Events before this seq.
+        before: u64,
+        /// At most this many.
+        limit: u32,
+    },
+    /// Cancel a queued input (to edit it again: `text` comes back with the answer).
+    CancelInput {
+        /// Name or id.
+        session: String,
+        /// The input.
+        input_id: i64,
+        /// Its text.
+        text: String,
+    },
 }
 
 /// What the daemon tells the app.
@@ -126,6 +151,29 @@ pub enum FromDaemon {
         /// Its newest events; `None` when the request failed.
         events: Option<Vec<tether_shared::Event>>,
     },
+    /// What a search found.
+    SearchHits {
+        /// The query searched.
+        query: String,
+        /// The daemon's answer.
+        result: SearchResult,
+    },
+    /// A search the daemon could not do.
+    SearchFailed {
+        /// The query.
+        query: String,
+        /// Why.
+        message: String,
+    },
+    /// The answer to a [`ToDaemon::CancelInput`].
+    Cancelled {
+        /// The input.
+        input_id: i64,
+        /// Its text.
+        text: String,
+        /// False: it was not queued any more (the agent took it).
+        cancelled: bool,
+    },
     /// A request failed.
     Error(String),
 }
@@ -140,6 +188,8 @@ enum Pending {
     Tools,
     /// Waiting calls of this session.
     Calls(String),
+    Search(String),
+    Cancel(i64, String),
     Other,
 }
 
@@ -303,6 +353,18 @@ pub async fn run(
                             };
                             (client.send::<method::SessionLogs>(&p).await, Pending::Calls(session))
                         }
+                        ToDaemon::Search { session, query } => {
+                            let p = SearchParams { session, query: query.clone(), limit: None };
+                            (client.send::<method::SessionSearch>(&p).await, Pending::Search(query))
+                        }
+                        ToDaemon::BackfillPage { session, before, limit } => {
+                            let p = LogsParams { session, since: None, before: Some(before), limit: Some(limit) };
+                            (client.send::<method::SessionLogs>(&p).await, Pending::Backfill)
+                        }
+                        ToDaemon::CancelInput { session, input_id, text } => {
+                            let p = CancelInputParams { session, input_id };
+                            (client.send::<method::SessionCancelInput>(&p).await, Pending::Cancel(input_id, text))
+                        }
                     };
                     match sent {
                         Ok(id) => {
@@ -317,13 +379,15 @@ pub async fn run(
                     Ok(Some(ServerMessage::Response(r))) => {
                         let kind = r.id.as_u64().and_then(|id| pending.remove(&id)).unwrap_or(Pending::Other);
                         if let Some(e) = r.error {
-                            let _ = from.send(match kind {
+                            let msg = match kind {
                                 // Not the user's request: say nothing, but let
                                 // the app know the answer will not come.
                                 Pending::Calls(session) => FromDaemon::PendingCalls { session, events: None },
                                 Pending::Created => FromDaemon::CreateFailed(e.message),
+                                Pending::Search(query) => FromDaemon::SearchFailed { query, message: e.message },
                                 _ => FromDaemon::Error(e.message),
-                            });
+                            };
+                            let _ = from.send(msg);
                             continue;
                         }
                         let v = r.result;
@@ -341,6 +405,12 @@ pub async fn run(
                                 session,
                                 events: method::SessionLogs::result(v).ok().map(|l| l.events),
                             }),
+                            Pending::Search(query) => method::SessionSearch::result(v)
+                                .ok()
+                                .map(|result| FromDaemon::SearchHits { query, result }),
+                            Pending::Cancel(input_id, text) => method::SessionCancelInput::result(v)
+                                .ok()
+                                .map(|r| FromDaemon::Cancelled { input_id, text, cancelled: r.cancelled }),
                             Pending::Other => None,
                         };
                         if let Some(o) = out {

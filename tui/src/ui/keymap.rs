@@ -16,6 +16,8 @@ pub enum Context {
     Session,
     /// The session view while an approval waits (checked before `Session`).
     Approval,
+    /// Copy mode over the transcript (`Ctrl-b [`), like tmux's.
+    Copy,
 }
 
 impl Context {
@@ -25,6 +27,7 @@ impl Context {
             Context::List => "session list",
             Context::Session => "session view",
             Context::Approval => "approval prompt (while a call waits)",
+            Context::Copy => "copy mode (Ctrl-b [)",
         }
     }
 }
@@ -105,6 +108,52 @@ pub enum Action {
     HistoryPrev,
     /// The next (newer) message of the input history, then the draft.
     HistoryNext,
+    /// Scroll the transcript up a line (input empty).
+    ScrollUp,
+    /// Scroll the transcript down a line (input empty).
+    ScrollDown,
+    /// Enter copy mode: a cursor over the transcript to select and copy text.
+    CopyMode,
+    /// Turn mouse capture off (the terminal selects text) or on (wheel scrolls).
+    ToggleMouse,
+    /// Take the last queued message back into the box (cancels it).
+    Unqueue,
+    /// Copy mode: cursor up a line.
+    CursorUp,
+    /// Copy mode: cursor down a line.
+    CursorDown,
+    /// Copy mode: cursor left.
+    CursorLeft,
+    /// Copy mode: cursor right.
+    CursorRight,
+    /// Copy mode: cursor to the next word.
+    WordNext,
+    /// Copy mode: cursor to the previous word.
+    WordPrev,
+    /// Copy mode: cursor to the line's start.
+    LineStart,
+    /// Copy mode: cursor to the line's end.
+    LineEnd,
+    /// Copy mode: cursor up a page.
+    CursorPageUp,
+    /// Copy mode: cursor down a page.
+    CursorPageDown,
+    /// Copy mode: cursor to the first line loaded (loads older ones).
+    CursorTop,
+    /// Copy mode: cursor to the last line.
+    CursorBottom,
+    /// Copy mode: start (or drop) a selection at the cursor.
+    Select,
+    /// Copy mode: start (or drop) a selection of whole lines.
+    SelectLines,
+    /// Copy mode: copy the selection to the clipboard and leave.
+    Yank,
+    /// Copy mode: expand or collapse the tool call under the cursor.
+    ToggleCell,
+    /// Copy mode: drop the selection, or leave when there is none.
+    CopyCancel,
+    /// Copy mode: leave.
+    CopyLeave,
 }
 
 impl Action {
@@ -147,6 +196,29 @@ impl Action {
             Action::Editor => "editor",
             Action::HistoryPrev => "history_prev",
             Action::HistoryNext => "history_next",
+            Action::ScrollUp => "scroll_up",
+            Action::ScrollDown => "scroll_down",
+            Action::CopyMode => "copy_mode",
+            Action::ToggleMouse => "toggle_mouse",
+            Action::Unqueue => "unqueue",
+            Action::CursorUp => "cursor_up",
+            Action::CursorDown => "cursor_down",
+            Action::CursorLeft => "cursor_left",
+            Action::CursorRight => "cursor_right",
+            Action::WordNext => "word_next",
+            Action::WordPrev => "word_prev",
+            Action::LineStart => "line_start",
+            Action::LineEnd => "line_end",
+            Action::CursorPageUp => "cursor_page_up",
+            Action::CursorPageDown => "cursor_page_down",
+            Action::CursorTop => "cursor_top",
+            Action::CursorBottom => "cursor_bottom",
+            Action::Select => "select",
+            Action::SelectLines => "select_lines",
+            Action::Yank => "yank",
+            Action::ToggleCell => "toggle_cell",
+            Action::CopyCancel => "copy_cancel",
+            Action::CopyLeave => "copy_leave",
         }
     }
 
@@ -165,7 +237,7 @@ impl Action {
             Action::PageDown => "scroll down",
             Action::Top => "scroll to the top (input empty)",
             Action::Bottom => "scroll to the bottom and follow (input empty)",
-            Action::Search => "search the transcript",
+            Action::Search => "search the whole history",
             Action::NextMatch => "next match",
             Action::PrevMatch => "previous match",
             Action::ToggleTools => "expand / collapse tool calls and compactions",
@@ -189,6 +261,31 @@ impl Action {
             Action::Editor => "edit the message in $EDITOR (not sent)",
             Action::HistoryPrev => "older sent message (Up on the first line: by its start)",
             Action::HistoryNext => "newer sent message, then the draft (Down on the last line)",
+            Action::ScrollUp => "scroll up a line (input empty)",
+            Action::ScrollDown => "scroll down a line (input empty)",
+            Action::CopyMode => "copy mode: select transcript text and copy it",
+            Action::ToggleMouse => "mouse capture off (terminal selection) / on (wheel scrolls)",
+            Action::Unqueue => "take the last queued message back to edit (cancels it)",
+            Action::CursorUp => "cursor up",
+            Action::CursorDown => "cursor down",
+            Action::CursorLeft => "cursor left",
+            Action::CursorRight => "cursor right",
+            Action::WordNext => "next word",
+            Action::WordPrev => "previous word",
+            Action::LineStart => "start of the line",
+            Action::LineEnd => "end of the line",
+            Action::CursorPageUp => "page up",
+            Action::CursorPageDown => "page down",
+            Action::CursorTop => "top (loads older events)",
+            Action::CursorBottom => "bottom",
+            Action::Select => "start a selection (again: drop it)",
+            Action::SelectLines => "select whole lines",
+            Action::Yank => {
+                "copy the selection to the clipboard (OSC 52) and leave; on a tool call with no selection: expand / collapse it"
+            }
+            Action::ToggleCell => "expand / collapse the tool call under the cursor",
+            Action::CopyCancel => "drop the selection, or leave copy mode",
+            Action::CopyLeave => "leave copy mode",
         }
     }
 
@@ -230,6 +327,29 @@ impl Action {
             Action::Editor,
             Action::HistoryPrev,
             Action::HistoryNext,
+            Action::ScrollUp,
+            Action::ScrollDown,
+            Action::CopyMode,
+            Action::ToggleMouse,
+            Action::Unqueue,
+            Action::CursorUp,
+            Action::CursorDown,
+            Action::CursorLeft,
+            Action::CursorRight,
+            Action::WordNext,
+            Action::WordPrev,
+            Action::LineStart,
+            Action::LineEnd,
+            Action::CursorPageUp,
+            Action::CursorPageDown,
+            Action::CursorTop,
+            Action::CursorBottom,
+            Action::Select,
+            Action::SelectLines,
+            Action::Yank,
+            Action::ToggleCell,
+            Action::CopyCancel,
+            Action::CopyLeave,
         ]
     }
 }
@@ -442,6 +562,44 @@ impl Default for Keymap {
                 b(List, "q", Quit),
                 b(Session, "ctrl-l", Redraw),
                 b(List, "ctrl-l", Redraw),
+                // Reading (issue 11).
+                b(Prefix, "[", CopyMode),
+                b(Prefix, "m", ToggleMouse),
+                b(Session, "up", ScrollUp),
+                b(Session, "down", ScrollDown),
+                b(Session, "alt-e", Unqueue),
+                b(Copy, "up", CursorUp),
+                b(Copy, "k", CursorUp),
+                b(Copy, "down", CursorDown),
+                b(Copy, "j", CursorDown),
+                b(Copy, "left", CursorLeft),
+                b(Copy, "h", CursorLeft),
+                b(Copy, "right", CursorRight),
+                b(Copy, "l", CursorRight),
+                b(Copy, "w", WordNext),
+                b(Copy, "b", WordPrev),
+                b(Copy, "0", LineStart),
+                b(Copy, "home", LineStart),
+                b(Copy, "$", LineEnd),
+                b(Copy, "end", LineEnd),
+                b(Copy, "pgup", CursorPageUp),
+                b(Copy, "ctrl-u", CursorPageUp),
+                b(Copy, "pgdn", CursorPageDown),
+                b(Copy, "ctrl-d", CursorPageDown),
+                b(Copy, "g", CursorTop),
+                b(Copy, "G", CursorBottom),
+                b(Copy, "v", Select),
+                b(Copy, "space", Select),
+                b(Copy, "V", SelectLines),
+                b(Copy, "y", Yank),
+                b(Copy, "enter", Yank),
+                b(Copy, "o", ToggleCell),
+                b(Copy, "tab", ToggleCell),
+                b(Copy, "/", Search),
+                b(Copy, "n", NextMatch),
+                b(Copy, "N", PrevMatch),
+                b(Copy, "esc", CopyCancel),
+                b(Copy, "q", CopyLeave),
             ],
         }
     }
@@ -573,6 +731,7 @@ impl Keymap {
         for ctx in [
             Context::Session,
             Context::Approval,
+            Context::Copy,
             Context::List,
             Context::Prefix,
         ] {

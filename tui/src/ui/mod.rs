@@ -3,14 +3,15 @@
 //! draws only when something changed.
 
 pub mod app;
+mod clipboard;
 pub mod conn;
 mod editor;
 pub mod keymap;
 pub(crate) mod modals;
 mod run;
 pub(crate) mod screens;
+pub mod settings;
 pub(crate) mod transcript;
-pub mod tui_config;
 pub mod view;
 pub(crate) mod widgets;
 

@@ -12,8 +12,8 @@ use futures::StreamExt;
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::event::{
-    DisableBracketedPaste, DisableFocusChange, EnableBracketedPaste, EnableFocusChange, Event,
-    EventStream, KeyEventKind,
+    DisableBracketedPaste, DisableFocusChange, DisableMouseCapture, EnableBracketedPaste,
+    EnableFocusChange, Event, EventStream, KeyEventKind,
 };
 use ratatui::crossterm::execute;
 use ratatui::crossterm::style::Print;
@@ -22,10 +22,13 @@ use ratatui::crossterm::terminal::{
 };
 use tokio::sync::mpsc;
 
-use super::app::{App, TimeZone};
+use super::app::App;
 use super::keymap::{Key, Keymap};
-use super::tui_config::TuiConfig;
 use super::{conn, view};
+
+/// Mouse reporting: button presses and releases (1000), drags (1002), in SGR
+/// form (1006), which has no limit on the column.
+const MOUSE_ON: &str = "\x1b[?1000h\x1b[?1002h\x1b[?1006h";
 
 /// Restores the terminal when dropped, and on panic.
 struct TerminalGuard;
@@ -48,6 +51,7 @@ fn restore() {
     let _ = execute!(
         std::io::stdout(),
         DisableFocusChange,
+        DisableMouseCapture,
         DisableBracketedPaste,
         LeaveAlternateScreen,
         ratatui::crossterm::cursor::Show,
@@ -113,22 +117,6 @@ fn load_keymap() -> (Keymap, Option<String>) {
             ),
         },
         None => (Keymap::default(), None),
-    }
-}
-
-/// Reads `[tui] time` from config.toml: `"local"` (the default) or `"utc"`. A
-/// value it cannot use keeps local time, with a warning shown from the start.
-fn load_time_zone() -> (TimeZone, Option<String>) {
-    let path = tether_shared::paths::config_dir().join("config.toml");
-    let Some(table) = std::fs::read_to_string(&path)
-        .ok()
-        .and_then(|text| toml::from_str::<toml::Table>(&text).ok())
-    else {
-        return (TimeZone::Local, None);
-    };
-    match TimeZone::from_config(&table) {
-        Ok(zone) => (zone, None),
-        Err(e) => (TimeZone::Local, Some(format!("{}: {e}", path.display()))),
     }
 }
 
@@ -202,26 +190,21 @@ impl Signals {
 /// 128 + N after signal N (as a shell reports a process that a signal ended).
 pub async fn run(socket: PathBuf, attach: Option<String>, read_only: bool) -> anyhow::Result<u8> {
     let (mut keymap, key_warning) = load_keymap();
-    let (time_zone, time_warning) = load_time_zone();
-    let key_warning = match (key_warning, time_warning) {
-        (Some(a), Some(b)) => Some(format!("{a}; {b}")),
-        (a, b) => a.or(b),
-    };
     if let Some(prefixes) = tmux_prefixes() {
         keymap.inside_tmux(&prefixes);
     }
     let cwd = std::env::current_dir()
         .map(|d| d.display().to_string())
         .unwrap_or_else(|_| "/".into());
-    let (tui, tui_warning) = TuiConfig::load();
-    let key_warning = match (key_warning, tui_warning) {
-        (Some(a), Some(b)) => Some(format!("{a}; {b}")),
-        (a, b) => a.or(b),
-    };
+    let (settings, problems) = super::settings::TuiSettings::load();
+    let mut warnings: Vec<String> = key_warning.into_iter().collect();
+    warnings.extend(problems);
+    let key_warning = (!warnings.is_empty()).then(|| warnings.join("; "));
     let mut app = App::new(keymap, attach, read_only, cwd);
-    app.bell = tui.bell;
+    app.bell = settings.bell;
+    app.mouse = settings.mouse;
+    app.time_zone = settings.time;
     app.warning.clone_from(&key_warning);
-    app.time_zone = time_zone;
     let (to_tx, to_rx) = mpsc::unbounded_channel();
     let (from_tx, mut from_rx) = mpsc::unbounded_channel();
     let link = tokio::spawn(conn::run(socket, to_rx, from_tx));
@@ -284,9 +267,37 @@ async fn event_loop(
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut dirty = true;
     let mut title = String::new();
+    // What the terminal was told about the mouse (off at start).
+    let mut mouse_on = false;
     loop {
         for cmd in app.outbox.drain(..) {
             let _ = to.send(cmd);
+        }
+        if app.mouse != mouse_on {
+            mouse_on = app.mouse;
+            if mouse_on {
+                // Presses, drags and the wheel, in SGR coordinates; not every
+                // motion (crossterm's EnableMouseCapture asks for that too),
+                // which would wake the loop on each move for nothing.
+                use std::io::Write;
+                let out = terminal.backend_mut();
+                out.write_all(MOUSE_ON.as_bytes())?;
+                out.flush()?;
+            } else {
+                execute!(terminal.backend_mut(), DisableMouseCapture)?;
+            }
+        }
+        if let Some(text) = app.clipboard.take() {
+            let route = super::clipboard::current_route().await;
+            let in_buffer = route == super::clipboard::Route::TmuxBuffer
+                && super::clipboard::tmux_load_buffer(&text).await;
+            if !in_buffer && let Some(seq) = super::widgets::osc52::sequence(&text) {
+                // Straight to the terminal, between frames: it draws nothing.
+                use std::io::Write;
+                let out = terminal.backend_mut();
+                out.write_all(seq.as_bytes())?;
+                out.flush()?;
+            }
         }
         if app.exit {
             return Ok(Ended::Left);
@@ -350,6 +361,10 @@ async fn event_loop(
                 Some(Ok(Event::Resize(..))) => dirty = true,
                 Some(Ok(Event::FocusGained)) => app.focused = true,
                 Some(Ok(Event::FocusLost)) => app.focused = false,
+                Some(Ok(Event::Mouse(m))) => {
+                    app.on_mouse(m);
+                    dirty = true;
+                }
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Err(e).context("terminal input failed"),
                 None => return Ok(Ended::Left),
@@ -369,7 +384,7 @@ async fn event_loop(
             _ = tick.tick() => {
                 app.on_tick();
             }
-            // The approval prompt arms: draw it with its keys live.
+            // The approval prompt arms, or the spinner's next frame is due.
             _ = sleep_until(app.next_wake()), if app.next_wake().is_some() => dirty = true,
         }
     }

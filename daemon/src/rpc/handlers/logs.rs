@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use tether_shared::protocol::{
-    AttachParams, AttachResult, Empty, LogsParams, LogsResult, RpcError, SessionRef,
+    AttachParams, AttachResult, Empty, LogsParams, LogsResult, RpcError, SearchHit, SearchParams,
+    SearchResult, SessionRef,
 };
 use tracing::Instrument;
 
@@ -45,6 +46,37 @@ pub(crate) async fn logs(peer: &Arc<Peer>, p: LogsParams) -> Result<LogsResult, 
     })
 }
 
+/// Hits `session.search` returns unless asked for another number, and at most.
+const SEARCH_DEFAULT: u32 = 200;
+const SEARCH_MAX: u32 = 1000;
+
+/// `session.search`: the session's stored events that hold every word of the
+/// query (the last also as a prefix), newest first.
+pub(crate) async fn search(peer: &Arc<Peer>, p: SearchParams) -> Result<SearchResult, RpcError> {
+    let ctx = &peer.ctx;
+    let h = ctx.registry.find(&p.session)?;
+    let limit = p.limit.unwrap_or(SEARCH_DEFAULT).clamp(1, SEARCH_MAX) as usize;
+    let mut found = ctx
+        .shared
+        .store
+        .search_newest(&h.id, &p.query, limit + 1)
+        .await
+        .map_err(errors::storage)?;
+    let more = found.len() > limit;
+    found.truncate(limit);
+    let hits = found
+        .into_iter()
+        .map(|h| SearchHit {
+            seq: h.seq,
+            ts: h.ts,
+            kind: h.kind,
+            tool: h.tool,
+            excerpt: h.excerpt,
+        })
+        .collect();
+    Ok(SearchResult { hits, more })
+}
+
 /// `session.attach`: answers request `id` itself with the page, then starts the
 /// session's live feed, so live messages follow the reply.
 pub(crate) async fn attach(peer: &Arc<Peer>, id: Value, p: AttachParams) -> Result<(), RpcError> {
@@ -60,6 +92,7 @@ pub(crate) async fn attach(peer: &Arc<Peer>, id: Value, p: AttachParams) -> Resu
         truncated,
         last_seq: sub.last_seq,
         partial: sub.partial.clone(),
+        queued: sub.queued.clone(),
     };
     if let Ok(mut ro) = peer.read_only.lock() {
         if p.read_only {

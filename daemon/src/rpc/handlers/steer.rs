@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use tether_shared::event::Budget;
 use tether_shared::protocol::{
-    BudgetParams, CompactParams, CompactResult, DecideParams, DecideResult, InterruptResult,
-    RpcError, SendParams, SendResult, SessionRef, WaitParams, WaitResult,
+    BudgetParams, CancelInputParams, CancelInputResult, CompactParams, CompactResult, DecideParams,
+    DecideResult, InterruptResult, RpcError, SendParams, SendResult, SessionRef, WaitParams,
+    WaitResult,
 };
 use tether_shared::{Decision, Delivery};
 
@@ -30,6 +31,19 @@ pub(crate) async fn send(
         return Err(errors::empty_message());
     }
     Ok(h.send(p.text, p.delivery, key).await?)
+}
+
+/// `session.cancel_input`: deletes a queued input the agent has not taken;
+/// `cancelled: false` (and nothing changed) when it is not queued any more.
+pub(crate) async fn cancel_input(
+    peer: &Arc<Peer>,
+    p: CancelInputParams,
+) -> Result<CancelInputResult, RpcError> {
+    let h = peer.ctx.registry.find(&p.session)?;
+    peer.writable(&h)?;
+    Ok(CancelInputResult {
+        cancelled: h.cancel_input(p.input_id).await?,
+    })
 }
 
 /// `session.interrupt`.

@@ -315,6 +315,16 @@ impl Store for SqliteStore {
         self.read(move |c| search::search(c, &id, &query, every_word, limit))
     }
 
+    fn search_newest<'a>(
+        &'a self,
+        session_id: &'a str,
+        query: &'a str,
+        limit: usize,
+    ) -> StoreFuture<'a, Vec<SearchHit>> {
+        let (id, query) = (session_id.to_string(), query.to_string());
+        self.read(move |c| search::search_newest(c, &id, &query, limit))
+    }
+
     fn event<'a>(&'a self, session_id: &'a str, seq: u64) -> StoreFuture<'a, Option<Event>> {
         let id = session_id.to_string();
         self.read(move |c| reads::event(c, &id, seq))

@@ -110,6 +110,56 @@ pub(super) fn fts_query(words: &[String], every: bool) -> String {
     phrases.join(if every { " " } else { " OR " })
 }
 
+/// The FTS5 query a person's search box means: every word required, each a
+/// quoted phrase, the last one also as the start of a longer word (`"lin"*`
+/// finds `linker`), so a match shows up while a word is still being typed.
+pub(super) fn fts_prefix_query(words: &[String]) -> String {
+    let mut q = fts_query(words, true);
+    if !q.is_empty() {
+        q.push('*');
+    }
+    q
+}
+
+/// Session `id`'s events matching `query` as a search box means it (see
+/// [`fts_prefix_query`]), newest first, at most `limit`
+/// (see [`crate::store::Store::search_newest`]).
+pub(super) fn search_newest(
+    c: &Connection,
+    id: &str,
+    query: &str,
+    limit: usize,
+) -> Result<Vec<SearchHit>, SqlError> {
+    let words = words(query);
+    if words.is_empty() || limit == 0 {
+        return Ok(Vec::new());
+    }
+    let mut st = c.prepare_cached(
+        "SELECT e.body FROM event_text f \
+         JOIN event_text_keys k ON k.id = f.rowid \
+         JOIN events e ON e.session_id = k.session_id AND e.seq = k.seq \
+         WHERE event_text MATCH ?1 AND k.session_id = ?2 \
+         ORDER BY k.seq DESC LIMIT ?3",
+    )?;
+    let limit = limit.min(i64::MAX as usize) as i64;
+    let rows = st.query_map(params![fts_prefix_query(&words), id, limit], |r| {
+        r.get::<_, String>(0)
+    })?;
+    let mut out = Vec::new();
+    for body in rows {
+        let ev: Event = serde_json::from_str(&body?)?;
+        let Some(s) = searchable(&ev) else { continue };
+        out.push(SearchHit {
+            seq: ev.seq,
+            ts: ev.ts.clone(),
+            kind: ev.kind.type_name().to_owned(),
+            tool: s.tool,
+            excerpt: excerpt(&s.text, &words),
+        });
+    }
+    Ok(out)
+}
+
 /// Session `id`'s events matching `query` (see [`crate::store::Store::search_events`]),
 /// best first (BM25; newer first among equals).
 pub(super) fn search(

@@ -464,6 +464,75 @@ async fn a_query_with_quotes_and_operators_is_text_never_a_syntax_error() {
 }
 
 #[tokio::test]
+async fn a_person_s_search_is_newest_first_every_word_and_the_last_word_a_prefix() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("s.db")).unwrap();
+    store
+        .create_session_keyed(
+            row("a", "one"),
+            vec![
+                user(1, "the linker failed"),
+                result(2, "shell", "error: linker `cc` not found"),
+                user(3, "linker only"),
+                user(4, "failed only"),
+                result(5, "history_search", "seq 2 · linker failed"),
+                user(6, r#"quotes "linker" and * NEAR( failed"#),
+            ],
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    let seqs = |hits: Vec<crate::store::types::SearchHit>| -> Vec<u64> {
+        hits.iter().map(|h| h.seq).collect()
+    };
+    assert_eq!(
+        seqs(store.search_newest("a", "linker fail", 10).await.unwrap()),
+        [6, 1],
+        "both words, the last as a prefix, newest first, never the history tool's"
+    );
+    assert_eq!(
+        seqs(store.search_newest("a", "link", 10).await.unwrap()),
+        [6, 3, 2, 1]
+    );
+    assert_eq!(
+        seqs(store.search_newest("a", "link", 2).await.unwrap()),
+        [6, 3],
+        "the newest `limit`"
+    );
+    // A prefix only at the end: `lin cc` needs the word `lin`.
+    assert!(
+        store
+            .search_newest("a", "lin cc", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Operators are text: `NEAR(` finds the message that holds it.
+    assert_eq!(
+        seqs(store.search_newest("a", "NEAR(", 10).await.unwrap()),
+        [6]
+    );
+    for q in ["", "  ", "( ) * -", r#""""#, "zz(", "*"] {
+        let hits = store.search_newest("a", q, 10).await;
+        assert!(
+            hits.unwrap_or_else(|e| panic!("{q:?}: {e}")).is_empty(),
+            "{q:?}"
+        );
+    }
+    let hit = &store.search_newest("a", "cc", 10).await.unwrap()[0];
+    assert_eq!((hit.seq, hit.tool.as_deref()), (2, Some("shell")));
+    assert!(hit.excerpt.contains("linker `cc`"), "{}", hit.excerpt);
+    assert!(
+        store
+            .search_newest("b", "linker", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
 async fn an_append_that_rolls_back_leaves_nothing_in_the_index() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.db");

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 /// How long a new approval prompt ignores the decision keys, so a key pressed
 /// a moment before the prompt appeared cannot decide the call it did not see.
@@ -25,8 +25,14 @@ pub enum Clock {
         base: Instant,
         /// Milliseconds since `base`.
         millis: Arc<AtomicU64>,
+        /// The wall-clock time at zero ([`MANUAL_WALL`]).
+        wall: SystemTime,
     },
 }
+
+/// A manual clock's wall-clock time at zero: 2026-03-01T10:01:00Z, a minute
+/// after the test fixtures' first events.
+pub const MANUAL_WALL: Duration = Duration::from_secs(1_772_359_260);
 
 impl Clock {
     /// A clock that moves only when told to.
@@ -34,6 +40,17 @@ impl Clock {
         Clock::Manual {
             base: Instant::now(),
             millis: Arc::new(AtomicU64::new(0)),
+            wall: SystemTime::UNIX_EPOCH + MANUAL_WALL,
+        }
+    }
+
+    /// The wall-clock time now (to date the daemon's timestamps).
+    pub fn wall(&self) -> SystemTime {
+        match self {
+            Clock::System => SystemTime::now(),
+            Clock::Manual { millis, wall, .. } => {
+                *wall + Duration::from_millis(millis.load(Ordering::SeqCst))
+            }
         }
     }
 
@@ -41,7 +58,7 @@ impl Clock {
     pub fn now(&self) -> Instant {
         match self {
             Clock::System => Instant::now(),
-            Clock::Manual { base, millis } => {
+            Clock::Manual { base, millis, .. } => {
                 *base + Duration::from_millis(millis.load(Ordering::SeqCst))
             }
         }

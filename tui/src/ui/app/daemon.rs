@@ -131,6 +131,7 @@ impl App {
                     {
                         // A reconnect: add what we missed, no duplicates, no gaps.
                         v.partial = r.partial.assistant_text;
+                        v.queued = r.queued;
                         v.info = SessionInfo {
                             state: r.info.state,
                             ..r.info
@@ -147,7 +148,8 @@ impl App {
                             .take()
                             .filter(|v| v.info.id == r.info.id)
                             .map(|v| v.input);
-                        let mut view = SessionView::new(*r, &self.keymap);
+                        let mut view =
+                            SessionView::new(*r, &self.keymap).with_clock(self.clock.clone());
                         if let Some(input) = kept {
                             view.input = input;
                         }
@@ -161,6 +163,7 @@ impl App {
                     v.more_before = more;
                     v.prepend(events);
                 }
+                self.after_backfill();
             }
             FromDaemon::Live(p) => {
                 let Some(v) = self.session.as_mut() else {
@@ -178,9 +181,9 @@ impl App {
                         }
                         v.push_event(event);
                     }
-                    Live::AssistantDelta { text } => v.partial.push_str(&text),
-                    Live::AssistantReset => v.partial.clear(),
-                    Live::ToolOutput { call_id, chunk } => {
+                    Live::AssistantDelta { text } => v.keep_view(|v| v.partial.push_str(&text)),
+                    Live::AssistantReset => v.keep_view(|v| v.partial.clear()),
+                    Live::ToolOutput { call_id, chunk } => v.keep_view(|v| {
                         let buf = v.tool_live.entry(call_id).or_default();
                         buf.push_str(&chunk);
                         if buf.len() > 4096 {
@@ -196,7 +199,8 @@ impl App {
                                 .unwrap_or(buf.len());
                             buf.drain(..cut);
                         }
-                    }
+                    }),
+                    Live::Queued { inputs } => v.queued = inputs,
                     Live::Unknown => {}
                 }
             }
@@ -241,6 +245,13 @@ impl App {
                 }
                 _ => self.flash = Some(format!("cannot create the session: {e}")),
             },
+            FromDaemon::SearchHits { query, result } => self.on_search_hits(query, result),
+            FromDaemon::SearchFailed { query, message } => self.on_search_failed(query, message),
+            FromDaemon::Cancelled {
+                input_id,
+                text,
+                cancelled,
+            } => self.on_cancelled(input_id, text, cancelled),
             FromDaemon::Error(e) => self.flash = Some(e),
         }
     }

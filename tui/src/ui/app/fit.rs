@@ -31,6 +31,7 @@ impl App {
         };
         let areas = session::layout(self, v, area);
         let viewport = (areas.body.width, areas.body.height);
+        let body = areas.body;
         let prompt_view = if areas.approval.height > 0 {
             approval::shown_rows(self, v, areas.approval)
         } else {
@@ -38,6 +39,7 @@ impl App {
         };
         if let Some(v) = self.session.as_mut() {
             v.viewport = viewport;
+            v.body = body;
             if let Some(p) = prompt_view {
                 v.prompt_view = p;
             }

@@ -70,6 +70,12 @@ impl App {
                 Some(Action::NextSession) => self.cycle_session(1),
                 Some(Action::PrevSession) => self.cycle_session(-1),
                 Some(Action::JumpWaiting) => self.jump_waiting(),
+                Some(Action::CopyMode)
+                    if self.screen == Screen::Session && self.modal.is_none() =>
+                {
+                    self.enter_copy_mode()
+                }
+                Some(Action::ToggleMouse) => self.toggle_mouse(),
                 _ => {}
             }
             return;

@@ -3,18 +3,26 @@
 
 pub mod attention;
 mod clock;
+mod copy;
 mod daemon;
 mod fit;
 mod history;
 mod keys;
+mod lines;
 mod list;
+mod reading;
 mod review;
 mod session;
 mod session_keys;
+mod spinner;
 mod state;
 mod switch;
 
 pub use clock::{ARM_DELAY, BURST_GAP, Clock, TimeZone};
+pub use copy::{CopyMode, Point, Selecting};
+pub use lines::{Row, line_text};
 pub use list::ListState;
+pub use reading::{WHEEL_LINES, search_words};
 pub use session::{Prompt, Search, SessionView, input_rows};
+pub use spinner::{FRAMES, elapsed};
 pub use state::{ATTACH_PAGE, App, ConnState, Screen};

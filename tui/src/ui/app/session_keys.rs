@@ -13,7 +13,6 @@ use super::state::{App, ConnState};
 use crate::ui::conn::ToDaemon;
 use crate::ui::keymap::{Action, Context, Key};
 use crate::ui::modals::Modal;
-use crate::ui::transcript::partial_lines;
 use crate::ui::widgets::line_input::LineInput;
 
 /// How many of this run's sent messages the input history keeps.
@@ -35,14 +34,16 @@ impl App {
         {
             match ev.code {
                 KeyCode::Esc => v.search = None,
-                KeyCode::Enter => {
-                    s.editing = false;
-                    find(v, 0);
-                }
+                KeyCode::Enter => self.run_search(),
                 _ => {
                     s.query.on_key(&ev);
                 }
             }
+            return;
+        }
+        // Copy mode takes every key it knows; the others do nothing in it.
+        if v.copy.is_some() {
+            self.copy_key(ev, key);
             return;
         }
         // While a call waits, only its deliberate keys (never a printable key,
@@ -181,9 +182,16 @@ impl App {
                     ..Default::default()
                 })
             }
-            Some(Action::NextMatch) => find(v, 1),
-            Some(Action::PrevMatch) => find(v, -1),
-            Some(Action::ToggleTools) => v.expanded = !v.expanded,
+            Some(Action::NextMatch) => self.goto_match(1),
+            Some(Action::PrevMatch) => self.goto_match(-1),
+            Some(Action::ToggleTools) => {
+                // Every call the same way: one expanded alone is forgotten.
+                v.expanded = !v.expanded;
+                v.open.clear();
+            }
+            Some(Action::ScrollUp) if input_empty => self.scroll_lines(true, 1),
+            Some(Action::ScrollDown) if input_empty => self.scroll_lines(false, 1),
+            Some(Action::Unqueue) => self.unqueue(),
             Some(Action::Help) => self.toggle_help(),
             Some(Action::Redraw) => self.redraw = true,
             Some(Action::Editor) => {
@@ -274,43 +282,4 @@ fn walk_history(v: &mut SessionView, sent: &[(String, String)], dir: Step, by_pr
 fn clamp_scroll(v: &mut SessionView, width: u16, height: u16) {
     let max = v.total_height(width).saturating_sub(height as usize);
     v.scroll = v.scroll.min(max);
-}
-
-/// Moves to the next (`dir` 1), previous (-1) or first (0) match and scrolls it into view.
-fn find(v: &mut SessionView, dir: i32) {
-    let Some(s) = v.search.as_mut() else { return };
-    let q = s.query.text().to_lowercase();
-    if q.is_empty() {
-        return;
-    }
-    s.matches = v
-        .transcript
-        .cells
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| c.plain().to_lowercase().contains(&q))
-        .map(|(i, _)| i)
-        .collect();
-    if s.matches.is_empty() {
-        return;
-    }
-    let n = s.matches.len();
-    s.current = match dir {
-        0 => n - 1, // the newest match first, like searching back from the bottom
-        1 => (s.current + 1) % n,
-        _ => (s.current + n - 1) % n,
-    };
-    let target = s.matches[s.current];
-    let (w, h) = v.viewport;
-    // Put the matching cell at the top of the view: everything below it counts.
-    let below: usize = v.transcript.cells[target..]
-        .iter()
-        .map(|c| c.height(w, v.expanded))
-        .sum::<usize>()
-        + if v.partial.is_empty() {
-            0
-        } else {
-            partial_lines(&v.partial, w).len()
-        };
-    v.scroll = below.saturating_sub(h as usize);
 }

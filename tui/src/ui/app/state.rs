@@ -91,6 +91,14 @@ pub struct App {
     /// A draft to open in `$EDITOR` (`Ctrl-g`): the event loop gives the
     /// terminal to the editor, then hands the text back with [`App::edited`].
     pub editor: Option<String>,
+    /// Text to put on the system clipboard: the event loop writes it as OSC 52.
+    pub clipboard: Option<String>,
+    /// Mouse capture wanted (`[tui] mouse`, toggled by `Ctrl-b m`): the event
+    /// loop turns the terminal's mouse reporting on or off to match.
+    pub mouse: bool,
+    /// Where the left button went down in the transcript, and whether it has
+    /// been dragged since.
+    pub(super) mouse_press: Option<(super::copy::Point, bool)>,
 }
 
 impl App {
@@ -122,6 +130,9 @@ impl App {
             attaching: None,
             sent: Vec::new(),
             editor: None,
+            clipboard: None,
+            mouse: true,
+            mouse_press: None,
         };
         match attach {
             Some(name) => {
@@ -155,9 +166,14 @@ impl App {
     }
 
     /// When the screen must be drawn again without any input: the moment the
-    /// prompt arms.
+    /// prompt arms, or the running turn's spinner's next frame.
     pub fn next_wake(&self) -> Option<Instant> {
-        let left = self.arming_left()?;
-        (!left.is_zero()).then(|| self.clock.now() + left)
+        let arm = self
+            .arming_left()
+            .and_then(|left| (!left.is_zero()).then(|| self.clock.now() + left));
+        match (arm, self.spinner_wake()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 }

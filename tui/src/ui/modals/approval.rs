@@ -55,7 +55,7 @@ fn wrapped(text: &str, width: u16, style: Style, first: &str, indent: &str) -> V
     out
 }
 
-fn diff_style(line: &str) -> Style {
+pub(crate) fn diff_style(line: &str) -> Style {
     if line.starts_with("+++") || line.starts_with("---") {
         Style::new().add_modifier(Modifier::BOLD)
     } else if line.starts_with("@@") {

@@ -10,7 +10,6 @@ use ratatui::widgets::Paragraph;
 
 use crate::ui::app::{App, ConnState, SessionView};
 use crate::ui::keymap::Action;
-use crate::ui::transcript::partial_lines;
 use crate::ui::view::chrome::{conn_banner, live, shown_state, state_style, warning_lines};
 
 /// Where the parts of the session screen go in `area`.
@@ -22,6 +21,8 @@ pub struct Areas {
     pub body: Rect,
     /// The approval prompt (no rows when no call waits).
     pub approval: Rect,
+    /// The spinner and the queued messages (see `reading.rs`).
+    activity: (Rect, Vec<Line<'static>>),
     input: Rect,
     status: Rect,
 }
@@ -41,17 +42,22 @@ pub fn layout(app: &App, v: &SessionView, area: Rect) -> Areas {
     };
     let top = top_lines(app, v, area.width);
     let top_h = (top.len() as u16).min(area.height / 3);
+    let activity = super::reading::activity_lines(app, v, area.width);
+    // The transcript keeps at least half of what is left.
+    let activity_h =
+        (activity.len() as u16).min(area.height.saturating_sub(input_h + top_h + 1) / 2);
     // The prompt shows the whole call when it fits, leaving the transcript a
     // line; past that it scrolls.
     let approval_h: u16 = if app.read_only {
         0
     } else {
         crate::ui::modals::approval::wanted_height(app, v, area.width)
-            .min(area.height.saturating_sub(input_h + top_h + 2))
+            .min(area.height.saturating_sub(input_h + top_h + activity_h + 2))
     };
-    let [banner, body, approval, input, status] = Layout::vertical([
+    let [banner, body, activity_area, approval, input, status] = Layout::vertical([
         Constraint::Length(top_h),
         Constraint::Min(1),
+        Constraint::Length(activity_h),
         Constraint::Length(approval_h),
         Constraint::Length(input_h),
         Constraint::Length(1),
@@ -62,6 +68,7 @@ pub fn layout(app: &App, v: &SessionView, area: Rect) -> Areas {
         banner,
         body,
         approval,
+        activity: (activity_area, activity),
         input,
         status,
     }
@@ -74,13 +81,17 @@ pub fn draw(f: &mut Frame<'_>, app: &App, v: &SessionView, area: Rect) {
         banner,
         body,
         approval,
+        activity,
         input,
         status,
     } = layout(app, v, area);
     if banner.height > 0 {
         f.render_widget(Paragraph::new(top), banner);
     }
-    draw_transcript(f, v, body, live(app));
+    super::reading::draw_transcript(f, v, body, live(app));
+    if activity.0.height > 0 {
+        f.render_widget(Paragraph::new(activity.1), activity.0);
+    }
     if approval.height > 0 {
         crate::ui::modals::approval::draw(f, app, v, approval);
     }
@@ -95,16 +106,8 @@ pub fn draw(f: &mut Frame<'_>, app: &App, v: &SessionView, area: Rect) {
 /// The lines above the transcript: the search being typed, else the
 /// connection's trouble, else a warning from the start (a bad `[keys]`).
 fn top_lines(app: &App, v: &SessionView, width: u16) -> Vec<Line<'static>> {
-    if let Some(s) = &v.search {
-        let count = if s.matches.is_empty() {
-            String::new()
-        } else {
-            format!(" ({}/{})", s.current + 1, s.matches.len())
-        };
-        return vec![Line::from(vec![
-            Span::styled(" / ", Style::new().fg(Color::Black).bg(Color::Yellow)),
-            Span::raw(format!("{}{count}", s.query.render(s.editing))),
-        ])];
+    if let Some(line) = super::reading::search_line(v) {
+        return vec![line];
     }
     match conn_banner(app) {
         Some(b) => vec![b],
@@ -112,90 +115,11 @@ fn top_lines(app: &App, v: &SessionView, width: u16) -> Vec<Line<'static>> {
     }
 }
 
-fn draw_transcript(f: &mut Frame<'_>, v: &SessionView, area: Rect, live: bool) {
-    let (w, h) = (area.width, area.height);
-    let want = h as usize + v.scroll;
-    // Walk up from the bottom until the view (plus the scroll offset) is full.
-    let mut tail: Vec<Line<'static>> = Vec::new();
-    if !v.partial.is_empty() {
-        tail.extend(partial_lines(&v.partial, w));
-        if !live && let Some(last) = tail.last_mut() {
-            // Nothing streams while disconnected: no cursor that says it does.
-            last.spans.pop();
-        }
-    }
-    let mut chunks: Vec<Vec<Line<'static>>> = vec![tail];
-    let mut have: usize = chunks[0].len();
-    for cell in v.transcript.cells.iter().rev() {
-        if have >= want {
-            break;
-        }
-        let mut lines = cell.lines(w, v.expanded).clone();
-        // A running call shows the tail of its live output under its own line.
-        if let crate::ui::transcript::CellKind::Tool { call_id, .. } = &cell.kind
-            && let Some(out) = v.tool_live.get(call_id)
-        {
-            // As a terminal shows it: colours kept, a progress bar's CRs overwriting.
-            let shown = crate::ui::widgets::term_text::terminal_lines(
-                out,
-                Style::new().fg(Color::DarkGray),
-            );
-            let skip = shown.len().saturating_sub(3);
-            let at = lines.len().saturating_sub(1); // before the blank separator
-            for (k, l) in shown.into_iter().skip(skip).enumerate() {
-                let mut spans = vec![Span::styled("    ┆ ", Style::new().fg(Color::DarkGray))];
-                spans.extend(crate::ui::transcript::fit(
-                    l.spans,
-                    (w as usize).saturating_sub(6),
-                ));
-                lines.insert(at + k, Line::from(spans));
-            }
-        }
-        have += lines.len();
-        chunks.push(lines);
-    }
-    let mut all: Vec<Line<'static>> = chunks.into_iter().rev().flatten().collect();
-    if v.more_before && have < want {
-        all.insert(
-            0,
-            Line::from(Span::styled(
-                "── older events: PgUp / Home to load ──",
-                Style::new().fg(Color::DarkGray),
-            )),
-        );
-    }
-    let scroll = v.scroll.min(all.len().saturating_sub(h as usize));
-    let end = all.len() - scroll;
-    let start = end.saturating_sub(h as usize);
-    let mut visible: Vec<Line<'static>> = all[start..end].to_vec();
-    // A short transcript sits on the input, like a chat: the newest line is
-    // always next to where you type.
-    if visible.len() < h as usize {
-        let pad = h as usize - visible.len();
-        visible.splice(0..0, std::iter::repeat_n(Line::default(), pad));
-    }
-    f.render_widget(Paragraph::new(visible), area);
-    if v.scroll > 0 {
-        let tag = " ↓ more below (End) ";
-        let tag_w = Span::raw(tag).width() as u16;
-        let x = area.x + area.width.saturating_sub(tag_w);
-        let r = Rect {
-            x,
-            y: area.y + area.height.saturating_sub(1),
-            width: tag_w.min(area.width),
-            height: 1,
-        };
-        f.render_widget(
-            Paragraph::new(Span::styled(
-                tag,
-                Style::new().fg(Color::Black).bg(Color::Yellow),
-            )),
-            r,
-        );
-    }
-}
-
 fn draw_status(f: &mut Frame<'_>, app: &App, v: &SessionView, area: Rect) {
+    if let Some(line) = super::reading::copy_status(app, v, area.width) {
+        f.render_widget(Paragraph::new(line), area);
+        return;
+    }
     let i = &v.info;
     let tools: usize = app
         .tools

@@ -257,6 +257,7 @@ pub(super) fn attach_result(events: Vec<Event>, truncated: bool, partial: &str) 
         partial: PartialState {
             assistant_text: partial.into(),
         },
+        queued: Vec::new(),
     }))
 }
 

@@ -22,6 +22,7 @@ mod attention;
 mod context;
 mod fixtures;
 mod list;
+mod reading;
 mod render;
 mod session;
 mod writing;

@@ -199,7 +199,7 @@ fn search_moves_the_view_to_the_match() {
     let v = app.session.as_ref().expect("attached");
     assert!(v.scroll > 0);
     let s = v.search.as_ref().expect("searching");
-    assert_eq!(s.matches, vec![1]);
+    assert_eq!(s.matches, vec![2], "the cell of event 2");
     let out = screen(&app, 80, 24);
     let rows: Vec<&str> = out.lines().collect();
     assert!(rows[0].contains("/ NEEDLE (1/1)"), "{out}");

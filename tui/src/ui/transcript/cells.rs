@@ -62,6 +62,9 @@ pub enum CellKind {
         output: String,
         /// A denial's reason.
         note: Option<String>,
+        /// For a `write_file` / `edit_file` call: the change as a unified diff
+        /// (see `diffs.rs`).
+        diff: Option<String>,
     },
     /// The model's context was compacted: one line collapsed, the summary and
     /// the user messages it kept when expanded.
@@ -109,15 +112,27 @@ pub const CUT_AT_TOKEN_LIMIT: &str = "answer cut at the token limit";
 pub struct Cell {
     /// What it shows.
     pub kind: CellKind,
+    /// The seq of the event that made it: the cell's name for the reader's
+    /// choices (expanded alone, a search's match).
+    pub seq: u64,
     cache: RefCell<Option<(u16, bool, Vec<Line<'static>>)>>,
 }
 
 impl Cell {
-    pub(super) fn new(kind: CellKind) -> Cell {
+    pub(super) fn new(seq: u64, kind: CellKind) -> Cell {
         Cell {
             kind,
+            seq,
             cache: RefCell::new(None),
         }
+    }
+
+    /// Whether the cell has more to show expanded (a tool call, a compaction).
+    pub fn expandable(&self) -> bool {
+        matches!(
+            self.kind,
+            CellKind::Tool { .. } | CellKind::Compaction { .. }
+        )
     }
 
     pub(super) fn touch(&mut self) {
@@ -242,15 +257,20 @@ fn build_lines(kind: &CellKind, width: u16, expanded: bool) -> Vec<Line<'static>
             status,
             output,
             note,
+            diff: Some(diff),
+            ..
+        } if super::diffs::is_file_change(tool) => {
+            file_change_lines(tool, args, status, output, note, diff, width, expanded)
+        }
+        CellKind::Tool {
+            tool,
+            args,
+            status,
+            output,
+            note,
             ..
         } => {
-            let (mark, color, word) = match status {
-                ToolStatus::Running => ("⋯", Color::Blue, "running"),
-                ToolStatus::Approved => ("⋯", Color::Blue, "approved, running"),
-                ToolStatus::AwaitingApproval => ("?", Color::Magenta, "awaiting approval"),
-                ToolStatus::Done { is_error: false } => ("✓", Color::Green, "ok"),
-                ToolStatus::Done { is_error: true } => ("✗", Color::Red, "error"),
-            };
+            let (mark, color, word) = status_look(status);
             let avail = (width as usize)
                 .saturating_sub(tool.len() + word.len() + 10)
                 .max(8);
@@ -402,6 +422,79 @@ fn build_lines(kind: &CellKind, width: u16, expanded: bool) -> Vec<Line<'static>
     // A blank line between cells keeps the transcript readable.
     lines.push(Line::default());
     lines
+}
+
+/// A tool call's mark, colour and word for where it stands.
+fn status_look(status: &ToolStatus) -> (&'static str, Color, &'static str) {
+    match status {
+        ToolStatus::Running => ("⋯", Color::Blue, "running"),
+        ToolStatus::Approved => ("⋯", Color::Blue, "approved, running"),
+        ToolStatus::AwaitingApproval => ("?", Color::Magenta, "awaiting approval"),
+        ToolStatus::Done { is_error: false } => ("✓", Color::Green, "ok"),
+        ToolStatus::Done { is_error: true } => ("✗", Color::Red, "error"),
+    }
+}
+
+/// A `write_file` / `edit_file` call: its path, the change as a diff (the
+/// first lines collapsed, all of it expanded), a denial's reason, and its
+/// output when it failed or is expanded.
+#[allow(clippy::too_many_arguments)]
+fn file_change_lines(
+    tool: &str,
+    args: &str,
+    status: &ToolStatus,
+    output: &str,
+    note: &Option<String>,
+    diff: &str,
+    width: u16,
+    expanded: bool,
+) -> Vec<Line<'static>> {
+    let (mark, color, word) = status_look(status);
+    let path = super::diffs::head_of(args).unwrap_or_default();
+    let avail = (width as usize)
+        .saturating_sub(tool.len() + word.len() + 10)
+        .max(8);
+    let head = vec![
+        Span::styled(
+            format!("{mark} "),
+            Style::new().fg(color).add_modifier(Modifier::BOLD),
+        ),
+        Span::styled(tool.to_string(), Style::new().fg(Color::Yellow)),
+        Span::styled(
+            format!(" {}", crate::render::one_line(&path, avail)),
+            Style::new().add_modifier(Modifier::BOLD),
+        ),
+        Span::styled(format!("  {word}"), Style::new().fg(color)),
+    ];
+    let mut l = wrap(head, width, "    ");
+    if let Some(n) = note {
+        l.extend(wrap(
+            vec![Span::styled(
+                format!("    {n}"),
+                Style::new().fg(Color::Red),
+            )],
+            width,
+            "    ",
+        ));
+    }
+    // While it waits, the approval prompt shows the whole diff: not twice.
+    if expanded || *status != ToolStatus::AwaitingApproval {
+        l.extend(super::diffs::diff_lines(diff, width, expanded));
+    }
+    let failed = matches!(status, ToolStatus::Done { is_error: true });
+    if (expanded || failed) && !output.is_empty() && note.is_none() {
+        let style = if failed {
+            Style::new().fg(Color::Red)
+        } else {
+            Style::new().fg(Color::Gray)
+        };
+        for o in terminal_lines(output, style) {
+            let mut spans = vec![Span::raw("    │ ")];
+            spans.extend(o.spans);
+            l.extend(wrap(spans, width, "    │ "));
+        }
+    }
+    l
 }
 
 /// `n` with a comma between thousands: 27,300.

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use tether_shared::{Decision, Event, EventKind};
 
 use super::cells::{CUT_AT_TOKEN_LIMIT, Cell, CellKind, Tone, ToolStatus};
+use super::diffs::Files;
 
 /// The cells of a session, built from its events.
 #[derive(Debug, Default)]
@@ -13,12 +14,19 @@ pub struct Transcript {
     /// The cells, oldest first.
     pub cells: Vec<Cell>,
     tools: HashMap<String, usize>,
+    /// The cell each event applied to, by seq (for a search hit's event).
+    by_seq: std::collections::BTreeMap<u64, usize>,
+    /// File contents as the calls showed them, for the diffs of file changes.
+    files: Files,
+    /// The seq of the event being applied.
+    current_seq: u64,
 }
 
 impl Transcript {
     /// Applies one event; returns whether anything visible changed.
     pub fn apply(&mut self, ev: &Event) -> bool {
         let seq = ev.seq;
+        self.current_seq = seq;
         match &ev.kind {
             EventKind::SessionCreated { model, cwd, .. } => self.push(
                 seq,
@@ -66,6 +74,7 @@ impl Transcript {
             } => {
                 let i = self.cells.len();
                 self.tools.insert(call_id.clone(), i);
+                let diff = self.files.diff_of(tool, arguments);
                 self.push(
                     seq,
                     CellKind::Tool {
@@ -75,13 +84,29 @@ impl Transcript {
                         status: ToolStatus::Running,
                         output: String::new(),
                         note: None,
+                        diff,
                     },
                 )
             }
-            EventKind::ApprovalRequested { call_id, .. } => self
-                .update_tool(call_id, |status, _, _| {
+            EventKind::ApprovalRequested { call_id, diff, .. } => {
+                let shown = self.update_tool(call_id, |status, _, _| {
                     *status = ToolStatus::AwaitingApproval
-                }),
+                });
+                // The daemon's diff, made from the file on disk, is the one to show.
+                if let Some(d) = diff
+                    && let Some(CellKind::Tool {
+                        tool, diff: mine, ..
+                    }) = self
+                        .tools
+                        .get(call_id)
+                        .and_then(|&i| self.cells.get_mut(i))
+                        .map(|c| &mut c.kind)
+                    && super::diffs::is_file_change(tool)
+                {
+                    *mine = Some(d.clone());
+                }
+                shown
+            }
             EventKind::ApprovalDecided {
                 call_id,
                 decision,
@@ -103,12 +128,17 @@ impl Transcript {
                 output,
                 is_error,
                 ..
-            } => self.update_tool(call_id, |status, out, _| {
-                *status = ToolStatus::Done {
-                    is_error: *is_error,
-                };
-                *out = output.clone();
-            }),
+            } => {
+                if !*is_error {
+                    self.learn(call_id, output);
+                }
+                self.update_tool(call_id, |status, out, _| {
+                    *status = ToolStatus::Done {
+                        is_error: *is_error,
+                    };
+                    *out = output.clone();
+                })
+            }
             EventKind::TurnStarted | EventKind::State { .. } | EventKind::Unknown => false,
             EventKind::ContextCompacted {
                 summary,
@@ -230,9 +260,35 @@ impl Transcript {
     }
 
     fn push(&mut self, seq: u64, kind: CellKind) -> bool {
-        let _ = seq;
-        self.cells.push(Cell::new(kind));
+        self.by_seq.entry(seq).or_insert(self.cells.len());
+        self.cells.push(Cell::new(seq, kind));
         true
+    }
+
+    /// What a successful call's result tells of its file (see `diffs.rs`).
+    fn learn(&mut self, call_id: &str, output: &str) {
+        let Some(CellKind::Tool { tool, args, .. }) = self
+            .tools
+            .get(call_id)
+            .and_then(|&i| self.cells.get(i))
+            .map(|c| &c.kind)
+        else {
+            return;
+        };
+        if let Ok(args) = serde_json::from_str::<serde_json::Value>(args) {
+            let tool = tool.clone();
+            self.files.learn(&tool, &args, output);
+        }
+    }
+
+    /// The cell of tool call `call_id`, when it is loaded.
+    pub fn tool_cell(&self, call_id: &str) -> Option<usize> {
+        self.tools.get(call_id).copied()
+    }
+
+    /// The cell that event `seq` made or changed, when it is loaded.
+    pub fn cell_of_seq(&self, seq: u64) -> Option<usize> {
+        self.by_seq.get(&seq).copied()
     }
 
     fn update_tool(
@@ -243,6 +299,7 @@ impl Transcript {
         let Some(&i) = self.tools.get(call_id) else {
             return false;
         };
+        self.by_seq.insert(self.current_seq, i);
         let Some(cell) = self.cells.get_mut(i) else {
             return false;
         };

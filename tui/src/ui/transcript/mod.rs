@@ -2,7 +2,9 @@
 //! (`cells.rs`, `fold.rs`), and fitting styled text to a width (`wrap.rs`).
 
 mod cells;
+pub mod diffs;
 mod fold;
+pub mod view;
 mod wrap;
 
 #[cfg(test)]
