@@ -147,14 +147,42 @@ fn budget_line(spent: &Spent, limit: &Budget) -> String {
 }
 
 /// The first non-empty line of `text`, trimmed, with `…` when more followed.
+/// Control characters (a tool's colour escapes, say) are left out: the line
+/// goes to desktop notifications and phones, which would show them raw.
 fn one_line(text: &str) -> String {
     let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
-    let first = lines.next().unwrap_or("");
+    let first = without_controls(lines.next().unwrap_or(""));
     if lines.next().is_some() {
         format!("{first} …")
     } else {
-        first.to_string()
+        first
     }
+}
+
+/// `text` without control characters; an ANSI escape sequence (`ESC [ ... m`)
+/// goes as a whole.
+fn without_controls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                // Parameters and intermediates, then one final byte.
+                while let Some(&n) = chars.peek() {
+                    chars.next();
+                    if ('@'..='~').contains(&n) {
+                        break;
+                    }
+                }
+            }
+        } else if c == '\t' {
+            out.push(' ');
+        } else if !c.is_control() {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// `text` cut to `max` characters, the cut marked with `…`.
@@ -171,6 +199,14 @@ fn cut(text: &str, max: usize) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_summary_has_no_escapes_or_controls() {
+        assert_eq!(
+            one_line("ls; echo \u{1b}[32mgreen\u{1b}[0m\u{7}\tdone\nmore"),
+            "ls; echo green done …"
+        );
+    }
 
     fn ev(seq: u64, kind: EventKind) -> Event {
         Event {
