@@ -8,6 +8,7 @@ pub mod event;
 pub mod framing;
 pub mod paths;
 pub mod protocol;
+pub mod rules;
 
 pub use event::{Decision, Delivery, Event, EventKind, Live, SessionState, Usage};
 pub use protocol::PROTOCOL_VERSION;

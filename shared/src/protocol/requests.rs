@@ -13,9 +13,9 @@ use serde_json::Value;
 use super::envelope::{Notification, Request};
 use super::limits::KEY_PARAM;
 use super::types::{
-    AttachParams, AttachResult, BudgetParams, CompactParams, CompactResult, CreateParams,
+    ApprovalRule, AttachParams, AttachResult, BudgetParams, CompactParams, CompactResult, CreateParams,
     DecideParams, DecideResult, Empty, ForkParams, HelloParams, HelloResult, InterruptResult,
-    KillResult, LiveParams, LogsParams, LogsResult, SendParams, SendResult, SessionClosedParams,
+    KillResult, LiveParams, LogsParams, LogsResult, RuleRemoveParams, RuleRemoveResult, SendParams, SendResult, SessionClosedParams,
     SessionInfo, SessionRef, SessionsUpdatedParams, StopResult, ToolServerInfo, ToolsParams,
     WaitParams, WaitResult,
 };
@@ -174,6 +174,10 @@ methods! {
     SessionFork, SESSION_FORK = "session.fork", ForkParams => SessionInfo, mutating: true;
     /// Set or clear a session's budget; returns once a session stopped on it is going again.
     SessionBudget, SESSION_BUDGET = "session.budget", BudgetParams => SessionInfo, mutating: true;
+    /// The "always allow" rules that apply to a session: its own and its project's.
+    SessionRules, SESSION_RULES = "session.rules", SessionRef => Vec<ApprovalRule>, mutating: false;
+    /// Remove an "always allow" rule that applies to a session.
+    SessionRuleRemove, SESSION_RULE_REMOVE = "session.rule_remove", RuleRemoveParams => RuleRemoveResult, mutating: true;
 }
 
 notifications! {
