@@ -144,6 +144,14 @@ async fn dispatch(peer: &Arc<Peer>, req: Request, key: Option<KeyRecord>) -> Rep
             let p = decode::<m::SessionBudget>(params)?;
             encode::<m::SessionBudget>(steer::budget(peer, p).await)
         }
+        m::SessionRules::NAME => {
+            let p = decode::<m::SessionRules>(params)?;
+            encode::<m::SessionRules>(steer::rules(peer, p).await)
+        }
+        m::SessionRuleRemove::NAME => {
+            let p = decode::<m::SessionRuleRemove>(params)?;
+            encode::<m::SessionRuleRemove>(steer::rule_remove(peer, p).await)
+        }
         other => Err(errors::method_not_found(other)),
     }
 }

@@ -144,6 +144,7 @@ pub fn analyze(tail: &[Event]) -> Recovered {
                 call_id,
                 tool,
                 arguments,
+                ..
             } => {
                 if let Some(t) = open.as_mut() {
                     t.step.calls.push(StepCall {
@@ -221,6 +222,7 @@ mod tests {
             call_id: id.into(),
             tool: "shell".into(),
             arguments: json!({}),
+            rule: None,
         }
     }
 
@@ -281,6 +283,7 @@ mod tests {
                 call_id: "c".into(),
                 decision: Decision::Approved,
                 reason: None,
+                rule: None,
             },
             EventKind::ToolResult {
                 call_id: "d".into(),

@@ -13,6 +13,7 @@ pub mod machine;
 mod project;
 mod recover;
 mod registry;
+pub mod rules;
 mod shared;
 mod step;
 mod storefail;
