@@ -128,8 +128,8 @@ impl std::fmt::Display for NotPlain {
 ///   turns file names the agent may have created into arguments (a file named
 ///   `--exec=...`), so a rule never covers them: such a command asks.
 const SPECIAL: &[char] = &[
-    ';', '&', '|', '<', '>', '(', ')', '{', '}', '`', '$', '\\', '#', '!', '^', '*', '?', '[',
-    ']', '~',
+    ';', '&', '|', '<', '>', '(', ')', '{', '}', '`', '$', '\\', '#', '!', '^', '*', '?', '[', ']',
+    '~',
 ];
 
 /// True for characters that could hide or disguise text on screen (zero-width
@@ -203,7 +203,9 @@ pub fn prefix_matches(prefix: &str, command: &str) -> bool {
 /// Checks a prefix for a new rule: plain words, at least one. Returns its words.
 pub fn check_prefix(prefix: &str) -> Result<Vec<String>, String> {
     plain_words(prefix).map_err(|e| {
-        format!("the prefix {prefix:?} cannot be a rule: {e}; give plain words, like \"cargo test\"")
+        format!(
+            "the prefix {prefix:?} cannot be a rule: {e}; give plain words, like \"cargo test\""
+        )
     })
 }
 
@@ -232,8 +234,8 @@ pub fn default_prefix(command: &str) -> String {
 /// these alone allows every command, which the TUI says before it is added.
 pub const RUNS_ANY_COMMAND: &[&str] = &[
     "sh", "bash", "zsh", "dash", "fish", "env", "eval", "exec", "command", "builtin", "sudo",
-    "doas", "su", "xargs", "nohup", "nice", "timeout", "time", "watch", "ssh", "python",
-    "python3", "node", "perl", "ruby", "npx", "busybox",
+    "doas", "su", "xargs", "nohup", "nice", "timeout", "time", "watch", "ssh", "python", "python3",
+    "node", "perl", "ruby", "npx", "busybox",
 ];
 
 /// True when a rule for `prefix` would let any command at all run (its words are

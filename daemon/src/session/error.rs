@@ -98,7 +98,9 @@ pub enum SessionError {
     #[error("could not store the approval rule: {0}")]
     RuleNotStored(StoreError),
     /// No rule with that id applies to the session.
-    #[error("no approval rule {id} applies to session {name:?}; `tether approvals {name}` lists them")]
+    #[error(
+        "no approval rule {id} applies to session {name:?}; `tether approvals {name}` lists them"
+    )]
     NoSuchRule {
         /// The session.
         name: String,

@@ -86,10 +86,7 @@ pub async fn decide_policies(
         .into_iter()
         .zip(calls)
         .map(|(policy, call)| match policy {
-            Policy::Ask => match rules
-                .iter()
-                .find(|r| r.allows(&call.tool, &call.arguments))
-            {
+            Policy::Ask => match rules.iter().find(|r| r.allows(&call.tool, &call.arguments)) {
                 Some(rule) => (Policy::Allow, Some(rule.id)),
                 None => (Policy::Ask, None),
             },
@@ -104,7 +101,9 @@ pub async fn decide_policies(
 pub fn rule_asked(always: &AlwaysAllow, tools: &[&str]) -> Result<NewRule, SessionError> {
     let bad = |m: String| Err(SessionError::BadRule(m));
     let scope = match always.scope {
-        RuleScope::Unknown => return bad("the rule's scope must be \"session\" or \"project\"".into()),
+        RuleScope::Unknown => {
+            return bad("the rule's scope must be \"session\" or \"project\"".into());
+        }
         s => s,
     };
     let tool = match (&always.tool, tools) {
@@ -177,16 +176,41 @@ mod tests {
     #[test]
     fn the_rule_asked_is_checked() {
         let r = rule_asked(&always(RuleScope::Session, None, Some(" ls ")), &["shell"]).unwrap();
-        assert_eq!((r.tool.as_str(), r.prefix.as_deref()), ("shell", Some("ls")));
-        let r = rule_asked(&always(RuleScope::Project, None, None), &["read_file", "read_file"])
-            .unwrap();
+        assert_eq!(
+            (r.tool.as_str(), r.prefix.as_deref()),
+            ("shell", Some("ls"))
+        );
+        let r = rule_asked(
+            &always(RuleScope::Project, None, None),
+            &["read_file", "read_file"],
+        )
+        .unwrap();
         assert_eq!((r.tool.as_str(), r.prefix), ("read_file", None));
         let err = |a: AlwaysAllow, tools: &[&str]| rule_asked(&a, tools).unwrap_err().to_string();
-        assert!(err(always(RuleScope::Session, None, None), &["shell", "read_file"]).contains("several tools"));
-        assert!(err(always(RuleScope::Session, Some("read_file"), None), &["shell"]).contains("\"shell\" call"));
-        assert!(err(always(RuleScope::Session, None, Some("ls")), &["read_file"]).contains("only to"));
-        assert!(err(always(RuleScope::Session, None, Some("ls; rm")), &["shell"]).contains("plain words"));
-        assert!(err(always(RuleScope::Session, None, Some("")), &["shell"]).contains("plain words"));
+        assert!(
+            err(
+                always(RuleScope::Session, None, None),
+                &["shell", "read_file"]
+            )
+            .contains("several tools")
+        );
+        assert!(
+            err(
+                always(RuleScope::Session, Some("read_file"), None),
+                &["shell"]
+            )
+            .contains("\"shell\" call")
+        );
+        assert!(
+            err(always(RuleScope::Session, None, Some("ls")), &["read_file"]).contains("only to")
+        );
+        assert!(
+            err(always(RuleScope::Session, None, Some("ls; rm")), &["shell"])
+                .contains("plain words")
+        );
+        assert!(
+            err(always(RuleScope::Session, None, Some("")), &["shell"]).contains("plain words")
+        );
         assert!(err(always(RuleScope::Unknown, None, None), &["shell"]).contains("scope"));
     }
 

@@ -13,11 +13,11 @@ use serde_json::Value;
 use super::envelope::{Notification, Request};
 use super::limits::KEY_PARAM;
 use super::types::{
-    ApprovalRule, AttachParams, AttachResult, BudgetParams, CompactParams, CompactResult, CreateParams,
-    DecideParams, DecideResult, Empty, ForkParams, HelloParams, HelloResult, InterruptResult,
-    KillResult, LiveParams, LogsParams, LogsResult, RuleRemoveParams, RuleRemoveResult, SendParams, SendResult, SessionClosedParams,
-    SessionInfo, SessionRef, SessionsUpdatedParams, StopResult, ToolServerInfo, ToolsParams,
-    WaitParams, WaitResult,
+    ApprovalRule, AttachParams, AttachResult, BudgetParams, CompactParams, CompactResult,
+    CreateParams, DecideParams, DecideResult, Empty, ForkParams, HelloParams, HelloResult,
+    InterruptResult, KillResult, LiveParams, LogsParams, LogsResult, RuleRemoveParams,
+    RuleRemoveResult, SendParams, SendResult, SessionClosedParams, SessionInfo, SessionRef,
+    SessionsUpdatedParams, StopResult, ToolServerInfo, ToolsParams, WaitParams, WaitResult,
 };
 
 /// A request method: its name on the wire, what it takes and what it returns.

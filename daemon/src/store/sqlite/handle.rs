@@ -337,9 +337,7 @@ impl Store for SqliteStore {
         session_id: &'a str,
         project: &'a str,
     ) -> StoreFuture<'a, Option<ApprovalRule>> {
-        self.call(move |tx| {
-            Op::RemoveRule(id, session_id.to_string(), project.to_string(), tx)
-        })
+        self.call(move |tx| Op::RemoveRule(id, session_id.to_string(), project.to_string(), tx))
     }
 
     fn event<'a>(&'a self, session_id: &'a str, seq: u64) -> StoreFuture<'a, Option<Event>> {

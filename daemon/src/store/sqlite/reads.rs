@@ -247,7 +247,11 @@ pub(super) fn event(c: &Connection, id: &str, seq: u64) -> Result<Option<Event>,
 /// The "always allow" rules of session `id` and of `project`, oldest first. A
 /// scope this build does not know reads as [`RuleScope::Unknown`], which allows
 /// nothing.
-pub(super) fn rules(c: &Connection, id: &str, project: &str) -> Result<Vec<ApprovalRule>, SqlError> {
+pub(super) fn rules(
+    c: &Connection,
+    id: &str,
+    project: &str,
+) -> Result<Vec<ApprovalRule>, SqlError> {
     let mut st = c.prepare_cached(
         "SELECT id, scope, session_id, project, tool, prefix, created_at FROM approval_rules \
          WHERE (scope = 'session' AND session_id = ?1) OR (scope = 'project' AND project = ?2) \

@@ -693,6 +693,11 @@ async fn rules_apply_to_their_session_or_project_survive_a_reopen_and_go_with_th
         .await
         .unwrap();
     assert_eq!(next.id, 4);
+    // The same rule again is the rule already stored.
+    let mut again = new_rule(Project, None, Some("/p"), None);
+    again.created_at = "2027-01-01T00:00:00Z".into();
+    let again = store.add_rule(again).await.unwrap();
+    assert_eq!(again, next);
     // Deleting a session deletes its session rules, not its project's.
     store.delete_session_keyed("b", None).await.unwrap();
     assert_eq!(of(store.rules("b", "/p").await.unwrap()), [4]);

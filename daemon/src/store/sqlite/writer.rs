@@ -330,7 +330,27 @@ impl Writer {
                 replies.push(finish(reply, self.settled(out.map(|_| ()))));
             }
             Op::AddRule(rule, reply) => {
+                let stored_at = std::cell::RefCell::new(rule.created_at.clone());
                 let out = with_sp(&|c| {
+                    // The same rule twice (a retry, a second "always") is one rule.
+                    let same: Option<(i64, String)> = c
+                        .query_row(
+                            "SELECT id, created_at FROM approval_rules WHERE scope = ?1 AND session_id IS ?2 \
+                             AND project IS ?3 AND tool = ?4 AND prefix IS ?5",
+                            params![
+                                rule.scope.as_str(),
+                                rule.session_id,
+                                rule.project,
+                                rule.tool,
+                                rule.prefix
+                            ],
+                            |r| Ok((r.get(0)?, r.get(1)?)),
+                        )
+                        .optional()?;
+                    if let Some((id, created_at)) = same {
+                        *stored_at.borrow_mut() = created_at;
+                        return Ok(id);
+                    }
                     c.execute(
                         "INSERT INTO approval_rules (scope, session_id, project, tool, prefix, created_at) \
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -350,7 +370,7 @@ impl Writer {
                     scope: rule.scope,
                     tool: rule.tool.clone(),
                     prefix: rule.prefix.clone(),
-                    created_at: rule.created_at.clone(),
+                    created_at: stored_at.borrow().clone(),
                     session: rule.session_id.clone(),
                     project: rule.project.clone(),
                 });

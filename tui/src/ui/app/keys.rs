@@ -22,11 +22,21 @@ impl App {
             return;
         }
         // A paste is text: it goes into the message box, even while a call
-        // waits, and never decides anything.
+        // waits, and never decides anything. In the "always allow" step it goes
+        // into the shell prefix, shown before anything is added.
         if let (Screen::Session, Some(v)) = (self.screen, self.session.as_mut())
             && !self.read_only
         {
-            v.input.insert_str(text);
+            match v.prompt.as_mut().and_then(|p| p.always.as_mut()) {
+                Some(draft) => {
+                    if let Some(prefix) = draft.prefix.as_mut() {
+                        prefix.insert_str(text);
+                    }
+                }
+                None => {
+                    v.input.insert_str(text);
+                }
+            }
         }
     }
 
@@ -113,6 +123,9 @@ impl App {
                             call_id,
                             reason,
                         });
+                    }
+                    if let Some(p) = self.session.as_mut().and_then(|v| v.prompt.as_mut()) {
+                        p.sent = true;
                     }
                     self.modal = None;
                 }

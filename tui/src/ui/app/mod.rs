@@ -12,5 +12,5 @@ mod state;
 
 pub use clock::{ARM_DELAY, BURST_GAP, Clock};
 pub use list::ListState;
-pub use session::{Prompt, Search, SessionView};
+pub use session::{AlwaysDraft, Prompt, Search, SessionView};
 pub use state::{ATTACH_PAGE, App, ConnState, Screen};

@@ -3,9 +3,11 @@
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use tether_shared::Delivery;
+use tether_shared::protocol::AlwaysAllow;
+use tether_shared::rules::{RuleScope, check_prefix};
 
 use super::clock::ARM_DELAY;
-use super::session::{Search, SessionView, new_input};
+use super::session::{AlwaysDraft, Search, SessionView, new_input};
 use super::state::{App, ConnState};
 use crate::ui::conn::ToDaemon;
 use crate::ui::keymap::{Action, Context, Key};
@@ -39,6 +41,22 @@ impl App {
             }
             return;
         }
+        // The "always allow" step: keys edit the rule, never the message, and
+        // only the approve key (armed, on its own) adds it.
+        if !read_only && v.prompt.as_ref().is_some_and(|p| p.always.is_some()) {
+            let action = self.keymap.action(Context::Approval, &key);
+            if !matches!(
+                action,
+                Some(Action::Deny | Action::PromptUp | Action::PromptDown)
+            ) {
+                self.always_key(ev, action, key, in_burst);
+                return;
+            }
+            // Deny (or scrolling the call) leaves the step for the prompt.
+            if let (Some(Action::Deny), Some(p)) = (action, v.prompt.as_mut()) {
+                p.always = None;
+            }
+        }
         // While a call waits, only its deliberate keys (never a printable key,
         // Enter or a paste) decide it, and only once the prompt is armed.
         // Everything else goes on to the message box as usual.
@@ -49,28 +67,44 @@ impl App {
             let call_id = p.call_id.clone();
             let armed = self.clock.now() >= p.since + ARM_DELAY;
             let (total, shown) = v.prompt_view;
+            let deciding = matches!(action, Action::Approve | Action::Deny | Action::AlwaysAllow);
             match action {
-                Action::Approve | Action::Deny if !armed => {
+                _ if deciding && !armed => {
                     self.flash = Some(format!(
                         "the prompt is arming: press {} again in a moment",
                         key.label()
                     ));
                 }
-                Action::Approve | Action::Deny if in_burst => {
+                _ if deciding && in_burst => {
                     self.flash = Some(format!(
                         "{} came with other input (a paste?): nothing decided; press it on its own",
                         key.label()
                     ));
                 }
-                Action::Approve => self.outbox.push(ToDaemon::Approve {
-                    session: id,
-                    call_id,
-                }),
+                _ if deciding && p.sent => {
+                    self.flash = Some(format!(
+                        "{call_id} is decided already; waiting for the daemon to say so"
+                    ));
+                }
+                Action::Approve => {
+                    p.sent = true;
+                    self.outbox.push(ToDaemon::Approve {
+                        session: id,
+                        call_id,
+                        always: None,
+                    })
+                }
                 Action::Deny => {
                     self.modal = Some(Modal::DenyReason {
                         call_id,
                         reason: LineInput::default(),
                     })
+                }
+                Action::AlwaysAllow => {
+                    let call = v.pending().into_iter().find(|(c, _, _)| *c == call_id);
+                    if let (Some((_, tool, args)), Some(p)) = (call, v.prompt.as_mut()) {
+                        p.always = Some(AlwaysDraft::for_call(&tool, &args));
+                    }
                 }
                 Action::PromptUp => p.scroll = p.scroll.saturating_sub(1),
                 Action::PromptDown => {
@@ -179,6 +213,76 @@ impl App {
                 }
                 if !read_only {
                     v.input.input(ev);
+                }
+            }
+        }
+    }
+}
+
+impl App {
+    /// A key in the "always allow" step (see [`AlwaysDraft`]): Esc leaves it,
+    /// Tab switches the scope, the approve key adds the rule and approves the
+    /// call, and the other keys edit a `shell` prefix.
+    fn always_key(&mut self, ev: KeyEvent, action: Option<Action>, key: Key, in_burst: bool) {
+        let approve = self.keymap.hint(Action::Approve);
+        let Some(v) = self.session.as_mut() else {
+            return;
+        };
+        let id = v.info.id.clone();
+        let pending = v.pending();
+        let Some(p) = v.prompt.as_mut() else { return };
+        let Some(draft) = p.always.as_mut() else {
+            return;
+        };
+        let armed = self.clock.now() >= p.since + ARM_DELAY;
+        match (action, ev.code) {
+            (Some(Action::Approve), _) => {
+                if !armed || in_burst {
+                    self.flash = Some(format!(
+                        "{} came with other input (a paste?): no rule added; press it on its own",
+                        key.label()
+                    ));
+                    return;
+                }
+                let Some((_, tool, _)) = pending.iter().find(|(c, _, _)| *c == p.call_id) else {
+                    return;
+                };
+                let prefix = draft.prefix.as_ref().map(|i| i.text().trim().to_string());
+                if let Some(prefix) = &prefix
+                    && let Err(e) = check_prefix(prefix)
+                {
+                    self.flash = Some(e);
+                    return;
+                }
+                let always = AlwaysAllow {
+                    scope: draft.scope,
+                    tool: Some(tool.clone()),
+                    prefix,
+                };
+                p.always = None;
+                p.sent = true;
+                self.outbox.push(ToDaemon::Approve {
+                    session: id,
+                    call_id: p.call_id.clone(),
+                    always: Some(always),
+                });
+            }
+            (_, KeyCode::Esc) => p.always = None,
+            // Not from a paste: what the rule covers changes only by a key pressed.
+            (_, KeyCode::Tab | KeyCode::BackTab) if !in_burst => {
+                draft.scope = match draft.scope {
+                    RuleScope::Session => RuleScope::Project,
+                    _ => RuleScope::Session,
+                }
+            }
+            (_, KeyCode::Enter) => {
+                self.flash = Some(format!(
+                    "Enter adds nothing: {approve} adds the rule and approves the call, Esc goes back"
+                ));
+            }
+            _ => {
+                if let Some(prefix) = draft.prefix.as_mut() {
+                    prefix.on_key(&ev);
                 }
             }
         }
