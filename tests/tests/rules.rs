@@ -86,7 +86,8 @@ async fn a_prefix_rule_for_ls_lets_ls_run_and_nothing_else() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.stdout.trim(), "c1");
     assert!(
-        out.stderr.contains("always allow shell commands starting with \"ls\""),
+        out.stderr
+            .contains("always allow shell commands starting with \"ls\""),
         "{}",
         out.stderr
     );
@@ -132,7 +133,10 @@ async fn a_prefix_rule_for_ls_lets_ls_run_and_nothing_else() {
         "{text}"
     );
     let logs = env.ok(&["logs", "r"]).await;
-    assert!(logs.contains("always allow shell commands starting with \"ls\""), "{logs}");
+    assert!(
+        logs.contains("always allow shell commands starting with \"ls\""),
+        "{logs}"
+    );
     assert!(logs.contains("[allowed by rule"), "{logs}");
 }
 
@@ -162,9 +166,15 @@ async fn a_rule_approves_the_matching_calls_waiting_in_the_same_step() {
     assert_eq!(pending(&env, "step").await, json!(["c3", "c4"]));
     let decided = env.events_of("step", "approval_decided").await;
     assert_eq!(ids(&decided), ["c1", "c2"]);
-    assert!(decided[0].get("rule").is_none(), "c1 was decided by a person");
+    assert!(
+        decided[0].get("rule").is_none(),
+        "c1 was decided by a person"
+    );
     let added = env.events_of("step", "approval_rule_added").await;
-    assert_eq!(decided[1]["rule"], added[0]["rule"]["id"], "c2 names the rule");
+    assert_eq!(
+        decided[1]["rule"], added[0]["rule"]["id"],
+        "c2 names the rule"
+    );
     assert!(!env.work_dir.join("out.txt").exists());
     env.ok(&["deny", "step", "--all"]).await;
     assert_eq!(env.wait_settled("step").await, "idle");
@@ -188,7 +198,15 @@ async fn a_project_rule_applies_to_the_sessions_of_the_project_only() {
     env.ok(&["new", "-d", "-n", "a", "check"]).await;
     assert_eq!(env.wait_settled("a").await, "awaiting_approval");
     let out = env
-        .run(&["approve", "a", "a1", "--always", "--project", "--prefix", "cat"])
+        .run(&[
+            "approve",
+            "a",
+            "a1",
+            "--always",
+            "--project",
+            "--prefix",
+            "cat",
+        ])
         .await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(env.wait_settled("a").await, "idle");
@@ -196,7 +214,10 @@ async fn a_project_rule_applies_to_the_sessions_of_the_project_only() {
     assert_eq!(rule["scope"], "project");
     assert_eq!(
         rule["project"],
-        std::fs::canonicalize(&env.work_dir).unwrap().display().to_string(),
+        std::fs::canonicalize(&env.work_dir)
+            .unwrap()
+            .display()
+            .to_string(),
         "the project is the git work tree's root"
     );
 
@@ -204,18 +225,23 @@ async fn a_project_rule_applies_to_the_sessions_of_the_project_only() {
     model.push(Reply::tool_call("b1", "shell", sh("cat notes.txt")));
     model.push(Reply::text("b done"));
     let sub_s = sub.display().to_string();
-    env.ok(&["new", "-d", "-n", "b", "-C", &sub_s, "read"]).await;
+    env.ok(&["new", "-d", "-n", "b", "-C", &sub_s, "read"])
+        .await;
     assert_eq!(env.wait_settled("b").await, "idle");
     assert!(asked(&env, "b").await.is_empty());
     let b1 = result_of(&env, "b", "b1").await;
-    assert!(b1["output"].as_str().unwrap().contains("in the project"), "{b1}");
+    assert!(
+        b1["output"].as_str().unwrap().contains("in the project"),
+        "{b1}"
+    );
     assert_eq!(rules(&env, "b").await.len(), 1);
 
     // One in another directory: asks.
     model.push(Reply::tool_call("c1", "shell", sh("cat notes.txt")));
     model.push(Reply::text("c done"));
     let other_s = other.display().to_string();
-    env.ok(&["new", "-d", "-n", "c", "-C", &other_s, "read"]).await;
+    env.ok(&["new", "-d", "-n", "c", "-C", &other_s, "read"])
+        .await;
     assert_eq!(env.wait_settled("c").await, "awaiting_approval");
     assert_eq!(asked(&env, "c").await, ["c1"]);
     assert!(rules(&env, "c").await.is_empty());
@@ -262,7 +288,11 @@ async fn rules_survive_a_kill_9_and_removing_one_makes_calls_ask_again() {
     // Removing it again: a clear error.
     let again = env.run(&["approvals", "k", "--rm", &id]).await;
     assert_eq!(again.code, 1);
-    assert!(again.stderr.contains("tether approvals k"), "{}", again.stderr);
+    assert!(
+        again.stderr.contains("tether approvals k"),
+        "{}",
+        again.stderr
+    );
 
     model.push(Reply::tool_call("c3", "shell", sh("ls src")));
     model.push(Reply::text("asked"));
@@ -298,10 +328,7 @@ async fn a_rule_that_cannot_be_one_is_refused_and_decides_nothing() {
             vec!["approve", "bad", "c2", "--always", "--prefix", "ls"],
             "only to \"shell\"",
         ),
-        (
-            vec!["approve", "bad", "--all", "--always"],
-            "several tools",
-        ),
+        (vec!["approve", "bad", "--all", "--always"], "several tools"),
     ] {
         let out = env.run(&args).await;
         assert_eq!(out.code, 1, "{args:?}: {}", out.stdout);

@@ -214,6 +214,86 @@ mod tests {
         assert!(err(always(RuleScope::Unknown, None, None), &["shell"]).contains("scope"));
     }
 
+    /// Deny globs (and a deny default) win over every rule; allow globs need
+    /// none; only a call that would ask is matched against the rules.
+    #[tokio::test]
+    async fn rules_are_consulted_after_deny_and_before_asking() {
+        use tether_shared::event::ToolCallSpec;
+
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> =
+            Arc::new(crate::store::SqliteStore::open(&dir.path().join("s.db")).unwrap());
+        let cwd = dir.path().display().to_string();
+        let project = project_string(&cwd).await;
+        for (tool, prefix) in [
+            ("shell", Some("ls")),
+            ("fs__delete", None),
+            ("write_file", None),
+        ] {
+            store
+                .add_rule(NewRule {
+                    scope: RuleScope::Project,
+                    session_id: None,
+                    project: Some(project.clone()),
+                    tool: tool.into(),
+                    prefix: prefix.map(str::to_string),
+                    created_at: "t".into(),
+                })
+                .await
+                .unwrap();
+        }
+        let calls = |list: &[(&str, Value)]| -> Vec<ToolCallSpec> {
+            list.iter()
+                .map(|(tool, args)| ToolCallSpec {
+                    call_id: format!("c-{tool}"),
+                    tool: (*tool).into(),
+                    arguments: args.clone(),
+                })
+                .collect()
+        };
+        let step = calls(&[
+            ("shell", serde_json::json!({"command": "ls -la"})),
+            ("shell", serde_json::json!({"command": "ls; rm -rf /"})),
+            ("fs__delete", serde_json::json!({"path": "x"})),
+            (
+                "write_file",
+                serde_json::json!({"path": "x", "content": ""}),
+            ),
+            ("read_file", serde_json::json!({"path": "x"})),
+        ]);
+        let config =
+            |text: &str| Arc::new(crate::config::parse(text, Path::new("/c/config.toml")).unwrap());
+        let decide = |config: Arc<Config>| {
+            let store = Arc::clone(&store);
+            let step = step.clone();
+            let cwd = cwd.clone();
+            async move { decide_policies(config, &store, "s1", &step, &cwd).await }
+        };
+        let asked = decide(config(
+            "[approvals]\ndefault = \"ask\"\nallow = [\"read_file\"]\ndeny = [\"fs__*\"]\n",
+        ))
+        .await;
+        assert_eq!(
+            asked,
+            [
+                (Policy::Allow, Some(1)),
+                (Policy::Ask, None),
+                (Policy::Deny, None),
+                (Policy::Allow, Some(3)),
+                (Policy::Allow, None),
+            ]
+        );
+        // A deny default refuses what no allow glob names, rules or not.
+        let denied = decide(config(
+            "[approvals]\ndefault = \"deny\"\nallow = [\"read_file\"]\n",
+        ))
+        .await;
+        assert!(
+            denied[..4].iter().all(|p| *p == (Policy::Deny, None)),
+            "{denied:?}"
+        );
+    }
+
     #[test]
     fn the_project_is_the_git_work_tree_root() {
         let dir = tempfile::tempdir().unwrap();
