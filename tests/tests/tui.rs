@@ -552,6 +552,9 @@ async fn always_allow_ls_from_the_tui_lets_ls_run_and_rm_still_asks() {
     assert!(s.contains("(•) this session"), "{s}");
     assert!(s.contains("$ ls -la"), "the call stays on screen:\n{s}");
     assert!(env.events_of("always", "approval_decided").await.is_empty());
+    // Not a wait for a condition: a person's pause between two keys, longer than
+    // the 25 ms in which the TUI takes a key for part of an unmarked paste.
+    tokio::time::sleep(Duration::from_millis(150)).await;
     pane.keys(&["C-y"]);
     let s = pane.wait_text("$ rm x").await;
     assert!(s.contains("always allow: shell \"ls\""), "{s}");
