@@ -540,8 +540,16 @@ async fn always_allow_ls_from_the_tui_lets_ls_run_and_rm_still_asks() {
     env.ok(&["new", "-d", "-n", "always"]).await;
     let pane = Pane::start(&env, "always", &["attach", "always"], 100, 30);
     pane.wait_text("session created").await;
-    model.push(Reply::tool_call("c1", "shell", json!({"command": "ls -la"})));
-    model.push(Reply::tool_call("c2", "shell", json!({"command": "ls src"})));
+    model.push(Reply::tool_call(
+        "c1",
+        "shell",
+        json!({"command": "ls -la"}),
+    ));
+    model.push(Reply::tool_call(
+        "c2",
+        "shell",
+        json!({"command": "ls src"}),
+    ));
     model.push(Reply::tool_call("c3", "shell", json!({"command": "rm x"})));
     model.push(Reply::text("all listed"));
     pane.type_text("list the files");

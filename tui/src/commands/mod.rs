@@ -73,7 +73,7 @@ async fn client_command(command: Option<Command>, socket: PathBuf) -> anyhow::Re
             prefix,
             key,
         } => {
-            let always = always.then(|| AlwaysAllow {
+            let always = always.then_some(AlwaysAllow {
                 scope: if project {
                     RuleScope::Project
                 } else {

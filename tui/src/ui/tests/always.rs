@@ -111,7 +111,7 @@ pub(super) mod scene {
     }
 }
 
-const SCENES: &[(&str, fn() -> App)] = &[
+const SCENES: &[(&str, Scene)] = &[
     ("approval_always_shell", scene::always_shell),
     ("approval_always_project", scene::always_project),
     ("approval_always_not_plain", scene::always_not_plain),
