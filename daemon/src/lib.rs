@@ -4,6 +4,7 @@
 pub(crate) mod config;
 mod daemon;
 pub(crate) mod model;
+pub(crate) mod notify;
 pub(crate) mod os;
 pub(crate) mod rpc;
 pub(crate) mod session;

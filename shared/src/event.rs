@@ -38,6 +38,16 @@ impl SessionState {
         }
     }
 
+    /// True for the states in which a session needs a person (issue 11): a call
+    /// waits for approval, the last turn failed, or the budget is exhausted.
+    /// `tether wait --any` stops at them and the TUI counts them.
+    pub fn needs_person(self) -> bool {
+        matches!(
+            self,
+            SessionState::AwaitingApproval | SessionState::Failed | SessionState::BudgetExhausted
+        )
+    }
+
     /// True for the states `tether wait` stops at.
     pub fn is_settled(self) -> bool {
         matches!(
@@ -411,6 +421,10 @@ pub enum EventKind {
         tokens_after: u64,
         /// Why it ran.
         reason: CompactReason,
+        /// What the summary requests used (issue 10), counted in the session's
+        /// usage and cost like a step's; absent when nothing was summarised.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        usage: Option<Usage>,
     },
     /// The project's instructions (`AGENTS.md`, or `CLAUDE.md` when there is no
     /// `AGENTS.md`) in the session's directory changed; the next model call sees

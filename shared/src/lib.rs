@@ -6,6 +6,7 @@
 pub mod diff;
 pub mod event;
 pub mod framing;
+pub mod notify;
 pub mod paths;
 pub mod protocol;
 pub mod rules;

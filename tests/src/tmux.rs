@@ -109,6 +109,24 @@ impl Pane {
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 
+    /// Waits until the tmux format `fmt` evaluates to `want` for the pane
+    /// (`#{window_bell_flag}`, `#{pane_title}`), or panics saying what it was.
+    pub async fn wait_format(&self, fmt: &str, want: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let got = self.format(fmt);
+            if got == want {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {fmt} to be {want:?}: it is {got:?}; the screen shows:\n{}",
+                self.screen()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Pastes `text` the way tmux does (`paste-buffer -p`: bracketed when the
     /// program asked for it, each line end sent as CR).
     pub fn paste(&self, text: &str) {

@@ -179,3 +179,34 @@ async fn a_cost_budget_stops_at_the_estimated_price_and_interrupt_ends_the_stopp
     assert_eq!(env.wait_settled("c").await, "budget_exhausted");
     assert_eq!(model.requests().len(), 1, "no model call past the budget");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_compactions_summary_counts_in_the_sessions_usage_and_cost() {
+    let (model, env) = TestEnv::started(PRICE).await;
+    model.push(Reply::text("first answer").usage(100, 10));
+    model.push(Reply::text("second answer").usage(200, 10));
+    env.ok(&["new", "-d", "-n", "s", "first question"]).await;
+    assert_eq!(env.wait_settled("s").await, "idle");
+    env.ok(&["send", "s", "second question"]).await;
+    assert_eq!(env.wait_settled("s").await, "idle");
+    // The summary request's answer, with what it used.
+    model.push(Reply::text("The user asked two questions.").usage(5000, 300));
+    let out: Value = serde_json::from_str(&env.ok(&["compact", "s", "--json"]).await).unwrap();
+    assert_eq!(out["compacted"], true, "{out}");
+
+    let compacted = env.events_of("s", "context_compacted").await;
+    assert_eq!(compacted.len(), 1, "{}", pretty(&env.events("s").await));
+    assert_eq!(
+        compacted[0]["usage"]["prompt_tokens"], 5000,
+        "{compacted:?}"
+    );
+    assert_eq!(compacted[0]["usage"]["completion_tokens"], 300);
+    let s = info(&env, "s").await;
+    assert_eq!(s["usage"]["prompt_tokens"], 5300, "{s}");
+    assert_eq!(s["usage"]["completion_tokens"], 320, "{s}");
+    let want = (5300.0 * 1.0 + 320.0 * 10.0) / 1e6;
+    assert!(
+        (s["cost_usd"].as_f64().unwrap() - want).abs() < 1e-12,
+        "{s}"
+    );
+}

@@ -536,3 +536,24 @@ async fn logs_follow_survives_a_kill_9_without_repeats_and_says_when_the_daemon_
     let all = env.events("f").await;
     assert_eq!(seqs.len(), all.len(), "none skipped: {}", seen.join("\n"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attach_to_no_such_session_fails_on_the_command_line_with_exit_1() {
+    let (_model, env) = TestEnv::started("").await;
+    env.ok(&["new", "-d", "-n", "real"]).await;
+    // Without a terminal (line mode) and in one (where the TUI would open).
+    let piped = env.run(&["attach", "nosuch"]).await;
+    assert_eq!(piped.code, 1, "{}", piped.stderr);
+    let expected = "tether: no session named \"nosuch\"; `tether ls` lists the sessions";
+    assert_eq!(piped.stderr.trim(), expected);
+    tether_tests::tmux::require();
+    let pane = tether_tests::tmux::Pane::start(&env, "nosuch", &["attach", "nosuch"], 100, 20);
+    assert_eq!(pane.wait_exit().await, "exit=1", "{}", pane.screen());
+    let screen = pane.wait_text("DETACHED-SHELL").await;
+    let lines: Vec<&str> = screen.lines().filter(|l| l.contains("nosuch")).collect();
+    assert_eq!(lines, [expected], "one line, on stderr: {screen}");
+    // A session that exists still opens the TUI.
+    let ok = tether_tests::tmux::Pane::start(&env, "real", &["attach", "real"], 100, 20);
+    ok.wait_text("session created").await;
+    assert_eq!(ok.format("#{alternate_on}"), "1");
+}

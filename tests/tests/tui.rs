@@ -302,8 +302,8 @@ fn without_tmux_a_tui_test_fails_and_says_to_install_it() {
 }
 
 /// `kill -TERM`, `-HUP` or `-INT` of the TUI leaves through the terminal guard:
-/// the shell is back on the normal screen with the cursor shown, and the exit
-/// status says which signal it was.
+/// the shell is back on the normal screen with the cursor shown and its title
+/// back, and the exit status says which signal it was.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_signal_to_the_tui_restores_the_terminal() {
     tmux::require();
@@ -321,6 +321,7 @@ async fn a_signal_to_the_tui_restores_the_terminal() {
             "1",
             "the TUI runs in the alternate screen"
         );
+        pane.wait_format("#{pane_title}", "tether: sig: idle").await;
         let pid = pane.tether_pid();
         let status = std::process::Command::new("kill")
             .args([&format!("-{signal}"), &pid.to_string()])
@@ -346,6 +347,11 @@ async fn a_signal_to_the_tui_restores_the_terminal() {
             pane.format("#{cursor_flag}"),
             "1",
             "SIG{signal}: the cursor shows"
+        );
+        let title = pane.format("#{pane_title}");
+        assert!(
+            !title.starts_with("tether"),
+            "SIG{signal}: the title from before is not back: {title}"
         );
     }
 }
@@ -583,4 +589,82 @@ async fn always_allow_ls_from_the_tui_lets_ls_run_and_rm_still_asks() {
     assert!(env.work_dir.join("x").exists());
     pane.keys(&["C-b", "C-b", "d"]);
     assert_eq!(pane.wait_exit().await, "exit=0");
+}
+
+/// Writes an executable shell script.
+fn script(path: &std::path::Path, body: &str) {
+    std::fs::write(path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    let mut perms = std::fs::metadata(path).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(path, perms).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_g_edits_the_draft_in_editor_and_the_text_comes_back_unsent() {
+    tmux::require();
+    let (model, mut env) = TestEnv::started("").await;
+    // The editor: it notes what the terminal was like (cooked, the normal
+    // screen), then adds a line to the file it was given.
+    let seen = env.root.path().join("editor-saw.txt");
+    let editor = env.root.path().join("editor.sh");
+    script(
+        &editor,
+        &format!(
+            "{{ stty -a; echo \"alternate=$(tmux display-message -p '#{{alternate_on}}')\"; }} > '{}'\n\
+             printf '\\nwritten by the editor\\n' >> \"$1\"",
+            seen.display()
+        ),
+    );
+    env.env
+        .push(("EDITOR".into(), editor.display().to_string()));
+    env.env.push(("VISUAL".into(), "false".into()));
+    env.ok(&["new", "-d", "-n", "ed"]).await;
+    let pane = Pane::start(&env, "ed", &["attach", "ed"], 100, 30);
+    pane.wait_text("session created").await;
+    pane.type_text("typed first");
+    pane.keys(&["C-g"]);
+    let s = pane.wait_text("written by the editor").await;
+    assert!(
+        s.lines().any(|l| l.starts_with("│typed first ")),
+        "the draft kept its text, on a line of its own:\n{s}"
+    );
+    assert_eq!(
+        pane.format("#{alternate_on}"),
+        "1",
+        "back in the TUI's screen"
+    );
+    let saw = std::fs::read_to_string(&seen).expect("the editor ran");
+    assert!(
+        saw.contains("alternate=0"),
+        "the editor had the normal screen: {saw}"
+    );
+    assert!(
+        saw.split_whitespace().any(|w| w == "icanon"),
+        "and a cooked terminal, not raw mode: {saw}"
+    );
+    assert!(
+        env.events_of("ed", "user_message").await.is_empty(),
+        "nothing was sent"
+    );
+    // Enter sends the edited text, both lines.
+    model.push(Reply::text("got both lines"));
+    pane.keys(&["Enter"]);
+    pane.wait_text("got both lines").await;
+    let sent = env.events_of("ed", "user_message").await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["text"], "typed first\nwritten by the editor");
+    // The TUI still takes keys as before.
+    pane.type_text("still typing");
+    pane.wait_text("│still typing").await;
+
+    // An editor that fails leaves the draft and says why.
+    env.env.retain(|(k, _)| k != "EDITOR");
+    env.env.push(("EDITOR".into(), "exit 3;".into()));
+    let failing = Pane::start(&env, "fail", &["attach", "ed"], 100, 30);
+    failing.wait_text("got both lines").await;
+    failing.type_text("my draft");
+    failing.keys(&["C-g"]);
+    let s = failing.wait_text("exited with status 3").await;
+    assert!(s.contains("the message is unchanged"), "{s}");
+    assert!(s.contains("│my draft"), "{s}");
 }

@@ -125,9 +125,20 @@ pub enum Command {
         key: Option<String>,
     },
     /// Block until the session is idle, failed or awaiting approval; print that state.
+    /// With --any: until any session needs a person (awaiting approval, failed or
+    /// out of budget); print `NAME STATE`.
     Wait {
         /// The session.
-        name: String,
+        #[arg(required_unless_present = "any", conflicts_with = "any")]
+        name: Option<String>,
+        /// Wait for any session that needs a person; one that already does
+        /// (the one that has waited longest) returns at once.
+        #[arg(long)]
+        any: bool,
+        /// With --any: print one JSON object (session, name, state, event,
+        /// call_ids, since).
+        #[arg(long, requires = "any")]
+        json: bool,
         /// Give up after SECS (exit 124).
         #[arg(long, value_name = "SECS")]
         timeout: Option<f64>,

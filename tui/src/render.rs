@@ -507,6 +507,7 @@ mod tests {
             budget: Default::default(),
             cost_usd,
             cost_basis,
+            waiting_since: None,
         }
     }
 

@@ -1,4 +1,5 @@
-//! `config.toml`: providers, the default model, approvals, recovery and retries.
+//! `config.toml`: providers, the default model, approvals, recovery, retries,
+//! context, limits and notifications.
 //!
 //! The file is re-read when it changes (checked before each use, so a change applies
 //! from the next model call). A file that does not parse changes nothing: the last
@@ -7,7 +8,8 @@
 //!
 //! `source` is the re-reading [`ConfigSource`]; `parse` turns the text into the
 //! [`Config`] of `settings`, made of `providers`, `approvals`, `retry` and
-//! `context` (`[context]` and `[models."provider/model"]`); `error`
+//! `context` (`[context]` and `[models."provider/model"]`), `limits` and `notify`
+//! (`[notify]`, the command run for notifying events); `error`
 //! is [`ConfigError`]. `watch` notices when any config file (this one or a tool
 //! config file) changes.
 
@@ -15,6 +17,7 @@ mod approvals;
 mod context;
 mod error;
 mod limits;
+mod notify;
 mod parse;
 mod providers;
 mod retry;

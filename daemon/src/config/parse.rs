@@ -1,5 +1,6 @@
 //! Parsing `config.toml` into a [`Config`], with unknown keys refused and errors at the
-//! line and column of what is wrong. The TUI's `[keys]` table is accepted and left to it.
+//! line and column of what is wrong. The TUI's `[keys]` and `[tui]`
+//! tables are accepted and left to it.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -30,10 +31,17 @@ struct RawConfig {
     models: BTreeMap<String, toml::Spanned<RawModel>>,
     #[serde(default)]
     limits: super::limits::RawLimits,
+    #[serde(default)]
+    notify: super::notify::RawNotify,
     /// Key bindings, read by the TUI; accepted here so the file stays valid.
     #[serde(default)]
     #[allow(dead_code)]
     keys: Option<toml::Table>,
+    /// The TUI's own settings (`bell`, ...), read by the TUI; accepted here so
+    /// the file stays valid.
+    #[serde(default)]
+    #[allow(dead_code)]
+    tui: Option<toml::Table>,
 }
 
 #[derive(Deserialize)]
@@ -300,5 +308,6 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         config.models.insert(name, settings);
     }
     config.limits = super::limits::limits(raw.limits, &err_at)?;
+    config.notify = super::notify::notify(raw.notify, &err_at)?;
     Ok(config)
 }

@@ -44,6 +44,8 @@ pub struct Config {
     pub models: BTreeMap<String, ModelSettings>,
     /// `[limits]`.
     pub limits: super::limits::Limits,
+    /// `[notify]`.
+    pub notify: super::notify::Notify,
 }
 
 impl Config {
@@ -88,6 +90,7 @@ impl Default for Config {
             context: ContextSettings::default(),
             models: BTreeMap::new(),
             limits: Default::default(),
+            notify: Default::default(),
         }
     }
 }

@@ -347,3 +347,62 @@ output_per_mtok = 1.0
     let e = p("[models.\"a/b\"]\ninput_per_mtok = -1.0\noutput_per_mtok = 1.0\n").unwrap_err();
     assert!(e.message.contains("input_per_mtok") && e.line == 2, "{e}");
 }
+
+#[test]
+fn the_tuis_tables_are_accepted_and_left_to_it() {
+    let c = p("[keys]\nhelp = \"f1\"\n\n[tui]\ntime = \"utc\"\nbell = false\n");
+    assert!(c.is_ok(), "{:?}", c.err());
+}
+
+#[test]
+fn notify_parses_with_defaults_and_bad_values_are_refused_at_their_place() {
+    use tether_shared::notify::NotifyEvent;
+    let c = p("").unwrap();
+    assert!(c.notify.command.is_empty());
+    assert!(
+        !c.notify.wants(NotifyEvent::TurnFailed),
+        "no command: nothing runs"
+    );
+    assert_eq!(c.notify.on.len(), 4, "all four events by default");
+    assert_eq!(c.notify.debounce, Duration::from_millis(1000));
+    assert_eq!(c.notify.timeout, Duration::from_secs(10));
+
+    let c = p(r#"
+[notify]
+command = ["notify-send", "tether"]
+on = ["turn_failed", "awaiting_approval"]
+debounce_ms = 0
+timeout_s = 2.5
+"#)
+    .unwrap();
+    assert_eq!(c.notify.command, ["notify-send", "tether"]);
+    assert!(c.notify.wants(NotifyEvent::TurnFailed));
+    assert!(c.notify.wants(NotifyEvent::AwaitingApproval));
+    assert!(!c.notify.wants(NotifyEvent::TurnCompleted));
+    assert_eq!(c.notify.debounce, Duration::ZERO);
+    assert_eq!(c.notify.timeout, Duration::from_millis(2500));
+    let c = p("[notify]\ncommand = [\"x\"]\ntimeout_s = 1\n").unwrap();
+    assert_eq!(c.notify.timeout, Duration::from_secs(1));
+
+    let e = p("[notify]\ncommand = [\"x\"]\non = [\"turn_failed\", \"bogus\"]\n").unwrap_err();
+    assert_eq!((e.line, e.column), (3, 22), "{e}");
+    assert!(e.message.contains("unknown event \"bogus\""), "{e}");
+    for valid in [
+        "awaiting_approval",
+        "turn_failed",
+        "turn_completed",
+        "budget_exhausted",
+    ] {
+        assert!(e.message.contains(valid), "{e}");
+    }
+    let e = p("[notify]\ncommand = []\n").unwrap_err();
+    assert!(e.message.contains("program") && e.line == 2, "{e}");
+    let e = p("[notify]\ndebounce_ms = -5\n").unwrap_err();
+    assert!(e.message.contains("debounce_ms") && e.line == 2, "{e}");
+    let e = p("[notify]\ntimeout_s = 0\n").unwrap_err();
+    assert!(e.message.contains("timeout_s") && e.line == 2, "{e}");
+    let e = p("[notify]\ncommand = \"notify-send\"\n").unwrap_err();
+    assert_eq!(e.line, 2, "{e}");
+    let e = p("[notify]\nevents = []\n").unwrap_err();
+    assert!(e.message.contains("unknown field"), "{e}");
+}

@@ -52,6 +52,7 @@ pub async fn run(options: DaemonOptions, shutdown: CancellationToken) -> anyhow:
     let project = ProjectInstructions::new(CancellationToken::new());
     project.start();
     let session_tracker = TaskTracker::new();
+    let notifier = crate::notify::Notifier::start(config.clone());
     let shared = Arc::new(SessionShared {
         store,
         config,
@@ -61,6 +62,7 @@ pub async fn run(options: DaemonOptions, shutdown: CancellationToken) -> anyhow:
         tracker: session_tracker.clone(),
         windows: Arc::new(WindowBook::open(&options.state_dir)),
         sessions_changed: tokio::sync::watch::channel(0).0,
+        notifier: notifier.clone(),
     });
     let sessions_cancel = CancellationToken::new();
     let daemon = Arc::new(DaemonContext::new(
@@ -115,8 +117,9 @@ pub async fn run(options: DaemonOptions, shutdown: CancellationToken) -> anyhow:
         warn!("sessions did not stop in time");
     }
     sessions_cancel.cancel();
-    // Sessions are stopped: now their tool servers can go.
+    // Sessions are stopped: now their tool servers and notifications can go.
     tools.shutdown().await;
+    notifier.shutdown().await;
     project.shutdown().await;
     session_tracker.close();
     daemon.tracker().close();

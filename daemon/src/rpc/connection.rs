@@ -1,8 +1,9 @@
 //! One client connection, over any byte stream: the handshake, the request loop
 //! and the connection's writer task.
 //!
-//! Requests run in the order they arrive, except `session.wait`, which runs as
-//! its own task so it does not block the rest; every outgoing line goes through
+//! Requests run in the order they arrive, except `session.wait` and
+//! `sessions.wait_any`, which run as tasks of their own so they do not block the
+//! rest; every outgoing line goes through
 //! one queue to one writer task (`outbox.rs`), bounded in lines and in bytes: a
 //! client that does not read its replies stops having its requests read
 //! (back-pressure) instead of growing the daemon's memory. Frames are read with
@@ -116,9 +117,10 @@ where
             continue;
         }
         // Requests run in order, so a client that pipelines two sends gets them
-        // delivered in the order it wrote them. Only `session.wait` may block for
-        // long; it runs beside the rest.
-        let blocking = req.method == method::SessionWait::NAME;
+        // delivered in the order it wrote them. Only `session.wait` and
+        // `sessions.wait_any` may block for long; they run beside the rest.
+        let blocking =
+            req.method == method::SessionWait::NAME || req.method == method::SessionsWaitAny::NAME;
         let c = conn.clone();
         let run = async move {
             let id = req.id.clone();

@@ -16,7 +16,8 @@ use super::{errors, keys};
 use crate::store::KeyRecord;
 
 /// What a request gets: a result to send, or `None` when the handler answered
-/// itself (`session.attach`) or the connection ended first (`session.wait`).
+/// itself (`session.attach`) or the connection ended first (`session.wait`,
+/// `sessions.wait_any`).
 pub(super) type Reply = Result<Option<Value>, RpcError>;
 
 /// Handles one request after the handshake.
@@ -151,6 +152,13 @@ async fn dispatch(peer: &Arc<Peer>, req: Request, key: Option<KeyRecord>) -> Rep
         m::SessionRuleRemove::NAME => {
             let p = decode::<m::SessionRuleRemove>(params)?;
             encode::<m::SessionRuleRemove>(steer::rule_remove(peer, p).await)
+        }
+        m::SessionsWaitAny::NAME => {
+            let p = decode::<m::SessionsWaitAny>(params)?;
+            match sessions::wait_any(peer, p).await? {
+                Some(r) => encode::<m::SessionsWaitAny>(Ok(r)),
+                None => Ok(None),
+            }
         }
         other => Err(errors::method_not_found(other)),
     }

@@ -42,6 +42,9 @@ pub(super) struct SessionActor {
     pub(super) shared: Arc<SessionShared>,
     pub(super) state: SessionState,
     pub(super) last_error: Option<String>,
+    /// When the session started needing a person (see
+    /// [`SessionState::needs_person`]): the time of the state event that made it so.
+    pub(super) waiting_since: Option<String>,
     pub(super) inputs: VecDeque<QueuedInput>,
     pub(super) turn: Option<Turn>,
     pub(super) next_generation: u64,
@@ -123,6 +126,14 @@ pub(super) fn spawn(
         _ => (state, Vec::new()),
     };
     let (status, status_rx) = status_channel(&row, first_state, inputs.len(), pending);
+    // A restored session that needs a person has waited since its last state
+    // event (or, when the tail does not have it, its last event).
+    let waiting_since = state.needs_person().then(|| {
+        recovered
+            .as_ref()
+            .and_then(|(r, _)| r.last_state_at.clone())
+            .unwrap_or_else(|| row.updated_at.clone())
+    });
     let handle = SessionHandle::new(row.id.clone(), row.name.clone(), cmd_tx, status_rx);
     let span = info_span!("session", session = %row.name);
     let workers = Workers::new(
@@ -137,6 +148,7 @@ pub(super) fn spawn(
         shared: shared.clone(),
         state,
         last_error: recovered.as_ref().and_then(|(_, e)| e.clone()),
+        waiting_since,
         inputs: inputs.into(),
         turn: None,
         next_generation: 1,
@@ -288,6 +300,10 @@ impl SessionActor {
             self.last_error.as_ref(),
         );
         (info.context_tokens, info.context_window) = self.context_use;
+        info.waiting_since = self
+            .waiting_since
+            .clone()
+            .filter(|_| self.state.needs_person());
         info.cost_basis = self.shared.config.load().0.cost_basis(&self.row.model);
         info
     }
@@ -357,6 +373,7 @@ impl SessionActor {
             return false;
         }
         self.store_debt.paid();
+        let notices = self.notices(&events);
         self.row.last_seq = first + events.len() as u64 - 1;
         self.row.updated_at = ts;
         if let Some(u) = usage {
@@ -366,6 +383,7 @@ impl SessionActor {
         for ev in events {
             if let EventKind::State { state } = ev.kind {
                 self.state = state;
+                self.waiting_since = state.needs_person().then(|| ev.ts.clone());
             }
             if let Some(conv) = self.conversation.as_mut() {
                 conv.apply(&ev);
@@ -374,7 +392,46 @@ impl SessionActor {
             self.publish(Live::Event { event: ev });
         }
         self.publish_status();
+        // Stored and published: now a person may hear of it (never waits).
+        self.shared.notifier.send(notices);
         true
+    }
+
+    /// The notices of a batch about to be applied: the state it leaves the
+    /// session in, and the calls waiting for approval (the turn's step is set
+    /// before its batch is stored).
+    fn notices(&self, events: &[Event]) -> Vec<tether_shared::notify::Notice> {
+        let state = events
+            .iter()
+            .rev()
+            .find_map(|e| match e.kind {
+                EventKind::State { state } => Some(state),
+                _ => None,
+            })
+            .unwrap_or(self.state);
+        let pending: Vec<crate::notify::PendingCall<'_>> = match &self.turn {
+            Some(Turn {
+                phase: Phase::Tools(step),
+                ..
+            }) => step
+                .calls
+                .iter()
+                .filter(|c| c.status == CallStatus::AwaitingApproval)
+                .map(|c| crate::notify::PendingCall {
+                    call_id: &c.call_id,
+                    tool: &c.tool,
+                    arguments: &c.arguments,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let batch = crate::notify::Batch {
+            session: &self.row.id,
+            name: &self.row.name,
+            state,
+            pending: &pending,
+        };
+        crate::notify::notices(batch, events)
     }
 
     pub(super) fn state_change(&self, to: SessionState, kinds: &mut Vec<EventKind>) {
@@ -594,7 +651,11 @@ impl SessionActor {
             } if self.current(generation) => {
                 self.tool_done(call_id, tool, output).await;
             }
-            Work::Compacted { generation, result } => self.compacted(generation, result).await,
+            Work::Compacted {
+                generation,
+                result,
+                usage,
+            } => self.compacted(generation, result, usage).await,
             Work::ToolFailures(errors) => {
                 let kind = EventKind::ToolsChanged {
                     added: vec![],

@@ -9,9 +9,9 @@
 //! so in the log and sets a floor below which no automatic compaction runs again,
 //! and a step compacts after an overflow at most once.
 
-use tether_shared::EventKind;
 use tether_shared::event::CompactReason;
 use tether_shared::protocol::CompactResult;
+use tether_shared::{EventKind, Usage};
 use tracing::{debug, info};
 
 use super::actor::SessionActor;
@@ -160,7 +160,8 @@ impl SessionActor {
             replies: requests.into_iter().map(|r| r.reply).collect(),
         });
         let Some(job) = job else {
-            self.finish_compaction(generation, Ok(String::new())).await;
+            self.finish_compaction(generation, Ok(String::new()), None)
+                .await;
             return Started::Done;
         };
         if let Some(t) = self.turn.as_mut().filter(|_| in_turn) {
@@ -173,8 +174,13 @@ impl SessionActor {
     }
 
     /// The summary worker's report.
-    pub(super) async fn compacted(&mut self, generation: u64, result: Result<String, String>) {
-        if !self.finish_compaction(generation, result).await {
+    pub(super) async fn compacted(
+        &mut self,
+        generation: u64,
+        result: Result<String, String>,
+        usage: Option<Usage>,
+    ) {
+        if !self.finish_compaction(generation, result, usage).await {
             return;
         }
         if self.turn.is_some() {
@@ -186,9 +192,16 @@ impl SessionActor {
 
     /// Records a finished compaction; false when it was not the one under way (or
     /// its turn ended meanwhile).
-    async fn finish_compaction(&mut self, generation: u64, result: Result<String, String>) -> bool {
+    /// The summary requests' `usage` counts in the session's usage and cost,
+    /// with the compaction or with the error saying it failed.
+    async fn finish_compaction(
+        &mut self,
+        generation: u64,
+        result: Result<String, String>,
+        usage: Option<Usage>,
+    ) -> bool {
         let Some(c) = self.compaction.take_if(|c| c.generation == generation) else {
-            debug!("dropped the report of an earlier compaction");
+            debug!(?usage, "dropped the report of an earlier compaction");
             return false;
         };
         if let Some(t) = c.turn
@@ -196,6 +209,12 @@ impl SessionActor {
         {
             let e = "the turn ended before the compaction finished".to_string();
             answer_replies(c.replies, Err(SessionError::CompactionFailed(e)));
+            // Nothing is recorded for a compaction its turn left behind, so its
+            // tokens are not counted either; the log says what they were.
+            info!(
+                ?usage,
+                "a compaction finished after its turn ended; dropped"
+            );
             return false;
         }
         let summary = match result {
@@ -209,7 +228,7 @@ impl SessionActor {
                         message: message.clone(),
                     }],
                     vec![],
-                    None,
+                    usage,
                 )
                 .await;
                 answer_replies(c.replies, Err(SessionError::CompactionFailed(e)));
@@ -228,7 +247,10 @@ impl SessionActor {
         };
         let cal = self.calibration;
         let summary = cap_summary(summary, &c);
-        let kind = compact::event(ctx, &c.plan, summary, c.fixed, |t| cal.apply(t));
+        let mut kind = compact::event(ctx, &c.plan, summary, c.fixed, |t| cal.apply(t));
+        if let EventKind::ContextCompacted { usage: u, .. } = &mut kind {
+            *u = usage;
+        }
         let EventKind::ContextCompacted {
             tokens_before,
             tokens_after,
@@ -263,7 +285,7 @@ impl SessionActor {
         } else {
             self.compact_floor = 0;
         }
-        if !self.persist(kinds, vec![], None).await {
+        if !self.persist(kinds, vec![], usage).await {
             answer_replies(
                 c.replies,
                 Err(SessionError::CompactionFailed("the store failed".into())),

@@ -100,6 +100,9 @@ impl Step {
 pub struct Recovered {
     /// The state the log last recorded.
     pub last_state: SessionState,
+    /// When the log recorded it (absent when the tail has no state event, or
+    /// the state was read as `idle` for want of an open turn).
+    pub last_state_at: Option<String>,
     /// The open turn, if the log has a turn with no end.
     pub open_turn: Option<OpenTurn>,
 }
@@ -117,10 +120,14 @@ pub struct OpenTurn {
 /// Reads the events from the last `turn_started` on (see `Store::last_turn`).
 pub fn analyze(tail: &[Event]) -> Recovered {
     let mut last_state = SessionState::Idle;
+    let mut last_state_at = None;
     let mut open: Option<OpenTurn> = None;
     for ev in tail {
         match &ev.kind {
-            EventKind::State { state } => last_state = *state,
+            EventKind::State { state } => {
+                last_state = *state;
+                last_state_at = Some(ev.ts.clone());
+            }
             EventKind::TurnStarted => {
                 open = Some(OpenTurn {
                     resumes: 0,
@@ -182,9 +189,11 @@ pub fn analyze(tail: &[Event]) -> Recovered {
         )
     {
         last_state = SessionState::Idle;
+        last_state_at = None;
     }
     Recovered {
         last_state,
+        last_state_at,
         open_turn: open,
     }
 }

@@ -32,6 +32,8 @@ pub struct SessionShared {
     /// Bumped whenever any session's summary changes, or one is created or
     /// killed. A watch: list viewers want "something changed", not each change.
     pub sessions_changed: tokio::sync::watch::Sender<u64>,
+    /// Runs `[notify] command` for the notices sessions hand it (issue 11).
+    pub notifier: crate::notify::Notifier,
 }
 
 /// A session's summary from its row and what the actor knows; the error is shown
@@ -66,5 +68,6 @@ pub fn summary(
         budget: row.budget,
         cost_usd: row.cost_usd,
         cost_basis: Default::default(),
+        waiting_since: None,
     }
 }

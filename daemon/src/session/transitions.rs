@@ -389,6 +389,7 @@ impl SessionActor {
         let owed = if let Some(t) = turn {
             t.cancel.cancel();
             self.state = SessionState::Failed;
+            self.waiting_since = Some(crate::util::now_rfc3339());
             self.last_error = Some(error.clone());
             Some(error)
         } else if self.store_debt.owes() {

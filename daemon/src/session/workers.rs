@@ -11,6 +11,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use tether_shared::Usage;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, info};
@@ -50,20 +51,23 @@ pub(super) enum Work {
         tool: String,
         output: ToolOutput,
     },
-    /// A compaction's summary, or why there is none.
+    /// A compaction's summary, or why there is none, and what its requests used.
     Compacted {
         generation: u64,
         result: Result<String, String>,
+        usage: Option<Usage>,
     },
 }
 
-/// Runs a compaction's summary requests.
+/// Runs a compaction's summary requests, adding what each used to `usage`
+/// (also when a later one fails: those tokens were spent).
 async fn summarise(
     job: &SummaryJob,
     provider: &dyn ModelProvider,
     retry: &Retry,
     tools: &crate::tools::ToolManager,
     session_id: &str,
+    usage: &mut Option<Usage>,
 ) -> Result<String, String> {
     let mut summary = String::new();
     for i in 0..job.chunks.len() {
@@ -83,6 +87,9 @@ async fn summarise(
         let reply = model::complete_with_retries(provider, &request, retry, &ptx)
             .await
             .map_err(|e| e.to_string())?;
+        if let Some(u) = reply.usage {
+            *usage.get_or_insert_default() += u;
+        }
         summary = reply.text.trim().to_string();
         if summary.is_empty() {
             return Err("the model wrote an empty summary".into());
@@ -222,11 +229,16 @@ impl Workers {
         );
         self.shared.tracker.spawn(
             async move {
+                let mut usage = None;
                 let result = tokio::select! {
                     _ = cancel.cancelled() => Err("interrupted".to_string()),
-                    r = summarise(&job, &*provider, &retry, &tools, &session_id) => r,
+                    r = summarise(&job, &*provider, &retry, &tools, &session_id, &mut usage) => r,
                 };
-                let _ = work.send(Work::Compacted { generation, result });
+                let _ = work.send(Work::Compacted {
+                    generation,
+                    result,
+                    usage,
+                });
             }
             .in_current_span(),
         );

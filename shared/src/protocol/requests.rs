@@ -17,7 +17,8 @@ use super::types::{
     CreateParams, DecideParams, DecideResult, Empty, ForkParams, HelloParams, HelloResult,
     InterruptResult, KillResult, LiveParams, LogsParams, LogsResult, RuleRemoveParams,
     RuleRemoveResult, SendParams, SendResult, SessionClosedParams, SessionInfo, SessionRef,
-    SessionsUpdatedParams, StopResult, ToolServerInfo, ToolsParams, WaitParams, WaitResult,
+    SessionsUpdatedParams, StopResult, ToolServerInfo, ToolsParams, WaitAnyParams, WaitAnyResult,
+    WaitParams, WaitResult,
 };
 
 /// A request method: its name on the wire, what it takes and what it returns.
@@ -178,6 +179,8 @@ methods! {
     SessionRules, SESSION_RULES = "session.rules", SessionRef => Vec<ApprovalRule>, mutating: false;
     /// Remove an "always allow" rule that applies to a session.
     SessionRuleRemove, SESSION_RULE_REMOVE = "session.rule_remove", RuleRemoveParams => RuleRemoveResult, mutating: true;
+    /// Wait until any session needs a person (issue 11).
+    SessionsWaitAny, SESSIONS_WAIT_ANY = "sessions.wait_any", WaitAnyParams => WaitAnyResult, mutating: false;
 }
 
 notifications! {

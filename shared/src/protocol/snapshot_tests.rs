@@ -61,6 +61,7 @@ fn info() -> SessionInfo {
         },
         cost_usd: 0.0087,
         cost_basis: CostBasis::Estimate,
+        waiting_since: Some("2026-11-30T09:14:02.518Z".into()),
     }
 }
 
@@ -422,6 +423,23 @@ fn methods() -> Vec<(&'static str, String, String)> {
             }),
             result::<method::SessionBudget>(info()),
         ),
+        (
+            method::SESSIONS_WAIT_ANY,
+            request::<method::SessionsWaitAny>(WaitAnyParams {
+                timeout_s: Some(600.0),
+            }),
+            result::<method::SessionsWaitAny>(WaitAnyResult {
+                waiting: Some(WaitingSession {
+                    session: "s-f77573dadff7".into(),
+                    name: "fix-tests".into(),
+                    state: SessionState::AwaitingApproval,
+                    event: crate::notify::NotifyEvent::AwaitingApproval,
+                    call_ids: vec!["call_3".into()],
+                    since: "2026-11-30T09:14:02.518Z".into(),
+                }),
+                timed_out: false,
+            }),
+        ),
     ]
 }
 
@@ -652,6 +670,7 @@ fn the_context_events() {
             tokens_before: 27_300,
             tokens_after: 6_120,
             reason: crate::event::CompactReason::Auto,
+            usage: None,
         },
     };
     let changed = Event {

@@ -67,6 +67,11 @@ fn messages_round_trip() {
         session: "a".into(),
         timeout_s: Some(1.5),
     });
+    round_trip(WaitAnyParams::default());
+    round_trip(WaitAnyResult {
+        waiting: None,
+        timed_out: true,
+    });
 }
 
 #[test]

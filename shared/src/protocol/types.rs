@@ -189,6 +189,12 @@ pub struct SessionInfo {
     /// estimates, or nowhere (a model with no known price costs 0).
     #[serde(default)]
     pub cost_basis: CostBasis,
+    /// When the session started needing a person (its state became
+    /// `awaiting_approval`, `failed` or `budget_exhausted`), RFC 3339 UTC; absent
+    /// in the other states (issue 11). The session that has waited longest has
+    /// the oldest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_since: Option<String>,
 }
 
 /// Where a session's prices come from (issue 10).
@@ -351,6 +357,44 @@ pub struct WaitResult {
     pub state: SessionState,
     /// True when the timeout passed first.
     pub timed_out: bool,
+}
+
+/// `sessions.wait_any` params (issue 11).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WaitAnyParams {
+    /// Give up after this many seconds; absent waits forever.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_s: Option<f64>,
+}
+
+/// `sessions.wait_any` result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WaitAnyResult {
+    /// The session that needs a person (the one that has waited longest);
+    /// absent when the timeout passed first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting: Option<WaitingSession>,
+    /// True when the timeout passed first.
+    pub timed_out: bool,
+}
+
+/// A session that needs a person, as `tether wait --any --json` prints it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WaitingSession {
+    /// The session's id.
+    pub session: String,
+    /// Its name.
+    pub name: String,
+    /// Its state: `awaiting_approval`, `failed` or `budget_exhausted`.
+    pub state: SessionState,
+    /// The notification event of that state (`awaiting_approval`, `turn_failed`,
+    /// `budget_exhausted`), as `[notify] on` names it.
+    pub event: crate::notify::NotifyEvent,
+    /// The calls waiting for approval (empty in the other states).
+    #[serde(default)]
+    pub call_ids: Vec<String>,
+    /// When it started needing a person, RFC 3339 UTC.
+    pub since: String,
 }
 
 /// `session.logs` params.

@@ -60,6 +60,7 @@ fn fill(env: &TestEnv, session: &str, target: u64, every: u64) {
                     tokens_before: 26_000,
                     tokens_after: 6_000,
                     reason: CompactReason::Auto,
+                    usage: None,
                 }
             } else {
                 // An exchange as a session writes it: the message, the turn, the answer.

@@ -111,7 +111,15 @@ async fn client_command(command: Option<Command>, socket: PathBuf) -> anyhow::Re
             };
             steer::deny(&socket, p, key).await
         }
-        Command::Wait { name, timeout } => steer::wait(&socket, name, timeout).await,
+        Command::Wait {
+            name,
+            any,
+            json,
+            timeout,
+        } => match name {
+            Some(name) if !any => steer::wait(&socket, name, timeout).await,
+            _ => steer::wait_any(&socket, json, timeout).await,
+        },
         Command::Logs {
             name,
             json,

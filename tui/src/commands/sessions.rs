@@ -43,8 +43,15 @@ pub(super) async fn attach(
         }
     };
     if interactive {
+        // A session that does not exist fails here, on the command line (exit
+        // 1, one line on stderr), not inside a TUI opened for nothing.
+        let info = c
+            .call::<method::SessionGet>(&SessionRef {
+                session: name.clone(),
+            })
+            .await?;
         drop(c);
-        return crate::ui::run(socket.to_path_buf(), Some(name), read_only).await;
+        return crate::ui::run(socket.to_path_buf(), Some(info.id), read_only).await;
     }
     crate::linemode::attach(c, &name, read_only).await
 }

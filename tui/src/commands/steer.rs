@@ -1,12 +1,12 @@
 //! Steering a session from the command line: `send`, `interrupt`, `approve`,
-//! `deny` and `wait`.
+//! `deny`, `wait` and `wait --any`.
 
 use std::path::Path;
 
 use anyhow::Context;
 use tether_shared::Delivery;
 use tether_shared::protocol::{
-    DecideParams, DecideResult, Method, SendParams, SessionRef, WaitParams, method,
+    DecideParams, DecideResult, Method, SendParams, SessionRef, WaitAnyParams, WaitParams, method,
 };
 
 use crate::client::request_once;
@@ -109,12 +109,18 @@ async fn decide<M: Method<Params = DecideParams, Result = DecideResult>>(
     Ok(0)
 }
 
+/// A `--timeout` that is not a number of seconds, said on stderr.
+fn bad_timeout(timeout: Option<f64>) -> bool {
+    let bad = timeout.is_some_and(|t| !(t.is_finite() && t >= 0.0));
+    if bad {
+        eprintln!("tether: --timeout must be a number of seconds >= 0");
+    }
+    bad
+}
+
 /// `tether wait NAME [--timeout S]`: prints the state it settled in.
 pub(super) async fn wait(socket: &Path, name: String, timeout: Option<f64>) -> anyhow::Result<u8> {
-    if let Some(t) = timeout
-        && !(t.is_finite() && t >= 0.0)
-    {
-        eprintln!("tether: --timeout must be a number of seconds >= 0");
+    if bad_timeout(timeout) {
         return Ok(2);
     }
     let params = WaitParams {
@@ -124,4 +130,31 @@ pub(super) async fn wait(socket: &Path, name: String, timeout: Option<f64>) -> a
     let r = request_once::<method::SessionWait>(socket, &params).await?;
     println!("{}", r.state);
     Ok(if r.timed_out { EXIT_TIMEOUT } else { 0 })
+}
+
+/// `tether wait --any [--json] [--timeout S]`: prints `NAME STATE` of the
+/// session that needs a person (with --json, the whole object); nothing on a
+/// timeout (exit 124).
+pub(super) async fn wait_any(
+    socket: &Path,
+    json: bool,
+    timeout: Option<f64>,
+) -> anyhow::Result<u8> {
+    if bad_timeout(timeout) {
+        return Ok(2);
+    }
+    let params = WaitAnyParams { timeout_s: timeout };
+    let r = request_once::<method::SessionsWaitAny>(socket, &params).await?;
+    let Some(w) = r.waiting else {
+        return Ok(EXIT_TIMEOUT);
+    };
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string(&w).context("failed to print the session as JSON")?
+        );
+    } else {
+        println!("{} {}", w.name, w.state);
+    }
+    Ok(0)
 }

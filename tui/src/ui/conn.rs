@@ -86,6 +86,14 @@ pub enum ToDaemon {
         /// Name or id.
         session: String,
     },
+    /// The newest events of a session, where its waiting calls' details are
+    /// (for the picker and the list's approval prompt).
+    PendingCalls {
+        /// The session's id.
+        session: String,
+        /// Events before this seq.
+        before: u64,
+    },
 }
 
 /// What the daemon tells the app.
@@ -107,15 +115,24 @@ pub enum FromDaemon {
     Info(Box<SessionInfo>),
     /// A session was created.
     Created(Box<SessionInfo>),
+    /// Creating a session failed (the daemon's message).
+    CreateFailed(String),
     /// The attached session was killed.
     SessionClosed,
     /// Tool servers.
     Tools(Vec<ToolServerInfo>),
+    /// The events asked for by [`ToDaemon::PendingCalls`].
+    PendingCalls {
+        /// The session's id.
+        session: String,
+        /// Its newest events; `None` when the request failed.
+        events: Option<Vec<tether_shared::Event>>,
+    },
     /// A request failed.
     Error(String),
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 enum Pending {
     List,
     Attach,
@@ -123,6 +140,8 @@ enum Pending {
     Info,
     Created,
     Tools,
+    /// Waiting calls of this session.
+    Calls(String),
     Other,
 }
 
@@ -207,6 +226,12 @@ pub async fn run(
                             attached = None;
                             continue;
                         }
+                        // The app asks again once connected.
+                        Some(ToDaemon::PendingCalls { .. }) => continue,
+                        Some(ToDaemon::Create(_)) => {
+                            let _ = from.send(FromDaemon::CreateFailed("not connected to the daemon".into()));
+                            continue;
+                        }
                         Some(_) => {
                             let _ = from.send(FromDaemon::Error("not connected to the daemon".into()));
                             continue;
@@ -271,6 +296,15 @@ pub async fn run(
                         ToDaemon::Tools { session } => {
                             (client.send::<method::ToolsList>(&ToolsParams { session: Some(session) }).await, Pending::Tools)
                         }
+                        ToDaemon::PendingCalls { session, before } => {
+                            let p = LogsParams {
+                                session: session.clone(),
+                                since: None,
+                                before: Some(before),
+                                limit: Some(crate::ui::app::attention::CALLS_PAGE),
+                            };
+                            (client.send::<method::SessionLogs>(&p).await, Pending::Calls(session))
+                        }
                     };
                     match sent {
                         Ok(id) => {
@@ -285,7 +319,13 @@ pub async fn run(
                     Ok(Some(ServerMessage::Response(r))) => {
                         let kind = r.id.as_u64().and_then(|id| pending.remove(&id)).unwrap_or(Pending::Other);
                         if let Some(e) = r.error {
-                            let _ = from.send(FromDaemon::Error(e.message));
+                            let _ = from.send(match kind {
+                                // Not the user's request: say nothing, but let
+                                // the app know the answer will not come.
+                                Pending::Calls(session) => FromDaemon::PendingCalls { session, events: None },
+                                Pending::Created => FromDaemon::CreateFailed(e.message),
+                                _ => FromDaemon::Error(e.message),
+                            });
                             continue;
                         }
                         let v = r.result;
@@ -299,6 +339,10 @@ pub async fn run(
                             Pending::Info => method::SessionGet::result(v).ok().map(|i| FromDaemon::Info(Box::new(i))),
                             Pending::Created => method::SessionCreate::result(v).ok().map(|i| FromDaemon::Created(Box::new(i))),
                             Pending::Tools => method::ToolsList::result(v).ok().map(FromDaemon::Tools),
+                            Pending::Calls(session) => Some(FromDaemon::PendingCalls {
+                                session,
+                                events: method::SessionLogs::result(v).ok().map(|l| l.events),
+                            }),
                             Pending::Other => None,
                         };
                         if let Some(o) = out {

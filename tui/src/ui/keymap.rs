@@ -92,6 +92,22 @@ pub enum Action {
     /// Clear the terminal and draw everything again (after another program
     /// wrote over the screen).
     Redraw,
+    /// Open the session picker over the current view.
+    SessionPicker,
+    /// Switch to the next session (in list order).
+    NextSession,
+    /// Switch to the previous session (in list order).
+    PrevSession,
+    /// Switch to the session that has waited longest for a person.
+    JumpWaiting,
+    /// Open the approval prompt for the selected session's waiting call.
+    Review,
+    /// Edit the message in `$EDITOR`.
+    Editor,
+    /// The previous (older) message of the input history.
+    HistoryPrev,
+    /// The next (newer) message of the input history, then the draft.
+    HistoryNext,
 }
 
 impl Action {
@@ -127,6 +143,14 @@ impl Action {
             Action::Filter => "filter",
             Action::Quit => "quit",
             Action::Redraw => "redraw",
+            Action::SessionPicker => "session_picker",
+            Action::NextSession => "next_session",
+            Action::PrevSession => "prev_session",
+            Action::JumpWaiting => "jump_waiting",
+            Action::Review => "review",
+            Action::Editor => "editor",
+            Action::HistoryPrev => "history_prev",
+            Action::HistoryNext => "history_next",
         }
     }
 
@@ -136,7 +160,7 @@ impl Action {
             Action::Detach => "detach (the agent keeps working)",
             Action::Help => "show / hide this help",
             Action::SessionList => "back to the session list",
-            Action::Interrupt => "interrupt the running turn",
+            Action::Interrupt => "interrupt the running turn (Esc: only while one runs)",
             Action::Send => "send (queued after the running turn)",
             Action::SendSteer => "send with --steer (joins the running turn)",
             Action::SendInterrupt => "send with --interrupt (replaces the running turn)",
@@ -145,7 +169,7 @@ impl Action {
             Action::PageDown => "scroll down",
             Action::Top => "scroll to the top (input empty)",
             Action::Bottom => "scroll to the bottom and follow (input empty)",
-            Action::Search => "search the transcript (input empty)",
+            Action::Search => "search the transcript",
             Action::NextMatch => "next match",
             Action::PrevMatch => "previous match",
             Action::ToggleTools => "expand / collapse tool calls and compactions",
@@ -162,6 +186,14 @@ impl Action {
             Action::Filter => "filter sessions",
             Action::Quit => "quit",
             Action::Redraw => "redraw the screen (clears it first)",
+            Action::SessionPicker => "pick a session to switch to (those that need you first)",
+            Action::NextSession => "switch to the next session",
+            Action::PrevSession => "switch to the previous session",
+            Action::JumpWaiting => "switch to the session that has waited longest for you",
+            Action::Review => "review the waiting call here: approve or deny it",
+            Action::Editor => "edit the message in $EDITOR (not sent)",
+            Action::HistoryPrev => "older sent message (Up on the first line: by its start)",
+            Action::HistoryNext => "newer sent message, then the draft (Down on the last line)",
         }
     }
 
@@ -196,6 +228,14 @@ impl Action {
             Action::Filter,
             Action::Quit,
             Action::Redraw,
+            Action::SessionPicker,
+            Action::NextSession,
+            Action::PrevSession,
+            Action::JumpWaiting,
+            Action::Review,
+            Action::Editor,
+            Action::HistoryPrev,
+            Action::HistoryNext,
         ]
     }
 }
@@ -364,7 +404,13 @@ impl Default for Keymap {
                 b(Prefix, "d", Detach),
                 b(Prefix, "?", Help),
                 b(Prefix, "s", SessionList),
+                b(Prefix, "w", SessionPicker),
+                b(Prefix, "n", NextSession),
+                b(Prefix, "p", PrevSession),
+                b(Prefix, "a", JumpWaiting),
                 b(Session, "ctrl-c", Interrupt),
+                // Esc interrupts only while a turn runs, and closes a search first.
+                b(Session, "esc", Interrupt),
                 b(Session, "enter", Send),
                 b(Session, "ctrl-s", SendSteer),
                 b(Session, "ctrl-x", SendInterrupt),
@@ -374,11 +420,16 @@ impl Default for Keymap {
                 b(Session, "pgdn", PageDown),
                 b(Session, "home", Top),
                 b(Session, "end", Bottom),
-                b(Session, "/", Search),
+                // `/` and `?` are text in the message box: search and help take
+                // keys that cannot be typed.
+                b(Session, "ctrl-f", Search),
                 b(Session, "ctrl-n", NextMatch),
                 b(Session, "ctrl-p", PrevMatch),
                 b(Session, "ctrl-o", ToggleTools),
-                b(Session, "?", Help),
+                b(Session, "f1", Help),
+                b(Session, "ctrl-g", Editor),
+                b(Session, "alt-p", HistoryPrev),
+                b(Session, "alt-n", HistoryNext),
                 // Deciding takes keys that typing and pastes never produce.
                 b(Approval, "ctrl-y", Approve),
                 b(Approval, "ctrl-d", Deny),
@@ -392,6 +443,7 @@ impl Default for Keymap {
                 b(List, "down", Down),
                 b(List, "j", Down),
                 b(List, "enter", Attach),
+                b(List, "a", Review),
                 b(List, "n", New),
                 b(List, "x", Kill),
                 b(List, "/", Filter),

@@ -4,11 +4,13 @@
 
 pub mod app;
 pub mod conn;
+mod editor;
 pub mod keymap;
 pub(crate) mod modals;
 mod run;
 pub(crate) mod screens;
 pub(crate) mod transcript;
+pub mod tui_config;
 pub mod view;
 pub(crate) mod widgets;
 

@@ -3,7 +3,7 @@
 //! terminal input, daemon messages and a tick, drawing only when something
 //! changed.
 
-use std::io::Stdout;
+use std::io::{Stdout, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -12,29 +12,63 @@ use futures::StreamExt;
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::event::{
-    DisableBracketedPaste, EnableBracketedPaste, Event, EventStream, KeyEventKind,
+    DisableBracketedPaste, DisableFocusChange, EnableBracketedPaste, EnableFocusChange, Event,
+    EventStream, KeyEventKind,
 };
 use ratatui::crossterm::execute;
+use ratatui::crossterm::style::Print;
 use ratatui::crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
 use tokio::sync::mpsc;
 
-use super::app::App;
+use super::app::{App, TimeZone};
 use super::keymap::{Key, Keymap};
+use super::tui_config::TuiConfig;
 use super::{conn, view};
 
 /// Restores the terminal when dropped, and on panic.
 struct TerminalGuard;
 
+/// Saves the terminal's title (and icon name) on its stack (xterm's
+/// `CSI 22;0t`; terminals without a title stack ignore it).
+const PUSH_TITLE: &str = "\x1b[22;0t";
+/// Brings back the title saved by [`PUSH_TITLE`].
+const POP_TITLE: &str = "\x1b[23;0t";
+
+/// Sets the terminal's title and icon name (OSC 0, ended by ST rather than
+/// BEL, so no terminal can take it for a bell).
+fn set_title(out: &mut impl Write, title: &str) -> std::io::Result<()> {
+    write!(out, "\x1b]0;{title}\x1b\\")?;
+    out.flush()
+}
+
 fn restore() {
     let _ = disable_raw_mode();
     let _ = execute!(
         std::io::stdout(),
+        DisableFocusChange,
         DisableBracketedPaste,
         LeaveAlternateScreen,
-        ratatui::crossterm::cursor::Show
+        ratatui::crossterm::cursor::Show,
+        Print(POP_TITLE)
     );
+}
+
+/// Puts the terminal in the TUI's modes (undone by [`restore`]).
+fn setup() -> anyhow::Result<()> {
+    enable_raw_mode().context("cannot put the terminal in raw mode")?;
+    execute!(
+        std::io::stdout(),
+        Print(PUSH_TITLE),
+        EnterAlternateScreen,
+        EnableBracketedPaste,
+        // Tells the bell whether the person is looking at this terminal
+        // (tmux passes these on with `focus-events on`).
+        EnableFocusChange
+    )
+    .context("cannot set up the terminal")?;
+    Ok(())
 }
 
 impl TerminalGuard {
@@ -44,13 +78,7 @@ impl TerminalGuard {
             restore();
             previous(info);
         }));
-        enable_raw_mode().context("cannot put the terminal in raw mode")?;
-        execute!(
-            std::io::stdout(),
-            EnterAlternateScreen,
-            EnableBracketedPaste
-        )
-        .context("cannot set up the terminal")?;
+        setup()?;
         Ok(TerminalGuard)
     }
 }
@@ -85,6 +113,22 @@ fn load_keymap() -> (Keymap, Option<String>) {
             ),
         },
         None => (Keymap::default(), None),
+    }
+}
+
+/// Reads `[tui] time` from config.toml: `"local"` (the default) or `"utc"`. A
+/// value it cannot use keeps local time, with a warning shown from the start.
+fn load_time_zone() -> (TimeZone, Option<String>) {
+    let path = tether_shared::paths::config_dir().join("config.toml");
+    let Some(table) = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|text| toml::from_str::<toml::Table>(&text).ok())
+    else {
+        return (TimeZone::Local, None);
+    };
+    match TimeZone::from_config(&table) {
+        Ok(zone) => (zone, None),
+        Err(e) => (TimeZone::Local, Some(format!("{}: {e}", path.display()))),
     }
 }
 
@@ -158,14 +202,26 @@ impl Signals {
 /// 128 + N after signal N (as a shell reports a process that a signal ended).
 pub async fn run(socket: PathBuf, attach: Option<String>, read_only: bool) -> anyhow::Result<u8> {
     let (mut keymap, key_warning) = load_keymap();
+    let (time_zone, time_warning) = load_time_zone();
+    let key_warning = match (key_warning, time_warning) {
+        (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+        (a, b) => a.or(b),
+    };
     if let Some(prefixes) = tmux_prefixes() {
         keymap.inside_tmux(&prefixes);
     }
     let cwd = std::env::current_dir()
         .map(|d| d.display().to_string())
         .unwrap_or_else(|_| "/".into());
+    let (tui, tui_warning) = TuiConfig::load();
+    let key_warning = match (key_warning, tui_warning) {
+        (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+        (a, b) => a.or(b),
+    };
     let mut app = App::new(keymap, attach, read_only, cwd);
+    app.bell = tui.bell;
     app.warning.clone_from(&key_warning);
+    app.time_zone = time_zone;
     let (to_tx, to_rx) = mpsc::unbounded_channel();
     let (from_tx, mut from_rx) = mpsc::unbounded_channel();
     let link = tokio::spawn(conn::run(socket, to_rx, from_tx));
@@ -183,6 +239,26 @@ pub async fn run(socket: PathBuf, attach: Option<String>, read_only: bool) -> an
     match result? {
         Ended::Left => Ok(0),
         Ended::Signal(n) => Ok(u8::try_from(128 + n).unwrap_or(u8::MAX)),
+    }
+}
+
+/// Gives the terminal to `$EDITOR` on `draft` and waits for it; `Err(N)` when
+/// signal N came meanwhile to end the TUI. A SIGINT is the editor's too (a
+/// Ctrl-C typed in it reaches the whole foreground group): the editor decides.
+async fn run_editor(draft: &str, signals: &mut Signals) -> Result<Result<String, String>, i32> {
+    restore();
+    let editor = super::editor::from_env();
+    let edit = super::editor::edit(&editor, draft);
+    tokio::pin!(edit);
+    loop {
+        tokio::select! {
+            result = &mut edit => return Ok(result),
+            n = signals.next() => {
+                if n != nix::libc::SIGINT {
+                    return Err(n);
+                }
+            }
+        }
     }
 }
 
@@ -207,6 +283,7 @@ async fn event_loop(
     let mut input = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut dirty = true;
+    let mut title = String::new();
     loop {
         for cmd in app.outbox.drain(..) {
             let _ = to.send(cmd);
@@ -214,11 +291,37 @@ async fn event_loop(
         if app.exit {
             return Ok(Ended::Left);
         }
+        if let Some(draft) = app.editor.take() {
+            // Nothing may read the terminal while the editor has it: the input
+            // stream goes, and a fresh one (not read until polled) takes its place.
+            drop(std::mem::replace(&mut input, EventStream::new()));
+            // Dropping the stream wakes crossterm's reader; a wake-up nobody
+            // took is left for the next poll, and would cut short the cursor
+            // query of `terminal.clear()` below. Take it now.
+            let _ = ratatui::crossterm::event::poll(Duration::ZERO);
+            let edited = run_editor(&draft, signals).await;
+            setup()?;
+            terminal.clear()?;
+            // The editor's exit brought the saved title back: set ours again.
+            title.clear();
+            match edited {
+                Ok(result) => app.edited(result),
+                Err(n) => return Ok(Ended::Signal(n)),
+            }
+            dirty = true;
+        }
         if app.redraw {
             // Forget what the screen shows: the next draw repaints every cell.
             app.redraw = false;
             terminal.clear()?;
             dirty = true;
+        }
+        // Before the frame that shows why: once the screen shows it, the
+        // terminal has had the bell too.
+        if std::mem::take(&mut app.ring) {
+            let out = terminal.backend_mut();
+            out.write_all(b"\x07")?;
+            out.flush()?;
         }
         if dirty {
             terminal.draw(|f| {
@@ -226,7 +329,13 @@ async fn event_loop(
                 view::draw(f, app);
             })?;
             dirty = false;
+            let now = view::title(app);
+            if now != title {
+                set_title(terminal.backend_mut(), &now)?;
+                title = now;
+            }
         }
+
         tokio::select! {
             ev = input.next() => match ev {
                 Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => {
@@ -239,6 +348,8 @@ async fn event_loop(
                     dirty = true;
                 }
                 Some(Ok(Event::Resize(..))) => dirty = true,
+                Some(Ok(Event::FocusGained)) => app.focused = true,
+                Some(Ok(Event::FocusLost)) => app.focused = false,
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Err(e).context("terminal input failed"),
                 None => return Ok(Ended::Left),

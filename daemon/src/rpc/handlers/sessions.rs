@@ -1,14 +1,17 @@
 //! Sessions as a whole: `session.create`, `session.fork`, `session.list`,
-//! `sessions.subscribe`, `session.get` and `session.kill`.
+//! `sessions.subscribe`, `session.get`, `session.kill` and `sessions.wait_any`.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use tether_shared::notify::NotifyEvent;
 use tether_shared::protocol::{
-    CreateParams, Empty, ForkParams, KillResult, RpcError, SessionInfo, SessionRef,
+    CreateParams, Empty, ForkParams, KillResult, RpcError, SessionInfo, SessionRef, WaitAnyParams,
+    WaitAnyResult, WaitingSession,
 };
 use tracing::Instrument;
 
+use crate::rpc::errors;
 use crate::rpc::peer::Peer;
 use crate::store::KeyRecord;
 
@@ -69,4 +72,135 @@ pub(crate) async fn kill(
     Ok(KillResult {
         id: ctx.registry.kill(&p.session, key).await?,
     })
+}
+
+/// `sessions.wait_any`: the session that has waited longest for a person, at
+/// once when one does, else the first that starts to; `None` when the
+/// connection ended first. It runs beside the connection's other requests.
+pub(crate) async fn wait_any(
+    peer: &Arc<Peer>,
+    p: WaitAnyParams,
+) -> Result<Option<WaitAnyResult>, RpcError> {
+    let ctx = &peer.ctx;
+    let timeout = match p.timeout_s {
+        Some(t) if !(t.is_finite() && t >= 0.0) => return Err(errors::bad_timeout()),
+        t => t.map(crate::util::secs),
+    };
+    // Subscribed before the first look, so a change between the look and the
+    // wait is not missed.
+    let mut rx = ctx.shared.sessions_changed.subscribe();
+    let found = async {
+        loop {
+            rx.borrow_and_update();
+            if let Some(w) = longest_waiting(&ctx.registry.list()) {
+                return w;
+            }
+            if rx.changed().await.is_err() {
+                // The daemon is going away; `closing` answers.
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    let waited = async {
+        match timeout {
+            Some(t) => tokio::time::timeout(t, found).await.ok(),
+            None => Some(found.await),
+        }
+    };
+    tokio::select! {
+        biased;
+        _ = ctx.closing.cancelled() => Err(errors::shutting_down()),
+        _ = peer.done.cancelled() => Ok(None),
+        w = waited => Ok(Some(WaitAnyResult {
+            timed_out: w.is_none(),
+            waiting: w,
+        })),
+    }
+}
+
+/// Of the sessions that need a person, the one that has waited longest.
+fn longest_waiting(list: &[SessionInfo]) -> Option<WaitingSession> {
+    list.iter()
+        .filter_map(|s| {
+            let event = NotifyEvent::of_state(s.state)?;
+            let since = s
+                .waiting_since
+                .clone()
+                .unwrap_or_else(|| s.updated_at.clone());
+            Some(WaitingSession {
+                session: s.id.clone(),
+                name: s.name.clone(),
+                state: s.state,
+                event,
+                call_ids: s.pending_approvals.clone(),
+                since,
+            })
+        })
+        .min_by(|a, b| a.since.cmp(&b.since).then_with(|| a.name.cmp(&b.name)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tether_shared::SessionState;
+
+    fn info(name: &str, state: SessionState, since: Option<&str>) -> SessionInfo {
+        SessionInfo {
+            id: format!("s-{name}"),
+            name: name.into(),
+            state,
+            model: "p/m".into(),
+            cwd: "/w".into(),
+            created_at: String::new(),
+            updated_at: "2026-01-01T00:00:09.000Z".into(),
+            pending_approvals: if state == SessionState::AwaitingApproval {
+                vec!["c1".into()]
+            } else {
+                vec![]
+            },
+            queued_inputs: 0,
+            attached_clients: 0,
+            last_seq: 0,
+            usage: Default::default(),
+            instructions: None,
+            last_error: None,
+            context_tokens: 0,
+            context_window: 0,
+            budget: Default::default(),
+            cost_usd: 0.0,
+            cost_basis: Default::default(),
+            waiting_since: since.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn the_session_that_waited_longest_comes_first() {
+        assert!(longest_waiting(&[]).is_none());
+        let list = [
+            info("busy", SessionState::Running, None),
+            info("done", SessionState::Idle, None),
+            info(
+                "late",
+                SessionState::AwaitingApproval,
+                Some("2026-01-01T00:00:05.000Z"),
+            ),
+            info(
+                "early",
+                SessionState::Failed,
+                Some("2026-01-01T00:00:02.000Z"),
+            ),
+        ];
+        let w = longest_waiting(&list).unwrap();
+        assert_eq!(
+            (w.name.as_str(), w.event),
+            ("early", NotifyEvent::TurnFailed)
+        );
+        assert!(w.call_ids.is_empty());
+        let w = longest_waiting(&list[..3]).unwrap();
+        assert_eq!(w.name, "late");
+        assert_eq!(w.event, NotifyEvent::AwaitingApproval);
+        assert_eq!(w.call_ids, ["c1"]);
+        assert_eq!(w.since, "2026-01-01T00:00:05.000Z");
+        assert!(longest_waiting(&list[..2]).is_none());
+    }
 }

@@ -319,6 +319,7 @@ pub fn event(
         tokens_before: calibrate(plan.tokens_before),
         tokens_after: 0,
         reason: plan.reason,
+        usage: None,
     };
     let mut after = ctx.clone();
     after.apply(&tether_shared::Event {

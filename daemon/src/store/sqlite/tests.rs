@@ -522,6 +522,7 @@ async fn forkable(store: &SqliteStore) -> Vec<Event> {
             tokens_before: 900,
             tokens_after: 100,
             reason: tether_shared::event::CompactReason::Manual,
+            usage: None,
         },
         EventKind::TurnStarted,
     ];

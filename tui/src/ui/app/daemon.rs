@@ -3,6 +3,7 @@
 use tether_shared::protocol::{LogsResult, SessionInfo};
 use tether_shared::{EventKind, Live};
 
+use super::attention;
 use super::session::{Prompt, SessionView};
 use super::state::{ATTACH_PAGE, App, ConnState, Screen};
 use crate::ui::conn::{FromDaemon, ToDaemon};
@@ -28,6 +29,7 @@ impl App {
     pub fn on_daemon(&mut self, msg: FromDaemon) {
         self.daemon_message(msg);
         self.sync_prompt();
+        self.sync_review();
     }
 
     /// Follows the call at the head of the approval queue: a new head re-arms
@@ -77,11 +79,24 @@ impl App {
         match msg {
             FromDaemon::Connected => {
                 self.conn = ConnState::Connected;
+                self.list.attention.reconnected();
                 if self.screen == Screen::List {
                     self.outbox.push(ToDaemon::ListSessions);
                 }
             }
-            FromDaemon::Disconnected(e) => self.conn = ConnState::Reconnecting(e),
+            FromDaemon::Disconnected(e) => {
+                self.conn = ConnState::Reconnecting(e);
+                if let Some(Modal::Create(form)) = self.modal.as_mut()
+                    && form.creating
+                {
+                    // Its answer went with the connection.
+                    form.creating = false;
+                    form.error = Some(
+                        "the connection to the daemon was lost; see the list before trying again"
+                            .into(),
+                    );
+                }
+            }
             FromDaemon::Sessions(list) => {
                 // The attached session's summary rides along with the list.
                 if let Some(v) = self.session.as_mut()
@@ -93,11 +108,25 @@ impl App {
                     v.info.context_tokens = s.context_tokens;
                     v.info.context_window = s.context_window;
                 }
+                let started = self.list.attention.observe(&list);
+                if attention::rings(&started, self.on_screen(), self.focused, self.bell) {
+                    self.ring = true;
+                }
+                for (session, before) in self.list.attention.to_fetch(&list) {
+                    self.outbox.push(ToDaemon::PendingCalls { session, before });
+                }
                 self.list.sessions = list;
                 let n = self.list.visible().len();
                 self.list.selected = self.list.selected.min(n.saturating_sub(1));
             }
             FromDaemon::Attached(r) => {
+                if let Some(target) = &self.attaching {
+                    if *target != r.info.id {
+                        // The reply to an attach the user has since switched away from.
+                        return;
+                    }
+                    self.attaching = None;
+                }
                 self.screen = Screen::Session;
                 match self.session.as_mut() {
                     Some(v)
@@ -123,7 +152,7 @@ impl App {
                             .take()
                             .filter(|v| v.info.id == r.info.id)
                             .map(|v| v.input);
-                        let mut view = SessionView::new(*r);
+                        let mut view = SessionView::new(*r, &self.keymap);
                         if let Some(input) = kept {
                             view.input = input;
                         }
@@ -192,6 +221,9 @@ impl App {
                 }
             }
             FromDaemon::Created(info) => {
+                if matches!(self.modal, Some(Modal::Create(_))) {
+                    self.modal = None;
+                }
                 self.outbox.push(ToDaemon::Attach {
                     session: info.id.clone(),
                     page: ATTACH_PAGE,
@@ -203,7 +235,17 @@ impl App {
                 self.flash = Some("the session was killed".into());
                 self.back_to_list();
             }
+            FromDaemon::PendingCalls { session, events } => {
+                self.list.attention.fetched(&session, events.as_deref());
+            }
             FromDaemon::Tools(t) => self.tools = t,
+            FromDaemon::CreateFailed(e) => match self.modal.as_mut() {
+                Some(Modal::Create(form)) => {
+                    form.creating = false;
+                    form.error = Some(e);
+                }
+                _ => self.flash = Some(format!("cannot create the session: {e}")),
+            },
             FromDaemon::Error(e) => {
                 // A decision the daemon refused may be made again.
                 if let Some(p) = self.session.as_mut().and_then(|v| v.prompt.as_mut()) {
@@ -215,7 +257,7 @@ impl App {
     }
 
     pub(super) fn back_to_list(&mut self) {
-        if self.session.take().is_some() {
+        if self.session.take().is_some() || self.attaching.take().is_some() {
             self.outbox.push(ToDaemon::Detach);
         }
         self.screen = Screen::List;

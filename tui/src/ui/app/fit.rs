@@ -6,7 +6,7 @@
 use ratatui::layout::Rect;
 
 use super::state::{App, Screen};
-use crate::ui::modals::approval;
+use crate::ui::modals::{Modal, approval, review};
 use crate::ui::screens::session;
 use crate::ui::view::MIN_SIZE;
 
@@ -14,6 +14,15 @@ impl App {
     /// Records the sizes the session screen gets in `area` (nothing when it is
     /// not the screen drawn there).
     pub fn fit(&mut self, area: Rect) {
+        if let Some(Modal::Review(r)) = &self.modal
+            && let Some(c) = &r.call
+        {
+            let at = review::area_for(self, r, area);
+            let view = approval::call_rows(self, c, at);
+            if let Some(Modal::Review(r)) = self.modal.as_mut() {
+                r.view = view;
+            }
+        }
         if area.width < MIN_SIZE.0 || area.height < MIN_SIZE.1 || self.screen != Screen::Session {
             return;
         }

@@ -8,6 +8,7 @@ use super::clock::BURST_GAP;
 use super::state::{ATTACH_PAGE, App, Screen};
 use crate::ui::conn::ToDaemon;
 use crate::ui::keymap::{Action, Context, Key};
+use crate::ui::modals::create::expand_dir;
 use crate::ui::modals::{CreateForm, Modal};
 use crate::ui::widgets::line_input::{Edit, LineInput};
 
@@ -17,9 +18,33 @@ impl App {
         self.last_input = Some(self.clock.now());
         // Terminals (tmux, xterm) end pasted lines with CR.
         let text = &crate::ui::widgets::term_text::paste_text(text);
-        if let Some(Modal::DenyReason { reason, .. }) = self.modal.as_mut() {
-            reason.insert_str(text);
-            return;
+        match self.modal.as_mut() {
+            Some(Modal::DenyReason { reason, .. }) => {
+                reason.insert_str(text);
+                return;
+            }
+            Some(Modal::Review(r)) => {
+                // Text, never a decision: only a deny reason being typed, or
+                // the "always allow" step's shell prefix (shown before anything
+                // is added), takes it.
+                if let Some(reason) = r.deny.as_mut() {
+                    reason.insert_str(text);
+                } else if let Some(prefix) = r
+                    .call
+                    .as_mut()
+                    .and_then(|c| c.always.as_mut())
+                    .and_then(|d| d.prefix.as_mut())
+                {
+                    prefix.insert_str(text);
+                }
+                return;
+            }
+            Some(Modal::Picker(p)) => {
+                p.filter.insert_str(&text.replace('\n', " "));
+                p.selected = 0;
+                return;
+            }
+            _ => {}
         }
         // A paste is text: it goes into the message box, even while a call
         // waits, and never decides anything. In the "always allow" step it goes
@@ -60,6 +85,10 @@ impl App {
                 Some(Action::Detach) => self.exit = true,
                 Some(Action::Help) => self.toggle_help(),
                 Some(Action::SessionList) => self.back_to_list(),
+                Some(Action::SessionPicker) => self.toggle_picker(),
+                Some(Action::NextSession) => self.cycle_session(1),
+                Some(Action::PrevSession) => self.cycle_session(-1),
+                Some(Action::JumpWaiting) => self.jump_waiting(),
                 _ => {}
             }
             return;
@@ -68,9 +97,11 @@ impl App {
             self.prefix = true;
             return;
         }
-        if self.modal.is_some() {
-            self.modal_key(ev, key);
-            return;
+        match self.modal {
+            Some(Modal::Picker(_)) => return self.picker_key(ev),
+            Some(Modal::Review(_)) => return self.review_key(ev, key, in_burst),
+            Some(_) => return self.modal_key(ev, key),
+            None => {}
         }
         match self.screen {
             Screen::List => self.list_key(ev, key),
@@ -137,28 +168,32 @@ impl App {
                 KeyCode::Esc => self.modal = None,
                 KeyCode::Tab | KeyCode::Down => form.focus = (form.focus + 1) % 3,
                 KeyCode::BackTab | KeyCode::Up => form.focus = (form.focus + 2) % 3,
+                // One request at a time: the form waits for its answer.
+                KeyCode::Enter if form.creating => {}
                 KeyCode::Enter => {
-                    let [name, dir, prompt] = form.fields.each_mut().map(LineInput::take);
+                    // The fields stay until the session exists: a failure
+                    // leaves them to correct.
+                    let [name, dir, prompt] = form.fields.each_ref().map(LineInput::text);
+                    let home = std::env::var("HOME").ok();
                     let p = CreateParams {
                         name: Some(name.trim().to_string()).filter(|n| !n.is_empty()),
-                        cwd: if dir.trim().is_empty() {
-                            self.cwd.clone()
-                        } else {
-                            dir.trim().to_string()
-                        },
+                        cwd: expand_dir(dir, home.as_deref(), &self.cwd),
                         model: None,
                         instructions: None,
-                        prompt: Some(prompt).filter(|p| !p.trim().is_empty()),
+                        prompt: Some(prompt.to_string()).filter(|p| !p.trim().is_empty()),
                         max_tokens: None,
                         max_cost_usd: None,
                     };
                     self.outbox.push(ToDaemon::Create(p));
-                    self.modal = None;
+                    form.creating = true;
+                    form.error = None;
                 }
                 _ => {
                     form.fields[form.focus].on_key(&ev);
                 }
             },
+            // Their keys are in `switch.rs` and `review.rs`.
+            Modal::Picker(_) | Modal::Review(_) => {}
         }
     }
 
@@ -206,7 +241,13 @@ impl App {
                     self.modal = Some(Modal::ConfirmKill(s.name.clone()));
                 }
             }
-            Some(Action::Filter) => self.list.filtering = true,
+            Some(Action::Review) => self.open_review(),
+            Some(Action::Filter) => {
+                // A fresh filter, not more typed onto the last one.
+                self.list.filter.clear();
+                self.list.selected = 0;
+                self.list.filtering = true;
+            }
             Some(Action::Help) => self.toggle_help(),
             Some(Action::Quit) => self.exit = true,
             Some(Action::Redraw) => self.redraw = true,

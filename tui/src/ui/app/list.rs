@@ -1,7 +1,9 @@
-//! The session list as the TUI holds it: the sessions, the selection, the filter.
+//! The session list as the TUI holds it: the sessions, the selection, the
+//! filter, and who among them needs a person.
 
 use tether_shared::protocol::SessionInfo;
 
+use super::attention::Attention;
 use crate::ui::widgets::line_input::LineInput;
 
 /// The session list screen.
@@ -15,13 +17,17 @@ pub struct ListState {
     pub filter: LineInput,
     /// Typing the filter.
     pub filtering: bool,
+    /// Who needs a person, and since when.
+    pub attention: Attention,
 }
 
 impl ListState {
-    /// Sessions matching the filter.
+    /// Sessions matching the filter, those that need a person first (the
+    /// longest waiting first), then the others in the daemon's order.
     pub fn visible(&self) -> Vec<&SessionInfo> {
         let f = self.filter.text().to_lowercase();
-        self.sessions
+        let mut out: Vec<&SessionInfo> = self
+            .sessions
             .iter()
             .filter(|s| {
                 f.is_empty()
@@ -29,6 +35,8 @@ impl ListState {
                     || s.cwd.to_lowercase().contains(&f)
                     || s.model.to_lowercase().contains(&f)
             })
-            .collect()
+            .collect();
+        self.attention.sort(&mut out);
+        out
     }
 }

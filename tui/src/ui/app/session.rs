@@ -5,11 +5,15 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use ratatui_textarea::TextArea;
+use ratatui::style::{Color, Style};
+use ratatui::widgets::{Block, Borders};
+use ratatui_textarea::{CursorMove, TextArea, WrapMode};
 use tether_shared::protocol::{AttachResult, SessionInfo};
 use tether_shared::rules::{RuleScope, SHELL_TOOL, default_prefix};
 use tether_shared::{Event, EventKind};
 
+use super::history::HistoryWalk;
+use crate::ui::keymap::{Action, Context, Keymap};
 use crate::ui::transcript::{Transcript, partial_lines};
 use crate::ui::widgets::line_input::LineInput;
 
@@ -106,6 +110,8 @@ pub struct SessionView {
     pub tool_live: HashMap<String, String>,
     /// The message being written.
     pub input: TextArea<'static>,
+    /// A walk through the input history, while one goes on.
+    pub history: Option<HistoryWalk>,
     /// Lines scrolled up from the bottom (0 = following).
     pub scroll: usize,
     /// Tool calls expanded.
@@ -121,7 +127,7 @@ pub struct SessionView {
 }
 
 impl SessionView {
-    pub(super) fn new(r: AttachResult) -> SessionView {
+    pub(super) fn new(r: AttachResult, keymap: &Keymap) -> SessionView {
         let mut v = SessionView {
             info: r.info,
             events: Vec::new(),
@@ -130,7 +136,8 @@ impl SessionView {
             backfilling: false,
             partial: r.partial.assistant_text,
             tool_live: HashMap::new(),
-            input: new_input(),
+            input: new_input(keymap),
+            history: None,
             scroll: 0,
             expanded: false,
             search: None,
@@ -246,9 +253,69 @@ impl SessionView {
     }
 }
 
-pub(super) fn new_input() -> TextArea<'static> {
+/// An empty message box: its border, its placeholder (naming the keys that
+/// send and show the help) and long lines wrapped at words (a word longer than
+/// the box is cut between characters).
+pub(super) fn new_input(keymap: &Keymap) -> TextArea<'static> {
     let mut t = TextArea::default();
-    t.set_placeholder_text("Type a message…  Enter sends · ? help");
-    t.set_cursor_line_style(ratatui::style::Style::default());
+    let help = keymap
+        .keys_for(Context::Session, Action::Help)
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| keymap.hint(Action::Help));
+    let send = keymap
+        .keys_for(Context::Session, Action::Send)
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| keymap.hint(Action::Send));
+    t.set_placeholder_text(format!("Type a message… {send} sends · {help} help"));
+    t.set_cursor_line_style(Style::default());
+    t.set_wrap_mode(WrapMode::WordOrGlyph);
+    t.set_block(
+        Block::default()
+            .borders(Borders::ALL)
+            .border_style(Style::new().fg(Color::DarkGray)),
+    );
     t
+}
+
+/// Puts `text` in the message box in place of what it holds, the cursor at the
+/// end of its first line (`at_top`) or of its last. What was cut or copied in
+/// the box stays as it was.
+pub(super) fn replace_text(input: &mut TextArea<'static>, text: &str, at_top: bool) {
+    let yank = input.yank_text();
+    input.clear();
+    input.insert_str(text);
+    input.set_yank_text(yank);
+    if at_top {
+        input.move_cursor(CursorMove::Top);
+        input.move_cursor(CursorMove::End);
+    }
+}
+
+/// How many rows the message box's text takes inside a box `width` columns
+/// wide (its border included), wrapped as the box draws it.
+pub fn input_rows(input: &TextArea<'_>, width: u16) -> usize {
+    let inner = width.saturating_sub(2);
+    let lines = input.lines();
+    // Most messages wrap nowhere: no need to lay them out (a tab's width
+    // depends on where it falls: those are laid out).
+    let longest = lines
+        .iter()
+        .map(|l| unicode_width::UnicodeWidthStr::width(l.as_str()))
+        .max()
+        .unwrap_or(0);
+    let tabs = lines.iter().any(|l| l.contains('\t'));
+    if (longest + 1 < inner as usize && !tabs) || inner == 0 {
+        return lines.len().max(1);
+    }
+    // Lay a copy out at that width (drawing it is what sets its width), then
+    // find the row its last character is on.
+    let mut t = input.clone();
+    let area = ratatui::layout::Rect::new(0, 0, width, 3);
+    let mut buf = ratatui::buffer::Buffer::empty(area);
+    ratatui::widgets::Widget::render(&t, area, &mut buf);
+    t.move_cursor(CursorMove::Bottom);
+    t.move_cursor(CursorMove::End);
+    t.screen_cursor().row + 1
 }

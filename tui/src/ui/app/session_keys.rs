@@ -1,19 +1,25 @@
 //! The session screen's keys: sending, the approval prompt's decisions,
-//! scrolling, paging back through history, and search.
+//! scrolling, paging back through history, search, the input history and the
+//! external editor.
 
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
-use tether_shared::Delivery;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui_textarea::CursorMove;
 use tether_shared::protocol::AlwaysAllow;
 use tether_shared::rules::{RuleScope, check_prefix};
+use tether_shared::{Delivery, SessionState};
 
 use super::clock::ARM_DELAY;
-use super::session::{AlwaysDraft, Search, SessionView, new_input};
+use super::history::{self, HistoryWalk, Step};
+use super::session::{AlwaysDraft, Search, SessionView, new_input, replace_text};
 use super::state::{App, ConnState};
 use crate::ui::conn::ToDaemon;
 use crate::ui::keymap::{Action, Context, Key};
 use crate::ui::modals::Modal;
 use crate::ui::transcript::partial_lines;
 use crate::ui::widgets::line_input::LineInput;
+
+/// How many of this run's sent messages the input history keeps.
+const SENT_KEPT: usize = 1000;
 
 impl App {
     pub(super) fn session_key(&mut self, ev: KeyEvent, key: Key, in_burst: bool) {
@@ -118,6 +124,13 @@ impl App {
         let (w, h) = v.viewport;
         let page = (h as usize).saturating_sub(2).max(1);
         match self.keymap.action(Context::Session, &key) {
+            // Esc closes a search first, and interrupts only a running turn:
+            // it never touches the draft.
+            Some(Action::Interrupt) if ev.code == KeyCode::Esc && v.search.is_some() => {
+                v.search = None;
+            }
+            Some(Action::Interrupt)
+                if ev.code == KeyCode::Esc && v.info.state != SessionState::Running => {}
             Some(Action::Interrupt) => {
                 if read_only {
                     self.flash = Some("read-only: cannot interrupt".into());
@@ -152,12 +165,17 @@ impl App {
                         self.keymap.hint(Action::Deny)
                     ));
                 }
+                self.sent.push((id.clone(), text.clone()));
+                if self.sent.len() > SENT_KEPT {
+                    self.sent.remove(0);
+                }
                 self.outbox.push(ToDaemon::Send {
                     session: id,
                     text,
                     delivery,
                 });
-                v.input = new_input();
+                v.input = new_input(&self.keymap);
+                v.history = None;
                 v.scroll = 0;
             }
             Some(Action::Newline) => {
@@ -191,7 +209,7 @@ impl App {
                 }
             }
             Some(Action::Bottom) if input_empty => v.scroll = 0,
-            Some(Action::Search) if input_empty => {
+            Some(Action::Search) => {
                 v.search = Some(Search {
                     editing: true,
                     ..Default::default()
@@ -200,90 +218,208 @@ impl App {
             Some(Action::NextMatch) => find(v, 1),
             Some(Action::PrevMatch) => find(v, -1),
             Some(Action::ToggleTools) => v.expanded = !v.expanded,
-            Some(Action::Help) if input_empty => self.toggle_help(),
+            Some(Action::Help) => self.toggle_help(),
             Some(Action::Redraw) => self.redraw = true,
-            _ => {
-                if ev.code == KeyCode::Esc {
-                    if v.search.is_some() {
-                        v.search = None;
-                    } else if !input_empty {
-                        v.input = new_input();
-                    }
-                    return;
-                }
-                if !read_only {
-                    v.input.input(ev);
+            Some(Action::Editor) => {
+                if read_only {
+                    self.flash = Some("read-only: cannot write a message".into());
+                } else {
+                    self.editor = Some(v.input.lines().join("\n"));
                 }
             }
+            Some(a @ (Action::HistoryPrev | Action::HistoryNext)) if !read_only => {
+                let dir = if a == Action::HistoryPrev {
+                    Step::Older
+                } else {
+                    Step::Newer
+                };
+                walk_history(v, &self.sent, dir, false);
+            }
+            _ => {
+                if ev.code == KeyCode::Esc {
+                    // Esc, unbound: still closes a search, never clears the draft.
+                    v.search = None;
+                    return;
+                }
+                if read_only {
+                    return;
+                }
+                let plain = !ev
+                    .modifiers
+                    .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SHIFT);
+                let dir = match ev.code {
+                    KeyCode::Up if plain => Some((Step::Older, CursorMove::Up)),
+                    KeyCode::Down if plain => Some((Step::Newer, CursorMove::Down)),
+                    _ => None,
+                };
+                match dir {
+                    // Up / Down with an empty box are the transcript's, not the
+                    // history's: nothing to walk from.
+                    Some(_) if input_empty => {}
+                    // On the first line Up, and on the last line Down, walk the
+                    // messages that start with the text; elsewhere they move the
+                    // cursor.
+                    Some((step, motion)) => {
+                        let before = v.input.cursor();
+                        v.input.move_cursor(motion);
+                        if v.input.cursor() == before {
+                            walk_history(v, &self.sent, step, true);
+                        }
+                    }
+                    None => {
+                        v.input.input(ev);
+                    }
+                }
+            }
+        }
+    }
+
+    /// What `$EDITOR` made of the draft (the event loop ran it): the text goes
+    /// in the box, not sent; a failure leaves the draft and says why.
+    pub fn edited(&mut self, result: Result<String, String>) {
+        let Some(v) = self.session.as_mut() else {
+            if result.is_ok() {
+                self.flash = Some("the session is gone; the edited text was dropped".into());
+            }
+            return;
+        };
+        match result {
+            Ok(text) => {
+                replace_text(&mut v.input, &text, false);
+                v.history = None;
+            }
+            Err(why) => self.flash = Some(why),
+        }
+    }
+}
+
+/// One step through the session's input history; `by_prefix` keeps to the
+/// messages that start with the draft.
+fn walk_history(v: &mut SessionView, sent: &[(String, String)], dir: Step, by_prefix: bool) {
+    let entries = history::entries(&v.info.id, &v.events, sent);
+    let current = v.input.lines().join("\n");
+    if let Some(text) = HistoryWalk::step(&mut v.history, &entries, &current, dir, by_prefix) {
+        // Older: the cursor on the first line, so the next Up goes on walking;
+        // newer: on the last line, for Down.
+        replace_text(&mut v.input, &text, dir == Step::Older);
+    }
+}
+
+/// What a key in the "always allow" step comes to.
+pub(super) enum DraftKey {
+    /// Handled there (or ignored): nothing more to do.
+    Done,
+    /// Handled, with something to tell the person.
+    Flash(String),
+    /// The approve key, pressed on its own once armed: add this rule and
+    /// approve the call (the step is closed).
+    Add(AlwaysAllow),
+}
+
+/// A key in the "always allow" step (see [`AlwaysDraft`]) of a call of `tool`:
+/// Esc leaves it, Tab switches the scope, the approve key (armed, on its own)
+/// adds the rule and approves the call, and the other keys edit a `shell`
+/// prefix. The session view and the list's prompt both use it.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn draft_key(
+    always: &mut Option<AlwaysDraft>,
+    tool: &str,
+    ev: &KeyEvent,
+    action: Option<Action>,
+    key: &Key,
+    in_burst: bool,
+    armed: bool,
+    approve: &str,
+) -> DraftKey {
+    let Some(draft) = always.as_mut() else {
+        return DraftKey::Done;
+    };
+    match (action, ev.code) {
+        (Some(Action::Approve), _) => {
+            if !armed {
+                return DraftKey::Flash(format!(
+                    "the prompt is arming: press {} again in a moment",
+                    key.label()
+                ));
+            }
+            if in_burst {
+                return DraftKey::Flash(format!(
+                    "{} came with other input (a paste?): no rule added; press it on its own",
+                    key.label()
+                ));
+            }
+            let prefix = draft.prefix.as_ref().map(|i| i.text().trim().to_string());
+            if let Some(prefix) = &prefix
+                && let Err(e) = check_prefix(prefix)
+            {
+                return DraftKey::Flash(e);
+            }
+            let rule = AlwaysAllow {
+                scope: draft.scope,
+                tool: Some(tool.to_string()),
+                prefix,
+            };
+            *always = None;
+            DraftKey::Add(rule)
+        }
+        (_, KeyCode::Esc) => {
+            *always = None;
+            DraftKey::Done
+        }
+        // Not from a paste: what the rule covers changes only by a key pressed.
+        (_, KeyCode::Tab | KeyCode::BackTab) if !in_burst => {
+            draft.scope = match draft.scope {
+                RuleScope::Session => RuleScope::Project,
+                _ => RuleScope::Session,
+            };
+            DraftKey::Done
+        }
+        (_, KeyCode::Enter) => DraftKey::Flash(format!(
+            "Enter adds nothing: {approve} adds the rule and approves the call, Esc goes back"
+        )),
+        _ => {
+            if let Some(prefix) = draft.prefix.as_mut() {
+                prefix.on_key(ev);
+            }
+            DraftKey::Done
         }
     }
 }
 
 impl App {
-    /// A key in the "always allow" step (see [`AlwaysDraft`]): Esc leaves it,
-    /// Tab switches the scope, the approve key adds the rule and approves the
-    /// call, and the other keys edit a `shell` prefix.
+    /// A key in the session view's "always allow" step (see [`draft_key`]).
     fn always_key(&mut self, ev: KeyEvent, action: Option<Action>, key: Key, in_burst: bool) {
         let approve = self.keymap.hint(Action::Approve);
+        let now = self.clock.now();
         let Some(v) = self.session.as_mut() else {
             return;
         };
         let id = v.info.id.clone();
         let pending = v.pending();
         let Some(p) = v.prompt.as_mut() else { return };
-        let Some(draft) = p.always.as_mut() else {
+        let Some((_, tool, _)) = pending.iter().find(|(c, _, _)| *c == p.call_id) else {
             return;
         };
-        let armed = self.clock.now() >= p.since + ARM_DELAY;
-        match (action, ev.code) {
-            (Some(Action::Approve), _) => {
-                if !armed || in_burst {
-                    self.flash = Some(format!(
-                        "{} came with other input (a paste?): no rule added; press it on its own",
-                        key.label()
-                    ));
-                    return;
-                }
-                let Some((_, tool, _)) = pending.iter().find(|(c, _, _)| *c == p.call_id) else {
-                    return;
-                };
-                let prefix = draft.prefix.as_ref().map(|i| i.text().trim().to_string());
-                if let Some(prefix) = &prefix
-                    && let Err(e) = check_prefix(prefix)
-                {
-                    self.flash = Some(e);
-                    return;
-                }
-                let always = AlwaysAllow {
-                    scope: draft.scope,
-                    tool: Some(tool.clone()),
-                    prefix,
-                };
-                p.always = None;
+        let armed = now >= p.since + ARM_DELAY;
+        match draft_key(
+            &mut p.always,
+            tool,
+            &ev,
+            action,
+            &key,
+            in_burst,
+            armed,
+            &approve,
+        ) {
+            DraftKey::Done => {}
+            DraftKey::Flash(text) => self.flash = Some(text),
+            DraftKey::Add(always) => {
                 p.sent = true;
                 self.outbox.push(ToDaemon::Approve {
                     session: id,
                     call_id: p.call_id.clone(),
                     always: Some(always),
                 });
-            }
-            (_, KeyCode::Esc) => p.always = None,
-            // Not from a paste: what the rule covers changes only by a key pressed.
-            (_, KeyCode::Tab | KeyCode::BackTab) if !in_burst => {
-                draft.scope = match draft.scope {
-                    RuleScope::Session => RuleScope::Project,
-                    _ => RuleScope::Session,
-                }
-            }
-            (_, KeyCode::Enter) => {
-                self.flash = Some(format!(
-                    "Enter adds nothing: {approve} adds the rule and approves the call, Esc goes back"
-                ));
-            }
-            _ => {
-                if let Some(prefix) = draft.prefix.as_mut() {
-                    prefix.on_key(&ev);
-                }
             }
         }
     }

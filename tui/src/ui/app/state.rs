@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use tether_shared::protocol::ToolServerInfo;
 
-use super::clock::{ARM_DELAY, Clock};
+use super::clock::{ARM_DELAY, Clock, TimeZone};
 use super::list::ListState;
 use super::session::SessionView;
 use crate::ui::conn::ToDaemon;
@@ -70,10 +70,27 @@ pub struct App {
     pub redraw: bool,
     /// The time source (tests use a manual one).
     pub clock: Clock,
+    /// The zone times show in (`[tui] time`).
+    pub time_zone: TimeZone,
     /// A problem found at start (a bad `[keys]` entry), shown until the TUI exits.
     pub warning: Option<String>,
     /// When the last key or paste arrived (see [`BURST_GAP`]).
     pub(super) last_input: Option<Instant>,
+    /// The terminal has the focus (as focus reports say; assumed until one
+    /// says otherwise, since many terminals never send them).
+    pub focused: bool,
+    /// Ring the bell when a session starts needing a person (`[tui] bell`).
+    pub bell: bool,
+    /// A bell for the event loop to ring (it clears this).
+    pub ring: bool,
+    /// The session being switched to (by id), until its attach reply comes.
+    pub attaching: Option<String>,
+    /// What this TUI sent in this run, (session id, text) oldest first: part
+    /// of the input history of every session.
+    pub sent: Vec<(String, String)>,
+    /// A draft to open in `$EDITOR` (`Ctrl-g`): the event loop gives the
+    /// terminal to the editor, then hands the text back with [`App::edited`].
+    pub editor: Option<String>,
 }
 
 impl App {
@@ -96,8 +113,15 @@ impl App {
             help_scroll: 0,
             redraw: false,
             clock: Clock::System,
+            time_zone: TimeZone::Local,
             warning: None,
             last_input: None,
+            focused: true,
+            bell: true,
+            ring: false,
+            attaching: None,
+            sent: Vec::new(),
+            editor: None,
         };
         match attach {
             Some(name) => {
@@ -121,6 +145,11 @@ impl App {
     /// How long until the prompt takes decision keys (zero once armed), or
     /// `None` when no call waits.
     pub fn arming_left(&self) -> Option<Duration> {
+        if let Some(Modal::Review(r)) = &self.modal {
+            // The list's prompt arms the same way, from when its call showed.
+            r.call.as_ref()?;
+            return Some((r.since + ARM_DELAY).saturating_duration_since(self.clock.now()));
+        }
         let p = self.session.as_ref()?.prompt.as_ref()?;
         Some((p.since + ARM_DELAY).saturating_duration_since(self.clock.now()))
     }

@@ -133,6 +133,52 @@ pub fn body(
     }
 }
 
+/// A waiting call as the prompt shows it: the session view's head call, or
+/// the one the session list reviews.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    /// The call.
+    pub call_id: String,
+    /// Its tool.
+    pub tool: String,
+    /// Its arguments, compact JSON.
+    pub args: String,
+    /// The daemon's diff of the change, when it sent one.
+    pub diff: Option<String>,
+    /// Where it stands among the calls asked together: (its place from 1, how
+    /// many), so a person reviewing them one after another sees `2 of 3`.
+    pub position: (usize, usize),
+    /// The session's name, when the prompt shows outside the session.
+    pub session: Option<String>,
+    /// The session's working directory (what a project rule covers).
+    pub cwd: String,
+    /// Lines the call's text is scrolled down.
+    pub scroll: usize,
+    /// The "always allow" step, while it is open.
+    pub always: Option<AlwaysDraft>,
+    /// A decision on it went to the daemon; its answer has not come yet.
+    pub sent: bool,
+}
+
+/// The call at the head of the session view's queue, while its prompt shows.
+fn session_call(v: &SessionView) -> Option<Call> {
+    let p = v.prompt.as_ref()?;
+    let pending = v.pending();
+    let (_, tool, args) = pending.iter().find(|(id, _, _)| *id == p.call_id)?;
+    Some(Call {
+        call_id: p.call_id.clone(),
+        tool: tool.clone(),
+        args: args.clone(),
+        diff: v.approval_diff(&p.call_id).map(str::to_string),
+        position: v.approval_position(&p.call_id),
+        session: None,
+        cwd: v.info.cwd.clone(),
+        scroll: p.scroll,
+        always: p.always.clone(),
+        sent: p.sent,
+    })
+}
+
 /// The whole prompt's lines at `width`: a header, the call, the keys.
 struct Layout {
     header: Line<'static>,
@@ -141,18 +187,15 @@ struct Layout {
     body: Vec<Line<'static>>,
 }
 
-fn layout(v: &SessionView, width: u16) -> Option<Layout> {
-    let p = v.prompt.as_ref()?;
-    let pending = v.pending();
-    let (_, tool, args) = pending.iter().find(|(id, _, _)| *id == p.call_id)?;
-    // Several calls asked in this step: which one this is, reviewed in turn.
-    let (at, of) = v.approval_position(&p.call_id);
+fn layout(c: &Call, width: u16) -> Layout {
+    // Several calls asked together: which one this is, reviewed in turn.
+    let (at, of) = c.position;
     let more = if of > 1 {
         format!(" · {at} of {of}")
     } else {
         String::new()
     };
-    let header = Line::from(vec![
+    let mut header = vec![
         Span::styled(
             " approve? ",
             Style::new()
@@ -161,26 +204,37 @@ fn layout(v: &SessionView, width: u16) -> Option<Layout> {
                 .add_modifier(Modifier::BOLD),
         ),
         Span::styled(
-            format!(" {tool}"),
+            format!(" {}", c.tool),
             Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
         ),
-        Span::raw(format!(" {}{more}", p.call_id)),
-    ]);
-    let (pinned, body) = body(tool, args, v.approval_diff(&p.call_id), width);
-    Some(Layout {
-        header,
+        Span::raw(format!(" {}{more}", c.call_id)),
+    ];
+    if let Some(name) = &c.session {
+        header.push(Span::raw(" in "));
+        header.push(Span::styled(
+            visible(name),
+            Style::new().add_modifier(Modifier::BOLD),
+        ));
+    }
+    let (pinned, body) = body(&c.tool, &c.args, c.diff.as_deref(), width);
+    Layout {
+        header: Line::from(header),
         pinned,
         body,
-    })
+    }
 }
 
 /// Rows the prompt wants at `width` (0 when no call waits): a border, the
 /// header, the whole call and the key lines.
 pub fn wanted_height(app: &App, v: &SessionView, width: u16) -> u16 {
-    layout(v, width).map_or(0, |l| {
-        let keys = keys_lines(app, v, None, width).len();
-        u16::try_from(l.body.len() + l.pinned.len() + 2 + keys).unwrap_or(u16::MAX)
-    })
+    session_call(v).map_or(0, |c| call_height(app, &c, width))
+}
+
+/// Rows the prompt for `c` wants at `width`.
+pub fn call_height(app: &App, c: &Call, width: u16) -> u16 {
+    let l = layout(c, width);
+    let keys = keys_lines(app, c, None, width).len();
+    u16::try_from(l.body.len() + l.pinned.len() + 2 + keys).unwrap_or(u16::MAX)
 }
 
 fn chip(text: String) -> Span<'static> {
@@ -195,18 +249,13 @@ fn chip(text: String) -> Span<'static> {
 /// rule about to be added instead.
 fn keys_lines(
     app: &App,
-    v: &SessionView,
+    c: &Call,
     scroll: Option<(usize, usize, usize)>,
     width: u16,
 ) -> Vec<Line<'static>> {
     let keys = |a| app.keymap.keys_for(Context::Approval, a).join("/");
-    if let Some(p) = v.prompt.as_ref()
-        && let Some(draft) = &p.always
-    {
-        return fit_draft(
-            always_lines(app, v, &p.call_id, draft, scroll, width),
-            usize::MAX,
-        );
+    if let Some(draft) = &c.always {
+        return fit_draft(always_lines(app, c, draft, scroll, width), usize::MAX);
     }
     let mut spans = Vec::new();
     if app.arming_left().is_some_and(|left| !left.is_zero()) {
@@ -219,7 +268,7 @@ fn keys_lines(
             keys(Action::Approve),
             keys(Action::Deny)
         )));
-    } else if v.prompt.as_ref().is_some_and(|p| p.sent) {
+    } else if c.sent {
         spans.push(Span::styled(
             " sent ",
             Style::new().fg(Color::Black).bg(Color::Gray),
@@ -243,22 +292,23 @@ fn keys_lines(
             Style::new().fg(Color::Cyan),
         ));
     } else {
-        spans.push(Span::styled(
-            "  · typing goes to your message",
-            Style::new().fg(Color::DarkGray),
-        ));
+        // On the list (`review`) there is no message box to type into.
+        let note = if matches!(app.modal, Some(super::Modal::Review(_))) {
+            "  · Esc closes"
+        } else {
+            "  · typing goes to your message"
+        };
+        spans.push(Span::styled(note, Style::new().fg(Color::DarkGray)));
     }
     wrap(spans, width, " ")
 }
-
 /// The "always allow" step: what the rule allows (for `shell`, the prefix as
 /// typed, escapes shown, with the cursor), where it applies, and the keys; then
 /// whether this call is one it matches. Each group of lines says whether it must
 /// show (see [`fit_draft`]).
 fn always_lines(
     app: &App,
-    v: &SessionView,
-    call_id: &str,
+    c: &Call,
     draft: &AlwaysDraft,
     scroll: Option<(usize, usize, usize)>,
     width: u16,
@@ -266,9 +316,7 @@ fn always_lines(
     let keys = |a| app.keymap.keys_for(Context::Approval, a).join("/");
     let bold = Style::new().add_modifier(Modifier::BOLD);
     let dim = Style::new().fg(Color::DarkGray);
-    let pending = v.pending();
-    let call = pending.iter().find(|(id, _, _)| id == call_id);
-    let tool = call.map_or("", |(_, t, _)| t.as_str());
+    let tool = c.tool.as_str();
     let mut out = Vec::new();
     let title = Span::styled(
         " always allow ",
@@ -292,8 +340,8 @@ fn always_lines(
                 ),
                 true,
             ));
-            let command = call
-                .and_then(|(_, _, a)| serde_json::from_str::<Value>(a).ok())
+            let command = serde_json::from_str::<Value>(&c.args)
+                .ok()
                 .and_then(|a| a.get("command").and_then(Value::as_str).map(str::to_string))
                 .unwrap_or_default();
             let text = prefix.text().trim();
@@ -377,7 +425,7 @@ fn always_lines(
                 vec![Span::styled(
                     format!(
                         "  every session working in the git work tree of {} (or in it), now and later",
-                        v.info.cwd
+                        visible(&c.cwd)
                     ),
                     dim,
                 )],
@@ -460,7 +508,7 @@ struct Rows {
     shown: usize,
 }
 
-fn rows(app: &App, v: &SessionView, l: &Layout, area: Rect) -> Rows {
+fn rows(app: &App, c: &Call, l: &Layout, area: Rect) -> Rows {
     let rows = area.height.saturating_sub(1) as usize; // under the border
     let total = l.body.len();
     // The key lines matter most, then the header and the path, then the call.
@@ -471,9 +519,8 @@ fn rows(app: &App, v: &SessionView, l: &Layout, area: Rect) -> Rows {
         let head = fixed.min(avail.saturating_sub(total.min(1)));
         (head, total.min(avail - head))
     };
-    let mut keys_h = keys_lines(app, v, None, area.width).len();
-    let drafting = v.prompt.as_ref().is_some_and(|p| p.always.is_some());
-    if drafting {
+    let mut keys_h = keys_lines(app, c, None, area.width).len();
+    if c.always.is_some() {
         // The step gives way to the call's first line and the header: the
         // person adding the rule still sees the call (and can scroll it).
         keys_h = keys_h.min(rows.saturating_sub(1 + total.min(1)).max(2));
@@ -481,12 +528,11 @@ fn rows(app: &App, v: &SessionView, l: &Layout, area: Rect) -> Rows {
         // The key lines grow when the call scrolls (they say how), by as much as
         // the numbers they show take: room for the longest, then for those shown
         // when they take a line less (and still do with the call's line more).
-        let scroll = v.prompt.as_ref().map_or(0, |p| p.scroll);
         let lines = |shown: usize| {
-            let start = scroll.min(total - shown);
-            keys_lines(app, v, Some((start + 1, start + shown, total)), area.width).len()
+            let start = c.scroll.min(total - shown);
+            keys_lines(app, c, Some((start + 1, start + shown, total)), area.width).len()
         };
-        keys_h = keys_lines(app, v, Some((total, total, total)), area.width).len();
+        keys_h = keys_lines(app, c, Some((total, total, total)), area.width).len();
         let fewer = lines(fit(keys_h).1);
         if fewer < keys_h && lines(fit(fewer).1) <= fewer {
             keys_h = fewer;
@@ -504,35 +550,44 @@ fn rows(app: &App, v: &SessionView, l: &Layout, area: Rect) -> Rows {
 /// The call's lines in all and the lines shown, when the prompt is drawn in
 /// `area`: how far the call scrolls.
 pub fn shown_rows(app: &App, v: &SessionView, area: Rect) -> Option<(usize, usize)> {
-    let l = layout(v, area.width)?;
-    let r = rows(app, v, &l, area);
-    Some((r.total, r.shown))
+    session_call(v).map(|c| call_rows(app, &c, area))
+}
+
+/// The call's lines in all and the lines shown, for `c` drawn in `area`.
+pub fn call_rows(app: &App, c: &Call, area: Rect) -> (usize, usize) {
+    let r = rows(app, c, &layout(c, area.width), area);
+    (r.total, r.shown)
 }
 
 /// Draws the prompt in `area` (as tall as the layout could give it).
 pub fn draw(f: &mut Frame<'_>, app: &App, v: &SessionView, area: Rect) {
-    let Some(l) = layout(v, area.width) else {
-        return;
-    };
+    if let Some(c) = session_call(v) {
+        draw_call(f, app, &c, area);
+    }
+}
+
+/// Draws the prompt for `c` in `area`.
+pub fn draw_call(f: &mut Frame<'_>, app: &App, c: &Call, area: Rect) {
+    let l = layout(c, area.width);
     let Rows {
         total,
         keys,
         head: head_n,
         shown,
-    } = rows(app, v, &l, area);
-    let start = v.prompt.as_ref().map_or(0, |p| p.scroll).min(total - shown);
+    } = rows(app, c, &l, area);
+    let start = c.scroll.min(total - shown);
     let scroll = (shown < total).then(|| (start + 1, start + shown, total));
     let mut lines = Vec::new();
     let mut head = vec![l.header];
     head.extend(l.pinned);
     lines.extend(head.into_iter().take(head_n));
     lines.extend(l.body.into_iter().skip(start).take(shown));
-    match v.prompt.as_ref().map(|p| (&p.call_id, &p.always)) {
-        Some((call_id, Some(draft))) => lines.extend(fit_draft(
-            always_lines(app, v, call_id, draft, scroll, area.width),
+    match &c.always {
+        Some(draft) => lines.extend(fit_draft(
+            always_lines(app, c, draft, scroll, area.width),
             keys,
         )),
-        _ => lines.extend(keys_lines(app, v, scroll, area.width)),
+        None => lines.extend(keys_lines(app, c, scroll, area.width)),
     }
     let block = Block::default()
         .borders(Borders::TOP)

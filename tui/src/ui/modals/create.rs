@@ -1,4 +1,6 @@
-//! The new-session form: a name, a directory and a first message.
+//! The new-session form: a name, a directory and a first message. It stays
+//! open until the daemon has created the session; when it cannot, the form
+//! keeps what was typed and shows why.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -16,13 +18,45 @@ pub struct CreateForm {
     pub fields: [LineInput; 3],
     /// The focused field.
     pub focus: usize,
+    /// Sent; waiting for the daemon's answer.
+    pub creating: bool,
+    /// Why the last try failed (the daemon's message).
+    pub error: Option<String>,
+}
+
+/// The directory field as the daemon gets it: empty is `cwd`; `~` and `~/…`
+/// start at `home`; a relative path starts at `cwd` (the daemon runs elsewhere).
+pub fn expand_dir(field: &str, home: Option<&str>, cwd: &str) -> String {
+    let dir = field.trim();
+    let join = |base: &str, rest: &str| std::path::Path::new(base).join(rest).display().to_string();
+    match (dir, home) {
+        ("", _) => cwd.to_string(),
+        ("~", Some(h)) => h.to_string(),
+        (d, Some(h)) if d.starts_with("~/") => join(h, d.trim_start_matches("~/")),
+        (d, _) if d.starts_with('/') || d.starts_with('~') => d.to_string(),
+        (d, _) => join(cwd, d),
+    }
 }
 
 /// Draws the form over `area`; an empty directory shows `cwd`, where the
 /// session starts then.
 pub fn draw(f: &mut Frame<'_>, form: &CreateForm, cwd: &str, area: Rect) {
-    let r = centered(area, 64, 9);
-    f.render_widget(Clear, r);
+    let inner_w = 64.min(area.width).saturating_sub(2);
+    let error: Vec<Line<'static>> = match (&form.error, form.creating) {
+        (_, true) => vec![Line::from(Span::styled(
+            "creating…",
+            Style::new().fg(Color::Yellow),
+        ))],
+        (Some(e), false) => crate::ui::transcript::wrap(
+            vec![Span::styled(
+                format!("cannot create it: {e}"),
+                Style::new().fg(Color::Red),
+            )],
+            inner_w,
+            "",
+        ),
+        (None, false) => Vec::new(),
+    };
     let block = Block::default()
         .borders(Borders::ALL)
         .title(" new session ");
@@ -50,14 +84,41 @@ pub fn draw(f: &mut Frame<'_>, form: &CreateForm, cwd: &str, area: Rect) {
         ]));
     }
     lines.push(Line::default());
+    lines.extend(error);
     lines.push(Line::from(Span::styled(
         " Tab: next field   Enter: create   Esc: cancel",
         Style::new().fg(Color::DarkGray),
     )));
+    // Tall enough for every line as it wraps (the error, a narrow window).
+    let rows: usize = lines
+        .iter()
+        .map(|l| l.width().max(1).div_ceil(usize::from(inner_w.max(1))))
+        .sum();
+    let r = centered(area, 64, (rows as u16 + 2).max(9));
+    f.render_widget(Clear, r);
     f.render_widget(
         Paragraph::new(lines)
             .block(block)
             .wrap(Wrap { trim: false }),
         r,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_directory_expands_a_tilde_and_relative_paths() {
+        let (home, cwd) = (Some("/home/ana"), "/work/here");
+        assert_eq!(expand_dir("", home, cwd), "/work/here");
+        assert_eq!(expand_dir("  ", home, cwd), "/work/here");
+        assert_eq!(expand_dir("~", home, cwd), "/home/ana");
+        assert_eq!(expand_dir(" ~/src/app ", home, cwd), "/home/ana/src/app");
+        assert_eq!(expand_dir("/srv/ci", home, cwd), "/srv/ci");
+        assert_eq!(expand_dir("sub/dir", home, cwd), "/work/here/sub/dir");
+        // `~user` is left to the daemon, and so is `~` without a home.
+        assert_eq!(expand_dir("~bob/x", home, cwd), "~bob/x");
+        assert_eq!(expand_dir("~/x", None, cwd), "~/x");
+    }
 }

@@ -6,6 +6,10 @@ pub mod create;
 pub mod dialogs;
 pub mod help;
 pub mod modal;
+pub mod picker;
+pub mod review;
 
 pub use create::CreateForm;
 pub use modal::Modal;
+pub use picker::Picker;
+pub use review::Review;

@@ -6,7 +6,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::widgets::Paragraph;
 
 use crate::ui::app::{App, ConnState, SessionView};
 use crate::ui::keymap::Action;
@@ -30,10 +30,14 @@ pub struct Areas {
 /// to draw and, before drawing, to tell the key handlers the sizes they page
 /// and scroll by.
 pub fn layout(app: &App, v: &SessionView, area: Rect) -> Areas {
+    // The box grows with its (wrapped) text up to a third of the screen, then
+    // scrolls to keep the cursor in view.
     let input_h: u16 = if app.read_only {
         0
     } else {
-        (v.input.lines().len() as u16 + 2).clamp(3, (area.height / 3).max(3))
+        let rows = crate::ui::app::input_rows(&v.input, area.width);
+        (u16::try_from(rows).unwrap_or(u16::MAX).saturating_add(2))
+            .clamp(3, (area.height / 3).max(3))
     };
     let top = top_lines(app, v, area.width);
     let top_h = (top.len() as u16).min(area.height / 3);
@@ -81,13 +85,9 @@ pub fn draw(f: &mut Frame<'_>, app: &App, v: &SessionView, area: Rect) {
         crate::ui::modals::approval::draw(f, app, v, approval);
     }
     if input.height > 0 {
-        let mut ta = v.input.clone();
-        ta.set_block(
-            Block::default()
-                .borders(Borders::ALL)
-                .border_style(Style::new().fg(Color::DarkGray)),
-        );
-        f.render_widget(&ta, input);
+        // The box itself, not a copy: it keeps the width it wraps at (for the
+        // cursor's moves between wrapped rows) and how far it is scrolled.
+        f.render_widget(&v.input, input);
     }
     draw_status(f, app, v, status);
 }
@@ -210,8 +210,12 @@ fn draw_status(f: &mut Frame<'_>, app: &App, v: &SessionView, area: Rect) {
     let tokens = crate::render::status_tokens(i);
     let mut spans = vec![
         conn,
+        // A long name is cut (with `…`) to leave room for the state and more.
         Span::styled(
-            format!("{} ", i.name),
+            format!(
+                "{} ",
+                crate::ui::widgets::ellipsis::cut_end(&i.name, (area.width as usize / 2).max(4))
+            ),
             Style::new().add_modifier(Modifier::BOLD),
         ),
         Span::styled(
@@ -219,6 +223,10 @@ fn draw_status(f: &mut Frame<'_>, app: &App, v: &SessionView, area: Rect) {
             state_style(shown_state(app, i.state)),
         ),
     ];
+    spans.extend(crate::ui::view::chrome::waiting_badge(
+        app,
+        area.width >= 60,
+    ));
     if let Some(m) = &app.flash {
         spans.push(Span::styled(
             format!(" {m}"),

@@ -280,7 +280,7 @@ fn ctrl_b_twice_then_d_detaches_for_tmux_users() {
     let mut app = scene::history();
     app.keymap
         .inside_tmux(&[crate::ui::keymap::Key::parse("C-b").expect("a key")]);
-    press(&mut app, KeyCode::Char('?'));
+    press(&mut app, KeyCode::F(1));
     let s = screen(&app, 80, 60);
     assert!(s.contains("inside tmux: press Ctrl-b twice"), "{s}");
 }

@@ -139,7 +139,7 @@ fn a_new_call_at_the_head_of_the_queue_arms_again() {
 #[test]
 fn a_prompt_hidden_by_a_dialog_arms_again_when_it_shows() {
     let mut app = scene::approval();
-    press(&mut app, KeyCode::Char('?'));
+    press(&mut app, KeyCode::F(1));
     assert!(matches!(app.modal, Some(Modal::Help)));
     arm(&mut app);
     press(&mut app, KeyCode::Esc);

@@ -46,6 +46,7 @@ pub(super) fn compacted_kinds() -> Vec<EventKind> {
             tokens_before: 27_300,
             tokens_after: 6_120,
             reason: CompactReason::Auto,
+            usage: None,
         },
         user("What was the door code?"),
         EventKind::TurnStarted,

@@ -12,7 +12,7 @@ use tether_shared::protocol::{
 };
 use tether_shared::{Decision, Delivery, Event, EventKind, Live, SessionState, Usage};
 
-use crate::ui::app::{ARM_DELAY, App, Clock};
+use crate::ui::app::{ARM_DELAY, App, Clock, TimeZone};
 use crate::ui::conn::FromDaemon;
 use crate::ui::keymap::Keymap;
 use crate::ui::view;
@@ -46,6 +46,7 @@ pub(super) fn info(id: &str, name: &str, state: SessionState) -> SessionInfo {
         budget: Default::default(),
         cost_usd: 0.0,
         cost_basis: Default::default(),
+        waiting_since: None,
     }
 }
 
@@ -142,7 +143,7 @@ pub(super) fn result(id: &str, tool: &str, output: &str, is_error: bool) -> Even
     }
 }
 
-fn state(s: SessionState) -> EventKind {
+pub(super) fn state(s: SessionState) -> EventKind {
     EventKind::State { state: s }
 }
 
@@ -367,11 +368,21 @@ pub(super) fn pause(app: &mut App) {
     app.clock.advance(crate::ui::app::BURST_GAP * 4);
 }
 
-/// A new app whose clock moves only when a test moves it.
+/// A new app whose clock moves only when a test moves it, showing local time
+/// in a zone at UTC+0 (the machine's own zone must not change the snapshots).
 pub(super) fn new_app(keymap: Keymap, attach: Option<String>, read_only: bool) -> App {
     let mut app = App::new(keymap, attach, read_only, CWD.into());
     app.clock = Clock::manual();
+    app.time_zone = zone(0);
     app
+}
+
+/// Local time in a zone `minutes` east of UTC.
+pub(super) fn zone(minutes: i32) -> TimeZone {
+    TimeZone::Fixed(
+        chrono::FixedOffset::east_opt(minutes * 60)
+            .unwrap_or(chrono::FixedOffset::east_opt(0).expect("UTC+0")),
+    )
 }
 
 /// Lets the approval prompt's arming delay pass.
@@ -381,7 +392,7 @@ pub(super) fn arm(app: &mut App) {
 }
 
 /// The list screen, connected, with `list` from the daemon.
-fn list_with(list: Vec<SessionInfo>) -> App {
+pub(super) fn list_with(list: Vec<SessionInfo>) -> App {
     let mut app = new_app(Keymap::default(), None, false);
     app.on_daemon(FromDaemon::Connected);
     app.on_daemon(FromDaemon::Sessions(list));
@@ -615,7 +626,7 @@ pub(super) mod scene {
 
     pub fn help() -> App {
         let mut app = history();
-        press(&mut app, KeyCode::Char('?'));
+        press(&mut app, KeyCode::F(1));
         app
     }
 
@@ -638,7 +649,7 @@ pub(super) mod scene {
 
     pub fn search_typing() -> App {
         let mut app = history();
-        press(&mut app, KeyCode::Char('/'));
+        ctrl(&mut app, 'f');
         type_str(&mut app, "shell");
         app
     }
@@ -672,6 +683,108 @@ pub(super) mod scene {
         type_str(&mut app, "first line");
         ctrl(&mut app, 'j');
         type_str(&mut app, "second line");
+        app
+    }
+
+    /// A message longer than the box is wide: wrapped at words, the cursor
+    /// moved back into the middle of its second row.
+    pub fn input_wrapped() -> App {
+        let mut app = history();
+        type_str(
+            &mut app,
+            "Please refactor the session actor so that every command carries its own reply channel and nothing blocks",
+        );
+        for _ in 0..10 {
+            press(&mut app, KeyCode::Left);
+        }
+        app
+    }
+
+    /// Wide characters (two columns each) wrapped, the cursor among them.
+    pub fn input_wrapped_wide() -> App {
+        let mut app = history();
+        type_str(
+            &mut app,
+            "日本語のテキストを折り返して表示します。カーソルは正しい位置にあります。長い行は枠の中で次の行に続きます",
+        );
+        for _ in 0..5 {
+            press(&mut app, KeyCode::Left);
+        }
+        app
+    }
+
+    /// More text than the box's third of the screen: it scrolls to the cursor.
+    pub fn input_scrolled() -> App {
+        let mut app = history();
+        for i in 1..=12 {
+            type_str(&mut app, &format!("line {i} of a long message"));
+            ctrl(&mut app, 'j');
+        }
+        type_str(&mut app, "the last line");
+        app
+    }
+
+    /// Times as UTC (`[tui] time = "utc"`), labelled.
+    pub fn list_utc() -> App {
+        let mut app = list();
+        app.time_zone = TimeZone::Utc;
+        app
+    }
+
+    /// Local time five and a half hours east of UTC: 03-01 23:58 UTC is past
+    /// midnight there.
+    pub fn list_local() -> App {
+        let mut app = list_with(
+            sessions()
+                .into_iter()
+                .map(|s| SessionInfo {
+                    updated_at: s.updated_at.replace("T09:", "T23:"),
+                    ..s
+                })
+                .collect(),
+        );
+        app.time_zone = zone(330);
+        app
+    }
+
+    /// Names and directories longer than their columns: cut with `…`, paths
+    /// from the left.
+    pub fn list_cut() -> App {
+        let mut list = sessions();
+        list[0].name = "api-refactor-of-the-session-actor-and-its-channels".into();
+        list[0].cwd = "/home/ana/projects/tether/daemon/src/session/actor".into();
+        list[1].cwd = "/home/ana/a-directory-with-a-name-much-longer-than-its-column".into();
+        list[2].model = "openrouter/anthropic/claude-sonnet-4.5-preview".into();
+        list_with(list)
+    }
+
+    /// The status bar with a name too long for it.
+    pub fn status_long_name() -> App {
+        let mut app = new_app(Keymap::default(), Some(SID.into()), false);
+        app.on_daemon(FromDaemon::Connected);
+        app.on_daemon(tools());
+        let mut r = attach_result(numbered(history_kinds()), false, "");
+        if let FromDaemon::Attached(a) = &mut r {
+            a.info.name = "a-session-name-that-is-far-too-long-for-the-status-bar-to-show".into();
+        }
+        app.on_daemon(r);
+        app.outbox.clear();
+        app
+    }
+
+    /// Creating failed: the fields stay, with the daemon's reason.
+    pub fn create_error() -> App {
+        let mut app = list();
+        press(&mut app, KeyCode::Char('n'));
+        type_str(&mut app, "docs-site");
+        press(&mut app, KeyCode::Tab);
+        type_str(&mut app, "~/projects/docs");
+        press(&mut app, KeyCode::Tab);
+        type_str(&mut app, "Fix the broken links");
+        press(&mut app, KeyCode::Enter);
+        app.on_daemon(FromDaemon::CreateFailed(
+            "a session named \"docs-site\" already exists".into(),
+        ));
         app
     }
 
@@ -724,4 +837,12 @@ pub(super) const SCENES: &[(&str, Scene)] = &[
     ("scrolled_up", scene::scrolled_up),
     ("input_multiline", scene::input_multiline),
     ("older_events", scene::older_events),
+    ("input_wrapped", scene::input_wrapped),
+    ("input_wrapped_wide", scene::input_wrapped_wide),
+    ("input_scrolled", scene::input_scrolled),
+    ("list_utc", scene::list_utc),
+    ("list_local", scene::list_local),
+    ("list_cut", scene::list_cut),
+    ("status_long_name", scene::status_long_name),
+    ("create_error", scene::create_error),
 ];

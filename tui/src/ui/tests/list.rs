@@ -85,14 +85,17 @@ fn n_tab_enter_creates_a_session_with_the_fields() {
             ..Default::default()
         })]
     );
-    assert!(app.modal.is_none());
-    // The daemon's answer attaches to the new session.
+    // The form waits for the daemon's answer, which attaches to the new session.
+    assert!(matches!(&app.modal, Some(Modal::Create(f)) if f.creating));
     app.outbox.clear();
+    press(&mut app, KeyCode::Enter);
+    assert!(app.outbox.is_empty(), "one request at a time");
     app.on_daemon(FromDaemon::Created(Box::new(info(
         "01JQ8A0000",
         "demo",
         SessionState::Running,
     ))));
+    assert!(app.modal.is_none());
     assert_eq!(
         app.outbox,
         vec![

@@ -10,17 +10,23 @@
 //! names a snapshot file after the asserting module (`tether__ui__tests__*.snap`).
 //! The fixtures and scenes are in `fixtures`; the app tests in `app` (keys and the
 //! requests they send), `approval` (deciding a waiting call), `list` (the session
-//! list and its dialogs), `always` ("always allow" rules from the prompt), `session` (the session view following the daemon) and
-//! `context` (context use and compactions).
+//! list and its dialogs), `always` ("always allow" rules from the prompt),
+//! `session` (the session view following the daemon) and
+//! `context` (context use and compactions), `attention` (the bell, the badge,
+//! switching sessions and deciding from the list) and `writing` (the message
+//! box: its history, its editor, its keys and its wrapping; the list's smaller
+//! fixes).
 
 mod always;
 mod app;
 mod approval;
+mod attention;
 mod context;
 mod fixtures;
 mod list;
 mod render;
 mod session;
+mod writing;
 
 use fixtures::*;
 
@@ -87,6 +93,23 @@ snapshot_tests! {
     snapshot_scrolled_up => scrolled_up,
     snapshot_input_multiline => input_multiline,
     snapshot_older_events => older_events,
+    snapshot_input_wrapped => input_wrapped,
+    snapshot_input_wrapped_wide => input_wrapped_wide,
+    snapshot_input_scrolled => input_scrolled,
+    snapshot_list_utc => list_utc,
+    snapshot_list_local => list_local,
+    snapshot_list_cut => list_cut,
+    snapshot_status_long_name => status_long_name,
+    snapshot_create_error => create_error,
+}
+
+/// Issue 11: the list with sessions that need you, its approval prompt, the
+/// badge and the picker.
+#[test]
+fn snapshot_attention() {
+    for (name, build) in attention::SCENES {
+        snap(name, *build);
+    }
 }
 
 #[test]

@@ -191,7 +191,7 @@ fn search_moves_the_view_to_the_match() {
     let mut app = session_with(kinds);
     let out = screen(&app, 80, 24);
     assert!(!out.contains("needle"));
-    press(&mut app, KeyCode::Char('/'));
+    ctrl(&mut app, 'f');
     type_str(&mut app, "NEEDLE");
     assert!(app.outbox.is_empty(), "the query is not sent");
     assert_eq!(input_text(&app), "", "nor typed into the input");
@@ -218,7 +218,7 @@ fn search_moves_the_view_to_the_match() {
 fn ctrl_n_and_ctrl_p_cycle_matches() {
     let mut app = scene::history();
     draw(&app, 80, 24);
-    press(&mut app, KeyCode::Char('/'));
+    ctrl(&mut app, 'f');
     type_str(&mut app, "shell");
     press(&mut app, KeyCode::Enter);
     let current = |a: &App| {
@@ -241,7 +241,7 @@ fn ctrl_n_and_ctrl_p_cycle_matches() {
 fn search_with_no_match_leaves_the_view() {
     let mut app = scene::history();
     draw(&app, 80, 24);
-    press(&mut app, KeyCode::Char('/'));
+    ctrl(&mut app, 'f');
     type_str(&mut app, "no such text");
     press(&mut app, KeyCode::Enter);
     let v = app.session.as_ref().expect("attached");

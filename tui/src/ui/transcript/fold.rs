@@ -126,6 +126,7 @@ impl Transcript {
                 tokens_before,
                 tokens_after,
                 reason,
+                ..
             } => self.push(
                 seq,
                 CellKind::Compaction {

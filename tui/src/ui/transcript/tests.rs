@@ -147,6 +147,7 @@ fn a_compaction_without_a_summary_says_what_was_cut_and_has_nothing_to_expand() 
             tokens_before: 1_234_567,
             tokens_after: 999,
             reason: tether_shared::event::CompactReason::Overflow,
+            usage: None,
         },
     ));
     let collapsed = text_of(&t.cells[0].lines(100, false));

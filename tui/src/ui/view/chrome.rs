@@ -77,8 +77,37 @@ fn short(a: Action) -> &'static str {
         Action::SendInterrupt => "send+interrupt",
         Action::Approve => "approve",
         Action::Deny => "deny",
+        Action::Review => "review",
+        Action::SessionPicker => "sessions",
         _ => a.name(),
     }
+}
+
+/// The badge that says how many other sessions need a person (`1 waiting`),
+/// with the key that jumps to the longest waiting when `with_key`; nothing
+/// when none does, or while disconnected (nobody knows then).
+pub(crate) fn waiting_badge(app: &App, with_key: bool) -> Vec<Span<'static>> {
+    let n = app.others_waiting().len();
+    if n == 0 || !live(app) {
+        return Vec::new();
+    }
+    let mut out = vec![
+        Span::raw(" "),
+        Span::styled(
+            format!(" {n} waiting "),
+            Style::new()
+                .fg(Color::Black)
+                .bg(Color::Magenta)
+                .add_modifier(Modifier::BOLD),
+        ),
+    ];
+    if with_key {
+        out.push(Span::styled(
+            format!(" {}", app.keymap.hint(Action::JumpWaiting)),
+            Style::new().fg(Color::Magenta),
+        ));
+    }
+    out
 }
 
 /// The start-up warning, wrapped whole (at most a third of the screen).

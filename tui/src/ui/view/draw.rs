@@ -48,5 +48,7 @@ fn draw_modal(f: &mut Frame<'_>, app: &App, m: &Modal, area: Rect) {
             modals::dialogs::draw_deny(f, call_id, reason, area)
         }
         Modal::Create(form) => modals::create::draw(f, form, &app.cwd, area),
+        Modal::Picker(p) => modals::picker::draw(f, app, p, area),
+        Modal::Review(r) => modals::review::draw(f, app, r, area),
     }
 }

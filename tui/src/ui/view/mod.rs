@@ -3,5 +3,7 @@
 
 pub(crate) mod chrome;
 mod draw;
+mod title;
 
 pub use draw::{MIN_SIZE, draw};
+pub use title::title;

@@ -1,0 +1,19 @@
+//! The terminal's title: `tether: NAME: state` while a session is on screen,
+//! `tether` elsewhere. The event loop sets it when it changes.
+
+use crate::ui::app::{App, Screen};
+use crate::ui::view::chrome::shown_state;
+
+/// The title for the app's state now, with no control characters (a name
+/// cannot end the title sequence early).
+pub fn title(app: &App) -> String {
+    let t = match (app.screen, &app.session) {
+        (Screen::Session, Some(v)) => format!(
+            "tether: {}: {}",
+            v.info.name,
+            shown_state(app, v.info.state)
+        ),
+        _ => "tether".to_string(),
+    };
+    t.chars().filter(|c| !c.is_control()).collect()
+}
