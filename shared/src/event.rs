@@ -278,6 +278,10 @@ pub enum EventKind {
         tool: String,
         /// The arguments.
         arguments: Value,
+        /// The "always allow" rule (its id) that let the call run without asking
+        /// (issue 11); absent when no rule was needed or asked.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rule: Option<u64>,
     },
     /// A tool call waits for a person.
     ApprovalRequested {
@@ -301,6 +305,25 @@ pub enum EventKind {
         /// Why, if given.
         #[serde(default)]
         reason: Option<String>,
+        /// Set when no person decided this call: the "always allow" rule (its id),
+        /// added while it waited, that approved it (issue 11).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rule: Option<u64>,
+    },
+    /// A person added an "always allow" rule while approving a call (issue 11).
+    /// Followed by the decisions it made.
+    ApprovalRuleAdded {
+        /// The rule, as stored.
+        rule: crate::rules::ApprovalRule,
+        /// The call whose approval added it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        call_id: Option<String>,
+    },
+    /// An "always allow" rule that applied to this session was removed (issue 11);
+    /// the calls after this ask again.
+    ApprovalRuleRemoved {
+        /// The rule removed.
+        rule: crate::rules::ApprovalRule,
     },
     /// A tool call finished (or failed, or was denied or interrupted).
     ToolResult {
@@ -470,6 +493,8 @@ impl EventKind {
             EventKind::ToolCall { .. } => "tool_call",
             EventKind::ApprovalRequested { .. } => "approval_requested",
             EventKind::ApprovalDecided { .. } => "approval_decided",
+            EventKind::ApprovalRuleAdded { .. } => "approval_rule_added",
+            EventKind::ApprovalRuleRemoved { .. } => "approval_rule_removed",
             EventKind::ToolResult { .. } => "tool_result",
             EventKind::TurnStarted => "turn_started",
             EventKind::TurnCompleted => "turn_completed",

@@ -9,6 +9,7 @@ pub mod framing;
 pub mod notify;
 pub mod paths;
 pub mod protocol;
+pub mod rules;
 
 pub use event::{Decision, Delivery, Event, EventKind, Live, SessionState, Usage};
 pub use protocol::PROTOCOL_VERSION;

@@ -533,6 +533,64 @@ async fn a_bad_keys_entry_shows_at_start() {
     assert_eq!(pane.wait_exit().await, "exit=0");
 }
 
+/// Issue 11 item 3, as a person does it: `Ctrl-t` on a waiting `ls -la` offers
+/// the rule `ls` for this session; `Ctrl-y` adds it and approves the call; the
+/// next `ls src` runs without a prompt, and `rm x` still asks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn always_allow_ls_from_the_tui_lets_ls_run_and_rm_still_asks() {
+    tmux::require();
+    let (model, env) = TestEnv::started("[approvals]\ndefault = \"ask\"\n").await;
+    std::fs::create_dir_all(env.work_dir.join("src")).unwrap();
+    std::fs::write(env.work_dir.join("src").join("lib.rs"), "").unwrap();
+    std::fs::write(env.work_dir.join("x"), "keep").unwrap();
+    env.ok(&["new", "-d", "-n", "always"]).await;
+    let pane = Pane::start(&env, "always", &["attach", "always"], 100, 30);
+    pane.wait_text("session created").await;
+    model.push(Reply::tool_call(
+        "c1",
+        "shell",
+        json!({"command": "ls -la"}),
+    ));
+    model.push(Reply::tool_call(
+        "c2",
+        "shell",
+        json!({"command": "ls src"}),
+    ));
+    model.push(Reply::tool_call("c3", "shell", json!({"command": "rm x"})));
+    model.push(Reply::text("all listed"));
+    pane.type_text("list the files");
+    pane.keys(&["Enter"]);
+    pane.wait_text("Ctrl-t  always").await;
+    pane.keys(&["C-t"]);
+    let s = pane.wait_text("always allow  shell ls").await;
+    assert!(s.contains("(•) this session"), "{s}");
+    assert!(s.contains("$ ls -la"), "the call stays on screen:\n{s}");
+    assert!(env.events_of("always", "approval_decided").await.is_empty());
+    // Not a wait for a condition: a person's pause between two keys, longer than
+    // the 25 ms in which the TUI takes a key for part of an unmarked paste.
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    pane.keys(&["C-y"]);
+    let s = pane.wait_text("$ rm x").await;
+    assert!(s.contains("always allow: shell \"ls\""), "{s}");
+    let asked: Vec<String> = env
+        .events_of("always", "approval_requested")
+        .await
+        .iter()
+        .map(|e| e["call_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(asked, ["c1", "c3"], "ls src ran without asking");
+    let rules: serde_json::Value =
+        serde_json::from_str(&env.ok(&["approvals", "always", "--json"]).await).unwrap();
+    assert_eq!(rules[0]["prefix"], "ls", "{rules}");
+    assert_eq!(rules[0]["scope"], "session", "{rules}");
+    assert!(env.work_dir.join("x").exists(), "rm ran without asking");
+    env.ok(&["deny", "always", "c3"]).await;
+    pane.wait_text("all listed").await;
+    assert!(env.work_dir.join("x").exists());
+    pane.keys(&["C-b", "C-b", "d"]);
+    assert_eq!(pane.wait_exit().await, "exit=0");
+}
+
 /// Writes an executable shell script.
 fn script(path: &std::path::Path, body: &str) {
     std::fs::write(path, format!("#!/bin/sh\n{body}\n")).unwrap();

@@ -75,10 +75,36 @@ pub enum Command {
         /// Approve every pending call.
         #[arg(long)]
         all: bool,
+        /// Also allow later calls like this one without asking: every call of its
+        /// tool, or with --prefix the `shell` commands that start with WORDS. For
+        /// this session, or with --project for every session in its project.
+        #[arg(long)]
+        always: bool,
+        /// With --always: the rule is for every session working in this session's
+        /// project (its git work tree, else its directory), existing and future.
+        #[arg(long, requires = "always")]
+        project: bool,
+        /// With --always, for a `shell` call: the words a command must start with
+        /// (e.g. "cargo test"); a command with shell operators, substitutions,
+        /// redirections or globs never matches and still asks.
+        #[arg(long, value_name = "WORDS", requires = "always")]
+        prefix: Option<String>,
         /// Makes retries safe: a second run with the same KEY (within a day) does
         /// nothing again and prints the same result.
         #[arg(long, value_name = "KEY")]
         key: Option<String>,
+    },
+    /// The "always allow" rules that apply to a session (its own and its
+    /// project's), or remove one with --rm.
+    Approvals {
+        /// The session.
+        name: String,
+        /// Print JSON (an array of rules).
+        #[arg(long, conflicts_with = "rm")]
+        json: bool,
+        /// Remove the rule with this id: the calls it allowed ask again.
+        #[arg(long, value_name = "ID")]
+        rm: Option<u64>,
     },
     /// Deny a pending tool call (the only one without CALL_ID); the model is told.
     Deny {

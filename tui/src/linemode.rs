@@ -58,6 +58,7 @@ impl Printer {
                 call_id,
                 tool,
                 arguments,
+                ..
             } => {
                 self.calls
                     .insert(call_id.clone(), (tool.clone(), arguments.clone()));
@@ -567,6 +568,7 @@ mod tests {
             call_id: id.into(),
             tool: tool.into(),
             arguments,
+            rule: None,
         }
     }
 

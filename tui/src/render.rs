@@ -2,6 +2,7 @@
 
 use tether_shared::event::ToolCallSpec;
 use tether_shared::protocol::{CostBasis, SessionInfo, ToolServerInfo};
+use tether_shared::rules::{ApprovalRule, RuleScope};
 use tether_shared::{Event, EventKind, Usage};
 
 /// Collapses whitespace and cuts to `max` characters with an ellipsis.
@@ -56,7 +57,14 @@ pub fn event(ev: &Event) -> String {
             call_id,
             tool,
             arguments,
-        } => format!("tool call {tool} ({call_id}): {}", args(arguments)),
+            rule,
+        } => {
+            let mut s = format!("tool call {tool} ({call_id}): {}", args(arguments));
+            if let Some(rule) = rule {
+                s.push_str(&format!(" [allowed by rule {rule}]"));
+            }
+            s
+        }
         EventKind::ApprovalRequested { call_id, tool, .. } => {
             format!("approval requested for {tool} ({call_id})")
         }
@@ -64,16 +72,28 @@ pub fn event(ev: &Event) -> String {
             call_id,
             decision,
             reason,
+            rule,
         } => {
             let d = match decision {
                 tether_shared::Decision::Approved => "approved",
                 tether_shared::Decision::Denied => "denied",
                 tether_shared::Decision::Unknown => "decided",
             };
-            match reason {
-                Some(r) => format!("{d} {call_id}: {r}"),
-                None => format!("{d} {call_id}"),
+            match (reason, rule) {
+                (_, Some(rule)) => format!("{d} {call_id} by rule {rule}"),
+                (Some(r), None) => format!("{d} {call_id}: {r}"),
+                (None, None) => format!("{d} {call_id}"),
             }
+        }
+        EventKind::ApprovalRuleAdded { rule, call_id } => {
+            let mut s = format!("rule {} added: always allow {}", rule.id, rule_scope(rule));
+            if let Some(call) = call_id {
+                s.push_str(&format!(" (approving {call})"));
+            }
+            s
+        }
+        EventKind::ApprovalRuleRemoved { rule } => {
+            format!("rule {} removed: {}", rule.id, rule_scope(rule))
         }
         EventKind::ToolResult {
             call_id,
@@ -394,6 +414,54 @@ pub fn tools(list: &[ToolServerInfo]) -> String {
         }
     }
     out
+}
+
+/// What a rule allows and where: `shell commands starting with "ls", in this session`.
+fn rule_scope(rule: &ApprovalRule) -> String {
+    match (rule.scope, &rule.project) {
+        (RuleScope::Project, Some(p)) => format!("{}, in project {p}", rule.describe()),
+        (RuleScope::Project, None) => format!("{}, in the project", rule.describe()),
+        _ => format!("{}, in this session", rule.describe()),
+    }
+}
+
+/// What `tether approve --always` says on stderr about the rule it added.
+pub fn rule_added(rule: &ApprovalRule, by_rule: &[String]) -> String {
+    let mut s = format!("rule {}: always allow {}", rule.id, rule_scope(rule));
+    if !by_rule.is_empty() {
+        s.push_str(&format!("; it also approved {}", by_rule.join(", ")));
+    }
+    s
+}
+
+/// `tether approvals NAME`: one rule a line, or a sentence when there is none.
+pub fn rules(list: &[ApprovalRule]) -> String {
+    if list.is_empty() {
+        return "no rules: every call asks as [approvals] says \
+                (`tether approve NAME CALL_ID --always` adds one)\n"
+            .into();
+    }
+    let mut rows = vec![
+        ["ID", "SCOPE", "TOOL", "PREFIX", "CREATED", "PROJECT"]
+            .map(String::from)
+            .to_vec(),
+    ];
+    for r in list {
+        rows.push(vec![
+            r.id.to_string(),
+            r.scope.as_str().to_string(),
+            r.tool.clone(),
+            r.prefix
+                .as_deref()
+                .map_or_else(|| "(any call)".to_string(), |p| format!("{p:?}")),
+            r.created_at
+                .get(..19)
+                .unwrap_or(&r.created_at)
+                .replace('T', " "),
+            r.project.clone().unwrap_or_default(),
+        ]);
+    }
+    table(&rows)
 }
 
 fn table(rows: &[Vec<String>]) -> String {

@@ -145,6 +145,14 @@ async fn dispatch(peer: &Arc<Peer>, req: Request, key: Option<KeyRecord>) -> Rep
             let p = decode::<m::SessionBudget>(params)?;
             encode::<m::SessionBudget>(steer::budget(peer, p).await)
         }
+        m::SessionRules::NAME => {
+            let p = decode::<m::SessionRules>(params)?;
+            encode::<m::SessionRules>(steer::rules(peer, p).await)
+        }
+        m::SessionRuleRemove::NAME => {
+            let p = decode::<m::SessionRuleRemove>(params)?;
+            encode::<m::SessionRuleRemove>(steer::rule_remove(peer, p).await)
+        }
         m::SessionsWaitAny::NAME => {
             let p = decode::<m::SessionsWaitAny>(params)?;
             match sessions::wait_any(peer, p).await? {

@@ -168,13 +168,16 @@ impl From<SessionError> for RpcError {
             | SessionError::MaybeLost { .. }
             | SessionError::InputNotStored(_)
             | SessionError::BudgetNotStored(_)
-            | SessionError::CancelNotStored(_) => code::STORAGE,
+            | SessionError::CancelNotStored(_)
+            | SessionError::RuleNotStored(_) => code::STORAGE,
             SessionError::Config(_) => code::CONFIG_ERROR,
             SessionError::CwdNotAbsolute(_)
             | SessionError::CwdNotADirectory(_)
             | SessionError::BadName(_)
             | SessionError::BadBudget(_)
+            | SessionError::BadRule(_)
             | SessionError::NoSuchSeq { .. } => code::BAD_ARGUMENT,
+            SessionError::NoSuchRule { .. } => code::NO_SUCH_RULE,
             SessionError::NoProvider(_) => code::NO_PROVIDER,
             SessionError::NameTaken(_) => code::NAME_TAKEN,
             SessionError::NoSuchApproval(_) => code::NO_SUCH_APPROVAL,

@@ -483,9 +483,14 @@ impl SessionActor {
                 all,
                 decision,
                 reason,
+                always,
                 reply,
             } => {
-                let r = self.decide(call_id, all, decision, reason).await;
+                let r = self.decide(call_id, all, decision, reason, always).await;
+                let _ = reply.send(r);
+            }
+            Command::RemoveRule { id, reply } => {
+                let r = self.remove_rule(id).await;
                 let _ = reply.send(r);
             }
             Command::Subscribe { reply } => {

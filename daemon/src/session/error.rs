@@ -93,6 +93,23 @@ pub enum SessionError {
     /// A queued input's cancellation could not be stored, so it stays queued.
     #[error("could not cancel the message: {0}")]
     CancelNotStored(StoreError),
+    /// An "always allow" rule asked for cannot be a rule; the text says why.
+    #[error("{0}")]
+    BadRule(String),
+    /// An "always allow" rule could not be stored (or removed), so nothing was
+    /// decided or changed.
+    #[error("could not store the approval rule: {0}")]
+    RuleNotStored(StoreError),
+    /// No rule with that id applies to the session.
+    #[error(
+        "no approval rule {id} applies to session {name:?}; `tether approvals {name}` lists them"
+    )]
+    NoSuchRule {
+        /// The session.
+        name: String,
+        /// The id asked for.
+        id: u64,
+    },
 }
 
 #[cfg(test)]

@@ -167,6 +167,7 @@ mod tests {
                 call_id: "c1".into(),
                 tool: "shell".into(),
                 arguments: json!({}),
+                rule: None,
             },
             EventKind::ApprovalRequested {
                 call_id: "c1".into(),

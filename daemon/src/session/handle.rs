@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use tether_shared::protocol::{PartialState, SendResult, SessionInfo};
+use tether_shared::protocol::{AlwaysAllow, DecideResult, PartialState, SendResult, SessionInfo};
+use tether_shared::rules::ApprovalRule;
 use tether_shared::{Decision, Delivery, Live, SessionState};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
@@ -40,7 +41,12 @@ pub(super) enum Command {
         all: bool,
         decision: Decision,
         reason: Option<String>,
-        reply: oneshot::Sender<Result<Vec<String>, SessionError>>,
+        always: Option<AlwaysAllow>,
+        reply: oneshot::Sender<Result<DecideResult, SessionError>>,
+    },
+    RemoveRule {
+        id: u64,
+        reply: oneshot::Sender<Result<ApprovalRule, SessionError>>,
     },
     Subscribe {
         reply: oneshot::Sender<Subscription>,
@@ -136,22 +142,30 @@ impl SessionHandle {
         self.ask(|reply| Command::Interrupt { reply }).await
     }
 
-    /// Approves or denies pending calls; returns the call ids decided.
+    /// Approves or denies pending calls, and with `always` adds a rule first;
+    /// returns the call ids decided and the rule.
     pub async fn decide(
         &self,
         call_id: Option<String>,
         all: bool,
         decision: Decision,
         reason: Option<String>,
-    ) -> Result<Vec<String>, SessionError> {
+        always: Option<AlwaysAllow>,
+    ) -> Result<DecideResult, SessionError> {
         self.ask(|reply| Command::Decide {
             call_id,
             all,
             decision,
             reason,
+            always,
             reply,
         })
         .await?
+    }
+
+    /// Removes an "always allow" rule that applies to the session; returns it.
+    pub async fn remove_rule(&self, id: u64) -> Result<ApprovalRule, SessionError> {
+        self.ask(|reply| Command::RemoveRule { id, reply }).await?
     }
 
     /// Compacts the session's context now (or, during a turn, before its next

@@ -151,6 +151,7 @@ pub fn analyze(tail: &[Event]) -> Recovered {
                 call_id,
                 tool,
                 arguments,
+                ..
             } => {
                 if let Some(t) = open.as_mut() {
                     t.step.calls.push(StepCall {
@@ -230,6 +231,7 @@ mod tests {
             call_id: id.into(),
             tool: "shell".into(),
             arguments: json!({}),
+            rule: None,
         }
     }
 
@@ -290,6 +292,7 @@ mod tests {
                 call_id: "c".into(),
                 decision: Decision::Approved,
                 reason: None,
+                rule: None,
             },
             EventKind::ToolResult {
                 call_id: "d".into(),

@@ -14,6 +14,7 @@ mod project;
 mod queue;
 mod recover;
 mod registry;
+pub mod rules;
 mod shared;
 mod step;
 mod storefail;

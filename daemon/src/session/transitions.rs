@@ -7,41 +7,19 @@
 
 use std::sync::Arc;
 
-use serde_json::Value;
+use tether_shared::protocol::{AlwaysAllow, DecideResult};
+use tether_shared::rules::ApprovalRule;
 use tether_shared::{Decision, Delivery, EventKind, SessionState};
 use tracing::{info, warn};
 
 use super::actor::SessionActor;
 use super::error::SessionError;
 use super::machine::{CallStatus, Step, StepCall};
+use super::rules;
 use super::turn::{Phase, Turn};
 use crate::config::Policy;
 use crate::model::ModelReply;
 use crate::tools::ToolOutput;
-
-/// The approval policy of each call. Deciding may resolve paths on disk (the built-in
-/// rule holds only inside the session directory), so it runs on the blocking pool; if
-/// that fails, every call asks, the safe reading.
-async fn decide_policies(
-    config: Arc<crate::config::Config>,
-    calls: &[tether_shared::event::ToolCallSpec],
-    cwd: &str,
-) -> Vec<Policy> {
-    let calls: Vec<(String, Value)> = calls
-        .iter()
-        .map(|c| (c.tool.clone(), c.arguments.clone()))
-        .collect();
-    let n = calls.len();
-    let cwd = std::path::PathBuf::from(cwd);
-    tokio::task::spawn_blocking(move || {
-        calls
-            .iter()
-            .map(|(tool, args)| config.approvals.decide(tool, args, &cwd))
-            .collect()
-    })
-    .await
-    .unwrap_or_else(|_| vec![Policy::Ask; n])
-}
 
 impl SessionActor {
     /// Starts one tool call of the running turn.
@@ -77,12 +55,23 @@ impl SessionActor {
             return;
         }
         let mut step = Step::default();
-        let policies = decide_policies(Arc::clone(&config), &reply.tool_calls, &self.row.cwd).await;
-        for (c, policy) in reply.tool_calls.iter().zip(policies) {
+        let policies = rules::decide_policies(
+            Arc::clone(&config),
+            &self.shared.store,
+            &self.row.id,
+            &reply.tool_calls,
+            &self.row.cwd,
+        )
+        .await;
+        for (c, (policy, rule)) in reply.tool_calls.iter().zip(policies) {
+            if let Some(rule) = rule {
+                info!(tool = %c.tool, call = %c.call_id, rule, "an approval rule allows the call");
+            }
             kinds.push(EventKind::ToolCall {
                 call_id: c.call_id.clone(),
                 tool: c.tool.clone(),
                 arguments: c.arguments.clone(),
+                rule,
             });
             let status = match policy {
                 Policy::Allow => CallStatus::Running,
@@ -179,18 +168,23 @@ impl SessionActor {
         }
     }
 
+    /// Approves or denies waiting calls. With `always` (approvals only), first
+    /// stores the rule asked for; the other waiting calls of the step that it
+    /// allows are approved by it in the same batch (their `approval_decided`
+    /// names the rule).
     pub(super) async fn decide(
         &mut self,
         call_id: Option<String>,
         all: bool,
         decision: Decision,
         reason: Option<String>,
-    ) -> Result<Vec<String>, SessionError> {
+        always: Option<AlwaysAllow>,
+    ) -> Result<DecideResult, SessionError> {
         let name = self.row.name.clone();
         let Some(Turn {
             phase: Phase::Tools(step),
             ..
-        }) = self.turn.as_mut()
+        }) = self.turn.as_ref()
         else {
             let what = match &call_id {
                 Some(id) => format!("no tool call {id:?} is"),
@@ -203,14 +197,69 @@ impl SessionActor {
         let chosen = step
             .select(call_id.as_deref(), all)
             .map_err(|e| SessionError::NoSuchApproval(format!("{e} in session {name:?}")))?;
+        // The rule first, durable before anything it decides (the actor takes no
+        // other command meanwhile, so the step stays as it is).
+        let mut by_rule: Vec<String> = Vec::new();
+        let rule = match &always {
+            None => None,
+            Some(_) if decision != Decision::Approved => {
+                return Err(SessionError::BadRule(
+                    "\"always\" adds a rule that approves: it goes with session.approve only"
+                        .into(),
+                ));
+            }
+            Some(always) => {
+                let tools: Vec<&str> = step
+                    .calls
+                    .iter()
+                    .filter(|c| chosen.contains(&c.call_id))
+                    .map(|c| c.tool.as_str())
+                    .collect();
+                let asked = rules::rule_asked(always, &tools)?;
+                let rule =
+                    rules::add_rule(&self.shared.store, asked, &self.row.id, &self.row.cwd).await?;
+                by_rule = step
+                    .calls
+                    .iter()
+                    .filter(|c| {
+                        c.status == CallStatus::AwaitingApproval
+                            && !chosen.contains(&c.call_id)
+                            && rule.allows(&c.tool, &c.arguments)
+                    })
+                    .map(|c| c.call_id.clone())
+                    .collect();
+                info!(rule = rule.id, scope = rule.scope.as_str(), tool = %rule.tool,
+                    prefix = rule.prefix.as_deref().unwrap_or(""), also = by_rule.len(),
+                    "approval rule added");
+                Some(rule)
+            }
+        };
+        let Some(Turn {
+            phase: Phase::Tools(step),
+            ..
+        }) = self.turn.as_mut()
+        else {
+            return Err(SessionError::DecisionNotStored);
+        };
         let reason = reason.filter(|r| !r.trim().is_empty());
         let mut kinds = Vec::new();
+        if let Some(rule) = &rule {
+            kinds.push(EventKind::ApprovalRuleAdded {
+                rule: rule.clone(),
+                call_id: (chosen.len() == 1).then(|| chosen[0].clone()),
+            });
+        }
         let mut to_run = Vec::new();
-        for id in &chosen {
+        let decisions = chosen
+            .iter()
+            .map(|id| (id, None))
+            .chain(by_rule.iter().map(|id| (id, rule.as_ref().map(|r| r.id))));
+        for (id, by) in decisions {
             kinds.push(EventKind::ApprovalDecided {
                 call_id: id.clone(),
                 decision,
-                reason: reason.clone(),
+                reason: if by.is_some() { None } else { reason.clone() },
+                rule: by,
             });
             let Some(call) = step.calls.iter_mut().find(|c| &c.call_id == id) else {
                 continue;
@@ -250,7 +299,39 @@ impl SessionActor {
         if all_done {
             self.model_step().await;
         }
-        Ok(chosen)
+        let mut decided = chosen;
+        decided.extend(by_rule.iter().cloned());
+        Ok(DecideResult {
+            decided,
+            rule,
+            by_rule,
+        })
+    }
+
+    /// Removes rule `id` if it applies to this session, and records that in its
+    /// log; the calls after it ask again.
+    pub(super) async fn remove_rule(&mut self, id: u64) -> Result<ApprovalRule, SessionError> {
+        let project = rules::project_string(&self.row.cwd).await;
+        let removed = self
+            .shared
+            .store
+            .remove_rule(id, &self.row.id, &project)
+            .await
+            .map_err(SessionError::RuleNotStored)?;
+        let Some(rule) = removed else {
+            return Err(SessionError::NoSuchRule {
+                name: self.row.name.clone(),
+                id,
+            });
+        };
+        info!(rule = rule.id, "approval rule removed");
+        self.persist(
+            vec![EventKind::ApprovalRuleRemoved { rule: rule.clone() }],
+            vec![],
+            None,
+        )
+        .await;
+        Ok(rule)
     }
 
     /// Ends the running turn: keeps the partial answer, gives every unfinished

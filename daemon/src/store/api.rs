@@ -14,10 +14,11 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use tether_shared::rules::ApprovalRule;
 use tether_shared::{Delivery, Event};
 
 use super::error::StoreError;
-use super::types::{Batch, Health, KeyRecord, QueuedInput, SearchHit, SessionRow};
+use super::types::{Batch, Health, KeyRecord, NewRule, QueuedInput, SearchHit, SessionRow};
 use crate::os::procs::ProcessIdentity;
 
 /// What a store call returns: a boxed future, so the trait stays usable as
@@ -25,7 +26,7 @@ use crate::os::procs::ProcessIdentity;
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
 
 /// A store of sessions, their event logs, their queued inputs, the process
-/// groups their tool calls started, and request keys.
+/// groups their tool calls started, request keys and "always allow" rules.
 pub trait Store: Send + Sync {
     /// What is known to be wrong with the store (damage, a failing disk).
     fn health(&self) -> Health;
@@ -180,6 +181,28 @@ pub trait Store: Send + Sync {
         query: &'a str,
         limit: usize,
     ) -> StoreFuture<'a, Vec<SearchHit>>;
+
+    /// Stores an "always allow" rule (issue 11) and returns it with its id, which
+    /// is never reused; durable when this returns.
+    fn add_rule(&self, rule: NewRule) -> StoreFuture<'_, ApprovalRule>;
+
+    /// The rules that apply to a session working in `project`: the `session`
+    /// rules of `session_id` and the `project` rules of `project`, oldest first.
+    fn rules<'a>(
+        &'a self,
+        session_id: &'a str,
+        project: &'a str,
+    ) -> StoreFuture<'a, Vec<ApprovalRule>>;
+
+    /// Removes rule `id` if it is one of [`Store::rules`]`(session_id, project)`;
+    /// returns it, or `None` when no such rule applies there. Deleting a session
+    /// removes its `session` rules with it.
+    fn remove_rule<'a>(
+        &'a self,
+        id: u64,
+        session_id: &'a str,
+        project: &'a str,
+    ) -> StoreFuture<'a, Option<ApprovalRule>>;
 
     /// The session's event `seq`, if its log holds one.
     fn event<'a>(&'a self, session_id: &'a str, seq: u64) -> StoreFuture<'a, Option<Event>>;

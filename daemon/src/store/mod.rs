@@ -1,5 +1,5 @@
 //! The store: sessions, their event logs, their queued inputs, the process
-//! groups their tool calls started, and request keys.
+//! groups their tool calls started, request keys and "always allow" rules.
 //!
 //! The seam is the [`Store`] trait (`api.rs`) over neutral rows and batches
 //! (`types.rs`) and a neutral [`StoreError`] (`error.rs`); callers hold an
@@ -18,4 +18,4 @@ mod types;
 pub use api::Store;
 pub use error::StoreError;
 pub use sqlite::SqliteStore;
-pub use types::{Batch, KeyRecord, QueuedInput, SessionRow};
+pub use types::{Batch, KeyRecord, NewRule, QueuedInput, SessionRow};

@@ -127,6 +127,7 @@ mod tests {
             call_id: "c".into(),
             tool: "shell".into(),
             arguments: json!({"command": "ls"}),
+            rule: None,
         });
         let s = searchable(&call).unwrap();
         assert_eq!(s.tool.as_deref(), Some("shell"));

@@ -31,6 +31,23 @@ pub struct SessionRow {
     pub budget: Budget,
 }
 
+/// An "always allow" rule to store (issue 11); the store gives it its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRule {
+    /// Where it applies.
+    pub scope: tether_shared::rules::RuleScope,
+    /// The session of a `session` rule.
+    pub session_id: Option<String>,
+    /// The directory of a `project` rule.
+    pub project: Option<String>,
+    /// The tool it allows.
+    pub tool: String,
+    /// For `shell`: the words a command must start with.
+    pub prefix: Option<String>,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
 /// An input that `send` acknowledged and the agent has not taken yet.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueuedInput {

@@ -44,6 +44,8 @@ pub mod code {
     pub const KEY_REUSED: i64 = -32013;
     /// A compaction could not be done (the summary request failed).
     pub const COMPACTION_FAILED: i64 = -32014;
+    /// No "always allow" rule with that id applies to the session (issue 11).
+    pub const NO_SUCH_RULE: i64 = -32015;
     /// The store cannot read or write (a full disk, an I/O error, a damaged
     /// `tether.db`); the message says which and what to do.
     pub const STORAGE: i64 = -32020;

@@ -13,12 +13,12 @@ use serde_json::Value;
 use super::envelope::{Notification, Request};
 use super::limits::KEY_PARAM;
 use super::types::{
-    AttachParams, AttachResult, BudgetParams, CancelInputParams, CancelInputResult, CompactParams,
-    CompactResult, CreateParams, DecideParams, DecideResult, Empty, ForkParams, HelloParams,
-    HelloResult, InterruptResult, KillResult, LiveParams, LogsParams, LogsResult, SearchParams,
-    SearchResult, SendParams, SendResult, SessionClosedParams, SessionInfo, SessionRef,
-    SessionsUpdatedParams, StopResult, ToolServerInfo, ToolsParams, WaitAnyParams, WaitAnyResult,
-    WaitParams, WaitResult,
+    ApprovalRule, AttachParams, AttachResult, BudgetParams, CancelInputParams, CancelInputResult,
+    CompactParams, CompactResult, CreateParams, DecideParams, DecideResult, Empty, ForkParams,
+    HelloParams, HelloResult, InterruptResult, KillResult, LiveParams, LogsParams, LogsResult,
+    RuleRemoveParams, RuleRemoveResult, SearchParams, SearchResult, SendParams, SendResult,
+    SessionClosedParams, SessionInfo, SessionRef, SessionsUpdatedParams, StopResult,
+    ToolServerInfo, ToolsParams, WaitAnyParams, WaitAnyResult, WaitParams, WaitResult,
 };
 
 /// A request method: its name on the wire, what it takes and what it returns.
@@ -175,6 +175,10 @@ methods! {
     SessionFork, SESSION_FORK = "session.fork", ForkParams => SessionInfo, mutating: true;
     /// Set or clear a session's budget; returns once a session stopped on it is going again.
     SessionBudget, SESSION_BUDGET = "session.budget", BudgetParams => SessionInfo, mutating: true;
+    /// The "always allow" rules that apply to a session: its own and its project's.
+    SessionRules, SESSION_RULES = "session.rules", SessionRef => Vec<ApprovalRule>, mutating: false;
+    /// Remove an "always allow" rule that applies to a session.
+    SessionRuleRemove, SESSION_RULE_REMOVE = "session.rule_remove", RuleRemoveParams => RuleRemoveResult, mutating: true;
     /// Wait until any session needs a person (issue 11).
     SessionsWaitAny, SESSIONS_WAIT_ANY = "sessions.wait_any", WaitAnyParams => WaitAnyResult, mutating: false;
     /// Search a session's whole stored log (issue 11).

@@ -105,6 +105,102 @@ fn session(name: &str) -> SessionRef {
     }
 }
 
+fn rule() -> ApprovalRule {
+    ApprovalRule {
+        id: 3,
+        scope: RuleScope::Session,
+        tool: "shell".into(),
+        prefix: Some("cargo test".into()),
+        created_at: "2026-11-30T09:14:08.771Z".into(),
+        session: Some("s-f77573dadff7".into()),
+        project: None,
+    }
+}
+
+fn project_rule() -> ApprovalRule {
+    ApprovalRule {
+        id: 4,
+        scope: RuleScope::Project,
+        tool: "read_file".into(),
+        prefix: None,
+        created_at: "2026-11-30T09:20:11.002Z".into(),
+        session: None,
+        project: Some("/home/ana/projects/tether".into()),
+    }
+}
+
+/// `session.approve` with `always`, which adds a rule (issue 11).
+#[test]
+fn approving_with_always_allow() {
+    let params = request::<method::SessionApprove>(DecideParams {
+        session: "fix-tests".into(),
+        call_id: Some("call_3".into()),
+        all: false,
+        reason: None,
+        always: Some(AlwaysAllow {
+            scope: RuleScope::Session,
+            tool: Some("shell".into()),
+            prefix: Some("cargo test".into()),
+        }),
+    });
+    let result = result::<method::SessionApprove>(DecideResult {
+        decided: vec!["call_3".into(), "call_4".into()],
+        rule: Some(rule()),
+        by_rule: vec!["call_4".into()],
+    });
+    insta::assert_snapshot!("session_approve_always__params", params);
+    insta::assert_snapshot!("session_approve_always__result", result);
+}
+
+/// The rule events of issue 11, and the calls they decide or let run.
+#[test]
+fn the_rule_events() {
+    let cases = [
+        (
+            "approval_rule_added",
+            EventKind::ApprovalRuleAdded {
+                rule: rule(),
+                call_id: Some("call_3".into()),
+            },
+        ),
+        (
+            "approval_decided_by_rule",
+            EventKind::ApprovalDecided {
+                call_id: "call_4".into(),
+                decision: Decision::Approved,
+                reason: None,
+                rule: Some(3),
+            },
+        ),
+        (
+            "tool_call_allowed_by_rule",
+            EventKind::ToolCall {
+                call_id: "call_5".into(),
+                tool: "shell".into(),
+                arguments: json!({"command": "cargo test -p tether"}),
+                rule: Some(3),
+            },
+        ),
+        (
+            "approval_rule_removed",
+            EventKind::ApprovalRuleRemoved { rule: rule() },
+        ),
+    ];
+    for (i, (name, kind)) in cases.into_iter().enumerate() {
+        let n = notification::<method::SessionLive>(LiveParams {
+            session_id: "s-f77573dadff7".into(),
+            live: Live::Event {
+                event: Event {
+                    seq: 20 + i as u64,
+                    ts: "2026-11-30T09:14:08.790Z".into(),
+                    kind,
+                },
+            },
+        });
+        insta::assert_snapshot!(format!("session_live__{name}"), n);
+    }
+}
+
 /// Every request method with its params and its result, by name.
 fn methods() -> Vec<(&'static str, String, String)> {
     let status = super::DaemonStatus {
@@ -127,9 +223,12 @@ fn methods() -> Vec<(&'static str, String, String)> {
         call_id: Some("call_3".into()),
         all: false,
         reason: None,
+        always: None,
     };
     let decided = || DecideResult {
         decided: vec!["call_3".into()],
+        rule: None,
+        by_rule: Vec::new(),
     };
     let tools = vec![
         ToolServerInfo {
@@ -308,6 +407,19 @@ fn methods() -> Vec<(&'static str, String, String)> {
             result::<method::SessionFork>(info()),
         ),
         (
+            method::SESSION_RULES,
+            request::<method::SessionRules>(session("fix-tests")),
+            result::<method::SessionRules>(vec![rule(), project_rule()]),
+        ),
+        (
+            method::SESSION_RULE_REMOVE,
+            request::<method::SessionRuleRemove>(RuleRemoveParams {
+                session: "fix-tests".into(),
+                id: 3,
+            }),
+            result::<method::SessionRuleRemove>(RuleRemoveResult { removed: rule() }),
+        ),
+        (
             method::SESSION_BUDGET,
             request::<method::SessionBudget>(BudgetParams {
                 session: "fix-tests".into(),
@@ -443,6 +555,7 @@ fn every_notification_has_a_snapshot() {
             call_id: "call_3".into(),
             decision: Decision::Approved,
             reason: None,
+            rule: None,
         },
     };
     let cases = [
@@ -594,6 +707,7 @@ fn the_mutating_methods_come_from_the_table() {
             "session.compact",
             "session.fork",
             "session.budget",
+            "session.rule_remove",
             "session.cancel_input"
         ]
     );

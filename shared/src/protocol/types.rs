@@ -4,6 +4,7 @@
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::event::{Budget, Delivery, Event, Live, SessionState, Usage};
+pub use crate::rules::{ApprovalRule, RuleScope};
 
 /// No params, or an empty result: `{}` on the wire. Whatever a client sends as
 /// the params of a method that takes none is ignored, as it always was.
@@ -288,13 +289,55 @@ pub struct DecideParams {
     /// Why (for denials; told to the model).
     #[serde(default)]
     pub reason: Option<String>,
+    /// `session.approve` only (issue 11): also add an "always allow" rule, stored
+    /// before the decision; the other calls of the step that wait and match it are
+    /// approved by it too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub always: Option<AlwaysAllow>,
+}
+
+/// The rule `session.approve` adds with `always`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlwaysAllow {
+    /// This session only, or every session working in its project.
+    pub scope: RuleScope,
+    /// The tool; absent means the tool of the call(s) approved, which must then
+    /// be one tool.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool: Option<String>,
+    /// For `shell`: the words a command must start with (`"cargo test"`); absent
+    /// allows every call of the tool.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
 }
 
 /// `session.approve` / `session.deny` result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DecideResult {
-    /// The call ids decided.
+    /// The call ids decided, those the new rule approved included.
     pub decided: Vec<String>,
+    /// The rule added (`always`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<ApprovalRule>,
+    /// Of `decided`, the calls approved by the new rule rather than named.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub by_rule: Vec<String>,
+}
+
+/// `session.rule_remove` params.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleRemoveParams {
+    /// Name or id of a session the rule applies to.
+    pub session: String,
+    /// The rule's id.
+    pub id: u64,
+}
+
+/// `session.rule_remove` result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleRemoveResult {
+    /// The rule removed.
+    pub removed: ApprovalRule,
 }
 
 /// `session.wait` params.

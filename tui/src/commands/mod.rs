@@ -6,6 +6,7 @@ mod context;
 mod daemon;
 mod logs;
 mod output;
+mod rules;
 mod sessions;
 mod steer;
 mod tools;
@@ -14,7 +15,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use tether_shared::protocol::{CompactParams, DecideParams, ForkParams};
+use tether_shared::protocol::{AlwaysAllow, CompactParams, DecideParams, ForkParams, RuleScope};
 
 use crate::cli::{Cli, Command, DaemonArgs};
 
@@ -67,16 +68,33 @@ async fn client_command(command: Option<Command>, socket: PathBuf) -> anyhow::Re
             name,
             call_id,
             all,
+            always,
+            project,
+            prefix,
             key,
         } => {
+            let always = always.then_some(AlwaysAllow {
+                scope: if project {
+                    RuleScope::Project
+                } else {
+                    RuleScope::Session
+                },
+                tool: None,
+                prefix,
+            });
             let p = DecideParams {
                 session: name,
                 call_id,
                 all,
                 reason: None,
+                always,
             };
             steer::approve(&socket, p, key).await
         }
+        Command::Approvals { name, json, rm } => match rm {
+            Some(id) => rules::remove(&socket, name, id).await,
+            None => rules::list(&socket, name, json).await,
+        },
         Command::Deny {
             name,
             call_id,
@@ -89,6 +107,7 @@ async fn client_command(command: Option<Command>, socket: PathBuf) -> anyhow::Re
                 call_id,
                 all,
                 reason,
+                always: None,
             };
             steer::deny(&socket, p, key).await
         }

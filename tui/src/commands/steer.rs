@@ -71,7 +71,7 @@ pub(super) async fn interrupt(
     Ok(0)
 }
 
-/// `tether approve NAME [CALL_ID|--all]`.
+/// `tether approve NAME [CALL_ID|--all] [--always [--project] [--prefix WORDS]]`.
 pub(super) async fn approve(
     socket: &Path,
     params: DecideParams,
@@ -99,8 +99,12 @@ async fn decide<M: Method<Params = DecideParams, Result = DecideResult>>(
         params.session
     );
     let (r, _) = mutate::<M>(socket, &params, key, &check).await?;
-    for id in r.decided {
+    for id in &r.decided {
         println!("{id}");
+    }
+    // Said on stderr: stdout stays the call ids, as scripts read it.
+    if let Some(rule) = &r.rule {
+        eprintln!("{}", crate::render::rule_added(rule, &r.by_rule));
     }
     Ok(0)
 }

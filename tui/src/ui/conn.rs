@@ -50,6 +50,8 @@ pub enum ToDaemon {
         session: String,
         /// The call.
         call_id: String,
+        /// An "always allow" rule to add with it.
+        always: Option<AlwaysAllow>,
     },
     /// Deny a call.
     Deny {
@@ -326,12 +328,12 @@ pub async fn run(
                             (client.send::<method::SessionSend>(&SendParams { session, text, delivery }).await, Pending::Other)
                         }
                         ToDaemon::Interrupt { session } => (client.send::<method::SessionInterrupt>(&SessionRef { session }).await, Pending::Other),
-                        ToDaemon::Approve { session, call_id } => {
-                            let p = DecideParams { session, call_id: Some(call_id), all: false, reason: None };
+                        ToDaemon::Approve { session, call_id, always } => {
+                            let p = DecideParams { session, call_id: Some(call_id), all: false, reason: None, always };
                             (client.send::<method::SessionApprove>(&p).await, Pending::Other)
                         }
                         ToDaemon::Deny { session, call_id, reason } => {
-                            let p = DecideParams { session, call_id: Some(call_id), all: false, reason };
+                            let p = DecideParams { session, call_id: Some(call_id), all: false, reason, always: None };
                             (client.send::<method::SessionDeny>(&p).await, Pending::Other)
                         }
                         ToDaemon::Create(p) => (client.send::<method::SessionCreate>(&p).await, Pending::Created),

@@ -71,6 +71,9 @@ pub enum Action {
     Approve,
     /// Deny the pending call (asks for a reason).
     Deny,
+    /// Always allow calls like the pending one: asks which rule, then the
+    /// approve key adds it and approves the call.
+    AlwaysAllow,
     /// Scroll the approval prompt's call up.
     PromptUp,
     /// Scroll the approval prompt's call down.
@@ -178,6 +181,7 @@ impl Action {
             Action::ToggleTools => "toggle_tools",
             Action::Approve => "approve",
             Action::Deny => "deny",
+            Action::AlwaysAllow => "always_allow",
             Action::PromptUp => "prompt_up",
             Action::PromptDown => "prompt_down",
             Action::Up => "up",
@@ -243,6 +247,7 @@ impl Action {
             Action::ToggleTools => "expand / collapse tool calls and compactions",
             Action::Approve => "approve the tool call (once the prompt is armed)",
             Action::Deny => "deny the tool call (asks for an optional reason)",
+            Action::AlwaysAllow => "always allow calls like this one (asks which first)",
             Action::PromptUp => "scroll the call shown in the prompt up",
             Action::PromptDown => "scroll the call shown in the prompt down",
             Action::Up => "previous session",
@@ -309,6 +314,7 @@ impl Action {
             Action::ToggleTools,
             Action::Approve,
             Action::Deny,
+            Action::AlwaysAllow,
             Action::PromptUp,
             Action::PromptDown,
             Action::Up,
@@ -547,6 +553,9 @@ impl Default for Keymap {
                 // Deciding takes keys that typing and pastes never produce.
                 b(Approval, "ctrl-y", Approve),
                 b(Approval, "ctrl-d", Deny),
+                // Not ctrl-a: GNU screen's prefix and a common tmux one, so often
+                // never delivered; ctrl-t reaches the TUI in every terminal.
+                b(Approval, "ctrl-t", AlwaysAllow),
                 b(Approval, "alt-up", PromptUp),
                 b(Approval, "alt-down", PromptDown),
                 b(List, "up", Up),
@@ -649,7 +658,7 @@ impl Keymap {
                     by_name.keys().copied().collect::<Vec<_>>().join(", ")
                 ))
             })?;
-            if matches!(action, Action::Approve | Action::Deny)
+            if matches!(action, Action::Approve | Action::Deny | Action::AlwaysAllow)
                 && let Some(key) = parsed.iter().find(|k| !k.is_deliberate())
             {
                 return Err(KeyError(format!(

@@ -45,6 +45,7 @@ fn builds_a_tool_round_trip() {
             call_id: "c".into(),
             tool: "shell".into(),
             arguments: json!({}),
+            rule: None,
         },
         EventKind::ToolResult {
             call_id: "c".into(),

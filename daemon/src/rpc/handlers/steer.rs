@@ -1,13 +1,14 @@
 //! Steering a session: `session.send`, `session.interrupt`, `session.approve` /
-//! `session.deny` and `session.wait`.
+//! `session.deny` (with "always allow" rules: `session.rules`,
+//! `session.rule_remove`) and `session.wait`.
 
 use std::sync::Arc;
 
 use tether_shared::event::Budget;
 use tether_shared::protocol::{
-    BudgetParams, CancelInputParams, CancelInputResult, CompactParams, CompactResult, DecideParams,
-    DecideResult, InterruptResult, RpcError, SendParams, SendResult, SessionRef, WaitParams,
-    WaitResult,
+    ApprovalRule, BudgetParams, CancelInputParams, CancelInputResult, CompactParams, CompactResult,
+    DecideParams, DecideResult, InterruptResult, RpcError, RuleRemoveParams, RuleRemoveResult,
+    SendParams, SendResult, SessionRef, WaitParams, WaitResult,
 };
 use tether_shared::{Decision, Delivery};
 
@@ -109,8 +110,33 @@ pub(crate) async fn decide(
 ) -> Result<DecideResult, RpcError> {
     let h = peer.ctx.registry.find(&p.session)?;
     peer.writable(&h)?;
-    Ok(DecideResult {
-        decided: h.decide(p.call_id, p.all, decision, p.reason).await?,
+    Ok(h.decide(p.call_id, p.all, decision, p.reason, p.always)
+        .await?)
+}
+
+/// `session.rules`: the session's own rules and its project's, oldest first.
+pub(crate) async fn rules(peer: &Arc<Peer>, p: SessionRef) -> Result<Vec<ApprovalRule>, RpcError> {
+    let h = peer.ctx.registry.find(&p.session)?;
+    let info = h.info();
+    let project = crate::session::rules::project_string(&info.cwd).await;
+    peer.ctx
+        .shared
+        .store
+        .rules(&info.id, &project)
+        .await
+        .map_err(errors::storage)
+}
+
+/// `session.rule_remove`: removes a rule that applies to the session, recorded
+/// in its log.
+pub(crate) async fn rule_remove(
+    peer: &Arc<Peer>,
+    p: RuleRemoveParams,
+) -> Result<RuleRemoveResult, RpcError> {
+    let h = peer.ctx.registry.find(&p.session)?;
+    peer.writable(&h)?;
+    Ok(RuleRemoveResult {
+        removed: h.remove_rule(p.id).await?,
     })
 }
 

@@ -11,6 +11,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 use rusqlite::Connection;
+use tether_shared::rules::ApprovalRule;
 use tether_shared::{Delivery, Event};
 use tokio::sync::{mpsc, oneshot};
 
@@ -22,7 +23,9 @@ use super::{integrity, migrations, reads, search};
 use crate::os::procs::ProcessIdentity;
 use crate::store::api::{Store, StoreFuture};
 use crate::store::error::StoreError;
-use crate::store::types::{Batch, Health, KeyRecord, QueuedInput, SearchHit, SessionRow, unix_now};
+use crate::store::types::{
+    Batch, Health, KeyRecord, NewRule, QueuedInput, SearchHit, SessionRow, unix_now,
+};
 
 /// The most read connections kept for reuse.
 const READERS: usize = 4;
@@ -323,6 +326,28 @@ impl Store for SqliteStore {
     ) -> StoreFuture<'a, Vec<SearchHit>> {
         let (id, query) = (session_id.to_string(), query.to_string());
         self.read(move |c| search::search_newest(c, &id, &query, limit))
+    }
+
+    fn add_rule(&self, rule: NewRule) -> StoreFuture<'_, ApprovalRule> {
+        self.call(move |tx| Op::AddRule(rule, tx))
+    }
+
+    fn rules<'a>(
+        &'a self,
+        session_id: &'a str,
+        project: &'a str,
+    ) -> StoreFuture<'a, Vec<ApprovalRule>> {
+        let (id, project) = (session_id.to_string(), project.to_string());
+        self.read(move |c| reads::rules(c, &id, &project))
+    }
+
+    fn remove_rule<'a>(
+        &'a self,
+        id: u64,
+        session_id: &'a str,
+        project: &'a str,
+    ) -> StoreFuture<'a, Option<ApprovalRule>> {
+        self.call(move |tx| Op::RemoveRule(id, session_id.to_string(), project.to_string(), tx))
     }
 
     fn event<'a>(&'a self, session_id: &'a str, seq: u64) -> StoreFuture<'a, Option<Event>> {

@@ -12,6 +12,8 @@
 //! Migration 2 adds the full-text index of the logs (`search.rs`) and indexes the
 //! events already stored, so an upgraded store's old events are searchable too.
 //!
+//! Migration 4 adds the "always allow" rules of issue 11.
+//!
 //! A later change to the schema is a new entry at the end of [`MIGRATIONS`],
 //! never an edit of an old one. A store whose version is newer than this build
 //! knows is refused (it may hold what this build would misread or drop).
@@ -100,7 +102,27 @@ const MIGRATIONS: &[Migration] = &[
     &[Step::Sql(search::SCHEMA), Step::Code(search::backfill)],
     // 3: every usage count, the cost and the budget of a session (issue 10).
     &[Step::Sql(USAGE_AND_BUDGET)],
+    // 4: "always allow" rules (issue 11).
+    &[Step::Sql(APPROVAL_RULES)],
 ];
+
+/// Migration 4: "always allow" rules. A `session` rule has `session_id`, a
+/// `project` rule has `project` (a directory); `prefix` is NULL for a rule that
+/// allows every call of its tool. AUTOINCREMENT: an id removed is never given
+/// to another rule, so `--rm ID` can never remove a rule added since.
+const APPROVAL_RULES: &str = r#"
+CREATE TABLE approval_rules (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    scope TEXT NOT NULL,
+    session_id TEXT,
+    project TEXT,
+    tool TEXT NOT NULL,
+    prefix TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX approval_rules_by_session ON approval_rules (session_id);
+CREATE INDEX approval_rules_by_project ON approval_rules (project);
+"#;
 
 /// Migration 3: the usage counts besides prompt and completion tokens, the cost,
 /// and the budget (NULL: no limit).

@@ -1,6 +1,7 @@
 //! The store's reads, each on a connection from the read pool (see `handle.rs`).
 
 use rusqlite::{Connection, OptionalExtension, params};
+use tether_shared::rules::{ApprovalRule, RuleScope};
 use tether_shared::{Delivery, Event, EventKind, Usage};
 
 use super::error::SqlError;
@@ -241,4 +242,36 @@ pub(super) fn event(c: &Connection, id: &str, seq: u64) -> Result<Option<Event>,
         )
         .optional()?;
     Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
+}
+
+/// The "always allow" rules of session `id` and of `project`, oldest first. A
+/// scope this build does not know reads as [`RuleScope::Unknown`], which allows
+/// nothing.
+pub(super) fn rules(
+    c: &Connection,
+    id: &str,
+    project: &str,
+) -> Result<Vec<ApprovalRule>, SqlError> {
+    let mut st = c.prepare_cached(
+        "SELECT id, scope, session_id, project, tool, prefix, created_at FROM approval_rules \
+         WHERE (scope = 'session' AND session_id = ?1) OR (scope = 'project' AND project = ?2) \
+         ORDER BY id",
+    )?;
+    let rows = st.query_map(params![id, project], |r| {
+        let scope: String = r.get(1)?;
+        Ok(ApprovalRule {
+            id: r.get::<_, i64>(0)?.max(0) as u64,
+            scope: match scope.as_str() {
+                "session" => RuleScope::Session,
+                "project" => RuleScope::Project,
+                _ => RuleScope::Unknown,
+            },
+            session: r.get(2)?,
+            project: r.get(3)?,
+            tool: r.get(4)?,
+            prefix: r.get(5)?,
+            created_at: r.get(6)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }

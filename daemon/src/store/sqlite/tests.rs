@@ -696,3 +696,79 @@ async fn a_fork_stores_nothing_when_its_name_is_taken_or_its_source_is_gone() {
             .is_empty()
     );
 }
+
+fn new_rule(
+    scope: tether_shared::rules::RuleScope,
+    session: Option<&str>,
+    project: Option<&str>,
+    prefix: Option<&str>,
+) -> crate::store::NewRule {
+    crate::store::NewRule {
+        scope,
+        session_id: session.map(str::to_string),
+        project: project.map(str::to_string),
+        tool: "shell".into(),
+        prefix: prefix.map(str::to_string),
+        created_at: "2026-01-01T00:00:00Z".into(),
+    }
+}
+
+#[tokio::test]
+async fn rules_apply_to_their_session_or_project_survive_a_reopen_and_go_with_the_session() {
+    use tether_shared::rules::RuleScope::{Project, Session};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    {
+        let store = SqliteStore::open(&path).unwrap();
+        for (id, name) in [("a", "one"), ("b", "two")] {
+            store
+                .create_session_keyed(row(id, name), vec![], None, None)
+                .await
+                .unwrap();
+        }
+        let ls = store
+            .add_rule(new_rule(Session, Some("a"), None, Some("ls")))
+            .await
+            .unwrap();
+        assert_eq!(ls.session.as_deref(), Some("a"));
+        assert_eq!(ls.prefix.as_deref(), Some("ls"));
+        store
+            .add_rule(new_rule(Project, None, Some("/p"), None))
+            .await
+            .unwrap();
+        store
+            .add_rule(new_rule(Session, Some("b"), None, Some("cat")))
+            .await
+            .unwrap();
+    }
+    // A fresh open (what a restart or kill -9 leaves) reads them back.
+    let store = SqliteStore::open(&path).unwrap();
+    let of = |rules: Vec<tether_shared::rules::ApprovalRule>| -> Vec<u64> {
+        rules.into_iter().map(|r| r.id).collect()
+    };
+    assert_eq!(of(store.rules("a", "/p").await.unwrap()), [1, 2]);
+    assert_eq!(of(store.rules("a", "/q").await.unwrap()), [1]);
+    assert_eq!(of(store.rules("b", "/p").await.unwrap()), [2, 3]);
+    assert_eq!(of(store.rules("c", "/p").await.unwrap()), [2]);
+    // Removing: only a rule that applies there.
+    assert_eq!(store.remove_rule(3, "a", "/p").await.unwrap(), None);
+    assert_eq!(store.remove_rule(2, "a", "/q").await.unwrap(), None);
+    let removed = store.remove_rule(2, "a", "/p").await.unwrap().unwrap();
+    assert_eq!(removed.scope, Project);
+    assert_eq!(removed.project.as_deref(), Some("/p"));
+    assert_eq!(of(store.rules("b", "/p").await.unwrap()), [3]);
+    // An id is never given again.
+    let next = store
+        .add_rule(new_rule(Project, None, Some("/p"), None))
+        .await
+        .unwrap();
+    assert_eq!(next.id, 4);
+    // The same rule again is the rule already stored.
+    let mut again = new_rule(Project, None, Some("/p"), None);
+    again.created_at = "2027-01-01T00:00:00Z".into();
+    let again = store.add_rule(again).await.unwrap();
+    assert_eq!(again, next);
+    // Deleting a session deletes its session rules, not its project's.
+    store.delete_session_keyed("b", None).await.unwrap();
+    assert_eq!(of(store.rules("b", "/p").await.unwrap()), [4]);
+}

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use rusqlite::{Connection, OptionalExtension, params};
 use tether_shared::event::Budget;
+use tether_shared::rules::ApprovalRule;
 use tether_shared::{Delivery, Event};
 use tokio::sync::{mpsc, oneshot};
 
@@ -16,7 +17,7 @@ use super::error::{SqlError, classify};
 use super::health::HealthCell;
 use crate::os::procs::ProcessIdentity;
 use crate::store::error::StoreError;
-use crate::store::types::{Batch, KeyRecord, SessionRow};
+use crate::store::types::{Batch, KeyRecord, NewRule, SessionRow};
 
 /// One write, with the oneshot that answers its caller after the commit.
 pub(super) enum Op {
@@ -57,6 +58,14 @@ pub(super) enum Op {
         oneshot::Sender<Result<(), StoreError>>,
     ),
     SetBudget(String, Budget, oneshot::Sender<Result<(), StoreError>>),
+    AddRule(NewRule, oneshot::Sender<Result<ApprovalRule, StoreError>>),
+    /// Rule id, session id, project.
+    RemoveRule(
+        u64,
+        String,
+        String,
+        oneshot::Sender<Result<Option<ApprovalRule>, StoreError>>,
+    ),
 }
 
 /// A session to create as a copy of another's log up to a seq (see
@@ -320,8 +329,77 @@ impl Writer {
                 });
                 replies.push(finish(reply, self.settled(out.map(|_| ()))));
             }
+            Op::AddRule(rule, reply) => {
+                let stored_at = std::cell::RefCell::new(rule.created_at.clone());
+                let out = with_sp(&|c| {
+                    // The same rule twice (a retry, a second "always") is one rule.
+                    let same: Option<(i64, String)> = c
+                        .query_row(
+                            "SELECT id, created_at FROM approval_rules WHERE scope = ?1 AND session_id IS ?2 \
+                             AND project IS ?3 AND tool = ?4 AND prefix IS ?5",
+                            params![
+                                rule.scope.as_str(),
+                                rule.session_id,
+                                rule.project,
+                                rule.tool,
+                                rule.prefix
+                            ],
+                            |r| Ok((r.get(0)?, r.get(1)?)),
+                        )
+                        .optional()?;
+                    if let Some((id, created_at)) = same {
+                        *stored_at.borrow_mut() = created_at;
+                        return Ok(id);
+                    }
+                    c.execute(
+                        "INSERT INTO approval_rules (scope, session_id, project, tool, prefix, created_at) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                        params![
+                            rule.scope.as_str(),
+                            rule.session_id,
+                            rule.project,
+                            rule.tool,
+                            rule.prefix,
+                            rule.created_at
+                        ],
+                    )?;
+                    Ok(c.last_insert_rowid())
+                });
+                let out = out.map(|id| ApprovalRule {
+                    id: id.max(0) as u64,
+                    scope: rule.scope,
+                    tool: rule.tool.clone(),
+                    prefix: rule.prefix.clone(),
+                    created_at: stored_at.borrow().clone(),
+                    session: rule.session_id.clone(),
+                    project: rule.project.clone(),
+                });
+                replies.push(finish(reply, self.settled(out)));
+            }
+            Op::RemoveRule(rule_id, session_id, project, reply) => {
+                let found = std::cell::RefCell::new(None);
+                let out = with_sp(&|c| {
+                    let rule = super::reads::rules(c, &session_id, &project)?
+                        .into_iter()
+                        .find(|r| r.id == rule_id);
+                    if rule.is_some() {
+                        c.execute(
+                            "DELETE FROM approval_rules WHERE id = ?1",
+                            params![rule_id.min(i64::MAX as u64) as i64],
+                        )?;
+                    }
+                    *found.borrow_mut() = rule;
+                    Ok(0)
+                });
+                let out = out.map(|_| found.into_inner());
+                replies.push(finish(reply, self.settled(out)));
+            }
             Op::Delete(id, key, reply) => {
                 let out = with_sp(&|c| {
+                    c.execute(
+                        "DELETE FROM approval_rules WHERE scope = 'session' AND session_id = ?1",
+                        params![id],
+                    )?;
                     super::search::forget(c, &id)?;
                     c.execute("DELETE FROM events WHERE session_id = ?1", params![id])?;
                     c.execute("DELETE FROM inputs WHERE session_id = ?1", params![id])?;

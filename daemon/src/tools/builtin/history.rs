@@ -186,6 +186,7 @@ fn content(event: &Event) -> (String, String) {
             call_id,
             tool,
             arguments,
+            ..
         } => (
             format!("{kind} of {tool} (call {call_id})"),
             arguments.to_string(),

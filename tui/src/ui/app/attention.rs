@@ -196,6 +196,7 @@ impl Attention {
                         call_id: id,
                         tool,
                         arguments,
+                        ..
                     } if *id == call_id => {
                         call = Some(PendingCall {
                             call_id: id.clone(),
@@ -399,6 +400,7 @@ mod tests {
                     call_id: "c1".into(),
                     tool: "shell".into(),
                     arguments: serde_json::json!({"command": "rm -rf\ttarget"}),
+                    rule: None,
                 },
             },
             Event {

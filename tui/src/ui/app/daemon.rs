@@ -43,18 +43,23 @@ impl App {
             Some(v) => {
                 let pending = v.pending();
                 let head = pending.first().map(|(id, _, _)| id.clone());
+                // An "always allow" step open on a call decided meanwhile.
+                let drafted = v
+                    .prompt
+                    .as_ref()
+                    .filter(|p| p.always.is_some() && Some(&p.call_id) != head.as_ref())
+                    .map(|p| p.call_id.clone());
                 match (head, &mut v.prompt) {
                     // A dialog hides the prompt: it arms again once it shows.
                     (Some(head), Some(p)) if p.call_id == head && covered => p.since = now,
                     (Some(head), Some(p)) if p.call_id == head => {}
-                    (Some(head), _) if !read_only => {
-                        v.prompt = Some(Prompt {
-                            call_id: head,
-                            since: now,
-                            scroll: 0,
-                        })
-                    }
+                    (Some(head), _) if !read_only => v.prompt = Some(Prompt::new(head, now)),
                     _ => v.prompt = None,
+                }
+                if let Some(call_id) = drafted {
+                    self.flash = Some(format!(
+                        "{call_id} was decided elsewhere; no rule was added from here"
+                    ));
                 }
                 pending
             }
@@ -252,7 +257,13 @@ impl App {
                 text,
                 cancelled,
             } => self.on_cancelled(input_id, text, cancelled),
-            FromDaemon::Error(e) => self.flash = Some(e),
+            FromDaemon::Error(e) => {
+                // A decision the daemon refused may be made again.
+                if let Some(p) = self.session.as_mut().and_then(|v| v.prompt.as_mut()) {
+                    p.sent = false;
+                }
+                self.flash = Some(e);
+            }
         }
     }
 

@@ -24,9 +24,18 @@ impl App {
                 return;
             }
             Some(Modal::Review(r)) => {
-                // Text, never a decision: only a deny reason being typed takes it.
+                // Text, never a decision: only a deny reason being typed, or
+                // the "always allow" step's shell prefix (shown before anything
+                // is added), takes it.
                 if let Some(reason) = r.deny.as_mut() {
                     reason.insert_str(text);
+                } else if let Some(prefix) = r
+                    .call
+                    .as_mut()
+                    .and_then(|c| c.always.as_mut())
+                    .and_then(|d| d.prefix.as_mut())
+                {
+                    prefix.insert_str(text);
                 }
                 return;
             }
@@ -38,11 +47,21 @@ impl App {
             _ => {}
         }
         // A paste is text: it goes into the message box, even while a call
-        // waits, and never decides anything.
+        // waits, and never decides anything. In the "always allow" step it goes
+        // into the shell prefix, shown before anything is added.
         if let (Screen::Session, Some(v)) = (self.screen, self.session.as_mut())
             && !self.read_only
         {
-            v.input.insert_str(text);
+            match v.prompt.as_mut().and_then(|p| p.always.as_mut()) {
+                Some(draft) => {
+                    if let Some(prefix) = draft.prefix.as_mut() {
+                        prefix.insert_str(text);
+                    }
+                }
+                None => {
+                    v.input.insert_str(text);
+                }
+            }
         }
     }
 
@@ -141,6 +160,9 @@ impl App {
                             call_id,
                             reason,
                         });
+                    }
+                    if let Some(p) = self.session.as_mut().and_then(|v| v.prompt.as_mut()) {
+                        p.sent = true;
                     }
                     self.modal = None;
                 }

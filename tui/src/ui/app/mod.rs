@@ -23,6 +23,6 @@ pub use copy::{CopyMode, Point, Selecting};
 pub use lines::{Row, line_text};
 pub use list::ListState;
 pub use reading::{WHEEL_LINES, search_words};
-pub use session::{Prompt, Search, SessionView, input_rows};
+pub use session::{AlwaysDraft, Prompt, Search, SessionView, input_rows};
 pub use spinner::{FRAMES, elapsed};
 pub use state::{ATTACH_PAGE, App, ConnState, Screen};

@@ -1,11 +1,14 @@
 //! Deciding a waiting call from the session list: opening the prompt for the
 //! selected session, following its waiting calls as the list changes (the next
 //! one shows, re-armed, once one is decided), and its keys, which are the
-//! session view's: deliberate chords only, armed, never in a burst.
+//! session view's: deliberate chords only, armed, never in a burst, and the
+//! same "always allow" step.
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
 use super::clock::ARM_DELAY;
+use super::session::AlwaysDraft;
+use super::session_keys::{DraftKey, draft_key};
 use super::state::App;
 use crate::ui::conn::ToDaemon;
 use crate::ui::keymap::{Action, Context, Key};
@@ -28,7 +31,7 @@ impl App {
             return;
         }
         let review = Review::new(s.id.clone(), s.name.clone(), self.clock.now());
-        self.modal = Some(Modal::Review(review));
+        self.modal = Some(Modal::Review(Box::new(review)));
         self.sync_review();
     }
 
@@ -61,6 +64,16 @@ impl App {
             ));
             r.deny = None;
         }
+        if let Some(c) = &r.call
+            && c.always.is_some()
+            && waiting.first().copied() != Some(&c.call_id)
+        {
+            // Decided elsewhere while the rule was being drafted.
+            self.flash = Some(format!(
+                "{} was decided elsewhere; no rule was added from here",
+                c.call_id
+            ));
+        }
         let Some(head) = waiting.first().copied() else {
             if r.decided.is_empty() {
                 self.flash = Some(format!("nothing waits in {} any more", r.name));
@@ -71,7 +84,9 @@ impl App {
             self.modal = None;
             return;
         };
-        let more = waiting.len() - 1;
+        // Which call of those asked together this is, as seen from here: the
+        // ones decided from this prompt came first.
+        let position = (r.decided.len() + 1, r.decided.len() + waiting.len());
         match self.list.attention.call(&s.id, head) {
             Some(Some(pc)) if shown.as_ref() != Some(head) => {
                 r.call = Some(Call {
@@ -79,15 +94,18 @@ impl App {
                     tool: pc.tool.clone(),
                     args: pc.args.clone(),
                     diff: pc.diff.clone(),
-                    more,
+                    position,
                     session: Some(r.name.clone()),
+                    cwd: s.cwd.clone(),
                     scroll: 0,
+                    always: None,
+                    sent: false,
                 });
                 r.since = now;
             }
             Some(Some(_)) => {
                 if let Some(c) = r.call.as_mut() {
-                    c.more = more;
+                    c.position = position;
                 }
             }
             Some(None) => {
@@ -134,23 +152,67 @@ impl App {
             }
             return;
         }
+        let armed = now >= armed_at(r);
+        let action = self.keymap.action(Context::Approval, &key);
+        // The "always allow" step: keys edit the rule, Esc goes back to the
+        // prompt, and only the approve key (armed, on its own) adds it. Deny
+        // leaves the step for the prompt's deny; scrolling scrolls the call.
+        if let Some(c) = r.call.as_mut()
+            && c.always.is_some()
+        {
+            if action == Some(Action::Deny) {
+                c.always = None;
+            } else if !matches!(action, Some(Action::PromptUp | Action::PromptDown)) {
+                let approve = self.keymap.hint(Action::Approve);
+                let tool = c.tool.clone();
+                match draft_key(
+                    &mut c.always,
+                    &tool,
+                    &ev,
+                    action,
+                    &key,
+                    in_burst,
+                    armed,
+                    &approve,
+                ) {
+                    DraftKey::Done => {}
+                    DraftKey::Flash(text) => self.flash = Some(text),
+                    DraftKey::Add(always) => {
+                        let call_id = c.call_id.clone();
+                        self.outbox.push(ToDaemon::Approve {
+                            session: r.session.clone(),
+                            call_id: call_id.clone(),
+                            always: Some(always),
+                        });
+                        self.outbox.push(ToDaemon::ListSessions);
+                        self.flash = Some(format!(
+                            "approved {call_id} in {} and added the rule",
+                            r.name
+                        ));
+                        r.decided.push(call_id);
+                        r.call = None;
+                        self.sync_review();
+                    }
+                }
+                return;
+            }
+        }
         if ev.code == KeyCode::Esc {
             self.modal = None;
             return;
         }
-        let armed = now >= armed_at(r);
         let (total, shown) = r.view;
         let Some(c) = r.call.as_mut() else {
             return;
         };
-        match self.keymap.action(Context::Approval, &key) {
-            Some(Action::Approve | Action::Deny) if !armed => {
+        match action {
+            Some(Action::Approve | Action::Deny | Action::AlwaysAllow) if !armed => {
                 self.flash = Some(format!(
                     "the prompt is arming: press {} again in a moment",
                     key.label()
                 ));
             }
-            Some(Action::Approve | Action::Deny) if in_burst => {
+            Some(Action::Approve | Action::Deny | Action::AlwaysAllow) if in_burst => {
                 self.flash = Some(format!(
                     "{} came with other input (a paste?): nothing decided; press it on its own",
                     key.label()
@@ -161,6 +223,7 @@ impl App {
                 self.outbox.push(ToDaemon::Approve {
                     session: r.session.clone(),
                     call_id: call_id.clone(),
+                    always: None,
                 });
                 self.outbox.push(ToDaemon::ListSessions);
                 self.flash = Some(format!("approved {call_id} in {}", r.name));
@@ -169,6 +232,7 @@ impl App {
                 self.sync_review();
             }
             Some(Action::Deny) => r.deny = Some(LineInput::default()),
+            Some(Action::AlwaysAllow) => c.always = Some(AlwaysDraft::for_call(&c.tool, &c.args)),
             Some(Action::PromptUp) => c.scroll = c.scroll.saturating_sub(1),
             Some(Action::PromptDown) => c.scroll = (c.scroll + 1).min(total.saturating_sub(shown)),
             _ => {}

@@ -9,6 +9,7 @@ use ratatui::style::{Color, Style};
 use ratatui::widgets::{Block, Borders};
 use ratatui_textarea::{CursorMove, TextArea, WrapMode};
 use tether_shared::protocol::{AttachResult, QueuedInput, SessionInfo};
+use tether_shared::rules::{RuleScope, SHELL_TOOL, default_prefix};
 use tether_shared::{Event, EventKind};
 
 use super::history::HistoryWalk;
@@ -25,6 +26,57 @@ pub struct Prompt {
     pub since: Instant,
     /// Lines the call's text is scrolled down.
     pub scroll: usize,
+    /// The "always allow" step, while it is open.
+    pub always: Option<AlwaysDraft>,
+    /// A decision on this call went to the daemon; its answer has not come yet.
+    pub sent: bool,
+}
+
+impl Prompt {
+    /// The prompt of `call_id`, come to the head of the queue at `since`.
+    pub fn new(call_id: String, since: Instant) -> Prompt {
+        Prompt {
+            call_id,
+            since,
+            scroll: 0,
+            always: None,
+            sent: false,
+        }
+    }
+}
+
+/// The second step of "always allow": the rule a person is about to add, shown
+/// whole until the approve key adds it (and approves the call) or Esc drops it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlwaysDraft {
+    /// This session, or every session in its project.
+    pub scope: RuleScope,
+    /// For a `shell` call: the words a command must start with, editable (the
+    /// command's first word to begin with); `None` for other tools (every call).
+    pub prefix: Option<LineInput>,
+}
+
+impl AlwaysDraft {
+    /// The draft for a call of `tool` with `args` (compact JSON).
+    pub fn for_call(tool: &str, args: &str) -> AlwaysDraft {
+        let prefix = (tool == SHELL_TOOL).then(|| {
+            let command = serde_json::from_str::<serde_json::Value>(args)
+                .ok()
+                .and_then(|v| {
+                    v.get("command")
+                        .and_then(|c| c.as_str())
+                        .map(str::to_string)
+                })
+                .unwrap_or_default();
+            let mut input = LineInput::default();
+            input.insert_str(&default_prefix(&command));
+            input
+        });
+        AlwaysDraft {
+            scope: RuleScope::Session,
+            prefix,
+        }
+    }
 }
 
 /// Transcript search: the loaded cells that hold the query, and the events of
@@ -251,6 +303,30 @@ impl SessionView {
             } if id == call_id => diff.as_deref(),
             _ => None,
         })
+    }
+
+    /// Where `call_id` stands among the calls of its step that asked for approval:
+    /// (its place from 1, how many asked), so a person reviewing them one after
+    /// another sees `2 of 3`. Read from the loaded events; the waiting calls
+    /// alone when the step's start is not loaded.
+    pub fn approval_position(&self, call_id: &str) -> (usize, usize) {
+        let mut asked: Vec<&str> = Vec::new();
+        for e in self.events.iter().rev() {
+            match &e.kind {
+                EventKind::ApprovalRequested { call_id: id, .. } => asked.push(id),
+                EventKind::AssistantMessage { .. } | EventKind::TurnStarted => break,
+                _ => {}
+            }
+        }
+        asked.reverse();
+        match asked.iter().position(|id| *id == call_id) {
+            Some(i) => (i + 1, asked.len()),
+            None => {
+                let pending = self.pending();
+                let i = pending.iter().position(|(id, _, _)| id == call_id);
+                (i.map_or(1, |i| i + 1), pending.len().max(1))
+            }
+        }
     }
 
     /// Total transcript height at a width (live output and the partial answer included).

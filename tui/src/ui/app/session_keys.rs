@@ -4,11 +4,13 @@
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui_textarea::CursorMove;
+use tether_shared::protocol::AlwaysAllow;
+use tether_shared::rules::{RuleScope, check_prefix};
 use tether_shared::{Delivery, SessionState};
 
 use super::clock::ARM_DELAY;
 use super::history::{self, HistoryWalk, Step};
-use super::session::{Search, SessionView, new_input, replace_text};
+use super::session::{AlwaysDraft, Search, SessionView, new_input, replace_text};
 use super::state::{App, ConnState};
 use crate::ui::conn::ToDaemon;
 use crate::ui::keymap::{Action, Context, Key};
@@ -46,6 +48,22 @@ impl App {
             self.copy_key(ev, key);
             return;
         }
+        // The "always allow" step: keys edit the rule, never the message, and
+        // only the approve key (armed, on its own) adds it.
+        if !read_only && v.prompt.as_ref().is_some_and(|p| p.always.is_some()) {
+            let action = self.keymap.action(Context::Approval, &key);
+            if !matches!(
+                action,
+                Some(Action::Deny | Action::PromptUp | Action::PromptDown)
+            ) {
+                self.always_key(ev, action, key, in_burst);
+                return;
+            }
+            // Deny (or scrolling the call) leaves the step for the prompt.
+            if let (Some(Action::Deny), Some(p)) = (action, v.prompt.as_mut()) {
+                p.always = None;
+            }
+        }
         // While a call waits, only its deliberate keys (never a printable key,
         // Enter or a paste) decide it, and only once the prompt is armed.
         // Everything else goes on to the message box as usual.
@@ -56,28 +74,44 @@ impl App {
             let call_id = p.call_id.clone();
             let armed = self.clock.now() >= p.since + ARM_DELAY;
             let (total, shown) = v.prompt_view;
+            let deciding = matches!(action, Action::Approve | Action::Deny | Action::AlwaysAllow);
             match action {
-                Action::Approve | Action::Deny if !armed => {
+                _ if deciding && !armed => {
                     self.flash = Some(format!(
                         "the prompt is arming: press {} again in a moment",
                         key.label()
                     ));
                 }
-                Action::Approve | Action::Deny if in_burst => {
+                _ if deciding && in_burst => {
                     self.flash = Some(format!(
                         "{} came with other input (a paste?): nothing decided; press it on its own",
                         key.label()
                     ));
                 }
-                Action::Approve => self.outbox.push(ToDaemon::Approve {
-                    session: id,
-                    call_id,
-                }),
+                _ if deciding && p.sent => {
+                    self.flash = Some(format!(
+                        "{call_id} is decided already; waiting for the daemon to say so"
+                    ));
+                }
+                Action::Approve => {
+                    p.sent = true;
+                    self.outbox.push(ToDaemon::Approve {
+                        session: id,
+                        call_id,
+                        always: None,
+                    })
+                }
                 Action::Deny => {
                     self.modal = Some(Modal::DenyReason {
                         call_id,
                         reason: LineInput::default(),
                     })
+                }
+                Action::AlwaysAllow => {
+                    let call = v.pending().into_iter().find(|(c, _, _)| *c == call_id);
+                    if let (Some((_, tool, args)), Some(p)) = (call, v.prompt.as_mut()) {
+                        p.always = Some(AlwaysDraft::for_call(&tool, &args));
+                    }
                 }
                 Action::PromptUp => p.scroll = p.scroll.saturating_sub(1),
                 Action::PromptDown => {
@@ -276,6 +310,126 @@ fn walk_history(v: &mut SessionView, sent: &[(String, String)], dir: Step, by_pr
         // Older: the cursor on the first line, so the next Up goes on walking;
         // newer: on the last line, for Down.
         replace_text(&mut v.input, &text, dir == Step::Older);
+    }
+}
+
+/// What a key in the "always allow" step comes to.
+pub(super) enum DraftKey {
+    /// Handled there (or ignored): nothing more to do.
+    Done,
+    /// Handled, with something to tell the person.
+    Flash(String),
+    /// The approve key, pressed on its own once armed: add this rule and
+    /// approve the call (the step is closed).
+    Add(AlwaysAllow),
+}
+
+/// A key in the "always allow" step (see [`AlwaysDraft`]) of a call of `tool`:
+/// Esc leaves it, Tab switches the scope, the approve key (armed, on its own)
+/// adds the rule and approves the call, and the other keys edit a `shell`
+/// prefix. The session view and the list's prompt both use it.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn draft_key(
+    always: &mut Option<AlwaysDraft>,
+    tool: &str,
+    ev: &KeyEvent,
+    action: Option<Action>,
+    key: &Key,
+    in_burst: bool,
+    armed: bool,
+    approve: &str,
+) -> DraftKey {
+    let Some(draft) = always.as_mut() else {
+        return DraftKey::Done;
+    };
+    match (action, ev.code) {
+        (Some(Action::Approve), _) => {
+            if !armed {
+                return DraftKey::Flash(format!(
+                    "the prompt is arming: press {} again in a moment",
+                    key.label()
+                ));
+            }
+            if in_burst {
+                return DraftKey::Flash(format!(
+                    "{} came with other input (a paste?): no rule added; press it on its own",
+                    key.label()
+                ));
+            }
+            let prefix = draft.prefix.as_ref().map(|i| i.text().trim().to_string());
+            if let Some(prefix) = &prefix
+                && let Err(e) = check_prefix(prefix)
+            {
+                return DraftKey::Flash(e);
+            }
+            let rule = AlwaysAllow {
+                scope: draft.scope,
+                tool: Some(tool.to_string()),
+                prefix,
+            };
+            *always = None;
+            DraftKey::Add(rule)
+        }
+        (_, KeyCode::Esc) => {
+            *always = None;
+            DraftKey::Done
+        }
+        // Not from a paste: what the rule covers changes only by a key pressed.
+        (_, KeyCode::Tab | KeyCode::BackTab) if !in_burst => {
+            draft.scope = match draft.scope {
+                RuleScope::Session => RuleScope::Project,
+                _ => RuleScope::Session,
+            };
+            DraftKey::Done
+        }
+        (_, KeyCode::Enter) => DraftKey::Flash(format!(
+            "Enter adds nothing: {approve} adds the rule and approves the call, Esc goes back"
+        )),
+        _ => {
+            if let Some(prefix) = draft.prefix.as_mut() {
+                prefix.on_key(ev);
+            }
+            DraftKey::Done
+        }
+    }
+}
+
+impl App {
+    /// A key in the session view's "always allow" step (see [`draft_key`]).
+    fn always_key(&mut self, ev: KeyEvent, action: Option<Action>, key: Key, in_burst: bool) {
+        let approve = self.keymap.hint(Action::Approve);
+        let now = self.clock.now();
+        let Some(v) = self.session.as_mut() else {
+            return;
+        };
+        let id = v.info.id.clone();
+        let pending = v.pending();
+        let Some(p) = v.prompt.as_mut() else { return };
+        let Some((_, tool, _)) = pending.iter().find(|(c, _, _)| *c == p.call_id) else {
+            return;
+        };
+        let armed = now >= p.since + ARM_DELAY;
+        match draft_key(
+            &mut p.always,
+            tool,
+            &ev,
+            action,
+            &key,
+            in_burst,
+            armed,
+            &approve,
+        ) {
+            DraftKey::Done => {}
+            DraftKey::Flash(text) => self.flash = Some(text),
+            DraftKey::Add(always) => {
+                p.sent = true;
+                self.outbox.push(ToDaemon::Approve {
+                    session: id,
+                    call_id: p.call_id.clone(),
+                    always: Some(always),
+                });
+            }
+        }
     }
 }
 

@@ -1,7 +1,8 @@
 //! The approval prompt: the whole call that waits, laid out for a person to
 //! judge (a `shell` command as its text, wrapped; a file change as its path and
 //! a unified diff; anything else as pretty JSON), scrollable when it is longer
-//! than the room, and a last line that says which keys decide.
+//! than the room, and a last line that says which keys decide. Its "always
+//! allow" step shows the rule about to be added in place of that line.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -11,7 +12,9 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use serde_json::Value;
 use tether_shared::diff;
 
-use crate::ui::app::{App, SessionView};
+use tether_shared::rules::{self, RuleScope};
+
+use crate::ui::app::{AlwaysDraft, App, SessionView};
 use crate::ui::keymap::{Action, Context};
 use crate::ui::transcript::wrap;
 
@@ -142,12 +145,19 @@ pub struct Call {
     pub args: String,
     /// The daemon's diff of the change, when it sent one.
     pub diff: Option<String>,
-    /// Calls waiting after it.
-    pub more: usize,
+    /// Where it stands among the calls asked together: (its place from 1, how
+    /// many), so a person reviewing them one after another sees `2 of 3`.
+    pub position: (usize, usize),
     /// The session's name, when the prompt shows outside the session.
     pub session: Option<String>,
+    /// The session's working directory (what a project rule covers).
+    pub cwd: String,
     /// Lines the call's text is scrolled down.
     pub scroll: usize,
+    /// The "always allow" step, while it is open.
+    pub always: Option<AlwaysDraft>,
+    /// A decision on it went to the daemon; its answer has not come yet.
+    pub sent: bool,
 }
 
 /// The call at the head of the session view's queue, while its prompt shows.
@@ -160,9 +170,12 @@ fn session_call(v: &SessionView) -> Option<Call> {
         tool: tool.clone(),
         args: args.clone(),
         diff: v.approval_diff(&p.call_id).map(str::to_string),
-        more: pending.len() - 1,
+        position: v.approval_position(&p.call_id),
         session: None,
+        cwd: v.info.cwd.clone(),
         scroll: p.scroll,
+        always: p.always.clone(),
+        sent: p.sent,
     })
 }
 
@@ -175,8 +188,10 @@ struct Layout {
 }
 
 fn layout(c: &Call, width: u16) -> Layout {
-    let more = if c.more > 0 {
-        format!(" (+{} more)", c.more)
+    // Several calls asked together: which one this is, reviewed in turn.
+    let (at, of) = c.position;
+    let more = if of > 1 {
+        format!(" · {at} of {of}")
     } else {
         String::new()
     };
@@ -218,7 +233,7 @@ pub fn wanted_height(app: &App, v: &SessionView, width: u16) -> u16 {
 /// Rows the prompt for `c` wants at `width`.
 pub fn call_height(app: &App, c: &Call, width: u16) -> u16 {
     let l = layout(c, width);
-    let keys = keys_lines(app, None, width).len();
+    let keys = keys_lines(app, c, None, width).len();
     u16::try_from(l.body.len() + l.pinned.len() + 2 + keys).unwrap_or(u16::MAX)
 }
 
@@ -229,10 +244,19 @@ fn chip(text: String) -> Span<'static> {
     )
 }
 
-/// The last line: which keys decide (or that the prompt is still arming), and
-/// how to scroll a call longer than the room.
-fn keys_lines(app: &App, scroll: Option<(usize, usize, usize)>, width: u16) -> Vec<Line<'static>> {
+/// The last lines: which keys decide (or that the prompt is still arming), and
+/// how to scroll a call longer than the room; in the "always allow" step, the
+/// rule about to be added instead.
+fn keys_lines(
+    app: &App,
+    c: &Call,
+    scroll: Option<(usize, usize, usize)>,
+    width: u16,
+) -> Vec<Line<'static>> {
     let keys = |a| app.keymap.keys_for(Context::Approval, a).join("/");
+    if let Some(draft) = &c.always {
+        return fit_draft(always_lines(app, c, draft, scroll, width), usize::MAX);
+    }
     let mut spans = Vec::new();
     if app.arming_left().is_some_and(|left| !left.is_zero()) {
         spans.push(Span::styled(
@@ -244,11 +268,19 @@ fn keys_lines(app: &App, scroll: Option<(usize, usize, usize)>, width: u16) -> V
             keys(Action::Approve),
             keys(Action::Deny)
         )));
+    } else if c.sent {
+        spans.push(Span::styled(
+            " sent ",
+            Style::new().fg(Color::Black).bg(Color::Gray),
+        ));
+        spans.push(Span::raw(" waiting for the daemon…"));
     } else {
         spans.push(chip(keys(Action::Approve)));
-        spans.push(Span::raw(" approve  "));
+        spans.push(Span::raw(" approve "));
         spans.push(chip(keys(Action::Deny)));
-        spans.push(Span::raw(" deny"));
+        spans.push(Span::raw(" deny "));
+        spans.push(chip(keys(Action::AlwaysAllow)));
+        spans.push(Span::raw(" always"));
     }
     if let Some((first, last, total)) = scroll {
         spans.push(Span::styled(
@@ -270,35 +302,247 @@ fn keys_lines(app: &App, scroll: Option<(usize, usize, usize)>, width: u16) -> V
     }
     wrap(spans, width, " ")
 }
+/// The "always allow" step: what the rule allows (for `shell`, the prefix as
+/// typed, escapes shown, with the cursor), where it applies, and the keys; then
+/// whether this call is one it matches. Each group of lines says whether it must
+/// show (see [`fit_draft`]).
+fn always_lines(
+    app: &App,
+    c: &Call,
+    draft: &AlwaysDraft,
+    scroll: Option<(usize, usize, usize)>,
+    width: u16,
+) -> Vec<(Vec<Line<'static>>, bool)> {
+    let keys = |a| app.keymap.keys_for(Context::Approval, a).join("/");
+    let bold = Style::new().add_modifier(Modifier::BOLD);
+    let dim = Style::new().fg(Color::DarkGray);
+    let tool = c.tool.as_str();
+    let mut out = Vec::new();
+    let title = Span::styled(
+        " always allow ",
+        Style::new()
+            .fg(Color::Black)
+            .bg(Color::Yellow)
+            .add_modifier(Modifier::BOLD),
+    );
+    match &draft.prefix {
+        Some(prefix) => {
+            out.push((
+                wrap(
+                    vec![
+                        title,
+                        Span::raw(format!(" {tool} ")),
+                        Span::styled(visible(&prefix.render(true)), bold.fg(Color::Yellow)),
+                        Span::raw(" + any arguments"),
+                    ],
+                    width,
+                    "   ",
+                ),
+                true,
+            ));
+            let command = serde_json::from_str::<Value>(&c.args)
+                .ok()
+                .and_then(|a| a.get("command").and_then(Value::as_str).map(str::to_string))
+                .unwrap_or_default();
+            let text = prefix.text().trim();
+            if rules::prefix_runs_anything(text) {
+                out.push((
+                    wrap(
+                        vec![Span::styled(
+                            format!(
+                                "  ⚠ {text} runs any command it is given: this allows everything"
+                            ),
+                            Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+                        )],
+                        width,
+                        "    ",
+                    ),
+                    true,
+                ));
+            }
+            let (mark, note) = match (rules::check_prefix(text), rules::plain_words(&command)) {
+                (Err(_), _) if text.is_empty() => (
+                    Span::styled("  ✗ ", Style::new().fg(Color::Red)),
+                    "type the words a command must start with".to_string(),
+                ),
+                (Err(e), _) => (Span::styled("  ✗ ", Style::new().fg(Color::Red)), e),
+                (Ok(_), _) if rules::prefix_matches(text, &command) => (
+                    Span::styled("  ✓ ", Style::new().fg(Color::Green)),
+                    "this command matches; so will later ones that start with these words \
+                     (none with ; | & $ ` < > ( ) * ~ or a leading VAR=)"
+                        .to_string(),
+                ),
+                (Ok(_), Err(why)) => (
+                    Span::styled("  ! ", Style::new().fg(Color::Yellow)),
+                    format!("approved once: this command never matches a rule ({why})"),
+                ),
+                (Ok(_), Ok(_)) => (
+                    Span::styled("  ! ", Style::new().fg(Color::Yellow)),
+                    "approved once: this command does not start with these words".to_string(),
+                ),
+            };
+            out.push((wrap(vec![mark, Span::raw(note)], width, "    "), false));
+        }
+        None => out.push((
+            wrap(
+                vec![
+                    title,
+                    Span::styled(format!(" every {tool} call"), bold),
+                    Span::raw(", whatever its arguments"),
+                ],
+                width,
+                "   ",
+            ),
+            true,
+        )),
+    }
+    let radio = |on: bool, label: &str| {
+        let style = if on {
+            Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)
+        } else {
+            Style::new()
+        };
+        Span::styled(format!("({}) {label}", if on { "•" } else { " " }), style)
+    };
+    let project = draft.scope == RuleScope::Project;
+    out.push((
+        wrap(
+            vec![
+                Span::raw("  for "),
+                radio(!project, "this session"),
+                Span::raw("  "),
+                radio(project, "the project"),
+                Span::styled("  (Tab switches)", dim),
+            ],
+            width,
+            "    ",
+        ),
+        true,
+    ));
+    if project {
+        out.push((
+            wrap(
+                vec![Span::styled(
+                    format!(
+                        "  every session working in the git work tree of {} (or in it), now and later",
+                        visible(&c.cwd)
+                    ),
+                    dim,
+                )],
+                width,
+                "    ",
+            ),
+            false,
+        ));
+    }
+    let keys_line = vec![
+        chip(keys(Action::Approve)),
+        Span::raw(if project {
+            " allow in the project  "
+        } else {
+            " allow in this session  "
+        }),
+        chip("Esc".into()),
+        Span::raw(" back"),
+    ];
+    out.push((wrap(keys_line, width, " "), true));
+    if let Some((first, last, total)) = scroll {
+        out.push((
+            wrap(
+                vec![Span::styled(
+                    format!(
+                        "  {}/{} scroll the call · {first}-{last}/{total}",
+                        keys(Action::PromptUp),
+                        keys(Action::PromptDown)
+                    ),
+                    Style::new().fg(Color::Cyan),
+                )],
+                width,
+                "    ",
+            ),
+            false,
+        ));
+    }
+    out
+}
+
+/// The step's lines in at most `room` rows. The optional groups go first; then
+/// each of the others keeps only its first line; then only the rule's and the
+/// keys' first lines stay.
+fn fit_draft(groups: Vec<(Vec<Line<'static>>, bool)>, room: usize) -> Vec<Line<'static>> {
+    let count = |g: &[(Vec<Line<'static>>, bool)]| g.iter().map(|(l, _)| l.len()).sum::<usize>();
+    if count(&groups) <= room {
+        return groups.into_iter().flat_map(|(l, _)| l).collect();
+    }
+    let must: Vec<Vec<Line<'static>>> = groups
+        .into_iter()
+        .filter(|(_, must)| *must)
+        .map(|(l, _)| l)
+        .collect();
+    if must.iter().map(Vec::len).sum::<usize>() <= room {
+        return must.into_iter().flatten().collect();
+    }
+    let firsts: Vec<Line<'static>> = must
+        .into_iter()
+        .filter_map(|l| l.into_iter().next())
+        .collect();
+    if firsts.len() <= room {
+        return firsts;
+    }
+    let last = firsts.last().cloned();
+    let mut out: Vec<Line<'static>> = firsts.into_iter().take(room.saturating_sub(1)).collect();
+    out.extend(last.filter(|_| room > 0));
+    out
+}
 
 /// How many of the call's lines fit in `area`: the key lines matter most, then
 /// the header and the path, then the call.
 struct Rows {
     /// The call's lines in all.
     total: usize,
+    /// The key lines (or the "always allow" step's) shown.
+    keys: usize,
     /// Header and path lines shown.
     head: usize,
     /// The call's lines shown.
     shown: usize,
 }
 
-fn rows(app: &App, l: &Layout, area: Rect) -> Rows {
+fn rows(app: &App, c: &Call, l: &Layout, area: Rect) -> Rows {
     let rows = area.height.saturating_sub(1) as usize; // under the border
     let total = l.body.len();
     // The key lines matter most, then the header and the path, then the call.
-    // The key lines grow when the call scrolls (they say how).
     let fixed = 1 + l.pinned.len();
-    let mut keys_h = keys_lines(app, None, area.width).len();
-    if total > rows.saturating_sub(keys_h + fixed) {
-        keys_h = keys_lines(app, Some((total, total, total)), area.width).len();
+    let fit = |keys_h: usize| {
+        // Tight on room: a line of the call before the header and path.
+        let avail = rows.saturating_sub(keys_h);
+        let head = fixed.min(avail.saturating_sub(total.min(1)));
+        (head, total.min(avail - head))
+    };
+    let mut keys_h = keys_lines(app, c, None, area.width).len();
+    if c.always.is_some() {
+        // The step gives way to the call's first line and the header: the
+        // person adding the rule still sees the call (and can scroll it).
+        keys_h = keys_h.min(rows.saturating_sub(1 + total.min(1)).max(2));
+    } else if total > rows.saturating_sub(keys_h + fixed) {
+        // The key lines grow when the call scrolls (they say how), by as much as
+        // the numbers they show take: room for the longest, then for those shown
+        // when they take a line less (and still do with the call's line more).
+        let lines = |shown: usize| {
+            let start = c.scroll.min(total - shown);
+            keys_lines(app, c, Some((start + 1, start + shown, total)), area.width).len()
+        };
+        keys_h = keys_lines(app, c, Some((total, total, total)), area.width).len();
+        let fewer = lines(fit(keys_h).1);
+        if fewer < keys_h && lines(fit(fewer).1) <= fewer {
+            keys_h = fewer;
+        }
     }
-    // Tight on room: a line of the call before the header and path.
-    let avail = rows.saturating_sub(keys_h);
-    let head_n = fixed.min(avail.saturating_sub(total.min(1)));
-    let shown = total.min(avail - head_n);
+    let (head, shown) = fit(keys_h);
     Rows {
         total,
-        head: head_n,
+        keys: keys_h,
+        head,
         shown,
     }
 }
@@ -311,7 +555,7 @@ pub fn shown_rows(app: &App, v: &SessionView, area: Rect) -> Option<(usize, usiz
 
 /// The call's lines in all and the lines shown, for `c` drawn in `area`.
 pub fn call_rows(app: &App, c: &Call, area: Rect) -> (usize, usize) {
-    let r = rows(app, &layout(c, area.width), area);
+    let r = rows(app, c, &layout(c, area.width), area);
     (r.total, r.shown)
 }
 
@@ -327,9 +571,10 @@ pub fn draw_call(f: &mut Frame<'_>, app: &App, c: &Call, area: Rect) {
     let l = layout(c, area.width);
     let Rows {
         total,
+        keys,
         head: head_n,
         shown,
-    } = rows(app, &l, area);
+    } = rows(app, c, &l, area);
     let start = c.scroll.min(total - shown);
     let scroll = (shown < total).then(|| (start + 1, start + shown, total));
     let mut lines = Vec::new();
@@ -337,7 +582,13 @@ pub fn draw_call(f: &mut Frame<'_>, app: &App, c: &Call, area: Rect) {
     head.extend(l.pinned);
     lines.extend(head.into_iter().take(head_n));
     lines.extend(l.body.into_iter().skip(start).take(shown));
-    lines.extend(keys_lines(app, scroll, area.width));
+    match &c.always {
+        Some(draft) => lines.extend(fit_draft(
+            always_lines(app, c, draft, scroll, area.width),
+            keys,
+        )),
+        None => lines.extend(keys_lines(app, c, scroll, area.width)),
+    }
     let block = Block::default()
         .borders(Borders::TOP)
         .border_style(Style::new().fg(Color::Magenta));

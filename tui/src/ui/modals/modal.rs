@@ -23,6 +23,7 @@ pub enum Modal {
     },
     /// The session picker (`Ctrl-b w`).
     Picker(Picker),
-    /// A waiting call of the session selected in the list, to approve or deny.
-    Review(Review),
+    /// A waiting call of the session selected in the list, to approve or deny
+    /// (boxed: the largest by far, with its call and "always allow" step).
+    Review(Box<Review>),
 }

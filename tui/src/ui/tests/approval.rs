@@ -98,6 +98,7 @@ fn ctrl_y_approves_once_the_prompt_is_armed() {
         vec![ToDaemon::Approve {
             session: SID.into(),
             call_id: "call_9".into(),
+            always: None,
         }]
     );
     assert_eq!(input_text(&app), "", "nothing typed into the message");
@@ -130,6 +131,7 @@ fn a_new_call_at_the_head_of_the_queue_arms_again() {
         vec![&ToDaemon::Approve {
             session: SID.into(),
             call_id: "call_10".into(),
+            always: None,
         }]
     );
 }
@@ -158,13 +160,14 @@ fn ctrl_y_approves_the_oldest_of_several_pending_calls() {
     ]);
     let mut app = session_with(kinds);
     arm(&mut app);
-    assert!(screen(&app, 80, 24).contains("(+1 more)"));
+    assert!(screen(&app, 80, 24).contains("call_9 · 1 of 2"));
     ctrl(&mut app, 'y');
     assert_eq!(
         app.outbox,
         vec![ToDaemon::Approve {
             session: SID.into(),
             call_id: "call_9".into(),
+            always: None,
         }]
     );
 }

@@ -6,7 +6,8 @@
 use ratatui::crossterm::event::{KeyCode, KeyModifiers};
 use serde_json::json;
 use tether_shared::SessionState;
-use tether_shared::protocol::SessionInfo;
+use tether_shared::protocol::{AlwaysAllow, SessionInfo};
+use tether_shared::rules::RuleScope;
 
 use crate::ui::app::{App, Screen};
 use crate::ui::conn::{FromDaemon, ToDaemon};
@@ -134,6 +135,16 @@ pub(super) mod scenes {
         app
     }
 
+    /// The list's prompt in its "always allow" step, for the project.
+    pub fn list_review_always() -> App {
+        let mut app = list_review();
+        pause(&mut app);
+        ctrl(&mut app, 't');
+        pause(&mut app);
+        press(&mut app, KeyCode::Tab);
+        app
+    }
+
     /// On api-refactor while docs-site waits: the status bar's badge.
     pub fn badge() -> App {
         let mut app = session_with(history_kinds());
@@ -169,6 +180,7 @@ pub(super) mod scenes {
 pub(super) const SCENES: &[(&str, Scene)] = &[
     ("list_waiting", scenes::list_waiting),
     ("list_review", scenes::list_review),
+    ("list_review_always", scenes::list_review_always),
     ("badge", scenes::badge),
     ("picker", scenes::picker),
     ("picker_filter", scenes::picker_filter),
@@ -490,6 +502,7 @@ fn a_on_a_waiting_session_shows_its_whole_call_and_ctrl_y_approves_it_once_armed
         [&ToDaemon::Approve {
             session: DOCS.into(),
             call_id: "call_7".into(),
+            always: None,
         }]
     );
     assert!(app.outbox.contains(&ToDaemon::ListSessions));
@@ -508,7 +521,7 @@ fn ctrl_d_from_the_list_denies_with_a_reason_and_the_next_call_shows_armed_anew(
     ]));
     select(&mut app, DOCS);
     press(&mut app, KeyCode::Char('a'));
-    assert!(screen(&app, 80, 24).contains("call_7 (+1 more) in docs-site"));
+    assert!(screen(&app, 80, 24).contains("call_7 · 1 of 2 in docs-site"));
     arm(&mut app);
     pause(&mut app);
     ctrl(&mut app, 'd');
@@ -525,6 +538,7 @@ fn ctrl_d_from_the_list_denies_with_a_reason_and_the_next_call_shows_armed_anew(
     // The next call shows, and arms again before a key decides it.
     let s = screen(&app, 80, 24);
     assert!(s.contains("$ rm -rf /var/www/old"), "{s}");
+    assert!(s.contains("call_8 · 2 of 2 in docs-site"), "{s}");
     pause(&mut app);
     ctrl(&mut app, 'y');
     assert_eq!(decisions(&app).len(), 1, "decided before it armed");
@@ -536,6 +550,7 @@ fn ctrl_d_from_the_list_denies_with_a_reason_and_the_next_call_shows_armed_anew(
         Some(&&ToDaemon::Approve {
             session: DOCS.into(),
             call_id: "call_8".into(),
+            always: None,
         })
     );
 }
@@ -576,6 +591,142 @@ fn a_call_not_loaded_yet_cannot_be_decided_and_a_call_decided_elsewhere_closes()
             .unwrap_or("")
             .contains("no call of scratch")
     );
+}
+
+/// The list's prompt for docs-site waiting on `commands` (call_7, call_8, …),
+/// the first one shown and armed.
+fn reviewing(commands: &[&str]) -> App {
+    let ids: Vec<String> = (0..commands.len())
+        .map(|i| format!("call_{}", 7 + i))
+        .collect();
+    let mut list = waiting_sessions();
+    list[1].pending_approvals = ids.clone();
+    let mut app = list_with(list);
+    let calls: Vec<(&str, &str)> = ids
+        .iter()
+        .map(String::as_str)
+        .zip(commands.iter().copied())
+        .collect();
+    app.on_daemon(docs_calls(&calls));
+    select(&mut app, DOCS);
+    press(&mut app, KeyCode::Char('a'));
+    arm(&mut app);
+    app
+}
+
+fn review_drafting(app: &App) -> bool {
+    matches!(&app.modal, Some(Modal::Review(r)) if r.call.as_ref().is_some_and(|c| c.always.is_some()))
+}
+
+#[test]
+fn ctrl_t_from_the_list_shows_the_rule_and_ctrl_y_adds_it_with_the_approval() {
+    let mut app = reviewing(&["ls -la", "rm -rf /var/www/old"]);
+    pause(&mut app);
+    ctrl(&mut app, 't');
+    assert!(review_drafting(&app));
+    let s = screen(&app, 80, 24);
+    assert!(s.contains("always allow  shell ls▌ + any arguments"), "{s}");
+    assert!(s.contains("(•) this session"), "{s}");
+    assert!(s.contains("$ ls -la"), "the call stays on screen:\n{s}");
+    assert!(s.contains("call_7 · 1 of 2 in docs-site"), "{s}");
+    assert!(decisions(&app).is_empty(), "the step decides nothing yet");
+    // Typed text edits the prefix, a paste too; Tab switches the scope; Enter
+    // adds nothing.
+    type_str(&mut app, " -la");
+    app.on_paste("x");
+    press(&mut app, KeyCode::Backspace);
+    pause(&mut app);
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Enter);
+    assert!(decisions(&app).is_empty());
+    assert!(screen(&app, 80, 24).contains("(•) the project"));
+    pause(&mut app);
+    ctrl(&mut app, 'y');
+    assert_eq!(
+        decisions(&app),
+        [&ToDaemon::Approve {
+            session: DOCS.into(),
+            call_id: "call_7".into(),
+            always: Some(AlwaysAllow {
+                scope: RuleScope::Project,
+                tool: Some("shell".into()),
+                prefix: Some("ls -la".into()),
+            }),
+        }]
+    );
+    assert_eq!(
+        app.flash.as_deref(),
+        Some("approved call_7 in docs-site and added the rule")
+    );
+    // The next call shows, without the step, armed anew.
+    let s = screen(&app, 80, 24);
+    assert!(s.contains("$ rm -rf /var/www/old"), "{s}");
+    assert!(s.contains("call_8 · 2 of 2 in docs-site"), "{s}");
+    assert!(!review_drafting(&app));
+    pause(&mut app);
+    ctrl(&mut app, 't');
+    assert!(!review_drafting(&app), "opened before it armed");
+}
+
+#[test]
+fn the_list_s_step_takes_only_the_approve_key_pressed_on_its_own_and_esc_goes_back() {
+    let mut app = reviewing(&["ls -la"]);
+    // Ctrl-t right after another key (a paste?) opens nothing.
+    press(&mut app, KeyCode::Char('x'));
+    ctrl(&mut app, 't');
+    assert!(!review_drafting(&app));
+    pause(&mut app);
+    ctrl(&mut app, 't');
+    assert!(review_drafting(&app));
+    // Ctrl-y right after another key: nothing added, nothing decided.
+    press(&mut app, KeyCode::Char(' '));
+    ctrl(&mut app, 'y');
+    assert!(decisions(&app).is_empty(), "{:?}", app.outbox);
+    assert!(app.flash.as_deref().unwrap_or("").contains("no rule added"));
+    // Esc leaves the step, not the prompt; the call still waits.
+    pause(&mut app);
+    press(&mut app, KeyCode::Esc);
+    assert!(matches!(app.modal, Some(Modal::Review(_))));
+    assert!(!review_drafting(&app));
+    // An empty prefix is refused.
+    pause(&mut app);
+    ctrl(&mut app, 't');
+    for _ in 0..3 {
+        press(&mut app, KeyCode::Backspace);
+    }
+    pause(&mut app);
+    ctrl(&mut app, 'y');
+    assert!(decisions(&app).is_empty());
+    assert!(
+        app.flash
+            .as_deref()
+            .unwrap_or("")
+            .contains("cannot be a rule")
+    );
+    // The deny key leaves the step for the deny dialog.
+    pause(&mut app);
+    ctrl(&mut app, 'd');
+    assert!(!review_drafting(&app));
+    assert!(matches!(&app.modal, Some(Modal::Review(r)) if r.deny.is_some()));
+}
+
+#[test]
+fn a_call_decided_elsewhere_while_the_list_s_rule_is_drafted_says_no_rule_was_added() {
+    let mut app = reviewing(&["ls -la", "rm -rf /var/www/old"]);
+    pause(&mut app);
+    ctrl(&mut app, 't');
+    assert!(review_drafting(&app));
+    let mut list = waiting_sessions();
+    list[1].pending_approvals = vec!["call_8".into()];
+    app.on_daemon(FromDaemon::Sessions(list));
+    assert_eq!(
+        app.flash.as_deref(),
+        Some("call_7 was decided elsewhere; no rule was added from here")
+    );
+    assert!(!review_drafting(&app));
+    pause(&mut app);
+    ctrl(&mut app, 'y');
+    assert!(decisions(&app).is_empty(), "the next call arms anew");
 }
 
 #[test]

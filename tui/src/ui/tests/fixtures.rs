@@ -103,6 +103,7 @@ pub(super) fn call(id: &str, tool: &str, args: serde_json::Value) -> EventKind {
         call_id: id.into(),
         tool: tool.into(),
         arguments: args,
+        rule: None,
     }
 }
 
@@ -128,6 +129,7 @@ pub(super) fn decided(id: &str, decision: Decision, reason: Option<&str>) -> Eve
         call_id: id.into(),
         decision,
         reason: reason.map(str::to_string),
+        rule: None,
     }
 }
 

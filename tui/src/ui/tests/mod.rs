@@ -10,12 +10,14 @@
 //! names a snapshot file after the asserting module (`tether__ui__tests__*.snap`).
 //! The fixtures and scenes are in `fixtures`; the app tests in `app` (keys and the
 //! requests they send), `approval` (deciding a waiting call), `list` (the session
-//! list and its dialogs), `session` (the session view following the daemon) and
+//! list and its dialogs), `always` ("always allow" rules from the prompt),
+//! `session` (the session view following the daemon) and
 //! `context` (context use and compactions), `attention` (the bell, the badge,
 //! switching sessions and deciding from the list) and `writing` (the message
 //! box: its history, its editor, its keys and its wrapping; the list's smaller
 //! fixes).
 
+mod always;
 mod app;
 mod approval;
 mod attention;

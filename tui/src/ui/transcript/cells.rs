@@ -288,11 +288,13 @@ fn build_lines(kind: &CellKind, width: u16, expanded: bool) -> Vec<Line<'static>
             ];
             let mut l = wrap(head, width, "    ");
             if let Some(n) = note {
+                // A denial's reason is red; what let a call run (a rule) is not.
+                let tone = match status {
+                    ToolStatus::Done { is_error: true } => Color::Red,
+                    _ => Color::DarkGray,
+                };
                 l.extend(wrap(
-                    vec![Span::styled(
-                        format!("    {n}"),
-                        Style::new().fg(Color::Red),
-                    )],
+                    vec![Span::styled(format!("    {n}"), Style::new().fg(tone))],
                     width,
                     "    ",
                 ));

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use tether_shared::rules::{ApprovalRule, RuleScope};
 use tether_shared::{Decision, Event, EventKind};
 
 use super::cells::{CUT_AT_TOKEN_LIMIT, Cell, CellKind, Tone, ToolStatus};
@@ -71,6 +72,7 @@ impl Transcript {
                 call_id,
                 tool,
                 arguments,
+                rule,
             } => {
                 let i = self.cells.len();
                 self.tools.insert(call_id.clone(), i);
@@ -83,7 +85,7 @@ impl Transcript {
                         args: arguments.to_string(),
                         status: ToolStatus::Running,
                         output: String::new(),
-                        note: None,
+                        note: rule.map(|r| format!("allowed by rule {r}")),
                         diff,
                     },
                 )
@@ -111,8 +113,14 @@ impl Transcript {
                 call_id,
                 decision,
                 reason,
+                rule,
             } => self.update_tool(call_id, |status, _, note| match decision {
-                Decision::Approved => *status = ToolStatus::Approved,
+                Decision::Approved => {
+                    *status = ToolStatus::Approved;
+                    if let Some(r) = rule {
+                        *note = Some(format!("approved by rule {r}"));
+                    }
+                }
                 _ => {
                     // Denied: no longer pending, even before its result arrives.
                     *status = ToolStatus::Done { is_error: true };
@@ -190,6 +198,20 @@ impl Transcript {
                     } else {
                         format!("instructions changed: {path}")
                     },
+                    tone: Tone::Dim,
+                },
+            ),
+            EventKind::ApprovalRuleAdded { rule, .. } => self.push(
+                seq,
+                CellKind::Notice {
+                    text: format!("always allow: {} (rule {})", rule_text(rule), rule.id),
+                    tone: Tone::Warn,
+                },
+            ),
+            EventKind::ApprovalRuleRemoved { rule } => self.push(
+                seq,
+                CellKind::Notice {
+                    text: format!("rule {} removed: {} asks again", rule.id, rule_text(rule)),
                     tone: Tone::Dim,
                 },
             ),
@@ -331,5 +353,18 @@ impl Transcript {
                 _ => None,
             })
             .collect()
+    }
+}
+
+/// A rule as the transcript names it: what it allows and where.
+fn rule_text(rule: &ApprovalRule) -> String {
+    let what = match &rule.prefix {
+        Some(p) => format!("{} {p:?} …", rule.tool),
+        None => format!("every {} call", rule.tool),
+    };
+    match (rule.scope, &rule.project) {
+        (RuleScope::Project, Some(p)) => format!("{what} in project {p}"),
+        (RuleScope::Project, None) => format!("{what} in this project"),
+        _ => format!("{what} in this session"),
     }
 }

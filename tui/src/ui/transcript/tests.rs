@@ -42,6 +42,7 @@ fn tool_cells_update_in_place() {
             call_id: "c".into(),
             tool: "shell".into(),
             arguments: json!({"command": "ls"}),
+            rule: None,
         },
     ));
     t.apply(&ev(
@@ -59,6 +60,7 @@ fn tool_cells_update_in_place() {
             call_id: "c".into(),
             decision: Decision::Approved,
             reason: None,
+            rule: None,
         },
     ));
     t.apply(&ev(
