@@ -257,6 +257,14 @@ async fn without_an_allow_list_read_only_tools_ask_outside_the_session_directory
         .map(|e| e["call_id"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(asked, ["c_out", "c_link", "c_up"]);
+    // The calls that need no approval run beside the waiting ones: the session
+    // may say `awaiting_approval` before they have finished.
+    env.wait_until(
+        "the two calls inside the directory to finish",
+        T,
+        || async { env.events_of("scope", "tool_result").await.len() >= 2 },
+    )
+    .await;
     let mut ran: Vec<String> = env
         .events_of("scope", "tool_result")
         .await
