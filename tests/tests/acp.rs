@@ -409,3 +409,59 @@ async fn the_clients_mcp_servers_are_the_sessions_own_and_survive_a_daemon_resta
     let out = env.ok(&["tools", "--json"]).await;
     assert!(!out.contains(&listed), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_loaded_session_asks_about_its_waiting_call_and_shows_what_the_cli_sends() {
+    let (model, env) = TestEnv::started(ASK).await;
+    model.push(Reply::tool_call(
+        "w1",
+        "shell",
+        json!({"command": "echo waited"}),
+    ));
+    model.push(Reply::text("It ran after the load."));
+    env.ok(&["new", "-d", "-n", "waits", "run it"]).await;
+    assert_eq!(env.wait_settled("waits").await, "awaiting_approval");
+
+    let mut acp = AcpClient::start(&env).await;
+    acp.initialize().await;
+    let loaded = acp
+        .call("load", json!({"sessionId": "waits", "cwd": env.work_dir}))
+        .await;
+    assert!(loaded.get("error").is_none(), "{loaded}");
+    let at = acp.seen.len();
+    let (asked, key) = acp.permission().await;
+    assert!(
+        acp.seen[..at].iter().all(|v| v.get("permission").is_none()),
+        "asked only once the load was answered:\n{}",
+        acp.transcript()
+    );
+    assert_eq!(asked["toolCall"]["toolCallId"], "w1", "{asked}");
+    acp.choose(key, "allow_once").await;
+    acp.wait_for("the answer after the approval", |v| {
+        v["update"]["update"]["content"]["text"]
+            .as_str()
+            .is_some_and(|t| t.ends_with("load."))
+    })
+    .await;
+    assert!(
+        acp.chunks("agent_message_chunk")
+            .ends_with("It ran after the load.")
+    );
+    assert_eq!(env.wait_settled("waits").await, "idle");
+
+    // Another client's message and its turn show in the editor.
+    model.push(Reply::text("Answer to the CLI."));
+    env.ok(&["send", "waits", "from the cli"]).await;
+    acp.wait_for("the CLI's message", |v| {
+        v["update"]["update"]["sessionUpdate"] == "user_message_chunk"
+            && v["update"]["update"]["content"]["text"] == "from the cli"
+    })
+    .await;
+    acp.wait_for("its answer", |v| {
+        v["update"]["update"]["content"]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("CLI"))
+    })
+    .await;
+    acp.close().await;
+}

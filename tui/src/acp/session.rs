@@ -158,6 +158,8 @@ struct Session {
     /// By call id.
     asks: HashMap<String, Ask>,
     answers: FuturesUnordered<AnswerFuture>,
+    /// Opening: the calls waiting are asked about once the client has the session.
+    opening: bool,
 }
 
 /// What woke the session's loop.
@@ -208,6 +210,7 @@ pub async fn run(
     } else {
         editor.respond(&request, json!({}));
     }
+    session.opening = false;
     for call_id in pending {
         session.mapper.remember_old_text(&call_id);
         session.ask(&call_id);
@@ -260,6 +263,7 @@ impl Session {
             prompt: None,
             asks: HashMap::new(),
             answers: FuturesUnordered::new(),
+            opening: true,
         };
         if replay {
             s.replay(&mut client).await?;
@@ -596,7 +600,7 @@ impl Session {
 
     /// Asks the client about a call waiting for approval.
     fn ask(&mut self, call_id: &str) {
-        if self.asks.contains_key(call_id) {
+        if self.opening || self.asks.contains_key(call_id) {
             return;
         }
         let Some(call) = self.mapper.call(call_id).filter(|c| !c.done) else {
