@@ -465,3 +465,34 @@ async fn a_loaded_session_asks_about_its_waiting_call_and_shows_what_the_cli_sen
     .await;
     acp.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_cut_at_the_token_limit_is_max_tokens_and_a_failed_turn_an_error() {
+    let (model, env) = TestEnv::started("").await;
+    model.push(Reply::text("This answer is cut").with_finish_reason("length"));
+    for _ in 0..3 {
+        model.push(Reply::status(500).with_error_message("the model is down"));
+    }
+    let mut acp = AcpClient::start(&env).await;
+    acp.initialize().await;
+    let sid = acp.new_session(&env.work_dir, json!([])).await;
+    acp.prompt("cut", &sid, "write a lot").await;
+    let answer = acp.prompt_answer("cut").await;
+    assert_eq!(answer["result"]["stopReason"], "max_tokens", "{answer}");
+
+    acp.prompt("down", &sid, "again").await;
+    let answer = acp.prompt_answer("down").await;
+    let message = answer["error"]["message"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{answer}"));
+    assert!(
+        message.starts_with("the turn failed: ") && message.contains("the model is down"),
+        "{answer}"
+    );
+    // The session takes the next prompt as usual.
+    model.push(Reply::text("Back."));
+    acp.prompt("back", &sid, "and now?").await;
+    let answer = acp.prompt_answer("back").await;
+    assert_eq!(answer["result"]["stopReason"], "end_turn", "{answer}");
+    acp.close().await;
+}
