@@ -64,6 +64,9 @@ pub struct App {
     pub tools: Vec<ToolServerInfo>,
     /// The directory a new session defaults to.
     pub cwd: String,
+    /// What `~` means in a new session's directory: the daemon's user's home
+    /// (this machine's `$HOME`, or the remote one's with `--host`).
+    pub home: Option<String>,
     /// Lines the help is scrolled down.
     pub help_scroll: u16,
     /// Clear the terminal before the next draw (Ctrl-l).
@@ -118,6 +121,7 @@ impl App {
             flash: None,
             tools: Vec::new(),
             cwd,
+            home: std::env::var("HOME").ok().filter(|h| !h.is_empty()),
             help_scroll: 0,
             redraw: false,
             clock: Clock::System,
