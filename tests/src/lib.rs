@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod anthropic;
+pub mod fakessh;
 pub mod harness;
 pub mod llama;
 pub mod measure;

@@ -2,7 +2,7 @@
 //! benchmarks can drive them; `main.rs` only parses and calls in.
 
 pub mod cli;
-mod client;
+pub mod client;
 pub mod commands;
 mod errors;
 mod linemode;

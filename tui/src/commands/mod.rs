@@ -32,10 +32,16 @@ const ENV_SSH: &str = "TETHER_SSH";
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
     let uid = nix::unistd::getuid().as_raw();
     // An explicit --socket is a local daemon; TETHER_SOCKET is this machine's,
-    // so TETHER_HOST wins over it.
+    // so TETHER_HOST wins over it. `tether daemon` and `tether bridge` are
+    // always this machine's: TETHER_HOST (set in a profile shared with the
+    // server, say) does not move them; only an explicit --host is refused.
+    let local_only = match &cli.command {
+        Some(Command::Daemon(args)) => args.action.is_none(),
+        Some(Command::Bridge { .. }) => true,
+        _ => false,
+    };
     let host = cli.host.clone().or_else(|| {
-        cli.socket
-            .is_none()
+        (cli.socket.is_none() && !local_only)
             .then(|| std::env::var(ENV_HOST).ok())
             .flatten()
             .filter(|h| !h.trim().is_empty())

@@ -223,9 +223,7 @@ impl Reconnect {
         match (self, host) {
             (Reconnect::Start, None) => "the daemon went away; starting it again".into(),
             (Reconnect::Wait, None) => "the daemon was stopped; waiting until one starts".into(),
-            (Reconnect::Start, Some(h)) => {
-                format!("the link to {h} dropped; reconnecting through ssh")
-            }
+            (Reconnect::Start, Some(h)) => format!("the link to {h} dropped"),
             (Reconnect::Wait, Some(h)) => {
                 format!("the daemon on {h} was stopped; waiting until one starts there")
             }
@@ -257,20 +255,19 @@ pub async fn run(
     let host = target.remote().map(|r| r.name.clone());
     let host = host.as_deref();
     loop {
+        // Through ssh, the error alone says it (it names ssh, the host or the
+        // remote tether), and the banner has one line for it.
+        let failed = |e: anyhow::Error| match host {
+            Some(_) => crate::errors::one_line(&e),
+            None => format!("{}: {}", how.banner(host), crate::errors::one_line(&e)),
+        };
         let client = match (first.take(), how) {
             (Some(c), _) => Ok(c),
-            (None, Reconnect::Start) => target
-                .connect_or_start()
-                .await
-                .map_err(|e| format!("{}: {}", how.banner(host), crate::errors::one_line(&e))),
+            (None, Reconnect::Start) => target.connect_or_start().await.map_err(failed),
             (None, Reconnect::Wait) => match target.connect().await {
                 Ok(Some(c)) => Ok(c),
                 // Through ssh, why the link failed matters (ssh cannot connect?).
-                Err(e) if host.is_some() => Err(format!(
-                    "{}: {}",
-                    how.banner(host),
-                    crate::errors::one_line(&e)
-                )),
+                Err(e) if host.is_some() => Err(failed(e)),
                 _ => Err(how.banner(host)),
             },
         };

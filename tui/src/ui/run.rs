@@ -227,6 +227,7 @@ pub async fn run(
     if let Some(home) = remote_home {
         app.home = home;
     }
+    app.host = target.remote().map(|r| r.name.clone());
     app.bell = settings.bell;
     app.mouse = settings.mouse;
     app.time_zone = settings.time;
