@@ -454,3 +454,39 @@ async fn the_tui_attaches_through_ssh_and_reconnects_through_a_new_one_when_the_
         "a daemon was started on this machine"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tui_list_shows_the_remote_sessions_and_creates_them_in_the_remote_home() {
+    tmux::require();
+    let (_model, there) = TestEnv::started("").await;
+    there.ok(&["new", "-d", "-n", "far"]).await;
+    let mut here = TestEnv::new();
+    let _ssh = FakeSsh::to(&mut here, &there);
+    let pane = Pane::start(&here, "list", &["--host", "box"], 110, 30);
+    pane.wait_text("far").await;
+    pane.wait_format("#{pane_title}", "tether@box").await;
+    // The form offers the remote user's home, not this machine's directory.
+    pane.keys(&["n"]);
+    let home = there.root.path().display().to_string();
+    let form = pane.wait_text("new session").await;
+    assert!(form.contains(&home), "{form}");
+    assert!(
+        !form.contains(&here.work_dir.display().to_string()),
+        "{form}"
+    );
+    pane.type_text("made-in-tui");
+    pane.keys(&["Enter"]);
+    pane.wait_text("session created").await;
+    let ls: Value = serde_json::from_str(&there.ok(&["ls", "--json"]).await).unwrap();
+    let made = ls
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "made-in-tui")
+        .unwrap_or_else(|| panic!("not created there: {ls}"));
+    assert_eq!(made["cwd"], home);
+    assert!(
+        !here.socket.exists(),
+        "a daemon was started on this machine"
+    );
+}
