@@ -118,14 +118,22 @@ pub async fn connect(remote: &Remote, start: bool) -> anyhow::Result<DaemonClien
     };
     let lines = Arc::new(Mutex::new(Vec::new()));
     let kept = lines.clone();
+    // Read to its end, whatever it holds (not UTF-8 too), so ssh never blocks
+    // on a full pipe.
     let reader = tokio::spawn(async move {
-        let mut r = BufReader::new(stderr).lines();
-        while let Ok(Some(line)) = r.next_line().await {
+        let mut r = BufReader::new(stderr);
+        let mut line = Vec::new();
+        while let Ok(n) = r.read_until(b'\n', &mut line).await {
+            if n == 0 {
+                break;
+            }
             if let Ok(mut k) = kept.lock()
                 && k.len() < STDERR_LINES
             {
-                k.push(line);
+                let text = String::from_utf8_lossy(&line);
+                k.push(text.trim_end_matches(['\n', '\r']).to_string());
             }
+            line.clear();
         }
     });
     let process = Arc::new(Process {

@@ -53,7 +53,15 @@ impl Target {
 
     /// Connects (starting the daemon when none runs) and calls `M` once.
     pub async fn request_once<M: Method>(&self, params: &M::Params) -> anyhow::Result<M::Result> {
-        Ok(self.connect_or_start().await?.call::<M>(params).await?)
+        let mut c = self.connect_or_start().await?;
+        match (c.call::<M>(params).await, self) {
+            (Ok(r), _) => Ok(r),
+            // Through ssh, a lost connection is the link (ssh, the network).
+            (Err(ClientError::Io(e)), Target::Remote(r)) => {
+                Err(anyhow!(e).context(format!("the link to {} dropped", r.name)))
+            }
+            (Err(e), _) => Err(e.into()),
+        }
     }
 
     /// Where the daemon is, for messages: the socket's path or the host's name.
@@ -82,5 +90,51 @@ impl Target {
                 ..r.clone()
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tether_shared::protocol::{Empty, method};
+
+    use super::*;
+
+    /// A remote whose "ssh" is `sh -c SCRIPT`: the script is the other end.
+    fn scripted(script: &str) -> Target {
+        let mut r = super::super::remote::resolve("box", None, None).unwrap();
+        r.ssh = vec!["sh".into(), "-c".into(), script.into(), "fake-ssh".into()];
+        Target::Remote(r)
+    }
+
+    const HELLO: &str = r#"{"jsonrpc":"2.0","id":1,"result":{"protocol_version":1,"daemon_version":"0.1.0","pid":1,"home":"/home/ana"}}"#;
+
+    #[tokio::test]
+    async fn a_link_that_drops_under_a_request_says_so() {
+        // Answers the hello, reads the request, and is gone.
+        let t = scripted(&format!("read l; echo '{HELLO}'; read l; exit 0"));
+        let e = t
+            .request_once::<method::SessionList>(&Empty {})
+            .await
+            .unwrap_err();
+        let text = crate::errors::one_line(&e);
+        assert!(text.starts_with("the link to box dropped"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn the_remote_home_comes_with_the_hello_and_no_daemon_is_none() {
+        let t = scripted(&format!("read l; echo '{HELLO}'; read l"));
+        let c = t.connect_or_start().await.unwrap();
+        assert_eq!(c.hello().home.as_deref(), Some("/home/ana"));
+        // `bridge --no-start` exits 3 when no daemon runs there.
+        let none = scripted("echo 'tether: no tether daemon is running on /run/x' >&2; exit 3");
+        assert!(none.connect().await.unwrap().is_none());
+        // With a start allowed, exit 3 is not "none runs": it is an error.
+        let Err(e) = none.connect_or_start().await else {
+            panic!("connected to nothing");
+        };
+        assert!(
+            crate::errors::one_line(&e).contains("on box: no tether daemon"),
+            "{e}"
+        );
     }
 }
