@@ -7,6 +7,7 @@
 
 pub mod acp;
 pub mod anthropic;
+pub mod fakessh;
 pub mod harness;
 pub mod llama;
 pub mod measure;

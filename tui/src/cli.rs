@@ -12,6 +12,16 @@ pub struct Cli {
     /// else /tmp/tether-$UID/tether.sock).
     #[arg(long, global = true, value_name = "PATH")]
     pub socket: Option<PathBuf>,
+    /// Run the command against the daemon on another machine, through
+    /// `ssh HOST tether bridge`: `[USER@]HOST[:PORT]`, or a `[hosts.NAME]` of
+    /// config.toml (default: $TETHER_HOST).
+    #[arg(
+        long,
+        global = true,
+        value_name = "[USER@]HOST[:PORT]",
+        conflicts_with = "socket"
+    )]
+    pub host: Option<String>,
     /// What to do; without one, the session list.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -243,6 +253,14 @@ pub enum Command {
     /// An Agent Client Protocol agent on stdio, for editors (Zed's `agent_servers`):
     /// its sessions are ordinary tether sessions.
     Acp,
+    /// Relay standard input and output to the daemon's socket, byte for byte
+    /// (starting the daemon when none runs): what `tether --host` runs on the
+    /// other machine through ssh.
+    Bridge {
+        /// Do not start a daemon: exit 3 when none runs.
+        #[arg(long, hide = true)]
+        no_start: bool,
+    },
 }
 
 /// `tether daemon` arguments.

@@ -3,7 +3,7 @@
 
 mod acp;
 pub mod cli;
-mod client;
+pub mod client;
 pub mod commands;
 mod errors;
 mod linemode;

@@ -5,12 +5,11 @@
 //! daemon answers a key it has seen with its first result and does nothing twice.
 
 use std::io::Read;
-use std::path::Path;
 
 use anyhow::Context;
 use tether_shared::protocol::Method;
 
-use crate::client::{ClientError, LocalClient, connect_or_start};
+use crate::client::{ClientError, DaemonClient, Target};
 
 /// A fresh random request key (128 bits, hex).
 pub fn new_key() -> String {
@@ -36,11 +35,15 @@ fn lost(e: &anyhow::Error) -> bool {
 }
 
 async fn attempt<M: Method>(
-    socket: &Path,
+    target: &Target,
+    on: Option<DaemonClient>,
     params: &M::Params,
     key: &str,
-) -> anyhow::Result<(M::Result, LocalClient)> {
-    let mut c = connect_or_start(socket).await?;
+) -> anyhow::Result<(M::Result, DaemonClient)> {
+    let mut c = match on {
+        Some(c) => c,
+        None => target.connect_or_start().await?,
+    };
     let r = c.call_keyed::<M>(params, key).await?;
     Ok((r, c))
 }
@@ -50,19 +53,31 @@ async fn attempt<M: Method>(
 /// effect (e.g. "`tether ls`"), for when even the retry gets no answer.
 /// Returns the result and the connection it came on.
 pub async fn mutate<M: Method>(
-    socket: &Path,
+    target: &Target,
     params: &M::Params,
     key: Option<String>,
     check: &str,
-) -> anyhow::Result<(M::Result, LocalClient)> {
+) -> anyhow::Result<(M::Result, DaemonClient)> {
+    mutate_on::<M>(target, None, params, key, check).await
+}
+
+/// [`mutate`], asking first on `on` (a connection the caller already has)
+/// when given.
+pub async fn mutate_on<M: Method>(
+    target: &Target,
+    on: Option<DaemonClient>,
+    params: &M::Params,
+    key: Option<String>,
+    check: &str,
+) -> anyhow::Result<(M::Result, DaemonClient)> {
     let key = key.unwrap_or_else(new_key);
-    match attempt::<M>(socket, params, &key).await {
+    match attempt::<M>(target, on, params, &key).await {
         Err(e) if lost(&e) => {
             tracing::debug!(error = %e, "lost the daemon mid-request; retrying with the same key");
         }
         other => return other,
     }
-    match attempt::<M>(socket, params, &key).await {
+    match attempt::<M>(target, None, params, &key).await {
         Err(e) if e.downcast_ref::<ClientError>().is_some_and(|c| matches!(c, ClientError::Rpc(_))) => {
             Err(e)
         }

@@ -1,6 +1,7 @@
 //! Parsing `config.toml` into a [`Config`], with unknown keys refused and errors at the
 //! line and column of what is wrong. The TUI's `[keys]` and `[tui]`
-//! tables are accepted and left to it.
+//! tables, and the CLI's `[remote]` and `[hosts.NAME]`, are accepted and left
+//! to them.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -42,6 +43,16 @@ struct RawConfig {
     #[serde(default)]
     #[allow(dead_code)]
     tui: Option<toml::Table>,
+    /// How `tether --host` reaches other machines (`ssh`, `command`), read by
+    /// the CLI; accepted here so the file stays valid.
+    #[serde(default)]
+    #[allow(dead_code)]
+    remote: Option<toml::Table>,
+    /// Named hosts for `tether --host NAME`, read by the CLI; accepted here so
+    /// the file stays valid.
+    #[serde(default)]
+    #[allow(dead_code)]
+    hosts: Option<toml::Table>,
 }
 
 #[derive(Deserialize)]

@@ -355,6 +355,15 @@ fn the_tuis_tables_are_accepted_and_left_to_it() {
 }
 
 #[test]
+fn the_clis_remote_tables_are_accepted_and_left_to_it() {
+    let c = p(
+        "[remote]\nssh = [\"ssh\", \"-o\", \"ConnectTimeout=5\"]\ncommand = \"~/.cargo/bin/tether\"\n\n\
+         [hosts.build]\nssh = \"me@build.example\"\nport = 2222\n",
+    );
+    assert!(c.is_ok(), "{:?}", c.err());
+}
+
+#[test]
 fn notify_parses_with_defaults_and_bad_values_are_refused_at_their_place() {
     use tether_shared::notify::NotifyEvent;
     let c = p("").unwrap();

@@ -171,6 +171,7 @@ async fn handshake(conn: &Peer, req: Request) -> Handshake {
                 protocol_version: PROTOCOL_VERSION,
                 daemon_version: env!("CARGO_PKG_VERSION").into(),
                 pid: std::process::id(),
+                home: std::env::var("HOME").ok().filter(|h| !h.is_empty()),
             };
             conn.reply(
                 req.id,

@@ -72,14 +72,21 @@ pub fn already_said_hello() -> RpcError {
 }
 
 /// A client of another protocol version.
+/// Its `data` says which version the daemon speaks, so a client can tell the
+/// user which side to upgrade (a remote one especially).
 pub fn protocol_mismatch(client: u32) -> RpcError {
-    RpcError::new(
+    let mut e = RpcError::new(
         code::PROTOCOL_MISMATCH,
         format!(
             "protocol version mismatch: the client speaks {client}, the daemon speaks {PROTOCOL_VERSION}; \
              restart the daemon (`tether daemon stop`) so both are the same version"
         ),
-    )
+    );
+    e.data = Some(serde_json::json!({
+        "protocol_version": PROTOCOL_VERSION,
+        "daemon_version": env!("CARGO_PKG_VERSION"),
+    }));
+    e
 }
 
 /// `hello` params that do not read.

@@ -527,6 +527,7 @@ fn the_hello_exchange() {
         protocol_version: PROTOCOL_VERSION,
         daemon_version: "0.1.0".into(),
         pid: 4242,
+        home: Some("/home/ana".into()),
     });
     insta::assert_snapshot!("hello__params", hello);
     insta::assert_snapshot!("hello__result", reply);

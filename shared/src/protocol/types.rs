@@ -37,6 +37,11 @@ pub struct HelloResult {
     pub daemon_version: String,
     /// The daemon's process id.
     pub pid: u32,
+    /// The home directory of the user the daemon runs as: where a client on
+    /// another machine (`tether --host`) starts sessions when it names no
+    /// directory, and what `~` means in one it names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub home: Option<String>,
 }
 
 /// `daemon.status` result.

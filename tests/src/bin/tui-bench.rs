@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
+use tether::client::Target;
 use tether::ui::app::App;
 use tether::ui::conn::{self, FromDaemon};
 use tether::ui::keymap::Keymap;
@@ -31,7 +32,12 @@ async fn first_frame(env: &TestEnv, session: &str) -> Duration {
     let t0 = Instant::now();
     let (to_tx, to_rx) = mpsc::unbounded_channel();
     let (from_tx, mut from_rx) = mpsc::unbounded_channel();
-    let link = tokio::spawn(conn::run(env.socket.clone(), to_rx, from_tx));
+    let link = tokio::spawn(conn::run(
+        Target::Local(env.socket.clone()),
+        None,
+        to_rx,
+        from_tx,
+    ));
     let mut app = App::new(
         Keymap::default(),
         Some(session.to_string()),
@@ -94,7 +100,12 @@ async fn main() {
     // delta by delta, one draw per delta.
     let (to_tx, to_rx) = mpsc::unbounded_channel();
     let (from_tx, mut from_rx) = mpsc::unbounded_channel();
-    let link = tokio::spawn(conn::run(env.socket.clone(), to_rx, from_tx));
+    let link = tokio::spawn(conn::run(
+        Target::Local(env.socket.clone()),
+        None,
+        to_rx,
+        from_tx,
+    ));
     let mut app = App::new(Keymap::default(), Some("t100k".into()), false, "/".into());
     let id = loop {
         for cmd in app.outbox.drain(..) {

@@ -22,8 +22,8 @@ mod tools;
 mod updates;
 mod wire;
 
+use crate::client::Target;
 use std::collections::HashMap;
-use std::path::PathBuf;
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -87,7 +87,7 @@ fn initialize_result() -> wire::InitializeResult {
 
 /// The agent's state: the sessions open, by every id the client may use.
 struct Agent {
-    socket: PathBuf,
+    target: Target,
     editor: Editor,
     sessions: HashMap<String, mpsc::UnboundedSender<Cmd>>,
     tasks: JoinSet<()>,
@@ -211,7 +211,7 @@ impl Agent {
     fn open(&mut self, open: Open) {
         let task = session::run(
             open,
-            self.socket.clone(),
+            self.target.clone(),
             self.editor.clone(),
             self.register.clone(),
         );
@@ -220,14 +220,14 @@ impl Agent {
 }
 
 /// Serves the client on stdin/stdout until it closes stdin.
-pub async fn run(socket: PathBuf) -> anyhow::Result<u8> {
+pub async fn run(target: Target) -> anyhow::Result<u8> {
     let (out_tx, out_rx) = mpsc::unbounded_channel();
     let writer = tokio::spawn(editor::write_lines(out_rx));
     let (in_tx, mut input) = mpsc::unbounded_channel();
     let reader = tokio::spawn(read_stdin(in_tx));
     let (register, mut registered) = mpsc::unbounded_channel::<Registered>();
     let mut agent = Agent {
-        socket,
+        target,
         editor: Editor::new(out_tx),
         sessions: HashMap::new(),
         tasks: JoinSet::new(),

@@ -13,7 +13,6 @@
 //! `turn_completed`, `turn_interrupted` or `turn_failed`.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 
 use futures::StreamExt;
 use futures::future::BoxFuture;
@@ -36,7 +35,7 @@ use super::wire::{
     PermissionOutcome, PermissionRequest, PromptResult, REJECT_ONCE, StopReason, ToolCallStatus,
     ToolCallUpdate, code,
 };
-use crate::client::{ClientError, LocalClient, connect_or_start};
+use crate::client::{ClientError, DaemonClient, Target};
 
 /// How a session begins.
 pub enum Open {
@@ -148,8 +147,8 @@ type AnswerFuture = BoxFuture<'static, (String, u64, Answer)>;
 struct Session {
     id: String,
     editor: Editor,
-    socket: PathBuf,
-    client: Option<LocalClient>,
+    target: Target,
+    client: Option<DaemonClient>,
     mapper: Mapper,
     last_seq: u64,
     /// The inputs waiting, as the daemon last said.
@@ -170,7 +169,7 @@ enum Wake {
 }
 
 async fn next_message(
-    client: &mut Option<LocalClient>,
+    client: &mut Option<DaemonClient>,
 ) -> Result<Option<ServerMessage>, ClientError> {
     match client {
         Some(c) => c.next_message().await,
@@ -182,13 +181,13 @@ async fn next_message(
 /// session is killed.
 pub async fn run(
     open: Open,
-    socket: PathBuf,
+    target: Target,
     editor: Editor,
     register: mpsc::UnboundedSender<Registered>,
 ) {
     let request = open.request().clone();
     let is_new = matches!(open, Open::New { .. });
-    let (mut session, keys, pending) = match Session::open(open, socket, editor.clone()).await {
+    let (mut session, keys, pending) = match Session::open(open, target, editor.clone()).await {
         Ok(s) => s,
         Err(f) => {
             editor.fail(&request, f.code, f.message);
@@ -224,10 +223,10 @@ impl Session {
     /// the session.
     async fn open(
         open: Open,
-        socket: PathBuf,
+        target: Target,
         editor: Editor,
     ) -> Result<(Session, Vec<String>, Vec<String>), Failure> {
-        let mut client = connect_or_start(&socket).await?;
+        let mut client = target.connect_or_start().await?;
         let (info, keys, replay) = match open {
             Open::New { cwd, servers, .. } => {
                 let params = CreateParams {
@@ -255,7 +254,7 @@ impl Session {
         let mut s = Session {
             id: info.id.clone(),
             editor,
-            socket,
+            target,
             client: None,
             mapper: Mapper::new(&info.cwd),
             last_seq: 0,
@@ -276,7 +275,7 @@ impl Session {
     }
 
     /// Sends the whole stored log as updates (`session/load`).
-    async fn replay(&mut self, client: &mut LocalClient) -> Result<(), Failure> {
+    async fn replay(&mut self, client: &mut DaemonClient) -> Result<(), Failure> {
         loop {
             let page = client
                 .call::<method::SessionLogs>(&LogsParams {
@@ -299,7 +298,7 @@ impl Session {
     }
 
     /// Attaches from the last event seen: what came since is handled as live.
-    async fn attach(&mut self, client: &mut LocalClient) -> Result<SessionInfo, Failure> {
+    async fn attach(&mut self, client: &mut DaemonClient) -> Result<SessionInfo, Failure> {
         let got = client
             .call::<method::SessionAttach>(&AttachParams {
                 session: self.id.clone(),
@@ -318,9 +317,9 @@ impl Session {
     }
 
     /// A connection to the daemon, reconnecting (and catching up) after one was lost.
-    async fn connected(&mut self) -> Result<&mut LocalClient, Failure> {
+    async fn connected(&mut self) -> Result<&mut DaemonClient, Failure> {
         if self.client.is_none() {
-            let mut client = connect_or_start(&self.socket).await?;
+            let mut client = self.target.connect_or_start().await?;
             self.attach(&mut client).await?;
             self.client = Some(client);
         }

@@ -9,8 +9,8 @@ use std::io::ErrorKind;
 use serde::Serialize;
 use tether_shared::framing::{Frame, FrameReader, write_frame};
 use tether_shared::protocol::{
-    HelloParams, MAX_RESPONSE_FRAME, Method, Notification, PROTOCOL_VERSION, Request, Response,
-    ServerMessage, method, with_key,
+    HelloParams, HelloResult, MAX_RESPONSE_FRAME, Method, Notification, PROTOCOL_VERSION, Request,
+    Response, RpcError, ServerMessage, code, method, with_key,
 };
 use tokio::io::{AsyncRead, AsyncWrite, BufReader};
 
@@ -27,22 +27,71 @@ pub struct Client<S> {
     stream: FrameReader<BufReader<S>>,
     next_id: u64,
     notifications: VecDeque<Notification>,
+    hello: HelloResult,
 }
 
 impl<S: Stream> Client<S> {
-    /// Says hello over `stream`; the client once the daemon answered.
+    /// Says hello over `stream`; the client once the daemon answered. A daemon
+    /// of another protocol version, whether it refuses (`PROTOCOL_MISMATCH`) or
+    /// answers with its own version, is [`ClientError::Version`].
     pub async fn handshake(stream: S) -> Result<Client<S>, ClientError> {
         let mut c = Client {
             stream: FrameReader::new(BufReader::new(stream), MAX_RESPONSE_FRAME),
             next_id: 1,
             notifications: VecDeque::new(),
+            hello: HelloResult {
+                protocol_version: PROTOCOL_VERSION,
+                daemon_version: String::new(),
+                pid: 0,
+                home: None,
+            },
         };
-        c.call::<method::Hello>(&HelloParams {
-            protocol_version: PROTOCOL_VERSION,
-            client: "tether-cli".into(),
-        })
-        .await?;
+        let id = c
+            .send::<method::Hello>(&HelloParams {
+                protocol_version: PROTOCOL_VERSION,
+                client: "tether-cli".into(),
+            })
+            .await?;
+        let response = loop {
+            match c.read().await? {
+                ServerMessage::Response(r) if r.id == id || r.id.is_null() => break r,
+                ServerMessage::Response(_) => continue,
+                ServerMessage::Notification(n) => c.notifications.push_back(n),
+            }
+        };
+        if let Some(e) = &response.error
+            && e.code == code::PROTOCOL_MISMATCH
+        {
+            return Err(mismatch(e));
+        }
+        // The version is read before the rest: another version's hello result
+        // may not have this one's shape.
+        let theirs = response
+            .result
+            .as_ref()
+            .and_then(|r| r.get("protocol_version"))
+            .and_then(serde_json::Value::as_u64);
+        if let Some(theirs) = theirs
+            && theirs != u64::from(PROTOCOL_VERSION)
+        {
+            let version = response
+                .result
+                .as_ref()
+                .and_then(|r| r.get("daemon_version"))
+                .and_then(serde_json::Value::as_str);
+            return Err(ClientError::Version {
+                ours: PROTOCOL_VERSION,
+                theirs: u32::try_from(theirs).ok(),
+                daemon_version: version.map(str::to_string),
+            });
+        }
+        c.hello = result_of::<method::Hello>(response)?;
         Ok(c)
+    }
+
+    /// What the daemon said in answer to `hello`.
+    pub fn hello(&self) -> &HelloResult {
+        &self.hello
     }
 
     /// Calls `M` and waits for its result; notifications that arrive meanwhile
@@ -141,6 +190,30 @@ impl<S: Stream> Client<S> {
                 "the daemon closed the connection",
             ))),
         }
+    }
+}
+
+/// A daemon's `PROTOCOL_MISMATCH` refusal as [`ClientError::Version`]: its
+/// version from the error's `data`, or (daemons before `data` was added) from
+/// its message, "... the daemon speaks N; ...".
+fn mismatch(e: &RpcError) -> ClientError {
+    let data = e.data.as_ref();
+    let theirs = data
+        .and_then(|d| d.get("protocol_version"))
+        .and_then(serde_json::Value::as_u64)
+        .and_then(|v| u32::try_from(v).ok())
+        .or_else(|| {
+            let rest = e.message.split("the daemon speaks ").nth(1)?;
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            digits.parse().ok()
+        });
+    ClientError::Version {
+        ours: PROTOCOL_VERSION,
+        theirs,
+        daemon_version: data
+            .and_then(|d| d.get("daemon_version"))
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_string),
     }
 }
 

@@ -32,4 +32,38 @@ pub enum ClientError {
     /// A request could not be written as JSON (a bug, never the daemon's doing).
     #[error("cannot encode the request: {0}")]
     Encode(serde_json::Error),
+    /// The daemon speaks another protocol version (it refused our `hello`, or
+    /// answered it with its own version).
+    #[error("{}", version_text(*.ours, *.theirs, .daemon_version.as_deref()))]
+    Version {
+        /// This client's protocol version.
+        ours: u32,
+        /// The daemon's, when it said.
+        theirs: Option<u32>,
+        /// The daemon's package version, when it said.
+        daemon_version: Option<String>,
+    },
+}
+
+/// "the daemon speaks 2 (tether 0.3.0)" or what is known of it.
+pub(crate) fn daemon_speaks(theirs: Option<u32>, daemon_version: Option<&str>) -> String {
+    let protocol = theirs.map_or_else(
+        || "another protocol version".to_string(),
+        |v| format!("protocol {v}"),
+    );
+    match daemon_version {
+        Some(v) => format!("{protocol} (tether {v})"),
+        None => protocol,
+    }
+}
+
+/// A mismatch with the local daemon: both versions, and the fix (the daemon
+/// running is another build than this command: restart it).
+fn version_text(ours: u32, theirs: Option<u32>, daemon_version: Option<&str>) -> String {
+    format!(
+        "protocol version mismatch: this tether ({}) speaks protocol {ours}, the daemon speaks {}; \
+         restart the daemon (`tether daemon stop`, then run the command again) so both are the same version",
+        env!("CARGO_PKG_VERSION"),
+        daemon_speaks(theirs, daemon_version)
+    )
 }

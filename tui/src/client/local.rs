@@ -9,27 +9,16 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, anyhow, bail};
 use interprocess::local_socket::GenericFilePath;
 use interprocess::local_socket::tokio::prelude::*;
-use tether_shared::protocol::Method;
 
 use super::connection::Client;
 use super::error::ClientError;
-
-/// A client on the local socket.
-pub type LocalClient = Client<LocalSocketStream>;
+use super::{DaemonClient, Stream};
 
 /// Connects and says hello. Fails fast when nobody listens.
-pub async fn connect(socket: &Path) -> Result<LocalClient, ClientError> {
+pub async fn connect(socket: &Path) -> Result<DaemonClient, ClientError> {
     let name = socket.to_fs_name::<GenericFilePath>()?;
     let stream = LocalSocketStream::connect(name).await?;
-    Client::handshake(stream).await
-}
-
-/// Connects (starting the daemon when none runs) and calls `M` once.
-pub async fn request_once<M: Method>(
-    socket: &Path,
-    params: &M::Params,
-) -> anyhow::Result<M::Result> {
-    Ok(connect_or_start(socket).await?.call::<M>(params).await?)
+    Client::handshake(Box::new(stream) as Box<dyn Stream>).await
 }
 
 fn nobody_listens(e: &ClientError) -> bool {
@@ -50,7 +39,7 @@ const DYING_GRACE: Duration = Duration::from_secs(5);
 
 /// Connects; a daemon that drops the connection during the hello is dying, so
 /// this waits (bounded) until it answers or is gone.
-async fn connect_past_dying(socket: &Path) -> Result<LocalClient, ClientError> {
+async fn connect_past_dying(socket: &Path) -> Result<DaemonClient, ClientError> {
     let deadline = Instant::now() + DYING_GRACE;
     loop {
         match connect(socket).await {
@@ -64,7 +53,7 @@ async fn connect_past_dying(socket: &Path) -> Result<LocalClient, ClientError> {
 
 /// Connects to the daemon, starting one when none runs. Racing callers start
 /// exactly one daemon: the starter holds a lock beside the socket while it waits.
-pub async fn connect_or_start(socket: &Path) -> anyhow::Result<LocalClient> {
+pub async fn connect_or_start(socket: &Path) -> anyhow::Result<DaemonClient> {
     match connect_past_dying(socket).await {
         Ok(c) => return Ok(c),
         Err(e) if nobody_listens(&e) => {}
@@ -95,7 +84,7 @@ pub async fn connect_or_start(socket: &Path) -> anyhow::Result<LocalClient> {
     started
 }
 
-async fn start_daemon(socket: &Path) -> anyhow::Result<LocalClient> {
+async fn start_daemon(socket: &Path) -> anyhow::Result<DaemonClient> {
     let state_dir = tether_shared::paths::state_dir();
     tether_shared::paths::create_private_dir(&state_dir)
         .with_context(|| format!("failed to create {}", state_dir.display()))?;

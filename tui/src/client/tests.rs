@@ -196,3 +196,79 @@ async fn a_keyed_call_carries_its_key_beside_the_params() {
     let (got, ()) = tokio::join!(c.call_keyed::<method::SessionKill>(&x, "k1"), daemon);
     assert_eq!(got.unwrap().id, "s1");
 }
+
+/// The handshake against a daemon that answers `hello` with `answer` (its id filled in).
+async fn hello_answered_with(answer: Value) -> Result<Client<DuplexStream>, ClientError> {
+    let (ours, theirs) = tokio::io::duplex(64 * 1024);
+    let (r, w) = tokio::io::split(theirs);
+    let mut peer = Peer {
+        lines: BufReader::new(r).lines(),
+        writer: w,
+    };
+    let daemon = async {
+        let r = peer.request().await;
+        let mut a = answer.clone();
+        a["id"] = r["id"].clone();
+        peer.send(a).await;
+    };
+    let (got, ()) = tokio::join!(Client::handshake(ours), daemon);
+    got
+}
+
+#[tokio::test]
+async fn the_hello_result_is_kept_with_the_daemons_home() {
+    let c = hello_answered_with(json!({"jsonrpc": "2.0", "result":
+        {"protocol_version": 1, "daemon_version": "0.1.0", "pid": 9, "home": "/home/ana"}}))
+    .await
+    .unwrap();
+    assert_eq!(c.hello().home.as_deref(), Some("/home/ana"));
+    assert_eq!(c.hello().pid, 9);
+}
+
+#[tokio::test]
+async fn a_daemon_of_another_version_is_a_version_error_naming_both() {
+    // A newer daemon that answers with its own version (and another shape).
+    let newer = hello_answered_with(
+        json!({"jsonrpc": "2.0", "result": {"protocol_version": 2, "daemon_version": "9.9.9"}}),
+    )
+    .await;
+    match newer {
+        Err(ClientError::Version {
+            ours: 1,
+            theirs: Some(2),
+            daemon_version: Some(v),
+        }) => assert_eq!(v, "9.9.9"),
+        other => panic!("expected a version error, got {:?}", other.err()),
+    }
+    // An older or newer daemon that refuses, with its version in `data`, or
+    // (daemons before `data`) only in its message.
+    let refused = hello_answered_with(json!({"jsonrpc": "2.0", "error": {"code": -32006,
+        "message": "protocol version mismatch: the client speaks 1, the daemon speaks 0; restart",
+        "data": {"protocol_version": 0, "daemon_version": "0.0.1"}}}))
+    .await;
+    assert!(matches!(
+        refused,
+        Err(ClientError::Version {
+            theirs: Some(0),
+            ..
+        })
+    ));
+    let said = hello_answered_with(json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32006,
+        "message": "protocol version mismatch: the client speaks 1, the daemon speaks 3; restart"}}))
+    .await;
+    let e = said.err().unwrap();
+    assert!(matches!(
+        e,
+        ClientError::Version {
+            theirs: Some(3),
+            daemon_version: None,
+            ..
+        }
+    ));
+    let text = e.to_string();
+    assert!(
+        text.contains("speaks protocol 1") && text.contains("speaks protocol 3"),
+        "{text}"
+    );
+    assert!(!text.contains('\n'), "{text}");
+}

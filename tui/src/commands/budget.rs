@@ -1,14 +1,12 @@
 //! The spending commands: `budget` and `usage` (issue 10).
 
-use std::path::Path;
-
 use anyhow::bail;
 use serde::Serialize;
 use tether_shared::Usage;
 use tether_shared::protocol::{BudgetParams, CostBasis, Empty, SessionInfo, method};
 
 use super::output::print_json;
-use crate::client::request_once;
+use crate::client::Target;
 use crate::render;
 use crate::retry::mutate;
 
@@ -16,12 +14,12 @@ use crate::retry::mutate;
 /// once a session stopped on its budget is going again (or is still stopped,
 /// when the new budget does not let it: that is said, not an error).
 pub(super) async fn budget(
-    socket: &Path,
+    target: &Target,
     params: BudgetParams,
     json: bool,
     key: Option<String>,
 ) -> anyhow::Result<u8> {
-    let (info, _) = mutate::<method::SessionBudget>(socket, &params, key, "`tether ls`").await?;
+    let (info, _) = mutate::<method::SessionBudget>(target, &params, key, "`tether ls`").await?;
     if json {
         print_json(&info)?;
     } else {
@@ -57,8 +55,10 @@ struct UsageReport<'a> {
 }
 
 /// `tether usage [NAME] [--json]`.
-pub(super) async fn usage(socket: &Path, name: Option<String>, json: bool) -> anyhow::Result<u8> {
-    let mut list = request_once::<method::SessionList>(socket, &Empty {}).await?;
+pub(super) async fn usage(target: &Target, name: Option<String>, json: bool) -> anyhow::Result<u8> {
+    let mut list = target
+        .request_once::<method::SessionList>(&Empty {})
+        .await?;
     if let Some(n) = &name {
         list.retain(|s| &s.name == n || &s.id == n);
         if list.is_empty() {

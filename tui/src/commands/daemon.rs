@@ -1,7 +1,7 @@
 //! The daemon family: `tether daemon` (hosting the daemon in this process, with
 //! its logging and signal handling) and `tether daemon stop|status`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -9,7 +9,7 @@ use tether_shared::protocol::{Empty, method};
 
 use super::output::print_json;
 use crate::cli::{DaemonAction, DaemonArgs};
-use crate::client::{ClientError, connect};
+use crate::client::Target;
 use crate::errors::one_line;
 
 /// `tether daemon`: hosts the daemon in this process (its logging and signal
@@ -26,29 +26,22 @@ pub(super) fn run_daemon(socket: PathBuf, args: &DaemonArgs) -> anyhow::Result<u
     Ok(0)
 }
 
-/// `tether daemon stop|status`.
-pub(super) async fn daemon_action(action: DaemonAction, socket: &Path) -> anyhow::Result<u8> {
-    let mut c = match connect(socket).await {
-        Ok(c) => c,
-        Err(ClientError::Io(e))
-            if matches!(
-                e.kind(),
-                std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
-            ) =>
-        {
+/// `tether daemon stop|status`, on this machine or (`--host`) another.
+pub(super) async fn daemon_action(action: DaemonAction, target: &Target) -> anyhow::Result<u8> {
+    let mut c = match target.connect().await {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            let msg = format!("no tether daemon is running on {}", target.describe());
             return match action {
                 DaemonAction::Stop => {
-                    eprintln!("no tether daemon is running on {}", socket.display());
+                    eprintln!("{msg}");
                     Ok(0)
                 }
-                DaemonAction::Status { .. } => {
-                    bail!("no tether daemon is running on {}", socket.display())
-                }
+                DaemonAction::Status { .. } => bail!(msg),
             };
         }
         Err(e) => {
-            return Err(anyhow::Error::new(e))
-                .context(format!("cannot connect to {}", socket.display()));
+            return Err(e).context(format!("cannot connect to {}", target.describe()));
         }
     };
     match action {
@@ -89,6 +82,18 @@ pub(super) async fn daemon_action(action: DaemonAction, socket: &Path) -> anyhow
         DaemonAction::Stop => {
             let s = c.call::<method::DaemonStatus>(&Empty {}).await?;
             c.call::<method::DaemonStop>(&Empty {}).await?;
+            let Target::Local(socket) = target else {
+                // The lock is on the other machine: the daemon closing its
+                // connections (the bridge's too) is as near as we can see.
+                let closed = tokio::time::timeout(Duration::from_secs(20), async {
+                    while let Ok(Some(_)) = c.next_message().await {}
+                })
+                .await;
+                if closed.is_err() {
+                    bail!("the daemon (pid {}) did not stop within 20 s", s.pid);
+                }
+                return Ok(0);
+            };
             // Stopped means the process is gone, not just that it said it would go:
             // its lock is released only when it exits (even before it is reaped).
             let lock_path = tether_daemon::lock_path(socket);

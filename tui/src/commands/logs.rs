@@ -2,12 +2,11 @@
 //! then (with `--follow`) the live events, reconnecting when the daemon dies.
 
 use std::io::Write;
-use std::path::Path;
 
 use tether_shared::protocol::{AttachParams, LiveParams, LogsParams, NotificationMethod, method};
 use tether_shared::{Event, Live};
 
-use crate::client::{Client, ClientError, Stream, connect_or_start};
+use crate::client::{Client, ClientError, Stream, Target};
 use crate::render;
 
 fn print_event(ev: &Event, json: bool) -> anyhow::Result<()> {
@@ -23,7 +22,7 @@ fn print_event(ev: &Event, json: bool) -> anyhow::Result<()> {
 }
 
 pub(super) async fn logs(
-    socket: &Path,
+    target: &Target,
     session: String,
     json: bool,
     follow: bool,
@@ -31,7 +30,7 @@ pub(super) async fn logs(
 ) -> anyhow::Result<u8> {
     let mut last = since.unwrap_or(0);
     loop {
-        let mut c = connect_or_start(socket).await?;
+        let mut c = target.connect_or_start().await?;
         loop {
             let params = LogsParams {
                 session: session.clone(),

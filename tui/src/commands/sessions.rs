@@ -2,20 +2,21 @@
 //! open the TUI on a terminal and the line-mode client otherwise.
 
 use std::io::IsTerminal;
-use std::path::Path;
 
 use anyhow::{Context, bail};
 use tether_shared::protocol::{CreateParams, Empty, ForkParams, SessionRef, method};
 
 use super::output::print_json;
 use crate::cli::NewArgs;
-use crate::client::{connect_or_start, request_once};
+use crate::client::Target;
 use crate::render;
-use crate::retry::mutate;
+use crate::retry::{mutate, mutate_on};
 
 /// `tether ls [--json]`.
-pub(super) async fn ls(socket: &Path, json: bool) -> anyhow::Result<u8> {
-    let list = request_once::<method::SessionList>(socket, &Empty {}).await?;
+pub(super) async fn ls(target: &Target, json: bool) -> anyhow::Result<u8> {
+    let list = target
+        .request_once::<method::SessionList>(&Empty {})
+        .await?;
     if json {
         print_json(&list)?;
     } else {
@@ -26,12 +27,12 @@ pub(super) async fn ls(socket: &Path, json: bool) -> anyhow::Result<u8> {
 
 /// `tether attach [NAME] [--read-only]`: without NAME, the session updated last.
 pub(super) async fn attach(
-    socket: &Path,
+    target: &Target,
     name: Option<String>,
     read_only: bool,
     interactive: bool,
 ) -> anyhow::Result<u8> {
-    let mut c = connect_or_start(socket).await?;
+    let mut c = target.connect_or_start().await?;
     let name = match name {
         Some(n) => n,
         None => {
@@ -50,24 +51,46 @@ pub(super) async fn attach(
                 session: name.clone(),
             })
             .await?;
-        drop(c);
-        return crate::ui::run(socket.to_path_buf(), Some(info.id), read_only).await;
+        return crate::ui::run(target.clone(), Some(c), Some(info.id), read_only).await;
     }
     crate::linemode::attach(c, &name, read_only).await
 }
 
 /// `tether new [NAME] [-d] ...`: creates a session, then attaches unless `-d`.
-pub(super) async fn new(args: NewArgs, socket: &Path) -> anyhow::Result<u8> {
-    let dir = match args.dir {
-        Some(d) => d,
-        None => std::env::current_dir().context("cannot read the current directory")?,
+/// With `--host`, `-C DIR` names a directory on that host (relative to the
+/// remote user's home, as `~/` is), and the default is that home: this
+/// machine's directories mean nothing there.
+pub(super) async fn new(args: NewArgs, target: &Target) -> anyhow::Result<u8> {
+    let (cwd, first) = match target.remote() {
+        None => {
+            let dir = match args.dir {
+                Some(d) => d,
+                None => std::env::current_dir().context("cannot read the current directory")?,
+            };
+            let cwd = std::fs::canonicalize(&dir)
+                .with_context(|| format!("working directory {}", dir.display()))?;
+            (cwd.display().to_string(), None)
+        }
+        Some(remote) => {
+            let c = target.connect_or_start().await?;
+            let Some(home) = c.hello().home.clone() else {
+                bail!(
+                    "the daemon on {} does not say its home directory (an older tether); name the directory there with -C /absolute/path",
+                    remote.name
+                );
+            };
+            let dir = args
+                .dir
+                .map(|d| d.display().to_string())
+                .unwrap_or_default();
+            let cwd = crate::ui::modals::create::expand_dir(&dir, Some(&home), &home);
+            (cwd, Some(c))
+        }
     };
-    let cwd = std::fs::canonicalize(&dir)
-        .with_context(|| format!("working directory {}", dir.display()))?;
     let prompt = (!args.prompt.is_empty()).then(|| args.prompt.join(" "));
     let params = CreateParams {
         name: args.name,
-        cwd: cwd.display().to_string(),
+        cwd,
         model: args.model,
         instructions: args.instructions,
         prompt,
@@ -76,14 +99,13 @@ pub(super) async fn new(args: NewArgs, socket: &Path) -> anyhow::Result<u8> {
         mcp_servers: Vec::new(),
     };
     let (info, c) =
-        mutate::<method::SessionCreate>(socket, &params, args.key, "`tether ls`").await?;
+        mutate_on::<method::SessionCreate>(target, first, &params, args.key, "`tether ls`").await?;
     if args.detach {
         println!("{}", info.name);
         return Ok(0);
     }
     if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
-        drop(c);
-        return crate::ui::run(socket.to_path_buf(), Some(info.id), false).await;
+        return crate::ui::run(target.clone(), Some(c), Some(info.id), false).await;
     }
     crate::linemode::attach(c, &info.name, false).await
 }
@@ -91,12 +113,12 @@ pub(super) async fn new(args: NewArgs, socket: &Path) -> anyhow::Result<u8> {
 /// `tether fork NAME -n NEW [--at SEQ] [--json]`: prints the new session's name
 /// (as `new -d` does), or its summary as JSON.
 pub(super) async fn fork(
-    socket: &Path,
+    target: &Target,
     params: ForkParams,
     json: bool,
     key: Option<String>,
 ) -> anyhow::Result<u8> {
-    let (info, _) = mutate::<method::SessionFork>(socket, &params, key, "`tether ls`").await?;
+    let (info, _) = mutate::<method::SessionFork>(target, &params, key, "`tether ls`").await?;
     if json {
         print_json(&info)?;
     } else {
@@ -106,8 +128,8 @@ pub(super) async fn fork(
 }
 
 /// `tether kill NAME`.
-pub(super) async fn kill(socket: &Path, name: String, key: Option<String>) -> anyhow::Result<u8> {
+pub(super) async fn kill(target: &Target, name: String, key: Option<String>) -> anyhow::Result<u8> {
     let params = SessionRef { session: name };
-    mutate::<method::SessionKill>(socket, &params, key, "`tether ls`").await?;
+    mutate::<method::SessionKill>(target, &params, key, "`tether ls`").await?;
     Ok(0)
 }

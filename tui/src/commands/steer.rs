@@ -1,15 +1,13 @@
 //! Steering a session from the command line: `send`, `interrupt`, `approve`,
 //! `deny`, `wait` and `wait --any`.
 
-use std::path::Path;
-
 use anyhow::Context;
 use tether_shared::Delivery;
 use tether_shared::protocol::{
     DecideParams, DecideResult, Method, SendParams, SessionRef, WaitAnyParams, WaitParams, method,
 };
 
-use crate::client::request_once;
+use crate::client::Target;
 use crate::retry::mutate;
 
 /// Exit status of `wait` when the timeout passes.
@@ -17,7 +15,7 @@ const EXIT_TIMEOUT: u8 = 124;
 
 /// `tether send NAME [--steer|--interrupt] [--key K] TEXT...` (`-` reads stdin).
 pub(super) async fn send(
-    socket: &Path,
+    target: &Target,
     name: String,
     steer: bool,
     interrupt: bool,
@@ -42,7 +40,7 @@ pub(super) async fn send(
         text,
         delivery,
     };
-    mutate::<method::SessionSend>(socket, &params, key, &check).await?;
+    mutate::<method::SessionSend>(target, &params, key, &check).await?;
     Ok(0)
 }
 
@@ -58,13 +56,13 @@ fn message_from_stdin() -> anyhow::Result<String> {
 
 /// `tether interrupt NAME`.
 pub(super) async fn interrupt(
-    socket: &Path,
+    target: &Target,
     name: String,
     key: Option<String>,
 ) -> anyhow::Result<u8> {
     let check = format!("`tether logs {name}`");
     let params = SessionRef { session: name };
-    let (r, _) = mutate::<method::SessionInterrupt>(socket, &params, key, &check).await?;
+    let (r, _) = mutate::<method::SessionInterrupt>(target, &params, key, &check).await?;
     if !r.interrupted {
         eprintln!("nothing was running");
     }
@@ -73,24 +71,24 @@ pub(super) async fn interrupt(
 
 /// `tether approve NAME [CALL_ID|--all] [--always [--project] [--prefix WORDS]]`.
 pub(super) async fn approve(
-    socket: &Path,
+    target: &Target,
     params: DecideParams,
     key: Option<String>,
 ) -> anyhow::Result<u8> {
-    decide::<method::SessionApprove>(socket, params, key).await
+    decide::<method::SessionApprove>(target, params, key).await
 }
 
 /// `tether deny NAME [CALL_ID|--all] [--reason R]`.
 pub(super) async fn deny(
-    socket: &Path,
+    target: &Target,
     params: DecideParams,
     key: Option<String>,
 ) -> anyhow::Result<u8> {
-    decide::<method::SessionDeny>(socket, params, key).await
+    decide::<method::SessionDeny>(target, params, key).await
 }
 
 async fn decide<M: Method<Params = DecideParams, Result = DecideResult>>(
-    socket: &Path,
+    target: &Target,
     params: DecideParams,
     key: Option<String>,
 ) -> anyhow::Result<u8> {
@@ -98,7 +96,7 @@ async fn decide<M: Method<Params = DecideParams, Result = DecideResult>>(
         "`tether ls` (its pending approvals) or `tether logs {}`",
         params.session
     );
-    let (r, _) = mutate::<M>(socket, &params, key, &check).await?;
+    let (r, _) = mutate::<M>(target, &params, key, &check).await?;
     for id in &r.decided {
         println!("{id}");
     }
@@ -119,7 +117,11 @@ fn bad_timeout(timeout: Option<f64>) -> bool {
 }
 
 /// `tether wait NAME [--timeout S]`: prints the state it settled in.
-pub(super) async fn wait(socket: &Path, name: String, timeout: Option<f64>) -> anyhow::Result<u8> {
+pub(super) async fn wait(
+    target: &Target,
+    name: String,
+    timeout: Option<f64>,
+) -> anyhow::Result<u8> {
     if bad_timeout(timeout) {
         return Ok(2);
     }
@@ -127,7 +129,7 @@ pub(super) async fn wait(socket: &Path, name: String, timeout: Option<f64>) -> a
         session: name,
         timeout_s: timeout,
     };
-    let r = request_once::<method::SessionWait>(socket, &params).await?;
+    let r = target.request_once::<method::SessionWait>(&params).await?;
     println!("{}", r.state);
     Ok(if r.timed_out { EXIT_TIMEOUT } else { 0 })
 }
@@ -136,7 +138,7 @@ pub(super) async fn wait(socket: &Path, name: String, timeout: Option<f64>) -> a
 /// session that needs a person (with --json, the whole object); nothing on a
 /// timeout (exit 124).
 pub(super) async fn wait_any(
-    socket: &Path,
+    target: &Target,
     json: bool,
     timeout: Option<f64>,
 ) -> anyhow::Result<u8> {
@@ -144,7 +146,9 @@ pub(super) async fn wait_any(
         return Ok(2);
     }
     let params = WaitAnyParams { timeout_s: timeout };
-    let r = request_once::<method::SessionsWaitAny>(socket, &params).await?;
+    let r = target
+        .request_once::<method::SessionsWaitAny>(&params)
+        .await?;
     let Some(w) = r.waiting else {
         return Ok(EXIT_TIMEOUT);
     };

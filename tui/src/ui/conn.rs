@@ -5,14 +5,13 @@
 //! (see [`Reconnect`]).
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use tether_shared::protocol::*;
 use tether_shared::{Delivery, Live};
 use tokio::sync::mpsc;
 
-use crate::client::{connect, connect_or_start};
+use crate::client::{DaemonClient, Target};
 
 /// What the app asks of the daemon.
 #[derive(Debug, Clone, PartialEq)]
@@ -200,7 +199,7 @@ enum Pending {
 pub enum Reconnect {
     /// No daemon may be running (the TUI just started, or the daemon's connection
     /// dropped without its `daemon.shutdown` notice: a crash): start one exactly
-    /// as any command does ([`connect_or_start`], race-free), then connect.
+    /// as any command does (`connect_or_start`, race-free), then connect.
     Start,
     /// The daemon said it was stopping (`daemon stop`, SIGTERM): someone stopped
     /// it on purpose, so do not start another; wait until one is started.
@@ -218,11 +217,16 @@ impl Reconnect {
         }
     }
 
-    /// What the banner says while disconnected.
-    pub fn banner(self) -> &'static str {
-        match self {
-            Reconnect::Start => "the daemon went away; starting it again",
-            Reconnect::Wait => "the daemon was stopped; waiting until one starts",
+    /// What the banner says while disconnected from the daemon on `host`
+    /// (`None`: this machine's).
+    pub fn banner(self, host: Option<&str>) -> String {
+        match (self, host) {
+            (Reconnect::Start, None) => "the daemon went away; starting it again".into(),
+            (Reconnect::Wait, None) => "the daemon was stopped; waiting until one starts".into(),
+            (Reconnect::Start, Some(h)) => format!("the link to {h} dropped"),
+            (Reconnect::Wait, Some(h)) => {
+                format!("the daemon on {h} was stopped; waiting until one starts there")
+            }
         }
     }
 
@@ -236,9 +240,11 @@ impl Reconnect {
     }
 }
 
-/// Runs the link until `to_rx` closes.
+/// Runs the link to `target` until `to_rx` closes, on `first` to begin with
+/// when given. Through ssh, each reconnect is a new ssh.
 pub async fn run(
-    socket: PathBuf,
+    target: Target,
+    mut first: Option<DaemonClient>,
     mut to_rx: mpsc::UnboundedReceiver<ToDaemon>,
     from: mpsc::UnboundedSender<FromDaemon>,
 ) {
@@ -246,12 +252,24 @@ pub async fn run(
     let mut last_seq: u64 = 0;
     let mut how = Reconnect::Start;
     let mut failures: u32 = 0;
+    let host = target.remote().map(|r| r.name.clone());
+    let host = host.as_deref();
     loop {
-        let client = match how {
-            Reconnect::Start => connect_or_start(&socket)
-                .await
-                .map_err(|e| format!("{}: {}", how.banner(), crate::errors::one_line(&e))),
-            Reconnect::Wait => connect(&socket).await.map_err(|_| how.banner().to_string()),
+        // Through ssh, the error alone says it (it names ssh, the host or the
+        // remote tether), and the banner has one line for it.
+        let failed = |e: anyhow::Error| match host {
+            Some(_) => crate::errors::one_line(&e),
+            None => format!("{}: {}", how.banner(host), crate::errors::one_line(&e)),
+        };
+        let client = match (first.take(), how) {
+            (Some(c), _) => Ok(c),
+            (None, Reconnect::Start) => target.connect_or_start().await.map_err(failed),
+            (None, Reconnect::Wait) => match target.connect().await {
+                Ok(Some(c)) => Ok(c),
+                // Through ssh, why the link failed matters (ssh cannot connect?).
+                Err(e) if host.is_some() => Err(failed(e)),
+                _ => Err(how.banner(host)),
+            },
         };
         let mut client = match client {
             Ok(c) => {
@@ -444,8 +462,8 @@ pub async fn run(
         // A connection that ends without the daemon's stop notice is a crash.
         how = Reconnect::after_loss(lost.is_none());
         let why = match lost {
-            Some(e) if !e.is_empty() => format!("{}: {e}", how.banner()),
-            _ => how.banner().to_string(),
+            Some(e) if !e.is_empty() => format!("{}: {e}", how.banner(host)),
+            _ => how.banner(host),
         };
         let _ = from.send(FromDaemon::Disconnected(why));
     }

@@ -4,7 +4,6 @@
 //! changed.
 
 use std::io::{Stdout, Write};
-use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -25,6 +24,7 @@ use tokio::sync::mpsc;
 use super::app::App;
 use super::keymap::{Key, Keymap};
 use super::{conn, view};
+use crate::client::{DaemonClient, Target};
 
 /// Mouse reporting: button presses and releases (1000), drags (1002), in SGR
 /// form (1006), which has no limit on the column.
@@ -186,28 +186,56 @@ impl Signals {
     }
 }
 
-/// Runs the TUI until the user detaches or quits; returns the exit status: 0, or
-/// 128 + N after signal N (as a shell reports a process that a signal ended).
-pub async fn run(socket: PathBuf, attach: Option<String>, read_only: bool) -> anyhow::Result<u8> {
+/// Runs the TUI on `target` until the user detaches or quits; returns the exit
+/// status: 0, or 128 + N after signal N (as a shell reports a process that a
+/// signal ended). `first` is a connection the caller already made (used
+/// first, so a command that checked its session does not connect twice).
+pub async fn run(
+    target: Target,
+    first: Option<DaemonClient>,
+    attach: Option<String>,
+    read_only: bool,
+) -> anyhow::Result<u8> {
+    // A remote daemon is reached before the terminal changes: ssh may ask for
+    // a password or a host key, and a failure is said on the command line.
+    let first = match (first, &target) {
+        (Some(c), _) => Some(c),
+        (None, Target::Remote(_)) => Some(target.connect_or_start().await?),
+        (None, Target::Local(_)) => None,
+    };
     let (mut keymap, key_warning) = load_keymap();
     if let Some(prefixes) = tmux_prefixes() {
         keymap.inside_tmux(&prefixes);
     }
-    let cwd = std::env::current_dir()
-        .map(|d| d.display().to_string())
-        .unwrap_or_else(|_| "/".into());
+    // New sessions start where the daemon is: this directory, or the remote
+    // user's home.
+    let remote_home = match (&target, &first) {
+        (Target::Remote(_), Some(c)) => Some(c.hello().home.clone()),
+        _ => None,
+    };
+    let cwd = match &remote_home {
+        Some(home) => home.clone().unwrap_or_else(|| "/".into()),
+        None => std::env::current_dir()
+            .map(|d| d.display().to_string())
+            .unwrap_or_else(|_| "/".into()),
+    };
     let (settings, problems) = super::settings::TuiSettings::load();
     let mut warnings: Vec<String> = key_warning.into_iter().collect();
     warnings.extend(problems);
     let key_warning = (!warnings.is_empty()).then(|| warnings.join("; "));
     let mut app = App::new(keymap, attach, read_only, cwd);
+    if let Some(home) = remote_home {
+        app.home = home;
+    }
+    app.host = target.remote().map(|r| r.name.clone());
     app.bell = settings.bell;
     app.mouse = settings.mouse;
     app.time_zone = settings.time;
     app.warning.clone_from(&key_warning);
     let (to_tx, to_rx) = mpsc::unbounded_channel();
     let (from_tx, mut from_rx) = mpsc::unbounded_channel();
-    let link = tokio::spawn(conn::run(socket, to_rx, from_tx));
+    // Reconnects happen while the TUI owns the terminal: nobody can answer ssh.
+    let link = tokio::spawn(conn::run(target.unattended(), first, to_rx, from_tx));
 
     // Installed before the terminal changes, so no window leaves it changed.
     let mut signals = Signals::install()?;

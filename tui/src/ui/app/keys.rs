@@ -180,10 +180,9 @@ impl App {
                     // The fields stay until the session exists: a failure
                     // leaves them to correct.
                     let [name, dir, prompt] = form.fields.each_ref().map(LineInput::text);
-                    let home = std::env::var("HOME").ok();
                     let p = CreateParams {
                         name: Some(name.trim().to_string()).filter(|n| !n.is_empty()),
-                        cwd: expand_dir(dir, home.as_deref(), &self.cwd),
+                        cwd: expand_dir(dir, self.home.as_deref(), &self.cwd),
                         model: None,
                         instructions: None,
                         prompt: Some(prompt.to_string()).filter(|p| !p.trim().is_empty()),

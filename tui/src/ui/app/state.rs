@@ -64,6 +64,11 @@ pub struct App {
     pub tools: Vec<ToolServerInfo>,
     /// The directory a new session defaults to.
     pub cwd: String,
+    /// The host the daemon is on, with `--host` (for the title).
+    pub host: Option<String>,
+    /// What `~` means in a new session's directory: the daemon's user's home
+    /// (this machine's `$HOME`, or the remote one's with `--host`).
+    pub home: Option<String>,
     /// Lines the help is scrolled down.
     pub help_scroll: u16,
     /// Clear the terminal before the next draw (Ctrl-l).
@@ -118,6 +123,8 @@ impl App {
             flash: None,
             tools: Vec::new(),
             cwd,
+            host: None,
+            home: std::env::var("HOME").ok().filter(|h| !h.is_empty()),
             help_scroll: 0,
             redraw: false,
             clock: Clock::System,

@@ -756,7 +756,11 @@ fn the_title_names_the_session_and_its_state() {
     assert_eq!(view::title(&app), "tether: api-refactor: running");
     app.on_daemon(FromDaemon::Disconnected("gone".into()));
     assert_eq!(view::title(&app), "tether: api-refactor: unknown");
+    app.host = Some("box".into());
+    assert_eq!(view::title(&app), "tether@box: api-refactor: unknown");
     key(&mut app, KeyCode::Char('b'), KeyModifiers::CONTROL);
     press(&mut app, KeyCode::Char('s'));
+    assert_eq!(view::title(&app), "tether@box");
+    app.host = None;
     assert_eq!(view::title(&app), "tether");
 }
