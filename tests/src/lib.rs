@@ -5,6 +5,7 @@
 //! Harness code fails the test loudly (panics with a message) by design.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod acp;
 pub mod anthropic;
 pub mod harness;
 pub mod llama;

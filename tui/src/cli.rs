@@ -240,6 +240,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// An Agent Client Protocol agent on stdio, for editors (Zed's `agent_servers`):
+    /// its sessions are ordinary tether sessions.
+    Acp,
 }
 
 /// `tether daemon` arguments.

@@ -1,6 +1,7 @@
 //! The `tether` command line and terminal UI, as a library so tests and
 //! benchmarks can drive them; `main.rs` only parses and calls in.
 
+mod acp;
 pub mod cli;
 mod client;
 pub mod commands;

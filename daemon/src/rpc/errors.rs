@@ -174,6 +174,7 @@ impl From<SessionError> for RpcError {
             SessionError::CwdNotAbsolute(_)
             | SessionError::CwdNotADirectory(_)
             | SessionError::BadName(_)
+            | SessionError::BadServer(_)
             | SessionError::BadBudget(_)
             | SessionError::BadRule(_)
             | SessionError::NoSuchSeq { .. } => code::BAD_ARGUMENT,

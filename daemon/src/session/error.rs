@@ -48,6 +48,9 @@ pub enum SessionError {
     /// The session name given is not a valid name.
     #[error("invalid session name {0:?}: use 1-64 letters, digits, '.', '_' or '-'")]
     BadName(String),
+    /// One of `session.create`'s `mcp_servers` cannot be used (issue 12).
+    #[error("mcp_servers: {0}")]
+    BadServer(String),
     /// The model does not resolve to a usable provider (the text says what to set).
     #[error("{0}")]
     NoProvider(String),

@@ -57,7 +57,7 @@ impl Registry {
             let id = row.id.clone();
             self.shared
                 .tools
-                .attach_session(&row.id, Path::new(&row.cwd))
+                .attach_session(&row.id, Path::new(&row.cwd), &row.mcp_servers)
                 .await;
             self.shared
                 .project
@@ -178,6 +178,8 @@ impl Registry {
             return Err(SessionError::CwdNotADirectory(params.cwd));
         }
         super::budget::check(params.max_tokens, params.max_cost_usd)?;
+        crate::tools::ToolManager::check_servers(&params.mcp_servers, cwd)
+            .map_err(SessionError::BadServer)?;
         let model = params
             .model
             .clone()
@@ -211,6 +213,7 @@ impl Registry {
             usage: Default::default(),
             cost_usd: 0.0,
             budget: config.limits.budget(params.max_tokens, params.max_cost_usd),
+            mcp_servers: params.mcp_servers.clone(),
         };
         let first = Event {
             seq: 1,
@@ -253,7 +256,7 @@ impl Registry {
         // once its servers had a chance to start.
         self.shared
             .tools
-            .attach_session(&row.id, Path::new(&row.cwd))
+            .attach_session(&row.id, Path::new(&row.cwd), &row.mcp_servers)
             .await;
         // Read before the actor starts: its first model call has the project file.
         self.shared
@@ -331,6 +334,8 @@ impl Registry {
             cost_usd: 0.0,
             // A fork spends on its own, under the same budget as its source.
             budget: source.budget,
+            // Servers an editor gave the source are its own (issue 12).
+            mcp_servers: Vec::new(),
         };
         let head = Event {
             seq: 1,
@@ -376,7 +381,7 @@ impl Registry {
             })?;
         self.shared
             .tools
-            .attach_session(&row.id, Path::new(&row.cwd))
+            .attach_session(&row.id, Path::new(&row.cwd), &row.mcp_servers)
             .await;
         // Started the way a restart starts it: what the fork stored leaves
         // recovery nothing to resume, and this is where that is relied on.

@@ -29,6 +29,8 @@ pub struct SessionRow {
     pub cost_usd: f64,
     /// The session's budget (issue 10).
     pub budget: Budget,
+    /// The session's own MCP servers (issue 12), as `session.create` gave them.
+    pub mcp_servers: Vec<tether_shared::protocol::SessionServer>,
 }
 
 /// An "always allow" rule to store (issue 11); the store gives it its id.

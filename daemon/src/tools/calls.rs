@@ -17,15 +17,17 @@ use crate::config::ConfigError;
 use crate::tools::mcp::McpError;
 
 impl ToolManager {
-    /// Servers a session sees, project servers first (they win a name clash).
+    /// Servers a session sees, its own first, then project servers (the first wins
+    /// a name clash).
     fn visible(&self, session_id: &str) -> Vec<Arc<Server>> {
         let inner = lock(&self.inner);
         let Some(cwd) = inner.sessions.get(session_id) else {
             return Vec::new();
         };
         let project = mcp_json(cwd);
+        let own = std::path::PathBuf::from(super::config::SESSION_SOURCE);
         let mut out: Vec<Arc<Server>> = Vec::new();
-        for source in [&project, &self.global] {
+        for source in [&own, &project, &self.global] {
             for (k, s) in &inner.servers {
                 if &k.source == source && k.session.as_deref().is_none_or(|id| id == session_id) {
                     out.push(s.clone());

@@ -26,6 +26,7 @@ use super::server::{Inherited, Server, ServerKey, lock};
 use super::supervisor::supervise;
 use crate::config::watch::{self, FileWatcher};
 use crate::config::{ConfigError, ConfigSource};
+use tether_shared::protocol::SessionServer;
 
 /// A tool config file's server definitions, and why it does not parse when it does not.
 #[derive(Default)]
@@ -333,9 +334,29 @@ impl ToolManager {
         server
     }
 
+    /// Checks a session's own servers (`session.create`'s `mcp_servers`) before
+    /// the session is created: the message says what is wrong with one.
+    pub fn check_servers(servers: &[SessionServer], cwd: &Path) -> Result<(), String> {
+        tool_config::session_defs(servers, cwd).map(|_| ())
+    }
+
     /// Registers a session: loads its directory's `.mcp.json` and starts the
-    /// servers it needs. Its initial tool set is not reported as a change.
-    pub async fn attach_session(self: &Arc<Self>, session_id: &str, cwd: &Path) {
+    /// servers it needs, its own `servers` included. Its initial tool set is not
+    /// reported as a change.
+    pub async fn attach_session(
+        self: &Arc<Self>,
+        session_id: &str,
+        cwd: &Path,
+        servers: &[SessionServer],
+    ) {
+        let own = match tool_config::session_defs(servers, cwd) {
+            Ok(defs) => defs,
+            Err(e) => {
+                // Checked when the session was created; only a store edited by hand gets here.
+                warn!(session = %session_id, error = %e, "the session's own servers are not usable");
+                Vec::new()
+            }
+        };
         let file = mcp_json(cwd);
         let (first_in_dir, per_session_defs) = {
             let mut inner = lock(&self.inner);
@@ -343,7 +364,7 @@ impl ToolManager {
                 .sessions
                 .insert(session_id.to_string(), cwd.to_path_buf());
             let first = !inner.files.contains_key(&file);
-            let mut defs: Vec<ServerDef> = Vec::new();
+            let mut defs: Vec<ServerDef> = own;
             for f in [&self.global, &file] {
                 if let Some(state) = inner.files.get(f) {
                     defs.extend(state.defs.iter().filter(|d| d.per_session).cloned());

@@ -269,6 +269,21 @@ fn methods() -> Vec<(&'static str, String, String)> {
                 prompt: Some("Make the tests pass.".into()),
                 max_tokens: Some(200_000),
                 max_cost_usd: Some(5.0),
+                mcp_servers: vec![
+                    SessionServer {
+                        name: "fs".into(),
+                        command: Some("/usr/local/bin/mcp-server-filesystem".into()),
+                        args: vec!["/home/ana/projects/tether".into()],
+                        env: [("LOG_LEVEL".to_string(), "warn".to_string())].into(),
+                        ..Default::default()
+                    },
+                    SessionServer {
+                        name: "docs".into(),
+                        url: Some("https://docs.example.com/mcp".into()),
+                        headers: [("Authorization".to_string(), "Bearer t0k3n".to_string())].into(),
+                        ..Default::default()
+                    },
+                ],
             }),
             result::<method::SessionCreate>(info()),
         ),

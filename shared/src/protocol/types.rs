@@ -115,6 +115,35 @@ pub struct CreateParams {
     /// Cost budget in US dollars (issue 10); `[limits] session_max_cost_usd` when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_cost_usd: Option<f64>,
+    /// MCP servers of this session's own (issue 12; `tether acp` passes an
+    /// editor's): started for it alone, beside those of `tools.toml` and of its
+    /// directory's `.mcp.json`, kept with the session and stopped with it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mcp_servers: Vec<SessionServer>,
+}
+
+/// An MCP server that one session gets for itself (`session.create`'s
+/// `mcp_servers`): a stdio server (`command`, `args`, `env`) or a streamable
+/// HTTP one (`url`, `headers`), the fields of a `.mcp.json` entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionServer {
+    /// The server's name, the prefix of its tools' names (letters, digits, `_`, `-`).
+    pub name: String,
+    /// The program of a stdio server (run in the session's working directory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    /// Its arguments.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<String>,
+    /// Variables added to its environment.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub env: std::collections::BTreeMap<String, String>,
+    /// The endpoint of a streamable HTTP server (`http://` or `https://`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Headers sent with each of its requests.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub headers: std::collections::BTreeMap<String, String>,
 }
 
 /// `session.budget` params: sets one limit, or clears both (`none`).

@@ -171,5 +171,6 @@ async fn client_command(command: Option<Command>, socket: PathBuf) -> anyhow::Re
             budget::budget(&socket, p, json, key).await
         }
         Command::Usage { name, json } => budget::usage(&socket, name, json).await,
+        Command::Acp => crate::acp::run(socket).await,
     }
 }

@@ -73,6 +73,7 @@ pub(super) async fn new(args: NewArgs, socket: &Path) -> anyhow::Result<u8> {
         prompt,
         max_tokens: args.max_tokens,
         max_cost_usd: args.max_cost,
+        mcp_servers: Vec::new(),
     };
     let (info, c) =
         mutate::<method::SessionCreate>(socket, &params, args.key, "`tether ls`").await?;

@@ -104,7 +104,13 @@ const MIGRATIONS: &[Migration] = &[
     &[Step::Sql(USAGE_AND_BUDGET)],
     // 4: "always allow" rules (issue 11).
     &[Step::Sql(APPROVAL_RULES)],
+    // 5: a session's own MCP servers (issue 12).
+    &[Step::Sql(SESSION_SERVERS)],
 ];
+
+/// Migration 5: the MCP servers `session.create` gave a session, as a JSON array
+/// (NULL: none). Not in the event log: their `env` and `headers` may hold secrets.
+const SESSION_SERVERS: &str = "ALTER TABLE sessions ADD COLUMN mcp_servers TEXT;";
 
 /// Migration 4: "always allow" rules. A `session` rule has `session_id`, a
 /// `project` rule has `project` (a directory); `prefix` is NULL for a rule that

@@ -32,7 +32,7 @@ pub(super) fn sessions(c: &Connection) -> Result<Vec<SessionRow>, SqlError> {
     let mut st = c.prepare(
         "SELECT id, name, model, cwd, instructions, created_at, updated_at, last_seq, \
          prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, \
-         cost_usd, max_tokens, max_cost_usd FROM sessions ORDER BY created_at, id",
+         cost_usd, max_tokens, max_cost_usd, mcp_servers FROM sessions ORDER BY created_at, id",
     )?;
     let rows = st.query_map([], |r| {
         Ok(SessionRow {
@@ -56,6 +56,12 @@ pub(super) fn sessions(c: &Connection) -> Result<Vec<SessionRow>, SqlError> {
                 max_tokens: r.get::<_, Option<i64>>(14)?.map(|n| n.max(0) as u64),
                 max_cost_usd: r.get(15)?,
             },
+            // Written by this daemon from checked values: text that does not
+            // read back counts as no servers rather than a lost session.
+            mcp_servers: r
+                .get::<_, Option<String>>(16)?
+                .and_then(|t| serde_json::from_str(&t).ok())
+                .unwrap_or_default(),
         })
     })?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)

@@ -28,6 +28,7 @@ fn row(id: &str, name: &str) -> SessionRow {
         usage: Usage::default(),
         cost_usd: 0.0,
         budget: Default::default(),
+        mcp_servers: Vec::new(),
     }
 }
 
@@ -771,4 +772,27 @@ async fn rules_apply_to_their_session_or_project_survive_a_reopen_and_go_with_th
     // Deleting a session deletes its session rules, not its project's.
     store.delete_session_keyed("b", None).await.unwrap();
     assert_eq!(of(store.rules("b", "/p").await.unwrap()), [4]);
+}
+
+#[tokio::test]
+async fn a_sessions_own_servers_are_kept_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("s.db")).unwrap();
+    let servers = vec![tether_shared::protocol::SessionServer {
+        name: "fs".into(),
+        command: Some("/bin/fs".into()),
+        env: [("TOKEN".to_string(), "t".to_string())].into(),
+        ..Default::default()
+    }];
+    let mut with = row("a", "with");
+    with.mcp_servers = servers.clone();
+    for r in [with, row("b", "without")] {
+        store
+            .create_session_keyed(r, vec![], None, None)
+            .await
+            .unwrap();
+    }
+    let rows = store.sessions().await.unwrap();
+    assert_eq!(rows[0].mcp_servers, servers);
+    assert!(rows[1].mcp_servers.is_empty());
 }

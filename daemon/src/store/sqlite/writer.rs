@@ -210,10 +210,10 @@ impl Writer {
                         return Err(StoreError::NameTaken(row.name.clone()).into());
                     }
                     c.execute(
-                        "INSERT INTO sessions (id, name, model, cwd, instructions, created_at, updated_at, last_seq, max_tokens, max_cost_usd) \
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                        "INSERT INTO sessions (id, name, model, cwd, instructions, created_at, updated_at, last_seq, max_tokens, max_cost_usd, mcp_servers) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                         params![row.id, row.name, row.model, row.cwd, row.instructions, row.created_at, row.updated_at, row.last_seq as i64,
-                            row.budget.max_tokens.map(|n| n.min(i64::MAX as u64) as i64), row.budget.max_cost_usd],
+                            row.budget.max_tokens.map(|n| n.min(i64::MAX as u64) as i64), row.budget.max_cost_usd, servers_json(&row.mcp_servers)],
                     )?;
                     insert_events(c, &row.id, &events)?;
                     let mut input = 0;
@@ -496,4 +496,12 @@ fn insert_events(c: &Connection, id: &str, events: &[Event]) -> Result<(), SqlEr
     }
     // In the same savepoint: an event is searchable exactly when it is stored.
     super::search::index(c, id, events)
+}
+
+/// A session's own servers as stored: a JSON array, NULL when it has none.
+fn servers_json(servers: &[tether_shared::protocol::SessionServer]) -> Option<String> {
+    if servers.is_empty() {
+        return None;
+    }
+    serde_json::to_string(servers).ok()
 }

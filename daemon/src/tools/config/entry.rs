@@ -221,3 +221,47 @@ pub(super) struct ServerFields {
     #[serde(default)]
     pub(super) disabled: bool,
 }
+
+/// Where the definitions of a session's own servers (`session.create`'s
+/// `mcp_servers`) come from: no file, so `tools.list` shows this as their source.
+pub const SESSION_SOURCE: &str = "session.create";
+
+/// The definitions of a session's own servers, checked as a `.mcp.json` entry is
+/// (without `${VAR}` expansion: the values are given, not written in a file);
+/// stdio servers run in the session's working directory `cwd`.
+pub fn session_defs(
+    servers: &[tether_shared::protocol::SessionServer],
+    cwd: &Path,
+) -> Result<Vec<ServerDef>, String> {
+    let mut defs: Vec<ServerDef> = Vec::new();
+    for s in servers {
+        if !valid_server_name(&s.name) {
+            return Err(format!(
+                "server name {:?} may only use letters, digits, '_' and '-'",
+                s.name
+            ));
+        }
+        if defs.iter().any(|d| d.name == s.name) {
+            return Err(format!("two servers are named {:?}", s.name));
+        }
+        let fields = ServerFields {
+            command: s.command.clone(),
+            args: s.args.clone(),
+            env: s.env.clone(),
+            cwd: Some(cwd.to_path_buf()),
+            url: s.url.clone(),
+            headers: s.headers.clone(),
+            kind: None,
+            env_file: None,
+            timeout_s: None,
+            per_session: true,
+            disabled: false,
+        };
+        defs.push(checked_def(
+            s.name.clone(),
+            fields,
+            Path::new(SESSION_SOURCE),
+        )?);
+    }
+    Ok(defs)
+}

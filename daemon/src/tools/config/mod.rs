@@ -16,4 +16,5 @@ mod tests;
 mod tools_toml;
 
 pub use def::ServerDef;
+pub use entry::{SESSION_SOURCE, session_defs};
 pub use load::load;

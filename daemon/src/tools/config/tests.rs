@@ -269,3 +269,64 @@ fn load_picks_the_format_by_file_name() {
     std::fs::write(&missing, r#"{"servers": {}}"#).unwrap();
     assert!(load(&missing).is_err());
 }
+
+#[test]
+fn a_sessions_own_servers_are_checked_like_mcp_json_entries() {
+    use tether_shared::protocol::SessionServer;
+    let cwd = std::path::Path::new("/home/ana/proj");
+    let stdio = SessionServer {
+        name: "fs".into(),
+        command: Some("/bin/fs-server".into()),
+        args: vec!["--stdio".into()],
+        ..Default::default()
+    };
+    let http = SessionServer {
+        name: "docs".into(),
+        url: Some("https://docs.example.com/mcp".into()),
+        headers: [("Authorization".to_string(), "Bearer x".to_string())].into(),
+        ..Default::default()
+    };
+    let defs = super::session_defs(&[stdio.clone(), http.clone()], cwd).unwrap();
+    assert_eq!(defs.len(), 2);
+    assert!(defs.iter().all(|d| d.per_session));
+    assert_eq!(defs[0].source, std::path::Path::new(super::SESSION_SOURCE));
+    match &defs[0].transport {
+        Transport::Stdio {
+            command, cwd: dir, ..
+        } => {
+            assert_eq!(command, "/bin/fs-server");
+            assert_eq!(
+                dir.as_deref(),
+                Some(cwd),
+                "stdio servers run in the session's directory"
+            );
+        }
+        other => panic!("expected stdio, got {other:?}"),
+    }
+    assert!(
+        matches!(&defs[1].transport, Transport::Http { url, .. } if url == "https://docs.example.com/mcp")
+    );
+
+    let err = |servers: &[SessionServer]| super::session_defs(servers, cwd).unwrap_err();
+    assert!(err(&[stdio.clone(), stdio.clone()]).contains("two servers are named \"fs\""));
+    let bad_name = SessionServer {
+        name: "my server".into(),
+        ..stdio.clone()
+    };
+    assert!(err(&[bad_name]).contains("may only use letters"));
+    let neither = SessionServer {
+        name: "x".into(),
+        ..Default::default()
+    };
+    assert!(err(&[neither]).contains("needs a command (stdio) or a url"));
+    let both = SessionServer {
+        url: Some("http://h/mcp".into()),
+        ..stdio
+    };
+    assert!(err(&[both]).contains("either command or url"));
+    let ftp = SessionServer {
+        url: Some("ftp://h".into()),
+        ..http
+    };
+    assert!(err(&[ftp]).contains("must start with http://"));
+}

@@ -189,6 +189,7 @@ impl App {
                         prompt: Some(prompt.to_string()).filter(|p| !p.trim().is_empty()),
                         max_tokens: None,
                         max_cost_usd: None,
+                        mcp_servers: Vec::new(),
                     };
                     self.outbox.push(ToDaemon::Create(p));
                     form.creating = true;

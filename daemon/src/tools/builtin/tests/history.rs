@@ -24,6 +24,7 @@ fn row(id: &str, last_seq: u64) -> SessionRow {
         usage: Usage::default(),
         cost_usd: 0.0,
         budget: Default::default(),
+        mcp_servers: Vec::new(),
     }
 }
 
