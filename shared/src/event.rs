@@ -541,11 +541,23 @@ pub enum Live {
     /// oldest first; empty when none waits.
     Queued {
         /// The queued inputs.
-        inputs: Vec<crate::protocol::QueuedInput>,
+        inputs: Vec<QueuedInput>,
     },
     /// Something this client does not know.
     #[serde(other)]
     Unknown,
+}
+
+/// An input waiting for the agent to take it (issue 11): acknowledged by
+/// `session.send`, not yet a `user_message` event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueuedInput {
+    /// The id `session.send` returned as `input_id`.
+    pub input_id: i64,
+    /// The message.
+    pub text: String,
+    /// How it was sent: `queue` or `steer` (an `interrupt` is taken at once).
+    pub delivery: Delivery,
 }
 
 #[cfg(test)]

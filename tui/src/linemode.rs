@@ -16,7 +16,7 @@ use tokio::io::AsyncBufReadExt;
 
 use crate::client::{Client, Stream};
 use crate::render;
-use crate::ui::modals::approval::visible;
+use crate::ui::widgets::visible::visible;
 
 /// What the user is told about deciding a waiting call.
 const DECIDE_HINT: &str = "type /approve to run it, or /deny REASON to refuse it";

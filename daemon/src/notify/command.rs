@@ -192,7 +192,7 @@ async fn run_inner(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::notify::command::*;
     use tether_shared::SessionState;
     use tether_shared::notify::NotifyEvent;
 

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+pub use crate::event::QueuedInput;
 use crate::event::{Budget, Delivery, Event, Live, SessionState, Usage};
 pub use crate::rules::{ApprovalRule, RuleScope};
 
@@ -498,18 +499,6 @@ pub struct AttachResult {
     /// first (issue 11). Changes arrive as `queued` live messages.
     #[serde(default)]
     pub queued: Vec<QueuedInput>,
-}
-
-/// An input waiting for the agent to take it (issue 11): acknowledged by
-/// `session.send`, not yet a `user_message` event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct QueuedInput {
-    /// The id `session.send` returned as `input_id`.
-    pub input_id: i64,
-    /// The message.
-    pub text: String,
-    /// How it was sent: `queue` or `steer` (an `interrupt` is taken at once).
-    pub delivery: Delivery,
 }
 
 /// `session.search` params (issue 11).

@@ -13,6 +13,10 @@ use tokio::sync::mpsc;
 
 use crate::client::{DaemonClient, Target};
 
+/// The events fetched to find a session's waiting calls: the newest ones, where
+/// a waiting call's `tool_call` and `approval_requested` are.
+pub const CALLS_PAGE: u32 = 200;
+
 /// What the app asks of the daemon.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ToDaemon {
@@ -369,7 +373,7 @@ pub async fn run(
                                 session: session.clone(),
                                 since: None,
                                 before: Some(before),
-                                limit: Some(crate::ui::app::attention::CALLS_PAGE),
+                                limit: Some(CALLS_PAGE),
                             };
                             (client.send::<method::SessionLogs>(&p).await, Pending::Calls(session))
                         }

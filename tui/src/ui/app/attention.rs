@@ -13,10 +13,6 @@ use serde_json::Value;
 use tether_shared::protocol::SessionInfo;
 use tether_shared::{Event, EventKind, SessionState};
 
-/// The events fetched to find a session's waiting calls: the newest ones, where
-/// a waiting call's `tool_call` and `approval_requested` are.
-pub const CALLS_PAGE: u32 = 200;
-
 /// True for the states in which a session waits for a person.
 pub fn needs_person(s: SessionState) -> bool {
     matches!(
@@ -67,7 +63,7 @@ impl PendingCall {
         }
         .unwrap_or_else(|| self.args.clone());
         let text = format!("{}: {what}", self.tool);
-        crate::render::one_line(&crate::ui::modals::approval::visible(&text), max)
+        crate::render::one_line(&crate::ui::widgets::visible::visible(&text), max)
     }
 }
 

@@ -8,7 +8,7 @@ use ratatui::crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
 use tether_shared::protocol::SearchResult;
 use unicode_width::UnicodeWidthChar;
 
-use super::copy::{CopyMode, Point, Selecting};
+use super::selection::{CopyMode, Point, Selecting};
 use super::session::SessionView;
 use super::state::{App, ConnState, Screen};
 use crate::ui::conn::ToDaemon;

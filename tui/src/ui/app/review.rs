@@ -12,7 +12,7 @@ use super::session_keys::{DraftKey, draft_key};
 use super::state::App;
 use crate::ui::conn::ToDaemon;
 use crate::ui::keymap::{Action, Context, Key};
-use crate::ui::modals::approval::Call;
+use crate::ui::modals::Call;
 use crate::ui::modals::{Modal, Review};
 use crate::ui::widgets::line_input::LineInput;
 

@@ -140,7 +140,7 @@ pub struct SessionView {
     /// Cells whose expansion is the opposite of `expanded`, by seq.
     pub open: HashSet<u64>,
     /// Copy mode, while it is on.
-    pub copy: Option<super::copy::CopyMode>,
+    pub copy: Option<super::selection::CopyMode>,
     /// A match to show once the older events around it are loaded (its seq).
     pub jump: Option<u64>,
     /// Where the transcript was drawn in the frame drawn last (for the mouse).
@@ -199,7 +199,7 @@ impl SessionView {
             let wall = self.clock.wall();
             let age = started
                 .as_deref()
-                .and_then(|ts| super::spinner::age_of(ts, wall))
+                .and_then(|ts| super::clock::age_of(ts, wall))
                 .unwrap_or_default();
             let now = self.clock.now();
             self.turn_since = Some(now.checked_sub(age).unwrap_or(now));

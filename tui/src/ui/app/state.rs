@@ -103,7 +103,7 @@ pub struct App {
     pub mouse: bool,
     /// Where the left button went down in the transcript, and whether it has
     /// been dragged since.
-    pub(super) mouse_press: Option<(super::copy::Point, bool)>,
+    pub(super) mouse_press: Option<(super::selection::Point, bool)>,
 }
 
 impl App {
@@ -154,6 +154,14 @@ impl App {
             None => app.outbox.push(ToDaemon::ListSessions),
         }
         app
+    }
+
+    /// Whether what the daemon last said can be shown as live. While
+    /// disconnected nobody knows: a session may have finished, failed, or the
+    /// daemon crashed under it; states show as unknown, with no streaming
+    /// cursor and no client count.
+    pub fn live(&self) -> bool {
+        self.conn == ConnState::Connected
     }
 
     pub(super) fn session_name(&self) -> Option<String> {

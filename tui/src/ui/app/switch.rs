@@ -87,7 +87,7 @@ impl App {
             }
             SessionState::Failed => Some(s.last_error.as_deref().map_or_else(
                 || "the last turn failed".to_string(),
-                |e| crate::render::one_line(&crate::ui::modals::approval::visible(e), 400),
+                |e| crate::render::one_line(&crate::ui::widgets::visible::visible(e), 400),
             )),
             SessionState::BudgetExhausted => {
                 let mut parts = Vec::new();

@@ -14,35 +14,12 @@ use tether_shared::diff;
 
 use tether_shared::rules::{self, RuleScope};
 
+use super::modal::Call;
 use crate::ui::app::{AlwaysDraft, App, SessionView};
 use crate::ui::keymap::{Action, Context};
+use crate::ui::transcript::diffs::diff_style;
 use crate::ui::transcript::wrap;
-
-/// Shows characters that could hide or disguise part of a call (control
-/// characters, escape sequences, bidirectional overrides, zero-width marks) as
-/// visible escapes, and a tab as spaces, so what is shown is what runs.
-pub(crate) fn visible(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '\t' => out.push_str("    "),
-            '\n' => out.push('\n'),
-            c if c.is_control()
-                || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
-                    | '\u{2060}'..='\u{2069}' | '\u{feff}') =>
-            {
-                let n = c as u32;
-                if n < 0x100 {
-                    out.push_str(&format!("\\x{n:02x}"));
-                } else {
-                    out.push_str(&format!("\\u{{{n:04x}}}"));
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out
-}
+use crate::ui::widgets::visible::visible;
 
 /// Text, split at newlines and wrapped to `width`, every line in `style`.
 fn wrapped(text: &str, width: u16, style: Style, first: &str, indent: &str) -> Vec<Line<'static>> {
@@ -56,22 +33,6 @@ fn wrapped(text: &str, width: u16, style: Style, first: &str, indent: &str) -> V
         out.extend(wrap(spans, width, indent));
     }
     out
-}
-
-pub(crate) fn diff_style(line: &str) -> Style {
-    if line.starts_with("+++") || line.starts_with("---") {
-        Style::new().add_modifier(Modifier::BOLD)
-    } else if line.starts_with("@@") {
-        Style::new().fg(Color::Cyan)
-    } else if line.starts_with('+') {
-        Style::new().fg(Color::Green)
-    } else if line.starts_with('-') {
-        Style::new().fg(Color::Red)
-    } else if line.starts_with('…') {
-        Style::new().fg(Color::Yellow)
-    } else {
-        Style::new()
-    }
 }
 
 fn diff_lines(diff: &str, width: u16) -> Vec<Line<'static>> {
@@ -131,33 +92,6 @@ pub fn body(
             (Vec::new(), wrapped(&text, width, Style::new(), "", ""))
         }
     }
-}
-
-/// A waiting call as the prompt shows it: the session view's head call, or
-/// the one the session list reviews.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Call {
-    /// The call.
-    pub call_id: String,
-    /// Its tool.
-    pub tool: String,
-    /// Its arguments, compact JSON.
-    pub args: String,
-    /// The daemon's diff of the change, when it sent one.
-    pub diff: Option<String>,
-    /// Where it stands among the calls asked together: (its place from 1, how
-    /// many), so a person reviewing them one after another sees `2 of 3`.
-    pub position: (usize, usize),
-    /// The session's name, when the prompt shows outside the session.
-    pub session: Option<String>,
-    /// The session's working directory (what a project rule covers).
-    pub cwd: String,
-    /// Lines the call's text is scrolled down.
-    pub scroll: usize,
-    /// The "always allow" step, while it is open.
-    pub always: Option<AlwaysDraft>,
-    /// A decision on it went to the daemon; its answer has not come yet.
-    pub sent: bool,
 }
 
 /// The call at the head of the session view's queue, while its prompt shows.

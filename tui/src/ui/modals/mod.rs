@@ -10,6 +10,4 @@ pub mod picker;
 pub mod review;
 
 pub use create::CreateForm;
-pub use modal::Modal;
-pub use picker::Picker;
-pub use review::Review;
+pub use modal::{Call, Modal, Picker, Review};

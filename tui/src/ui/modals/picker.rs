@@ -9,19 +9,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Row, Table, TableState};
 use tether_shared::SessionState;
 
+use super::modal::Picker;
 use crate::ui::app::App;
 use crate::ui::view::chrome::{shown_state, state_style};
 use crate::ui::widgets::centered::centered;
-use crate::ui::widgets::line_input::LineInput;
-
-/// The picker's state.
-#[derive(Debug, Default)]
-pub struct Picker {
-    /// The filter typed so far (matches names).
-    pub filter: LineInput,
-    /// The selected row.
-    pub selected: usize,
-}
 
 /// Draws the picker over `area`.
 pub fn draw(f: &mut Frame<'_>, app: &App, p: &Picker, area: Rect) {

@@ -3,54 +3,15 @@
 //! call, the same deliberate keys, the same arming), over the bottom of the
 //! list. The call's details come from the daemon's log (see `attention`).
 
-use std::time::Instant;
-
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
-use super::approval::{self, Call};
+use super::approval;
+use super::modal::Review;
 use crate::ui::app::App;
-use crate::ui::widgets::line_input::LineInput;
-
-/// The list's approval prompt.
-#[derive(Debug)]
-pub struct Review {
-    /// The session's id.
-    pub session: String,
-    /// Its name.
-    pub name: String,
-    /// The call shown, once its details are known.
-    pub call: Option<Call>,
-    /// What shows while no call does (loading, or why it cannot show).
-    pub note: String,
-    /// When the call showed: decision keys count from `ARM_DELAY` later.
-    pub since: Instant,
-    /// Calls decided from here, skipped until the list drops them.
-    pub decided: Vec<String>,
-    /// The deny reason being typed.
-    pub deny: Option<LineInput>,
-    /// The call's lines in all and shown, in the frame drawn last.
-    pub view: (usize, usize),
-}
-
-impl Review {
-    /// A prompt for `name`'s waiting calls, loading.
-    pub fn new(session: String, name: String, now: Instant) -> Review {
-        Review {
-            session,
-            name,
-            call: None,
-            note: "loading the waiting call…".into(),
-            since: now,
-            decided: Vec::new(),
-            deny: None,
-            view: (0, 0),
-        }
-    }
-}
 
 /// Where the prompt goes in `area`: above the list's last line (where
 /// messages like "the prompt is arming" show), as tall as the call wants,

@@ -15,7 +15,7 @@ use crate::ui::keymap::Action;
 use crate::ui::modals::Modal;
 use crate::ui::modals::picker::reason_style;
 use crate::ui::view::chrome::{
-    conn_banner, hints, live, shown_state, state_style, waiting_badge, warning_lines,
+    conn_banner, hints, shown_state, state_style, waiting_badge, warning_lines,
 };
 use crate::ui::widgets::ellipsis::{cut_end, cut_path};
 
@@ -149,7 +149,7 @@ pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect) {
                 } else {
                     Span::raw("0")
                 });
-                cells.push(Span::raw(if live(app) {
+                cells.push(Span::raw(if app.live() {
                     s.attached_clients.to_string()
                 } else {
                     "?".to_string()
@@ -206,7 +206,7 @@ pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect) {
 /// Why a session needs a person, for its second line; none when it does not
 /// (or while disconnected, when nobody knows).
 fn why(app: &App, s: &SessionInfo) -> Option<String> {
-    if !live(app) || !needs_person(s.state) {
+    if !app.live() || !needs_person(s.state) {
         return None;
     }
     app.waits_for(s)

@@ -10,7 +10,7 @@ use ratatui::widgets::Paragraph;
 
 use crate::ui::app::{App, ConnState, SessionView};
 use crate::ui::keymap::Action;
-use crate::ui::view::chrome::{conn_banner, live, shown_state, state_style, warning_lines};
+use crate::ui::view::chrome::{conn_banner, shown_state, state_style, warning_lines};
 
 /// Where the parts of the session screen go in `area`.
 pub struct Areas {
@@ -88,7 +88,7 @@ pub fn draw(f: &mut Frame<'_>, app: &App, v: &SessionView, area: Rect) {
     if banner.height > 0 {
         f.render_widget(Paragraph::new(top), banner);
     }
-    super::reading::draw_transcript(f, v, body, live(app));
+    super::reading::draw_transcript(f, v, body, app.live());
     if activity.0.height > 0 {
         f.render_widget(Paragraph::new(activity.1), activity.0);
     }
@@ -195,7 +195,7 @@ fn draw_status(f: &mut Frame<'_>, app: &App, v: &SessionView, area: Rect) {
             };
             segments.push((3, Span::styled(format!(" · ctx {pct}%"), style)));
         }
-        if live(app) {
+        if app.live() {
             segments.push((
                 5,
                 Span::styled(format!(" · {} attached", i.attached_clients), gray),

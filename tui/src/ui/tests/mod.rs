@@ -22,10 +22,12 @@ mod app;
 mod approval;
 mod attention;
 mod context;
+mod copying;
 mod fixtures;
 mod list;
 mod reading;
 mod render;
+mod searching;
 mod session;
 mod writing;
 

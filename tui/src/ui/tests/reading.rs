@@ -1,15 +1,16 @@
 //! Reading (issue 11): snapshots of copy mode with a selection, a search
 //! with its match marked and with no match, one tool call expanded alone,
 //! `write_file` and `edit_file` calls as diffs, the running turn's spinner and
-//! the queued messages; and app tests of line scrolling, the mouse, the copied
-//! text, the search's requests to the daemon and taking a queued message back.
+//! the queued messages; the scenes and helpers the app tests of reading share
+//! (`copying.rs`: copy mode, scrolling, the mouse; `searching.rs`: search); and
+//! app tests of diffs, the spinner and taking a queued message back.
 //!
 //! Snapshots of marked text show, under each row that has some, a row of
 //! marks: `^` selected, `C` copy mode's cursor, `~` a search's word, `#` the
 //! current match's word (the text snapshots alone would not show them).
 
 use ratatui::buffer::Buffer;
-use ratatui::crossterm::event::{KeyCode, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+use ratatui::crossterm::event::KeyCode;
 use ratatui::style::{Color, Modifier};
 use serde_json::json;
 use tether_shared::protocol::{LogsResult, QueuedInput, SearchHit, SearchResult};
@@ -23,7 +24,7 @@ use crate::ui::keymap::{Action, Context, Key};
 
 /// The screen's text, each row of the transcript (`body`) with marked cells
 /// followed by a row of marks.
-fn marked(buf: &Buffer, body: ratatui::layout::Rect) -> String {
+pub(super) fn marked(buf: &Buffer, body: ratatui::layout::Rect) -> String {
     let area = buf.area;
     let mut out = String::new();
     for y in 0..area.height {
@@ -59,7 +60,7 @@ fn marked(buf: &Buffer, body: ratatui::layout::Rect) -> String {
 }
 
 /// Snapshots a scene at 80x24 and 40x10 with its marks.
-fn snap_marked(name: &str, build: fn() -> App) {
+pub(super) fn snap_marked(name: &str, build: fn() -> App) {
     in_snapshot_dir(|| {
         for (w, h) in [(80u16, 24u16), (40, 10)] {
             let app = at_size(w, h, build);
@@ -74,7 +75,7 @@ fn snap_marked(name: &str, build: fn() -> App) {
 }
 
 /// Presses the key the keymap binds to `action` in `context`.
-fn act(app: &mut App, context: Context, action: Action) {
+pub(super) fn act(app: &mut App, context: Context, action: Action) {
     let label = app
         .keymap
         .keys_for(context, action)
@@ -85,19 +86,19 @@ fn act(app: &mut App, context: Context, action: Action) {
     key(app, k.code, k.mods);
 }
 
-fn prefix(app: &mut App, action: Action) {
+pub(super) fn prefix(app: &mut App, action: Action) {
     ctrl(app, 'b');
     act(app, Context::Prefix, action);
 }
 
-fn search(app: &mut App, query: &str) {
+pub(super) fn search(app: &mut App, query: &str) {
     act(app, Context::Session, Action::Search);
     type_str(app, query);
     press(app, KeyCode::Enter);
 }
 
 /// The text of the line under copy mode's cursor.
-fn cursor_line(app: &App) -> String {
+pub(super) fn cursor_line(app: &App) -> String {
     let Some(v) = app.session.as_ref() else {
         return String::new();
     };
@@ -112,7 +113,7 @@ fn cursor_line(app: &App) -> String {
 }
 
 /// Moves copy mode's cursor up to the first line that holds `text`.
-fn cursor_up_to(app: &mut App, text: &str) {
+pub(super) fn cursor_up_to(app: &mut App, text: &str) {
     // (At a tiny size nothing is on screen to find: the scene stops at the top.)
     for _ in 0..200 {
         if cursor_line(app).contains(text) {
@@ -124,19 +125,19 @@ fn cursor_up_to(app: &mut App, text: &str) {
 
 /// Lays the app out at 80x24 as the event loop does before a frame (the
 /// mouse needs to know where the transcript is).
-fn laid_out(app: &mut App) {
+pub(super) fn laid_out(app: &mut App) {
     app.fit(ratatui::layout::Rect::new(0, 0, 80, 24));
 }
 
-fn copy_state(app: &App) -> Option<crate::ui::app::CopyMode> {
+pub(super) fn copy_state(app: &App) -> Option<crate::ui::app::CopyMode> {
     app.session.as_ref().and_then(|v| v.copy.clone())
 }
 
-fn scroll(app: &App) -> usize {
+pub(super) fn scroll(app: &App) -> usize {
     app.session.as_ref().map_or(0, |v| v.scroll)
 }
 
-fn hits(seqs: &[u64]) -> SearchResult {
+pub(super) fn hits(seqs: &[u64]) -> SearchResult {
     SearchResult {
         hits: seqs
             .iter()
@@ -158,7 +159,7 @@ fn hits(seqs: &[u64]) -> SearchResult {
 
 /// Copy mode over the history: from the answer's third word to the end of
 /// the notice two lines below.
-fn copy_selection() -> App {
+pub(super) fn copy_selection() -> App {
     let mut app = scene::history();
     prefix(&mut app, Action::CopyMode);
     cursor_up_to(&mut app, "Done: the test now passes");
@@ -172,7 +173,7 @@ fn copy_selection() -> App {
 }
 
 /// Filler around a needle at seq 3, only the newest page loaded.
-fn long_history() -> Vec<tether_shared::Event> {
+pub(super) fn long_history() -> Vec<tether_shared::Event> {
     let mut kinds = vec![created(), user("warm up"), user("where is the needle?")];
     for i in 0..40 {
         kinds.push(user(&format!("filler question {i}")));
@@ -181,7 +182,7 @@ fn long_history() -> Vec<tether_shared::Event> {
     numbered(kinds)
 }
 
-fn attached_newest(events: &[tether_shared::Event], from: usize) -> App {
+pub(super) fn attached_newest(events: &[tether_shared::Event], from: usize) -> App {
     let mut app = new_app(
         crate::ui::keymap::Keymap::default(),
         Some(SID.into()),
@@ -195,7 +196,7 @@ fn attached_newest(events: &[tether_shared::Event], from: usize) -> App {
 
 /// A search whose only match is older than what is loaded: the daemon finds
 /// it, the events back to it load, and it shows marked at the top.
-fn search_older_match() -> App {
+pub(super) fn search_older_match() -> App {
     let all = long_history();
     let mut app = attached_newest(&all, 60);
     search(&mut app, "needle");
@@ -212,7 +213,7 @@ fn search_older_match() -> App {
 }
 
 /// A search with two matches in the loaded events, the newest current.
-fn search_marked() -> App {
+pub(super) fn search_marked() -> App {
     let mut app = scene::history();
     search(&mut app, "readme");
     app.on_daemon(FromDaemon::SearchHits {
@@ -223,7 +224,7 @@ fn search_marked() -> App {
 }
 
 /// A search that nothing matches, loaded or stored.
-fn search_no_match() -> App {
+pub(super) fn search_no_match() -> App {
     let mut app = scene::history();
     search(&mut app, "zebra");
     app.on_daemon(FromDaemon::SearchHits {
@@ -234,7 +235,7 @@ fn search_no_match() -> App {
 }
 
 /// Finished calls, the second one expanded alone (in copy mode, `o` on it).
-fn one_cell_expanded() -> App {
+pub(super) fn one_cell_expanded() -> App {
     let mut app = session_with(vec![
         created(),
         user("look around"),
@@ -266,7 +267,7 @@ fn one_cell_expanded() -> App {
 
 /// A new file written, then edited: both as diffs, the edit against the
 /// content the write gave it.
-fn file_diffs() -> App {
+pub(super) fn file_diffs() -> App {
     let content = "[package]\nname = \"demo\"\nversion = \"0.1.0\"\nedition = \"2021\"\n";
     session_with(vec![
         created(),
@@ -293,7 +294,7 @@ fn file_diffs() -> App {
 }
 
 /// A turn running for 12.3 s, streaming.
-fn spinner() -> App {
+pub(super) fn spinner() -> App {
     let mut app = session_with(vec![created(), user("Explain the session actor.")]);
     app.on_daemon(live_event(3, EventKind::TurnStarted));
     app.on_daemon(live_event(
@@ -310,7 +311,7 @@ fn spinner() -> App {
 }
 
 /// Two messages waiting while a turn runs: one queued, one steering.
-fn queued() -> App {
+pub(super) fn queued() -> App {
     let mut app = spinner();
     app.on_daemon(live(Live::Queued {
         inputs: vec![
@@ -357,155 +358,6 @@ fn every_reading_view_draws_at_small_sizes() {
             screen(&app, w, h);
         }
     }
-}
-
-// ---------------------------------------------------------------------------
-// Copy mode
-// ---------------------------------------------------------------------------
-
-#[test]
-fn y_copies_the_selection_as_plain_text_and_leaves_copy_mode() {
-    let mut app = copy_selection();
-    let s = screen(&app, 80, 24);
-    assert!(s.lines().last().unwrap_or("").contains("COPY"), "{s}");
-    assert!(s.contains("3 lines selected"), "{s}");
-    act(&mut app, Context::Copy, Action::Yank);
-    assert!(copy_state(&app).is_none(), "copy mode ends");
-    assert_eq!(
-        app.clipboard.as_deref(),
-        Some("the test now passes and the README mentions make test.\n\n── turn completed"),
-        "what was selected, without styles"
-    );
-    assert!(
-        app.flash
-            .as_deref()
-            .unwrap_or("")
-            .contains("copied 3 lines"),
-        "{:?}",
-        app.flash
-    );
-    assert_eq!(scroll(&app), 0, "back where the view was");
-}
-
-#[test]
-fn esc_drops_the_selection_first_then_leaves() {
-    let mut app = copy_selection();
-    press(&mut app, KeyCode::Esc);
-    let c = copy_state(&app).expect("still in copy mode");
-    assert!(c.anchor.is_none());
-    press(&mut app, KeyCode::Esc);
-    assert!(copy_state(&app).is_none());
-    // Nothing selected: y copies nothing and says how to select.
-    prefix(&mut app, Action::CopyMode);
-    press(&mut app, KeyCode::Char('y'));
-    assert!(app.clipboard.is_none());
-    assert!(
-        app.flash.as_deref().unwrap_or("").contains("v or Space"),
-        "{:?}",
-        app.flash
-    );
-    press(&mut app, KeyCode::Char('q'));
-    assert!(copy_state(&app).is_none());
-}
-
-#[test]
-fn copy_mode_scrolls_with_its_cursor_and_new_output_does_not_move_it() {
-    let mut kinds = vec![created()];
-    for i in 0..40 {
-        kinds.push(user(&format!("question {i}")));
-    }
-    let mut app = session_with(kinds);
-    prefix(&mut app, Action::CopyMode);
-    for _ in 0..30 {
-        act(&mut app, Context::Copy, Action::CursorUp);
-    }
-    let before = copy_state(&app).expect("copy mode");
-    assert!(scroll(&app) > 0, "the view followed the cursor up");
-    let text_before = screen(&app, 80, 24);
-    // Events arrive while reading: the cursor stays on its line, the view too.
-    app.on_daemon(live_event(42, user("a new question")));
-    app.on_daemon(live(Live::AssistantDelta {
-        text: "streaming\n\nmore".into(),
-    }));
-    let after = copy_state(&app).expect("copy mode");
-    assert!(after.cursor.row > before.cursor.row);
-    // The transcript's rows (not the status line, which counts the lines).
-    let body = |s: &str| s.lines().take(20).collect::<Vec<_>>().join("\n");
-    assert_eq!(
-        body(&screen(&app, 80, 24)),
-        body(&text_before),
-        "nothing moved on screen"
-    );
-    act(&mut app, Context::Copy, Action::CursorBottom);
-    assert_eq!(scroll(&app), 0);
-}
-
-#[test]
-fn copy_mode_loads_older_events_at_the_top() {
-    let all = long_history();
-    let mut app = attached_newest(&all, 75);
-    prefix(&mut app, Action::CopyMode);
-    act(&mut app, Context::Copy, Action::CursorTop);
-    assert!(
-        app.outbox
-            .iter()
-            .any(|m| matches!(m, ToDaemon::Backfill { before: 76, .. })),
-        "{:?}",
-        app.outbox
-    );
-}
-
-// ---------------------------------------------------------------------------
-// One call expanded alone
-// ---------------------------------------------------------------------------
-
-#[test]
-fn one_call_expands_alone_and_ctrl_o_still_does_them_all() {
-    let mut app = one_cell_expanded();
-    let s = screen(&app, 80, 40);
-    assert!(
-        s.contains("│ ?? notes.txt"),
-        "the second call is expanded:\n{s}"
-    );
-    assert!(s.contains("(+2 lines)"), "the first stays collapsed:\n{s}");
-    assert!(!s.contains("│ src\n"), "{s}");
-    ctrl(&mut app, 'o');
-    let all = screen(&app, 80, 40);
-    assert!(
-        all.contains("│ tests") && all.contains("│ (from the tag)"),
-        "{all}"
-    );
-    ctrl(&mut app, 'o');
-    let none = screen(&app, 80, 40);
-    assert!(
-        !none.contains("│ ?? notes.txt"),
-        "Ctrl-o forgets the one:\n{none}"
-    );
-}
-
-#[test]
-fn a_click_on_a_call_s_first_line_expands_it() {
-    let mut app = one_cell_expanded();
-    ctrl(&mut app, 'o');
-    ctrl(&mut app, 'o'); // all collapsed
-    let s = screen(&app, 80, 24);
-    let y = s
-        .lines()
-        .position(|l| l.contains("git status --short"))
-        .expect("the call's head on screen") as u16;
-    let click = |app: &mut App, kind| {
-        app.on_mouse(MouseEvent {
-            kind,
-            column: 4,
-            row: y,
-            modifiers: KeyModifiers::NONE,
-        })
-    };
-    click(&mut app, MouseEventKind::Down(MouseButton::Left));
-    click(&mut app, MouseEventKind::Up(MouseButton::Left));
-    let s = screen(&app, 80, 24);
-    assert!(s.contains("│ ?? notes.txt"), "{s}");
-    assert!(app.clipboard.is_none(), "a click copies nothing");
 }
 
 // ---------------------------------------------------------------------------
@@ -575,164 +427,6 @@ fn the_daemon_s_diff_wins_and_a_long_diff_is_cut_collapsed() {
     assert!(screen(&app2, 80, 60).contains("+line 30"));
     ctrl(&mut app, 'o');
     assert!(screen(&app, 80, 60).contains("+line 1"));
-}
-
-// ---------------------------------------------------------------------------
-// Scrolling and the mouse
-// ---------------------------------------------------------------------------
-
-#[test]
-fn up_and_down_scroll_a_line_with_the_box_empty_and_edit_it_otherwise() {
-    let mut app = scene::history();
-    press(&mut app, KeyCode::Up);
-    press(&mut app, KeyCode::Up);
-    assert_eq!(scroll(&app), 2);
-    press(&mut app, KeyCode::Down);
-    assert_eq!(scroll(&app), 1);
-    press(&mut app, KeyCode::End);
-    type_str(&mut app, "two");
-    ctrl(&mut app, 'j');
-    type_str(&mut app, "lines");
-    press(&mut app, KeyCode::Up);
-    assert_eq!(scroll(&app), 0, "with text, Up moves in the box");
-    type_str(&mut app, "x");
-    assert_eq!(input_text(&app), "twox\nlines");
-}
-
-#[test]
-fn the_wheel_scrolls_three_lines_and_the_mouse_toggles() {
-    let mut app = scene::history();
-    laid_out(&mut app);
-    let wheel = |app: &mut App, kind| {
-        app.on_mouse(MouseEvent {
-            kind,
-            column: 10,
-            row: 5,
-            modifiers: KeyModifiers::NONE,
-        })
-    };
-    wheel(&mut app, MouseEventKind::ScrollUp);
-    assert_eq!(scroll(&app), 3);
-    wheel(&mut app, MouseEventKind::ScrollDown);
-    assert_eq!(scroll(&app), 0);
-    assert!(app.mouse, "on by default");
-    prefix(&mut app, Action::ToggleMouse);
-    assert!(!app.mouse);
-    let s = screen(&app, 120, 24);
-    assert!(s.contains("mouse off"), "the status bar says so:\n{s}");
-    prefix(&mut app, Action::ToggleMouse);
-    assert!(app.mouse);
-}
-
-#[test]
-fn a_drag_selects_and_the_release_copies() {
-    let mut app = scene::history();
-    laid_out(&mut app);
-    let s = screen(&app, 80, 24);
-    let y = s
-        .lines()
-        .position(|l| l.contains("Done: the test now passes"))
-        .expect("the answer on screen") as u16;
-    let at = |app: &mut App, kind, column, row| {
-        app.on_mouse(MouseEvent {
-            kind,
-            column,
-            row,
-            modifiers: KeyModifiers::NONE,
-        })
-    };
-    at(&mut app, MouseEventKind::Down(MouseButton::Left), 2, y);
-    at(&mut app, MouseEventKind::Drag(MouseButton::Left), 10, y);
-    assert!(copy_state(&app).is_some_and(|c| c.by_mouse));
-    at(&mut app, MouseEventKind::Drag(MouseButton::Left), 16, y);
-    at(&mut app, MouseEventKind::Up(MouseButton::Left), 16, y);
-    assert_eq!(app.clipboard.as_deref(), Some("Done: the test"));
-    assert!(copy_state(&app).is_none());
-}
-
-// ---------------------------------------------------------------------------
-// Search
-// ---------------------------------------------------------------------------
-
-#[test]
-fn a_search_asks_the_daemon_and_walks_back_to_an_older_match() {
-    let all = long_history();
-    let mut app = attached_newest(&all, 60);
-    search(&mut app, "needle");
-    assert_eq!(
-        app.outbox,
-        vec![ToDaemon::Search {
-            session: SID.into(),
-            query: "needle".into()
-        }]
-    );
-    assert!(screen(&app, 80, 24).contains("searching the whole history"));
-    app.outbox.clear();
-    app.on_daemon(FromDaemon::SearchHits {
-        query: "needle".into(),
-        result: hits(&[3]),
-    });
-    assert_eq!(
-        app.outbox,
-        vec![ToDaemon::BackfillPage {
-            session: SID.into(),
-            before: 61,
-            limit: 5000
-        }]
-    );
-    assert!(screen(&app, 80, 24).contains("loading the older events"));
-    let app = search_older_match();
-    let s = screen(&app, 80, 24);
-    assert!(s.contains("/ needle (1/1)"), "{s}");
-    assert!(
-        s.lines()
-            .nth(1)
-            .is_some_and(|l| l.contains("where is the needle?")),
-        "the match at the top:\n{s}"
-    );
-}
-
-#[test]
-fn next_and_previous_walk_every_match_loaded_or_not() {
-    let mut app = search_marked();
-    let current = |a: &App| {
-        a.session
-            .as_ref()
-            .and_then(|v| v.search.as_ref())
-            .map(|s| (s.current, s.matches.clone()))
-    };
-    // "readme": the steer message (seq 10) and the answer (seq 17).
-    assert_eq!(current(&app), Some((1, vec![10, 17])));
-    act(&mut app, Context::Session, Action::NextMatch);
-    assert_eq!(current(&app).map(|c| c.0), Some(0));
-    // An answer for an older query changes nothing.
-    app.on_daemon(FromDaemon::SearchHits {
-        query: "other".into(),
-        result: hits(&[1]),
-    });
-    assert_eq!(current(&app).map(|c| c.1), Some(vec![10, 17]));
-    // A daemon that cannot search: the loaded matches stay, and it is said.
-    let mut app = scene::history();
-    search(&mut app, "readme");
-    app.on_daemon(FromDaemon::SearchFailed {
-        query: "readme".into(),
-        message: "method not found".into(),
-    });
-    assert!(
-        app.flash
-            .as_deref()
-            .unwrap_or("")
-            .contains("loaded events only")
-    );
-    assert!(!screen(&app, 80, 24).contains("searching"));
-}
-
-#[test]
-fn no_match_is_said() {
-    let app = search_no_match();
-    let s = screen(&app, 80, 24);
-    assert!(s.lines().next().unwrap_or("").contains("no match"), "{s}");
-    assert_eq!(scroll(&app), 0);
 }
 
 // ---------------------------------------------------------------------------

@@ -10,13 +10,13 @@
 
 use std::collections::HashMap;
 
-use ratatui::style::{Color, Style};
+use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use serde_json::Value;
 use tether_shared::diff;
 
 use super::wrap::wrap;
-use crate::ui::modals::approval::{diff_style, visible};
+use crate::ui::widgets::visible::visible;
 
 /// The tools whose calls show as diffs.
 pub fn is_file_change(tool: &str) -> bool {
@@ -25,6 +25,24 @@ pub fn is_file_change(tool: &str) -> bool {
 
 /// Diff lines a collapsed cell shows; the rest behind a count.
 pub const COLLAPSED_DIFF_LINES: usize = 8;
+
+/// The style of one line of a unified diff: headers bold, hunks cyan, added
+/// lines green, removed red, a cut (`…`) yellow.
+pub(crate) fn diff_style(line: &str) -> Style {
+    if line.starts_with("+++") || line.starts_with("---") {
+        Style::new().add_modifier(Modifier::BOLD)
+    } else if line.starts_with("@@") {
+        Style::new().fg(Color::Cyan)
+    } else if line.starts_with('+') {
+        Style::new().fg(Color::Green)
+    } else if line.starts_with('-') {
+        Style::new().fg(Color::Red)
+    } else if line.starts_with('…') {
+        Style::new().fg(Color::Yellow)
+    } else {
+        Style::new()
+    }
+}
 
 /// The content of files as this transcript last saw it, by the path the calls gave.
 #[derive(Debug, Default)]

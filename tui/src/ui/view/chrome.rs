@@ -25,16 +25,9 @@ pub(crate) fn state_style(s: SessionState) -> Style {
     }
 }
 
-/// Whether what the daemon last said can be shown as live. While disconnected
-/// nobody knows: a session may have finished, failed, or the daemon crashed
-/// under it; states show as unknown, with no streaming cursor and no client count.
-pub(crate) fn live(app: &App) -> bool {
-    app.conn == ConnState::Connected
-}
-
 /// A session's state as it can be shown now.
 pub(crate) fn shown_state(app: &App, s: SessionState) -> SessionState {
-    if live(app) { s } else { SessionState::Unknown }
+    if app.live() { s } else { SessionState::Unknown }
 }
 
 pub(crate) fn conn_banner(app: &App) -> Option<Line<'static>> {
@@ -88,7 +81,7 @@ fn short(a: Action) -> &'static str {
 /// when none does, or while disconnected (nobody knows then).
 pub(crate) fn waiting_badge(app: &App, with_key: bool) -> Vec<Span<'static>> {
     let n = app.others_waiting().len();
-    if n == 0 || !live(app) {
+    if n == 0 || !app.live() {
         return Vec::new();
     }
     let mut out = vec![

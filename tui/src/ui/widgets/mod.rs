@@ -6,3 +6,4 @@ pub mod line_input;
 pub mod md_table;
 pub mod osc52;
 pub mod term_text;
+pub mod visible;
