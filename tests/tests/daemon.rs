@@ -89,6 +89,44 @@ async fn socket_is_private_and_a_second_daemon_refuses_to_start() {
     assert_eq!(status["pid"], pid, "the first daemon still serves");
 }
 
+/// One state directory takes one daemon: a second one started on another socket
+/// (as when `XDG_RUNTIME_DIR` is set in one shell and not in another) refuses,
+/// naming the first one's socket, and a command on that socket says why it has
+/// no daemon; the first daemon and its sessions are untouched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_daemon_on_the_same_state_dir_refuses_to_start_and_names_the_first() {
+    let (model, mut env) = TestEnv::started("").await;
+    model.push(tether_tests::Reply::text("one"));
+    env.ok(&["new", "-d", "-n", "s", "hello"]).await;
+    assert_eq!(env.wait_settled("s").await, "idle");
+    let pid = env.daemon_pid();
+    let first = env.socket.display().to_string();
+    let other = env.root.path().join("other-run").join("tether.sock");
+    env.env
+        .push(("TETHER_SOCKET".into(), other.display().to_string()));
+
+    let out = env.run(&["daemon"]).await;
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let err = out.stderr.trim();
+    assert!(err.contains("state directory"), "{err}");
+    assert!(err.contains(&pid.to_string()), "names the pid: {err}");
+    assert!(err.contains(&first), "names the first socket: {err}");
+    // A command that would start a daemon on the other socket says the same.
+    let out = env.run(&["ls"]).await;
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("one state directory takes one daemon"), "{}", out.stderr);
+    assert_eq!(out.stderr.trim().lines().count(), 1, "{}", out.stderr);
+
+    env.env.retain(|(k, _)| k != "TETHER_SOCKET");
+    let status: Value =
+        serde_json::from_str(&env.ok(&["daemon", "status", "--json"]).await).unwrap();
+    assert_eq!(status["pid"], pid, "the first daemon still serves");
+    model.push(tether_tests::Reply::text("two"));
+    env.ok(&["send", "s", "again"]).await;
+    assert_eq!(env.wait_settled("s").await, "idle");
+    assert_eq!(env.events_of("s", "assistant_message").await.len(), 2);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stale_socket_is_reclaimed() {
     let mut env = TestEnv::new();

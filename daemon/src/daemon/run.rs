@@ -31,6 +31,7 @@ pub async fn run(options: DaemonOptions, shutdown: CancellationToken) -> anyhow:
     })?;
     server::prepare_socket_dir(&options.socket)?;
     let _lock = server::acquire_lock(&options.socket)?;
+    let _state_lock = server::acquire_state_lock(&options.state_dir, &options.socket)?;
     let listener = server::bind(&options.socket).await?;
 
     let db = options.state_dir.join(STORE_FILE);

@@ -64,30 +64,60 @@ pub struct DaemonLock {
 /// Takes the daemon lock for `socket`, or says who holds it.
 pub fn acquire_lock(socket: &Path) -> anyhow::Result<DaemonLock> {
     let path = lock_path(socket);
+    let held = lock(&path, &std::process::id().to_string())?;
+    held.map_err(|pid| {
+        anyhow::anyhow!(
+            "a tether daemon is already running on {} (pid {}); stop it with `tether daemon stop`",
+            socket.display(),
+            pid.trim()
+        )
+    })
+}
+
+/// The state directory's own lock: one state directory takes one daemon, even
+/// when two are started on different sockets (`XDG_RUNTIME_DIR` set in one
+/// shell and not in another gives two socket paths for the same state). Two
+/// daemons on one store would each write sessions the other runs.
+pub fn acquire_state_lock(state_dir: &Path, socket: &Path) -> anyhow::Result<DaemonLock> {
+    let path = state_dir.join(STATE_LOCK_FILE);
+    let me = format!("{} {}", std::process::id(), socket.display());
+    let held = lock(&path, &me)?;
+    held.map_err(|holder| {
+        let (pid, other) = holder.trim().split_once(' ').unwrap_or((holder.trim(), "?"));
+        anyhow::anyhow!(
+            "another tether daemon (pid {pid}) is using the state directory {} on the socket {other}; \
+             one state directory takes one daemon: use that socket (TETHER_SOCKET={other}) or stop it \
+             with `TETHER_SOCKET={other} tether daemon stop`",
+            state_dir.display()
+        )
+    })
+}
+
+/// The file in the state directory that [`acquire_state_lock`] locks.
+pub const STATE_LOCK_FILE: &str = "daemon.lock";
+
+/// Locks `path` (created if needed) and writes `who` in it; `Ok(Err(holder))`
+/// with what the holder wrote when another process has it.
+fn lock(path: &Path, who: &str) -> anyhow::Result<Result<DaemonLock, String>> {
     let mut file = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
-        .open(&path)
+        .open(path)
         .with_context(|| format!("failed to open lock file {}", path.display()))?;
     match file.try_lock() {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
-            let pid = std::fs::read_to_string(&path).unwrap_or_default();
-            bail!(
-                "a tether daemon is already running on {} (pid {}); stop it with `tether daemon stop`",
-                socket.display(),
-                pid.trim()
-            );
+            return Ok(Err(std::fs::read_to_string(path).unwrap_or_default()));
         }
         Err(std::fs::TryLockError::Error(e)) => {
             return Err(e).with_context(|| format!("failed to lock {}", path.display()));
         }
     }
     file.set_len(0)?;
-    write!(file, "{}", std::process::id())?;
-    Ok(DaemonLock { _file: file })
+    write!(file, "{who}")?;
+    Ok(Ok(DaemonLock { _file: file }))
 }
 
 /// Binds the socket, reclaiming a stale one (we hold the lock, so nobody serves it).
