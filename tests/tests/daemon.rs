@@ -114,7 +114,11 @@ async fn a_second_daemon_on_the_same_state_dir_refuses_to_start_and_names_the_fi
     // A command that would start a daemon on the other socket says the same.
     let out = env.run(&["ls"]).await;
     assert_eq!(out.code, 1, "{}", out.stderr);
-    assert!(out.stderr.contains("one state directory takes one daemon"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("one state directory takes one daemon"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(out.stderr.trim().lines().count(), 1, "{}", out.stderr);
 
     env.env.retain(|(k, _)| k != "TETHER_SOCKET");

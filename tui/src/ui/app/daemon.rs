@@ -108,6 +108,8 @@ impl App {
                     v.info.context_tokens = s.context_tokens;
                     v.info.context_window = s.context_window;
                 }
+                // The selection follows its session, wherever the new list puts it.
+                let selected = self.list.selected_id();
                 let started = self.list.attention.observe(&list);
                 if attention::rings(&started, self.on_screen(), self.focused, self.bell) {
                     self.ring = true;
@@ -116,8 +118,7 @@ impl App {
                     self.outbox.push(ToDaemon::PendingCalls { session, before });
                 }
                 self.list.sessions = list;
-                let n = self.list.visible().len();
-                self.list.selected = self.list.selected.min(n.saturating_sub(1));
+                self.list.select_id(selected.as_deref());
             }
             FromDaemon::Attached(r) => {
                 if let Some(target) = &self.attaching {
@@ -268,9 +269,12 @@ impl App {
     }
 
     pub(super) fn back_to_list(&mut self) {
+        // Back on the list, the session just left is the one selected.
+        let left = self.session.as_ref().map(|v| v.info.id.clone());
         if self.session.take().is_some() || self.attaching.take().is_some() {
             self.outbox.push(ToDaemon::Detach);
         }
+        self.list.select_id(left.as_deref());
         self.screen = Screen::List;
         self.outbox.push(ToDaemon::ListSessions);
     }

@@ -39,4 +39,21 @@ impl ListState {
         self.attention.sort(&mut out);
         out
     }
+
+    /// The id of the selected session, if one is selected.
+    pub fn selected_id(&self) -> Option<String> {
+        self.visible().get(self.selected).map(|s| s.id.clone())
+    }
+
+    /// Selects session `id` where it is now listed, so the selection follows a
+    /// session that moved (the list sorts those that need you first); else
+    /// keeps the row, within the list.
+    pub fn select_id(&mut self, id: Option<&str>) {
+        let visible = self.visible();
+        let n = visible.len();
+        match id.and_then(|id| visible.iter().position(|s| s.id == id)) {
+            Some(i) => self.selected = i,
+            None => self.selected = self.selected.min(n.saturating_sub(1)),
+        }
+    }
 }

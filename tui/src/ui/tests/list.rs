@@ -241,3 +241,60 @@ fn the_filter_and_the_form_edit_at_the_cursor() {
         Some(ToDaemon::Create(p)) if p.name.as_deref() == Some("my-demo")
     ));
 }
+
+#[test]
+fn the_selection_follows_its_session_when_the_list_reorders() {
+    let mut app = scene::list();
+    // Select a session that does not need you, then one listed below it starts
+    // waiting: the list sorts that one first, above the selected one, and the
+    // selection stays on the session it was on, not on its row.
+    let calm = |s: &tether_shared::protocol::SessionInfo| {
+        s.pending_approvals.is_empty()
+            && !matches!(
+                s.state,
+                SessionState::Failed | SessionState::AwaitingApproval
+            )
+    };
+    let rows: Vec<(String, bool)> = app
+        .list
+        .visible()
+        .iter()
+        .map(|s| (s.id.clone(), calm(s)))
+        .collect();
+    let at = rows.iter().position(|(_, c)| *c).unwrap();
+    let later = rows[at + 1..]
+        .iter()
+        .find(|(_, c)| *c)
+        .map(|(id, _)| id.clone())
+        .unwrap();
+    for _ in 0..at {
+        press(&mut app, KeyCode::Down);
+    }
+    let chosen = app.list.selected_id().unwrap();
+    assert_eq!(chosen, rows[at].0);
+    let mut list = sessions();
+    let other = list.iter().position(|s| s.id == later).unwrap();
+    list[other].state = SessionState::AwaitingApproval;
+    list[other].pending_approvals = vec!["call_9".into()];
+    app.on_daemon(FromDaemon::Sessions(list));
+    let order: Vec<String> = app.list.visible().iter().map(|s| s.id.clone()).collect();
+    let pos = |id: &str| order.iter().position(|o| o == id).unwrap();
+    assert!(
+        pos(&later) < pos(&chosen),
+        "the waiting one moved above: {order:?}"
+    );
+    assert_eq!(app.list.selected_id().as_deref(), Some(chosen.as_str()));
+    app.outbox.clear();
+    press(&mut app, KeyCode::Enter);
+    assert!(
+        matches!(&app.outbox[0], ToDaemon::Attach { session, .. } if *session == chosen),
+        "Enter attaches to the session that was selected: {:?}",
+        app.outbox
+    );
+    // Back on the list, the session just left is selected.
+    app.outbox.clear();
+    ctrl(&mut app, 'b');
+    press(&mut app, KeyCode::Char('s'));
+    assert_eq!(app.screen, Screen::List);
+    assert_eq!(app.list.selected_id().as_deref(), Some(chosen.as_str()));
+}
