@@ -226,6 +226,15 @@ pub fn sessions(list: &[SessionInfo]) -> String {
     table(&rows)
 }
 
+/// A cost limit as it was set: cents at least, and the digits it has below a
+/// cent (`$2.50`, `$0.05`, `$0.001`, `$0.0049`).
+pub fn limit_dollars(usd: f64) -> String {
+    let s = format!("{usd:.6}");
+    let s = s.trim_end_matches('0');
+    let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
+    format!("${whole}.{frac:0<2}")
+}
+
 /// What a session spent against which limit, for `budget_exhausted`.
 pub fn budget_text(
     spent: &tether_shared::event::Spent,
@@ -236,7 +245,7 @@ pub fn budget_text(
         parts.push(format!("{} of {t} tokens", spent.tokens));
     }
     if let Some(c) = limit.max_cost_usd {
-        parts.push(format!("${:.4} of ${c:.2}", spent.cost_usd));
+        parts.push(format!("${:.4} of {}", spent.cost_usd, limit_dollars(c)));
     }
     format!(
         "{}; no further model call until `tether budget` raises it",
@@ -313,7 +322,7 @@ pub fn budget_line(s: &SessionInfo) -> String {
         limits.push(format!("{t} tokens"));
     }
     if let Some(c) = s.budget.max_cost_usd {
-        limits.push(format!("${c:.2}"));
+        limits.push(limit_dollars(c));
     }
     let limit = if limits.is_empty() {
         "no budget".to_string()
@@ -367,7 +376,12 @@ pub fn usage(list: &[SessionInfo]) -> String {
         cost += s.cost_usd;
         rows.push(row(&s.name, &s.usage, cost_text(s)));
     }
-    let total_cost = format!("{}${cost:.4}", if estimated { "~" } else { "" });
+    // Sessions with no price count nothing: the total is then at least this.
+    let total_cost = format!(
+        "{}{}${cost:.4}",
+        if unpriced { ">=" } else { "" },
+        if estimated { "~" } else { "" }
+    );
     rows.push(row("TOTAL", &total, total_cost));
     let mut out = table(&rows);
     if estimated {
@@ -378,8 +392,8 @@ pub fn usage(list: &[SessionInfo]) -> String {
     }
     if unpriced {
         out.push_str(
-            "- no price known for the model; set input_per_mtok and output_per_mtok in \
-             [models.\"PROVIDER/MODEL\"] to count its cost\n",
+            "- no price known for the model (the total leaves it out); set input_per_mtok and \
+             output_per_mtok in [models.\"PROVIDER/MODEL\"] to count its cost\n",
         );
     }
     out
@@ -531,11 +545,20 @@ mod tests {
         assert_eq!(cols(lines[3])[6..], ["55%", "-"], "{out}");
         assert_eq!(
             cols(lines[4]),
-            ["TOTAL", "4000", "2000", "0", "30", "0", "50%", "~$0.7500"],
+            ["TOTAL", "4000", "2000", "0", "30", "0", "50%", ">=~$0.7500"],
             "{out}"
         );
         assert!(lines[5].starts_with("~ an estimate"), "{out}");
         assert!(lines[6].starts_with("- no price known"), "{out}");
+    }
+
+    #[test]
+    fn a_cost_limit_shows_the_digits_it_was_set_with() {
+        assert_eq!(limit_dollars(2.5), "$2.50");
+        assert_eq!(limit_dollars(0.05), "$0.05");
+        assert_eq!(limit_dollars(0.001), "$0.001");
+        assert_eq!(limit_dollars(0.0049), "$0.0049");
+        assert_eq!(limit_dollars(10.0), "$10.00");
     }
 
     #[test]

@@ -45,6 +45,8 @@ struct SessionUsage<'a> {
 struct Total {
     usage: Usage,
     cost_usd: f64,
+    /// True when a listed session's model has no price: `cost_usd` leaves it out.
+    cost_partial: bool,
     cache_hit_share: f64,
 }
 
@@ -96,6 +98,7 @@ fn report(list: &[SessionInfo]) -> UsageReport<'_> {
         total: Total {
             usage: total,
             cost_usd: cost,
+            cost_partial: list.iter().any(|s| s.cost_basis == CostBasis::Unknown),
             cache_hit_share: render::cache_hit_share(&total),
         },
     }

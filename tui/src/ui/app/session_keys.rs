@@ -274,6 +274,13 @@ impl App {
                             walk_history(v, &self.sent, step, true);
                         }
                     }
+                    // Ctrl-u deletes to the start of the line, as in a shell
+                    // (the text area's own binding would undo).
+                    None if ev.code == KeyCode::Char('u')
+                        && ev.modifiers == KeyModifiers::CONTROL =>
+                    {
+                        v.input.delete_line_by_head();
+                    }
                     None => {
                         v.input.input(ev);
                     }

@@ -427,3 +427,14 @@ fn cut_names_and_paths_say_so() {
     assert!(status.contains("idle"), "the state still shows: {status}");
     let _ = Delivery::Queue;
 }
+
+#[test]
+fn ctrl_u_deletes_to_the_start_of_the_line_as_in_a_shell() {
+    let mut app = scene::history();
+    type_str(&mut app, "first line");
+    ctrl(&mut app, 'j');
+    type_str(&mut app, "abc def");
+    ctrl(&mut app, 'u');
+    assert_eq!(input_text(&app), "first line\n");
+    assert!(app.outbox.is_empty(), "{:?}", app.outbox);
+}
