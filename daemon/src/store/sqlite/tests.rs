@@ -202,9 +202,14 @@ async fn the_sqlite_store_serves_callers_that_hold_a_dyn_store() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.db");
     let store: std::sync::Arc<dyn Store> = std::sync::Arc::new(SqliteStore::open(&path).unwrap());
+    // The row says where its log ends (seq 1), as the registry's rows do: the
+    // store's background check reads a row and log that disagree as damage.
     store
         .create_session_keyed(
-            row("a", "one"),
+            SessionRow {
+                last_seq: 1,
+                ..row("a", "one")
+            },
             vec![ev(1, EventKind::TurnStarted)],
             None,
             None,
