@@ -202,18 +202,11 @@ async fn the_sqlite_store_serves_callers_that_hold_a_dyn_store() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.db");
     let store: std::sync::Arc<dyn Store> = std::sync::Arc::new(SqliteStore::open(&path).unwrap());
-    // The row says where its log ends (seq 1), as the registry's rows do: the
-    // store's background check reads a row and log that disagree as damage.
+    // Its log ends at seq 1: a row that disagrees with it reads as damage.
+    let mut one = row("a", "one");
+    one.last_seq = 1;
     store
-        .create_session_keyed(
-            SessionRow {
-                last_seq: 1,
-                ..row("a", "one")
-            },
-            vec![ev(1, EventKind::TurnStarted)],
-            None,
-            None,
-        )
+        .create_session_keyed(one, vec![ev(1, EventKind::TurnStarted)], None, None)
         .await
         .unwrap();
     let other = store.clone();
