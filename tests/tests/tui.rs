@@ -562,16 +562,22 @@ async fn always_allow_ls_from_the_tui_lets_ls_run_and_rm_still_asks() {
     pane.keys(&["Enter"]);
     pane.wait_text("Ctrl-t  always").await;
     pane.keys(&["C-t"]);
-    let s = pane.wait_text("always allow  shell ls").await;
-    assert!(s.contains("(•) this session"), "{s}");
+    // The whole step, not a capture taken while the frame is being drawn.
+    let s = pane
+        .wait_for("the always-allow step", |s| {
+            s.contains("always allow  shell ls") && s.contains("(•) this session")
+        })
+        .await;
     assert!(s.contains("$ ls -la"), "the call stays on screen:\n{s}");
     assert!(env.events_of("always", "approval_decided").await.is_empty());
     // Not a wait for a condition: a person's pause between two keys, longer than
     // the 25 ms in which the TUI takes a key for part of an unmarked paste.
     tokio::time::sleep(Duration::from_millis(150)).await;
     pane.keys(&["C-y"]);
-    let s = pane.wait_text("$ rm x").await;
-    assert!(s.contains("always allow: shell \"ls\""), "{s}");
+    pane.wait_for("the next call and the rule in the transcript", |s| {
+        s.contains("$ rm x") && s.contains("always allow: shell \"ls\"")
+    })
+    .await;
     let asked: Vec<String> = env
         .events_of("always", "approval_requested")
         .await
