@@ -145,6 +145,14 @@ pub(super) fn search_newest(
     let rows = st.query_map(params![fts_prefix_query(&words), id, limit], |r| {
         r.get::<_, String>(0)
     })?;
+    hits(rows, &words)
+}
+
+/// The events whose bodies `rows` gives, as hits with an excerpt around `words`.
+fn hits(
+    rows: impl Iterator<Item = rusqlite::Result<String>>,
+    words: &[String],
+) -> Result<Vec<SearchHit>, SqlError> {
     let mut out = Vec::new();
     for body in rows {
         let ev: Event = serde_json::from_str(&body?)?;
@@ -154,7 +162,7 @@ pub(super) fn search_newest(
             ts: ev.ts.clone(),
             kind: ev.kind.type_name().to_owned(),
             tool: s.tool,
-            excerpt: excerpt(&s.text, &words),
+            excerpt: excerpt(&s.text, words),
         });
     }
     Ok(out)
@@ -188,17 +196,5 @@ pub(super) fn search(
     let rows = st.query_map(params![fts_query(&words, every_word), id, limit], |r| {
         r.get::<_, String>(0)
     })?;
-    let mut out = Vec::new();
-    for body in rows {
-        let ev: Event = serde_json::from_str(&body?)?;
-        let Some(s) = searchable(&ev) else { continue };
-        out.push(SearchHit {
-            seq: ev.seq,
-            ts: ev.ts.clone(),
-            kind: ev.kind.type_name().to_owned(),
-            tool: s.tool,
-            excerpt: excerpt(&s.text, &words),
-        });
-    }
-    Ok(out)
+    hits(rows, &words)
 }
