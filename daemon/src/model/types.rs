@@ -88,6 +88,19 @@ pub struct Message {
 }
 
 impl Message {
+    /// For the tool result at `parts[i]`, the caption of the images right after
+    /// it (`2 images returned by tool call c1:`), for APIs whose tool results
+    /// carry text only and whose images therefore go in a user message; none when
+    /// no image follows.
+    pub fn images_caption(&self, i: usize, call_id: &str) -> Option<String> {
+        let n = self.parts[i + 1..]
+            .iter()
+            .take_while(|p| matches!(p, Part::Image(_)))
+            .count();
+        let s = if n == 1 { "" } else { "s" };
+        (n > 0).then(|| format!("{n} image{s} returned by tool call {call_id}:"))
+    }
+
     /// A message of one text part.
     pub fn text(role: Role, text: impl Into<String>) -> Self {
         Message {

@@ -259,14 +259,7 @@ impl Serialize for Content<'_> {
                     for (i, p) in m.parts.iter().enumerate() {
                         match p {
                             Part::ToolResult { call_id, .. } => {
-                                let n = m.parts[i + 1..]
-                                    .iter()
-                                    .take_while(|p| matches!(p, Part::Image(_)))
-                                    .count();
-                                if n > 0 {
-                                    let s = if n == 1 { "" } else { "s" };
-                                    let text =
-                                        format!("{n} image{s} returned by tool call {call_id}:");
+                                if let Some(text) = m.images_caption(i, call_id) {
                                     seq.serialize_element(&TextPart {
                                         text: &text,
                                         r#type: "text",
