@@ -57,6 +57,10 @@ pub(super) struct SessionActor {
     /// The context's size and the model's window, in the endpoint's tokens, for
     /// `ls --json` and the TUI.
     pub(super) context_use: (u64, u64),
+    /// Where the model's price comes from, as of the session's start or its last
+    /// model call (when the config is read for the cost anyway): `info()` runs
+    /// at every status change and reads no config.
+    pub(super) cost_basis: tether_shared::protocol::CostBasis,
     /// No automatic compaction while the estimate is below this: set when one
     /// could not bring the context under the threshold, so it never loops.
     pub(super) compact_floor: u64,
@@ -147,6 +151,7 @@ pub(super) fn spawn(
         cancel.clone(),
         work_tx,
     );
+    let cost_basis = shared.config.load().0.cost_basis(&row.model);
     let mut actor = SessionActor {
         row,
         shared: shared.clone(),
@@ -160,6 +165,7 @@ pub(super) fn spawn(
         calibration: Calibration::default(),
         last_estimate: 0,
         context_use: (0, 0),
+        cost_basis,
         compact_floor: 0,
         compaction: None,
         compact_requests: Vec::new(),
@@ -309,7 +315,7 @@ impl SessionActor {
             .waiting_since
             .clone()
             .filter(|_| self.state.needs_person());
-        info.cost_basis = self.shared.config.load().0.cost_basis(&self.row.model);
+        info.cost_basis = self.cost_basis;
         info
     }
 
@@ -370,6 +376,7 @@ impl SessionActor {
             .collect();
         let cost_usd = usage.map_or(0.0, |u| {
             let (config, _) = self.shared.config.load();
+            self.cost_basis = config.cost_basis(&self.row.model);
             config.cost(&self.row.model, &u)
         });
         let batch = Batch {
