@@ -28,7 +28,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
@@ -384,45 +384,12 @@ async fn serve(listener: TcpListener, state: Arc<State>) {
 
 /// Reads one HTTP/1.1 request with a `Content-Length` body.
 async fn read_request(stream: &mut TcpStream) -> Option<ResponsesRequest> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 8192];
-    let head_end = loop {
-        if let Some(pos) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break pos;
-        }
-        let n = stream.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-    let mut lines = head.split("\r\n");
-    let path = lines.next()?.split_whitespace().nth(1)?.to_string();
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    let length: usize = headers
-        .iter()
-        .find(|(n, _)| n == "content-length")
-        .and_then(|(_, v)| v.parse().ok())
-        .unwrap_or(0);
-    let mut body = buf[head_end + 4..].to_vec();
-    while body.len() < length {
-        let n = stream.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        body.extend_from_slice(&chunk[..n]);
-    }
-    body.truncate(length);
-    let raw = String::from_utf8_lossy(&body).into_owned();
+    let raw = crate::model::http::read_raw(stream).await.ok()??;
     Some(ResponsesRequest {
-        body: serde_json::from_str(&raw).unwrap_or(Value::Null),
-        path,
-        headers,
-        raw,
+        body: raw.json().unwrap_or(Value::Null),
+        raw: String::from_utf8_lossy(&raw.body).into_owned(),
+        path: raw.path,
+        headers: raw.headers,
     })
 }
 

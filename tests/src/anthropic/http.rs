@@ -3,14 +3,10 @@
 //! them ([`RecordedRequest`]).
 
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 pub use crate::model::RecordedRequest;
-
-/// Caps that keep a broken client from growing a buffer without bound.
-const MAX_HEAD: usize = 64 * 1024;
-const MAX_BODY: usize = 64 * 1024 * 1024;
 
 /// The client went away before the reply was complete.
 pub(super) struct Gone;
@@ -23,75 +19,16 @@ pub(super) struct Conn {
 impl Conn {
     /// Reads one request: `Ok(None)` when the client closed without sending anything.
     pub(super) async fn read_request(&mut self) -> Result<Option<RecordedRequest>, String> {
-        let mut buf = Vec::new();
-        let mut chunk = [0u8; 8192];
-        let head_end = loop {
-            if let Some(pos) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                break pos;
-            }
-            if buf.len() > MAX_HEAD {
-                return Err(format!("request head exceeds {MAX_HEAD} bytes"));
-            }
-            let n = self
-                .stream
-                .read(&mut chunk)
-                .await
-                .map_err(|e| format!("failed to read the request: {e}"))?;
-            if n == 0 {
-                return if buf.is_empty() {
-                    Ok(None)
-                } else {
-                    Err("connection closed inside the request head".into())
-                };
-            }
-            buf.extend_from_slice(&chunk[..n]);
+        let Some(raw) = crate::model::http::read_raw(&mut self.stream).await? else {
+            return Ok(None);
         };
-        let head = std::str::from_utf8(&buf[..head_end])
-            .map_err(|_| "request head is not UTF-8".to_string())?;
-        let mut lines = head.split("\r\n");
-        let request_line = lines.next().unwrap_or_default();
-        let mut parts = request_line.split_whitespace();
-        let (Some(method), Some(path)) = (parts.next(), parts.next()) else {
-            return Err(format!("malformed request line: {request_line:?}"));
-        };
-        let mut headers = Vec::new();
-        for line in lines {
-            let Some((name, value)) = line.split_once(':') else {
-                return Err(format!("malformed header line: {line:?}"));
-            };
-            headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
-        }
-        let length = headers
-            .iter()
-            .find(|(n, _)| n == "content-length")
-            .map_or(Ok(0), |(_, v)| v.parse::<usize>())
-            .map_err(|_| "bad Content-Length".to_string())?;
-        if length > MAX_BODY {
-            return Err(format!("request body exceeds {MAX_BODY} bytes"));
-        }
-        let mut body = buf[head_end + 4..].to_vec();
-        while body.len() < length {
-            let n = self
-                .stream
-                .read(&mut chunk)
-                .await
-                .map_err(|e| format!("failed to read the request body: {e}"))?;
-            if n == 0 {
-                return Err("connection closed inside the request body".into());
-            }
-            body.extend_from_slice(&chunk[..n]);
-        }
-        body.truncate(length);
-        let body = if body.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&body)
-                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()))
-        };
+        let body = raw
+            .json()
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&raw.body).into_owned()));
         Ok(Some(RecordedRequest {
-            method: method.to_owned(),
-            path: path.to_owned(),
-            headers,
+            method: raw.method,
+            path: raw.path,
+            headers: raw.headers,
             body,
         }))
     }

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::time::Instant;
 
@@ -108,6 +108,114 @@ impl RecordedRequest {
 /// The client went away before the reply was complete.
 pub(super) struct Gone;
 
+/// One HTTP/1.1 request as it came off the wire, its body as bytes: what every
+/// scripted server of the harness reads (chat completions, Anthropic, Responses).
+pub(crate) struct RawRequest {
+    pub(crate) method: String,
+    pub(crate) path: String,
+    /// Names lowercased, values trimmed, in arrival order.
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Vec<u8>,
+}
+
+impl RawRequest {
+    /// The body as JSON: `Null` when empty.
+    pub(crate) fn json(&self) -> Result<Value, serde_json::Error> {
+        if self.body.is_empty() {
+            Ok(Value::Null)
+        } else {
+            serde_json::from_slice(&self.body)
+        }
+    }
+}
+
+/// Reads one request with a `Content-Length` body: `Ok(None)` when the client
+/// closed without sending anything, `Err` with a message for a request that
+/// cannot be read (a head or body over the caps, a chunked body, a cut).
+pub(crate) async fn read_raw<R: AsyncRead + Unpin>(
+    rd: &mut R,
+) -> Result<Option<RawRequest>, String> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let head_end = loop {
+        if let Some(pos) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break pos;
+        }
+        if buf.len() > MAX_HEAD {
+            return Err(format!("request head exceeds {MAX_HEAD} bytes"));
+        }
+        let n = rd
+            .read(&mut chunk)
+            .await
+            .map_err(|err| format!("failed to read the request: {err}"))?;
+        if n == 0 {
+            return if buf.is_empty() {
+                Ok(None)
+            } else {
+                Err("connection closed inside the request head".to_owned())
+            };
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+
+    let head = std::str::from_utf8(&buf[..head_end])
+        .map_err(|_| "request head is not UTF-8".to_owned())?;
+    let mut lines = head.split("\r\n");
+    let request_line = lines.next().unwrap_or_default();
+    let mut parts = request_line.split_whitespace();
+    let (Some(method), Some(path), Some(_version)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return Err(format!("malformed request line: {request_line:?}"));
+    };
+    let mut headers = Vec::new();
+    for line in lines {
+        let Some((name, value)) = line.split_once(':') else {
+            return Err(format!("malformed header line: {line:?}"));
+        };
+        headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
+    }
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
+    if header("transfer-encoding").is_some() {
+        return Err("chunked request bodies are not supported; send Content-Length".into());
+    }
+    let length = match header("content-length") {
+        None => 0,
+        Some(value) => value
+            .parse::<usize>()
+            .map_err(|_| format!("bad Content-Length: {value:?}"))?,
+    };
+    if length > MAX_BODY {
+        return Err(format!("request body exceeds {MAX_BODY} bytes"));
+    }
+
+    let mut body = buf[head_end + 4..].to_vec();
+    while body.len() < length {
+        let n = rd
+            .read(&mut chunk)
+            .await
+            .map_err(|err| format!("failed to read the request body: {err}"))?;
+        if n == 0 {
+            return Err(format!(
+                "connection closed after {} of {length} body bytes",
+                body.len()
+            ));
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
+    body.truncate(length);
+    Ok(Some(RawRequest {
+        method: method.to_owned(),
+        path: path.to_owned(),
+        headers,
+        body,
+    }))
+}
+
 /// A parsed request and, when its body was not JSON, why.
 pub(super) struct Parsed {
     pub(super) request: RecordedRequest,
@@ -158,98 +266,21 @@ impl Conn {
     /// Reads one request: `Ok(None)` when the client closed without sending anything,
     /// `Err` with a message for a request this server cannot parse.
     pub(super) async fn read_request(&mut self) -> Result<Option<Parsed>, String> {
-        let mut buf = Vec::new();
-        let mut chunk = [0u8; 8192];
-        let head_end = loop {
-            if let Some(pos) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                break pos;
-            }
-            if buf.len() > MAX_HEAD {
-                return Err(format!("request head exceeds {MAX_HEAD} bytes"));
-            }
-            let n = self
-                .rd
-                .read(&mut chunk)
-                .await
-                .map_err(|err| format!("failed to read the request: {err}"))?;
-            if n == 0 {
-                return if buf.is_empty() {
-                    Ok(None)
-                } else {
-                    Err("connection closed inside the request head".to_owned())
-                };
-            }
-            buf.extend_from_slice(&chunk[..n]);
+        let Some(raw) = read_raw(&mut self.rd).await? else {
+            return Ok(None);
         };
-
-        let head = std::str::from_utf8(&buf[..head_end])
-            .map_err(|_| "request head is not UTF-8".to_owned())?;
-        let mut lines = head.split("\r\n");
-        let request_line = lines.next().unwrap_or_default();
-        let mut parts = request_line.split_whitespace();
-        let (Some(method), Some(path), Some(_version)) = (parts.next(), parts.next(), parts.next())
-        else {
-            return Err(format!("malformed request line: {request_line:?}"));
-        };
-        let mut headers = Vec::new();
-        for line in lines {
-            let Some((name, value)) = line.split_once(':') else {
-                return Err(format!("malformed header line: {line:?}"));
-            };
-            headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
-        }
-        let header = |name: &str| {
-            headers
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| v.as_str())
-        };
-        if header("transfer-encoding").is_some() {
-            return Err("chunked request bodies are not supported; send Content-Length".into());
-        }
-        let length = match header("content-length") {
-            None => 0,
-            Some(value) => value
-                .parse::<usize>()
-                .map_err(|_| format!("bad Content-Length: {value:?}"))?,
-        };
-        if length > MAX_BODY {
-            return Err(format!("request body exceeds {MAX_BODY} bytes"));
-        }
-
-        let mut body = buf[head_end + 4..].to_vec();
-        while body.len() < length {
-            let n = self
-                .rd
-                .read(&mut chunk)
-                .await
-                .map_err(|err| format!("failed to read the request body: {err}"))?;
-            if n == 0 {
-                return Err(format!(
-                    "connection closed after {} of {length} body bytes",
-                    body.len()
-                ));
-            }
-            body.extend_from_slice(&chunk[..n]);
-        }
-        body.truncate(length);
-
-        let (body, body_error) = if body.is_empty() {
-            (Value::Null, None)
-        } else {
-            match serde_json::from_slice(&body) {
-                Ok(value) => (value, None),
-                Err(err) => (
-                    Value::String(String::from_utf8_lossy(&body).into_owned()),
-                    Some(err.to_string()),
-                ),
-            }
+        let (body, body_error) = match raw.json() {
+            Ok(value) => (value, None),
+            Err(err) => (
+                Value::String(String::from_utf8_lossy(&raw.body).into_owned()),
+                Some(err.to_string()),
+            ),
         };
         Ok(Some(Parsed {
             request: RecordedRequest {
-                method: method.to_owned(),
-                path: path.to_owned(),
-                headers,
+                method: raw.method,
+                path: raw.path,
+                headers: raw.headers,
                 body,
             },
             body_error,

@@ -31,7 +31,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod cache;
-mod http;
+pub(crate) mod http;
 mod reply;
 mod summary;
 mod window;
