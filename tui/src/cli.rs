@@ -134,7 +134,7 @@ pub enum Command {
         #[arg(long, value_name = "KEY")]
         key: Option<String>,
     },
-    /// Block until the session is idle, failed or awaiting approval; print that state.
+    /// Block until the session is idle, failed, awaiting approval or out of budget; print that state.
     /// With --any: until any session needs a person (awaiting approval, failed or
     /// out of budget); print `NAME STATE`.
     Wait {
