@@ -12,34 +12,14 @@ use tether_tests::{ModelServer, Reply, TestEnv};
 
 const T: Duration = Duration::from_secs(20);
 
-/// The messages of the last chat request, without the system prompt (it may name
-/// the session), once there are `n` chat requests.
+/// The messages of the `n`th chat request, without the system prompt (it may
+/// name the session), once it came.
 async fn last_chat(model: &ModelServer, n: usize) -> Vec<Value> {
-    let deadline = std::time::Instant::now() + T;
-    loop {
-        let chats: Vec<_> = model
-            .requests()
-            .into_iter()
-            .filter(|r| r.path.ends_with("/chat/completions"))
-            .collect();
-        if chats.len() >= n {
-            return chats[n - 1]
-                .messages()
-                .into_iter()
-                .filter(|m| m["role"] != "system")
-                .collect();
-        }
-        assert!(std::time::Instant::now() < deadline, "{n} chat requests");
-        model.wait_for_requests(model.requests().len() + 1, T).await;
-    }
-}
-
-fn chat_count(model: &ModelServer) -> usize {
-    model
-        .requests()
-        .iter()
-        .filter(|r| r.path.ends_with("/chat/completions"))
-        .count()
+    model.wait_for_requests(n, T).await[n - 1]
+        .messages()
+        .into_iter()
+        .filter(|m| m["role"] != "system")
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -132,7 +112,7 @@ async fn a_fork_after_a_compaction_sees_what_the_original_sees() {
 
     env.ok(&["fork", "orig", "-n", "twin"]).await;
     let question = "What is the door code?";
-    let n = chat_count(&model);
+    let n = model.requests().len();
     env.ok(&["send", "orig", question]).await;
     assert_eq!(env.wait_settled("orig").await, "idle");
     let from_orig = last_chat(&model, n + 1).await;

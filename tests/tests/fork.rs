@@ -8,31 +8,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use tether_tests::harness::pretty;
-use tether_tests::model::RecordedRequest;
-use tether_tests::{ModelServer, Reply, TestEnv};
+use tether_tests::{Reply, TestEnv};
 
 const T: Duration = Duration::from_secs(20);
-
-/// The chat requests the model got (not other paths), waiting for at least `n`.
-async fn chats(model: &ModelServer, n: usize) -> Vec<RecordedRequest> {
-    let deadline = std::time::Instant::now() + T;
-    loop {
-        let got: Vec<RecordedRequest> = model
-            .requests()
-            .into_iter()
-            .filter(|r| r.path.ends_with("/chat/completions"))
-            .collect();
-        if got.len() >= n {
-            return got;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "timed out waiting for {n} chat requests; got {}",
-            got.len()
-        );
-        model.wait_for_requests(model.requests().len() + 1, T).await;
-    }
-}
 
 fn last_seq(events: &[Value]) -> u64 {
     events.last().unwrap()["seq"].as_u64().unwrap()
@@ -110,7 +88,7 @@ async fn a_fork_knows_what_came_before_its_seq_and_not_after() {
     model.push(Reply::text("The door code is 4711; I know of no cat."));
     env.ok(&["send", "branch", "What do you remember?"]).await;
     assert_eq!(env.wait_settled("branch").await, "idle");
-    let reqs = chats(&model, 3).await;
+    let reqs = model.wait_for_requests(3, T).await;
     let asked = reqs[2].request_text();
     assert!(asked.contains("What do you remember?"), "{asked}");
     assert!(
@@ -214,11 +192,11 @@ async fn a_fork_cut_mid_turn_is_idle_and_a_restart_resumes_nothing_in_it() {
     );
 
     // The fork's context is a valid conversation: the cut call has its result.
-    let n = chats(&model, 2).await.len();
+    let n = model.wait_for_requests(2, T).await.len();
     model.push(Reply::text("I will check what ran first."));
     env.ok(&["send", "cut", "carry on"]).await;
     assert_eq!(env.wait_settled("cut").await, "idle");
-    let reqs = chats(&model, n + 1).await;
+    let reqs = model.wait_for_requests(n + 1, T).await;
     let msgs = reqs[n].messages();
     let tool = msgs
         .iter()

@@ -597,14 +597,6 @@ async fn always_allow_ls_from_the_tui_lets_ls_run_and_rm_still_asks() {
     assert_eq!(pane.wait_exit().await, "exit=0");
 }
 
-/// Writes an executable shell script.
-fn script(path: &std::path::Path, body: &str) {
-    std::fs::write(path, format!("#!/bin/sh\n{body}\n")).unwrap();
-    let mut perms = std::fs::metadata(path).unwrap().permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
-    std::fs::set_permissions(path, perms).unwrap();
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_g_edits_the_draft_in_editor_and_the_text_comes_back_unsent() {
     tmux::require();
@@ -613,7 +605,7 @@ async fn ctrl_g_edits_the_draft_in_editor_and_the_text_comes_back_unsent() {
     // screen), then adds a line to the file it was given.
     let seen = env.root.path().join("editor-saw.txt");
     let editor = env.root.path().join("editor.sh");
-    script(
+    tether_tests::fakessh::script(
         &editor,
         &format!(
             "{{ stty -a; echo \"alternate=$(tmux display-message -p '#{{alternate_on}}')\"; }} > '{}'\n\
