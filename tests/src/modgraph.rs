@@ -7,7 +7,8 @@
 //! stripped), and resolves each name to the file that defines it. A `pub use`
 //! re-export is not an edge of its own: a name reached through one is resolved
 //! on to the file it was re-exported from, so a thin `mod.rs` that declares its
-//! children and re-exports their items never closes a cycle. Names that are not
+//! children and re-exports their items never closes a cycle. A `super` inside an
+//! inline `mod name { .. }` (a file's `mod tests`) names that file itself. Names that are not
 //! found (macros, inline modules, items of other crates) are left out.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -278,6 +279,7 @@ fn mod_decls(code: &str) -> Vec<String> {
 /// Reads the `use` trees and the paths in code of one file into `m`.
 fn read_uses(code: &str, m: &mut ModFile) {
     let toks = tokens(code);
+    let inline = inline_depths(&toks);
     let here = m.path.clone();
     let children = m.children.clone();
     let mut i = 0;
@@ -293,7 +295,7 @@ fn read_uses(code: &str, m: &mut ModFile) {
                 *t = true;
             }
             for (rel, bound) in leaves {
-                let Some(abs) = absolute(&here, &children, &rel) else {
+                let Some(abs) = absolute(&here, &children, &in_file(&rel, inline[start])) else {
                     continue;
                 };
                 match bound {
@@ -334,7 +336,7 @@ fn read_uses(code: &str, m: &mut ModFile) {
         if segs.len() > 1 {
             let first = segs[0].as_str();
             let abs = if matches!(first, "crate" | "super" | "self") || children.contains(first) {
-                absolute(&here, &children, &segs)
+                absolute(&here, &children, &in_file(&segs, inline[i]))
             } else if let Some((target, _)) = m.bindings.get(first) {
                 let mut p = target.clone();
                 p.extend(segs[1..].iter().cloned());
@@ -431,6 +433,47 @@ fn skip_to_end(toks: &[String], j: &mut usize) {
     if toks.get(*j).map(String::as_str) == Some(";") {
         *j += 1;
     }
+}
+
+/// For each token, how many inline `mod name { .. }` blocks of the file enclose
+/// it: a `super` in such a block names the block's parent, which is still this
+/// file (an inline `mod tests { use super::*; }` uses its own file).
+fn inline_depths(toks: &[String]) -> Vec<usize> {
+    let mut out = Vec::with_capacity(toks.len());
+    // One entry per open brace: whether it opened an inline module.
+    let mut open: Vec<bool> = Vec::new();
+    for (i, t) in toks.iter().enumerate() {
+        out.push(open.iter().filter(|m| **m).count());
+        match t.as_str() {
+            "{" => {
+                let module = i >= 2 && toks[i - 2] == "mod" && is_ident(&toks[i - 1]);
+                open.push(module);
+            }
+            "}" => {
+                open.pop();
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// `path`, written `depth` inline modules deep in a file, as if written at the
+/// file's own level: the leading `super`s that only climb out of inline
+/// modules become `self` (the items of inline modules are not told apart).
+fn in_file(path: &[String], depth: usize) -> Vec<String> {
+    let supers = path.iter().take_while(|s| *s == "super").count();
+    if depth == 0 || supers == 0 {
+        return path.to_vec();
+    }
+    let left = supers.saturating_sub(depth);
+    let mut out: Vec<String> = if left == 0 {
+        vec!["self".to_string()]
+    } else {
+        vec!["super".to_string(); left]
+    };
+    out.extend(path[supers..].iter().cloned());
+    out
 }
 
 /// Turns a path written in module `here` into one from the crate root, or
@@ -617,6 +660,53 @@ mod tests {
             g.cycles(),
             vec![vec!["a.rs".to_string(), "a/b.rs".to_string()]]
         );
+    }
+
+    #[test]
+    fn super_in_an_inline_test_module_names_its_own_file() {
+        // A child's `mod tests { use super::*; }` uses the child, not the
+        // folder's mod.rs that declares it; a `super::super` there does reach up.
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            &[
+                (
+                    "lib.rs", "mod a;
+",
+                ),
+                (
+                    "a/mod.rs",
+                    "mod b;
+mod c;
+pub use b::run;
+pub struct Top;
+",
+                ),
+                (
+                    "a/b.rs",
+                    "pub fn run() {}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    fn t() { run() }
+}
+",
+                ),
+                (
+                    "a/c.rs",
+                    "pub fn go() {}
+mod tests {
+    use super::super::Top;
+}
+",
+                ),
+            ],
+        );
+        let g = ModGraph::of_crate(&dir.path().join("lib.rs")).unwrap();
+        assert!(g.cycles().is_empty(), "{:?}", g.cycles());
+        let of = |f: &str| g.edges.get(f).cloned().unwrap_or_default();
+        assert!(!of("a/b.rs").contains("a/mod.rs"), "{:?}", of("a/b.rs"));
+        assert!(of("a/c.rs").contains("a/mod.rs"), "{:?}", of("a/c.rs"));
     }
 
     #[test]

@@ -192,7 +192,7 @@ async fn run_inner(
 
 #[cfg(test)]
 mod tests {
-    use crate::notify::command::*;
+    use super::*;
     use tether_shared::SessionState;
     use tether_shared::notify::NotifyEvent;
 

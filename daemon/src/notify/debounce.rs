@@ -83,7 +83,7 @@ impl Debouncer {
 
 #[cfg(test)]
 mod tests {
-    use crate::notify::debounce::*;
+    use super::*;
     use tether_shared::SessionState;
 
     fn notice(session: &str, event: NotifyEvent, ts: &str) -> Notice {

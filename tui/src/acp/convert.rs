@@ -147,7 +147,7 @@ pub fn prompt_text(blocks: &[ContentBlock]) -> String {
 mod tests {
     use serde_json::json;
 
-    use crate::acp::convert::*;
+    use super::*;
 
     fn blocks(v: Value) -> Vec<ContentBlock> {
         serde_json::from_value(v).unwrap()

@@ -188,7 +188,7 @@ pub fn always_rule(tool: &str, args: &Value) -> Option<(AlwaysAllow, String)> {
 mod tests {
     use serde_json::json;
 
-    use crate::acp::tools::*;
+    use super::*;
 
     #[test]
     fn kinds_come_from_the_tool_name() {

@@ -104,9 +104,7 @@ fn relay(
 mod tests {
     use std::sync::mpsc;
 
-    // This file's items, named by path: the layout test reads `super` in an
-    // inline module as the folder's mod.rs.
-    use crate::commands::bridge::*;
+    use super::*;
 
     /// Input that arrives when the test says, a piece at a time.
     struct Pieces(mpsc::Receiver<Vec<u8>>);

@@ -117,7 +117,7 @@ fn decisions(app: &App) -> Vec<&ToDaemon> {
 // ---------------------------------------------------------------------------
 
 pub(super) mod scenes {
-    use crate::ui::tests::attention::*;
+    use super::*;
 
     /// The list with a failed, a waiting (its call loaded) and an exhausted session.
     pub fn list_waiting() -> App {
