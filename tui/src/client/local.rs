@@ -117,7 +117,10 @@ async fn start_daemon(socket: &Path) -> anyhow::Result<DaemonClient> {
                 .rev()
                 .find(|l| !l.trim().is_empty())
                 .unwrap_or("no output");
-            bail!("the daemon failed to start ({status}): {}", last.trim());
+            // The daemon's own error line starts as ours do; say it once.
+            let last = last.trim();
+            let last = last.strip_prefix("tether: ").unwrap_or(last);
+            bail!("the daemon failed to start ({status}): {last}");
         }
         if Instant::now() > deadline {
             bail!(
