@@ -120,6 +120,11 @@ async fn a_second_daemon_on_the_same_state_dir_refuses_to_start_and_names_the_fi
         out.stderr
     );
     assert_eq!(out.stderr.trim().lines().count(), 1, "{}", out.stderr);
+    assert!(
+        !out.stderr.contains("): tether:"),
+        "said once: {}",
+        out.stderr
+    );
 
     env.env.retain(|(k, _)| k != "TETHER_SOCKET");
     let status: Value =
