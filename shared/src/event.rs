@@ -447,9 +447,131 @@ pub enum EventKind {
         /// The last seq of `from` that the fork kept.
         at: u64,
     },
+    /// A tool server asked the user a question (MCP `elicitation/create`, issue 14):
+    /// the session waits in `awaiting_approval` until `session.answer` answers it.
+    /// The tool call that made the server ask (`call_id`) waits with it.
+    InputRequested {
+        /// The question's id in this session (`tether answer NAME REQUEST_ID`).
+        request_id: String,
+        /// The tool server asking.
+        server: String,
+        /// What the server says it needs, for the person.
+        message: String,
+        /// The JSON Schema (a flat object of primitive fields) an accepted answer
+        /// must match (form mode); `{}` in URL mode.
+        schema: Value,
+        /// URL mode: the page the person should open; they answer `accept` once done
+        /// there (the values never pass through tether).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        url: Option<String>,
+        /// The tool call during which the server asked.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        call_id: Option<String>,
+    },
+    /// A question was answered, and the answer sent back to the server.
+    InputAnswered {
+        /// The question answered.
+        request_id: String,
+        /// `accept`, `decline` or `cancel`.
+        action: InputAction,
+        /// The values sent (accept in form mode): the person's, merged over the
+        /// schema's defaults.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        content: Option<Value>,
+        /// Set when no person answered: why tether answered (a restart, an interrupt).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    /// A tool server asked the session's model for a completion (MCP
+    /// `sampling/createMessage`, issue 14). Unless the approval policy decides
+    /// (`sampling:SERVER`), the session waits in `awaiting_approval` for
+    /// `session.approve`/`session.deny` with `call_id` = `request_id`.
+    SamplingRequested {
+        /// The request's id in this session.
+        request_id: String,
+        /// The tool server asking.
+        server: String,
+        /// The messages the server wants completed, in order.
+        messages: Vec<SamplingText>,
+        /// The server's system prompt, if it gave one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        system_prompt: Option<String>,
+        /// The most tokens the server asked for.
+        max_tokens: u32,
+        /// The tool call during which the server asked.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        call_id: Option<String>,
+    },
+    /// A sampling request was approved or denied, by a person or by the policy.
+    SamplingDecided {
+        /// The request decided.
+        request_id: String,
+        /// Approved or denied.
+        decision: Decision,
+        /// Why, if given.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+        /// True when the `[approvals]` policy decided, not a person.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        by_policy: bool,
+    },
+    /// What went back to the server for a sampling request: the model's text, or
+    /// an error (denied, budget, model failure, restart).
+    SamplingAnswered {
+        /// The request answered.
+        request_id: String,
+        /// The model's reply.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        text: Option<String>,
+        /// The model that wrote it (`provider/model`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        model: Option<String>,
+        /// The error the server got instead.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+        /// What the completion used, counted in the session's usage and cost.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        usage: Option<Usage>,
+    },
     /// An event this client does not know (written by a newer daemon).
     #[serde(other)]
     Unknown,
+}
+
+/// How a question from a tool server was answered (MCP elicitation actions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InputAction {
+    /// The person answered (form: with values; URL: they finished on the page).
+    Accept,
+    /// The person said no.
+    Decline,
+    /// Dismissed without a choice (also what a restart or an interrupt sends).
+    Cancel,
+    /// An action this client does not know.
+    #[serde(other)]
+    Unknown,
+}
+
+impl InputAction {
+    /// The word on the wire and in the CLI.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InputAction::Accept => "accept",
+            InputAction::Decline => "decline",
+            InputAction::Cancel => "cancel",
+            InputAction::Unknown => "unknown",
+        }
+    }
+}
+
+/// One message of a sampling request, as a person reviewing it reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SamplingText {
+    /// `user` or `assistant`.
+    pub role: String,
+    /// Its text; images and audio as a placeholder (`[image: image/png]`).
+    pub text: String,
 }
 
 /// Why a compaction ran.
@@ -508,6 +630,11 @@ impl EventKind {
             EventKind::ContextCompacted { .. } => "context_compacted",
             EventKind::InstructionsChanged { .. } => "instructions_changed",
             EventKind::SessionForked { .. } => "session_forked",
+            EventKind::InputRequested { .. } => "input_requested",
+            EventKind::InputAnswered { .. } => "input_answered",
+            EventKind::SamplingRequested { .. } => "sampling_requested",
+            EventKind::SamplingDecided { .. } => "sampling_decided",
+            EventKind::SamplingAnswered { .. } => "sampling_answered",
             EventKind::Unknown => "unknown",
         }
     }

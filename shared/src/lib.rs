@@ -4,6 +4,7 @@
 //! contract between processes, and nothing else.
 
 pub mod diff;
+pub mod elicit;
 pub mod event;
 pub mod framing;
 pub mod notify;

@@ -9,13 +9,16 @@
 //!   and the stable error codes.
 //! - `requests.rs`: the table, one definition per method and per notification.
 //! - `types.rs`: the params and result objects.
+//! - `answer.rs`: `session.answer`'s params and result (issue 14).
 //! - `limits.rs`: the version, the request-key rules and the frame caps.
 
+mod answer;
 mod envelope;
 mod limits;
 pub mod requests;
 mod types;
 
+pub use answer::{AnswerParams, AnswerResult};
 pub use envelope::{Notification, Request, Response, RpcError, ServerMessage, code};
 pub use limits::{
     KEY_PARAM, KEY_TTL_S, MAX_KEY_LEN, MAX_REQUEST_FRAME, MAX_RESPONSE_FRAME, PROTOCOL_VERSION,
@@ -26,6 +29,8 @@ pub use requests as method;
 pub use requests::{METHODS, Method, MethodInfo, NotificationMethod, is_mutating, with_key};
 pub use types::*;
 
+#[cfg(test)]
+mod snapshot_events;
 #[cfg(test)]
 mod snapshot_tests;
 #[cfg(test)]

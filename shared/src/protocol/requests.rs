@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::answer::{AnswerParams, AnswerResult};
 use super::envelope::{Notification, Request};
 use super::limits::KEY_PARAM;
 use super::types::{
@@ -185,6 +186,8 @@ methods! {
     SessionSearch, SESSION_SEARCH = "session.search", SearchParams => SearchResult, mutating: false;
     /// Cancel a queued input the agent has not taken yet (issue 11).
     SessionCancelInput, SESSION_CANCEL_INPUT = "session.cancel_input", CancelInputParams => CancelInputResult, mutating: true;
+    /// Answer a tool server's question (issue 14): accept with values, decline or cancel.
+    SessionAnswer, SESSION_ANSWER = "session.answer", AnswerParams => AnswerResult, mutating: true;
 }
 
 notifications! {

@@ -29,7 +29,7 @@ fn result<M: Method>(result: M::Result) -> String {
     ))
 }
 
-fn notification<N: NotificationMethod>(params: N::Params) -> String {
+pub(super) fn notification<N: NotificationMethod>(params: N::Params) -> String {
     pretty(&N::notification(&params).unwrap())
 }
 
@@ -62,6 +62,7 @@ fn info() -> SessionInfo {
         cost_usd: 0.0087,
         cost_basis: CostBasis::Estimate,
         waiting_since: Some("2026-11-30T09:14:02.518Z".into()),
+        pending_inputs: vec!["in-41".into()],
     }
 }
 
@@ -495,6 +496,20 @@ fn methods() -> Vec<(&'static str, String, String)> {
             }),
             result::<method::SessionCancelInput>(CancelInputResult { cancelled: true }),
         ),
+        (
+            method::SESSION_ANSWER,
+            request::<method::SessionAnswer>(AnswerParams {
+                session: "fix-tests".into(),
+                request_id: Some("in-41".into()),
+                action: crate::event::InputAction::Accept,
+                content: Some(serde_json::json!({"env": "staging", "confirm": true})),
+            }),
+            result::<method::SessionAnswer>(AnswerResult {
+                request_id: "in-41".into(),
+                action: crate::event::InputAction::Accept,
+                content: Some(serde_json::json!({"env": "staging", "confirm": true, "region": "eu"})),
+            }),
+        ),
     ]
 }
 
@@ -724,70 +739,10 @@ fn the_mutating_methods_come_from_the_table() {
             "session.fork",
             "session.budget",
             "session.rule_remove",
-            "session.cancel_input"
+            "session.cancel_input",
+            "session.answer"
         ]
     );
     assert!(is_mutating(method::SessionSend::NAME) && !is_mutating(method::SessionWait::NAME));
     assert!(!is_mutating("no.such.method"));
-}
-
-#[test]
-fn the_context_events() {
-    let compacted = Event {
-        seq: 412,
-        ts: "2026-11-30T11:02:17.004Z".into(),
-        kind: EventKind::ContextCompacted {
-            summary: "Fixing the flaky test in tests/recovery.rs; the user wants no sleeps.".into(),
-            through_seq: 380,
-            tool_outputs_through: 398,
-            user_messages: vec!["REMEMBER alpha".into()],
-            tokens_before: 27_300,
-            tokens_after: 6_120,
-            reason: crate::event::CompactReason::Auto,
-            usage: None,
-        },
-    };
-    let changed = Event {
-        seq: 413,
-        ts: "2026-11-30T11:05:40.310Z".into(),
-        kind: EventKind::InstructionsChanged {
-            path: "/home/ana/projects/tether/AGENTS.md".into(),
-            removed: false,
-        },
-    };
-    let forked = Event {
-        seq: 413,
-        ts: "2026-11-30T11:06:02.118Z".into(),
-        kind: EventKind::SessionForked {
-            from: "main".into(),
-            from_id: "s-f77573dadff7".into(),
-            at: 412,
-        },
-    };
-    let exhausted = Event {
-        seq: 414,
-        ts: "2026-11-30T11:07:12.500Z".into(),
-        kind: EventKind::BudgetExhausted {
-            spent: crate::event::Spent {
-                tokens: 200_410,
-                cost_usd: 0.61,
-            },
-            limit: crate::event::Budget {
-                max_tokens: Some(200_000),
-                max_cost_usd: None,
-            },
-        },
-    };
-    for (name, event) in [
-        ("budget_exhausted", exhausted),
-        ("context_compacted", compacted),
-        ("instructions_changed", changed),
-        ("session_forked", forked),
-    ] {
-        let n = notification::<method::SessionLive>(LiveParams {
-            session_id: "s-f77573dadff7".into(),
-            live: Live::Event { event },
-        });
-        insta::assert_snapshot!(format!("session_live__{name}"), n);
-    }
 }

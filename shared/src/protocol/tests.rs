@@ -141,6 +141,7 @@ fn an_attach_reply_of_an_older_daemon_reads_with_nothing_queued() {
             cost_usd: 0.0,
             cost_basis: Default::default(),
             waiting_since: None,
+            pending_inputs: Vec::new(),
         }).unwrap(),
         "events": [],
         "truncated": false,

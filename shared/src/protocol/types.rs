@@ -230,6 +230,12 @@ pub struct SessionInfo {
     /// the oldest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiting_since: Option<String>,
+    /// Questions and sampling requests from tool servers waiting for a person
+    /// (issue 14): their request ids. Like `pending_approvals`, they put the
+    /// session in `awaiting_approval`; `session.answer` answers a question,
+    /// `session.approve`/`session.deny` decide a sampling request. Absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending_inputs: Vec<String>,
 }
 
 /// Where a session's prices come from (issue 10).
