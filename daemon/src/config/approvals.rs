@@ -61,6 +61,22 @@ impl Approvals {
     }
 }
 
+impl Approvals {
+    /// The policy for a tool server's sampling request (issue 14), matched as
+    /// `sampling:SERVER` against the globs. Unmatched, it asks whatever `default`
+    /// says: it spends the session's budget on a prompt a server wrote.
+    pub fn decide_sampling(&self, server: &str) -> Policy {
+        let name = format!("sampling:{server}");
+        if self.deny.is_match(&name) {
+            Policy::Deny
+        } else if self.allow.is_match(&name) {
+            Policy::Allow
+        } else {
+            Policy::Ask
+        }
+    }
+}
+
 fn glob_set(patterns: &[String]) -> Result<GlobSet, String> {
     let mut b = GlobSetBuilder::new();
     for p in patterns {

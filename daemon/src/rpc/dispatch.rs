@@ -110,6 +110,10 @@ async fn dispatch(peer: &Arc<Peer>, req: Request, key: Option<KeyRecord>) -> Rep
             let p = decode::<m::SessionDeny>(params)?;
             encode::<m::SessionDeny>(steer::decide(peer, p, Decision::Denied).await)
         }
+        m::SessionAnswer::NAME => {
+            let p = decode::<m::SessionAnswer>(params)?;
+            encode::<m::SessionAnswer>(steer::answer(peer, p).await)
+        }
         m::SessionWait::NAME => {
             let p = decode::<m::SessionWait>(params)?;
             match steer::wait(peer, p).await? {

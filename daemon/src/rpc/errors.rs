@@ -184,6 +184,7 @@ impl From<SessionError> for RpcError {
             | SessionError::BadServer(_)
             | SessionError::BadBudget(_)
             | SessionError::BadRule(_)
+            | SessionError::BadAnswer(_)
             | SessionError::NoSuchSeq { .. } => code::BAD_ARGUMENT,
             SessionError::NoSuchRule { .. } => code::NO_SUCH_RULE,
             SessionError::NoProvider(_) => code::NO_PROVIDER,
@@ -192,7 +193,8 @@ impl From<SessionError> for RpcError {
             SessionError::CompactionFailed(_) => code::COMPACTION_FAILED,
             SessionError::NotCreated(_)
             | SessionError::NotDeleted(_)
-            | SessionError::DecisionNotStored => code::INTERNAL,
+            | SessionError::DecisionNotStored
+            | SessionError::AnswerNotStored => code::INTERNAL,
         };
         RpcError::new(code, e.to_string())
     }

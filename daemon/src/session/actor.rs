@@ -295,12 +295,12 @@ impl SessionActor {
     }
 
     pub(super) fn info(&self) -> SessionInfo {
-        let pending = match &self.turn {
+        let (pending, questions) = match &self.turn {
             Some(Turn {
                 phase: Phase::Tools(step),
                 ..
-            }) => step.pending(),
-            _ => Vec::new(),
+            }) => (step.pending(), step.waiting_questions()),
+            _ => (Vec::new(), Vec::new()),
         };
         let mut info = summary(
             &self.row,
@@ -316,6 +316,7 @@ impl SessionActor {
             .clone()
             .filter(|_| self.state.needs_person());
         info.cost_basis = self.cost_basis;
+        info.pending_inputs = questions;
         info
     }
 
@@ -493,7 +494,16 @@ impl SessionActor {
                 always,
                 reply,
             } => {
-                let r = self.decide(call_id, all, decision, reason, always).await;
+                let r = self.decide_any(call_id, all, decision, reason, always).await;
+                let _ = reply.send(r);
+            }
+            Command::Answer {
+                request_id,
+                action,
+                content,
+                reply,
+            } => {
+                let r = self.answer(request_id, action, content).await;
                 let _ = reply.send(r);
             }
             Command::RemoveRule { id, reply } => {
@@ -679,6 +689,16 @@ impl SessionActor {
                 result,
                 usage,
             } => self.compacted(generation, result, usage).await,
+            Work::Ask {
+                generation,
+                call_id,
+                ask,
+            } if self.current(generation) => self.server_ask(call_id, ask).await,
+            Work::Sampled {
+                generation,
+                request_id,
+                result,
+            } => self.sampled(generation, request_id, result).await,
             Work::ToolFailures(errors) => {
                 let kind = EventKind::ToolsChanged {
                     added: vec![],
@@ -701,10 +721,11 @@ impl SessionActor {
             // treats it as cut short by the restart.
             self.persist(Vec::new(), vec![], None).await;
         }
-        let Some(turn) = self.turn.take() else { return };
+        let Some(mut turn) = self.turn.take() else { return };
         turn.cancel.cancel();
-        if let Phase::Tools(step) = &turn.phase {
-            let kinds: Vec<EventKind> = step
+        if let Phase::Tools(step) = &mut turn.phase {
+            let mut kinds = super::questions::close(step, &mut turn.asks, super::questions::STOPPED, None);
+            kinds.extend(step
                 .calls
                 .iter()
                 .filter(|c| c.status == CallStatus::Running)
@@ -714,8 +735,7 @@ impl SessionActor {
                     output: "interrupted: daemon stopped".into(),
                     is_error: true,
                     images: Vec::new(),
-                })
-                .collect();
+                }));
             self.persist(kinds, vec![], None).await;
         }
     }

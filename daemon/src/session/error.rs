@@ -103,6 +103,13 @@ pub enum SessionError {
     /// decided or changed.
     #[error("could not store the approval rule: {0}")]
     RuleNotStored(StoreError),
+    /// An answer to a server's question does not match its form; the text names
+    /// the field (issue 14). Nothing was sent.
+    #[error("{0}")]
+    BadAnswer(String),
+    /// An answer could not be stored, so nothing was sent to the server.
+    #[error("could not store the answer")]
+    AnswerNotStored,
     /// No rule with that id applies to the session.
     #[error(
         "no approval rule {id} applies to session {name:?}; `tether approvals {name}` lists them"

@@ -44,6 +44,12 @@ pub(super) enum Command {
         always: Option<AlwaysAllow>,
         reply: oneshot::Sender<Result<DecideResult, SessionError>>,
     },
+    Answer {
+        request_id: Option<String>,
+        action: tether_shared::event::InputAction,
+        content: Option<serde_json::Value>,
+        reply: oneshot::Sender<Result<tether_shared::protocol::AnswerResult, SessionError>>,
+    },
     RemoveRule {
         id: u64,
         reply: oneshot::Sender<Result<ApprovalRule, SessionError>>,
@@ -158,6 +164,23 @@ impl SessionHandle {
             decision,
             reason,
             always,
+            reply,
+        })
+        .await?
+    }
+
+    /// Answers a tool server's question (issue 14): checked against its form,
+    /// recorded, then sent to the server.
+    pub async fn answer(
+        &self,
+        request_id: Option<String>,
+        action: tether_shared::event::InputAction,
+        content: Option<serde_json::Value>,
+    ) -> Result<tether_shared::protocol::AnswerResult, SessionError> {
+        self.ask(|reply| Command::Answer {
+            request_id,
+            action,
+            content,
             reply,
         })
         .await?

@@ -28,11 +28,35 @@ pub struct StepCall {
     pub status: CallStatus,
 }
 
+/// What a tool server asked during a call of the step (issue 14).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuestionKind {
+    /// A question for a person (`input_requested`).
+    Input,
+    /// A completion from the session's model (`sampling_requested`).
+    Sampling,
+}
+
+/// A server's question or sampling request not answered yet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Question {
+    /// Its id in the session.
+    pub request_id: String,
+    /// The call during which the server asked.
+    pub call_id: Option<String>,
+    /// What it is.
+    pub kind: QuestionKind,
+    /// Waiting for a person (an approved sampling request is not: the model runs).
+    pub waiting: bool,
+}
+
 /// The tool calls the model asked for in one step.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Step {
     /// The calls, in the model's order.
     pub calls: Vec<StepCall>,
+    /// What servers asked during them and is not answered yet.
+    pub questions: Vec<Question>,
 }
 
 impl Step {
@@ -61,12 +85,32 @@ impl Step {
         }
     }
 
-    /// The state the session is in while this step runs.
+    /// Ids of the questions and sampling requests waiting for a person.
+    pub fn waiting_questions(&self) -> Vec<String> {
+        self.questions
+            .iter()
+            .filter(|q| q.waiting)
+            .map(|q| q.request_id.clone())
+            .collect()
+    }
+
+    /// Takes a question out of the step.
+    pub fn take_question(&mut self, request_id: &str) -> Option<Question> {
+        let i = self
+            .questions
+            .iter()
+            .position(|q| q.request_id == request_id)?;
+        Some(self.questions.remove(i))
+    }
+
+    /// The state the session is in while this step runs: a call or a server's
+    /// question waiting for a person makes it `awaiting_approval`.
     pub fn state(&self) -> SessionState {
         if self
             .calls
             .iter()
             .any(|c| c.status == CallStatus::AwaitingApproval)
+            || self.questions.iter().any(|q| q.waiting)
         {
             SessionState::AwaitingApproval
         } else {
@@ -177,6 +221,44 @@ pub fn analyze(tail: &[Event]) -> Recovered {
             EventKind::ToolResult { call_id, .. } => {
                 if let Some(t) = open.as_mut() {
                     t.step.set(call_id, CallStatus::Done);
+                }
+            }
+            EventKind::InputRequested {
+                request_id,
+                call_id,
+                ..
+            }
+            | EventKind::SamplingRequested {
+                request_id,
+                call_id,
+                ..
+            } => {
+                if let Some(t) = open.as_mut() {
+                    let kind = if matches!(ev.kind, EventKind::InputRequested { .. }) {
+                        QuestionKind::Input
+                    } else {
+                        QuestionKind::Sampling
+                    };
+                    t.step.questions.push(Question {
+                        request_id: request_id.clone(),
+                        call_id: call_id.clone(),
+                        kind,
+                        waiting: true,
+                    });
+                }
+            }
+            EventKind::SamplingDecided { request_id, .. } => {
+                if let Some(q) = open
+                    .as_mut()
+                    .and_then(|t| t.step.questions.iter_mut().find(|q| &q.request_id == request_id))
+                {
+                    q.waiting = false;
+                }
+            }
+            EventKind::InputAnswered { request_id, .. }
+            | EventKind::SamplingAnswered { request_id, .. } => {
+                if let Some(t) = open.as_mut() {
+                    t.step.take_question(request_id);
                 }
             }
             _ => {}

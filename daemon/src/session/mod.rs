@@ -12,6 +12,7 @@ mod instructions;
 pub mod machine;
 mod project;
 mod queue;
+mod questions;
 mod recover;
 mod registry;
 pub mod rules;

@@ -69,5 +69,6 @@ pub fn summary(
         cost_usd: row.cost_usd,
         cost_basis: Default::default(),
         waiting_since: None,
+        pending_inputs: Vec::new(),
     }
 }

@@ -136,14 +136,19 @@ impl SessionActor {
     /// Records finished tool calls in one batch; the next model step starts when
     /// the last call of the step is done.
     pub(super) async fn tools_done(&mut self, results: Vec<(String, String, ToolOutput)>) {
-        let Some(Turn {
+        let Some(turn) = self.turn.as_mut() else {
+            return;
+        };
+        // A server's question that outlived its call is closed first.
+        let finished: Vec<String> = results.iter().map(|(id, _, _)| id.clone()).collect();
+        let mut kinds = super::questions::close_for_calls(turn, &finished);
+        let Turn {
             phase: Phase::Tools(step),
             ..
-        }) = self.turn.as_mut()
+        } = turn
         else {
             return;
         };
-        let mut kinds = Vec::with_capacity(results.len() + 1);
         for (call_id, tool, output) in results {
             if !step.set(&call_id, CallStatus::Done) {
                 continue;
@@ -157,7 +162,10 @@ impl SessionActor {
                 images: output.images,
             });
         }
-        if kinds.is_empty() {
+        if !kinds
+            .iter()
+            .any(|k| matches!(k, EventKind::ToolResult { .. }))
+        {
             return;
         }
         let all_done = step.all_done();
@@ -337,9 +345,12 @@ impl SessionActor {
     /// Ends the running turn: keeps the partial answer, gives every unfinished
     /// call an error result, and goes idle.
     pub(super) async fn interrupt(&mut self, reason: &str) {
-        let Some(turn) = self.turn.take() else { return };
+        let Some(mut turn) = self.turn.take() else { return };
         turn.cancel.cancel();
         let mut kinds = Vec::new();
+        if let Phase::Tools(step) = &mut turn.phase {
+            kinds.extend(super::questions::close(step, &mut turn.asks, reason, None));
+        }
         if !self.partial_text.is_empty() {
             kinds.push(EventKind::AssistantMessage {
                 text: std::mem::take(&mut self.partial_text),

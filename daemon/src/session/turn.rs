@@ -3,6 +3,8 @@
 //! waits for the model, for the tool calls of a step, or for a compaction; and a
 //! compaction under way, inside a turn or on its own (`tether compact`).
 
+use std::collections::HashMap;
+
 use tether_shared::protocol::CompactResult;
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
@@ -10,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use super::context::compact::Plan;
 use super::error::SessionError;
 use super::machine::Step;
+use crate::tools::ServerAsk;
 
 /// What a turn waits for.
 pub(super) enum Phase {
@@ -35,6 +38,10 @@ pub(super) struct Turn {
     /// The current step already compacted after an overflow: a second overflow
     /// fails the turn instead of compacting in a loop.
     pub(super) overflow_retried: bool,
+    /// The servers' questions and sampling requests of the current step not
+    /// answered yet, by request id, with where their answers go (issue 14).
+    /// Dropping one answers `cancel` (a question) or an error (sampling).
+    pub(super) asks: HashMap<String, ServerAsk>,
 }
 
 impl Turn {
@@ -45,6 +52,7 @@ impl Turn {
             cancel,
             phase,
             overflow_retried: false,
+            asks: HashMap::new(),
         }
     }
 }

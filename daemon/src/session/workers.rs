@@ -51,6 +51,18 @@ pub(super) enum Work {
         tool: String,
         output: ToolOutput,
     },
+    /// A tool server asked something during call `call_id` (issue 14).
+    Ask {
+        generation: u64,
+        call_id: String,
+        ask: crate::tools::ServerAsk,
+    },
+    /// A sampling request's completion, or the error its server gets.
+    Sampled {
+        generation: u64,
+        request_id: String,
+        result: Result<ModelReply, String>,
+    },
     /// A compaction's summary, or why there is none, and what its requests used.
     Compacted {
         generation: u64,
@@ -244,6 +256,33 @@ impl Workers {
         );
     }
 
+    /// Spawns the model call of an approved sampling request (issue 14); its
+    /// deltas are not shown (the completion is recorded whole).
+    pub(super) fn sample(
+        &self,
+        turn: &Turn,
+        request_id: String,
+        request: ModelRequest,
+        provider: Arc<dyn ModelProvider>,
+        retry: Retry,
+    ) {
+        let generation = turn.generation;
+        let cancel = turn.cancel.clone();
+        let work = self.work_tx.clone();
+        self.shared.tracker.spawn(
+            async move {
+                let (ptx, _prx) = mpsc::unbounded_channel();
+                let result = tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    r = model::complete_with_retries(&*provider, &request, &retry, &ptx) => r,
+                };
+                let result = result.map_err(|e| format!("the session's model failed: {e}"));
+                let _ = work.send(Work::Sampled { generation, request_id, result });
+            }
+            .in_current_span(),
+        );
+    }
+
     /// Spawns one tool call of `turn`: its output is streamed back as it comes, and
     /// the process groups it starts are recorded while it runs.
     pub(super) fn run_tool(&self, turn: &Turn, call: StepCall) {
@@ -259,9 +298,10 @@ impl Workers {
             async move {
                 let (ltx, mut lrx) = mpsc::unbounded_channel::<String>();
                 let (stx, mut srx) = mpsc::unbounded_channel::<u32>();
+                let (atx, mut arx) = mpsc::unbounded_channel::<crate::tools::ServerAsk>();
                 // The history tools read this session's log, and only this one's.
                 let log = SessionLog { session_id: session_id.clone(), store: store.clone() };
-                let ctx = ToolContext { cwd, cancel: cancel.clone(), live: Some(ltx), spawned: Some(stx), log: Some(log) };
+                let ctx = ToolContext { cwd, cancel: cancel.clone(), live: Some(ltx), spawned: Some(stx), log: Some(log), asks: Some(atx) };
                 let run = tools.call(&session_id, &call.tool, &call.arguments, &ctx);
                 tokio::pin!(run);
                 let mut recorded = false;
@@ -278,6 +318,10 @@ impl Workers {
                                 recorded = true;
                                 debug!(call = %call.call_id, pid, "tool process group recorded");
                             }
+                        }
+                        // A server's question or sampling request: the actor answers it.
+                        Some(ask) = arx.recv() => {
+                            let _ = work.send(Work::Ask { generation, call_id: call.call_id.clone(), ask });
                         }
                         out = &mut run => break out,
                     }

@@ -194,7 +194,7 @@ impl ToolManager {
         let name_of_server = server.def.name.clone();
         tokio::select! {
             _ = ctx.cancel.cancelled() => ToolOutput::error("interrupted"),
-            r = client.call_tool_with_progress(&name, arguments.clone(), ctx.live.clone()) => match r {
+            r = client.call_tool_asking(&name, arguments.clone(), ctx.live.clone(), ctx.asks.clone()) => match r {
                 Ok(result) => ToolOutput { output: cap_output(result.text), is_error: result.is_error, images: result.images },
                 Err(e) => {
                     // A broken connection makes the supervisor reconnect, unless it

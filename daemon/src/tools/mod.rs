@@ -5,9 +5,11 @@
 //! `config`); `server` is one server's definition and live state, which its task in
 //! `supervisor` keeps running and writes; `calls` routes what a session sees and
 //! calls; `change` is what sessions are told when their tool set changes; `names`
-//! the names the model knows MCP tools by. `builtin` and `mcp` are the two kinds
+//! the names the model knows MCP tools by; `asks` what a server asks of the session
+//! whose call it serves (questions, sampling). `builtin` and `mcp` are the two kinds
 //! of tool.
 
+mod asks;
 pub(crate) mod builtin;
 mod calls;
 mod change;
@@ -20,6 +22,7 @@ mod server;
 mod supervisor;
 mod types;
 
+pub use asks::{AskKind, AskReply, Sampled, ServerAsk};
 pub use change::ToolChange;
 pub use manager::ToolManager;
 pub use types::{SessionLog, ToolContext, ToolOutput, ToolSpec};

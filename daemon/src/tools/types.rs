@@ -66,6 +66,10 @@ pub struct ToolContext {
     /// The session's own event log, which `history_search` and `history_read`
     /// read; `None` where a call runs outside a session (they then say so).
     pub log: Option<SessionLog>,
+    /// Receives what an MCP server asks while serving this call (a question for a
+    /// person, a completion from the session's model); `None` where nobody can
+    /// answer (the server's question is then declined, its sampling refused).
+    pub asks: Option<mpsc::UnboundedSender<super::ServerAsk>>,
 }
 
 /// Where a session's log is: the store and the session's id in it. The history

@@ -114,6 +114,16 @@ pub(crate) async fn decide(
         .await?)
 }
 
+/// `session.answer`: answers a tool server's question (issue 14).
+pub(crate) async fn answer(
+    peer: &Arc<Peer>,
+    p: tether_shared::protocol::AnswerParams,
+) -> Result<tether_shared::protocol::AnswerResult, RpcError> {
+    let h = peer.ctx.registry.find(&p.session)?;
+    peer.writable(&h)?;
+    Ok(h.answer(p.request_id, p.action, p.content).await?)
+}
+
 /// `session.rules`: the session's own rules and its project's, oldest first.
 pub(crate) async fn rules(peer: &Arc<Peer>, p: SessionRef) -> Result<Vec<ApprovalRule>, RpcError> {
     let h = peer.ctx.registry.find(&p.session)?;

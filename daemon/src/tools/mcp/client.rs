@@ -40,6 +40,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use super::asking::AskRoutes;
 use super::content;
 use super::error::{McpError, error_chain, init_error_reason, transport_error_text};
 use super::handler::{Handler, client_info};
@@ -65,6 +66,8 @@ pub struct McpClient {
     name: String,
     peer: Peer<RoleClient>,
     progress: ProgressRoutes,
+    /// The ask channels of the calls running (see `asking`).
+    asks: AskRoutes,
     /// Tools the server declared task-only (stdio servers; see `tasks`).
     task_only: TaskOnly,
     /// Cancellations sent for dropped calls.
@@ -106,6 +109,7 @@ impl McpClient {
             info: client_info(),
             limiter: Arc::new(Mutex::new(Limiter::new(Instant::now()))),
             progress: ProgressRoutes::default(),
+            asks: AskRoutes::default(),
         };
         let startup_timeout = spec.timeout.max(MIN_STARTUP_TIMEOUT);
         let service_ct = CancellationToken::new();
@@ -181,6 +185,7 @@ impl McpClient {
         let shutdown = CancellationToken::new();
         let peer = running.peer().clone();
         let progress = running.service().progress.clone();
+        let asks = running.service().asks.clone();
         let limiter = running.service().limiter.clone();
         let pid = process.as_ref().map(ServerProcess::pid);
         let stderr = process
@@ -200,6 +205,7 @@ impl McpClient {
             name: spec.name.clone(),
             peer,
             progress,
+            asks,
             task_only: TaskOnly::default(),
             background: tokio_util::task::TaskTracker::new(),
             timeout: spec.timeout,
@@ -328,6 +334,19 @@ impl McpClient {
                 Err(self.timeout_error(request))
             }
         }
+    }
+
+    /// [`McpClient::call_tool_with_progress`], with what the server asks while it
+    /// runs (questions, sampling) sent to `asks` (see `asking`).
+    pub async fn call_tool_asking(
+        &self,
+        name: &str,
+        arguments: serde_json::Value,
+        live: Option<UnboundedSender<String>>,
+        asks: Option<UnboundedSender<crate::tools::ServerAsk>>,
+    ) -> Result<CallResult, McpError> {
+        let _route = asks.map(|tx| self.asks.add(tx));
+        self.call_tool_with_progress(name, arguments, live).await
     }
 
     /// `tools/call` through rmcp's request handle, which tells the progress

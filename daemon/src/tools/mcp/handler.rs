@@ -1,16 +1,20 @@
 //! The rmcp client handler: receives a server's notifications (log messages, progress,
-//! tool list changes), logs them rate-limited and routes progress to its call.
+//! tool list changes), logs them rate-limited and routes progress to its call; passes
+//! its questions and sampling requests to `asking`.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use rmcp::ClientHandler;
 use rmcp::model::{
-    ClientCapabilities, ClientConfig, Implementation, ProgressNotificationParam, ProtocolVersion,
+    ClientCapabilities, ClientConfig, ElicitationCapability, FormElicitationCapability,
+    Implementation, ProgressNotificationParam, ProtocolVersion, SamplingCapability,
+    UrlElicitationCapability,
 };
 use rmcp::service::{NotificationContext, RoleClient};
 use tokio::sync::mpsc::UnboundedSender;
 
+use super::asking::{self, AskRoutes};
 use super::notices::{Limiter, MAX_LOGGED_CHARS, ProgressRoutes, cut};
 use super::types::ServerEvent;
 
@@ -22,6 +26,8 @@ pub(super) struct Handler {
     /// Shared with the supervisor, which reports what it dropped.
     pub(super) limiter: Arc<Mutex<Limiter>>,
     pub(super) progress: ProgressRoutes,
+    /// Where the server's questions and sampling requests go (see `asking`).
+    pub(super) asks: AskRoutes,
 }
 
 /// How often the supervisor reports notifications the limiter dropped.
@@ -106,14 +112,40 @@ impl ClientHandler for Handler {
         let _ = self.events.send(ServerEvent::ToolsChanged);
     }
 
+    async fn create_elicitation(
+        &self,
+        request: rmcp::model::ElicitRequestParams,
+        _context: rmcp::service::RequestContext<RoleClient>,
+    ) -> Result<rmcp::model::ElicitResult, rmcp::ErrorData> {
+        asking::elicit(&self.asks, &self.server, request).await
+    }
+
+    // Sampling: deprecated by SEP-2577, used on the pinned revision.
+    #[allow(deprecated)]
+    async fn create_message(
+        &self,
+        params: rmcp::model::CreateMessageRequestParams,
+        _context: rmcp::service::RequestContext<RoleClient>,
+    ) -> Result<rmcp::model::CreateMessageResult, rmcp::ErrorData> {
+        asking::sample(&self.asks, &self.server, params).await
+    }
+
     fn get_info(&self) -> ClientConfig {
         self.info.clone()
     }
 }
 
+#[allow(deprecated)] // the sampling capability, see `create_message`
 pub(super) fn client_info() -> ClientConfig {
+    // Questions (form and URL mode) and sampling are served (issue 14).
+    let mut capabilities = ClientCapabilities::default();
+    let mut elicitation = ElicitationCapability::new();
+    elicitation.form = Some(FormElicitationCapability::default());
+    elicitation.url = Some(UrlElicitationCapability::default());
+    capabilities.elicitation = Some(elicitation);
+    capabilities.sampling = Some(SamplingCapability::default());
     ClientConfig::new(
-        ClientCapabilities::default(),
+        capabilities,
         Implementation::new("tether", env!("CARGO_PKG_VERSION")),
     )
     // The default offers a newer revision inside `initialize`, which strict

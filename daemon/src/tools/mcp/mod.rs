@@ -4,8 +4,10 @@
 //! `types` and `error` its vocabulary; `handler` receives a server's notifications
 //! (rate-limited by `notices`); `supervisor` owns the rmcp service loop and the child
 //! process that `stdio` starts in its own process group; `tasks` spots task-only
-//! tools; `content` turns a result into text and images for the model.
+//! tools; `asking` routes a server's questions and sampling requests to the session
+//! whose call it serves; `content` turns a result into text and images for the model.
 
+mod asking;
 mod client;
 mod content;
 mod error;

@@ -20,6 +20,7 @@ pub(super) fn context(dir: &TempDir) -> ToolContext {
         live: None,
         spawned: None,
         log: None,
+        asks: None,
     }
 }
 
