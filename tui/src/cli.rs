@@ -134,6 +134,28 @@ pub enum Command {
         #[arg(long, value_name = "KEY")]
         key: Option<String>,
     },
+    /// Answer a tool server's question (the only one without REQUEST_ID): --json
+    /// with the values (merged over the form's defaults, checked against it), or
+    /// --decline, or --cancel. Prints `REQUEST_ID ACTION`.
+    Answer {
+        /// The session.
+        name: String,
+        /// The question (`tether ls --json`: pending_inputs; `tether logs`: input_requested).
+        request_id: Option<String>,
+        /// Accept with these values, a JSON object (`{}` takes the defaults).
+        #[arg(long, value_name = "JSON", group = "answer_action", required = true)]
+        json: Option<String>,
+        /// Say no to the question.
+        #[arg(long, group = "answer_action")]
+        decline: bool,
+        /// Dismiss the question without a choice.
+        #[arg(long, group = "answer_action")]
+        cancel: bool,
+        /// Makes retries safe: a second run with the same KEY (within a day) does
+        /// nothing again and prints the same result.
+        #[arg(long, value_name = "KEY")]
+        key: Option<String>,
+    },
     /// Block until the session is idle, failed, awaiting approval or out of budget; print that state.
     /// With --any: until any session needs a person (awaiting approval, failed or
     /// out of budget); print `NAME STATE`.

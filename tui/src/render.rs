@@ -106,6 +106,57 @@ pub fn event(ev: &Event) -> String {
             if *is_error { " ERROR" } else { "" },
             one_line(output, 200)
         ),
+        EventKind::InputRequested {
+            request_id,
+            server,
+            message,
+            url,
+            ..
+        } => match url {
+            Some(url) => format!("{server} asks ({request_id}): {message} [open {url}]"),
+            None => format!("{server} asks ({request_id}): {message}"),
+        },
+        EventKind::InputAnswered {
+            request_id,
+            action,
+            content,
+            note,
+        } => {
+            let mut s = format!("answered {request_id}: {}", action.as_str());
+            if let Some(c) = content {
+                s.push_str(&format!(" {}", args(c)));
+            }
+            if let Some(n) = note {
+                s.push_str(&format!(" ({n})"));
+            }
+            s
+        }
+        EventKind::SamplingRequested {
+            request_id,
+            server,
+            max_tokens,
+            ..
+        } => format!("{server} asks the model for a completion ({request_id}, at most {max_tokens} tokens)"),
+        EventKind::SamplingDecided {
+            request_id,
+            decision,
+            by_policy,
+            ..
+        } => format!(
+            "sampling {request_id} {}{}",
+            if *decision == tether_shared::Decision::Approved { "approved" } else { "denied" },
+            if *by_policy { " by the approval policy" } else { "" }
+        ),
+        EventKind::SamplingAnswered {
+            request_id,
+            text,
+            error,
+            ..
+        } => match (text, error) {
+            (_, Some(e)) => format!("sampling {request_id} failed: {e}"),
+            (Some(t), None) => format!("sampling {request_id} answered: {}", one_line(t, 200)),
+            (None, None) => format!("sampling {request_id} answered"),
+        },
         EventKind::BudgetExhausted { spent, limit } => {
             format!("budget exhausted: {}", budget_text(spent, limit))
         }

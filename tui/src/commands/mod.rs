@@ -181,6 +181,14 @@ async fn client_command(command: Option<Command>, target: Target) -> anyhow::Res
             };
             steer::deny(&target, p, key).await
         }
+        Command::Answer {
+            name,
+            request_id,
+            json,
+            decline,
+            cancel,
+            key,
+        } => steer::answer(&target, name, request_id, json, decline, cancel, key).await,
         Command::Wait {
             name,
             any,

@@ -107,6 +107,49 @@ async fn decide<M: Method<Params = DecideParams, Result = DecideResult>>(
     Ok(0)
 }
 
+/// `tether answer NAME [REQUEST_ID] (--json JSON | --decline | --cancel)`.
+pub(super) async fn answer(
+    target: &Target,
+    name: String,
+    request_id: Option<String>,
+    json: Option<String>,
+    decline: bool,
+    cancel: bool,
+    key: Option<String>,
+) -> anyhow::Result<u8> {
+    use tether_shared::event::InputAction;
+    let (action, content) = match json {
+        Some(text) => match serde_json::from_str::<serde_json::Value>(&text) {
+            Ok(v @ serde_json::Value::Object(_)) => (InputAction::Accept, Some(v)),
+            Ok(_) => {
+                eprintln!("tether: --json must be a JSON object of field values, like '{{\"name\": \"x\"}}'");
+                return Ok(2);
+            }
+            Err(e) => {
+                eprintln!("tether: --json is not valid JSON: {e}");
+                return Ok(2);
+            }
+        },
+        None if decline => (InputAction::Decline, None),
+        None if cancel => (InputAction::Cancel, None),
+        None => {
+            eprintln!("tether: give --json JSON, --decline or --cancel");
+            return Ok(2);
+        }
+    };
+    let check = format!("`tether logs {name}` (its input_answered)");
+    let params = tether_shared::protocol::AnswerParams {
+        session: name,
+        request_id,
+        action,
+        content,
+    };
+    let (r, _) =
+        mutate::<method::SessionAnswer>(target, &params, key, &check).await?;
+    println!("{} {}", r.request_id, r.action.as_str());
+    Ok(0)
+}
+
 /// A `--timeout` that is not a number of seconds, said on stderr.
 fn bad_timeout(timeout: Option<f64>) -> bool {
     let bad = timeout.is_some_and(|t| !(t.is_finite() && t >= 0.0));

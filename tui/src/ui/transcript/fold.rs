@@ -21,6 +21,8 @@ pub struct Transcript {
     files: Files,
     /// The seq of the event being applied.
     current_seq: u64,
+    /// The servers' questions and sampling requests still waiting (issue 14).
+    pub questions: super::questions::Questions,
 }
 
 impl Transcript {
@@ -271,6 +273,14 @@ impl Transcript {
                     },
                 )
             }
+            EventKind::InputRequested { .. }
+            | EventKind::InputAnswered { .. }
+            | EventKind::SamplingRequested { .. }
+            | EventKind::SamplingDecided { .. }
+            | EventKind::SamplingAnswered { .. } => match self.questions.apply(&ev.kind) {
+                Some((text, tone)) => self.push(seq, CellKind::Notice { text, tone }),
+                None => false,
+            },
             EventKind::Error { message } => self.push(
                 seq,
                 CellKind::Notice {

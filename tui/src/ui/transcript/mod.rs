@@ -4,6 +4,7 @@
 mod cells;
 pub mod diffs;
 mod fold;
+pub mod questions;
 pub mod view;
 mod wrap;
 
