@@ -20,6 +20,17 @@ pub const CALLS_PAGE: u32 = 200;
 /// What the app asks of the daemon.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ToDaemon {
+    /// Answer a tool server's question (issue 14).
+    Answer {
+        /// Name or id.
+        session: String,
+        /// The question.
+        request_id: String,
+        /// Accept, decline or cancel.
+        action: tether_shared::event::InputAction,
+        /// The values (accept in form mode).
+        content: Option<serde_json::Value>,
+    },
     /// Refresh the session list.
     ListSessions,
     /// Attach to a session (from the start, or from a seq on reconnect).
@@ -348,6 +359,10 @@ pub async fn run(
                         },
                         ToDaemon::Send { session, text, delivery } => {
                             (client.send::<method::SessionSend>(&SendParams { session, text, delivery }).await, Pending::Other)
+                        }
+                        ToDaemon::Answer { session, request_id, action, content } => {
+                            let p = AnswerParams { session, request_id: Some(request_id), action, content };
+                            (client.send::<method::SessionAnswer>(&p).await, Pending::Other)
                         }
                         ToDaemon::Interrupt { session } => (client.send::<method::SessionInterrupt>(&SessionRef { session }).await, Pending::Other),
                         ToDaemon::Approve { session, call_id, always } => {

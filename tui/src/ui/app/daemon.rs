@@ -29,6 +29,7 @@ impl App {
     pub fn on_daemon(&mut self, msg: FromDaemon) {
         self.daemon_message(msg);
         self.sync_prompt();
+        self.sync_question();
         self.sync_review();
     }
 

@@ -135,6 +135,8 @@ pub struct SessionView {
     pub prompt: Option<Prompt>,
     /// The prompt's body in the frame drawn last: (lines in all, lines shown).
     pub prompt_view: (usize, usize),
+    /// The form of a tool server's question waiting (issue 14), while no call does.
+    pub question: Option<super::question::QuestionForm>,
     /// Inputs sent and not yet taken by the agent, oldest first.
     pub queued: Vec<QueuedInput>,
     /// Cells whose expansion is the opposite of `expanded`, by seq.
@@ -169,6 +171,7 @@ impl SessionView {
             viewport: (80, 20),
             prompt: None,
             prompt_view: (0, 0),
+            question: None,
             queued: r.queued,
             open: HashSet::new(),
             copy: None,
@@ -290,8 +293,28 @@ impl SessionView {
     }
 
     /// Calls waiting for approval.
+    ///
+    /// Sampling requests waiting (issue 14) come after the calls, as
+    /// `sampling:SERVER` with the whole request as their arguments, so the
+    /// approval prompt shows and decides them like a call.
     pub fn pending(&self) -> Vec<(String, String, String)> {
-        self.transcript.pending_approvals()
+        let mut out = self.transcript.pending_approvals();
+        for p in &self.transcript.questions.waiting {
+            if let crate::ui::transcript::questions::Ask::Sampling {
+                messages,
+                system_prompt,
+                max_tokens,
+            } = &p.ask
+            {
+                let args = serde_json::json!({
+                    "messages": messages,
+                    "system_prompt": system_prompt,
+                    "max_tokens": max_tokens,
+                });
+                out.push((p.request_id.clone(), format!("sampling:{}", p.server), args.to_string()));
+            }
+        }
+        out
     }
 
     /// The daemon's preview of what a waiting call changes (the `diff` of its

@@ -64,6 +64,13 @@ impl App {
                 p.always = None;
             }
         }
+        // A server's question: its form takes the keys (see `question`).
+        if !read_only && self.question_key(&ev, &key, in_burst) {
+            return;
+        }
+        let Some(v) = self.session.as_mut() else {
+            return;
+        };
         // While a call waits, only its deliberate keys (never a printable key,
         // Enter or a paste) decide it, and only once the prompt is armed.
         // Everything else goes on to the message box as usual.

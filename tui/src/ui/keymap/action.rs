@@ -70,6 +70,9 @@ pub enum Action {
     /// Always allow calls like the pending one: asks which rule, then the
     /// approve key adds it and approves the call.
     AlwaysAllow,
+    /// Cancel a tool server's question (its form's own key; submit is the
+    /// approve key, decline the deny key).
+    CancelQuestion,
     /// Scroll the approval prompt's call up.
     PromptUp,
     /// Scroll the approval prompt's call down.
@@ -178,6 +181,7 @@ impl Action {
             Action::Approve => "approve",
             Action::Deny => "deny",
             Action::AlwaysAllow => "always_allow",
+            Action::CancelQuestion => "cancel_question",
             Action::PromptUp => "prompt_up",
             Action::PromptDown => "prompt_down",
             Action::Up => "up",
@@ -244,6 +248,7 @@ impl Action {
             Action::Approve => "approve the tool call (once the prompt is armed)",
             Action::Deny => "deny the tool call (asks for an optional reason)",
             Action::AlwaysAllow => "always allow calls like this one (asks which first)",
+            Action::CancelQuestion => "cancel a tool server's question (in its form)",
             Action::PromptUp => "scroll the call shown in the prompt up",
             Action::PromptDown => "scroll the call shown in the prompt down",
             Action::Up => "previous session",
@@ -311,6 +316,7 @@ impl Action {
             Action::Approve,
             Action::Deny,
             Action::AlwaysAllow,
+            Action::CancelQuestion,
             Action::PromptUp,
             Action::PromptDown,
             Action::Up,

@@ -71,6 +71,7 @@ impl Default for Keymap {
                 // Not ctrl-a: GNU screen's prefix and a common tmux one, so often
                 // never delivered; ctrl-t reaches the TUI in every terminal.
                 b(Approval, "ctrl-t", AlwaysAllow),
+                b(Approval, "ctrl-q", CancelQuestion),
                 b(Approval, "alt-up", PromptUp),
                 b(Approval, "alt-down", PromptDown),
                 b(List, "up", Up),
@@ -173,7 +174,10 @@ impl Keymap {
                     by_name.keys().copied().collect::<Vec<_>>().join(", ")
                 ))
             })?;
-            if matches!(action, Action::Approve | Action::Deny | Action::AlwaysAllow)
+            if matches!(
+                action,
+                Action::Approve | Action::Deny | Action::AlwaysAllow | Action::CancelQuestion
+            )
                 && let Some(key) = parsed.iter().find(|k| !k.is_deliberate())
             {
                 return Err(KeyError(format!(

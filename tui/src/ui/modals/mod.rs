@@ -7,6 +7,7 @@ pub mod dialogs;
 pub mod help;
 pub mod modal;
 pub mod picker;
+pub mod question;
 pub mod review;
 
 pub use create::CreateForm;

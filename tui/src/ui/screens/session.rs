@@ -52,6 +52,7 @@ pub fn layout(app: &App, v: &SessionView, area: Rect) -> Areas {
         0
     } else {
         crate::ui::modals::approval::wanted_height(app, v, area.width)
+            .max(crate::ui::modals::question::wanted_height(app, v, area.width))
             .min(area.height.saturating_sub(input_h + top_h + activity_h + 2))
     };
     let [banner, body, activity_area, approval, input, status] = Layout::vertical([
@@ -94,6 +95,7 @@ pub fn draw(f: &mut Frame<'_>, app: &App, v: &SessionView, area: Rect) {
     }
     if approval.height > 0 {
         crate::ui::modals::approval::draw(f, app, v, approval);
+        crate::ui::modals::question::draw(f, app, v, approval);
     }
     if input.height > 0 {
         // The box itself, not a copy: it keeps the width it wraps at (for the
