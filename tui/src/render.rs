@@ -573,6 +573,7 @@ mod tests {
             cost_usd,
             cost_basis,
             waiting_since: None,
+            pending_inputs: Vec::new(),
         }
     }
 

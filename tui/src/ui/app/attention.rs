@@ -256,6 +256,7 @@ mod tests {
             cost_usd: 0.0,
             cost_basis: Default::default(),
             waiting_since: None,
+            pending_inputs: Vec::new(),
         }
     }
 

@@ -52,6 +52,14 @@ impl App {
         if let (Screen::Session, Some(v)) = (self.screen, self.session.as_mut())
             && !self.read_only
         {
+            // A server's question (issue 14): the paste goes into the field
+            // being edited, never into an answer being sent.
+            if v.prompt.is_none()
+                && let Some(q) = v.question.as_mut()
+            {
+                q.paste(&text.replace(['\r', '\n'], " "));
+                return;
+            }
             match v.prompt.as_mut().and_then(|p| p.always.as_mut()) {
                 Some(draft) => {
                     if let Some(prefix) = draft.prefix.as_mut() {

@@ -191,6 +191,19 @@ impl QuestionForm {
         serde_json::json!({"type": "object", "properties": props, "required": required})
     }
 
+    /// Pasted text goes into the focused text or number field (elsewhere it
+    /// does nothing).
+    pub fn paste(&mut self, text: &str) {
+        if let Some(FormField {
+            value: Held::Typed(t),
+            ..
+        }) = self.fields.get_mut(self.focus)
+        {
+            t.insert_str(text);
+            self.error = None;
+        }
+    }
+
     /// Edits the focused field with a key that decides nothing; true when the
     /// key was the form's.
     fn edit(&mut self, ev: &KeyEvent) -> bool {
@@ -303,7 +316,12 @@ impl App {
                 ));
                 return true;
             }
-            _ => return f.edit(ev),
+            // Every other key edits the form (or does nothing): typing never
+            // leaks into the message box while a question shows.
+            _ => {
+                f.edit(ev);
+                return true;
+            }
         };
         if now < f.since + ARM_DELAY {
             self.flash = Some(format!(

@@ -51,6 +51,7 @@ pub(super) fn info(id: &str, name: &str, state: SessionState) -> SessionInfo {
         cost_usd: 0.0,
         cost_basis: Default::default(),
         waiting_since: None,
+        pending_inputs: Vec::new(),
     }
 }
 

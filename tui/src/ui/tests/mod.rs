@@ -25,6 +25,7 @@ mod context;
 mod copying;
 mod fixtures;
 mod list;
+mod questions;
 mod reading;
 mod render;
 mod searching;
