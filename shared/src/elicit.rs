@@ -197,7 +197,10 @@ fn check_field(name: &str, p: &Value, v: &Value) -> Result<(), String> {
                 return bad(format!("must be a list of {}, not {v}", list(&c)));
             };
             for i in items {
-                if !i.as_str().is_some_and(|s| c.iter().any(|(val, _)| val == s)) {
+                if !i
+                    .as_str()
+                    .is_some_and(|s| c.iter().any(|(val, _)| val == s))
+                {
                     return bad(format!("may only hold {}, not {i}", list(&c)));
                 }
             }
@@ -338,16 +341,46 @@ mod tests {
         let cases = [
             (json!({}), "\"email\" is required"),
             (json!({"email": "nope"}), "\"email\" must be a valid email"),
-            (json!({"email": "a@b.io", "age": 1.5}), "\"age\" must be a whole number"),
-            (json!({"email": "a@b.io", "age": 200}), "\"age\" must be at most 150"),
-            (json!({"email": "a@b.io", "age": "x"}), "\"age\" must be a number"),
-            (json!({"email": "a@b.io", "status": "gone"}), "\"status\" must be one of \"active\", \"inactive\""),
-            (json!({"email": "a@b.io", "verified": "yes"}), "\"verified\" must be true or false"),
-            (json!({"email": "a@b.io", "name": "J"}), "\"name\" must be at least 2 characters"),
-            (json!({"email": "a@b.io", "when": "2025-13-01T00:00:00Z"}), "\"when\" must be a valid date-time"),
-            (json!({"email": "a@b.io", "tags": ["a", "b"]}), "\"tags\" must have between"),
-            (json!({"email": "a@b.io", "tags": ["c"]}), "\"tags\" may only hold"),
-            (json!({"email": "a@b.io", "other": 1}), "\"other\" is not in the server's form"),
+            (
+                json!({"email": "a@b.io", "age": 1.5}),
+                "\"age\" must be a whole number",
+            ),
+            (
+                json!({"email": "a@b.io", "age": 200}),
+                "\"age\" must be at most 150",
+            ),
+            (
+                json!({"email": "a@b.io", "age": "x"}),
+                "\"age\" must be a number",
+            ),
+            (
+                json!({"email": "a@b.io", "status": "gone"}),
+                "\"status\" must be one of \"active\", \"inactive\"",
+            ),
+            (
+                json!({"email": "a@b.io", "verified": "yes"}),
+                "\"verified\" must be true or false",
+            ),
+            (
+                json!({"email": "a@b.io", "name": "J"}),
+                "\"name\" must be at least 2 characters",
+            ),
+            (
+                json!({"email": "a@b.io", "when": "2025-13-01T00:00:00Z"}),
+                "\"when\" must be a valid date-time",
+            ),
+            (
+                json!({"email": "a@b.io", "tags": ["a", "b"]}),
+                "\"tags\" must have between",
+            ),
+            (
+                json!({"email": "a@b.io", "tags": ["c"]}),
+                "\"tags\" may only hold",
+            ),
+            (
+                json!({"email": "a@b.io", "other": 1}),
+                "\"other\" is not in the server's form",
+            ),
         ];
         for (answer, want) in cases {
             let err = validate(&s, &answer).unwrap_err();
@@ -362,7 +395,9 @@ mod tests {
         let names: Vec<&str> = f.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(
             names,
-            ["age", "email", "name", "score", "status", "tags", "verified", "when"]
+            [
+                "age", "email", "name", "score", "status", "tags", "verified", "when"
+            ]
         );
         assert_eq!(f[0].kind, FieldKind::Number { whole: true });
         assert_eq!(

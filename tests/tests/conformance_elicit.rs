@@ -118,10 +118,7 @@ async fn elicitation_sep1034_client_defaults_passes() {
             "check {id}: {check:?}\n{output}"
         );
     }
-    let failed: Vec<&Value> = checks
-        .iter()
-        .filter(|c| c["status"] == "FAILURE")
-        .collect();
+    let failed: Vec<&Value> = checks.iter().filter(|c| c["status"] == "FAILURE").collect();
     assert!(failed.is_empty(), "failed checks: {failed:?}\n{output}");
     assert!(output.contains("exit Some(0)"), "{output}");
     assert!(output.contains("Passed: 5/5, 0 failed"), "{output}");

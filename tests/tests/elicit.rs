@@ -27,8 +27,7 @@ async fn env_with_asking_server(model: &ModelServer, extra: &str) -> TestEnv {
     .unwrap();
     env.start_daemon().await;
     env.wait_until("the asking server to run", T, || async {
-        let tools: Vec<Value> =
-            serde_json::from_str(&env.ok(&["tools", "--json"]).await).unwrap();
+        let tools: Vec<Value> = serde_json::from_str(&env.ok(&["tools", "--json"]).await).unwrap();
         tools
             .iter()
             .any(|s| s["name"] == "ask" && s["status"] == "running")
@@ -73,19 +72,41 @@ async fn a_question_waits_until_tether_answer_sends_the_values() {
     // A bad answer names its field and sends nothing.
     let bad = env.run(&["answer", "q", "--json", "{}"]).await;
     assert_eq!(bad.code, 1, "{bad:?}");
-    assert!(bad.stderr.contains("\"name\" is required"), "{}", bad.stderr);
+    assert!(
+        bad.stderr.contains("\"name\" is required"),
+        "{}",
+        bad.stderr
+    );
     let bad = env
-        .run(&["answer", "q", &id, "--json", r#"{"name": "Ana", "count": 12}"#])
+        .run(&[
+            "answer",
+            "q",
+            &id,
+            "--json",
+            r#"{"name": "Ana", "count": 12}"#,
+        ])
         .await;
     assert_eq!(bad.code, 1, "{bad:?}");
-    assert!(bad.stderr.contains("\"count\" must be at most 9"), "{}", bad.stderr);
+    assert!(
+        bad.stderr.contains("\"count\" must be at most 9"),
+        "{}",
+        bad.stderr
+    );
     let bad = env.run(&["answer", "q", "--json", "[1]"]).await;
     assert_eq!(bad.code, 2, "{bad:?}");
-    assert_eq!(env.events_of("q", "input_answered").await, Vec::<Value>::new());
+    assert_eq!(
+        env.events_of("q", "input_answered").await,
+        Vec::<Value>::new()
+    );
     assert_eq!(ls_entry(&env, "q").await["state"], "awaiting_approval");
 
     let out = env
-        .ok(&["answer", "q", "--json", r#"{"name": "Ana", "color": "blue"}"#])
+        .ok(&[
+            "answer",
+            "q",
+            "--json",
+            r#"{"name": "Ana", "color": "blue"}"#,
+        ])
         .await;
     assert_eq!(out.trim(), format!("{id} accept"));
     assert_eq!(env.wait_settled("q").await, "idle");
@@ -148,16 +169,28 @@ async fn a_restart_while_a_question_waits_answers_cancel_with_a_note() {
     assert_eq!(answered.len(), 1, "{}", pretty(&env.events("r").await));
     assert_eq!(answered[0]["action"], "cancel");
     assert!(
-        answered[0]["note"].as_str().unwrap().contains("daemon restarted"),
+        answered[0]["note"]
+            .as_str()
+            .unwrap()
+            .contains("daemon restarted"),
         "{}",
         answered[0]
     );
     let output = tool_output(&env, "r").await;
-    assert!(output.starts_with("interrupted: daemon restarted"), "{output}");
+    assert!(
+        output.starts_with("interrupted: daemon restarted"),
+        "{output}"
+    );
     assert_eq!(env.events_of("r", "turn_resumed").await.len(), 1);
-    let bad = env.run(&["answer", "r", "--json", r#"{"name": "x"}"#]).await;
+    let bad = env
+        .run(&["answer", "r", "--json", r#"{"name": "x"}"#])
+        .await;
     assert_eq!(bad.code, 1);
-    assert!(bad.stderr.contains("no question is waiting"), "{}", bad.stderr);
+    assert!(
+        bad.stderr.contains("no question is waiting"),
+        "{}",
+        bad.stderr
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -185,7 +218,11 @@ async fn approved_sampling_is_served_by_the_sessions_model() {
     );
     let id = asked[0]["request_id"].as_str().unwrap().to_string();
     assert_eq!(ls_entry(&env, "s").await["pending_inputs"], json!([id]));
-    assert_eq!(model.requests().len(), 1, "nothing reached the model before the approval");
+    assert_eq!(
+        model.requests().len(),
+        1,
+        "nothing reached the model before the approval"
+    );
 
     let out = env.ok(&["approve", "s"]).await;
     assert_eq!(out.trim(), id);
@@ -213,7 +250,11 @@ async fn approved_sampling_is_served_by_the_sessions_model() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn denied_sampling_is_an_error_to_the_server_and_a_policy_can_decide() {
     let model = ModelServer::start().await;
-    model.push(Reply::tool_call("c1", "ask__summarize", json!({"text": "x"})));
+    model.push(Reply::tool_call(
+        "c1",
+        "ask__summarize",
+        json!({"text": "x"}),
+    ));
     model.push(Reply::text("refused"));
     let env = env_with_asking_server(&model, "").await;
     env.ok(&["new", "-d", "-n", "n", "summarise"]).await;
@@ -226,14 +267,23 @@ async fn denied_sampling_is_an_error_to_the_server_and_a_policy_can_decide() {
     assert_eq!(env.wait_settled("n").await, "idle");
     let output = tool_output(&env, "n").await;
     assert!(
-        output.starts_with("client error:") && output.contains("the user denied this sampling request: not now"),
+        output.starts_with("client error:")
+            && output.contains("the user denied this sampling request: not now"),
         "{output}"
     );
-    assert_eq!(model.requests().len(), 2, "the sampling request never reached the model");
+    assert_eq!(
+        model.requests().len(),
+        2,
+        "the sampling request never reached the model"
+    );
 
     // With the glob in [approvals] deny, nobody is asked.
     let model = ModelServer::start().await;
-    model.push(Reply::tool_call("c1", "ask__summarize", json!({"text": "x"})));
+    model.push(Reply::tool_call(
+        "c1",
+        "ask__summarize",
+        json!({"text": "x"}),
+    ));
     model.push(Reply::text("refused"));
     let env = env_with_asking_server(
         &model,
@@ -245,5 +295,9 @@ async fn denied_sampling_is_an_error_to_the_server_and_a_policy_can_decide() {
     let decided = env.events_of("p", "sampling_decided").await;
     assert_eq!(decided[0]["by_policy"], true);
     assert_eq!(decided[0]["decision"], "denied");
-    assert!(tool_output(&env, "p").await.contains("denied by the approval policy"));
+    assert!(
+        tool_output(&env, "p")
+            .await
+            .contains("denied by the approval policy")
+    );
 }

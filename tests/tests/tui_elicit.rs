@@ -28,13 +28,17 @@ async fn a_question_is_answered_in_the_tuis_form_with_ctrl_y() {
     )
     .unwrap();
     env.start_daemon().await;
-    env.wait_until("the asking server to run", Duration::from_secs(30), || async {
-        let tools: Vec<Value> =
-            serde_json::from_str(&env.ok(&["tools", "--json"]).await).unwrap();
-        tools
-            .iter()
-            .any(|s| s["name"] == "ask" && s["status"] == "running")
-    })
+    env.wait_until(
+        "the asking server to run",
+        Duration::from_secs(30),
+        || async {
+            let tools: Vec<Value> =
+                serde_json::from_str(&env.ok(&["tools", "--json"]).await).unwrap();
+            tools
+                .iter()
+                .any(|s| s["name"] == "ask" && s["status"] == "running")
+        },
+    )
     .await;
     env.ok(&["new", "-d", "-n", "tq", "deploy it"]).await;
     assert_eq!(env.wait_settled("tq").await, "awaiting_approval");
@@ -54,7 +58,10 @@ async fn a_question_is_answered_in_the_tuis_form_with_ctrl_y() {
     pane.type_text("Ana y");
     pane.keys(&["BSpace", "BSpace", "Enter"]);
     // Typing answered nothing.
-    assert_eq!(env.events_of("tq", "input_answered").await, Vec::<Value>::new());
+    assert_eq!(
+        env.events_of("tq", "input_answered").await,
+        Vec::<Value>::new()
+    );
     // Pressed on its own (not in a burst of typing), once the field shows it.
     pane.wait_text("[Ana▌]").await;
     // Not a wait for a condition: a person's pause between two keys, longer than

@@ -136,7 +136,9 @@ pub fn event(ev: &Event) -> String {
             server,
             max_tokens,
             ..
-        } => format!("{server} asks the model for a completion ({request_id}, at most {max_tokens} tokens)"),
+        } => format!(
+            "{server} asks the model for a completion ({request_id}, at most {max_tokens} tokens)"
+        ),
         EventKind::SamplingDecided {
             request_id,
             decision,
@@ -144,8 +146,16 @@ pub fn event(ev: &Event) -> String {
             ..
         } => format!(
             "sampling {request_id} {}{}",
-            if *decision == tether_shared::Decision::Approved { "approved" } else { "denied" },
-            if *by_policy { " by the approval policy" } else { "" }
+            if *decision == tether_shared::Decision::Approved {
+                "approved"
+            } else {
+                "denied"
+            },
+            if *by_policy {
+                " by the approval policy"
+            } else {
+                ""
+            }
         ),
         EventKind::SamplingAnswered {
             request_id,

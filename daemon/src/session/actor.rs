@@ -494,7 +494,9 @@ impl SessionActor {
                 always,
                 reply,
             } => {
-                let r = self.decide_any(call_id, all, decision, reason, always).await;
+                let r = self
+                    .decide_any(call_id, all, decision, reason, always)
+                    .await;
                 let _ = reply.send(r);
             }
             Command::Answer {
@@ -721,21 +723,25 @@ impl SessionActor {
             // treats it as cut short by the restart.
             self.persist(Vec::new(), vec![], None).await;
         }
-        let Some(mut turn) = self.turn.take() else { return };
+        let Some(mut turn) = self.turn.take() else {
+            return;
+        };
         turn.cancel.cancel();
         if let Phase::Tools(step) = &mut turn.phase {
-            let mut kinds = super::questions::close(step, &mut turn.asks, super::questions::STOPPED, None);
-            kinds.extend(step
-                .calls
-                .iter()
-                .filter(|c| c.status == CallStatus::Running)
-                .map(|c| EventKind::ToolResult {
-                    call_id: c.call_id.clone(),
-                    tool: c.tool.clone(),
-                    output: "interrupted: daemon stopped".into(),
-                    is_error: true,
-                    images: Vec::new(),
-                }));
+            let mut kinds =
+                super::questions::close(step, &mut turn.asks, super::questions::STOPPED, None);
+            kinds.extend(
+                step.calls
+                    .iter()
+                    .filter(|c| c.status == CallStatus::Running)
+                    .map(|c| EventKind::ToolResult {
+                        call_id: c.call_id.clone(),
+                        tool: c.tool.clone(),
+                        output: "interrupted: daemon stopped".into(),
+                        is_error: true,
+                        images: Vec::new(),
+                    }),
+            );
             self.persist(kinds, vec![], None).await;
         }
     }

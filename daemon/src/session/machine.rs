@@ -248,10 +248,12 @@ pub fn analyze(tail: &[Event]) -> Recovered {
                 }
             }
             EventKind::SamplingDecided { request_id, .. } => {
-                if let Some(q) = open
-                    .as_mut()
-                    .and_then(|t| t.step.questions.iter_mut().find(|q| &q.request_id == request_id))
-                {
+                if let Some(q) = open.as_mut().and_then(|t| {
+                    t.step
+                        .questions
+                        .iter_mut()
+                        .find(|q| &q.request_id == request_id)
+                }) {
                     q.waiting = false;
                 }
             }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 use tether_shared::event::{InputAction, SamplingText};
-use tether_shared::protocol::{AnswerResult, AlwaysAllow, DecideResult};
+use tether_shared::protocol::{AlwaysAllow, AnswerResult, DecideResult};
 use tether_shared::{Decision, EventKind};
 use tracing::info;
 
@@ -425,17 +425,21 @@ impl SessionActor {
             return;
         };
         let refused = match (&resolved, reached) {
-            (_, true) => Some("the session's budget is exhausted; `tether budget` raises it".to_string()),
+            (_, true) => {
+                Some("the session's budget is exhausted; `tether budget` raises it".to_string())
+            }
             (Err(e), _) => Some(e.clone()),
             (Ok(_), false) => None,
         };
         if let Some(error) = refused {
-            self.sampled(turn.generation, id.to_string(), Err(error)).await;
+            self.sampled(turn.generation, id.to_string(), Err(error))
+                .await;
             return;
         }
         let Ok(mut resolved) = resolved else { return };
         let asked = u64::from(*max_tokens).max(1);
-        resolved.settings.max_tokens = Some(resolved.settings.max_tokens.map_or(asked, |m| m.min(asked)));
+        resolved.settings.max_tokens =
+            Some(resolved.settings.max_tokens.map_or(asked, |m| m.min(asked)));
         let request = sampling_request(system_prompt.as_deref(), messages);
         let provider = model::provider_for(&self.shared.http, &resolved, &config.retry);
         self.workers

@@ -77,8 +77,12 @@ impl SessionActor {
         let mut step = open.step;
         // The servers that asked are gone with the old daemon: their questions
         // are answered cancel, with a note (issue 14).
-        let mut kinds =
-            super::questions::close(&mut step, &mut Default::default(), super::questions::RESTARTED, None);
+        let mut kinds = super::questions::close(
+            &mut step,
+            &mut Default::default(),
+            super::questions::RESTARTED,
+            None,
+        );
         let unfinished = machine::unfinished(&step);
         for (call_id, tool) in &unfinished {
             kinds.push(EventKind::ToolResult {

@@ -345,7 +345,9 @@ impl SessionActor {
     /// Ends the running turn: keeps the partial answer, gives every unfinished
     /// call an error result, and goes idle.
     pub(super) async fn interrupt(&mut self, reason: &str) {
-        let Some(mut turn) = self.turn.take() else { return };
+        let Some(mut turn) = self.turn.take() else {
+            return;
+        };
         turn.cancel.cancel();
         let mut kinds = Vec::new();
         if let Phase::Tools(step) = &mut turn.phase {

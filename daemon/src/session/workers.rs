@@ -277,7 +277,11 @@ impl Workers {
                     r = model::complete_with_retries(&*provider, &request, &retry, &ptx) => r,
                 };
                 let result = result.map_err(|e| format!("the session's model failed: {e}"));
-                let _ = work.send(Work::Sampled { generation, request_id, result });
+                let _ = work.send(Work::Sampled {
+                    generation,
+                    request_id,
+                    result,
+                });
             }
             .in_current_span(),
         );

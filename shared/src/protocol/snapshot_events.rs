@@ -80,83 +80,104 @@ fn the_question_and_sampling_events() {
     let cases = [
         (
             "input_requested",
-            ev(41, EventKind::InputRequested {
-                request_id: "in-41".into(),
-                server: "deploy".into(),
-                message: "Which environment?".into(),
-                schema: json!({"type": "object", "properties": {
+            ev(
+                41,
+                EventKind::InputRequested {
+                    request_id: "in-41".into(),
+                    server: "deploy".into(),
+                    message: "Which environment?".into(),
+                    schema: json!({"type": "object", "properties": {
                     "env": {"type": "string", "enum": ["staging", "prod"]},
                     "region": {"type": "string", "default": "eu"}
                 }, "required": ["env"]}),
-                url: None,
-                call_id: Some("call_7".into()),
-            }),
+                    url: None,
+                    call_id: Some("call_7".into()),
+                },
+            ),
         ),
         (
             "input_requested_url",
-            ev(41, EventKind::InputRequested {
-                request_id: "in-41".into(),
-                server: "billing".into(),
-                message: "Add a card to continue".into(),
-                schema: json!({}),
-                url: Some("https://billing.example.com/cards/new?s=9f2".into()),
-                call_id: Some("call_7".into()),
-            }),
+            ev(
+                41,
+                EventKind::InputRequested {
+                    request_id: "in-41".into(),
+                    server: "billing".into(),
+                    message: "Add a card to continue".into(),
+                    schema: json!({}),
+                    url: Some("https://billing.example.com/cards/new?s=9f2".into()),
+                    call_id: Some("call_7".into()),
+                },
+            ),
         ),
         (
             "input_answered",
-            ev(43, EventKind::InputAnswered {
-                request_id: "in-41".into(),
-                action: InputAction::Accept,
-                content: Some(json!({"env": "staging", "region": "eu"})),
-                note: None,
-            }),
+            ev(
+                43,
+                EventKind::InputAnswered {
+                    request_id: "in-41".into(),
+                    action: InputAction::Accept,
+                    content: Some(json!({"env": "staging", "region": "eu"})),
+                    note: None,
+                },
+            ),
         ),
         (
             "input_answered_after_restart",
-            ev(43, EventKind::InputAnswered {
-                request_id: "in-41".into(),
-                action: InputAction::Cancel,
-                content: None,
-                note: Some("the daemon restarted while this question waited".into()),
-            }),
+            ev(
+                43,
+                EventKind::InputAnswered {
+                    request_id: "in-41".into(),
+                    action: InputAction::Cancel,
+                    content: None,
+                    note: Some("the daemon restarted while this question waited".into()),
+                },
+            ),
         ),
         (
             "sampling_requested",
-            ev(50, EventKind::SamplingRequested {
-                request_id: "sm-50".into(),
-                server: "summarizer".into(),
-                messages: vec![SamplingText {
-                    role: "user".into(),
-                    text: "Summarise: the build is green.".into(),
-                }],
-                system_prompt: Some("You write one line.".into()),
-                max_tokens: 100,
-                call_id: Some("call_9".into()),
-            }),
+            ev(
+                50,
+                EventKind::SamplingRequested {
+                    request_id: "sm-50".into(),
+                    server: "summarizer".into(),
+                    messages: vec![SamplingText {
+                        role: "user".into(),
+                        text: "Summarise: the build is green.".into(),
+                    }],
+                    system_prompt: Some("You write one line.".into()),
+                    max_tokens: 100,
+                    call_id: Some("call_9".into()),
+                },
+            ),
         ),
         (
             "sampling_decided",
-            ev(52, EventKind::SamplingDecided {
-                request_id: "sm-50".into(),
-                decision: Decision::Approved,
-                reason: None,
-                by_policy: false,
-            }),
+            ev(
+                52,
+                EventKind::SamplingDecided {
+                    request_id: "sm-50".into(),
+                    decision: Decision::Approved,
+                    reason: None,
+                    by_policy: false,
+                },
+            ),
         ),
         (
             "sampling_answered",
-            ev(54, EventKind::SamplingAnswered {
-                request_id: "sm-50".into(),
-                text: Some("Green build.".into()),
-                model: Some("openai/gpt-4.1-mini".into()),
-                error: None,
-                usage: Some(Usage {
-                    prompt_tokens: 24,
-                    completion_tokens: 3,
-                    ..Default::default()
-                }),
-            }),
+            ev(
+                54,
+                EventKind::SamplingAnswered {
+                    request_id: "sm-50".into(),
+                    text: Some("Green build.".into()),
+                    model: Some("openai/gpt-4.1-mini".into()),
+                    error: None,
+                    usage: Some(Usage {
+                        prompt_tokens: 24,
+                        completion_tokens: 3,
+                        ..Default::default()
+                    }),
+                },
+            ),
         ),
     ];
     for (name, event) in cases {

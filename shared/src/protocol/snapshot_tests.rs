@@ -507,7 +507,9 @@ fn methods() -> Vec<(&'static str, String, String)> {
             result::<method::SessionAnswer>(AnswerResult {
                 request_id: "in-41".into(),
                 action: crate::event::InputAction::Accept,
-                content: Some(serde_json::json!({"env": "staging", "confirm": true, "region": "eu"})),
+                content: Some(
+                    serde_json::json!({"env": "staging", "confirm": true, "region": "eu"}),
+                ),
             }),
         ),
     ]

@@ -122,7 +122,9 @@ pub(super) async fn answer(
         Some(text) => match serde_json::from_str::<serde_json::Value>(&text) {
             Ok(v @ serde_json::Value::Object(_)) => (InputAction::Accept, Some(v)),
             Ok(_) => {
-                eprintln!("tether: --json must be a JSON object of field values, like '{{\"name\": \"x\"}}'");
+                eprintln!(
+                    "tether: --json must be a JSON object of field values, like '{{\"name\": \"x\"}}'"
+                );
                 return Ok(2);
             }
             Err(e) => {
@@ -144,8 +146,7 @@ pub(super) async fn answer(
         action,
         content,
     };
-    let (r, _) =
-        mutate::<method::SessionAnswer>(target, &params, key, &check).await?;
+    let (r, _) = mutate::<method::SessionAnswer>(target, &params, key, &check).await?;
     println!("{} {}", r.request_id, r.action.as_str());
     Ok(0)
 }

@@ -170,6 +170,7 @@ mod tests {
             cost_usd: 0.0,
             cost_basis: Default::default(),
             waiting_since: since.map(str::to_string),
+            pending_inputs: Vec::new(),
         }
     }
 

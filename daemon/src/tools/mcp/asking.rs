@@ -166,11 +166,9 @@ pub(super) fn sampling_texts(params: &CreateMessageRequestParams) -> Vec<Samplin
             list.iter()
                 .map(|m| {
                     let text = match m.get("content") {
-                        Some(Value::Array(blocks)) => blocks
-                            .iter()
-                            .map(block_text)
-                            .collect::<Vec<_>>()
-                            .join("\n"),
+                        Some(Value::Array(blocks)) => {
+                            blocks.iter().map(block_text).collect::<Vec<_>>().join("\n")
+                        }
                         Some(block) => block_text(block),
                         None => String::new(),
                     };
@@ -212,7 +210,9 @@ pub(super) async fn sample(
             "model": s.model,
             "stopReason": s.stop_reason,
         }))
-        .map_err(|e| rmcp::ErrorData::internal_error(format!("could not build the result: {e}"), None)),
+        .map_err(|e| {
+            rmcp::ErrorData::internal_error(format!("could not build the result: {e}"), None)
+        }),
         Some(Ok(AskReply::Sampling(Err(e)))) => Err(refused(e)),
         Some(_) => Err(refused("the sampling request was cancelled".into())),
     }

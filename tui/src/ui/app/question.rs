@@ -153,7 +153,9 @@ impl QuestionForm {
                     let n: Option<Value> = if *whole {
                         s.parse::<i64>().ok().map(Value::from)
                     } else {
-                        s.parse::<f64>().ok().and_then(|n| serde_json::Number::from_f64(n).map(Value::Number))
+                        s.parse::<f64>()
+                            .ok()
+                            .and_then(|n| serde_json::Number::from_f64(n).map(Value::Number))
                     };
                     n.ok_or_else(|| format!("field {name:?} must be a number, not {s:?}"))?
                 }
@@ -180,8 +182,12 @@ impl QuestionForm {
                 FieldKind::Number { whole: true } => serde_json::json!({"type": "integer"}),
                 FieldKind::Number { whole: false } => serde_json::json!({"type": "number"}),
                 FieldKind::Boolean => serde_json::json!({"type": "boolean"}),
-                FieldKind::Choice(c) => serde_json::json!({"type": "string", "enum": c.iter().map(|(v, _)| v).collect::<Vec<_>>()}),
-                FieldKind::Multi(c) => serde_json::json!({"type": "array", "items": {"enum": c.iter().map(|(v, _)| v).collect::<Vec<_>>()}}),
+                FieldKind::Choice(c) => {
+                    serde_json::json!({"type": "string", "enum": c.iter().map(|(v, _)| v).collect::<Vec<_>>()})
+                }
+                FieldKind::Multi(c) => {
+                    serde_json::json!({"type": "array", "items": {"enum": c.iter().map(|(v, _)| v).collect::<Vec<_>>()}})
+                }
             };
             props.insert(f.field.name.clone(), p);
             if f.field.required {
@@ -233,7 +239,9 @@ impl QuestionForm {
             (Held::One(i), KeyCode::Right | KeyCode::Char(' ')) if choices > 0 => {
                 *i = (*i + 1) % choices
             }
-            (Held::Many(_, at), KeyCode::Left) if choices > 0 => *at = (*at + choices - 1) % choices,
+            (Held::Many(_, at), KeyCode::Left) if choices > 0 => {
+                *at = (*at + choices - 1) % choices
+            }
             (Held::Many(_, at), KeyCode::Right) if choices > 0 => *at = (*at + 1) % choices,
             (Held::Many(on, at), KeyCode::Char(' ')) => {
                 if let Some(b) = on.get_mut(*at) {
@@ -307,7 +315,12 @@ impl App {
             Some(Action::Deny) => InputAction::Decline,
             Some(Action::CancelQuestion) => InputAction::Cancel,
             // Ctrl and Alt chords the form does not use go on (Ctrl-c interrupts).
-            _ if ev.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) => return false,
+            _ if ev
+                .modifiers
+                .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) =>
+            {
+                return false;
+            }
             // Enter never answers (nor sends the draft while the form shows).
             _ if ev.code == KeyCode::Enter => {
                 self.flash = Some(format!(

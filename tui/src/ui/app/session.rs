@@ -311,7 +311,11 @@ impl SessionView {
                     "system_prompt": system_prompt,
                     "max_tokens": max_tokens,
                 });
-                out.push((p.request_id.clone(), format!("sampling:{}", p.server), args.to_string()));
+                out.push((
+                    p.request_id.clone(),
+                    format!("sampling:{}", p.server),
+                    args.to_string(),
+                ));
             }
         }
         out

@@ -177,8 +177,7 @@ impl Keymap {
             if matches!(
                 action,
                 Action::Approve | Action::Deny | Action::AlwaysAllow | Action::CancelQuestion
-            )
-                && let Some(key) = parsed.iter().find(|k| !k.is_deliberate())
+            ) && let Some(key) = parsed.iter().find(|k| !k.is_deliberate())
             {
                 return Err(KeyError(format!(
                     "[keys] {name}: {} can be typed or pasted; a decision takes \

@@ -122,7 +122,10 @@ fn lines(app: &App, q: &QuestionForm, width: u16) -> Vec<Line<'static>> {
     for (i, f) in q.fields.iter().enumerate() {
         let focused = i == q.focus;
         let mut spans = vec![
-            Span::styled(if focused { "› " } else { "  " }, Style::new().fg(Color::Cyan)),
+            Span::styled(
+                if focused { "› " } else { "  " },
+                Style::new().fg(Color::Cyan),
+            ),
             Span::styled(visible(&f.field.label), bold),
             Span::styled(
                 if f.field.required { "*" } else { "" },
@@ -134,7 +137,10 @@ fn lines(app: &App, q: &QuestionForm, width: u16) -> Vec<Line<'static>> {
         out.extend(wrap(spans, width, "    "));
         if !f.field.description.is_empty() {
             out.extend(wrap(
-                vec![Span::styled(format!("    {}", visible(&f.field.description)), dim)],
+                vec![Span::styled(
+                    format!("    {}", visible(&f.field.description)),
+                    dim,
+                )],
                 width,
                 "    ",
             ));

@@ -52,7 +52,9 @@ pub fn layout(app: &App, v: &SessionView, area: Rect) -> Areas {
         0
     } else {
         crate::ui::modals::approval::wanted_height(app, v, area.width)
-            .max(crate::ui::modals::question::wanted_height(app, v, area.width))
+            .max(crate::ui::modals::question::wanted_height(
+                app, v, area.width,
+            ))
             .min(area.height.saturating_sub(input_h + top_h + activity_h + 2))
     };
     let [banner, body, activity_area, approval, input, status] = Layout::vertical([

@@ -71,7 +71,12 @@ fn sampling() -> App {
 fn answers(app: &App) -> Vec<&ToDaemon> {
     app.outbox
         .iter()
-        .filter(|m| matches!(m, ToDaemon::Answer { .. } | ToDaemon::Approve { .. } | ToDaemon::Deny { .. }))
+        .filter(|m| {
+            matches!(
+                m,
+                ToDaemon::Answer { .. } | ToDaemon::Approve { .. } | ToDaemon::Deny { .. }
+            )
+        })
         .collect()
 }
 
@@ -184,7 +189,11 @@ fn a_question_answered_elsewhere_closes_its_form() {
         },
     ));
     assert!(app.session.as_ref().unwrap().question.is_none());
-    assert!(app.flash.as_deref().is_some_and(|f| f.contains("answered elsewhere")));
+    assert!(
+        app.flash
+            .as_deref()
+            .is_some_and(|f| f.contains("answered elsewhere"))
+    );
     assert!(!screen(&app, 80, 24).contains("Ctrl-q  cancel"));
 }
 
@@ -192,7 +201,12 @@ fn a_question_answered_elsewhere_closes_its_form() {
 fn a_sampling_request_shows_whole_in_the_approval_prompt_and_ctrl_y_approves_it() {
     let mut app = sampling();
     let s = screen(&app, 80, 24);
-    for want in ["sampling:summarizer", "You write one line.", "fixes the flaky test", "120"] {
+    for want in [
+        "sampling:summarizer",
+        "You write one line.",
+        "fixes the flaky test",
+        "120",
+    ] {
         assert!(s.contains(want), "{want:?} missing:\n{s}");
     }
     ctrl(&mut app, 'y');
