@@ -728,8 +728,7 @@ impl SessionActor {
         };
         turn.cancel.cancel();
         if let Phase::Tools(step) = &mut turn.phase {
-            let mut kinds =
-                super::questions::close(step, &mut turn.asks, super::questions::STOPPED, None);
+            let mut kinds = Self::close_questions_on_stop(step, &mut turn.asks);
             kinds.extend(
                 step.calls
                     .iter()

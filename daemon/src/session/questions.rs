@@ -30,7 +30,7 @@ use crate::tools::{AskKind, AskReply, Sampled, ServerAsk};
 pub(super) const RESTARTED: &str = "the daemon restarted while this waited: the server's \
     connection is gone, so tether answered cancel";
 /// The note of questions closed because the daemon stopped.
-pub(super) const STOPPED: &str = "the daemon stopped while this waited: the server's \
+const STOPPED: &str = "the daemon stopped while this waited: the server's \
     connection closes with it, so tether answered cancel";
 /// The note of questions whose tool call ended first.
 const CALL_ENDED: &str = "the tool call ended before this was answered";
@@ -104,6 +104,15 @@ fn no_question(what: String, name: &str) -> SessionError {
 }
 
 impl SessionActor {
+    /// The daemon is stopping: the step's questions are closed (the server's
+    /// connection closes with the daemon).
+    pub(super) fn close_questions_on_stop(
+        step: &mut Step,
+        asks: &mut HashMap<String, ServerAsk>,
+    ) -> Vec<EventKind> {
+        close(step, asks, STOPPED, None)
+    }
+
     fn tools_step(&mut self) -> Option<(&mut Step, &mut HashMap<String, ServerAsk>)> {
         match self.turn.as_mut() {
             Some(Turn {

@@ -11,6 +11,7 @@ mod keys;
 mod lines;
 mod list;
 mod question;
+mod question_keys;
 mod reading;
 mod review;
 mod selection;
