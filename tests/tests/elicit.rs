@@ -301,3 +301,63 @@ async fn denied_sampling_is_an_error_to_the_server_and_a_policy_can_decide() {
             .contains("denied by the approval policy")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupt_while_a_question_waits_answers_cancel_and_nothing_is_left_waiting() {
+    let model = ModelServer::start().await;
+    model.push(Reply::tool_call("c1", "ask__ask_name", json!({})));
+    let env = env_with_asking_server(&model, "").await;
+    env.ok(&["new", "-d", "-n", "i", "go"]).await;
+    assert_eq!(env.wait_settled("i").await, "awaiting_approval");
+    env.ok(&["interrupt", "i"]).await;
+    assert_eq!(env.wait_settled("i").await, "idle");
+    let answered = env.events_of("i", "input_answered").await;
+    assert_eq!(answered.len(), 1, "{}", pretty(&env.events("i").await));
+    assert_eq!(answered[0]["action"], "cancel");
+    assert_eq!(answered[0]["note"], "interrupted by the user");
+    assert!(ls_entry(&env, "i").await.get("pending_inputs").is_none());
+    // The server got its answer: the next call to it is served at once.
+    model.push(Reply::tool_call("c2", "ask__ask_name", json!({})));
+    model.push(Reply::text("asked again"));
+    env.ok(&["send", "i", "again"]).await;
+    assert_eq!(env.wait_settled("i").await, "awaiting_approval");
+    env.ok(&["answer", "i", "--json", r#"{"name": "Bo"}"#])
+        .await;
+    assert_eq!(env.wait_settled("i").await, "idle");
+    let results = env.events_of("i", "tool_result").await;
+    assert_eq!(results[0]["output"], "interrupted by the user");
+    assert!(
+        results[1]["output"]
+            .as_str()
+            .unwrap()
+            .contains(r#""name":"Bo""#),
+        "{}",
+        results[1]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_graceful_stop_while_a_question_waits_answers_cancel_before_it_goes() {
+    let model = ModelServer::start().await;
+    model.push(Reply::tool_call("c1", "ask__ask_name", json!({})));
+    model.push(Reply::text("resumed"));
+    let mut env = env_with_asking_server(&model, "").await;
+    env.ok(&["new", "-d", "-n", "g", "go"]).await;
+    assert_eq!(env.wait_settled("g").await, "awaiting_approval");
+    env.ok(&["daemon", "stop"]).await;
+    assert_eq!(env.wait_daemon_exit().await, 0);
+    env.start_daemon().await;
+    assert_eq!(env.wait_settled("g").await, "idle");
+    let answered = env.events_of("g", "input_answered").await;
+    assert_eq!(answered.len(), 1, "{}", pretty(&env.events("g").await));
+    assert_eq!(answered[0]["action"], "cancel");
+    assert!(
+        answered[0]["note"]
+            .as_str()
+            .unwrap()
+            .contains("daemon stopped"),
+        "{}",
+        answered[0]
+    );
+    assert_eq!(tool_output(&env, "g").await, "interrupted: daemon stopped");
+}

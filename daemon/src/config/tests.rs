@@ -415,3 +415,17 @@ timeout_s = 2.5
     let e = p("[notify]\nevents = []\n").unwrap_err();
     assert!(e.message.contains("unknown field"), "{e}");
 }
+
+#[test]
+fn sampling_asks_unless_a_sampling_glob_decides() {
+    let a = Approvals::new(
+        Policy::Allow,
+        Some(&["sampling:docs".to_string()]),
+        &["sampling:evil*".to_string()],
+    )
+    .unwrap();
+    assert_eq!(a.decide_sampling("docs"), Policy::Allow);
+    assert_eq!(a.decide_sampling("evil-twin"), Policy::Deny);
+    // `default = "allow"` is for tool calls: a sampling request still asks.
+    assert_eq!(a.decide_sampling("other"), Policy::Ask);
+}

@@ -414,6 +414,58 @@ mod tests {
     }
 
     #[test]
+    fn a_servers_question_waits_in_the_step_until_answered() {
+        let asked = |id: &str| EventKind::InputRequested {
+            request_id: id.into(),
+            server: "s".into(),
+            message: "?".into(),
+            schema: json!({}),
+            url: None,
+            call_id: Some("a".into()),
+        };
+        let sampled = EventKind::SamplingRequested {
+            request_id: "sm-9".into(),
+            server: "s".into(),
+            messages: Vec::new(),
+            system_prompt: None,
+            max_tokens: 5,
+            call_id: Some("a".into()),
+        };
+        let r = analyze(&evs(vec![
+            EventKind::TurnStarted,
+            assistant(&["a"]),
+            call("a"),
+            asked("in-4"),
+            asked("in-5"),
+            EventKind::InputAnswered {
+                request_id: "in-4".into(),
+                action: tether_shared::event::InputAction::Accept,
+                content: None,
+                note: None,
+            },
+            sampled,
+            EventKind::SamplingDecided {
+                request_id: "sm-9".into(),
+                decision: Decision::Approved,
+                reason: None,
+                by_policy: false,
+            },
+        ]));
+        let step = r.open_turn.unwrap().step;
+        let ids: Vec<(&str, bool)> = step
+            .questions
+            .iter()
+            .map(|q| (q.request_id.as_str(), q.waiting))
+            .collect();
+        assert_eq!(ids, [("in-5", true), ("sm-9", false)]);
+        assert_eq!(step.waiting_questions(), ["in-5"]);
+        assert_eq!(step.state(), SessionState::AwaitingApproval);
+        // The call itself is running (it waits on its server), not pending.
+        assert!(step.pending().is_empty());
+        assert_eq!(unfinished(&step).len(), 1);
+    }
+
+    #[test]
     fn select_one_all_or_the_only_one() {
         let mut step = Step::default();
         for id in ["a", "b"] {
