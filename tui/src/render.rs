@@ -275,7 +275,8 @@ pub fn sessions(list: &[SessionInfo]) -> String {
             s.state.to_string(),
             context_percent(s).map_or_else(|| "-".to_string(), |p| format!("{p}%")),
             s.model.clone(),
-            s.pending_approvals.len().to_string(),
+            // Questions and sampling requests of tool servers wait like calls (issue 14).
+            (s.pending_approvals.len() + s.pending_inputs.len()).to_string(),
             s.attached_clients.to_string(),
             s.updated_at
                 .get(..19)

@@ -26,6 +26,13 @@ impl App {
             self.flash = Some("read-only: cannot approve or deny".into());
             return;
         }
+        if s.pending_approvals.is_empty() && !s.pending_inputs.is_empty() {
+            self.flash = Some(format!(
+                "a tool server of {} waits for an answer: attach to answer it, or `tether answer {}`",
+                s.name, s.name
+            ));
+            return;
+        }
         if s.pending_approvals.is_empty() {
             self.flash = Some(format!("no call of {} waits for approval", s.name));
             return;
