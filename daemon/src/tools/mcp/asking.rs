@@ -217,3 +217,83 @@ pub(super) async fn sample(
         Some(_) => Err(refused("the sampling request was cancelled".into())),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::sync::mpsc;
+
+    fn form() -> ElicitRequestParams {
+        serde_json::from_value(json!({
+            "mode": "form",
+            "message": "name?",
+            "requestedSchema": {"type": "object", "properties": {"name": {"type": "string"}}}
+        }))
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_newest_running_call_is_asked_and_none_means_decline() {
+        let routes = AskRoutes::default();
+        let r = elicit(&routes, "s", form()).await.unwrap();
+        assert_eq!(r.action, ElicitationAction::Decline);
+
+        let (old_tx, mut old_rx) = mpsc::unbounded_channel();
+        let (new_tx, mut new_rx) = mpsc::unbounded_channel();
+        let _old = routes.add(old_tx);
+        let newer = routes.add(new_tx);
+        let answering = tokio::spawn(async move {
+            let ask: ServerAsk = new_rx.recv().await.unwrap();
+            assert_eq!(ask.server, "s");
+            assert!(
+                matches!(&ask.kind, AskKind::Input { message, url: None, .. } if message == "name?")
+            );
+            ask.reply
+                .send(AskReply::Input {
+                    action: InputAction::Accept,
+                    content: Some(json!({"name": "Ana"})),
+                })
+                .unwrap();
+        });
+        let r = elicit(&routes, "s", form()).await.unwrap();
+        answering.await.unwrap();
+        assert_eq!(r.action, ElicitationAction::Accept);
+        assert_eq!(r.content, Some(json!({"name": "Ana"})));
+        assert!(old_rx.try_recv().is_err(), "the older call was not asked");
+
+        // The newer call ended: the older one is asked; a dropped reply is cancel.
+        drop(newer);
+        let answering = tokio::spawn(async move {
+            let ask: ServerAsk = old_rx.recv().await.unwrap();
+            drop(ask.reply);
+        });
+        let r = elicit(&routes, "s", form()).await.unwrap();
+        answering.await.unwrap();
+        assert_eq!(r.action, ElicitationAction::Cancel);
+    }
+
+    #[test]
+    fn sampling_messages_read_as_text() {
+        let params: CreateMessageRequestParams = serde_json::from_value(json!({
+            "messages": [
+                {"role": "user", "content": {"type": "text", "text": "hi"}},
+                {"role": "assistant", "content": [{"type": "text", "text": "a"}, {"type": "image", "data": "AA==", "mimeType": "image/png"}]}
+            ],
+            "maxTokens": 10
+        }))
+        .unwrap();
+        assert_eq!(
+            sampling_texts(&params),
+            vec![
+                SamplingText {
+                    role: "user".into(),
+                    text: "hi".into()
+                },
+                SamplingText {
+                    role: "assistant".into(),
+                    text: "a\n[image: image/png]".into()
+                },
+            ]
+        );
+    }
+}

@@ -152,3 +152,14 @@ pub(super) fn client_info() -> ClientConfig {
     // servers reject (see CRATES.md).
     .with_protocol_version(ProtocolVersion::LATEST_WITH_INITIALIZE)
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn initialize_advertises_questions_in_both_modes_and_sampling() {
+        let caps = serde_json::to_value(&super::client_info().capabilities).unwrap();
+        assert_eq!(caps["elicitation"]["form"], serde_json::json!({}));
+        assert_eq!(caps["elicitation"]["url"], serde_json::json!({}));
+        assert_eq!(caps["sampling"], serde_json::json!({}));
+    }
+}
