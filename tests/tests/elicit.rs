@@ -100,16 +100,19 @@ async fn a_question_waits_until_tether_answer_sends_the_values() {
     );
     assert_eq!(ls_entry(&env, "q").await["state"], "awaiting_approval");
 
-    let out = env
-        .ok(&[
-            "answer",
-            "q",
-            "--json",
-            r#"{"name": "Ana", "color": "blue"}"#,
-        ])
-        .await;
+    let answer = [
+        "answer",
+        "q",
+        "--key",
+        "k-1",
+        "--json",
+        r#"{"name": "Ana", "color": "blue"}"#,
+    ];
+    let out = env.ok(&answer).await;
     assert_eq!(out.trim(), format!("{id} accept"));
     assert_eq!(env.wait_settled("q").await, "idle");
+    // A retry with the same key acts once and says the same.
+    assert_eq!(env.ok(&answer).await, out);
     let output = tool_output(&env, "q").await;
     assert_eq!(
         output,
