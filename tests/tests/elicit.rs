@@ -204,7 +204,7 @@ async fn approved_sampling_is_served_by_the_sessions_model() {
         "ask__summarize",
         json!({"text": "the build is green"}),
     ));
-    model.push(Reply::text("Green build."));
+    model.push(Reply::text("Green build.").usage(700, 11));
     model.push(Reply::text("summarised"));
     let env = env_with_asking_server(&model, "").await;
     env.ok(&["new", "-d", "-n", "s", "summarise"]).await;
@@ -246,6 +246,15 @@ async fn approved_sampling_is_served_by_the_sessions_model() {
     );
     let answered = env.events_of("s", "sampling_answered").await;
     assert_eq!(answered[0]["text"], "Green build.");
+    assert_eq!(answered[0]["usage"]["prompt_tokens"], 700);
+    assert_eq!(answered[0]["usage"]["completion_tokens"], 11);
+    // Counted in the session's usage with its model calls'.
+    let usage = &ls_entry(&env, "s").await["usage"];
+    assert!(usage["prompt_tokens"].as_u64().unwrap() >= 700, "{usage}");
+    assert!(
+        usage["completion_tokens"].as_u64().unwrap() >= 11,
+        "{usage}"
+    );
     let decided = env.events_of("s", "sampling_decided").await;
     assert_eq!(decided[0]["decision"], "approved");
 }
@@ -363,4 +372,31 @@ async fn a_graceful_stop_while_a_question_waits_answers_cancel_before_it_goes() 
         answered[0]
     );
     assert_eq!(tool_output(&env, "g").await, "interrupted: daemon stopped");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sampling_is_refused_once_the_sessions_budget_is_reached() {
+    let model = ModelServer::start().await;
+    model.push(Reply::tool_call("c1", "ask__summarize", json!({"text": "x"})).usage(200, 5));
+    let env = env_with_asking_server(&model, "").await;
+    env.ok(&["new", "-d", "-n", "b", "--max-tokens", "100", "summarise"])
+        .await;
+    assert_eq!(env.wait_settled("b").await, "awaiting_approval");
+    env.ok(&["approve", "b"]).await;
+    assert_eq!(env.wait_settled("b").await, "budget_exhausted");
+    let answered = env.events_of("b", "sampling_answered").await;
+    assert!(
+        answered[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("budget is exhausted"),
+        "{}",
+        answered[0]
+    );
+    assert!(tool_output(&env, "b").await.contains("budget is exhausted"));
+    assert_eq!(
+        model.requests().len(),
+        1,
+        "the sampling request never reached the model"
+    );
 }
