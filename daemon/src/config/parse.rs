@@ -34,6 +34,8 @@ struct RawConfig {
     limits: super::limits::RawLimits,
     #[serde(default)]
     notify: super::notify::RawNotify,
+    #[serde(default)]
+    tools: super::tools::RawTools,
     /// Key bindings, read by the TUI; accepted here so the file stays valid.
     #[serde(default)]
     #[allow(dead_code)]
@@ -320,5 +322,6 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     }
     config.limits = super::limits::limits(raw.limits, &err_at)?;
     config.notify = super::notify::notify(raw.notify, &err_at)?;
+    config.tools = super::tools::tools(raw.tools, &err_at)?;
     Ok(config)
 }

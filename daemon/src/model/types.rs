@@ -114,16 +114,44 @@ impl Message {
         self.parts.iter().any(|p| matches!(p, Part::Image(_)))
     }
 
-    /// The message without its images.
+    /// The message without its images, for a model that takes none: a tool
+    /// result that had some says so at its end, so the model knows it was not
+    /// shown them (rather than taking the placeholders for all there was).
     pub fn without_images(&self) -> Self {
+        let mut parts = Vec::with_capacity(self.parts.len());
+        for (i, p) in self.parts.iter().enumerate() {
+            match p {
+                Part::Image(_) => {}
+                Part::ToolResult {
+                    call_id,
+                    output,
+                    is_error,
+                } => {
+                    let n = self.parts[i + 1..]
+                        .iter()
+                        .take_while(|p| matches!(p, Part::Image(_)))
+                        .count();
+                    let output = if n == 0 {
+                        output.clone()
+                    } else {
+                        let s = if n == 1 { "" } else { "s" };
+                        format!(
+                            "{output}\n[{n} image{s} not shown: this model is set to take no \
+                             images (images = false in its provider's config)]"
+                        )
+                    };
+                    parts.push(Part::ToolResult {
+                        call_id: call_id.clone(),
+                        output,
+                        is_error: *is_error,
+                    });
+                }
+                other => parts.push(other.clone()),
+            }
+        }
         Message {
             role: self.role,
-            parts: self
-                .parts
-                .iter()
-                .filter(|p| !matches!(p, Part::Image(_)))
-                .cloned()
-                .collect(),
+            parts,
         }
     }
 }
@@ -203,11 +231,20 @@ mod tests {
         };
         let m = Message {
             role: Role::Tool,
-            parts: vec![result.clone(), png.clone(), png],
+            parts: vec![result, png.clone(), png],
         };
         assert!(m.has_images());
         let stripped = m.without_images();
-        assert_eq!(stripped.parts, vec![result]);
+        assert_eq!(
+            stripped.parts,
+            vec![Part::ToolResult {
+                call_id: "c".into(),
+                output: "[image]\n[2 images not shown: this model is set to take no images \
+                         (images = false in its provider's config)]"
+                    .into(),
+                is_error: false,
+            }]
+        );
         assert!(!stripped.has_images());
         let request = ModelRequest {
             messages: vec![Arc::new(Message::text(Role::User, "hi")), Arc::new(m)],

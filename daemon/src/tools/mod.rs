@@ -5,7 +5,9 @@
 //! `config`); `server` is one server's definition and live state, which its task in
 //! `supervisor` keeps running and writes; `calls` routes what a session sees and
 //! calls; `change` is what sessions are told when their tool set changes; `names`
-//! the names the model knows MCP tools by. `builtin` and `mcp` are the two kinds
+//! the names the model knows MCP tools by; `resources` the resource tools
+//! (`mcp_resources`, `mcp_read_resource`) over what `resource_state` keeps of each
+//! server's resources; `prompts` the servers' prompts for `tether prompts`. `builtin` and `mcp` are the two kinds
 //! of tool.
 
 pub(crate) mod builtin;
@@ -16,6 +18,9 @@ mod manager;
 mod mcp;
 mod names;
 pub(crate) mod preview;
+mod prompts;
+mod resource_state;
+mod resources;
 mod server;
 mod supervisor;
 mod types;

@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use super::envelope::{Notification, Request};
 use super::limits::KEY_PARAM;
+use super::types::{PromptGetParams, PromptGetResult, PromptsParams, PromptsResult};
 use super::types::{
     ApprovalRule, AttachParams, AttachResult, BudgetParams, CancelInputParams, CancelInputResult,
     CompactParams, CompactResult, CreateParams, DecideParams, DecideResult, Empty, ForkParams,
@@ -185,6 +186,10 @@ methods! {
     SessionSearch, SESSION_SEARCH = "session.search", SearchParams => SearchResult, mutating: false;
     /// Cancel a queued input the agent has not taken yet (issue 11).
     SessionCancelInput, SESSION_CANCEL_INPUT = "session.cancel_input", CancelInputParams => CancelInputResult, mutating: true;
+    /// The prompts of the tool servers (issue 14).
+    PromptsList, PROMPTS_LIST = "prompts.list", PromptsParams => PromptsResult, mutating: false;
+    /// One prompt expanded into a message's text (issue 14).
+    PromptsGet, PROMPTS_GET = "prompts.get", PromptGetParams => PromptGetResult, mutating: false;
 }
 
 notifications! {

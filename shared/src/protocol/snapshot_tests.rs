@@ -496,6 +496,9 @@ fn methods() -> Vec<(&'static str, String, String)> {
             result::<method::SessionCancelInput>(CancelInputResult { cancelled: true }),
         ),
     ]
+    .into_iter()
+    .chain(super::snapshot_prompts::cases())
+    .collect()
 }
 
 #[test]

@@ -1,5 +1,5 @@
 //! The rmcp client handler: receives a server's notifications (log messages, progress,
-//! tool list changes), logs them rate-limited and routes progress to its call.
+//! tool and resource list changes, resource updates), logs them rate-limited and routes progress to its call.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -104,6 +104,20 @@ impl ClientHandler for Handler {
         tracing::debug!(server = %self.server, "mcp server tool list changed");
         // The receiver being gone only means nobody is listening any more.
         let _ = self.events.send(ServerEvent::ToolsChanged);
+    }
+
+    async fn on_resource_list_changed(&self, _context: NotificationContext<RoleClient>) {
+        tracing::debug!(server = %self.server, "mcp server resource list changed");
+        let _ = self.events.send(ServerEvent::ResourcesChanged);
+    }
+
+    async fn on_resource_updated(
+        &self,
+        params: rmcp::model::ResourceUpdatedNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        tracing::debug!(server = %self.server, uri = %params.uri, "mcp server resource updated");
+        let _ = self.events.send(ServerEvent::ResourceUpdated { uri: params.uri });
     }
 
     fn get_info(&self) -> ClientConfig {

@@ -4,13 +4,15 @@
 //! `types` and `error` its vocabulary; `handler` receives a server's notifications
 //! (rate-limited by `notices`); `supervisor` owns the rmcp service loop and the child
 //! process that `stdio` starts in its own process group; `tasks` spots task-only
-//! tools; `content` turns a result into text and images for the model.
+//! tools; `content` turns a result into text and images for the model;
+//! `resources` lists and reads resources and prompts.
 
 mod client;
 mod content;
 mod error;
 mod handler;
 mod notices;
+mod resources;
 mod stdio;
 mod supervisor;
 mod tasks;
@@ -19,5 +21,7 @@ mod tests;
 mod types;
 
 pub use client::McpClient;
+pub use content::{Converter, convert_result};
+pub use resources::Offers;
 pub use error::McpError;
 pub use types::{McpTool, ServerEvent, ServerSpec, Transport};
