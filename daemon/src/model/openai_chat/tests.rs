@@ -252,13 +252,24 @@ fn the_request_body_is_byte_for_byte_the_chat_json_of_the_log() {
     assert_eq!(serde_json::to_string(&body).unwrap(), want);
     assert!(request.has_images());
 
-    // `images = false`: the carriers go, the placeholders stay.
+    // `images = false`: the carriers go, the placeholders stay, and each result
+    // says its images were not shown.
     let mut messages = request.messages.clone();
     drop_images(&mut messages);
     let sent = chat(&messages);
     let mut without = expected["messages"].as_array().unwrap().clone();
     without.remove(10);
     without.remove(5);
+    let note = |n: &str| {
+        format!(
+            "\n[{n} not shown: this model is set to take no images (images = false in its \
+             provider's config)]"
+        )
+    };
+    for (at, n) in [(3, "1 image"), (8, "2 images")] {
+        let content = without[at]["content"].as_str().unwrap().to_string();
+        without[at]["content"] = Value::from(content + &note(n));
+    }
     assert_eq!(sent, without);
     let body = ChatBody::new("m", &messages, &[]);
     let text = serde_json::to_string(&body).unwrap();
