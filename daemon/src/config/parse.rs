@@ -68,6 +68,8 @@ struct RawProvider {
     headers: BTreeMap<String, String>,
     #[serde(default = "yes")]
     images: bool,
+    #[serde(default)]
+    audio: bool,
     prompt_cache_key: Option<bool>,
 }
 
@@ -195,6 +197,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
                 api_key_env: p.api_key_env.filter(|v| !v.is_empty()),
                 headers: p.headers,
                 images: p.images,
+                audio: p.audio,
             },
         );
     }

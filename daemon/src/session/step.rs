@@ -250,6 +250,9 @@ impl SessionActor {
         if !resolved.provider.images {
             super::context::drop_images(&mut messages);
         }
+        let no_audio = !resolved.provider.audio
+            || resolved.provider.kind == crate::config::ProviderKind::Anthropic;
+        super::context::drop_audio(&mut messages, no_audio);
         let request = ModelRequest {
             messages,
             tools: Vec::new(),

@@ -338,3 +338,79 @@ fn messages_that_hold_only_text_are_plain_strings() {
         ]
     );
 }
+
+/// A step whose tool returned an image, a wav clip and an ogg clip.
+fn media_conversation() -> Vec<Arc<Message>> {
+    let media = |mime: &str, data: &str| ToolImage {
+        mime_type: mime.into(),
+        data: data.into(),
+    };
+    let mut conv = Vec::new();
+    for k in [
+        EventKind::AssistantMessage {
+            text: String::new(),
+            tool_calls: vec![ToolCallSpec {
+                call_id: "c".into(),
+                tool: "ev__media".into(),
+                arguments: json!({}),
+            }],
+            provider_items: Vec::new(),
+            usage: None,
+            partial: false,
+            finish_reason: None,
+        },
+        EventKind::ToolResult {
+            call_id: "c".into(),
+            tool: "ev__media".into(),
+            output: "three".into(),
+            is_error: false,
+            images: vec![
+                media("image/png", "iVBOR"),
+                media("audio/wav", "UklGR"),
+                media("audio/ogg", "T2dnUw"),
+            ],
+        },
+    ] {
+        apply(&mut conv, &k);
+    }
+    conv
+}
+
+#[test]
+fn tool_audio_goes_as_input_audio_when_the_provider_takes_it() {
+    use crate::session::context::drop_audio;
+    // `audio = true`: wav and mp3 go, another clip is named as not sent.
+    let mut messages = media_conversation();
+    drop_audio(&mut messages, false);
+    let sent = chat(&messages);
+    assert_eq!(
+        sent[1],
+        json!({"role": "tool", "tool_call_id": "c",
+               "content": "three\n[1 audio clip not shown: only wav and mp3 can be sent]"})
+    );
+    assert_eq!(
+        sent[2],
+        json!({"role": "user", "content": [
+            {"type": "text", "text": "2 attachments returned by tool call c:"},
+            {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBOR"}},
+            {"type": "input_audio", "input_audio": {"data": "UklGR", "format": "wav"}}
+        ]})
+    );
+    // Without it: no audio at all, and the result says so.
+    let mut messages = media_conversation();
+    drop_audio(&mut messages, true);
+    let sent = chat(&messages);
+    assert!(
+        sent[1]["content"]
+            .as_str()
+            .unwrap()
+            .ends_with("[2 audio clips not shown: this model is set to take no audio (audio = true in its provider's config sends wav and mp3)]"),
+        "{}",
+        sent[1]
+    );
+    assert_eq!(
+        sent[2]["content"][0]["text"],
+        "1 image returned by tool call c:"
+    );
+    assert_eq!(sent[2]["content"].as_array().unwrap().len(), 2);
+}

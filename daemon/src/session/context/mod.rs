@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 use tether_shared::EventKind;
 
-use crate::model::{Image, Message, Part, ProviderItem, Role};
+use crate::model::{Audio, Image, Message, Part, ProviderItem, Role};
 
 /// Appends what `kind` adds to the conversation, if anything.
 pub fn apply(messages: &mut Vec<Arc<Message>>, kind: &EventKind) {
@@ -75,11 +75,19 @@ pub fn apply(messages: &mut Vec<Arc<Message>>, kind: &EventKind) {
                 output: output.clone(),
                 is_error: *is_error,
             });
+            // `images` holds the result's media: audio too, by its MIME type.
             parts.extend(images.iter().map(|i| {
-                Part::Image(Image {
-                    mime_type: i.mime_type.clone(),
-                    data: i.data.clone(),
-                })
+                if i.mime_type.starts_with("audio/") {
+                    Part::Audio(Audio {
+                        mime_type: i.mime_type.clone(),
+                        data: i.data.clone(),
+                    })
+                } else {
+                    Part::Image(Image {
+                        mime_type: i.mime_type.clone(),
+                        data: i.data.clone(),
+                    })
+                }
             }));
             messages.push(Arc::new(Message {
                 role: Role::Tool,
@@ -87,6 +95,15 @@ pub fn apply(messages: &mut Vec<Arc<Message>>, kind: &EventKind) {
             }));
         }
         _ => {}
+    }
+}
+
+/// Leaves out the audio a provider cannot take: all of it for one without
+/// `audio = true` (and for Anthropic, whose API has no audio input), else the
+/// clips that are neither wav nor mp3. Messages without audio stay shared.
+pub fn drop_audio(messages: &mut [Arc<Message>], all: bool) {
+    for m in messages.iter_mut().filter(|m| m.has_audio()) {
+        *m = Arc::new(m.without_audio(all));
     }
 }
 

@@ -5,8 +5,8 @@
 //! Each block becomes text in order: text as it is; an image as a short
 //! placeholder, the image itself kept for the model unless it would pass the
 //! media cap (`[tools] max_image_bytes`, for all the media of one result), in
-//! which case the placeholder says it was dropped and why; audio as a
-//! placeholder (no provider tether speaks takes audio in a tool result); an
+//! which case the placeholder says it was dropped and why; audio the same way
+//! (the provider decides later whether its model takes it); an
 //! embedded text resource as its text under a `[resource: URI]` line; an
 //! embedded blob as an image when it is one, else described; a resource link
 //! as its URI with how to read it (`mcp_read_resource`). `structuredContent`
@@ -23,7 +23,8 @@ const MAX_IMAGES: usize = 8;
 pub struct Converted {
     /// The text, blocks joined with newlines.
     pub text: String,
-    /// The images kept for the model (each also named in `text`).
+    /// The images and sound clips kept for the model (each also named in
+    /// `text`); a clip is told apart by its `audio/` MIME type.
     pub images: Vec<ToolImage>,
 }
 
@@ -59,13 +60,12 @@ impl<'a> Converter<'a> {
             ContentBlock::Text(text) => self.text(text.text.clone()),
             ContentBlock::Image(image) => {
                 let label = format!("image: {}", image.mime_type);
-                self.media(label, &image.mime_type, &image.data);
+                self.media("image/", label, &image.mime_type, &image.data);
             }
-            ContentBlock::Audio(audio) => self.text(format!(
-                "[audio: {}, {} bytes base64; not shown: tether gives models no audio from tools]",
-                audio.mime_type,
-                audio.data.len()
-            )),
+            ContentBlock::Audio(audio) => {
+                let label = format!("audio: {}", audio.mime_type);
+                self.media("audio/", label, &audio.mime_type, &audio.data);
+            }
             ContentBlock::Resource(embedded) => self.resource(&embedded.resource),
             ContentBlock::ResourceLink(link) => {
                 let mut about = Vec::new();
@@ -119,8 +119,8 @@ impl<'a> Converter<'a> {
                 ..
             } => {
                 let mime = mime_type.as_deref().unwrap_or("application/octet-stream");
-                if mime.starts_with("image/") {
-                    self.media(format!("resource: {uri}, {mime}"), mime, blob);
+                if let Some(kind) = ["image/", "audio/"].into_iter().find(|k| mime.starts_with(k)) {
+                    self.media(kind, format!("resource: {uri}, {mime}"), mime, blob);
                 } else {
                     self.text(format!(
                         "[resource: {uri}, {mime}, {} bytes base64; binary content, not shown]",
@@ -133,13 +133,17 @@ impl<'a> Converter<'a> {
         }
     }
 
-    /// An image: kept within the caps, else named with why it was dropped.
-    fn media(&mut self, label: String, mime: &str, data: &str) {
+    /// An image or (`kind` `audio/`) a sound clip: kept within the caps, else
+    /// named with why it was dropped.
+    fn media(&mut self, kind: &str, label: String, mime: &str, data: &str) {
         let size = data.len();
-        let why = if !mime.starts_with("image/") {
-            Some(format!("{mime:?} is not an image type"))
+        let why = if !mime.starts_with(kind) {
+            let what = if kind == "audio/" { "an audio" } else { "an image" };
+            Some(format!("{mime:?} is not {what} type"))
         } else if self.images.len() >= MAX_IMAGES {
-            Some(format!("only the first {MAX_IMAGES} images of a result are shown"))
+            Some(format!(
+                "only the first {MAX_IMAGES} images and clips of a result are shown"
+            ))
         } else if self.bytes + size > self.cap {
             Some(format!(
                 "the media of one result may take at most {} bytes ([tools] max_image_bytes)",
@@ -232,14 +236,15 @@ mod tests {
         assert_eq!(
             c.text,
             "[image: image/png, 4 bytes base64]\n\
-             [audio: audio/wav, 6 bytes base64; not shown: tether gives models no audio from tools]\n\
+             [audio: audio/wav, 6 bytes base64]\n\
              [resource: file:///a.bin, application/pdf, 2 bytes base64; binary content, not shown]\n\
              [resource: file:///a.txt (text/plain)]\ninside\n\
              [resource link: file:///b (name \"b\", text/markdown, \"the b file\"); read it with \
              mcp_read_resource {\"server\":\"srv\",\"uri\":\"file:///b\"}]"
         );
-        assert_eq!(c.images.len(), 1);
+        assert_eq!(c.images.len(), 2, "the image and the clip");
         assert_eq!(c.images[0].data, "AAAA");
+        assert_eq!(c.images[1].mime_type, "audio/wav");
     }
 
     #[test]
@@ -289,7 +294,7 @@ mod tests {
             .collect();
         let c = convert_result("srv", &result(json!({ "content": blocks })), CAP);
         assert_eq!(c.images.len(), 8);
-        assert!(c.text.ends_with("dropped: only the first 8 images of a result are shown]"));
+        assert!(c.text.ends_with("dropped: only the first 8 images and clips of a result are shown]"));
     }
 
     #[test]
