@@ -327,6 +327,17 @@ async fn prompts_are_listed_and_sent_with_their_arguments() {
         .await;
     assert_eq!(unknown.code, 1, "{unknown:?}");
     assert!(unknown.stderr.contains("has no argument \"zip\""), "{unknown:?}");
+    let blob = env
+        .run(&[
+            "send", "p", "--prompt", "ev/resource-prompt", "--arg", "resourceType=Blob", "--arg",
+            "resourceId=1",
+        ])
+        .await;
+    assert_eq!(blob.code, 1, "{blob:?}");
+    assert!(
+        blob.stderr.contains("returns a binary resource, which a message sent with `send` cannot carry"),
+        "{blob:?}"
+    );
     let bad = env.run(&["send", "p", "--prompt", "args-prompt"]).await;
     assert_eq!(bad.code, 2, "{bad:?}");
     assert!(bad.stderr.contains("give SERVER/PROMPT"), "{bad:?}");
