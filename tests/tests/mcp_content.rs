@@ -64,7 +64,11 @@ async fn an_image_from_a_tool_reaches_anthropic_inside_its_tool_result() {
     with_everything(&env);
     env.start_daemon().await;
     wait_everything(&env).await;
-    server.push(AnthropicReply::tool_use("tu_img", "ev__get-tiny-image", json!({})));
+    server.push(AnthropicReply::tool_use(
+        "tu_img",
+        "ev__get-tiny-image",
+        json!({}),
+    ));
     server.push(AnthropicReply::text("a tiny logo"));
     env.ok(&["new", "-d", "-n", "img", "show me the image"])
         .await;
@@ -159,7 +163,10 @@ async fn an_image_past_the_cap_is_a_note_and_structured_content_is_not_repeated(
             ),
         "{img}"
     );
-    assert!(!reqs[1].request_text().contains("image_url"), "no image sent");
+    assert!(
+        !reqs[1].request_text().contains("image_url"),
+        "no image sent"
+    );
     let stored = result_of(&env, "cap", "c_img").await;
     assert!(stored.get("images").is_none(), "nothing kept: {stored}");
 
@@ -179,7 +186,11 @@ async fn the_model_lists_and_reads_resources_and_hears_of_an_update() {
     env.start_daemon().await;
     wait_everything(&env).await;
     let uri = "demo://resource/dynamic/text/1";
-    model.push(Reply::tool_call("c_ls", "mcp_resources", json!({"server": "ev"})));
+    model.push(Reply::tool_call(
+        "c_ls",
+        "mcp_resources",
+        json!({"server": "ev"}),
+    ));
     model.push(Reply::tool_call(
         "c_rd",
         "mcp_read_resource",
@@ -222,18 +233,25 @@ async fn the_model_lists_and_reads_resources_and_hears_of_an_update() {
     let read = result_of(&env, "res", "c_rd").await;
     let text = read["output"].as_str().unwrap();
     assert!(
-        text.starts_with(&format!("[resource: {uri} (text/plain)]\nResource 1: This is a plaintext resource")),
+        text.starts_with(&format!(
+            "[resource: {uri} (text/plain)]\nResource 1: This is a plaintext resource"
+        )),
         "{text}"
     );
     assert_eq!(read["is_error"], false);
     let bad = result_of(&env, "res", "c_bad").await;
     assert_eq!(bad["is_error"], true);
     assert!(
-        bad["output"].as_str().unwrap().contains("servers with resources: ev"),
+        bad["output"]
+            .as_str()
+            .unwrap()
+            .contains("servers with resources: ev"),
         "{bad}"
     );
     assert!(
-        reqs[2].request_text().contains("Resource 1: This is a plaintext resource"),
+        reqs[2]
+            .request_text()
+            .contains("Resource 1: This is a plaintext resource"),
         "the model read it"
     );
 
@@ -323,19 +341,38 @@ async fn prompts_are_listed_and_sent_with_their_arguments() {
         "{missing:?}"
     );
     let unknown = env
-        .run(&["send", "p", "--prompt", "ev/args-prompt", "--arg", "city=A", "--arg", "zip=1"])
+        .run(&[
+            "send",
+            "p",
+            "--prompt",
+            "ev/args-prompt",
+            "--arg",
+            "city=A",
+            "--arg",
+            "zip=1",
+        ])
         .await;
     assert_eq!(unknown.code, 1, "{unknown:?}");
-    assert!(unknown.stderr.contains("has no argument \"zip\""), "{unknown:?}");
+    assert!(
+        unknown.stderr.contains("has no argument \"zip\""),
+        "{unknown:?}"
+    );
     let blob = env
         .run(&[
-            "send", "p", "--prompt", "ev/resource-prompt", "--arg", "resourceType=Blob", "--arg",
+            "send",
+            "p",
+            "--prompt",
+            "ev/resource-prompt",
+            "--arg",
+            "resourceType=Blob",
+            "--arg",
             "resourceId=1",
         ])
         .await;
     assert_eq!(blob.code, 1, "{blob:?}");
     assert!(
-        blob.stderr.contains("returns a binary resource, which a message sent with `send` cannot carry"),
+        blob.stderr
+            .contains("returns a binary resource, which a message sent with `send` cannot carry"),
         "{blob:?}"
     );
     let bad = env.run(&["send", "p", "--prompt", "args-prompt"]).await;

@@ -456,7 +456,9 @@ pub fn prompts(list: &[tether_shared::protocol::PromptInfo]) -> String {
     }
     let mut out = table(&rows);
     if list.iter().any(|p| p.arguments.iter().any(|a| a.required)) {
-        out.push_str("* required; send one with `tether send NAME --prompt SERVER/PROMPT --arg K=V`\n");
+        out.push_str(
+            "* required; send one with `tether send NAME --prompt SERVER/PROMPT --arg K=V`\n",
+        );
     }
     out
 }

@@ -48,30 +48,3 @@ pub(super) fn tools(raw: RawTools, err_at: ErrAt) -> Result<ToolSettings, Config
     }
     Ok(out)
 }
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use std::path::Path;
-
-    use super::*;
-    use crate::config::parse;
-
-    #[test]
-    fn the_media_cap_and_provider_audio_are_read_and_checked() {
-        let c = parse("", Path::new("/c/config.toml")).unwrap();
-        assert_eq!(c.tools.max_image_bytes, DEFAULT_MAX_IMAGE_BYTES);
-        assert!(!c.providers["openai"].audio, "audio is off unless turned on");
-        let c = parse(
-            "[tools]\nmax_image_bytes = 1000\n\n[providers.a]\nbase_url = \"http://h/v1\"\naudio = true\n",
-            Path::new("/c/config.toml"),
-        )
-        .unwrap();
-        assert_eq!(c.tools.max_image_bytes, 1000);
-        assert!(c.providers["a"].audio);
-        let e = parse("[tools]\nmax_image_bytes = -1\n", Path::new("/c/config.toml")).unwrap_err();
-        assert!(e.to_string().contains("max_image_bytes = -1"), "{e}");
-        let e = parse("[tools]\nmax_images = 1\n", Path::new("/c/config.toml")).unwrap_err();
-        assert!(e.to_string().contains("max_images"), "{e}");
-    }
-}

@@ -11,8 +11,8 @@ use tether_shared::protocol::{ServerStatus, ToolServerInfo};
 
 use super::builtin;
 use super::manager::{ToolManager, mcp_json};
-use super::server::{Server, ServerKey, lock, named};
 use super::resources::is_resource_tool;
+use super::server::{Server, ServerKey, lock, named};
 use super::types::{ToolContext, ToolOutput, ToolSpec, cap_output};
 use crate::config::ConfigError;
 use crate::tools::mcp::{McpError, convert_result};

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use rmcp::model::{ContentBlock, Prompt, Role, ResourceContents};
+use rmcp::model::{ContentBlock, Prompt, ResourceContents, Role};
 use tether_shared::protocol::{PromptArgumentInfo, PromptGetResult, PromptInfo, ServerStatus};
 
 use super::manager::ToolManager;
@@ -155,9 +155,7 @@ fn join_messages(
     name: &str,
     messages: &[rmcp::model::PromptMessage],
 ) -> Result<String, String> {
-    let labelled = messages
-        .iter()
-        .any(|m| m.role == Role::Assistant);
+    let labelled = messages.iter().any(|m| m.role == Role::Assistant);
     let mut parts = Vec::with_capacity(messages.len());
     for m in messages {
         let refuse = |what: &str| {

@@ -118,8 +118,7 @@ impl ToolManager {
                 known()
             ));
         };
-        let Some((server, client)) = servers.iter().find(|(s, _)| s.def.name == server_name)
-        else {
+        let Some((server, client)) = servers.iter().find(|(s, _)| s.def.name == server_name) else {
             return ToolOutput::error(format!(
                 "no server {server_name:?} with resources ({})",
                 known()

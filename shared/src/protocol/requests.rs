@@ -12,7 +12,6 @@ use serde_json::Value;
 
 use super::envelope::{Notification, Request};
 use super::limits::KEY_PARAM;
-use super::types::{PromptGetParams, PromptGetResult, PromptsParams, PromptsResult};
 use super::types::{
     ApprovalRule, AttachParams, AttachResult, BudgetParams, CancelInputParams, CancelInputResult,
     CompactParams, CompactResult, CreateParams, DecideParams, DecideResult, Empty, ForkParams,
@@ -21,6 +20,7 @@ use super::types::{
     SessionClosedParams, SessionInfo, SessionRef, SessionsUpdatedParams, StopResult,
     ToolServerInfo, ToolsParams, WaitAnyParams, WaitAnyResult, WaitParams, WaitResult,
 };
+use super::types::{PromptGetParams, PromptGetResult, PromptsParams, PromptsResult};
 
 /// A request method: its name on the wire, what it takes and what it returns.
 pub trait Method {

@@ -33,8 +33,13 @@ pub(super) async fn prompts(
 
 /// What `--prompt SERVER/PROMPT` and its `--arg K=V`s ask for, or the usage
 /// error to print (exit 2).
-pub(super) fn parse(spec: &str, args: &[String]) -> Result<(String, String, BTreeMap<String, String>), String> {
-    let Some((server, prompt)) = spec.split_once('/').filter(|(s, p)| !s.is_empty() && !p.is_empty())
+pub(super) fn parse(
+    spec: &str,
+    args: &[String],
+) -> Result<(String, String, BTreeMap<String, String>), String> {
+    let Some((server, prompt)) = spec
+        .split_once('/')
+        .filter(|(s, p)| !s.is_empty() && !p.is_empty())
     else {
         return Err(format!(
             "--prompt {spec:?}: give SERVER/PROMPT, e.g. --prompt everything/simple-prompt \

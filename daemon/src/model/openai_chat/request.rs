@@ -273,11 +273,11 @@ impl Serialize for Content<'_> {
                                 }
                             }
                             Part::Image(image) => seq.serialize_element(&ImagePart::new(image))?,
-                        Part::Audio(audio) => {
-                            if let Some(part) = InputAudio::new(audio) {
-                                seq.serialize_element(&part)?;
+                            Part::Audio(audio) => {
+                                if let Some(part) = InputAudio::new(audio) {
+                                    seq.serialize_element(&part)?;
+                                }
                             }
-                        }
                             _ => {}
                         }
                     }

@@ -119,7 +119,10 @@ impl<'a> Converter<'a> {
                 ..
             } => {
                 let mime = mime_type.as_deref().unwrap_or("application/octet-stream");
-                if let Some(kind) = ["image/", "audio/"].into_iter().find(|k| mime.starts_with(k)) {
+                if let Some(kind) = ["image/", "audio/"]
+                    .into_iter()
+                    .find(|k| mime.starts_with(k))
+                {
                     self.media(kind, format!("resource: {uri}, {mime}"), mime, blob);
                 } else {
                     self.text(format!(
@@ -138,7 +141,11 @@ impl<'a> Converter<'a> {
     fn media(&mut self, kind: &str, label: String, mime: &str, data: &str) {
         let size = data.len();
         let why = if !mime.starts_with(kind) {
-            let what = if kind == "audio/" { "an audio" } else { "an image" };
+            let what = if kind == "audio/" {
+                "an audio"
+            } else {
+                "an image"
+            };
             Some(format!("{mime:?} is not {what} type"))
         } else if self.images.len() >= MAX_IMAGES {
             Some(format!(
@@ -153,9 +160,7 @@ impl<'a> Converter<'a> {
             None
         };
         match why {
-            Some(why) => self.text(format!(
-                "[{label}, {size} bytes base64; dropped: {why}]"
-            )),
+            Some(why) => self.text(format!("[{label}, {size} bytes base64; dropped: {why}]")),
             None => {
                 self.bytes += size;
                 self.images.push(ToolImage {
@@ -273,7 +278,11 @@ mod tests {
             {"type": "image", "data": "BB", "mimeType": "text/plain"}
         ]}));
         let c = convert_result("srv", &r, CAP);
-        assert_eq!(c.images.len(), 1, "the second passes the cap, the third is no image");
+        assert_eq!(
+            c.images.len(),
+            1,
+            "the second passes the cap, the third is no image"
+        );
         assert_eq!(c.images[0].mime_type, "image/png");
         let lines: Vec<&str> = c.text.lines().collect();
         assert_eq!(
@@ -294,7 +303,10 @@ mod tests {
             .collect();
         let c = convert_result("srv", &result(json!({ "content": blocks })), CAP);
         assert_eq!(c.images.len(), 8);
-        assert!(c.text.ends_with("dropped: only the first 8 images and clips of a result are shown]"));
+        assert!(
+            c.text
+                .ends_with("dropped: only the first 8 images and clips of a result are shown]")
+        );
     }
 
     #[test]
@@ -305,7 +317,11 @@ mod tests {
             "content": [{"type": "text", "text": "{\"answer\": 42}"}],
             "structuredContent": {"answer": 42}
         }));
-        assert_eq!(text(&r), "{\"answer\": 42}", "the same JSON is not repeated");
+        assert_eq!(
+            text(&r),
+            "{\"answer\": 42}",
+            "the same JSON is not repeated"
+        );
         let r = result(json!({
             "content": [{"type": "text", "text": "the answer is 42"}],
             "structuredContent": {"answer": 42}
@@ -323,6 +339,9 @@ mod tests {
             "content": [{"type": "image", "data": "AA", "mimeType": "image/png"}],
             "structuredContent": [1, 2]
         }));
-        assert_eq!(text(&r), "[image: image/png, 2 bytes base64]\n[\n  1,\n  2\n]");
+        assert_eq!(
+            text(&r),
+            "[image: image/png, 2 bytes base64]\n[\n  1,\n  2\n]"
+        );
     }
 }

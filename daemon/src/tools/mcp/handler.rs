@@ -117,7 +117,9 @@ impl ClientHandler for Handler {
         _context: NotificationContext<RoleClient>,
     ) {
         tracing::debug!(server = %self.server, uri = %params.uri, "mcp server resource updated");
-        let _ = self.events.send(ServerEvent::ResourceUpdated { uri: params.uri });
+        let _ = self
+            .events
+            .send(ServerEvent::ResourceUpdated { uri: params.uri });
     }
 
     fn get_info(&self) -> ClientConfig {

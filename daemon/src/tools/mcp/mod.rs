@@ -22,6 +22,6 @@ mod types;
 
 pub use client::McpClient;
 pub use content::{Converter, convert_result};
-pub use resources::Offers;
 pub use error::McpError;
+pub use resources::Offers;
 pub use types::{McpTool, ServerEvent, ServerSpec, Transport};

@@ -7,8 +7,8 @@ use std::future::Future;
 
 use rmcp::ServiceError;
 use rmcp::model::{
-    GetPromptRequestParams, GetPromptResult, Prompt, ReadResourceRequestParams,
-    ReadResourceResult, Resource, ResourceTemplate, SubscribeRequestParams,
+    GetPromptRequestParams, GetPromptResult, Prompt, ReadResourceRequestParams, ReadResourceResult,
+    Resource, ResourceTemplate, SubscribeRequestParams,
 };
 
 use super::client::McpClient;
