@@ -247,12 +247,7 @@ impl SessionActor {
         let turn = &*turn;
         self.partial_text.clear();
         let mut messages = request_messages(Some(&shape.system), &conversation);
-        if !resolved.provider.images {
-            super::context::drop_images(&mut messages);
-        }
-        let no_audio = !resolved.provider.audio
-            || resolved.provider.kind == crate::config::ProviderKind::Anthropic;
-        super::context::drop_audio(&mut messages, no_audio);
+        super::context::fit_media(&mut messages, &resolved.provider);
         let request = ModelRequest {
             messages,
             tools: Vec::new(),

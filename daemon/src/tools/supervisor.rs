@@ -197,6 +197,27 @@ async fn list_resources(server: &Server, client: &McpClient) {
         }
         Err(e) => warn!(error = %e, "resources/list failed"),
     }
+    if !offers.subscribe {
+        return;
+    }
+    // A new connection has no subscriptions: those sessions read before stand.
+    let again: Vec<String> = {
+        let st = lock(&server.state);
+        let r = &st.resources;
+        r.read
+            .keys()
+            .filter(|u| !r.subscribed.contains(*u))
+            .cloned()
+            .collect()
+    };
+    for uri in again {
+        match client.subscribe(&uri).await {
+            Ok(()) => {
+                lock(&server.state).resources.subscribed.insert(uri);
+            }
+            Err(e) => warn!(%uri, error = %e, "resources/subscribe failed"),
+        }
+    }
 }
 
 /// `notifications/resources/updated`: reads the resource again and owes a note

@@ -98,6 +98,16 @@ pub fn apply(messages: &mut Vec<Arc<Message>>, kind: &EventKind) {
     }
 }
 
+/// Leaves out the media `provider`'s models do not take (see [`drop_images`] and
+/// [`drop_audio`]): for every request, the session's and a compaction's.
+pub fn fit_media(messages: &mut [Arc<Message>], provider: &crate::config::Provider) {
+    if !provider.images {
+        drop_images(messages);
+    }
+    let no_audio = !provider.audio || provider.kind == crate::config::ProviderKind::Anthropic;
+    drop_audio(messages, no_audio);
+}
+
 /// Leaves out the audio a provider cannot take: all of it for one without
 /// `audio = true` (and for Anthropic, whose API has no audio input), else the
 /// clips that are neither wav nor mp3. Messages without audio stay shared.
