@@ -93,6 +93,26 @@ async fn an_image_from_a_tool_reaches_anthropic_inside_its_tool_result() {
         image["source"]["data"].as_str().unwrap().starts_with(PNG),
         "{image}"
     );
+
+    // The image is in the log: after a kill -9 and a restart the next request
+    // carries the same result, image and all.
+    env.kill9().await;
+    env.start_daemon().await;
+    server.push(AnthropicReply::text("still a logo"));
+    env.ok(&["send", "img", "and now?"]).await;
+    assert_eq!(env.wait_settled("img").await, "idle");
+    let reqs = server.wait_for_requests(3, T).await;
+    let again = reqs[2].body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|m| m["content"].as_array().cloned().unwrap_or_default())
+        .find(|b| b["type"] == "tool_result" && b["tool_use_id"] == "tu_img");
+    assert_eq!(
+        again.as_ref(),
+        Some(&result),
+        "the same result after a restart"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -206,6 +226,12 @@ async fn the_model_lists_and_reads_resources_and_hears_of_an_update() {
         .await;
     assert_eq!(env.wait_settled("res").await, "idle");
     let reqs = model.wait_for_requests(4, T).await;
+    let builtin: Vec<Value> = serde_json::from_str(&env.ok(&["tools", "--json"]).await).unwrap();
+    assert!(
+        !mentions(&builtin[0]["tools"], "mcp_resources"),
+        "without a session, the builtins are the fixed ones: {}",
+        builtin[0]
+    );
     let offered: Vec<String> = reqs[0]
         .tools()
         .iter()

@@ -244,6 +244,10 @@ impl ToolManager {
     pub fn servers_for(&self, session_id: Option<&str>) -> Vec<ToolServerInfo> {
         let visible: Option<Vec<ServerKey>> =
             session_id.map(|id| self.visible(id).iter().map(|s| s.key.clone()).collect());
+        // A session's builtins include the resource tools when it is offered them.
+        let resource_tools = session_id
+            .map(|id| self.resource_specs(id))
+            .unwrap_or_default();
         let mut out = vec![ToolServerInfo {
             name: "builtin".into(),
             source: "builtin".into(),
@@ -251,6 +255,7 @@ impl ToolManager {
             tools: builtin::BUILTIN_NAMES
                 .iter()
                 .map(|s| s.to_string())
+                .chain(resource_tools.into_iter().map(|t| t.name))
                 .collect(),
             error: None,
             renamed: BTreeMap::new(),
