@@ -2,7 +2,8 @@
 //! `@modelcontextprotocol/server-everything`: an image a tool returns reaches each
 //! model API as an image part (chat completions has its own test in `mcp.rs`), an
 //! image past `[tools] max_image_bytes` becomes a note, `structuredContent` is not
-//! repeated, the resource tools read through a model-driven turn, a subscribed
+//! repeated, a tool's audio reaches a chat model set for audio as `input_audio` (and
+//! one that is not gets a note), the resource tools read through a model-driven turn, a subscribed
 //! resource's update reaches the model as a note, and `tether prompts` and
 //! `tether send --prompt` expand the server's prompts.
 // Test code fails loudly by design.
@@ -12,7 +13,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use tether_tests::anthropic::{AnthropicReply, AnthropicServer};
-use tether_tests::harness::{mentions, npm_server};
+use tether_tests::harness::{bad_server, mentions, npm_server};
 use tether_tests::responses::{ResponsesReply, ResponsesServer};
 use tether_tests::{ModelServer, Reply, TestEnv};
 
@@ -408,5 +409,72 @@ async fn prompts_are_listed_and_sent_with_their_arguments() {
         env.events_of("p", "user_message").await.len(),
         2,
         "a failed expansion sends nothing"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tool_audio_reaches_a_model_set_for_audio_and_is_a_note_for_others() {
+    let model = ModelServer::start().await;
+    let mut env = TestEnv::with_model(&model, "");
+    let cfg = std::fs::read_to_string(env.config_dir.join("config.toml")).unwrap();
+    env.write_config(&cfg.replace(
+        "api_key_env = \"TETHER_TEST_KEY\"",
+        "api_key_env = \"TETHER_TEST_KEY\"\naudio = true",
+    ));
+    std::fs::write(
+        env.config_dir.join("tools.toml"),
+        format!(
+            "[servers.bad]\ncommand = \"python3\"\nargs = [\"{}\"]\nenv = {{ BAD_AUDIO = \"1\" }}\n",
+            bad_server()
+        ),
+    )
+    .unwrap();
+    env.start_daemon().await;
+    env.wait_until("server bad to be running", T, || async {
+        let list: Vec<Value> =
+            serde_json::from_str(&env.ok(&["tools", "--json"]).await).unwrap_or_default();
+        list.iter()
+            .any(|s| s["name"] == "bad" && s["status"] == "running")
+    })
+    .await;
+    model.push(Reply::tool_call("c_au", "bad__image", json!({})));
+    model.push(Reply::text("heard"));
+    env.ok(&["new", "-d", "-n", "au", "listen"]).await;
+    assert_eq!(env.wait_settled("au").await, "idle");
+    let reqs = model.wait_for_requests(2, T).await;
+    let msgs = reqs[1].messages();
+    let at = msgs
+        .iter()
+        .position(|m| m["role"] == "tool" && m["tool_call_id"] == "c_au")
+        .expect("the tool message");
+    let carrier = msgs[at + 1]["content"].as_array().unwrap().clone();
+    assert_eq!(
+        carrier[0]["text"], "2 attachments returned by tool call c_au:",
+        "{carrier:?}"
+    );
+    assert_eq!(carrier[1]["type"], "image_url", "{carrier:?}");
+    assert_eq!(carrier[2]["type"], "input_audio", "{carrier:?}");
+    assert_eq!(carrier[2]["input_audio"]["format"], "wav", "{carrier:?}");
+    assert!(
+        carrier[2]["input_audio"]["data"]
+            .as_str()
+            .unwrap()
+            .starts_with("UklGR"),
+        "{carrier:?}"
+    );
+    let stored = result_of(&env, "au", "c_au").await;
+    assert_eq!(stored["images"][1]["mime_type"], "audio/wav", "{stored}");
+
+    // Audio off again: the model gets a note instead of the clip.
+    env.write_config(&cfg);
+    model.push(Reply::text("no sound"));
+    env.ok(&["send", "au", "again"]).await;
+    assert_eq!(env.wait_settled("au").await, "idle");
+    let reqs = model.wait_for_requests(3, T).await;
+    let text = reqs[2].request_text();
+    assert!(!text.contains("input_audio"), "{text:.400}");
+    assert!(
+        text.contains("[1 audio clip not shown: this model is set to take no audio"),
+        "{text:.600}"
     );
 }
