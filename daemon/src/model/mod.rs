@@ -14,6 +14,7 @@
 //! - `anthropic`: Anthropic's Messages API (`kind = "anthropic"`), with prompt-cache
 //!   breakpoints and thinking blocks round-tripped.
 //! - `audio`: the `input_audio` part both OpenAI APIs take.
+//! - `modality`: models known to take no images ([`known_text_only`]).
 //! - `window`: a model's context window from a built-in table ([`known_window`]) or
 //!   from the endpoint ([`probe_window`]).
 
@@ -22,6 +23,7 @@ mod audio;
 mod error;
 mod factory;
 mod http;
+mod modality;
 mod openai_chat;
 mod openai_responses;
 mod provider;
@@ -34,6 +36,7 @@ mod window;
 
 pub use error::{ModelError, ModelErrorKind};
 pub use factory::provider_for;
+pub use modality::known_text_only;
 pub use provider::ModelProvider;
 pub use retry::{Progress, complete_with_retries};
 pub use types::{Audio, Image, Message, ModelReply, ModelRequest, Part, ProviderItem, Role};

@@ -176,14 +176,18 @@ impl Message {
     /// result that had some says so at its end, so the model knows it was not
     /// shown them (rather than taking the placeholders for all there was).
     pub fn without_images(&self) -> Self {
+        self.without_images_because(
+            "this model is set to take no images (images = false in its provider's config)",
+        )
+    }
+
+    /// [`Message::without_images`], saying `why` in the note.
+    pub fn without_images_because(&self, why: &str) -> Self {
         self.without(
             |p| matches!(p, Part::Image(_)),
             |n| {
                 let s = if n == 1 { "" } else { "s" };
-                format!(
-                    "[{n} image{s} not shown: this model is set to take no images \
-                     (images = false in its provider's config)]"
-                )
+                format!("[{n} image{s} not shown: {why}]")
             },
         )
     }

@@ -167,7 +167,7 @@ impl SessionActor {
         // The summary requests carry the conversation's media: only what the
         // model takes, as its own requests do.
         for chunk in &mut job.chunks {
-            super::context::fit_media(chunk, &resolved.provider);
+            super::context::fit_media(chunk, &resolved.provider, &resolved.model);
         }
         if let Some(t) = self.turn.as_mut().filter(|_| in_turn) {
             t.phase = Phase::Compacting;

@@ -98,11 +98,17 @@ pub fn apply(messages: &mut Vec<Arc<Message>>, kind: &EventKind) {
     }
 }
 
-/// Leaves out the media `provider`'s models do not take (see [`drop_images`] and
-/// [`drop_audio`]): for every request, the session's and a compaction's.
-pub fn fit_media(messages: &mut [Arc<Message>], provider: &crate::config::Provider) {
+/// Leaves out the media `provider`'s `model` does not take (see [`drop_images`],
+/// [`drop_audio`], and models known to take no images): for every request, the
+/// session's and a compaction's.
+pub fn fit_media(messages: &mut [Arc<Message>], provider: &crate::config::Provider, model: &str) {
     if !provider.images {
         drop_images(messages);
+    } else if crate::model::known_text_only(model) {
+        let why = format!("{model} takes no images");
+        for m in messages.iter_mut().filter(|m| m.has_images()) {
+            *m = Arc::new(m.without_images_because(&why));
+        }
     }
     let no_audio = !provider.audio || provider.kind == crate::config::ProviderKind::Anthropic;
     drop_audio(messages, no_audio);
@@ -257,6 +263,40 @@ mod tests {
                 }),
                 Part::Text("answer".into()),
             ]
+        );
+    }
+
+    #[test]
+    fn a_model_known_to_take_no_images_gets_the_note_without_config() {
+        let mut m = Vec::new();
+        apply(
+            &mut m,
+            &EventKind::ToolResult {
+                call_id: "c".into(),
+                tool: "ev__shot".into(),
+                output: "[image: image/png, 4 bytes base64]".into(),
+                is_error: false,
+                images: vec![ToolImage {
+                    mime_type: "image/png".into(),
+                    data: "AAAA".into(),
+                }],
+            },
+        );
+        let openai = crate::config::Config::default().providers["openai"].clone();
+        let mut sent = m.clone();
+        fit_media(&mut sent, &openai, "gpt-4.1-mini");
+        assert!(sent[0].has_images(), "a model that takes images keeps them");
+        fit_media(&mut sent, &openai, "deepseek-chat");
+        assert!(!sent[0].has_images());
+        assert_eq!(
+            sent[0].parts[0],
+            Part::ToolResult {
+                call_id: "c".into(),
+                output: "[image: image/png, 4 bytes base64]\n[1 image not shown: deepseek-chat \
+                         takes no images]"
+                    .into(),
+                is_error: false,
+            }
         );
     }
 }
