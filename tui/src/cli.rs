@@ -62,8 +62,15 @@ pub enum Command {
         /// not delivered again and prints the same result.
         #[arg(long, value_name = "KEY")]
         key: Option<String>,
+        /// Send a tool server's prompt instead of TEXT: SERVER/PROMPT, expanded by
+        /// the server (`tether prompts` lists them).
+        #[arg(long, value_name = "SERVER/PROMPT", conflicts_with = "text")]
+        prompt: Option<String>,
+        /// An argument of the prompt (repeat for each).
+        #[arg(long = "arg", value_name = "K=V", requires = "prompt")]
+        args: Vec<String>,
         /// The message; `-` reads it from standard input.
-        #[arg(required = true, num_args = 1.., trailing_var_arg = true)]
+        #[arg(required_unless_present = "prompt", num_args = 1.., trailing_var_arg = true)]
         text: Vec<String>,
     },
     /// Interrupt a session's running turn.
@@ -268,6 +275,14 @@ pub enum Command {
     },
     /// Tool servers and their state.
     Tools {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The prompts the tool servers offer (those a session sees, with NAME).
+    Prompts {
+        /// The session whose tool servers to ask.
+        name: Option<String>,
         /// Print JSON.
         #[arg(long)]
         json: bool,

@@ -492,6 +492,39 @@ pub fn tools(list: &[ToolServerInfo]) -> String {
     out
 }
 
+/// `tether prompts`: one row per prompt, its arguments (`city*` for a required
+/// one) and description.
+pub fn prompts(list: &[tether_shared::protocol::PromptInfo]) -> String {
+    if list.is_empty() {
+        return "no tool server offers prompts\n".to_string();
+    }
+    let mut rows = vec![
+        ["SERVER", "PROMPT", "ARGUMENTS", "DESCRIPTION"]
+            .map(String::from)
+            .to_vec(),
+    ];
+    for p in list {
+        let args: Vec<String> = p
+            .arguments
+            .iter()
+            .map(|a| format!("{}{}", a.name, if a.required { "*" } else { "" }))
+            .collect();
+        rows.push(vec![
+            p.server.clone(),
+            p.name.clone(),
+            args.join(","),
+            p.description.clone().unwrap_or_default(),
+        ]);
+    }
+    let mut out = table(&rows);
+    if list.iter().any(|p| p.arguments.iter().any(|a| a.required)) {
+        out.push_str(
+            "* required; send one with `tether send NAME --prompt SERVER/PROMPT --arg K=V`\n",
+        );
+    }
+    out
+}
+
 /// What a rule allows and where: `shell commands starting with "ls", in this session`.
 fn rule_scope(rule: &ApprovalRule) -> String {
     match (rule.scope, &rule.project) {

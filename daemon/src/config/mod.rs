@@ -9,7 +9,8 @@
 //! `source` is the re-reading [`ConfigSource`]; `parse` turns the text into the
 //! [`Config`] of `settings`, made of `providers`, `approvals`, `retry` and
 //! `context` (`[context]` and `[models."provider/model"]`), `limits` and `notify`
-//! (`[notify]`, the command run for notifying events); `error`
+//! (`[notify]`, the command run for notifying events) and `tools` (`[tools]`,
+//! the media cap of tool results); `error`
 //! is [`ConfigError`]. `watch` notices when any config file (this one or a tool
 //! config file) changes.
 
@@ -25,6 +26,7 @@ mod settings;
 mod source;
 #[cfg(test)]
 mod tests;
+mod tools;
 pub(crate) mod watch;
 
 pub use approvals::Policy;

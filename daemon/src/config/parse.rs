@@ -34,6 +34,8 @@ struct RawConfig {
     limits: super::limits::RawLimits,
     #[serde(default)]
     notify: super::notify::RawNotify,
+    #[serde(default)]
+    tools: super::tools::RawTools,
     /// Key bindings, read by the TUI; accepted here so the file stays valid.
     #[serde(default)]
     #[allow(dead_code)]
@@ -66,6 +68,8 @@ struct RawProvider {
     headers: BTreeMap<String, String>,
     #[serde(default = "yes")]
     images: bool,
+    #[serde(default)]
+    audio: bool,
     prompt_cache_key: Option<bool>,
 }
 
@@ -193,6 +197,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
                 api_key_env: p.api_key_env.filter(|v| !v.is_empty()),
                 headers: p.headers,
                 images: p.images,
+                audio: p.audio,
             },
         );
     }
@@ -320,5 +325,6 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     }
     config.limits = super::limits::limits(raw.limits, &err_at)?;
     config.notify = super::notify::notify(raw.notify, &err_at)?;
+    config.tools = super::tools::tools(raw.tools, &err_at)?;
     Ok(config)
 }

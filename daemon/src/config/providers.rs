@@ -58,6 +58,10 @@ pub struct Provider {
     /// Whether tool images are sent to this provider's models (`images = false` for
     /// text-only models: they then see only the placeholders).
     pub images: bool,
+    /// Whether tool audio (wav, mp3) is sent to this provider's models as
+    /// `input_audio` parts (`audio = true`, for audio models; off by default, as
+    /// most models refuse it). Never for `anthropic`, whose API takes no audio.
+    pub audio: bool,
     /// Whether requests carry `prompt_cache_key` (the session id), which routes a
     /// session's requests to the same prompt cache. Config `prompt_cache_key`; by
     /// default only for `api.openai.com`, since strict servers refuse unknown fields.
@@ -81,6 +85,7 @@ pub(super) fn builtin_providers() -> Vec<Provider> {
             api_key_env: Some("OPENAI_API_KEY".into()),
             headers: BTreeMap::new(),
             images: true,
+            audio: false,
             prompt_cache_key: true,
         },
         Provider {
@@ -90,6 +95,7 @@ pub(super) fn builtin_providers() -> Vec<Provider> {
             api_key_env: None,
             headers: BTreeMap::new(),
             images: true,
+            audio: false,
             prompt_cache_key: false,
         },
         Provider {
@@ -99,6 +105,7 @@ pub(super) fn builtin_providers() -> Vec<Provider> {
             api_key_env: Some("ANTHROPIC_API_KEY".into()),
             headers: BTreeMap::new(),
             images: true,
+            audio: false,
             prompt_cache_key: false,
         },
     ]

@@ -46,6 +46,8 @@ pub struct Config {
     pub limits: super::limits::Limits,
     /// `[notify]`.
     pub notify: super::notify::Notify,
+    /// `[tools]`.
+    pub tools: super::tools::ToolSettings,
 }
 
 impl Config {
@@ -91,6 +93,7 @@ impl Default for Config {
             models: BTreeMap::new(),
             limits: Default::default(),
             notify: Default::default(),
+            tools: Default::default(),
         }
     }
 }

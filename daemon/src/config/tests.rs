@@ -429,3 +429,32 @@ fn sampling_asks_unless_a_sampling_glob_decides() {
     // `default = "allow"` is for tool calls: a sampling request still asks.
     assert_eq!(a.decide_sampling("other"), Policy::Ask);
 }
+
+#[test]
+fn the_media_cap_and_provider_audio_are_read_and_checked() {
+    let c = super::parse::parse("", Path::new("/c/config.toml")).unwrap();
+    assert_eq!(
+        c.tools.max_image_bytes,
+        super::tools::DEFAULT_MAX_IMAGE_BYTES
+    );
+    assert!(
+        !c.providers["openai"].audio,
+        "audio is off unless turned on"
+    );
+    let c = super::parse::parse(
+        "[tools]\nmax_image_bytes = 1000\n\n[providers.a]\nbase_url = \"http://h/v1\"\naudio = true\n",
+        Path::new("/c/config.toml"),
+    )
+    .unwrap();
+    assert_eq!(c.tools.max_image_bytes, 1000);
+    assert!(c.providers["a"].audio);
+    let e = super::parse::parse(
+        "[tools]\nmax_image_bytes = -1\n",
+        Path::new("/c/config.toml"),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("max_image_bytes = -1"), "{e}");
+    let e =
+        super::parse::parse("[tools]\nmax_images = 1\n", Path::new("/c/config.toml")).unwrap_err();
+    assert!(e.to_string().contains("max_images"), "{e}");
+}

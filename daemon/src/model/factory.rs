@@ -64,6 +64,7 @@ mod tests {
             api_key_env: None,
             headers: Default::default(),
             images: true,
+            audio: false,
             prompt_cache_key: true,
         };
         let proxy = crate::config::Provider {

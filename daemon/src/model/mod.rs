@@ -13,13 +13,17 @@
 //!   stateless, with reasoning items replayed from the log.
 //! - `anthropic`: Anthropic's Messages API (`kind = "anthropic"`), with prompt-cache
 //!   breakpoints and thinking blocks round-tripped.
+//! - `audio`: the `input_audio` part both OpenAI APIs take.
+//! - `modality`: models known to take no images ([`known_text_only`]).
 //! - `window`: a model's context window from a built-in table ([`known_window`]) or
 //!   from the endpoint ([`probe_window`]).
 
 mod anthropic;
+mod audio;
 mod error;
 mod factory;
 mod http;
+mod modality;
 mod openai_chat;
 mod openai_responses;
 mod provider;
@@ -32,7 +36,8 @@ mod window;
 
 pub use error::{ModelError, ModelErrorKind};
 pub use factory::provider_for;
+pub use modality::known_text_only;
 pub use provider::ModelProvider;
 pub use retry::{Progress, complete_with_retries};
-pub use types::{Image, Message, ModelReply, ModelRequest, Part, ProviderItem, Role};
+pub use types::{Audio, Image, Message, ModelReply, ModelRequest, Part, ProviderItem, Role};
 pub use window::{known_window, probe_window};

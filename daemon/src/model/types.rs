@@ -35,6 +35,27 @@ pub struct Image {
     pub data: String,
 }
 
+/// A sound clip, base64-encoded (an MCP `audio` block).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Audio {
+    /// `audio/wav`, …
+    pub mime_type: String,
+    /// The base64 data.
+    pub data: String,
+}
+
+impl Audio {
+    /// The `format` the OpenAI APIs name it by, for the two they take (`wav`,
+    /// `mp3`); `None` for any other type.
+    pub fn format(&self) -> Option<&'static str> {
+        match self.mime_type.as_str() {
+            "audio/wav" | "audio/x-wav" | "audio/wave" | "audio/vnd.wave" => Some("wav"),
+            "audio/mpeg" | "audio/mp3" | "audio/mpeg3" | "audio/x-mpeg-3" => Some("mp3"),
+            _ => None,
+        }
+    }
+}
+
 /// Something a provider gave back that only that provider understands (an encrypted
 /// reasoning item, say) and that must go back to it unchanged in the next request.
 /// Other providers leave it out.
@@ -73,6 +94,8 @@ pub enum Part {
     },
     /// An image.
     Image(Image),
+    /// A sound clip (only from tools; only APIs configured for audio get it).
+    Audio(Audio),
     /// An opaque provider item (reasoning, thinking). In an assistant message these
     /// come first, before the text and tool calls, as reasoning precedes the answer.
     Provider(ProviderItem),
@@ -93,12 +116,18 @@ impl Message {
     /// carry text only and whose images therefore go in a user message; none when
     /// no image follows.
     pub fn images_caption(&self, i: usize, call_id: &str) -> Option<String> {
-        let n = self.parts[i + 1..]
+        let media = self.parts[i + 1..]
             .iter()
-            .take_while(|p| matches!(p, Part::Image(_)))
-            .count();
+            .take_while(|p| p.is_media())
+            .collect::<Vec<_>>();
+        let n = media.len();
         let s = if n == 1 { "" } else { "s" };
-        (n > 0).then(|| format!("{n} image{s} returned by tool call {call_id}:"))
+        let what = if media.iter().all(|p| matches!(p, Part::Image(_))) {
+            "image"
+        } else {
+            "attachment"
+        };
+        (n > 0).then(|| format!("{n} {what}{s} returned by tool call {call_id}:"))
     }
 
     /// A message of one text part.
@@ -114,17 +143,97 @@ impl Message {
         self.parts.iter().any(|p| matches!(p, Part::Image(_)))
     }
 
-    /// The message without its images.
+    /// True when some part is an image or a sound clip.
+    pub fn has_media(&self) -> bool {
+        self.parts.iter().any(Part::is_media)
+    }
+
+    /// True when some part is a sound clip.
+    pub fn has_audio(&self) -> bool {
+        self.parts.iter().any(|p| matches!(p, Part::Audio(_)))
+    }
+
+    /// The message without its audio, or (`all` false) without the clips no
+    /// API takes (neither wav nor mp3); a tool result says what it lost.
+    pub fn without_audio(&self, all: bool) -> Self {
+        self.without(
+            |p| matches!(p, Part::Audio(a) if all || a.format().is_none()),
+            |n| {
+                let s = if n == 1 { "" } else { "s" };
+                if all {
+                    format!(
+                        "[{n} audio clip{s} not shown: this model is set to take no audio \
+                         (audio = true in its provider's config sends wav and mp3)]"
+                    )
+                } else {
+                    format!("[{n} audio clip{s} not shown: only wav and mp3 can be sent]")
+                }
+            },
+        )
+    }
+
+    /// The message without its images, for a model that takes none: a tool
+    /// result that had some says so at its end, so the model knows it was not
+    /// shown them (rather than taking the placeholders for all there was).
     pub fn without_images(&self) -> Self {
+        self.without_images_because(
+            "this model is set to take no images (images = false in its provider's config)",
+        )
+    }
+
+    /// [`Message::without_images`], saying `why` in the note.
+    pub fn without_images_because(&self, why: &str) -> Self {
+        self.without(
+            |p| matches!(p, Part::Image(_)),
+            |n| {
+                let s = if n == 1 { "" } else { "s" };
+                format!("[{n} image{s} not shown: {why}]")
+            },
+        )
+    }
+
+    /// The message without the parts `drop` picks; a tool result whose media
+    /// lost some ends with `note(how many)`.
+    fn without(&self, drop: impl Fn(&Part) -> bool, note: impl Fn(usize) -> String) -> Self {
+        let mut parts = Vec::with_capacity(self.parts.len());
+        for (i, p) in self.parts.iter().enumerate() {
+            match p {
+                p if drop(p) => {}
+                Part::ToolResult {
+                    call_id,
+                    output,
+                    is_error,
+                } => {
+                    let n = self.parts[i + 1..]
+                        .iter()
+                        .take_while(|p| p.is_media())
+                        .filter(|p| drop(p))
+                        .count();
+                    let output = if n == 0 {
+                        output.clone()
+                    } else {
+                        format!("{output}\n{}", note(n))
+                    };
+                    parts.push(Part::ToolResult {
+                        call_id: call_id.clone(),
+                        output,
+                        is_error: *is_error,
+                    });
+                }
+                other => parts.push(other.clone()),
+            }
+        }
         Message {
             role: self.role,
-            parts: self
-                .parts
-                .iter()
-                .filter(|p| !matches!(p, Part::Image(_)))
-                .cloned()
-                .collect(),
+            parts,
         }
+    }
+}
+
+impl Part {
+    /// An image or a sound clip.
+    pub fn is_media(&self) -> bool {
+        matches!(self, Part::Image(_) | Part::Audio(_))
     }
 }
 
@@ -203,11 +312,20 @@ mod tests {
         };
         let m = Message {
             role: Role::Tool,
-            parts: vec![result.clone(), png.clone(), png],
+            parts: vec![result, png.clone(), png],
         };
         assert!(m.has_images());
         let stripped = m.without_images();
-        assert_eq!(stripped.parts, vec![result]);
+        assert_eq!(
+            stripped.parts,
+            vec![Part::ToolResult {
+                call_id: "c".into(),
+                output: "[image]\n[2 images not shown: this model is set to take no images \
+                         (images = false in its provider's config)]"
+                    .into(),
+                is_error: false,
+            }]
+        );
         assert!(!stripped.has_images());
         let request = ModelRequest {
             messages: vec![Arc::new(Message::text(Role::User, "hi")), Arc::new(m)],

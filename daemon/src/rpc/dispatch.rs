@@ -141,6 +141,14 @@ async fn dispatch(peer: &Arc<Peer>, req: Request, key: Option<KeyRecord>) -> Rep
             let p = decode::<m::ToolsList>(params)?;
             encode::<m::ToolsList>(tools::list(peer, p))
         }
+        m::PromptsList::NAME => {
+            let p = decode::<m::PromptsList>(params)?;
+            encode::<m::PromptsList>(tools::prompts(peer, p).await)
+        }
+        m::PromptsGet::NAME => {
+            let p = decode::<m::PromptsGet>(params)?;
+            encode::<m::PromptsGet>(tools::prompt_get(peer, p).await)
+        }
         m::SessionCompact::NAME => {
             let p = decode::<m::SessionCompact>(params)?;
             encode::<m::SessionCompact>(steer::compact(peer, p).await)

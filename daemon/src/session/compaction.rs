@@ -159,11 +159,16 @@ impl SessionActor {
             threshold,
             replies: requests.into_iter().map(|r| r.reply).collect(),
         });
-        let Some(job) = job else {
+        let Some(mut job) = job else {
             self.finish_compaction(generation, Ok(String::new()), None)
                 .await;
             return Started::Done;
         };
+        // The summary requests carry the conversation's media: only what the
+        // model takes, as its own requests do.
+        for chunk in &mut job.chunks {
+            super::context::fit_media(chunk, &resolved.provider, &resolved.model);
+        }
         if let Some(t) = self.turn.as_mut().filter(|_| in_turn) {
             t.phase = Phase::Compacting;
         }

@@ -247,9 +247,7 @@ impl SessionActor {
         let turn = &*turn;
         self.partial_text.clear();
         let mut messages = request_messages(Some(&shape.system), &conversation);
-        if !resolved.provider.images {
-            super::context::drop_images(&mut messages);
-        }
+        super::context::fit_media(&mut messages, &resolved.provider, &resolved.model);
         let request = ModelRequest {
             messages,
             tools: Vec::new(),

@@ -11,15 +11,16 @@ use tether_shared::protocol::{ServerStatus, ToolServerInfo};
 
 use super::builtin;
 use super::manager::{ToolManager, mcp_json};
+use super::resources::is_resource_tool;
 use super::server::{Server, ServerKey, lock, named};
-use super::types::{ToolContext, ToolOutput, ToolSpec};
+use super::types::{ToolContext, ToolOutput, ToolSpec, cap_output};
 use crate::config::ConfigError;
-use crate::tools::mcp::McpError;
+use crate::tools::mcp::{McpError, convert_result};
 
 impl ToolManager {
     /// Servers a session sees, its own first, then project servers (the first wins
     /// a name clash).
-    fn visible(&self, session_id: &str) -> Vec<Arc<Server>> {
+    pub(super) fn visible(&self, session_id: &str) -> Vec<Arc<Server>> {
         let inner = lock(&self.inner);
         let Some(cwd) = inner.sessions.get(session_id) else {
             return Vec::new();
@@ -95,6 +96,7 @@ impl ToolManager {
     /// The tools offered to a session's model: builtins, then its servers' tools.
     pub fn specs(&self, session_id: &str) -> Vec<ToolSpec> {
         let mut specs = builtin::builtin_specs();
+        specs.extend(self.resource_specs(session_id));
         let mut seen: BTreeSet<String> = specs.iter().map(|s| s.name.clone()).collect();
         for server in self.visible(session_id) {
             let st = lock(&server.state);
@@ -114,7 +116,8 @@ impl ToolManager {
         specs
     }
 
-    /// Runs one call for a session.
+    /// Runs one call for a session. Notes of resources that changed since the
+    /// session read them follow its output (see `resource_state`).
     pub async fn call(
         &self,
         session_id: &str,
@@ -122,9 +125,31 @@ impl ToolManager {
         arguments: &Value,
         ctx: &ToolContext,
     ) -> ToolOutput {
-        if builtin::is_builtin(tool) {
-            return builtin::run_builtin(tool, arguments, ctx).await;
+        let mut out = if builtin::is_builtin(tool) {
+            builtin::run_builtin(tool, arguments, ctx).await
+        } else if is_resource_tool(tool) {
+            self.call_resource_tool(session_id, tool, arguments, ctx)
+                .await
+        } else {
+            self.call_mcp(session_id, tool, arguments, ctx).await
+        };
+        if let Some(notes) = self.owed_notes(session_id) {
+            if !out.output.is_empty() {
+                out.output.push('\n');
+            }
+            out.output.push_str(&notes);
         }
+        out
+    }
+
+    /// Runs a call of an MCP server's tool.
+    async fn call_mcp(
+        &self,
+        session_id: &str,
+        tool: &str,
+        arguments: &Value,
+        ctx: &ToolContext,
+    ) -> ToolOutput {
         let mut target = None;
         for server in self.visible(session_id) {
             // A restarting server keeps its last tool list (a changed definition
@@ -192,10 +217,14 @@ impl ToolManager {
             }
         };
         let name_of_server = server.def.name.clone();
+        let cap = self.config.load().0.tools.max_image_bytes;
         tokio::select! {
             _ = ctx.cancel.cancelled() => ToolOutput::error("interrupted"),
             r = client.call_tool_asking(&name, arguments.clone(), ctx.live.clone(), ctx.asks.clone()) => match r {
-                Ok(result) => ToolOutput { output: cap_output(result.text), is_error: result.is_error, images: result.images },
+                Ok(result) => {
+                    let c = convert_result(&name_of_server, &result, cap);
+                    ToolOutput { output: cap_output(c.text), is_error: result.is_error.unwrap_or(false), images: c.images }
+                }
                 Err(e) => {
                     // A broken connection makes the supervisor reconnect, unless it
                     // already has (the failure belongs to a connection now gone).
@@ -215,6 +244,10 @@ impl ToolManager {
     pub fn servers_for(&self, session_id: Option<&str>) -> Vec<ToolServerInfo> {
         let visible: Option<Vec<ServerKey>> =
             session_id.map(|id| self.visible(id).iter().map(|s| s.key.clone()).collect());
+        // A session's builtins include the resource tools when it is offered them.
+        let resource_tools = session_id
+            .map(|id| self.resource_specs(id))
+            .unwrap_or_default();
         let mut out = vec![ToolServerInfo {
             name: "builtin".into(),
             source: "builtin".into(),
@@ -222,6 +255,7 @@ impl ToolManager {
             tools: builtin::BUILTIN_NAMES
                 .iter()
                 .map(|s| s.to_string())
+                .chain(resource_tools.into_iter().map(|t| t.name))
                 .collect(),
             error: None,
             renamed: BTreeMap::new(),
@@ -271,25 +305,6 @@ impl ToolManager {
         }
         out
     }
-}
-
-/// The most of a tool result the model is given; the rest is cut with a note.
-const MAX_RESULT_BYTES: usize = 100_000;
-
-fn cap_output(mut s: String) -> String {
-    if s.len() <= MAX_RESULT_BYTES {
-        return s;
-    }
-    let total = s.len();
-    let mut cut = MAX_RESULT_BYTES;
-    while !s.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    s.truncate(cut);
-    s.push_str(&format!(
-        "\n[... result cut at {MAX_RESULT_BYTES} of {total} bytes ...]"
-    ));
-    s
 }
 
 fn status_word(s: ServerStatus) -> &'static str {

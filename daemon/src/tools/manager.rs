@@ -411,6 +411,9 @@ impl ToolManager {
             let Some(cwd) = inner.sessions.remove(session_id) else {
                 return;
             };
+            for s in inner.servers.values() {
+                lock(&s.state).resources.forget(session_id);
+            }
             let file = mcp_json(&cwd);
             let dir_unused = !inner.sessions.values().any(|c| *c == cwd);
             let doomed: Vec<ServerKey> = inner

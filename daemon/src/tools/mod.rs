@@ -6,7 +6,9 @@
 //! `supervisor` keeps running and writes; `calls` routes what a session sees and
 //! calls; `change` is what sessions are told when their tool set changes; `names`
 //! the names the model knows MCP tools by; `asks` what a server asks of the session
-//! whose call it serves (questions, sampling). `builtin` and `mcp` are the two kinds
+//! whose call it serves (questions, sampling); `resources` the resource tools
+//! (`mcp_resources`, `mcp_read_resource`) over what `resource_state` keeps of each
+//! server's resources; `prompts` the servers' prompts for `tether prompts`. `builtin` and `mcp` are the two kinds
 //! of tool.
 
 mod asks;
@@ -18,6 +20,9 @@ mod manager;
 mod mcp;
 mod names;
 pub(crate) mod preview;
+mod prompts;
+mod resource_state;
+mod resources;
 mod server;
 mod supervisor;
 mod types;

@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use super::change::Scope;
 use super::config::ServerDef;
 use super::names::model_tool_names;
+use super::resource_state::ResourceState;
 use crate::tools::mcp::{McpClient, McpTool, ServerSpec};
 
 /// Identifies a server process: its definition (source file and name), and the
@@ -45,6 +46,8 @@ pub(super) struct ServerState {
     pub(super) announced: Option<BTreeSet<String>>,
     /// Started with the daemon or its session: its first tool set is not news.
     pub(super) quiet_start: bool,
+    /// Its resources as tether follows them.
+    pub(super) resources: ResourceState,
 }
 
 /// One server process (shared, or one session's), kept running by its supervisor.
@@ -82,6 +85,7 @@ impl Server {
                 client: None,
                 announced: previous.announced,
                 quiet_start: quiet,
+                resources: ResourceState::default(),
             }),
             changed: Notify::new(),
             kick: Notify::new(),

@@ -1,6 +1,7 @@
 //! The supervisor task of one MCP server: connects it, lists its tools, restarts it
 //! with backoff when it exits or its connection breaks, and announces changes of its
-//! tool set to the sessions that see it.
+//! tool set to the sessions that see it; follows its resources (listed again when
+//! they change, a subscribed one read again when it is updated).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -91,6 +92,7 @@ pub(super) async fn supervise(server: Arc<Server>, changes: broadcast::Sender<To
                     st.client = Some(client.clone());
                 });
                 announce(&server, &changes, names, None);
+                list_resources(&server, &client).await;
                 let started = Instant::now();
                 let exit = loop {
                     tokio::select! {
@@ -106,6 +108,8 @@ pub(super) async fn supervise(server: Arc<Server>, changes: broadcast::Sender<To
                                 }
                                 Err(e) => warn!(error = %e, "tools/list after list_changed failed"),
                             },
+                            Some(ServerEvent::ResourcesChanged) => list_resources(&server, &client).await,
+                            Some(ServerEvent::ResourceUpdated { uri }) => reread(&server, &client, &uri).await,
                             Some(ServerEvent::Closed { error }) => break Some(error),
                             None => break Some(Some("the connection ended".into())),
                         },
@@ -134,6 +138,8 @@ pub(super) async fn supervise(server: Arc<Server>, changes: broadcast::Sender<To
                             st.status = ServerStatus::Starting;
                             st.error = Some(msg);
                             st.client = None;
+                            // A new connection has no subscriptions.
+                            st.resources.subscribed.clear();
                         });
                         if let Ok(c) = Arc::try_unwrap(client) {
                             c.shutdown().await;
@@ -174,4 +180,54 @@ pub(super) async fn supervise(server: Arc<Server>, changes: broadcast::Sender<To
         st.status = ServerStatus::Stopped;
         st.client = None;
     });
+}
+
+/// Records what the server offers and, when it has resources, lists them (at
+/// start and on `notifications/resources/list_changed`).
+async fn list_resources(server: &Server, client: &McpClient) {
+    let offers = client.offers();
+    lock(&server.state).resources.offers = offers;
+    if !offers.resources {
+        return;
+    }
+    match client.list_resources().await {
+        Ok(list) => {
+            info!(resources = list.len(), "server's resources listed");
+            lock(&server.state).resources.list = list;
+        }
+        Err(e) => warn!(error = %e, "resources/list failed"),
+    }
+    if !offers.subscribe {
+        return;
+    }
+    // A new connection has no subscriptions: those sessions read before stand.
+    let again: Vec<String> = {
+        let st = lock(&server.state);
+        let r = &st.resources;
+        r.read
+            .keys()
+            .filter(|u| !r.subscribed.contains(*u))
+            .cloned()
+            .collect()
+    };
+    for uri in again {
+        match client.subscribe(&uri).await {
+            Ok(()) => {
+                lock(&server.state).resources.subscribed.insert(uri);
+            }
+            Err(e) => warn!(%uri, error = %e, "resources/subscribe failed"),
+        }
+    }
+}
+
+/// `notifications/resources/updated`: reads the resource again and owes a note
+/// to each session that was given other contents (see `resource_state`).
+async fn reread(server: &Server, client: &McpClient, uri: &str) {
+    match client.read_resource(uri).await {
+        Ok(contents) => {
+            let owed = lock(&server.state).resources.updated(uri, &contents);
+            info!(%uri, sessions = owed, "subscribed resource updated");
+        }
+        Err(e) => warn!(%uri, error = %e, "resources/read after an update failed"),
+    }
 }

@@ -90,3 +90,22 @@ impl fmt::Debug for SessionLog {
             .finish_non_exhaustive()
     }
 }
+
+/// The most of a tool result the model is given; the rest is cut with a note.
+const MAX_RESULT_BYTES: usize = 100_000;
+
+pub(super) fn cap_output(mut s: String) -> String {
+    if s.len() <= MAX_RESULT_BYTES {
+        return s;
+    }
+    let total = s.len();
+    let mut cut = MAX_RESULT_BYTES;
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    s.truncate(cut);
+    s.push_str(&format!(
+        "\n[... result cut at {MAX_RESULT_BYTES} of {total} bytes ...]"
+    ));
+    s
+}

@@ -32,6 +32,8 @@ pub use types::*;
 #[cfg(test)]
 mod snapshot_events;
 #[cfg(test)]
+mod snapshot_prompts;
+#[cfg(test)]
 mod snapshot_tests;
 #[cfg(test)]
 mod tests;

@@ -21,6 +21,7 @@ use super::types::{
     SessionClosedParams, SessionInfo, SessionRef, SessionsUpdatedParams, StopResult,
     ToolServerInfo, ToolsParams, WaitAnyParams, WaitAnyResult, WaitParams, WaitResult,
 };
+use super::types::{PromptGetParams, PromptGetResult, PromptsParams, PromptsResult};
 
 /// A request method: its name on the wire, what it takes and what it returns.
 pub trait Method {
@@ -188,6 +189,10 @@ methods! {
     SessionCancelInput, SESSION_CANCEL_INPUT = "session.cancel_input", CancelInputParams => CancelInputResult, mutating: true;
     /// Answer a tool server's question (issue 14): accept with values, decline or cancel.
     SessionAnswer, SESSION_ANSWER = "session.answer", AnswerParams => AnswerResult, mutating: true;
+    /// The prompts of the tool servers (issue 14).
+    PromptsList, PROMPTS_LIST = "prompts.list", PromptsParams => PromptsResult, mutating: false;
+    /// One prompt expanded into a message's text (issue 14).
+    PromptsGet, PROMPTS_GET = "prompts.get", PromptGetParams => PromptGetResult, mutating: false;
 }
 
 notifications! {

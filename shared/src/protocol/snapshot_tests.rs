@@ -513,6 +513,9 @@ fn methods() -> Vec<(&'static str, String, String)> {
             }),
         ),
     ]
+    .into_iter()
+    .chain(super::snapshot_prompts::cases())
+    .collect()
 }
 
 #[test]

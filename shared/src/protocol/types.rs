@@ -641,3 +641,78 @@ pub struct ToolServerInfo {
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub renamed: std::collections::BTreeMap<String, String>,
 }
+
+/// `prompts.list` params (issue 14).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PromptsParams {
+    /// Only the servers this session (name or id) sees; every running server
+    /// when absent.
+    #[serde(default)]
+    pub session: Option<String>,
+}
+
+/// One argument of a prompt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PromptArgumentInfo {
+    /// Its name (`--arg NAME=VALUE`).
+    pub name: String,
+    /// What it is for, when the server says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The prompt cannot be expanded without it.
+    #[serde(default)]
+    pub required: bool,
+}
+
+/// One prompt a tool server offers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PromptInfo {
+    /// The server's name, as in the tool config.
+    pub server: String,
+    /// The prompt's name on that server.
+    pub name: String,
+    /// A title for people, when the server gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// What it does, when the server says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Its arguments, in the server's order.
+    #[serde(default)]
+    pub arguments: Vec<PromptArgumentInfo>,
+}
+
+/// `prompts.list` result.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PromptsResult {
+    /// Every prompt, by server then in the server's order.
+    pub prompts: Vec<PromptInfo>,
+    /// Servers that offer prompts but could not list them, one line each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+}
+
+/// `prompts.get` params (issue 14): expand one prompt for a session.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PromptGetParams {
+    /// Name or id of the session whose servers are asked.
+    pub session: String,
+    /// The server's name.
+    pub server: String,
+    /// The prompt's name.
+    pub prompt: String,
+    /// Argument values by name.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub arguments: std::collections::BTreeMap<String, String>,
+}
+
+/// `prompts.get` result: the prompt as one message's text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PromptGetResult {
+    /// The messages' text, joined (each labelled with its role when the
+    /// prompt has more than the user's).
+    pub text: String,
+    /// The server's description of the expansion, when it gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}

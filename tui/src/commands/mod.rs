@@ -7,6 +7,7 @@ mod context;
 mod daemon;
 mod logs;
 mod output;
+mod prompts;
 mod rules;
 mod sessions;
 mod steer;
@@ -131,8 +132,25 @@ async fn client_command(command: Option<Command>, target: Target) -> anyhow::Res
             steer,
             interrupt,
             key,
+            prompt,
+            args,
             text,
-        } => steer::send(&target, name, steer, interrupt, key, text).await,
+        } => {
+            let text = match prompt {
+                Some(spec) => {
+                    let (server, prompt, arguments) = match prompts::parse(&spec, &args) {
+                        Ok(p) => p,
+                        Err(e) => {
+                            eprintln!("tether: {e}");
+                            return Ok(2);
+                        }
+                    };
+                    vec![prompts::expand(&target, &name, server, prompt, arguments).await?]
+                }
+                None => text,
+            };
+            steer::send(&target, name, steer, interrupt, key, text).await
+        }
         Command::Interrupt { name, key } => steer::interrupt(&target, name, key).await,
         Command::Approve {
             name,
@@ -232,6 +250,7 @@ async fn client_command(command: Option<Command>, target: Target) -> anyhow::Res
             context::compact(&target, p, json, key).await
         }
         Command::Tools { json } => tools::tools(&target, json).await,
+        Command::Prompts { name, json } => prompts::prompts(&target, name, json).await,
         Command::Budget {
             name,
             cost,

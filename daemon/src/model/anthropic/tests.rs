@@ -482,3 +482,36 @@ fn max_tokens_defaults_follow_the_model_family() {
     assert_eq!(default_max_tokens("claude-3-opus-20240229"), 4_096);
     assert_eq!(default_max_tokens("some-proxy-model"), 8_192);
 }
+
+#[test]
+fn tool_audio_never_reaches_anthropic_and_the_result_says_so() {
+    let media = |mime: &str, data: &str| ToolImage {
+        mime_type: mime.into(),
+        data: data.into(),
+    };
+    let events = [
+        user("listen"),
+        assistant("", vec![call("toolu_1", "rec")], vec![]),
+        result(
+            "toolu_1",
+            "a clip",
+            false,
+            vec![media("audio/wav", "UklGR"), media("image/png", "iVBOR")],
+        ),
+    ];
+    let mut r = request(&events, None, 0);
+    // What the session does for an Anthropic provider, whatever its config.
+    crate::session::context::drop_audio(&mut r.messages, true);
+    let b = body(&r, &OPTIONS);
+    let m = b["messages"].as_array().unwrap();
+    let block = &m[2]["content"][0];
+    assert_eq!(block["type"], "tool_result", "{block}");
+    assert_eq!(
+        block["content"],
+        json!([
+            {"type": "text", "text": "a clip\n[1 audio clip not shown: this model is set to take no audio (audio = true in its provider's config sends wav and mp3)]"},
+            {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBOR"}}
+        ])
+    );
+    assert!(!b.to_string().contains("UklGR"), "no audio data: {b}");
+}

@@ -42,6 +42,7 @@ async fn llama_like(unstreamed: Answer) -> (OpenAiChat, crate::model::stub::Seen
             api_key_env: None,
             headers: Default::default(),
             images: true,
+            audio: false,
             prompt_cache_key: false,
         },
         model: "smollm2".into(),

@@ -27,6 +27,7 @@ use serde::ser::{SerializeSeq, Serializer};
 use serde_json::Value;
 
 use crate::config::ProviderKind;
+use crate::model::audio::InputAudio;
 use crate::model::types::{Image, Message, Part, ProviderItem, Role};
 use crate::tools::ToolSpec;
 
@@ -129,7 +130,7 @@ impl Serialize for ChatMessages<'_> {
                         }
                     }
                 }
-                if run.iter().any(|m| m.has_images()) {
+                if run.iter().any(|m| m.has_media()) {
                     seq.serialize_element(&TextMessage {
                         content: Content::Carrier(run),
                         role: "user",
@@ -248,6 +249,11 @@ impl Serialize for Content<'_> {
                             r#type: "text",
                         })?,
                         Part::Image(image) => seq.serialize_element(&ImagePart::new(image))?,
+                        Part::Audio(audio) => {
+                            if let Some(part) = InputAudio::new(audio) {
+                                seq.serialize_element(&part)?;
+                            }
+                        }
                         _ => {}
                     }
                 }
@@ -267,6 +273,11 @@ impl Serialize for Content<'_> {
                                 }
                             }
                             Part::Image(image) => seq.serialize_element(&ImagePart::new(image))?,
+                            Part::Audio(audio) => {
+                                if let Some(part) = InputAudio::new(audio) {
+                                    seq.serialize_element(&part)?;
+                                }
+                            }
                             _ => {}
                         }
                     }

@@ -252,13 +252,24 @@ fn the_request_body_is_byte_for_byte_the_chat_json_of_the_log() {
     assert_eq!(serde_json::to_string(&body).unwrap(), want);
     assert!(request.has_images());
 
-    // `images = false`: the carriers go, the placeholders stay.
+    // `images = false`: the carriers go, the placeholders stay, and each result
+    // says its images were not shown.
     let mut messages = request.messages.clone();
     drop_images(&mut messages);
     let sent = chat(&messages);
     let mut without = expected["messages"].as_array().unwrap().clone();
     without.remove(10);
     without.remove(5);
+    let note = |n: &str| {
+        format!(
+            "\n[{n} not shown: this model is set to take no images (images = false in its \
+             provider's config)]"
+        )
+    };
+    for (at, n) in [(3, "1 image"), (8, "2 images")] {
+        let content = without[at]["content"].as_str().unwrap().to_string();
+        without[at]["content"] = Value::from(content + &note(n));
+    }
     assert_eq!(sent, without);
     let body = ChatBody::new("m", &messages, &[]);
     let text = serde_json::to_string(&body).unwrap();
@@ -326,4 +337,80 @@ fn messages_that_hold_only_text_are_plain_strings() {
             json!({"role": "user", "content": "hi"}),
         ]
     );
+}
+
+/// A step whose tool returned an image, a wav clip and an ogg clip.
+fn media_conversation() -> Vec<Arc<Message>> {
+    let media = |mime: &str, data: &str| ToolImage {
+        mime_type: mime.into(),
+        data: data.into(),
+    };
+    let mut conv = Vec::new();
+    for k in [
+        EventKind::AssistantMessage {
+            text: String::new(),
+            tool_calls: vec![ToolCallSpec {
+                call_id: "c".into(),
+                tool: "ev__media".into(),
+                arguments: json!({}),
+            }],
+            provider_items: Vec::new(),
+            usage: None,
+            partial: false,
+            finish_reason: None,
+        },
+        EventKind::ToolResult {
+            call_id: "c".into(),
+            tool: "ev__media".into(),
+            output: "three".into(),
+            is_error: false,
+            images: vec![
+                media("image/png", "iVBOR"),
+                media("audio/wav", "UklGR"),
+                media("audio/ogg", "T2dnUw"),
+            ],
+        },
+    ] {
+        apply(&mut conv, &k);
+    }
+    conv
+}
+
+#[test]
+fn tool_audio_goes_as_input_audio_when_the_provider_takes_it() {
+    use crate::session::context::drop_audio;
+    // `audio = true`: wav and mp3 go, another clip is named as not sent.
+    let mut messages = media_conversation();
+    drop_audio(&mut messages, false);
+    let sent = chat(&messages);
+    assert_eq!(
+        sent[1],
+        json!({"role": "tool", "tool_call_id": "c",
+               "content": "three\n[1 audio clip not shown: only wav and mp3 can be sent]"})
+    );
+    assert_eq!(
+        sent[2],
+        json!({"role": "user", "content": [
+            {"type": "text", "text": "2 attachments returned by tool call c:"},
+            {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBOR"}},
+            {"type": "input_audio", "input_audio": {"data": "UklGR", "format": "wav"}}
+        ]})
+    );
+    // Without it: no audio at all, and the result says so.
+    let mut messages = media_conversation();
+    drop_audio(&mut messages, true);
+    let sent = chat(&messages);
+    assert!(
+        sent[1]["content"]
+            .as_str()
+            .unwrap()
+            .ends_with("[2 audio clips not shown: this model is set to take no audio (audio = true in its provider's config sends wav and mp3)]"),
+        "{}",
+        sent[1]
+    );
+    assert_eq!(
+        sent[2]["content"][0]["text"],
+        "1 image returned by tool call c:"
+    );
+    assert_eq!(sent[2]["content"].as_array().unwrap().len(), 2);
 }

@@ -26,6 +26,7 @@ use serde::ser::{SerializeSeq, Serializer};
 use serde_json::Value;
 
 use crate::config::ProviderKind;
+use crate::model::audio::InputAudio;
 use crate::model::types::{Image, Message, ModelRequest, Part, ProviderItem, Role};
 use crate::tools::ToolSpec;
 
@@ -122,7 +123,7 @@ impl Serialize for Input<'_> {
                         })?;
                     }
                 }
-                if run.iter().any(|m| m.has_images()) {
+                if run.iter().any(|m| m.has_media()) {
                     seq.serialize_element(&TextMessage {
                         content: Content::Carrier(run),
                         role: "user",
@@ -142,7 +143,7 @@ impl Serialize for Input<'_> {
                 }
                 Role::Tool => continue,
             };
-            let content = if first.has_images() {
+            let content = if first.has_media() {
                 Content::Parts(&first.parts)
             } else {
                 Content::Text(&first.parts)
@@ -266,6 +267,11 @@ impl Serialize for Content<'_> {
                     match p {
                         Part::Text(text) => seq.serialize_element(&InputText::new(text))?,
                         Part::Image(image) => seq.serialize_element(&InputImage::new(image))?,
+                        Part::Audio(audio) => {
+                            if let Some(part) = InputAudio::new(audio) {
+                                seq.serialize_element(&part)?;
+                            }
+                        }
                         _ => {}
                     }
                 }
@@ -282,6 +288,11 @@ impl Serialize for Content<'_> {
                                 }
                             }
                             Part::Image(image) => seq.serialize_element(&InputImage::new(image))?,
+                            Part::Audio(audio) => {
+                                if let Some(part) = InputAudio::new(audio) {
+                                    seq.serialize_element(&part)?;
+                                }
+                            }
                             _ => {}
                         }
                     }

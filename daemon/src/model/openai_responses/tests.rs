@@ -202,3 +202,37 @@ fn a_non_streamed_response_is_read_whole() {
     assert_eq!(reply.tool_calls[0].tool, "shell");
     assert_eq!(reply.provider_items[0].item, reasoning());
 }
+
+#[test]
+fn tool_images_and_audio_follow_the_output_in_a_user_message() {
+    use tether_shared::event::ToolImage;
+    let media = |mime: &str, data: &str| ToolImage {
+        mime_type: mime.into(),
+        data: data.into(),
+    };
+    let mut conv = Vec::new();
+    let mut events = conversation();
+    if let Some(EventKind::ToolResult { images, .. }) = events.last_mut() {
+        *images = vec![media("image/png", "iVBOR"), media("audio/mpeg", "SUQz")];
+    }
+    for k in events {
+        apply(&mut conv, &k);
+    }
+    let request = ModelRequest {
+        messages: request_messages(None, &conv),
+        ..Default::default()
+    };
+    let input = body(&request, None)["input"].as_array().unwrap().clone();
+    let at = input
+        .iter()
+        .position(|i| i["type"] == "function_call_output")
+        .unwrap();
+    assert_eq!(
+        input[at + 1],
+        json!({"type": "message", "role": "user", "content": [
+            {"type": "input_text", "text": "2 attachments returned by tool call call_1:"},
+            {"type": "input_image", "image_url": "data:image/png;base64,iVBOR"},
+            {"type": "input_audio", "input_audio": {"data": "SUQz", "format": "mp3"}}
+        ]})
+    );
+}

@@ -95,6 +95,7 @@ fn provider(base_url: &str) -> Provider {
         api_key_env: None,
         headers: BTreeMap::new(),
         images: true,
+        audio: false,
         prompt_cache_key: false,
     }
 }

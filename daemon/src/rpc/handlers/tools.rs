@@ -1,8 +1,11 @@
-//! Tool servers: `tools.list`.
+//! Tool servers: `tools.list`, and their prompts: `prompts.list`, `prompts.get`.
 
 use std::sync::Arc;
 
-use tether_shared::protocol::{RpcError, ToolServerInfo, ToolsParams};
+use tether_shared::protocol::{
+    PromptGetParams, PromptGetResult, PromptsParams, PromptsResult, RpcError, ToolServerInfo,
+    ToolsParams, code,
+};
 
 use crate::rpc::peer::Peer;
 
@@ -14,4 +17,31 @@ pub(crate) fn list(peer: &Arc<Peer>, p: ToolsParams) -> Result<Vec<ToolServerInf
         None => None,
     };
     Ok(ctx.shared.tools.servers_for(id.as_deref()))
+}
+
+/// `prompts.list`: the prompts of every running server, or of those one session sees.
+pub(crate) async fn prompts(peer: &Arc<Peer>, p: PromptsParams) -> Result<PromptsResult, RpcError> {
+    let ctx = &peer.ctx;
+    let id = match &p.session {
+        Some(name) => Some(ctx.registry.find(name)?.id),
+        None => None,
+    };
+    let (prompts, errors) = ctx.shared.tools.prompts(id.as_deref()).await;
+    Ok(PromptsResult { prompts, errors })
+}
+
+/// `prompts.get`: one prompt of a server the session sees, expanded. A missing
+/// argument, an unknown prompt or content a message cannot carry is
+/// `BAD_ARGUMENT` with a message that says what to give.
+pub(crate) async fn prompt_get(
+    peer: &Arc<Peer>,
+    p: PromptGetParams,
+) -> Result<PromptGetResult, RpcError> {
+    let ctx = &peer.ctx;
+    let id = ctx.registry.find(&p.session)?.id;
+    ctx.shared
+        .tools
+        .get_prompt(&id, &p.server, &p.prompt, &p.arguments)
+        .await
+        .map_err(|e| RpcError::new(code::BAD_ARGUMENT, e))
 }

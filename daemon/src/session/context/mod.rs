@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 use tether_shared::EventKind;
 
-use crate::model::{Image, Message, Part, ProviderItem, Role};
+use crate::model::{Audio, Image, Message, Part, ProviderItem, Role};
 
 /// Appends what `kind` adds to the conversation, if anything.
 pub fn apply(messages: &mut Vec<Arc<Message>>, kind: &EventKind) {
@@ -75,11 +75,19 @@ pub fn apply(messages: &mut Vec<Arc<Message>>, kind: &EventKind) {
                 output: output.clone(),
                 is_error: *is_error,
             });
+            // `images` holds the result's media: audio too, by its MIME type.
             parts.extend(images.iter().map(|i| {
-                Part::Image(Image {
-                    mime_type: i.mime_type.clone(),
-                    data: i.data.clone(),
-                })
+                if i.mime_type.starts_with("audio/") {
+                    Part::Audio(Audio {
+                        mime_type: i.mime_type.clone(),
+                        data: i.data.clone(),
+                    })
+                } else {
+                    Part::Image(Image {
+                        mime_type: i.mime_type.clone(),
+                        data: i.data.clone(),
+                    })
+                }
             }));
             messages.push(Arc::new(Message {
                 role: Role::Tool,
@@ -87,6 +95,31 @@ pub fn apply(messages: &mut Vec<Arc<Message>>, kind: &EventKind) {
             }));
         }
         _ => {}
+    }
+}
+
+/// Leaves out the media `provider`'s `model` does not take (see [`drop_images`],
+/// [`drop_audio`], and models known to take no images): for every request, the
+/// session's and a compaction's.
+pub fn fit_media(messages: &mut [Arc<Message>], provider: &crate::config::Provider, model: &str) {
+    if !provider.images {
+        drop_images(messages);
+    } else if crate::model::known_text_only(model) {
+        let why = format!("{model} takes no images");
+        for m in messages.iter_mut().filter(|m| m.has_images()) {
+            *m = Arc::new(m.without_images_because(&why));
+        }
+    }
+    let no_audio = !provider.audio || provider.kind == crate::config::ProviderKind::Anthropic;
+    drop_audio(messages, no_audio);
+}
+
+/// Leaves out the audio a provider cannot take: all of it for one without
+/// `audio = true` (and for Anthropic, whose API has no audio input), else the
+/// clips that are neither wav nor mp3. Messages without audio stay shared.
+pub fn drop_audio(messages: &mut [Arc<Message>], all: bool) {
+    for m in messages.iter_mut().filter(|m| m.has_audio()) {
+        *m = Arc::new(m.without_audio(all));
     }
 }
 
@@ -230,6 +263,40 @@ mod tests {
                 }),
                 Part::Text("answer".into()),
             ]
+        );
+    }
+
+    #[test]
+    fn a_model_known_to_take_no_images_gets_the_note_without_config() {
+        let mut m = Vec::new();
+        apply(
+            &mut m,
+            &EventKind::ToolResult {
+                call_id: "c".into(),
+                tool: "ev__shot".into(),
+                output: "[image: image/png, 4 bytes base64]".into(),
+                is_error: false,
+                images: vec![ToolImage {
+                    mime_type: "image/png".into(),
+                    data: "AAAA".into(),
+                }],
+            },
+        );
+        let openai = crate::config::Config::default().providers["openai"].clone();
+        let mut sent = m.clone();
+        fit_media(&mut sent, &openai, "gpt-4.1-mini");
+        assert!(sent[0].has_images(), "a model that takes images keeps them");
+        fit_media(&mut sent, &openai, "deepseek-chat");
+        assert!(!sent[0].has_images());
+        assert_eq!(
+            sent[0].parts[0],
+            Part::ToolResult {
+                call_id: "c".into(),
+                output: "[image: image/png, 4 bytes base64]\n[1 image not shown: deepseek-chat \
+                         takes no images]"
+                    .into(),
+                is_error: false,
+            }
         );
     }
 }

@@ -39,6 +39,8 @@ pub fn message(m: &Message) -> u64 {
                     call_id, output, ..
                 } => text(call_id) + text(output),
                 Part::Image(_) => PER_IMAGE,
+                // About a minute of speech, as the audio models count it.
+                Part::Audio(_) => PER_IMAGE,
                 Part::Provider(item) => text(&item.item.to_string()),
             })
             .sum::<u64>()

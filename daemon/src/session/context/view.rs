@@ -236,7 +236,7 @@ pub fn cut_output(e: &mut Entry) {
     };
     let short = e.message.parts.iter().all(|p| match p {
         Part::ToolResult { output, .. } => output.len() <= MIN_CUT_BYTES,
-        Part::Image(_) => false,
+        Part::Image(_) | Part::Audio(_) => false,
         _ => true,
     });
     if *cut || short {
@@ -256,7 +256,7 @@ pub fn cut_output(e: &mut Entry) {
                 output: stub(tool, e.seq, output.len()),
                 is_error: *is_error,
             }),
-            Part::Image(_) => None,
+            Part::Image(_) | Part::Audio(_) => None,
             other => Some(other.clone()),
         })
         .collect();

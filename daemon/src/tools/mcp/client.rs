@@ -41,14 +41,14 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::asking::AskRoutes;
-use super::content;
+
 use super::error::{McpError, error_chain, init_error_reason, transport_error_text};
 use super::handler::{Handler, client_info};
 use super::notices::{Limiter, ProgressRoutes};
 use super::stdio::{ServerProcess, StderrTail};
 use super::supervisor::{Supervisor, startup_failure};
 use super::tasks::{Sniffed, TaskOnly};
-use super::types::{CallResult, McpTool, ServerEvent, ServerSpec, Transport};
+use super::types::{McpTool, ServerEvent, ServerSpec, Transport};
 
 /// Startup (spawn + `initialize`) may take at least this long whatever the
 /// per-request timeout: `npx`/`uvx` servers can take seconds to start.
@@ -63,8 +63,8 @@ const MAX_TOOL_PAGES: usize = 1000;
 /// background (no [`ServerEvent::Closed`] is sent); if the runtime is gone too,
 /// the child's process group is killed.
 pub struct McpClient {
-    name: String,
-    peer: Peer<RoleClient>,
+    pub(super) name: String,
+    pub(super) peer: Peer<RoleClient>,
     progress: ProgressRoutes,
     /// The ask channels of the calls running (see `asking`).
     asks: AskRoutes,
@@ -72,7 +72,7 @@ pub struct McpClient {
     task_only: TaskOnly,
     /// Cancellations sent for dropped calls.
     background: tokio_util::task::TaskTracker,
-    timeout: Duration,
+    pub(super) timeout: Duration,
     pid: Option<u32>,
     stderr: StderrTail,
     shutdown: CancellationToken,
@@ -268,13 +268,8 @@ impl McpClient {
             .collect()
     }
 
-    /// `tools/call`, with the result as text for the model and its `isError`.
-    ///
-    /// Text content is joined with "\n"; images and audio become
-    /// "[image: MIME, N bytes base64]"; an embedded resource gives its text or
-    /// "[resource: URI]"; a resource link "[resource link: URI]";
-    /// `structuredContent` is appended as pretty JSON when there is no text.
-    /// `arguments` must be a JSON object (or null for none).
+    /// `tools/call`, with the result as text for the model (see `content`) and
+    /// its `isError`. `arguments` must be a JSON object (or null for none).
     ///
     /// Past the server's timeout the request is cancelled on the server
     /// (`notifications/cancelled`) and [`McpError::Timeout`] is returned.
@@ -289,11 +284,14 @@ impl McpClient {
     ) -> Result<(String, bool), McpError> {
         self.call_tool_with_progress(name, arguments, None)
             .await
-            .map(|r| (r.text, r.is_error))
+            .map(|r| {
+                let text = super::content::convert_result(&self.name, &r, 1 << 20).text;
+                (text, r.is_error.unwrap_or(false))
+            })
     }
 
-    /// [`McpClient::call_tool`], keeping the result's images for the model and
-    /// asking the server for progress: the request carries a `progressToken`,
+    /// `tools/call`, the result as the server sent it (`content::convert_result`
+    /// makes it the model's), asking the server for progress: the request carries a `progressToken`,
     /// and each `notifications/progress` for it becomes a line
     /// `[progress N/TOTAL] MESSAGE` sent to `live` (at most every 100 ms, and
     /// always the last one) until the call ends.
@@ -302,7 +300,7 @@ impl McpClient {
         name: &str,
         arguments: serde_json::Value,
         live: Option<UnboundedSender<String>>,
-    ) -> Result<CallResult, McpError> {
+    ) -> Result<rmcp::model::CallToolResult, McpError> {
         let request = format!("tools/call `{name}`");
         let mut params = CallToolRequestParams::new(name.to_string());
         match arguments {
@@ -323,11 +321,7 @@ impl McpClient {
             }
         };
         match tokio::time::timeout(self.timeout, call).await {
-            Ok(Ok(result)) => Ok(CallResult {
-                text: content::result_to_text(&result),
-                is_error: result.is_error.unwrap_or(false),
-                images: content::result_images(&result),
-            }),
+            Ok(Ok(result)) => Ok(result),
             Ok(Err(e)) => Err(self.service_error(&request, e)),
             Err(_elapsed) => {
                 tracing::info!(server = %self.name, tool = %name, timeout = ?self.timeout, "mcp tool call timed out; cancelled");
@@ -344,7 +338,7 @@ impl McpClient {
         arguments: serde_json::Value,
         live: Option<UnboundedSender<String>>,
         asks: Option<UnboundedSender<crate::tools::ServerAsk>>,
-    ) -> Result<CallResult, McpError> {
+    ) -> Result<rmcp::model::CallToolResult, McpError> {
         let _route = asks.map(|tx| self.asks.add(tx));
         self.call_tool_with_progress(name, arguments, live).await
     }
@@ -411,7 +405,7 @@ impl McpClient {
         tracing::info!(server = %self.name, "mcp server stopped");
     }
 
-    fn timeout_error(&self, request: String) -> McpError {
+    pub(super) fn timeout_error(&self, request: String) -> McpError {
         McpError::Timeout {
             server: self.name.clone(),
             request,
@@ -419,7 +413,7 @@ impl McpClient {
         }
     }
 
-    fn service_error(&self, request: &str, error: ServiceError) -> McpError {
+    pub(super) fn service_error(&self, request: &str, error: ServiceError) -> McpError {
         let server = self.name.clone();
         let request = request.to_string();
         let protocol = |reason: String| McpError::Protocol {

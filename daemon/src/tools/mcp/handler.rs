@@ -1,6 +1,6 @@
 //! The rmcp client handler: receives a server's notifications (log messages, progress,
-//! tool list changes), logs them rate-limited and routes progress to its call; passes
-//! its questions and sampling requests to `asking`.
+//! tool and resource list changes, resource updates), logs them rate-limited and routes
+//! progress to its call; passes its questions and sampling requests to `asking`.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -128,6 +128,22 @@ impl ClientHandler for Handler {
         _context: rmcp::service::RequestContext<RoleClient>,
     ) -> Result<rmcp::model::CreateMessageResult, rmcp::ErrorData> {
         asking::sample(&self.asks, &self.server, params).await
+    }
+
+    async fn on_resource_list_changed(&self, _context: NotificationContext<RoleClient>) {
+        tracing::debug!(server = %self.server, "mcp server resource list changed");
+        let _ = self.events.send(ServerEvent::ResourcesChanged);
+    }
+
+    async fn on_resource_updated(
+        &self,
+        params: rmcp::model::ResourceUpdatedNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        tracing::debug!(server = %self.server, uri = %params.uri, "mcp server resource updated");
+        let _ = self
+            .events
+            .send(ServerEvent::ResourceUpdated { uri: params.uri });
     }
 
     fn get_info(&self) -> ClientConfig {

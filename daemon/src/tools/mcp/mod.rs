@@ -5,7 +5,8 @@
 //! (rate-limited by `notices`); `supervisor` owns the rmcp service loop and the child
 //! process that `stdio` starts in its own process group; `tasks` spots task-only
 //! tools; `asking` routes a server's questions and sampling requests to the session
-//! whose call it serves; `content` turns a result into text and images for the model.
+//! whose call it serves; `content` turns a result into text and images for the model;
+//! `resources` lists and reads resources and prompts.
 
 mod asking;
 mod client;
@@ -13,6 +14,7 @@ mod content;
 mod error;
 mod handler;
 mod notices;
+mod resources;
 mod stdio;
 mod supervisor;
 mod tasks;
@@ -21,5 +23,7 @@ mod tests;
 mod types;
 
 pub use client::McpClient;
+pub use content::{Converter, convert_result};
 pub use error::McpError;
+pub use resources::Offers;
 pub use types::{McpTool, ServerEvent, ServerSpec, Transport};

@@ -58,6 +58,14 @@ pub struct McpTool {
 pub enum ServerEvent {
     /// The server sent `notifications/tools/list_changed`.
     ToolsChanged,
+    /// The server sent `notifications/resources/list_changed`.
+    ResourcesChanged,
+    /// The server sent `notifications/resources/updated` for a resource tether
+    /// subscribed to.
+    ResourceUpdated {
+        /// The resource.
+        uri: String,
+    },
     /// The connection ended (transport closed, process exited) other than by
     /// [`McpClient::shutdown`](super::McpClient::shutdown). Sent once. `error`
     /// is `None` only when a stdio server exited with status 0.
@@ -65,18 +73,6 @@ pub enum ServerEvent {
         /// Why, in one line for users.
         error: Option<String>,
     },
-}
-
-/// What a `tools/call` answered: its text for the model, its `isError`, and the images
-/// it carried (see `content::result_images`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct CallResult {
-    /// The result as text (images as placeholders).
-    pub text: String,
-    /// The result's `isError`.
-    pub is_error: bool,
-    /// Its images, within the size caps.
-    pub images: Vec<tether_shared::event::ToolImage>,
 }
 
 impl From<Tool> for McpTool {

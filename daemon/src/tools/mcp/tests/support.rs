@@ -127,7 +127,7 @@ pub(super) async fn closed_error(rx: &mut UnboundedReceiver<ServerEvent>) -> Opt
     loop {
         match next_event(rx, "ServerEvent::Closed").await {
             Some(ServerEvent::Closed { error }) => return error,
-            Some(ServerEvent::ToolsChanged) => {}
+            Some(_) => {}
             None => panic!("event channel ended without Closed"),
         }
     }
