@@ -30,7 +30,7 @@ fn context(dir: &std::path::Path) -> Arc<DaemonContext> {
         http: reqwest::Client::new(),
         tracker: TaskTracker::new(),
         windows: Default::default(),
-        sessions_changed: tokio::sync::watch::channel(0).0,
+        list: Default::default(),
         notifier: crate::notify::Notifier::disabled(),
     });
     let options = DaemonOptions {
