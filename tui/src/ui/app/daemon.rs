@@ -97,6 +97,10 @@ impl App {
                     );
                 }
             }
+            FromDaemon::SessionsChanged { sessions, removed } => {
+                let list = self.list.with_changes(sessions, &removed);
+                self.daemon_message(FromDaemon::Sessions(list));
+            }
             FromDaemon::Sessions(list) => {
                 // The attached session's summary rides along with the list.
                 if let Some(v) = self.session.as_mut()
