@@ -350,6 +350,8 @@ fn a_whole_list_after_deltas_replaces_them() {
         removed: vec![],
     });
     assert_eq!(app.list.sessions.len(), 5);
-    app.on_daemon(FromDaemon::Sessions(sessions().into_iter().take(1).collect()));
+    app.on_daemon(FromDaemon::Sessions(
+        sessions().into_iter().take(1).collect(),
+    ));
     assert_eq!(app.list.sessions.len(), 1);
 }
