@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use tether_tests::measure::rss_kib;
 use tether_tests::raw::Raw;
 use tether_tests::{ModelServer, Reply, TestEnv};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -238,6 +239,7 @@ async fn main() {
         ("100 with deltas", 100, true),
         ("100 with whole lists", 100, false),
         ("none (again)", 0, true),
+        ("100 with deltas (again)", 100, true),
     ] {
         let mut subs = Vec::new();
         for _ in 0..n {
@@ -248,10 +250,11 @@ async fn main() {
         let read: u64 = subs.iter().map(|s| s.counts().0).sum::<u64>() - before;
         eprintln!("{what}: {wall:?} per turn");
         rows.push(format!(
-            "| {what} | {:.1} ms | {:.1} ms | {:.1} MB |",
+            "| {what} | {:.1} ms | {:.1} ms | {:.1} MB | {:.0} MiB |",
             wall.as_secs_f64() * 1000.0,
             cpu.as_secs_f64() * 1000.0,
-            read as f64 / 1e6
+            read as f64 / 1e6,
+            rss_kib(pid) as f64 / 1024.0
         ));
         for s in subs {
             s.task.abort();
@@ -264,7 +267,7 @@ async fn main() {
         sessions + 1
     );
     println!(
-        "| list subscribers | wall time per turn | daemon CPU per turn | pushed to all subscribers |\n|---|---|---|---|"
+        "| list subscribers | wall time per turn | daemon CPU per turn | pushed to all subscribers | daemon RSS after |\n|---|---|---|---|---|"
     );
     for r in &rows {
         println!("{r}");
