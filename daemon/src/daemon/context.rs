@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::rpc::keys::InFlight;
+use crate::rpc::list_cache::ListCache;
 use crate::session::Registry;
 use crate::session::SessionShared;
 
@@ -48,6 +49,8 @@ pub struct DaemonContext {
     pub clients: AtomicUsize,
     /// Request keys being handled now (see [`crate::rpc::keys`]).
     pub(crate) keys_in_flight: InFlight,
+    /// The whole session list, encoded once for every whole-list subscriber.
+    pub(crate) list_cache: ListCache,
     started: Instant,
     conn_tracker: TaskTracker,
 }
@@ -68,6 +71,7 @@ impl DaemonContext {
             closing: CancellationToken::new(),
             clients: AtomicUsize::new(0),
             keys_in_flight: InFlight::default(),
+            list_cache: ListCache::default(),
             started: Instant::now(),
             conn_tracker: TaskTracker::new(),
         }

@@ -62,7 +62,7 @@ pub async fn run(options: DaemonOptions, shutdown: CancellationToken) -> anyhow:
         http,
         tracker: session_tracker.clone(),
         windows: Arc::new(WindowBook::open(&options.state_dir)),
-        sessions_changed: tokio::sync::watch::channel(0).0,
+        list: Default::default(),
         notifier: notifier.clone(),
     });
     let sessions_cancel = CancellationToken::new();

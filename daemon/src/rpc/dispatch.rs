@@ -16,7 +16,7 @@ use super::{errors, keys};
 use crate::store::KeyRecord;
 
 /// What a request gets: a result to send, or `None` when the handler answered
-/// itself (`session.attach`) or the connection ended first (`session.wait`,
+/// itself (`session.attach`, `sessions.subscribe`) or the connection ended first (`session.wait`,
 /// `sessions.wait_any`).
 pub(super) type Reply = Result<Option<Value>, RpcError>;
 
@@ -88,7 +88,7 @@ async fn dispatch(peer: &Arc<Peer>, req: Request, key: Option<KeyRecord>) -> Rep
         }
         m::SessionsSubscribe::NAME => {
             let p = decode::<m::SessionsSubscribe>(params)?;
-            encode::<m::SessionsSubscribe>(sessions::subscribe(peer, p))
+            sessions::subscribe(peer, id, p).await.map(|()| None)
         }
         m::SessionGet::NAME => {
             let p = decode::<m::SessionGet>(params)?;

@@ -1,11 +1,9 @@
 //! Live streaming to a client: the feed of each attached session (live
 //! messages in order, a lagging feed caught up from the store, `session.closed`
-//! when the session ends) and the session-list feed of `sessions.subscribe`.
-
-use std::time::Duration;
+//! when the session ends). The session-list feed is in `list_feed.rs`.
 
 use tether_shared::Live;
-use tether_shared::protocol::{LiveParams, SessionClosedParams, SessionsUpdatedParams, method};
+use tether_shared::protocol::{LiveParams, SessionClosedParams, method};
 use tokio_util::sync::CancellationToken;
 use tracing::debug;
 
@@ -13,28 +11,6 @@ use super::peer::Peer;
 use crate::session::{SessionHandle, Subscription};
 
 impl Peer {
-    /// Pushes the session list whenever it changes, at most every 100 ms.
-    pub(super) async fn list_feed(&self, mut rx: tokio::sync::watch::Receiver<u64>) {
-        loop {
-            tokio::select! {
-                _ = self.done.cancelled() => return,
-                r = rx.changed() => if r.is_err() { return },
-            }
-            // Coalesce a burst (a streaming turn changes state several times).
-            tokio::select! {
-                _ = self.done.cancelled() => return,
-                _ = tokio::time::sleep(Duration::from_millis(100)) => {}
-            }
-            rx.mark_unchanged();
-            let list = SessionsUpdatedParams {
-                sessions: self.ctx.registry.list(),
-            };
-            if !self.notify::<method::SessionsUpdated>(&list).await {
-                return;
-            }
-        }
-    }
-
     /// Sends one live message of a session; false when the connection is gone.
     async fn send_live(&self, session_id: &str, live: Live) -> bool {
         let p = LiveParams {

@@ -12,6 +12,8 @@ mod errors;
 mod feed;
 mod handlers;
 pub(crate) mod keys;
+pub(crate) mod list_cache;
+mod list_feed;
 pub mod listener;
 mod outbox;
 mod paging;

@@ -31,6 +31,8 @@ pub(super) struct Peer {
     pub(super) done: CancellationToken,
     /// This client subscribed to session list changes.
     pub(super) list_feed: AtomicBool,
+    /// ... and asked for them as deltas (`sessions.changed`), at its last subscribe.
+    pub(super) list_deltas: AtomicBool,
 }
 
 impl Peer {
@@ -43,6 +45,7 @@ impl Peer {
             feeds: Mutex::new(HashMap::new()),
             done,
             list_feed: AtomicBool::new(false),
+            list_deltas: AtomicBool::new(false),
         }
     }
 

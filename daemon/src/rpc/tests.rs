@@ -30,7 +30,7 @@ fn context(dir: &std::path::Path) -> Arc<DaemonContext> {
         http: reqwest::Client::new(),
         tracker: TaskTracker::new(),
         windows: Default::default(),
-        sessions_changed: tokio::sync::watch::channel(0).0,
+        list: Default::default(),
         notifier: crate::notify::Notifier::disabled(),
     });
     let options = DaemonOptions {
@@ -69,6 +69,25 @@ impl Pipe {
             let msg: Value = serde_json::from_slice(&bytes).unwrap();
             if msg.get("id") == Some(&json!(id)) {
                 return msg;
+            }
+        }
+    }
+}
+
+impl Pipe {
+    /// The next notification called `method`, skipping others (10 s limit).
+    async fn notification(&mut self, method: &str) -> Value {
+        loop {
+            let frame = tokio::time::timeout(Duration::from_secs(10), self.reader.next())
+                .await
+                .unwrap_or_else(|_| panic!("no {method} within 10 s"))
+                .unwrap();
+            let Frame::Line(bytes) = frame else {
+                panic!("no {method}: {frame:?}");
+            };
+            let msg: Value = serde_json::from_slice(&bytes).unwrap();
+            if msg["method"] == method {
+                return msg["params"].clone();
             }
         }
     }
@@ -142,4 +161,64 @@ async fn every_method_of_the_table_has_a_handler() {
             "{name} has no handler"
         );
     }
+}
+
+/// Issue 13: a delta subscriber is sent the sessions that changed, looked up
+/// when sent (one gone by then is a removal); one that falls behind the change
+/// broadcast is sent the whole list instead, never a gap.
+#[tokio::test]
+async fn a_delta_feed_sends_removals_and_resyncs_with_the_whole_list_when_it_lags() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = context(dir.path());
+    let mut pipe = served(ctx.clone());
+    let hello = json!({"protocol_version": PROTOCOL_VERSION});
+    assert!(pipe.call(1, "hello", hello).await.get("result").is_some());
+    let r = pipe
+        .call(2, "sessions.subscribe", json!({"deltas": true}))
+        .await;
+    assert_eq!(r["result"], json!([]));
+    // A burst for one session is one entry.
+    for _ in 0..5 {
+        ctx.shared.list_changed("s-gone");
+    }
+    ctx.shared.list_removed("s-killed");
+    let c = pipe.notification("sessions.changed").await;
+    assert_eq!(
+        c,
+        json!({"sessions": [], "removed": ["s-gone", "s-killed"]})
+    );
+    // More changes than the broadcast holds, with no chance for the feed to run
+    // in between (this runtime has one thread): it lags, and resyncs.
+    for i in 0..5000 {
+        ctx.shared.list_changed(&format!("s-{i}"));
+    }
+    let u = pipe.notification("sessions.updated").await;
+    assert_eq!(u, json!({"sessions": []}));
+    // Deltas again after the resync.
+    ctx.shared.list_removed("s-after");
+    let c = pipe.notification("sessions.changed").await;
+    assert_eq!(c["removed"], json!(["s-after"]));
+}
+
+/// A subscriber without params is sent whole lists, as before issue 13, and a
+/// later subscribe on the same connection switches its one feed to deltas.
+#[tokio::test]
+async fn a_subscribe_without_params_gets_whole_lists() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = context(dir.path());
+    let mut pipe = served(ctx.clone());
+    let hello = json!({"protocol_version": PROTOCOL_VERSION});
+    assert!(pipe.call(1, "hello", hello).await.get("result").is_some());
+    let r = pipe.call(2, "sessions.subscribe", Value::Null).await;
+    assert_eq!(r["result"], json!([]));
+    ctx.shared.list_changed("s-1");
+    let u = pipe.notification("sessions.updated").await;
+    assert_eq!(u, json!({"sessions": []}));
+    let r = pipe
+        .call(3, "sessions.subscribe", json!({"deltas": true}))
+        .await;
+    assert_eq!(r["result"], json!([]));
+    ctx.shared.list_removed("s-2");
+    let c = pipe.notification("sessions.changed").await;
+    assert_eq!(c["removed"], json!(["s-2"]));
 }

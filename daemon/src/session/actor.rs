@@ -345,9 +345,7 @@ impl SessionActor {
             }
         });
         if changed {
-            self.shared
-                .sessions_changed
-                .send_modify(|n| *n = n.wrapping_add(1));
+            self.shared.list_changed(&self.row.id);
         }
         self.publish_queue();
     }

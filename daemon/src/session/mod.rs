@@ -3,6 +3,7 @@
 
 mod actor;
 mod budget;
+mod changes;
 mod compaction;
 pub mod context;
 mod error;
@@ -24,6 +25,7 @@ mod turn;
 mod workers;
 
 pub use actor::spawn_new;
+pub use changes::{ListChange, ListChanges};
 pub use error::SessionError;
 pub use handle::{SessionHandle, Subscription};
 pub use project::ProjectInstructions;

@@ -120,6 +120,12 @@ impl Registry {
         v
     }
 
+    /// One session's summary, by id; `None` once it is gone. Delta list feeds
+    /// look changed sessions up with it when they send.
+    pub fn info_of(&self, id: &str) -> Option<SessionInfo> {
+        self.read().get(id).map(|h| h.info())
+    }
+
     /// How many sessions there are.
     pub fn len(&self) -> usize {
         self.read().len()
@@ -281,9 +287,7 @@ impl Registry {
             let _ = handle.subscribe().await;
         }
         info!(session = %name, "session created");
-        self.shared
-            .sessions_changed
-            .send_modify(|n| *n = n.wrapping_add(1));
+        self.shared.list_changed(&handle.id);
         Ok(handle.info())
     }
 
@@ -398,9 +402,7 @@ impl Registry {
         self.write().insert(handle.id.clone(), handle.clone());
         drop(_one_at_a_time);
         info!(session = %row.name, from = %source.name, at, "session forked");
-        self.shared
-            .sessions_changed
-            .send_modify(|n| *n = n.wrapping_add(1));
+        self.shared.list_changed(&handle.id);
         Ok(handle.info())
     }
 
@@ -413,6 +415,8 @@ impl Registry {
     ) -> Result<String, SessionError> {
         let handle = self.find(name_or_id)?;
         self.write().remove(&handle.id);
+        // Gone from the list now, whatever happens to the deletion below.
+        self.shared.list_removed(&handle.id);
         handle.stop().await;
         self.shared.tools.detach_session(&handle.id).await;
         self.shared.project.detach(&handle.id).await;
@@ -428,9 +432,6 @@ impl Registry {
             .await
             .map_err(SessionError::NotDeleted)?;
         info!(session = %handle.name, "session killed");
-        self.shared
-            .sessions_changed
-            .send_modify(|n| *n = n.wrapping_add(1));
         Ok(handle.id)
     }
 

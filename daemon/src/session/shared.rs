@@ -7,6 +7,7 @@ use tether_shared::SessionState;
 use tether_shared::protocol::SessionInfo;
 use tokio_util::task::TaskTracker;
 
+use super::changes::ListChanges;
 use super::context::window::WindowBook;
 use super::project::ProjectInstructions;
 use crate::config::ConfigSource;
@@ -29,11 +30,23 @@ pub struct SessionShared {
     pub tracker: TaskTracker,
     /// The context windows learned and probed, shared by every session.
     pub windows: Arc<WindowBook>,
-    /// Bumped whenever any session's summary changes, or one is created or
-    /// killed. A watch: list viewers want "something changed", not each change.
-    pub sessions_changed: tokio::sync::watch::Sender<u64>,
+    /// Every change to the session list goes through it (see
+    /// [`SessionShared::list_changed`]).
+    pub list: ListChanges,
     /// Runs `[notify] command` for the notices sessions hand it (issue 11).
     pub notifier: crate::notify::Notifier,
+}
+
+impl SessionShared {
+    /// Session `id`'s summary changed, or it was created: list viewers hear of it.
+    pub fn list_changed(&self, id: &str) {
+        self.list.changed(id);
+    }
+
+    /// Session `id` was removed: list viewers hear of it.
+    pub fn list_removed(&self, id: &str) {
+        self.list.removed(id);
+    }
 }
 
 /// A session's summary from its row and what the actor knows; the error is shown

@@ -30,6 +30,8 @@ pub use requests::{METHODS, Method, MethodInfo, NotificationMethod, is_mutating,
 pub use types::*;
 
 #[cfg(test)]
+mod list_tests;
+#[cfg(test)]
 mod snapshot_events;
 #[cfg(test)]
 mod snapshot_prompts;

@@ -18,8 +18,9 @@ use super::types::{
     CompactParams, CompactResult, CreateParams, DecideParams, DecideResult, Empty, ForkParams,
     HelloParams, HelloResult, InterruptResult, KillResult, LiveParams, LogsParams, LogsResult,
     RuleRemoveParams, RuleRemoveResult, SearchParams, SearchResult, SendParams, SendResult,
-    SessionClosedParams, SessionInfo, SessionRef, SessionsUpdatedParams, StopResult,
-    ToolServerInfo, ToolsParams, WaitAnyParams, WaitAnyResult, WaitParams, WaitResult,
+    SessionClosedParams, SessionInfo, SessionRef, SessionsChangedParams, SessionsUpdatedParams,
+    StopResult, SubscribeParams, ToolServerInfo, ToolsParams, WaitAnyParams, WaitAnyResult,
+    WaitParams, WaitResult,
 };
 use super::types::{PromptGetParams, PromptGetResult, PromptsParams, PromptsResult};
 
@@ -147,8 +148,9 @@ methods! {
     SessionCreate, SESSION_CREATE = "session.create", CreateParams => SessionInfo, mutating: true;
     /// List sessions.
     SessionList, SESSION_LIST = "session.list", Empty => Vec<SessionInfo>, mutating: false;
-    /// List sessions, then get `sessions.updated` whenever the list changes.
-    SessionsSubscribe, SESSIONS_SUBSCRIBE = "sessions.subscribe", Empty => Vec<SessionInfo>, mutating: false;
+    /// List sessions, then get `sessions.updated` (or, with `deltas`, `sessions.changed`)
+    /// whenever the list changes.
+    SessionsSubscribe, SESSIONS_SUBSCRIBE = "sessions.subscribe", SubscribeParams => Vec<SessionInfo>, mutating: false;
     /// One session's info.
     SessionGet, SESSION_GET = "session.get", SessionRef => SessionInfo, mutating: false;
     /// Send a message.
@@ -200,8 +202,10 @@ notifications! {
     SessionLive, SESSION_LIVE = "session.live", LiveParams;
     /// An attached session was killed; its feed ends.
     SessionClosed, SESSION_CLOSED = "session.closed", SessionClosedParams;
-    /// The session list changed.
+    /// The session list changed: the whole list.
     SessionsUpdated, SESSIONS_UPDATED = "sessions.updated", SessionsUpdatedParams;
+    /// The session list changed: only what changed (`sessions.subscribe` with `deltas`).
+    SessionsChanged, SESSIONS_CHANGED = "sessions.changed", SessionsChangedParams;
     /// The daemon is shutting down.
     DaemonShutdown, DAEMON_SHUTDOWN = "daemon.shutdown", Empty;
 }

@@ -295,7 +295,7 @@ fn methods() -> Vec<(&'static str, String, String)> {
         ),
         (
             method::SESSIONS_SUBSCRIBE,
-            request::<method::SessionsSubscribe>(Empty {}),
+            request::<method::SessionsSubscribe>(SubscribeParams::default()),
             result::<method::SessionsSubscribe>(vec![info()]),
         ),
         (

@@ -581,6 +581,40 @@ pub struct SessionsUpdatedParams {
     pub sessions: Vec<SessionInfo>,
 }
 
+/// `sessions.subscribe` params (issue 13). Absent, `null`, `{}` or anything
+/// but `{"deltas": true}` subscribes to whole lists, as before: whatever a
+/// client sent as this method's params was ignored until then, so it still is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SubscribeParams {
+    /// After the reply, send `sessions.changed` with only what changed instead
+    /// of the whole list in `sessions.updated`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deltas: bool,
+}
+
+impl<'de> Deserialize<'de> for SubscribeParams {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let v = serde_json::Value::deserialize(deserializer)?;
+        Ok(SubscribeParams {
+            deltas: v.get("deltas").and_then(serde_json::Value::as_bool) == Some(true),
+        })
+    }
+}
+
+/// `sessions.changed` notification params (issue 13): what changed in the
+/// session list since the last `sessions.changed` or `sessions.updated`, for a
+/// client that subscribed with `{"deltas": true}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SessionsChangedParams {
+    /// The sessions created or changed, each with its latest summary: put each
+    /// in place of the one with its id, or add it.
+    #[serde(default)]
+    pub sessions: Vec<SessionInfo>,
+    /// The ids of sessions that are gone.
+    #[serde(default)]
+    pub removed: Vec<String>,
+}
+
 /// `session.closed` notification params: an attached session was killed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SessionClosedParams {

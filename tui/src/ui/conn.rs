@@ -144,6 +144,14 @@ pub enum FromDaemon {
     Disconnected(String),
     /// The session list.
     Sessions(Vec<SessionInfo>),
+    /// What changed in the session list (`sessions.changed`): put these in
+    /// place of the sessions with their ids (or add them); drop `removed`.
+    SessionsChanged {
+        /// Sessions created or changed, with their latest summaries.
+        sessions: Vec<SessionInfo>,
+        /// Ids of sessions that are gone.
+        removed: Vec<String>,
+    },
     /// An attach reply.
     Attached(Box<AttachResult>),
     /// Older events.
@@ -325,8 +333,12 @@ pub async fn run(
         };
         let _ = from.send(FromDaemon::Connected);
         let mut pending: HashMap<u64, Pending> = HashMap::new();
-        // The session list is pushed from now on (sessions.updated).
-        if let Ok(id) = client.send::<method::SessionsSubscribe>(&Empty {}).await {
+        // The session list is pushed from now on: what changed (sessions.changed),
+        // or the whole list when the daemon resyncs us (sessions.updated).
+        if let Ok(id) = client
+            .send::<method::SessionsSubscribe>(&SubscribeParams { deltas: true })
+            .await
+        {
             pending.insert(id, Pending::List);
         }
         // Re-attach after a reconnect, from the last event the app has.
@@ -467,6 +479,13 @@ pub async fn run(
                         } else if let Some(updated) = method::SessionsUpdated::params_of(&n) {
                             if let Ok(u) = updated {
                                 let _ = from.send(FromDaemon::Sessions(u.sessions));
+                            }
+                        } else if let Some(changed) = method::SessionsChanged::params_of(&n) {
+                            if let Ok(c) = changed {
+                                let _ = from.send(FromDaemon::SessionsChanged {
+                                    sessions: c.sessions,
+                                    removed: c.removed,
+                                });
                             }
                         } else if method::SessionClosed::params_of(&n).is_some() {
                             attached = None;

@@ -4,10 +4,11 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use serde_json::Value;
 use tether_shared::notify::NotifyEvent;
 use tether_shared::protocol::{
-    CreateParams, Empty, ForkParams, KillResult, RpcError, SessionInfo, SessionRef, WaitAnyParams,
-    WaitAnyResult, WaitingSession,
+    CreateParams, Empty, ForkParams, KillResult, RpcError, SessionInfo, SessionRef,
+    SubscribeParams, WaitAnyParams, WaitAnyResult, WaitingSession,
 };
 use tracing::Instrument;
 
@@ -39,20 +40,31 @@ pub(crate) fn list(peer: &Arc<Peer>, _: Empty) -> Result<Vec<SessionInfo>, RpcEr
     Ok(peer.ctx.registry.list())
 }
 
-/// `sessions.subscribe`: the list now, then `sessions.updated` on each change
-/// (one list feed per connection, however often it subscribes).
-pub(crate) fn subscribe(peer: &Arc<Peer>, _: Empty) -> Result<Vec<SessionInfo>, RpcError> {
+/// `sessions.subscribe`: answers request `id` itself with the list now, then
+/// starts the list feed (`list_feed.rs`), so every push follows the reply: whole
+/// lists, or with `deltas` only what changed. One list feed per connection,
+/// however often it subscribes; the last subscribe says which kind it sends.
+pub(crate) async fn subscribe(
+    peer: &Arc<Peer>,
+    id: Value,
+    p: SubscribeParams,
+) -> Result<(), RpcError> {
     let ctx = &peer.ctx;
+    peer.list_deltas.store(p.deltas, Ordering::SeqCst);
     let already = peer.list_feed.swap(true, Ordering::SeqCst);
-    let mut rx = ctx.shared.sessions_changed.subscribe();
-    rx.mark_unchanged();
-    let list = ctx.registry.list();
+    // Subscribed before the list is read, so a change in between is sent after
+    // it, not missed; the version is read before the list, so the list holds
+    // every change counted in it.
+    let changes = ctx.shared.list.subscribe();
+    let seen = ctx.shared.list.version();
+    let list = serde_json::to_value(ctx.registry.list()).map_err(errors::internal)?;
+    peer.reply(id, Ok(list)).await;
     if !already {
         let conn = peer.clone();
         ctx.tracker()
-            .spawn(async move { conn.list_feed(rx).await }.in_current_span());
+            .spawn(async move { conn.list_feed(changes, seen).await }.in_current_span());
     }
-    Ok(list)
+    Ok(())
 }
 
 /// `session.get`.
@@ -88,7 +100,7 @@ pub(crate) async fn wait_any(
     };
     // Subscribed before the first look, so a change between the look and the
     // wait is not missed.
-    let mut rx = ctx.shared.sessions_changed.subscribe();
+    let mut rx = ctx.shared.list.watch();
     let found = async {
         loop {
             rx.borrow_and_update();

@@ -5,7 +5,8 @@
 //! list's approval prompt.
 //!
 //! Everything here follows the session list the daemon pushes
-//! (`sessions.updated`), which covers every session, the one on screen too.
+//! (`sessions.changed` applied to the list, or a whole `sessions.updated`), which
+//! covers every session, the one on screen too.
 
 use std::collections::{HashMap, HashSet};
 

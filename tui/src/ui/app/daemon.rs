@@ -16,7 +16,10 @@ impl App {
             return;
         }
         match self.screen {
-            Screen::List => self.outbox.push(ToDaemon::ListSessions),
+            // The list is pushed (`sessions.changed`, and a whole list should the
+            // daemon resync us): polling it would cost the whole list each second,
+            // megabytes with 10,000 sessions (issue 13).
+            Screen::List => {}
             Screen::Session => {
                 if let Some(id) = self.session_name() {
                     self.outbox.push(ToDaemon::Refresh { session: id });
@@ -97,6 +100,10 @@ impl App {
                             .into(),
                     );
                 }
+            }
+            FromDaemon::SessionsChanged { sessions, removed } => {
+                let list = self.list.with_changes(sessions, &removed);
+                self.daemon_message(FromDaemon::Sessions(list));
             }
             FromDaemon::Sessions(list) => {
                 // The attached session's summary rides along with the list.

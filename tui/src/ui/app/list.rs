@@ -40,6 +40,29 @@ impl ListState {
         out
     }
 
+    /// The list with a `sessions.changed` applied: each changed session in
+    /// place of the one with its id (or added), the removed ones gone, in the
+    /// daemon's order (oldest first, then by name).
+    pub fn with_changes(&self, changed: Vec<SessionInfo>, removed: &[String]) -> Vec<SessionInfo> {
+        let mut list: Vec<SessionInfo> = self
+            .sessions
+            .iter()
+            .filter(|s| !removed.contains(&s.id))
+            .cloned()
+            .collect();
+        for info in changed {
+            if removed.contains(&info.id) {
+                continue;
+            }
+            match list.iter_mut().find(|s| s.id == info.id) {
+                Some(s) => *s = info,
+                None => list.push(info),
+            }
+        }
+        list.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.name.cmp(&b.name)));
+        list
+    }
+
     /// The id of the selected session, if one is selected.
     pub fn selected_id(&self) -> Option<String> {
         self.visible().get(self.selected).map(|s| s.id.clone())

@@ -298,3 +298,60 @@ fn the_selection_follows_its_session_when_the_list_reorders() {
     assert_eq!(app.screen, Screen::List);
     assert_eq!(app.list.selected_id().as_deref(), Some(chosen.as_str()));
 }
+
+/// `sessions.changed` (issue 13): a changed session replaces the one with its
+/// id, a new one is added in the daemon's order, a removed one goes, and the
+/// selection follows its session.
+#[test]
+fn a_list_delta_upserts_removes_and_keeps_the_selection() {
+    let mut app = scene::list();
+    // nightly-build failed, so it is listed among those that need a person.
+    app.list.select_id(Some("01JQ7Z5D9E"));
+    assert_eq!(app.list.selected, 0);
+    let mut fixed = info("01JQ7Z5D9E", "nightly-build", SessionState::Idle);
+    fixed.last_seq = 40;
+    let mut older = info("01JQ7Z0000", "aaa-older", SessionState::Idle);
+    older.created_at = "2026-02-01T00:00:00Z".into();
+    app.on_daemon(FromDaemon::SessionsChanged {
+        sessions: vec![fixed.clone(), older],
+        removed: vec!["01JQ7Z4B2C".into(), "not-listed".into()],
+    });
+    let names: Vec<&str> = app.list.sessions.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["aaa-older", "api-refactor", "nightly-build", "scratch"]
+    );
+    assert_eq!(app.list.sessions[2], fixed);
+    // Idle now, nightly-build moved down among the others; the selection moved with it.
+    assert_eq!(app.list.selected_id().as_deref(), Some("01JQ7Z5D9E"));
+    assert_eq!(app.list.selected, 2, "{:?}", app.list.visible());
+    // An empty delta changes nothing; removing the selected session keeps the row.
+    let before = app.list.sessions.clone();
+    app.on_daemon(FromDaemon::SessionsChanged {
+        sessions: vec![],
+        removed: vec![],
+    });
+    assert_eq!(app.list.sessions, before);
+    app.on_daemon(FromDaemon::SessionsChanged {
+        sessions: vec![],
+        removed: vec!["01JQ7Z5D9E".into()],
+    });
+    assert_eq!(app.list.sessions.len(), 3);
+    assert!(app.list.selected < 3);
+}
+
+/// A whole list after deltas (the daemon resyncs a client that fell behind)
+/// replaces everything the deltas built.
+#[test]
+fn a_whole_list_after_deltas_replaces_them() {
+    let mut app = scene::list();
+    app.on_daemon(FromDaemon::SessionsChanged {
+        sessions: vec![info("01JQ7Z7H3J", "release", SessionState::Running)],
+        removed: vec![],
+    });
+    assert_eq!(app.list.sessions.len(), 5);
+    app.on_daemon(FromDaemon::Sessions(
+        sessions().into_iter().take(1).collect(),
+    ));
+    assert_eq!(app.list.sessions.len(), 1);
+}

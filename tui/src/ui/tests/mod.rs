@@ -74,6 +74,7 @@ snapshot_tests! {
     snapshot_list_filter => list_filter,
     snapshot_list_filter_no_match => list_filter_no_match,
     snapshot_list_reconnecting => list_reconnecting,
+    snapshot_list_changed => list_changed,
     snapshot_attaching => attaching,
     snapshot_transcript => transcript,
     snapshot_transcript_expanded => transcript_expanded,

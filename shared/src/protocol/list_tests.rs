@@ -1,0 +1,96 @@
+//! The session-list deltas of issue 13: `sessions.subscribe` with `deltas`, and
+//! `sessions.changed`. Snapshots of their JSON, and the old params still read
+//! as a subscription to whole lists.
+
+use serde_json::{Value, json};
+
+use super::*;
+use crate::event::SessionState;
+
+fn info(id: &str, name: &str) -> SessionInfo {
+    SessionInfo {
+        id: id.into(),
+        name: name.into(),
+        state: SessionState::Running,
+        model: "openai/gpt-4.1-mini".into(),
+        cwd: "/home/me/proj".into(),
+        created_at: "2026-11-30T09:12:00.000Z".into(),
+        updated_at: "2026-11-30T09:14:09.004Z".into(),
+        pending_approvals: vec![],
+        pending_inputs: vec![],
+        queued_inputs: 0,
+        attached_clients: 1,
+        last_seq: 12,
+        usage: Default::default(),
+        instructions: None,
+        last_error: None,
+        context_tokens: 0,
+        context_window: 0,
+        budget: Default::default(),
+        cost_usd: 0.0,
+        cost_basis: Default::default(),
+        waiting_since: None,
+    }
+}
+
+fn pretty(msg: &impl serde::Serialize) -> String {
+    serde_json::to_string_pretty(msg).unwrap()
+}
+
+#[test]
+fn a_delta_subscription_and_a_change_have_snapshots() {
+    let req = method::SessionsSubscribe::request(7, &SubscribeParams { deltas: true }).unwrap();
+    insta::assert_snapshot!("sessions_subscribe_deltas__params", pretty(&req));
+    let n = method::SessionsChanged::notification(&SessionsChangedParams {
+        sessions: vec![info("s-f77573dadff7", "fix-tests")],
+        removed: vec!["s-2d4b7d80418b".into()],
+    })
+    .unwrap();
+    insta::assert_snapshot!("sessions_changed", pretty(&n));
+}
+
+#[test]
+fn old_subscribe_params_still_mean_whole_lists() {
+    for v in [
+        json!({}),
+        Value::Null,
+        json!([1, 2]),
+        json!(3),
+        json!({"deltas": false}),
+        json!({"deltas": "yes"}),
+        json!({"key": "k"}),
+    ] {
+        assert_eq!(
+            method::SessionsSubscribe::params(v.clone()).unwrap(),
+            SubscribeParams { deltas: false },
+            "{v}"
+        );
+    }
+    assert!(
+        method::SessionsSubscribe::params(json!({"deltas": true}))
+            .unwrap()
+            .deltas
+    );
+    // The default is sent as `{}`, the params every older daemon ignored.
+    assert_eq!(
+        serde_json::to_value(SubscribeParams::default()).unwrap(),
+        json!({})
+    );
+}
+
+#[test]
+fn a_change_round_trips_and_reads_with_members_missing() {
+    let c = SessionsChangedParams {
+        sessions: vec![info("s-1", "a")],
+        removed: vec!["s-2".into()],
+    };
+    let v = serde_json::to_value(&c).unwrap();
+    assert_eq!(
+        serde_json::from_value::<SessionsChangedParams>(v).unwrap(),
+        c
+    );
+    let only_removed: SessionsChangedParams =
+        serde_json::from_value(json!({"removed": ["s-2"]})).unwrap();
+    assert!(only_removed.sessions.is_empty());
+    assert_eq!(only_removed.removed, ["s-2"]);
+}
