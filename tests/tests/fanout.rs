@@ -1,0 +1,188 @@
+//! Fan-out (issue 13): many clients attached to one busy session each get every
+//! event in order, with no gap and no duplicate, a client that reads slowly
+//! included (it falls behind and is caught up from the store, in pages); and
+//! the `session.live` line, encoded once for all clients, is the notification
+//! the shared protocol types make.
+// Test code fails loudly by design.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tether_shared::protocol::{LiveParams, NotificationMethod, method};
+use tether_tests::raw::Raw;
+use tether_tests::{Reply, TestEnv};
+
+const T: Duration = Duration::from_secs(60);
+
+/// What one client saw of a turn.
+#[derive(Default)]
+struct Seen {
+    /// Stored events, in arrival order.
+    events: Vec<Value>,
+    /// The partial answer as the deltas built it when `assistant_message` arrived.
+    partial_at_message: Option<String>,
+    /// `assistant_reset` messages: a resync restates the partial answer with one.
+    resets: usize,
+    /// Every `session.live` message, as read.
+    lines: Vec<Value>,
+}
+
+async fn attach(env: &TestEnv, session: &str) -> (Raw, u64) {
+    let mut raw = Raw::hello(&env.socket).await;
+    let r = raw
+        .request(
+            1,
+            "session.attach",
+            json!({"session": session, "page_size": 0}),
+        )
+        .await;
+    let last = r["result"]["last_seq"].as_u64().expect("attach last_seq");
+    (raw, last)
+}
+
+/// Reads live messages until `turn_completed`.
+async fn read_turn(raw: &mut Raw, keep_lines: bool) -> Seen {
+    let mut seen = Seen::default();
+    let mut partial = String::new();
+    tokio::time::timeout(T, async {
+        loop {
+            let msg = raw.read().await.expect("the daemon closed the connection");
+            if msg["method"] != "session.live" {
+                continue;
+            }
+            let p = &msg["params"];
+            match p["kind"].as_str().unwrap() {
+                "assistant_delta" => partial.push_str(p["text"].as_str().unwrap()),
+                "assistant_reset" => {
+                    seen.resets += 1;
+                    partial.clear();
+                }
+                "event" => {
+                    let ev = p["event"].clone();
+                    if ev["type"] == "assistant_message" {
+                        seen.partial_at_message = Some(std::mem::take(&mut partial));
+                    }
+                    let done = ev["type"] == "turn_completed";
+                    seen.events.push(ev);
+                    if done {
+                        if keep_lines {
+                            seen.lines.push(msg);
+                        }
+                        return;
+                    }
+                }
+                _ => {}
+            }
+            if keep_lines {
+                seen.lines.push(msg);
+            }
+        }
+    })
+    .await
+    .expect("turn_completed within 60 s");
+    seen
+}
+
+fn seqs(events: &[Value]) -> Vec<u64> {
+    events.iter().map(|e| e["seq"].as_u64().unwrap()).collect()
+}
+
+fn types(events: &[Value]) -> Vec<&str> {
+    events.iter().map(|e| e["type"].as_str().unwrap()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_clients_and_a_slow_one_get_every_event_in_order() {
+    let (model, env) = TestEnv::started("").await;
+    env.ok(&["new", "-d", "-n", "busy"]).await;
+    let mut fast = Vec::new();
+    let mut start = 0;
+    for _ in 0..12 {
+        let (raw, last) = attach(&env, "busy").await;
+        start = last;
+        fast.push(raw);
+    }
+    // Attached like the others, then reads nothing until the turn is over: its
+    // queue and socket fill, the session's live buffer overruns it, and it must
+    // be caught up from the store.
+    let (mut slow, slow_start) = attach(&env, "busy").await;
+    assert_eq!(slow_start, start);
+
+    // About 8,000 stored events and 3,000 deltas: far more than the live
+    // buffer (4,096), the outbox (256 lines) and a socket buffer hold.
+    let calls: Vec<(String, String, Value)> = (0..4000)
+        .map(|i| (format!("c{i}"), "list_dir".to_string(), json!({})))
+        .collect();
+    model.push(Reply::tool_calls(calls).in_one_write());
+    let answer: String = (0..3000).map(|i| format!(" w{i}")).collect();
+    model.push(Reply::text(answer.clone()).in_one_write());
+
+    let readers: Vec<_> = fast
+        .into_iter()
+        .map(|mut raw| tokio::spawn(async move { read_turn(&mut raw, false).await }))
+        .collect();
+    env.ok(&["send", "busy", "go"]).await;
+    let mut seen = Vec::new();
+    for r in readers {
+        seen.push(r.await.unwrap());
+    }
+    let slow_seen = read_turn(&mut slow, false).await;
+    env.wait_settled("busy").await;
+
+    let stored: Vec<Value> = env
+        .events("busy")
+        .await
+        .into_iter()
+        .filter(|e| e["seq"].as_u64().unwrap() > start)
+        .collect();
+    assert!(stored.len() > 8000, "{} events stored", stored.len());
+    let want = seqs(&stored);
+    for (i, s) in seen.iter().chain([&slow_seen]).enumerate() {
+        assert_eq!(seqs(&s.events), want, "client {i}: not every event, in order");
+        assert_eq!(types(&s.events), types(&stored), "client {i}: not the log's events");
+        if s.resets == 0 {
+            // Never resynced: it got every delta, and they add up to the answer.
+            assert_eq!(s.partial_at_message.as_deref(), Some(answer.as_str()));
+        }
+    }
+    assert!(
+        slow_seen.resets > 0,
+        "the slow client was never resynced: the test did not make it fall behind"
+    );
+    let log = std::fs::read_to_string(env.state_dir.join("daemon.log")).unwrap();
+    assert!(log.contains("catching up from the store"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_lines_are_the_notifications_the_protocol_types_make() {
+    let (model, env) = TestEnv::started("").await;
+    env.ok(&["new", "-d", "-n", "wire"]).await;
+    let (mut a, _) = attach(&env, "wire").await;
+    let (mut b, _) = attach(&env, "wire").await;
+    model.push(Reply::tool_call("c1", "list_dir", json!({})));
+    model.push(Reply::text("a short answer in words"));
+    env.ok(&["send", "wire", "go"]).await;
+    let seen_a = read_turn(&mut a, true).await;
+    let seen_b = read_turn(&mut b, true).await;
+    // Both clients read the same lines (one encoding, shared).
+    assert_eq!(seen_a.lines, seen_b.lines);
+    let kinds: Vec<&str> = seen_a
+        .lines
+        .iter()
+        .map(|l| l["params"]["kind"].as_str().unwrap())
+        .collect();
+    for k in ["event", "assistant_delta"] {
+        assert!(kinds.contains(&k), "no {k} line in {kinds:?}");
+    }
+    for line in &seen_a.lines {
+        // The line read back into the protocol's types and encoded by them again
+        // is the same JSON: the same fields with the same values, nothing more.
+        let params: LiveParams = serde_json::from_value(line["params"].clone()).unwrap();
+        let again = serde_json::to_value(method::SessionLive::notification(&params).unwrap())
+            .unwrap();
+        assert_eq!(line, &again);
+        let keys: Vec<&String> = line.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["jsonrpc", "method", "params"], "{line}");
+    }
+}
