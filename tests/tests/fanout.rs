@@ -20,8 +20,8 @@ const T: Duration = Duration::from_secs(60);
 struct Seen {
     /// Stored events, in arrival order.
     events: Vec<Value>,
-    /// The partial answer as the deltas built it when `assistant_message` arrived.
-    partial_at_message: Option<String>,
+    /// The partial answer as the deltas built it, each time an `assistant_message` arrived.
+    partials: Vec<String>,
     /// `assistant_reset` messages: a resync restates the partial answer with one.
     resets: usize,
     /// Every `session.live` message, as read.
@@ -61,7 +61,7 @@ async fn read_turn(raw: &mut Raw, keep_lines: bool) -> Seen {
                 "event" => {
                     let ev = p["event"].clone();
                     if ev["type"] == "assistant_message" {
-                        seen.partial_at_message = Some(std::mem::take(&mut partial));
+                        seen.partials.push(std::mem::take(&mut partial));
                     }
                     let done = ev["type"] == "turn_completed";
                     seen.events.push(ev);
@@ -114,9 +114,14 @@ async fn many_clients_and_a_slow_one_get_every_event_in_order() {
     let calls: Vec<(String, String, Value)> = (0..4000)
         .map(|i| (format!("c{i}"), "list_dir".to_string(), json!({})))
         .collect();
-    model.push(Reply::tool_calls(calls).in_one_write());
+    // The tool calls come after 3,000 words, each a delta.
     let answer: String = (0..3000).map(|i| format!(" w{i}")).collect();
-    model.push(Reply::text(answer.clone()).in_one_write());
+    model.push(
+        Reply::tool_calls(calls)
+            .with_text_prefix(answer.clone())
+            .in_one_write(),
+    );
+    model.push(Reply::text("done").in_one_write());
 
     let readers: Vec<_> = fast
         .into_iter()
@@ -130,26 +135,62 @@ async fn many_clients_and_a_slow_one_get_every_event_in_order() {
     let slow_seen = read_turn(&mut slow, false).await;
     env.wait_settled("busy").await;
 
-    let stored: Vec<Value> = env
+    // The log from the first event after the attach up to `turn_completed`
+    // (the `state` event after it is not read).
+    let mut stored: Vec<Value> = env
         .events("busy")
         .await
         .into_iter()
         .filter(|e| e["seq"].as_u64().unwrap() > start)
         .collect();
+    let end = stored
+        .iter()
+        .position(|e| e["type"] == "turn_completed")
+        .unwrap();
+    stored.truncate(end + 1);
     assert!(stored.len() > 8000, "{} events stored", stored.len());
+    // What the model answered, in order (with the long answer first).
+    let answers: Vec<String> = stored
+        .iter()
+        .filter(|e| e["type"] == "assistant_message")
+        .map(|e| e["text"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(answers.first(), Some(&answer));
     let want = seqs(&stored);
     for (i, s) in seen.iter().chain([&slow_seen]).enumerate() {
-        assert_eq!(seqs(&s.events), want, "client {i}: not every event, in order");
-        assert_eq!(types(&s.events), types(&stored), "client {i}: not the log's events");
-        if s.resets == 0 {
-            // Never resynced: it got every delta, and they add up to the answer.
-            assert_eq!(s.partial_at_message.as_deref(), Some(answer.as_str()));
+        let got = seqs(&s.events);
+        let first_off = got.iter().zip(&want).position(|(a, b)| a != b);
+        assert!(
+            got.len() == want.len() && first_off.is_none(),
+            "client {i}: {} events, {} stored; first difference at {first_off:?}",
+            got.len(),
+            want.len()
+        );
+        assert!(types(&s.events) == types(&stored), "client {i}: not the log's events");
+        // Deltas a lag skipped are superseded by the stored answer, so the
+        // partial answer is always a prefix of it, never a text with a hole.
+        assert_eq!(s.partials.len(), answers.len(), "client {i}");
+        for (p, a) in s.partials.iter().zip(&answers) {
+            assert!(a.starts_with(p.as_str()), "client {i}: the deltas left a hole");
         }
     }
+    // A client that kept up got every delta: they add up to the answers.
     assert!(
-        slow_seen.resets > 0,
-        "the slow client was never resynced: the test did not make it fall behind"
+        seen.iter().any(|s| s.partials == answers),
+        "no client got every delta"
     );
+    // The slow client fell behind: its resync restates the partial answer (after
+    // the caught-up events when the turn was over by then).
+    tokio::time::timeout(T, async {
+        while slow_seen.resets == 0 {
+            let msg = slow.read().await.expect("the daemon closed the connection");
+            if msg["params"]["kind"] == "assistant_reset" {
+                return;
+            }
+        }
+    })
+    .await
+    .expect("the slow client was never resynced: the test did not make it fall behind");
     let log = std::fs::read_to_string(env.state_dir.join("daemon.log")).unwrap();
     assert!(log.contains("catching up from the store"), "{log}");
 }
