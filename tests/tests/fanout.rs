@@ -166,12 +166,18 @@ async fn many_clients_and_a_slow_one_get_every_event_in_order() {
             got.len(),
             want.len()
         );
-        assert!(types(&s.events) == types(&stored), "client {i}: not the log's events");
+        assert!(
+            types(&s.events) == types(&stored),
+            "client {i}: not the log's events"
+        );
         // Deltas a lag skipped are superseded by the stored answer, so the
         // partial answer is always a prefix of it, never a text with a hole.
         assert_eq!(s.partials.len(), answers.len(), "client {i}");
         for (p, a) in s.partials.iter().zip(&answers) {
-            assert!(a.starts_with(p.as_str()), "client {i}: the deltas left a hole");
+            assert!(
+                a.starts_with(p.as_str()),
+                "client {i}: the deltas left a hole"
+            );
         }
     }
     // A client that kept up got every delta: they add up to the answers.
@@ -181,16 +187,18 @@ async fn many_clients_and_a_slow_one_get_every_event_in_order() {
     );
     // The slow client fell behind: its resync restates the partial answer (after
     // the caught-up events when the turn was over by then).
-    tokio::time::timeout(T, async {
-        while slow_seen.resets == 0 {
-            let msg = slow.read().await.expect("the daemon closed the connection");
-            if msg["params"]["kind"] == "assistant_reset" {
-                return;
+    if slow_seen.resets == 0 {
+        tokio::time::timeout(T, async {
+            loop {
+                let msg = slow.read().await.expect("the daemon closed the connection");
+                if msg["params"]["kind"] == "assistant_reset" {
+                    return;
+                }
             }
-        }
-    })
-    .await
-    .expect("the slow client was never resynced: the test did not make it fall behind");
+        })
+        .await
+        .expect("the slow client was never resynced: the test did not make it fall behind");
+    }
     let log = std::fs::read_to_string(env.state_dir.join("daemon.log")).unwrap();
     assert!(log.contains("catching up from the store"), "{log}");
 }
@@ -220,8 +228,8 @@ async fn live_lines_are_the_notifications_the_protocol_types_make() {
         // The line read back into the protocol's types and encoded by them again
         // is the same JSON: the same fields with the same values, nothing more.
         let params: LiveParams = serde_json::from_value(line["params"].clone()).unwrap();
-        let again = serde_json::to_value(method::SessionLive::notification(&params).unwrap())
-            .unwrap();
+        let again =
+            serde_json::to_value(method::SessionLive::notification(&params).unwrap()).unwrap();
         assert_eq!(line, &again);
         let keys: Vec<&String> = line.as_object().unwrap().keys().collect();
         assert_eq!(keys, ["jsonrpc", "method", "params"], "{line}");

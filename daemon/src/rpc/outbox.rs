@@ -200,7 +200,12 @@ mod tests {
         write_lines(rx, &mut sink).await;
         assert_eq!(sink.0.concat(), want);
         // 200 small lines in one write, the big one, the last line.
-        assert_eq!(sink.0.len(), 3, "{:?}", sink.0.iter().map(Vec::len).collect::<Vec<_>>());
+        assert_eq!(
+            sink.0.len(),
+            3,
+            "{:?}",
+            sink.0.iter().map(Vec::len).collect::<Vec<_>>()
+        );
         assert!(sink.0[0].len() > 1500);
     }
 

@@ -237,7 +237,9 @@ mod tests {
         };
         let all = [
             Live::Event { event },
-            Live::AssistantDelta { text: "é\u{1}".into() },
+            Live::AssistantDelta {
+                text: "é\u{1}".into(),
+            },
             Live::AssistantReset,
             Live::ToolOutput {
                 call_id: "c1".into(),

@@ -70,7 +70,8 @@ fn number_after(line: &[u8], key: &[u8]) -> Option<u64> {
 async fn attach(env: &TestEnv, session: &str) -> BufReader<UnixStream> {
     let s = UnixStream::connect(&env.socket).await.unwrap();
     let mut r = BufReader::with_capacity(256 * 1024, s);
-    let hello = json!({"jsonrpc": "2.0", "id": 0, "method": "hello", "params": {"protocol_version": 1}});
+    let hello =
+        json!({"jsonrpc": "2.0", "id": 0, "method": "hello", "params": {"protocol_version": 1}});
     let attach = json!({"jsonrpc": "2.0", "id": 1, "method": "session.attach",
         "params": {"session": session, "page_size": 0}});
     let mut out = format!("{hello}\n{attach}\n").into_bytes();
@@ -191,7 +192,11 @@ async fn run(env: &TestEnv, model: &ModelServer, kind: Kind, clients: usize, n: 
         seen.push(s);
     }
     let v = raw
-        .request(3, "session.wait", json!({"session": name, "timeout_s": 120}))
+        .request(
+            3,
+            "session.wait",
+            json!({"session": name, "timeout_s": 120}),
+        )
         .await;
     assert_eq!(v["result"]["state"], "idle", "{v}");
     if clients == 0 {
@@ -230,7 +235,13 @@ fn row(clients: usize, r: &Run, kind: Kind) {
     let got: u64 = r
         .seen
         .iter()
-        .map(|s| if kind == Kind::Stream { s.deltas } else { s.events })
+        .map(|s| {
+            if kind == Kind::Stream {
+                s.deltas
+            } else {
+                s.events
+            }
+        })
         .sum();
     let resynced = r.seen.iter().filter(|s| s.resets > 0).count();
     let lines: u64 = r.seen.iter().map(|s| s.lines).sum();
@@ -254,8 +265,7 @@ fn row(clients: usize, r: &Run, kind: Kind) {
 async fn main() {
     let model = ModelServer::start().await;
     let mut env = TestEnv::with_model(&model, "");
-    env.env
-        .push(("TETHER_LOG".into(), "warn".into()));
+    env.env.push(("TETHER_LOG".into(), "warn".into()));
     env.start_daemon().await;
     println!("# fan-out benchmark\n");
     println!("binary: {}\n", tether_tests::tether_bin().display());
