@@ -50,6 +50,21 @@ struct Seen {
     events: u64,
     lines: u64,
     bytes: u64,
+    /// When the first delta arrived, and the turn's last event.
+    first_delta: Option<Instant>,
+    end: Option<Instant>,
+}
+
+impl Seen {
+    /// Deltas per second from this client's first delta to the end: the rate
+    /// of delivery once the stream flows, without the model server's time to
+    /// render the reply (it renders all of it before its one write).
+    fn flow_rate(&self) -> f64 {
+        match (self.first_delta, self.end) {
+            (Some(a), Some(b)) if b > a => self.deltas as f64 / (b - a).as_secs_f64(),
+            _ => 0.0,
+        }
+    }
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -106,6 +121,9 @@ async fn read_turn(mut r: BufReader<UnixStream>, end: &'static [u8]) -> (Seen, I
         let kind = &line[k + 8..];
         if kind.starts_with(b"assistant_delta\"") {
             seen.deltas += 1;
+            if seen.first_delta.is_none() {
+                seen.first_delta = Some(Instant::now());
+            }
         } else if kind.starts_with(b"assistant_reset\"") {
             seen.resets += 1;
         } else if kind.starts_with(b"event\"") {
@@ -114,7 +132,9 @@ async fn read_turn(mut r: BufReader<UnixStream>, end: &'static [u8]) -> (Seen, I
             last = seq;
             seen.events += 1;
             if find(&line, end).is_some() {
-                return (seen, Instant::now());
+                let now = Instant::now();
+                seen.end = Some(now);
+                return (seen, now);
             }
         }
     }
@@ -224,7 +244,7 @@ fn row(clients: usize, r: &Run, kind: Kind) {
     let secs = r.elapsed.as_secs_f64();
     if clients == 0 {
         println!(
-            "| 0 (turn alone) | {} | {} | {:.0} | | | {} |",
+            "| 0 (turn alone) | {} | {} | {:.0} | | | | {} |",
             r.produced,
             ms(r.elapsed),
             r.produced as f64 / secs,
@@ -246,8 +266,15 @@ fn row(clients: usize, r: &Run, kind: Kind) {
     let resynced = r.seen.iter().filter(|s| s.resets > 0).count();
     let lines: u64 = r.seen.iter().map(|s| s.lines).sum();
     let bytes: u64 = r.seen.iter().map(|s| s.bytes).sum();
+    let flow = if kind == Kind::Stream {
+        // The slowest client's.
+        let slowest = r.seen.iter().map(Seen::flow_rate).fold(f64::MAX, f64::min);
+        format!("{slowest:.0}")
+    } else {
+        String::new()
+    };
     println!(
-        "| {clients} | {} | {} | {:.0} | {:.0} | {resynced} | {} |",
+        "| {clients} | {} | {} | {:.0} | {flow} | {:.0} | {resynced} | {} |",
         r.produced,
         ms(r.elapsed),
         got as f64 / clients as f64 / secs,
@@ -269,7 +296,7 @@ async fn main() {
     env.start_daemon().await;
     println!("# fan-out benchmark\n");
     println!("binary: {}\n", tether_tests::tether_bin().display());
-    let header = "| attached clients | events | time | events/s per client | events/s, all clients | clients resynced | daemon CPU |\n|---|---|---|---|---|---|---|";
+    let header = "| attached clients | events | time | events/s per client | per client from its first delta (slowest) | events/s, all clients | clients resynced | daemon CPU |\n|---|---|---|---|---|---|---|---|";
     println!("## Stream: one answer of {WORDS} tiny deltas\n");
     println!("{header}");
     for (i, clients) in [0usize, 1, 10, 100].into_iter().enumerate() {
