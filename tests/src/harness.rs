@@ -16,9 +16,13 @@ use crate::model::ModelServer;
 pub const TEST_API_KEY: &str = "sk-tether-test-7f3e9a1c5b";
 
 /// The `tether` binary, built once per test process so tests run the current code.
+/// `TETHER_BENCH_BIN` names another one instead (a benchmark's "before" build).
 pub fn tether_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
+        if let Some(bin) = std::env::var_os("TETHER_BENCH_BIN") {
+            return PathBuf::from(bin);
+        }
         let exe = std::env::current_exe().expect("current_exe");
         // target/<profile>/deps/<test> or target/<profile>/<bin> -> target/<profile>
         let profile_dir = exe

@@ -6,7 +6,8 @@
 //! rest; every outgoing line goes through
 //! one queue to one writer task (`outbox.rs`), bounded in lines and in bytes: a
 //! client that does not read its replies stops having its requests read
-//! (back-pressure) instead of growing the daemon's memory. Frames are read with
+//! (back-pressure) instead of growing the daemon's memory; the writer gathers
+//! the lines a slow client let queue up into one write. Frames are read with
 //! the cancel-safe capped reader of `tether_shared::framing`.
 
 use std::sync::Arc;
@@ -22,7 +23,7 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, warn};
 
-use super::outbox::{Outbox, line};
+use super::outbox::{Outbox, line, write_lines};
 use super::peer::{Peer, notice};
 use super::{dispatch, errors};
 use crate::daemon::DaemonContext;
@@ -47,19 +48,13 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     ctx.clients.fetch_add(1, Ordering::Relaxed);
-    let (read, mut write) = tokio::io::split(stream);
-    let (out_tx, mut out_rx) = Outbox::new();
+    let (read, write) = tokio::io::split(stream);
+    let (out_tx, out_rx) = Outbox::new();
     let done = CancellationToken::new();
     let writer_done = done.clone();
     let writer = tokio::spawn(
         async move {
-            while let Some((bytes, budget)) = out_rx.recv().await {
-                if write.write_all(&bytes).await.is_err() {
-                    break;
-                }
-                drop(budget);
-            }
-            let _ = write.flush().await;
+            write_lines(out_rx, write).await;
             writer_done.cancel();
         }
         .in_current_span(),

@@ -18,6 +18,7 @@ pub mod listener;
 mod outbox;
 mod paging;
 mod peer;
+mod session_feed;
 
 #[cfg(test)]
 mod tests;

@@ -22,6 +22,7 @@ use super::context::tokens::Calibration;
 use super::context::view::Context;
 use super::error::SessionError;
 use super::handle::{Command, SessionHandle, Subscription};
+use super::live::{LiveMsg, Published};
 use super::machine::{self, CallStatus};
 use super::project::ProjectChange;
 use super::shared::{SessionShared, summary};
@@ -72,7 +73,7 @@ pub(super) struct SessionActor {
     clients: usize,
     // Created at the first subscribe: the channel's slots are allocated up front,
     // and an idle session nobody watches should not pay for them.
-    live: Option<broadcast::Sender<Live>>,
+    live: Option<broadcast::Sender<LiveMsg>>,
     status: watch::Sender<SessionInfo>,
     pub(super) workers: Workers,
     pub(super) cancel: CancellationToken,
@@ -321,14 +322,14 @@ impl SessionActor {
     }
 
     /// The live channel, while anybody may listen.
-    pub(super) fn live_sender(&self) -> Option<&broadcast::Sender<Live>> {
+    pub(super) fn live_sender(&self) -> Option<&broadcast::Sender<LiveMsg>> {
         self.live.as_ref()
     }
 
     /// Sends to attached clients; dropping the channel when nobody listens any more.
     fn publish(&mut self, live: Live) {
         if let Some(tx) = &self.live
-            && tx.send(live).is_err()
+            && tx.send(Published::new(live)).is_err()
         {
             self.live = None;
         }

@@ -6,16 +6,17 @@ use std::time::Duration;
 
 use tether_shared::protocol::{AlwaysAllow, DecideResult, PartialState, SendResult, SessionInfo};
 use tether_shared::rules::ApprovalRule;
-use tether_shared::{Decision, Delivery, Live, SessionState};
+use tether_shared::{Decision, Delivery, SessionState};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use super::error::SessionError;
+use super::live::LiveMsg;
 use crate::store::KeyRecord;
 
 /// What a client gets when it subscribes to a session.
 pub struct Subscription {
-    /// Live messages after `last_seq`.
-    pub live: broadcast::Receiver<Live>,
+    /// Live messages after `last_seq`, shared with every other subscriber.
+    pub live: broadcast::Receiver<LiveMsg>,
     /// The last stored seq when subscribing.
     pub last_seq: u64,
     /// What is streaming now.

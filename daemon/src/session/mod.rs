@@ -10,6 +10,7 @@ mod error;
 mod fork;
 mod handle;
 mod instructions;
+mod live;
 pub mod machine;
 mod project;
 mod questions;

@@ -14,6 +14,7 @@ use tracing::info;
 
 use super::actor::SessionActor;
 use super::error::SessionError;
+use super::live::Published;
 use crate::store::Batch;
 
 impl SessionActor {
@@ -43,9 +44,9 @@ impl SessionActor {
         }
         if let Some(tx) = self.live_sender() {
             // No receivers is fine: nobody is attached.
-            let _ = tx.send(Live::Queued {
+            let _ = tx.send(Published::new(Live::Queued {
                 inputs: self.queued(),
-            });
+            }));
         }
     }
 

@@ -28,6 +28,7 @@ pub struct Reply {
     usage: Option<(u64, u64)>,
     finish_reason: Option<String>,
     ignore_stream: bool,
+    one_write: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -60,6 +61,7 @@ impl Reply {
             usage: None,
             finish_reason: None,
             ignore_stream: false,
+            one_write: false,
         }
     }
 
@@ -128,6 +130,13 @@ impl Reply {
     /// asked for `stream: true`, as some servers do.
     pub fn ignoring_stream(mut self) -> Self {
         self.ignore_stream = true;
+        self
+    }
+
+    /// Writes the whole stream in one socket write (no delays), so that a benchmark of
+    /// what the daemon does with many tiny deltas does not time the server's writes.
+    pub fn in_one_write(mut self) -> Self {
+        self.one_write = true;
         self
     }
 
@@ -479,22 +488,27 @@ pub(super) async fn write_reply(
             conn.write(head.as_bytes()).await?;
             conn.pause(reply.first_delay).await?;
             let usage = include_usage.then_some(usage);
+            let mut held = Vec::new();
             for (i, data) in stream_events(reply, meta, usage).iter().enumerate() {
-                if i > 0 {
+                if i > 0 && !reply.one_write {
                     conn.pause(reply.chunk_delay).await?;
                 }
                 let event = format!("data: {data}\n\n");
-                if chunked {
-                    let frame = format!("{:x}\r\n{event}\r\n", event.len());
-                    conn.write(frame.as_bytes()).await?;
+                let frame = if chunked {
+                    format!("{:x}\r\n{event}\r\n", event.len())
                 } else {
-                    conn.write(event.as_bytes()).await?;
+                    event
+                };
+                if reply.one_write {
+                    held.extend_from_slice(frame.as_bytes());
+                } else {
+                    conn.write(frame.as_bytes()).await?;
                 }
             }
             if chunked {
-                conn.write(b"0\r\n\r\n").await?;
+                held.extend_from_slice(b"0\r\n\r\n");
             }
-            Ok(())
+            conn.write(&held).await
         }
     }
 }
