@@ -4,7 +4,7 @@
 use std::io::IsTerminal;
 
 use anyhow::{Context, bail};
-use tether_shared::protocol::{CreateParams, Empty, ForkParams, SessionRef, method};
+use tether_shared::protocol::{AttachParams, CreateParams, Empty, ForkParams, SessionRef, method};
 
 use super::output::print_json;
 use crate::cli::NewArgs;
@@ -32,6 +32,9 @@ pub(super) async fn attach(
     read_only: bool,
     interactive: bool,
 ) -> anyhow::Result<u8> {
+    // Asked of tmux (when inside one) while the daemon is reached: its
+    // answer is needed for the first frame's key hints.
+    let prefixes = interactive.then(crate::ui::TmuxPrefixes::ask);
     let mut c = target.connect_or_start().await?;
     let name = match name {
         Some(n) => n,
@@ -43,15 +46,19 @@ pub(super) async fn attach(
             }
         }
     };
-    if interactive {
+    if let Some(prefixes) = prefixes {
+        // The first page, enough to fill the screen, is asked for here: the
+        // TUI's first frame is drawn from it before anything else is fetched.
         // A session that does not exist fails here, on the command line (exit
         // 1, one line on stderr), not inside a TUI opened for nothing.
-        let info = c
-            .call::<method::SessionGet>(&SessionRef {
-                session: name.clone(),
-            })
-            .await?;
-        return crate::ui::run(target.clone(), Some(c), Some(info.id), read_only).await;
+        let params = AttachParams {
+            session: name,
+            from_seq: None,
+            page_size: Some(crate::ui::first_page_size()),
+            read_only,
+        };
+        let page = c.call::<method::SessionAttach>(&params).await?;
+        return crate::ui::run_from_page(target.clone(), c, page, read_only, prefixes).await;
     }
     crate::linemode::attach(c, &name, read_only).await
 }

@@ -18,4 +18,4 @@ pub(crate) mod widgets;
 #[cfg(test)]
 mod tests;
 
-pub use run::run;
+pub use run::{TmuxPrefixes, first_page_size, run, run_from_page};
