@@ -206,11 +206,18 @@ impl TmuxPane {
                 .trim()
                 .parse()
                 .unwrap();
-            if history >= 999_900 && pane.tmux(&["capture-pane", "-p", "-t", "bench"]).contains("tmuxlastline") {
+            if history >= 999_900
+                && pane
+                    .tmux(&["capture-pane", "-p", "-t", "bench"])
+                    .contains("tmuxlastline")
+            {
                 println!("tmux pane ready: {history} lines of history");
                 return pane;
             }
-            assert!(Instant::now() < deadline, "the tmux pane never filled ({history} lines)");
+            assert!(
+                Instant::now() < deadline,
+                "the tmux pane never filled ({history} lines)"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -240,8 +247,14 @@ async fn pty_first_frames(env: &TestEnv, model: &ModelServer, raw: &mut Raw) {
     let tmux = TmuxPane::start(env.root.path()).await;
     let mut client_env: Vec<(String, String)> = vec![
         ("TETHER_SOCKET".into(), env.socket.display().to_string()),
-        ("TETHER_CONFIG_DIR".into(), env.config_dir.display().to_string()),
-        ("TETHER_STATE_DIR".into(), env.state_dir.display().to_string()),
+        (
+            "TETHER_CONFIG_DIR".into(),
+            env.config_dir.display().to_string(),
+        ),
+        (
+            "TETHER_STATE_DIR".into(),
+            env.state_dir.display().to_string(),
+        ),
         ("HOME".into(), env.root.path().display().to_string()),
     ];
     client_env.extend(env.env.iter().cloned());

@@ -163,7 +163,10 @@ impl TmuxPrefixes {
     /// The keys; `None` outside tmux.
     async fn keys(self) -> Option<Vec<Key>> {
         let task = self.0?;
-        Some(task.await.unwrap_or_else(|_| Key::parse("C-b").into_iter().collect()))
+        Some(
+            task.await
+                .unwrap_or_else(|_| Key::parse("C-b").into_iter().collect()),
+        )
     }
 }
 
@@ -286,7 +289,10 @@ async fn open(
         Some(t) => {
             let (s, problems) = super::settings::TuiSettings::from_config(t);
             let at = config_path.display();
-            (s, problems.into_iter().map(|p| format!("{at}: {p}")).collect())
+            (
+                s,
+                problems.into_iter().map(|p| format!("{at}: {p}")).collect(),
+            )
         }
         None => Default::default(),
     };

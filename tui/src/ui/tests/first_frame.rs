@@ -91,7 +91,11 @@ fn the_first_frame_shows_the_first_page_and_says_what_is_still_loading() {
         last_seq: all.len() as u64,
         more: false,
     }));
-    assert!(app.outbox.iter().all(|c| !matches!(c, ToDaemon::Attach { .. })));
+    assert!(
+        app.outbox
+            .iter()
+            .all(|c| !matches!(c, ToDaemon::Attach { .. }))
+    );
     let filled = shown(&app);
     for want in [
         "Done: the test now passes",
@@ -111,8 +115,7 @@ fn the_first_frame_shows_the_first_page_and_says_what_is_still_loading() {
 fn a_whole_log_in_the_first_page_asks_for_no_older_events() {
     let app = opened_on(numbered(history_kinds()), false);
     assert!(
-        !app
-            .outbox
+        !app.outbox
             .iter()
             .any(|c| matches!(c, ToDaemon::BackfillPage { .. } | ToDaemon::Backfill { .. })),
         "{:?}",
