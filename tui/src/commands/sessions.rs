@@ -35,7 +35,9 @@ pub(super) async fn attach(
     // Asked of tmux (when inside one) while the daemon is reached: its
     // answer is needed for the first frame's key hints.
     let prefixes = interactive.then(crate::ui::TmuxPrefixes::ask);
+    crate::ui::trace::mark("runtime started");
     let mut c = target.connect_or_start().await?;
+    crate::ui::trace::mark("connected (hello answered)");
     let name = match name {
         Some(n) => n,
         None => {
@@ -58,6 +60,7 @@ pub(super) async fn attach(
             read_only,
         };
         let page = c.call::<method::SessionAttach>(&params).await?;
+        crate::ui::trace::mark("first page received");
         return crate::ui::run_from_page(target.clone(), c, page, read_only, prefixes).await;
     }
     crate::linemode::attach(c, &name, read_only).await

@@ -11,6 +11,7 @@ pub(crate) mod modals;
 mod run;
 pub(crate) mod screens;
 pub mod settings;
+pub mod trace;
 pub(crate) mod transcript;
 pub mod view;
 pub(crate) mod widgets;

@@ -270,9 +270,11 @@ async fn open(
 ) -> anyhow::Result<u8> {
     let (config_path, config) = read_config();
     let (mut keymap, key_warning) = load_keymap(&config_path, config.as_ref());
+    super::trace::mark("config read");
     if let Some(prefixes) = prefixes.keys().await {
         keymap.inside_tmux(&prefixes);
     }
+    super::trace::mark("tmux prefixes known");
     // New sessions start where the daemon is: this directory, or the remote
     // user's home.
     let remote_home = match (&target, &first) {
@@ -303,6 +305,7 @@ async fn open(
         Opening::Name(attach) => App::new(keymap, attach, read_only, cwd),
         Opening::Page(page) => App::from_page(keymap, *page, read_only, cwd),
     };
+    super::trace::mark("app built (transcript cells of the page)");
     if let Some(home) = remote_home {
         app.home = home;
     }
@@ -319,6 +322,7 @@ async fn open(
     // Installed before the terminal changes, so no window leaves it changed.
     let mut signals = Signals::install()?;
     let guard = TerminalGuard::enter()?;
+    super::trace::mark("terminal set up (raw mode, alternate screen)");
     let result = event_loop(&mut app, &to_tx, &mut from_rx, &mut signals).await;
     drop(guard);
     drop(to_tx);
@@ -450,6 +454,8 @@ async fn event_loop(
                 view::draw(f, app);
             })?;
             dirty = false;
+            super::trace::mark("frame drawn");
+            super::trace::write();
             let now = view::title(app);
             if now != title {
                 set_title(terminal.backend_mut(), &now)?;
