@@ -10,10 +10,13 @@ use std::time::Instant;
 /// The trace was written: later marks are not kept.
 static WRITTEN: AtomicBool = AtomicBool::new(false);
 
-/// The marks so far, when tracing.
-static MARKS: OnceLock<Option<Mutex<Vec<(Instant, &'static str)>>>> = OnceLock::new();
+/// Each step, with when it ended.
+type Marks = Mutex<Vec<(Instant, &'static str)>>;
 
-fn marks() -> Option<&'static Mutex<Vec<(Instant, &'static str)>>> {
+/// The marks so far, when tracing.
+static MARKS: OnceLock<Option<Marks>> = OnceLock::new();
+
+fn marks() -> Option<&'static Marks> {
     MARKS
         .get_or_init(|| {
             std::env::var_os("TETHER_TRACE_START")
