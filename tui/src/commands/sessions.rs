@@ -43,18 +43,17 @@ pub(super) async fn attach(
         // on the command line (exit 1, one line on stderr), not inside a TUI
         // opened for nothing.
         let params = first_page(session.clone(), read_only);
-        match crate::client::connect_then::<method::SessionAttach>(socket, &params).await {
-            Ok((mut c, id)) => {
-                let page = c.answer_to::<method::SessionAttach>(id).await?;
-                crate::ui::trace::mark("first page received (with the hello)");
-                if let Some(prefixes) = prefixes.take() {
-                    return crate::ui::run_from_page(target.clone(), c, page, read_only, prefixes)
-                        .await;
-                }
+        // No daemon, a dying one, another version: the way below starts one,
+        // waits, or says what is wrong, as every command does.
+        if let Ok((mut c, id)) =
+            crate::client::connect_then::<method::SessionAttach>(socket, &params).await
+        {
+            let page = c.answer_to::<method::SessionAttach>(id).await?;
+            crate::ui::trace::mark("first page received (with the hello)");
+            if let Some(prefixes) = prefixes.take() {
+                return crate::ui::run_from_page(target.clone(), c, page, read_only, prefixes)
+                    .await;
             }
-            // No daemon, a dying one, another version: the way below starts
-            // one, waits, or says what is wrong, as every command does.
-            Err(_) => {}
         }
     }
     let mut c = target.connect_or_start().await?;
