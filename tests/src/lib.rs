@@ -14,6 +14,7 @@ pub mod measure;
 pub mod model;
 pub mod modgraph;
 pub mod proxy;
+pub mod pty;
 pub mod raw;
 pub mod responses;
 pub mod tmpfs;

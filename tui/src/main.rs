@@ -3,6 +3,7 @@
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
+    tether::ui::trace::mark("main");
     let cli = tether::cli::Cli::parse();
     match tether::commands::run(cli) {
         Ok(code) => std::process::ExitCode::from(code),

@@ -6,10 +6,15 @@
 //!
 //! Prints the time from attaching (connect, handshake, attach reply, transcript
 //! built) to the first complete frame for sessions of 10,000 and 100,000 events,
-//! and the render time of one frame while an answer streams.
+//! the render time of one frame while an answer streams, and, in a pty, the
+//! time from spawning `tether attach` until its first complete frame is read,
+//! side by side with `tmux attach` to a pane of 10^6 lines of history.
+//! `TUI_BENCH_BASE=/path/to/other/tether` adds that binary's `attach` to the
+//! pty table (an older build, against the same daemon).
 // A measuring tool: it fails loudly by design.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use ratatui::Terminal;
@@ -23,8 +28,9 @@ use tether::ui::view;
 use tether_shared::Live;
 use tether_shared::protocol::LiveParams;
 use tether_tests::measure::{grow, last_seq, ms, percentile};
+use tether_tests::pty::time_first_frame;
 use tether_tests::raw::Raw;
-use tether_tests::{ModelServer, TestEnv};
+use tether_tests::{ModelServer, Reply, TestEnv, tether_bin};
 use tokio::sync::mpsc;
 
 /// Attach through the TUI's own link and draw the first frame; returns the time.
@@ -149,4 +155,172 @@ async fn main() {
         ms(percentile(&samples, 0.95)),
         ms(*samples.last().unwrap())
     );
+
+    pty_first_frames(&env, &model, &mut raw).await;
+}
+
+/// The size both programs get.
+const PTY_SIZE: (u16, u16) = (120, 35);
+/// Runs of each program.
+const PTY_RUNS: usize = 30;
+
+/// A tmux server (its own socket) with one 120x35 pane that printed 10^6 lines,
+/// kept in its history, and then the marker line.
+struct TmuxPane {
+    server: String,
+}
+
+impl TmuxPane {
+    fn tmux(&self, args: &[&str]) -> String {
+        let out = std::process::Command::new("tmux")
+            .args(["-L", &self.server])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "tmux {args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    async fn start(dir: &Path) -> TmuxPane {
+        let server = format!("tether-tui-bench-{}", std::process::id());
+        let conf = dir.join("tmux.conf");
+        std::fs::write(&conf, "set -g history-limit 1000100\n").unwrap();
+        let pane = TmuxPane { server };
+        pane.tmux(&[
+            "-f",
+            conf.to_str().unwrap(),
+            "new-session",
+            "-d",
+            "-s",
+            "bench",
+            "-x",
+            "120",
+            "-y",
+            "35",
+            "seq 1000000; echo tmuxlastline; exec cat",
+        ]);
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let history: u64 = pane
+                .tmux(&["display-message", "-p", "-t", "bench", "#{history_size}"])
+                .trim()
+                .parse()
+                .unwrap();
+            if history >= 999_900
+                && pane
+                    .tmux(&["capture-pane", "-p", "-t", "bench"])
+                    .contains("tmuxlastline")
+            {
+                println!("tmux pane ready: {history} lines of history");
+                return pane;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the tmux pane never filled ({history} lines)"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for TmuxPane {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("tmux")
+            .args(["-L", &self.server, "kill-server"])
+            .status();
+    }
+}
+
+/// `tether attach` against `tmux attach`, each spawned on a fresh pty, timed to
+/// its first complete frame.
+async fn pty_first_frames(env: &TestEnv, model: &ModelServer, raw: &mut Raw) {
+    // The 100k session's last answer: long, so that laying out everything
+    // would cost, with the marker on its last line.
+    let answer: String = (0..300)
+        .map(|i| format!("line {i} of the last answer, long enough to wrap on a narrow terminal, with **some** markdown in it\n\n"))
+        .collect::<String>()
+        + "tetherlastline";
+    model.push(Reply::text(answer));
+    env.ok(&["send", "t100k", "the last question"]).await;
+    env.wait_settled("t100k").await;
+    let events = last_seq(raw, "t100k").await;
+    let tmux = TmuxPane::start(env.root.path()).await;
+    let mut client_env: Vec<(String, String)> = vec![
+        ("TETHER_SOCKET".into(), env.socket.display().to_string()),
+        (
+            "TETHER_CONFIG_DIR".into(),
+            env.config_dir.display().to_string(),
+        ),
+        (
+            "TETHER_STATE_DIR".into(),
+            env.state_dir.display().to_string(),
+        ),
+        ("HOME".into(), env.root.path().display().to_string()),
+    ];
+    client_env.extend(env.env.iter().cloned());
+    let tether = tether_bin().display().to_string();
+    let base = std::env::var("TUI_BENCH_BASE").ok();
+    // (label, program, args, markers): the markers are the last line of the
+    // content and the status line, which every complete frame has.
+    let mut programs: Vec<(String, String, Vec<&str>, Vec<&str>)> = vec![
+        (
+            "`tmux attach -t bench` (10^6 lines of history)".into(),
+            "tmux".into(),
+            vec!["-L", &tmux.server, "attach", "-t", "bench"],
+            vec!["tmuxlastline", "[bench]"],
+        ),
+        (
+            format!("`tether attach t100k` ({events} events)"),
+            tether.clone(),
+            vec!["attach", "t100k"],
+            vec!["tetherlastline", "detach"],
+        ),
+    ];
+    if let Some(base) = &base {
+        programs.push((
+            format!("`tether attach t100k`, {base}"),
+            base.clone(),
+            vec!["attach", "t100k"],
+            vec!["tetherlastline", "detach"],
+        ));
+    }
+    programs.push((
+        "floor: `printf` through `setsid -c` on the pty".into(),
+        "printf".into(),
+        vec!["floorline"],
+        vec!["floorline"],
+    ));
+    let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); programs.len()];
+    let mut queries = vec![0usize; programs.len()];
+    for run in 0..PTY_RUNS {
+        // Each round runs every program, starting from a different one.
+        for k in 0..programs.len() {
+            let i = (k + run) % programs.len();
+            let (_, program, args, markers) = &programs[i];
+            let frame = time_first_frame(
+                program,
+                args,
+                &client_env,
+                PTY_SIZE,
+                markers,
+                Duration::from_secs(20),
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+            samples[i].push(frame.elapsed);
+            queries[i] = queries[i].max(frame.queries);
+        }
+    }
+    println!(
+        "\n## First complete frame in a pty (120x35, from spawn), {PTY_RUNS} runs each, interleaved\n"
+    );
+    println!("| program | p50 | p95 | cursor queries |\n|---|---|---|---|");
+    for (i, (label, ..)) in programs.iter().enumerate() {
+        samples[i].sort();
+        println!(
+            "| {label} | {} | {} | {} |",
+            ms(percentile(&samples[i], 0.5)),
+            ms(percentile(&samples[i], 0.95)),
+            queries[i]
+        );
+    }
 }

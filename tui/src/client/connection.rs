@@ -35,6 +35,33 @@ impl<S: Stream> Client<S> {
     /// of another protocol version, whether it refuses (`PROTOCOL_MISMATCH`) or
     /// answers with its own version, is [`ClientError::Version`].
     pub async fn handshake(stream: S) -> Result<Client<S>, ClientError> {
+        let (mut c, hello) = Client::say_hello(stream).await?;
+        c.hello_answer(hello).await?;
+        Ok(c)
+    }
+
+    /// [`Client::handshake`] with `M` sent right behind the hello, before its
+    /// answer: the daemon reads a connection's requests in order, so `M` is
+    /// read once the hello is answered, and both take one round trip. Returns
+    /// the id to read `M`'s answer by ([`Client::answer_to`]).
+    pub async fn handshake_then<M: Method>(
+        stream: S,
+        params: &M::Params,
+    ) -> Result<(Client<S>, u64), ClientError> {
+        let (mut c, hello) = Client::say_hello(stream).await?;
+        let id = c.send::<M>(params).await?;
+        c.hello_answer(hello).await?;
+        Ok((c, id))
+    }
+
+    /// The answer to `M` sent as `id` ([`Client::send`],
+    /// [`Client::handshake_then`]); notifications meanwhile are kept.
+    pub async fn answer_to<M: Method>(&mut self, id: u64) -> Result<M::Result, ClientError> {
+        self.answer::<M>(id).await
+    }
+
+    /// Sends the hello; the client and the hello's id.
+    async fn say_hello(stream: S) -> Result<(Client<S>, u64), ClientError> {
         let mut c = Client {
             stream: FrameReader::new(BufReader::new(stream), MAX_RESPONSE_FRAME),
             next_id: 1,
@@ -52,11 +79,16 @@ impl<S: Stream> Client<S> {
                 client: "tether-cli".into(),
             })
             .await?;
+        Ok((c, id))
+    }
+
+    /// Reads the answer to the hello sent as `id`, and checks its version.
+    async fn hello_answer(&mut self, id: u64) -> Result<(), ClientError> {
         let response = loop {
-            match c.read().await? {
+            match self.read().await? {
                 ServerMessage::Response(r) if r.id == id || r.id.is_null() => break r,
                 ServerMessage::Response(_) => continue,
-                ServerMessage::Notification(n) => c.notifications.push_back(n),
+                ServerMessage::Notification(n) => self.notifications.push_back(n),
             }
         };
         if let Some(e) = &response.error
@@ -85,8 +117,8 @@ impl<S: Stream> Client<S> {
                 daemon_version: version.map(str::to_string),
             });
         }
-        c.hello = result_of::<method::Hello>(response)?;
-        Ok(c)
+        self.hello = result_of::<method::Hello>(response)?;
+        Ok(())
     }
 
     /// What the daemon said in answer to `hello`.

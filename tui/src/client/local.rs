@@ -21,7 +21,19 @@ pub async fn connect(socket: &Path) -> Result<DaemonClient, ClientError> {
     Client::handshake(Box::new(stream) as Box<dyn Stream>).await
 }
 
-fn nobody_listens(e: &ClientError) -> bool {
+/// [`connect`] with `M` sent right behind the hello (one round trip for both,
+/// see [`Client::handshake_then`]); the id of `M`'s answer.
+pub async fn connect_then<M: tether_shared::protocol::Method>(
+    socket: &Path,
+    params: &M::Params,
+) -> Result<(DaemonClient, u64), ClientError> {
+    let name = socket.to_fs_name::<GenericFilePath>()?;
+    let stream = LocalSocketStream::connect(name).await?;
+    Client::handshake_then::<M>(Box::new(stream) as Box<dyn Stream>, params).await
+}
+
+/// Whether `e` says no daemon listens on the socket.
+pub fn nobody_listens(e: &ClientError) -> bool {
     matches!(e, ClientError::Io(io) if matches!(io.kind(), ErrorKind::NotFound | ErrorKind::ConnectionRefused))
 }
 

@@ -15,7 +15,7 @@ mod tests;
 
 pub use connection::{Client, Stream};
 pub use error::ClientError;
-pub use local::connect_or_start;
+pub use local::{connect_or_start, connect_then, nobody_listens};
 pub use ssh::EXIT_NOT_RUNNING;
 pub use target::Target;
 

@@ -4,7 +4,7 @@
 use std::io::IsTerminal;
 
 use anyhow::{Context, bail};
-use tether_shared::protocol::{CreateParams, Empty, ForkParams, SessionRef, method};
+use tether_shared::protocol::{AttachParams, CreateParams, Empty, ForkParams, SessionRef, method};
 
 use super::output::print_json;
 use crate::cli::NewArgs;
@@ -32,7 +32,32 @@ pub(super) async fn attach(
     read_only: bool,
     interactive: bool,
 ) -> anyhow::Result<u8> {
+    // Asked of tmux (when inside one) while the daemon is reached: its
+    // answer is needed for the first frame's key hints.
+    let mut prefixes = interactive.then(crate::ui::TmuxPrefixes::ask);
+    crate::ui::trace::mark("runtime started");
+    if let (true, Some(session), Target::Local(socket)) = (interactive, &name, target) {
+        // The first page, enough to fill the screen, asked for right behind the
+        // hello (one round trip): the TUI's first frame is drawn from it before
+        // anything else is fetched. A session that does not exist fails here,
+        // on the command line (exit 1, one line on stderr), not inside a TUI
+        // opened for nothing.
+        let params = first_page(session.clone(), read_only);
+        // No daemon, a dying one, another version: the way below starts one,
+        // waits, or says what is wrong, as every command does.
+        if let Ok((mut c, id)) =
+            crate::client::connect_then::<method::SessionAttach>(socket, &params).await
+        {
+            let page = c.answer_to::<method::SessionAttach>(id).await?;
+            crate::ui::trace::mark("first page received (with the hello)");
+            if let Some(prefixes) = prefixes.take() {
+                return crate::ui::run_from_page(target.clone(), c, page, read_only, prefixes)
+                    .await;
+            }
+        }
+    }
     let mut c = target.connect_or_start().await?;
+    crate::ui::trace::mark("connected (hello answered)");
     let name = match name {
         Some(n) => n,
         None => {
@@ -43,17 +68,24 @@ pub(super) async fn attach(
             }
         }
     };
-    if interactive {
-        // A session that does not exist fails here, on the command line (exit
-        // 1, one line on stderr), not inside a TUI opened for nothing.
-        let info = c
-            .call::<method::SessionGet>(&SessionRef {
-                session: name.clone(),
-            })
-            .await?;
-        return crate::ui::run(target.clone(), Some(c), Some(info.id), read_only).await;
+    if let Some(prefixes) = prefixes {
+        // As above, after starting a daemon (or through ssh).
+        let params = first_page(name, read_only);
+        let page = c.call::<method::SessionAttach>(&params).await?;
+        crate::ui::trace::mark("first page received");
+        return crate::ui::run_from_page(target.clone(), c, page, read_only, prefixes).await;
     }
     crate::linemode::attach(c, &name, read_only).await
+}
+
+/// The attach of `tether attach`: its first page fills the screen.
+fn first_page(session: String, read_only: bool) -> AttachParams {
+    AttachParams {
+        session,
+        from_seq: None,
+        page_size: Some(crate::ui::first_page_size()),
+        read_only,
+    }
 }
 
 /// `tether new [NAME] [-d] ...`: creates a session, then attaches unless `-d`.

@@ -42,6 +42,17 @@ pub enum ToDaemon {
         /// Watch only.
         read_only: bool,
     },
+    /// The first connection is attached already (the command line asked for
+    /// the first page on it): nothing is sent; a reconnect attaches again to
+    /// `session`, from `last_seq` on.
+    Adopt {
+        /// Name or id.
+        session: String,
+        /// Watch only.
+        read_only: bool,
+        /// The attach reply's last seq.
+        last_seq: u64,
+    },
     /// Stop the live feed of the attached session.
     Detach,
     /// Send a message.
@@ -312,6 +323,11 @@ pub async fn run(
                             last_seq = 0;
                             continue;
                         }
+                        Some(ToDaemon::Adopt { session, read_only, last_seq: seq }) => {
+                            attached = Some((session, read_only));
+                            last_seq = last_seq.max(seq);
+                            continue;
+                        }
                         Some(ToDaemon::Detach) => {
                             // Left the session while away: do not re-attach to it.
                             attached = None;
@@ -364,6 +380,11 @@ pub async fn run(
                             last_seq = 0;
                             let p = AttachParams { session, from_seq: None, page_size: Some(page), read_only };
                             (client.send::<method::SessionAttach>(&p).await, Pending::Attach)
+                        }
+                        ToDaemon::Adopt { session, read_only, last_seq: seq } => {
+                            attached = Some((session, read_only));
+                            last_seq = last_seq.max(seq);
+                            continue;
                         }
                         ToDaemon::Detach => match attached.take() {
                             Some((session, _)) => (client.send::<method::SessionDetach>(&SessionRef { session }).await, Pending::Other),

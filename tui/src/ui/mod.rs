@@ -11,6 +11,7 @@ pub(crate) mod modals;
 mod run;
 pub(crate) mod screens;
 pub mod settings;
+pub mod trace;
 pub(crate) mod transcript;
 pub mod view;
 pub(crate) mod widgets;
@@ -18,4 +19,4 @@ pub(crate) mod widgets;
 #[cfg(test)]
 mod tests;
 
-pub use run::run;
+pub use run::{TmuxPrefixes, first_page_size, run, run_from_page};

@@ -93,16 +93,21 @@ impl Drop for TerminalGuard {
     }
 }
 
+/// config.toml as a table, read once for the keys and `[tui]`; `None` when it
+/// is missing or does not parse (the daemon reports config errors).
+fn read_config() -> (std::path::PathBuf, Option<toml::Table>) {
+    let path = tether_shared::paths::config_dir().join("config.toml");
+    let table = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|text| toml::from_str(&text).ok());
+    (path, table)
+}
+
 /// Reads `[keys]` from config.toml. A broken table falls back to the defaults,
 /// with a warning the TUI shows from the start (and prints again on exit).
-fn load_keymap() -> (Keymap, Option<String>) {
-    let path = tether_shared::paths::config_dir().join("config.toml");
-    let Ok(text) = std::fs::read_to_string(&path) else {
+fn load_keymap(path: &std::path::Path, table: Option<&toml::Table>) -> (Keymap, Option<String>) {
+    let Some(table) = table else {
         return (Keymap::default(), None);
-    };
-    let table: toml::Table = match toml::from_str(&text) {
-        Ok(t) => t,
-        Err(_) => return (Keymap::default(), None), // the daemon reports config errors
     };
     match table.get("keys").and_then(|k| k.as_table()) {
         Some(keys) => match Keymap::with_overrides(keys) {
@@ -121,28 +126,64 @@ fn load_keymap() -> (Keymap, Option<String>) {
 }
 
 /// The prefix keys of the tmux we run inside (`$TMUX` set), which tmux takes
-/// before we see them. Asked of tmux itself; when it cannot say, its default
-/// `C-b`.
-fn tmux_prefixes() -> Option<Vec<Key>> {
-    std::env::var_os("TMUX").filter(|v| !v.is_empty())?;
-    let mut keys = Vec::new();
-    for option in ["prefix", "prefix2"] {
-        let out = std::process::Command::new("tmux")
-            .args(["show-options", "-gv", option])
-            .stdin(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .output();
-        if let Ok(out) = out
-            && out.status.success()
-            && let Some(k) = Key::parse(String::from_utf8_lossy(&out.stdout).trim())
-        {
-            keys.push(k);
+/// before we see them, asked of tmux itself (one `tmux` run for both options)
+/// in the background from [`TmuxPrefixes::ask`] on, so the question overlaps
+/// reaching the daemon; when tmux cannot say, its default `C-b`.
+pub struct TmuxPrefixes(Option<tokio::task::JoinHandle<Vec<Key>>>);
+
+impl TmuxPrefixes {
+    /// Starts asking (nothing to ask outside tmux). Inside a tokio runtime.
+    pub fn ask() -> TmuxPrefixes {
+        if std::env::var_os("TMUX").is_none_or(|v| v.is_empty()) {
+            return TmuxPrefixes(None);
         }
+        TmuxPrefixes(Some(tokio::spawn(async {
+            let out = tokio::process::Command::new("tmux")
+                .args(["show-options", "-gv", "prefix", ";"])
+                .args(["show-options", "-gv", "prefix2"])
+                .stdin(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .output()
+                .await;
+            // One line per option; `None` (no second prefix) is no key.
+            let mut keys: Vec<Key> = match out {
+                Ok(out) => String::from_utf8_lossy(&out.stdout)
+                    .lines()
+                    .filter_map(|l| Key::parse(l.trim()))
+                    .collect(),
+                Err(_) => Vec::new(),
+            };
+            if keys.is_empty() {
+                keys.extend(Key::parse("C-b"));
+            }
+            keys
+        })))
     }
-    if keys.is_empty() {
-        keys.extend(Key::parse("C-b"));
+
+    /// The keys; `None` outside tmux.
+    async fn keys(self) -> Option<Vec<Key>> {
+        let task = self.0?;
+        Some(
+            task.await
+                .unwrap_or_else(|_| Key::parse("C-b").into_iter().collect()),
+        )
     }
-    Some(keys)
+}
+
+/// How many events `tether attach` asks for first: enough to fill a screen of
+/// this terminal's height (an event is one line or more), so the first frame
+/// is drawn from them while the rest of the page loads.
+pub fn first_page_size() -> u32 {
+    let rows = ratatui::crossterm::terminal::size().map_or(50, |(_, rows)| rows);
+    (u32::from(rows) * 2).clamp(32, super::app::ATTACH_PAGE)
+}
+
+/// What the TUI opens on.
+enum Opening {
+    /// The list, or the session named (attached once the link is up).
+    Name(Option<String>),
+    /// A session whose first page came on the connection given.
+    Page(Box<tether_shared::protocol::AttachResult>),
 }
 
 /// How the event loop ended.
@@ -196,6 +237,7 @@ pub async fn run(
     attach: Option<String>,
     read_only: bool,
 ) -> anyhow::Result<u8> {
+    let prefixes = TmuxPrefixes::ask();
     // A remote daemon is reached before the terminal changes: ssh may ask for
     // a password or a host key, and a failure is said on the command line.
     let first = match (first, &target) {
@@ -203,10 +245,36 @@ pub async fn run(
         (None, Target::Remote(_)) => Some(target.connect_or_start().await?),
         (None, Target::Local(_)) => None,
     };
-    let (mut keymap, key_warning) = load_keymap();
-    if let Some(prefixes) = tmux_prefixes() {
+    open(target, first, Opening::Name(attach), read_only, prefixes).await
+}
+
+/// Runs the TUI on the session whose first page `client` fetched (its attach
+/// reply), as [`run`] does; the first frame is drawn from that page.
+pub async fn run_from_page(
+    target: Target,
+    client: DaemonClient,
+    page: tether_shared::protocol::AttachResult,
+    read_only: bool,
+    prefixes: TmuxPrefixes,
+) -> anyhow::Result<u8> {
+    let opening = Opening::Page(Box::new(page));
+    open(target, Some(client), opening, read_only, prefixes).await
+}
+
+async fn open(
+    target: Target,
+    first: Option<DaemonClient>,
+    opening: Opening,
+    read_only: bool,
+    prefixes: TmuxPrefixes,
+) -> anyhow::Result<u8> {
+    let (config_path, config) = read_config();
+    let (mut keymap, key_warning) = load_keymap(&config_path, config.as_ref());
+    super::trace::mark("config read");
+    if let Some(prefixes) = prefixes.keys().await {
         keymap.inside_tmux(&prefixes);
     }
+    super::trace::mark("tmux prefixes known");
     // New sessions start where the daemon is: this directory, or the remote
     // user's home.
     let remote_home = match (&target, &first) {
@@ -219,11 +287,25 @@ pub async fn run(
             .map(|d| d.display().to_string())
             .unwrap_or_else(|_| "/".into()),
     };
-    let (settings, problems) = super::settings::TuiSettings::load();
+    let (settings, problems): (_, Vec<String>) = match &config {
+        Some(t) => {
+            let (s, problems) = super::settings::TuiSettings::from_config(t);
+            let at = config_path.display();
+            (
+                s,
+                problems.into_iter().map(|p| format!("{at}: {p}")).collect(),
+            )
+        }
+        None => Default::default(),
+    };
     let mut warnings: Vec<String> = key_warning.into_iter().collect();
     warnings.extend(problems);
     let key_warning = (!warnings.is_empty()).then(|| warnings.join("; "));
-    let mut app = App::new(keymap, attach, read_only, cwd);
+    let mut app = match opening {
+        Opening::Name(attach) => App::new(keymap, attach, read_only, cwd),
+        Opening::Page(page) => App::from_page(keymap, *page, read_only, cwd),
+    };
+    super::trace::mark("app built (transcript cells of the page)");
     if let Some(home) = remote_home {
         app.home = home;
     }
@@ -240,6 +322,7 @@ pub async fn run(
     // Installed before the terminal changes, so no window leaves it changed.
     let mut signals = Signals::install()?;
     let guard = TerminalGuard::enter()?;
+    super::trace::mark("terminal set up (raw mode, alternate screen)");
     let result = event_loop(&mut app, &to_tx, &mut from_rx, &mut signals).await;
     drop(guard);
     drop(to_tx);
@@ -290,7 +373,10 @@ async fn event_loop(
     let mut terminal: Terminal<CrosstermBackend<Stdout>> =
         Terminal::new(CrosstermBackend::new(std::io::stdout()))
             .context("cannot open the terminal")?;
-    terminal.clear()?;
+    // The alternate screen starts blank, as the terminal's buffer does: no
+    // `terminal.clear()`, whose cursor query waits for the terminal's answer
+    // before the first frame.
+    ratatui::backend::Backend::clear(terminal.backend_mut())?;
     let mut input = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut dirty = true;
@@ -368,6 +454,8 @@ async fn event_loop(
                 view::draw(f, app);
             })?;
             dirty = false;
+            super::trace::mark("frame drawn");
+            super::trace::write();
             let now = view::title(app);
             if now != title {
                 set_title(terminal.backend_mut(), &now)?;

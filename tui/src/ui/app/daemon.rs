@@ -251,7 +251,7 @@ impl App {
             FromDaemon::PendingCalls { session, events } => {
                 self.list.attention.fetched(&session, events.as_deref());
             }
-            FromDaemon::Tools(t) => self.tools = t,
+            FromDaemon::Tools(t) => self.tools = Some(t),
             FromDaemon::CreateFailed(e) => match self.modal.as_mut() {
                 Some(Modal::Create(form)) => {
                     form.creating = false;

@@ -4,12 +4,12 @@
 
 use std::time::{Duration, Instant};
 
-use tether_shared::protocol::ToolServerInfo;
+use tether_shared::protocol::{AttachResult, ToolServerInfo};
 
 use super::clock::{ARM_DELAY, Clock, TimeZone};
 use super::list::ListState;
 use super::session::SessionView;
-use crate::ui::conn::ToDaemon;
+use crate::ui::conn::{FromDaemon, ToDaemon};
 use crate::ui::keymap::Keymap;
 use crate::ui::modals::Modal;
 
@@ -60,8 +60,9 @@ pub struct App {
     pub outbox: Vec<ToDaemon>,
     /// A short message for the status line.
     pub flash: Option<String>,
-    /// Tool servers, for the status bar.
-    pub tools: Vec<ToolServerInfo>,
+    /// Tool servers, for the status bar (`None` until the daemon's answer for
+    /// the attached session comes).
+    pub tools: Option<Vec<ToolServerInfo>>,
     /// The directory a new session defaults to.
     pub cwd: String,
     /// The host the daemon is on, with `--host` (for the title).
@@ -121,7 +122,7 @@ impl App {
             exit: false,
             outbox: Vec::new(),
             flash: None,
-            tools: Vec::new(),
+            tools: None,
             cwd,
             host: None,
             home: std::env::var("HOME").ok().filter(|h| !h.is_empty()),
@@ -152,6 +153,40 @@ impl App {
                 app.outbox.push(ToDaemon::Tools { session: name });
             }
             None => app.outbox.push(ToDaemon::ListSessions),
+        }
+        app
+    }
+
+    /// A new app on a session whose first page the command line fetched, on
+    /// the connection the daemon link goes on with (`tether attach`): the first
+    /// frame is drawn from that page alone; the tools, the older events and the
+    /// session list are asked for now and fill in as they come.
+    pub fn from_page(keymap: Keymap, page: AttachResult, read_only: bool, cwd: String) -> App {
+        let mut app = App::new(keymap, None, read_only, cwd);
+        app.outbox.clear();
+        app.conn = ConnState::Connected;
+        let session = page.info.id.clone();
+        app.outbox.push(ToDaemon::Adopt {
+            session: session.clone(),
+            read_only,
+            last_seq: page.last_seq,
+        });
+        app.on_daemon(FromDaemon::Attached(Box::new(page)));
+        app.outbox.push(ToDaemon::Tools {
+            session: session.clone(),
+        });
+        // The rest of what an attach loads (ATTACH_PAGE events), older than
+        // the first page.
+        if let Some(v) = app.session.as_mut()
+            && v.more_before
+            && let Some(first) = v.events.first()
+        {
+            v.backfilling = true;
+            app.outbox.push(ToDaemon::BackfillPage {
+                session,
+                before: first.seq,
+                limit: ATTACH_PAGE,
+            });
         }
         app
     }

@@ -206,7 +206,7 @@ impl App {
         self.modal = None;
         self.screen = Screen::Session;
         self.attaching = Some(id.clone());
-        self.tools.clear();
+        self.tools = None;
         self.outbox.push(ToDaemon::Attach {
             session: id.clone(),
             page: ATTACH_PAGE,

@@ -78,12 +78,15 @@ pub fn draw_transcript(f: &mut Frame<'_>, v: &SessionView, area: Rect, live: boo
         visible.push(line);
     }
     if v.more_before && n < want && visible.len() < h {
+        // Asked for already (the rest of the first page, or a scroll up).
+        let text = if v.backfilling {
+            "── loading older events… ──"
+        } else {
+            "── older events: PgUp / Home to load ──"
+        };
         visible.insert(
             0,
-            Line::from(Span::styled(
-                "── older events: PgUp / Home to load ──",
-                Style::new().fg(Color::DarkGray),
-            )),
+            Line::from(Span::styled(text, Style::new().fg(Color::DarkGray))),
         );
     }
     // A short transcript sits on the input, like a chat: the newest line is

@@ -125,12 +125,18 @@ fn draw_status(f: &mut Frame<'_>, app: &App, v: &SessionView, area: Rect) {
         return;
     }
     let i = &v.info;
-    let tools: usize = app
-        .tools
-        .iter()
-        .filter(|t| t.status == tether_shared::protocol::ServerStatus::Running)
-        .map(|t| t.tools.len())
-        .sum();
+    // Until the daemon's answer comes, the count is not known: it says so.
+    let tools = app.tools.as_ref().map_or_else(
+        || " · tools …".to_string(),
+        |servers| {
+            let n: usize = servers
+                .iter()
+                .filter(|t| t.status == tether_shared::protocol::ServerStatus::Running)
+                .map(|t| t.tools.len())
+                .sum();
+            format!(" · {n} tools")
+        },
+    );
     let conn = match app.conn {
         ConnState::Connected => Span::styled("● ", Style::new().fg(Color::Green)),
         _ => Span::styled("○ ", Style::new().fg(Color::Yellow)),
@@ -174,7 +180,7 @@ fn draw_status(f: &mut Frame<'_>, app: &App, v: &SessionView, area: Rect) {
             ),
             (6, Span::styled(format!(" · {}", i.model), gray)),
             (7, Span::styled(format!(" · {tokens} tok"), gray)),
-            (9, Span::styled(format!(" · {tools} tools"), gray)),
+            (9, Span::styled(tools, gray)),
         ];
         // What the session spends: the cache's share of its input, and its cost
         // (against the budget when it has one).

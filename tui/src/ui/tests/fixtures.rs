@@ -281,7 +281,7 @@ pub(super) fn live_event(seq: u64, kind: EventKind) -> FromDaemon {
     })
 }
 
-fn tools() -> FromDaemon {
+pub(super) fn tools() -> FromDaemon {
     FromDaemon::Tools(vec![ToolServerInfo {
         name: "builtin".into(),
         source: "builtin".into(),

@@ -23,6 +23,7 @@ mod approval;
 mod attention;
 mod context;
 mod copying;
+mod first_frame;
 mod fixtures;
 mod list;
 mod questions;
