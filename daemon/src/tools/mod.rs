@@ -5,13 +5,14 @@
 //! `config`); `server` is one server's definition and live state, which its task in
 //! `supervisor` keeps running and writes; `calls` routes what a session sees and
 //! calls; `change` is what sessions are told when their tool set changes; `names`
-//! the names the model knows MCP tools by. `builtin` and `mcp` are the two kinds
+//! the names the model knows MCP tools by; `login` the OAuth logins of HTTP servers. `builtin` and `mcp` are the two kinds
 //! of tool.
 
 pub(crate) mod builtin;
 mod calls;
 mod change;
 mod config;
+mod login;
 mod manager;
 mod mcp;
 mod names;

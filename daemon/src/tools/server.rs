@@ -7,13 +7,14 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use tether_shared::protocol::ServerStatus;
+use tether_shared::protocol::{LoginNeeded, ServerStatus};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::change::Scope;
 use super::config::ServerDef;
 use super::names::model_tool_names;
+use crate::tools::mcp::auth::ServerAuth;
 use crate::tools::mcp::{McpClient, McpTool, ServerSpec};
 
 /// Identifies a server process: its definition (source file and name), and the
@@ -45,6 +46,8 @@ pub(super) struct ServerState {
     pub(super) announced: Option<BTreeSet<String>>,
     /// Started with the daemon or its session: its first tool set is not news.
     pub(super) quiet_start: bool,
+    /// Set while an HTTP server waits for `tether mcp login`.
+    pub(super) login: Option<LoginNeeded>,
 }
 
 /// One server process (shared, or one session's), kept running by its supervisor.
@@ -58,6 +61,8 @@ pub(super) struct Server {
     /// A call found the connection broken: reconnect (HTTP servers report no exit).
     pub(super) kick: Notify,
     pub(super) cancel: CancellationToken,
+    /// The OAuth state of an HTTP server (its tokens and why it needs a login).
+    pub(super) auth: Option<Arc<ServerAuth>>,
 }
 
 impl Server {
@@ -70,6 +75,7 @@ impl Server {
         quiet: bool,
         previous: Inherited,
         cancel: CancellationToken,
+        auth: Option<Arc<ServerAuth>>,
     ) -> Server {
         Server {
             key,
@@ -82,10 +88,12 @@ impl Server {
                 client: None,
                 announced: previous.announced,
                 quiet_start: quiet,
+                login: None,
             }),
             changed: Notify::new(),
             kick: Notify::new(),
             cancel,
+            auth,
         }
     }
 
@@ -146,6 +154,7 @@ mod tests {
             },
             timeout: Duration::from_secs(7),
             per_session: false,
+            oauth: None,
         }
     }
 
@@ -170,6 +179,7 @@ mod tests {
             true,
             previous,
             CancellationToken::new(),
+            None,
         )
     }
 

@@ -9,10 +9,12 @@
 //!   and the stable error codes.
 //! - `requests.rs`: the table, one definition per method and per notification.
 //! - `types.rs`: the params and result objects.
+//! - `mcp_auth.rs`: OAuth logins for HTTP tool servers.
 //! - `limits.rs`: the version, the request-key rules and the frame caps.
 
 mod envelope;
 mod limits;
+mod mcp_auth;
 pub mod requests;
 mod types;
 
@@ -24,6 +26,7 @@ pub use limits::{
 /// (`method::SESSION_SEND`), next to the types (`method::SessionSend`).
 pub use requests as method;
 pub use requests::{METHODS, Method, MethodInfo, NotificationMethod, is_mutating, with_key};
+pub use mcp_auth::*;
 pub use types::*;
 
 #[cfg(test)]

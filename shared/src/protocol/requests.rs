@@ -12,6 +12,10 @@ use serde_json::Value;
 
 use super::envelope::{Notification, Request};
 use super::limits::KEY_PARAM;
+use super::mcp_auth::{
+    LoginFinishParams, LoginFinishResult, LoginStartParams, LoginStartResult, LogoutParams,
+    LogoutResult,
+};
 use super::types::{
     ApprovalRule, AttachParams, AttachResult, BudgetParams, CancelInputParams, CancelInputResult,
     CompactParams, CompactResult, CreateParams, DecideParams, DecideResult, Empty, ForkParams,
@@ -185,6 +189,12 @@ methods! {
     SessionSearch, SESSION_SEARCH = "session.search", SearchParams => SearchResult, mutating: false;
     /// Cancel a queued input the agent has not taken yet (issue 11).
     SessionCancelInput, SESSION_CANCEL_INPUT = "session.cancel_input", CancelInputParams => CancelInputResult, mutating: true;
+    /// Begin an OAuth login for an HTTP tool server: the URL to open (issue 14).
+    McpLoginStart, MCP_LOGIN_START = "mcp.login_start", LoginStartParams => LoginStartResult, mutating: true;
+    /// Finish it with the code the redirect carried; the daemon keeps the tokens (issue 14).
+    McpLoginFinish, MCP_LOGIN_FINISH = "mcp.login_finish", LoginFinishParams => LoginFinishResult, mutating: true;
+    /// Forget an HTTP tool server's tokens (issue 14).
+    McpLogout, MCP_LOGOUT = "mcp.logout", LogoutParams => LogoutResult, mutating: true;
 }
 
 notifications! {

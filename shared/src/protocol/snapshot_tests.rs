@@ -238,6 +238,7 @@ fn methods() -> Vec<(&'static str, String, String)> {
             tools: vec!["read_file".into(), "shell".into()],
             error: None,
             renamed: BTreeMap::new(),
+            login: None,
         },
         ToolServerInfo {
             name: "github".into(),
@@ -246,6 +247,20 @@ fn methods() -> Vec<(&'static str, String, String)> {
             tools: vec!["github__create_issue".into()],
             error: Some("exited with status 1".into()),
             renamed: BTreeMap::from([("create.issue".into(), "github__create_issue".into())]),
+            login: None,
+        },
+        ToolServerInfo {
+            name: "linear".into(),
+            source: "/home/ana/.config/tether/tools.toml".into(),
+            status: ServerStatus::NeedsLogin,
+            tools: vec![],
+            error: Some("needs login: the server answered 401".into()),
+            renamed: BTreeMap::new(),
+            login: Some(LoginNeeded {
+                command: "tether mcp login linear".into(),
+                scope: Some("read write".into()),
+                reason: "the server answered 401 and there is no token".into(),
+            }),
         },
     ];
     vec![
@@ -495,6 +510,41 @@ fn methods() -> Vec<(&'static str, String, String)> {
             }),
             result::<method::SessionCancelInput>(CancelInputResult { cancelled: true }),
         ),
+        (
+            method::MCP_LOGIN_START,
+            request::<method::McpLoginStart>(LoginStartParams {
+                server: "linear".into(),
+                redirect_uri: "http://127.0.0.1:53124/callback".into(),
+            }),
+            result::<method::McpLoginStart>(LoginStartResult {
+                login_id: "l-5f2c9a".into(),
+                authorization_url: "https://auth.example.com/authorize?response_type=code&client_id=abc&code_challenge=E9Mel&code_challenge_method=S256&state=q81x&resource=https%3A%2F%2Fmcp.example.com%2Fmcp".into(),
+                scope: Some("read write".into()),
+            }),
+        ),
+        (
+            method::MCP_LOGIN_FINISH,
+            request::<method::McpLoginFinish>(LoginFinishParams {
+                login_id: "l-5f2c9a".into(),
+                code: "c0de".into(),
+                state: Some("q81x".into()),
+            }),
+            result::<method::McpLoginFinish>(LoginFinishResult {
+                server: "linear".into(),
+                scope: Some("read write".into()),
+                refreshable: true,
+            }),
+        ),
+        (
+            method::MCP_LOGOUT,
+            request::<method::McpLogout>(LogoutParams {
+                server: "linear".into(),
+            }),
+            result::<method::McpLogout>(LogoutResult {
+                server: "linear".into(),
+                removed: true,
+            }),
+        ),
     ]
 }
 
@@ -724,7 +774,10 @@ fn the_mutating_methods_come_from_the_table() {
             "session.fork",
             "session.budget",
             "session.rule_remove",
-            "session.cancel_input"
+            "session.cancel_input",
+            "mcp.login_start",
+            "mcp.login_finish",
+            "mcp.logout"
         ]
     );
     assert!(is_mutating(method::SessionSend::NAME) && !is_mutating(method::SessionWait::NAME));

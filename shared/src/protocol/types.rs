@@ -611,6 +611,9 @@ pub enum ServerStatus {
     Failed,
     /// Stopped on purpose.
     Stopped,
+    /// An HTTP server that answers 401 (or `insufficient_scope`) and waits for
+    /// `tether mcp login` (see [`ToolServerInfo::login`]).
+    NeedsLogin,
     /// A status this client does not know.
     #[serde(other)]
     Unknown,
@@ -634,4 +637,7 @@ pub struct ToolServerInfo {
     /// keeps it apart from another tool of the server). Absent when none.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub renamed: std::collections::BTreeMap<String, String>,
+    /// Set while the server waits for `tether mcp login` (status `needs_login`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login: Option<super::mcp_auth::LoginNeeded>,
 }

@@ -9,6 +9,8 @@ use serde::Deserialize;
 use super::def::{Env, ServerDef, process_env};
 use super::entry::{ServerFields, err, server_def};
 use crate::config::ConfigError;
+use crate::tools::mcp::Transport;
+use crate::tools::mcp::auth::OAuthConfig;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -34,6 +36,8 @@ struct TomlServer {
     per_session: bool,
     #[serde(default)]
     disabled: bool,
+    /// OAuth settings of an HTTP server (`[servers.NAME.oauth]`).
+    oauth: Option<OAuthConfig>,
 }
 
 /// Parses `tools.toml`, expanding variables from the daemon's environment.
@@ -58,10 +62,19 @@ pub fn parse_tools_toml_with(
     let mut out = Vec::new();
     for (name, spanned) in file.servers {
         let at = spanned.span().start;
-        let fields = spanned.into_inner().into_fields();
-        let def = server_def(name, fields, path, env)
+        let mut server = spanned.into_inner();
+        let oauth = server.oauth.take();
+        let fields = server.into_fields();
+        let def = server_def(name.clone(), fields, path, env)
             .map_err(|e| err(path, text, Some(e.offset(text, at)), e.message))?;
-        out.extend(def);
+        if let Some(mut def) = def {
+            if oauth.is_some() && !matches!(def.transport, Transport::Http { .. }) {
+                let message = format!("server {name:?}: [oauth] applies to HTTP servers (url) only");
+                return Err(err(path, text, Some(at), message));
+            }
+            def.oauth = oauth;
+            out.push(def);
+        }
     }
     Ok(out)
 }

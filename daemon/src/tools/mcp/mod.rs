@@ -4,8 +4,9 @@
 //! `types` and `error` its vocabulary; `handler` receives a server's notifications
 //! (rate-limited by `notices`); `supervisor` owns the rmcp service loop and the child
 //! process that `stdio` starts in its own process group; `tasks` spots task-only
-//! tools; `content` turns a result into text and images for the model.
+//! tools; `auth` is OAuth for HTTP servers; `content` turns a result into text and images for the model.
 
+pub(crate) mod auth;
 mod client;
 mod content;
 mod error;
