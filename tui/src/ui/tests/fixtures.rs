@@ -288,6 +288,7 @@ fn tools() -> FromDaemon {
         tools: vec!["shell".into(), "read_file".into(), "write_file".into()],
         error: None,
         renamed: Default::default(),
+        login: None,
     }])
 }
 
