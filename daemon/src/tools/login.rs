@@ -7,7 +7,10 @@ use std::sync::Arc;
 use tether_shared::protocol::{LoginFinishResult, LoginStartResult, LogoutResult};
 
 use super::ToolManager;
-use super::server::lock;
+use super::server::{Server, lock};
+
+/// How long `mcp.login_finish` waits for the server to come up with the token.
+const SETTLE_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
 use crate::tools::mcp::auth::ServerAuth;
 
 impl ToolManager {
@@ -64,7 +67,38 @@ impl ToolManager {
             .auth
             .login(login_id)
             .ok_or_else(|| format!("no login {login_id:?} is pending (run `tether mcp login` again)"))?;
-        auth.finish_login(login_id, code, state).await
+        let servers: Vec<Arc<Server>> = lock(&self.inner)
+            .servers
+            .values()
+            .filter(|s| s.auth.as_ref().is_some_and(|a| Arc::ptr_eq(a, &auth)))
+            .cloned()
+            .collect();
+        let before: Vec<u64> = servers.iter().map(|s| lock(&s.state).settles).collect();
+        let mut done = auth.finish_login(login_id, code, state).await?;
+        // The supervisor reconnects (or, running, takes the new token): answer
+        // with what came of it, so `tether mcp login` can say.
+        if let Some((server, before)) = servers.first().zip(before.first()) {
+            let deadline = tokio::time::Instant::now() + SETTLE_WAIT;
+            loop {
+                let woken = server.changed.notified();
+                tokio::pin!(woken);
+                woken.as_mut().enable();
+                let (settles, status, error) = {
+                    let st = lock(&server.state);
+                    (st.settles, st.status, st.error.clone())
+                };
+                if settles > *before {
+                    done.status = Some(status);
+                    done.error = error;
+                    break;
+                }
+                tokio::select! {
+                    _ = &mut woken => {}
+                    _ = tokio::time::sleep_until(deadline) => break,
+                }
+            }
+        }
+        Ok(done)
     }
 
     /// Forgets a server's tokens.

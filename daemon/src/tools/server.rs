@@ -48,6 +48,9 @@ pub(super) struct ServerState {
     pub(super) quiet_start: bool,
     /// Set while an HTTP server waits for `tether mcp login`.
     pub(super) login: Option<LoginNeeded>,
+    /// How many times the status settled (became anything but `starting`), so
+    /// a login can wait for the outcome of the reconnect it causes.
+    pub(super) settles: u64,
 }
 
 /// One server process (shared, or one session's), kept running by its supervisor.
@@ -89,6 +92,7 @@ impl Server {
                 announced: previous.announced,
                 quiet_start: quiet,
                 login: None,
+                settles: 0,
             }),
             changed: Notify::new(),
             kick: Notify::new(),
@@ -99,7 +103,13 @@ impl Server {
 
     /// Changes the state and wakes everyone waiting for a change.
     pub(super) fn set_status(&self, f: impl FnOnce(&mut ServerState)) {
-        f(&mut lock(&self.state));
+        {
+            let mut st = lock(&self.state);
+            f(&mut st);
+            if st.status != ServerStatus::Starting {
+                st.settles += 1;
+            }
+        }
         self.changed.notify_waiters();
     }
 

@@ -67,6 +67,13 @@ pub struct LoginFinishResult {
     pub scope: Option<String>,
     /// Whether the token came with a refresh token (so the daemon can renew it).
     pub refreshable: bool,
+    /// The server's status once it reconnected with the token (`running`, or
+    /// `needs_login` when it still refuses); absent if it did not settle in time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<super::types::ServerStatus>,
+    /// The server's error then, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// `mcp.logout` params.

@@ -533,6 +533,8 @@ fn methods() -> Vec<(&'static str, String, String)> {
                 server: "linear".into(),
                 scope: Some("read write".into()),
                 refreshable: true,
+                status: Some(ServerStatus::Running),
+                error: None,
             }),
         ),
         (

@@ -34,13 +34,12 @@ async fn server_info(env: &TestEnv) -> Value {
 }
 
 /// Waits until the server is running or needs a login or failed (not starting).
-async fn settled(env: &TestEnv, not: Option<&str>) -> Value {
+async fn settled(env: &TestEnv) -> Value {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let s = server_info(env).await;
         let status = s["status"].as_str().unwrap_or("");
-        let moved = not.is_none_or(|n| n != status);
-        if moved && matches!(status, "running" | "needs_login" | "failed") {
+        if matches!(status, "running" | "needs_login" | "failed") {
             return s;
         }
         if Instant::now() > deadline {
@@ -97,7 +96,7 @@ async fn run() -> i32 {
 
     let mut logins = 0;
     let mut turns = 0;
-    let mut last = settled(&env, None).await;
+    let mut last = settled(&env).await;
     loop {
         match last["status"].as_str().unwrap_or("") {
             "needs_login" if logins < MAX_LOGINS => {
@@ -108,7 +107,8 @@ async fn run() -> i32 {
                 if out.code != 0 {
                     return fail(&env, "tether mcp login failed").await;
                 }
-                last = settled(&env, Some("needs_login")).await;
+                // `mcp login` returns once the server reconnected with the token.
+                last = settled(&env).await;
             }
             "running" => {
                 let Some(tool) = last["tools"][0].as_str().map(String::from) else {
@@ -135,7 +135,7 @@ async fn run() -> i32 {
                 if turns >= MAX_LOGINS {
                     return fail(&env, "the tool call kept failing").await;
                 }
-                last = settled(&env, None).await;
+                last = settled(&env).await;
                 if last["status"] == "running" {
                     return fail(&env, "the tool call failed").await;
                 }

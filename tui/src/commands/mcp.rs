@@ -15,7 +15,9 @@
 use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
-use tether_shared::protocol::{LoginFinishParams, LoginStartParams, LogoutParams, method};
+use tether_shared::protocol::{
+    LoginFinishParams, LoginStartParams, LogoutParams, ServerStatus, method,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -70,6 +72,11 @@ pub(super) async fn login(
     match &done.scope {
         Some(scope) => println!("logged in to {} (scope: {scope})", done.server),
         None => println!("logged in to {}", done.server),
+    }
+    match (done.status, &done.error) {
+        (Some(ServerStatus::Running), _) => println!("{} is running", done.server),
+        (Some(_), Some(error)) => eprintln!("tether: {} still does not work: {error}", done.server),
+        _ => {}
     }
     Ok(0)
 }

@@ -380,6 +380,8 @@ impl ServerAuth {
             server: self.server.clone(),
             scope: tokens.scope.clone(),
             refreshable: tokens.refresh_token.is_some(),
+            status: None,
+            error: None,
         };
         self.store(Some(tokens));
         {
