@@ -59,7 +59,12 @@ fn suite_dir() -> &'static Path {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("fixtures")
             .join("conformance");
-        if !dir.join("node_modules").join(".bin").join("conformance").exists() {
+        if !dir
+            .join("node_modules")
+            .join(".bin")
+            .join("conformance")
+            .exists()
+        {
             let status = std::process::Command::new("npm")
                 .args(["ci", "--no-audit", "--no-fund"])
                 .current_dir(&dir)
@@ -116,7 +121,11 @@ async fn every_authorization_scenario_of_the_conformance_suite_passes() {
         .filter(|n| n.starts_with("auth/"))
         .map(String::from)
         .collect();
-    let mut placed: Vec<&str> = AUTH_SCENARIOS.iter().chain(NOT_APPLICABLE).copied().collect();
+    let mut placed: Vec<&str> = AUTH_SCENARIOS
+        .iter()
+        .chain(NOT_APPLICABLE)
+        .copied()
+        .collect();
     placed.sort_unstable();
     let mut auth_sorted: Vec<&str> = auth.iter().map(String::as_str).collect();
     auth_sorted.sort_unstable();
@@ -175,7 +184,11 @@ async fn every_authorization_scenario_of_the_conformance_suite_passes() {
         }
     }
     eprintln!("{}", report.join("\n"));
-    assert!(failed.is_empty(), "failed scenarios:\n{}", failed.join("\n\n"));
+    assert!(
+        failed.is_empty(),
+        "failed scenarios:\n{}",
+        failed.join("\n\n")
+    );
 }
 
 /// The suite's `auth/metadata-default` server, held open: its `--command` is a
@@ -303,7 +316,9 @@ async fn an_oauth_server_needs_login_then_offers_its_tools_and_a_restart_keeps_t
 
     // The login, non-interactive: the browser script fetches the URL, the
     // authorization server redirects to the CLI's loopback port.
-    let out = env.run(&["mcp", "login", "remote", "--timeout", "20"]).await;
+    let out = env
+        .run(&["mcp", "login", "remote", "--timeout", "20"])
+        .await;
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     assert!(out.stdout.contains("logged in to remote"), "{}", out.stdout);
     assert!(out.stdout.contains("remote is running"), "{}", out.stdout);
@@ -408,7 +423,10 @@ async fn a_headless_login_takes_the_redirect_url_pasted_on_stdin() {
     let location = resp.headers()["location"].to_str().unwrap().to_string();
     assert!(location.contains("code="), "{location}");
     let mut stdin = login.stdin.take().unwrap();
-    stdin.write_all(format!("{location}\n").as_bytes()).await.unwrap();
+    stdin
+        .write_all(format!("{location}\n").as_bytes())
+        .await
+        .unwrap();
     let out = tokio::time::timeout(T, login.wait_with_output())
         .await
         .expect("the login finishes")
@@ -425,7 +443,11 @@ async fn a_login_for_an_unknown_server_says_so() {
     let (_model, env) = TestEnv::started("").await;
     let out = env.run(&["mcp", "login", "nope", "--no-browser"]).await;
     assert_eq!(out.code, 1, "{}", out.stderr);
-    assert!(out.stderr.contains("no HTTP tool server named \"nope\""), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("no HTTP tool server named \"nope\""),
+        "{}",
+        out.stderr
+    );
     let out = env.run(&["mcp", "logout", "nope"]).await;
     assert_eq!(out.code, 1, "{}", out.stderr);
 }

@@ -63,10 +63,9 @@ impl ToolManager {
         code: &str,
         state: Option<&str>,
     ) -> Result<LoginFinishResult, String> {
-        let auth = self
-            .auth
-            .login(login_id)
-            .ok_or_else(|| format!("no login {login_id:?} is pending (run `tether mcp login` again)"))?;
+        let auth = self.auth.login(login_id).ok_or_else(|| {
+            format!("no login {login_id:?} is pending (run `tether mcp login` again)")
+        })?;
         let servers: Vec<Arc<Server>> = lock(&self.inner)
             .servers
             .values()

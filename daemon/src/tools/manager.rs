@@ -24,10 +24,10 @@ use super::change::{Scope, ToolChange};
 use super::config::{self as tool_config, ServerDef};
 use super::server::{Inherited, Server, ServerKey, lock};
 use super::supervisor::supervise;
-use crate::tools::mcp::Transport;
-use crate::tools::mcp::auth::AuthBook;
 use crate::config::watch::{self, FileWatcher};
 use crate::config::{ConfigError, ConfigSource};
+use crate::tools::mcp::Transport;
+use crate::tools::mcp::auth::AuthBook;
 use tether_shared::protocol::SessionServer;
 
 /// A tool config file's server definitions, and why it does not parse when it does not.
@@ -327,7 +327,9 @@ impl ToolManager {
         let auth = match &def.transport {
             // A configured Authorization header is the user's own auth: no OAuth.
             Transport::Http { url, headers }
-                if !headers.keys().any(|h| h.eq_ignore_ascii_case("authorization")) =>
+                if !headers
+                    .keys()
+                    .any(|h| h.eq_ignore_ascii_case("authorization")) =>
             {
                 let config = def.oauth.clone().unwrap_or_default();
                 Some(self.auth.for_server(&def.name, url, &config))

@@ -1,6 +1,6 @@
 //! The params and results of OAuth for HTTP tool servers (`mcp.login_start`,
-//! `mcp.login_finish`, `mcp.logout`), and what `tools.list` says about a server
-//! that waits for a login.
+//! `mcp.login_finish`, `mcp.logout`); what `tools.list` says about a server that
+//! waits for a login is [`LoginNeeded`](super::types::LoginNeeded).
 //!
 //! The daemon does the OAuth work (discovery, client registration, PKCE, token
 //! exchange and refresh) and keeps the tokens; the CLI does the browser part on
@@ -8,19 +8,6 @@
 //! on a loopback port, then gives the daemon the code.
 
 use serde::{Deserialize, Serialize};
-
-/// Why a tool server waits for a login, as `tools --json` prints it under `login`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LoginNeeded {
-    /// The command that logs in, e.g. `tether mcp login github`.
-    pub command: String,
-    /// The scope the server asked for (space-separated), when it named one; on a
-    /// step-up (`insufficient_scope`), the scope the next login must grant.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scope: Option<String>,
-    /// Why, in one line: no token yet, the refresh failed, insufficient scope...
-    pub reason: String,
-}
 
 /// `mcp.login_start` params.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -249,19 +249,7 @@ fn methods() -> Vec<(&'static str, String, String)> {
             renamed: BTreeMap::from([("create.issue".into(), "github__create_issue".into())]),
             login: None,
         },
-        ToolServerInfo {
-            name: "linear".into(),
-            source: "/home/ana/.config/tether/tools.toml".into(),
-            status: ServerStatus::NeedsLogin,
-            tools: vec![],
-            error: Some("needs login: the server answered 401".into()),
-            renamed: BTreeMap::new(),
-            login: Some(LoginNeeded {
-                command: "tether mcp login linear".into(),
-                scope: Some("read write".into()),
-                reason: "the server answered 401 and there is no token".into(),
-            }),
-        },
+        super::snapshot_mcp_auth::needs_login_server(),
     ];
     vec![
         (
@@ -510,49 +498,13 @@ fn methods() -> Vec<(&'static str, String, String)> {
             }),
             result::<method::SessionCancelInput>(CancelInputResult { cancelled: true }),
         ),
-        (
-            method::MCP_LOGIN_START,
-            request::<method::McpLoginStart>(LoginStartParams {
-                server: "linear".into(),
-                redirect_uri: "http://127.0.0.1:53124/callback".into(),
-            }),
-            result::<method::McpLoginStart>(LoginStartResult {
-                login_id: "l-5f2c9a".into(),
-                authorization_url: "https://auth.example.com/authorize?response_type=code&client_id=abc&code_challenge=E9Mel&code_challenge_method=S256&state=q81x&resource=https%3A%2F%2Fmcp.example.com%2Fmcp".into(),
-                scope: Some("read write".into()),
-            }),
-        ),
-        (
-            method::MCP_LOGIN_FINISH,
-            request::<method::McpLoginFinish>(LoginFinishParams {
-                login_id: "l-5f2c9a".into(),
-                code: "c0de".into(),
-                state: Some("q81x".into()),
-            }),
-            result::<method::McpLoginFinish>(LoginFinishResult {
-                server: "linear".into(),
-                scope: Some("read write".into()),
-                refreshable: true,
-                status: Some(ServerStatus::Running),
-                error: None,
-            }),
-        ),
-        (
-            method::MCP_LOGOUT,
-            request::<method::McpLogout>(LogoutParams {
-                server: "linear".into(),
-            }),
-            result::<method::McpLogout>(LogoutResult {
-                server: "linear".into(),
-                removed: true,
-            }),
-        ),
     ]
 }
 
 #[test]
 fn every_request_and_result_has_a_snapshot() {
-    let cases = methods();
+    let mut cases = methods();
+    cases.extend(super::snapshot_mcp_auth::methods());
     let mut named: Vec<&str> = cases.iter().map(|(name, _, _)| *name).collect();
     named.push(method::HELLO); // in `the_hello_exchange`
     named.sort_unstable();

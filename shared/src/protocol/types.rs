@@ -639,5 +639,18 @@ pub struct ToolServerInfo {
     pub renamed: std::collections::BTreeMap<String, String>,
     /// Set while the server waits for `tether mcp login` (status `needs_login`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub login: Option<super::mcp_auth::LoginNeeded>,
+    pub login: Option<LoginNeeded>,
+}
+
+/// Why a tool server waits for a login, as `tools --json` prints it under `login`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginNeeded {
+    /// The command that logs in, e.g. `tether mcp login github`.
+    pub command: String,
+    /// The scope the server asked for (space-separated), when it named one; on a
+    /// step-up (`insufficient_scope`), the scope the next login must grant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// Why, in one line: no token yet, the refresh failed, insufficient scope...
+    pub reason: String,
 }

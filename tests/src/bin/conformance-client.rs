@@ -61,7 +61,7 @@ async fn main() {
 
 /// Runs the scenario; the daemon is stopped (the env dropped) before the exit.
 async fn run() -> i32 {
-    let url = std::env::args().last().expect("the server URL");
+    let url = std::env::args().next_back().expect("the server URL");
     let context: Value = std::env::var("MCP_CONFORMANCE_CONTEXT")
         .ok()
         .and_then(|c| serde_json::from_str(&c).ok())
@@ -103,7 +103,10 @@ async fn run() -> i32 {
                 logins += 1;
                 eprintln!("needs login: {}", last["login"]);
                 let out = env.run(&["mcp", "login", SERVER, "--timeout", "15"]).await;
-                eprintln!("tether mcp login: exit {}\n{}{}", out.code, out.stdout, out.stderr);
+                eprintln!(
+                    "tether mcp login: exit {}\n{}{}",
+                    out.code, out.stdout, out.stderr
+                );
                 if out.code != 0 {
                     return fail(&env, "tether mcp login failed").await;
                 }
@@ -115,7 +118,11 @@ async fn run() -> i32 {
                     return fail(&env, "the server offers no tool").await;
                 };
                 turns += 1;
-                model.push(Reply::tool_call(format!("c{turns}"), tool.clone(), serde_json::json!({})));
+                model.push(Reply::tool_call(
+                    format!("c{turns}"),
+                    tool.clone(),
+                    serde_json::json!({}),
+                ));
                 model.push(Reply::text("done"));
                 let args = if turns == 1 {
                     vec!["new", "-d", "-n", "conf", "call the tool"]

@@ -61,7 +61,12 @@ pub(super) async fn login(
     }
     let answer = tokio::time::timeout(timeout, wait_for_code(&listener, &server))
         .await
-        .map_err(|_| anyhow!("no login within {}s; run `tether mcp login {server}` again", timeout.as_secs()))??;
+        .map_err(|_| {
+            anyhow!(
+                "no login within {}s; run `tether mcp login {server}` again",
+                timeout.as_secs()
+            )
+        })??;
     let done = target
         .request_once::<method::McpLoginFinish>(&LoginFinishParams {
             login_id: started.login_id,
@@ -244,7 +249,11 @@ async fn redirect(mut stream: TcpStream, server: &str) -> anyhow::Result<Option<
                 format!("Logged in to {server}: tether has the code. You can close this tab."),
                 Some(Ok(a)),
             ),
-            Err(e) => ("400 Bad Request", format!("Login to {server} failed: {e}"), Some(Err(e))),
+            Err(e) => (
+                "400 Bad Request",
+                format!("Login to {server} failed: {e}"),
+                Some(Err(e)),
+            ),
         },
         _ => ("404 Not Found", "not found".to_string(), None),
     };

@@ -21,7 +21,10 @@ pub(crate) async fn login_start(
 ) -> Result<LoginStartResult, RpcError> {
     let redirect = url::Url::parse(&p.redirect_uri)
         .map_err(|e| RpcError::new(code::BAD_ARGUMENT, format!("redirect_uri: {e}")))?;
-    let loopback = matches!(redirect.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+    let loopback = matches!(
+        redirect.host_str(),
+        Some("127.0.0.1" | "localhost" | "[::1]")
+    );
     if redirect.scheme() != "http" || !loopback {
         return Err(RpcError::new(
             code::BAD_ARGUMENT,

@@ -69,7 +69,8 @@ pub fn parse_tools_toml_with(
             .map_err(|e| err(path, text, Some(e.offset(text, at)), e.message))?;
         if let Some(mut def) = def {
             if oauth.is_some() && !matches!(def.transport, Transport::Http { .. }) {
-                let message = format!("server {name:?}: [oauth] applies to HTTP servers (url) only");
+                let message =
+                    format!("server {name:?}: [oauth] applies to HTTP servers (url) only");
                 return Err(err(path, text, Some(at), message));
             }
             def.oauth = oauth;

@@ -82,8 +82,7 @@ pub async fn discover(
             };
             let Some(issuer) = prm.authorization_servers.first() else {
                 return Err(
-                    "the server's protected resource metadata lists no authorization server"
-                        .into(),
+                    "the server's protected resource metadata lists no authorization server".into(),
                 );
             };
             let issuer =
@@ -173,7 +172,10 @@ async fn server_metadata(
         ]
     } else {
         vec![
-            join(&base, &format!("/.well-known/oauth-authorization-server{path}")),
+            join(
+                &base,
+                &format!("/.well-known/oauth-authorization-server{path}"),
+            ),
             join(&base, &format!("/.well-known/openid-configuration{path}")),
             join(&base, &format!("{path}/.well-known/openid-configuration")),
         ]

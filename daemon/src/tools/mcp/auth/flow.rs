@@ -9,7 +9,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use super::OAuthConfig;
+use super::config::OAuthConfig;
 use super::discovery::{Discovered, ServerMetadata};
 use super::tokens::{AuthMethod, ClientCreds, StoredTokens};
 
@@ -173,7 +173,11 @@ pub async fn client_for(
         .json()
         .await
         .map_err(|e| format!("the client registration answer does not parse: {e}"))?;
-    let auth_method = match reg.token_endpoint_auth_method.as_deref().and_then(method_from) {
+    let auth_method = match reg
+        .token_endpoint_auth_method
+        .as_deref()
+        .and_then(method_from)
+    {
         Some(m) => m,
         None if reg.client_secret.is_some() && wanted == AuthMethod::None => secret_method(server),
         None => wanted,
@@ -374,14 +378,20 @@ mod tests {
     fn the_scope_comes_from_config_challenge_or_metadata_else_none() {
         let none = OAuthConfig::default();
         let f = found(Some(vec!["a", "b"]), None);
-        assert_eq!(choose_scope(&none, Some("c"), &f, None).as_deref(), Some("c"));
+        assert_eq!(
+            choose_scope(&none, Some("c"), &f, None).as_deref(),
+            Some("c")
+        );
         assert_eq!(choose_scope(&none, None, &f, None).as_deref(), Some("a b"));
         assert_eq!(choose_scope(&none, None, &found(None, None), None), None);
         let cfg = OAuthConfig {
             scopes: Some(vec!["z".into()]),
             ..OAuthConfig::default()
         };
-        assert_eq!(choose_scope(&cfg, Some("c"), &f, None).as_deref(), Some("z"));
+        assert_eq!(
+            choose_scope(&cfg, Some("c"), &f, None).as_deref(),
+            Some("z")
+        );
         let step = choose_scope(&none, Some("a w"), &f, Some("a"));
         assert_eq!(step.as_deref(), Some("a w"));
         let offline = found(Some(vec!["a"]), Some(vec!["a", "offline_access"]));

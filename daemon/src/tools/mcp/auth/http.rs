@@ -34,9 +34,10 @@ impl AuthHttp {
             // As rmcp's own default: no idle pooling (delayed-ACK stalls).
             .pool_max_idle_per_host(0)
             .redirect(reqwest::redirect::Policy::custom(|attempt| {
-                let same_origin = attempt.previous().first().is_some_and(|first| {
-                    first.origin() == attempt.url().origin()
-                });
+                let same_origin = attempt
+                    .previous()
+                    .first()
+                    .is_some_and(|first| first.origin() == attempt.url().origin());
                 let keeps_body = matches!(attempt.status().as_u16(), 307 | 308);
                 if same_origin && keeps_body && attempt.previous().len() < 10 {
                     attempt.follow()
@@ -76,7 +77,9 @@ impl AuthHttp {
 /// that is not `Sync`, so it is not borrowed across an await).
 fn refusal<T>(result: &Result<T, HttpError>) -> Option<(bool, String)> {
     match result {
-        Err(StreamableHttpError::AuthRequired(e)) => Some((true, e.www_authenticate_header.clone())),
+        Err(StreamableHttpError::AuthRequired(e)) => {
+            Some((true, e.www_authenticate_header.clone()))
+        }
         Err(StreamableHttpError::InsufficientScope(e)) => {
             Some((false, e.www_authenticate_header.clone()))
         }
@@ -117,8 +120,15 @@ impl StreamableHttpClient for AuthHttp {
     ) -> Result<StreamableHttpPostResponse, HttpError> {
         let mut limits = StreamableHttpResponseLimits::default();
         limits.max_sse_event_size = max_sse_event_size;
-        self.post_message_with_response_limits(uri, message, session_id, None, custom_headers, limits)
-            .await
+        self.post_message_with_response_limits(
+            uri,
+            message,
+            session_id,
+            None,
+            custom_headers,
+            limits,
+        )
+        .await
     }
 
     async fn post_message_with_response_limits(
@@ -139,7 +149,7 @@ impl StreamableHttpClient for AuthHttp {
                 session_id.clone(),
                 token.clone(),
                 custom_headers.clone(),
-                limits.clone(),
+                limits,
             )
             .await;
         if !self.retry(refusal(&first), token.as_deref()).await {
@@ -148,10 +158,20 @@ impl StreamableHttpClient for AuthHttp {
         let token = self.bearer().await;
         let again = self
             .inner
-            .post_message_with_response_limits(uri, message, session_id, token.clone(), custom_headers, limits)
+            .post_message_with_response_limits(
+                uri,
+                message,
+                session_id,
+                token.clone(),
+                custom_headers,
+                limits,
+            )
             .await;
         // A second refusal is recorded but not retried again.
-        if matches!(again, Err(StreamableHttpError::AuthRequired(_) | StreamableHttpError::InsufficientScope(_))) {
+        if matches!(
+            again,
+            Err(StreamableHttpError::AuthRequired(_) | StreamableHttpError::InsufficientScope(_))
+        ) {
             let _ = self.retry(refusal(&again), None).await;
         }
         again

@@ -6,14 +6,15 @@
 //! expires and once on a 401, and records a 401's or 403's challenge), its
 //! supervisor (which shows `needs login` while it waits) and the `mcp.*` RPC
 //! methods (which run a login). `challenge` reads `WWW-Authenticate`,
-//! `discovery` finds the authorization server, `flow` registers the client and
-//! makes the token requests, `tokens` keeps them in the state dir.
+//! `discovery` finds the authorization server, `config` is `[servers.NAME.oauth]`, `flow` registers the client
+//! and makes the token requests, `tokens` keeps them in the state dir.
 //!
 //! A login is two steps because the daemon may be headless: `start_login`
 //! discovers, registers and returns the authorization URL for a redirect URI
 //! the CLI listens on; `finish_login` exchanges the code the redirect carried.
 
 mod challenge;
+mod config;
 mod discovery;
 mod flow;
 mod http;
@@ -23,11 +24,11 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use serde::Deserialize;
 use tether_shared::protocol::{LoginFinishResult, LoginNeeded, LoginStartResult};
 use tokio::sync::Notify;
 
 pub use challenge::Challenge;
+pub use config::OAuthConfig;
 pub use http::AuthHttp;
 use tokens::StoredTokens;
 
@@ -36,44 +37,6 @@ use tokens::StoredTokens;
 pub const MAX_STEP_UPS: u32 = 3;
 /// Tokens are refreshed this long before they expire.
 const REFRESH_MARGIN_S: u64 = 60;
-
-/// `[servers.NAME.oauth]` in tools.toml: all optional.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OAuthConfig {
-    /// A client id registered by hand at the authorization server (skips
-    /// dynamic registration).
-    #[serde(default)]
-    pub client_id: Option<String>,
-    /// Its secret, for a confidential client (prefer `client_secret_env`).
-    #[serde(default)]
-    pub client_secret: Option<String>,
-    /// The environment variable of the daemon holding the secret.
-    #[serde(default)]
-    pub client_secret_env: Option<String>,
-    /// The scopes to ask for, instead of those the server names.
-    #[serde(default)]
-    pub scopes: Option<Vec<String>>,
-    /// An HTTPS URL serving tether's client ID metadata document, used as the
-    /// client id where the authorization server accepts those.
-    #[serde(default)]
-    pub client_metadata_url: Option<String>,
-}
-
-impl OAuthConfig {
-    /// The client secret, from the config or its environment variable.
-    fn secret(&self) -> Result<Option<String>, String> {
-        if let Some(s) = &self.client_secret {
-            return Ok(Some(s.clone()));
-        }
-        match &self.client_secret_env {
-            Some(var) => std::env::var(var).map(Some).map_err(|_| {
-                format!("client_secret_env names {var}, which is not set in the daemon's environment")
-            }),
-            None => Ok(None),
-        }
-    }
-}
 
 /// What the server's last refusal said.
 #[derive(Debug, Default)]
@@ -178,7 +141,10 @@ impl ServerAuth {
         if current.refresh_token.is_some() && flow::expiring(&current, REFRESH_MARGIN_S) {
             let _ = self.refresh(&current.access_token).await;
         }
-        lock(&self.state).tokens.as_ref().map(|t| t.access_token.clone())
+        lock(&self.state)
+            .tokens
+            .as_ref()
+            .map(|t| t.access_token.clone())
     }
 
     /// Refreshes unless another task already replaced `stale`. True when a
@@ -291,16 +257,22 @@ impl ServerAuth {
             None => self.probe().await,
         };
         let found = discovery::discover(&self.http, &self.url, &challenge).await?;
-        let client =
-            flow::client_for(&self.http, &self.server, &self.config, &found.server, redirect_uri)
-                .await?;
+        let client = flow::client_for(
+            &self.http,
+            &self.server,
+            &self.config,
+            &found.server,
+            redirect_uri,
+        )
+        .await?;
         let (previous, step_up) = {
             let st = lock(&self.state);
             let step = st.needs.as_ref().and_then(|n| n.scope.clone());
             (st.tokens.as_ref().and_then(|t| t.scope.clone()), step)
         };
         let wanted = step_up.or(challenge.scope.clone());
-        let scope = flow::choose_scope(&self.config, wanted.as_deref(), &found, previous.as_deref());
+        let scope =
+            flow::choose_scope(&self.config, wanted.as_deref(), &found, previous.as_deref());
         let verifier = flow::random_token(32)?;
         let state = flow::random_token(16)?;
         let login_id = format!("l-{}", flow::random_token(9)?);
@@ -369,11 +341,18 @@ impl ServerAuth {
             .pending
             .get(login_id)
             .cloned()
-            .ok_or_else(|| format!("no login {login_id:?} is pending for {} (start again)", self.server))?;
+            .ok_or_else(|| {
+                format!(
+                    "no login {login_id:?} is pending for {} (start again)",
+                    self.server
+                )
+            })?;
         if let Some(s) = state
             && s != pending.state
         {
-            return Err("the redirect's state does not match this login: not using its code".into());
+            return Err(
+                "the redirect's state does not match this login: not using its code".into(),
+            );
         }
         let tokens = flow::exchange(&self.http, &self.url, &pending, code).await?;
         let result = LoginFinishResult {

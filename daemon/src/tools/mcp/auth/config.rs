@@ -1,0 +1,43 @@
+//! `[servers.NAME.oauth]` of an HTTP server in tools.toml.
+
+use serde::Deserialize;
+
+/// `[servers.NAME.oauth]` in tools.toml: all optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthConfig {
+    /// A client id registered by hand at the authorization server (skips
+    /// dynamic registration).
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// Its secret, for a confidential client (prefer `client_secret_env`).
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    /// The environment variable of the daemon holding the secret.
+    #[serde(default)]
+    pub client_secret_env: Option<String>,
+    /// The scopes to ask for, instead of those the server names.
+    #[serde(default)]
+    pub scopes: Option<Vec<String>>,
+    /// An HTTPS URL serving tether's client ID metadata document, used as the
+    /// client id where the authorization server accepts those.
+    #[serde(default)]
+    pub client_metadata_url: Option<String>,
+}
+
+impl OAuthConfig {
+    /// The client secret, from the config or its environment variable.
+    pub(super) fn secret(&self) -> Result<Option<String>, String> {
+        if let Some(s) = &self.client_secret {
+            return Ok(Some(s.clone()));
+        }
+        match &self.client_secret_env {
+            Some(var) => std::env::var(var).map(Some).map_err(|_| {
+                format!(
+                    "client_secret_env names {var}, which is not set in the daemon's environment"
+                )
+            }),
+            None => Ok(None),
+        }
+    }
+}
