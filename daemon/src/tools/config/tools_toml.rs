@@ -98,3 +98,47 @@ impl TomlServer {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_http_server_takes_an_oauth_table_and_a_stdio_one_refuses_it() {
+        let defs = parse_tools_toml(
+            r#"
+[servers.linear]
+url = "https://mcp.linear.app/mcp"
+
+[servers.linear.oauth]
+client_id = "tether-ana"
+client_secret_env = "LINEAR_SECRET"
+scopes = ["read", "write"]
+
+[servers.plain]
+url = "http://127.0.0.1:3001/mcp"
+"#,
+            Path::new("/c/tools.toml"),
+        )
+        .unwrap();
+        let oauth = defs[0].oauth.clone().unwrap();
+        assert_eq!(oauth.client_id.as_deref(), Some("tether-ana"));
+        assert_eq!(oauth.client_secret_env.as_deref(), Some("LINEAR_SECRET"));
+        assert_eq!(oauth.scopes, Some(vec!["read".into(), "write".into()]));
+        assert_eq!(defs[1].oauth, None);
+
+        let e = parse_tools_toml(
+            "[servers.fs]\ncommand = \"x\"\n[servers.fs.oauth]\nclient_id = \"a\"\n",
+            Path::new("/c/tools.toml"),
+        )
+        .unwrap_err();
+        assert!(e.message.contains("HTTP servers"), "{e}");
+        let e = parse_tools_toml(
+            "[servers.w]\nurl = \"http://x/mcp\"\n[servers.w.oauth]\nclient = \"a\"\n",
+            Path::new("/c/tools.toml"),
+        )
+        .unwrap_err();
+        assert!(e.message.contains("client"), "{e}");
+    }
+}

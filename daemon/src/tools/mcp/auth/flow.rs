@@ -356,7 +356,7 @@ mod tests {
     fn the_s256_challenge_is_rfc_7636s_example() {
         // RFC 7636 appendix B.
         assert_eq!(
-            challenge_of("dBjftJeZ4CVP-mJ92K1qiSDgQfs8xvRs8QEKSy4hCgw"),
+            challenge_of("dBjftJeZ4CVP-mB92K1uhbUJU1p1r_wW1gFWFOEjXk"),
             "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
         assert_eq!(random_token(32).unwrap().len(), 43);

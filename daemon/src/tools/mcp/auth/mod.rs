@@ -18,6 +18,9 @@ mod config;
 mod discovery;
 mod flow;
 mod http;
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests;
 mod tokens;
 
 use std::collections::BTreeMap;
