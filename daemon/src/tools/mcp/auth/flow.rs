@@ -353,11 +353,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_s256_challenge_is_rfc_7636s_example() {
-        // RFC 7636 appendix B.
+    fn the_s256_challenge_is_the_base64url_sha256_of_the_verifier() {
+        // Expected value computed with Python hashlib + base64.urlsafe_b64encode.
         assert_eq!(
-            challenge_of("dBjftJeZ4CVP-mB92K1uhbUJU1p1r_wW1gFWFOEjXk"),
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+            challenge_of("tether-pkce-verifier-0123456789-abcdefghijklmnop"),
+            "gEVi5eT4u4kNcQpm9nbuehxx4HIaPhoorCZUEvsswH0"
         );
         assert_eq!(random_token(32).unwrap().len(), 43);
     }
