@@ -134,10 +134,24 @@ async fn every_authorization_scenario_of_the_conformance_suite_passes() {
         "the suite's auth scenarios are each run here or listed as not applicable"
     );
 
+    run_scenarios(AUTH_SCENARIOS).await;
+}
+
+/// The core scenarios tether passed before OAuth: its HTTP transport now goes
+/// through the OAuth client, which must change nothing for servers without it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_core_client_scenarios_still_pass() {
+    tether_tests::tether_bin();
+    run_scenarios(&["initialize", "tools_call", "sse-retry"]).await;
+}
+
+/// Runs each scenario with `conformance-client`; fails listing every scenario
+/// that exited non-zero or has a FAILURE or WARNING check (or none passed).
+async fn run_scenarios(scenarios: &[&str]) {
     let client = env!("CARGO_BIN_EXE_conformance-client");
     let mut report = Vec::new();
     let mut failed = Vec::new();
-    for scenario in AUTH_SCENARIOS {
+    for scenario in scenarios {
         let out_dir = tempfile::tempdir().unwrap();
         let out = tokio::time::timeout(
             Duration::from_secs(90),
