@@ -84,6 +84,12 @@ async fn run() -> i32 {
     if let Some(secret) = context["client_secret"].as_str() {
         oauth.push_str(&format!("client_secret = {}\n", toml_str(secret)));
     }
+    // The machine-to-machine scenarios: a client configured for the client
+    // credentials grant (no login), as a user would configure one.
+    let scenario = std::env::var("MCP_CONFORMANCE_SCENARIO").unwrap_or_default();
+    if scenario.starts_with("auth/client-credentials") {
+        oauth.push_str("grant = \"client_credentials\"\n");
+    }
     std::fs::write(
         env.config_dir.join("tools.toml"),
         format!(

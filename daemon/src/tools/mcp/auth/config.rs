@@ -23,9 +23,19 @@ pub struct OAuthConfig {
     /// client id where the authorization server accepts those.
     #[serde(default)]
     pub client_metadata_url: Option<String>,
+    /// `"authorization_code"` (the default: a person logs in) or
+    /// `"client_credentials"`: the daemon gets tokens itself with `client_id` and
+    /// the secret (a machine-to-machine client; no login).
+    #[serde(default)]
+    pub grant: Option<String>,
 }
 
 impl OAuthConfig {
+    /// Whether the daemon gets its own tokens (client credentials grant).
+    pub(super) fn client_credentials(&self) -> bool {
+        self.grant.as_deref() == Some("client_credentials")
+    }
+
     /// The client secret, from the config or its environment variable.
     pub(super) fn secret(&self) -> Result<Option<String>, String> {
         if let Some(s) = &self.client_secret {

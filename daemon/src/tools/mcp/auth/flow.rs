@@ -322,6 +322,49 @@ pub async fn exchange(
     })
 }
 
+/// The client credentials grant: a token for the client itself, no browser.
+pub async fn client_credentials(
+    http: &reqwest::Client,
+    url: &str,
+    server_name: &str,
+    config: &OAuthConfig,
+    found: &Discovered,
+    scope: Option<&str>,
+) -> Result<StoredTokens, String> {
+    let Some(client_id) = &config.client_id else {
+        return Err(format!(
+            "grant = \"client_credentials\" needs client_id (and a secret) under [servers.{server_name}.oauth]"
+        ));
+    };
+    let secret = config.secret()?;
+    let client = ClientCreds {
+        client_id: client_id.clone(),
+        auth_method: match &secret {
+            Some(_) => secret_method(&found.server),
+            None => AuthMethod::None,
+        },
+        client_secret: secret,
+    };
+    let mut form = vec![
+        ("grant_type", "client_credentials".to_string()),
+        ("resource", found.resource.clone()),
+    ];
+    if let Some(s) = scope {
+        form.push(("scope", s.to_string()));
+    }
+    let t = token_request(http, &found.server.token_endpoint, &client, form).await?;
+    Ok(StoredTokens {
+        url: url.to_string(),
+        access_token: t.access_token,
+        refresh_token: t.refresh_token,
+        expires_at: t.expires_in.map(|s| now_s() + s),
+        scope: t.scope.or_else(|| scope.map(String::from)),
+        token_endpoint: found.server.token_endpoint.clone(),
+        resource: found.resource.clone(),
+        client,
+    })
+}
+
 /// Renews `old` with its refresh token; the answer may rotate the refresh token.
 pub async fn refresh(http: &reqwest::Client, old: &StoredTokens) -> Result<StoredTokens, String> {
     let Some(rt) = &old.refresh_token else {

@@ -201,6 +201,19 @@ impl ServerAuth {
         {
             return true;
         }
+        if self.config.client_credentials() {
+            match self.own_token(&challenge, sent).await {
+                Ok(()) => return true,
+                Err(e) => {
+                    tracing::warn!(server = %self.server, error = %e, "client credentials grant failed");
+                    let mut st = lock(&self.state);
+                    st.gave_up = Some(format!("the client credentials grant failed: {e}"));
+                    drop(st);
+                    self.refused.notify_waiters();
+                    return false;
+                }
+            }
+        }
         let reason = match (sent, refreshable) {
             (None, _) => "the server answered 401 and there is no token".to_string(),
             (Some(_), true) => "the server refused the token and refreshing it failed".to_string(),
@@ -212,6 +225,33 @@ impl ServerAuth {
         drop(st);
         self.refused.notify_waiters();
         false
+    }
+
+    /// Gets a token with the client credentials grant, unless another request
+    /// already replaced `sent`.
+    async fn own_token(&self, challenge: &Challenge, sent: Option<&str>) -> Result<(), String> {
+        let _one = self.refreshing.lock().await;
+        let current = lock(&self.state).tokens.as_ref().map(|t| t.access_token.clone());
+        if current.is_some() && current.as_deref() != sent {
+            return Ok(());
+        }
+        let found = discovery::discover(&self.http, &self.url, challenge).await?;
+        let scope = flow::choose_scope(&self.config, challenge.scope.as_deref(), &found, None);
+        let tokens = flow::client_credentials(
+            &self.http,
+            &self.url,
+            &self.server,
+            &self.config,
+            &found,
+            scope.as_deref(),
+        )
+        .await?;
+        tracing::info!(server = %self.server, "mcp token from the client credentials grant");
+        self.store(Some(tokens));
+        let mut st = lock(&self.state);
+        st.needs = None;
+        st.gave_up = None;
+        Ok(())
     }
 
     /// A request got 403 `insufficient_scope`: the server needs a login with
