@@ -17,8 +17,9 @@ use tether_tests::{ModelServer, Reply, TestEnv};
 
 const T: Duration = Duration::from_secs(30);
 
-/// The authorization scenarios tether passes, all of them: the 2025-11-25 and
-/// 2025-06-18 ones, the 2025-03-26 back-compat ones and the draft ones.
+/// The authorization scenarios tether passes: the 2025-11-25 and 2025-06-18
+/// ones, the 2025-03-26 back-compat ones, the draft ones and the client
+/// credentials extension (with `grant = "client_credentials"`).
 const AUTH_SCENARIOS: &[&str] = &[
     "auth/metadata-default",
     "auth/metadata-var1",
@@ -39,18 +40,16 @@ const AUTH_SCENARIOS: &[&str] = &[
     "auth/resource-mismatch",
     "auth/offline-access-scope",
     "auth/offline-access-not-supported",
-];
-
-/// Scenarios of the suite's `extension` spec version that do not apply: they
-/// test machine-to-machine grants (client credentials with a JWT or a secret,
-/// enterprise token exchange), not a person's login, which is what tether's
-/// OAuth is. Listed, so that a new auth scenario fails this test until it is
-/// placed in one list or the other.
-const NOT_APPLICABLE: &[&str] = &[
     "auth/client-credentials-jwt",
     "auth/client-credentials-basic",
-    "auth/cross-app-access-complete-flow",
 ];
+
+/// Scenarios that do not apply: enterprise-managed authorization (SEP-990: an
+/// identity provider's ID token exchanged for an ID-JAG, RFC 8693, then a JWT
+/// bearer grant), which needs an enterprise IdP login tether does not have.
+/// Listed, so that a new auth scenario fails this test until it is placed in
+/// one list or the other.
+const NOT_APPLICABLE: &[&str] = &["auth/cross-app-access-complete-flow"];
 
 /// The suite's directory, installed (`npm ci` once when missing).
 fn suite_dir() -> &'static Path {

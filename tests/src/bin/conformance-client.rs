@@ -90,6 +90,14 @@ async fn run() -> i32 {
     if scenario.starts_with("auth/client-credentials") {
         oauth.push_str("grant = \"client_credentials\"\n");
     }
+    if let Some(pem) = context["private_key_pem"].as_str() {
+        let key = env.root.path().join("client-key.pem");
+        std::fs::write(&key, pem).unwrap();
+        oauth.push_str(&format!(
+            "private_key_file = {}\n",
+            toml_str(&key.display().to_string())
+        ));
+    }
     std::fs::write(
         env.config_dir.join("tools.toml"),
         format!(

@@ -28,6 +28,11 @@ pub struct OAuthConfig {
     /// the secret (a machine-to-machine client; no login).
     #[serde(default)]
     pub grant: Option<String>,
+    /// With `grant = "client_credentials"`: a PKCS#8 PEM file holding an ES256
+    /// (P-256) private key; the client then authenticates with a signed JWT
+    /// assertion (`private_key_jwt`, RFC 7523) instead of a secret.
+    #[serde(default)]
+    pub private_key_file: Option<std::path::PathBuf>,
 }
 
 impl OAuthConfig {

@@ -25,6 +25,9 @@ pub struct ResourceMetadata {
 /// Authorization server metadata (the fields tether uses).
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct ServerMetadata {
+    /// The issuer identifier (the audience of a client assertion).
+    #[serde(default)]
+    pub issuer: Option<String>,
     /// Where the browser goes.
     pub authorization_endpoint: String,
     /// Where codes and refresh tokens are exchanged.

@@ -228,6 +228,15 @@ struct TokenAnswer {
     scope: Option<String>,
 }
 
+/// Posts a token request whose `form` carries the client's authentication.
+async fn plain_token_request(
+    http: &reqwest::Client,
+    token_endpoint: &str,
+    form: Vec<(&str, String)>,
+) -> Result<TokenAnswer, String> {
+    send_token_request(http.post(token_endpoint), token_endpoint, form).await
+}
+
 /// Posts a token request (`form` without the client's credentials, which are
 /// added here) and reads the answer into tokens.
 async fn token_request(
@@ -253,6 +262,14 @@ async fn token_request(
         }
         AuthMethod::None => form.push(("client_id", client.client_id.clone())),
     }
+    send_token_request(req, token_endpoint, form).await
+}
+
+async fn send_token_request(
+    req: reqwest::RequestBuilder,
+    token_endpoint: &str,
+    form: Vec<(&str, String)>,
+) -> Result<TokenAnswer, String> {
     let body = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(form.iter().map(|(k, v)| (*k, v.as_str())))
         .finish();
@@ -349,6 +366,34 @@ pub async fn client_credentials(
         ("grant_type", "client_credentials".to_string()),
         ("resource", found.resource.clone()),
     ];
+    if let Some(key) = &config.private_key_file {
+        let audience = found
+            .server
+            .issuer
+            .clone()
+            .unwrap_or_else(|| found.server.token_endpoint.clone());
+        let assertion = super::jwt::client_assertion(key, client_id, &audience)?;
+        form.push((
+            "client_assertion_type",
+            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".to_string(),
+        ));
+        form.push(("client_assertion", assertion));
+        form.push(("client_id", client_id.clone()));
+        if let Some(s) = scope {
+            form.push(("scope", s.to_string()));
+        }
+        let t = plain_token_request(http, &found.server.token_endpoint, form).await?;
+        return Ok(StoredTokens {
+            url: url.to_string(),
+            access_token: t.access_token,
+            refresh_token: t.refresh_token,
+            expires_at: t.expires_in.map(|s| now_s() + s),
+            scope: t.scope.or_else(|| scope.map(String::from)),
+            token_endpoint: found.server.token_endpoint.clone(),
+            resource: found.resource.clone(),
+            client,
+        });
+    }
     if let Some(s) = scope {
         form.push(("scope", s.to_string()));
     }

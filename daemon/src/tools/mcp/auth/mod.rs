@@ -18,6 +18,7 @@ mod config;
 mod discovery;
 mod flow;
 mod http;
+mod jwt;
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests;
@@ -231,7 +232,10 @@ impl ServerAuth {
     /// already replaced `sent`.
     async fn own_token(&self, challenge: &Challenge, sent: Option<&str>) -> Result<(), String> {
         let _one = self.refreshing.lock().await;
-        let current = lock(&self.state).tokens.as_ref().map(|t| t.access_token.clone());
+        let current = lock(&self.state)
+            .tokens
+            .as_ref()
+            .map(|t| t.access_token.clone());
         if current.is_some() && current.as_deref() != sent {
             return Ok(());
         }
