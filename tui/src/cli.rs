@@ -287,6 +287,12 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// OAuth for HTTP tool servers: `mcp login SERVER`, `mcp logout SERVER`.
+    Mcp {
+        /// login or logout.
+        #[command(subcommand)]
+        action: McpAction,
+    },
     /// An Agent Client Protocol agent on stdio, for editors (Zed's `agent_servers`):
     /// its sessions are ordinary tether sessions.
     Acp,
@@ -297,6 +303,33 @@ pub enum Command {
         /// Do not start a daemon: exit 3 when none runs.
         #[arg(long, hide = true)]
         no_start: bool,
+    },
+}
+
+/// `tether mcp` actions.
+#[derive(Debug, Subcommand)]
+pub enum McpAction {
+    /// Log in to an HTTP tool server with OAuth: prints the URL (and opens it
+    /// with $BROWSER, else xdg-open when there is a display), then waits for
+    /// the browser's redirect to a loopback port, or a pasted redirect URL or
+    /// code on stdin. The daemon keeps (and refreshes) the tokens.
+    Login {
+        /// The server's name in tools.toml or .mcp.json.
+        server: String,
+        /// The loopback port for the redirect (default: any free one).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// Only print the URL; do not open a browser.
+        #[arg(long)]
+        no_browser: bool,
+        /// Give up after this many seconds.
+        #[arg(long, value_name = "SECS", default_value_t = 300)]
+        timeout: u64,
+    },
+    /// Forget an HTTP tool server's stored tokens.
+    Logout {
+        /// The server's name.
+        server: String,
     },
 }
 

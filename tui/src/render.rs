@@ -471,10 +471,13 @@ pub fn tools(list: &[ToolServerInfo]) -> String {
     for t in list {
         rows.push(vec![
             t.name.clone(),
-            serde_json::to_value(t.status)
-                .ok()
-                .and_then(|v| v.as_str().map(String::from))
-                .unwrap_or_default(),
+            match t.status {
+                tether_shared::protocol::ServerStatus::NeedsLogin => "needs login".to_string(),
+                s => serde_json::to_value(s)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default(),
+            },
             t.tools.join(","),
             t.source.clone(),
             t.error.clone().unwrap_or_default(),
@@ -482,6 +485,17 @@ pub fn tools(list: &[ToolServerInfo]) -> String {
     }
     let mut out = table(&rows);
     for t in list {
+        if let Some(login) = &t.login {
+            let scope = login
+                .scope
+                .as_ref()
+                .map(|s| format!(" (scope: {s})"))
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "note: {} needs login{scope}: run `{}`\n",
+                t.name, login.command
+            ));
+        }
         for (original, model) in &t.renamed {
             out.push_str(&format!(
                 "note: {}'s tool {original:?} is offered to the model as {model}\n",

@@ -49,6 +49,7 @@ pub async fn run(options: DaemonOptions, shutdown: CancellationToken) -> anyhow:
         .context("failed to build the HTTP client")?;
     let tools_cancel = CancellationToken::new();
     let tools = ToolManager::new(&options.config_dir, config.clone(), tools_cancel);
+    tools.set_auth_dir(options.state_dir.join("mcp-auth"));
     tools.start().await;
     let project = ProjectInstructions::new(CancellationToken::new());
     project.start();

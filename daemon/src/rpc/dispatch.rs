@@ -10,7 +10,7 @@ use tether_shared::Decision;
 use tether_shared::protocol::{KEY_TTL_S, Method, Request, RpcError, method as m};
 use tracing::{info, warn};
 
-use super::handlers::{daemon, logs, sessions, steer, tools};
+use super::handlers::{daemon, logs, mcp, sessions, steer, tools};
 use super::peer::Peer;
 use super::{errors, keys};
 use crate::store::KeyRecord;
@@ -179,6 +179,18 @@ async fn dispatch(peer: &Arc<Peer>, req: Request, key: Option<KeyRecord>) -> Rep
         m::SessionCancelInput::NAME => {
             let p = decode::<m::SessionCancelInput>(params)?;
             encode::<m::SessionCancelInput>(steer::cancel_input(peer, p).await)
+        }
+        m::McpLoginStart::NAME => {
+            let p = decode::<m::McpLoginStart>(params)?;
+            encode::<m::McpLoginStart>(mcp::login_start(peer, p).await)
+        }
+        m::McpLoginFinish::NAME => {
+            let p = decode::<m::McpLoginFinish>(params)?;
+            encode::<m::McpLoginFinish>(mcp::login_finish(peer, p).await)
+        }
+        m::McpLogout::NAME => {
+            let p = decode::<m::McpLogout>(params)?;
+            encode::<m::McpLogout>(mcp::logout(peer, p))
         }
         other => Err(errors::method_not_found(other)),
     }

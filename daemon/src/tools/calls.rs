@@ -229,6 +229,13 @@ impl ToolManager {
                     // A broken connection makes the supervisor reconnect, unless it
                     // already has (the failure belongs to a connection now gone).
                     let broken = matches!(e, McpError::Connect { .. } | McpError::Closed { .. } | McpError::Transport { .. });
+                    // A refusal that needs a login is not a broken connection.
+                    let login = server.auth.as_ref().and_then(|a| a.needs_login());
+                    let refused = login.is_some() || server.auth.as_ref().is_some_and(|a| a.gave_up().is_some());
+                    if let Some(login) = login {
+                        return ToolOutput::error(format!("tool server {name_of_server:?} needs login ({}): run `{}`", login.reason, login.command));
+                    }
+                    let broken = broken && !refused;
                     let current = lock(&server.state).client.as_ref().is_some_and(|c| Arc::ptr_eq(c, &client));
                     if broken && current {
                         server.kick.notify_waiters();
@@ -259,6 +266,7 @@ impl ToolManager {
                 .collect(),
             error: None,
             renamed: BTreeMap::new(),
+            login: None,
         }];
         let inner = lock(&self.inner);
         for (k, s) in &inner.servers {
@@ -282,6 +290,7 @@ impl ToolManager {
                     .filter(|(n, t)| *n != format!("{}__{}", k.name, t.name))
                     .map(|(n, t)| (t.name.clone(), n.clone()))
                     .collect(),
+                login: st.login.clone(),
             });
         }
         let mut errors: Vec<&ConfigError> = inner
@@ -301,6 +310,7 @@ impl ToolManager {
                 tools: Vec::new(),
                 error: Some(e.to_string()),
                 renamed: BTreeMap::new(),
+                login: None,
             });
         }
         out
@@ -313,6 +323,7 @@ fn status_word(s: ServerStatus) -> &'static str {
         ServerStatus::Running => "running",
         ServerStatus::Failed => "failed",
         ServerStatus::Stopped => "stopped",
+        ServerStatus::NeedsLogin => "needs login",
         ServerStatus::Unknown => "unknown",
     }
 }

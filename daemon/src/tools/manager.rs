@@ -26,6 +26,8 @@ use super::server::{Inherited, Server, ServerKey, lock};
 use super::supervisor::supervise;
 use crate::config::watch::{self, FileWatcher};
 use crate::config::{ConfigError, ConfigSource};
+use crate::tools::mcp::Transport;
+use crate::tools::mcp::auth::AuthBook;
 use tether_shared::protocol::SessionServer;
 
 /// A tool config file's server definitions, and why it does not parse when it does not.
@@ -57,6 +59,8 @@ pub struct ToolManager {
     /// Whether sessions were told that `config.toml` does not parse, so that
     /// they are told when it does again.
     config_reported: Mutex<bool>,
+    /// The OAuth state of the HTTP servers, by name (see `mcp::auth`).
+    pub(super) auth: AuthBook,
 }
 
 /// The project tool config file of a session working in `dir`.
@@ -81,6 +85,7 @@ impl ToolManager {
             cancel,
             watcher: Mutex::new(None),
             config_reported: Mutex::new(false),
+            auth: AuthBook::default(),
         })
     }
 
@@ -319,6 +324,18 @@ impl ToolManager {
         previous: Inherited,
     ) -> Arc<Server> {
         let scope = self.scope_for(&def, session);
+        let auth = match &def.transport {
+            // A configured Authorization header is the user's own auth: no OAuth.
+            Transport::Http { url, headers }
+                if !headers
+                    .keys()
+                    .any(|h| h.eq_ignore_ascii_case("authorization")) =>
+            {
+                let config = def.oauth.clone().unwrap_or_default();
+                Some(self.auth.for_server(&def.name, url, &config))
+            }
+            _ => None,
+        };
         let server = Arc::new(Server::new(
             key,
             def,
@@ -326,6 +343,7 @@ impl ToolManager {
             quiet,
             previous,
             self.cancel.child_token(),
+            auth,
         ));
         let s = server.clone();
         let changes = self.changes.clone();

@@ -8,7 +8,8 @@
 //! the names the model knows MCP tools by; `asks` what a server asks of the session
 //! whose call it serves (questions, sampling); `resources` the resource tools
 //! (`mcp_resources`, `mcp_read_resource`) over what `resource_state` keeps of each
-//! server's resources; `prompts` the servers' prompts for `tether prompts`. `builtin` and `mcp` are the two kinds
+//! server's resources; `prompts` the servers' prompts for `tether prompts`; `login` the
+//! OAuth logins of HTTP servers. `builtin` and `mcp` are the two kinds
 //! of tool.
 
 mod asks;
@@ -16,6 +17,7 @@ pub(crate) mod builtin;
 mod calls;
 mod change;
 mod config;
+mod login;
 mod manager;
 mod mcp;
 mod names;

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use tether_shared::protocol::ServerStatus;
+use tether_shared::protocol::{LoginNeeded, ServerStatus};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -15,6 +15,7 @@ use super::change::Scope;
 use super::config::ServerDef;
 use super::names::model_tool_names;
 use super::resource_state::ResourceState;
+use crate::tools::mcp::auth::ServerAuth;
 use crate::tools::mcp::{McpClient, McpTool, ServerSpec};
 
 /// Identifies a server process: its definition (source file and name), and the
@@ -48,6 +49,11 @@ pub(super) struct ServerState {
     pub(super) quiet_start: bool,
     /// Its resources as tether follows them.
     pub(super) resources: ResourceState,
+    /// Set while an HTTP server waits for `tether mcp login`.
+    pub(super) login: Option<LoginNeeded>,
+    /// How many times the status settled (became anything but `starting`), so
+    /// a login can wait for the outcome of the reconnect it causes.
+    pub(super) settles: u64,
 }
 
 /// One server process (shared, or one session's), kept running by its supervisor.
@@ -61,6 +67,8 @@ pub(super) struct Server {
     /// A call found the connection broken: reconnect (HTTP servers report no exit).
     pub(super) kick: Notify,
     pub(super) cancel: CancellationToken,
+    /// The OAuth state of an HTTP server (its tokens and why it needs a login).
+    pub(super) auth: Option<Arc<ServerAuth>>,
 }
 
 impl Server {
@@ -73,6 +81,7 @@ impl Server {
         quiet: bool,
         previous: Inherited,
         cancel: CancellationToken,
+        auth: Option<Arc<ServerAuth>>,
     ) -> Server {
         Server {
             key,
@@ -86,16 +95,25 @@ impl Server {
                 announced: previous.announced,
                 quiet_start: quiet,
                 resources: ResourceState::default(),
+                login: None,
+                settles: 0,
             }),
             changed: Notify::new(),
             kick: Notify::new(),
             cancel,
+            auth,
         }
     }
 
     /// Changes the state and wakes everyone waiting for a change.
     pub(super) fn set_status(&self, f: impl FnOnce(&mut ServerState)) {
-        f(&mut lock(&self.state));
+        {
+            let mut st = lock(&self.state);
+            f(&mut st);
+            if st.status != ServerStatus::Starting {
+                st.settles += 1;
+            }
+        }
         self.changed.notify_waiters();
     }
 
@@ -150,6 +168,7 @@ mod tests {
             },
             timeout: Duration::from_secs(7),
             per_session: false,
+            oauth: None,
         }
     }
 
@@ -174,6 +193,7 @@ mod tests {
             true,
             previous,
             CancellationToken::new(),
+            None,
         )
     }
 

@@ -13,7 +13,9 @@ use tracing::{info, warn};
 
 use super::change::ToolChange;
 use super::server::{Server, lock, spec_of};
+use crate::tools::mcp::auth::ServerAuth;
 use crate::tools::mcp::{McpClient, ServerEvent};
+use tether_shared::protocol::LoginNeeded;
 
 /// First restart delay of a server that exited or could not start.
 const BACKOFF_START: Duration = Duration::from_secs(1);
@@ -53,6 +55,64 @@ fn announce(
     });
 }
 
+/// Why an HTTP server cannot go on without a login: what it needs, or that
+/// step-ups stopped helping.
+fn blocked(auth: &ServerAuth) -> Option<Result<LoginNeeded, String>> {
+    if let Some(gave_up) = auth.gave_up() {
+        return Some(Err(gave_up));
+    }
+    auth.needs_login().map(Ok)
+}
+
+/// Shows a refusal in the server's state: `needs_login` with the command and
+/// scope, or `failed` once step-ups stopped helping. Reported to sessions once.
+fn show_refusal(
+    server: &Server,
+    auth: &ServerAuth,
+    changes: &broadcast::Sender<ToolChange>,
+    connect_error: Option<&str>,
+) {
+    let Some(why) = blocked(auth) else {
+        return;
+    };
+    let mut news = false;
+    server.set_status(|st| {
+        let (status, login, error) = match why {
+            Ok(login) => (
+                ServerStatus::NeedsLogin,
+                Some(login.clone()),
+                format!("needs login: {}; run `{}`", login.reason, login.command),
+            ),
+            Err(gave_up) => (ServerStatus::Failed, None, gave_up),
+        };
+        news = st.error.as_deref() != Some(error.as_str());
+        st.status = status;
+        st.login = login;
+        st.error = Some(error);
+        if connect_error.is_some() {
+            st.tools.clear();
+        }
+    });
+    info!(error = ?lock(&server.state).error, "server refused: it needs a login");
+    if news && connect_error.is_some() {
+        let error = lock(&server.state).error.clone();
+        announce(
+            server,
+            changes,
+            BTreeSet::new(),
+            error.map(|e| format!("{}: {e}", server.def.name)),
+        );
+    }
+}
+
+/// Waits on `n`; never, without one.
+async fn notified(n: Option<&tokio::sync::Notify>) {
+    match n {
+        Some(n) => n.notified().await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Keeps one server running until its token is cancelled.
 pub(super) async fn supervise(server: Arc<Server>, changes: broadcast::Sender<ToolChange>) {
     let spec = spec_of(&server.def);
@@ -68,7 +128,7 @@ pub(super) async fn supervise(server: Arc<Server>, changes: broadcast::Sender<To
         let (ev_tx, mut ev_rx) = mpsc::unbounded_channel();
         let connected = tokio::select! {
             _ = server.cancel.cancelled() => break,
-            c = McpClient::connect(&spec, ev_tx) => c,
+            c = McpClient::connect_with_auth(&spec, ev_tx, server.auth.clone()) => c,
         };
         let listed = match connected {
             Ok(client) => match client.list_tools().await {
@@ -89,6 +149,7 @@ pub(super) async fn supervise(server: Arc<Server>, changes: broadcast::Sender<To
                     st.status = ServerStatus::Running;
                     st.tools = tools;
                     st.error = None;
+                    st.login = None;
                     st.client = Some(client.clone());
                 });
                 announce(&server, &changes, names, None);
@@ -98,6 +159,26 @@ pub(super) async fn supervise(server: Arc<Server>, changes: broadcast::Sender<To
                     tokio::select! {
                         _ = server.cancel.cancelled() => break None,
                         _ = server.kick.notified() => break Some(Some("the connection to the server failed".into())),
+                        _ = notified(server.auth.as_ref().map(|a| &a.refused)) => {
+                            if let Some(auth) = &server.auth {
+                                show_refusal(&server, auth, &changes, None);
+                            }
+                        }
+                        _ = notified(server.auth.as_ref().map(|a| &a.changed)) => {
+                            // A login (or logout) while running: new tokens apply to
+                            // the next request; the tool list may say more now.
+                            let was_blocked = lock(&server.state).login.is_some();
+                            server.set_status(|st| {
+                                st.status = ServerStatus::Running;
+                                st.login = None;
+                                st.error = None;
+                            });
+                            if was_blocked && let Ok(tools) = client.list_tools().await {
+                                let names = Server::model_names(&tools, &server.def.name);
+                                lock(&server.state).tools = tools;
+                                announce(&server, &changes, names, None);
+                            }
+                        }
                         ev = ev_rx.recv() => match ev {
                             Some(ServerEvent::ToolsChanged) => match client.list_tools().await {
                                 Ok(tools) => {
@@ -149,6 +230,21 @@ pub(super) async fn supervise(server: Arc<Server>, changes: broadcast::Sender<To
                         }
                     }
                 }
+            }
+            Err(error) if server.auth.as_ref().is_some_and(|a| blocked(a).is_some()) => {
+                // Retrying cannot help until someone logs in: wait for that.
+                if let Some(auth) = &server.auth {
+                    let woken = auth.changed.notified();
+                    tokio::pin!(woken);
+                    woken.as_mut().enable();
+                    show_refusal(&server, auth, &changes, Some(&error));
+                    tokio::select! {
+                        _ = server.cancel.cancelled() => break,
+                        _ = &mut woken => {}
+                    }
+                }
+                backoff = BACKOFF_START;
+                continue;
             }
             Err(error) => {
                 warn!(%error, "server failed to start");

@@ -49,6 +49,9 @@ pub mod code {
     /// The store cannot read or write (a full disk, an I/O error, a damaged
     /// `tether.db`); the message says which and what to do.
     pub const STORAGE: i64 = -32020;
+    /// An OAuth login for an HTTP tool server failed (discovery, registration,
+    /// the token request), or names no such server (issue 14).
+    pub const LOGIN_FAILED: i64 = -32021;
 }
 
 /// A JSON-RPC request.

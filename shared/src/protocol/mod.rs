@@ -10,11 +10,13 @@
 //! - `requests.rs`: the table, one definition per method and per notification.
 //! - `types.rs`: the params and result objects.
 //! - `answer.rs`: `session.answer`'s params and result (issue 14).
+//! - `mcp_auth.rs`: OAuth logins for HTTP tool servers.
 //! - `limits.rs`: the version, the request-key rules and the frame caps.
 
 mod answer;
 mod envelope;
 mod limits;
+mod mcp_auth;
 pub mod requests;
 mod types;
 
@@ -23,6 +25,7 @@ pub use envelope::{Notification, Request, Response, RpcError, ServerMessage, cod
 pub use limits::{
     KEY_PARAM, KEY_TTL_S, MAX_KEY_LEN, MAX_REQUEST_FRAME, MAX_RESPONSE_FRAME, PROTOCOL_VERSION,
 };
+pub use mcp_auth::*;
 /// The table under the name the method-name constants always had
 /// (`method::SESSION_SEND`), next to the types (`method::SessionSend`).
 pub use requests as method;
@@ -33,6 +36,8 @@ pub use types::*;
 mod list_tests;
 #[cfg(test)]
 mod snapshot_events;
+#[cfg(test)]
+mod snapshot_mcp_auth;
 #[cfg(test)]
 mod snapshot_prompts;
 #[cfg(test)]

@@ -13,6 +13,10 @@ use serde_json::Value;
 use super::answer::{AnswerParams, AnswerResult};
 use super::envelope::{Notification, Request};
 use super::limits::KEY_PARAM;
+use super::mcp_auth::{
+    LoginFinishParams, LoginFinishResult, LoginStartParams, LoginStartResult, LogoutParams,
+    LogoutResult,
+};
 use super::types::{
     ApprovalRule, AttachParams, AttachResult, BudgetParams, CancelInputParams, CancelInputResult,
     CompactParams, CompactResult, CreateParams, DecideParams, DecideResult, Empty, ForkParams,
@@ -195,6 +199,12 @@ methods! {
     PromptsList, PROMPTS_LIST = "prompts.list", PromptsParams => PromptsResult, mutating: false;
     /// One prompt expanded into a message's text (issue 14).
     PromptsGet, PROMPTS_GET = "prompts.get", PromptGetParams => PromptGetResult, mutating: false;
+    /// Begin an OAuth login for an HTTP tool server: the URL to open (issue 14).
+    McpLoginStart, MCP_LOGIN_START = "mcp.login_start", LoginStartParams => LoginStartResult, mutating: true;
+    /// Finish it with the code the redirect carried; the daemon keeps the tokens (issue 14).
+    McpLoginFinish, MCP_LOGIN_FINISH = "mcp.login_finish", LoginFinishParams => LoginFinishResult, mutating: true;
+    /// Forget an HTTP tool server's tokens (issue 14).
+    McpLogout, MCP_LOGOUT = "mcp.logout", LogoutParams => LogoutResult, mutating: true;
 }
 
 notifications! {

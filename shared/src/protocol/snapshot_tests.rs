@@ -239,6 +239,7 @@ fn methods() -> Vec<(&'static str, String, String)> {
             tools: vec!["read_file".into(), "shell".into()],
             error: None,
             renamed: BTreeMap::new(),
+            login: None,
         },
         ToolServerInfo {
             name: "github".into(),
@@ -247,7 +248,9 @@ fn methods() -> Vec<(&'static str, String, String)> {
             tools: vec!["github__create_issue".into()],
             error: Some("exited with status 1".into()),
             renamed: BTreeMap::from([("create.issue".into(), "github__create_issue".into())]),
+            login: None,
         },
+        super::snapshot_mcp_auth::needs_login_server(),
     ];
     vec![
         (
@@ -520,7 +523,8 @@ fn methods() -> Vec<(&'static str, String, String)> {
 
 #[test]
 fn every_request_and_result_has_a_snapshot() {
-    let cases = methods();
+    let mut cases = methods();
+    cases.extend(super::snapshot_mcp_auth::methods());
     let mut named: Vec<&str> = cases.iter().map(|(name, _, _)| *name).collect();
     named.push(method::HELLO); // in `the_hello_exchange`
     named.sort_unstable();
@@ -745,7 +749,10 @@ fn the_mutating_methods_come_from_the_table() {
             "session.budget",
             "session.rule_remove",
             "session.cancel_input",
-            "session.answer"
+            "session.answer",
+            "mcp.login_start",
+            "mcp.login_finish",
+            "mcp.logout"
         ]
     );
     assert!(is_mutating(method::SessionSend::NAME) && !is_mutating(method::SessionWait::NAME));

@@ -651,6 +651,9 @@ pub enum ServerStatus {
     Failed,
     /// Stopped on purpose.
     Stopped,
+    /// An HTTP server that answers 401 (or `insufficient_scope`) and waits for
+    /// `tether mcp login` (see [`ToolServerInfo::login`]).
+    NeedsLogin,
     /// A status this client does not know.
     #[serde(other)]
     Unknown,
@@ -674,6 +677,22 @@ pub struct ToolServerInfo {
     /// keeps it apart from another tool of the server). Absent when none.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub renamed: std::collections::BTreeMap<String, String>,
+    /// Set while the server waits for `tether mcp login` (status `needs_login`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login: Option<LoginNeeded>,
+}
+
+/// Why a tool server waits for a login, as `tools --json` prints it under `login`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginNeeded {
+    /// The command that logs in, e.g. `tether mcp login github`.
+    pub command: String,
+    /// The scope the server asked for (space-separated), when it named one; on a
+    /// step-up (`insufficient_scope`), the scope the next login must grant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// Why, in one line: no token yet, the refresh failed, insufficient scope...
+    pub reason: String,
 }
 
 /// `prompts.list` params (issue 14).

@@ -6,6 +6,7 @@ mod budget;
 mod context;
 mod daemon;
 mod logs;
+mod mcp;
 mod output;
 mod prompts;
 mod rules;
@@ -18,7 +19,7 @@ use std::io::IsTerminal;
 use anyhow::Context;
 use tether_shared::protocol::{AlwaysAllow, CompactParams, DecideParams, ForkParams, RuleScope};
 
-use crate::cli::{Cli, Command, DaemonArgs};
+use crate::cli::{Cli, Command, DaemonArgs, McpAction};
 use crate::client::Target;
 use crate::client::remote::{self, RemoteError};
 
@@ -251,6 +252,18 @@ async fn client_command(command: Option<Command>, target: Target) -> anyhow::Res
         }
         Command::Tools { json } => tools::tools(&target, json).await,
         Command::Prompts { name, json } => prompts::prompts(&target, name, json).await,
+        Command::Mcp { action } => match action {
+            McpAction::Login {
+                server,
+                port,
+                no_browser,
+                timeout,
+            } => {
+                let timeout = std::time::Duration::from_secs(timeout);
+                mcp::login(&target, server, port, no_browser, timeout).await
+            }
+            McpAction::Logout { server } => mcp::logout(&target, server).await,
+        },
         Command::Budget {
             name,
             cost,

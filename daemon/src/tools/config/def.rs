@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::tools::mcp::Transport;
+use crate::tools::mcp::auth::OAuthConfig;
 
 /// The default per-call timeout of an MCP server.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
@@ -22,6 +23,8 @@ pub struct ServerDef {
     pub timeout: Duration,
     /// One process per session instead of one shared by all sessions.
     pub per_session: bool,
+    /// `[servers.NAME.oauth]` of an HTTP server in tools.toml: how to log in.
+    pub oauth: Option<OAuthConfig>,
 }
 
 /// Looks a variable up in the daemon's environment (a value that is not

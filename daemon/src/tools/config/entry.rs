@@ -194,6 +194,7 @@ fn checked_def(name: String, s: ServerFields, path: &Path) -> Result<ServerDef, 
         transport,
         timeout,
         per_session: s.per_session,
+        oauth: None,
     })
 }
 

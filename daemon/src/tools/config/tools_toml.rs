@@ -9,6 +9,8 @@ use serde::Deserialize;
 use super::def::{Env, ServerDef, process_env};
 use super::entry::{ServerFields, err, server_def};
 use crate::config::ConfigError;
+use crate::tools::mcp::Transport;
+use crate::tools::mcp::auth::OAuthConfig;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -34,6 +36,8 @@ struct TomlServer {
     per_session: bool,
     #[serde(default)]
     disabled: bool,
+    /// OAuth settings of an HTTP server (`[servers.NAME.oauth]`).
+    oauth: Option<OAuthConfig>,
 }
 
 /// Parses `tools.toml`, expanding variables from the daemon's environment.
@@ -58,10 +62,20 @@ pub fn parse_tools_toml_with(
     let mut out = Vec::new();
     for (name, spanned) in file.servers {
         let at = spanned.span().start;
-        let fields = spanned.into_inner().into_fields();
-        let def = server_def(name, fields, path, env)
+        let mut server = spanned.into_inner();
+        let oauth = server.oauth.take();
+        let fields = server.into_fields();
+        let def = server_def(name.clone(), fields, path, env)
             .map_err(|e| err(path, text, Some(e.offset(text, at)), e.message))?;
-        out.extend(def);
+        if let Some(mut def) = def {
+            if oauth.is_some() && !matches!(def.transport, Transport::Http { .. }) {
+                let message =
+                    format!("server {name:?}: [oauth] applies to HTTP servers (url) only");
+                return Err(err(path, text, Some(at), message));
+            }
+            def.oauth = oauth;
+            out.push(def);
+        }
     }
     Ok(out)
 }
@@ -82,5 +96,49 @@ impl TomlServer {
             per_session: self.per_session,
             disabled: self.disabled,
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_http_server_takes_an_oauth_table_and_a_stdio_one_refuses_it() {
+        let defs = parse_tools_toml(
+            r#"
+[servers.linear]
+url = "https://mcp.linear.app/mcp"
+
+[servers.linear.oauth]
+client_id = "tether-ana"
+client_secret_env = "LINEAR_SECRET"
+scopes = ["read", "write"]
+
+[servers.plain]
+url = "http://127.0.0.1:3001/mcp"
+"#,
+            Path::new("/c/tools.toml"),
+        )
+        .unwrap();
+        let oauth = defs[0].oauth.clone().unwrap();
+        assert_eq!(oauth.client_id.as_deref(), Some("tether-ana"));
+        assert_eq!(oauth.client_secret_env.as_deref(), Some("LINEAR_SECRET"));
+        assert_eq!(oauth.scopes, Some(vec!["read".into(), "write".into()]));
+        assert_eq!(defs[1].oauth, None);
+
+        let e = parse_tools_toml(
+            "[servers.fs]\ncommand = \"x\"\n[servers.fs.oauth]\nclient_id = \"a\"\n",
+            Path::new("/c/tools.toml"),
+        )
+        .unwrap_err();
+        assert!(e.message.contains("HTTP servers"), "{e}");
+        let e = parse_tools_toml(
+            "[servers.w]\nurl = \"http://x/mcp\"\n[servers.w.oauth]\nclient = \"a\"\n",
+            Path::new("/c/tools.toml"),
+        )
+        .unwrap_err();
+        assert!(e.message.contains("client"), "{e}");
     }
 }

@@ -99,9 +99,21 @@ impl McpClient {
     /// (nothing is sent if `connect` fails). Startup is limited by the larger
     /// of `spec.timeout` and [`MIN_STARTUP_TIMEOUT`]. Dropping the returned
     /// future kills a half-started stdio server.
+    // The supervisor uses `connect_with_auth`; the tests use this plain form.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub async fn connect(
         spec: &ServerSpec,
         events: UnboundedSender<ServerEvent>,
+    ) -> Result<McpClient, McpError> {
+        Self::connect_with_auth(spec, events, None).await
+    }
+
+    /// [`McpClient::connect`], with OAuth for an HTTP server: `auth` puts its
+    /// bearer token on every request and records refusals (see `auth::http`).
+    pub async fn connect_with_auth(
+        spec: &ServerSpec,
+        events: UnboundedSender<ServerEvent>,
+        auth: Option<Arc<super::auth::ServerAuth>>,
     ) -> Result<McpClient, McpError> {
         let handler = Handler {
             server: spec.name.clone(),
@@ -147,7 +159,10 @@ impl McpClient {
             Transport::Http { url, headers } => {
                 let config = StreamableHttpClientTransportConfig::with_uri(url.clone())
                     .custom_headers(http_headers(&spec.name, headers)?);
-                let transport = StreamableHttpClientTransport::from_config(config);
+                let transport = StreamableHttpClientTransport::with_client(
+                    super::auth::AuthHttp::new(auth),
+                    config,
+                );
                 let connect_error = |reason: String| McpError::Connect {
                     server: spec.name.clone(),
                     url: url.clone(),

@@ -5,10 +5,11 @@
 //! (rate-limited by `notices`); `supervisor` owns the rmcp service loop and the child
 //! process that `stdio` starts in its own process group; `tasks` spots task-only
 //! tools; `asking` routes a server's questions and sampling requests to the session
-//! whose call it serves; `content` turns a result into text and images for the model;
-//! `resources` lists and reads resources and prompts.
+//! whose call it serves; `auth` is OAuth for HTTP servers; `content` turns a result into
+//! text and images for the model; `resources` lists and reads resources and prompts.
 
 mod asking;
+pub(crate) mod auth;
 mod client;
 mod content;
 mod error;

@@ -289,6 +289,7 @@ pub(super) fn tools() -> FromDaemon {
         tools: vec!["shell".into(), "read_file".into(), "write_file".into()],
         error: None,
         renamed: Default::default(),
+        login: None,
     }])
 }
 
