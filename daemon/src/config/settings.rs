@@ -46,7 +46,13 @@ pub struct Config {
     pub limits: super::limits::Limits,
     /// `[notify]`.
     pub notify: super::notify::Notify,
+    /// `[sessions] sleep_after_s`: how long a settled session nobody watches
+    /// keeps its actor before it falls asleep (issue 13); `None`: never.
+    pub sleep_after: Option<std::time::Duration>,
 }
+
+/// `[sessions] sleep_after_s` when the file does not set it.
+pub const DEFAULT_SLEEP_AFTER: std::time::Duration = std::time::Duration::from_secs(300);
 
 impl Config {
     /// The price of `model`'s tokens: `[models."p/m"]`'s, else a built-in
@@ -91,6 +97,7 @@ impl Default for Config {
             models: BTreeMap::new(),
             limits: Default::default(),
             notify: Default::default(),
+            sleep_after: Some(DEFAULT_SLEEP_AFTER),
         }
     }
 }

@@ -64,6 +64,7 @@ pub async fn run(options: DaemonOptions, shutdown: CancellationToken) -> anyhow:
         windows: Arc::new(WindowBook::open(&options.state_dir)),
         sessions_changed: tokio::sync::watch::channel(0).0,
         notifier: notifier.clone(),
+        slots: Default::default(),
     });
     let sessions_cancel = CancellationToken::new();
     let daemon = Arc::new(DaemonContext::new(

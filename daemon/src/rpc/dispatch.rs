@@ -135,7 +135,7 @@ async fn dispatch(peer: &Arc<Peer>, req: Request, key: Option<KeyRecord>) -> Rep
         }
         m::ToolsList::NAME => {
             let p = decode::<m::ToolsList>(params)?;
-            encode::<m::ToolsList>(tools::list(peer, p))
+            encode::<m::ToolsList>(tools::list(peer, p).await)
         }
         m::SessionCompact::NAME => {
             let p = decode::<m::SessionCompact>(params)?;

@@ -78,6 +78,12 @@ pub(super) struct SessionActor {
     pub(super) cancel: CancellationToken,
     /// What a failed store write left to do (see `storefail`).
     pub(super) store_debt: StoreDebt,
+    /// Which actor of the session this is (see `slots.rs`).
+    pub(super) epoch: u64,
+    /// Since when the session could sleep (see `sleep.rs`); `None`: it cannot.
+    pub(super) idle_since: Option<std::time::Instant>,
+    /// `[sessions] sleep_after_s`, as last read.
+    pub(super) sleep_after: Option<Duration>,
     /// The queue's input ids as attached clients were last told them (see `queue`).
     // A mutex only because `&self` methods update it while the actor's future
     // must stay `Send`; nothing else ever takes it.
@@ -142,7 +148,18 @@ pub(super) fn spawn(
             .and_then(|(r, _)| r.last_state_at.clone())
             .unwrap_or_else(|| row.updated_at.clone())
     });
-    let handle = SessionHandle::new(row.id.clone(), row.name.clone(), cmd_tx, status_rx);
+    // Every actor of every session gets its own number: a slot names the one
+    // it holds, so an actor that was replaced cannot put the session to sleep.
+    static EPOCHS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let epoch = EPOCHS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let handle = SessionHandle::new(
+        row.id.clone(),
+        row.name.clone(),
+        cmd_tx,
+        status_rx,
+        epoch,
+        shared.slots.redeliver(),
+    );
     let span = info_span!("session", session = %row.name);
     let workers = Workers::new(
         shared.clone(),
@@ -151,7 +168,8 @@ pub(super) fn spawn(
         cancel.clone(),
         work_tx,
     );
-    let cost_basis = shared.config.load().0.cost_basis(&row.model);
+    let config = shared.config.load().0;
+    let cost_basis = config.cost_basis(&row.model);
     let mut actor = SessionActor {
         row,
         shared: shared.clone(),
@@ -176,6 +194,9 @@ pub(super) fn spawn(
         workers,
         cancel,
         store_debt: Default::default(),
+        epoch,
+        idle_since: None,
+        sleep_after: config.sleep_after,
         queue_sent: Default::default(),
     };
     // Subscribed before the task starts, so a tool change announced while the
@@ -190,6 +211,7 @@ pub(super) fn spawn(
             actor.publish_status();
             actor.workers.report_tool_failures();
             actor.start_turn_if_idle().await;
+            actor.touch();
             actor.run(cmd_rx, work_rx, changes, project_changes).await;
         }
         .instrument(span),
@@ -233,7 +255,7 @@ impl SessionActor {
                         return;
                     }
                 },
-                                Some(work) = work_rx.recv() => {
+                Some(work) = work_rx.recv() => {
                     // Results of parallel tool calls often arrive together: store
                     // them in one transaction instead of one commit each.
                     let mut done = Vec::new();
@@ -250,7 +272,7 @@ impl SessionActor {
                                 if !done.is_empty() {
                                     self.tools_done(std::mem::take(&mut done)).await;
                                 }
-                                                                self.work(other).await;
+                                self.work(other).await;
                                 break;
                             }
                         }
@@ -262,12 +284,24 @@ impl SessionActor {
                 _ = tokio::time::sleep_until(self.store_debt.retry_at()), if self.store_debt.retrying() => {
                     self.retry_store().await;
                 }
+                _ = tokio::time::sleep_until(self.sleep_deadline()), if self.idle_since.is_some() => {
+                    if self.idle_timer(&mut cmd_rx).await {
+                        return;
+                    }
+                    continue;
+                }
                 _ = self.cancel.cancelled() => {
                     self.stop().await;
                     return;
                 }
             }
+            self.touch();
         }
+    }
+
+    /// How many clients are attached.
+    pub(super) fn attached(&self) -> usize {
+        self.clients
     }
 
     /// Records a change of the tools this session sees.

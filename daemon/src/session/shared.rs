@@ -34,6 +34,9 @@ pub struct SessionShared {
     pub sessions_changed: tokio::sync::watch::Sender<u64>,
     /// Runs `[notify] command` for the notices sessions hand it (issue 11).
     pub notifier: crate::notify::Notifier,
+    /// Every session, awake or asleep (issue 13): the registry's table, here
+    /// because an actor puts itself to sleep in it.
+    pub slots: std::sync::Arc<super::slots::Slots>,
 }
 
 /// A session's summary from its row and what the actor knows; the error is shown
