@@ -94,7 +94,7 @@ pub(super) enum Step {
 type Migration = &'static [Step];
 
 /// Every migration, in order: entry `i` takes a store to version `i + 1`.
-const MIGRATIONS: &[Migration] = &[
+pub(super) const MIGRATIONS: &[Migration] = &[
     // 1: the schema of the releases before versions were kept.
     &[
         Step::Sql(SCHEMA),
@@ -153,7 +153,7 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<i64, SqlError> {
     run(conn, MIGRATIONS)
 }
 
-fn run(conn: &mut Connection, migrations: &[Migration]) -> Result<i64, SqlError> {
+pub(super) fn run(conn: &mut Connection, migrations: &[Migration]) -> Result<i64, SqlError> {
     let known = migrations.len() as i64;
     // IMMEDIATE: the version read and the migrations run under one write lock.
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;

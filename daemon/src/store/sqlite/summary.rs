@@ -131,3 +131,6 @@ pub(super) fn index(c: &Connection) -> Result<Vec<IndexEntry>, SqlError> {
     })?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
+
+#[cfg(test)]
+mod tests;
