@@ -103,3 +103,6 @@ impl SessionActor {
         true
     }
 }
+
+#[cfg(test)]
+mod tests;
