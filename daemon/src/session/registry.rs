@@ -11,11 +11,10 @@ use std::time::Duration;
 use tether_shared::protocol::{CreateParams, ForkParams, SessionInfo};
 use tether_shared::{Delivery, Event, EventKind, SessionState};
 use tokio_util::sync::CancellationToken;
-use tracing::{info, warn};
+use tracing::info;
 
 use super::error::SessionError;
 use super::slots::{Found, Slot, Slots};
-use super::wake::{asleep_info, has_work};
 use super::{SessionHandle, SessionShared, spawn_new, summary};
 use crate::store::SessionRow;
 use crate::util::{new_id, now_rfc3339};
@@ -28,7 +27,7 @@ pub struct Registry {
     pub(super) cancel: CancellationToken,
     /// Sessions the store could not restore (a damaged `tether.db`), by name:
     /// asking for one gets that error, not "no such session".
-    unrestored: RwLock<HashMap<String, String>>,
+    pub(super) unrestored: RwLock<HashMap<String, String>>,
     /// Set when the daemon stops its sessions: nothing wakes any more.
     pub(super) stopping: AtomicBool,
 }
@@ -59,36 +58,6 @@ impl Registry {
 
     pub(super) fn slots(&self) -> &Slots {
         &self.shared.slots
-    }
-
-    /// Restores every stored session from the store's index (issue 13): those
-    /// with work (a turn to recover, queued inputs, a pending approval, leftover
-    /// processes) get their actor now; the others are asleep until first used.
-    /// Returns how many sessions there are.
-    pub async fn restore(&self) -> anyhow::Result<usize> {
-        let entries = self.shared.store.index().await?;
-        let n = entries.len();
-        let (config, _) = self.shared.config.load();
-        for entry in entries {
-            if !has_work(&entry) {
-                let info = asleep_info(&entry, &config);
-                let (id, name) = (info.id.clone(), info.name.clone());
-                self.slots().insert(&id, &name, Slot::Asleep(Box::new(info)));
-                continue;
-            }
-            let (id, name) = (entry.row.id.clone(), entry.row.name.clone());
-            match self.spawn_stored(entry.row).await {
-                Ok(h) => self.slots().insert(&id, &name, Slot::Awake(h)),
-                Err(e) => {
-                    warn!(session = %name, error = %e, "could not restore session");
-                    self.unrestored
-                        .write()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .insert(name, e.to_string());
-                }
-            }
-        }
-        Ok(n)
     }
 
     /// What asking for a session that is not in the table gets.

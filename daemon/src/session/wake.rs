@@ -58,6 +58,36 @@ pub(super) fn asleep_info(e: &IndexEntry, config: &Config) -> SessionInfo {
 }
 
 impl Registry {
+    /// Restores every stored session from the store's index (issue 13): those
+    /// with work (a turn to recover, queued inputs, a pending approval, leftover
+    /// processes) get their actor now; the others are asleep until first used.
+    /// Returns how many sessions there are.
+    pub async fn restore(&self) -> anyhow::Result<usize> {
+        let entries = self.shared.store.index().await?;
+        let n = entries.len();
+        let (config, _) = self.shared.config.load();
+        for entry in entries {
+            if !has_work(&entry) {
+                let info = asleep_info(&entry, &config);
+                let (id, name) = (info.id.clone(), info.name.clone());
+                self.slots().insert(&id, &name, Slot::Asleep(Box::new(info)));
+                continue;
+            }
+            let (id, name) = (entry.row.id.clone(), entry.row.name.clone());
+            match self.spawn_stored(entry.row).await {
+                Ok(h) => self.slots().insert(&id, &name, Slot::Awake(h)),
+                Err(e) => {
+                    warn!(session = %name, error = %e, "could not restore session");
+                    self.unrestored
+                        .write()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(name, e.to_string());
+                }
+            }
+        }
+        Ok(n)
+    }
+
     /// Starts the task that delivers handed-back commands: each to the
     /// session's actor, woken for it.
     pub(super) fn start_waker(self: &Arc<Self>) {
