@@ -116,11 +116,13 @@ pub fn spawn_new(
     cancel: CancellationToken,
     inputs: Vec<QueuedInput>,
 ) -> SessionHandle {
-    spawn(row, shared, cancel, SessionState::Idle, inputs, None)
+    spawn(row, shared, cancel, SessionState::Idle, inputs, None, (0, 0))
 }
 
 /// Starts the actor of a new or restored session and returns its handle; a
-/// `recovered` turn is dealt with before the actor takes commands.
+/// `recovered` turn is dealt with before the actor takes commands. A session
+/// woken from sleep shows the context size it showed asleep (`context_use`)
+/// until its next model call measures it again.
 pub(super) fn spawn(
     row: SessionRow,
     shared: Arc<SessionShared>,
@@ -128,6 +130,7 @@ pub(super) fn spawn(
     state: SessionState,
     inputs: Vec<QueuedInput>,
     recovered: Option<(machine::Recovered, Option<String>)>,
+    context_use: (u64, u64),
 ) -> SessionHandle {
     let (cmd_tx, cmd_rx) = mpsc::channel(64);
     let (work_tx, work_rx) = mpsc::unbounded_channel();
@@ -140,6 +143,7 @@ pub(super) fn spawn(
         _ => (state, Vec::new()),
     };
     let (status, status_rx) = status_channel(&row, first_state, inputs.len(), pending);
+    status.send_modify(|i| (i.context_tokens, i.context_window) = context_use);
     // A restored session that needs a person has waited since its last state
     // event (or, when the tail does not have it, its last event).
     let waiting_since = state.needs_person().then(|| {
@@ -182,7 +186,7 @@ pub(super) fn spawn(
         conversation: None,
         calibration: Calibration::default(),
         last_estimate: 0,
-        context_use: (0, 0),
+        context_use,
         cost_basis,
         compact_floor: 0,
         compaction: None,

@@ -377,7 +377,7 @@ impl Registry {
         // recovery nothing to resume, and this is where that is relied on.
         // Stored: should this fail, the next start restores it, or says why not.
         let handle = self
-            .spawn_stored(row.clone())
+            .spawn_stored(row.clone(), (0, 0))
             .await
             .map_err(SessionError::NotCreated)?;
         self.slots()

@@ -74,7 +74,7 @@ impl Registry {
                 continue;
             }
             let (id, name) = (entry.row.id.clone(), entry.row.name.clone());
-            match self.spawn_stored(entry.row).await {
+            match self.spawn_stored(entry.row, (0, 0)).await {
                 Ok(h) => self.slots().insert(&id, &name, Slot::Awake(h)),
                 Err(e) => {
                     warn!(session = %name, error = %e, "could not restore session");
@@ -144,9 +144,9 @@ impl Registry {
         };
         let _one_at_a_time = self.slots().waking.lock().await;
         // Looked at again: it may have woken (or been killed) meanwhile.
-        let name = match self.slots().lookup(&id) {
+        let (name, context_use) = match self.slots().lookup(&id) {
             Some(Found::Awake(h)) => return Ok(h),
-            Some(Found::Asleep(info)) => info.name,
+            Some(Found::Asleep(info)) => (info.name, (info.context_tokens, info.context_window)),
             None => return Err(self.missing(name_or_id)),
         };
         if self.stopping.load(Ordering::SeqCst) {
@@ -166,7 +166,7 @@ impl Registry {
             }
         };
         let handle = self
-            .spawn_stored(row)
+            .spawn_stored(row, context_use)
             .await
             .map_err(|e| SessionError::Unrestored {
                 name: name.clone(),
@@ -181,7 +181,11 @@ impl Registry {
     /// Starts the actor of a stored session the way a restart does: tools and
     /// project file first, then `spawn_restored` (recovery included). On an
     /// error nothing stays attached.
-    pub(super) async fn spawn_stored(&self, row: SessionRow) -> Result<SessionHandle, StoreError> {
+    pub(super) async fn spawn_stored(
+        &self,
+        row: SessionRow,
+        context_use: (u64, u64),
+    ) -> Result<SessionHandle, StoreError> {
         let id = row.id.clone();
         // Registered with the tools first: the actor reports what is broken for
         // it once its servers had a chance to start.
@@ -194,7 +198,8 @@ impl Registry {
             .project
             .attach(&row.id, Path::new(&row.cwd))
             .await;
-        match spawn_restored(row, self.shared.clone(), self.cancel.child_token()).await {
+        let cancel = self.cancel.child_token();
+        match spawn_restored(row, self.shared.clone(), cancel, context_use).await {
             Ok(h) => Ok(h),
             Err(e) => {
                 self.shared.tools.detach_session(&id).await;
