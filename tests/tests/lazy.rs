@@ -149,10 +149,7 @@ async fn asleep_sessions_list_exactly_as_they_do_once_woken() {
     assert_eq!(status(&env).await["awake_sessions"], 3, "all woken");
     // The actor counts a detach just after the reply.
     env.wait_until("the detached clients to be counted out", T, || async {
-        ls(&env)
-            .await
-            .iter()
-            .all(|s| s["attached_clients"] == 0)
+        ls(&env).await.iter().all(|s| s["attached_clients"] == 0)
     })
     .await;
     assert_eq!(ls(&env).await, asleep);

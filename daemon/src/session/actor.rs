@@ -116,7 +116,15 @@ pub fn spawn_new(
     cancel: CancellationToken,
     inputs: Vec<QueuedInput>,
 ) -> SessionHandle {
-    spawn(row, shared, cancel, SessionState::Idle, inputs, None, (0, 0))
+    spawn(
+        row,
+        shared,
+        cancel,
+        SessionState::Idle,
+        inputs,
+        None,
+        (0, 0),
+    )
 }
 
 /// Starts the actor of a new or restored session and returns its handle; a

@@ -29,25 +29,23 @@ impl SessionActor {
     /// settled, with no turn (or one stopped on its budget, which a wake
     /// restores as it was), no input, no compaction, no client, no store debt.
     pub(super) fn can_sleep(&self) -> bool {
-        let settled = match (&self.turn, self.state) {
-            (None, SessionState::Idle | SessionState::Failed) => true,
-            (
-                Some(Turn {
-                    phase: Phase::Budget,
-                    ..
-                }),
-                SessionState::BudgetExhausted,
-            ) => true,
-            _ => false,
-        };
+        let settled = matches!(
+            (&self.turn, self.state),
+            (None, SessionState::Idle | SessionState::Failed)
+                | (
+                    Some(Turn {
+                        phase: Phase::Budget,
+                        ..
+                    }),
+                    SessionState::BudgetExhausted,
+                )
+        );
         settled
             && self.inputs.is_empty()
             && self.compaction.is_none()
             && self.compact_requests.is_empty()
             && self.attached() == 0
-            && self
-                .live_sender()
-                .is_none_or(|tx| tx.receiver_count() == 0)
+            && self.live_sender().is_none_or(|tx| tx.receiver_count() == 0)
             && !self.store_debt.owes()
             && !self.store_debt.retrying()
     }

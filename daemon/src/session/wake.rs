@@ -29,9 +29,7 @@ const MAX_HOPS: u8 = 16;
 /// stopped on its budget waits for a person, like a failed one), queued
 /// inputs, or process groups a crash left (a pending approval is an open turn).
 pub(super) fn has_work(e: &IndexEntry) -> bool {
-    e.queued_inputs > 0
-        || e.processes
-        || (e.turn_open && e.state != SessionState::BudgetExhausted)
+    e.queued_inputs > 0 || e.processes || (e.turn_open && e.state != SessionState::BudgetExhausted)
 }
 
 /// The summary of a session that sleeps from the start: what its actor would
@@ -70,7 +68,8 @@ impl Registry {
             if !has_work(&entry) {
                 let info = asleep_info(&entry, &config);
                 let (id, name) = (info.id.clone(), info.name.clone());
-                self.slots().insert(&id, &name, Slot::Asleep(Box::new(info)));
+                self.slots()
+                    .insert(&id, &name, Slot::Asleep(Box::new(info)));
                 continue;
             }
             let (id, name) = (entry.row.id.clone(), entry.row.name.clone());
@@ -165,13 +164,13 @@ impl Registry {
                 });
             }
         };
-        let handle = self
-            .spawn_stored(row, context_use)
-            .await
-            .map_err(|e| SessionError::Unrestored {
-                name: name.clone(),
-                error: e.to_string(),
-            })?;
+        let handle =
+            self.spawn_stored(row, context_use)
+                .await
+                .map_err(|e| SessionError::Unrestored {
+                    name: name.clone(),
+                    error: e.to_string(),
+                })?;
         self.slots()
             .insert(&handle.id, &handle.name, Slot::Awake(handle.clone()));
         info!(session = %name, "session woken");

@@ -218,11 +218,20 @@ async fn start_once(bin: &Path, dirs: &Dirs, n: usize) -> (Duration, String, f64
 
 /// Seeds stores of every size for `bin` and measures its starts; returns one
 /// table row per size, and leaves the stores in `root/<label>-<n>`.
-async fn measure(bin: &Path, label: &str, root: &Path, config: &str, model: &ModelServer) -> Vec<String> {
+async fn measure(
+    bin: &Path,
+    label: &str,
+    root: &Path,
+    config: &str,
+    model: &ModelServer,
+) -> Vec<String> {
     let template = Dirs::new(root, &format!("{label}-template"), config);
     let t0 = Instant::now();
     seed_template(bin, &template, model).await;
-    eprintln!("{label}: template of {TEMPLATE} seeded in {:.1}s", t0.elapsed().as_secs_f64());
+    eprintln!(
+        "{label}: template of {TEMPLATE} seeded in {:.1}s",
+        t0.elapsed().as_secs_f64()
+    );
     let mut rows = Vec::new();
     for n in SIZES {
         let dirs = Dirs::new(root, &format!("{label}-{n}"), config);
@@ -251,7 +260,11 @@ async fn main() {
         .position(|a| a == "--part")
         .and_then(|i| args.get(i + 1))
         .map(String::as_str);
-    assert_eq!(part, Some("startup"), "usage: scale-bench --part startup [--before BIN]");
+    assert_eq!(
+        part,
+        Some("startup"),
+        "usage: scale-bench --part startup [--before BIN]"
+    );
     let before = args
         .iter()
         .position(|a| a == "--before")
@@ -276,7 +289,9 @@ async fn main() {
         "\nmedian of {RUNS} starts; \"until ls\": from spawning `tether daemon` until `tether ls` \
          exited with every session listed\n"
     );
-    println!("| build | sessions | until `tether ls` answered | restore (daemon log) | daemon RSS then |");
+    println!(
+        "| build | sessions | until `tether ls` answered | restore (daemon log) | daemon RSS then |"
+    );
     println!("|---|---|---|---|---|");
     for r in &rows {
         println!("{r}");

@@ -71,9 +71,7 @@ pub(super) fn note(c: &Connection, id: &str, events: &[Event]) -> Result<(), Sql
                 turn_open = Some(true);
                 error = Some(None);
             }
-            EventKind::TurnCompleted | EventKind::TurnInterrupted { .. } => {
-                turn_open = Some(false)
-            }
+            EventKind::TurnCompleted | EventKind::TurnInterrupted { .. } => turn_open = Some(false),
             EventKind::TurnFailed { error: e } => {
                 turn_open = Some(false);
                 error = Some(Some(e));

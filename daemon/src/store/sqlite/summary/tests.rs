@@ -92,7 +92,10 @@ fn session_created(id: &str) -> Value {
 }
 
 /// What recovery reads from the session's log, in the index's terms.
-async fn expected(store: &SqliteStore, id: &str) -> (SessionState, Option<String>, bool, Option<String>) {
+async fn expected(
+    store: &SqliteStore,
+    id: &str,
+) -> (SessionState, Option<String>, bool, Option<String>) {
     let tail = store.last_turn(id).await.unwrap();
     let r = analyze(&tail);
     let last_error = tail.iter().rev().find_map(|e| match &e.kind {
@@ -126,8 +129,15 @@ async fn check_against_logs(store: &SqliteStore) {
     }
     let by_id = |id: &str| index.iter().find(|e| e.row.id == id).unwrap();
     assert_eq!(by_id("failed").state, SessionState::Failed);
-    assert_eq!(by_id("failed").last_error.as_deref(), Some("the model said no"));
-    assert_eq!(by_id("failed-then-open").last_error, None, "cleared by the new turn");
+    assert_eq!(
+        by_id("failed").last_error.as_deref(),
+        Some("the model said no")
+    );
+    assert_eq!(
+        by_id("failed-then-open").last_error,
+        None,
+        "cleared by the new turn"
+    );
     assert!(by_id("mid-call").turn_open && by_id("approval").turn_open);
     assert!(!by_id("done").turn_open && !by_id("fresh").turn_open);
     assert_eq!(by_id("approval").state, SessionState::AwaitingApproval);
@@ -187,7 +197,12 @@ async fn migration_6_fills_the_columns_from_the_logs() {
         conn.execute(
             "INSERT INTO sessions (id, name, model, cwd, created_at, updated_at, last_seq) \
              VALUES (?1, ?2, 'p/m', '/', ?3, 't0', ?4)",
-            rusqlite::params![id, format!("n-{id}"), format!("t-{id}"), events.len() as i64],
+            rusqlite::params![
+                id,
+                format!("n-{id}"),
+                format!("t-{id}"),
+                events.len() as i64
+            ],
         )
         .unwrap();
         for e in &events {
