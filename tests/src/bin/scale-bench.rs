@@ -194,15 +194,16 @@ fn grow_store(db: &Path, n: usize) {
     assert_eq!(count as usize, n);
 }
 
-/// One start: (until `tether ls` answered, restore_ms from the log, RSS MiB then).
-async fn start_once(bin: &Path, dirs: &Dirs, n: usize) -> (Duration, String, f64) {
+/// One start: (until `tether ls` answered, restore_ms from the log, RSS MiB
+/// once the daemon serves, before any list was asked for, RSS MiB after `ls`).
+async fn start_once(bin: &Path, dirs: &Dirs, n: usize) -> (Duration, String, f64, f64) {
     let t0 = Instant::now();
     let child = dirs.daemon(bin);
     dirs.wait_socket().await;
     let out = dirs.cli(bin, &["ls"]).await;
     let took = t0.elapsed();
     assert!(out.lines().count() >= n, "a line per session");
-    let rss = rss_kib(child.id().unwrap()) as f64 / 1024.0;
+    let after_ls = rss_kib(child.id().unwrap()) as f64 / 1024.0;
     dirs.stop(bin, child).await;
     let log = std::fs::read_to_string(dirs.state.join("daemon.log")).unwrap();
     let restore = log
@@ -213,7 +214,13 @@ async fn start_once(bin: &Path, dirs: &Dirs, n: usize) -> (Duration, String, f64
         .and_then(|v| v.split_whitespace().next())
         .unwrap_or("?")
         .to_string();
-    (took, restore, rss)
+    // Again, idle: the first request is a cheap one, so no list is built.
+    let child = dirs.daemon(bin);
+    dirs.wait_socket().await;
+    dirs.cli(bin, &["daemon", "status"]).await;
+    let idle = rss_kib(child.id().unwrap()) as f64 / 1024.0;
+    dirs.stop(bin, child).await;
+    (took, restore, idle, after_ls)
 }
 
 /// Seeds stores of every size for `bin` and measures its starts; returns one
@@ -242,10 +249,10 @@ async fn measure(
             runs.push(start_once(bin, &dirs, n).await);
         }
         runs.sort_by_key(|r| r.0);
-        let (took, restore, rss) = &runs[RUNS / 2];
+        let (took, restore, idle, after_ls) = &runs[RUNS / 2];
         eprintln!("{label} {n}: {runs:?}");
         rows.push(format!(
-            "| {label} | {n} | {:.0} ms | {restore} ms | {rss:.1} MiB |",
+            "| {label} | {n} | {:.0} ms | {restore} ms | {idle:.1} MiB | {after_ls:.1} MiB |",
             took.as_secs_f64() * 1000.0
         ));
     }
@@ -305,8 +312,8 @@ async fn main() {
             state: root.path().join(format!("before-{n}/state")),
             work: root.path().join(format!("before-{n}/work")),
         };
-        let (first, restore, rss) = start_once(&this, &dirs, n).await;
-        let (second, restore2, _) = start_once(&this, &dirs, n).await;
+        let (first, restore, _, rss) = start_once(&this, &dirs, n).await;
+        let (second, restore2, _, _) = start_once(&this, &dirs, n).await;
         println!(
             "\nthe before build's store of {n} sessions opened by this build: first start (runs \
              migration 6) {:.0} ms until ls (restore {restore} ms, RSS {rss:.1} MiB); next start {:.0} ms (restore {restore2} ms)",
