@@ -172,17 +172,18 @@ fn grow_store(db: &Path, n: usize) {
         })
         .collect();
     let insert_sessions = format!(
-        "INSERT INTO sessions ({}) SELECT {} FROM sessions WHERE id NOT LIKE '%-c%'",
+        "INSERT INTO sessions ({}) SELECT {} FROM sessions WHERE id NOT LIKE '%.%'",
         cols.join(", "),
         select.join(", ")
     );
     c.execute_batch("BEGIN").unwrap();
     for copy in 1..n / TEMPLATE {
-        let suffix = format!("-c{copy}");
+        // Ids and template names have no dot: the copies are told apart by theirs.
+        let suffix = format!(".c{copy}");
         c.execute(&insert_sessions, [&suffix]).unwrap();
         c.execute(
             "INSERT INTO events (session_id, seq, type, body) SELECT session_id || ?1, seq, type, body \
-             FROM events WHERE session_id NOT LIKE '%-c%'",
+             FROM events WHERE session_id NOT LIKE '%.%'",
             [&suffix],
         )
         .unwrap();
@@ -297,9 +298,9 @@ async fn main() {
          exited with every session listed\n"
     );
     println!(
-        "| build | sessions | until `tether ls` answered | restore (daemon log) | daemon RSS then |"
+        "| build | sessions | until `tether ls` answered | restore (daemon log) | daemon RSS, idle | daemon RSS after `ls` |"
     );
-    println!("|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|");
     for r in &rows {
         println!("{r}");
     }
