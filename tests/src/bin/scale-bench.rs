@@ -2,7 +2,7 @@
 //!
 //! ```sh
 //! cargo build --release -p tether-tests --bin scale-bench
-//! target/release/scale-bench --part startup [--before OLD_TETHER_BINARY]
+//! target/release/scale-bench --part startup [--before OLD_TETHER_BINARY] [--keep]
 //! ```
 //!
 //! `--part startup`: the time from `tether daemon` starting until `tether ls`
@@ -284,6 +284,8 @@ async fn main() {
         .prefix("tether-scale-")
         .tempdir()
         .unwrap();
+    // `--keep`: leave the seeded stores for measuring by hand.
+    let keep = args.iter().any(|a| a == "--keep");
     let this = tether_tests::tether_bin().to_path_buf();
     println!("# Start-up and memory\n");
     println!("this build: {}", this.display());
@@ -321,5 +323,8 @@ async fn main() {
             first.as_secs_f64() * 1000.0,
             second.as_secs_f64() * 1000.0
         );
+    }
+    if keep {
+        eprintln!("stores kept in {}", root.keep().display());
     }
 }
