@@ -803,6 +803,13 @@ async fn a_server_failing_at_daemon_start_is_reported_to_existing_sessions() {
     )
     .unwrap();
     env.start_daemon().await;
+    // Asleep since the start (issue 13: it has no work): it hears of the failed
+    // server when it wakes, as its actor starts.
+    let mut raw = tether_tests::raw::Raw::hello(&env.socket).await;
+    let r = raw
+        .request(1, "session.attach", json!({"session": "old"}))
+        .await;
+    assert!(r.get("result").is_some(), "{r}");
     let e = env
         .wait_event("old", "the failed start", |e| {
             e["type"] == "tools_changed" && mentions(&e["errors"], "mcp-ghost")

@@ -517,7 +517,7 @@ async fn a_store_made_by_the_previous_release_is_upgraded_and_its_sessions_read_
     assert!(st.get("store_damage").is_none(), "{st}");
     env.ok(&["daemon", "stop"]).await;
     env.wait_daemon_exit().await;
-    assert_eq!(user_version(&db), 5, "stamped with the schema version");
+    assert_eq!(user_version(&db), 6, "stamped with the schema version");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -535,7 +535,7 @@ async fn a_store_made_by_a_newer_tether_is_refused_in_one_line_naming_the_versio
     let err = out.stderr.trim();
     assert!(err.contains("made by a newer tether"), "{err}");
     assert!(err.contains("schema version 7"), "{err}");
-    assert!(err.contains("up to 5"), "{err}");
+    assert!(err.contains("up to 6"), "{err}");
     assert!(err.ends_with("upgrade tether"), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
     assert_eq!(user_version(&db), 7, "the store is left as it was");

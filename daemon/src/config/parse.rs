@@ -36,6 +36,7 @@ struct RawConfig {
     notify: super::notify::RawNotify,
     #[serde(default)]
     tools: super::tools::RawTools,
+    sessions: RawSessions,
     /// Key bindings, read by the TUI; accepted here so the file stays valid.
     #[serde(default)]
     #[allow(dead_code)]
@@ -112,6 +113,12 @@ fn default_policy() -> Policy {
 struct RawRecovery {
     #[serde(default)]
     resume: Resume,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawSessions {
+    sleep_after_s: Option<toml::Spanned<f64>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -326,5 +333,17 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     config.limits = super::limits::limits(raw.limits, &err_at)?;
     config.notify = super::notify::notify(raw.notify, &err_at)?;
     config.tools = super::tools::tools(raw.tools, &err_at)?;
+    if let Some(s) = raw.sessions.sleep_after_s {
+        let v = *s.get_ref();
+        if !(v.is_finite() && v >= 0.0) {
+            return Err(err_at(
+                Some(s.span()),
+                format!(
+                    "[sessions] sleep_after_s = {v}: must be a number of seconds, 0 or more (0: never)"
+                ),
+            ));
+        }
+        config.sleep_after = (v > 0.0).then(|| crate::util::secs(v));
+    }
     Ok(config)
 }

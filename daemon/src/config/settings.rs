@@ -48,7 +48,13 @@ pub struct Config {
     pub notify: super::notify::Notify,
     /// `[tools]`.
     pub tools: super::tools::ToolSettings,
+    /// `[sessions] sleep_after_s`: how long a settled session nobody watches
+    /// keeps its actor before it falls asleep (issue 13); `None`: never.
+    pub sleep_after: Option<std::time::Duration>,
 }
+
+/// `[sessions] sleep_after_s` when the file does not set it.
+pub const DEFAULT_SLEEP_AFTER: std::time::Duration = std::time::Duration::from_secs(300);
 
 impl Config {
     /// The price of `model`'s tokens: `[models."p/m"]`'s, else a built-in
@@ -94,6 +100,7 @@ impl Default for Config {
             limits: Default::default(),
             notify: Default::default(),
             tools: Default::default(),
+            sleep_after: Some(DEFAULT_SLEEP_AFTER),
         }
     }
 }

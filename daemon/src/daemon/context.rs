@@ -38,7 +38,7 @@ pub struct DaemonContext {
     /// Where it lives.
     pub options: DaemonOptions,
     /// The sessions.
-    pub registry: Registry,
+    pub registry: Arc<Registry>,
     /// Daemon-wide session needs.
     pub shared: Arc<SessionShared>,
     /// Fires when the daemon should stop (`daemon.stop`, a signal).
@@ -59,7 +59,7 @@ impl DaemonContext {
     /// The context of a daemon starting now, with no client connected.
     pub fn new(
         options: DaemonOptions,
-        registry: Registry,
+        registry: Arc<Registry>,
         shared: Arc<SessionShared>,
         shutdown: CancellationToken,
     ) -> Self {
@@ -86,13 +86,15 @@ impl DaemonContext {
     pub fn status(&self) -> DaemonStatus {
         let (_, error) = self.shared.config.load();
         let health = self.shared.store.health();
+        let (sessions, awake) = self.registry.counts();
         DaemonStatus {
             pid: std::process::id(),
             version: env!("CARGO_PKG_VERSION").to_string(),
             socket: self.options.socket.display().to_string(),
             state_dir: self.options.state_dir.display().to_string(),
             config_dir: self.options.config_dir.display().to_string(),
-            sessions: self.registry.len(),
+            sessions,
+            awake_sessions: Some(awake),
             uptime_s: self.started.elapsed().as_secs(),
             clients: self.clients.load(Ordering::Relaxed),
             config_error: error.map(|e| e.to_string()),

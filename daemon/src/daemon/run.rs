@@ -65,6 +65,7 @@ pub async fn run(options: DaemonOptions, shutdown: CancellationToken) -> anyhow:
         windows: Arc::new(WindowBook::open(&options.state_dir)),
         list: Default::default(),
         notifier: notifier.clone(),
+        slots: Default::default(),
     });
     let sessions_cancel = CancellationToken::new();
     let daemon = Arc::new(DaemonContext::new(

@@ -139,7 +139,7 @@ async fn dispatch(peer: &Arc<Peer>, req: Request, key: Option<KeyRecord>) -> Rep
         }
         m::ToolsList::NAME => {
             let p = decode::<m::ToolsList>(params)?;
-            encode::<m::ToolsList>(tools::list(peer, p))
+            encode::<m::ToolsList>(tools::list(peer, p).await)
         }
         m::PromptsList::NAME => {
             let p = decode::<m::PromptsList>(params)?;

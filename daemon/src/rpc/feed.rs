@@ -15,7 +15,7 @@ impl Peer {
             .unwrap_or_default();
         for (id, token) in feeds {
             token.cancel();
-            if let Ok(h) = self.ctx.registry.find(&id) {
+            if let Some(h) = self.ctx.registry.awake(&id) {
                 h.clients(-1).await;
             }
         }

@@ -15,7 +15,6 @@ use tracing::warn;
 use super::errors;
 use super::outbox::{Outbox, line};
 use crate::daemon::DaemonContext;
-use crate::session::SessionHandle;
 
 /// One connected client.
 pub(super) struct Peer {
@@ -79,14 +78,14 @@ impl Peer {
     }
 
     /// Refuses a change to a session this client attached to read-only.
-    pub(super) fn writable(&self, h: &SessionHandle) -> Result<(), RpcError> {
+    pub(super) fn writable(&self, id: &str, name: &str) -> Result<(), RpcError> {
         let ro = self
             .read_only
             .lock()
-            .map(|s| s.contains(&h.id))
+            .map(|s| s.contains(id))
             .unwrap_or(false);
         if ro {
-            return Err(errors::read_only(&h.name));
+            return Err(errors::read_only(name));
         }
         Ok(())
     }

@@ -32,6 +32,7 @@ fn context(dir: &std::path::Path) -> Arc<DaemonContext> {
         windows: Default::default(),
         list: Default::default(),
         notifier: crate::notify::Notifier::disabled(),
+        slots: Default::default(),
     });
     let options = DaemonOptions {
         socket: dir.join("tether.sock"),

@@ -79,6 +79,12 @@ pub(super) struct SessionActor {
     pub(super) cancel: CancellationToken,
     /// What a failed store write left to do (see `storefail`).
     pub(super) store_debt: StoreDebt,
+    /// Which actor of the session this is (see `slots.rs`).
+    pub(super) epoch: u64,
+    /// Since when the session could sleep (see `sleep.rs`); `None`: it cannot.
+    pub(super) idle_since: Option<std::time::Instant>,
+    /// `[sessions] sleep_after_s`, as last read.
+    pub(super) sleep_after: Option<Duration>,
     /// The queue's input ids as attached clients were last told them (see `queue`).
     // A mutex only because `&self` methods update it while the actor's future
     // must stay `Send`; nothing else ever takes it.
@@ -111,11 +117,21 @@ pub fn spawn_new(
     cancel: CancellationToken,
     inputs: Vec<QueuedInput>,
 ) -> SessionHandle {
-    spawn(row, shared, cancel, SessionState::Idle, inputs, None)
+    spawn(
+        row,
+        shared,
+        cancel,
+        SessionState::Idle,
+        inputs,
+        None,
+        (0, 0),
+    )
 }
 
 /// Starts the actor of a new or restored session and returns its handle; a
-/// `recovered` turn is dealt with before the actor takes commands.
+/// `recovered` turn is dealt with before the actor takes commands. A session
+/// woken from sleep shows the context size it showed asleep (`context_use`)
+/// until its next model call measures it again.
 pub(super) fn spawn(
     row: SessionRow,
     shared: Arc<SessionShared>,
@@ -123,6 +139,7 @@ pub(super) fn spawn(
     state: SessionState,
     inputs: Vec<QueuedInput>,
     recovered: Option<(machine::Recovered, Option<String>)>,
+    context_use: (u64, u64),
 ) -> SessionHandle {
     let (cmd_tx, cmd_rx) = mpsc::channel(64);
     let (work_tx, work_rx) = mpsc::unbounded_channel();
@@ -135,6 +152,7 @@ pub(super) fn spawn(
         _ => (state, Vec::new()),
     };
     let (status, status_rx) = status_channel(&row, first_state, inputs.len(), pending);
+    status.send_modify(|i| (i.context_tokens, i.context_window) = context_use);
     // A restored session that needs a person has waited since its last state
     // event (or, when the tail does not have it, its last event).
     let waiting_since = state.needs_person().then(|| {
@@ -143,7 +161,18 @@ pub(super) fn spawn(
             .and_then(|(r, _)| r.last_state_at.clone())
             .unwrap_or_else(|| row.updated_at.clone())
     });
-    let handle = SessionHandle::new(row.id.clone(), row.name.clone(), cmd_tx, status_rx);
+    // Every actor of every session gets its own number: a slot names the one
+    // it holds, so an actor that was replaced cannot put the session to sleep.
+    static EPOCHS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let epoch = EPOCHS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let handle = SessionHandle::new(
+        row.id.clone(),
+        row.name.clone(),
+        cmd_tx,
+        status_rx,
+        epoch,
+        shared.slots.redeliver(),
+    );
     let span = info_span!("session", session = %row.name);
     let workers = Workers::new(
         shared.clone(),
@@ -152,7 +181,8 @@ pub(super) fn spawn(
         cancel.clone(),
         work_tx,
     );
-    let cost_basis = shared.config.load().0.cost_basis(&row.model);
+    let config = shared.config.load().0;
+    let cost_basis = config.cost_basis(&row.model);
     let mut actor = SessionActor {
         row,
         shared: shared.clone(),
@@ -165,7 +195,7 @@ pub(super) fn spawn(
         conversation: None,
         calibration: Calibration::default(),
         last_estimate: 0,
-        context_use: (0, 0),
+        context_use,
         cost_basis,
         compact_floor: 0,
         compaction: None,
@@ -177,6 +207,9 @@ pub(super) fn spawn(
         workers,
         cancel,
         store_debt: Default::default(),
+        epoch,
+        idle_since: None,
+        sleep_after: config.sleep_after,
         queue_sent: Default::default(),
     };
     // Subscribed before the task starts, so a tool change announced while the
@@ -191,6 +224,7 @@ pub(super) fn spawn(
             actor.publish_status();
             actor.workers.report_tool_failures();
             actor.start_turn_if_idle().await;
+            actor.touch();
             actor.run(cmd_rx, work_rx, changes, project_changes).await;
         }
         .instrument(span),
@@ -234,7 +268,7 @@ impl SessionActor {
                         return;
                     }
                 },
-                                Some(work) = work_rx.recv() => {
+                Some(work) = work_rx.recv() => {
                     // Results of parallel tool calls often arrive together: store
                     // them in one transaction instead of one commit each.
                     let mut done = Vec::new();
@@ -251,7 +285,7 @@ impl SessionActor {
                                 if !done.is_empty() {
                                     self.tools_done(std::mem::take(&mut done)).await;
                                 }
-                                                                self.work(other).await;
+                                self.work(other).await;
                                 break;
                             }
                         }
@@ -263,12 +297,24 @@ impl SessionActor {
                 _ = tokio::time::sleep_until(self.store_debt.retry_at()), if self.store_debt.retrying() => {
                     self.retry_store().await;
                 }
+                _ = tokio::time::sleep_until(self.sleep_deadline()), if self.idle_since.is_some() => {
+                    if self.idle_timer(&mut cmd_rx).await {
+                        return;
+                    }
+                    continue;
+                }
                 _ = self.cancel.cancelled() => {
                     self.stop().await;
                     return;
                 }
             }
+            self.touch();
         }
+    }
+
+    /// How many clients are attached.
+    pub(super) fn attached(&self) -> usize {
+        self.clients
     }
 
     /// Records a change of the tools this session sees.

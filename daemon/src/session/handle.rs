@@ -78,6 +78,16 @@ pub(super) enum Command {
     },
 }
 
+/// A command handed back by an actor that fell asleep before serving it (or
+/// that a sender found closed): the session's id, the command, and how many
+/// times it was handed back already. The registry's waker wakes the session
+/// and delivers it (`wake.rs`).
+pub(super) struct Redelivery {
+    pub(super) id: String,
+    pub(super) command: Command,
+    pub(super) hops: u8,
+}
+
 /// A cloneable handle on a session actor.
 #[derive(Clone)]
 pub struct SessionHandle {
@@ -90,6 +100,11 @@ pub struct SessionHandle {
     cmd: mpsc::Sender<Command>,
     // watch: clients want the latest summary, never a history of them.
     status: watch::Receiver<SessionInfo>,
+    /// Which actor of the session this is (each wake starts a new one).
+    epoch: u64,
+    // Unbounded: a handed-back command is one the caller already waits on;
+    // there are never more of them than callers.
+    redeliver: mpsc::UnboundedSender<Redelivery>,
 }
 
 impl SessionHandle {
@@ -99,12 +114,34 @@ impl SessionHandle {
         name: String,
         cmd: mpsc::Sender<Command>,
         status: watch::Receiver<SessionInfo>,
+        epoch: u64,
+        redeliver: mpsc::UnboundedSender<Redelivery>,
     ) -> Self {
         Self {
             id,
             name,
             cmd,
             status,
+            epoch,
+            redeliver,
+        }
+    }
+
+    /// Which actor of the session this handle reaches.
+    pub(super) fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    /// True when its actor has ended (asleep, killed or stopped).
+    pub(super) fn is_closed(&self) -> bool {
+        self.cmd.is_closed()
+    }
+
+    /// Gives the actor a command; one it can no longer take (it fell asleep)
+    /// goes to the registry, which wakes the session and delivers it there.
+    pub(super) async fn deliver(&self, command: Command, hops: u8) {
+        if let Err(mpsc::error::SendError(command)) = self.cmd.send(command).await {
+            hand_back(&self.redeliver, &self.id, command, hops);
         }
     }
 
@@ -120,10 +157,7 @@ impl SessionHandle {
         command: impl FnOnce(oneshot::Sender<T>) -> Command,
     ) -> Result<T, SessionError> {
         let (reply, rx) = oneshot::channel();
-        self.cmd
-            .send(command(reply))
-            .await
-            .map_err(|_| SessionError::Stopped)?;
+        self.deliver(command(reply), 0).await;
         rx.await.map_err(|_| SessionError::Stopped)
     }
 
@@ -228,7 +262,7 @@ impl SessionHandle {
 
     /// Counts an attached client in or out.
     pub async fn clients(&self, delta: isize) {
-        let _ = self.cmd.send(Command::Clients { delta }).await;
+        self.deliver(Command::Clients { delta }, 0).await;
     }
 
     /// Waits until the session settles: idle or failed with nothing queued, or
@@ -265,5 +299,31 @@ impl SessionHandle {
     /// resume when the daemon starts again.
     pub async fn stop(&self) {
         let _ = self.ask(|reply| Command::Stop { reply }).await;
+    }
+}
+
+/// Hands a command an asleep actor cannot serve to the registry, except those
+/// that mean nothing to an asleep session: a stop (it is stopped already) and a
+/// client leaving (none is attached to an asleep session).
+pub(super) fn hand_back(
+    redeliver: &mpsc::UnboundedSender<Redelivery>,
+    id: &str,
+    command: Command,
+    hops: u8,
+) {
+    match command {
+        Command::Stop { reply } => {
+            let _ = reply.send(());
+        }
+        Command::Clients { delta } if delta <= 0 => {}
+        command => {
+            // Refused only once the registry is gone: the reply is dropped,
+            // and the caller hears that the session stopped.
+            let _ = redeliver.send(Redelivery {
+                id: id.to_string(),
+                command,
+                hops,
+            });
+        }
     }
 }

@@ -1,5 +1,7 @@
-//! Sessions: one actor per session owns its state; callers hold a cloneable
-//! [`SessionHandle`] and talk to it over a bounded command channel.
+//! Sessions: one actor per awake session owns its state; callers hold a
+//! cloneable [`SessionHandle`] and talk to it over a bounded command channel.
+//! A session nobody uses sleeps without an actor (issue 13: `slots.rs`,
+//! `sleep.rs`, `wake.rs`).
 
 mod actor;
 mod budget;
@@ -19,10 +21,13 @@ mod recover;
 mod registry;
 pub mod rules;
 mod shared;
+mod sleep;
+mod slots;
 mod step;
 mod storefail;
 mod transitions;
 mod turn;
+mod wake;
 mod workers;
 
 pub use actor::spawn_new;

@@ -29,10 +29,12 @@ pub const INTERRUPTED_BY_RESTART: &str = "interrupted: daemon restarted while th
 
 /// Restores a session from the store: reads its last turn and queued inputs, and
 /// recovers a turn the daemon's end cut short (DESIGN.md guarantee 3).
+/// `context_use` is the context size it showed asleep ((0, 0) at start-up).
 pub async fn spawn_restored(
     row: SessionRow,
     shared: Arc<SessionShared>,
     cancel: CancellationToken,
+    context_use: (u64, u64),
 ) -> Result<SessionHandle, StoreError> {
     // A crash leaves the process groups of running calls behind: stop them before
     // recovery records those calls as interrupted.
@@ -61,6 +63,7 @@ pub async fn spawn_restored(
         state,
         inputs,
         Some((recovered, last_error)),
+        context_use,
     ))
 }
 

@@ -1,29 +1,35 @@
 //! The registry of sessions: creates, finds, lists, restores and removes them.
+//! A session is awake (an actor) or asleep (a summary, issue 13): `slots.rs`
+//! holds the table, `wake.rs` wakes, `sleep.rs` puts an actor to sleep.
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use tether_shared::protocol::{CreateParams, ForkParams, SessionInfo};
-use tether_shared::{Delivery, Event, EventKind};
+use tether_shared::{Delivery, Event, EventKind, SessionState};
 use tokio_util::sync::CancellationToken;
-use tracing::{info, warn};
+use tracing::info;
 
 use super::error::SessionError;
-use super::{SessionHandle, SessionShared, spawn_new, spawn_restored, summary};
+use super::slots::{Found, Slot, Slots};
+use super::{SessionHandle, SessionShared, spawn_new, summary};
 use crate::store::SessionRow;
 use crate::util::{new_id, now_rfc3339};
 
 /// All sessions of the daemon.
 pub struct Registry {
-    shared: Arc<SessionShared>,
-    sessions: RwLock<HashMap<String, SessionHandle>>,
+    pub(super) shared: Arc<SessionShared>,
     // Creation checks the name, then stores: one at a time keeps names unique.
     create: tokio::sync::Mutex<()>,
-    cancel: CancellationToken,
+    pub(super) cancel: CancellationToken,
     /// Sessions the store could not restore (a damaged `tether.db`), by name:
     /// asking for one gets that error, not "no such session".
-    unrestored: RwLock<HashMap<String, String>>,
+    pub(super) unrestored: RwLock<HashMap<String, String>>,
+    /// Set when the daemon stops its sessions: nothing wakes any more.
+    pub(super) stopping: AtomicBool,
 }
 
 /// Checks a session name: 1 to 64 of `[A-Za-z0-9._-]`, not starting with `-`.
@@ -37,98 +43,85 @@ pub fn valid_name(name: &str) -> bool {
 }
 
 impl Registry {
-    /// An empty registry.
-    pub fn new(shared: Arc<SessionShared>, cancel: CancellationToken) -> Self {
-        Registry {
+    /// An empty registry, with its waker running (see `wake.rs`).
+    pub fn new(shared: Arc<SessionShared>, cancel: CancellationToken) -> Arc<Self> {
+        let registry = Arc::new(Registry {
             shared,
-            sessions: RwLock::new(HashMap::new()),
             create: tokio::sync::Mutex::new(()),
             cancel,
             unrestored: RwLock::new(HashMap::new()),
-        }
+            stopping: AtomicBool::new(false),
+        });
+        registry.start_waker();
+        registry
     }
 
-    /// Restores every stored session; returns how many.
-    pub async fn restore(&self) -> anyhow::Result<usize> {
-        let rows = self.shared.store.sessions().await?;
-        let n = rows.len();
-        for row in rows {
-            let name = row.name.clone();
-            let id = row.id.clone();
-            self.shared
-                .tools
-                .attach_session(&row.id, Path::new(&row.cwd), &row.mcp_servers)
-                .await;
-            self.shared
-                .project
-                .attach(&row.id, Path::new(&row.cwd))
-                .await;
-            match spawn_restored(row, self.shared.clone(), self.cancel.child_token()).await {
-                Ok(h) => {
-                    self.write().insert(h.id.clone(), h);
-                }
-                Err(e) => {
-                    warn!(session = %name, error = %e, "could not restore session");
-                    self.shared.tools.detach_session(&id).await;
-                    self.shared.project.detach(&id).await;
-                    self.unrestored
-                        .write()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .insert(name, e.to_string());
-                }
-            }
-        }
-        Ok(n)
+    pub(super) fn slots(&self) -> &Slots {
+        &self.shared.slots
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, SessionHandle>> {
-        self.sessions.write().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, SessionHandle>> {
-        self.sessions.read().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Finds a session by name or id.
-    pub fn find(&self, name_or_id: &str) -> Result<SessionHandle, SessionError> {
-        let map = self.read();
-        if let Some(h) = map.get(name_or_id) {
-            return Ok(h.clone());
-        }
-        if let Some(h) = map.values().find(|h| h.name == name_or_id) {
-            return Ok(h.clone());
-        }
+    /// What asking for a session that is not in the table gets.
+    pub(super) fn missing(&self, name_or_id: &str) -> SessionError {
         let unrestored = self.unrestored.read().unwrap_or_else(|p| p.into_inner());
         match unrestored.get(name_or_id) {
-            Some(e) => Err(SessionError::Unrestored {
+            Some(e) => SessionError::Unrestored {
                 name: name_or_id.to_string(),
                 error: e.clone(),
-            }),
+            },
             // The store lost writes: the session may be among what was lost.
-            None if self.shared.store.health().lost_commits => Err(SessionError::MaybeLost {
+            None if self.shared.store.health().lost_commits => SessionError::MaybeLost {
                 name: name_or_id.to_string(),
                 damage: self.shared.store.health().damage.join("; "),
-            }),
-            None => Err(SessionError::NotFound(name_or_id.to_string())),
+            },
+            None => SessionError::NotFound(name_or_id.to_string()),
+        }
+    }
+
+    /// A session's summary, by name or id, awake or asleep; never wakes it.
+    pub fn info(&self, name_or_id: &str) -> Result<SessionInfo, SessionError> {
+        match self.slots().lookup(name_or_id) {
+            Some(Found::Awake(h)) => Ok(h.info()),
+            Some(Found::Asleep(info)) => Ok(*info),
+            None => Err(self.missing(name_or_id)),
+        }
+    }
+
+    /// The handle of an awake session, by name or id; never wakes one.
+    pub fn awake(&self, name_or_id: &str) -> Option<SessionHandle> {
+        match self.slots().lookup(name_or_id) {
+            Some(Found::Awake(h)) => Some(h),
+            _ => None,
+        }
+    }
+
+    /// Waits until the session settles (see [`SessionHandle::wait`]). An asleep
+    /// session is settled: its state is the answer, and it stays asleep.
+    pub async fn wait(
+        &self,
+        name_or_id: &str,
+        timeout: Option<Duration>,
+    ) -> Result<(SessionState, bool), SessionError> {
+        match self.slots().lookup(name_or_id) {
+            Some(Found::Awake(h)) => h.wait(timeout).await,
+            Some(Found::Asleep(info)) => Ok((info.state, false)),
+            None => Err(self.missing(name_or_id)),
         }
     }
 
     /// Every session's summary, oldest first.
     pub fn list(&self) -> Vec<SessionInfo> {
-        let mut v: Vec<SessionInfo> = self.read().values().map(|h| h.info()).collect();
-        v.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.name.cmp(&b.name)));
-        v
+        self.slots().list()
     }
 
-    /// One session's summary, by id; `None` once it is gone. Delta list feeds
-    /// look changed sessions up with it when they send.
+    /// One session's summary, by id, awake or asleep (nothing is woken); `None`
+    /// once it is gone. Delta list feeds look changed sessions up with it when they send.
     pub fn info_of(&self, id: &str) -> Option<SessionInfo> {
-        self.read().get(id).map(|h| h.info())
+        self.info(id).ok()
     }
 
-    /// How many sessions there are.
-    pub fn len(&self) -> usize {
-        self.read().len()
+    /// How many sessions there are, and how many of them are awake.
+    pub fn counts(&self) -> (usize, usize) {
+        self.slots().counts()
     }
 
     fn free_name(&self, cwd: &str) -> String {
@@ -154,8 +147,7 @@ impl Registry {
         } else {
             base
         };
-        let map = self.read();
-        let taken = |n: &str| map.values().any(|h| h.name == n);
+        let taken = |n: &str| self.slots().name_taken(n);
         if !taken(&base) {
             return base;
         }
@@ -199,7 +191,7 @@ impl Registry {
                 return Err(SessionError::BadName(n));
             }
             Some(n) => {
-                if self.find(&n).is_ok() {
+                if self.slots().lookup(&n).is_some() {
                     return Err(SessionError::NameTaken(n));
                 }
                 n
@@ -279,7 +271,8 @@ impl Registry {
             _ => Vec::new(),
         };
         let handle = spawn_new(row, self.shared.clone(), self.cancel.child_token(), inputs);
-        self.write().insert(handle.id.clone(), handle.clone());
+        self.slots()
+            .insert(&handle.id, &handle.name, Slot::Awake(handle.clone()));
         drop(_one_at_a_time);
         if has_prompt {
             // The actor takes its first input before any command: once it answers
@@ -300,7 +293,8 @@ impl Registry {
         params: ForkParams,
         key: Option<crate::store::KeyRecord>,
     ) -> Result<SessionInfo, SessionError> {
-        let source = self.find(&params.session)?.info();
+        // Only read: an asleep source stays asleep.
+        let source = self.info(&params.session)?;
         let at = params.at.unwrap_or(source.last_seq);
         if at == 0 || at > source.last_seq {
             return Err(SessionError::NoSuchSeq {
@@ -321,7 +315,7 @@ impl Registry {
             .map_err(SessionError::NotCreated)?;
         let closing = super::fork::settle(&tail, &source.name, &source.id, at);
         let _one_at_a_time = self.create.lock().await;
-        if self.find(&params.name).is_ok() {
+        if self.slots().lookup(&params.name).is_some() {
             return Err(SessionError::NameTaken(params.name));
         }
         let now = now_rfc3339();
@@ -383,23 +377,15 @@ impl Registry {
                 }
                 e => SessionError::NotCreated(e),
             })?;
-        self.shared
-            .tools
-            .attach_session(&row.id, Path::new(&row.cwd), &row.mcp_servers)
-            .await;
         // Started the way a restart starts it: what the fork stored leaves
         // recovery nothing to resume, and this is where that is relied on.
-        let handle =
-            match spawn_restored(row.clone(), self.shared.clone(), self.cancel.child_token()).await
-            {
-                Ok(h) => h,
-                Err(e) => {
-                    // Stored: the next start restores it, or says why not.
-                    self.shared.tools.detach_session(&row.id).await;
-                    return Err(SessionError::NotCreated(e));
-                }
-            };
-        self.write().insert(handle.id.clone(), handle.clone());
+        // Stored: should this fail, the next start restores it, or says why not.
+        let handle = self
+            .spawn_stored(row.clone(), (0, 0))
+            .await
+            .map_err(SessionError::NotCreated)?;
+        self.slots()
+            .insert(&handle.id, &handle.name, Slot::Awake(handle.clone()));
         drop(_one_at_a_time);
         info!(session = %row.name, from = %source.name, at, "session forked");
         self.shared.list_changed(&handle.id);
@@ -407,37 +393,56 @@ impl Registry {
     }
 
     /// Stops a session and deletes it with its history; a request key is stored
-    /// in the deletion's transaction.
+    /// in the deletion's transaction. An asleep session is deleted without
+    /// being woken (it has no actor, tools or processes to stop).
     pub async fn kill(
         &self,
         name_or_id: &str,
         key: Option<crate::store::KeyRecord>,
     ) -> Result<String, SessionError> {
-        let handle = self.find(name_or_id)?;
-        self.write().remove(&handle.id);
-        // Gone from the list now, whatever happens to the deletion below.
-        self.shared.list_removed(&handle.id);
-        handle.stop().await;
-        self.shared.tools.detach_session(&handle.id).await;
-        self.shared.project.detach(&handle.id).await;
+        // Under the waking lock, so the session cannot wake or fall asleep
+        // between the look and the removal; released before the stop, which
+        // waits for an actor that may itself be waiting for that lock.
+        let found = {
+            let _one_at_a_time = self.slots().waking.lock().await;
+            let found = self
+                .slots()
+                .lookup(name_or_id)
+                .ok_or_else(|| self.missing(name_or_id))?;
+            let (id, name) = match &found {
+                Found::Awake(h) => (h.id.clone(), h.name.clone()),
+                Found::Asleep(info) => (info.id.clone(), info.name.clone()),
+            };
+            self.slots().remove(&id);
+            // Gone from the list now, whatever happens to the deletion below.
+            self.shared.list_removed(&id);
+            (id, name, found)
+        };
+        let (id, name, found) = found;
+        if let Found::Awake(handle) = found {
+            handle.stop().await;
+            self.shared.tools.detach_session(&id).await;
+            self.shared.project.detach(&id).await;
+        }
         self.shared
             .store
             .delete_session_keyed(
-                &handle.id,
+                &id,
                 key.map(|mut k| {
-                    k.result = serde_json::json!({ "id": handle.id });
+                    k.result = serde_json::json!({ "id": id });
                     k
                 }),
             )
             .await
             .map_err(SessionError::NotDeleted)?;
-        info!(session = %handle.name, "session killed");
-        Ok(handle.id)
+        info!(session = %name, "session killed");
+        Ok(id)
     }
 
     /// Stops every session (each persists what it has).
     pub async fn stop_all(&self) {
-        let handles: Vec<SessionHandle> = self.read().values().cloned().collect();
+        self.stopping.store(true, Ordering::SeqCst);
+        let handles = self.slots().awake();
         futures::future::join_all(handles.iter().map(|h| h.stop())).await;
     }
 }

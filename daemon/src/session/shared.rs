@@ -35,6 +35,9 @@ pub struct SessionShared {
     pub list: ListChanges,
     /// Runs `[notify] command` for the notices sessions hand it (issue 11).
     pub notifier: crate::notify::Notifier,
+    /// Every session, awake or asleep (issue 13): the registry's table, here
+    /// because an actor puts itself to sleep in it.
+    pub slots: std::sync::Arc<super::slots::Slots>,
 }
 
 impl SessionShared {

@@ -18,7 +18,9 @@ use tether_shared::rules::ApprovalRule;
 use tether_shared::{Delivery, Event};
 
 use super::error::StoreError;
-use super::types::{Batch, Health, KeyRecord, NewRule, QueuedInput, SearchHit, SessionRow};
+use super::types::{
+    Batch, Health, IndexEntry, KeyRecord, NewRule, QueuedInput, SearchHit, SessionRow,
+};
 use crate::os::procs::ProcessIdentity;
 
 /// What a store call returns: a boxed future, so the trait stays usable as
@@ -122,8 +124,13 @@ pub trait Store: Send + Sync {
         session_id: &'a str,
     ) -> StoreFuture<'a, Vec<(String, ProcessIdentity)>>;
 
-    /// Every session, oldest first.
-    fn sessions(&self) -> StoreFuture<'_, Vec<SessionRow>>;
+    /// Every session with what a list shows of it and whether it has work,
+    /// oldest first (issue 13): what the daemon reads at start instead of
+    /// every session's log.
+    fn index(&self) -> StoreFuture<'_, Vec<IndexEntry>>;
+
+    /// One session's row, if it has one.
+    fn session<'a>(&'a self, session_id: &'a str) -> StoreFuture<'a, Option<SessionRow>>;
 
     /// Events with `since < seq < before`, at most `limit`: the oldest ones when
     /// `newest` is false, the newest ones when it is true. Always in seq order.

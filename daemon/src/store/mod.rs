@@ -18,4 +18,4 @@ mod types;
 pub use api::Store;
 pub use error::StoreError;
 pub use sqlite::SqliteStore;
-pub use types::{Batch, KeyRecord, NewRule, QueuedInput, SessionRow};
+pub use types::{Batch, IndexEntry, KeyRecord, NewRule, QueuedInput, SessionRow};

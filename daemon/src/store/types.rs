@@ -33,6 +33,28 @@ pub struct SessionRow {
     pub mcp_servers: Vec<tether_shared::protocol::SessionServer>,
 }
 
+/// A session as the start-up index gives it (issue 13): its row, what a list
+/// shows of it, and whether it has work that needs its actor at once. Kept in
+/// the `sessions` row by the store's writer, in the transaction of the events
+/// that change it, so reading it never reads a log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexEntry {
+    /// The row.
+    pub row: SessionRow,
+    /// The state the log last recorded (`idle` when it recorded none).
+    pub state: tether_shared::SessionState,
+    /// When it recorded it (RFC 3339), if it did.
+    pub state_at: Option<String>,
+    /// The error of the last turn, when that turn failed.
+    pub last_error: Option<String>,
+    /// The log has a turn that started and did not end.
+    pub turn_open: bool,
+    /// Inputs queued for the agent.
+    pub queued_inputs: usize,
+    /// Process groups are recorded for its calls (left by a crash).
+    pub processes: bool,
+}
+
 /// An "always allow" rule to store (issue 11); the store gives it its id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewRule {

@@ -211,6 +211,7 @@ fn methods() -> Vec<(&'static str, String, String)> {
         state_dir: "/home/ana/.local/state/tether".into(),
         config_dir: "/home/ana/.config/tether".into(),
         sessions: 3,
+        awake_sessions: Some(1),
         uptime_s: 5400,
         clients: 2,
         config_error: None,

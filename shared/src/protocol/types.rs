@@ -60,6 +60,10 @@ pub struct DaemonStatus {
     pub config_dir: String,
     /// Number of sessions.
     pub sessions: usize,
+    /// How many of them are awake (have an actor); the others sleep until
+    /// used (issue 13). Absent from a daemon older than that.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub awake_sessions: Option<usize>,
     /// Seconds since start.
     pub uptime_s: u64,
     /// Connected clients.

@@ -57,7 +57,13 @@ pub(super) async fn daemon_action(action: DaemonAction, target: &Target) -> anyh
                 println!("socket:  {}", s.socket);
                 println!("state:   {}", s.state_dir);
                 println!("config:  {}", s.config_dir);
-                println!("sessions: {}, clients: {}", s.sessions, s.clients);
+                match s.awake_sessions {
+                    Some(awake) => println!(
+                        "sessions: {} ({awake} awake), clients: {}",
+                        s.sessions, s.clients
+                    ),
+                    None => println!("sessions: {}, clients: {}", s.sessions, s.clients),
+                }
                 if let Some(e) = s.config_error {
                     println!("config error: {e}");
                 }

@@ -19,7 +19,8 @@ use crate::rpc::peer::Peer;
 /// (the newest of them), at most `limit` and within the page's byte budget.
 pub(crate) async fn logs(peer: &Arc<Peer>, p: LogsParams) -> Result<LogsResult, RpcError> {
     let ctx = &peer.ctx;
-    let h = ctx.registry.find(&p.session)?;
+    // Read from the store: an asleep session stays asleep.
+    let h = ctx.registry.info(&p.session)?;
     let limit = p.limit.unwrap_or(1000).clamp(1, MAX_PAGE) as usize;
     let since = p.since.unwrap_or(0);
     let before = p.before.unwrap_or(u64::MAX);
@@ -41,7 +42,7 @@ pub(crate) async fn logs(peer: &Arc<Peer>, p: LogsParams) -> Result<LogsResult, 
     more |= fit_page(&mut events, newest);
     Ok(LogsResult {
         events,
-        last_seq: h.info().last_seq,
+        last_seq: h.last_seq,
         more,
     })
 }
@@ -54,7 +55,7 @@ const SEARCH_MAX: u32 = 1000;
 /// query (the last also as a prefix), newest first.
 pub(crate) async fn search(peer: &Arc<Peer>, p: SearchParams) -> Result<SearchResult, RpcError> {
     let ctx = &peer.ctx;
-    let h = ctx.registry.find(&p.session)?;
+    let h = ctx.registry.info(&p.session)?;
     let limit = p.limit.unwrap_or(SEARCH_DEFAULT).clamp(1, SEARCH_MAX) as usize;
     let mut found = ctx
         .shared
@@ -81,7 +82,7 @@ pub(crate) async fn search(peer: &Arc<Peer>, p: SearchParams) -> Result<SearchRe
 /// session's live feed, so live messages follow the reply.
 pub(crate) async fn attach(peer: &Arc<Peer>, id: Value, p: AttachParams) -> Result<(), RpcError> {
     let ctx = &peer.ctx;
-    let h = ctx.registry.find(&p.session)?;
+    let h = ctx.registry.get(&p.session).await?;
     let sub = h.subscribe().await?;
     let from = p.from_seq.unwrap_or(0);
     let page = p.page_size.unwrap_or(DEFAULT_PAGE).min(MAX_PAGE) as usize;
@@ -124,11 +125,14 @@ pub(crate) async fn attach(peer: &Arc<Peer>, id: Value, p: AttachParams) -> Resu
 
 /// `session.detach`: ends this client's feed of the session.
 pub(crate) async fn detach(peer: &Arc<Peer>, p: SessionRef) -> Result<Empty, RpcError> {
-    let h = peer.ctx.registry.find(&p.session)?;
-    let token = peer.feeds.lock().ok().and_then(|mut f| f.remove(&h.id));
+    let id = peer.ctx.registry.info(&p.session)?.id;
+    let token = peer.feeds.lock().ok().and_then(|mut f| f.remove(&id));
     if let Some(t) = token {
         t.cancel();
-        h.clients(-1).await;
+        // Attached, so awake: a session asleep has no client to count out.
+        if let Some(h) = peer.ctx.registry.awake(&id) {
+            h.clients(-1).await;
+        }
     }
     Ok(Empty {})
 }

@@ -69,7 +69,7 @@ pub(crate) async fn subscribe(
 
 /// `session.get`.
 pub(crate) fn get(peer: &Arc<Peer>, p: SessionRef) -> Result<SessionInfo, RpcError> {
-    Ok(peer.ctx.registry.find(&p.session)?.info())
+    Ok(peer.ctx.registry.info(&p.session)?)
 }
 
 /// `session.kill`; a keyed request stores `key` with the deletion.
@@ -79,8 +79,8 @@ pub(crate) async fn kill(
     key: Option<KeyRecord>,
 ) -> Result<KillResult, RpcError> {
     let ctx = &peer.ctx;
-    let h = ctx.registry.find(&p.session)?;
-    peer.writable(&h)?;
+    let info = ctx.registry.info(&p.session)?;
+    peer.writable(&info.id, &info.name)?;
     Ok(KillResult {
         id: ctx.registry.kill(&p.session, key).await?,
     })

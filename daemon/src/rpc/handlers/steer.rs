@@ -23,8 +23,8 @@ pub(crate) async fn send(
     p: SendParams,
     key: Option<KeyRecord>,
 ) -> Result<SendResult, RpcError> {
-    let h = peer.ctx.registry.find(&p.session)?;
-    peer.writable(&h)?;
+    let h = peer.ctx.registry.get(&p.session).await?;
+    peer.writable(&h.id, &h.name)?;
     if p.delivery == Delivery::Unknown {
         return Err(errors::bad_delivery());
     }
@@ -40,8 +40,8 @@ pub(crate) async fn cancel_input(
     peer: &Arc<Peer>,
     p: CancelInputParams,
 ) -> Result<CancelInputResult, RpcError> {
-    let h = peer.ctx.registry.find(&p.session)?;
-    peer.writable(&h)?;
+    let h = peer.ctx.registry.get(&p.session).await?;
+    peer.writable(&h.id, &h.name)?;
     Ok(CancelInputResult {
         cancelled: h.cancel_input(p.input_id).await?,
     })
@@ -52,8 +52,8 @@ pub(crate) async fn interrupt(
     peer: &Arc<Peer>,
     p: SessionRef,
 ) -> Result<InterruptResult, RpcError> {
-    let h = peer.ctx.registry.find(&p.session)?;
-    peer.writable(&h)?;
+    let h = peer.ctx.registry.get(&p.session).await?;
+    peer.writable(&h.id, &h.name)?;
     Ok(InterruptResult {
         interrupted: h.interrupt().await?,
     })
@@ -61,8 +61,8 @@ pub(crate) async fn interrupt(
 
 /// `session.compact`.
 pub(crate) async fn compact(peer: &Arc<Peer>, p: CompactParams) -> Result<CompactResult, RpcError> {
-    let h = peer.ctx.registry.find(&p.session)?;
-    peer.writable(&h)?;
+    let h = peer.ctx.registry.get(&p.session).await?;
+    peer.writable(&h.id, &h.name)?;
     Ok(h.compact(p.instructions).await?)
 }
 
@@ -73,8 +73,8 @@ pub(crate) async fn budget(
     peer: &Arc<Peer>,
     p: BudgetParams,
 ) -> Result<tether_shared::protocol::SessionInfo, RpcError> {
-    let h = peer.ctx.registry.find(&p.session)?;
-    peer.writable(&h)?;
+    let h = peer.ctx.registry.get(&p.session).await?;
+    peer.writable(&h.id, &h.name)?;
     let budget = if p.none {
         if p.max_tokens.is_some() || p.max_cost_usd.is_some() {
             return Err(RpcError::new(
@@ -108,8 +108,8 @@ pub(crate) async fn decide(
     p: DecideParams,
     decision: Decision,
 ) -> Result<DecideResult, RpcError> {
-    let h = peer.ctx.registry.find(&p.session)?;
-    peer.writable(&h)?;
+    let h = peer.ctx.registry.get(&p.session).await?;
+    peer.writable(&h.id, &h.name)?;
     Ok(h.decide(p.call_id, p.all, decision, p.reason, p.always)
         .await?)
 }
@@ -119,15 +119,14 @@ pub(crate) async fn answer(
     peer: &Arc<Peer>,
     p: tether_shared::protocol::AnswerParams,
 ) -> Result<tether_shared::protocol::AnswerResult, RpcError> {
-    let h = peer.ctx.registry.find(&p.session)?;
-    peer.writable(&h)?;
+    let h = peer.ctx.registry.get(&p.session).await?;
+    peer.writable(&h.id, &h.name)?;
     Ok(h.answer(p.request_id, p.action, p.content).await?)
 }
 
 /// `session.rules`: the session's own rules and its project's, oldest first.
 pub(crate) async fn rules(peer: &Arc<Peer>, p: SessionRef) -> Result<Vec<ApprovalRule>, RpcError> {
-    let h = peer.ctx.registry.find(&p.session)?;
-    let info = h.info();
+    let info = peer.ctx.registry.info(&p.session)?;
     let project = crate::session::rules::project_string(&info.cwd).await;
     peer.ctx
         .shared
@@ -143,8 +142,8 @@ pub(crate) async fn rule_remove(
     peer: &Arc<Peer>,
     p: RuleRemoveParams,
 ) -> Result<RuleRemoveResult, RpcError> {
-    let h = peer.ctx.registry.find(&p.session)?;
-    peer.writable(&h)?;
+    let h = peer.ctx.registry.get(&p.session).await?;
+    peer.writable(&h.id, &h.name)?;
     Ok(RuleRemoveResult {
         removed: h.remove_rule(p.id).await?,
     })
@@ -154,7 +153,8 @@ pub(crate) async fn rule_remove(
 /// It runs beside the connection's other requests (see `connection.rs`).
 pub(crate) async fn wait(peer: &Arc<Peer>, p: WaitParams) -> Result<Option<WaitResult>, RpcError> {
     let ctx = &peer.ctx;
-    let h = ctx.registry.find(&p.session)?;
+    // Checked before the timeout, as before: an unknown session is the error.
+    ctx.registry.info(&p.session)?;
     let timeout = match p.timeout_s {
         Some(t) if !(t.is_finite() && t >= 0.0) => return Err(errors::bad_timeout()),
         t => t.map(crate::util::secs),
@@ -163,7 +163,7 @@ pub(crate) async fn wait(peer: &Arc<Peer>, p: WaitParams) -> Result<Option<WaitR
         biased;
         _ = ctx.closing.cancelled() => return Err(errors::shutting_down()),
         _ = peer.done.cancelled() => return Ok(None),
-        r = h.wait(timeout) => r?,
+        r = ctx.registry.wait(&p.session, timeout) => r?,
     };
     Ok(Some(WaitResult { state, timed_out }))
 }

@@ -9,11 +9,15 @@ use tether_shared::protocol::{
 
 use crate::rpc::peer::Peer;
 
-/// `tools.list`: every server, or those one session sees.
-pub(crate) fn list(peer: &Arc<Peer>, p: ToolsParams) -> Result<Vec<ToolServerInfo>, RpcError> {
+/// `tools.list`: every server, or those one session sees (woken for it: the
+/// servers of its `.mcp.json` run only while it is awake).
+pub(crate) async fn list(
+    peer: &Arc<Peer>,
+    p: ToolsParams,
+) -> Result<Vec<ToolServerInfo>, RpcError> {
     let ctx = &peer.ctx;
     let id = match &p.session {
-        Some(name) => Some(ctx.registry.find(name)?.id),
+        Some(name) => Some(ctx.registry.get(name).await?.id),
         None => None,
     };
     Ok(ctx.shared.tools.servers_for(id.as_deref()))
@@ -23,7 +27,7 @@ pub(crate) fn list(peer: &Arc<Peer>, p: ToolsParams) -> Result<Vec<ToolServerInf
 pub(crate) async fn prompts(peer: &Arc<Peer>, p: PromptsParams) -> Result<PromptsResult, RpcError> {
     let ctx = &peer.ctx;
     let id = match &p.session {
-        Some(name) => Some(ctx.registry.find(name)?.id),
+        Some(name) => Some(ctx.registry.get(name).await?.id),
         None => None,
     };
     let (prompts, errors) = ctx.shared.tools.prompts(id.as_deref()).await;
@@ -38,7 +42,7 @@ pub(crate) async fn prompt_get(
     p: PromptGetParams,
 ) -> Result<PromptGetResult, RpcError> {
     let ctx = &peer.ctx;
-    let id = ctx.registry.find(&p.session)?.id;
+    let id = ctx.registry.get(&p.session).await?.id;
     ctx.shared
         .tools
         .get_prompt(&id, &p.server, &p.prompt, &p.arguments)

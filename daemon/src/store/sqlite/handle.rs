@@ -19,12 +19,12 @@ use super::conn::open;
 use super::error::{SqlError, classify};
 use super::health::{HealthCell, what_to_do};
 use super::writer::{Fork, Op, Writer};
-use super::{integrity, migrations, reads, search};
+use super::{integrity, migrations, reads, search, summary};
 use crate::os::procs::ProcessIdentity;
 use crate::store::api::{Store, StoreFuture};
 use crate::store::error::StoreError;
 use crate::store::types::{
-    Batch, Health, KeyRecord, NewRule, QueuedInput, SearchHit, SessionRow, unix_now,
+    Batch, Health, IndexEntry, KeyRecord, NewRule, QueuedInput, SearchHit, SessionRow, unix_now,
 };
 
 /// The most read connections kept for reuse.
@@ -71,6 +71,12 @@ impl SqliteStore {
             path: path.to_path_buf(),
             health,
         })
+    }
+
+    /// Every session's row, oldest first (what the tests read back).
+    #[cfg(test)]
+    pub(crate) async fn sessions(&self) -> Result<Vec<SessionRow>, StoreError> {
+        Ok(self.index().await?.into_iter().map(|e| e.row).collect())
     }
 
     /// Sends an op to the writer (when first polled) and waits for its commit.
@@ -262,8 +268,13 @@ impl Store for SqliteStore {
         self.read(move |c| reads::processes(c, &id))
     }
 
-    fn sessions(&self) -> StoreFuture<'_, Vec<SessionRow>> {
-        self.read(reads::sessions)
+    fn index(&self) -> StoreFuture<'_, Vec<IndexEntry>> {
+        self.read(summary::index)
+    }
+
+    fn session<'a>(&'a self, session_id: &'a str) -> StoreFuture<'a, Option<SessionRow>> {
+        let id = session_id.to_string();
+        self.read(move |c| reads::session(c, &id))
     }
 
     fn events<'a>(

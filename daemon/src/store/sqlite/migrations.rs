@@ -14,6 +14,9 @@
 //!
 //! Migration 4 adds the "always allow" rules of issue 11.
 //!
+//! Migration 6 adds what a list shows of a session to its row (`summary.rs`)
+//! and fills it from each session's log once, so start-up reads rows, not logs.
+//!
 //! A later change to the schema is a new entry at the end of [`MIGRATIONS`],
 //! never an edit of an old one. A store whose version is newer than this build
 //! knows is refused (it may hold what this build would misread or drop).
@@ -23,7 +26,7 @@ use tracing::info;
 
 use super::error::SqlError;
 use super::integrity::DAMAGE_SCHEMA;
-use super::search;
+use super::{search, summary};
 use crate::store::error::StoreError;
 
 const SCHEMA: &str = r#"
@@ -91,7 +94,7 @@ pub(super) enum Step {
 type Migration = &'static [Step];
 
 /// Every migration, in order: entry `i` takes a store to version `i + 1`.
-const MIGRATIONS: &[Migration] = &[
+pub(super) const MIGRATIONS: &[Migration] = &[
     // 1: the schema of the releases before versions were kept.
     &[
         Step::Sql(SCHEMA),
@@ -106,6 +109,9 @@ const MIGRATIONS: &[Migration] = &[
     &[Step::Sql(APPROVAL_RULES)],
     // 5: a session's own MCP servers (issue 12).
     &[Step::Sql(SESSION_SERVERS)],
+    // 6: what a list shows of a session, in its row, filled from the logs
+    // (issue 13: start-up reads an index, not every log).
+    &[Step::Sql(summary::SCHEMA), Step::Code(summary::refresh_all)],
 ];
 
 /// Migration 5: the MCP servers `session.create` gave a session, as a JSON array
@@ -147,7 +153,7 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<i64, SqlError> {
     run(conn, MIGRATIONS)
 }
 
-fn run(conn: &mut Connection, migrations: &[Migration]) -> Result<i64, SqlError> {
+pub(super) fn run(conn: &mut Connection, migrations: &[Migration]) -> Result<i64, SqlError> {
     let known = migrations.len() as i64;
     // IMMEDIATE: the version read and the migrations run under one write lock.
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;

@@ -6,6 +6,8 @@
 //! - `writer.rs`: the writer thread, group commit with a savepoint per op.
 //! - `reads.rs`: the queries behind the reads.
 //! - `search.rs`: the FTS5 index of the logs' text, written with the events.
+//! - `summary.rs`: what a list shows of a session, in its row, and the
+//!   start-up index that reads it.
 //! - `migrations.rs`: the schema, as numbered migrations in `PRAGMA user_version`.
 //! - `conn.rs`: a connection with the store's pragmas.
 //! - `error.rs`: SQLite failures classified into [`crate::store::StoreError`].
@@ -20,6 +22,7 @@ mod integrity;
 mod migrations;
 mod reads;
 mod search;
+mod summary;
 mod writer;
 
 pub use handle::SqliteStore;

@@ -27,44 +27,51 @@ fn session_end(c: &Connection, id: &str) -> Result<Option<(String, u64)>, SqlErr
     .optional()?)
 }
 
-/// Every session.
-pub(super) fn sessions(c: &Connection) -> Result<Vec<SessionRow>, SqlError> {
-    let mut st = c.prepare(
-        "SELECT id, name, model, cwd, instructions, created_at, updated_at, last_seq, \
-         prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, \
-         cost_usd, max_tokens, max_cost_usd, mcp_servers FROM sessions ORDER BY created_at, id",
-    )?;
-    let rows = st.query_map([], |r| {
-        Ok(SessionRow {
-            id: r.get(0)?,
-            name: r.get(1)?,
-            model: r.get(2)?,
-            cwd: r.get(3)?,
-            instructions: r.get(4)?,
-            created_at: r.get(5)?,
-            updated_at: r.get(6)?,
-            last_seq: r.get::<_, i64>(7)? as u64,
-            usage: Usage {
-                prompt_tokens: r.get::<_, i64>(8)? as u64,
-                completion_tokens: r.get::<_, i64>(9)? as u64,
-                cached_tokens: r.get::<_, i64>(10)? as u64,
-                cache_write_tokens: r.get::<_, i64>(11)? as u64,
-                reasoning_tokens: r.get::<_, i64>(12)? as u64,
-            },
-            cost_usd: r.get(13)?,
-            budget: tether_shared::event::Budget {
-                max_tokens: r.get::<_, Option<i64>>(14)?.map(|n| n.max(0) as u64),
-                max_cost_usd: r.get(15)?,
-            },
-            // Written by this daemon from checked values: text that does not
-            // read back counts as no servers rather than a lost session.
-            mcp_servers: r
-                .get::<_, Option<String>>(16)?
-                .and_then(|t| serde_json::from_str(&t).ok())
-                .unwrap_or_default(),
-        })
-    })?;
-    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+/// The columns [`row`] reads, in its order, for a query on `sessions`.
+pub(super) const ROW_COLUMNS: &str = "id, name, model, cwd, instructions, created_at, updated_at, last_seq, \
+     prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, \
+     cost_usd, max_tokens, max_cost_usd, mcp_servers";
+
+/// A session's row from a query that selected [`ROW_COLUMNS`] first.
+pub(super) fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SessionRow> {
+    Ok(SessionRow {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        model: r.get(2)?,
+        cwd: r.get(3)?,
+        instructions: r.get(4)?,
+        created_at: r.get(5)?,
+        updated_at: r.get(6)?,
+        last_seq: r.get::<_, i64>(7)? as u64,
+        usage: Usage {
+            prompt_tokens: r.get::<_, i64>(8)? as u64,
+            completion_tokens: r.get::<_, i64>(9)? as u64,
+            cached_tokens: r.get::<_, i64>(10)? as u64,
+            cache_write_tokens: r.get::<_, i64>(11)? as u64,
+            reasoning_tokens: r.get::<_, i64>(12)? as u64,
+        },
+        cost_usd: r.get(13)?,
+        budget: tether_shared::event::Budget {
+            max_tokens: r.get::<_, Option<i64>>(14)?.map(|n| n.max(0) as u64),
+            max_cost_usd: r.get(15)?,
+        },
+        // Written by this daemon from checked values: text that does not
+        // read back counts as no servers rather than a lost session.
+        mcp_servers: r
+            .get::<_, Option<String>>(16)?
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default(),
+    })
+}
+
+/// One session's row.
+pub(super) fn session(c: &Connection, id: &str) -> Result<Option<SessionRow>, SqlError> {
+    Ok(c.query_row(
+        &format!("SELECT {ROW_COLUMNS} FROM sessions WHERE id = ?1"),
+        params![id],
+        row,
+    )
+    .optional()?)
 }
 
 /// Events with `since < seq < before` (see [`crate::store::Store::events`]),

@@ -476,6 +476,8 @@ fn fork_session(c: &Connection, f: &Fork) -> Result<(), SqlError> {
     // Copied as rows, so indexed from their bodies: a fork's log is searchable too.
     super::search::index_stored(c, &r.id, 2, f.at)?;
     insert_events(c, &r.id, &f.tail)?;
+    // Its list columns come from the whole log, the copied rows included.
+    super::summary::refresh(c, &r.id)?;
     if let Some(k) = &f.key {
         put_key(c, k)?;
     }
@@ -494,7 +496,9 @@ fn insert_events(c: &Connection, id: &str, events: &[Event]) -> Result<(), SqlEr
             serde_json::to_string(ev)?
         ])?;
     }
-    // In the same savepoint: an event is searchable exactly when it is stored.
+    // In the same savepoint: the row's list columns and the search index
+    // change exactly when the events are stored.
+    super::summary::note(c, id, events)?;
     super::search::index(c, id, events)
 }
 

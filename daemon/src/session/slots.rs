@@ -1,0 +1,170 @@
+//! The table of sessions (issue 13): each one awake (an actor, reached through
+//! its [`SessionHandle`]) or asleep (only its summary, no actor, no tools, no
+//! channels). The registry fills and reads it; an actor puts itself to sleep
+//! through it (`sleep.rs`), so it sits in [`super::SessionShared`].
+//!
+//! Waking and falling asleep both happen under [`Slots::waking`], so they never
+//! overlap for a session: a session's tools are detached before another actor
+//! of it can start, and a command that reaches an actor that fell asleep is
+//! handed back here ([`Redeliver`]) and served by the next one.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, RwLock};
+
+use tether_shared::protocol::SessionInfo;
+use tokio::sync::mpsc;
+
+use super::handle::{Redelivery, SessionHandle};
+
+/// One session of the table.
+pub(super) enum Slot {
+    /// It has an actor.
+    Awake(SessionHandle),
+    /// It has none; this is what lists show of it (boxed: most slots are asleep,
+    /// and the awake ones should not pay for the summary's size).
+    Asleep(Box<SessionInfo>),
+}
+
+/// What a lookup found.
+pub(super) enum Found {
+    /// The actor's handle.
+    Awake(SessionHandle),
+    /// The summary of a session with no actor.
+    Asleep(Box<SessionInfo>),
+}
+
+#[derive(Default)]
+struct Table {
+    by_id: HashMap<String, Slot>,
+    /// Name to id.
+    names: HashMap<String, String>,
+}
+
+/// Every session of the daemon, awake or asleep.
+pub struct Slots {
+    table: RwLock<Table>,
+    /// Held while a session wakes, falls asleep or is killed: one at a time.
+    pub(super) waking: tokio::sync::Mutex<()>,
+    redeliver: mpsc::UnboundedSender<Redelivery>,
+    /// Taken by the registry's waker task.
+    pub(super) redelivered: Mutex<Option<mpsc::UnboundedReceiver<Redelivery>>>,
+}
+
+impl Default for Slots {
+    fn default() -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        Slots {
+            table: RwLock::default(),
+            waking: tokio::sync::Mutex::new(()),
+            redeliver: tx,
+            redelivered: Mutex::new(Some(rx)),
+        }
+    }
+}
+
+impl Slots {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Table> {
+        self.table.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Table> {
+        self.table.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Where an actor that fell asleep hands back the commands it did not serve.
+    pub(super) fn redeliver(&self) -> mpsc::UnboundedSender<Redelivery> {
+        self.redeliver.clone()
+    }
+
+    /// The session with this id, else with this name.
+    pub(super) fn lookup(&self, name_or_id: &str) -> Option<Found> {
+        let t = self.read();
+        let slot = t.by_id.get(name_or_id).or_else(|| {
+            t.names
+                .get(name_or_id)
+                .and_then(|id| t.by_id.get(id.as_str()))
+        })?;
+        Some(match slot {
+            Slot::Awake(h) => Found::Awake(h.clone()),
+            Slot::Asleep(info) => Found::Asleep(info.clone()),
+        })
+    }
+
+    /// True when a session has this name.
+    pub(super) fn name_taken(&self, name: &str) -> bool {
+        self.read().names.contains_key(name)
+    }
+
+    /// Adds or replaces a session.
+    pub(super) fn insert(&self, id: &str, name: &str, slot: Slot) {
+        let mut t = self.write();
+        t.names.insert(name.to_string(), id.to_string());
+        t.by_id.insert(id.to_string(), slot);
+    }
+
+    /// Removes a session; returns what it was.
+    pub(super) fn remove(&self, id: &str) -> Option<Slot> {
+        let mut t = self.write();
+        let slot = t.by_id.remove(id)?;
+        let name = match &slot {
+            Slot::Awake(h) => h.name.clone(),
+            Slot::Asleep(info) => info.name.clone(),
+        };
+        if t.names.get(&name).is_some_and(|i| i == id) {
+            t.names.remove(&name);
+        }
+        Some(slot)
+    }
+
+    /// Puts the session to sleep with `info` as its summary, if the actor of
+    /// `epoch` is still the one awake for it (not killed, not replaced).
+    pub(super) fn fall_asleep(&self, id: &str, epoch: u64, info: SessionInfo) -> bool {
+        let mut t = self.write();
+        let Some(slot) = t.by_id.get_mut(id) else {
+            return false;
+        };
+        if !matches!(slot, Slot::Awake(h) if h.epoch() == epoch) {
+            return false;
+        }
+        *slot = Slot::Asleep(Box::new(info));
+        true
+    }
+
+    /// Every session's summary, oldest first.
+    pub(super) fn list(&self) -> Vec<SessionInfo> {
+        let mut v: Vec<SessionInfo> = self
+            .read()
+            .by_id
+            .values()
+            .map(|s| match s {
+                Slot::Awake(h) => h.info(),
+                Slot::Asleep(info) => (**info).clone(),
+            })
+            .collect();
+        v.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.name.cmp(&b.name)));
+        v
+    }
+
+    /// How many sessions there are, and how many of them are awake.
+    pub(super) fn counts(&self) -> (usize, usize) {
+        let t = self.read();
+        let awake = t
+            .by_id
+            .values()
+            .filter(|s| matches!(s, Slot::Awake(_)))
+            .count();
+        (t.by_id.len(), awake)
+    }
+
+    /// The handles of the awake sessions.
+    pub(super) fn awake(&self) -> Vec<SessionHandle> {
+        self.read()
+            .by_id
+            .values()
+            .filter_map(|s| match s {
+                Slot::Awake(h) => Some(h.clone()),
+                Slot::Asleep(_) => None,
+            })
+            .collect()
+    }
+}

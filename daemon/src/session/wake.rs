@@ -1,0 +1,210 @@
+//! Waking (issue 13): what the start-up index says of a session (asleep, or
+//! with work that needs its actor now), the summary an asleep session shows,
+//! and [`Registry::get`], which wakes a session through the restore path the
+//! first time something needs its actor. The waker task delivers the commands
+//! an actor handed back as it fell asleep (`sleep.rs`).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use tether_shared::SessionState;
+use tether_shared::protocol::SessionInfo;
+use tracing::{Instrument, info, warn};
+
+use super::error::SessionError;
+use super::handle::Redelivery;
+use super::registry::Registry;
+use super::slots::{Found, Slot};
+use super::{SessionHandle, spawn_restored, summary};
+use crate::config::Config;
+use crate::store::{IndexEntry, SessionRow, StoreError};
+
+/// How many times a command is handed back before it is given up (its caller
+/// hears that the session stopped): only an actor that keeps ending as it
+/// starts gets there.
+const MAX_HOPS: u8 = 16;
+
+/// True when the session needs its actor at start: a turn to recover (one
+/// stopped on its budget waits for a person, like a failed one), queued
+/// inputs, or process groups a crash left (a pending approval is an open turn).
+pub(super) fn has_work(e: &IndexEntry) -> bool {
+    e.queued_inputs > 0 || e.processes || (e.turn_open && e.state != SessionState::BudgetExhausted)
+}
+
+/// The summary of a session that sleeps from the start: what its actor would
+/// show once restored (`recover.rs` reads the same from the log: a state
+/// recorded during a turn that has no end reads as `idle`).
+pub(super) fn asleep_info(e: &IndexEntry, config: &Config) -> SessionInfo {
+    let mut state = e.state;
+    let mut state_at = e.state_at.clone();
+    if !e.turn_open
+        && matches!(
+            state,
+            SessionState::Running | SessionState::AwaitingApproval | SessionState::BudgetExhausted
+        )
+    {
+        state = SessionState::Idle;
+        state_at = None;
+    }
+    let mut info = summary(&e.row, state, Vec::new(), 0, 0, e.last_error.as_ref());
+    info.waiting_since = state
+        .needs_person()
+        .then(|| state_at.unwrap_or_else(|| e.row.updated_at.clone()));
+    info.cost_basis = config.cost_basis(&e.row.model);
+    info
+}
+
+impl Registry {
+    /// Restores every stored session from the store's index (issue 13): those
+    /// with work (a turn to recover, queued inputs, a pending approval, leftover
+    /// processes) get their actor now; the others are asleep until first used.
+    /// Returns how many sessions there are.
+    pub async fn restore(&self) -> anyhow::Result<usize> {
+        let entries = self.shared.store.index().await?;
+        let n = entries.len();
+        let (config, _) = self.shared.config.load();
+        for entry in entries {
+            if !has_work(&entry) {
+                let info = asleep_info(&entry, &config);
+                let (id, name) = (info.id.clone(), info.name.clone());
+                self.slots()
+                    .insert(&id, &name, Slot::Asleep(Box::new(info)));
+                continue;
+            }
+            let (id, name) = (entry.row.id.clone(), entry.row.name.clone());
+            match self.spawn_stored(entry.row, (0, 0)).await {
+                Ok(h) => self.slots().insert(&id, &name, Slot::Awake(h)),
+                Err(e) => {
+                    warn!(session = %name, error = %e, "could not restore session");
+                    self.unrestored
+                        .write()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(name, e.to_string());
+                }
+            }
+        }
+        Ok(n)
+    }
+
+    /// Starts the task that delivers handed-back commands: each to the
+    /// session's actor, woken for it.
+    pub(super) fn start_waker(self: &Arc<Self>) {
+        let taken = self
+            .slots()
+            .redelivered
+            .lock()
+            .ok()
+            .and_then(|mut rx| rx.take());
+        let Some(mut rx) = taken else { return };
+        let registry = Arc::downgrade(self);
+        let cancel = self.cancel.clone();
+        let tracker = self.shared.tracker.clone();
+        self.shared.tracker.spawn(
+            async move {
+                loop {
+                    let r = tokio::select! {
+                        _ = cancel.cancelled() => return,
+                        r = rx.recv() => r,
+                    };
+                    let (Some(r), Some(registry)) = (r, registry.upgrade()) else {
+                        return;
+                    };
+                    // One task each: a wake, or a busy actor's full channel,
+                    // holds up only its own command.
+                    tracker.spawn(async move { registry.redelivered(r).await }.in_current_span());
+                }
+            }
+            .in_current_span(),
+        );
+    }
+
+    async fn redelivered(&self, r: Redelivery) {
+        if r.hops >= MAX_HOPS {
+            warn!(session = %r.id, "a command kept finding the session's actor gone; dropped");
+            return;
+        }
+        match self.get(&r.id).await {
+            // An awake slot whose actor has ended: it stopped (or died); the
+            // caller hears so when the command is dropped.
+            Ok(h) if h.is_closed() => {}
+            Ok(h) => h.deliver(r.command, r.hops + 1).await,
+            Err(_) => {}
+        }
+    }
+
+    /// The handle of a session, by name or id, waking it if it sleeps: what
+    /// every use that needs the actor goes through.
+    pub async fn get(&self, name_or_id: &str) -> Result<SessionHandle, SessionError> {
+        let id = match self.slots().lookup(name_or_id) {
+            Some(Found::Awake(h)) => return Ok(h),
+            Some(Found::Asleep(info)) => info.id,
+            None => return Err(self.missing(name_or_id)),
+        };
+        let _one_at_a_time = self.slots().waking.lock().await;
+        // Looked at again: it may have woken (or been killed) meanwhile.
+        let (name, context_use) = match self.slots().lookup(&id) {
+            Some(Found::Awake(h)) => return Ok(h),
+            Some(Found::Asleep(info)) => (info.name, (info.context_tokens, info.context_window)),
+            None => return Err(self.missing(name_or_id)),
+        };
+        if self.stopping.load(Ordering::SeqCst) {
+            return Err(SessionError::Stopped);
+        }
+        let row = match self.shared.store.session(&id).await {
+            Ok(Some(row)) => row,
+            Ok(None) => {
+                self.slots().remove(&id);
+                return Err(self.missing(name_or_id));
+            }
+            Err(e) => {
+                return Err(SessionError::Unrestored {
+                    name,
+                    error: e.to_string(),
+                });
+            }
+        };
+        let handle =
+            self.spawn_stored(row, context_use)
+                .await
+                .map_err(|e| SessionError::Unrestored {
+                    name: name.clone(),
+                    error: e.to_string(),
+                })?;
+        self.slots()
+            .insert(&handle.id, &handle.name, Slot::Awake(handle.clone()));
+        info!(session = %name, "session woken");
+        Ok(handle)
+    }
+
+    /// Starts the actor of a stored session the way a restart does: tools and
+    /// project file first, then `spawn_restored` (recovery included). On an
+    /// error nothing stays attached.
+    pub(super) async fn spawn_stored(
+        &self,
+        row: SessionRow,
+        context_use: (u64, u64),
+    ) -> Result<SessionHandle, StoreError> {
+        let id = row.id.clone();
+        // Registered with the tools first: the actor reports what is broken for
+        // it once its servers had a chance to start.
+        self.shared
+            .tools
+            .attach_session(&row.id, Path::new(&row.cwd), &row.mcp_servers)
+            .await;
+        // Read before the actor starts: its first model call has the project file.
+        self.shared
+            .project
+            .attach(&row.id, Path::new(&row.cwd))
+            .await;
+        let cancel = self.cancel.child_token();
+        match spawn_restored(row, self.shared.clone(), cancel, context_use).await {
+            Ok(h) => Ok(h),
+            Err(e) => {
+                self.shared.tools.detach_session(&id).await;
+                self.shared.project.detach(&id).await;
+                Err(e)
+            }
+        }
+    }
+}
