@@ -395,15 +395,29 @@ async fn the_clients_mcp_servers_are_the_sessions_own_and_survive_a_daemon_resta
     );
     acp.close().await;
 
-    // Kept with the session: back after a kill -9.
+    // Kept with the session: back after a kill -9, once the session is used
+    // (an idle session sleeps after a restart and starts its servers on waking).
     env.kill9().await;
     env.start_daemon().await;
+    model.push(Reply::text("Awake."));
+    env.ok(&["send", &sid, "wake up"]).await;
+    env.ok(&["wait", &sid]).await;
     env.wait_until(
         "the server back after the restart",
         Duration::from_secs(30),
         || async { running(&env.ok(&["tools", "--json"]).await) },
     )
     .await;
+    model.push(Reply::text("Still here."));
+    env.ok(&["send", &sid, "still there?"]).await;
+    env.ok(&["wait", &sid]).await;
+    let tools = model.requests().last().unwrap().tools();
+    assert!(
+        tools
+            .iter()
+            .any(|t| t["function"]["name"] == "everything__echo"),
+        "the woken session is offered its own server's tools: {tools:?}"
+    );
     // And stopped with it.
     env.ok(&["kill", &sid]).await;
     let out = env.ok(&["tools", "--json"]).await;
