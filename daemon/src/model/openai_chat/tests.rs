@@ -449,5 +449,7 @@ fn a_token_limit_is_sent_as_max_completion_tokens_to_openai_and_max_tokens_elsew
     let again = serde_json::to_value(p.body(&request).unstreamed()).unwrap();
     assert_eq!(again["max_tokens"], 64);
     let unlimited = wire(&chat_provider("https://api.openai.com/v1", None));
-    assert!(unlimited.get("max_tokens").is_none() && unlimited.get("max_completion_tokens").is_none());
+    assert!(
+        unlimited.get("max_tokens").is_none() && unlimited.get("max_completion_tokens").is_none()
+    );
 }
