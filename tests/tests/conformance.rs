@@ -19,7 +19,10 @@ const T: Duration = Duration::from_secs(30);
 
 /// The authorization scenarios tether passes: the 2025-11-25 and 2025-06-18
 /// ones, the 2025-03-26 back-compat ones, the draft ones and the client
-/// credentials extension (with `grant = "client_credentials"`).
+/// credentials extension (with `grant = "client_credentials"`) and the
+/// enterprise-managed authorization extension (SEP-990, `grant =
+/// "cross_app_access"`: the identity provider's ID token exchanged there for
+/// an ID-JAG, RFC 8693, then a JWT bearer grant, RFC 7523).
 const AUTH_SCENARIOS: &[&str] = &[
     "auth/metadata-default",
     "auth/metadata-var1",
@@ -42,14 +45,12 @@ const AUTH_SCENARIOS: &[&str] = &[
     "auth/offline-access-not-supported",
     "auth/client-credentials-jwt",
     "auth/client-credentials-basic",
+    "auth/cross-app-access-complete-flow",
 ];
 
-/// Scenarios that do not apply: enterprise-managed authorization (SEP-990: an
-/// identity provider's ID token exchanged for an ID-JAG, RFC 8693, then a JWT
-/// bearer grant), which needs an enterprise IdP login tether does not have.
-/// Listed, so that a new auth scenario fails this test until it is placed in
-/// one list or the other.
-const NOT_APPLICABLE: &[&str] = &["auth/cross-app-access-complete-flow"];
+/// Scenarios that do not apply (none now). Listed, so that a new auth
+/// scenario fails this test until it is placed in one list or the other.
+const NOT_APPLICABLE: &[&str] = &[];
 
 /// The suite's directory, installed (`npm ci` once when missing).
 fn suite_dir() -> &'static Path {

@@ -240,6 +240,10 @@ async fn approved_sampling_is_served_by_the_sessions_model() {
         ]
     );
     assert!(sampling.tools().is_empty());
+    // The request's maxTokens reaches the endpoint (chat completions, not at
+    // api.openai.com: `max_tokens`); the session's own turns carry none.
+    assert_eq!(sampling.body["max_tokens"], 50, "{}", sampling.body);
+    assert!(reqs[0].body.get("max_tokens").is_none(), "{}", reqs[0].body);
     assert_eq!(
         tool_output(&env, "s").await,
         "model mock/test-model said: Green build."

@@ -68,6 +68,14 @@ pub struct Provider {
     pub prompt_cache_key: bool,
 }
 
+impl Provider {
+    /// Whether it is OpenAI's own API (`https://api.openai.com/...`), which
+    /// takes a few fields other OpenAI-compatible servers do not.
+    pub fn is_openai_api(&self) -> bool {
+        default_prompt_cache_key(&self.base_url)
+    }
+}
+
 /// The default of `prompt_cache_key` for a base URL: on for OpenAI's own API only.
 pub(super) fn default_prompt_cache_key(base_url: &str) -> bool {
     base_url

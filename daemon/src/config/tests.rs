@@ -458,3 +458,9 @@ fn the_media_cap_and_provider_audio_are_read_and_checked() {
         super::parse::parse("[tools]\nmax_images = 1\n", Path::new("/c/config.toml")).unwrap_err();
     assert!(e.to_string().contains("max_images"), "{e}");
 }
+
+#[test]
+fn a_file_without_a_sessions_table_loads() {
+    let c = p("default_model = \"ollama/llama3.2:3b\"\n").unwrap();
+    assert!(c.resolve("ollama/llama3.2:3b", Path::new("/c")).is_ok());
+}

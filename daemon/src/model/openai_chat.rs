@@ -83,6 +83,10 @@ impl OpenAiChat {
         if request.no_tool_calls {
             body = body.without_tool_calls();
         }
+        body = body.with_token_limit(
+            self.resolved.settings.max_tokens,
+            self.resolved.provider.is_openai_api(),
+        );
         if self.resolved.provider.prompt_cache_key {
             body = body.with_cache_key(request.cache_key.as_deref());
         }

@@ -46,14 +46,24 @@ impl OpenAiResponses {
         }
     }
 
+    /// The request body for `request`: with the session's cache key where the
+    /// provider takes it, and the model's token limit when it has one.
+    fn body<'a>(&'a self, request: &'a ModelRequest) -> ResponsesBody<'a> {
+        let cache_key = request
+            .cache_key
+            .as_deref()
+            .filter(|_| self.resolved.provider.prompt_cache_key);
+        ResponsesBody::new(&self.resolved.model, request, cache_key)
+            .with_token_limit(self.resolved.settings.max_tokens)
+    }
+
     async fn run(
         &self,
         request: &ModelRequest,
         deltas: &mpsc::UnboundedSender<String>,
     ) -> Result<ModelReply, ModelError> {
         let p = &self.resolved.provider;
-        let cache_key = request.cache_key.as_deref().filter(|_| p.prompt_cache_key);
-        let body = ResponsesBody::new(&self.resolved.model, request, cache_key);
+        let body = self.body(request);
         let url = format!("{}/responses", p.base_url);
         let resp = post_json(
             &self.client,

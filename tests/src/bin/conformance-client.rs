@@ -7,7 +7,9 @@
 //! redirect to the CLI's loopback port, as the suite's authorization server
 //! approves at once), waits until the server's tools are offered, and has a
 //! session call its first tool; a call refused for scope (step-up) logs in
-//! again, as a person would when `tether tools` says `needs login`.
+//! again, as a person would when `tether tools` says `needs login`. The
+//! machine-to-machine scenarios (client credentials, cross-app access) are
+//! configured with their `grant` and need no login.
 //!
 //! Exit 0 when the tool call succeeded, 1 otherwise (with why on stderr).
 // A test driver: it fails loudly by design.
@@ -89,6 +91,19 @@ async fn run() -> i32 {
     let scenario = std::env::var("MCP_CONFORMANCE_SCENARIO").unwrap_or_default();
     if scenario.starts_with("auth/client-credentials") {
         oauth.push_str("grant = \"client_credentials\"\n");
+    }
+    // Enterprise-managed authorization: the suite's identity provider issued
+    // the user's ID token; the daemon exchanges it for an ID-JAG there and
+    // presents that to the authorization server (no login).
+    if scenario.starts_with("auth/cross-app-access") {
+        let token = env.root.path().join("id-token");
+        std::fs::write(&token, context["idp_id_token"].as_str().unwrap_or("")).unwrap();
+        oauth.push_str(&format!(
+            "grant = \"cross_app_access\"\nidp_token_url = {}\nidp_client_id = {}\nid_token_file = {}\n",
+            toml_str(context["idp_token_endpoint"].as_str().unwrap_or("")),
+            toml_str(context["idp_client_id"].as_str().unwrap_or("")),
+            toml_str(&token.display().to_string())
+        ));
     }
     if let Some(pem) = context["private_key_pem"].as_str() {
         let key = env.root.path().join("client-key.pem");

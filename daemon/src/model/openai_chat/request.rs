@@ -53,6 +53,14 @@ pub(super) struct ChatBody<'a> {
     /// Routes the session's requests to one prompt cache.
     #[serde(skip_serializing_if = "Option::is_none")]
     prompt_cache_key: Option<&'a str>,
+    /// The answer's token limit, as OpenAI's own API names it now (its
+    /// reasoning models refuse `max_tokens`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_completion_tokens: Option<u64>,
+    /// The same limit, as other OpenAI-compatible servers (llama.cpp, vLLM,
+    /// Ollama) take it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_tokens: Option<u64>,
 }
 
 impl<'a> ChatBody<'a> {
@@ -74,8 +82,21 @@ impl<'a> ChatBody<'a> {
             }),
             tool_choice: None,
             prompt_cache_key: None,
+            max_completion_tokens: None,
+            max_tokens: None,
             tools: if tools.is_empty() { None } else { Some(tools) },
         }
+    }
+
+    /// Limits the answer to `limit` tokens: `max_completion_tokens` for
+    /// OpenAI's own API (`openai_api`), else `max_tokens`.
+    pub(super) fn with_token_limit(mut self, limit: Option<u64>, openai_api: bool) -> Self {
+        if openai_api {
+            self.max_completion_tokens = limit;
+        } else {
+            self.max_tokens = limit;
+        }
+        self
     }
 
     /// Sends `prompt_cache_key`.

@@ -414,3 +414,42 @@ fn tool_audio_goes_as_input_audio_when_the_provider_takes_it() {
     );
     assert_eq!(sent[2]["content"].as_array().unwrap().len(), 2);
 }
+
+/// The provider for `base_url` with `[models."t/m"] max_tokens` when given.
+fn chat_provider(base_url: &str, max_tokens: Option<u64>) -> super::OpenAiChat {
+    let limit = max_tokens
+        .map(|n| format!("\n[models.\"t/m\"]\nmax_tokens = {n}\n"))
+        .unwrap_or_default();
+    let config = crate::config::parse(
+        &format!("[providers.t]\nkind = \"openai\"\nbase_url = \"{base_url}\"\n{limit}"),
+        std::path::Path::new("/c/config.toml"),
+    )
+    .unwrap();
+    let resolved = config.resolve("t/m", std::path::Path::new("/c")).unwrap();
+    super::OpenAiChat::new(reqwest::Client::new(), resolved, &config.retry)
+}
+
+#[test]
+fn a_token_limit_is_sent_as_max_completion_tokens_to_openai_and_max_tokens_elsewhere() {
+    let request = ModelRequest {
+        messages: vec![Arc::new(Message::text(Role::User, "hi"))],
+        tools: Vec::new(),
+        no_tool_calls: false,
+        cache_key: None,
+    };
+    let wire = |p: &super::OpenAiChat| serde_json::to_value(p.body(&request)).unwrap();
+    let openai = wire(&chat_provider("https://api.openai.com/v1", Some(256)));
+    assert_eq!(openai["max_completion_tokens"], 256);
+    assert!(openai.get("max_tokens").is_none(), "{openai}");
+    let local = wire(&chat_provider("http://127.0.0.1:8080/v1", Some(64)));
+    assert_eq!(local["max_tokens"], 64);
+    assert!(local.get("max_completion_tokens").is_none(), "{local}");
+    // Unstreamed (the re-ask) keeps it.
+    let p = chat_provider("http://127.0.0.1:8080/v1", Some(64));
+    let again = serde_json::to_value(p.body(&request).unstreamed()).unwrap();
+    assert_eq!(again["max_tokens"], 64);
+    let unlimited = wire(&chat_provider("https://api.openai.com/v1", None));
+    assert!(
+        unlimited.get("max_tokens").is_none() && unlimited.get("max_completion_tokens").is_none()
+    );
+}

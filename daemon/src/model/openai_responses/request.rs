@@ -49,6 +49,9 @@ pub(super) struct ResponsesBody<'a> {
     /// Routes the session's requests to one prompt cache.
     #[serde(skip_serializing_if = "Option::is_none")]
     prompt_cache_key: Option<&'a str>,
+    /// The answer's token limit (reasoning included).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_output_tokens: Option<u64>,
 }
 
 impl<'a> ResponsesBody<'a> {
@@ -68,7 +71,14 @@ impl<'a> ResponsesBody<'a> {
             stream: true,
             include: INCLUDE,
             prompt_cache_key: cache_key,
+            max_output_tokens: None,
         }
+    }
+
+    /// Limits the answer to `limit` tokens (`max_output_tokens`).
+    pub(super) fn with_token_limit(mut self, limit: Option<u64>) -> Self {
+        self.max_output_tokens = limit;
+        self
     }
 }
 

@@ -236,3 +236,31 @@ fn tool_images_and_audio_follow_the_output_in_a_user_message() {
         ]})
     );
 }
+
+#[test]
+fn a_token_limit_is_sent_as_max_output_tokens() {
+    let provider = |limit: &str| {
+        let config = crate::config::parse(
+            &format!(
+                "[providers.t]\nkind = \"openai-responses\"\nbase_url = \"https://api.openai.com/v1\"\n{limit}"
+            ),
+            std::path::Path::new("/c/config.toml"),
+        )
+        .unwrap();
+        let resolved = config.resolve("t/m", std::path::Path::new("/c")).unwrap();
+        super::OpenAiResponses::new(reqwest::Client::new(), resolved, &config.retry)
+    };
+    let request = ModelRequest {
+        messages: Vec::new(),
+        tools: Vec::new(),
+        no_tool_calls: false,
+        cache_key: None,
+    };
+    let limited = provider("[models.\"t/m\"]\nmax_tokens = 300\n");
+    let b = serde_json::to_value(limited.body(&request)).unwrap();
+    assert_eq!(b["max_output_tokens"], 300);
+    assert!(b.get("max_tokens").is_none(), "{b}");
+    let unlimited = provider("");
+    let b = serde_json::to_value(unlimited.body(&request)).unwrap();
+    assert!(b.get("max_output_tokens").is_none(), "{b}");
+}

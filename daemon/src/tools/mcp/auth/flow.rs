@@ -226,6 +226,9 @@ struct TokenAnswer {
     expires_in: Option<u64>,
     #[serde(default)]
     scope: Option<String>,
+    /// Set by a token exchange (RFC 8693).
+    #[serde(default)]
+    issued_token_type: Option<String>,
 }
 
 /// Posts a token request whose `form` carries the client's authentication.
@@ -410,6 +413,129 @@ pub async fn client_credentials(
     })
 }
 
+/// The token exchange grant (RFC 8693).
+const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+/// An OpenID Connect ID token as the subject token.
+const ID_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:id_token";
+/// An Identity Assertion JWT Authorization Grant, the token asked for.
+const ID_JAG_TYPE: &str = "urn:ietf:params:oauth:token-type:id-jag";
+/// The JWT bearer authorization grant (RFC 7523).
+const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
+/// The form of the token exchange at the identity provider: the user's ID
+/// token for an ID-JAG naming the MCP server's authorization server
+/// (`audience`, its issuer) and the MCP server (`resource`).
+pub fn id_jag_form(
+    id_token: &str,
+    audience: &str,
+    resource: &str,
+    scope: Option<&str>,
+) -> Vec<(&'static str, String)> {
+    let mut form = vec![
+        ("grant_type", TOKEN_EXCHANGE.to_string()),
+        ("requested_token_type", ID_JAG_TYPE.to_string()),
+        ("subject_token", id_token.to_string()),
+        ("subject_token_type", ID_TOKEN_TYPE.to_string()),
+        ("audience", audience.to_string()),
+        ("resource", resource.to_string()),
+    ];
+    if let Some(s) = scope {
+        form.push(("scope", s.to_string()));
+    }
+    form
+}
+
+/// The form of the JWT bearer grant presenting an ID-JAG.
+pub fn jwt_bearer_form(assertion: &str, scope: Option<&str>) -> Vec<(&'static str, String)> {
+    let mut form = vec![
+        ("grant_type", JWT_BEARER.to_string()),
+        ("assertion", assertion.to_string()),
+    ];
+    if let Some(s) = scope {
+        form.push(("scope", s.to_string()));
+    }
+    form
+}
+
+/// Enterprise-managed authorization (the MCP extension, SEP-990): the user's
+/// ID token is exchanged at the identity provider for an ID-JAG, which the
+/// MCP server's authorization server takes in a JWT bearer grant from the
+/// client `client_id`. No browser; repeated whenever the token is refused.
+pub async fn cross_app_access(
+    http: &reqwest::Client,
+    url: &str,
+    server_name: &str,
+    config: &OAuthConfig,
+    found: &Discovered,
+    scope: Option<&str>,
+) -> Result<StoredTokens, String> {
+    let section = format!("[servers.{server_name}.oauth]");
+    let Some(idp_url) = &config.idp_token_url else {
+        return Err(format!(
+            "grant = \"cross_app_access\" needs idp_token_url (the identity provider's token endpoint) under {section}"
+        ));
+    };
+    let Some(idp_client_id) = &config.idp_client_id else {
+        return Err(format!(
+            "grant = \"cross_app_access\" needs idp_client_id (tether's client id at the identity provider) under {section}"
+        ));
+    };
+    let Some(client_id) = &config.client_id else {
+        return Err(format!(
+            "grant = \"cross_app_access\" needs client_id (tether's client id at the MCP server's authorization server) under {section}"
+        ));
+    };
+    let id_token = config.id_token(server_name)?;
+    let idp_secret = config.idp_secret()?;
+    let idp_client = ClientCreds {
+        client_id: idp_client_id.clone(),
+        auth_method: match &idp_secret {
+            Some(_) => AuthMethod::ClientSecretBasic,
+            None => AuthMethod::None,
+        },
+        client_secret: idp_secret,
+    };
+    let audience = found
+        .server
+        .issuer
+        .clone()
+        .unwrap_or_else(|| found.server.token_endpoint.clone());
+    let form = id_jag_form(&id_token, &audience, &found.resource, scope);
+    let jag = token_request(http, idp_url, &idp_client, form)
+        .await
+        .map_err(|e| format!("the identity provider's token exchange: {e}"))?;
+    if let Some(t) = &jag.issued_token_type
+        && t != ID_JAG_TYPE
+    {
+        return Err(format!(
+            "the identity provider issued a {t}, not an ID-JAG ({ID_JAG_TYPE})"
+        ));
+    }
+    let secret = config.secret()?;
+    let client = ClientCreds {
+        client_id: client_id.clone(),
+        auth_method: match &secret {
+            Some(_) => secret_method(&found.server),
+            None => AuthMethod::None,
+        },
+        client_secret: secret,
+    };
+    let form = jwt_bearer_form(&jag.access_token, scope);
+    let t = token_request(http, &found.server.token_endpoint, &client, form)
+        .await
+        .map_err(|e| format!("the JWT bearer grant with the ID-JAG: {e}"))?;
+    Ok(StoredTokens {
+        url: url.to_string(),
+        access_token: t.access_token,
+        refresh_token: t.refresh_token,
+        expires_at: t.expires_in.map(|s| now_s() + s),
+        scope: t.scope.or_else(|| scope.map(String::from)),
+        token_endpoint: found.server.token_endpoint.clone(),
+        resource: found.resource.clone(),
+        client,
+    })
+}
+
 /// Renews `old` with its refresh token; the answer may rotate the refresh token.
 pub async fn refresh(http: &reqwest::Client, old: &StoredTokens) -> Result<StoredTokens, String> {
     let Some(rt) = &old.refresh_token else {
@@ -487,5 +613,58 @@ mod tests {
             choose_scope(&none, None, &offline, None).as_deref(),
             Some("a offline_access")
         );
+    }
+
+    #[test]
+    fn cross_app_access_asks_the_idp_for_an_id_jag_then_presents_it_as_a_jwt_bearer_grant() {
+        let form = id_jag_form("idt", "https://as.example", "https://mcp.example/mcp", None);
+        let get = |k: &str| form.iter().find(|(n, _)| *n == k).map(|(_, v)| v.as_str());
+        assert_eq!(
+            get("grant_type"),
+            Some("urn:ietf:params:oauth:grant-type:token-exchange")
+        );
+        assert_eq!(
+            get("requested_token_type"),
+            Some("urn:ietf:params:oauth:token-type:id-jag")
+        );
+        assert_eq!(get("subject_token"), Some("idt"));
+        assert_eq!(
+            get("subject_token_type"),
+            Some("urn:ietf:params:oauth:token-type:id_token")
+        );
+        assert_eq!(get("audience"), Some("https://as.example"));
+        assert_eq!(get("resource"), Some("https://mcp.example/mcp"));
+        assert_eq!(get("scope"), None);
+        let bearer = jwt_bearer_form("jag", Some("a b"));
+        assert_eq!(
+            bearer,
+            vec![
+                (
+                    "grant_type",
+                    "urn:ietf:params:oauth:grant-type:jwt-bearer".to_string()
+                ),
+                ("assertion", "jag".to_string()),
+                ("scope", "a b".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn cross_app_access_reads_the_id_token_from_its_file_and_says_what_is_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("id-token");
+        std::fs::write(&file, "tok\n").unwrap();
+        let cfg = OAuthConfig {
+            grant: Some("cross_app_access".into()),
+            id_token_file: Some(file),
+            ..OAuthConfig::default()
+        };
+        assert!(cfg.own_grant());
+        assert_eq!(cfg.id_token("s").unwrap(), "tok");
+        let none = OAuthConfig {
+            grant: Some("cross_app_access".into()),
+            ..OAuthConfig::default()
+        };
+        assert!(none.id_token("s").unwrap_err().contains("id_token_file"));
     }
 }

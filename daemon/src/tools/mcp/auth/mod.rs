@@ -202,13 +202,18 @@ impl ServerAuth {
         {
             return true;
         }
-        if self.config.client_credentials() {
+        if self.config.own_grant() {
+            let grant = if self.config.cross_app_access() {
+                "cross-app access"
+            } else {
+                "the client credentials grant"
+            };
             match self.own_token(&challenge, sent).await {
                 Ok(()) => return true,
                 Err(e) => {
-                    tracing::warn!(server = %self.server, error = %e, "client credentials grant failed");
+                    tracing::warn!(server = %self.server, error = %e, "{grant} failed");
                     let mut st = lock(&self.state);
-                    st.gave_up = Some(format!("the client credentials grant failed: {e}"));
+                    st.gave_up = Some(format!("{grant} failed: {e}"));
                     drop(st);
                     self.refused.notify_waiters();
                     return false;
@@ -228,7 +233,7 @@ impl ServerAuth {
         false
     }
 
-    /// Gets a token with the client credentials grant, unless another request
+    /// Gets a token with the client credentials grant or cross-app access, unless another request
     /// already replaced `sent`.
     async fn own_token(&self, challenge: &Challenge, sent: Option<&str>) -> Result<(), String> {
         let _one = self.refreshing.lock().await;
@@ -241,16 +246,31 @@ impl ServerAuth {
         }
         let found = discovery::discover(&self.http, &self.url, challenge).await?;
         let scope = flow::choose_scope(&self.config, challenge.scope.as_deref(), &found, None);
-        let tokens = flow::client_credentials(
-            &self.http,
-            &self.url,
-            &self.server,
-            &self.config,
-            &found,
-            scope.as_deref(),
-        )
-        .await?;
-        tracing::info!(server = %self.server, "mcp token from the client credentials grant");
+        let tokens = if self.config.cross_app_access() {
+            let t = flow::cross_app_access(
+                &self.http,
+                &self.url,
+                &self.server,
+                &self.config,
+                &found,
+                scope.as_deref(),
+            )
+            .await?;
+            tracing::info!(server = %self.server, "mcp token from cross-app access (ID-JAG)");
+            t
+        } else {
+            let t = flow::client_credentials(
+                &self.http,
+                &self.url,
+                &self.server,
+                &self.config,
+                &found,
+                scope.as_deref(),
+            )
+            .await?;
+            tracing::info!(server = %self.server, "mcp token from the client credentials grant");
+            t
+        };
         self.store(Some(tokens));
         let mut st = lock(&self.state);
         st.needs = None;
