@@ -1,9 +1,9 @@
 //! Plain-text rendering of sessions and events for the CLI.
 
+use serde::Deserialize;
 use tether_shared::event::ToolCallSpec;
 use tether_shared::protocol::{CostBasis, SessionInfo, ToolServerInfo};
 use tether_shared::rules::{ApprovalRule, RuleScope};
-use serde::Deserialize;
 use tether_shared::{Event, EventKind, SessionState, Usage};
 
 /// Collapses whitespace and cuts to `max` characters with an ellipsis.
@@ -339,12 +339,15 @@ pub fn list_table(list: &[ListRow]) -> String {
         (start, made.len())
     };
     for s in list {
-        let ctx = span(&mut made, &|m| match context_percent_of(s.context_tokens, s.context_window) {
-            Some(p) => {
-                let _ = write!(m, "{p}%");
-            }
-            None => m.push('-'),
-        });
+        let ctx = span(
+            &mut made,
+            &|m| match context_percent_of(s.context_tokens, s.context_window) {
+                Some(p) => {
+                    let _ = write!(m, "{p}%");
+                }
+                None => m.push('-'),
+            },
+        );
         let state = span(&mut made, &|m| {
             let _ = write!(m, "{}", s.state);
         });
@@ -826,7 +829,11 @@ mod tests {
             // And read from the JSON of the list, as `tether ls` reads it.
             let json = serde_json::to_string(rows).unwrap();
             let lean: Vec<ListRow> = serde_json::from_str(&json).unwrap();
-            assert_eq!(list_table(&lean), ls_table_before(rows), "{n} rows from JSON");
+            assert_eq!(
+                list_table(&lean),
+                ls_table_before(rows),
+                "{n} rows from JSON"
+            );
         }
         assert_eq!(sessions(&list), ls_table_before(&list));
         let json = serde_json::to_string(&list).unwrap();
