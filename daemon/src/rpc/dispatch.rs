@@ -84,7 +84,10 @@ async fn dispatch(peer: &Arc<Peer>, req: Request, key: Option<KeyRecord>) -> Rep
         }
         m::SessionList::NAME => {
             let p = decode::<m::SessionList>(params)?;
-            encode::<m::SessionList>(sessions::list(peer, p))
+            // Encoded straight into the reply's line (no JSON tree of the
+            // whole list in between): answered here.
+            sessions::list_reply(peer, id, sessions::list(peer, p)?).await;
+            Ok(None)
         }
         m::SessionsSubscribe::NAME => {
             let p = decode::<m::SessionsSubscribe>(params)?;

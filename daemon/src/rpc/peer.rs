@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
+use serde::Serialize;
 use serde_json::Value;
 use tether_shared::protocol::{NotificationMethod, Response, RpcError};
 use tokio_util::sync::CancellationToken;
@@ -66,6 +67,32 @@ impl Peer {
             }
         };
         let _ = self.out.send(bytes).await;
+    }
+
+    /// Answers request `id` with `result`, serialised straight into the
+    /// line (for large results: no JSON tree in between). The line is what
+    /// [`Peer::reply`] sends for the same result, in the struct's field order.
+    pub(super) async fn reply_with(&self, id: Value, result: &impl Serialize) {
+        #[derive(Serialize)]
+        struct Typed<'a, T> {
+            jsonrpc: &'static str,
+            id: &'a Value,
+            result: &'a T,
+        }
+        let msg = Typed {
+            jsonrpc: "2.0",
+            id: &id,
+            result,
+        };
+        match line(&msg) {
+            Ok(bytes) => {
+                let _ = self.out.send(bytes).await;
+            }
+            Err(e) => {
+                warn!(error = %e, "could not encode a reply; answering with an error");
+                self.reply(id, Err(errors::unencodable_reply(e))).await;
+            }
+        }
     }
 
     /// Sends a notification; false when the connection is gone. One that does

@@ -64,6 +64,21 @@ impl Target {
         }
     }
 
+    /// [`Target::request_once`] with the result read as `T` ([`Client::call_as`]).
+    pub async fn request_once_as<M: Method, T: serde::de::DeserializeOwned>(
+        &self,
+        params: &M::Params,
+    ) -> anyhow::Result<T> {
+        let mut c = self.connect_or_start().await?;
+        match (c.call_as::<M, T>(params).await, self) {
+            (Ok(r), _) => Ok(r),
+            (Err(ClientError::Io(e)), Target::Remote(r)) => {
+                Err(anyhow!(e).context(format!("the link to {} dropped", r.name)))
+            }
+            (Err(e), _) => Err(e.into()),
+        }
+    }
+
     /// Where the daemon is, for messages: the socket's path or the host's name.
     pub fn describe(&self) -> String {
         match self {

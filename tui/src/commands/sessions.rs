@@ -14,13 +14,18 @@ use crate::retry::{mutate, mutate_on};
 
 /// `tether ls [--json]`.
 pub(super) async fn ls(target: &Target, json: bool) -> anyhow::Result<u8> {
-    let list = target
-        .request_once::<method::SessionList>(&Empty {})
-        .await?;
+    // Parsed straight from the reply's bytes: every field for `--json`, only
+    // the table's for the table.
     if json {
+        let list: Vec<tether_shared::protocol::SessionInfo> = target
+            .request_once_as::<method::SessionList, _>(&Empty {})
+            .await?;
         print_json(&list)?;
     } else {
-        print!("{}", render::sessions(&list));
+        let list: Vec<render::ListRow> = target
+            .request_once_as::<method::SessionList, _>(&Empty {})
+            .await?;
+        print!("{}", render::list_table(&list));
     }
     Ok(0)
 }

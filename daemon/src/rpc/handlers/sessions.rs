@@ -40,6 +40,12 @@ pub(crate) fn list(peer: &Arc<Peer>, _: Empty) -> Result<Vec<SessionInfo>, RpcEr
     Ok(peer.ctx.registry.list())
 }
 
+/// Answers `session.list` request `id` with `list`, encoded once straight
+/// into the reply's line.
+pub(crate) async fn list_reply(peer: &Arc<Peer>, id: Value, list: Vec<SessionInfo>) {
+    peer.reply_with(id, &list).await;
+}
+
 /// `sessions.subscribe`: answers request `id` itself with the list now, then
 /// starts the list feed (`list_feed.rs`), so every push follows the reply: whole
 /// lists, or with `deltas` only what changed. One list feed per connection,

@@ -103,14 +103,16 @@ pub(super) fn note(c: &Connection, id: &str, events: &[Event]) -> Result<(), Sql
 
 /// A state as stored: the word `SessionState::as_str` wrote.
 fn state_from(s: &str) -> SessionState {
-    serde_json::from_value(serde_json::Value::String(s.to_string()))
-        .unwrap_or(SessionState::Unknown)
+    use serde::Deserialize;
+    use serde::de::value::{Error, StrDeserializer};
+    // Read from the column's text in place (no string or JSON value made per row).
+    SessionState::deserialize(StrDeserializer::<Error>::new(s)).unwrap_or(SessionState::Unknown)
 }
 
 /// Every session with its list columns, queued inputs and leftover processes,
 /// oldest first.
 pub(super) fn index(c: &Connection) -> Result<Vec<IndexEntry>, SqlError> {
-    let mut st = c.prepare(&format!(
+    let mut st = c.prepare_cached(&format!(
         "SELECT {ROW_COLUMNS}, state, state_at, last_error, turn_open, \
          (SELECT count(*) FROM inputs i WHERE i.session_id = sessions.id), \
          EXISTS (SELECT 1 FROM processes p WHERE p.session_id = sessions.id) \
@@ -119,7 +121,7 @@ pub(super) fn index(c: &Connection) -> Result<Vec<IndexEntry>, SqlError> {
     let rows = st.query_map([], |r| {
         Ok(IndexEntry {
             row: row(r)?,
-            state: state_from(&r.get::<_, String>(17)?),
+            state: state_from(r.get_ref(17)?.as_str()?),
             state_at: r.get(18)?,
             last_error: r.get(19)?,
             turn_open: r.get(20)?,
