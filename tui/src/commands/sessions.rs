@@ -25,7 +25,7 @@ pub(super) async fn ls(target: &Target, json: bool) -> anyhow::Result<u8> {
         let list: Vec<render::ListRow> = target
             .request_once_as::<method::SessionList, _>(&Empty {})
             .await?;
-        print!("{}", render::list_table(&list));
+        super::output::print_out(&render::list_table(&list))?;
     }
     Ok(0)
 }
