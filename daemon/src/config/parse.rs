@@ -36,6 +36,7 @@ struct RawConfig {
     notify: super::notify::RawNotify,
     #[serde(default)]
     tools: super::tools::RawTools,
+    #[serde(default)]
     sessions: RawSessions,
     /// Key bindings, read by the TUI; accepted here so the file stays valid.
     #[serde(default)]
