@@ -3,13 +3,14 @@
 //! `rpc/feed.rs`).
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use serde_json::Value;
 use tether_shared::protocol::{
     AttachParams, AttachResult, Empty, LogsParams, LogsResult, RpcError, SearchHit, SearchParams,
     SearchResult, SessionRef,
 };
-use tracing::Instrument;
+use tracing::{Instrument, debug};
 
 use crate::rpc::errors;
 use crate::rpc::paging::{self, DEFAULT_PAGE, MAX_PAGE, fit_page};
@@ -82,11 +83,17 @@ pub(crate) async fn search(peer: &Arc<Peer>, p: SearchParams) -> Result<SearchRe
 /// session's live feed, so live messages follow the reply.
 pub(crate) async fn attach(peer: &Arc<Peer>, id: Value, p: AttachParams) -> Result<(), RpcError> {
     let ctx = &peer.ctx;
+    // Each step's time, for the debug log below (what a TUI's first frame waits on).
+    let t0 = Instant::now();
     let h = ctx.registry.get(&p.session).await?;
+    let got = t0.elapsed();
     let sub = h.subscribe().await?;
+    let subscribed = t0.elapsed();
     let from = p.from_seq.unwrap_or(0);
     let page = p.page_size.unwrap_or(DEFAULT_PAGE).min(MAX_PAGE) as usize;
     let (events, truncated) = paging::page(ctx, &h.id, from, sub.last_seq, page).await?;
+    let read = t0.elapsed();
+    let count = events.len();
     let result = AttachResult {
         info: sub.info.clone(),
         events,
@@ -117,6 +124,15 @@ pub(crate) async fn attach(peer: &Arc<Peer>, id: Value, p: AttachParams) -> Resu
     // The reply goes out before the feed starts, so live messages follow it.
     let reply = serde_json::to_value(result).map_err(errors::internal)?;
     peer.reply(id, Ok(reply)).await;
+    debug!(
+        session = %h.id,
+        events = count,
+        get_us = got.as_micros(),
+        subscribe_us = (subscribed - got).as_micros(),
+        page_us = (read - subscribed).as_micros(),
+        reply_us = (t0.elapsed() - read).as_micros(),
+        "attach answered"
+    );
     let conn = peer.clone();
     ctx.tracker()
         .spawn(async move { conn.feed(h, sub, token).await }.in_current_span());
