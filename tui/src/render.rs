@@ -1,10 +1,13 @@
 //! Plain-text rendering of sessions and events for the CLI.
 
-use serde::Deserialize;
 use tether_shared::event::ToolCallSpec;
 use tether_shared::protocol::{CostBasis, SessionInfo, ToolServerInfo};
 use tether_shared::rules::{ApprovalRule, RuleScope};
-use tether_shared::{Event, EventKind, SessionState, Usage};
+use tether_shared::{Event, EventKind, Usage};
+
+mod list;
+use list::context_percent_of;
+pub use list::{ListRow, list_table};
 
 /// Collapses whitespace and cuts to `max` characters with an ellipsis.
 pub fn one_line(s: &str, max: usize) -> String {
@@ -246,168 +249,6 @@ pub fn event(ev: &Event) -> String {
 /// (rounded); `None` while the window is unknown (0).
 pub fn context_percent(s: &SessionInfo) -> Option<u64> {
     context_percent_of(s.context_tokens, s.context_window)
-}
-
-/// [`context_percent`] of `tokens` in a window of `window`.
-fn context_percent_of(tokens: u64, window: u64) -> Option<u64> {
-    (window > 0).then(|| {
-        let (t, w) = (u128::from(tokens), u128::from(window));
-        ((t * 100 + w / 2) / w).min(u128::from(u64::MAX)) as u64
-    })
-}
-
-/// What the `ls` table shows of a session: read straight from the
-/// `session.list` reply (`tether ls` parses only these fields; the rest of
-/// each `SessionInfo` is skipped, not built).
-#[derive(Debug, Clone, Deserialize)]
-pub struct ListRow {
-    pub name: String,
-    pub state: SessionState,
-    pub model: String,
-    pub cwd: String,
-    pub updated_at: String,
-    #[serde(deserialize_with = "count")]
-    pub pending_approvals: usize,
-    #[serde(default, deserialize_with = "count")]
-    pub pending_inputs: usize,
-    #[serde(default)]
-    pub attached_clients: usize,
-    #[serde(default)]
-    pub context_tokens: u64,
-    #[serde(default)]
-    pub context_window: u64,
-}
-
-impl From<&SessionInfo> for ListRow {
-    fn from(s: &SessionInfo) -> ListRow {
-        ListRow {
-            name: s.name.clone(),
-            state: s.state,
-            model: s.model.clone(),
-            cwd: s.cwd.clone(),
-            updated_at: s.updated_at.clone(),
-            pending_approvals: s.pending_approvals.len(),
-            pending_inputs: s.pending_inputs.len(),
-            attached_clients: s.attached_clients,
-            context_tokens: s.context_tokens,
-            context_window: s.context_window,
-        }
-    }
-}
-
-/// The length of a JSON array, its items skipped.
-fn count<'de, D: serde::Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
-    struct Count;
-    impl<'de> serde::de::Visitor<'de> for Count {
-        type Value = usize;
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("an array")
-        }
-        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<usize, A::Error> {
-            let mut n = 0;
-            while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
-                n += 1;
-            }
-            Ok(n)
-        }
-    }
-    d.deserialize_seq(Count)
-}
-
-/// The `ls` table: one string, each cell formatted once.
-pub fn list_table(list: &[ListRow]) -> String {
-    use std::fmt::Write as _;
-    if list.is_empty() {
-        return "no sessions; start one with `tether new`\n".into();
-    }
-    const HEAD: [&str; 8] = [
-        "NAME",
-        "STATE",
-        "CTX",
-        "MODEL",
-        "APPROVALS",
-        "CLIENTS",
-        "UPDATED",
-        "DIR",
-    ];
-    // The cells that are not already text, formatted once into one buffer.
-    let mut made = String::with_capacity(list.len() * 48);
-    let mut spans: Vec<[(usize, usize); 5]> = Vec::with_capacity(list.len());
-    let span = |made: &mut String, f: &dyn Fn(&mut String)| {
-        let start = made.len();
-        f(made);
-        (start, made.len())
-    };
-    for s in list {
-        let ctx = span(
-            &mut made,
-            &|m| match context_percent_of(s.context_tokens, s.context_window) {
-                Some(p) => {
-                    let _ = write!(m, "{p}%");
-                }
-                None => m.push('-'),
-            },
-        );
-        let state = span(&mut made, &|m| {
-            let _ = write!(m, "{}", s.state);
-        });
-        // Questions and sampling requests of tool servers wait like calls (issue 14).
-        let approvals = span(&mut made, &|m| {
-            let _ = write!(m, "{}", s.pending_approvals + s.pending_inputs);
-        });
-        let clients = span(&mut made, &|m| {
-            let _ = write!(m, "{}", s.attached_clients);
-        });
-        let updated = span(&mut made, &|m| {
-            let u = s.updated_at.get(..19).unwrap_or(&s.updated_at);
-            for c in u.chars() {
-                m.push(if c == 'T' { ' ' } else { c });
-            }
-        });
-        spans.push([ctx, state, approvals, clients, updated]);
-    }
-    let cell = |i: usize, c: usize| -> &str {
-        let s = &list[i];
-        let at = |k: usize| &made[spans[i][k].0..spans[i][k].1];
-        match c {
-            0 => &s.name,
-            1 => at(1),
-            2 => at(0),
-            3 => &s.model,
-            4 => at(2),
-            5 => at(3),
-            6 => at(4),
-            _ => &s.cwd,
-        }
-    };
-    let mut widths = HEAD.map(|h| h.chars().count());
-    for i in 0..list.len() {
-        for (c, w) in widths.iter_mut().enumerate() {
-            *w = (*w).max(cell(i, c).chars().count());
-        }
-    }
-    let line_len: usize = widths.iter().sum::<usize>() + 2 * (HEAD.len() - 1) + 1;
-    let mut out = String::with_capacity(line_len * (list.len() + 1));
-    let push_line = |out: &mut String, cells: &mut dyn Iterator<Item = &str>| {
-        let start = out.len();
-        for (c, (text, w)) in cells.zip(widths).enumerate() {
-            if c > 0 {
-                out.push_str("  ");
-            }
-            out.push_str(text);
-            for _ in text.chars().count()..w {
-                out.push(' ');
-            }
-        }
-        let kept = out[start..].trim_end().len();
-        out.truncate(start + kept);
-        out.push('\n');
-    };
-    push_line(&mut out, &mut HEAD.iter().copied());
-    for i in 0..list.len() {
-        push_line(&mut out, &mut (0..HEAD.len()).map(|c| cell(i, c)));
-    }
-    out
 }
 
 /// A cost limit as it was set: cents at least, and the digits it has below a
