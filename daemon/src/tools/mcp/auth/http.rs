@@ -65,6 +65,23 @@ impl AuthHttp {
         }
     }
 
+    /// Runs `call` with the bearer token. A refusal that a refresh mends is
+    /// retried once with the new token; a second refusal is recorded, not retried.
+    async fn authorized<T, F, Fut>(&self, call: F) -> Result<T, HttpError>
+    where
+        F: Fn(Option<String>) -> Fut,
+        Fut: std::future::Future<Output = Result<T, HttpError>>,
+    {
+        let token = self.bearer().await;
+        let first = call(token.clone()).await;
+        if !self.retry(refusal(&first), token.as_deref()).await {
+            return first;
+        }
+        let again = call(self.bearer().await).await;
+        let _ = self.retry(refusal(&again), None).await;
+        again
+    }
+
     async fn bearer(&self) -> Option<String> {
         match &self.auth {
             Some(a) => a.bearer().await,
@@ -140,41 +157,17 @@ impl StreamableHttpClient for AuthHttp {
         custom_headers: HashMap<HeaderName, HeaderValue>,
         limits: StreamableHttpResponseLimits,
     ) -> Result<StreamableHttpPostResponse, HttpError> {
-        let token = self.bearer().await;
-        let first = self
-            .inner
-            .post_message_with_response_limits(
+        self.authorized(|token| {
+            self.inner.post_message_with_response_limits(
                 uri.clone(),
                 message.clone(),
                 session_id.clone(),
-                token.clone(),
+                token,
                 custom_headers.clone(),
                 limits,
             )
-            .await;
-        if !self.retry(refusal(&first), token.as_deref()).await {
-            return first;
-        }
-        let token = self.bearer().await;
-        let again = self
-            .inner
-            .post_message_with_response_limits(
-                uri,
-                message,
-                session_id,
-                token.clone(),
-                custom_headers,
-                limits,
-            )
-            .await;
-        // A second refusal is recorded but not retried again.
-        if matches!(
-            again,
-            Err(StreamableHttpError::AuthRequired(_) | StreamableHttpError::InsufficientScope(_))
-        ) {
-            let _ = self.retry(refusal(&again), None).await;
-        }
-        again
+        })
+        .await
     }
 
     async fn delete_session(
@@ -198,24 +191,16 @@ impl StreamableHttpClient for AuthHttp {
         _auth_header: Option<String>,
         custom_headers: HashMap<HeaderName, HeaderValue>,
     ) -> Result<BoxedSseResponse, HttpError> {
-        let token = self.bearer().await;
-        let first = self
-            .inner
-            .get_stream(
+        self.authorized(|token| {
+            self.inner.get_stream(
                 uri.clone(),
                 session_id.clone(),
                 last_event_id.clone(),
-                token.clone(),
+                token,
                 custom_headers.clone(),
             )
-            .await;
-        if !self.retry(refusal(&first), token.as_deref()).await {
-            return first;
-        }
-        let token = self.bearer().await;
-        self.inner
-            .get_stream(uri, session_id, last_event_id, token, custom_headers)
-            .await
+        })
+        .await
     }
 
     async fn get_stream_with_max_sse_event_size(
@@ -227,31 +212,16 @@ impl StreamableHttpClient for AuthHttp {
         custom_headers: HashMap<HeaderName, HeaderValue>,
         max_sse_event_size: usize,
     ) -> Result<BoxedSseResponse, HttpError> {
-        let token = self.bearer().await;
-        let first = self
-            .inner
-            .get_stream_with_max_sse_event_size(
+        self.authorized(|token| {
+            self.inner.get_stream_with_max_sse_event_size(
                 uri.clone(),
                 session_id.clone(),
                 last_event_id.clone(),
-                token.clone(),
+                token,
                 custom_headers.clone(),
                 max_sse_event_size,
             )
-            .await;
-        if !self.retry(refusal(&first), token.as_deref()).await {
-            return first;
-        }
-        let token = self.bearer().await;
-        self.inner
-            .get_stream_with_max_sse_event_size(
-                uri,
-                session_id,
-                last_event_id,
-                token,
-                custom_headers,
-                max_sse_event_size,
-            )
-            .await
+        })
+        .await
     }
 }
