@@ -9,31 +9,15 @@ use tether_shared::framing::{Frame, FrameReader, write_frame};
 use tether_shared::protocol::{MAX_RESPONSE_FRAME, METHODS, PROTOCOL_VERSION, code};
 use tokio::io::{BufReader, DuplexStream};
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
 use super::connection::serve;
-use crate::config::ConfigSource;
 use crate::daemon::{DaemonContext, DaemonOptions};
 use crate::session::Registry;
-use crate::session::{ProjectInstructions, SessionShared};
-use crate::store::SqliteStore;
-use crate::tools::ToolManager;
+use crate::session::SessionShared;
 
 /// A daemon context over a fresh state dir, with no session and no tool server.
 fn context(dir: &std::path::Path) -> Arc<DaemonContext> {
-    let config = Arc::new(ConfigSource::new(dir.join("config.toml")));
-    let shared = Arc::new(SessionShared {
-        store: Arc::new(SqliteStore::open(&dir.join("tether.db")).unwrap()),
-        config: config.clone(),
-        tools: ToolManager::new(dir, config, CancellationToken::new()),
-        project: ProjectInstructions::new(CancellationToken::new()),
-        http: reqwest::Client::new(),
-        tracker: TaskTracker::new(),
-        windows: Default::default(),
-        list: Default::default(),
-        notifier: crate::notify::Notifier::disabled(),
-        slots: Default::default(),
-    });
+    let shared = SessionShared::for_tests(dir);
     let options = DaemonOptions {
         socket: dir.join("tether.sock"),
         config_dir: dir.to_path_buf(),

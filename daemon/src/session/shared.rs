@@ -40,6 +40,30 @@ pub struct SessionShared {
     pub slots: std::sync::Arc<super::slots::Slots>,
 }
 
+#[cfg(test)]
+impl SessionShared {
+    /// A context over `dir` for unit tests: a fresh SQLite store, `dir/config.toml`,
+    /// no tool server, notifications off.
+    pub(crate) fn for_tests(dir: &std::path::Path) -> Arc<SessionShared> {
+        use tokio_util::sync::CancellationToken;
+        let config = Arc::new(ConfigSource::new(dir.join("config.toml")));
+        Arc::new(SessionShared {
+            store: Arc::new(
+                crate::store::SqliteStore::open(&dir.join("tether.db")).expect("a test store"),
+            ),
+            config: config.clone(),
+            tools: ToolManager::new(dir, config, CancellationToken::new()),
+            project: ProjectInstructions::new(CancellationToken::new()),
+            http: reqwest::Client::new(),
+            tracker: TaskTracker::new(),
+            windows: Default::default(),
+            list: Default::default(),
+            notifier: crate::notify::Notifier::disabled(),
+            slots: Default::default(),
+        })
+    }
+}
+
 impl SessionShared {
     /// Session `id`'s summary changed, or it was created: list viewers hear of it.
     pub fn list_changed(&self, id: &str) {

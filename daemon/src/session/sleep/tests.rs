@@ -11,12 +11,8 @@ use std::time::Duration;
 
 use tether_shared::protocol::CreateParams;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
-use crate::config::ConfigSource;
-use crate::session::{ProjectInstructions, Registry, SessionShared};
-use crate::store::SqliteStore;
-use crate::tools::ToolManager;
+use crate::session::{Registry, SessionShared};
 
 fn registry(dir: &std::path::Path, sleep_after_s: f64) -> Arc<Registry> {
     std::fs::write(
@@ -27,20 +23,12 @@ fn registry(dir: &std::path::Path, sleep_after_s: f64) -> Arc<Registry> {
         ),
     )
     .unwrap();
-    let config = Arc::new(ConfigSource::new(dir.join("config.toml")));
-    assert!(config.load().1.is_none(), "{:?}", config.load().1);
-    let shared = Arc::new(SessionShared {
-        store: Arc::new(SqliteStore::open(&dir.join("tether.db")).unwrap()),
-        config: config.clone(),
-        tools: ToolManager::new(dir, config, CancellationToken::new()),
-        project: ProjectInstructions::new(CancellationToken::new()),
-        http: reqwest::Client::new(),
-        tracker: TaskTracker::new(),
-        windows: Default::default(),
-        list: Default::default(),
-        notifier: crate::notify::Notifier::disabled(),
-        slots: Default::default(),
-    });
+    let shared = SessionShared::for_tests(dir);
+    assert!(
+        shared.config.load().1.is_none(),
+        "{:?}",
+        shared.config.load().1
+    );
     Registry::new(shared, CancellationToken::new())
 }
 
