@@ -11,6 +11,7 @@ pub(crate) mod session;
 mod store;
 pub(crate) mod tools;
 pub(crate) mod util;
+pub(crate) mod worktree;
 
 pub use daemon::host;
 pub use rpc::listener::{lock_path, prepare_socket_dir};

@@ -387,6 +387,15 @@ pub struct NewArgs {
     /// nothing and prints the same result.
     #[arg(long, value_name = "KEY")]
     pub key: Option<String>,
+    /// Work in a new git worktree of the repository at -C DIR (or the current
+    /// directory), on a new branch `tether/NAME`; `tether kill` removes it again
+    /// when nothing in it would be lost.
+    #[arg(long)]
+    pub worktree: bool,
+    /// With --worktree: the branch (or commit) the new branch starts from
+    /// (default: the repository's current HEAD).
+    #[arg(long, value_name = "BRANCH", requires = "worktree")]
+    pub base: Option<String>,
     /// A first message.
     #[arg(trailing_var_arg = true)]
     pub prompt: Vec<String>,

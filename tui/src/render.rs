@@ -6,8 +6,10 @@ use tether_shared::rules::{ApprovalRule, RuleScope};
 use tether_shared::{Event, EventKind, Usage};
 
 mod list;
+mod worktree;
 use list::context_percent_of;
 pub use list::{ListRow, list_table};
+pub use worktree::worktree_outcome;
 
 /// Collapses whitespace and cuts to `max` characters with an ellipsis.
 pub fn one_line(s: &str, max: usize) -> String {
@@ -595,6 +597,7 @@ mod tests {
             cost_basis,
             waiting_since: None,
             pending_inputs: Vec::new(),
+            worktree: None,
         }
     }
 

@@ -10,7 +10,7 @@
 //! [`Config`] of `settings`, made of `providers`, `approvals`, `retry` and
 //! `context` (`[context]` and `[models."provider/model"]`), `limits` and `notify`
 //! (`[notify]`, the command run for notifying events) and `tools` (`[tools]`,
-//! the media cap of tool results); `error`
+//! the media cap of tool results), `worktrees` (`[worktrees] dir`); `error`
 //! is [`ConfigError`]. `watch` notices when any config file (this one or a tool
 //! config file) changes.
 
@@ -28,6 +28,7 @@ mod source;
 mod tests;
 mod tools;
 pub(crate) mod watch;
+mod worktrees;
 
 pub use approvals::Policy;
 pub use context::ModelSettings;

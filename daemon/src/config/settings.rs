@@ -51,6 +51,9 @@ pub struct Config {
     /// `[sessions] sleep_after_s`: how long a settled session nobody watches
     /// keeps its actor before it falls asleep (issue 13); `None`: never.
     pub sleep_after: Option<std::time::Duration>,
+    /// `[worktrees] dir`: where `new --worktree` puts worktrees
+    /// (`DIR/REPO-BASENAME/NAME`); `None`: `REPO/.tether/worktrees/NAME`.
+    pub worktrees_dir: Option<std::path::PathBuf>,
 }
 
 /// `[sessions] sleep_after_s` when the file does not set it.
@@ -101,6 +104,7 @@ impl Default for Config {
             notify: Default::default(),
             tools: Default::default(),
             sleep_after: Some(DEFAULT_SLEEP_AFTER),
+            worktrees_dir: None,
         }
     }
 }

@@ -464,3 +464,22 @@ fn a_file_without_a_sessions_table_loads() {
     let c = p("default_model = \"ollama/llama3.2:3b\"\n").unwrap();
     assert!(c.resolve("ollama/llama3.2:3b", Path::new("/c")).is_ok());
 }
+
+#[test]
+fn worktrees_dir_is_absolute_or_from_home_and_a_relative_one_is_refused() {
+    assert_eq!(p("").unwrap().worktrees_dir, None);
+    let c = p("[worktrees]\ndir = \"/srv/trees\"\n").unwrap();
+    assert_eq!(c.worktrees_dir, Some(std::path::PathBuf::from("/srv/trees")));
+    if let Some(home) = std::env::var_os("HOME") {
+        let c = p("[worktrees]\ndir = \"~/trees\"\n").unwrap();
+        assert_eq!(
+            c.worktrees_dir,
+            Some(std::path::PathBuf::from(home).join("trees"))
+        );
+    }
+    let e = p("[worktrees]\ndir = \"trees\"\n").unwrap_err();
+    assert!(e.message.contains("must be an absolute path"), "{e}");
+    assert_eq!(e.line, 2, "{e}");
+    let e = p("[worktrees]\nfolder = \"/x\"\n").unwrap_err();
+    assert!(e.message.contains("folder"), "{e}");
+}

@@ -185,6 +185,7 @@ impl From<SessionError> for RpcError {
             | SessionError::BadBudget(_)
             | SessionError::BadRule(_)
             | SessionError::BadAnswer(_)
+            | SessionError::Worktree(_)
             | SessionError::NoSuchSeq { .. } => code::BAD_ARGUMENT,
             SessionError::NoSuchRule { .. } => code::NO_SUCH_RULE,
             SessionError::NoProvider(_) => code::NO_PROVIDER,

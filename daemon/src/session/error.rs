@@ -107,6 +107,10 @@ pub enum SessionError {
     /// the field (issue 14). Nothing was sent.
     #[error("{0}")]
     BadAnswer(String),
+    /// No git worktree could be made for the session (issue 15), so no session
+    /// was made either.
+    #[error("{0}")]
+    Worktree(crate::worktree::WorktreeError),
     /// An answer could not be stored, so nothing was sent to the server.
     #[error("could not store the answer")]
     AnswerNotStored,

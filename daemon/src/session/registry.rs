@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use tether_shared::protocol::{CreateParams, ForkParams, SessionInfo};
+use tether_shared::protocol::{
+    CreateParams, ForkParams, KillResult, SessionInfo, WorktreeOutcome,
+};
 use tether_shared::{Delivery, Event, EventKind, SessionState};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
@@ -198,12 +200,31 @@ impl Registry {
             }
             None => self.free_name(&params.cwd),
         };
+        // Made under the lock, once the name is sure: the name is the branch's.
+        // Undone below should the session not be stored, so the two come and
+        // go together as far as the user sees.
+        let worktree = match &params.worktree {
+            Some(w) => Some(
+                crate::worktree::create(
+                    cwd,
+                    &name,
+                    w.base.as_deref(),
+                    config.worktrees_dir.as_deref(),
+                )
+                .await
+                .map_err(SessionError::Worktree)?,
+            ),
+            None => None,
+        };
+        let cwd = worktree
+            .as_ref()
+            .map_or_else(|| params.cwd.clone(), |w| w.path.clone());
         let now = now_rfc3339();
         let row = SessionRow {
             id: new_id("s"),
             name: name.clone(),
             model: model.clone(),
-            cwd: params.cwd.clone(),
+            cwd: cwd.clone(),
             instructions: params.instructions.clone().filter(|s| !s.trim().is_empty()),
             created_at: now.clone(),
             updated_at: now.clone(),
@@ -212,6 +233,7 @@ impl Registry {
             cost_usd: 0.0,
             budget: config.limits.budget(params.max_tokens, params.max_cost_usd),
             mcp_servers: params.mcp_servers.clone(),
+            worktree,
         };
         let first = Event {
             seq: 1,
@@ -219,7 +241,7 @@ impl Registry {
             kind: EventKind::SessionCreated {
                 name: name.clone(),
                 model,
-                cwd: params.cwd,
+                cwd,
                 instructions: row.instructions.clone(),
             },
         };
@@ -236,7 +258,7 @@ impl Registry {
                 serde_json::to_value(summary(&row, state, vec![], 0, 0, None)).unwrap_or_default();
             k
         });
-        let input = self
+        let stored = self
             .shared
             .store
             .create_session_keyed(
@@ -245,11 +267,19 @@ impl Registry {
                 prompt.clone().map(|p| (p, Delivery::Queue)),
                 key,
             )
-            .await
-            .map_err(|e| match e {
-                crate::store::StoreError::NameTaken(n) => SessionError::NameTaken(n),
-                e => SessionError::NotCreated(e),
-            })?;
+            .await;
+        let input = match stored {
+            Ok(input) => input,
+            Err(e) => {
+                if let Some(w) = &row.worktree {
+                    crate::worktree::discard(w).await;
+                }
+                return Err(match e {
+                    crate::store::StoreError::NameTaken(n) => SessionError::NameTaken(n),
+                    e => SessionError::NotCreated(e),
+                });
+            }
+        };
         // Registered with the tools first: the actor reports what is broken for it
         // once its servers had a chance to start.
         self.shared
@@ -334,6 +364,9 @@ impl Registry {
             budget: source.budget,
             // Servers an editor gave the source are its own (issue 12).
             mcp_servers: Vec::new(),
+            // The source's worktree stays the source's: the fork works in it
+            // too, but killing the fork leaves it alone (issue 15).
+            worktree: None,
         };
         let head = Event {
             seq: 1,
@@ -394,12 +427,15 @@ impl Registry {
 
     /// Stops a session and deletes it with its history; a request key is stored
     /// in the deletion's transaction. An asleep session is deleted without
-    /// being woken (it has no actor, tools or processes to stop).
+    /// being woken (it has no actor, tools or processes to stop). Its git
+    /// worktree, if it has one, is removed with its branch only when nothing in
+    /// it would be lost (issue 15), once the session is deleted; the outcome
+    /// says which.
     pub async fn kill(
         &self,
         name_or_id: &str,
         key: Option<crate::store::KeyRecord>,
-    ) -> Result<String, SessionError> {
+    ) -> Result<(String, Option<WorktreeOutcome>), SessionError> {
         // Under the waking lock, so the session cannot wake or fall asleep
         // between the look and the removal; released before the stop, which
         // waits for an actor that may itself be waiting for that lock.
@@ -409,34 +445,52 @@ impl Registry {
                 .slots()
                 .lookup(name_or_id)
                 .ok_or_else(|| self.missing(name_or_id))?;
-            let (id, name) = match &found {
-                Found::Awake(h) => (h.id.clone(), h.name.clone()),
-                Found::Asleep(info) => (info.id.clone(), info.name.clone()),
+            let (id, name, worktree) = match &found {
+                Found::Awake(h) => (h.id.clone(), h.name.clone(), h.info().worktree),
+                Found::Asleep(info) => (info.id.clone(), info.name.clone(), info.worktree.clone()),
             };
             self.slots().remove(&id);
             // Gone from the list now, whatever happens to the deletion below.
             self.shared.list_removed(&id);
-            (id, name, found)
+            (id, name, worktree, found)
         };
-        let (id, name, found) = found;
+        let (id, name, worktree, found) = found;
         if let Found::Awake(handle) = found {
             handle.stop().await;
             self.shared.tools.detach_session(&id).await;
             self.shared.project.detach(&id).await;
         }
+        // Judged once nothing of the session runs in it any more, and before
+        // the deletion, whose key records what a retry is told.
+        let verdict = match &worktree {
+            Some(w) => Some(crate::worktree::verdict(w).await),
+            None => None,
+        };
+        let told = match (&worktree, &verdict) {
+            (Some(w), Some(v)) => Some(crate::worktree::foreseen(w, v)),
+            _ => None,
+        };
         self.shared
             .store
             .delete_session_keyed(
                 &id,
                 key.map(|mut k| {
-                    k.result = serde_json::json!({ "id": id });
+                    k.result = serde_json::to_value(KillResult {
+                        id: id.clone(),
+                        worktree: told,
+                    })
+                    .unwrap_or_else(|_| serde_json::json!({ "id": id }));
                     k
                 }),
             )
             .await
             .map_err(SessionError::NotDeleted)?;
         info!(session = %name, "session killed");
-        Ok(id)
+        let outcome = match (worktree, verdict) {
+            (Some(w), Some(v)) => Some(crate::worktree::finish(&w, v).await),
+            _ => None,
+        };
+        Ok((id, outcome))
     }
 
     /// Stops every session (each persists what it has).

@@ -110,5 +110,6 @@ pub fn summary(
         cost_basis: Default::default(),
         waiting_since: None,
         pending_inputs: Vec::new(),
+        worktree: row.worktree.clone(),
     }
 }

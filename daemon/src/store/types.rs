@@ -31,6 +31,8 @@ pub struct SessionRow {
     pub budget: Budget,
     /// The session's own MCP servers (issue 12), as `session.create` gave them.
     pub mcp_servers: Vec<tether_shared::protocol::SessionServer>,
+    /// The git worktree made for the session (issue 15), if any: its `path` is `cwd`.
+    pub worktree: Option<tether_shared::protocol::WorktreeInfo>,
 }
 
 /// A session as the start-up index gives it (issue 13): its row, what a list

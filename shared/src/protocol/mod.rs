@@ -11,6 +11,7 @@
 //! - `types.rs`: the params and result objects.
 //! - `answer.rs`: `session.answer`'s params and result (issue 14).
 //! - `mcp_auth.rs`: OAuth logins for HTTP tool servers.
+//! - `worktree.rs`: a session's git worktree (issue 15).
 //! - `limits.rs`: the version, the request-key rules and the frame caps.
 
 mod answer;
@@ -19,6 +20,7 @@ mod limits;
 mod mcp_auth;
 pub mod requests;
 mod types;
+mod worktree;
 
 pub use answer::{AnswerParams, AnswerResult};
 pub use envelope::{Notification, Request, Response, RpcError, ServerMessage, code};
@@ -31,6 +33,7 @@ pub use mcp_auth::*;
 pub use requests as method;
 pub use requests::{METHODS, Method, MethodInfo, NotificationMethod, is_mutating, with_key};
 pub use types::*;
+pub use worktree::{WorktreeInfo, WorktreeOutcome, WorktreeParams};
 
 #[cfg(test)]
 mod list_tests;
@@ -42,5 +45,7 @@ mod snapshot_mcp_auth;
 mod snapshot_prompts;
 #[cfg(test)]
 mod snapshot_tests;
+#[cfg(test)]
+mod snapshot_worktree;
 #[cfg(test)]
 mod tests;

@@ -63,6 +63,7 @@ fn info() -> SessionInfo {
         cost_basis: CostBasis::Estimate,
         waiting_since: Some("2026-11-30T09:14:02.518Z".into()),
         pending_inputs: vec!["in-41".into()],
+        worktree: None,
     }
 }
 
@@ -395,6 +396,7 @@ fn methods() -> Vec<(&'static str, String, String)> {
             request::<method::SessionKill>(session("fix-tests")),
             result::<method::SessionKill>(KillResult {
                 id: "s-f77573dadff7".into(),
+                worktree: None,
             }),
         ),
         (

@@ -129,6 +129,10 @@ pub struct CreateParams {
     /// directory's `.mcp.json`, kept with the session and stopped with it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mcp_servers: Vec<SessionServer>,
+    /// Give the session a git worktree of the repository holding `cwd`, on a
+    /// new branch `tether/NAME`, as its working directory (issue 15).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worktree: Option<super::WorktreeParams>,
 }
 
 /// An MCP server that one session gets for itself (`session.create`'s
@@ -240,6 +244,10 @@ pub struct SessionInfo {
     /// `session.approve`/`session.deny` decide a sampling request. Absent when none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pending_inputs: Vec<String>,
+    /// The session's git worktree, when it was created with one (issue 15):
+    /// `cwd` is its `path`. Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worktree: Option<super::WorktreeInfo>,
 }
 
 /// Where a session's prices come from (issue 10).
@@ -633,6 +641,9 @@ pub struct SessionClosedParams {
 pub struct KillResult {
     /// The deleted session's id.
     pub id: String,
+    /// What was done with the session's git worktree, when it had one (issue 15).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worktree: Option<super::WorktreeOutcome>,
 }
 
 /// `tools.list` params.

@@ -134,6 +134,9 @@ pub(super) async fn new(args: NewArgs, target: &Target) -> anyhow::Result<u8> {
         max_tokens: args.max_tokens,
         max_cost_usd: args.max_cost,
         mcp_servers: Vec::new(),
+        worktree: args
+            .worktree
+            .then(|| tether_shared::protocol::WorktreeParams { base: args.base }),
     };
     let (info, c) =
         mutate_on::<method::SessionCreate>(target, first, &params, args.key, "`tether ls`").await?;
@@ -164,9 +167,12 @@ pub(super) async fn fork(
     Ok(0)
 }
 
-/// `tether kill NAME`.
+/// `tether kill NAME`: prints nothing, or what became of the session's worktree.
 pub(super) async fn kill(target: &Target, name: String, key: Option<String>) -> anyhow::Result<u8> {
     let params = SessionRef { session: name };
-    mutate::<method::SessionKill>(target, &params, key, "`tether ls`").await?;
+    let (done, _) = mutate::<method::SessionKill>(target, &params, key, "`tether ls`").await?;
+    if let Some(w) = &done.worktree {
+        super::output::print_out(&render::worktree_outcome(w))?;
+    }
     Ok(0)
 }

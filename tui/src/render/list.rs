@@ -32,6 +32,18 @@ pub struct ListRow {
     pub context_tokens: u64,
     #[serde(default)]
     pub context_window: u64,
+    /// The branch of the session's git worktree (issue 15), if it has one.
+    #[serde(default, rename = "worktree", deserialize_with = "branch")]
+    pub branch: Option<String>,
+}
+
+/// Only the `branch` of a `worktree` object.
+fn branch<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    struct Branch {
+        branch: String,
+    }
+    Ok(Option::<Branch>::deserialize(d)?.map(|b| b.branch))
 }
 
 impl From<&SessionInfo> for ListRow {
@@ -47,6 +59,7 @@ impl From<&SessionInfo> for ListRow {
             attached_clients: s.attached_clients,
             context_tokens: s.context_tokens,
             context_window: s.context_window,
+            branch: s.worktree.as_ref().map(|w| w.branch.clone()),
         }
     }
 }
@@ -76,7 +89,7 @@ pub fn list_table(list: &[ListRow]) -> String {
     if list.is_empty() {
         return "no sessions; start one with `tether new`\n".into();
     }
-    const HEAD: [&str; 8] = [
+    const HEAD: [&str; 9] = [
         "NAME",
         "STATE",
         "CTX",
@@ -85,7 +98,15 @@ pub fn list_table(list: &[ListRow]) -> String {
         "CLIENTS",
         "UPDATED",
         "DIR",
+        "BRANCH",
     ];
+    // BRANCH (issue 15) only when a session has a worktree: the table of
+    // those who use none stays as it was.
+    let columns = if list.iter().any(|s| s.branch.is_some()) {
+        HEAD.len()
+    } else {
+        HEAD.len() - 1
+    };
     // The cells that are not already text, formatted once into one buffer.
     let mut made = String::with_capacity(list.len() * 48);
     let mut spans: Vec<[(usize, usize); 5]> = Vec::with_capacity(list.len());
@@ -133,7 +154,8 @@ pub fn list_table(list: &[ListRow]) -> String {
             4 => at(2),
             5 => at(3),
             6 => at(4),
-            _ => &s.cwd,
+            7 => &s.cwd,
+            _ => s.branch.as_deref().unwrap_or("-"),
         }
     };
     let mut widths = HEAD.map(|h| h.chars().count());
@@ -142,7 +164,7 @@ pub fn list_table(list: &[ListRow]) -> String {
             *w = (*w).max(cell(i, c).chars().count());
         }
     }
-    let line_len: usize = widths.iter().sum::<usize>() + 2 * (HEAD.len() - 1) + 1;
+    let line_len: usize = widths.iter().sum::<usize>() + 2 * (columns - 1) + 1;
     let mut out = String::with_capacity(line_len * (list.len() + 1));
     let push_line = |out: &mut String, cells: &mut dyn Iterator<Item = &str>| {
         let start = out.len();
@@ -159,9 +181,9 @@ pub fn list_table(list: &[ListRow]) -> String {
         out.truncate(start + kept);
         out.push('\n');
     };
-    push_line(&mut out, &mut HEAD.iter().copied());
+    push_line(&mut out, &mut HEAD.iter().copied().take(columns));
     for i in 0..list.len() {
-        push_line(&mut out, &mut (0..HEAD.len()).map(|c| cell(i, c)));
+        push_line(&mut out, &mut (0..columns).map(|c| cell(i, c)));
     }
     out
 }

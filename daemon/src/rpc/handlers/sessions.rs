@@ -87,9 +87,8 @@ pub(crate) async fn kill(
     let ctx = &peer.ctx;
     let info = ctx.registry.info(&p.session)?;
     peer.writable(&info.id, &info.name)?;
-    Ok(KillResult {
-        id: ctx.registry.kill(&p.session, key).await?,
-    })
+    let (id, worktree) = ctx.registry.kill(&p.session, key).await?;
+    Ok(KillResult { id, worktree })
 }
 
 /// `sessions.wait_any`: the session that has waited longest for a person, at
@@ -189,6 +188,7 @@ mod tests {
             cost_basis: Default::default(),
             waiting_since: since.map(str::to_string),
             pending_inputs: Vec::new(),
+            worktree: None,
         }
     }
 

@@ -17,6 +17,8 @@
 //! Migration 6 adds what a list shows of a session to its row (`summary.rs`)
 //! and fills it from each session's log once, so start-up reads rows, not logs.
 //!
+//! Migration 8 adds a session's git worktree to its row (issue 15).
+//!
 //! A later change to the schema is a new entry at the end of [`MIGRATIONS`],
 //! never an edit of an old one. A store whose version is newer than this build
 //! knows is refused (it may hold what this build would misread or drop).
@@ -112,7 +114,16 @@ pub(super) const MIGRATIONS: &[Migration] = &[
     // 6: what a list shows of a session, in its row, filled from the logs
     // (issue 13: start-up reads an index, not every log).
     &[Step::Sql(summary::SCHEMA), Step::Code(summary::refresh_all)],
+    // 7: reserved for schedules (issue 15, part 1; another branch). Empty here so
+    // that worktrees keep their reserved number; the schedules branch fills it.
+    &[],
+    // 8: a session's git worktree (issue 15).
+    &[Step::Sql(SESSION_WORKTREE)],
 ];
+
+/// Migration 8: the git worktree made for a session, as JSON (`WorktreeInfo`;
+/// NULL: none). In the row, so a session asleep since start-up shows it too.
+const SESSION_WORKTREE: &str = "ALTER TABLE sessions ADD COLUMN worktree TEXT;";
 
 /// Migration 5: the MCP servers `session.create` gave a session, as a JSON array
 /// (NULL: none). Not in the event log: their `env` and `headers` may hold secrets.

@@ -27,10 +27,13 @@ fn session_end(c: &Connection, id: &str) -> Result<Option<(String, u64)>, SqlErr
     .optional()?)
 }
 
+/// How many columns [`ROW_COLUMNS`] has: a query's own columns come after.
+pub(super) const ROW_LEN: usize = 18;
+
 /// The columns [`row`] reads, in its order, for a query on `sessions`.
 pub(super) const ROW_COLUMNS: &str = "id, name, model, cwd, instructions, created_at, updated_at, last_seq, \
      prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, \
-     cost_usd, max_tokens, max_cost_usd, mcp_servers";
+     cost_usd, max_tokens, max_cost_usd, mcp_servers, worktree";
 
 /// A session's row from a query that selected [`ROW_COLUMNS`] first.
 pub(super) fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SessionRow> {
@@ -61,6 +64,10 @@ pub(super) fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SessionRow> {
             .get::<_, Option<String>>(16)?
             .and_then(|t| serde_json::from_str(&t).ok())
             .unwrap_or_default(),
+        // Likewise: unreadable text is a session without a worktree.
+        worktree: r
+            .get::<_, Option<String>>(17)?
+            .and_then(|t| serde_json::from_str(&t).ok()),
     })
 }
 

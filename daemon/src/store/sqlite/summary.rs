@@ -15,7 +15,7 @@ use rusqlite::{Connection, params};
 use tether_shared::{Event, EventKind, SessionState};
 
 use super::error::SqlError;
-use super::reads::{ROW_COLUMNS, row};
+use super::reads::{ROW_COLUMNS, ROW_LEN, row};
 use crate::store::types::IndexEntry;
 
 /// Migration 6: the columns.
@@ -121,12 +121,12 @@ pub(super) fn index(c: &Connection) -> Result<Vec<IndexEntry>, SqlError> {
     let rows = st.query_map([], |r| {
         Ok(IndexEntry {
             row: row(r)?,
-            state: state_from(r.get_ref(17)?.as_str()?),
-            state_at: r.get(18)?,
-            last_error: r.get(19)?,
-            turn_open: r.get(20)?,
-            queued_inputs: r.get::<_, i64>(21)?.max(0) as usize,
-            processes: r.get(22)?,
+            state: state_from(r.get_ref(ROW_LEN)?.as_str()?),
+            state_at: r.get(ROW_LEN + 1)?,
+            last_error: r.get(ROW_LEN + 2)?,
+            turn_open: r.get(ROW_LEN + 3)?,
+            queued_inputs: r.get::<_, i64>(ROW_LEN + 4)?.max(0) as usize,
+            processes: r.get(ROW_LEN + 5)?,
         })
     })?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)

@@ -210,10 +210,11 @@ impl Writer {
                         return Err(StoreError::NameTaken(row.name.clone()).into());
                     }
                     c.execute(
-                        "INSERT INTO sessions (id, name, model, cwd, instructions, created_at, updated_at, last_seq, max_tokens, max_cost_usd, mcp_servers) \
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                        "INSERT INTO sessions (id, name, model, cwd, instructions, created_at, updated_at, last_seq, max_tokens, max_cost_usd, mcp_servers, worktree) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                         params![row.id, row.name, row.model, row.cwd, row.instructions, row.created_at, row.updated_at, row.last_seq as i64,
-                            row.budget.max_tokens.map(|n| n.min(i64::MAX as u64) as i64), row.budget.max_cost_usd, servers_json(&row.mcp_servers)],
+                            row.budget.max_tokens.map(|n| n.min(i64::MAX as u64) as i64), row.budget.max_cost_usd, servers_json(&row.mcp_servers),
+                            worktree_json(row.worktree.as_ref())],
                     )?;
                     insert_events(c, &row.id, &events)?;
                     let mut input = 0;
@@ -508,4 +509,9 @@ fn servers_json(servers: &[tether_shared::protocol::SessionServer]) -> Option<St
         return None;
     }
     serde_json::to_string(servers).ok()
+}
+
+/// A session's worktree as the `worktree` column holds it (NULL: none).
+fn worktree_json(w: Option<&tether_shared::protocol::WorktreeInfo>) -> Option<String> {
+    w.and_then(|w| serde_json::to_string(w).ok())
 }

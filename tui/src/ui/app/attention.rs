@@ -258,6 +258,7 @@ mod tests {
             cost_basis: Default::default(),
             waiting_since: None,
             pending_inputs: Vec::new(),
+            worktree: None,
         }
     }
 

@@ -197,6 +197,7 @@ impl App {
                         max_tokens: None,
                         max_cost_usd: None,
                         mcp_servers: Vec::new(),
+                        worktree: None,
                     };
                     self.outbox.push(ToDaemon::Create(p));
                     form.creating = true;

@@ -36,6 +36,7 @@ fn row(id: &str) -> SessionRow {
         cost_usd: 0.0,
         budget: Default::default(),
         mcp_servers: Vec::new(),
+        worktree: None,
     }
 }
 

@@ -25,6 +25,7 @@ fn row(id: &str, last_seq: u64) -> SessionRow {
         cost_usd: 0.0,
         budget: Default::default(),
         mcp_servers: Vec::new(),
+        worktree: None,
     }
 }
 
