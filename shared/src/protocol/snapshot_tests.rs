@@ -290,6 +290,7 @@ fn methods() -> Vec<(&'static str, String, String)> {
                         ..Default::default()
                     },
                 ],
+                worktree: None,
             }),
             result::<method::SessionCreate>(info()),
         ),
