@@ -128,17 +128,18 @@ pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect) {
             .iter()
             .map(|s| {
                 let state = shown_state(app, s.state);
-                let mut cells = vec![
+                let mut cells: Vec<Line<'static>> = vec![
                     Span::styled(
                         cut_end(&s.name, col(0)),
                         Style::new().add_modifier(Modifier::BOLD),
-                    ),
-                    Span::styled(state.to_string(), state_style(state)),
+                    )
+                    .into(),
+                    Span::styled(state.to_string(), state_style(state)).into(),
                 ];
                 if !narrow {
-                    cells.push(Span::raw(cut_end(&s.model, col(2))));
-                    cells.push(Span::raw(cut_path(&s.cwd, col(3))));
-                    cells.push(Span::raw(app.time_zone.short(&s.updated_at)));
+                    cells.push(Line::raw(cut_end(&s.model, col(2))));
+                    cells.push(directory_cell(s, col(3)));
+                    cells.push(Line::raw(app.time_zone.short(&s.updated_at)));
                 }
                 let n = s.pending_approvals.len();
                 cells.push(if n > 0 {
@@ -146,10 +147,11 @@ pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect) {
                         format!("{n}!"),
                         Style::new().fg(Color::Magenta).add_modifier(Modifier::BOLD),
                     )
+                    .into()
                 } else {
-                    Span::raw("0")
+                    Line::raw("0")
                 });
-                cells.push(Span::raw(if app.live() {
+                cells.push(Line::raw(if app.live() {
                     s.attached_clients.to_string()
                 } else {
                     "?".to_string()
@@ -239,5 +241,22 @@ fn draw_reasons(f: &mut Frame<'_>, app: &App, rows: &[&SessionInfo], offset: usi
             f.render_widget(Paragraph::new(line), Rect::new(x, y + 1, width, 1));
         }
         y += 2;
+    }
+}
+
+/// The DIRECTORY cell: the working directory, or for a session in a git
+/// worktree (issue 15) its branch and then the repository it belongs to.
+fn directory_cell(s: &tether_shared::protocol::SessionInfo, width: usize) -> Line<'static> {
+    match &s.worktree {
+        None => Line::raw(cut_path(&s.cwd, width)),
+        Some(w) => {
+            let branch = cut_end(&w.branch, width);
+            let room = width.saturating_sub(Span::raw(&branch).width() + 1);
+            let mut spans = vec![Span::styled(branch, Style::new().fg(Color::Cyan))];
+            if room > 0 {
+                spans.push(Span::raw(format!(" {}", cut_path(&w.repo, room))));
+            }
+            Line::from(spans)
+        }
     }
 }

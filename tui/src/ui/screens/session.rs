@@ -167,8 +167,10 @@ fn draw_status(f: &mut Frame<'_>, app: &App, v: &SessionView, area: Rect) {
             Style::new().fg(Color::Yellow),
         ));
     } else {
-        // Segments in order of importance; the least important drop first when
-        // the terminal is narrow, so what matters is never cut mid-word.
+        // Segments in order of importance (the lower the number, the more
+        // important); the least important drop first when the terminal is
+        // narrow, so what matters is never cut mid-word. A git worktree's
+        // branch (issue 15) counts for more than the model.
         let gray = Style::new().fg(Color::Gray);
         let mut segments: Vec<(u8, Span<'static>)> = vec![
             (
@@ -178,15 +180,21 @@ fn draw_status(f: &mut Frame<'_>, app: &App, v: &SessionView, area: Rect) {
                     Style::new().fg(Color::DarkGray),
                 ),
             ),
-            (6, Span::styled(format!(" · {}", i.model), gray)),
-            (7, Span::styled(format!(" · {tokens} tok"), gray)),
-            (9, Span::styled(tools, gray)),
+            (60, Span::styled(format!(" · {}", i.model), gray)),
+            (70, Span::styled(format!(" · {tokens} tok"), gray)),
+            (90, Span::styled(tools, gray)),
         ];
+        if let Some(w) = &i.worktree {
+            segments.push((
+                45,
+                Span::styled(format!(" · {}", w.branch), Style::new().fg(Color::Cyan)),
+            ));
+        }
         // What the session spends: the cache's share of its input, and its cost
         // (against the budget when it has one).
         if i.usage.prompt_tokens > 0 {
             let pct = (crate::render::cache_hit_share(&i.usage) * 100.0).round();
-            segments.push((8, Span::styled(format!(" · cache {pct}%"), gray)));
+            segments.push((80, Span::styled(format!(" · cache {pct}%"), gray)));
         }
         if let Some(cost) = crate::render::status_cost(i) {
             let style = if i.state == tether_shared::SessionState::BudgetExhausted {
@@ -194,7 +202,7 @@ fn draw_status(f: &mut Frame<'_>, app: &App, v: &SessionView, area: Rect) {
             } else {
                 gray
             };
-            segments.push((4, Span::styled(format!(" · {cost}"), style)));
+            segments.push((40, Span::styled(format!(" · {cost}"), style)));
         }
         // How full the model's window is: what decides when the context compacts.
         if let Some(pct) = crate::render::context_percent(i) {
@@ -203,17 +211,17 @@ fn draw_status(f: &mut Frame<'_>, app: &App, v: &SessionView, area: Rect) {
                 80..95 => Style::new().fg(Color::Yellow),
                 _ => Style::new().fg(Color::Red),
             };
-            segments.push((3, Span::styled(format!(" · ctx {pct}%"), style)));
+            segments.push((30, Span::styled(format!(" · ctx {pct}%"), style)));
         }
         if app.live() {
             segments.push((
-                5,
+                50,
                 Span::styled(format!(" · {} attached", i.attached_clients), gray),
             ));
         }
         if i.queued_inputs > 0 {
             segments.push((
-                2,
+                20,
                 Span::styled(
                     format!(" · {} queued", i.queued_inputs),
                     Style::new().fg(Color::Cyan),
@@ -222,7 +230,7 @@ fn draw_status(f: &mut Frame<'_>, app: &App, v: &SessionView, area: Rect) {
         }
         if app.read_only {
             segments.push((
-                1,
+                10,
                 Span::styled(" · read-only", Style::new().fg(Color::Yellow)),
             ));
         }
@@ -239,7 +247,7 @@ fn draw_status(f: &mut Frame<'_>, app: &App, v: &SessionView, area: Rect) {
             }
         }
         // Shown in a fixed order: details first, the detach hint last.
-        let order = [6usize, 3, 7, 8, 4, 9, 5, 2, 1, 0];
+        let order = [60usize, 45, 30, 70, 80, 40, 90, 50, 20, 10, 0];
         for k in order {
             if let Some(pos) = segments.iter().position(|(p, _)| *p as usize == k)
                 && keep[pos]

@@ -107,6 +107,8 @@ snapshot_tests! {
     snapshot_list_cut => list_cut,
     snapshot_status_long_name => status_long_name,
     snapshot_create_error => create_error,
+    snapshot_list_worktree => list_worktree,
+    snapshot_session_worktree => session_worktree,
 }
 
 /// Issue 11: the list with sessions that need you, its approval prompt, the
