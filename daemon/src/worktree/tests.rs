@@ -147,3 +147,45 @@ fn the_remove_command_quotes_what_needs_it() {
         "git -C /r worktree remove --force '/r/my tree' && git -C /r branch -D tether/w"
     );
 }
+
+/// A session that cannot be stored takes its worktree with it: here the store
+/// already has a session of that name that this registry never restored, so
+/// the name passes the registry's check and the store refuses it.
+#[tokio::test]
+async fn a_session_that_cannot_be_stored_leaves_no_worktree_or_branch() {
+    use crate::session::{Registry, SessionShared};
+    use tether_shared::protocol::{CreateParams, WorktreeParams};
+    use tokio_util::sync::CancellationToken;
+
+    let (d, repo) = repo();
+    let state = d.path().join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    std::fs::write(
+        state.join("config.toml"),
+        "default_model = \"local/m\"\n[providers.local]\nkind = \"openai\"\n\
+         base_url = \"http://127.0.0.1:9/v1\"\n",
+    )
+    .unwrap();
+    let params = |worktree| CreateParams {
+        name: Some("w".into()),
+        cwd: repo.display().to_string(),
+        worktree,
+        ..Default::default()
+    };
+    let first = Registry::new(SessionShared::for_tests(&state), CancellationToken::new());
+    first.create(params(None), None).await.unwrap();
+    let second = Registry::new(SessionShared::for_tests(&state), CancellationToken::new());
+    let e = second
+        .create(params(Some(WorktreeParams::default())), None)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("already exists"), "{e}");
+    assert!(!repo.join(".tether/worktrees/w").exists(), "the worktree is gone");
+    assert_eq!(git(&repo, &["branch", "--list", "tether/w"]), "");
+    assert!(
+        !git(&repo, &["worktree", "list"]).contains(".tether"),
+        "git forgot it too"
+    );
+    first.stop_all().await;
+    second.stop_all().await;
+}
