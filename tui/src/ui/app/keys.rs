@@ -9,6 +9,7 @@ use super::state::{ATTACH_PAGE, App, Screen};
 use crate::ui::conn::ToDaemon;
 use crate::ui::keymap::{Action, Context, Key};
 use crate::ui::modals::create::expand_dir;
+use crate::ui::modals::create::{FOCUSES, WORKTREE};
 use crate::ui::modals::{CreateForm, Modal};
 use crate::ui::widgets::line_input::{Edit, LineInput};
 
@@ -180,8 +181,10 @@ impl App {
             },
             Modal::Create(form) => match ev.code {
                 KeyCode::Esc => self.modal = None,
-                KeyCode::Tab | KeyCode::Down => form.focus = (form.focus + 1) % 3,
-                KeyCode::BackTab | KeyCode::Up => form.focus = (form.focus + 2) % 3,
+                KeyCode::Tab | KeyCode::Down => form.focus = (form.focus + 1) % FOCUSES,
+                KeyCode::BackTab | KeyCode::Up => {
+                    form.focus = (form.focus + FOCUSES - 1) % FOCUSES;
+                }
                 // One request at a time: the form waits for its answer.
                 KeyCode::Enter if form.creating => {}
                 KeyCode::Enter => {
@@ -197,14 +200,19 @@ impl App {
                         max_tokens: None,
                         max_cost_usd: None,
                         mcp_servers: Vec::new(),
-                        worktree: None,
+                        worktree: form
+                            .worktree
+                            .then(tether_shared::protocol::WorktreeParams::default),
                     };
                     self.outbox.push(ToDaemon::Create(p));
                     form.creating = true;
                     form.error = None;
                 }
+                KeyCode::Char(' ') if form.focus == WORKTREE => form.worktree = !form.worktree,
                 _ => {
-                    form.fields[form.focus].on_key(&ev);
+                    if let Some(field) = form.fields.get_mut(form.focus) {
+                        field.on_key(&ev);
+                    }
                 }
             },
             // Their keys are in `switch.rs` and `review.rs`.

@@ -1,6 +1,7 @@
-//! The new-session form: a name, a directory and a first message. It stays
-//! open until the daemon has created the session; when it cannot, the form
-//! keeps what was typed and shows why.
+//! The new-session form: a name, a directory, a first message and whether the
+//! session works in a git worktree of its own (issue 15). It stays open until
+//! the daemon has created the session; when it cannot, the form keeps what was
+//! typed and shows why.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -16,13 +17,22 @@ use crate::ui::widgets::line_input::LineInput;
 pub struct CreateForm {
     /// Name, directory, first message.
     pub fields: [LineInput; 3],
-    /// The focused field.
+    /// The focused field: 0 to 2 for `fields`, [`WORKTREE`] for the worktree switch.
     pub focus: usize,
+    /// Work in a new git worktree of the directory's repository, on branch
+    /// `tether/NAME` (`new --worktree`).
+    pub worktree: bool,
     /// Sent; waiting for the daemon's answer.
     pub creating: bool,
     /// Why the last try failed (the daemon's message).
     pub error: Option<String>,
 }
+
+/// The focus of the worktree switch (after the three text fields).
+pub const WORKTREE: usize = 3;
+
+/// How many places the focus moves between.
+pub const FOCUSES: usize = 4;
 
 /// The directory field as the daemon gets it: empty is `cwd`; `~` and `~/…`
 /// start at `home`; a relative path starts at `cwd` (the daemon runs elsewhere).
@@ -83,6 +93,7 @@ pub fn draw(f: &mut Frame<'_>, form: &CreateForm, cwd: &str, area: Rect) {
             value,
         ]));
     }
+    lines.push(worktree_line(form));
     lines.push(Line::default());
     lines.extend(error);
     lines.push(Line::from(Span::styled(
@@ -102,6 +113,32 @@ pub fn draw(f: &mut Frame<'_>, form: &CreateForm, cwd: &str, area: Rect) {
             .wrap(Wrap { trim: false }),
         r,
     );
+}
+
+/// The worktree switch, and the branch the session will get when it is on.
+fn worktree_line(form: &CreateForm) -> Line<'static> {
+    let focused = form.focus == WORKTREE;
+    let label = if focused {
+        Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)
+    } else {
+        Style::new()
+    };
+    let gray = Style::new().fg(Color::DarkGray);
+    let mut spans = vec![Span::styled("worktree  ", label)];
+    if form.worktree {
+        let name = form.fields[0].text().trim();
+        let branch = if name.is_empty() {
+            "tether/NAME".to_string()
+        } else {
+            format!("tether/{name}")
+        };
+        spans.push(Span::raw("[x] new branch "));
+        spans.push(Span::styled(branch, Style::new().fg(Color::Cyan)));
+    } else {
+        spans.push(Span::raw("[ ] "));
+        spans.push(Span::styled("(Space: a git worktree)", gray));
+    }
+    Line::from(spans)
 }
 
 #[cfg(test)]

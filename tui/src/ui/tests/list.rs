@@ -130,6 +130,33 @@ fn an_empty_create_form_uses_the_current_directory() {
 }
 
 #[test]
+fn the_worktree_switch_asks_for_a_worktree_and_text_keys_do_not_flip_it() {
+    let mut app = scene::list();
+    press(&mut app, KeyCode::Char('n'));
+    type_str(&mut app, "demo");
+    for _ in 0..3 {
+        press(&mut app, KeyCode::Tab);
+    }
+    // Only Space flips it; other keys there type nowhere.
+    type_str(&mut app, "yx");
+    if let Some(Modal::Create(form)) = &app.modal {
+        assert!(!form.worktree);
+        assert_eq!(form.fields[0].text(), "demo");
+    }
+    press(&mut app, KeyCode::Char(' '));
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(
+        app.outbox,
+        vec![ToDaemon::Create(CreateParams {
+            name: Some("demo".into()),
+            cwd: CWD.into(),
+            worktree: Some(tether_shared::protocol::WorktreeParams::default()),
+            ..Default::default()
+        })]
+    );
+}
+
+#[test]
 fn esc_cancels_the_create_form() {
     let mut app = scene::list();
     press(&mut app, KeyCode::Char('n'));

@@ -109,6 +109,7 @@ snapshot_tests! {
     snapshot_create_error => create_error,
     snapshot_list_worktree => list_worktree,
     snapshot_session_worktree => session_worktree,
+    snapshot_create_worktree => create_worktree,
 }
 
 /// Issue 11: the list with sessions that need you, its approval prompt, the
