@@ -142,7 +142,10 @@ async fn a_session_gets_its_own_worktree_and_kill_keeps_uncommitted_work() {
     assert!(out.contains("branch -D tether/W"), "{out}");
     assert!(cwd.join("notes.txt").exists(), "the work is still there");
     assert!(branches(&repo).contains(&"tether/W".to_string()));
-    assert!(ls(&env).await.is_empty(), "the session is gone all the same");
+    assert!(
+        ls(&env).await.is_empty(),
+        "the session is gone all the same"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -180,11 +183,31 @@ async fn base_picks_the_branch_and_the_kill_result_says_what_was_done() {
         git(&repo, &["rev-parse", "dev"])
     );
     assert!(cwd.join("dev.txt").exists());
-    assert_eq!(s["worktree"]["base_commit"], git(&repo, &["rev-parse", "dev"]));
+    assert_eq!(
+        s["worktree"]["base_commit"],
+        git(&repo, &["rev-parse", "dev"])
+    );
     // Merged into `dev`'s history already: nothing would be lost.
     let out = env.ok(&["kill", "from-dev"]).await;
     assert!(out.contains("removed worktree"), "{out}");
     assert!(!cwd.exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_generated_name_skips_the_branch_of_a_kept_worktree() {
+    let (_model, env) = TestEnv::started("").await;
+    let repo = repo(&env);
+    let repo_s = repo.display().to_string();
+    let name = env.ok(&["new", "--worktree", "-d", "-C", &repo_s]).await;
+    assert_eq!(name.trim(), "proj", "named after the repository");
+    let s = session(&env, "proj").await;
+    let cwd = assert_worktree_of(&repo, &s, "proj");
+    std::fs::write(cwd.join("wip.txt"), "w").unwrap();
+    assert!(env.ok(&["kill", "proj"]).await.contains("kept worktree"));
+    // `proj` is free again as a session name, but its branch is kept.
+    let name = env.ok(&["new", "--worktree", "-d", "-C", &repo_s]).await;
+    assert_eq!(name.trim(), "proj-2");
+    assert_worktree_of(&repo, &session(&env, "proj-2").await, "proj-2");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -197,7 +220,10 @@ async fn worktrees_dir_puts_them_under_the_repository_name() {
     let s = new_in(&env, &repo, "elsewhere", &[]).await;
     let cwd = assert_worktree_of(&repo, &s, "elsewhere");
     assert_eq!(cwd, trees_dir.join("proj").join("elsewhere"));
-    assert!(!repo.join(".tether").exists(), "nothing inside the repository");
+    assert!(
+        !repo.join(".tether").exists(),
+        "nothing inside the repository"
+    );
     env.ok(&["kill", "elsewhere"]).await;
     assert!(!cwd.exists());
 }
@@ -225,18 +251,24 @@ async fn each_error_is_one_clear_line_and_creates_nothing() {
             &["-n", "b", "-C", &repo_s, "--base", "no-such-branch"],
             "base branch \"no-such-branch\" not found",
         ),
-        (
-            &["-n", "blocked", "-C", &repo_s],
-            "worktree path",
-        ),
+        (&["-n", "blocked", "-C", &repo_s], "worktree path"),
     ];
     for (args, says) in cases {
         let mut all = vec!["new", "--worktree", "-d"];
         all.extend_from_slice(args);
         let out = env.run(&all).await;
         assert_eq!(out.code, 1, "{all:?}: {}", out.stderr);
-        assert!(out.stderr.contains(says), "{all:?} says {says:?}: {}", out.stderr);
-        assert_eq!(out.stderr.trim().lines().count(), 1, "one line: {}", out.stderr);
+        assert!(
+            out.stderr.contains(says),
+            "{all:?} says {says:?}: {}",
+            out.stderr
+        );
+        assert_eq!(
+            out.stderr.trim().lines().count(),
+            1,
+            "one line: {}",
+            out.stderr
+        );
         assert!(out.stdout.is_empty(), "{}", out.stdout);
     }
     assert!(ls(&env).await.is_empty(), "no session was created");
@@ -246,7 +278,9 @@ async fn each_error_is_one_clear_line_and_creates_nothing() {
         "no branch was left behind"
     );
     // --base needs --worktree (bad usage).
-    let out = env.run(&["new", "-d", "--base", "dev", "-C", &repo_s]).await;
+    let out = env
+        .run(&["new", "-d", "--base", "dev", "-C", &repo_s])
+        .await;
     assert_eq!(out.code, 2, "{}", out.stderr);
 }
 
@@ -261,7 +295,15 @@ async fn without_git_the_error_says_so() {
     env.env.push(("PATH".into(), empty.display().to_string()));
     env.start_daemon().await;
     let out = env
-        .run(&["new", "--worktree", "-d", "-n", "w", "-C", &repo.display().to_string()])
+        .run(&[
+            "new",
+            "--worktree",
+            "-d",
+            "-n",
+            "w",
+            "-C",
+            &repo.display().to_string(),
+        ])
         .await;
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(out.stderr.contains("needs git"), "{}", out.stderr);
@@ -275,6 +317,8 @@ async fn the_worktree_survives_a_restart_in_ls_asleep_or_awake() {
     let repo = repo(&env);
     let before = new_in(&env, &repo, "W", &[]).await;
     let cwd = assert_worktree_of(&repo, &before, "W");
+    let asleep = new_in(&env, &repo, "asleep", &[]).await;
+    let asleep_dir = assert_worktree_of(&repo, &asleep, "asleep");
     env.kill9().await;
     env.start_daemon().await;
     // Restored from the index: asleep (it has no work), its worktree from the row.
@@ -284,6 +328,11 @@ async fn the_worktree_survives_a_restart_in_ls_asleep_or_awake() {
     let after = session(&env, "W").await;
     assert_eq!(after["worktree"], before["worktree"], "{after}");
     assert_eq!(after["cwd"], before["cwd"]);
+    // Killed while asleep: its clean worktree goes all the same.
+    let out = env.ok(&["kill", "asleep"]).await;
+    assert!(out.contains("removed worktree"), "{out}");
+    assert!(!asleep_dir.exists());
+    assert!(!branches(&repo).contains(&"tether/asleep".to_string()));
     // Woken by a message, still the same.
     model.push(Reply::text("awake"));
     env.ok(&["send", "W", "wake up"]).await;

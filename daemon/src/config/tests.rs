@@ -469,7 +469,10 @@ fn a_file_without_a_sessions_table_loads() {
 fn worktrees_dir_is_absolute_or_from_home_and_a_relative_one_is_refused() {
     assert_eq!(p("").unwrap().worktrees_dir, None);
     let c = p("[worktrees]\ndir = \"/srv/trees\"\n").unwrap();
-    assert_eq!(c.worktrees_dir, Some(std::path::PathBuf::from("/srv/trees")));
+    assert_eq!(
+        c.worktrees_dir,
+        Some(std::path::PathBuf::from("/srv/trees"))
+    );
     if let Some(home) = std::env::var_os("HOME") {
         let c = p("[worktrees]\ndir = \"~/trees\"\n").unwrap();
         assert_eq!(

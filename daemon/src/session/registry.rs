@@ -8,9 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use tether_shared::protocol::{
-    CreateParams, ForkParams, KillResult, SessionInfo, WorktreeOutcome,
-};
+use tether_shared::protocol::{CreateParams, ForkParams, KillResult, SessionInfo, WorktreeOutcome};
 use tether_shared::{Delivery, Event, EventKind, SessionState};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
@@ -127,28 +125,7 @@ impl Registry {
     }
 
     fn free_name(&self, cwd: &str) -> String {
-        let base: String = Path::new(cwd)
-            .file_name()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default()
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
-                    c
-                } else {
-                    '-'
-                }
-            })
-            .collect::<String>()
-            .trim_start_matches('-')
-            .chars()
-            .take(48)
-            .collect();
-        let base = if base.is_empty() {
-            "session".to_string()
-        } else {
-            base
-        };
+        let base = name_base(cwd);
         let taken = |n: &str| self.slots().name_taken(n);
         if !taken(&base) {
             return base;
@@ -157,6 +134,23 @@ impl Registry {
             .map(|i| format!("{base}-{i}"))
             .find(|n| !taken(n))
             .unwrap_or(base)
+    }
+
+    /// A free name for a session that gets a worktree (issue 15): also one whose
+    /// branch `tether/NAME` is not in the repository yet (a worktree kept by an
+    /// earlier kill keeps its branch).
+    async fn free_worktree_name(&self, cwd: &str) -> String {
+        let base = name_base(cwd);
+        let candidates =
+            std::iter::once(base.clone()).chain((2..1000).map(|i| format!("{base}-{i}")));
+        for n in candidates {
+            if !self.slots().name_taken(&n)
+                && !crate::worktree::branch_exists(Path::new(cwd), &n).await
+            {
+                return n;
+            }
+        }
+        self.free_name(cwd)
     }
 
     /// Creates a session (and sends its first message, if given). The first
@@ -198,6 +192,7 @@ impl Registry {
                 }
                 n
             }
+            None if params.worktree.is_some() => self.free_worktree_name(&params.cwd).await,
             None => self.free_name(&params.cwd),
         };
         // Made under the lock, once the name is sure: the name is the branch's.
@@ -498,5 +493,32 @@ impl Registry {
         self.stopping.store(true, Ordering::SeqCst);
         let handles = self.slots().awake();
         futures::future::join_all(handles.iter().map(|h| h.stop())).await;
+    }
+}
+
+/// The name a session in `cwd` is given when it asks for none: the
+/// directory's last part, in the characters a name may have.
+fn name_base(cwd: &str) -> String {
+    let base: String = Path::new(cwd)
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect::<String>()
+        .trim_start_matches('-')
+        .chars()
+        .take(48)
+        .collect();
+    if base.is_empty() {
+        "session".to_string()
+    } else {
+        base
     }
 }

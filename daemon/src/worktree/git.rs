@@ -88,8 +88,9 @@ pub(super) async fn ok(dir: &Path, args: &[&str]) -> Result<String, WorktreeErro
 /// `s` quoted for a POSIX shell when it needs it (for a command shown to the user).
 pub(super) fn shell_quote(s: &str) -> String {
     let plain = !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | '-' | ':' | '@' | '+' | ','));
+        && s.chars().all(|c| {
+            c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | '-' | ':' | '@' | '+' | ',')
+        });
     if plain {
         s.to_string()
     } else {

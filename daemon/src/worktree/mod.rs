@@ -29,7 +29,9 @@ pub enum WorktreeError {
     #[error("the repository {0} has no commit yet; commit once, or give --base")]
     NoCommit(String),
     /// The branch the session would get exists already.
-    #[error("branch {branch} already exists in {repo}; pick another session name with -n, or delete it: git -C {repo} branch -D {branch}")]
+    #[error(
+        "branch {branch} already exists in {repo}; pick another session name with -n, or delete it: git -C {repo} branch -D {branch}"
+    )]
     BranchExists {
         /// `tether/NAME`.
         branch: String,
@@ -61,6 +63,16 @@ pub enum WorktreeError {
 /// The branch of session `name`'s worktree.
 pub fn branch_of(name: &str) -> String {
     format!("tether/{name}")
+}
+
+/// Whether the repository that holds `dir` has the branch session `name`'s
+/// worktree would get (false when `dir` is in no repository, or git is missing:
+/// [`create`] says so then).
+pub async fn branch_exists(dir: &Path, name: &str) -> bool {
+    let full = format!("refs/heads/{}", branch_of(name));
+    git::run(dir, &["rev-parse", "--verify", "--quiet", &full])
+        .await
+        .is_ok_and(|o| o.ok)
 }
 
 /// Makes the worktree of session `name` for the repository that holds `cwd`,
@@ -173,7 +185,8 @@ async fn exclude_tether_dir(repo: &Path) {
         new.push('\n');
     }
     new.push_str("# tether's worktrees (tether new --worktree)\n/.tether/\n");
-    let written = std::fs::create_dir_all(common.join("info")).and_then(|_| std::fs::write(&file, new));
+    let written =
+        std::fs::create_dir_all(common.join("info")).and_then(|_| std::fs::write(&file, new));
     if let Err(e) = written {
         warn!(file = %file.display(), error = %e, "cannot add /.tether/ to the exclude file");
     }
@@ -219,7 +232,12 @@ async fn inspect(w: &WorktreeInfo) -> Result<Verdict, WorktreeError> {
     let here = if path.is_dir() {
         let status = git::ok(
             path,
-            &["status", "--porcelain", "--untracked-files=all", "--ignore-submodules=none"],
+            &[
+                "status",
+                "--porcelain",
+                "--untracked-files=all",
+                "--ignore-submodules=none",
+            ],
         )
         .await?;
         let changed = status.lines().filter(|l| !l.trim().is_empty()).count();

@@ -100,10 +100,18 @@ async fn each_error_says_what_is_wrong() {
     assert!(matches!(e, WorktreeError::NotARepo(_)), "{e}");
     git(&repo, &["branch", "tether/taken"]);
     let e = create(&repo, "taken", None, None).await.unwrap_err();
-    assert!(e.to_string().contains("branch tether/taken already exists"), "{e}");
+    assert!(
+        e.to_string().contains("branch tether/taken already exists"),
+        "{e}"
+    );
     let e = create(&repo, "w", Some("nope"), None).await.unwrap_err();
-    assert!(e.to_string().contains("base branch \"nope\" not found"), "{e}");
-    let e = create(&repo, "w", Some("--orphan"), None).await.unwrap_err();
+    assert!(
+        e.to_string().contains("base branch \"nope\" not found"),
+        "{e}"
+    );
+    let e = create(&repo, "w", Some("--orphan"), None)
+        .await
+        .unwrap_err();
     assert!(matches!(e, WorktreeError::BaseNotFound { .. }), "{e}");
     std::fs::create_dir_all(repo.join(".tether/worktrees/w")).unwrap();
     let e = create(&repo, "w", None, None).await.unwrap_err();
@@ -180,7 +188,10 @@ async fn a_session_that_cannot_be_stored_leaves_no_worktree_or_branch() {
         .await
         .unwrap_err();
     assert!(e.to_string().contains("already exists"), "{e}");
-    assert!(!repo.join(".tether/worktrees/w").exists(), "the worktree is gone");
+    assert!(
+        !repo.join(".tether/worktrees/w").exists(),
+        "the worktree is gone"
+    );
     assert_eq!(git(&repo, &["branch", "--list", "tether/w"]), "");
     assert!(
         !git(&repo, &["worktree", "list"]).contains(".tether"),

@@ -68,7 +68,12 @@ fn a_summary_with_a_worktree() {
         worktree: None,
         ..info
     };
-    assert!(serde_json::to_value(&plain).unwrap().get("worktree").is_none());
+    assert!(
+        serde_json::to_value(&plain)
+            .unwrap()
+            .get("worktree")
+            .is_none()
+    );
 }
 
 #[test]

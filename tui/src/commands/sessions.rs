@@ -136,7 +136,7 @@ pub(super) async fn new(args: NewArgs, target: &Target) -> anyhow::Result<u8> {
         mcp_servers: Vec::new(),
         worktree: args
             .worktree
-            .then(|| tether_shared::protocol::WorktreeParams { base: args.base }),
+            .then_some(tether_shared::protocol::WorktreeParams { base: args.base }),
     };
     let (info, c) =
         mutate_on::<method::SessionCreate>(target, first, &params, args.key, "`tether ls`").await?;
