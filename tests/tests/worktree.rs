@@ -343,3 +343,33 @@ async fn the_worktree_survives_a_restart_in_ls_asleep_or_awake() {
     let out = env.ok(&["kill", "W"]).await;
     assert!(out.contains("kept worktree"), "{out}");
 }
+
+/// Through `--host` the remote daemon runs git on its own machine: the same
+/// worktree, the same kill.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn through_host_the_remote_daemon_makes_and_removes_the_worktree() {
+    let (_here_model, mut here) = TestEnv::started("").await;
+    let (_model, there) = TestEnv::started("").await;
+    let _ssh = tether_tests::fakessh::FakeSsh::to(&mut here, &there);
+    let repo = repo(&there);
+    let repo_s = repo.display().to_string();
+    let name = here
+        .ok(&[
+            "--host",
+            "box",
+            "new",
+            "--worktree",
+            "-n",
+            "far",
+            "-C",
+            &repo_s,
+            "-d",
+        ])
+        .await;
+    assert_eq!(name.trim(), "far");
+    let s = session(&there, "far").await;
+    let cwd = assert_worktree_of(&repo, &s, "far");
+    let out = here.ok(&["--host", "box", "kill", "far"]).await;
+    assert!(out.contains("removed worktree"), "{out}");
+    assert!(!cwd.exists());
+}
