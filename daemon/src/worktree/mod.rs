@@ -30,7 +30,7 @@ pub enum WorktreeError {
     NoCommit(String),
     /// The branch the session would get exists already.
     #[error(
-        "branch {branch} already exists in {repo}; pick another session name with -n, or delete it: git -C {repo} branch -D {branch}"
+        "branch {branch} already exists in {repo}; pick another session name with -n (`git worktree list` shows where it is checked out; `git branch -D {branch}` deletes it)"
     )]
     BranchExists {
         /// `tether/NAME`.
