@@ -11,6 +11,7 @@
 //! - `types.rs`: the params and result objects.
 //! - `answer.rs`: `session.answer`'s params and result (issue 14).
 //! - `mcp_auth.rs`: OAuth logins for HTTP tool servers.
+//! - `schedule.rs`: schedules and file triggers (issue 15).
 //! - `limits.rs`: the version, the request-key rules and the frame caps.
 
 mod answer;
@@ -18,6 +19,7 @@ mod envelope;
 mod limits;
 mod mcp_auth;
 pub mod requests;
+mod schedule;
 mod types;
 
 pub use answer::{AnswerParams, AnswerResult};
@@ -26,6 +28,7 @@ pub use limits::{
     KEY_PARAM, KEY_TTL_S, MAX_KEY_LEN, MAX_REQUEST_FRAME, MAX_RESPONSE_FRAME, PROTOCOL_VERSION,
 };
 pub use mcp_auth::*;
+pub use schedule::*;
 /// The table under the name the method-name constants always had
 /// (`method::SESSION_SEND`), next to the types (`method::SessionSend`).
 pub use requests as method;
@@ -40,6 +43,8 @@ mod snapshot_events;
 mod snapshot_mcp_auth;
 #[cfg(test)]
 mod snapshot_prompts;
+#[cfg(test)]
+mod snapshot_schedule;
 #[cfg(test)]
 mod snapshot_tests;
 #[cfg(test)]
