@@ -45,6 +45,52 @@ pub fn duration_text(secs: u64) -> String {
     format!("{secs}s")
 }
 
+/// The longest `every` period: 366 days.
+pub const MAX_EVERY_S: u64 = 366 * 86_400;
+
+/// Parses a duration such as `90s`, `15m`, `2h`, `1d` or `1h30m` into seconds.
+/// A bare number is refused: the unit is what makes a schedule readable.
+pub fn parse_duration(text: &str) -> Result<u64, String> {
+    let bad = || {
+        format!("bad duration {text:?}: use a number with a unit, like 90s, 15m, 2h, 1d or 1h30m")
+    };
+    let t = text.trim();
+    if t.is_empty() {
+        return Err(bad());
+    }
+    let mut total: u64 = 0;
+    let mut digits = String::new();
+    for c in t.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3_600,
+            'd' => 86_400,
+            _ => return Err(bad()),
+        };
+        let n: u64 = digits.parse().map_err(|_| bad())?;
+        digits.clear();
+        total = n
+            .checked_mul(unit)
+            .and_then(|v| total.checked_add(v))
+            .ok_or_else(bad)?;
+    }
+    if !digits.is_empty() {
+        return Err(bad());
+    }
+    if total == 0 {
+        return Err(format!("bad duration {text:?}: it must be at least 1s"));
+    }
+    if total > MAX_EVERY_S {
+        return Err(format!("bad duration {text:?}: at most 366d"));
+    }
+    Ok(total)
+}
+
 /// `schedule.add` params.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScheduleAddParams {
@@ -124,4 +170,31 @@ pub struct ScheduleInfo {
     pub last_outcome: Option<String>,
     /// How many of its firings delivered a message.
     pub fired: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s"), Ok(90));
+        assert_eq!(parse_duration("15m"), Ok(900));
+        assert_eq!(parse_duration("2h"), Ok(7_200));
+        assert_eq!(parse_duration("1d"), Ok(86_400));
+        assert_eq!(parse_duration("1h30m"), Ok(5_400));
+        assert_eq!(parse_duration(" 2s "), Ok(2));
+        for bad in ["", "90", "5x", "m", "1.5h", "-5m", "h2"] {
+            assert!(
+                parse_duration(bad).unwrap_err().starts_with("bad duration"),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            parse_duration("0s").unwrap_err(),
+            "bad duration \"0s\": it must be at least 1s"
+        );
+        assert!(parse_duration("400d").unwrap_err().contains("at most 366d"));
+        assert!(parse_duration("99999999999999999999s").is_err());
+    }
 }

@@ -87,9 +87,12 @@ pub(crate) async fn kill(
     let ctx = &peer.ctx;
     let info = ctx.registry.info(&p.session)?;
     peer.writable(&info.id, &info.name)?;
-    Ok(KillResult {
-        id: ctx.registry.kill(&p.session, key).await?,
-    })
+    let id = ctx.registry.kill(&p.session, key).await?;
+    // The store deleted its schedules with it.
+    if let Some(s) = ctx.schedules.get() {
+        s.forget_session(&id);
+    }
+    Ok(KillResult { id })
 }
 
 /// `sessions.wait_any`: the session that has waited longest for a person, at

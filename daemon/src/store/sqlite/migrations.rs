@@ -17,6 +17,8 @@
 //! Migration 6 adds what a list shows of a session to its row (`summary.rs`)
 //! and fills it from each session's log once, so start-up reads rows, not logs.
 //!
+//! Migration 7 adds schedules and file triggers (issue 15, `schedules.rs`).
+//!
 //! A later change to the schema is a new entry at the end of [`MIGRATIONS`],
 //! never an edit of an old one. A store whose version is newer than this build
 //! knows is refused (it may hold what this build would misread or drop).
@@ -112,6 +114,8 @@ pub(super) const MIGRATIONS: &[Migration] = &[
     // 6: what a list shows of a session, in its row, filled from the logs
     // (issue 13: start-up reads an index, not every log).
     &[Step::Sql(summary::SCHEMA), Step::Code(summary::refresh_all)],
+    // 7: schedules and file triggers, and which schedule sent an input (issue 15).
+    &[Step::Sql(super::schedules::SCHEMA)],
 ];
 
 /// Migration 5: the MCP servers `session.create` gave a session, as a JSON array
