@@ -6,8 +6,10 @@ use tether_shared::rules::{ApprovalRule, RuleScope};
 use tether_shared::{Event, EventKind, Usage};
 
 mod list;
+mod schedules;
 use list::context_percent_of;
 pub use list::{ListRow, list_table};
+pub use schedules::{schedule_time, schedules};
 
 /// Collapses whitespace and cuts to `max` characters with an ellipsis.
 pub fn one_line(s: &str, max: usize) -> String {
