@@ -331,16 +331,25 @@ pub enum ScheduleAction {
     Rm {
         /// The schedule's id (`tether schedule ls`).
         id: u64,
+        /// Print the schedule as JSON (as `schedule ls --json` prints one).
+        #[arg(long)]
+        json: bool,
     },
     /// Pause a schedule: it does not fire until resumed.
     Pause {
         /// The schedule's id.
         id: u64,
+        /// Print the schedule as JSON (as `schedule ls --json` prints one).
+        #[arg(long)]
+        json: bool,
     },
     /// Resume a paused schedule: it fires next at its rule's next time from now.
     Resume {
         /// The schedule's id.
         id: u64,
+        /// Print the schedule as JSON (as `schedule ls --json` prints one).
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -372,7 +381,7 @@ pub struct ScheduleAddArgs {
     #[arg(long = "on-change", value_name = "GLOB")]
     pub on_change: Option<String>,
     /// The time zone of --cron: an IANA name such as Europe/Berlin or UTC.
-    #[arg(long, value_name = "TZ", requires = "cron")]
+    #[arg(long, value_name = "TZ")]
     pub tz: Option<String>,
     /// What a firing does while a turn runs: queue (a turn of its own after it,
     /// at most one waiting per schedule) or steer (joins it).

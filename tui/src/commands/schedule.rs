@@ -2,7 +2,8 @@
 
 use tether_shared::Delivery;
 use tether_shared::protocol::{
-    ScheduleAddParams, ScheduleListParams, ScheduleRef, ScheduleRule, method, parse_duration,
+    ScheduleAddParams, ScheduleInfo, ScheduleListParams, ScheduleRef, ScheduleRule, method,
+    parse_duration,
 };
 
 use super::output::{print_json, print_out};
@@ -15,39 +16,56 @@ pub(super) async fn run(target: &Target, action: ScheduleAction) -> anyhow::Resu
     match action {
         ScheduleAction::Add(args) => add(target, args).await,
         ScheduleAction::Ls { name, json } => list(target, name, json).await,
-        ScheduleAction::Rm { id } => {
+        ScheduleAction::Rm { id, json } => {
             let p = ScheduleRef { id };
             let (s, _) = mutate::<method::ScheduleRemove>(target, &p, None, CHECK).await?;
-            println!("removed schedule {}: {} for {}", s.id, s.rule_text, s.session_name);
-            Ok(0)
+            said(&s, json, "removed")
         }
-        ScheduleAction::Pause { id } => {
+        ScheduleAction::Pause { id, json } => {
             let p = ScheduleRef { id };
             let (s, _) = mutate::<method::SchedulePause>(target, &p, None, CHECK).await?;
-            println!("paused schedule {}: {} for {}", s.id, s.rule_text, s.session_name);
-            Ok(0)
+            said(&s, json, "paused")
         }
-        ScheduleAction::Resume { id } => {
+        ScheduleAction::Resume { id, json } => {
             let p = ScheduleRef { id };
             let (s, _) = mutate::<method::ScheduleResume>(target, &p, None, CHECK).await?;
-            println!(
-                "resumed schedule {}: {} for {}{}",
-                s.id,
-                s.rule_text,
-                s.session_name,
-                s.next_run
-                    .map(|n| format!(", next run {}", crate::render::schedule_time(&n)))
-                    .unwrap_or_default()
-            );
-            Ok(0)
+            said(&s, json, "resumed")
         }
     }
+}
+
+/// Prints what a change did: the schedule as JSON, or a line.
+fn said(s: &ScheduleInfo, json: bool, what: &str) -> anyhow::Result<u8> {
+    if json {
+        print_json(s)?;
+    } else {
+        println!("{what} {}", line(s));
+    }
+    Ok(0)
+}
+
+/// `schedule ID: RULE for SESSION, next run TIME`.
+fn line(s: &ScheduleInfo) -> String {
+    format!(
+        "schedule {}: {} for {}{}",
+        s.id,
+        s.rule_text,
+        s.session_name,
+        s.next_run
+            .as_deref()
+            .map(|n| format!(", next run {}", crate::render::schedule_time(n)))
+            .unwrap_or_default()
+    )
 }
 
 /// How a person checks whether a change took effect.
 const CHECK: &str = "`tether schedule ls`";
 
 async fn add(target: &Target, args: ScheduleAddArgs) -> anyhow::Result<u8> {
+    if args.tz.is_some() && args.cron.is_none() {
+        eprintln!("tether: --tz applies only to --cron");
+        return Ok(2);
+    }
     let rule = match (args.every, args.cron, args.on_change) {
         (Some(d), _, _) => match parse_duration(&d) {
             Ok(secs) => ScheduleRule::Every(secs),
@@ -79,15 +97,7 @@ async fn add(target: &Target, args: ScheduleAddArgs) -> anyhow::Result<u8> {
     if args.json {
         print_json(&s)?;
     } else {
-        println!(
-            "schedule {}: {} for {}{}",
-            s.id,
-            s.rule_text,
-            s.session_name,
-            s.next_run
-                .map(|n| format!(", next run {}", crate::render::schedule_time(&n)))
-                .unwrap_or_default()
-        );
+        println!("{}", line(&s));
     }
     Ok(0)
 }
