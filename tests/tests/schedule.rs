@@ -403,3 +403,27 @@ async fn schedule_ls_json_shape() {
     assert!(table.starts_with("ID"), "{table}");
     assert!(table.contains("every 1s steer") && table.contains("on change src/**/*.rs"), "{table}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scheduled_session_sleeps_between_firings_and_wakes_to_fire() {
+    let (_model, env) = TestEnv::started("[sessions]\nsleep_after_s = 0.2\n").await;
+    env.ok(&["new", "-d", "-n", "napper"]).await;
+    let awake = || async {
+        let st: Value =
+            serde_json::from_str(&env.ok(&["daemon", "status", "--json"]).await).unwrap();
+        st["awake_sessions"].as_u64().unwrap()
+    };
+    env.wait_until("the session to fall asleep", Duration::from_secs(10), || async {
+        awake().await == 0
+    })
+    .await;
+    let id = add(&env, &["napper", "--every", "3s", "tick"]).await;
+    assert_eq!(awake().await, 0, "adding a schedule does not wake it");
+    until_fired(&env, id, 1, Duration::from_secs(6)).await;
+    env.wait_until("the session to sleep again", Duration::from_secs(10), || async {
+        awake().await == 0
+    })
+    .await;
+    let fired = schedule(&env, id).await["fired"].as_u64().unwrap();
+    until_fired(&env, id, fired + 1, Duration::from_secs(6)).await;
+}
