@@ -65,7 +65,10 @@ async fn until_fired(env: &TestEnv, id: u64, n: u64, within: Duration) {
 async fn two_seconds_pass(env: &TestEnv) {
     let witness = format!(
         "witness-{}",
-        SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos()
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
     );
     env.ok(&["new", "-d", "-n", &witness]).await;
     let id = add(env, &[&witness, "--every", "1s", "witness"]).await;
@@ -77,7 +80,10 @@ async fn two_seconds_pass(env: &TestEnv) {
 /// daemon down): the firing that a daemon down for that long missed.
 fn miss(env: &TestEnv, id: u64, ago_ms: i64) {
     let db = rusqlite::Connection::open(env.state_dir.join("tether.db")).unwrap();
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
     let n = db
         .execute(
             "UPDATE schedules SET next_run = ?1 WHERE id = ?2",
@@ -98,7 +104,11 @@ fn ms(rfc3339: &Value) -> i64 {
         .split(':')
         .map(|p| p.parse().unwrap())
         .collect();
-    let (y, m) = if d[1] <= 2 { (d[0] - 1, d[1] + 9) } else { (d[0], d[1] - 3) };
+    let (y, m) = if d[1] <= 2 {
+        (d[0] - 1, d[1] + 9)
+    } else {
+        (d[0], d[1] - 3)
+    };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
     let doy = (153 * m + 2) / 5 + d[2] - 1;
@@ -111,7 +121,9 @@ fn ms(rfc3339: &Value) -> i64 {
 async fn every_2s_fires_survives_kill_9_and_rm_stops_it() {
     let (_model, mut env) = TestEnv::started("").await;
     env.ok(&["new", "-d", "-n", "S"]).await;
-    let out = env.ok(&["schedule", "add", "S", "--every", "2s", "tick"]).await;
+    let out = env
+        .ok(&["schedule", "add", "S", "--every", "2s", "tick"])
+        .await;
     assert!(out.starts_with("schedule 1: every 2s for S"), "{out}");
     env.wait_until(
         "3 scheduled user messages",
@@ -135,7 +147,10 @@ async fn every_2s_fires_survives_kill_9_and_rm_stops_it() {
     )
     .await;
     let out = env.ok(&["schedule", "rm", "1"]).await;
-    assert!(out.starts_with("removed schedule 1: every 2s for S, next run "), "{out}");
+    assert!(
+        out.starts_with("removed schedule 1: every 2s for S, next run "),
+        "{out}"
+    );
     env.wait_settled("S").await;
     let after = scheduled(&env, "S").await.len();
     two_seconds_pass(&env).await;
@@ -166,7 +181,10 @@ async fn a_file_trigger_names_the_changed_file_and_survives_a_restart() {
     let msgs = scheduled(&env, "W").await;
     let text = msgs[0]["text"].as_str().unwrap();
     assert!(text.starts_with("new notes\n\nChanged files: "), "{text}");
-    assert!(!text.contains("a.md") && !text.contains("ignored"), "{text}");
+    assert!(
+        !text.contains("a.md") && !text.contains("ignored"),
+        "{text}"
+    );
     env.wait_settled("W").await;
     // Made before the restart: a file written into a directory the instant
     // it appears can come before the watch of that directory does.
@@ -224,7 +242,11 @@ async fn pause_stops_firing_and_resume_starts_it_again() {
     let id = add(&env, &["P", "--every", "1s", "tick"]).await;
     until_fired(&env, id, 1, Duration::from_secs(5)).await;
     let out = env.ok(&["schedule", "pause", &id.to_string()]).await;
-    assert_eq!(out.trim(), format!("paused schedule {id}: every 1s for P"), "no next run");
+    assert_eq!(
+        out.trim(),
+        format!("paused schedule {id}: every 1s for P"),
+        "no next run"
+    );
     let s = schedule(&env, id).await;
     assert_eq!(s["paused"], true);
     assert!(s.get("next_run").is_none(), "{s}");
@@ -273,7 +295,11 @@ async fn killing_a_session_removes_its_schedules() {
     env.ok(&["new", "-d", "-n", "K"]).await;
     env.ok(&["new", "-d", "-n", "keep"]).await;
     add(&env, &["K", "--every", "1h", "a"]).await;
-    add(&env, &["K", "--cron", "0 9 * * 1-5", "--tz", "Europe/Berlin", "b"]).await;
+    add(
+        &env,
+        &["K", "--cron", "0 9 * * 1-5", "--tz", "Europe/Berlin", "b"],
+    )
+    .await;
     let kept = add(&env, &["keep", "--every", "1h", "c"]).await;
     assert_eq!(schedules(&env, None).await.len(), 3);
     env.ok(&["kill", "K"]).await;
@@ -326,7 +352,16 @@ async fn bad_input_is_one_line_and_exit_1_bad_usage_exit_2() {
             "bad cron expression \"61 * * * *\": minute: 61 is out of range 0-59",
         ),
         (
-            vec!["schedule", "add", "S", "--cron", "0 9 * * *", "--tz", "Mars/Base", "x"],
+            vec![
+                "schedule",
+                "add",
+                "S",
+                "--cron",
+                "0 9 * * *",
+                "--tz",
+                "Mars/Base",
+                "x",
+            ],
             "unknown time zone \"Mars/Base\"",
         ),
         (
@@ -346,10 +381,28 @@ async fn bad_input_is_one_line_and_exit_1_bad_usage_exit_2() {
     }
     for args in [
         vec!["schedule", "add", "S", "tick"],
-        vec!["schedule", "add", "S", "--every", "1m", "--cron", "* * * * *", "x"],
+        vec![
+            "schedule",
+            "add",
+            "S",
+            "--every",
+            "1m",
+            "--cron",
+            "* * * * *",
+            "x",
+        ],
         vec!["schedule", "add", "S", "--every", "1m", "--tz", "UTC", "x"],
         vec!["schedule", "add", "S", "--every", "1m"],
-        vec!["schedule", "add", "S", "--every", "1m", "--delivery", "interrupt", "x"],
+        vec![
+            "schedule",
+            "add",
+            "S",
+            "--every",
+            "1m",
+            "--delivery",
+            "interrupt",
+            "x",
+        ],
         vec!["schedule", "rm", "not-a-number"],
     ] {
         let out = env.run(&args).await;
@@ -363,7 +416,11 @@ async fn schedule_ls_json_shape() {
     let (_model, env) = TestEnv::started("").await;
     env.ok(&["new", "-d", "-n", "J"]).await;
     let every = add(&env, &["J", "--every", "1s", "--delivery", "steer", "tick"]).await;
-    add(&env, &["J", "--cron", "*/5 * * * *", "--skip-missed", "cron"]).await;
+    add(
+        &env,
+        &["J", "--cron", "*/5 * * * *", "--skip-missed", "cron"],
+    )
+    .await;
     add(&env, &["J", "--on-change", "src/**/*.rs", "files"]).await;
     until_fired(&env, every, 1, Duration::from_secs(5)).await;
     let list = schedules(&env, Some("J")).await;
@@ -396,12 +453,18 @@ async fn schedule_ls_json_shape() {
     assert_eq!(list[1]["rule"], serde_json::json!({"cron": "*/5 * * * *"}));
     assert_eq!(list[1]["skip_missed"], true);
     assert!(list[1].get("last_run").is_none());
-    assert_eq!(list[2]["rule"], serde_json::json!({"on_change": "src/**/*.rs"}));
+    assert_eq!(
+        list[2]["rule"],
+        serde_json::json!({"on_change": "src/**/*.rs"})
+    );
     assert!(list[2].get("next_run").is_none());
     // And the table.
     let table = env.ok(&["schedule", "ls"]).await;
     assert!(table.starts_with("ID"), "{table}");
-    assert!(table.contains("every 1s steer") && table.contains("on change src/**/*.rs"), "{table}");
+    assert!(
+        table.contains("every 1s steer") && table.contains("on change src/**/*.rs"),
+        "{table}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -413,16 +476,20 @@ async fn a_scheduled_session_sleeps_between_firings_and_wakes_to_fire() {
             serde_json::from_str(&env.ok(&["daemon", "status", "--json"]).await).unwrap();
         st["awake_sessions"].as_u64().unwrap()
     };
-    env.wait_until("the session to fall asleep", Duration::from_secs(10), || async {
-        awake().await == 0
-    })
+    env.wait_until(
+        "the session to fall asleep",
+        Duration::from_secs(10),
+        || async { awake().await == 0 },
+    )
     .await;
     let id = add(&env, &["napper", "--every", "3s", "tick"]).await;
     assert_eq!(awake().await, 0, "adding a schedule does not wake it");
     until_fired(&env, id, 1, Duration::from_secs(6)).await;
-    env.wait_until("the session to sleep again", Duration::from_secs(10), || async {
-        awake().await == 0
-    })
+    env.wait_until(
+        "the session to sleep again",
+        Duration::from_secs(10),
+        || async { awake().await == 0 },
+    )
     .await;
     let fired = schedule(&env, id).await["fired"].as_u64().unwrap();
     until_fired(&env, id, fired + 1, Duration::from_secs(6)).await;

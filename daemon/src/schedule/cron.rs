@@ -108,11 +108,9 @@ impl Field {
         for item in text.split(',') {
             let (range, step) = match item.split_once('/') {
                 Some((r, s)) => {
-                    let step: u32 = s
-                        .parse()
-                        .ok()
-                        .filter(|n| *n > 0)
-                        .ok_or_else(|| format!("{}: step {s:?} is not a positive number", self.name))?;
+                    let step: u32 = s.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                        format!("{}: step {s:?} is not a positive number", self.name)
+                    })?;
                     (r, Some(step))
                 }
                 None => (item, None),

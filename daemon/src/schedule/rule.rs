@@ -8,7 +8,6 @@ use tether_shared::protocol::{MAX_EVERY_S, ScheduleRule};
 use super::cron::Cron;
 use super::triggers::Glob;
 
-
 /// The zone a cron rule reads its times in.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Zone {
@@ -100,8 +99,11 @@ mod tests {
     fn rules_are_checked_with_their_zone() {
         assert!(Timing::new(&ScheduleRule::Cron("0 9 * * *".into()), Some("Asia/Tokyo")).is_ok());
         assert_eq!(
-            Timing::new(&ScheduleRule::Cron("0 9 * * *".into()), Some("Mars/Olympus"))
-                .unwrap_err(),
+            Timing::new(
+                &ScheduleRule::Cron("0 9 * * *".into()),
+                Some("Mars/Olympus")
+            )
+            .unwrap_err(),
             "unknown time zone \"Mars/Olympus\": use an IANA name like Europe/Berlin or UTC"
         );
         assert_eq!(

@@ -147,11 +147,16 @@ impl Scheduler {
                 };
                 match self.store.update_schedule(row.id, update).await {
                     Ok(Some(r)) => {
-                        info!(schedule = row.id, "a firing missed while the daemon was down was skipped");
+                        info!(
+                            schedule = row.id,
+                            "a firing missed while the daemon was down was skipped"
+                        );
                         row = r;
                     }
                     Ok(None) => continue,
-                    Err(e) => warn!(schedule = row.id, error = %e, "could not record a skipped firing"),
+                    Err(e) => {
+                        warn!(schedule = row.id, error = %e, "could not record a skipped firing")
+                    }
                 }
             }
             if !row.paused {
@@ -177,7 +182,12 @@ impl Scheduler {
             Ok(info) => info.cwd,
             Err(e) => return Some(e.to_string()),
         };
-        match triggers::watch(row.id, Path::new(&cwd), glob.clone(), self.triggered.clone()) {
+        match triggers::watch(
+            row.id,
+            Path::new(&cwd),
+            glob.clone(),
+            self.triggered.clone(),
+        ) {
             Ok(t) => {
                 self.watches().insert(row.id, t);
                 None
@@ -394,7 +404,8 @@ impl Scheduler {
             for id in due {
                 let s = self.clone();
                 self.tracker.spawn(
-                    async move { s.fire_timed(id).await }.instrument(info_span!("fire", schedule = id)),
+                    async move { s.fire_timed(id).await }
+                        .instrument(info_span!("fire", schedule = id)),
                 );
             }
             let nap = next
@@ -447,9 +458,7 @@ impl Scheduler {
     async fn fire_timed(&self, id: u64) {
         let found = {
             let entries = self.entries();
-            entries
-                .get(&id)
-                .map(|e| (e.row.clone(), e.timing.clone()))
+            entries.get(&id).map(|e| (e.row.clone(), e.timing.clone()))
         };
         let Some((row, timing)) = found else { return };
         let Some(due) = row.next_run else {
@@ -486,9 +495,12 @@ impl Scheduler {
         match outcome {
             Ok(Fired::Stale) => {
                 // Removed, paused or fired meanwhile: the store knows best.
-                let stored = self.store.schedules().await.ok().and_then(|rows| {
-                    rows.into_iter().find(|r| r.id == id)
-                });
+                let stored = self
+                    .store
+                    .schedules()
+                    .await
+                    .ok()
+                    .and_then(|rows| rows.into_iter().find(|r| r.id == id));
                 match stored {
                     Some(r) => self.done(id, Some(r)),
                     None => self.forget(id),

@@ -15,8 +15,8 @@ use tether_shared::{Delivery, EventKind};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::clock::{ManualClock, rfc3339, to_ms};
 use super::Scheduler;
+use super::clock::{ManualClock, rfc3339, to_ms};
 use crate::session::{Registry, SessionShared};
 use crate::store::{Fired, Firing, ScheduleRow, SqliteStore, Store};
 
@@ -35,7 +35,11 @@ fn registry(dir: &std::path::Path) -> (Arc<Registry>, Arc<dyn Store>) {
     )
     .unwrap();
     let shared = SessionShared::for_tests(dir);
-    assert!(shared.config.load().1.is_none(), "{:?}", shared.config.load().1);
+    assert!(
+        shared.config.load().1.is_none(),
+        "{:?}",
+        shared.config.load().1
+    );
     let store = shared.store.clone();
     (Registry::new(shared, CancellationToken::new()), store)
 }
@@ -166,7 +170,11 @@ async fn every_hour_fires_on_the_hour_and_keeps_its_phase() {
     assert_eq!(scheduled_messages(&store, &id).await, 0);
     for n in 1..=3 {
         // A little late each time (the daemon was busy): still on the hour next.
-        advance(&scheduler, &clock, Duration::from_secs(if n == 1 { 3 } else { 3600 }));
+        advance(
+            &scheduler,
+            &clock,
+            Duration::from_secs(if n == 1 { 3 } else { 3600 }),
+        );
         until_messages(&store, &id, n).await;
         until_settled(&scheduler, added.id, n as u64).await;
     }
@@ -187,7 +195,10 @@ async fn a_firing_missed_while_down_runs_once_at_start() {
     let id = create(&registry, dir.path(), "missed").await;
     // Due three hours ago: three periods missed.
     let due = to_ms(base()) - 3 * 3_600_000;
-    let stored = store.add_schedule(row(&id, 3600, due, false)).await.unwrap();
+    let stored = store
+        .add_schedule(row(&id, 3600, due, false))
+        .await
+        .unwrap();
     let (scheduler, clock) = start(&env, base()).await;
     until_messages(&store, &id, 1).await;
     until_settled(&scheduler, stored.id, 1).await;
@@ -264,7 +275,10 @@ async fn a_firing_is_stored_once_with_its_input_and_at_most_one_waits() {
     let env = registry(dir.path());
     let (registry, store) = env.clone();
     let id = create(&registry, dir.path(), "once").await;
-    let s = store.add_schedule(row(&id, 60, 1_000, false)).await.unwrap();
+    let s = store
+        .add_schedule(row(&id, 60, 1_000, false))
+        .await
+        .unwrap();
     let firing = |due: i64, next: i64| Firing {
         schedule_id: s.id,
         due: Some(due),
@@ -273,24 +287,36 @@ async fn a_firing_is_stored_once_with_its_input_and_at_most_one_waits() {
         text: "tick".into(),
         delivery: Delivery::Queue,
     };
-    let first = store.fire_schedule(&id, firing(1_000, 61_000)).await.unwrap();
+    let first = store
+        .fire_schedule(&id, firing(1_000, 61_000))
+        .await
+        .unwrap();
     let Fired::Delivered(input) = first else {
         panic!("{first:?}")
     };
     // The same firing again (a retry after a crash that came after the
     // commit): it is stale and stores nothing.
     assert_eq!(
-        store.fire_schedule(&id, firing(1_000, 61_000)).await.unwrap(),
+        store
+            .fire_schedule(&id, firing(1_000, 61_000))
+            .await
+            .unwrap(),
         Fired::Stale
     );
     // The next one while the first input still waits: pending, not added.
     assert_eq!(
-        store.fire_schedule(&id, firing(61_000, 121_000)).await.unwrap(),
+        store
+            .fire_schedule(&id, firing(61_000, 121_000))
+            .await
+            .unwrap(),
         Fired::Pending
     );
     // Another session's id never fires it.
     assert_eq!(
-        store.fire_schedule("s-other", firing(121_000, 181_000)).await.unwrap(),
+        store
+            .fire_schedule("s-other", firing(121_000, 181_000))
+            .await
+            .unwrap(),
         Fired::Stale
     );
     // What a restart reads: one input, of this schedule; the next run moved on.

@@ -230,8 +230,11 @@ pub trait Store: Send + Sync {
     /// Sets schedule `id`'s `paused` and `next_run` and, when `update.last` is
     /// set, its `last_run` and `last_outcome`; returns the row after, or `None`
     /// when there is no such schedule.
-    fn update_schedule(&self, id: u64, update: ScheduleUpdate)
-    -> StoreFuture<'_, Option<ScheduleRow>>;
+    fn update_schedule(
+        &self,
+        id: u64,
+        update: ScheduleUpdate,
+    ) -> StoreFuture<'_, Option<ScheduleRow>>;
 
     /// Deletes schedule `id`; returns it as it was, or `None` when there was
     /// none. An input it sent that still waits stays queued.

@@ -28,11 +28,11 @@ pub use limits::{
     KEY_PARAM, KEY_TTL_S, MAX_KEY_LEN, MAX_REQUEST_FRAME, MAX_RESPONSE_FRAME, PROTOCOL_VERSION,
 };
 pub use mcp_auth::*;
-pub use schedule::*;
 /// The table under the name the method-name constants always had
 /// (`method::SESSION_SEND`), next to the types (`method::SessionSend`).
 pub use requests as method;
 pub use requests::{METHODS, Method, MethodInfo, NotificationMethod, is_mutating, with_key};
+pub use schedule::*;
 pub use types::*;
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ use super::mcp_auth::{
     LoginFinishParams, LoginFinishResult, LoginStartParams, LoginStartResult, LogoutParams,
     LogoutResult,
 };
+use super::schedule::{ScheduleAddParams, ScheduleInfo, ScheduleListParams, ScheduleRef};
 use super::types::{
     ApprovalRule, AttachParams, AttachResult, BudgetParams, CancelInputParams, CancelInputResult,
     CompactParams, CompactResult, CreateParams, DecideParams, DecideResult, Empty, ForkParams,
@@ -26,7 +27,6 @@ use super::types::{
     StopResult, SubscribeParams, ToolServerInfo, ToolsParams, WaitAnyParams, WaitAnyResult,
     WaitParams, WaitResult,
 };
-use super::schedule::{ScheduleAddParams, ScheduleInfo, ScheduleListParams, ScheduleRef};
 use super::types::{PromptGetParams, PromptGetResult, PromptsParams, PromptsResult};
 
 /// A request method: its name on the wire, what it takes and what it returns.

@@ -38,7 +38,7 @@ impl ScheduleRule {
 /// Seconds as the shortest of `90s`, `15m`, `2h`, `1d` that says them exactly.
 pub fn duration_text(secs: u64) -> String {
     for (unit, n) in [("d", 86_400), ("h", 3_600), ("m", 60)] {
-        if secs >= n && secs % n == 0 {
+        if secs >= n && secs.is_multiple_of(n) {
             return format!("{}{unit}", secs / n);
         }
     }

@@ -16,9 +16,11 @@ pub fn schedules(list: &[ScheduleInfo]) -> String {
         return "no schedules (`tether schedule add NAME --every 1h TEXT...` adds one)\n".into();
     }
     let mut rows = vec![
-        ["ID", "SESSION", "RULE", "NEXT RUN", "LAST RUN", "OUTCOME", "TEXT"]
-            .map(String::from)
-            .to_vec(),
+        [
+            "ID", "SESSION", "RULE", "NEXT RUN", "LAST RUN", "OUTCOME", "TEXT",
+        ]
+        .map(String::from)
+        .to_vec(),
     ];
     for s in list {
         let mut rule = s.rule_text.clone();
@@ -102,7 +104,10 @@ mod tests {
             lines[2].contains("cron 0 9 * * 1-5 (Europe/Berlin) skip-missed"),
             "{out}"
         );
-        assert!(lines[2].contains("paused") && lines[2].contains("never"), "{out}");
+        assert!(
+            lines[2].contains("paused") && lines[2].contains("never"),
+            "{out}"
+        );
         assert!(schedules(&[]).starts_with("no schedules"));
     }
 }

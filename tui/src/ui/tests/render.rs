@@ -342,7 +342,10 @@ fn snapshot_scheduled_messages() {
 fn a_scheduled_message_is_shown_as_scheduled_not_as_typed() {
     let app = scheduled_messages();
     let s = screen(&app, 80, 24);
-    assert!(s.contains("› (scheduled) check CI and report failures"), "{s}");
+    assert!(
+        s.contains("› (scheduled) check CI and report failures"),
+        "{s}"
+    );
     assert!(s.contains("› (scheduled) summarise the new notes"), "{s}");
     assert!(s.contains("› thanks, keep watching"), "{s}");
     assert!(!s.contains("(scheduled) thanks"), "{s}");
@@ -355,7 +358,8 @@ fn a_scheduled_message_is_shown_as_scheduled_not_as_typed() {
                 let row: String = (0..buf.area.width)
                     .map(|x| buf[(x, y)].symbol().to_string())
                     .collect();
-                row.find(needle).map(|i| (row[..i].chars().count() as u16, y))
+                row.find(needle)
+                    .map(|i| (row[..i].chars().count() as u16, y))
             })
             .unwrap_or_else(|| panic!("{needle:?} on screen"));
         buf[(x, y)].fg
