@@ -618,12 +618,7 @@ impl SessionActor {
             .add_input_keyed(&self.row.id, &text, delivery, key)
             .await
             .map_err(SessionError::InputNotStored)?;
-        let input = QueuedInput {
-            id,
-            text,
-            delivery,
-            schedule: None,
-        };
+        let input = QueuedInput::sent(id, text, delivery);
         info!(input = id, delivery = delivery.as_str(), "input stored");
         match delivery {
             Delivery::Interrupt => {
@@ -632,9 +627,7 @@ impl SessionActor {
                     self.interrupt("interrupted by a new message").await;
                 }
             }
-            Delivery::Queue | Delivery::Steer | Delivery::Schedule | Delivery::Unknown => {
-                self.inputs.push_back(input)
-            }
+            _ => self.inputs.push_back(input),
         }
         self.publish_status();
         self.start_turn_if_idle().await;

@@ -87,6 +87,16 @@ pub struct QueuedInput {
 }
 
 impl QueuedInput {
+    /// An input a client sent (no schedule).
+    pub fn sent(id: i64, text: String, delivery: Delivery) -> Self {
+        QueuedInput {
+            id,
+            text,
+            delivery,
+            schedule: None,
+        }
+    }
+
     /// The delivery its `user_message` event records: `schedule` for one a
     /// schedule sent, else how it was sent.
     pub fn recorded_delivery(&self) -> Delivery {
