@@ -491,6 +491,11 @@ impl Scheduler {
             Err(e) => Err(e.to_string()),
             Ok(h) => h.fire(firing).await.map_err(|e| e.to_string()),
         };
+        if outcome.is_err() && self.cancel.is_cancelled() {
+            // The daemon is stopping: nothing was stored, so the firing stays
+            // due and runs at the next start.
+            return;
+        }
         let mut row = row.clone();
         match outcome {
             Ok(Fired::Stale) => {
