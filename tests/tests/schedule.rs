@@ -494,3 +494,28 @@ async fn a_scheduled_session_sleeps_between_firings_and_wakes_to_fire() {
     let fired = schedule(&env, id).await["fired"].as_u64().unwrap();
     until_fired(&env, id, fired + 1, Duration::from_secs(6)).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tui_shows_a_scheduled_message_as_scheduled() {
+    tether_tests::tmux::require();
+    let (model, env) = TestEnv::started("").await;
+    env.ok(&["new", "-d", "-n", "T"]).await;
+    let pane = tether_tests::tmux::Pane::start(&env, "watch", &["attach", "T"], 100, 30);
+    pane.wait_text("session created").await;
+    model.push(Reply::text("looked around: all quiet"));
+    let id = add(&env, &["T", "--every", "1s", "look around"]).await;
+    pane.wait_text("› (scheduled) look around").await;
+    pane.wait_text("looked around: all quiet").await;
+    env.ok(&["schedule", "rm", &id.to_string()]).await;
+    // In its own colour (magenta: SGR 35, or palette colour 5), not a typed
+    // message's cyan.
+    let styled = pane.screen_with_styles();
+    let line = styled
+        .lines()
+        .find(|l| l.contains("(scheduled)"))
+        .unwrap_or_else(|| panic!("a scheduled line:\n{styled}"));
+    assert!(
+        line.contains("\u{1b}[35m› (scheduled)") || line.contains("38;5;5m› (scheduled)"),
+        "{line:?}"
+    );
+}
