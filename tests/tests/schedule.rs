@@ -519,3 +519,14 @@ async fn the_tui_shows_a_scheduled_message_as_scheduled() {
         "{line:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_add_retried_with_its_key_adds_one_schedule() {
+    let (_model, env) = TestEnv::started("").await;
+    env.ok(&["new", "-d", "-n", "R"]).await;
+    let args = ["R", "--every", "1h", "--key", "add-once", "tick"];
+    let first = add(&env, &args).await;
+    let again = add(&env, &args).await;
+    assert_eq!(first, again);
+    assert_eq!(schedules(&env, Some("R")).await.len(), 1);
+}

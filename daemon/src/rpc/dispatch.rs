@@ -197,7 +197,7 @@ async fn dispatch(peer: &Arc<Peer>, req: Request, key: Option<KeyRecord>) -> Rep
         }
         m::ScheduleAdd::NAME => {
             let p = decode::<m::ScheduleAdd>(params)?;
-            encode::<m::ScheduleAdd>(schedules::add(peer, p).await)
+            encode::<m::ScheduleAdd>(schedules::add(peer, p, key).await)
         }
         m::ScheduleList::NAME => {
             let p = decode::<m::ScheduleList>(params)?;

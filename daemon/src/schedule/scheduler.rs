@@ -28,7 +28,7 @@ use super::clock::{Clock, from_ms, rfc3339, to_ms};
 use super::rule::Timing;
 use super::triggers::{self, Trigger};
 use crate::session::{Registry, SessionError};
-use crate::store::{Fired, Firing, ScheduleRow, ScheduleUpdate, Store, StoreError};
+use crate::store::{Fired, Firing, KeyRecord, ScheduleRow, ScheduleUpdate, Store, StoreError};
 use crate::util::now_rfc3339;
 
 /// The longest the scheduler sleeps before it reads the clock again, so a
@@ -225,8 +225,13 @@ impl Scheduler {
         }
     }
 
-    /// Adds a schedule to a session (never waking it).
-    pub async fn add(&self, p: ScheduleAddParams) -> Result<ScheduleInfo, ScheduleError> {
+    /// Adds a schedule to a session (never waking it); a request key is stored
+    /// in the same transaction.
+    pub async fn add(
+        &self,
+        p: ScheduleAddParams,
+        key: Option<KeyRecord>,
+    ) -> Result<ScheduleInfo, ScheduleError> {
         let session = self.registry.info(&p.session)?;
         if p.text.trim().is_empty() {
             return Err(ScheduleError::Bad(
@@ -261,10 +266,22 @@ impl Scheduler {
             last_outcome: None,
             fired: 0,
         };
-        let row = self.store.add_schedule(row).await.map_err(|e| match e {
-            StoreError::SessionGone(_) => ScheduleError::Session(SessionError::NotFound(p.session)),
-            e => ScheduleError::Store(e),
-        })?;
+        // What a retry is answered with should the daemon die before the
+        // final result is stored (the store sets its `id`).
+        let key = key.map(|mut k| {
+            k.result = serde_json::to_value(self.info(&row)).unwrap_or_default();
+            k
+        });
+        let row = self
+            .store
+            .add_schedule(row, key)
+            .await
+            .map_err(|e| match e {
+                StoreError::SessionGone(_) => {
+                    ScheduleError::Session(SessionError::NotFound(p.session))
+                }
+                e => ScheduleError::Store(e),
+            })?;
         if let Some(e) = self.start_watch(&row, &timing) {
             let _ = self.store.remove_schedule(row.id).await;
             return Err(ScheduleError::Bad(e));

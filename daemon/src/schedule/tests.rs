@@ -153,14 +153,17 @@ async fn every_hour_fires_on_the_hour_and_keeps_its_phase() {
     let id = create(&registry, dir.path(), "hourly").await;
     let (scheduler, clock) = start(&env, base()).await;
     let added = scheduler
-        .add(ScheduleAddParams {
-            session: "hourly".into(),
-            rule: ScheduleRule::Every(3600),
-            tz: None,
-            text: "check CI".into(),
-            delivery: Delivery::Queue,
-            skip_missed: false,
-        })
+        .add(
+            ScheduleAddParams {
+                session: "hourly".into(),
+                rule: ScheduleRule::Every(3600),
+                tz: None,
+                text: "check CI".into(),
+                delivery: Delivery::Queue,
+                skip_missed: false,
+            },
+            None,
+        )
         .await
         .unwrap();
     assert_eq!(added.next_run.as_deref(), Some("2026-12-01T10:00:00.000Z"));
@@ -196,7 +199,7 @@ async fn a_firing_missed_while_down_runs_once_at_start() {
     // Due three hours ago: three periods missed.
     let due = to_ms(base()) - 3 * 3_600_000;
     let stored = store
-        .add_schedule(row(&id, 3600, due, false))
+        .add_schedule(row(&id, 3600, due, false), None)
         .await
         .unwrap();
     let (scheduler, clock) = start(&env, base()).await;
@@ -220,7 +223,10 @@ async fn with_skip_missed_a_missed_firing_is_dropped() {
     let (registry, store) = env.clone();
     let id = create(&registry, dir.path(), "skipper").await;
     let due = to_ms(base()) - 3 * 3_600_000;
-    let stored = store.add_schedule(row(&id, 3600, due, true)).await.unwrap();
+    let stored = store
+        .add_schedule(row(&id, 3600, due, true), None)
+        .await
+        .unwrap();
     let (scheduler, clock) = start(&env, base()).await;
     let s = scheduler.list(None).await.unwrap().remove(0);
     assert_eq!(s.last_outcome.as_deref(), Some("skipped_missed"));
@@ -243,14 +249,17 @@ async fn a_paused_schedule_does_not_fire_and_resumes_from_now() {
     let id = create(&registry, dir.path(), "pausing").await;
     let (scheduler, clock) = start(&env, base()).await;
     let added = scheduler
-        .add(ScheduleAddParams {
-            session: id.clone(),
-            rule: ScheduleRule::Every(600),
-            tz: None,
-            text: "tick".into(),
-            delivery: Delivery::Queue,
-            skip_missed: false,
-        })
+        .add(
+            ScheduleAddParams {
+                session: id.clone(),
+                rule: ScheduleRule::Every(600),
+                tz: None,
+                text: "tick".into(),
+                delivery: Delivery::Queue,
+                skip_missed: false,
+            },
+            None,
+        )
         .await
         .unwrap();
     let paused = scheduler.set_paused(added.id, true).await.unwrap();
@@ -276,7 +285,7 @@ async fn a_firing_is_stored_once_with_its_input_and_at_most_one_waits() {
     let (registry, store) = env.clone();
     let id = create(&registry, dir.path(), "once").await;
     let s = store
-        .add_schedule(row(&id, 60, 1_000, false))
+        .add_schedule(row(&id, 60, 1_000, false), None)
         .await
         .unwrap();
     let firing = |due: i64, next: i64| Firing {

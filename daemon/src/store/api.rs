@@ -219,10 +219,16 @@ pub trait Store: Send + Sync {
     // ([`Store::delete_session_keyed`]) deletes its schedules in the same
     // transaction.
 
-    /// Stores a new schedule of `row.session_id` and returns it with the id the
-    /// store gave it (`row.id` is ignored; an id is never reused, like a rule's).
-    /// A session that is not stored is [`StoreError::SessionGone`].
-    fn add_schedule(&self, row: ScheduleRow) -> StoreFuture<'_, ScheduleRow>;
+    /// Stores a new schedule of `row.session_id` and, in the same transaction,
+    /// a request key whose result gets the new schedule's id as `id`; returns
+    /// the schedule with the id the store gave it (`row.id` is ignored; an id
+    /// is never reused, like a rule's). A session that is not stored is
+    /// [`StoreError::SessionGone`].
+    fn add_schedule(
+        &self,
+        row: ScheduleRow,
+        key: Option<KeyRecord>,
+    ) -> StoreFuture<'_, ScheduleRow>;
 
     /// Every schedule of every session, oldest first.
     fn schedules(&self) -> StoreFuture<'_, Vec<ScheduleRow>>;

@@ -10,6 +10,7 @@ use tether_shared::protocol::{
 use super::super::errors;
 use super::super::peer::Peer;
 use crate::schedule::{ScheduleError, Scheduler};
+use crate::store::KeyRecord;
 
 fn scheduler(peer: &Arc<Peer>) -> Result<&Arc<Scheduler>, RpcError> {
     peer.ctx
@@ -38,11 +39,16 @@ fn writable(peer: &Arc<Peer>, session_id: &str) -> Result<(), RpcError> {
     peer.writable(session_id, &name)
 }
 
-/// `schedule.add`: stores a schedule of a session (which stays asleep).
-pub(crate) async fn add(peer: &Arc<Peer>, p: ScheduleAddParams) -> Result<ScheduleInfo, RpcError> {
+/// `schedule.add`: stores a schedule of a session (which stays asleep), and
+/// `key` with it.
+pub(crate) async fn add(
+    peer: &Arc<Peer>,
+    p: ScheduleAddParams,
+    key: Option<KeyRecord>,
+) -> Result<ScheduleInfo, RpcError> {
     let info = peer.ctx.registry.info(&p.session)?;
     peer.writable(&info.id, &info.name)?;
-    scheduler(peer)?.add(p).await.map_err(wire)
+    scheduler(peer)?.add(p, key).await.map_err(wire)
 }
 
 /// `schedule.list`: every session's schedules, or one session's.

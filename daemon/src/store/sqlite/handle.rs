@@ -368,10 +368,14 @@ impl Store for SqliteStore {
         self.read(move |c| reads::event(c, &id, seq))
     }
 
-    fn add_schedule(&self, row: ScheduleRow) -> StoreFuture<'_, ScheduleRow> {
+    fn add_schedule(
+        &self,
+        row: ScheduleRow,
+        key: Option<KeyRecord>,
+    ) -> StoreFuture<'_, ScheduleRow> {
         Box::pin(async move {
             let session = row.session_id.clone();
-            self.schedule_row(ScheduleOp::Add(Box::new(row)))
+            self.schedule_row(ScheduleOp::Add(Box::new(row), key))
                 .await?
                 .ok_or(StoreError::SessionGone(session))
         })

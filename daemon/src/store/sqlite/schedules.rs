@@ -11,7 +11,7 @@ use tether_shared::protocol::ScheduleRule;
 use super::error::SqlError;
 use super::reads::delivery_from;
 use crate::store::error::StoreError;
-use crate::store::types::{Fired, Firing, ScheduleRow, ScheduleUpdate};
+use crate::store::types::{Fired, Firing, KeyRecord, ScheduleRow, ScheduleUpdate};
 use crate::util::now_rfc3339;
 
 /// Migration 7. `rule_kind` is `every`, `cron` or `on_change` and `rule_spec`
@@ -43,7 +43,7 @@ CREATE INDEX inputs_by_schedule ON inputs (schedule_id);
 
 /// A schedule write, run by the writer thread.
 pub(super) enum ScheduleOp {
-    Add(Box<ScheduleRow>),
+    Add(Box<ScheduleRow>, Option<KeyRecord>),
     Update(u64, ScheduleUpdate),
     Remove(u64),
     Fire(String, Firing),
@@ -113,7 +113,7 @@ fn get(c: &Connection, id: u64) -> Result<Option<ScheduleRow>, SqlError> {
 /// Runs one schedule write on the writer's connection.
 pub(super) fn apply(c: &Connection, op: &ScheduleOp) -> Result<ScheduleDone, SqlError> {
     match op {
-        ScheduleOp::Add(s) => {
+        ScheduleOp::Add(s, key) => {
             let exists: bool = c
                 .query_row(
                     "SELECT 1 FROM sessions WHERE id = ?1",
@@ -144,6 +144,13 @@ pub(super) fn apply(c: &Connection, op: &ScheduleOp) -> Result<ScheduleDone, Sql
                 ],
             )?;
             let id = c.last_insert_rowid().max(0) as u64;
+            if let Some(k) = key {
+                let mut k = k.clone();
+                if let Some(obj) = k.result.as_object_mut() {
+                    obj.insert("id".into(), id.into());
+                }
+                super::writer::put_key(c, &k)?;
+            }
             Ok(ScheduleDone::Row(get(c, id)?))
         }
         ScheduleOp::Update(id, u) => {

@@ -85,7 +85,7 @@ pub(super) struct Fork {
 }
 
 /// Stores a key, or replaces the result of one already stored (its age stays).
-fn put_key(c: &Connection, k: &KeyRecord) -> Result<(), SqlError> {
+pub(super) fn put_key(c: &Connection, k: &KeyRecord) -> Result<(), SqlError> {
     c.execute(
         "INSERT INTO request_keys (key, method, params, result, created_at) VALUES (?1, ?2, ?3, ?4, ?5) \
          ON CONFLICT (key) DO UPDATE SET result = excluded.result",
