@@ -7,6 +7,7 @@ pub(crate) mod model;
 pub(crate) mod notify;
 pub(crate) mod os;
 pub(crate) mod rpc;
+pub(crate) mod schedule;
 pub(crate) mod session;
 mod store;
 pub(crate) mod tools;

@@ -77,6 +77,10 @@ pub enum Delivery {
     Steer,
     /// Cancel the running turn and start a new one with this message.
     Interrupt,
+    /// Delivered by a schedule or a file trigger (issue 15), not typed by a
+    /// person: in a `user_message` event and a queued input. It waits like
+    /// `queue` (or joins the turn like `steer`, as the schedule says).
+    Schedule,
     /// A delivery this client does not know (sent by a newer daemon).
     #[serde(other)]
     Unknown,
@@ -89,6 +93,7 @@ impl Delivery {
             Delivery::Queue => "queue",
             Delivery::Steer => "steer",
             Delivery::Interrupt => "interrupt",
+            Delivery::Schedule => "schedule",
             Delivery::Unknown => "unknown",
         }
     }

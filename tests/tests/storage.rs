@@ -13,6 +13,10 @@ use tether_tests::{ModelServer, Reply, TestEnv};
 
 const T: Duration = Duration::from_secs(20);
 
+/// The schema version this build writes (the number of migrations in
+/// `daemon/src/store/sqlite/migrations.rs`).
+const SCHEMA_VERSION: u32 = 8;
+
 async fn status_json(env: &TestEnv) -> Value {
     let out = env.ok(&["daemon", "status", "--json"]).await;
     serde_json::from_str(&out).unwrap()
@@ -517,7 +521,11 @@ async fn a_store_made_by_the_previous_release_is_upgraded_and_its_sessions_read_
     assert!(st.get("store_damage").is_none(), "{st}");
     env.ok(&["daemon", "stop"]).await;
     env.wait_daemon_exit().await;
-    assert_eq!(user_version(&db), 8, "stamped with the schema version");
+    assert_eq!(
+        user_version(&db),
+        SCHEMA_VERSION,
+        "stamped with the schema version"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -526,7 +534,8 @@ async fn a_store_made_by_a_newer_tether_is_refused_in_one_line_naming_the_versio
     std::fs::create_dir_all(&env.state_dir).unwrap();
     let db = env.state_dir.join("tether.db");
     let mut bytes = std::fs::read(previous_release_store()).unwrap();
-    bytes[60..64].copy_from_slice(&9u32.to_be_bytes());
+    let newer = SCHEMA_VERSION + 1;
+    bytes[60..64].copy_from_slice(&newer.to_be_bytes());
     std::fs::write(&db, &bytes).unwrap();
 
     // The CLI starts a daemon, which refuses the store and says why.
@@ -534,10 +543,10 @@ async fn a_store_made_by_a_newer_tether_is_refused_in_one_line_naming_the_versio
     assert_eq!(out.code, 1, "{out:?}");
     let err = out.stderr.trim();
     assert!(err.contains("made by a newer tether"), "{err}");
-    assert!(err.contains("schema version 9"), "{err}");
-    assert!(err.contains("up to 8"), "{err}");
+    assert!(err.contains(&format!("schema version {newer}")), "{err}");
+    assert!(err.contains(&format!("up to {SCHEMA_VERSION}")), "{err}");
     assert!(err.ends_with("upgrade tether"), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert_eq!(user_version(&db), 9, "the store is left as it was");
+    assert_eq!(user_version(&db), newer, "the store is left as it was");
     assert_eq!(std::fs::read(&db).unwrap(), bytes, "not a byte changed");
 }

@@ -264,6 +264,13 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Schedules and file triggers: a session gets a message on a timer, on a
+    /// cron rule, or when files in its directory change, and works on its own.
+    Schedule {
+        /// add, ls, rm, pause or resume.
+        #[command(subcommand)]
+        action: ScheduleAction,
+    },
     /// Stop a session and delete it.
     Kill {
         /// The session.
@@ -304,6 +311,95 @@ pub enum Command {
         #[arg(long, hide = true)]
         no_start: bool,
     },
+}
+
+/// `tether schedule` actions.
+#[derive(Debug, Subcommand)]
+pub enum ScheduleAction {
+    /// Add a schedule to session NAME: each firing sends it TEXT (a user
+    /// message with delivery `schedule`). Prints the schedule's id.
+    Add(ScheduleAddArgs),
+    /// List schedules: id, session, rule, next run, last run and its outcome.
+    Ls {
+        /// Only this session's.
+        name: Option<String>,
+        /// Print JSON (an array of schedules).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a schedule (a message it sent that still waits stays queued).
+    Rm {
+        /// The schedule's id (`tether schedule ls`).
+        id: u64,
+        /// Print the schedule as JSON (as `schedule ls --json` prints one).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Pause a schedule: it does not fire until resumed.
+    Pause {
+        /// The schedule's id.
+        id: u64,
+        /// Print the schedule as JSON (as `schedule ls --json` prints one).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Resume a paused schedule: it fires next at its rule's next time from now.
+    Resume {
+        /// The schedule's id.
+        id: u64,
+        /// Print the schedule as JSON (as `schedule ls --json` prints one).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// How a schedule's message joins a running turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ScheduleDelivery {
+    /// A turn of its own once the running one ends.
+    Queue,
+    /// Joins the running turn at its next step.
+    Steer,
+}
+
+/// `tether schedule add` arguments.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("rule").required(true).args(["every", "cron", "on_change"])))]
+pub struct ScheduleAddArgs {
+    /// The session.
+    pub name: String,
+    /// Fire every DURATION, from now: 90s, 15m, 2h, 1d, 1h30m.
+    #[arg(long, value_name = "DURATION")]
+    pub every: Option<String>,
+    /// Fire when the 5-field cron expression matches ("minute hour day-of-month
+    /// month day-of-week", e.g. "0 9 * * 1-5"), in the daemon's local time or --tz.
+    #[arg(long, value_name = "EXPR")]
+    pub cron: Option<String>,
+    /// Fire when files matching GLOB under the session's directory change
+    /// (debounced; the changed paths are appended to the message). A glob
+    /// without / matches file names at any depth; .git/ and .tether/ are ignored.
+    #[arg(long = "on-change", value_name = "GLOB")]
+    pub on_change: Option<String>,
+    /// The time zone of --cron: an IANA name such as Europe/Berlin or UTC.
+    #[arg(long, value_name = "TZ")]
+    pub tz: Option<String>,
+    /// What a firing does while a turn runs: queue (a turn of its own after it,
+    /// at most one waiting per schedule) or steer (joins it).
+    #[arg(long, value_enum, default_value = "queue")]
+    pub delivery: ScheduleDelivery,
+    /// Drop a firing missed while the daemon was down (default: it runs once at start).
+    #[arg(long)]
+    pub skip_missed: bool,
+    /// Print the schedule as JSON (as `schedule ls --json` prints one).
+    #[arg(long)]
+    pub json: bool,
+    /// Makes retries safe: a second add with the same KEY (within a day) adds
+    /// nothing and prints the same result.
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+    /// The message each firing sends.
+    #[arg(required = true, num_args = 1.., trailing_var_arg = true)]
+    pub text: Vec<String>,
 }
 
 /// `tether mcp` actions.

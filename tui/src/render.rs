@@ -6,9 +6,11 @@ use tether_shared::rules::{ApprovalRule, RuleScope};
 use tether_shared::{Event, EventKind, Usage};
 
 mod list;
+mod schedules;
 mod worktree;
 use list::context_percent_of;
 pub use list::{ListRow, list_table};
+pub use schedules::{schedule_time, schedules};
 pub use worktree::worktree_outcome;
 
 /// Collapses whitespace and cuts to `max` characters with an ellipsis.

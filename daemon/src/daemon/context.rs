@@ -51,6 +51,9 @@ pub struct DaemonContext {
     pub(crate) keys_in_flight: InFlight,
     /// The whole session list, encoded once for every whole-list subscriber.
     pub(crate) list_cache: ListCache,
+    /// Schedules and file triggers (issue 15): set once the sessions are
+    /// restored, before the first connection.
+    pub schedules: std::sync::OnceLock<Arc<crate::schedule::Scheduler>>,
     started: Instant,
     conn_tracker: TaskTracker,
 }
@@ -72,6 +75,7 @@ impl DaemonContext {
             clients: AtomicUsize::new(0),
             keys_in_flight: InFlight::default(),
             list_cache: ListCache::default(),
+            schedules: std::sync::OnceLock::new(),
             started: Instant::now(),
             conn_tracker: TaskTracker::new(),
         }

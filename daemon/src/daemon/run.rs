@@ -92,6 +92,21 @@ pub async fn run(options: DaemonOptions, shutdown: CancellationToken) -> anyhow:
         "daemon ready"
     );
 
+    // After the restore: a missed firing wakes its session through the
+    // registry, which knows every session by now.
+    let schedules_stop = CancellationToken::new();
+    let schedules_tracker = TaskTracker::new();
+    let _ = daemon.schedules.set(
+        crate::schedule::Scheduler::start(
+            daemon.shared.store.clone(),
+            daemon.registry.clone(),
+            Arc::new(crate::schedule::SystemClock),
+            schedules_tracker.clone(),
+            schedules_stop.clone(),
+        )
+        .await,
+    );
+
     let prune_stop = CancellationToken::new();
     let prune = tokio::spawn(crate::rpc::keys::prune_loop(
         daemon.shared.store.clone(),
@@ -111,6 +126,9 @@ pub async fn run(options: DaemonOptions, shutdown: CancellationToken) -> anyhow:
     let _ = accept.await;
     prune_stop.cancel();
     let _ = prune.await;
+    // No firing starts once the sessions begin to stop.
+    schedules_stop.cancel();
+    schedules_tracker.close();
     daemon.closing.cancel();
     let stop_sessions = daemon.registry.stop_all();
     if tokio::time::timeout(SHUTDOWN_GRACE, stop_sessions)
@@ -129,6 +147,7 @@ pub async fn run(options: DaemonOptions, shutdown: CancellationToken) -> anyhow:
     let both = async {
         session_tracker.wait().await;
         daemon.tracker().wait().await;
+        schedules_tracker.wait().await;
     };
     if tokio::time::timeout(SHUTDOWN_GRACE, both).await.is_err() {
         warn!("some tasks did not finish in time");

@@ -10,7 +10,7 @@ use tether_shared::Decision;
 use tether_shared::protocol::{KEY_TTL_S, Method, Request, RpcError, method as m};
 use tracing::{info, warn};
 
-use super::handlers::{daemon, logs, mcp, sessions, steer, tools};
+use super::handlers::{daemon, logs, mcp, schedules, sessions, steer, tools};
 use super::peer::Peer;
 use super::{errors, keys};
 use crate::store::KeyRecord;
@@ -194,6 +194,26 @@ async fn dispatch(peer: &Arc<Peer>, req: Request, key: Option<KeyRecord>) -> Rep
         m::McpLogout::NAME => {
             let p = decode::<m::McpLogout>(params)?;
             encode::<m::McpLogout>(mcp::logout(peer, p))
+        }
+        m::ScheduleAdd::NAME => {
+            let p = decode::<m::ScheduleAdd>(params)?;
+            encode::<m::ScheduleAdd>(schedules::add(peer, p, key).await)
+        }
+        m::ScheduleList::NAME => {
+            let p = decode::<m::ScheduleList>(params)?;
+            encode::<m::ScheduleList>(schedules::list(peer, p).await)
+        }
+        m::ScheduleRemove::NAME => {
+            let p = decode::<m::ScheduleRemove>(params)?;
+            encode::<m::ScheduleRemove>(schedules::remove(peer, p).await)
+        }
+        m::SchedulePause::NAME => {
+            let p = decode::<m::SchedulePause>(params)?;
+            encode::<m::SchedulePause>(schedules::set_paused(peer, p, true).await)
+        }
+        m::ScheduleResume::NAME => {
+            let p = decode::<m::ScheduleResume>(params)?;
+            encode::<m::ScheduleResume>(schedules::set_paused(peer, p, false).await)
         }
         other => Err(errors::method_not_found(other)),
     }

@@ -587,6 +587,10 @@ impl SessionActor {
                 let r = self.cancel_input(input_id).await;
                 let _ = reply.send(r);
             }
+            Command::Fire { firing, reply } => {
+                let r = self.fire(firing).await;
+                let _ = reply.send(r);
+            }
             Command::Stop { .. } => {}
         }
     }
@@ -614,7 +618,7 @@ impl SessionActor {
             .add_input_keyed(&self.row.id, &text, delivery, key)
             .await
             .map_err(SessionError::InputNotStored)?;
-        let input = QueuedInput { id, text, delivery };
+        let input = QueuedInput::sent(id, text, delivery);
         info!(input = id, delivery = delivery.as_str(), "input stored");
         match delivery {
             Delivery::Interrupt => {
@@ -623,7 +627,7 @@ impl SessionActor {
                     self.interrupt("interrupted by a new message").await;
                 }
             }
-            Delivery::Queue | Delivery::Steer | Delivery::Unknown => self.inputs.push_back(input),
+            _ => self.inputs.push_back(input),
         }
         self.publish_status();
         self.start_turn_if_idle().await;
@@ -650,7 +654,7 @@ impl SessionActor {
         let mut kinds = vec![
             EventKind::UserMessage {
                 text: input.text.clone(),
-                delivery: input.delivery,
+                delivery: input.recorded_delivery(),
             },
             EventKind::TurnStarted,
         ];

@@ -76,6 +76,10 @@ pub(super) enum Command {
         input_id: i64,
         reply: oneshot::Sender<Result<bool, SessionError>>,
     },
+    Fire {
+        firing: crate::store::Firing,
+        reply: oneshot::Sender<Result<crate::store::Fired, SessionError>>,
+    },
 }
 
 /// A command handed back by an actor that fell asleep before serving it (or
@@ -253,6 +257,16 @@ impl SessionHandle {
     pub async fn cancel_input(&self, input_id: i64) -> Result<bool, SessionError> {
         self.ask(|reply| Command::CancelInput { input_id, reply })
             .await?
+    }
+
+    /// Fires a schedule (issue 15): its input and the schedule's new state are
+    /// stored in one transaction (see [`crate::store::Store::fire_schedule`]),
+    /// then the input waits (or joins a turn) like a sent one.
+    pub async fn fire(
+        &self,
+        firing: crate::store::Firing,
+    ) -> Result<crate::store::Fired, SessionError> {
+        self.ask(|reply| Command::Fire { firing, reply }).await?
     }
 
     /// Subscribes to live messages.

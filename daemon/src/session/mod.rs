@@ -20,6 +20,7 @@ mod queue;
 mod recover;
 mod registry;
 pub mod rules;
+mod scheduled;
 mod shared;
 mod sleep;
 mod slots;

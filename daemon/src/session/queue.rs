@@ -25,7 +25,7 @@ impl SessionActor {
             .map(|i| WireInput {
                 input_id: i.id,
                 text: i.text.clone(),
-                delivery: i.delivery,
+                delivery: i.recorded_delivery(),
             })
             .collect()
     }

@@ -292,6 +292,7 @@ impl Registry {
                 id,
                 text,
                 delivery: Delivery::Queue,
+                schedule: None,
             }],
             _ => Vec::new(),
         };

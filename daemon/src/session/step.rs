@@ -176,8 +176,8 @@ impl SessionActor {
             let kinds = steered
                 .into_iter()
                 .map(|i| EventKind::UserMessage {
+                    delivery: i.recorded_delivery(),
                     text: i.text,
-                    delivery: i.delivery,
                 })
                 .collect();
             if !self.persist(kinds, ids, None).await {

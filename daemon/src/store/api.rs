@@ -19,7 +19,8 @@ use tether_shared::{Delivery, Event};
 
 use super::error::StoreError;
 use super::types::{
-    Batch, Health, IndexEntry, KeyRecord, NewRule, QueuedInput, SearchHit, SessionRow,
+    Batch, Fired, Firing, Health, IndexEntry, KeyRecord, NewRule, QueuedInput, ScheduleRow,
+    ScheduleUpdate, SearchHit, SessionRow,
 };
 use crate::os::procs::ProcessIdentity;
 
@@ -213,4 +214,51 @@ pub trait Store: Send + Sync {
 
     /// The session's event `seq`, if its log holds one.
     fn event<'a>(&'a self, session_id: &'a str, seq: u64) -> StoreFuture<'a, Option<Event>>;
+
+    // Schedules and file triggers (issue 15). Deleting a session
+    // ([`Store::delete_session_keyed`]) deletes its schedules in the same
+    // transaction.
+
+    /// Stores a new schedule of `row.session_id` and, in the same transaction,
+    /// a request key whose result gets the new schedule's id as `id`; returns
+    /// the schedule with the id the store gave it (`row.id` is ignored; an id
+    /// is never reused, like a rule's). A session that is not stored is
+    /// [`StoreError::SessionGone`].
+    fn add_schedule(
+        &self,
+        row: ScheduleRow,
+        key: Option<KeyRecord>,
+    ) -> StoreFuture<'_, ScheduleRow>;
+
+    /// Every schedule of every session, oldest first.
+    fn schedules(&self) -> StoreFuture<'_, Vec<ScheduleRow>>;
+
+    /// Sets schedule `id`'s `paused` and `next_run` and, when `update.last` is
+    /// set, its `last_run` and `last_outcome`; returns the row after, or `None`
+    /// when there is no such schedule.
+    fn update_schedule(
+        &self,
+        id: u64,
+        update: ScheduleUpdate,
+    ) -> StoreFuture<'_, Option<ScheduleRow>>;
+
+    /// Deletes schedule `id`; returns it as it was, or `None` when there was
+    /// none. An input it sent that still waits stays queued.
+    fn remove_schedule(&self, id: u64) -> StoreFuture<'_, Option<ScheduleRow>>;
+
+    /// Stores one firing of a schedule of `session_id` in ONE transaction:
+    /// - [`Fired::Stale`], storing nothing, when the schedule is gone, is
+    ///   another session's, is paused, or `firing.due` is set and differs from
+    ///   its stored `next_run` (it fired already);
+    /// - else [`Fired::Pending`] when an input of this schedule is still queued
+    ///   (`QueuedInput::schedule`): no input is added; `next_run` becomes
+    ///   `firing.next_run`, `last_run` `firing.at`, `last_outcome` `pending`;
+    /// - else [`Fired::Delivered`]: a queued input (`firing.text`,
+    ///   `firing.delivery`, `schedule` = the schedule's id) is added and the
+    ///   schedule's `next_run`, `last_run`, `last_outcome` (`delivered`) and
+    ///   `fired` (+1) are set, all committed together.
+    ///
+    /// So a crash before the commit leaves the firing due (it runs again at
+    /// start), and one after it leaves the input queued and the firing done.
+    fn fire_schedule<'a>(&'a self, session_id: &'a str, firing: Firing) -> StoreFuture<'a, Fired>;
 }

@@ -1,5 +1,6 @@
 //! The store: sessions, their event logs, their queued inputs, the process
-//! groups their tool calls started, request keys and "always allow" rules.
+//! groups their tool calls started, request keys, "always allow" rules and
+//! schedules.
 //!
 //! The seam is the [`Store`] trait (`api.rs`) over neutral rows and batches
 //! (`types.rs`) and a neutral [`StoreError`] (`error.rs`); callers hold an
@@ -18,4 +19,7 @@ mod types;
 pub use api::Store;
 pub use error::StoreError;
 pub use sqlite::SqliteStore;
-pub use types::{Batch, IndexEntry, KeyRecord, NewRule, QueuedInput, SessionRow};
+pub use types::{
+    Batch, Fired, Firing, IndexEntry, KeyRecord, NewRule, QueuedInput, ScheduleRow, ScheduleUpdate,
+    SessionRow,
+};

@@ -83,6 +83,106 @@ pub struct QueuedInput {
     pub text: String,
     /// How it was sent.
     pub delivery: Delivery,
+    /// The schedule that sent it (issue 15); its `user_message` then has
+    /// delivery `schedule`.
+    pub schedule: Option<u64>,
+}
+
+impl QueuedInput {
+    /// An input a client sent (no schedule).
+    pub fn sent(id: i64, text: String, delivery: Delivery) -> Self {
+        QueuedInput {
+            id,
+            text,
+            delivery,
+            schedule: None,
+        }
+    }
+
+    /// The delivery its `user_message` event records: `schedule` for one a
+    /// schedule sent, else how it was sent.
+    pub fn recorded_delivery(&self) -> Delivery {
+        if self.schedule.is_some() {
+            Delivery::Schedule
+        } else {
+            self.delivery
+        }
+    }
+}
+
+/// A schedule or file trigger of a session (issue 15), as stored. Times are
+/// milliseconds since the Unix epoch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScheduleRow {
+    /// Its id, given by the store and never reused.
+    pub id: u64,
+    /// The session it sends to.
+    pub session_id: String,
+    /// When it fires.
+    pub rule: tether_shared::protocol::ScheduleRule,
+    /// The zone of a cron rule (`None`: the daemon's local time).
+    pub tz: Option<String>,
+    /// The message each firing sends.
+    pub text: String,
+    /// `queue` or `steer`.
+    pub delivery: Delivery,
+    /// A firing missed while the daemon was down is dropped, not run once.
+    pub skip_missed: bool,
+    /// It does not fire until resumed.
+    pub paused: bool,
+    /// RFC 3339.
+    pub created_at: String,
+    /// When it is due next (`None`: paused, or a file trigger).
+    pub next_run: Option<i64>,
+    /// When it last fired.
+    pub last_run: Option<i64>,
+    /// What its last firing did (see `ScheduleInfo::last_outcome`).
+    pub last_outcome: Option<String>,
+    /// How many firings delivered a message.
+    pub fired: u64,
+}
+
+/// A change of a schedule other than a firing: pausing, resuming, or a
+/// firing that delivered nothing (missed and skipped, failed).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScheduleUpdate {
+    /// Paused or not.
+    pub paused: bool,
+    /// The new next run.
+    pub next_run: Option<i64>,
+    /// When set: the new last run and its outcome.
+    pub last: Option<(i64, String)>,
+}
+
+/// One firing of a schedule, to store with its input in one transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Firing {
+    /// The schedule.
+    pub schedule_id: u64,
+    /// The next run it was due at (`None` for a file trigger): the firing is
+    /// stale, and stores nothing, unless the stored next run is still this.
+    pub due: Option<i64>,
+    /// When it fires.
+    pub at: i64,
+    /// Its next run after this firing.
+    pub next_run: Option<i64>,
+    /// The message (a file trigger's names the changed paths).
+    pub text: String,
+    /// `queue` or `steer`.
+    pub delivery: Delivery,
+}
+
+/// What storing a [`Firing`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fired {
+    /// The input was stored, with this id.
+    Delivered(i64),
+    /// An input of this schedule still waited: none was added (at most one
+    /// pending per schedule); the firing is recorded as `pending`.
+    Pending,
+    /// The schedule is gone, paused, or was due at another time (fired
+    /// already): nothing was stored.
+    Stale,
 }
 
 /// Events to append atomically, with what they imply.

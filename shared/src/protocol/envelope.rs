@@ -52,6 +52,8 @@ pub mod code {
     /// An OAuth login for an HTTP tool server failed (discovery, registration,
     /// the token request), or names no such server (issue 14).
     pub const LOGIN_FAILED: i64 = -32021;
+    /// No schedule has that id (issue 15).
+    pub const NO_SUCH_SCHEDULE: i64 = -32030;
 }
 
 /// A JSON-RPC request.

@@ -11,6 +11,7 @@
 //! - `types.rs`: the params and result objects.
 //! - `answer.rs`: `session.answer`'s params and result (issue 14).
 //! - `mcp_auth.rs`: OAuth logins for HTTP tool servers.
+//! - `schedule.rs`: schedules and file triggers (issue 15).
 //! - `worktree.rs`: a session's git worktree (issue 15).
 //! - `limits.rs`: the version, the request-key rules and the frame caps.
 
@@ -19,6 +20,7 @@ mod envelope;
 mod limits;
 mod mcp_auth;
 pub mod requests;
+mod schedule;
 mod types;
 mod worktree;
 
@@ -32,6 +34,7 @@ pub use mcp_auth::*;
 /// (`method::SESSION_SEND`), next to the types (`method::SessionSend`).
 pub use requests as method;
 pub use requests::{METHODS, Method, MethodInfo, NotificationMethod, is_mutating, with_key};
+pub use schedule::*;
 pub use types::*;
 pub use worktree::{WorktreeInfo, WorktreeOutcome, WorktreeParams};
 
@@ -43,6 +46,8 @@ mod snapshot_events;
 mod snapshot_mcp_auth;
 #[cfg(test)]
 mod snapshot_prompts;
+#[cfg(test)]
+mod snapshot_schedule;
 #[cfg(test)]
 mod snapshot_tests;
 #[cfg(test)]

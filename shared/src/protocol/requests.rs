@@ -17,6 +17,7 @@ use super::mcp_auth::{
     LoginFinishParams, LoginFinishResult, LoginStartParams, LoginStartResult, LogoutParams,
     LogoutResult,
 };
+use super::schedule::{ScheduleAddParams, ScheduleInfo, ScheduleListParams, ScheduleRef};
 use super::types::{
     ApprovalRule, AttachParams, AttachResult, BudgetParams, CancelInputParams, CancelInputResult,
     CompactParams, CompactResult, CreateParams, DecideParams, DecideResult, Empty, ForkParams,
@@ -205,6 +206,16 @@ methods! {
     McpLoginFinish, MCP_LOGIN_FINISH = "mcp.login_finish", LoginFinishParams => LoginFinishResult, mutating: true;
     /// Forget an HTTP tool server's tokens (issue 14).
     McpLogout, MCP_LOGOUT = "mcp.logout", LogoutParams => LogoutResult, mutating: true;
+    /// Add a schedule or file trigger to a session (issue 15).
+    ScheduleAdd, SCHEDULE_ADD = "schedule.add", ScheduleAddParams => ScheduleInfo, mutating: true;
+    /// The schedules of every session, or of one.
+    ScheduleList, SCHEDULE_LIST = "schedule.list", ScheduleListParams => Vec<ScheduleInfo>, mutating: false;
+    /// Remove a schedule; returns it as it was.
+    ScheduleRemove, SCHEDULE_REMOVE = "schedule.remove", ScheduleRef => ScheduleInfo, mutating: true;
+    /// Pause a schedule: it does not fire until resumed.
+    SchedulePause, SCHEDULE_PAUSE = "schedule.pause", ScheduleRef => ScheduleInfo, mutating: true;
+    /// Resume a paused schedule: it fires next at its rule's next time from now.
+    ScheduleResume, SCHEDULE_RESUME = "schedule.resume", ScheduleRef => ScheduleInfo, mutating: true;
 }
 
 notifications! {

@@ -522,6 +522,7 @@ fn methods() -> Vec<(&'static str, String, String)> {
     ]
     .into_iter()
     .chain(super::snapshot_prompts::cases())
+    .chain(super::snapshot_schedule::cases())
     .collect()
 }
 
@@ -756,7 +757,11 @@ fn the_mutating_methods_come_from_the_table() {
             "session.answer",
             "mcp.login_start",
             "mcp.login_finish",
-            "mcp.logout"
+            "mcp.logout",
+            "schedule.add",
+            "schedule.remove",
+            "schedule.pause",
+            "schedule.resume"
         ]
     );
     assert!(is_mutating(method::SessionSend::NAME) && !is_mutating(method::SessionWait::NAME));

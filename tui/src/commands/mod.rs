@@ -10,6 +10,7 @@ mod mcp;
 mod output;
 mod prompts;
 mod rules;
+mod schedule;
 mod sessions;
 mod steer;
 mod tools;
@@ -224,6 +225,7 @@ async fn client_command(command: Option<Command>, target: Target) -> anyhow::Res
             since,
         } => logs::logs(&target, name, json, follow, since).await,
         Command::Kill { name, key } => sessions::kill(&target, name, key).await,
+        Command::Schedule { action } => schedule::run(&target, action).await,
         Command::Fork {
             name,
             new,

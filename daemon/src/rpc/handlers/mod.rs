@@ -5,6 +5,7 @@
 pub(super) mod daemon;
 pub(super) mod logs;
 pub(super) mod mcp;
+pub(super) mod schedules;
 pub(super) mod sessions;
 pub(super) mod steer;
 pub(super) mod tools;

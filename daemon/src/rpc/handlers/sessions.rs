@@ -88,6 +88,10 @@ pub(crate) async fn kill(
     let info = ctx.registry.info(&p.session)?;
     peer.writable(&info.id, &info.name)?;
     let (id, worktree) = ctx.registry.kill(&p.session, key).await?;
+    // The store deleted its schedules with it.
+    if let Some(s) = ctx.schedules.get() {
+        s.forget_session(&id);
+    }
     Ok(KillResult { id, worktree })
 }
 

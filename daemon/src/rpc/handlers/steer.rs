@@ -25,7 +25,7 @@ pub(crate) async fn send(
 ) -> Result<SendResult, RpcError> {
     let h = peer.ctx.registry.get(&p.session).await?;
     peer.writable(&h.id, &h.name)?;
-    if p.delivery == Delivery::Unknown {
+    if matches!(p.delivery, Delivery::Unknown | Delivery::Schedule) {
         return Err(errors::bad_delivery());
     }
     if p.text.trim().is_empty() {

@@ -18,13 +18,15 @@ use tokio::sync::{mpsc, oneshot};
 use super::conn::open;
 use super::error::{SqlError, classify};
 use super::health::{HealthCell, what_to_do};
+use super::schedules::{self, ScheduleDone, ScheduleOp};
 use super::writer::{Fork, Op, Writer};
 use super::{integrity, migrations, reads, search, summary};
 use crate::os::procs::ProcessIdentity;
 use crate::store::api::{Store, StoreFuture};
 use crate::store::error::StoreError;
 use crate::store::types::{
-    Batch, Health, IndexEntry, KeyRecord, NewRule, QueuedInput, SearchHit, SessionRow, unix_now,
+    Batch, Fired, Firing, Health, IndexEntry, KeyRecord, NewRule, QueuedInput, ScheduleRow,
+    ScheduleUpdate, SearchHit, SessionRow, unix_now,
 };
 
 /// The most read connections kept for reuse.
@@ -364,5 +366,56 @@ impl Store for SqliteStore {
     fn event<'a>(&'a self, session_id: &'a str, seq: u64) -> StoreFuture<'a, Option<Event>> {
         let id = session_id.to_string();
         self.read(move |c| reads::event(c, &id, seq))
+    }
+
+    fn add_schedule(
+        &self,
+        row: ScheduleRow,
+        key: Option<KeyRecord>,
+    ) -> StoreFuture<'_, ScheduleRow> {
+        Box::pin(async move {
+            let session = row.session_id.clone();
+            self.schedule_row(ScheduleOp::Add(Box::new(row), key))
+                .await?
+                .ok_or(StoreError::SessionGone(session))
+        })
+    }
+
+    fn schedules(&self) -> StoreFuture<'_, Vec<ScheduleRow>> {
+        self.read(schedules::all)
+    }
+
+    fn update_schedule(
+        &self,
+        id: u64,
+        update: ScheduleUpdate,
+    ) -> StoreFuture<'_, Option<ScheduleRow>> {
+        self.schedule_row(ScheduleOp::Update(id, update))
+    }
+
+    fn remove_schedule(&self, id: u64) -> StoreFuture<'_, Option<ScheduleRow>> {
+        self.schedule_row(ScheduleOp::Remove(id))
+    }
+
+    fn fire_schedule<'a>(&'a self, session_id: &'a str, firing: Firing) -> StoreFuture<'a, Fired> {
+        Box::pin(async move {
+            let op = ScheduleOp::Fire(session_id.to_string(), firing);
+            match self.call(move |tx| Op::Schedule(op, tx)).await? {
+                ScheduleDone::Fired(f) => Ok(f),
+                ScheduleDone::Row(_) => Ok(Fired::Stale),
+            }
+        })
+    }
+}
+
+impl SqliteStore {
+    /// Runs a schedule write that answers with a row.
+    fn schedule_row(&self, op: ScheduleOp) -> StoreFuture<'_, Option<ScheduleRow>> {
+        Box::pin(async move {
+            match self.call(move |tx| Op::Schedule(op, tx)).await? {
+                ScheduleDone::Row(r) => Ok(r),
+                ScheduleDone::Fired(_) => Ok(None),
+            }
+        })
     }
 }

@@ -17,6 +17,7 @@
 //! Migration 6 adds what a list shows of a session to its row (`summary.rs`)
 //! and fills it from each session's log once, so start-up reads rows, not logs.
 //!
+//! Migration 7 adds schedules and file triggers (issue 15, `schedules.rs`).
 //! Migration 8 adds a session's git worktree to its row (issue 15).
 //!
 //! A later change to the schema is a new entry at the end of [`MIGRATIONS`],
@@ -114,9 +115,8 @@ pub(super) const MIGRATIONS: &[Migration] = &[
     // 6: what a list shows of a session, in its row, filled from the logs
     // (issue 13: start-up reads an index, not every log).
     &[Step::Sql(summary::SCHEMA), Step::Code(summary::refresh_all)],
-    // 7: reserved for schedules (issue 15, part 1; another branch). Empty here so
-    // that worktrees keep their reserved number; the schedules branch fills it.
-    &[],
+    // 7: schedules and file triggers, and which schedule sent an input (issue 15).
+    &[Step::Sql(super::schedules::SCHEMA)],
     // 8: a session's git worktree (issue 15).
     &[Step::Sql(SESSION_WORKTREE)],
 ];

@@ -8,6 +8,7 @@
 //! - `search.rs`: the FTS5 index of the logs' text, written with the events.
 //! - `summary.rs`: what a list shows of a session, in its row, and the
 //!   start-up index that reads it.
+//! - `schedules.rs`: schedules and file triggers (issue 15), and their firings.
 //! - `migrations.rs`: the schema, as numbered migrations in `PRAGMA user_version`.
 //! - `conn.rs`: a connection with the store's pragmas.
 //! - `error.rs`: SQLite failures classified into [`crate::store::StoreError`].
@@ -21,6 +22,7 @@ mod health;
 mod integrity;
 mod migrations;
 mod reads;
+mod schedules;
 mod search;
 mod summary;
 mod writer;

@@ -9,7 +9,7 @@ use crate::os::procs::ProcessIdentity;
 use crate::store::seqs::check_run;
 use crate::store::types::{KeyRecord, QueuedInput, SessionRow};
 
-fn delivery_from(s: &str) -> Delivery {
+pub(super) fn delivery_from(s: &str) -> Delivery {
     match s {
         "steer" => Delivery::Steer,
         "interrupt" => Delivery::Interrupt,
@@ -190,13 +190,14 @@ pub(super) fn turn_at(c: &Connection, id: &str, at: u64) -> Result<Vec<Event>, S
 /// The queued inputs of a session, oldest first.
 pub(super) fn inputs(c: &Connection, id: &str) -> Result<Vec<QueuedInput>, SqlError> {
     let mut st = c.prepare_cached(
-        "SELECT id, text, delivery FROM inputs WHERE session_id = ?1 ORDER BY id",
+        "SELECT id, text, delivery, schedule_id FROM inputs WHERE session_id = ?1 ORDER BY id",
     )?;
     let rows = st.query_map(params![id], |r| {
         Ok(QueuedInput {
             id: r.get(0)?,
             text: r.get(1)?,
             delivery: delivery_from(&r.get::<_, String>(2)?),
+            schedule: r.get::<_, Option<i64>>(3)?.map(|v| v.max(0) as u64),
         })
     })?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)

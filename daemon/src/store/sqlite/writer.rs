@@ -66,6 +66,11 @@ pub(super) enum Op {
         String,
         oneshot::Sender<Result<Option<ApprovalRule>, StoreError>>,
     ),
+    /// A schedule write (issue 15, `schedules.rs`).
+    Schedule(
+        super::schedules::ScheduleOp,
+        oneshot::Sender<Result<super::schedules::ScheduleDone, StoreError>>,
+    ),
 }
 
 /// A session to create as a copy of another's log up to a seq (see
@@ -80,7 +85,7 @@ pub(super) struct Fork {
 }
 
 /// Stores a key, or replaces the result of one already stored (its age stays).
-fn put_key(c: &Connection, k: &KeyRecord) -> Result<(), SqlError> {
+pub(super) fn put_key(c: &Connection, k: &KeyRecord) -> Result<(), SqlError> {
     c.execute(
         "INSERT INTO request_keys (key, method, params, result, created_at) VALUES (?1, ?2, ?3, ?4, ?5) \
          ON CONFLICT (key) DO UPDATE SET result = excluded.result",
@@ -404,6 +409,7 @@ impl Writer {
                     super::search::forget(c, &id)?;
                     c.execute("DELETE FROM events WHERE session_id = ?1", params![id])?;
                     c.execute("DELETE FROM inputs WHERE session_id = ?1", params![id])?;
+                    c.execute("DELETE FROM schedules WHERE session_id = ?1", params![id])?;
                     c.execute("DELETE FROM processes WHERE session_id = ?1", params![id])?;
                     c.execute("DELETE FROM sessions WHERE id = ?1", params![id])?;
                     if let Some(k) = &key {
@@ -412,6 +418,18 @@ impl Writer {
                     Ok(0)
                 });
                 replies.push(finish(reply, self.settled(out.map(|_| ()))));
+            }
+            Op::Schedule(op, reply) => {
+                let done = std::cell::RefCell::new(None);
+                let out = with_sp(&|c| {
+                    *done.borrow_mut() = Some(super::schedules::apply(c, &op)?);
+                    Ok(0)
+                });
+                let out = out.and_then(|_| {
+                    done.into_inner()
+                        .ok_or_else(|| SqlError::Damaged("a schedule write had no result".into()))
+                });
+                replies.push(finish(reply, self.settled(out)));
             }
             Op::PutKey(key, reply) => {
                 let out = with_sp(&|c| put_key(c, &key).map(|_| 0));

@@ -190,6 +190,7 @@ pub fn activity_lines(app: &App, v: &SessionView, width: u16) -> Vec<Line<'stati
     for (i, q) in v.queued.iter().enumerate().skip(skipped) {
         let tag = match q.delivery {
             Delivery::Steer => "steer ",
+            Delivery::Schedule => "sched ",
             _ => "queued",
         };
         let hint = if i + 1 == n && !app.read_only {

@@ -312,3 +312,58 @@ fn ctrl_l_asks_for_a_full_redraw_on_the_list_and_in_a_session() {
         "{shown}"
     );
 }
+
+/// A session that got messages from a schedule and a file trigger, and one a
+/// person typed.
+fn scheduled_messages() -> App {
+    session_with(vec![
+        created(),
+        EventKind::UserMessage {
+            text: "check CI and report failures".into(),
+            delivery: tether_shared::Delivery::Schedule,
+        },
+        EventKind::TurnStarted,
+        assistant("CI is green."),
+        EventKind::TurnCompleted,
+        user("thanks, keep watching"),
+        EventKind::UserMessage {
+            text: "summarise the new notes\n\nChanged files: notes/a.txt".into(),
+            delivery: tether_shared::Delivery::Schedule,
+        },
+    ])
+}
+
+#[test]
+fn snapshot_scheduled_messages() {
+    snap_text("scheduled_messages", scheduled_messages);
+}
+
+#[test]
+fn a_scheduled_message_is_shown_as_scheduled_not_as_typed() {
+    let app = scheduled_messages();
+    let s = screen(&app, 80, 24);
+    assert!(
+        s.contains("› (scheduled) check CI and report failures"),
+        "{s}"
+    );
+    assert!(s.contains("› (scheduled) summarise the new notes"), "{s}");
+    assert!(s.contains("› thanks, keep watching"), "{s}");
+    assert!(!s.contains("(scheduled) thanks"), "{s}");
+    // And in its own colour: the tag of a typed message is cyan.
+    let t = draw(&app, 80, 24);
+    let buf = t.backend().buffer();
+    let fg_of = |needle: &str| {
+        let (x, y) = (0..buf.area.height)
+            .find_map(|y| {
+                let row: String = (0..buf.area.width)
+                    .map(|x| buf[(x, y)].symbol().to_string())
+                    .collect();
+                row.find(needle)
+                    .map(|i| (row[..i].chars().count() as u16, y))
+            })
+            .unwrap_or_else(|| panic!("{needle:?} on screen"));
+        buf[(x, y)].fg
+    };
+    assert_eq!(fg_of("› (scheduled)"), ratatui::style::Color::Magenta);
+    assert_eq!(fg_of("› thanks"), ratatui::style::Color::Cyan);
+}

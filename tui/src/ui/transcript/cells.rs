@@ -228,11 +228,18 @@ fn build_lines(kind: &CellKind, width: u16, expanded: bool) -> Vec<Line<'static>
             let tag = match delivery {
                 Delivery::Steer => "› (steer) ",
                 Delivery::Interrupt => "› (interrupt) ",
+                // Not typed by a person: a schedule or file trigger sent it.
+                Delivery::Schedule => "› (scheduled) ",
                 _ => "› ",
+            };
+            let color = if *delivery == Delivery::Schedule {
+                Color::Magenta
+            } else {
+                Color::Cyan
             };
             let first = vec![Span::styled(
                 tag.to_string(),
-                Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
+                Style::new().fg(color).add_modifier(Modifier::BOLD),
             )];
             text_lines(
                 &message_text(text),
