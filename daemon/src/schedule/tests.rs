@@ -54,6 +54,7 @@ async fn create(registry: &Registry, dir: &std::path::Path, name: &str) -> Strin
         max_tokens: None,
         max_cost_usd: None,
         mcp_servers: Vec::new(),
+        worktree: None,
     };
     registry.create(params, None).await.unwrap().id
 }

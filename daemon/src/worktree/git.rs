@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::process::Command;
 
-use super::WorktreeError;
+use super::error::WorktreeError;
 
 /// Long enough for `git worktree add` to check out a large tree.
 const LIMIT: Duration = Duration::from_secs(300);

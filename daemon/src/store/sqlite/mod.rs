@@ -20,6 +20,7 @@ mod error;
 mod handle;
 mod health;
 mod integrity;
+mod keys;
 mod migrations;
 mod reads;
 mod schedules;

@@ -149,7 +149,7 @@ pub(super) fn apply(c: &Connection, op: &ScheduleOp) -> Result<ScheduleDone, Sql
                 if let Some(obj) = k.result.as_object_mut() {
                     obj.insert("id".into(), id.into());
                 }
-                super::writer::put_key(c, &k)?;
+                super::keys::put_key(c, &k)?;
             }
             Ok(ScheduleDone::Row(get(c, id)?))
         }

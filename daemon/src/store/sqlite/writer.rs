@@ -15,6 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::error::{SqlError, classify};
 use super::health::HealthCell;
+use super::keys::put_key;
 use crate::os::procs::ProcessIdentity;
 use crate::store::error::StoreError;
 use crate::store::types::{Batch, KeyRecord, NewRule, SessionRow};
@@ -82,22 +83,6 @@ pub(super) struct Fork {
     pub(super) head: Event,
     pub(super) tail: Vec<Event>,
     pub(super) key: Option<KeyRecord>,
-}
-
-/// Stores a key, or replaces the result of one already stored (its age stays).
-pub(super) fn put_key(c: &Connection, k: &KeyRecord) -> Result<(), SqlError> {
-    c.execute(
-        "INSERT INTO request_keys (key, method, params, result, created_at) VALUES (?1, ?2, ?3, ?4, ?5) \
-         ON CONFLICT (key) DO UPDATE SET result = excluded.result",
-        params![
-            k.key,
-            k.method,
-            k.params,
-            serde_json::to_string(&k.result)?,
-            k.created_at
-        ],
-    )?;
-    Ok(())
 }
 
 /// Answers one op's caller once its transaction commits (or fails to).
