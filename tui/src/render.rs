@@ -7,7 +7,7 @@ use tether_shared::{Event, EventKind, Usage};
 
 mod list;
 use list::context_percent_of;
-pub use list::{ListRow, list_table};
+pub use list::{LIST_FIELDS, ListRow, list_table};
 
 /// Collapses whitespace and cuts to `max` characters with an ellipsis.
 pub fn one_line(s: &str, max: usize) -> String {

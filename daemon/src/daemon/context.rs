@@ -51,6 +51,8 @@ pub struct DaemonContext {
     pub(crate) keys_in_flight: InFlight,
     /// The whole session list, encoded once for every whole-list subscriber.
     pub(crate) list_cache: ListCache,
+    /// The last attach pages read, for attaching again (`rpc/paging.rs`).
+    pub(crate) pages: crate::rpc::paging::PageCache,
     started: Instant,
     conn_tracker: TaskTracker,
 }
@@ -72,6 +74,7 @@ impl DaemonContext {
             clients: AtomicUsize::new(0),
             keys_in_flight: InFlight::default(),
             list_cache: ListCache::default(),
+            pages: Default::default(),
             started: Instant::now(),
             conn_tracker: TaskTracker::new(),
         }

@@ -34,6 +34,22 @@ pub struct ListRow {
     pub context_window: u64,
 }
 
+/// The fields of `SessionInfo` a [`ListRow`] reads: what `tether ls` asks
+/// `session.list` for (issue 13; a daemon before it sends every field, and the
+/// rest are skipped).
+pub const LIST_FIELDS: [&str; 10] = [
+    "name",
+    "state",
+    "model",
+    "cwd",
+    "updated_at",
+    "pending_approvals",
+    "pending_inputs",
+    "attached_clients",
+    "context_tokens",
+    "context_window",
+];
+
 impl From<&SessionInfo> for ListRow {
     fn from(s: &SessionInfo) -> ListRow {
         ListRow {
