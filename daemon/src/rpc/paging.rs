@@ -107,16 +107,19 @@ const CACHED_PAGES: usize = 16;
 /// first frame. Small: a few pages, each cut to the byte budget.
 #[derive(Default)]
 pub(crate) struct PageCache {
-    pages: std::sync::Mutex<std::collections::VecDeque<(PageKey, (Vec<Event>, bool))>>,
+    pages: std::sync::Mutex<std::collections::VecDeque<(PageKey, Page)>>,
 }
 
+/// A page's events and whether older ones were left out.
+type Page = (Vec<Event>, bool);
+
 impl PageCache {
-    fn get(&self, key: &PageKey) -> Option<(Vec<Event>, bool)> {
+    fn get(&self, key: &PageKey) -> Option<Page> {
         let pages = self.pages.lock().ok()?;
         pages.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
     }
 
-    fn put(&self, key: PageKey, page: &(Vec<Event>, bool)) {
+    fn put(&self, key: PageKey, page: &Page) {
         if let Ok(mut pages) = self.pages.lock() {
             pages.retain(|(k, _)| k.session != key.session);
             if pages.len() >= CACHED_PAGES {
