@@ -110,7 +110,7 @@ impl Target {
 
 #[cfg(test)]
 mod tests {
-    use tether_shared::protocol::{Empty, method};
+    use tether_shared::protocol::method;
 
     use super::*;
 

@@ -163,7 +163,8 @@ async fn what_the_client_cannot_read_is_a_protocol_error() {
         let r = peer.request().await;
         peer.answer(&r["id"], json!("a string")).await;
     };
-    let (got, ()) = tokio::join!(c.call::<method::SessionList>(&Default::default()), daemon);
+    let params = Default::default();
+    let (got, ()) = tokio::join!(c.call::<method::SessionList>(&params), daemon);
     assert!(matches!(got, Err(ClientError::Protocol(_))), "{got:?}");
 }
 
