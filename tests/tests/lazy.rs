@@ -155,6 +155,75 @@ async fn asleep_sessions_list_exactly_as_they_do_once_woken() {
     assert_eq!(ls(&env).await, asleep);
 }
 
+/// The full list cut down to `fields`, each summary keeping only those keys.
+fn cut(list: &[Value], fields: &[&str]) -> Vec<Value> {
+    list.iter()
+        .map(|s| {
+            let o = s.as_object().unwrap();
+            Value::Object(
+                o.iter()
+                    .filter(|(k, _)| fields.contains(&k.as_str()))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_list_of_some_fields_is_the_whole_list_cut_to_them_asleep_or_awake() {
+    let model = ModelServer::start().await;
+    let mut env = TestEnv::with_model(&model, "");
+    env.start_daemon().await;
+    model.push(Reply::status(400).with_error_message("no such model"));
+    env.ok(&["new", "-d", "-n", "broken", "hello"]).await;
+    assert_eq!(env.wait_settled("broken").await, "failed");
+    env.ok(&["new", "-d", "-n", "blank", "--instructions", "be brief"])
+        .await;
+    env.ok(&["new", "-d", "-n", "other"]).await;
+    env.ok(&["daemon", "stop"]).await;
+    env.wait_daemon_exit().await;
+    env.start_daemon().await;
+    let mut raw = Raw::hello(&env.socket).await;
+    // One awake (attached), the others asleep.
+    let r = raw
+        .request(1, "session.attach", json!({"session": "blank"}))
+        .await;
+    assert!(r.get("result").is_some(), "{r}");
+    assert_eq!(status(&env).await["awake_sessions"], 1);
+    let whole = raw.request(2, "session.list", json!({})).await["result"].clone();
+    let whole = whole.as_array().unwrap();
+    assert_eq!(whole.len(), 3);
+    for fields in [
+        vec!["name", "state", "last_error", "instructions", "nonsense"],
+        vec!["id", "attached_clients", "pending_approvals", "cost_basis"],
+        vec![],
+    ] {
+        let v = raw
+            .request(3, "session.list", json!({"fields": fields}))
+            .await;
+        assert_eq!(
+            v["result"].as_array().unwrap(),
+            &cut(whole, &fields),
+            "{fields:?}"
+        );
+    }
+    // Not a list of names: the whole summaries, as before.
+    let v = raw
+        .request(4, "session.list", json!({"fields": "name"}))
+        .await;
+    assert_eq!(v["result"].as_array().unwrap(), whole);
+    // `tether ls` asks for its table's fields only; the table is whole.
+    let table = env.ok(&["ls"]).await;
+    for name in ["broken", "blank", "other"] {
+        assert!(table.lines().any(|l| l.starts_with(name)), "{table}");
+    }
+    assert!(
+        table.contains("failed") && table.contains("idle"),
+        "{table}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn messages_sent_while_a_session_falls_asleep_and_wakes_are_all_served() {
     let model = ModelServer::start().await;

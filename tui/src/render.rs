@@ -9,7 +9,7 @@ mod list;
 mod schedules;
 mod worktree;
 use list::context_percent_of;
-pub use list::{ListRow, list_table};
+pub use list::{LIST_FIELDS, ListRow, list_table};
 pub use schedules::{schedule_time, schedules};
 pub use worktree::worktree_outcome;
 

@@ -54,6 +54,8 @@ pub struct DaemonContext {
     /// Schedules and file triggers (issue 15): set once the sessions are
     /// restored, before the first connection.
     pub schedules: std::sync::OnceLock<Arc<crate::schedule::Scheduler>>,
+    /// The last attach pages read, for attaching again (`rpc/paging.rs`).
+    pub(crate) pages: crate::rpc::paging::PageCache,
     started: Instant,
     conn_tracker: TaskTracker,
 }
@@ -76,6 +78,7 @@ impl DaemonContext {
             keys_in_flight: InFlight::default(),
             list_cache: ListCache::default(),
             schedules: std::sync::OnceLock::new(),
+            pages: Default::default(),
             started: Instant::now(),
             conn_tracker: TaskTracker::new(),
         }

@@ -86,7 +86,7 @@ async fn dispatch(peer: &Arc<Peer>, req: Request, key: Option<KeyRecord>) -> Rep
             let p = decode::<m::SessionList>(params)?;
             // Encoded straight into the reply's line (no JSON tree of the
             // whole list in between): answered here.
-            sessions::list_reply(peer, id, sessions::list(peer, p)?).await;
+            sessions::list(peer, id, p).await;
             Ok(None)
         }
         m::SessionsSubscribe::NAME => {

@@ -16,7 +16,7 @@ pub(crate) mod list_cache;
 mod list_feed;
 pub mod listener;
 mod outbox;
-mod paging;
+pub(crate) mod paging;
 mod peer;
 mod session_feed;
 

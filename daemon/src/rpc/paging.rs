@@ -64,6 +64,15 @@ pub(super) async fn page(
     if page == 0 || upto <= from {
         return Ok((Vec::new(), upto > from));
     }
+    let key = PageKey {
+        session: session_id.to_string(),
+        from,
+        upto,
+        page,
+    };
+    if let Some(hit) = ctx.pages.get(&key) {
+        return Ok(hit);
+    }
     let mut events = ctx
         .shared
         .store
@@ -72,7 +81,53 @@ pub(super) async fn page(
         .map_err(errors::storage)?;
     fit_page(&mut events, true);
     let first = events.first().map_or(upto + 1, |e| e.seq);
-    Ok((events, first > from + 1))
+    let out = (events, first > from + 1);
+    ctx.pages.put(key, &out);
+    Ok(out)
+}
+
+/// What a page was read for: the same session, range and size give the same
+/// events, since stored events never change (a range ends at a seq that was
+/// stored when it was read).
+#[derive(Clone, PartialEq, Eq)]
+struct PageKey {
+    session: String,
+    from: u64,
+    upto: u64,
+    page: usize,
+}
+
+/// How many pages [`PageCache`] keeps.
+const CACHED_PAGES: usize = 16;
+
+/// The last attach pages read (issue 13): attaching again to a session that
+/// stored nothing since (a person switching back to it, `tether attach` after
+/// a detach) is answered from memory, without the trip to the store's blocking
+/// thread, which on a busy machine was most of the daemon's part of the TUI's
+/// first frame. Small: a few pages, each cut to the byte budget.
+#[derive(Default)]
+pub(crate) struct PageCache {
+    pages: std::sync::Mutex<std::collections::VecDeque<(PageKey, Page)>>,
+}
+
+/// A page's events and whether older ones were left out.
+type Page = (Vec<Event>, bool);
+
+impl PageCache {
+    fn get(&self, key: &PageKey) -> Option<Page> {
+        let pages = self.pages.lock().ok()?;
+        pages.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+    }
+
+    fn put(&self, key: PageKey, page: &Page) {
+        if let Ok(mut pages) = self.pages.lock() {
+            pages.retain(|(k, _)| k.session != key.session);
+            if pages.len() >= CACHED_PAGES {
+                pages.pop_front();
+            }
+            pages.push_back((key, page.clone()));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -87,6 +142,33 @@ mod tests {
             ts: "t".into(),
             kind: EventKind::Error { message: output },
         }
+    }
+
+    #[test]
+    fn a_cached_page_is_found_only_for_the_same_range_and_one_per_session() {
+        let cache = PageCache::default();
+        let key = |session: &str, upto: u64| PageKey {
+            session: session.into(),
+            from: 0,
+            upto,
+            page: 70,
+        };
+        let page = (vec![big(5)], true);
+        cache.put(key("a", 5), &page);
+        assert_eq!(cache.get(&key("a", 5)).map(|p| p.0.len()), Some(1));
+        assert!(
+            cache.get(&key("a", 6)).is_none(),
+            "a newer event: read again"
+        );
+        assert!(cache.get(&key("b", 5)).is_none());
+        // A newer page of a session replaces its older one.
+        cache.put(key("a", 6), &page);
+        assert!(cache.get(&key("a", 5)).is_none());
+        for i in 0..CACHED_PAGES {
+            cache.put(key(&format!("s{i}"), 1), &page);
+        }
+        assert!(cache.get(&key("a", 6)).is_none(), "the oldest went");
+        assert!(cache.get(&key("s1", 1)).is_some());
     }
 
     #[test]

@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use tether_shared::protocol::{CreateParams, ForkParams, KillResult, SessionInfo, WorktreeOutcome};
+use tether_shared::protocol::{
+    CreateParams, FieldMask, ForkParams, KillResult, SessionInfo, WorktreeOutcome,
+};
 use tether_shared::{Delivery, Event, EventKind, SessionState};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
@@ -111,6 +113,16 @@ impl Registry {
     /// Every session's summary, oldest first.
     pub fn list(&self) -> Vec<SessionInfo> {
         self.slots().list()
+    }
+
+    /// Every session's summary, oldest first, with the fields of `mask`: a
+    /// value that writes the list from the table when it is serialised, with no
+    /// copy of it in between (issue 13).
+    pub fn list_view(&self, mask: FieldMask) -> ListView<'_> {
+        ListView {
+            registry: self,
+            mask,
+        }
     }
 
     /// One session's summary, by id, awake or asleep (nothing is woken); `None`
@@ -521,5 +533,17 @@ fn name_base(cwd: &str) -> String {
         "session".to_string()
     } else {
         base
+    }
+}
+
+/// The session list as [`Registry::list_view`] writes it.
+pub struct ListView<'a> {
+    registry: &'a Registry,
+    mask: FieldMask,
+}
+
+impl serde::Serialize for ListView<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.registry.slots().write_list(self.mask, serializer)
     }
 }

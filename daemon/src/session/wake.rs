@@ -4,20 +4,20 @@
 //! first time something needs its actor. The waker task delivers the commands
 //! an actor handed back as it fell asleep (`sleep.rs`).
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use tether_shared::SessionState;
-use tether_shared::protocol::SessionInfo;
+use tether_shared::protocol::{CostBasis, SessionInfo};
 use tracing::{Instrument, info, warn};
 
 use super::error::SessionError;
 use super::handle::Redelivery;
 use super::registry::Registry;
 use super::slots::{Found, Slot};
-use super::{SessionHandle, spawn_restored, summary};
-use crate::config::Config;
+use super::{SessionHandle, spawn_restored};
 use crate::store::{IndexEntry, SessionRow, StoreError};
 
 /// How many times a command is handed back before it is given up (its caller
@@ -34,10 +34,11 @@ pub(super) fn has_work(e: &IndexEntry) -> bool {
 
 /// The summary of a session that sleeps from the start: what its actor would
 /// show once restored (`recover.rs` reads the same from the log: a state
-/// recorded during a turn that has no end reads as `idle`).
-pub(super) fn asleep_info(e: &IndexEntry, config: &Config) -> SessionInfo {
+/// recorded during a turn that has no end reads as `idle`). The entry's strings
+/// are moved into it, not copied (issue 13: 100,000 of them at start).
+pub(super) fn asleep_info(e: IndexEntry, cost_basis: CostBasis) -> SessionInfo {
     let mut state = e.state;
-    let mut state_at = e.state_at.clone();
+    let mut state_at = e.state_at;
     if !e.turn_open
         && matches!(
             state,
@@ -47,31 +48,66 @@ pub(super) fn asleep_info(e: &IndexEntry, config: &Config) -> SessionInfo {
         state = SessionState::Idle;
         state_at = None;
     }
-    let mut info = summary(&e.row, state, Vec::new(), 0, 0, e.last_error.as_ref());
-    info.waiting_since = state
+    let row = e.row;
+    let waiting_since = state
         .needs_person()
-        .then(|| state_at.unwrap_or_else(|| e.row.updated_at.clone()));
-    info.cost_basis = config.cost_basis(&e.row.model);
-    info
+        .then(|| state_at.unwrap_or_else(|| row.updated_at.clone()));
+    SessionInfo {
+        id: row.id,
+        name: row.name,
+        state,
+        model: row.model,
+        cwd: row.cwd,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+        pending_approvals: Vec::new(),
+        queued_inputs: 0,
+        attached_clients: 0,
+        last_seq: row.last_seq,
+        usage: row.usage,
+        instructions: row.instructions,
+        last_error: e.last_error.filter(|_| state == SessionState::Failed),
+        context_tokens: 0,
+        context_window: 0,
+        budget: row.budget,
+        cost_usd: row.cost_usd,
+        cost_basis,
+        waiting_since,
+        pending_inputs: Vec::new(),
+        worktree: row.worktree,
+    }
 }
 
 impl Registry {
     /// Restores every stored session from the store's index (issue 13): those
     /// with work (a turn to recover, queued inputs, a pending approval, leftover
-    /// processes) get their actor now; the others are asleep until first used.
-    /// Returns how many sessions there are.
+    /// processes) get their actor now; the others are asleep until first used,
+    /// all put in the table under one lock. Returns how many sessions there are.
     pub async fn restore(&self) -> anyhow::Result<usize> {
         let entries = self.shared.store.index().await?;
         let n = entries.len();
         let (config, _) = self.shared.config.load();
+        // Sessions share a few models: each one's price source is looked up once.
+        let mut bases: HashMap<String, CostBasis> = HashMap::new();
+        let mut with_work = Vec::new();
+        let mut asleep = Vec::with_capacity(n);
         for entry in entries {
-            if !has_work(&entry) {
-                let info = asleep_info(&entry, &config);
-                let (id, name) = (info.id.clone(), info.name.clone());
-                self.slots()
-                    .insert(&id, &name, Slot::Asleep(Box::new(info)));
+            if has_work(&entry) {
+                with_work.push(entry);
                 continue;
             }
+            let basis = match bases.get(&entry.row.model) {
+                Some(b) => *b,
+                None => {
+                    let b = config.cost_basis(&entry.row.model);
+                    bases.insert(entry.row.model.clone(), b);
+                    b
+                }
+            };
+            asleep.push(asleep_info(entry, basis));
+        }
+        self.slots().insert_asleep(asleep);
+        for entry in with_work {
             let (id, name) = (entry.row.id.clone(), entry.row.name.clone());
             match self.spawn_stored(entry.row, (0, 0)).await {
                 Ok(h) => self.slots().insert(&id, &name, Slot::Awake(h)),

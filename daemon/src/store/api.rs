@@ -126,7 +126,7 @@ pub trait Store: Send + Sync {
     ) -> StoreFuture<'a, Vec<(String, ProcessIdentity)>>;
 
     /// Every session with what a list shows of it and whether it has work,
-    /// oldest first (issue 13): what the daemon reads at start instead of
+    /// in no particular order (issue 13): what the daemon reads at start instead of
     /// every session's log.
     fn index(&self) -> StoreFuture<'_, Vec<IndexEntry>>;
 

@@ -152,7 +152,7 @@ methods! {
     /// Create a session.
     SessionCreate, SESSION_CREATE = "session.create", CreateParams => SessionInfo, mutating: true;
     /// List sessions.
-    SessionList, SESSION_LIST = "session.list", Empty => Vec<SessionInfo>, mutating: false;
+    SessionList, SESSION_LIST = "session.list", super::list_view::ListParams => Vec<SessionInfo>, mutating: false;
     /// List sessions, then get `sessions.updated` (or, with `deltas`, `sessions.changed`)
     /// whenever the list changes.
     SessionsSubscribe, SESSIONS_SUBSCRIBE = "sessions.subscribe", SubscribeParams => Vec<SessionInfo>, mutating: false;

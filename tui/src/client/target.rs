@@ -110,7 +110,7 @@ impl Target {
 
 #[cfg(test)]
 mod tests {
-    use tether_shared::protocol::{Empty, method};
+    use tether_shared::protocol::method;
 
     use super::*;
 
@@ -128,7 +128,7 @@ mod tests {
         // Answers the hello, reads the request, and is gone.
         let t = scripted(&format!("read l; echo '{HELLO}'; read l; exit 0"));
         let e = t
-            .request_once::<method::SessionList>(&Empty {})
+            .request_once::<method::SessionList>(&Default::default())
             .await
             .unwrap_err();
         let text = crate::errors::one_line(&e);

@@ -126,7 +126,10 @@ async fn an_error_answer_is_the_daemons_error() {
 #[tokio::test]
 async fn sent_requests_get_ids_and_their_answers_come_as_messages() {
     let (mut c, mut peer) = pair().await;
-    let a = c.send::<method::SessionList>(&Empty {}).await.unwrap();
+    let a = c
+        .send::<method::SessionList>(&Default::default())
+        .await
+        .unwrap();
     let b = c
         .send::<method::ToolsList>(&Default::default())
         .await
@@ -160,7 +163,8 @@ async fn what_the_client_cannot_read_is_a_protocol_error() {
         let r = peer.request().await;
         peer.answer(&r["id"], json!("a string")).await;
     };
-    let (got, ()) = tokio::join!(c.call::<method::SessionList>(&Empty {}), daemon);
+    let params = Default::default();
+    let (got, ()) = tokio::join!(c.call::<method::SessionList>(&params), daemon);
     assert!(matches!(got, Err(ClientError::Protocol(_))), "{got:?}");
 }
 

@@ -3,7 +3,7 @@
 use anyhow::bail;
 use serde::Serialize;
 use tether_shared::Usage;
-use tether_shared::protocol::{BudgetParams, CostBasis, Empty, SessionInfo, method};
+use tether_shared::protocol::{BudgetParams, CostBasis, SessionInfo, method};
 
 use super::output::print_json;
 use crate::client::Target;
@@ -59,7 +59,7 @@ struct UsageReport<'a> {
 /// `tether usage [NAME] [--json]`.
 pub(super) async fn usage(target: &Target, name: Option<String>, json: bool) -> anyhow::Result<u8> {
     let mut list = target
-        .request_once::<method::SessionList>(&Empty {})
+        .request_once::<method::SessionList>(&Default::default())
         .await?;
     if let Some(n) = &name {
         list.retain(|s| &s.name == n || &s.id == n);

@@ -4,7 +4,9 @@
 use std::io::IsTerminal;
 
 use anyhow::{Context, bail};
-use tether_shared::protocol::{AttachParams, CreateParams, Empty, ForkParams, SessionRef, method};
+use tether_shared::protocol::{
+    AttachParams, CreateParams, ForkParams, ListParams, SessionRef, method,
+};
 
 use super::output::print_json;
 use crate::cli::NewArgs;
@@ -18,12 +20,15 @@ pub(super) async fn ls(target: &Target, json: bool) -> anyhow::Result<u8> {
     // the table's for the table.
     if json {
         let list: Vec<tether_shared::protocol::SessionInfo> = target
-            .request_once_as::<method::SessionList, _>(&Empty {})
+            .request_once_as::<method::SessionList, _>(&Default::default())
             .await?;
         print_json(&list)?;
     } else {
+        let only_the_table = ListParams {
+            fields: Some(render::LIST_FIELDS.map(String::from).to_vec()),
+        };
         let list: Vec<render::ListRow> = target
-            .request_once_as::<method::SessionList, _>(&Empty {})
+            .request_once_as::<method::SessionList, _>(&only_the_table)
             .await?;
         super::output::print_out(&render::list_table(&list))?;
     }
@@ -66,7 +71,7 @@ pub(super) async fn attach(
     let name = match name {
         Some(n) => n,
         None => {
-            let list = c.call::<method::SessionList>(&Empty {}).await?;
+            let list = c.call::<method::SessionList>(&Default::default()).await?;
             match list.iter().max_by(|a, b| a.updated_at.cmp(&b.updated_at)) {
                 Some(s) => s.name.clone(),
                 None => bail!("no sessions to attach to; start one with `tether new`"),

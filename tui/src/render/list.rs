@@ -46,6 +46,22 @@ fn branch<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::E
     Ok(Option::<Branch>::deserialize(d)?.map(|b| b.branch))
 }
 
+/// The fields of `SessionInfo` a [`ListRow`] reads: what `tether ls` asks
+/// `session.list` for (issue 13; a daemon before it sends every field, and the
+/// rest are skipped).
+pub const LIST_FIELDS: [&str; 10] = [
+    "name",
+    "state",
+    "model",
+    "cwd",
+    "updated_at",
+    "pending_approvals",
+    "pending_inputs",
+    "attached_clients",
+    "context_tokens",
+    "context_window",
+];
+
 impl From<&SessionInfo> for ListRow {
     fn from(s: &SessionInfo) -> ListRow {
         ListRow {

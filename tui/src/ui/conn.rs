@@ -374,7 +374,7 @@ pub async fn run(
                 cmd = to_rx.recv() => {
                     let Some(cmd) = cmd else { return };
                     let (sent, kind) = match cmd {
-                        ToDaemon::ListSessions => (client.send::<method::SessionList>(&Empty {}).await, Pending::List),
+                        ToDaemon::ListSessions => (client.send::<method::SessionList>(&Default::default()).await, Pending::List),
                         ToDaemon::Attach { session, page, read_only } => {
                             attached = Some((session.clone(), read_only));
                             last_seq = 0;

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use serde_json::Value;
 use tether_shared::notify::NotifyEvent;
 use tether_shared::protocol::{
-    CreateParams, Empty, ForkParams, KillResult, RpcError, SessionInfo, SessionRef,
+    CreateParams, FieldMask, ForkParams, KillResult, ListParams, RpcError, SessionInfo, SessionRef,
     SubscribeParams, WaitAnyParams, WaitAnyResult, WaitingSession,
 };
 use tracing::Instrument;
@@ -35,15 +35,13 @@ pub(crate) async fn fork(
     Ok(peer.ctx.registry.fork(p, key).await?)
 }
 
-/// `session.list`.
-pub(crate) fn list(peer: &Arc<Peer>, _: Empty) -> Result<Vec<SessionInfo>, RpcError> {
-    Ok(peer.ctx.registry.list())
-}
-
-/// Answers `session.list` request `id` with `list`, encoded once straight
-/// into the reply's line.
-pub(crate) async fn list_reply(peer: &Arc<Peer>, id: Value, list: Vec<SessionInfo>) {
-    peer.reply_with(id, &list).await;
+/// `session.list`: answers request `id` itself, the list written from the
+/// session table straight into the reply's line (no copy of the summaries, no
+/// JSON tree), with only the `fields` asked for (issue 13).
+pub(crate) async fn list(peer: &Arc<Peer>, id: Value, p: ListParams) {
+    let mask = FieldMask::new(p.fields.as_deref());
+    peer.reply_with(id, &peer.ctx.registry.list_view(mask))
+        .await;
 }
 
 /// `sessions.subscribe`: answers request `id` itself with the list now, then

@@ -78,7 +78,9 @@ impl SqliteStore {
     /// Every session's row, oldest first (what the tests read back).
     #[cfg(test)]
     pub(crate) async fn sessions(&self) -> Result<Vec<SessionRow>, StoreError> {
-        Ok(self.index().await?.into_iter().map(|e| e.row).collect())
+        let mut rows: Vec<SessionRow> = self.index().await?.into_iter().map(|e| e.row).collect();
+        rows.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
+        Ok(rows)
     }
 
     /// Sends an op to the writer (when first polled) and waits for its commit.
