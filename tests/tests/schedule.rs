@@ -418,7 +418,7 @@ async fn schedule_ls_json_shape() {
     let every = add(&env, &["J", "--every", "1s", "--delivery", "steer", "tick"]).await;
     add(
         &env,
-        &["J", "--cron", "*/5 * * * *", "--skip-missed", "cron"],
+        &["J", "--cron", "0 4 1 1 *", "--skip-missed", "cron"],
     )
     .await;
     add(&env, &["J", "--on-change", "src/**/*.rs", "files"]).await;
@@ -450,7 +450,7 @@ async fn schedule_ls_json_shape() {
     assert_eq!(list[0]["delivery"], "steer");
     assert!(list[0]["last_run"].is_string() && list[0]["next_run"].is_string());
     assert_eq!(list[0]["last_outcome"], "delivered");
-    assert_eq!(list[1]["rule"], serde_json::json!({"cron": "*/5 * * * *"}));
+    assert_eq!(list[1]["rule"], serde_json::json!({"cron": "0 4 1 1 *"}));
     assert_eq!(list[1]["skip_missed"], true);
     assert!(list[1].get("last_run").is_none());
     assert_eq!(

@@ -54,8 +54,8 @@ pub struct DaemonContext {
     /// Schedules and file triggers (issue 15): set once the sessions are
     /// restored, before the first connection.
     pub schedules: std::sync::OnceLock<Arc<crate::schedule::Scheduler>>,
-    /// The last attach pages read, for attaching again (`rpc/paging.rs`).
-    pub(crate) pages: crate::rpc::paging::PageCache,
+    /// The last attach pages read, for attaching again (`rpc/page_cache.rs`).
+    pub(crate) pages: crate::rpc::page_cache::PageCache,
     started: Instant,
     conn_tracker: TaskTracker,
 }

@@ -16,6 +16,7 @@ pub(crate) mod list_cache;
 mod list_feed;
 pub mod listener;
 mod outbox;
+pub(crate) mod page_cache;
 pub(crate) mod paging;
 mod peer;
 mod session_feed;

@@ -6,6 +6,7 @@ use tether_shared::Event;
 use tether_shared::protocol::RpcError;
 
 use super::errors;
+use super::page_cache::PageKey;
 use crate::daemon::DaemonContext;
 
 /// Default and largest page for `session.attach`.
@@ -86,53 +87,10 @@ pub(super) async fn page(
     Ok(out)
 }
 
-/// What a page was read for: the same session, range and size give the same
-/// events, since stored events never change (a range ends at a seq that was
-/// stored when it was read).
-#[derive(Clone, PartialEq, Eq)]
-struct PageKey {
-    session: String,
-    from: u64,
-    upto: u64,
-    page: usize,
-}
-
-/// How many pages [`PageCache`] keeps.
-const CACHED_PAGES: usize = 16;
-
-/// The last attach pages read (issue 13): attaching again to a session that
-/// stored nothing since (a person switching back to it, `tether attach` after
-/// a detach) is answered from memory, without the trip to the store's blocking
-/// thread, which on a busy machine was most of the daemon's part of the TUI's
-/// first frame. Small: a few pages, each cut to the byte budget.
-#[derive(Default)]
-pub(crate) struct PageCache {
-    pages: std::sync::Mutex<std::collections::VecDeque<(PageKey, Page)>>,
-}
-
-/// A page's events and whether older ones were left out.
-type Page = (Vec<Event>, bool);
-
-impl PageCache {
-    fn get(&self, key: &PageKey) -> Option<Page> {
-        let pages = self.pages.lock().ok()?;
-        pages.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
-    }
-
-    fn put(&self, key: PageKey, page: &Page) {
-        if let Ok(mut pages) = self.pages.lock() {
-            pages.retain(|(k, _)| k.session != key.session);
-            if pages.len() >= CACHED_PAGES {
-                pages.pop_front();
-            }
-            pages.push_back((key, page.clone()));
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rpc::page_cache::{CACHED_PAGES, PageCache};
     use tether_shared::EventKind;
 
     fn big(seq: u64) -> Event {

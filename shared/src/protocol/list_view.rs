@@ -35,7 +35,7 @@ impl<'de> Deserialize<'de> for ListParams {
 
 /// The JSON names of `SessionInfo`'s fields, in its order (the order they are
 /// written in).
-pub const SESSION_INFO_FIELDS: [&str; 21] = [
+pub const SESSION_INFO_FIELDS: [&str; 22] = [
     "id",
     "name",
     "state",
@@ -57,6 +57,7 @@ pub const SESSION_INFO_FIELDS: [&str; 21] = [
     "cost_basis",
     "waiting_since",
     "pending_inputs",
+    "worktree",
 ];
 
 /// Which fields of a `SessionInfo` to write: a bit per field of
@@ -137,6 +138,7 @@ impl Serialize for PartialInfo<'_> {
         field!(18, cost_basis);
         field!(19, waiting_since, Option::is_none);
         field!(20, pending_inputs, Vec::is_empty);
+        field!(21, worktree, Option::is_none);
         m.end()
     }
 }
@@ -155,7 +157,9 @@ mod tests {
             "instructions": "be brief", "last_error": "boom", "context_tokens": 7,
             "context_window": 8, "budget": {"max_tokens": 100}, "cost_usd": 0.5,
             "cost_basis": "estimate", "waiting_since": "2026-01-02T00:00:00Z",
-            "pending_inputs": ["q1"]
+            "pending_inputs": ["q1"],
+            "worktree": {"path": "/r/.tether/worktrees/w", "branch": "tether/w",
+                         "repo": "/r", "base_commit": "0123abcd"}
         }))
         .unwrap()
     }
@@ -171,6 +175,7 @@ mod tests {
             i.last_error = None;
             i.waiting_since = None;
             i.pending_inputs.clear();
+            i.worktree = None;
             i
         }] {
             assert_eq!(

@@ -49,7 +49,7 @@ fn branch<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::E
 /// The fields of `SessionInfo` a [`ListRow`] reads: what `tether ls` asks
 /// `session.list` for (issue 13; a daemon before it sends every field, and the
 /// rest are skipped).
-pub const LIST_FIELDS: [&str; 10] = [
+pub const LIST_FIELDS: [&str; 11] = [
     "name",
     "state",
     "model",
@@ -60,6 +60,7 @@ pub const LIST_FIELDS: [&str; 10] = [
     "attached_clients",
     "context_tokens",
     "context_window",
+    "worktree",
 ];
 
 impl From<&SessionInfo> for ListRow {
