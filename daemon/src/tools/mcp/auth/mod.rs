@@ -246,31 +246,16 @@ impl ServerAuth {
         }
         let found = discovery::discover(&self.http, &self.url, challenge).await?;
         let scope = flow::choose_scope(&self.config, challenge.scope.as_deref(), &found, None);
-        let tokens = if self.config.cross_app_access() {
-            let t = flow::cross_app_access(
-                &self.http,
-                &self.url,
-                &self.server,
-                &self.config,
-                &found,
-                scope.as_deref(),
-            )
-            .await?;
-            tracing::info!(server = %self.server, "mcp token from cross-app access (ID-JAG)");
-            t
+        let (http, url, server, config) = (&self.http, &self.url, &self.server, &self.config);
+        let scope = scope.as_deref();
+        let (tokens, grant) = if config.cross_app_access() {
+            let t = flow::cross_app_access(http, url, server, config, &found, scope).await?;
+            (t, "cross-app access (ID-JAG)")
         } else {
-            let t = flow::client_credentials(
-                &self.http,
-                &self.url,
-                &self.server,
-                &self.config,
-                &found,
-                scope.as_deref(),
-            )
-            .await?;
-            tracing::info!(server = %self.server, "mcp token from the client credentials grant");
-            t
+            let t = flow::client_credentials(http, url, server, config, &found, scope).await?;
+            (t, "the client credentials grant")
         };
+        tracing::info!(server = %self.server, grant, "mcp token from a machine-client grant");
         self.store(Some(tokens));
         let mut st = lock(&self.state);
         st.needs = None;
