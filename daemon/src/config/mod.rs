@@ -17,6 +17,7 @@
 mod approvals;
 mod context;
 mod error;
+pub(crate) mod fleet;
 mod limits;
 mod notify;
 mod parse;

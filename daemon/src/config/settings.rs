@@ -51,6 +51,8 @@ pub struct Config {
     /// `[sessions] sleep_after_s`: how long a settled session nobody watches
     /// keeps its actor before it falls asleep (issue 13); `None`: never.
     pub sleep_after: Option<std::time::Duration>,
+    /// `[fleet]` (issue 16): read when the daemon starts.
+    pub fleet: super::fleet::Fleet,
 }
 
 /// `[sessions] sleep_after_s` when the file does not set it.
@@ -101,6 +103,7 @@ impl Default for Config {
             notify: Default::default(),
             tools: Default::default(),
             sleep_after: Some(DEFAULT_SLEEP_AFTER),
+            fleet: Default::default(),
         }
     }
 }

@@ -110,5 +110,7 @@ pub fn summary(
         cost_basis: Default::default(),
         waiting_since: None,
         pending_inputs: Vec::new(),
+        node: None,
+        portable: false,
     }
 }

@@ -18,6 +18,7 @@ use tether_shared::rules::ApprovalRule;
 use tether_shared::{Delivery, Event};
 
 use super::error::StoreError;
+use super::lease::{Grant, Lease};
 use super::types::{
     Batch, Health, IndexEntry, KeyRecord, NewRule, QueuedInput, SearchHit, SessionRow,
 };
@@ -213,4 +214,68 @@ pub trait Store: Send + Sync {
 
     /// The session's event `seq`, if its log holds one.
     fn event<'a>(&'a self, session_id: &'a str, seq: u64) -> StoreFuture<'a, Option<Event>>;
+
+    // ---- Leases (issue 16; see `lease.rs`) ---------------------------------
+    //
+    // The defaults are a store of one machine: no other node exists, this one
+    // owns every session, and nothing is fenced. A shared store overrides all.
+
+    /// True for a store many daemons share (a fleet): leases are real.
+    fn shared(&self) -> bool {
+        false
+    }
+
+    /// Takes session `session_id`'s lease for `node` for `lease_ms`, if it is
+    /// free and meant for `node` (no target, or `node`), expired, or already
+    /// `node`'s; the fence is bumped and kept by the store for its writes of
+    /// that session (see `lease.rs`). `portable` is stored with a new row.
+    fn lease_acquire<'a>(
+        &'a self,
+        _session_id: &'a str,
+        _node: &'a str,
+        _lease_ms: u64,
+    ) -> StoreFuture<'a, Grant> {
+        Box::pin(async { Ok(Grant::Held(0)) })
+    }
+
+    /// Renews every lease `node` holds for `lease_ms` more; returns the ids of
+    /// the sessions it still holds (one missing was taken over or handed on).
+    fn lease_renew<'a>(&'a self, _node: &'a str, _lease_ms: u64) -> StoreFuture<'a, Vec<String>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
+    /// Gives up `node`'s lease of `session_id` (every lease of `node` when
+    /// `None`: a graceful stop), at once, to `to` when given (a move).
+    fn lease_release<'a>(
+        &'a self,
+        _session_id: Option<&'a str>,
+        _node: &'a str,
+        _to: Option<&'a str>,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async { Ok(()) })
+    }
+
+    /// Writes the lease row of a session just created: held by `node` when it
+    /// is the creating node, else free with `node` as its target.
+    fn lease_place<'a>(
+        &'a self,
+        _session_id: &'a str,
+        _node: &'a str,
+        _creator: &'a str,
+        _portable: bool,
+        _lease_ms: u64,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async { Ok(()) })
+    }
+
+    /// Asks the owner of `session_id` to hand it to `to` at its next step
+    /// boundary; the owner sees it at its next renewal.
+    fn lease_move<'a>(&'a self, _session_id: &'a str, _to: &'a str) -> StoreFuture<'a, ()> {
+        Box::pin(async { Ok(()) })
+    }
+
+    /// Every lease row (empty for a store of one machine).
+    fn leases(&self) -> StoreFuture<'_, Vec<Lease>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
 }

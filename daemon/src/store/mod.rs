@@ -10,6 +10,7 @@
 
 mod api;
 mod error;
+mod lease;
 pub(crate) mod search;
 mod seqs;
 mod sqlite;
@@ -17,5 +18,6 @@ mod types;
 
 pub use api::Store;
 pub use error::StoreError;
+pub use lease::{Grant, Lease};
 pub use sqlite::SqliteStore;
 pub use types::{Batch, IndexEntry, KeyRecord, NewRule, QueuedInput, SessionRow};

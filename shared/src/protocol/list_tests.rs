@@ -18,6 +18,8 @@ fn info(id: &str, name: &str) -> SessionInfo {
         updated_at: "2026-11-30T09:14:09.004Z".into(),
         pending_approvals: vec![],
         pending_inputs: vec![],
+        node: None,
+        portable: false,
         queued_inputs: 0,
         attached_clients: 1,
         last_seq: 12,

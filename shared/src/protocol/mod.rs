@@ -39,6 +39,8 @@ mod snapshot_events;
 #[cfg(test)]
 mod snapshot_mcp_auth;
 #[cfg(test)]
+mod snapshot_fleet;
+#[cfg(test)]
 mod snapshot_prompts;
 #[cfg(test)]
 mod snapshot_tests;

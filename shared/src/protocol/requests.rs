@@ -27,6 +27,7 @@ use super::types::{
     WaitParams, WaitResult,
 };
 use super::types::{PromptGetParams, PromptGetResult, PromptsParams, PromptsResult};
+use super::types::{MoveParams, MoveResult};
 
 /// A request method: its name on the wire, what it takes and what it returns.
 pub trait Method {
@@ -205,6 +206,8 @@ methods! {
     McpLoginFinish, MCP_LOGIN_FINISH = "mcp.login_finish", LoginFinishParams => LoginFinishResult, mutating: true;
     /// Forget an HTTP tool server's tokens (issue 14).
     McpLogout, MCP_LOGOUT = "mcp.logout", LogoutParams => LogoutResult, mutating: true;
+    /// Hand a session to another node of the fleet at its next step boundary (issue 16).
+    SessionMove, SESSION_MOVE = "session.move", MoveParams => MoveResult, mutating: true;
 }
 
 notifications! {

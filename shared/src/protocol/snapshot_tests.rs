@@ -63,6 +63,8 @@ fn info() -> SessionInfo {
         cost_basis: CostBasis::Estimate,
         waiting_since: Some("2026-11-30T09:14:02.518Z".into()),
         pending_inputs: vec!["in-41".into()],
+        node: None,
+        portable: false,
     }
 }
 
@@ -289,6 +291,8 @@ fn methods() -> Vec<(&'static str, String, String)> {
                         ..Default::default()
                     },
                 ],
+                node: None,
+                portable: false,
             }),
             result::<method::SessionCreate>(info()),
         ),
@@ -519,6 +523,7 @@ fn methods() -> Vec<(&'static str, String, String)> {
     ]
     .into_iter()
     .chain(super::snapshot_prompts::cases())
+    .chain(super::snapshot_fleet::cases())
     .collect()
 }
 
@@ -753,7 +758,8 @@ fn the_mutating_methods_come_from_the_table() {
             "session.answer",
             "mcp.login_start",
             "mcp.login_finish",
-            "mcp.logout"
+            "mcp.logout",
+            "session.move"
         ]
     );
     assert!(is_mutating(method::SessionSend::NAME) && !is_mutating(method::SessionWait::NAME));

@@ -142,6 +142,8 @@ fn an_attach_reply_of_an_older_daemon_reads_with_nothing_queued() {
             cost_basis: Default::default(),
             waiting_since: None,
             pending_inputs: Vec::new(),
+            node: None,
+            portable: false,
         }).unwrap(),
         "events": [],
         "truncated": false,

@@ -129,6 +129,38 @@ pub struct CreateParams {
     /// directory's `.mcp.json`, kept with the session and stopped with it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mcp_servers: Vec<SessionServer>,
+    /// The fleet node to run the session on (issue 16); the daemon asked when
+    /// absent. A node other than the daemon's own needs a shared store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// Any node may take the session over when its owner dies, not only one
+    /// where its working directory exists (issue 16).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub portable: bool,
+}
+
+/// `session.move` params (issue 16): hand a session to another node of the
+/// fleet at its next step boundary.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MoveParams {
+    /// Name or id.
+    pub session: String,
+    /// The node to run it from now on.
+    pub node: String,
+}
+
+/// `session.move` result.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MoveResult {
+    /// The session's id.
+    pub id: String,
+    /// The node that ran it when the move was asked.
+    pub from: String,
+    /// The node it is handed to.
+    pub to: String,
+    /// True when it already runs there (nothing to hand over).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub already: bool,
 }
 
 /// An MCP server that one session gets for itself (`session.create`'s
@@ -240,6 +272,16 @@ pub struct SessionInfo {
     /// `session.approve`/`session.deny` decide a sampling request. Absent when none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pending_inputs: Vec<String>,
+    /// The fleet node that owns (runs) the session (issue 16): present only
+    /// when the daemon stores in a shared PostgreSQL (`[store] url`); `None`
+    /// also for a session no node holds right now (its owner died and no node
+    /// took it over yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// Any node of the fleet may take the session over (`new --portable`),
+    /// not only one where its working directory exists (issue 16).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub portable: bool,
 }
 
 /// Where a session's prices come from (issue 10).

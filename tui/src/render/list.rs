@@ -32,6 +32,9 @@ pub struct ListRow {
     pub context_tokens: u64,
     #[serde(default)]
     pub context_window: u64,
+    /// The fleet node running it (issue 16); absent off a fleet.
+    #[serde(default)]
+    pub node: Option<String>,
 }
 
 impl From<&SessionInfo> for ListRow {
@@ -47,6 +50,7 @@ impl From<&SessionInfo> for ListRow {
             attached_clients: s.attached_clients,
             context_tokens: s.context_tokens,
             context_window: s.context_window,
+            node: s.node.clone(),
         }
     }
 }
@@ -76,7 +80,7 @@ pub fn list_table(list: &[ListRow]) -> String {
     if list.is_empty() {
         return "no sessions; start one with `tether new`\n".into();
     }
-    const HEAD: [&str; 8] = [
+    const HEAD: [&str; 9] = [
         "NAME",
         "STATE",
         "CTX",
@@ -84,8 +88,15 @@ pub fn list_table(list: &[ListRow]) -> String {
         "APPROVALS",
         "CLIENTS",
         "UPDATED",
+        "NODE",
         "DIR",
     ];
+    // The node column only on a fleet (issue 16): off one, the table is as it was.
+    let cols: Vec<usize> = if list.iter().any(|s| s.node.is_some()) {
+        (0..HEAD.len()).collect()
+    } else {
+        (0..HEAD.len()).filter(|&c| c != 7).collect()
+    };
     // The cells that are not already text, formatted once into one buffer.
     let mut made = String::with_capacity(list.len() * 48);
     let mut spans: Vec<[(usize, usize); 5]> = Vec::with_capacity(list.len());
@@ -133,20 +144,21 @@ pub fn list_table(list: &[ListRow]) -> String {
             4 => at(2),
             5 => at(3),
             6 => at(4),
+            7 => s.node.as_deref().unwrap_or("-"),
             _ => &s.cwd,
         }
     };
-    let mut widths = HEAD.map(|h| h.chars().count());
+    let mut widths: Vec<usize> = cols.iter().map(|&c| HEAD[c].chars().count()).collect();
     for i in 0..list.len() {
-        for (c, w) in widths.iter_mut().enumerate() {
-            *w = (*w).max(cell(i, c).chars().count());
+        for (k, w) in widths.iter_mut().enumerate() {
+            *w = (*w).max(cell(i, cols[k]).chars().count());
         }
     }
-    let line_len: usize = widths.iter().sum::<usize>() + 2 * (HEAD.len() - 1) + 1;
+    let line_len: usize = widths.iter().sum::<usize>() + 2 * (cols.len() - 1) + 1;
     let mut out = String::with_capacity(line_len * (list.len() + 1));
     let push_line = |out: &mut String, cells: &mut dyn Iterator<Item = &str>| {
         let start = out.len();
-        for (c, (text, w)) in cells.zip(widths).enumerate() {
+        for (c, (text, &w)) in cells.zip(&widths).enumerate() {
             if c > 0 {
                 out.push_str("  ");
             }
@@ -159,9 +171,9 @@ pub fn list_table(list: &[ListRow]) -> String {
         out.truncate(start + kept);
         out.push('\n');
     };
-    push_line(&mut out, &mut HEAD.iter().copied());
+    push_line(&mut out, &mut cols.iter().map(|&c| HEAD[c]));
     for i in 0..list.len() {
-        push_line(&mut out, &mut (0..HEAD.len()).map(|c| cell(i, c)));
+        push_line(&mut out, &mut cols.iter().map(|&c| cell(i, c)));
     }
     out
 }

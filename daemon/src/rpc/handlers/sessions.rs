@@ -189,6 +189,8 @@ mod tests {
             cost_basis: Default::default(),
             waiting_since: since.map(str::to_string),
             pending_inputs: Vec::new(),
+            node: None,
+            portable: false,
         }
     }
 

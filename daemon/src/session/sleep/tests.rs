@@ -52,6 +52,8 @@ async fn create(registry: &Registry, dir: &std::path::Path, name: &str) {
         max_tokens: None,
         max_cost_usd: None,
         mcp_servers: Vec::new(),
+        node: None,
+        portable: false,
     };
     registry.create(params, None).await.unwrap();
 }

@@ -258,6 +258,8 @@ mod tests {
             cost_basis: Default::default(),
             waiting_since: None,
             pending_inputs: Vec::new(),
+            node: None,
+            portable: false,
         }
     }
 

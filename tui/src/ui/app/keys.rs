@@ -197,6 +197,8 @@ impl App {
                         max_tokens: None,
                         max_cost_usd: None,
                         mcp_servers: Vec::new(),
+                        node: None,
+                        portable: false,
                     };
                     self.outbox.push(ToDaemon::Create(p));
                     form.creating = true;

@@ -52,6 +52,8 @@ pub(super) fn info(id: &str, name: &str, state: SessionState) -> SessionInfo {
         cost_basis: Default::default(),
         waiting_since: None,
         pending_inputs: Vec::new(),
+        node: None,
+        portable: false,
     }
 }
 
