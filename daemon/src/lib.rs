@@ -3,6 +3,7 @@
 
 pub(crate) mod config;
 mod daemon;
+pub(crate) mod fleet;
 pub(crate) mod model;
 pub(crate) mod notify;
 pub(crate) mod os;

@@ -43,6 +43,14 @@ pub async fn run(options: DaemonOptions, shutdown: CancellationToken) -> anyhow:
     if let (_, Some(e)) = config.load() {
         warn!(error = %e, "config.toml does not parse; using defaults until it is fixed");
     }
+    // The node's name and lease are read once: leases are held under them.
+    let fleet = Arc::new(crate::fleet::Fleet::new(
+        &config.load().0.fleet,
+        store.shared(),
+    ));
+    if fleet.active() {
+        info!(node = %fleet.node, lease_s = fleet.lease.as_secs_f64(), "node of a fleet");
+    }
     let http = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(15))
         .build()
@@ -66,6 +74,7 @@ pub async fn run(options: DaemonOptions, shutdown: CancellationToken) -> anyhow:
         list: Default::default(),
         notifier: notifier.clone(),
         slots: Default::default(),
+        fleet,
     });
     let sessions_cancel = CancellationToken::new();
     let daemon = Arc::new(DaemonContext::new(
@@ -84,6 +93,7 @@ pub async fn run(options: DaemonOptions, shutdown: CancellationToken) -> anyhow:
             0
         }
     };
+    daemon.registry.start_fleet();
     info!(
         socket = %options.socket.display(),
         sessions = restored,
@@ -119,6 +129,8 @@ pub async fn run(options: DaemonOptions, shutdown: CancellationToken) -> anyhow:
     {
         warn!("sessions did not stop in time");
     }
+    // Stopped, each at a point the next node resumes from: let it take them now.
+    daemon.registry.release_leases().await;
     sessions_cancel.cancel();
     // Sessions are stopped: now their tool servers and notifications can go.
     tools.shutdown().await;

@@ -191,6 +191,8 @@ impl From<SessionError> for RpcError {
             SessionError::NameTaken(_) => code::NAME_TAKEN,
             SessionError::NoSuchApproval(_) => code::NO_SUCH_APPROVAL,
             SessionError::CompactionFailed(_) => code::COMPACTION_FAILED,
+            SessionError::Elsewhere { .. } | SessionError::Moved { .. } => code::ELSEWHERE,
+            SessionError::NoFleet(_) => code::NO_FLEET,
             SessionError::NotCreated(_)
             | SessionError::NotDeleted(_)
             | SessionError::DecisionNotStored

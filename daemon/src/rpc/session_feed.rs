@@ -133,9 +133,14 @@ impl Peer {
                 Err(RecvError::Closed) => {
                     // The session's actor ended: it was killed (or the daemon stops).
                     if !self.ctx.closing.is_cancelled() {
+                        let node = self.ctx.shared.fleet.moved_to(&h.id);
                         let closed = SessionClosedParams {
                             session_id: h.id.clone(),
                             name: h.name.clone(),
+                            reason: node.as_ref().map(|n| {
+                                format!("session {:?} moved to node {n:?}; attach again", h.name)
+                            }),
+                            node,
                         };
                         self.notify::<method::SessionClosed>(&closed).await;
                     }

@@ -76,6 +76,14 @@ pub(super) enum Command {
         input_id: i64,
         reply: oneshot::Sender<Result<bool, SessionError>>,
     },
+    /// Hand the session to this node at the next step boundary (issue 16).
+    HandOver {
+        to: String,
+    },
+    /// The lease is lost to this node: stop at once, writing nothing (issue 16).
+    Moved {
+        to: String,
+    },
 }
 
 /// A command handed back by an actor that fell asleep before serving it (or
@@ -295,6 +303,17 @@ impl SessionHandle {
         }
     }
 
+    /// Asks the actor to hand the session to node `to` at its next step
+    /// boundary (issue 16).
+    pub(super) async fn hand_over(&self, to: String) {
+        let _ = self.cmd.send(Command::HandOver { to }).await;
+    }
+
+    /// Tells the actor its lease is lost to node `to`: it stops without writing.
+    pub(super) async fn moved(&self, to: String) {
+        let _ = self.cmd.send(Command::Moved { to }).await;
+    }
+
     /// Stops the actor after it persists what it has; a running turn is left to
     /// resume when the daemon starts again.
     pub async fn stop(&self) {
@@ -316,6 +335,8 @@ pub(super) fn hand_back(
             let _ = reply.send(());
         }
         Command::Clients { delta } if delta <= 0 => {}
+        // Meant for the actor that ended; the next one's lease decides anew.
+        Command::HandOver { .. } | Command::Moved { .. } => {}
         command => {
             // Refused only once the registry is gone: the reply is dropped,
             // and the caller hears that the session stopped.

@@ -80,8 +80,8 @@ impl Registry {
     /// A session's summary, by name or id, awake or asleep; never wakes it.
     pub fn info(&self, name_or_id: &str) -> Result<SessionInfo, SessionError> {
         match self.slots().lookup(name_or_id) {
-            Some(Found::Awake(h)) => Ok(h.info()),
-            Some(Found::Asleep(info)) => Ok(*info),
+            Some(Found::Awake(h)) => Ok(self.placed(h.info())),
+            Some(Found::Asleep(info)) => Ok(self.placed(*info)),
             None => Err(self.missing(name_or_id)),
         }
     }
@@ -110,7 +110,11 @@ impl Registry {
 
     /// Every session's summary, oldest first.
     pub fn list(&self) -> Vec<SessionInfo> {
-        self.slots().list()
+        let list = self.slots().list();
+        if !self.shared.fleet.active() {
+            return list;
+        }
+        list.into_iter().map(|i| self.placed(i)).collect()
     }
 
     /// One session's summary, by id, awake or asleep (nothing is woken); `None`
@@ -168,16 +172,21 @@ impl Registry {
         if let Some(e) = error {
             return Err(SessionError::Config(e));
         }
+        let node = self.placement(params.node.as_deref(), params.portable)?;
+        let here = node == self.shared.fleet.node;
         let cwd = Path::new(&params.cwd);
         if !cwd.is_absolute() {
             return Err(SessionError::CwdNotAbsolute(params.cwd));
         }
-        if !cwd.is_dir() {
+        // Placed on another node, the directory is that node's to have.
+        if here && !cwd.is_dir() {
             return Err(SessionError::CwdNotADirectory(params.cwd));
         }
         super::budget::check(params.max_tokens, params.max_cost_usd)?;
-        crate::tools::ToolManager::check_servers(&params.mcp_servers, cwd)
-            .map_err(SessionError::BadServer)?;
+        if here {
+            crate::tools::ToolManager::check_servers(&params.mcp_servers, cwd)
+                .map_err(SessionError::BadServer)?;
+        }
         let model = params
             .model
             .clone()
@@ -250,6 +259,36 @@ impl Registry {
                 crate::store::StoreError::NameTaken(n) => SessionError::NameTaken(n),
                 e => SessionError::NotCreated(e),
             })?;
+        if self.shared.fleet.active() {
+            let fleet = &self.shared.fleet;
+            self.shared
+                .store
+                .lease_place(&row.id, &node, &fleet.node, params.portable, fleet.lease_ms())
+                .await
+                .map_err(SessionError::NotCreated)?;
+            if !here {
+                // The node it is placed on takes it (and its first input) at its
+                // next heartbeat.
+                let (config, _) = self.shared.config.load();
+                let entry = crate::store::IndexEntry {
+                    row: row.clone(),
+                    state: tether_shared::SessionState::Idle,
+                    state_at: None,
+                    last_error: None,
+                    turn_open: false,
+                    queued_inputs: usize::from(input.is_some()),
+                    processes: false,
+                };
+                let info = super::wake::asleep_info(&entry, &config);
+                self.slots()
+                    .insert(&row.id, &row.name, Slot::Asleep(Box::new(info.clone())));
+                drop(_one_at_a_time);
+                info!(session = %name, node = %node, "session created for another node");
+                self.shared.list_changed(&row.id);
+                return Ok(self.placed(info));
+            }
+            fleet.hold(&row.id);
+        }
         // Registered with the tools first: the actor reports what is broken for it
         // once its servers had a chance to start.
         self.shared
@@ -281,7 +320,7 @@ impl Registry {
         }
         info!(session = %name, "session created");
         self.shared.list_changed(&handle.id);
-        Ok(handle.info())
+        Ok(self.placed(handle.info()))
     }
 
     /// Forks a session: a new one with the same model, directory and instructions
@@ -377,6 +416,15 @@ impl Registry {
                 }
                 e => SessionError::NotCreated(e),
             })?;
+        if self.shared.fleet.active() {
+            let fleet = &self.shared.fleet;
+            self.shared
+                .store
+                .lease_place(&row.id, &fleet.node, &fleet.node, false, fleet.lease_ms())
+                .await
+                .map_err(SessionError::NotCreated)?;
+            fleet.hold(&row.id);
+        }
         // Started the way a restart starts it: what the fork stored leaves
         // recovery nothing to resume, and this is where that is relied on.
         // Stored: should this fail, the next start restores it, or says why not.
@@ -389,7 +437,7 @@ impl Registry {
         drop(_one_at_a_time);
         info!(session = %row.name, from = %source.name, at, "session forked");
         self.shared.list_changed(&handle.id);
-        Ok(handle.info())
+        Ok(self.placed(handle.info()))
     }
 
     /// Stops a session and deletes it with its history; a request key is stored
@@ -413,6 +461,14 @@ impl Registry {
                 Found::Awake(h) => (h.id.clone(), h.name.clone()),
                 Found::Asleep(info) => (info.id.clone(), info.name.clone()),
             };
+            // A session another node runs is killed there (issue 16).
+            let fleet = &self.shared.fleet;
+            if fleet.active()
+                && !fleet.holds(&id)
+                && let Some(node) = fleet.node_of(&id)
+            {
+                return Err(SessionError::Elsewhere { name, node });
+            }
             self.slots().remove(&id);
             // Gone from the list now, whatever happens to the deletion below.
             self.shared.list_removed(&id);

@@ -64,7 +64,31 @@ impl Registry {
         let entries = self.shared.store.index().await?;
         let n = entries.len();
         let (config, _) = self.shared.config.load();
+        let fleet = self.shared.fleet.clone();
+        let leases = if fleet.active() {
+            self.shared.store.leases().await?
+        } else {
+            Vec::new()
+        };
+        fleet.set_view(leases.clone());
         for entry in entries {
+            if fleet.active() {
+                // Ours from before a restart, or free with work: taken now; the
+                // others are another node's (or the heartbeat's to take over).
+                let lease = leases.iter().find(|l| l.session_id == entry.row.id);
+                let ours = lease.is_some_and(|l| l.owner.as_deref() == Some(fleet.node.as_str()));
+                let free = lease.is_none_or(|l| {
+                    l.expired || (l.owner.is_none() && l.target.as_ref().is_none_or(|t| *t == fleet.node))
+                });
+                let take = ours || (free && has_work(&entry));
+                if !take || self.acquire(&entry.row.id, &entry.row.name).await.is_err() {
+                    let info = asleep_info(&entry, &config);
+                    let (id, name) = (info.id.clone(), info.name.clone());
+                    self.slots()
+                        .insert(&id, &name, Slot::Asleep(Box::new(info)));
+                    continue;
+                }
+            }
             if !has_work(&entry) {
                 let info = asleep_info(&entry, &config);
                 let (id, name) = (info.id.clone(), info.name.clone());
@@ -151,6 +175,7 @@ impl Registry {
         if self.stopping.load(Ordering::SeqCst) {
             return Err(SessionError::Stopped);
         }
+        self.acquire(&id, &name).await?;
         let row = match self.shared.store.session(&id).await {
             Ok(Some(row)) => row,
             Ok(None) => {

@@ -52,6 +52,12 @@ pub mod code {
     /// An OAuth login for an HTTP tool server failed (discovery, registration,
     /// the token request), or names no such server (issue 14).
     pub const LOGIN_FAILED: i64 = -32021;
+    /// The session runs on another node of the fleet, or moved to one (issue 16);
+    /// the message names the node.
+    pub const ELSEWHERE: i64 = -32022;
+    /// A fleet request (`--node` elsewhere, `--portable`, `session.move`) to a
+    /// daemon whose store is not shared (no `[store] url`) (issue 16).
+    pub const NO_FLEET: i64 = -32023;
 }
 
 /// A JSON-RPC request.

@@ -652,6 +652,8 @@ fn every_notification_has_a_snapshot() {
             notification::<method::SessionClosed>(SessionClosedParams {
                 session_id: "s-f77573dadff7".into(),
                 name: "fix-tests".into(),
+                reason: None,
+                node: None,
             }),
         ),
         (
@@ -690,6 +692,8 @@ fn the_new_types_keep_the_json_that_was_built_by_hand() {
         serde_json::to_value(SessionClosedParams {
             session_id: "s-1".into(),
             name: "a".into(),
+            reason: None,
+            node: None,
         })
         .unwrap(),
         json!({"session_id": "s-1", "name": "a"}),
@@ -717,6 +721,8 @@ fn a_notification_is_recognised_by_its_name() {
     let n = method::SessionClosed::notification(&SessionClosedParams {
         session_id: "s-1".into(),
         name: "a".into(),
+        reason: None,
+        node: None,
     })
     .unwrap();
     assert!(method::SessionLive::params_of(&n).is_none());

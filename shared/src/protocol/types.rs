@@ -668,6 +668,13 @@ pub struct SessionClosedParams {
     pub session_id: String,
     /// The session's name.
     pub name: String,
+    /// Why, when the session did not end but moved to another node of the
+    /// fleet (issue 16): "session NAME moved to node NODE; attach again".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The node it moved to (issue 16).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
 }
 
 /// `session.kill` result.

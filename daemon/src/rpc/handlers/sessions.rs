@@ -1,5 +1,6 @@
 //! Sessions as a whole: `session.create`, `session.fork`, `session.list`,
-//! `sessions.subscribe`, `session.get`, `session.kill` and `sessions.wait_any`.
+//! `sessions.subscribe`, `session.get`, `session.kill`, `session.move` and
+//! `sessions.wait_any`.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -90,6 +91,17 @@ pub(crate) async fn kill(
     Ok(KillResult {
         id: ctx.registry.kill(&p.session, key).await?,
     })
+}
+
+/// `session.move` (issue 16): hands the session to another node of the fleet.
+pub(crate) async fn move_to(
+    peer: &Arc<Peer>,
+    p: tether_shared::protocol::MoveParams,
+) -> Result<tether_shared::protocol::MoveResult, RpcError> {
+    let ctx = &peer.ctx;
+    let info = ctx.registry.info(&p.session)?;
+    peer.writable(&info.id, &info.name)?;
+    Ok(ctx.registry.move_to(&p.session, &p.node).await?)
 }
 
 /// `sessions.wait_any`: the session that has waited longest for a person, at

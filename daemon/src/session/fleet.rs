@@ -1,0 +1,364 @@
+//! The registry on a fleet (issue 16): which sessions this node runs. A session's
+//! actor runs only on the node holding its lease ([`Registry::acquire`], taken
+//! before any actor starts). The heartbeat ([`Registry::start_fleet`]) renews the
+//! leases every third of `[fleet] lease_s`, stops the actors of leases lost (a
+//! node paused past its lease), hands sessions on that a `move` asked for (at
+//! their next step boundary, in the actor), takes over the sessions whose owner
+//! died (through the restore path, so recovery is the usual one), and keeps the
+//! list of the sessions of the other nodes fresh. Off a fleet none of it runs.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use tether_shared::protocol::{MoveResult, SessionInfo};
+use tracing::{Instrument, info, warn};
+
+use super::error::SessionError;
+use super::registry::Registry;
+use super::slots::{Found, Slot};
+use super::wake::{asleep_info, has_work};
+use crate::store::{Grant, IndexEntry, Lease};
+
+impl Registry {
+    /// `info` with its node, on a fleet.
+    pub(super) fn placed(&self, mut info: SessionInfo) -> SessionInfo {
+        let fleet = &self.shared.fleet;
+        if fleet.active() {
+            info.node = fleet.node_of(&info.id);
+            info.portable = fleet.portable(&info.id);
+        }
+        info
+    }
+
+    /// Takes session `id`'s lease for this node: needed before its actor starts
+    /// here. Off a fleet this node always has it.
+    pub(super) async fn acquire(&self, id: &str, name: &str) -> Result<(), SessionError> {
+        let fleet = &self.shared.fleet;
+        if !fleet.active() || fleet.holds(id) {
+            return Ok(());
+        }
+        match self
+            .shared
+            .store
+            .lease_acquire(id, &fleet.node, fleet.lease_ms())
+            .await
+        {
+            Ok(Grant::Held(fence)) => {
+                info!(session = %name, fence, "lease acquired");
+                fleet.hold(id);
+                Ok(())
+            }
+            Ok(Grant::Elsewhere(node)) => Err(SessionError::Elsewhere {
+                name: name.to_string(),
+                node,
+            }),
+            Err(e) => Err(SessionError::Unrestored {
+                name: name.to_string(),
+                error: e.to_string(),
+            }),
+        }
+    }
+
+    /// Checks a `session.create`'s placement: the node to run the new session
+    /// on (this one when `node` is absent). Off a fleet only this node exists.
+    pub(super) fn placement(
+        &self,
+        node: Option<&str>,
+        portable: bool,
+    ) -> Result<String, SessionError> {
+        let fleet = &self.shared.fleet;
+        let node = node.unwrap_or(&fleet.node);
+        if !fleet.active() {
+            if node != fleet.node {
+                return Err(SessionError::NoFleet(format!(
+                    "cannot place a session on node {node:?} (this daemon is node {:?})",
+                    fleet.node
+                )));
+            }
+            if portable {
+                return Err(SessionError::NoFleet("--portable".into()));
+            }
+        }
+        if !crate::config::fleet::valid_node(node) {
+            return Err(SessionError::NoFleet(format!("invalid node {node:?}")));
+        }
+        Ok(node.to_string())
+    }
+
+    /// `session.move`: hands the session to `to` at its next step boundary.
+    pub async fn move_to(&self, name_or_id: &str, to: &str) -> Result<MoveResult, SessionError> {
+        let info = self.info(name_or_id)?;
+        let fleet = &self.shared.fleet;
+        let from = info.node.clone().unwrap_or_else(|| fleet.node.clone());
+        let result = |already| MoveResult {
+            id: info.id.clone(),
+            from: from.clone(),
+            to: to.to_string(),
+            already,
+        };
+        if from == to {
+            return Ok(result(true));
+        }
+        if !fleet.active() {
+            return Err(SessionError::NoFleet(format!(
+                "cannot move {:?} to node {to:?}",
+                info.name
+            )));
+        }
+        if !crate::config::fleet::valid_node(to) {
+            return Err(SessionError::NoFleet(format!("invalid node {to:?}")));
+        }
+        self.shared
+            .store
+            .lease_move(&info.id, to)
+            .await
+            .map_err(SessionError::NotCreated)?;
+        if fleet.holds(&info.id) {
+            // Ours: no need to wait for the heartbeat to see it.
+            self.hand_over(&info.id, to).await;
+        }
+        info!(session = %info.name, from = %from, to = %to, "move asked");
+        Ok(result(false))
+    }
+
+    /// Hands session `id` (held here) to node `to`: an actor does it at its next
+    /// step boundary; an asleep session has none to wait for.
+    async fn hand_over(&self, id: &str, to: &str) {
+        let fleet = &self.shared.fleet;
+        match self.slots().lookup(id) {
+            Some(Found::Awake(h)) if !h.is_closed() => h.hand_over(to.to_string()).await,
+            _ => {
+                let _one_at_a_time = self.slots().waking.lock().await;
+                if matches!(self.slots().lookup(id), Some(Found::Awake(h)) if !h.is_closed()) {
+                    return;
+                }
+                if let Err(e) = self
+                    .shared
+                    .store
+                    .lease_release(Some(id), &fleet.node, Some(to))
+                    .await
+                {
+                    warn!(session = %id, error = %e, "could not hand the lease over");
+                    return;
+                }
+                fleet.lose(id, Some(to));
+                info!(session = %id, to = %to, "asleep session handed over");
+                self.shared.list_changed(id);
+            }
+        }
+    }
+
+    /// Gives up every lease this node holds (a graceful stop, after the
+    /// sessions stopped), so other nodes may take them at once.
+    pub async fn release_leases(&self) {
+        let fleet = &self.shared.fleet;
+        if !fleet.active() {
+            return;
+        }
+        match self
+            .shared
+            .store
+            .lease_release(None, &fleet.node, None)
+            .await
+        {
+            Ok(()) => info!(node = %fleet.node, "leases released"),
+            Err(e) => warn!(error = %e, "could not release the leases; they expire on their own"),
+        }
+    }
+
+    /// Starts the heartbeat, on a fleet.
+    pub fn start_fleet(self: &Arc<Self>) {
+        if !self.shared.fleet.active() {
+            return;
+        }
+        let registry = Arc::downgrade(self);
+        let cancel = self.cancel.clone();
+        let every = self.shared.fleet.heartbeat();
+        self.shared.tracker.spawn(
+            async move {
+                let mut tick = tokio::time::interval(every);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tokio::select! {
+                        _ = cancel.cancelled() => return,
+                        _ = tick.tick() => {}
+                    }
+                    let Some(registry) = registry.upgrade() else {
+                        return;
+                    };
+                    if registry.stopping.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    registry.beat().await;
+                }
+            }
+            .in_current_span(),
+        );
+    }
+
+    /// One heartbeat: renew, notice what was lost, refresh the list, hand over
+    /// what a move asked for, take over what a dead node left.
+    async fn beat(&self) {
+        let fleet = &self.shared.fleet;
+        let store = &self.shared.store;
+        let still: HashSet<String> = match store.lease_renew(&fleet.node, fleet.lease_ms()).await
+        {
+            Ok(ids) => ids.into_iter().collect(),
+            Err(e) => {
+                warn!(error = %e, "could not renew the leases");
+                return;
+            }
+        };
+        let leases = match store.leases().await {
+            Ok(l) => l,
+            Err(e) => {
+                warn!(error = %e, "could not read the leases");
+                return;
+            }
+        };
+        fleet.set_view(leases.clone());
+        for id in fleet.held().difference(&still) {
+            self.lost(id).await;
+        }
+        let index = match store.index().await {
+            Ok(i) => i,
+            Err(e) => {
+                warn!(error = %e, "could not read the session index");
+                return;
+            }
+        };
+        self.refresh(&index);
+        for l in &leases {
+            if let Some(to) = l.target.as_deref()
+                && to != fleet.node
+                && l.owner.as_deref() == Some(fleet.node.as_str())
+                && fleet.holds(&l.session_id)
+            {
+                self.hand_over(&l.session_id, to).await;
+            }
+        }
+        for entry in &index {
+            let lease = leases.iter().find(|l| l.session_id == entry.row.id);
+            if self.may_take(entry, lease) {
+                self.take_over(entry).await;
+            }
+        }
+    }
+
+    /// True when this node may take session `entry` over now: nobody holds its
+    /// lease (released, or its owner stopped renewing), it is not on its way to
+    /// another node that still has time to take it, and it can run here (its
+    /// working directory exists, or it is portable).
+    fn may_take(&self, entry: &IndexEntry, lease: Option<&Lease>) -> bool {
+        let fleet = &self.shared.fleet;
+        let id = &entry.row.id;
+        if fleet.holds(id) {
+            return false;
+        }
+        let Some(l) = lease else {
+            // No row: created before there was a fleet; the first node to need it takes it.
+            return has_work(entry) && Path::new(&entry.row.cwd).is_dir();
+        };
+        let free = match (&l.owner, &l.target) {
+            _ if l.expired => true,
+            (Some(_), _) => false,
+            (None, None) => true,
+            (None, Some(t)) => *t == fleet.node,
+        };
+        free && (l.portable || Path::new(&entry.row.cwd).is_dir())
+    }
+
+    /// Takes session `entry` over: acquires its lease, then runs it here when it
+    /// has work (the restore path: recovery included), else keeps it asleep.
+    async fn take_over(&self, entry: &IndexEntry) {
+        let (id, name) = (entry.row.id.clone(), entry.row.name.clone());
+        let _one_at_a_time = self.slots().waking.lock().await;
+        if self.stopping.load(Ordering::SeqCst) {
+            return;
+        }
+        if let Err(e) = self.acquire(&id, &name).await {
+            // Another node was quicker: that is how the lease is meant to work.
+            info!(session = %name, error = %e, "not taken over");
+            return;
+        }
+        info!(session = %name, "taking the session over");
+        if !has_work(entry) {
+            let (config, _) = self.shared.config.load();
+            self.slots()
+                .insert(&id, &name, Slot::Asleep(Box::new(asleep_info(entry, &config))));
+            self.shared.list_changed(&id);
+            return;
+        }
+        // The row as it is now: the index was read a moment ago.
+        let row = match self.shared.store.session(&id).await {
+            Ok(Some(row)) => row,
+            Ok(None) => return,
+            Err(e) => {
+                warn!(session = %name, error = %e, "could not read the session to take it over");
+                return;
+            }
+        };
+        match self.spawn_stored(row, (0, 0)).await {
+            Ok(h) => {
+                self.slots().insert(&id, &name, Slot::Awake(h));
+                self.shared.list_changed(&id);
+            }
+            Err(e) => warn!(session = %name, error = %e, "could not take the session over"),
+        }
+    }
+
+    /// This node lost session `id`'s lease (its renewal found another owner):
+    /// its actor stops here without writing anything more.
+    async fn lost(&self, id: &str) {
+        let fleet = &self.shared.fleet;
+        let to = fleet
+            .lease_of(id)
+            .and_then(|l| l.owner.or(l.target))
+            .unwrap_or_else(|| "?".into());
+        warn!(session = %id, to = %to, "lease lost: the session runs elsewhere now");
+        fleet.lose(id, Some(&to));
+        if let Some(Found::Awake(h)) = self.slots().lookup(id) {
+            h.moved(to).await;
+        }
+        self.shared.list_changed(id);
+    }
+
+    /// Brings the sessions this node does not run up to date from the store's
+    /// index: new ones (created through another node) appear, killed ones go,
+    /// and the others show what their node last stored.
+    fn refresh(&self, index: &[IndexEntry]) {
+        let fleet = &self.shared.fleet;
+        let (config, _) = self.shared.config.load();
+        let ids: HashSet<&str> = index.iter().map(|e| e.row.id.as_str()).collect();
+        for entry in index {
+            let id = &entry.row.id;
+            if fleet.holds(id) {
+                continue;
+            }
+            match self.slots().lookup(id) {
+                Some(Found::Awake(h)) if !h.is_closed() => continue,
+                Some(Found::Asleep(old)) => {
+                    let new = asleep_info(entry, &config);
+                    if *old != new {
+                        self.slots().insert(id, &entry.row.name, Slot::Asleep(Box::new(new)));
+                        self.shared.list_changed(id);
+                    }
+                }
+                _ => {
+                    let new = asleep_info(entry, &config);
+                    self.slots()
+                        .insert(id, &entry.row.name, Slot::Asleep(Box::new(new)));
+                    self.shared.list_changed(id);
+                }
+            }
+        }
+        for info in self.slots().list() {
+            if !ids.contains(info.id.as_str()) && !fleet.holds(&info.id) {
+                self.slots().remove(&info.id);
+                self.shared.list_removed(&info.id);
+            }
+        }
+    }
+}
