@@ -200,7 +200,7 @@ mod tests {
 
     #[test]
     fn the_heartbeat_beats_three_times_a_lease() {
-        assert_eq!(fleet(true).heartbeat(), Duration::from_millis(666));
+        assert_eq!(fleet(true).heartbeat(), Duration::from_secs(2) / 3);
         assert_eq!(fleet(true).lease_ms(), 2000);
     }
 }

@@ -325,6 +325,41 @@ impl Registry {
         self.shared.list_changed(id);
     }
 
+    /// `wait` for a session another node runs: until what the heartbeat reads of
+    /// it is settled with nothing queued (or it wakes here, or is gone).
+    pub(super) async fn wait_elsewhere(
+        &self,
+        id: &str,
+        timeout: Option<std::time::Duration>,
+    ) -> Result<(tether_shared::SessionState, bool), SessionError> {
+        let mut changes = self.shared.list.watch();
+        let settled = async {
+            loop {
+                changes.borrow_and_update();
+                match self.slots().lookup(id) {
+                    Some(Found::Awake(h)) => return h.wait(None).await,
+                    Some(Found::Asleep(info))
+                        if info.state.is_settled() && info.queued_inputs == 0 =>
+                    {
+                        return Ok((info.state, false));
+                    }
+                    Some(Found::Asleep(_)) => {}
+                    None => return Err(SessionError::StoppedWhileWaiting(id.to_string())),
+                }
+                if changes.changed().await.is_err() {
+                    return Err(SessionError::Stopped);
+                }
+            }
+        };
+        match timeout {
+            Some(t) => match tokio::time::timeout(t, settled).await {
+                Ok(r) => r,
+                Err(_) => Ok((self.info(id)?.state, true)),
+            },
+            None => settled.await,
+        }
+    }
+
     /// Brings the sessions this node does not run up to date from the store's
     /// index: new ones (created through another node) appear, killed ones go,
     /// and the others show what their node last stored.

@@ -103,6 +103,10 @@ impl Registry {
     ) -> Result<(SessionState, bool), SessionError> {
         match self.slots().lookup(name_or_id) {
             Some(Found::Awake(h)) => h.wait(timeout).await,
+            // Run by another node: what it stores shows here at each heartbeat.
+            Some(Found::Asleep(info)) if self.shared.fleet.active() && !info.state.is_settled() => {
+                self.wait_elsewhere(&info.id, timeout).await
+            }
             Some(Found::Asleep(info)) => Ok((info.state, false)),
             None => Err(self.missing(name_or_id)),
         }
