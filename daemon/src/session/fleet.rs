@@ -203,6 +203,9 @@ impl Registry {
     async fn beat(&self) {
         let fleet = &self.shared.fleet;
         let store = &self.shared.store;
+        // Taken before the renewal: a lease acquired meanwhile (a wake, a
+        // create) is not mistaken for one lost.
+        let before = fleet.held();
         let still: HashSet<String> = match store.lease_renew(&fleet.node, fleet.lease_ms()).await
         {
             Ok(ids) => ids.into_iter().collect(),
@@ -219,8 +222,10 @@ impl Registry {
             }
         };
         fleet.set_view(leases.clone());
-        for id in fleet.held().difference(&still) {
-            self.lost(id).await;
+        for id in before.difference(&still) {
+            if fleet.holds(id) {
+                self.lost(id).await;
+            }
         }
         let index = match store.index().await {
             Ok(i) => i,

@@ -289,7 +289,10 @@ impl Registry {
                 drop(_one_at_a_time);
                 info!(session = %name, node = %node, "session created for another node");
                 self.shared.list_changed(&row.id);
-                return Ok(self.placed(info));
+                let mut info = self.placed(info);
+                info.node = Some(node);
+                info.portable = params.portable;
+                return Ok(info);
             }
             fleet.hold(&row.id);
         }
@@ -465,14 +468,9 @@ impl Registry {
                 Found::Awake(h) => (h.id.clone(), h.name.clone()),
                 Found::Asleep(info) => (info.id.clone(), info.name.clone()),
             };
-            // A session another node runs is killed there (issue 16).
-            let fleet = &self.shared.fleet;
-            if fleet.active()
-                && !fleet.holds(&id)
-                && let Some(node) = fleet.node_of(&id)
-            {
-                return Err(SessionError::Elsewhere { name, node });
-            }
+            // A session another node runs is killed there (issue 16): its lease
+            // is needed here first.
+            self.acquire(&id, &name).await?;
             self.slots().remove(&id);
             // Gone from the list now, whatever happens to the deletion below.
             self.shared.list_removed(&id);
@@ -495,6 +493,8 @@ impl Registry {
             )
             .await
             .map_err(SessionError::NotDeleted)?;
+        // Its lease went with it.
+        self.shared.fleet.lose(&id, None);
         info!(session = %name, "session killed");
         Ok(id)
     }
