@@ -38,6 +38,8 @@ struct RawConfig {
     tools: super::tools::RawTools,
     #[serde(default)]
     sessions: RawSessions,
+    #[serde(default)]
+    store: super::store::RawStore,
     /// Key bindings, read by the TUI; accepted here so the file stays valid.
     #[serde(default)]
     #[allow(dead_code)]
@@ -334,6 +336,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     config.limits = super::limits::limits(raw.limits, &err_at)?;
     config.notify = super::notify::notify(raw.notify, &err_at)?;
     config.tools = super::tools::tools(raw.tools, &err_at)?;
+    config.store = super::store::store(raw.store, &err_at)?;
     if let Some(s) = raw.sessions.sleep_after_s {
         let v = *s.get_ref();
         if !(v.is_finite() && v >= 0.0) {

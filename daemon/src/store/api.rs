@@ -36,6 +36,10 @@ pub trait Store: Send + Sync {
     /// What a person does about a damaged store (shown by `daemon status`).
     fn damage_help(&self) -> String;
 
+    /// Which store this is, for `daemon status` and the log: `sqlite PATH` or
+    /// `postgres URL` (never with a password).
+    fn describe(&self) -> String;
+
     /// Makes what is stored whole by itself, for a clean stop (best effort).
     fn checkpoint(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
 

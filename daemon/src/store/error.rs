@@ -47,6 +47,18 @@ pub enum StoreError {
         /// What a person does about it (the store's `damage_help`).
         help: String,
     },
+    /// The database server cannot be reached, or stopped answering (a
+    /// PostgreSQL store): nothing of the failed call was acknowledged.
+    #[error(
+        "cannot reach the PostgreSQL store {store} ({detail}): check that the server is up and \
+         reachable from this machine, then retry"
+    )]
+    Unreachable {
+        /// The store, as its URL without the password.
+        store: String,
+        /// What the driver said.
+        detail: String,
+    },
     /// The store was made by a later tether whose schema this build does not know.
     #[error(
         "the store was made by a newer tether (schema version {found}; this tether knows \
