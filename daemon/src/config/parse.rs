@@ -39,6 +39,7 @@ struct RawConfig {
     #[serde(default)]
     sessions: RawSessions,
     #[serde(default)]
+    store: super::store::RawStore,
     fleet: super::fleet::RawFleet,
     /// Key bindings, read by the TUI; accepted here so the file stays valid.
     #[serde(default)]
@@ -336,6 +337,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     config.limits = super::limits::limits(raw.limits, &err_at)?;
     config.notify = super::notify::notify(raw.notify, &err_at)?;
     config.tools = super::tools::tools(raw.tools, &err_at)?;
+    config.store = super::store::store(raw.store, &err_at)?;
     config.fleet = super::fleet::fleet(raw.fleet, &err_at)?;
     if let Some(s) = raw.sessions.sleep_after_s {
         let v = *s.get_ref();

@@ -48,6 +48,8 @@ pub struct Config {
     pub notify: super::notify::Notify,
     /// `[tools]`.
     pub tools: super::tools::ToolSettings,
+    /// `[store]` (issue 16): read at daemon start only.
+    pub store: super::store::StoreSettings,
     /// `[sessions] sleep_after_s`: how long a settled session nobody watches
     /// keeps its actor before it falls asleep (issue 13); `None`: never.
     pub sleep_after: Option<std::time::Duration>,
@@ -102,6 +104,7 @@ impl Default for Config {
             limits: Default::default(),
             notify: Default::default(),
             tools: Default::default(),
+            store: Default::default(),
             sleep_after: Some(DEFAULT_SLEEP_AFTER),
             fleet: Default::default(),
         }

@@ -102,6 +102,7 @@ impl DaemonContext {
             store_damage_help: (!health.damage.is_empty()).then(|| self.shared.store.damage_help()),
             store_damage: health.damage,
             store_error: health.write_error,
+            store: Some(self.shared.store.describe()),
         }
     }
 }

@@ -185,7 +185,8 @@ impl From<SessionError> for RpcError {
             | SessionError::BadBudget(_)
             | SessionError::BadRule(_)
             | SessionError::BadAnswer(_)
-            | SessionError::NoSuchSeq { .. } => code::BAD_ARGUMENT,
+            | SessionError::NoSuchSeq { .. }
+            | SessionError::NoSuchNode { .. } => code::BAD_ARGUMENT,
             SessionError::NoSuchRule { .. } => code::NO_SUCH_RULE,
             SessionError::NoProvider(_) => code::NO_PROVIDER,
             SessionError::NameTaken(_) => code::NAME_TAKEN,

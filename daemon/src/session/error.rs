@@ -23,6 +23,14 @@ pub enum SessionError {
         /// The node it moved to (`?` when not known yet).
         node: String,
     },
+    /// No node of that name is up in the fleet.
+    #[error("no node named {node:?} is up in the fleet (up: {}); check its [fleet] node, or start its daemon", up.join(", "))]
+    NoSuchNode {
+        /// The node asked for.
+        node: String,
+        /// The nodes whose heartbeat was seen lately.
+        up: Vec<String>,
+    },
     /// A fleet request to a daemon whose store is this machine's own.
     #[error("{0}: this daemon is not part of a fleet (its store is the local tether.db); set [store] url in config.toml to a PostgreSQL shared by the fleet's daemons")]
     NoFleet(String),

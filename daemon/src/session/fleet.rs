@@ -81,10 +81,28 @@ impl Registry {
                 return Err(SessionError::NoFleet("--portable".into()));
             }
         }
-        if !crate::config::fleet::valid_node(node) {
-            return Err(SessionError::NoFleet(format!("invalid node {node:?}")));
-        }
         Ok(node.to_string())
+    }
+
+    /// Checks that node `node` is up (its heartbeat seen within two leases).
+    pub(super) async fn node_up(&self, node: &str) -> Result<(), SessionError> {
+        let fleet = &self.shared.fleet;
+        if node == fleet.node {
+            return Ok(());
+        }
+        let up = self
+            .shared
+            .store
+            .live_nodes(2 * fleet.lease_ms())
+            .await
+            .map_err(SessionError::NotCreated)?;
+        if up.iter().any(|n| n == node) {
+            return Ok(());
+        }
+        Err(SessionError::NoSuchNode {
+            node: node.to_string(),
+            up,
+        })
     }
 
     /// `session.move`: hands the session to `to` at its next step boundary.
@@ -107,9 +125,7 @@ impl Registry {
                 info.name
             )));
         }
-        if !crate::config::fleet::valid_node(to) {
-            return Err(SessionError::NoFleet(format!("invalid node {to:?}")));
-        }
+        self.node_up(to).await?;
         self.shared
             .store
             .lease_move(&info.id, to)
@@ -137,7 +153,7 @@ impl Registry {
                 if let Err(e) = self
                     .shared
                     .store
-                    .lease_release(Some(id), &fleet.node, Some(to))
+                    .lease_release(Some(id), &fleet.node, Some(to), fleet.lease_ms())
                     .await
                 {
                     warn!(session = %id, error = %e, "could not hand the lease over");
@@ -160,7 +176,7 @@ impl Registry {
         match self
             .shared
             .store
-            .lease_release(None, &fleet.node, None)
+            .lease_release(None, &fleet.node, None, fleet.lease_ms())
             .await
         {
             Ok(()) => info!(node = %fleet.node, "leases released"),

@@ -62,7 +62,7 @@ impl SessionActor {
         if let Err(e) = self
             .shared
             .store
-            .lease_release(Some(&self.row.id), &fleet.node, Some(&to))
+            .lease_release(Some(&self.row.id), &fleet.node, Some(&to), fleet.lease_ms())
             .await
         {
             // Still ours: the heartbeat asks again while the move stands.

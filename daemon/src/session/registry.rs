@@ -178,6 +178,9 @@ impl Registry {
         }
         let node = self.placement(params.node.as_deref(), params.portable)?;
         let here = node == self.shared.fleet.node;
+        if !here {
+            self.node_up(&node).await?;
+        }
         let cwd = Path::new(&params.cwd);
         if !cwd.is_absolute() {
             return Err(SessionError::CwdNotAbsolute(params.cwd));

@@ -37,6 +37,10 @@ pub trait Store: Send + Sync {
     /// What a person does about a damaged store (shown by `daemon status`).
     fn damage_help(&self) -> String;
 
+    /// Which store this is, for `daemon status` and the log: `sqlite PATH` or
+    /// `postgres URL` (never with a password).
+    fn describe(&self) -> String;
+
     /// Makes what is stored whole by itself, for a clean stop (best effort).
     fn checkpoint(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
 
@@ -245,12 +249,14 @@ pub trait Store: Send + Sync {
     }
 
     /// Gives up `node`'s lease of `session_id` (every lease of `node` when
-    /// `None`: a graceful stop), at once, to `to` when given (a move).
+    /// `None`: a graceful stop), at once; to `to` when given (a move), which
+    /// then has `lease_ms` to take it before any other node may.
     fn lease_release<'a>(
         &'a self,
         _session_id: Option<&'a str>,
         _node: &'a str,
         _to: Option<&'a str>,
+        _lease_ms: u64,
     ) -> StoreFuture<'a, ()> {
         Box::pin(async { Ok(()) })
     }
@@ -272,6 +278,12 @@ pub trait Store: Send + Sync {
     /// boundary; the owner sees it at its next renewal.
     fn lease_move<'a>(&'a self, _session_id: &'a str, _to: &'a str) -> StoreFuture<'a, ()> {
         Box::pin(async { Ok(()) })
+    }
+
+    /// The nodes whose heartbeat was seen within `within_ms` (none for a store
+    /// of one machine).
+    fn live_nodes(&self, _within_ms: u64) -> StoreFuture<'_, Vec<String>> {
+        Box::pin(async { Ok(Vec::new()) })
     }
 
     /// Every lease row (empty for a store of one machine).

@@ -40,7 +40,5 @@ pub enum Grant {
     /// This node holds it now, with this fence.
     Held(i64),
     /// Another node holds it (the name), or it is on its way to one.
-    // Built by a shared store only; the store of one machine always grants.
-    #[allow(dead_code)]
     Elsewhere(String),
 }

@@ -4,16 +4,16 @@
 //! The seam is the [`Store`] trait (`api.rs`) over neutral rows and batches
 //! (`types.rs`) and a neutral [`StoreError`] (`error.rs`); callers hold an
 //! `Arc<dyn Store>`. [`SqliteStore`] (`sqlite/`) implements it in `tether.db`,
-//! with group commit and numbered schema migrations. `seqs.rs` holds the check
+//! with group commit and numbered schema migrations; [`PgStore`] (`postgres/`)
+//! implements it in a PostgreSQL database, for fleets (issue 16). `seqs.rs` holds the check
 //! every store applies to the events it reads; `search.rs` what a search of a
 //! session's log matches and shows, the same for every store.
 
 mod api;
 mod error;
 mod lease;
-// The PostgreSQL store runs these; until it is built in, nothing here does.
-#[allow(dead_code)]
 pub(crate) mod lease_sql;
+mod postgres;
 pub(crate) mod search;
 mod seqs;
 mod sqlite;
@@ -22,5 +22,6 @@ mod types;
 pub use api::Store;
 pub use error::StoreError;
 pub use lease::{Grant, Lease};
+pub use postgres::{PgStore, redact_url};
 pub use sqlite::SqliteStore;
 pub use types::{Batch, IndexEntry, KeyRecord, NewRule, QueuedInput, SessionRow};

@@ -220,6 +220,7 @@ fn methods() -> Vec<(&'static str, String, String)> {
         log_dropped: 0,
         store_damage: Vec::new(),
         store_damage_help: None,
+        store: None,
         store_error: None,
     };
     let decide = DecideParams {

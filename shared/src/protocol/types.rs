@@ -85,6 +85,10 @@ pub struct DaemonStatus {
     /// The last store write that failed (a full disk, say), until one succeeds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub store_error: Option<String>,
+    /// Which store the daemon uses (issue 16): `sqlite PATH` or `postgres URL`
+    /// (never with a password). Absent from a daemon older than that.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<String>,
 }
 
 /// `daemon.stop` result.

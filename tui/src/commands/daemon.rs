@@ -57,6 +57,9 @@ pub(super) async fn daemon_action(action: DaemonAction, target: &Target) -> anyh
                 println!("socket:  {}", s.socket);
                 println!("state:   {}", s.state_dir);
                 println!("config:  {}", s.config_dir);
+                if let Some(store) = &s.store {
+                    println!("store:   {store}");
+                }
                 match s.awake_sessions {
                     Some(awake) => println!(
                         "sessions: {} ({awake} awake), clients: {}",
