@@ -96,6 +96,9 @@ pub(super) struct SessionActor {
     pub(super) moved: Option<String>,
     /// A step was not started because the session is being handed over.
     pub(super) parked: bool,
+    /// Every input id this actor has taken (queued, started or cancelled): an
+    /// input another node stored is picked up once (issue 16, `handover.rs`).
+    pub(super) known_inputs: std::collections::HashSet<i64>,
 }
 
 /// The first summary, true before the actor has run: a `wait` that arrives
@@ -190,6 +193,7 @@ pub(super) fn spawn(
     );
     let config = shared.config.load().0;
     let cost_basis = config.cost_basis(&row.model);
+    let known_inputs = inputs.iter().map(|i| i.id).collect();
     let mut actor = SessionActor {
         row,
         shared: shared.clone(),
@@ -221,6 +225,7 @@ pub(super) fn spawn(
         hand_over: None,
         moved: None,
         parked: false,
+        known_inputs,
     };
     // Subscribed before the task starts, so a tool change announced while the
     // session is being set up (a broken .mcp.json, say) is not missed.
@@ -608,6 +613,7 @@ impl SessionActor {
                 let _ = reply.send(r);
             }
             Command::HandOver { to } => self.hand_over = Some(to),
+            Command::Pickup { inputs } => self.pick_up(inputs).await,
             Command::Moved { to } => self.moved = Some(to),
             Command::Stop { .. } => {}
         }
@@ -637,6 +643,7 @@ impl SessionActor {
             .await
             .map_err(SessionError::InputNotStored)?;
         let input = QueuedInput { id, text, delivery };
+        self.known_inputs.insert(id);
         info!(input = id, delivery = delivery.as_str(), "input stored");
         match delivery {
             Delivery::Interrupt => {

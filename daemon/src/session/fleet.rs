@@ -266,6 +266,80 @@ impl Registry {
                 self.take_over(entry).await;
             }
         }
+        self.pick_up_inputs().await;
+    }
+
+    /// Gives each session this node holds the inputs other nodes stored for it
+    /// (its actor takes each once), waking it when it sleeps.
+    async fn pick_up_inputs(&self) {
+        let fleet = &self.shared.fleet;
+        let rows = match self.shared.store.inputs_of_node(&fleet.node).await {
+            Ok(rows) => rows,
+            Err(e) => {
+                warn!(error = %e, "could not read the queued inputs");
+                return;
+            }
+        };
+        let mut by_session: Vec<(String, Vec<crate::store::QueuedInput>)> = Vec::new();
+        for (id, input) in rows {
+            match by_session.iter_mut().find(|(s, _)| *s == id) {
+                Some((_, v)) => v.push(input),
+                None => by_session.push((id, vec![input])),
+            }
+        }
+        for (id, inputs) in by_session {
+            if !fleet.holds(&id) {
+                continue;
+            }
+            // Awake sessions know theirs; only one with an input it never saw
+            // is worth waking, and a woken one reads them all from the store.
+            match self.slots().lookup(&id) {
+                Some(Found::Awake(h)) if !h.is_closed() => h.pick_up(inputs).await,
+                _ => {
+                    if let Err(e) = self.get(&id).await {
+                        warn!(session = %id, error = %e, "could not wake the session for its input");
+                    }
+                }
+            }
+        }
+    }
+
+    /// `session.send` to a session another node runs: the input is stored (it
+    /// is durable when this returns) and that node picks it up at its next
+    /// heartbeat. This node's summary counts it at once, so a `wait` here
+    /// right after does not return before its turn is over.
+    pub async fn send_elsewhere(
+        &self,
+        name_or_id: &str,
+        text: &str,
+        delivery: tether_shared::Delivery,
+        key: Option<crate::store::KeyRecord>,
+    ) -> Result<tether_shared::protocol::SendResult, SessionError> {
+        let info = self.info(name_or_id)?;
+        let key = key.map(|mut k| {
+            k.result = serde_json::to_value(tether_shared::protocol::SendResult {
+                input_id: 0,
+                state: info.state,
+            })
+            .unwrap_or_default();
+            k
+        });
+        let input_id = self
+            .shared
+            .store
+            .add_input_keyed(&info.id, text, delivery, key)
+            .await
+            .map_err(SessionError::InputNotStored)?;
+        if let Some(Found::Asleep(mut shown)) = self.slots().lookup(&info.id) {
+            shown.queued_inputs += 1;
+            self.slots().insert(&info.id, &info.name, Slot::Asleep(shown));
+            self.shared.list_changed(&info.id);
+        }
+        info!(session = %info.name, input = input_id, node = ?info.node, "input stored for another node");
+        Ok(tether_shared::protocol::SendResult {
+            input_id,
+            state: info.state,
+        })
     }
 
     /// True when this node may take session `entry` over now: nobody holds its

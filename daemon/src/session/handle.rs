@@ -84,6 +84,11 @@ pub(super) enum Command {
     Moved {
         to: String,
     },
+    /// Queued inputs as the store holds them: those another node stored are new
+    /// to the actor (issue 16).
+    Pickup {
+        inputs: Vec<crate::store::QueuedInput>,
+    },
 }
 
 /// A command handed back by an actor that fell asleep before serving it (or
@@ -307,6 +312,12 @@ impl SessionHandle {
     /// boundary (issue 16).
     pub(super) async fn hand_over(&self, to: String) {
         let _ = self.cmd.send(Command::HandOver { to }).await;
+    }
+
+    /// Gives the actor the session's queued inputs as stored; it takes those it
+    /// has not seen (stored through another node).
+    pub(super) async fn pick_up(&self, inputs: Vec<crate::store::QueuedInput>) {
+        self.deliver(Command::Pickup { inputs }, 0).await;
     }
 
     /// Tells the actor its lease is lost to node `to`: it stops without writing.

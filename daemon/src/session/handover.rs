@@ -77,6 +77,32 @@ impl SessionActor {
         true
     }
 
+    /// Takes the inputs another node stored for the session (in the store's
+    /// order), each once, as if sent here.
+    pub(super) async fn pick_up(&mut self, inputs: Vec<crate::store::QueuedInput>) {
+        let new: Vec<_> = inputs
+            .into_iter()
+            .filter(|i| self.known_inputs.insert(i.id))
+            .collect();
+        if new.is_empty() {
+            return;
+        }
+        for input in new {
+            info!(input = input.id, delivery = input.delivery.as_str(), "input from another node");
+            match input.delivery {
+                tether_shared::Delivery::Interrupt => {
+                    self.inputs.push_front(input);
+                    if self.turn.is_some() {
+                        self.interrupt("interrupted by a new message").await;
+                    }
+                }
+                _ => self.inputs.push_back(input),
+            }
+        }
+        self.publish_status();
+        self.start_turn_if_idle().await;
+    }
+
     /// The session is asleep here now, on node `to`: tools detached, queued
     /// commands handed back, the live channel closed (attached clients hear
     /// `session.closed` saying where it went).

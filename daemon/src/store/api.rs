@@ -286,6 +286,14 @@ pub trait Store: Send + Sync {
         Box::pin(async { Ok(Vec::new()) })
     }
 
+    /// The queued inputs of every session `node` holds, by session, oldest
+    /// first: what its heartbeat picks up of the inputs other nodes stored
+    /// (empty for a store of one machine, where every input comes through the
+    /// session's own actor).
+    fn inputs_of_node<'a>(&'a self, _node: &'a str) -> StoreFuture<'a, Vec<(String, QueuedInput)>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
     /// Every lease row (empty for a store of one machine).
     fn leases(&self) -> StoreFuture<'_, Vec<Lease>> {
         Box::pin(async { Ok(Vec::new()) })

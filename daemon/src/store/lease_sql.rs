@@ -93,6 +93,13 @@ SELECT session_id, owner, fence, expires_at < now() AS expired, portable, target
 pub const FENCE: &str = "
 SELECT 1 FROM leases WHERE session_id = $1 AND owner = $2 AND fence = $3 FOR SHARE";
 
+/// `$1` node: the queued inputs of the sessions it holds, oldest first.
+pub const INPUTS_OF_NODE: &str = "
+SELECT i.session_id, i.id, i.text, i.delivery FROM inputs i
+  JOIN leases l ON l.session_id = i.session_id
+ WHERE l.owner = $1
+ ORDER BY i.id";
+
 /// `$1` session: its lease goes with it (in the deletion's transaction).
 pub const DELETE: &str = "DELETE FROM leases WHERE session_id = $1";
 

@@ -259,7 +259,7 @@ impl Store for PgStore {
             created_at: crate::util::now_rfc3339(),
             key,
         };
-        let write = self.fenced(session_id, write);
+        // Not fenced: any node may queue an input; the owner picks it up.
         self.call(write, |d| match d {
             Done::Id(id) => Some(id),
             _ => None,
@@ -466,6 +466,13 @@ impl Store for PgStore {
 
     fn live_nodes(&self, within_ms: u64) -> StoreFuture<'_, Vec<String>> {
         Box::pin(self.nodes(within_ms))
+    }
+
+    fn inputs_of_node<'a>(
+        &'a self,
+        node: &'a str,
+    ) -> StoreFuture<'a, Vec<(String, QueuedInput)>> {
+        Box::pin(self.inputs_of(node))
     }
 
     fn leases(&self) -> StoreFuture<'_, Vec<crate::store::Lease>> {

@@ -166,6 +166,31 @@ impl PgStore {
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
+    pub(super) async fn inputs_of(
+        &self,
+        node: &str,
+    ) -> Result<Vec<(String, crate::store::QueuedInput)>, StoreError> {
+        let c = self.client().await?;
+        let rows = c
+            .query(sql::INPUTS_OF_NODE, &[&node])
+            .await
+            .map_err(|e| self.classify(e.into()))?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let delivery: String = r.get(3);
+                (
+                    r.get(0),
+                    crate::store::QueuedInput {
+                        id: r.get(1),
+                        text: r.get(2),
+                        delivery: super::reads::delivery_from(&delivery),
+                    },
+                )
+            })
+            .collect())
+    }
+
     pub(super) async fn list(&self) -> Result<Vec<Lease>, StoreError> {
         let c = self.client().await?;
         let rows = c

@@ -12,7 +12,7 @@ use crate::os::procs::ProcessIdentity;
 use crate::store::seqs::check_run;
 use crate::store::types::{KeyRecord, QueuedInput, SessionRow};
 
-fn delivery_from(s: &str) -> Delivery {
+pub(super) fn delivery_from(s: &str) -> Delivery {
     match s {
         "steer" => Delivery::Steer,
         "interrupt" => Delivery::Interrupt,
