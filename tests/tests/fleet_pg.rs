@@ -137,6 +137,7 @@ async fn a_session_of_a_is_listed_answered_and_attached_through_b_and_placed_wit
         .await;
     assert_eq!(name.trim(), "placed");
     wait_node(&a, "placed", "b").await;
+    wait_node(&b, "placed", "b").await;
     wait_for(&b, "placed", "assistant_message", json!({"text": "hello from b"})).await;
     assert_eq!(b.wait_settled("placed").await, "idle");
     assert_eq!(a.events("placed").await, b.events("placed").await);
