@@ -52,7 +52,11 @@ async fn off_a_fleet_sessions_have_no_node_and_other_nodes_are_refused() {
     assert_eq!(out.trim(), "one already runs on solo");
     let out = env.run(&["move", "nope", "--node", "solo"]).await;
     assert_eq!(out.code, 1, "{out:?}");
-    assert!(out.stderr.contains("no session named \"nope\""), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("no session named \"nope\""),
+        "{}",
+        out.stderr
+    );
 
     // The session works as before.
     model.push(Reply::text("again"));
@@ -68,12 +72,17 @@ async fn a_bad_fleet_table_is_a_config_error_with_its_place() {
     let out = env.run(&["new", "-d", "-n", "x"]).await;
     assert_eq!(out.code, 1, "{out:?}");
     assert!(
-        out.stderr.contains("[fleet] lease_s = 0: must be a number of seconds, 0.5 or more"),
+        out.stderr
+            .contains("[fleet] lease_s = 0: must be a number of seconds, 0.5 or more"),
         "{}",
         out.stderr
     );
     env.write_config(&format!("{model_cfg}\n[fleet]\nnode = \"has space\"\n"));
     let out = env.run(&["new", "-d", "-n", "x"]).await;
     assert_eq!(out.code, 1, "{out:?}");
-    assert!(out.stderr.contains("[fleet] node = \"has space\""), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("[fleet] node = \"has space\""),
+        "{}",
+        out.stderr
+    );
 }

@@ -81,7 +81,12 @@ async fn wait_for(env: &TestEnv, name: &str, ty: &str, fields: Value) -> Value {
 
 fn seqs_are_whole(events: &[Value]) {
     for (i, e) in events.iter().enumerate() {
-        assert_eq!(e["seq"], i as u64 + 1, "a gap or a repeat:\n{}", pretty(events));
+        assert_eq!(
+            e["seq"],
+            i as u64 + 1,
+            "a gap or a repeat:\n{}",
+            pretty(events)
+        );
     }
 }
 
@@ -113,10 +118,20 @@ async fn a_session_of_a_is_listed_answered_and_attached_through_b_and_placed_wit
     model.push(Reply::text("second answer"));
     b.ok(&["send", "one", "more"]).await;
     assert_eq!(b.wait_settled("one").await, "idle");
-    wait_for(&a, "one", "assistant_message", json!({"text": "second answer"})).await;
+    wait_for(
+        &a,
+        "one",
+        "assistant_message",
+        json!({"text": "second answer"}),
+    )
+    .await;
     let through_a = a.events("one").await;
     seqs_are_whole(&through_a);
-    assert_eq!(b.events("one").await, through_a, "the same log, in the same order");
+    assert_eq!(
+        b.events("one").await,
+        through_a,
+        "the same log, in the same order"
+    );
     // The follower on B saw every event, in A's order.
     let mut seen = Vec::new();
     while seen.len() < through_a.len() {
@@ -128,7 +143,11 @@ async fn a_session_of_a_is_listed_answered_and_attached_through_b_and_placed_wit
         seen.push(serde_json::from_str::<Value>(&line).unwrap());
     }
     assert_eq!(seen, through_a);
-    assert_eq!(node_of(&b, "one").await.as_deref(), Some("a"), "it stayed on A");
+    assert_eq!(
+        node_of(&b, "one").await.as_deref(),
+        Some("a"),
+        "it stayed on A"
+    );
 
     // Placed on B through A: B takes it and its first message.
     model.push(Reply::text("hello from b"));
@@ -138,13 +157,25 @@ async fn a_session_of_a_is_listed_answered_and_attached_through_b_and_placed_wit
     assert_eq!(name.trim(), "placed");
     wait_node(&a, "placed", "b").await;
     wait_node(&b, "placed", "b").await;
-    wait_for(&b, "placed", "assistant_message", json!({"text": "hello from b"})).await;
+    wait_for(
+        &b,
+        "placed",
+        "assistant_message",
+        json!({"text": "hello from b"}),
+    )
+    .await;
     assert_eq!(b.wait_settled("placed").await, "idle");
     assert_eq!(a.events("placed").await, b.events("placed").await);
     // A node nobody runs is refused, and nothing is created.
-    let out = a.run(&["new", "-d", "-n", "lost", "--node", "nowhere"]).await;
+    let out = a
+        .run(&["new", "-d", "-n", "lost", "--node", "nowhere"])
+        .await;
     assert_eq!(out.code, 1, "{out:?}");
-    assert!(out.stderr.contains("no node named \"nowhere\" is up"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("no node named \"nowhere\" is up"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(ls(&a).await.len(), 2);
 }
 
@@ -166,7 +197,10 @@ async fn kill_9_of_a_mid_tool_call_b_takes_over_and_the_turn_resumes() {
     let cut = Instant::now();
     wait_node(&b, "job", "b").await;
     let took = cut.elapsed();
-    eprintln!("take-over after kill -9 (lease_s = 2): {:.2} s", took.as_secs_f64());
+    eprintln!(
+        "take-over after kill -9 (lease_s = 2): {:.2} s",
+        took.as_secs_f64()
+    );
 
     let result = wait_for(&b, "job", "tool_result", json!({"call_id": "call_slow"})).await;
     assert_eq!(result["is_error"], true, "{result}");
@@ -178,7 +212,13 @@ async fn kill_9_of_a_mid_tool_call_b_takes_over_and_the_turn_resumes() {
         "{result}"
     );
     wait_for(&b, "job", "turn_resumed", json!({})).await;
-    wait_for(&b, "job", "assistant_message", json!({"text": "resumed and done"})).await;
+    wait_for(
+        &b,
+        "job",
+        "assistant_message",
+        json!({"text": "resumed and done"}),
+    )
+    .await;
     assert_eq!(b.wait_settled("job").await, "idle");
     let events = b.events("job").await;
     seqs_are_whole(&events);
@@ -214,14 +254,32 @@ async fn a_paused_a_that_comes_back_writes_nothing_and_its_client_hears_where() 
     wait_for(&a, "job", "tool_call", json!({"call_id": "call_slow"})).await;
     model.push(Reply::text("b finished it"));
     let pid = a.daemon_pid().to_string();
-    assert!(std::process::Command::new("kill").args(["-STOP", &pid]).status().unwrap().success());
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-STOP", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
     wait_node(&b, "job", "b").await;
-    wait_for(&b, "job", "assistant_message", json!({"text": "b finished it"})).await;
+    wait_for(
+        &b,
+        "job",
+        "assistant_message",
+        json!({"text": "b finished it"}),
+    )
+    .await;
     assert_eq!(b.wait_settled("job").await, "idle");
     let before = b.events("job").await;
     seqs_are_whole(&before);
 
-    assert!(std::process::Command::new("kill").args(["-CONT", &pid]).status().unwrap().success());
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-CONT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
     // A's client is told where the session went.
     let out = tokio::time::timeout(T, follower.wait_with_output())
         .await
@@ -263,9 +321,16 @@ async fn move_hands_a_running_session_over_at_its_next_step() {
     model.push(Reply::text("answered on b"));
     std::fs::write(&gate, "").unwrap();
     wait_node(&a, "job", "b").await;
+    wait_node(&b, "job", "b").await;
     let result = wait_for(&b, "job", "tool_result", json!({"call_id": "call_wait"})).await;
     assert_eq!(result["is_error"], false, "{result}");
-    wait_for(&b, "job", "assistant_message", json!({"text": "answered on b"})).await;
+    wait_for(
+        &b,
+        "job",
+        "assistant_message",
+        json!({"text": "answered on b"}),
+    )
+    .await;
     assert_eq!(b.wait_settled("job").await, "idle");
     seqs_are_whole(&b.events("job").await);
     // It runs on B now: B takes its messages.

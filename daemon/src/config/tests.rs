@@ -475,7 +475,10 @@ fn the_fleet_table_names_the_node_and_its_lease() {
     assert_eq!(c.fleet.node(), "build-1");
     assert_eq!(c.fleet.lease, Duration::from_millis(2500));
     let e = p("[fleet]\nlease_s = 0.1\n").unwrap_err().to_string();
-    assert!(e.contains("[fleet] lease_s = 0.1: must be a number of seconds, 0.5 or more"), "{e}");
+    assert!(
+        e.contains("[fleet] lease_s = 0.1: must be a number of seconds, 0.5 or more"),
+        "{e}"
+    );
     assert!(e.contains(":2:"), "at its line: {e}");
     let e = p("[fleet]\nnode = \"a b\"\n").unwrap_err().to_string();
     assert!(e.contains("[fleet] node = \"a b\""), "{e}");

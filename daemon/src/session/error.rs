@@ -8,7 +8,9 @@ use crate::store::StoreError;
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
     /// The session runs on another node of the fleet (issue 16).
-    #[error("session {name:?} runs on node {node:?}; use that node's daemon (or `tether move {name} --node NODE`)")]
+    #[error(
+        "session {name:?} runs on node {node:?}; use that node's daemon (or `tether move {name} --node NODE`)"
+    )]
     Elsewhere {
         /// The session's name.
         name: String,
@@ -32,7 +34,9 @@ pub enum SessionError {
         up: Vec<String>,
     },
     /// A fleet request to a daemon whose store is this machine's own.
-    #[error("{0}: this daemon is not part of a fleet (its store is the local tether.db); set [store] url in config.toml to a PostgreSQL shared by the fleet's daemons")]
+    #[error(
+        "{0}: this daemon is not part of a fleet (its store is the local tether.db); set [store] url in config.toml to a PostgreSQL shared by the fleet's daemons"
+    )]
     NoFleet(String),
     /// No session has that name or id.
     #[error("no session named {0:?}; `tether ls` lists the sessions")]

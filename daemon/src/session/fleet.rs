@@ -222,8 +222,7 @@ impl Registry {
         // Taken before the renewal: a lease acquired meanwhile (a wake, a
         // create) is not mistaken for one lost.
         let before = fleet.held();
-        let still: HashSet<String> = match store.lease_renew(&fleet.node, fleet.lease_ms()).await
-        {
+        let still: HashSet<String> = match store.lease_renew(&fleet.node, fleet.lease_ms()).await {
             Ok(ids) => ids.into_iter().collect(),
             Err(e) => {
                 warn!(error = %e, "could not renew the leases");
@@ -332,7 +331,8 @@ impl Registry {
             .map_err(SessionError::InputNotStored)?;
         if let Some(Found::Asleep(mut shown)) = self.slots().lookup(&info.id) {
             shown.queued_inputs += 1;
-            self.slots().insert(&info.id, &info.name, Slot::Asleep(shown));
+            self.slots()
+                .insert(&info.id, &info.name, Slot::Asleep(shown));
             self.shared.list_changed(&info.id);
         }
         info!(session = %info.name, input = input_id, node = ?info.node, "input stored for another node");
@@ -381,8 +381,11 @@ impl Registry {
         info!(session = %name, "taking the session over");
         if !has_work(entry) {
             let (config, _) = self.shared.config.load();
-            self.slots()
-                .insert(&id, &name, Slot::Asleep(Box::new(asleep_info(entry, &config))));
+            self.slots().insert(
+                &id,
+                &name,
+                Slot::Asleep(Box::new(asleep_info(entry, &config))),
+            );
             self.shared.list_changed(&id);
             return;
         }
@@ -472,7 +475,8 @@ impl Registry {
                 Some(Found::Asleep(old)) => {
                     let new = asleep_info(entry, &config);
                     if *old != new {
-                        self.slots().insert(id, &entry.row.name, Slot::Asleep(Box::new(new)));
+                        self.slots()
+                            .insert(id, &entry.row.name, Slot::Asleep(Box::new(new)));
                         self.shared.list_changed(id);
                     }
                 }

@@ -88,7 +88,11 @@ impl SessionActor {
             return;
         }
         for input in new {
-            info!(input = input.id, delivery = input.delivery.as_str(), "input from another node");
+            info!(
+                input = input.id,
+                delivery = input.delivery.as_str(),
+                "input from another node"
+            );
             match input.delivery {
                 tether_shared::Delivery::Interrupt => {
                     self.inputs.push_front(input);

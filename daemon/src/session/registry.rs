@@ -270,7 +270,13 @@ impl Registry {
             let fleet = &self.shared.fleet;
             self.shared
                 .store
-                .lease_place(&row.id, &node, &fleet.node, params.portable, fleet.lease_ms())
+                .lease_place(
+                    &row.id,
+                    &node,
+                    &fleet.node,
+                    params.portable,
+                    fleet.lease_ms(),
+                )
                 .await
                 .map_err(SessionError::NotCreated)?;
             if !here {

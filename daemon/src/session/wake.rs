@@ -78,7 +78,8 @@ impl Registry {
                 let lease = leases.iter().find(|l| l.session_id == entry.row.id);
                 let ours = lease.is_some_and(|l| l.owner.as_deref() == Some(fleet.node.as_str()));
                 let free = lease.is_none_or(|l| {
-                    l.expired || (l.owner.is_none() && l.target.as_ref().is_none_or(|t| *t == fleet.node))
+                    l.expired
+                        || (l.owner.is_none() && l.target.as_ref().is_none_or(|t| *t == fleet.node))
                 });
                 let take = ours || (free && has_work(&entry));
                 if !take || self.acquire(&entry.row.id, &entry.row.name).await.is_err() {

@@ -37,9 +37,9 @@ mod list_tests;
 #[cfg(test)]
 mod snapshot_events;
 #[cfg(test)]
-mod snapshot_mcp_auth;
-#[cfg(test)]
 mod snapshot_fleet;
+#[cfg(test)]
+mod snapshot_mcp_auth;
 #[cfg(test)]
 mod snapshot_prompts;
 #[cfg(test)]

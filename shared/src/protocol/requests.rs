@@ -26,8 +26,8 @@ use super::types::{
     StopResult, SubscribeParams, ToolServerInfo, ToolsParams, WaitAnyParams, WaitAnyResult,
     WaitParams, WaitResult,
 };
-use super::types::{PromptGetParams, PromptGetResult, PromptsParams, PromptsResult};
 use super::types::{MoveParams, MoveResult};
+use super::types::{PromptGetParams, PromptGetResult, PromptsParams, PromptsResult};
 
 /// A request method: its name on the wire, what it takes and what it returns.
 pub trait Method {

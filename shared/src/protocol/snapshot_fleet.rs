@@ -48,14 +48,13 @@ fn a_create_placed_on_a_node_and_a_summary_with_its_node() {
         ..Default::default()
     });
     insta::assert_snapshot!("session_create_on_a_node__params", create);
-    let mut info: SessionInfo =
-        serde_json::from_value(serde_json::json!({
-            "id": "s-f77573dadff7", "name": "fix-tests", "state": "running",
-            "model": "local/qwen3-coder", "cwd": "/srv/work/tether",
-            "created_at": "2026-11-30T09:12:44.120Z", "updated_at": "2026-11-30T09:14:02.518Z",
-            "pending_approvals": [], "last_seq": 9,
-        }))
-        .unwrap();
+    let mut info: SessionInfo = serde_json::from_value(serde_json::json!({
+        "id": "s-f77573dadff7", "name": "fix-tests", "state": "running",
+        "model": "local/qwen3-coder", "cwd": "/srv/work/tether",
+        "created_at": "2026-11-30T09:12:44.120Z", "updated_at": "2026-11-30T09:14:02.518Z",
+        "pending_approvals": [], "last_seq": 9,
+    }))
+    .unwrap();
     info.node = Some("build-2".into());
     info.portable = true;
     insta::assert_snapshot!("session_info_with_node", pretty(&info));

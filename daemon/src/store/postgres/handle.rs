@@ -468,10 +468,7 @@ impl Store for PgStore {
         Box::pin(self.nodes(within_ms))
     }
 
-    fn inputs_of_node<'a>(
-        &'a self,
-        node: &'a str,
-    ) -> StoreFuture<'a, Vec<(String, QueuedInput)>> {
+    fn inputs_of_node<'a>(&'a self, node: &'a str) -> StoreFuture<'a, Vec<(String, QueuedInput)>> {
         Box::pin(self.inputs_of(node))
     }
 

@@ -27,7 +27,12 @@ fn ms(lease_ms: u64) -> i64 {
 
 /// The check a fenced write runs first: refused unless `node` still holds
 /// `session`'s lease with `fence`.
-pub(super) async fn check(tx: &Tx<'_>, session: &str, node: &str, fence: i64) -> Result<(), PgError> {
+pub(super) async fn check(
+    tx: &Tx<'_>,
+    session: &str,
+    node: &str,
+    fence: i64,
+) -> Result<(), PgError> {
     let held = tx.query_opt(sql::FENCE, &[&session, &node, &fence]).await?;
     if held.is_some() {
         return Ok(());
@@ -140,9 +145,12 @@ impl PgStore {
         lease_ms: u64,
     ) -> Result<(), StoreError> {
         let c = self.client().await?;
-        c.execute(sql::PLACE, &[&session, &node, &creator, &portable, &ms(lease_ms)])
-            .await
-            .map_err(|e| self.classify(e.into()))?;
+        c.execute(
+            sql::PLACE,
+            &[&session, &node, &creator, &portable, &ms(lease_ms)],
+        )
+        .await
+        .map_err(|e| self.classify(e.into()))?;
         if node == creator {
             self.remember(session, node, 1);
         }
