@@ -22,6 +22,18 @@ async fn started_on_postgres(extra: &str) -> (ModelServer, TestEnv) {
     (model, env)
 }
 
+/// Every case of the store contract (`daemon/src/store/contract`), each on a
+/// fresh database: the cases the SQLite store passes in its unit tests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_postgres_store_keeps_the_store_contract() {
+    use tether_daemon::store_contract::{CASES, postgres};
+    let pg = server();
+    for (name, case) in CASES {
+        eprintln!("store contract, postgres: {name}");
+        case(postgres(pg.fresh_db())).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_daemon_on_postgres_serves_a_session_and_says_which_store_it_uses() {
     let (model, env) = started_on_postgres("").await;

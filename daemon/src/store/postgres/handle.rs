@@ -137,12 +137,6 @@ impl PgStore {
         })
     }
 
-    /// Every session's row, oldest first (what the tests read back).
-    #[cfg(test)]
-    pub(crate) async fn sessions(&self) -> Result<Vec<SessionRow>, StoreError> {
-        Ok(self.index().await?.into_iter().map(|e| e.row).collect())
-    }
-
     fn classify(&self, e: PgError) -> StoreError {
         classify(&self.store, &self.health, e)
     }
