@@ -401,3 +401,26 @@ impl Store for PgStore {
         read!(self, |tx| reads::event(&tx, session_id, seq))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// Nothing listens on port 1: the open fails at once, saying why.
+    #[tokio::test]
+    async fn a_store_that_cannot_be_reached_fails_to_open_at_once() {
+        let t0 = std::time::Instant::now();
+        let err = super::PgStore::open("postgres://ann:pw@127.0.0.1:1/none")
+            .await
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("cannot reach the PostgreSQL store postgres://ann@127.0.0.1:1/none"),
+            "{err}"
+        );
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            t0.elapsed()
+        );
+    }
+}
