@@ -201,3 +201,40 @@ async fn a_server_that_goes_away_gives_a_clear_error_and_loses_nothing_acknowled
     assert!(status.get("store_error").is_none(), "{status}");
     pg.shut_down();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_schema_versions_are_recorded_and_a_newer_one_is_refused() {
+    let pg = server();
+    let url = pg.fresh_db();
+    let db = url.rsplit('/').next().unwrap().to_string();
+    // Two daemons opening one new database at once: one migrates, the other
+    // finds it done.
+    let model = ModelServer::start().await;
+    let mut a = TestEnv::new().use_store(&url);
+    let mut b = TestEnv::new().use_store(&url);
+    a.write_config(&config_for(&model, ""));
+    b.write_config(&config_for(&model, ""));
+    tokio::join!(a.start_daemon(), b.start_daemon());
+    let versions = pg
+        .psql(
+            &db,
+            "SELECT string_agg(version::text, ',' ORDER BY version) FROM tether_schema",
+        )
+        .unwrap();
+    assert!(versions.starts_with("1,2,3,4,5,6"), "{versions}");
+    a.ok(&["daemon", "stop"]).await;
+    a.wait_daemon_exit().await;
+    b.ok(&["daemon", "stop"]).await;
+    b.wait_daemon_exit().await;
+
+    pg.psql(&db, "INSERT INTO tether_schema (version) VALUES (999)")
+        .unwrap();
+    let out = a.run(&["daemon"]).await;
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr
+            .contains("the store was made by a newer tether (schema version 999; this tether knows versions up to "),
+        "{}",
+        out.stderr
+    );
+}
