@@ -10,6 +10,11 @@ pub(crate) mod os;
 pub(crate) mod rpc;
 pub(crate) mod session;
 mod store;
+/// The store contract's cases, for running them against a PostgreSQL server
+/// from the end-to-end suite (issue 16); not part of the daemon's API.
+#[cfg(feature = "contract")]
+#[doc(hidden)]
+pub use store::contract as store_contract;
 pub(crate) mod tools;
 pub(crate) mod util;
 

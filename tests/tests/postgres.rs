@@ -22,6 +22,18 @@ async fn started_on_postgres(extra: &str) -> (ModelServer, TestEnv) {
     (model, env)
 }
 
+/// Every case of the store contract (`daemon/src/store/contract`), each on a
+/// fresh database: the cases the SQLite store passes in its unit tests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_postgres_store_keeps_the_store_contract() {
+    use tether_daemon::store_contract::{CASES, postgres};
+    let pg = server();
+    for (name, case) in CASES {
+        eprintln!("store contract, postgres: {name}");
+        case(postgres(pg.fresh_db())).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_daemon_on_postgres_serves_a_session_and_says_which_store_it_uses() {
     let (model, env) = started_on_postgres("").await;
@@ -99,4 +111,130 @@ async fn kill_9_mid_turn_on_postgres_records_the_cut_call_and_resumes() {
     let answer = env.events_of("crash", "assistant_message").await;
     assert_eq!(answer.last().unwrap()["text"], "moving on");
     assert_eq!(std::fs::read_to_string(&runs).unwrap(), "run\n");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_daemon_whose_server_is_down_says_so_and_does_not_start() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    // Nothing listens there once the listener is dropped.
+    let env = TestEnv::new().use_store(&format!("postgres://tether:pw@127.0.0.1:{port}/none"));
+    let out = env.run(&["daemon"]).await;
+    assert_ne!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("cannot reach the PostgreSQL store")
+            && out
+                .stderr
+                .contains(&format!("postgres://tether@127.0.0.1:{port}/none")),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("pw@"), "{}", out.stderr);
+}
+
+/// The server stops mid-run (a crash of the database): a command that needs
+/// it gets a clear error, nothing acknowledged before is lost, and the daemon
+/// works again once the server is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_goes_away_gives_a_clear_error_and_loses_nothing_acknowledged() {
+    // A server of this test's own, so stopping it stops no other test.
+    let pg = tether_tests::postgres::PgServer::start().unwrap();
+    let db = tether_tests::postgres::unique("t_");
+    pg.psql("postgres", &format!("CREATE DATABASE {db}"))
+        .unwrap();
+    let model = ModelServer::start().await;
+    let mut env = TestEnv::new().use_store(&pg.url(&db));
+    env.write_config(&config_for(&model, ""));
+    env.start_daemon().await;
+    model.push(Reply::text("first answer"));
+    env.ok(&["new", "-d", "-n", "one", "first"]).await;
+    assert_eq!(env.wait_settled("one").await, "idle");
+    let before = env.events("one").await;
+
+    pg.stop();
+    let out = env.run(&["send", "one", "while the server is down"]).await;
+    assert_ne!(
+        out.code, 0,
+        "a send that could not be stored is not acknowledged"
+    );
+    assert!(
+        out.stderr.contains("cannot reach the PostgreSQL store"),
+        "{}",
+        out.stderr
+    );
+    pg.restart();
+    model.push(Reply::text("second answer"));
+    // The pool reconnects on the next call.
+    env.wait_until("a send to be stored again", T, || async {
+        env.run(&["send", "one", "after the restart"]).await.code == 0
+    })
+    .await;
+    assert_eq!(env.wait_settled("one").await, "idle");
+    let after = env.events("one").await;
+    assert_eq!(
+        &after[..before.len()],
+        &before[..],
+        "everything acknowledged before the outage is there"
+    );
+    let texts: Vec<&str> = after
+        .iter()
+        .filter(|e| e["type"] == "assistant_message")
+        .filter_map(|e| e["text"].as_str())
+        .collect();
+    assert_eq!(
+        texts,
+        ["first answer", "second answer"],
+        "{}",
+        pretty(&after)
+    );
+    assert!(
+        !after
+            .iter()
+            .any(|e| e["text"] == "while the server is down"),
+        "the refused send left nothing"
+    );
+    let status: Value =
+        serde_json::from_str(&env.ok(&["daemon", "status", "--json"]).await).unwrap();
+    assert!(status.get("store_error").is_none(), "{status}");
+    pg.shut_down();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_schema_versions_are_recorded_and_a_newer_one_is_refused() {
+    let pg = server();
+    let url = pg.fresh_db();
+    let db = url.rsplit('/').next().unwrap().to_string();
+    // Two daemons opening one new database at once: one migrates, the other
+    // finds it done.
+    let model = ModelServer::start().await;
+    let mut a = TestEnv::new().use_store(&url);
+    let mut b = TestEnv::new().use_store(&url);
+    a.write_config(&config_for(&model, ""));
+    b.write_config(&config_for(&model, ""));
+    tokio::join!(a.start_daemon(), b.start_daemon());
+    let versions = pg
+        .psql(
+            &db,
+            "SELECT string_agg(version::text, ',' ORDER BY version) FROM tether_schema",
+        )
+        .unwrap();
+    assert!(versions.starts_with("1,2,3,4,5,6"), "{versions}");
+    a.ok(&["daemon", "stop"]).await;
+    a.wait_daemon_exit().await;
+    b.ok(&["daemon", "stop"]).await;
+    b.wait_daemon_exit().await;
+
+    pg.psql(&db, "INSERT INTO tether_schema (version) VALUES (999)")
+        .unwrap();
+    let out = a.run(&["daemon"]).await;
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr
+            .contains("the store was made by a newer tether (schema version 999; this tether knows versions up to "),
+        "{}",
+        out.stderr
+    );
 }

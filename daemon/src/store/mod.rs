@@ -10,6 +10,8 @@
 //! session's log matches and shows, the same for every store.
 
 mod api;
+#[cfg(any(test, feature = "contract"))]
+pub mod contract;
 mod error;
 mod lease;
 pub(crate) mod lease_sql;

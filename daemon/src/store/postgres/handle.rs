@@ -140,12 +140,6 @@ impl PgStore {
         })
     }
 
-    /// Every session's row, oldest first (what the tests read back).
-    #[cfg(test)]
-    pub(crate) async fn sessions(&self) -> Result<Vec<SessionRow>, StoreError> {
-        Ok(self.index().await?.into_iter().map(|e| e.row).collect())
-    }
-
     pub(super) fn classify(&self, e: PgError) -> StoreError {
         classify(&self.store, &self.health, e)
     }
@@ -474,5 +468,28 @@ impl Store for PgStore {
 
     fn leases(&self) -> StoreFuture<'_, Vec<crate::store::Lease>> {
         Box::pin(self.list())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Nothing listens on port 1: the open fails at once, saying why.
+    #[tokio::test]
+    async fn a_store_that_cannot_be_reached_fails_to_open_at_once() {
+        let t0 = std::time::Instant::now();
+        let err = super::PgStore::open("postgres://ann:pw@127.0.0.1:1/none")
+            .await
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("cannot reach the PostgreSQL store postgres://ann@127.0.0.1:1/none"),
+            "{err}"
+        );
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            t0.elapsed()
+        );
     }
 }
