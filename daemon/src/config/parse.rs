@@ -40,6 +40,7 @@ struct RawConfig {
     sessions: RawSessions,
     #[serde(default)]
     store: super::store::RawStore,
+    #[serde(default)]
     fleet: super::fleet::RawFleet,
     /// Key bindings, read by the TUI; accepted here so the file stays valid.
     #[serde(default)]
