@@ -34,6 +34,8 @@ pub struct PgServer {
     /// Its loopback port.
     pub port: u16,
     bin: PathBuf,
+    /// The server's options (`pg_ctl -o`).
+    opts: String,
     /// The watchdog; its stdin is the pipe whose end stops the server.
     watchdog: std::sync::Mutex<Option<Child>>,
 }
@@ -138,8 +140,15 @@ pub fn unique(prefix: &str) -> String {
 }
 
 impl PgServer {
-    /// `initdb`s a new cluster in a temp dir and starts it.
+    /// `initdb`s a new cluster in a temp dir and starts it, without fsync (a
+    /// test server: the tests kill daemons, not the machine).
     pub fn start() -> Result<PgServer, String> {
+        Self::start_with(false)
+    }
+
+    /// [`PgServer::start`], with `fsync` and full-page writes on when `durable`
+    /// (what a benchmark measures against).
+    pub fn start_with(durable: bool) -> Result<PgServer, String> {
         let bin = pg_bin_dir().ok_or(
             "the PostgreSQL tests need a PostgreSQL server's binaries (initdb, pg_ctl, psql): \
              install them (`apt-get install postgresql`) or set TETHER_PG_BIN to their directory",
@@ -185,12 +194,21 @@ impl PgServer {
         let mut last = String::new();
         for _ in 0..3 {
             let port = free_port();
-            match Self::launch(&bin, &root, port) {
+            let mut opts = format!(
+                "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=400 \
+                 -c shared_buffers=64MB",
+                root.display()
+            );
+            if !durable {
+                opts.push_str(" -c fsync=off -c full_page_writes=off");
+            }
+            match Self::launch(&bin, &root, port, &opts) {
                 Ok(child) => {
                     return Ok(PgServer {
                         root,
                         port,
                         bin,
+                        opts,
                         watchdog: std::sync::Mutex::new(Some(child)),
                     });
                 }
@@ -201,15 +219,10 @@ impl PgServer {
     }
 
     /// Starts the server under its watchdog and waits until it serves.
-    fn launch(bin: &Path, root: &Path, port: u16) -> Result<Child, String> {
+    fn launch(bin: &Path, root: &Path, port: u16, opts: &str) -> Result<Child, String> {
         let pg_ctl = bin.join("pg_ctl").display().to_string();
         let data = root.join("data").display().to_string();
         let log = root.join("server.log").display().to_string();
-        let opts = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=400 \
-             -c fsync=off -c full_page_writes=off -c shared_buffers=64MB",
-            root.display()
-        );
         // Starts the server, says so, then waits for the test process's end
         // (its stdin closing) to stop it and remove the dir.
         let script = format!(
@@ -286,16 +299,11 @@ impl PgServer {
 
     /// Starts the server again after [`PgServer::stop`].
     pub fn restart(&self) {
-        let opts = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=400 -c fsync=off \
-             -c full_page_writes=off -c shared_buffers=64MB",
-            self.port,
-            self.root.display()
-        );
+        let opts = &self.opts;
         let out = as_pg_user(&self.bin.join("pg_ctl"))
             .arg("-D")
             .arg(self.root.join("data"))
-            .args(["-o", &opts, "-l"])
+            .args(["-o", opts, "-l"])
             .arg(self.root.join("server.log"))
             .args(["-w", "-t", "60", "start"])
             .stdout(Stdio::null())

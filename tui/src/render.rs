@@ -695,7 +695,10 @@ mod tests {
         a.node = Some("build-1".into());
         let t = sessions(&[a, b]);
         let lines: Vec<&str> = t.lines().collect();
-        assert!(lines[0].ends_with("UPDATED              NODE     DIR"), "{t}");
+        assert!(
+            lines[0].ends_with("UPDATED              NODE     DIR"),
+            "{t}"
+        );
         assert!(lines[1].contains(" build-1  "), "{t}");
         // A session no node holds (its owner died, none took it yet) shows "-".
         assert!(lines[2].contains(" -        "), "{t}");

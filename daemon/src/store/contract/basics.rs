@@ -4,7 +4,7 @@
 use tether_shared::rules::RuleScope::{Project, Session};
 use tether_shared::{Delivery, EventKind, SessionState, Usage};
 
-use super::{Opener, ev, row, sessions, user};
+use super::fixtures::{Opener, ev, row, sessions, user};
 use crate::os::procs::ProcessIdentity;
 use crate::store::{Batch, KeyRecord, NewRule, StoreError};
 

@@ -3,7 +3,7 @@
 
 use tether_shared::{Delivery, Event, EventKind};
 
-use super::{Opener, ev, row, sessions};
+use super::fixtures::{Opener, ev, row, sessions};
 use crate::store::{KeyRecord, Store, StoreError};
 
 /// A source log with a compaction in it: seq 1 created, then a user message, a

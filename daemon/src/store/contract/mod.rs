@@ -1,4 +1,4 @@
-//! The store contract: what every [`Store`] must do, as cases run against any
+//! The store contract: what every [`crate::store::Store`] must do, as cases run against any
 //! of them (issue 16). The SQLite store runs them in its unit tests; the
 //! PostgreSQL store in `tests/tests/postgres.rs`, on a real server, through the
 //! `contract` feature that makes this module public. A case fails by panicking,
@@ -10,40 +10,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod basics;
+mod fixtures;
 mod fork;
 mod search;
 
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::Arc;
-
-use tether_shared::{Delivery, Event, EventKind, Usage};
-
-use super::{PgStore, SessionRow, SqliteStore, Store};
-
-/// Opens the case's store (the same one each time it is called).
-pub type Opener =
-    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Arc<dyn Store>> + Send>> + Send + Sync>;
-
-/// One case of the contract.
-pub type Case = fn(Opener) -> Pin<Box<dyn Future<Output = ()> + Send>>;
-
-/// The SQLite store at `path`.
-pub fn sqlite(path: std::path::PathBuf) -> Opener {
-    Arc::new(move || {
-        let path = path.clone();
-        Box::pin(async move { Arc::new(SqliteStore::open(&path).unwrap()) as Arc<dyn Store> })
-    })
-}
-
-/// The PostgreSQL store at `url` (its server is the end-to-end suite's).
-#[cfg_attr(not(feature = "contract"), allow(dead_code))]
-pub fn postgres(url: String) -> Opener {
-    Arc::new(move || {
-        let url = url.clone();
-        Box::pin(async move { Arc::new(PgStore::open(&url).await.unwrap()) as Arc<dyn Store> })
-    })
-}
+pub use fixtures::{Case, Opener, postgres, sqlite};
 
 macro_rules! case {
     ($m:ident :: $f:ident) => {
@@ -69,65 +40,6 @@ pub const CASES: &[(&str, Case)] = &[
     case!(fork::a_fork_copies_the_source_events_verbatim_up_to_its_seq),
     case!(fork::a_fork_stores_nothing_when_its_name_is_taken_or_its_source_is_gone),
 ];
-
-pub(super) fn ev(seq: u64, kind: EventKind) -> Event {
-    Event {
-        seq,
-        ts: format!("t{seq}"),
-        kind,
-    }
-}
-
-pub(super) fn row(id: &str, name: &str) -> SessionRow {
-    SessionRow {
-        id: id.into(),
-        name: name.into(),
-        model: "p/m".into(),
-        cwd: "/".into(),
-        instructions: None,
-        created_at: "t0".into(),
-        updated_at: "t0".into(),
-        last_seq: 0,
-        usage: Usage::default(),
-        cost_usd: 0.0,
-        budget: Default::default(),
-        mcp_servers: Vec::new(),
-    }
-}
-
-pub(super) fn user(seq: u64, text: &str) -> Event {
-    ev(
-        seq,
-        EventKind::UserMessage {
-            text: text.into(),
-            delivery: Delivery::Queue,
-        },
-    )
-}
-
-pub(super) fn result(seq: u64, tool: &str, output: &str) -> Event {
-    ev(
-        seq,
-        EventKind::ToolResult {
-            call_id: format!("c{seq}"),
-            tool: tool.into(),
-            output: output.into(),
-            is_error: false,
-            images: vec![],
-        },
-    )
-}
-
-/// Every session's row, oldest first.
-pub(super) async fn sessions(store: &dyn Store) -> Vec<SessionRow> {
-    store
-        .index()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.row)
-        .collect()
-}
 
 #[cfg(test)]
 mod tests {

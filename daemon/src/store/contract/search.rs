@@ -3,7 +3,7 @@
 
 use tether_shared::EventKind;
 
-use super::{Opener, ev, result, row, user};
+use super::fixtures::{Opener, ev, result, row, user};
 use crate::store::Batch;
 use crate::store::types::SearchHit;
 

@@ -18,7 +18,8 @@ use tokio_postgres::IsolationLevel;
 use tokio_postgres::NoTls;
 
 use super::error::{HealthCell, PgError, classify, redact, what_to_do};
-use super::writer::{Done, Fork, Op, Write, Writer};
+use super::writer::{Op, Writer};
+use super::writes::{Done, Fork, Write};
 use super::{migrations, reads, search, summary};
 use crate::os::procs::ProcessIdentity;
 use crate::store::api::{Store, StoreFuture};
@@ -26,9 +27,6 @@ use crate::store::error::StoreError;
 use crate::store::types::{
     Batch, Health, IndexEntry, KeyRecord, NewRule, QueuedInput, SearchHit, SessionRow, unix_now,
 };
-
-/// A transaction, what every query of this store runs in.
-pub(super) type Tx<'a> = deadpool_postgres::Transaction<'a>;
 
 /// The most connections one daemon holds: the writer's and the readers'.
 const POOL_SIZE: usize = 10;

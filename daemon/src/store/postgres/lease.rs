@@ -9,9 +9,10 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use super::conn::Tx;
 use super::error::PgError;
-use super::handle::{PgStore, Tx};
-use super::writer::Write;
+use super::handle::PgStore;
+use super::writes::Write;
 use crate::store::error::StoreError;
 use crate::store::lease::{Grant, Lease};
 use crate::store::lease_sql as sql;

@@ -6,7 +6,8 @@
 //! - `handle.rs`: [`PgStore`], the [`crate::store::Store`] implementation;
 //!   open, the reads' snapshots and time limits.
 //! - `writer.rs`: the writer task, group commit with a savepoint per op.
-//! - `writes.rs`: what each write does in the writer's transaction.
+//! - `writes.rs`: the writes, and what each does in the writer's transaction.
+//! - `conn.rs`: the transaction type every query runs in.
 //! - `lease.rs`: the leases of a fleet's sessions and the fence on their writes.
 //! - `reads.rs`: the queries behind the reads.
 //! - `search.rs`: the logs' words as `tsvector`s, made as SQLite's tokenizer makes them.
@@ -16,6 +17,7 @@
 //! - `error.rs`: failures classified into [`crate::store::StoreError`], the
 //!   store's name without its password, and its health.
 
+mod conn;
 mod error;
 mod handle;
 mod lease;

@@ -6,8 +6,8 @@ use tether_shared::rules::{ApprovalRule, RuleScope};
 use tether_shared::{Delivery, Event, EventKind, Usage};
 use tokio_postgres::Row;
 
+use super::conn::Tx;
 use super::error::PgError;
-use super::handle::Tx;
 use crate::os::procs::ProcessIdentity;
 use crate::store::seqs::check_run;
 use crate::store::types::{KeyRecord, QueuedInput, SessionRow};

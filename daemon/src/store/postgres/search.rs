@@ -18,8 +18,8 @@ use tether_shared::Event;
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
+use super::conn::Tx;
 use super::error::PgError;
-use super::handle::Tx;
 use crate::store::search::{excerpt, searchable, words};
 use crate::store::types::SearchHit;
 

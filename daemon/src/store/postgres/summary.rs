@@ -7,8 +7,8 @@
 
 use tether_shared::{Event, EventKind, SessionState};
 
+use super::conn::Tx;
 use super::error::PgError;
-use super::handle::Tx;
 use super::reads::{ROW_COLUMNS, row};
 use crate::store::types::IndexEntry;
 

@@ -9,16 +9,11 @@
 
 use std::time::Duration;
 
-use tether_shared::event::Budget;
-use tether_shared::rules::ApprovalRule;
-use tether_shared::{Delivery, Event};
 use tokio::sync::{mpsc, oneshot};
 
 use super::error::{HealthCell, PgError, classify};
-use super::writes::apply;
-use crate::os::procs::ProcessIdentity;
+use super::writes::{Done, Write, apply};
 use crate::store::error::StoreError;
-use crate::store::types::{Batch, KeyRecord, NewRule, SessionRow};
 
 /// The most ops one transaction holds.
 const MAX_BATCH: usize = 512;
@@ -27,70 +22,10 @@ const MAX_BATCH: usize = 512;
 /// its callers are told the server does not answer.
 const BATCH_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// One write.
-pub(super) enum Write {
-    /// A session with its first events, an optional first input (text,
-    /// delivery, time) and a request key.
-    Create {
-        row: Box<SessionRow>,
-        events: Vec<Event>,
-        prompt: Option<(String, Delivery, String)>,
-        key: Option<KeyRecord>,
-    },
-    Fork(Box<Fork>),
-    Append(String, Batch),
-    AddInput {
-        session_id: String,
-        text: String,
-        delivery: Delivery,
-        created_at: String,
-        key: Option<KeyRecord>,
-    },
-    Delete(String, Option<KeyRecord>),
-    PutKey(KeyRecord),
-    /// Forget keys stored before this (unix seconds).
-    PruneKeys(i64),
-    AddProcess(String, String, ProcessIdentity),
-    RemoveProcesses(String, Option<String>),
-    SetBudget(String, Budget),
-    AddRule(NewRule),
-    /// Rule id, session id, project.
-    RemoveRule(u64, String, String),
-    /// `write`, of a session whose lease this node acquired: refused, storing
-    /// nothing, unless the lease is still the node's with this fence (issue 16).
-    Fenced {
-        session: String,
-        node: String,
-        fence: i64,
-        write: Box<Write>,
-    },
-}
-
-/// What a write gives back; `handle.rs` turns it into each call's type.
-#[derive(Debug)]
-pub(super) enum Done {
-    Unit,
-    Id(i64),
-    MaybeId(Option<i64>),
-    Rule(ApprovalRule),
-    MaybeRule(Option<ApprovalRule>),
-}
-
 /// A write with the oneshot that answers its caller after the commit.
 pub(super) struct Op {
     pub(super) write: Write,
     pub(super) reply: oneshot::Sender<Result<Done, StoreError>>,
-}
-
-/// A session to create as a copy of another's log up to a seq (see
-/// [`crate::store::Store::fork_session_keyed`]).
-pub(super) struct Fork {
-    pub(super) from_id: String,
-    pub(super) at: u64,
-    pub(super) row: SessionRow,
-    pub(super) head: Event,
-    pub(super) tail: Vec<Event>,
-    pub(super) key: Option<KeyRecord>,
 }
 
 /// The writer task's own state.

@@ -1,18 +1,80 @@
-//! What each write does inside the writer's transaction (see `writer.rs`): the
+//! The writes ([`Write`]) and what each does inside the writer's transaction
+//! (see `writer.rs`): the
 //! SQLite store's writes (`sqlite/writer.rs`), statement for statement, in
 //! PostgreSQL. A session's list columns and search words change in the same
 //! transaction as its events.
 
-use tether_shared::Event;
+use tether_shared::event::Budget;
 use tether_shared::rules::ApprovalRule;
+use tether_shared::{Delivery, Event};
 
+use super::conn::Tx;
 use super::error::PgError;
-use super::handle::Tx;
 use super::reads::db_seq;
-use super::writer::{Done, Fork, Write};
 use super::{search, summary};
+use crate::os::procs::ProcessIdentity;
 use crate::store::error::StoreError;
-use crate::store::types::{KeyRecord, SessionRow};
+use crate::store::types::{Batch, KeyRecord, NewRule, SessionRow};
+
+/// One write.
+pub(super) enum Write {
+    /// A session with its first events, an optional first input (text,
+    /// delivery, time) and a request key.
+    Create {
+        row: Box<SessionRow>,
+        events: Vec<Event>,
+        prompt: Option<(String, Delivery, String)>,
+        key: Option<KeyRecord>,
+    },
+    Fork(Box<Fork>),
+    Append(String, Batch),
+    AddInput {
+        session_id: String,
+        text: String,
+        delivery: Delivery,
+        created_at: String,
+        key: Option<KeyRecord>,
+    },
+    Delete(String, Option<KeyRecord>),
+    PutKey(KeyRecord),
+    /// Forget keys stored before this (unix seconds).
+    PruneKeys(i64),
+    AddProcess(String, String, ProcessIdentity),
+    RemoveProcesses(String, Option<String>),
+    SetBudget(String, Budget),
+    AddRule(NewRule),
+    /// Rule id, session id, project.
+    RemoveRule(u64, String, String),
+    /// `write`, of a session whose lease this node acquired: refused, storing
+    /// nothing, unless the lease is still the node's with this fence (issue 16).
+    Fenced {
+        session: String,
+        node: String,
+        fence: i64,
+        write: Box<Write>,
+    },
+}
+
+/// What a write gives back; `handle.rs` turns it into each call's type.
+#[derive(Debug)]
+pub(super) enum Done {
+    Unit,
+    Id(i64),
+    MaybeId(Option<i64>),
+    Rule(ApprovalRule),
+    MaybeRule(Option<ApprovalRule>),
+}
+
+/// A session to create as a copy of another's log up to a seq (see
+/// [`crate::store::Store::fork_session_keyed`]).
+pub(super) struct Fork {
+    pub(super) from_id: String,
+    pub(super) at: u64,
+    pub(super) row: SessionRow,
+    pub(super) head: Event,
+    pub(super) tail: Vec<Event>,
+    pub(super) key: Option<KeyRecord>,
+}
 
 /// Runs one write.
 pub(super) async fn apply(tx: &Tx<'_>, w: &Write) -> Result<Done, PgError> {
