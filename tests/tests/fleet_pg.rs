@@ -338,3 +338,32 @@ async fn move_hands_a_running_session_over_at_its_next_step() {
     b.ok(&["send", "job", "again"]).await;
     wait_for(&b, "job", "assistant_message", json!({"text": "second"})).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_graceful_stop_of_a_lets_b_take_its_sessions_at_once() {
+    // Leases of 20 s: a take-over within them is the release, not an expiry.
+    let (model, mut a, b) = fleet_with(20).await;
+    model.push(Reply::text("first"));
+    a.ok(&["new", "-d", "-n", "kept", "hi"]).await;
+    assert_eq!(a.wait_settled("kept").await, "idle");
+    wait_node(&b, "kept", "a").await;
+    a.ok(&["daemon", "stop"]).await;
+    assert_eq!(a.wait_daemon_exit().await, 0);
+    let stopped = Instant::now();
+    wait_node(&b, "kept", "b").await;
+    assert!(
+        stopped.elapsed() < Duration::from_secs(15),
+        "taken {:?} after the stop: the lease was not released",
+        stopped.elapsed()
+    );
+    model.push(Reply::text("second, on b"));
+    b.ok(&["send", "kept", "again"]).await;
+    wait_for(
+        &b,
+        "kept",
+        "assistant_message",
+        json!({"text": "second, on b"}),
+    )
+    .await;
+    seqs_are_whole(&b.events("kept").await);
+}
