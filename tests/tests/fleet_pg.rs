@@ -102,6 +102,13 @@ async fn a_session_of_a_is_listed_answered_and_attached_through_b_and_placed_wit
         b.events("one").await == a.events("one").await
     })
     .await;
+    let status = b.ok(&["daemon", "status"]).await;
+    assert!(status.contains("node:    b (lease 20s)"), "{status}");
+    let status: Value = serde_json::from_str(&b.ok(&["daemon", "status", "--json"]).await).unwrap();
+    assert_eq!(
+        (&status["node"], &status["lease_s"]),
+        (&json!("b"), &json!(20.0))
+    );
     let table = b.ok(&["ls"]).await;
     assert!(table.contains("NODE") && table.contains(" a "), "{table}");
 

@@ -221,6 +221,8 @@ fn methods() -> Vec<(&'static str, String, String)> {
         store_damage: Vec::new(),
         store_damage_help: None,
         store: None,
+        node: None,
+        lease_s: None,
         store_error: None,
     };
     let decide = DecideParams {

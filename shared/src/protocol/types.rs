@@ -89,6 +89,12 @@ pub struct DaemonStatus {
     /// (never with a password). Absent from a daemon older than that.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub store: Option<String>,
+    /// This daemon's node of the fleet (issue 16): present only on a fleet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// Its `[fleet] lease_s` (issue 16), with `node`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_s: Option<f64>,
 }
 
 /// `daemon.stop` result.
