@@ -103,7 +103,7 @@ async fn throughput(
 /// (each step stores its call, its result and the model's next reply).
 async fn per_step(env: &TestEnv, model: &ModelServer, session: &str, steps: usize) -> Duration {
     for i in 0..steps {
-        model.push(Reply::tool_call(&format!("st{i}"), "list_dir", json!({})));
+        model.push(Reply::tool_call(format!("st{i}"), "list_dir", json!({})));
     }
     model.push(Reply::text("done"));
     let t0 = Instant::now();
