@@ -299,11 +299,16 @@ impl PgServer {
 
     /// Starts the server again after [`PgServer::stop`].
     pub fn restart(&self) {
-        let opts = &self.opts;
+        self.restart_with("");
+    }
+
+    /// [`PgServer::restart`] with more server options (`-c ssl=on ...`).
+    pub fn restart_with(&self, extra: &str) {
+        let opts = format!("{} {extra}", self.opts);
         let out = as_pg_user(&self.bin.join("pg_ctl"))
             .arg("-D")
             .arg(self.root.join("data"))
-            .args(["-o", opts, "-l"])
+            .args(["-o", &opts, "-l"])
             .arg(self.root.join("server.log"))
             .args(["-w", "-t", "60", "start"])
             .stdout(Stdio::null())
@@ -329,6 +334,18 @@ impl PgServer {
 impl Drop for PgServer {
     fn drop(&mut self) {
         self.shut_down();
+    }
+}
+
+/// Gives `path` to the server's user (for files it must read: a certificate).
+pub fn give_to_server(path: &Path) {
+    if is_root() {
+        let ok = Command::new("chown")
+            .arg(format!("{PG_USER}:"))
+            .arg(path)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "chown {}", path.display());
     }
 }
 

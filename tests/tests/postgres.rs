@@ -238,3 +238,90 @@ async fn the_schema_versions_are_recorded_and_a_newer_one_is_refused() {
         out.stderr
     );
 }
+
+/// A server that offers TLS with a certificate of a private CA: with
+/// `sslmode=require` the daemon connects over TLS when `TETHER_STORE_CA` names
+/// that CA, and refuses the server, saying why, when nothing vouches for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_to_the_server_is_verified_against_the_named_ca() {
+    use std::os::unix::fs::PermissionsExt;
+    let pg = tether_tests::postgres::PgServer::start().unwrap();
+    let dir = pg.root.join("tls");
+    std::fs::create_dir(&dir).unwrap();
+    let sh = |script: &str| {
+        let out = std::process::Command::new("sh")
+            .args(["-c", script])
+            .current_dir(&dir)
+            .output()
+            .expect("openssl (the TLS test makes its certificates with it)");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    sh(
+        "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 \
+        -subj '/CN=tether test CA' && \
+        openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr \
+        -subj '/CN=localhost' && \
+        printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > ext.cnf && \
+        openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+        -out server.pem -days 2 -extfile ext.cnf",
+    );
+    std::fs::set_permissions(
+        dir.join("server.key"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    for f in ["", "server.key", "server.pem"] {
+        tether_tests::postgres::give_to_server(&dir.join(f));
+    }
+    pg.stop();
+    pg.restart_with(&format!(
+        "-c ssl=on -c ssl_cert_file={0}/server.pem -c ssl_key_file={0}/server.key",
+        dir.display()
+    ));
+    let db = tether_tests::postgres::unique("t_");
+    pg.psql("postgres", &format!("CREATE DATABASE {db}"))
+        .unwrap();
+    let url = format!(
+        "postgres://tether@127.0.0.1:{}/{db}?sslmode=require",
+        pg.port
+    );
+
+    let refused = TestEnv::new().use_store(&url);
+    let out = refused.run(&["daemon"]).await;
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr.contains("cannot reach the PostgreSQL store")
+            && out.stderr.contains("certificate"),
+        "{}",
+        out.stderr
+    );
+
+    let model = ModelServer::start().await;
+    let mut env = TestEnv::new().use_store(&url);
+    env.env.push((
+        "TETHER_STORE_CA".into(),
+        dir.join("ca.pem").display().to_string(),
+    ));
+    env.write_config(&config_for(&model, ""));
+    env.start_daemon().await;
+    model.push(Reply::text("over tls"));
+    env.ok(&["new", "-d", "-n", "one", "hi"]).await;
+    assert_eq!(env.wait_settled("one").await, "idle");
+    let ssl = pg
+        .psql(
+            "postgres",
+            &format!(
+                "SELECT bool_and(s.ssl) FROM pg_stat_ssl s JOIN pg_stat_activity a \
+                 ON a.pid = s.pid WHERE a.datname = '{db}'"
+            ),
+        )
+        .unwrap();
+    assert_eq!(ssl, "t", "the daemon's connections use TLS");
+    env.ok(&["daemon", "stop"]).await;
+    env.wait_daemon_exit().await;
+    pg.shut_down();
+}

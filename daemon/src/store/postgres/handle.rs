@@ -15,9 +15,9 @@ use tether_shared::rules::ApprovalRule;
 use tether_shared::{Delivery, Event};
 use tokio::sync::{mpsc, oneshot};
 use tokio_postgres::IsolationLevel;
-use tokio_postgres::NoTls;
 
 use super::error::{HealthCell, PgError, classify, redact, what_to_do};
+use super::tls::{STORE_CA_ENV, Tls};
 use super::writer::{Op, Writer};
 use super::writes::{Done, Fork, Write};
 use super::{migrations, reads, search, summary};
@@ -89,9 +89,12 @@ impl PgStore {
         }
         let store = redact(&config);
         let health = HealthCell::default();
+        let ca = std::env::var_os(STORE_CA_ENV).filter(|v| !v.is_empty());
+        let tls = Tls::new(ca.as_deref().map(std::path::Path::new))
+            .map_err(|e| StoreError::Database(format!("the store's TLS: {e}")))?;
         let manager = Manager::from_config(
             config,
-            NoTls,
+            tls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },

@@ -14,6 +14,7 @@
 //! - `summary.rs`: what a list shows of a session, in its row, and the
 //!   start-up index that reads it.
 //! - `migrations.rs`: the schema, as the SQLite store's numbered migrations.
+//! - `tls.rs`: TLS to the server through rustls (system roots, `TETHER_STORE_CA`).
 //! - `error.rs`: failures classified into [`crate::store::StoreError`], the
 //!   store's name without its password, and its health.
 
@@ -25,6 +26,7 @@ mod migrations;
 mod reads;
 mod search;
 mod summary;
+mod tls;
 mod writer;
 mod writes;
 
