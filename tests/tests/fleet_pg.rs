@@ -374,3 +374,76 @@ async fn a_graceful_stop_of_a_lets_b_take_its_sessions_at_once() {
     .await;
     seqs_are_whole(&b.events("kept").await);
 }
+
+/// Reads `lines` (a `logs --follow --json`) until an event of type `ty` with
+/// `text`, within `within`; returns the events read.
+async fn follow_until(
+    lines: &mut tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+    ty: &str,
+    text: &str,
+    within: Duration,
+) -> Vec<Value> {
+    let deadline = Instant::now() + within;
+    let mut seen = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = tokio::time::timeout(left, lines.next_line())
+            .await
+            .unwrap_or_else(|_| panic!("no {ty} {text:?} within {within:?}:\n{}", pretty(&seen)))
+            .unwrap()
+            .expect("the follower keeps going");
+        let e: Value = serde_json::from_str(&line).unwrap();
+        let done = e["type"] == ty && e["text"] == text;
+        seen.push(e);
+        if done {
+            return seen;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_through_b_is_answered_by_a_at_once_through_listen_notify() {
+    // Leases of 60 s: a heartbeat every 20 s, so it cannot be what delivers
+    // the input to A or A's events to B within the few seconds allowed.
+    let (model, a, b) = fleet_with(60).await;
+    model.push(Reply::text("hello from a"));
+    a.ok(&["new", "-d", "-n", "one", "hi"]).await;
+    assert_eq!(a.wait_settled("one").await, "idle");
+    wait_node(&b, "one", "a").await;
+    let mut follower = b
+        .cli(&["logs", "one", "--follow", "--json"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(follower.stdout.take().unwrap()).lines();
+    follow_until(&mut lines, "assistant_message", "hello from a", T).await;
+    for answer in ["second answer", "third answer"] {
+        model.push(Reply::text(answer));
+        let sent = Instant::now();
+        b.ok(&["send", "one", "more"]).await;
+        let seen = follow_until(
+            &mut lines,
+            "assistant_message",
+            answer,
+            Duration::from_secs(8),
+        )
+        .await;
+        eprintln!(
+            "send through B to {answer:?} seen through B: {:?} ({} events)",
+            sent.elapsed(),
+            seen.len()
+        );
+        assert!(
+            seen.iter().any(|e| e["type"] == "user_message"),
+            "the follower on B saw the input taken:\n{}",
+            pretty(&seen)
+        );
+    }
+    assert_eq!(a.wait_settled("one").await, "idle");
+    let through_a = a.events("one").await;
+    seqs_are_whole(&through_a);
+    assert_eq!(b.events("one").await, through_a, "the same log");
+}

@@ -212,6 +212,92 @@ impl Registry {
             }
             .in_current_span(),
         );
+        self.start_wakes();
+    }
+
+    /// Listens to the store's wake-ups (`LISTEN/NOTIFY`, issue 16): an input
+    /// stored for a session held here is picked up at once, and a session
+    /// another node runs shows its new last seq at once (its followers here read
+    /// the events from the store). The heartbeat still does both, for a
+    /// notification lost; after a reconnect one catch-up reads everything.
+    fn start_wakes(self: &Arc<Self>) {
+        let Some(mut wakes) = self.shared.store.fleet_wakes() else {
+            return;
+        };
+        let registry = Arc::downgrade(self);
+        let cancel = self.cancel.clone();
+        self.shared.tracker.spawn(
+            async move {
+                use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+                loop {
+                    let first = tokio::select! {
+                        _ = cancel.cancelled() => return,
+                        w = wakes.recv() => w,
+                    };
+                    // Whatever else arrived meanwhile is handled with it.
+                    let mut batch = Vec::new();
+                    let mut catch_up = false;
+                    match first {
+                        Ok(w) => batch.push(w),
+                        Err(RecvError::Lagged(_)) => catch_up = true,
+                        Err(RecvError::Closed) => return,
+                    }
+                    loop {
+                        match wakes.try_recv() {
+                            Ok(w) => batch.push(w),
+                            Err(TryRecvError::Lagged(_)) => catch_up = true,
+                            Err(_) => break,
+                        }
+                    }
+                    let Some(registry) = registry.upgrade() else {
+                        return;
+                    };
+                    if registry.stopping.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    registry.woken(batch, catch_up).await;
+                }
+            }
+            .in_current_span(),
+        );
+    }
+
+    /// Handles a batch of wake-ups.
+    async fn woken(&self, batch: Vec<crate::store::FleetWake>, mut catch_up: bool) {
+        let fleet = &self.shared.fleet;
+        let mut inputs = false;
+        for w in batch {
+            let Some(id) = w.session else {
+                catch_up = true;
+                continue;
+            };
+            if w.input && fleet.holds(&id) {
+                inputs = true;
+            }
+            if w.seq.is_some() && self.slots().lookup(&id).is_none() {
+                // A session new to this node: the index brings it in.
+                catch_up = true;
+            }
+            if let Some(q) = w.seq
+                && !fleet.holds(&id)
+                && let Some(Found::Asleep(mut shown)) = self.slots().lookup(&id)
+                && q > shown.last_seq
+            {
+                shown.last_seq = q;
+                let name = shown.name.clone();
+                self.slots().insert(&id, &name, Slot::Asleep(shown));
+                self.shared.list_changed(&id);
+            }
+        }
+        if catch_up {
+            match self.shared.store.index().await {
+                Ok(index) => self.refresh(&index),
+                Err(e) => warn!(error = %e, "could not read the session index"),
+            }
+        }
+        if inputs || catch_up {
+            self.pick_up_inputs().await;
+        }
     }
 
     /// One heartbeat: renew, notice what was lost, refresh the list, hand over

@@ -298,4 +298,10 @@ pub trait Store: Send + Sync {
     fn leases(&self) -> StoreFuture<'_, Vec<Lease>> {
         Box::pin(async { Ok(Vec::new()) })
     }
+
+    /// The wake-ups of a shared store's writes (`LISTEN/NOTIFY`), on a fleet;
+    /// `None` where there are none (one machine: nothing else writes).
+    fn fleet_wakes(&self) -> Option<tokio::sync::broadcast::Receiver<super::lease::FleetWake>> {
+        None
+    }
 }

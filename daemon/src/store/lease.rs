@@ -42,3 +42,15 @@ pub enum Grant {
     /// Another node holds it (the name), or it is on its way to one.
     Elsewhere(String),
 }
+
+/// A wake-up from another node (or this one) through the store, on a fleet:
+/// what was committed for a session. `session: None` is a catch-up after the
+/// notifications were cut (a reconnect): read everything again.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FleetWake {
+    pub session: Option<String>,
+    /// The last seq of an event batch stored.
+    pub seq: Option<u64>,
+    /// An input (or a decision) was stored for the session's owner.
+    pub input: bool,
+}

@@ -23,7 +23,7 @@ mod types;
 
 pub use api::Store;
 pub use error::StoreError;
-pub use lease::{Grant, Lease};
+pub use lease::{FleetWake, Grant, Lease};
 pub use postgres::{PgStore, redact_url};
 pub use sqlite::SqliteStore;
 pub use types::{Batch, IndexEntry, KeyRecord, NewRule, QueuedInput, SessionRow};

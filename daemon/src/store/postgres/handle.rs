@@ -8,6 +8,7 @@
 //! callers a clear error ([`StoreError::Unreachable`]) rather than a hang.
 
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
@@ -45,6 +46,10 @@ pub struct PgStore {
     health: HealthCell,
     /// The fence of each session whose lease this node acquired (`lease.rs`).
     pub(super) fences: super::lease::Fences,
+    /// The fleet's wake-ups; the `LISTEN` connection starts with the first
+    /// [`crate::store::Store::fleet_wakes`] (`listen.rs`).
+    wakes: tokio::sync::broadcast::Sender<crate::store::FleetWake>,
+    listen: Arc<std::sync::Mutex<Option<(tokio_postgres::Config, Tls)>>>,
 }
 
 /// Runs `$body` (which reads through `$tx`) in a read-only snapshot on a pooled
@@ -92,6 +97,7 @@ impl PgStore {
         let ca = std::env::var_os(STORE_CA_ENV).filter(|v| !v.is_empty());
         let tls = Tls::new(ca.as_deref().map(std::path::Path::new))
             .map_err(|e| StoreError::Database(format!("the store's TLS: {e}")))?;
+        let listen = Arc::new(std::sync::Mutex::new(Some((config.clone(), tls.clone()))));
         let manager = Manager::from_config(
             config,
             tls,
@@ -138,6 +144,8 @@ impl PgStore {
             store,
             health,
             fences: Default::default(),
+            wakes: tokio::sync::broadcast::channel(1024).0,
+            listen,
         })
     }
 
@@ -461,6 +469,15 @@ impl Store for PgStore {
 
     fn live_nodes(&self, within_ms: u64) -> StoreFuture<'_, Vec<String>> {
         Box::pin(self.nodes(within_ms))
+    }
+
+    fn fleet_wakes(&self) -> Option<tokio::sync::broadcast::Receiver<crate::store::FleetWake>> {
+        let rx = self.wakes.subscribe();
+        let start = self.listen.lock().ok().and_then(|mut l| l.take());
+        if let Some((config, tls)) = start {
+            tokio::spawn(super::listen::run(config, tls, self.wakes.clone()));
+        }
+        Some(rx)
     }
 
     fn inputs_of_node<'a>(&'a self, node: &'a str) -> StoreFuture<'a, Vec<(String, QueuedInput)>> {

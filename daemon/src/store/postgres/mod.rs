@@ -8,6 +8,7 @@
 //! - `writer.rs`: the writer task, group commit with a savepoint per op.
 //! - `writes.rs`: the writes, and what each does in the writer's transaction.
 //! - `conn.rs`: the transaction type every query runs in.
+//! - `listen.rs`: the fleet's wake-ups, `LISTEN` on a connection of its own.
 //! - `lease.rs`: the leases of a fleet's sessions and the fence on their writes.
 //! - `reads.rs`: the queries behind the reads.
 //! - `search.rs`: the logs' words as `tsvector`s, made as SQLite's tokenizer makes them.
@@ -22,6 +23,7 @@ mod conn;
 mod error;
 mod handle;
 mod lease;
+mod listen;
 mod migrations;
 mod reads;
 mod search;

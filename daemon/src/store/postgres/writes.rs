@@ -120,6 +120,7 @@ pub(super) async fn apply(tx: &Tx<'_>, w: &Write) -> Result<Done, PgError> {
                     )
                     .await?;
                 tx.execute(&st, &[id, &last.ts, &db_seq(last.seq)]).await?;
+                notify(tx, &super::listen::events_payload(id, last.seq)).await?;
             }
             if let Some(u) = &batch.usage {
                 let n = |v: u64| v.min(i64::MAX as u64) as i64;
@@ -340,10 +341,21 @@ async fn insert_input(
              RETURNING id",
         )
         .await?;
-    Ok(tx
+    let input = tx
         .query_one(&st, &[&id, &text, &delivery, &now])
         .await?
-        .try_get(0)?)
+        .try_get(0)?;
+    notify(tx, &super::listen::input_payload(id)).await?;
+    Ok(input)
+}
+
+/// `NOTIFY`s the fleet's channel in the write's transaction: the server delivers
+/// it at the commit, so a node woken by it finds what it names stored.
+async fn notify(tx: &Tx<'_>, payload: &str) -> Result<(), PgError> {
+    let st = tx.prepare_cached("SELECT pg_notify($1, $2)").await?;
+    tx.execute(&st, &[&super::listen::CHANNEL, &payload])
+        .await?;
+    Ok(())
 }
 
 /// Stores a key, or replaces the result of one already stored (its age stays).
