@@ -191,6 +191,10 @@ async fn dispatch(peer: &Arc<Peer>, req: Request, key: Option<KeyRecord>) -> Rep
             let p = decode::<m::McpLoginFinish>(params)?;
             encode::<m::McpLoginFinish>(mcp::login_finish(peer, p).await)
         }
+        m::SessionMove::NAME => {
+            let p = decode::<m::SessionMove>(params)?;
+            encode::<m::SessionMove>(sessions::move_to(peer, p).await)
+        }
         m::McpLogout::NAME => {
             let p = decode::<m::McpLogout>(params)?;
             encode::<m::McpLogout>(mcp::logout(peer, p))

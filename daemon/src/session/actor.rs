@@ -89,6 +89,16 @@ pub(super) struct SessionActor {
     // A mutex only because `&self` methods update it while the actor's future
     // must stay `Send`; nothing else ever takes it.
     pub(super) queue_sent: std::sync::Mutex<Vec<i64>>,
+    /// A `move` asked to hand the session to this node at its next step
+    /// boundary (issue 16; see `handover.rs`).
+    pub(super) hand_over: Option<String>,
+    /// The lease is lost to this node: the actor ends, writing nothing more.
+    pub(super) moved: Option<String>,
+    /// A step was not started because the session is being handed over.
+    pub(super) parked: bool,
+    /// Every input id this actor has taken (queued, started or cancelled): an
+    /// input another node stored is picked up once (issue 16, `handover.rs`).
+    pub(super) known_inputs: std::collections::HashSet<i64>,
 }
 
 /// The first summary, true before the actor has run: a `wait` that arrives
@@ -183,6 +193,7 @@ pub(super) fn spawn(
     );
     let config = shared.config.load().0;
     let cost_basis = config.cost_basis(&row.model);
+    let known_inputs = inputs.iter().map(|i| i.id).collect();
     let mut actor = SessionActor {
         row,
         shared: shared.clone(),
@@ -211,6 +222,10 @@ pub(super) fn spawn(
         idle_since: None,
         sleep_after: config.sleep_after,
         queue_sent: Default::default(),
+        hand_over: None,
+        moved: None,
+        parked: false,
+        known_inputs,
     };
     // Subscribed before the task starts, so a tool change announced while the
     // session is being set up (a broken .mcp.json, say) is not missed.
@@ -243,6 +258,10 @@ impl SessionActor {
         let mut changes_open = true;
         let mut project_open = true;
         loop {
+            // A lost lease or a hand-over ends the actor between two events.
+            if self.leaving(&mut cmd_rx).await {
+                return;
+            }
             tokio::select! {
                 change = changes.recv(), if changes_open => match change {
                     Ok(change) => self.tools_changed(change).await,
@@ -432,6 +451,12 @@ impl SessionActor {
             cost_usd,
         };
         if let Err(e) = self.shared.store.append(&self.row.id, batch).await {
+            if let crate::store::StoreError::Fenced { node, .. } = e {
+                // Another node runs the session now: nothing more is written here.
+                warn!(to = %node, "the store refused a write: the lease is lost");
+                self.moved = Some(node);
+                return false;
+            }
             warn!(error = %e, "failed to persist events; failing the turn");
             self.fail_without_store(format!("the store failed: {e}"));
             return false;
@@ -591,6 +616,9 @@ impl SessionActor {
                 let r = self.fire(firing).await;
                 let _ = reply.send(r);
             }
+            Command::HandOver { to } => self.hand_over = Some(to),
+            Command::Pickup { inputs } => self.pick_up(inputs).await,
+            Command::Moved { to } => self.moved = Some(to),
             Command::Stop { .. } => {}
         }
     }
@@ -619,6 +647,7 @@ impl SessionActor {
             .await
             .map_err(SessionError::InputNotStored)?;
         let input = QueuedInput::sent(id, text, delivery);
+        self.known_inputs.insert(id);
         info!(input = id, delivery = delivery.as_str(), "input stored");
         match delivery {
             Delivery::Interrupt => {
@@ -638,7 +667,7 @@ impl SessionActor {
     }
 
     pub(super) async fn start_turn_if_idle(&mut self) {
-        if self.turn.is_some() || self.compaction.is_some() {
+        if self.turn.is_some() || self.compaction.is_some() || self.leaving_soon() {
             return;
         }
         if !self.compact_requests.is_empty() {
@@ -763,9 +792,9 @@ impl SessionActor {
         }
     }
 
-    /// Daemon shutdown: stop workers, record the calls they were running, and leave
+    /// Daemon shutdown (or a hand-over at a step boundary): stop workers, record the calls they were running, and leave
     /// the turn open so the next start resumes it.
-    async fn stop(&mut self) {
+    pub(super) async fn stop(&mut self) {
         self.end_compactions();
         if self.store_debt.owes() {
             // The last chance to record why the turn ended; else the next start

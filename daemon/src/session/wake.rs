@@ -18,6 +18,7 @@ use super::handle::Redelivery;
 use super::registry::Registry;
 use super::slots::{Found, Slot};
 use super::{SessionHandle, spawn_restored};
+use crate::config::Config;
 use crate::store::{IndexEntry, SessionRow, StoreError};
 
 /// How many times a command is handed back before it is given up (its caller
@@ -36,6 +37,11 @@ pub(super) fn has_work(e: &IndexEntry) -> bool {
 /// show once restored (`recover.rs` reads the same from the log: a state
 /// recorded during a turn that has no end reads as `idle`). The entry's strings
 /// are moved into it, not copied (issue 13: 100,000 of them at start).
+/// [`asleep_info`] of an entry that is kept, with its model's price source.
+pub(super) fn asleep_info_of(e: &IndexEntry, config: &Config) -> SessionInfo {
+    asleep_info(e.clone(), config.cost_basis(&e.row.model))
+}
+
 pub(super) fn asleep_info(e: IndexEntry, cost_basis: CostBasis) -> SessionInfo {
     let mut state = e.state;
     let mut state_at = e.state_at;
@@ -87,12 +93,32 @@ impl Registry {
         let entries = self.shared.store.index().await?;
         let n = entries.len();
         let (config, _) = self.shared.config.load();
+        let fleet = self.shared.fleet.clone();
+        let leases = if fleet.active() {
+            self.shared.store.leases().await?
+        } else {
+            Vec::new()
+        };
+        fleet.set_view(leases.clone());
         // Sessions share a few models: each one's price source is looked up once.
         let mut bases: HashMap<String, CostBasis> = HashMap::new();
         let mut with_work = Vec::new();
         let mut asleep = Vec::with_capacity(n);
         for entry in entries {
-            if has_work(&entry) {
+            let mut held = true;
+            if fleet.active() {
+                // Ours from before a restart, or free with work: taken now; the
+                // others are another node's (or the heartbeat's to take over).
+                let lease = leases.iter().find(|l| l.session_id == entry.row.id);
+                let ours = lease.is_some_and(|l| l.owner.as_deref() == Some(fleet.node.as_str()));
+                let free = lease.is_none_or(|l| {
+                    l.expired
+                        || (l.owner.is_none() && l.target.as_ref().is_none_or(|t| *t == fleet.node))
+                });
+                let take = ours || (free && has_work(&entry));
+                held = take && self.acquire(&entry.row.id, &entry.row.name).await.is_ok();
+            }
+            if held && has_work(&entry) {
                 with_work.push(entry);
                 continue;
             }
@@ -187,6 +213,7 @@ impl Registry {
         if self.stopping.load(Ordering::SeqCst) {
             return Err(SessionError::Stopped);
         }
+        self.acquire(&id, &name).await?;
         let row = match self.shared.store.session(&id).await {
             Ok(Some(row)) => row,
             Ok(None) => {

@@ -18,6 +18,7 @@ use tether_shared::rules::ApprovalRule;
 use tether_shared::{Delivery, Event};
 
 use super::error::StoreError;
+use super::lease::{Grant, Lease};
 use super::types::{
     Batch, Fired, Firing, Health, IndexEntry, KeyRecord, NewRule, QueuedInput, ScheduleRow,
     ScheduleUpdate, SearchHit, SessionRow,
@@ -36,6 +37,10 @@ pub trait Store: Send + Sync {
 
     /// What a person does about a damaged store (shown by `daemon status`).
     fn damage_help(&self) -> String;
+
+    /// Which store this is, for `daemon status` and the log: `sqlite PATH` or
+    /// `postgres URL` (never with a password).
+    fn describe(&self) -> String;
 
     /// Makes what is stored whole by itself, for a clean stop (best effort).
     fn checkpoint(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
@@ -261,4 +266,89 @@ pub trait Store: Send + Sync {
     /// So a crash before the commit leaves the firing due (it runs again at
     /// start), and one after it leaves the input queued and the firing done.
     fn fire_schedule<'a>(&'a self, session_id: &'a str, firing: Firing) -> StoreFuture<'a, Fired>;
+    // ---- Leases (issue 16; see `lease.rs`) ---------------------------------
+    //
+    // The defaults are a store of one machine: no other node exists, this one
+    // owns every session, and nothing is fenced. A shared store overrides all.
+
+    /// True for a store many daemons share (a fleet): leases are real.
+    fn shared(&self) -> bool {
+        false
+    }
+
+    /// Takes session `session_id`'s lease for `node` for `lease_ms`, if it is
+    /// free and meant for `node` (no target, or `node`), expired, or already
+    /// `node`'s; the fence is bumped and kept by the store for its writes of
+    /// that session (see `lease.rs`). `portable` is stored with a new row.
+    fn lease_acquire<'a>(
+        &'a self,
+        _session_id: &'a str,
+        _node: &'a str,
+        _lease_ms: u64,
+    ) -> StoreFuture<'a, Grant> {
+        Box::pin(async { Ok(Grant::Held(0)) })
+    }
+
+    /// Renews every lease `node` holds for `lease_ms` more; returns the ids of
+    /// the sessions it still holds (one missing was taken over or handed on).
+    fn lease_renew<'a>(&'a self, _node: &'a str, _lease_ms: u64) -> StoreFuture<'a, Vec<String>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
+    /// Gives up `node`'s lease of `session_id` (every lease of `node` when
+    /// `None`: a graceful stop), at once; to `to` when given (a move), which
+    /// then has `lease_ms` to take it before any other node may.
+    fn lease_release<'a>(
+        &'a self,
+        _session_id: Option<&'a str>,
+        _node: &'a str,
+        _to: Option<&'a str>,
+        _lease_ms: u64,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async { Ok(()) })
+    }
+
+    /// Writes the lease row of a session just created: held by `node` when it
+    /// is the creating node, else free with `node` as its target.
+    fn lease_place<'a>(
+        &'a self,
+        _session_id: &'a str,
+        _node: &'a str,
+        _creator: &'a str,
+        _portable: bool,
+        _lease_ms: u64,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async { Ok(()) })
+    }
+
+    /// Asks the owner of `session_id` to hand it to `to` at its next step
+    /// boundary; the owner sees it at its next renewal.
+    fn lease_move<'a>(&'a self, _session_id: &'a str, _to: &'a str) -> StoreFuture<'a, ()> {
+        Box::pin(async { Ok(()) })
+    }
+
+    /// The nodes whose heartbeat was seen within `within_ms` (none for a store
+    /// of one machine).
+    fn live_nodes(&self, _within_ms: u64) -> StoreFuture<'_, Vec<String>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
+    /// The queued inputs of every session `node` holds, by session, oldest
+    /// first: what its heartbeat picks up of the inputs other nodes stored
+    /// (empty for a store of one machine, where every input comes through the
+    /// session's own actor).
+    fn inputs_of_node<'a>(&'a self, _node: &'a str) -> StoreFuture<'a, Vec<(String, QueuedInput)>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
+    /// Every lease row (empty for a store of one machine).
+    fn leases(&self) -> StoreFuture<'_, Vec<Lease>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
+    /// The wake-ups of a shared store's writes (`LISTEN/NOTIFY`), on a fleet;
+    /// `None` where there are none (one machine: nothing else writes).
+    fn fleet_wakes(&self) -> Option<tokio::sync::broadcast::Receiver<super::lease::FleetWake>> {
+        None
+    }
 }

@@ -45,6 +45,8 @@ mod list_tests;
 #[cfg(test)]
 mod snapshot_events;
 #[cfg(test)]
+mod snapshot_fleet;
+#[cfg(test)]
 mod snapshot_mcp_auth;
 #[cfg(test)]
 mod snapshot_prompts;

@@ -27,6 +27,7 @@ use super::types::{
     StopResult, SubscribeParams, ToolServerInfo, ToolsParams, WaitAnyParams, WaitAnyResult,
     WaitParams, WaitResult,
 };
+use super::types::{MoveParams, MoveResult};
 use super::types::{PromptGetParams, PromptGetResult, PromptsParams, PromptsResult};
 
 /// A request method: its name on the wire, what it takes and what it returns.
@@ -216,6 +217,8 @@ methods! {
     SchedulePause, SCHEDULE_PAUSE = "schedule.pause", ScheduleRef => ScheduleInfo, mutating: true;
     /// Resume a paused schedule: it fires next at its rule's next time from now.
     ScheduleResume, SCHEDULE_RESUME = "schedule.resume", ScheduleRef => ScheduleInfo, mutating: true;
+    /// Hand a session to another node of the fleet at its next step boundary (issue 16).
+    SessionMove, SESSION_MOVE = "session.move", MoveParams => MoveResult, mutating: true;
 }
 
 notifications! {

@@ -85,6 +85,16 @@ pub struct DaemonStatus {
     /// The last store write that failed (a full disk, say), until one succeeds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub store_error: Option<String>,
+    /// Which store the daemon uses (issue 16): `sqlite PATH` or `postgres URL`
+    /// (never with a password). Absent from a daemon older than that.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<String>,
+    /// This daemon's node of the fleet (issue 16): present only on a fleet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// Its `[fleet] lease_s` (issue 16), with `node`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_s: Option<f64>,
 }
 
 /// `daemon.stop` result.
@@ -133,6 +143,38 @@ pub struct CreateParams {
     /// new branch `tether/NAME`, as its working directory (issue 15).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub worktree: Option<super::WorktreeParams>,
+    /// The fleet node to run the session on (issue 16); the daemon asked when
+    /// absent. A node other than the daemon's own needs a shared store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// Any node may take the session over when its owner dies, not only one
+    /// where its working directory exists (issue 16).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub portable: bool,
+}
+
+/// `session.move` params (issue 16): hand a session to another node of the
+/// fleet at its next step boundary.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MoveParams {
+    /// Name or id.
+    pub session: String,
+    /// The node to run it from now on.
+    pub node: String,
+}
+
+/// `session.move` result.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MoveResult {
+    /// The session's id.
+    pub id: String,
+    /// The node that ran it when the move was asked.
+    pub from: String,
+    /// The node it is handed to.
+    pub to: String,
+    /// True when it already runs there (nothing to hand over).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub already: bool,
 }
 
 /// An MCP server that one session gets for itself (`session.create`'s
@@ -248,6 +290,16 @@ pub struct SessionInfo {
     /// `cwd` is its `path`. Absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub worktree: Option<super::WorktreeInfo>,
+    /// The fleet node that owns (runs) the session (issue 16): present only
+    /// when the daemon stores in a shared PostgreSQL (`[store] url`); `None`
+    /// also for a session no node holds right now (its owner died and no node
+    /// took it over yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// Any node of the fleet may take the session over (`new --portable`),
+    /// not only one where its working directory exists (issue 16).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub portable: bool,
 }
 
 /// Where a session's prices come from (issue 10).
@@ -634,6 +686,13 @@ pub struct SessionClosedParams {
     pub session_id: String,
     /// The session's name.
     pub name: String,
+    /// Why, when the session did not end but moved to another node of the
+    /// fleet (issue 16): "session NAME moved to node NODE; attach again".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The node it moved to (issue 16).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
 }
 
 /// `session.kill` result.
