@@ -416,11 +416,7 @@ async fn schedule_ls_json_shape() {
     let (_model, env) = TestEnv::started("").await;
     env.ok(&["new", "-d", "-n", "J"]).await;
     let every = add(&env, &["J", "--every", "1s", "--delivery", "steer", "tick"]).await;
-    add(
-        &env,
-        &["J", "--cron", "0 4 1 1 *", "--skip-missed", "cron"],
-    )
-    .await;
+    add(&env, &["J", "--cron", "0 4 1 1 *", "--skip-missed", "cron"]).await;
     add(&env, &["J", "--on-change", "src/**/*.rs", "files"]).await;
     until_fired(&env, every, 1, Duration::from_secs(5)).await;
     let list = schedules(&env, Some("J")).await;

@@ -81,6 +81,10 @@ pub(super) fn asleep_info(e: IndexEntry, cost_basis: CostBasis) -> SessionInfo {
         waiting_since,
         pending_inputs: Vec::new(),
         worktree: row.worktree,
+        // Which node holds it and whether it may move are the fleet's to
+        // fill in (from its leases), as for a summary of a live session.
+        node: None,
+        portable: false,
     }
 }
 

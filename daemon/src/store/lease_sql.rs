@@ -95,7 +95,7 @@ SELECT 1 FROM leases WHERE session_id = $1 AND owner = $2 AND fence = $3 FOR SHA
 
 /// `$1` node: the queued inputs of the sessions it holds, oldest first.
 pub const INPUTS_OF_NODE: &str = "
-SELECT i.session_id, i.id, i.text, i.delivery FROM inputs i
+SELECT i.session_id, i.id, i.text, i.delivery, i.schedule_id FROM inputs i
   JOIN leases l ON l.session_id = i.session_id
  WHERE l.owner = $1
  ORDER BY i.id";

@@ -19,7 +19,6 @@ use std::path::{Path, PathBuf};
 use tether_shared::protocol::{WorktreeInfo, WorktreeOutcome};
 use tracing::{info, warn};
 
-
 /// The branch of session `name`'s worktree.
 pub fn branch_of(name: &str) -> String {
     format!("tether/{name}")

@@ -55,6 +55,7 @@ pub(crate) fn row(id: &str, name: &str) -> SessionRow {
         cost_usd: 0.0,
         budget: Default::default(),
         mcp_servers: Vec::new(),
+        worktree: None,
     }
 }
 

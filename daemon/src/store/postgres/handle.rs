@@ -18,15 +18,17 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_postgres::IsolationLevel;
 
 use super::error::{HealthCell, PgError, classify, redact, what_to_do};
+use super::schedules::{ScheduleDone, ScheduleOp};
 use super::tls::{STORE_CA_ENV, Tls};
 use super::writer::{Op, Writer};
 use super::writes::{Done, Fork, Write};
-use super::{migrations, reads, search, summary};
+use super::{migrations, reads, schedules, search, summary};
 use crate::os::procs::ProcessIdentity;
 use crate::store::api::{Store, StoreFuture};
 use crate::store::error::StoreError;
 use crate::store::types::{
-    Batch, Health, IndexEntry, KeyRecord, NewRule, QueuedInput, SearchHit, SessionRow, unix_now,
+    Batch, Fired, Firing, Health, IndexEntry, KeyRecord, NewRule, QueuedInput, ScheduleRow,
+    ScheduleUpdate, SearchHit, SessionRow, unix_now,
 };
 
 /// The most connections one daemon holds: the writer's and the readers'.
@@ -168,6 +170,16 @@ impl PgStore {
             let done = rx.await.map_err(|_| StoreError::Closed)??;
             take(done)
                 .ok_or_else(|| StoreError::Database("the writer gave an unexpected answer".into()))
+        })
+    }
+}
+
+impl PgStore {
+    /// Runs a schedule write that answers with a row.
+    fn schedule_row(&self, op: ScheduleOp) -> StoreFuture<'_, Option<ScheduleRow>> {
+        self.call(Write::Schedule(op), |d| match d {
+            Done::Schedule(ScheduleDone::Row(r)) => Some(r.map(|r| *r)),
+            _ => None,
         })
     }
 }
@@ -421,6 +433,50 @@ impl Store for PgStore {
 
     fn event<'a>(&'a self, session_id: &'a str, seq: u64) -> StoreFuture<'a, Option<Event>> {
         read!(self, |tx| reads::event(&tx, session_id, seq))
+    }
+
+    // ---- Schedules (issue 15): `schedules.rs` -------------------------------
+
+    fn add_schedule(
+        &self,
+        row: ScheduleRow,
+        key: Option<KeyRecord>,
+    ) -> StoreFuture<'_, ScheduleRow> {
+        Box::pin(async move {
+            let session = row.session_id.clone();
+            // Not fenced: like an input, any node may add a schedule; the
+            // session's owner fires it.
+            self.schedule_row(ScheduleOp::Add(Box::new(row), key))
+                .await?
+                .ok_or(StoreError::SessionGone(session))
+        })
+    }
+
+    fn schedules(&self) -> StoreFuture<'_, Vec<ScheduleRow>> {
+        read!(self, |tx| schedules::all(&tx))
+    }
+
+    fn update_schedule(
+        &self,
+        id: u64,
+        update: ScheduleUpdate,
+    ) -> StoreFuture<'_, Option<ScheduleRow>> {
+        self.schedule_row(ScheduleOp::Update(id, update))
+    }
+
+    fn remove_schedule(&self, id: u64) -> StoreFuture<'_, Option<ScheduleRow>> {
+        self.schedule_row(ScheduleOp::Remove(id))
+    }
+
+    fn fire_schedule<'a>(&'a self, session_id: &'a str, firing: Firing) -> StoreFuture<'a, Fired> {
+        // Fenced: a firing queues an input for the session's owner to take,
+        // so a node that lost the lease stores none.
+        let op = ScheduleOp::Fire(session_id.to_string(), firing);
+        let write = self.fenced(session_id, Write::Schedule(op));
+        self.call(write, |d| match d {
+            Done::Schedule(ScheduleDone::Fired(f)) => Some(f),
+            _ => None,
+        })
     }
 
     // ---- Leases (issue 16): `lease.rs` ----------------------------------------

@@ -194,6 +194,7 @@ impl PgStore {
                         id: r.get(1),
                         text: r.get(2),
                         delivery: super::reads::delivery_from(&delivery),
+                        schedule: r.get::<_, Option<i64>>(4).map(|v| v.max(0) as u64),
                     },
                 )
             })

@@ -29,7 +29,10 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
     (4, APPROVAL_RULES),
     (5, SESSION_SERVERS),
     (6, SUMMARY),
-    // 7 and 8 are the SQLite store's (schedules, worktrees), not merged yet.
+    // 7: schedules and file triggers, and which schedule sent an input (issue 15).
+    (7, super::schedules::SCHEMA),
+    // 8: a session's git worktree (issue 15), as JSON (NULL: none).
+    (8, SESSION_WORKTREE),
     // 9: fleet leases (issue 16), on PostgreSQL only: a store of one machine
     // has one node, which owns every session.
     (9, crate::store::lease_sql::SCHEMA),
@@ -129,6 +132,9 @@ ALTER TABLE sessions ADD COLUMN state_at TEXT;
 ALTER TABLE sessions ADD COLUMN last_error TEXT;
 ALTER TABLE sessions ADD COLUMN turn_open BOOLEAN NOT NULL DEFAULT FALSE;
 "#;
+
+/// 8: the git worktree made for a session (issue 15).
+const SESSION_WORKTREE: &str = "ALTER TABLE sessions ADD COLUMN worktree TEXT;";
 
 /// Runs the migrations `client`'s database lacks, in one transaction; returns
 /// the newest version it was at (0 for a new store).

@@ -39,7 +39,7 @@ async fn session_end(tx: &Tx<'_>, id: &str) -> Result<Option<(String, u64)>, PgE
 /// The columns [`row`] reads, in its order, for a query on `sessions`.
 pub(super) const ROW_COLUMNS: &str = "id, name, model, cwd, instructions, created_at, updated_at, last_seq, \
      prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, \
-     cost_usd, max_tokens, max_cost_usd, mcp_servers";
+     cost_usd, max_tokens, max_cost_usd, mcp_servers, worktree";
 
 /// A session's row from a query that selected [`ROW_COLUMNS`] first.
 pub(super) fn row(r: &Row) -> Result<SessionRow, PgError> {
@@ -71,6 +71,10 @@ pub(super) fn row(r: &Row) -> Result<SessionRow, PgError> {
             .try_get::<_, Option<String>>(16)?
             .and_then(|t| serde_json::from_str(&t).ok())
             .unwrap_or_default(),
+        // Likewise: unreadable text is a session without a worktree.
+        worktree: r
+            .try_get::<_, Option<String>>(17)?
+            .and_then(|t| serde_json::from_str(&t).ok()),
     })
 }
 
@@ -192,7 +196,10 @@ pub(super) async fn turn_at(tx: &Tx<'_>, id: &str, at: u64) -> Result<Vec<Event>
 /// The queued inputs of a session, oldest first.
 pub(super) async fn inputs(tx: &Tx<'_>, id: &str) -> Result<Vec<QueuedInput>, PgError> {
     let st = tx
-        .prepare_cached("SELECT id, text, delivery FROM inputs WHERE session_id = $1 ORDER BY id")
+        .prepare_cached(
+            "SELECT id, text, delivery, schedule_id FROM inputs WHERE session_id = $1 \
+             ORDER BY id",
+        )
         .await?;
     tx.query(&st, &[&id])
         .await?
@@ -202,6 +209,7 @@ pub(super) async fn inputs(tx: &Tx<'_>, id: &str) -> Result<Vec<QueuedInput>, Pg
                 id: r.try_get(0)?,
                 text: r.try_get(1)?,
                 delivery: delivery_from(r.try_get(2)?),
+                schedule: r.try_get::<_, Option<i64>>(3)?.map(|v| v.max(0) as u64),
             })
         })
         .collect()

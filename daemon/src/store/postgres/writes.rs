@@ -45,6 +45,8 @@ pub(super) enum Write {
     AddRule(NewRule),
     /// Rule id, session id, project.
     RemoveRule(u64, String, String),
+    /// A schedule write (issue 15, `schedules.rs`).
+    Schedule(super::schedules::ScheduleOp),
     /// `write`, of a session whose lease this node acquired: refused, storing
     /// nothing, unless the lease is still the node's with this fence (issue 16).
     Fenced {
@@ -63,6 +65,7 @@ pub(super) enum Done {
     MaybeId(Option<i64>),
     Rule(ApprovalRule),
     MaybeRule(Option<ApprovalRule>),
+    Schedule(super::schedules::ScheduleDone),
 }
 
 /// A session to create as a copy of another's log up to a seq (see
@@ -107,6 +110,7 @@ pub(super) async fn apply(tx: &Tx<'_>, w: &Write) -> Result<Done, PgError> {
             Ok(Done::MaybeId(input))
         }
         Write::Fork(f) => fork_session(tx, f).await.map(|_| Done::Unit),
+        Write::Schedule(op) => super::schedules::apply(tx, op).await.map(Done::Schedule),
         Write::Append(id, batch) => {
             insert_events(tx, id, &batch.events).await?;
             for input in &batch.consume_inputs {
@@ -270,7 +274,7 @@ pub(super) async fn apply(tx: &Tx<'_>, w: &Write) -> Result<Done, PgError> {
                 &[id],
             )
             .await?;
-            for table in ["event_text", "events", "inputs", "processes"] {
+            for table in ["event_text", "events", "inputs", "schedules", "processes"] {
                 tx.execute(&format!("DELETE FROM {table} WHERE session_id = $1"), &[id])
                     .await?;
             }
@@ -303,13 +307,18 @@ async fn name_free(tx: &Tx<'_>, name: &str) -> Result<(), PgError> {
     Ok(())
 }
 
-/// Inserts a session's row (with its own servers when `servers`).
-async fn insert_row(tx: &Tx<'_>, row: &SessionRow, servers: bool) -> Result<(), PgError> {
-    let servers = servers.then(|| servers_json(&row.mcp_servers)).flatten();
+/// Inserts a session's row (with its own servers and worktree when `own`: a
+/// fork has neither, as in the SQLite store).
+async fn insert_row(tx: &Tx<'_>, row: &SessionRow, own: bool) -> Result<(), PgError> {
+    let servers = own.then(|| servers_json(&row.mcp_servers)).flatten();
+    let worktree = own
+        .then(|| row.worktree.as_ref())
+        .flatten()
+        .and_then(|w| serde_json::to_string(w).ok());
     tx.execute(
         "INSERT INTO sessions (id, name, model, cwd, instructions, created_at, updated_at, \
-         last_seq, max_tokens, max_cost_usd, mcp_servers) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+         last_seq, max_tokens, max_cost_usd, mcp_servers, worktree) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         &[
             &row.id,
             &row.name,
@@ -322,6 +331,7 @@ async fn insert_row(tx: &Tx<'_>, row: &SessionRow, servers: bool) -> Result<(), 
             &row.budget.max_tokens.map(|n| n.min(i64::MAX as u64) as i64),
             &row.budget.max_cost_usd,
             &servers,
+            &worktree,
         ],
     )
     .await?;
@@ -351,7 +361,7 @@ async fn insert_input(
 
 /// `NOTIFY`s the fleet's channel in the write's transaction: the server delivers
 /// it at the commit, so a node woken by it finds what it names stored.
-async fn notify(tx: &Tx<'_>, payload: &str) -> Result<(), PgError> {
+pub(super) async fn notify(tx: &Tx<'_>, payload: &str) -> Result<(), PgError> {
     let st = tx.prepare_cached("SELECT pg_notify($1, $2)").await?;
     tx.execute(&st, &[&super::listen::CHANNEL, &payload])
         .await?;
@@ -359,7 +369,7 @@ async fn notify(tx: &Tx<'_>, payload: &str) -> Result<(), PgError> {
 }
 
 /// Stores a key, or replaces the result of one already stored (its age stays).
-async fn put_key(tx: &Tx<'_>, k: &KeyRecord) -> Result<(), PgError> {
+pub(super) async fn put_key(tx: &Tx<'_>, k: &KeyRecord) -> Result<(), PgError> {
     tx.execute(
         "INSERT INTO request_keys (key, method, params, result, created_at) \
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT (key) DO UPDATE SET result = excluded.result",

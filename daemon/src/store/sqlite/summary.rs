@@ -139,7 +139,11 @@ pub(super) fn index(c: &Connection) -> Result<Vec<IndexEntry>, SqlError> {
     while let Some(r) = q.next()? {
         let row = row(r)?;
         out.push(IndexEntry {
-            state: state_from(r.get_ref(ROW_LEN)?.as_str().map_err(rusqlite::Error::from)?),
+            state: state_from(
+                r.get_ref(ROW_LEN)?
+                    .as_str()
+                    .map_err(rusqlite::Error::from)?,
+            ),
             state_at: r.get(ROW_LEN + 1)?,
             last_error: r.get(ROW_LEN + 2)?,
             turn_open: r.get(ROW_LEN + 3)?,
