@@ -613,6 +613,17 @@ pub struct ListView<'a> {
 
 impl serde::Serialize for ListView<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.registry.slots().write_list(self.mask, serializer)
+        if !self.registry.shared.fleet.active() {
+            return self.registry.slots().write_list(self.mask, serializer);
+        }
+        // On a fleet each summary gets its node from the leases (issue 16):
+        // copied, as a fleet's list is not issue 13's 100,000 sessions.
+        use serde::ser::SerializeSeq;
+        let list = self.registry.list();
+        let mut seq = serializer.serialize_seq(Some(list.len()))?;
+        for info in &list {
+            seq.serialize_element(&tether_shared::protocol::PartialInfo(info, self.mask))?;
+        }
+        seq.end()
     }
 }
