@@ -312,7 +312,7 @@ async fn name_free(tx: &Tx<'_>, name: &str) -> Result<(), PgError> {
 async fn insert_row(tx: &Tx<'_>, row: &SessionRow, own: bool) -> Result<(), PgError> {
     let servers = own.then(|| servers_json(&row.mcp_servers)).flatten();
     let worktree = own
-        .then(|| row.worktree.as_ref())
+        .then_some(row.worktree.as_ref())
         .flatten()
         .and_then(|w| serde_json::to_string(w).ok());
     tx.execute(
