@@ -41,6 +41,10 @@ pub(super) const ROW_COLUMNS: &str = "id, name, model, cwd, instructions, create
      prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, \
      cost_usd, max_tokens, max_cost_usd, mcp_servers, worktree";
 
+/// How many columns [`ROW_COLUMNS`] names: a query's own columns after them
+/// start at this index.
+pub(super) const ROW_LEN: usize = 18;
+
 /// A session's row from a query that selected [`ROW_COLUMNS`] first.
 pub(super) fn row(r: &Row) -> Result<SessionRow, PgError> {
     let n = |i: usize| -> Result<u64, PgError> { Ok(r.try_get::<_, i64>(i)?.max(0) as u64) };
@@ -302,4 +306,12 @@ pub(super) async fn rules(
         })
     })
     .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn row_len_counts_the_row_columns() {
+        assert_eq!(super::ROW_COLUMNS.split(',').count(), super::ROW_LEN);
+    }
 }

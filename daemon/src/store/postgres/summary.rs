@@ -9,7 +9,7 @@ use tether_shared::{Event, EventKind, SessionState};
 
 use super::conn::Tx;
 use super::error::PgError;
-use super::reads::{ROW_COLUMNS, row};
+use super::reads::{ROW_COLUMNS, ROW_LEN, row};
 use crate::store::types::IndexEntry;
 
 /// What `events` change in the list columns.
@@ -125,12 +125,12 @@ pub(super) async fn index(tx: &Tx<'_>) -> Result<Vec<IndexEntry>, PgError> {
         .map(|r| {
             Ok(IndexEntry {
                 row: row(r)?,
-                state: state_from(r.try_get(17)?),
-                state_at: r.try_get(18)?,
-                last_error: r.try_get(19)?,
-                turn_open: r.try_get(20)?,
-                queued_inputs: r.try_get::<_, i64>(21)?.max(0) as usize,
-                processes: r.try_get(22)?,
+                state: state_from(r.try_get(ROW_LEN)?),
+                state_at: r.try_get(ROW_LEN + 1)?,
+                last_error: r.try_get(ROW_LEN + 2)?,
+                turn_open: r.try_get(ROW_LEN + 3)?,
+                queued_inputs: r.try_get::<_, i64>(ROW_LEN + 4)?.max(0) as usize,
+                processes: r.try_get(ROW_LEN + 5)?,
             })
         })
         .collect()
