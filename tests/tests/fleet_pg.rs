@@ -26,9 +26,14 @@ async fn fleet() -> (ModelServer, TestEnv, TestEnv) {
 /// [`fleet`] with leases of `lease_s`: a long one where no take-over is meant
 /// to happen (on a loaded machine a 2 s lease may run out).
 async fn fleet_with(lease_s: u32) -> (ModelServer, TestEnv, TestEnv) {
+    fleet_config(lease_s, "").await
+}
+
+/// [`fleet_with`], with `extra` in both daemons' config.toml.
+async fn fleet_config(lease_s: u32, extra: &str) -> (ModelServer, TestEnv, TestEnv) {
     let url = postgres::server().fresh_db();
     let model = ModelServer::start().await;
-    let node = |n: &str| format!("[fleet]\nnode = \"{n}\"\nlease_s = {lease_s}\n");
+    let node = |n: &str| format!("{extra}[fleet]\nnode = \"{n}\"\nlease_s = {lease_s}\n");
     let mut a = TestEnv::with_model(&model, &node("a")).use_store(&url);
     let mut b = TestEnv::with_model(&model, &node("b")).use_store(&url);
     a.start_daemon().await;
@@ -446,4 +451,102 @@ async fn a_send_through_b_is_answered_by_a_at_once_through_listen_notify() {
     let through_a = a.events("one").await;
     seqs_are_whole(&through_a);
     assert_eq!(b.events("one").await, through_a, "the same log");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn decisions_through_b_are_made_by_a_the_session_s_node() {
+    let ask = "[approvals]\ndefault = \"ask\"\n";
+    let (model, a, b) = fleet_config(20, ask).await;
+    // A call that needs a person's approval, decided through B.
+    model.push(Reply::tool_call(
+        "call_sh",
+        "shell",
+        json!({"command": "echo ran >> ran.txt"}),
+    ));
+    model.push(Reply::text("it ran"));
+    a.ok(&["new", "-d", "-n", "ask", "run it"]).await;
+    assert_eq!(a.wait_settled("ask").await, "awaiting_approval");
+    wait_node(&b, "ask", "a").await;
+    let out = b.ok(&["approve", "ask"]).await;
+    assert_eq!(out.trim(), "call_sh", "B answers with A's result");
+    wait_for(&b, "ask", "assistant_message", json!({"text": "it ran"})).await;
+    assert_eq!(
+        std::fs::read_to_string(a.work_dir.join("ran.txt")).unwrap(),
+        "ran\n",
+        "ran once, on A"
+    );
+    let decided = a.events_of("ask", "approval_decided").await;
+    assert_eq!(decided.len(), 1, "{decided:?}");
+    assert_eq!(decided[0]["decision"], "approved");
+    // A's refusal reaches B's client as A said it.
+    let again = b.run(&["approve", "ask", "call_sh"]).await;
+    assert_eq!(again.code, 1, "nothing left to approve");
+    assert!(again.stderr.contains("call_sh"), "{}", again.stderr);
+    assert_eq!(node_of(&a, "ask").await.as_deref(), Some("a"), "not moved");
+
+    // Denied through B, with its reason.
+    model.push(Reply::tool_call(
+        "call_rm",
+        "shell",
+        json!({"command": "rm -rf somewhere"}),
+    ));
+    model.push(Reply::text("not run"));
+    b.ok(&["send", "ask", "clean up"]).await;
+    b.wait_until("B to see the call waiting", T, || async {
+        b.events_of("ask", "tool_call")
+            .await
+            .iter()
+            .any(|e| e["call_id"] == "call_rm")
+            && ls(&b)
+                .await
+                .iter()
+                .any(|s| s["name"] == "ask" && s["pending_approvals"] == json!(["call_rm"]))
+    })
+    .await;
+    b.ok(&["deny", "ask", "call_rm", "--reason", "not here"])
+        .await;
+    wait_for(&a, "ask", "assistant_message", json!({"text": "not run"})).await;
+    let decided = a.events_of("ask", "approval_decided").await;
+    assert_eq!(decided[1]["decision"], "denied", "{decided:?}");
+
+    // Interrupted through B: A kills the running shell.
+    model.push(Reply::tool_call(
+        "call_wait",
+        "shell",
+        json!({"command": "echo started; sleep 30; echo finished > finished.txt"}),
+    ));
+    b.ok(&["send", "ask", "wait a while"]).await;
+    wait_for(&b, "ask", "tool_call", json!({"call_id": "call_wait"})).await;
+    // Approved through B, then interrupted through B while it runs.
+    b.ok(&["approve", "ask", "call_wait"]).await;
+    wait_for(
+        &b,
+        "ask",
+        "approval_decided",
+        json!({"call_id": "call_wait", "decision": "approved"}),
+    )
+    .await;
+    b.ok(&["interrupt", "ask"]).await;
+    let r = wait_for(&b, "ask", "tool_result", json!({"call_id": "call_wait"})).await;
+    assert_eq!(r["is_error"], true, "{r}");
+    assert!(!a.work_dir.join("finished.txt").exists());
+    assert_eq!(a.wait_settled("ask").await, "idle");
+
+    // A budget set through B is A's; a kill through B ends it on A.
+    b.ok(&["budget", "ask", "--tokens", "5000"]).await;
+    let on_a = ls(&a)
+        .await
+        .into_iter()
+        .find(|s| s["name"] == "ask")
+        .unwrap();
+    assert_eq!(on_a["budget"]["max_tokens"], 5000, "{on_a}");
+    b.ok(&["kill", "ask"]).await;
+    a.wait_until("A to have killed it", T, || async {
+        ls(&a).await.iter().all(|s| s["name"] != "ask")
+    })
+    .await;
+    b.wait_until("B to list it no more", T, || async {
+        ls(&b).await.iter().all(|s| s["name"] != "ask")
+    })
+    .await;
 }

@@ -118,6 +118,9 @@ pub async fn run(options: DaemonOptions, shutdown: CancellationToken) -> anyhow:
         }
     };
     daemon.registry.start_fleet();
+    // On a fleet: the requests other nodes relay to this node's sessions.
+    let relay_stop = CancellationToken::new();
+    crate::rpc::relay::start(daemon.clone(), relay_stop.clone());
     info!(
         socket = %options.socket.display(),
         sessions = restored,
@@ -162,6 +165,7 @@ pub async fn run(options: DaemonOptions, shutdown: CancellationToken) -> anyhow:
     let _ = prune.await;
     // No firing starts once the sessions begin to stop.
     schedules_stop.cancel();
+    relay_stop.cancel();
     schedules_tracker.close();
     daemon.closing.cancel();
     let stop_sessions = daemon.registry.stop_all();

@@ -266,6 +266,7 @@ impl Registry {
     async fn woken(&self, batch: Vec<crate::store::FleetWake>, mut catch_up: bool) {
         let fleet = &self.shared.fleet;
         let mut inputs = false;
+        let mut stale: Vec<String> = Vec::new();
         for w in batch {
             let Some(id) = w.session else {
                 catch_up = true;
@@ -280,13 +281,33 @@ impl Registry {
             }
             if let Some(q) = w.seq
                 && !fleet.holds(&id)
-                && let Some(Found::Asleep(mut shown)) = self.slots().lookup(&id)
+                && let Some(Found::Asleep(shown)) = self.slots().lookup(&id)
                 && q > shown.last_seq
+                && !stale.contains(&id)
             {
-                shown.last_seq = q;
-                let name = shown.name.clone();
-                self.slots().insert(&id, &name, Slot::Asleep(shown));
-                self.shared.list_changed(&id);
+                stale.push(id);
+            }
+        }
+        // What their nodes just stored: state, pending approvals and queued
+        // inputs read again at once, not at the next heartbeat, so `ls`,
+        // `wait` and attached lists here follow the node that runs them.
+        if !catch_up {
+            let (config, _) = self.shared.config.load();
+            for id in stale {
+                match self.shared.store.index_of(&id).await {
+                    Ok(Some(entry)) if !fleet.holds(&id) => {
+                        if let Some(Found::Asleep(_)) = self.slots().lookup(&id) {
+                            let info = asleep_info_of(&entry, &config);
+                            self.slots()
+                                .insert(&id, &entry.row.name, Slot::Asleep(Box::new(info)));
+                            self.shared.list_changed(&id);
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        warn!(session = %id, error = %e, "could not read a session's summary")
+                    }
+                }
             }
         }
         if catch_up {

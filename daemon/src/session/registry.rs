@@ -328,6 +328,7 @@ impl Registry {
                     turn_open: false,
                     queued_inputs: usize::from(input.is_some()),
                     processes: false,
+                    pending_approvals: Vec::new(),
                 };
                 let info = super::wake::asleep_info_of(&entry, &config);
                 self.slots()

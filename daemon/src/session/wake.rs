@@ -66,8 +66,10 @@ pub(super) fn asleep_info(e: IndexEntry, cost_basis: CostBasis) -> SessionInfo {
         cwd: row.cwd,
         created_at: row.created_at,
         updated_at: row.updated_at,
-        pending_approvals: Vec::new(),
-        queued_inputs: 0,
+        pending_approvals: e.pending_approvals,
+        // Asleep here with inputs queued: another node runs it (an asleep
+        // session of this node's with inputs has an actor).
+        queued_inputs: e.queued_inputs,
         attached_clients: 0,
         last_seq: row.last_seq,
         usage: row.usage,

@@ -135,6 +135,19 @@ pub trait Store: Send + Sync {
     /// every session's log.
     fn index(&self) -> StoreFuture<'_, Vec<IndexEntry>>;
 
+    /// One session's entry of [`Store::index`], `None` when it is gone: what a
+    /// node of a fleet reads when another node stored events of a session it
+    /// does not run. The default reads the whole index.
+    fn index_of<'a>(&'a self, session_id: &'a str) -> StoreFuture<'a, Option<IndexEntry>> {
+        Box::pin(async move {
+            Ok(self
+                .index()
+                .await?
+                .into_iter()
+                .find(|e| e.row.id == session_id))
+        })
+    }
+
     /// One session's row, if it has one.
     fn session<'a>(&'a self, session_id: &'a str) -> StoreFuture<'a, Option<SessionRow>>;
 
@@ -350,5 +363,51 @@ pub trait Store: Send + Sync {
     /// `None` where there are none (one machine: nothing else writes).
     fn fleet_wakes(&self) -> Option<tokio::sync::broadcast::Receiver<super::lease::FleetWake>> {
         None
+    }
+
+    // ---- Relayed requests (issue 16; see `relay.rs`) -----------------------
+    //
+    // A store of one machine has no other node to relay to: its defaults
+    // refuse, and nothing calls them there (every session is this node's).
+
+    /// Stores request `method` (`params` as JSON text) from `node` for the
+    /// owner of `session_id`, waking the owner; the row's id.
+    fn relay_put<'a>(
+        &'a self,
+        _session_id: &'a str,
+        _node: &'a str,
+        _method: &'a str,
+        _params: &'a str,
+    ) -> StoreFuture<'a, i64> {
+        Box::pin(async {
+            Err(StoreError::Database(
+                "this store has no fleet to relay to".into(),
+            ))
+        })
+    }
+
+    /// Claims every unclaimed request for the sessions `node` holds.
+    fn relay_claim<'a>(&'a self, _node: &'a str) -> StoreFuture<'a, Vec<super::relay::Relayed>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
+    /// Stores the reply of request `id` (JSON text), waking the asking node.
+    fn relay_answer<'a>(&'a self, _id: i64, _reply: &'a str) -> StoreFuture<'a, ()> {
+        Box::pin(async { Ok(()) })
+    }
+
+    /// Where request `id` stands.
+    fn relay_state(&self, _id: i64) -> StoreFuture<'_, super::relay::RelayState> {
+        Box::pin(async { Ok(super::relay::RelayState::Gone) })
+    }
+
+    /// Removes request `id` if nobody claimed it; true when it did.
+    fn relay_withdraw(&self, _id: i64) -> StoreFuture<'_, bool> {
+        Box::pin(async { Ok(true) })
+    }
+
+    /// Removes request `id` once its reply was read, and stale rows.
+    fn relay_drop(&self, _id: i64) -> StoreFuture<'_, ()> {
+        Box::pin(async { Ok(()) })
     }
 }

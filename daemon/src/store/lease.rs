@@ -51,6 +51,10 @@ pub struct FleetWake {
     pub session: Option<String>,
     /// The last seq of an event batch stored.
     pub seq: Option<u64>,
-    /// An input (or a decision) was stored for the session's owner.
+    /// An input was stored for the session's owner.
     pub input: bool,
+    /// A request was relayed to the session's owner (`relay.rs`).
+    pub request: bool,
+    /// The reply to this relayed request was stored, for the node that asked.
+    pub answered: Option<i64>,
 }

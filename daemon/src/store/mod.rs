@@ -17,6 +17,7 @@ mod error;
 mod lease;
 pub(crate) mod lease_sql;
 mod postgres;
+pub(crate) mod relay;
 pub(crate) mod search;
 mod seqs;
 mod sqlite;
@@ -26,6 +27,7 @@ pub use api::Store;
 pub use error::StoreError;
 pub use lease::{FleetWake, Grant, Lease};
 pub use postgres::{PgStore, redact_url};
+pub use relay::{RelayState, Relayed};
 pub use sqlite::SqliteStore;
 pub use types::{
     Batch, Fired, Firing, IndexEntry, KeyRecord, NewRule, QueuedInput, ScheduleRow, ScheduleUpdate,

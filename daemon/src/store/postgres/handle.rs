@@ -340,7 +340,11 @@ impl Store for PgStore {
     }
 
     fn index(&self) -> StoreFuture<'_, Vec<IndexEntry>> {
-        read!(self, |tx| summary::index(&tx))
+        read!(self, |tx| summary::index(&tx, None))
+    }
+
+    fn index_of<'a>(&'a self, session_id: &'a str) -> StoreFuture<'a, Option<IndexEntry>> {
+        read!(self, |tx| summary::index_one(&tx, session_id))
     }
 
     fn session<'a>(&'a self, session_id: &'a str) -> StoreFuture<'a, Option<SessionRow>> {
@@ -542,6 +546,38 @@ impl Store for PgStore {
 
     fn leases(&self) -> StoreFuture<'_, Vec<crate::store::Lease>> {
         Box::pin(self.list())
+    }
+
+    // ---- Relayed requests (issue 16): `relay.rs` -------------------------------
+
+    fn relay_put<'a>(
+        &'a self,
+        session_id: &'a str,
+        node: &'a str,
+        method: &'a str,
+        params: &'a str,
+    ) -> StoreFuture<'a, i64> {
+        Box::pin(self.relay_put_row(session_id, node, method, params))
+    }
+
+    fn relay_claim<'a>(&'a self, node: &'a str) -> StoreFuture<'a, Vec<crate::store::Relayed>> {
+        Box::pin(self.relay_claim_rows(node))
+    }
+
+    fn relay_answer<'a>(&'a self, id: i64, reply: &'a str) -> StoreFuture<'a, ()> {
+        Box::pin(self.relay_answer_row(id, reply))
+    }
+
+    fn relay_state(&self, id: i64) -> StoreFuture<'_, crate::store::RelayState> {
+        Box::pin(self.relay_state_of(id))
+    }
+
+    fn relay_withdraw(&self, id: i64) -> StoreFuture<'_, bool> {
+        Box::pin(self.relay_withdraw_row(id))
+    }
+
+    fn relay_drop(&self, id: i64) -> StoreFuture<'_, ()> {
+        Box::pin(self.relay_drop_row(id))
     }
 }
 

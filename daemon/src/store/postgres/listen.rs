@@ -2,7 +2,9 @@
 //! pool) that `LISTEN`s on [`CHANNEL`]. The writes `NOTIFY` in their own
 //! transaction, so a wake-up arrives only after what it names is committed
 //! (persist-then-publish): an event batch sends `{"s":ID,"q":LAST_SEQ}` (the
-//! events are read from the table), a stored input `{"s":ID,"i":1}`. After the
+//! events are read from the table), a stored input `{"s":ID,"i":1}`, a request
+//! relayed to the owner `{"s":ID,"r":REQUEST}` and its reply
+//! `{"s":ID,"a":REQUEST}` (`store/relay.rs`). After the
 //! connection drops it reconnects with backoff and sends a catch-up wake-up
 //! (no session), since notifications sent meanwhile are lost.
 
@@ -28,6 +30,16 @@ pub(super) fn input_payload(session: &str) -> String {
     serde_json::json!({ "s": session, "i": 1 }).to_string()
 }
 
+/// The payload of a request relayed to a session's owner (`store/relay.rs`).
+pub(super) fn request_payload(session: &str, id: i64) -> String {
+    serde_json::json!({ "s": session, "r": id }).to_string()
+}
+
+/// The payload of a relayed request's reply, for the node that asked.
+pub(super) fn answered_payload(session: &str, id: i64) -> String {
+    serde_json::json!({ "s": session, "a": id }).to_string()
+}
+
 /// Parses a notification's payload; `None` for one this build does not know.
 fn parse(payload: &str) -> Option<FleetWake> {
     let v: serde_json::Value = serde_json::from_str(payload).ok()?;
@@ -35,6 +47,8 @@ fn parse(payload: &str) -> Option<FleetWake> {
         session: Some(v.get("s")?.as_str()?.to_string()),
         seq: v.get("q").and_then(|q| q.as_u64()),
         input: v.get("i").is_some(),
+        request: v.get("r").is_some(),
+        answered: v.get("a").and_then(|a| a.as_i64()),
     })
 }
 

@@ -36,6 +36,11 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
     // 9: fleet leases (issue 16), on PostgreSQL only: a store of one machine
     // has one node, which owns every session.
     (9, crate::store::lease_sql::SCHEMA),
+    // 10: requests relayed to a session's owner (issue 16), PostgreSQL only too.
+    (10, crate::store::relay::SCHEMA),
+    // 11: the calls waiting for a person, in the row, for the nodes that do
+    // not run the session (issue 16), PostgreSQL only.
+    (11, super::summary::PENDING_SCHEMA),
 ];
 
 /// 1: sessions, their logs, queued inputs, process groups, request keys.

@@ -11,6 +11,7 @@
 //! - `listen.rs`: the fleet's wake-ups, `LISTEN` on a connection of its own.
 //! - `lease.rs`: the leases of a fleet's sessions and the fence on their writes.
 //! - `reads.rs`: the queries behind the reads.
+//! - `relay.rs`: requests relayed to a session's owner through the database.
 //! - `schedules.rs`: schedules and file triggers (issue 15), and their firings.
 //! - `search.rs`: the logs' words as `tsvector`s, made as SQLite's tokenizer makes them.
 //! - `summary.rs`: what a list shows of a session, in its row, and the
@@ -27,6 +28,7 @@ mod lease;
 mod listen;
 mod migrations;
 mod reads;
+mod relay;
 mod schedules;
 mod search;
 mod summary;

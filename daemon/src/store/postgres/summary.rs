@@ -19,6 +19,19 @@ struct Change<'a> {
     turn_open: Option<bool>,
     /// Some(None): cleared; Some(Some(e)): set.
     error: Option<Option<&'a str>>,
+    /// What happened to the calls waiting for a person, in order (issue 16).
+    pending: Vec<Pending<'a>>,
+}
+
+/// A change to the calls waiting for a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pending<'a> {
+    /// A turn started or ended: none wait.
+    Clear,
+    /// This call waits.
+    Add(&'a str),
+    /// This call was decided (or has its result).
+    Remove(&'a str),
 }
 
 fn change(events: &[Event]) -> Change<'_> {
@@ -29,13 +42,20 @@ fn change(events: &[Event]) -> Change<'_> {
             EventKind::TurnStarted => {
                 c.turn_open = Some(true);
                 c.error = Some(None);
+                c.pending.push(Pending::Clear);
             }
             EventKind::TurnCompleted | EventKind::TurnInterrupted { .. } => {
-                c.turn_open = Some(false)
+                c.turn_open = Some(false);
+                c.pending.push(Pending::Clear);
             }
             EventKind::TurnFailed { error: e } => {
                 c.turn_open = Some(false);
                 c.error = Some(Some(e));
+                c.pending.push(Pending::Clear);
+            }
+            EventKind::ApprovalRequested { call_id, .. } => c.pending.push(Pending::Add(call_id)),
+            EventKind::ApprovalDecided { call_id, .. } | EventKind::ToolResult { call_id, .. } => {
+                c.pending.push(Pending::Remove(call_id))
             }
             _ => {}
         }
@@ -46,6 +66,9 @@ fn change(events: &[Event]) -> Change<'_> {
 /// Updates the columns for `events`, just stored for session `id`.
 pub(super) async fn note(tx: &Tx<'_>, id: &str, events: &[Event]) -> Result<(), PgError> {
     let c = change(events);
+    if !c.pending.is_empty() {
+        note_pending(tx, id, &c.pending).await?;
+    }
     if c.state.is_none() && c.turn_open.is_none() && c.error.is_none() {
         return Ok(());
     }
@@ -76,13 +99,56 @@ pub(super) async fn note(tx: &Tx<'_>, id: &str, events: &[Event]) -> Result<(), 
     Ok(())
 }
 
+/// Applies `ops` to the session's `pending_approvals` column (a JSON array;
+/// NULL: none), reading it first only when the ops do not start afresh.
+async fn note_pending(tx: &Tx<'_>, id: &str, ops: &[Pending<'_>]) -> Result<(), PgError> {
+    let mut pending: Vec<String> = if ops.first() == Some(&Pending::Clear) {
+        Vec::new()
+    } else {
+        let st = tx
+            .prepare_cached("SELECT pending_approvals FROM sessions WHERE id = $1")
+            .await?;
+        tx.query_opt(&st, &[&id])
+            .await?
+            .and_then(|r| r.get::<_, Option<String>>(0))
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default()
+    };
+    apply_pending(&mut pending, ops);
+    let text = (!pending.is_empty()).then(|| serde_json::to_string(&pending).unwrap_or_default());
+    let st = tx
+        .prepare_cached("UPDATE sessions SET pending_approvals = $2 WHERE id = $1")
+        .await?;
+    tx.execute(&st, &[&id, &text]).await?;
+    Ok(())
+}
+
+fn apply_pending(pending: &mut Vec<String>, ops: &[Pending<'_>]) {
+    for op in ops {
+        match op {
+            Pending::Clear => pending.clear(),
+            Pending::Add(c) => {
+                if !pending.iter().any(|p| p == c) {
+                    pending.push(c.to_string());
+                }
+            }
+            Pending::Remove(c) => pending.retain(|p| p != c),
+        }
+    }
+}
+
+/// 11: the calls waiting for a person, kept for the nodes that do not run
+/// the session (issue 16); PostgreSQL only.
+pub(super) const PENDING_SCHEMA: &str = "ALTER TABLE sessions ADD COLUMN pending_approvals TEXT;";
+
 /// Session `id`'s columns from its whole log (a fork, whose copied events are
 /// rows the writer never held as events): its bookkeeping events, in order.
 pub(super) async fn refresh(tx: &Tx<'_>, id: &str) -> Result<(), PgError> {
     let rows = tx
         .query(
             "SELECT body FROM events WHERE session_id = $1 AND type IN \
-             ('state', 'turn_started', 'turn_completed', 'turn_interrupted', 'turn_failed') \
+             ('state', 'turn_started', 'turn_completed', 'turn_interrupted', 'turn_failed', \
+              'approval_requested', 'approval_decided', 'tool_result') \
              ORDER BY seq",
             &[&id],
         )
@@ -93,7 +159,7 @@ pub(super) async fn refresh(tx: &Tx<'_>, id: &str) -> Result<(), PgError> {
         .collect::<Result<_, _>>()?;
     tx.execute(
         "UPDATE sessions SET state = 'idle', state_at = NULL, turn_open = FALSE, \
-         last_error = NULL WHERE id = $1",
+         last_error = NULL, pending_approvals = NULL WHERE id = $1",
         &[&id],
     )
     .await?;
@@ -107,18 +173,24 @@ fn state_from(s: &str) -> SessionState {
     SessionState::deserialize(StrDeserializer::<Error>::new(s)).unwrap_or(SessionState::Unknown)
 }
 
-/// Every session with its list columns, queued inputs and leftover processes,
-/// oldest first.
-pub(super) async fn index(tx: &Tx<'_>) -> Result<Vec<IndexEntry>, PgError> {
+/// Session `id`'s entry of the index, if it is there.
+pub(super) async fn index_one(tx: &Tx<'_>, id: &str) -> Result<Option<IndexEntry>, PgError> {
+    Ok(index(tx, Some(id)).await?.pop())
+}
+
+/// Every session (or only session `only`) with its list columns, queued
+/// inputs and leftover processes, oldest first.
+pub(super) async fn index(tx: &Tx<'_>, only: Option<&str>) -> Result<Vec<IndexEntry>, PgError> {
     let rows = tx
         .query(
             &format!(
                 "SELECT {ROW_COLUMNS}, state, state_at, last_error, turn_open, \
                  (SELECT count(*) FROM inputs i WHERE i.session_id = sessions.id), \
-                 EXISTS (SELECT 1 FROM processes p WHERE p.session_id = sessions.id) \
-                 FROM sessions ORDER BY created_at, id"
+                 EXISTS (SELECT 1 FROM processes p WHERE p.session_id = sessions.id), \
+                 pending_approvals \
+                 FROM sessions WHERE ($1::text IS NULL OR id = $1) ORDER BY created_at, id"
             ),
-            &[],
+            &[&only],
         )
         .await?;
     rows.iter()
@@ -131,7 +203,30 @@ pub(super) async fn index(tx: &Tx<'_>) -> Result<Vec<IndexEntry>, PgError> {
                 turn_open: r.try_get(ROW_LEN + 3)?,
                 queued_inputs: r.try_get::<_, i64>(ROW_LEN + 4)?.max(0) as usize,
                 processes: r.try_get(ROW_LEN + 5)?,
+                pending_approvals: r
+                    .try_get::<_, Option<String>>(ROW_LEN + 6)?
+                    .and_then(|t| serde_json::from_str(&t).ok())
+                    .unwrap_or_default(),
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Pending, apply_pending};
+
+    #[test]
+    fn pending_calls_follow_requests_decisions_and_turns() {
+        let mut p = vec!["old".to_string()];
+        apply_pending(
+            &mut p,
+            &[Pending::Add("a"), Pending::Add("b"), Pending::Add("a")],
+        );
+        assert_eq!(p, ["old", "a", "b"]);
+        apply_pending(&mut p, &[Pending::Remove("a"), Pending::Remove("zz")]);
+        assert_eq!(p, ["old", "b"]);
+        apply_pending(&mut p, &[Pending::Clear, Pending::Add("c")]);
+        assert_eq!(p, ["c"]);
+    }
 }
