@@ -349,16 +349,28 @@ pub fn give_to_server(path: &Path) {
     }
 }
 
-/// Whether the suite runs against PostgreSQL: `TETHER_TEST_STORE=postgres`.
+/// Whether the suite runs against PostgreSQL: in the `on_postgres` test
+/// binary (`tests/tests/on_postgres.rs`, the store-heavy suites compiled again),
+/// or with `TETHER_TEST_STORE=postgres` for any suite.
 pub fn suite_on_postgres() -> bool {
-    std::env::var("TETHER_TEST_STORE").is_ok_and(|v| v == "postgres" || v == "pg")
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| {
+        let by_env = std::env::var("TETHER_TEST_STORE").is_ok_and(|v| v == "postgres" || v == "pg");
+        // Cargo names an integration test's binary after its file: on_postgres-HASH.
+        let by_binary = std::env::current_exe().is_ok_and(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("on_postgres-") || n == "on_postgres")
+        });
+        by_env || by_binary
+    })
 }
 
 /// Skips the rest of a test that cannot apply to a PostgreSQL store (it damages
 /// the SQLite file, say), saying why; returns whether it was skipped.
 pub fn sqlite_only(why: &str) -> bool {
     if suite_on_postgres() {
-        eprintln!("skipped with TETHER_TEST_STORE=postgres: {why}");
+        eprintln!("skipped on PostgreSQL: {why}");
         return true;
     }
     false

@@ -467,7 +467,10 @@ async fn decisions_through_b_are_made_by_a_the_session_s_node() {
     a.ok(&["new", "-d", "-n", "ask", "run it"]).await;
     assert_eq!(a.wait_settled("ask").await, "awaiting_approval");
     wait_node(&b, "ask", "a").await;
+    let t0 = Instant::now();
     let out = b.ok(&["approve", "ask"]).await;
+    // The figure docs/benchmarks.md quotes: the CLI's whole run through B.
+    eprintln!("approve through b, relayed to a: {:?}", t0.elapsed());
     assert_eq!(out.trim(), "call_sh", "B answers with A's result");
     wait_for(&b, "ask", "assistant_message", json!({"text": "it ran"})).await;
     assert_eq!(

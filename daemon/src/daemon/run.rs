@@ -117,6 +117,7 @@ pub async fn run(options: DaemonOptions, shutdown: CancellationToken) -> anyhow:
             0
         }
     };
+    daemon.registry.first_view().await;
     daemon.registry.start_fleet();
     // On a fleet: the requests other nodes relay to this node's sessions.
     let relay_stop = CancellationToken::new();

@@ -184,6 +184,24 @@ impl Registry {
         }
     }
 
+    /// Before the first request is served, on a fleet: this node's leases
+    /// renewed (those it held before a restart included) and every lease read,
+    /// so the first `ls` shows each session's node as every later one does.
+    pub async fn first_view(&self) {
+        let fleet = &self.shared.fleet;
+        if !fleet.active() {
+            return;
+        }
+        let store = &self.shared.store;
+        if let Err(e) = store.lease_renew(&fleet.node, fleet.lease_ms()).await {
+            warn!(error = %e, "could not renew the leases");
+        }
+        match store.leases().await {
+            Ok(leases) => fleet.set_view(leases),
+            Err(e) => warn!(error = %e, "could not read the leases"),
+        }
+    }
+
     /// Starts the heartbeat, on a fleet.
     pub fn start_fleet(self: &Arc<Self>) {
         if !self.shared.fleet.active() {
@@ -478,6 +496,13 @@ impl Registry {
         let (id, name) = (entry.row.id.clone(), entry.row.name.clone());
         let _one_at_a_time = self.slots().waking.lock().await;
         if self.stopping.load(Ordering::SeqCst) {
+            return;
+        }
+        // Woken here meanwhile (an attach, a send): it is this node's already,
+        // and its actor must not be replaced by a summary.
+        if self.shared.fleet.holds(&id)
+            || matches!(self.slots().lookup(&id), Some(Found::Awake(h)) if !h.is_closed())
+        {
             return;
         }
         if let Err(e) = self.acquire(&id, &name).await {
