@@ -486,6 +486,12 @@ async fn decisions_through_b_are_made_by_a_the_session_s_node() {
     assert_eq!(again.code, 1, "nothing left to approve");
     assert!(again.stderr.contains("call_sh"), "{}", again.stderr);
     assert_eq!(node_of(&a, "ask").await.as_deref(), Some("a"), "not moved");
+    // The session's tool servers are A's: B asks A.
+    let mut raw = tether_tests::raw::Raw::hello(&b.socket).await;
+    let r = raw
+        .request(1, "tools.list", json!({"session": "ask"}))
+        .await;
+    assert_eq!(r["result"][0]["name"], "builtin", "{r}");
 
     // Denied through B, with its reason.
     model.push(Reply::tool_call(

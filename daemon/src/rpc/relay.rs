@@ -1,5 +1,5 @@
-//! Requests that need a session's agent, sent to a daemon of the fleet that
-//! does not run the session (issue 16): relayed through the store
+//! Requests that need a session's agent or its tool servers, sent to a daemon
+//! of the fleet that does not run the session (issue 16): relayed through the store
 //! (`store/relay.rs`) to the node that does, which runs each as if its own
 //! client had sent it and stores the reply for the asking node. The asking
 //! node checks what is its own to check first (the session exists, this client
@@ -33,6 +33,18 @@ pub(super) const RELAYED: &[&str] = &[
     m::SessionBudget::NAME,
     m::SessionCancelInput::NAME,
     m::SessionKill::NAME,
+    // The session's tool servers run on its node.
+    m::ToolsList::NAME,
+    m::PromptsList::NAME,
+    m::PromptsGet::NAME,
+];
+
+/// Those of [`RELAYED`] a read-only attachment may still send (they change
+/// nothing), as on the session's own node.
+const READS: &[&str] = &[
+    m::ToolsList::NAME,
+    m::PromptsList::NAME,
+    m::PromptsGet::NAME,
 ];
 
 /// A relayed request's reply, as stored in its row.
@@ -56,7 +68,9 @@ pub(super) async fn forward(
         return Err(elsewhere);
     };
     let info = ctx.registry.info(name)?;
-    peer.writable(&info.id, &info.name)?;
+    if !READS.contains(&method) {
+        peer.writable(&info.id, &info.name)?;
+    }
     // By id: the owner finds it whatever it knows of names.
     params["session"] = Value::String(info.id.clone());
     let store = &ctx.shared.store;

@@ -12,15 +12,14 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tether_shared::protocol::{PartialState, SendResult, SessionInfo};
-use tether_shared::{Delivery, Event, EventKind, Live, SessionState, Usage};
+use tether_shared::protocol::{PartialState, SessionInfo};
+use tether_shared::{Event, EventKind, Live, SessionState, Usage};
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, info, info_span, warn};
 
 use super::context::tokens::Calibration;
 use super::context::view::Context;
-use super::error::SessionError;
 use super::handle::{Command, SessionHandle, Subscription};
 use super::live::{LiveMsg, Published};
 use super::machine::{self, CallStatus};
@@ -30,7 +29,7 @@ use super::storefail::StoreDebt;
 use super::turn::{CompactRequest, Compaction, Phase, Turn};
 use super::workers::{Work, Workers};
 use crate::model::Progress;
-use crate::store::{Batch, KeyRecord, QueuedInput, SessionRow};
+use crate::store::{Batch, QueuedInput, SessionRow};
 use crate::tools::ToolChange;
 use crate::util::now_rfc3339;
 
@@ -621,49 +620,6 @@ impl SessionActor {
             Command::Moved { to } => self.moved = Some(to),
             Command::Stop { .. } => {}
         }
-    }
-
-    async fn take_input(
-        &mut self,
-        text: String,
-        delivery: Delivery,
-        key: Option<KeyRecord>,
-    ) -> Result<SendResult, SessionError> {
-        // What a retry is answered with should the daemon die before the final
-        // result is stored: the state this input is about to put the session in.
-        let key = key.map(|mut k| {
-            let state = if self.turn.is_none() || delivery == Delivery::Interrupt {
-                SessionState::Running
-            } else {
-                self.state
-            };
-            k.result = serde_json::to_value(SendResult { input_id: 0, state }).unwrap_or_default();
-            k
-        });
-        let id = self
-            .shared
-            .store
-            .add_input_keyed(&self.row.id, &text, delivery, key)
-            .await
-            .map_err(SessionError::InputNotStored)?;
-        let input = QueuedInput::sent(id, text, delivery);
-        self.known_inputs.insert(id);
-        info!(input = id, delivery = delivery.as_str(), "input stored");
-        match delivery {
-            Delivery::Interrupt => {
-                self.inputs.push_front(input);
-                if self.turn.is_some() {
-                    self.interrupt("interrupted by a new message").await;
-                }
-            }
-            _ => self.inputs.push_back(input),
-        }
-        self.publish_status();
-        self.start_turn_if_idle().await;
-        Ok(SendResult {
-            input_id: id,
-            state: self.state,
-        })
     }
 
     pub(super) async fn start_turn_if_idle(&mut self) {

@@ -15,10 +15,10 @@ use std::sync::atomic::Ordering;
 use tether_shared::protocol::{MoveResult, SessionInfo};
 use tracing::{Instrument, info, warn};
 
+use super::asleep::{asleep_info_of, has_work};
 use super::error::SessionError;
 use super::registry::Registry;
 use super::slots::{Found, Slot};
-use super::wake::{asleep_info_of, has_work};
 use crate::store::{Grant, IndexEntry, Lease};
 
 impl Registry {

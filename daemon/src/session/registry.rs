@@ -330,7 +330,7 @@ impl Registry {
                     processes: false,
                     pending_approvals: Vec::new(),
                 };
-                let info = super::wake::asleep_info_of(&entry, &config);
+                let info = super::asleep::asleep_info_of(&entry, &config);
                 self.slots()
                     .insert(&row.id, &row.name, Slot::Asleep(Box::new(info.clone())));
                 drop(_one_at_a_time);

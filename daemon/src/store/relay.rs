@@ -1,7 +1,8 @@
 //! Requests relayed through the store (issue 16): a request that needs a
 //! session's agent (`session.approve`, `session.deny`, `session.interrupt`,
 //! `session.answer`, `session.compact`, `session.budget`,
-//! `session.cancel_input`, `session.kill`) sent to a daemon of the fleet that
+//! `session.cancel_input`, `session.kill`), or its tool servers (`tools.list`,
+//! `prompts.list`, `prompts.get` for the session), sent to a daemon of the fleet that
 //! does not run the session becomes a row the owner picks up, runs as if its
 //! own client had sent it, and answers in the same row. There is no
 //! daemon-to-daemon connection: both nodes only talk to the database.

@@ -18,17 +18,18 @@ use super::mcp_auth::{
     LogoutResult,
 };
 use super::schedule::{ScheduleAddParams, ScheduleInfo, ScheduleListParams, ScheduleRef};
+use super::tools_types::{
+    PromptGetParams, PromptGetResult, PromptsParams, PromptsResult, ToolServerInfo, ToolsParams,
+};
 use super::types::{
     ApprovalRule, AttachParams, AttachResult, BudgetParams, CancelInputParams, CancelInputResult,
     CompactParams, CompactResult, CreateParams, DecideParams, DecideResult, Empty, ForkParams,
     HelloParams, HelloResult, InterruptResult, KillResult, LiveParams, LogsParams, LogsResult,
     RuleRemoveParams, RuleRemoveResult, SearchParams, SearchResult, SendParams, SendResult,
     SessionClosedParams, SessionInfo, SessionRef, SessionsChangedParams, SessionsUpdatedParams,
-    StopResult, SubscribeParams, ToolServerInfo, ToolsParams, WaitAnyParams, WaitAnyResult,
-    WaitParams, WaitResult,
+    StopResult, SubscribeParams, WaitAnyParams, WaitAnyResult, WaitParams, WaitResult,
 };
 use super::types::{MoveParams, MoveResult};
-use super::types::{PromptGetParams, PromptGetResult, PromptsParams, PromptsResult};
 
 /// A request method: its name on the wire, what it takes and what it returns.
 pub trait Method {

@@ -65,11 +65,12 @@ fn a_create_placed_on_a_node_and_a_summary_with_its_node() {
     }))
     .unwrap();
     assert_eq!((old.node, old.portable), (None, false));
-    let moved = super::snapshot_tests::notification::<method::SessionClosed>(SessionClosedParams {
+    let moved = method::SessionClosed::notification(&SessionClosedParams {
         session_id: "s-f77573dadff7".into(),
         name: "fix-tests".into(),
         reason: Some("session \"fix-tests\" moved to node \"build-2\"; attach again".into()),
         node: Some("build-2".into()),
-    });
-    insta::assert_snapshot!("session_closed_moved", moved);
+    })
+    .unwrap();
+    insta::assert_snapshot!("session_closed_moved", pretty(&moved));
 }

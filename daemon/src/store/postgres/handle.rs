@@ -47,7 +47,7 @@ pub struct PgStore {
     store: String,
     health: HealthCell,
     /// The fence of each session whose lease this node acquired (`lease.rs`).
-    pub(super) fences: super::lease::Fences,
+    pub(super) fences: super::fence::Fences,
     /// The fleet's wake-ups; the `LISTEN` connection starts with the first
     /// [`crate::store::Store::fleet_wakes`] (`listen.rs`).
     wakes: tokio::sync::broadcast::Sender<crate::store::FleetWake>,

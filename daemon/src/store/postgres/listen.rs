@@ -14,11 +14,21 @@ use futures::StreamExt;
 use tokio::sync::broadcast;
 use tokio_postgres::AsyncMessage;
 
+use super::conn::Tx;
+use super::error::PgError;
 use super::tls::Tls;
 use crate::store::FleetWake;
 
 /// The channel every node listens on.
 pub(super) const CHANNEL: &str = "tether_fleet";
+
+/// `NOTIFY`s the fleet's channel in the write's transaction: the server delivers
+/// it at the commit, so a node woken by it finds what it names stored.
+pub(super) async fn notify(tx: &Tx<'_>, payload: &str) -> Result<(), PgError> {
+    let st = tx.prepare_cached("SELECT pg_notify($1, $2)").await?;
+    tx.execute(&st, &[&CHANNEL, &payload]).await?;
+    Ok(())
+}
 
 /// The payload of an event batch's notification.
 pub(super) fn events_payload(session: &str, last_seq: u64) -> String {

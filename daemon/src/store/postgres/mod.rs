@@ -9,7 +9,8 @@
 //! - `writes.rs`: the writes, and what each does in the writer's transaction.
 //! - `conn.rs`: the transaction type every query runs in.
 //! - `listen.rs`: the fleet's wake-ups, `LISTEN` on a connection of its own.
-//! - `lease.rs`: the leases of a fleet's sessions and the fence on their writes.
+//! - `lease.rs`: the leases of a fleet's sessions; `fence.rs`: the fence on their writes.
+//! - `keys.rs`: request keys, stored with their effect.
 //! - `reads.rs`: the queries behind the reads.
 //! - `relay.rs`: requests relayed to a session's owner through the database.
 //! - `schedules.rs`: schedules and file triggers (issue 15), and their firings.
@@ -23,7 +24,9 @@
 
 mod conn;
 mod error;
+mod fence;
 mod handle;
+mod keys;
 mod lease;
 mod listen;
 mod migrations;

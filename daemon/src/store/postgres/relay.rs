@@ -5,8 +5,7 @@
 //! owner's actor makes that, fenced, when it runs the request).
 
 use super::handle::PgStore;
-use super::listen::{answered_payload, request_payload};
-use super::writes::notify;
+use super::listen::{answered_payload, notify, request_payload};
 use crate::store::error::StoreError;
 use crate::store::relay::{self as sql, RelayState, Relayed};
 

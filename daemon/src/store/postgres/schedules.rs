@@ -153,7 +153,7 @@ pub(super) async fn apply(tx: &Tx<'_>, op: &ScheduleOp) -> Result<ScheduleDone, 
                 if let Some(obj) = k.result.as_object_mut() {
                     obj.insert("id".into(), id.into());
                 }
-                super::writes::put_key(tx, &k).await?;
+                super::keys::put_key(tx, &k).await?;
             }
             Ok(boxed(get(tx, id, false).await?))
         }
@@ -239,6 +239,6 @@ async fn fire(tx: &Tx<'_>, session_id: &str, f: &Firing) -> Result<Fired, PgErro
         &[&id, &f.next_run, &f.at],
     )
     .await?;
-    super::writes::notify(tx, &super::listen::input_payload(session_id)).await?;
+    super::listen::notify(tx, &super::listen::input_payload(session_id)).await?;
     Ok(Fired::Delivered(input))
 }

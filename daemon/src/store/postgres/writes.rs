@@ -10,6 +10,8 @@ use tether_shared::{Delivery, Event};
 
 use super::conn::Tx;
 use super::error::PgError;
+use super::keys::put_key;
+use super::listen::notify;
 use super::reads::db_seq;
 use super::{search, summary};
 use crate::os::procs::ProcessIdentity;
@@ -88,7 +90,7 @@ pub(super) async fn apply(tx: &Tx<'_>, w: &Write) -> Result<Done, PgError> {
             fence,
             write,
         } => {
-            super::lease::check(tx, session, node, *fence).await?;
+            super::fence::check(tx, session, node, *fence).await?;
             Box::pin(apply(tx, write)).await
         }
         Write::Create {
@@ -357,32 +359,6 @@ async fn insert_input(
         .try_get(0)?;
     notify(tx, &super::listen::input_payload(id)).await?;
     Ok(input)
-}
-
-/// `NOTIFY`s the fleet's channel in the write's transaction: the server delivers
-/// it at the commit, so a node woken by it finds what it names stored.
-pub(super) async fn notify(tx: &Tx<'_>, payload: &str) -> Result<(), PgError> {
-    let st = tx.prepare_cached("SELECT pg_notify($1, $2)").await?;
-    tx.execute(&st, &[&super::listen::CHANNEL, &payload])
-        .await?;
-    Ok(())
-}
-
-/// Stores a key, or replaces the result of one already stored (its age stays).
-pub(super) async fn put_key(tx: &Tx<'_>, k: &KeyRecord) -> Result<(), PgError> {
-    tx.execute(
-        "INSERT INTO request_keys (key, method, params, result, created_at) \
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (key) DO UPDATE SET result = excluded.result",
-        &[
-            &k.key,
-            &k.method,
-            &k.params,
-            &serde_json::to_string(&k.result)?,
-            &k.created_at,
-        ],
-    )
-    .await?;
-    Ok(())
 }
 
 /// Creates a fork's row and log: its seq 1, the source's events `2..=at` copied
