@@ -107,10 +107,12 @@ pub(super) async fn forward(
                 }
                 return decode(&reply);
             }
-            RelayState::Waiting if Instant::now() > give_up => {
-                if store.relay_withdraw(id).await.map_err(errors::storage)? {
-                    return Err(not_taken(&elsewhere, give_up_after(fleet.lease)));
-                }
+            // Withdrawn only while nobody claimed it: then nothing was done.
+            RelayState::Waiting
+                if Instant::now() > give_up
+                    && store.relay_withdraw(id).await.map_err(errors::storage)? =>
+            {
+                return Err(not_taken(&elsewhere, give_up_after(fleet.lease)));
             }
             RelayState::Claimed(node) if Instant::now() > live_check => {
                 live_check = Instant::now() + fleet.lease;
