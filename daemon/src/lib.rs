@@ -3,6 +3,7 @@
 
 pub(crate) mod config;
 mod daemon;
+pub(crate) mod fleet;
 pub(crate) mod model;
 pub(crate) mod notify;
 pub(crate) mod os;
@@ -10,6 +11,11 @@ pub(crate) mod rpc;
 pub(crate) mod schedule;
 pub(crate) mod session;
 mod store;
+/// The store contract's cases, for running them against a PostgreSQL server
+/// from the end-to-end suite (issue 16); not part of the daemon's API.
+#[cfg(feature = "contract")]
+#[doc(hidden)]
+pub use store::contract as store_contract;
 pub(crate) mod tools;
 pub(crate) mod util;
 pub(crate) mod worktree;

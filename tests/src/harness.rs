@@ -75,6 +75,11 @@ pub struct TestEnv {
     pub work_dir: PathBuf,
     /// Extra environment for CLI and daemon.
     pub env: Vec<(String, String)>,
+    /// The PostgreSQL database this test's daemon keeps its sessions in
+    /// (`TETHER_STORE_URL`), when the suite runs on PostgreSQL
+    /// (`TETHER_TEST_STORE=postgres`, see [`crate::postgres`]) or the test
+    /// chose it ([`TestEnv::on_postgres`]); `None`: the SQLite store.
+    pub store_url: Option<String>,
     daemon: Option<Child>,
 }
 
@@ -93,11 +98,34 @@ impl TestEnv {
             work_dir: p.join("work"),
             root,
             env: vec![("TETHER_TEST_KEY".into(), TEST_API_KEY.into())],
+            store_url: None,
             daemon: None,
         };
         std::fs::create_dir_all(&env.config_dir).unwrap();
         std::fs::create_dir_all(&env.work_dir).unwrap();
-        env
+        if crate::postgres::suite_on_postgres() {
+            env.use_store(&crate::postgres::server().fresh_db())
+        } else {
+            env
+        }
+    }
+
+    /// Empty dirs, no config, and a fresh database on the suite's PostgreSQL
+    /// server for the store, whatever `TETHER_TEST_STORE` says.
+    pub fn on_postgres() -> TestEnv {
+        let env = TestEnv::new();
+        if env.store_url.is_some() {
+            return env;
+        }
+        env.use_store(&crate::postgres::server().fresh_db())
+    }
+
+    /// Keeps the sessions in the PostgreSQL database at `url` (`TETHER_STORE_URL`).
+    pub fn use_store(mut self, url: &str) -> TestEnv {
+        self.env.retain(|(k, _)| k != "TETHER_STORE_URL");
+        self.env.push(("TETHER_STORE_URL".into(), url.to_string()));
+        self.store_url = Some(url.to_string());
+        self
     }
 
     /// Dirs plus a `config.toml` whose default model is served by `model`, with

@@ -13,6 +13,7 @@ pub mod llama;
 pub mod measure;
 pub mod model;
 pub mod modgraph;
+pub mod postgres;
 pub mod proxy;
 pub mod pty;
 pub mod raw;

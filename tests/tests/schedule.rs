@@ -79,11 +79,26 @@ async fn two_seconds_pass(env: &TestEnv) {
 /// Moves a stored schedule's next run `ago_ms` into the past (with the
 /// daemon down): the firing that a daemon down for that long missed.
 fn miss(env: &TestEnv, id: u64, ago_ms: i64) {
-    let db = rusqlite::Connection::open(env.state_dir.join("tether.db")).unwrap();
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_millis() as i64;
+    if let Some(url) = &env.store_url {
+        // The suite on PostgreSQL: the same update in the daemon's database.
+        let db = url.rsplit('/').next().unwrap();
+        let out = tether_tests::postgres::server()
+            .psql(
+                db,
+                &format!(
+                    "UPDATE schedules SET next_run = {} WHERE id = {id} RETURNING id",
+                    now - ago_ms
+                ),
+            )
+            .unwrap();
+        assert_eq!(out, id.to_string());
+        return;
+    }
+    let db = rusqlite::Connection::open(env.state_dir.join("tether.db")).unwrap();
     let n = db
         .execute(
             "UPDATE schedules SET next_run = ?1 WHERE id = ?2",

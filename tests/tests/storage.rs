@@ -34,6 +34,11 @@ async fn session_json(env: &TestEnv, name: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_state_disk_refuses_sends_stops_cleanly_and_recovers_when_space_is_freed() {
+    if tether_tests::postgres::sqlite_only(
+        "it fills the state disk that holds tether.db; a PostgreSQL store is not on it",
+    ) {
+        return;
+    }
     let model = ModelServer::start().await;
     let mut env = TestEnv::with_model(&model, "");
     let disk = Tmpfs::mount(&env.state_dir, "2m");
@@ -148,6 +153,11 @@ async fn a_full_state_disk_refuses_sends_stops_cleanly_and_recovers_when_space_i
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_turn_the_full_disk_cut_is_resumed_by_the_next_daemon_when_its_end_was_never_written() {
+    if tether_tests::postgres::sqlite_only(
+        "it fills the state disk that holds tether.db; a PostgreSQL store is not on it",
+    ) {
+        return;
+    }
     let model = ModelServer::start().await;
     let mut env = TestEnv::with_model(&model, "");
     let disk = Tmpfs::mount(&env.state_dir, "2m");
@@ -295,6 +305,9 @@ fn middle_event_page(db: &[u8]) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bytes_overwritten_in_the_middle_of_the_store_are_reported_not_served() {
+    if tether_tests::postgres::sqlite_only("it damages the bytes of the SQLite file tether.db") {
+        return;
+    }
     let (model, mut env) = TestEnv::started("").await;
     let a = busy_session(&env, &model, "alpha").await;
     let b = busy_session(&env, &model, "beta").await;
@@ -366,6 +379,11 @@ async fn bytes_overwritten_in_the_middle_of_the_store_are_reported_not_served() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_page_that_silently_lost_events_is_reported_not_served() {
+    if tether_tests::postgres::sqlite_only(
+        "it edits the SQLite file tether.db behind the daemon's back",
+    ) {
+        return;
+    }
     let (model, mut env) = TestEnv::started("").await;
     let n = busy_session(&env, &model, "short").await;
     wait_check_finished(&env, 1).await;
@@ -395,6 +413,9 @@ async fn a_page_that_silently_lost_events_is_reported_not_served() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn garbage_in_the_wal_of_a_crashed_daemon_is_reported_not_served() {
+    if tether_tests::postgres::sqlite_only("it writes garbage into SQLite's WAL file") {
+        return;
+    }
     let (model, mut env) = TestEnv::started("").await;
     let n = busy_session(&env, &model, "walled").await;
     assert!(n >= 170, "{n} events");
@@ -452,6 +473,11 @@ fn user_version(db: &std::path::Path) -> u32 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_made_by_the_previous_release_is_upgraded_and_its_sessions_read_back() {
+    if tether_tests::postgres::sqlite_only(
+        "it upgrades a SQLite file made by an older release (tests/tests/postgres.rs checks the PostgreSQL schema versions)",
+    ) {
+        return;
+    }
     let model = ModelServer::start().await;
     let mut env = TestEnv::with_model(&model, "");
     std::fs::create_dir_all(&env.state_dir).unwrap();
@@ -530,6 +556,11 @@ async fn a_store_made_by_the_previous_release_is_upgraded_and_its_sessions_read_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_made_by_a_newer_tether_is_refused_in_one_line_naming_the_versions() {
+    if tether_tests::postgres::sqlite_only(
+        "it stamps the SQLite file's user_version (tests/tests/postgres.rs checks the PostgreSQL one)",
+    ) {
+        return;
+    }
     let env = TestEnv::new();
     std::fs::create_dir_all(&env.state_dir).unwrap();
     let db = env.state_dir.join("tether.db");

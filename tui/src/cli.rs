@@ -280,6 +280,14 @@ pub enum Command {
         #[arg(long, value_name = "KEY")]
         key: Option<String>,
     },
+    /// Hand a session to another node of the fleet at its next step boundary.
+    Move {
+        /// The session.
+        name: String,
+        /// The node to run it from now on.
+        #[arg(long, value_name = "NODE")]
+        node: String,
+    },
     /// Tool servers and their state.
     Tools {
         /// Print JSON.
@@ -492,6 +500,14 @@ pub struct NewArgs {
     /// (default: the repository's current HEAD).
     #[arg(long, value_name = "BRANCH", requires = "worktree")]
     pub base: Option<String>,
+    /// Run the session on this node of the fleet (default: the daemon's own);
+    /// needs a shared store (`[store] url`).
+    #[arg(long, value_name = "NODE")]
+    pub node: Option<String>,
+    /// Any node of the fleet may take the session over when its node dies, not
+    /// only one where its working directory exists.
+    #[arg(long)]
+    pub portable: bool,
     /// A first message.
     #[arg(trailing_var_arg = true)]
     pub prompt: Vec<String>,

@@ -454,7 +454,12 @@ pub async fn attach<S: Stream>(
                         eprintln!("\nthe daemon stopped");
                         return Ok(1);
                     }
-                    if method::SessionClosed::params_of(&n).is_some() {
+                    if let Some(closed) = method::SessionClosed::params_of(&n) {
+                        // Moved to another node of the fleet (issue 16): not an end.
+                        if let Some(reason) = closed.ok().and_then(|c| c.reason) {
+                            eprintln!("\n{reason}");
+                            return Ok(1);
+                        }
                         eprintln!("\nthe session was killed");
                         return Ok(if stdin_open { 0 } else { 1 });
                     }

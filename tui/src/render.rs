@@ -600,6 +600,8 @@ mod tests {
             waiting_since: None,
             pending_inputs: Vec::new(),
             worktree: None,
+            node: None,
+            portable: false,
         }
     }
 
@@ -686,6 +688,25 @@ mod tests {
         let lean: Vec<ListRow> = serde_json::from_str(&json).unwrap();
         assert_eq!(list_table(&lean), ls_table_before(&list));
         assert!(list_table(&lean).contains("ünïcødé-名前"));
+    }
+
+    #[test]
+    fn the_ls_table_shows_a_node_column_only_on_a_fleet() {
+        let mut a = info("alpha", Usage::default(), 0.0, CostBasis::Config);
+        a.updated_at = "2026-12-01T20:36:25.123Z".into();
+        let mut b = info("beta", Usage::default(), 0.0, CostBasis::Config);
+        b.updated_at = "2026-12-01T20:36:25.123Z".into();
+        assert!(!sessions(&[a.clone(), b.clone()]).contains("NODE"));
+        a.node = Some("build-1".into());
+        let t = sessions(&[a, b]);
+        let lines: Vec<&str> = t.lines().collect();
+        assert!(
+            lines[0].ends_with("UPDATED              NODE     DIR"),
+            "{t}"
+        );
+        assert!(lines[1].contains(" build-1  "), "{t}");
+        // A session no node holds (its owner died, none took it yet) shows "-".
+        assert!(lines[2].contains(" -        "), "{t}");
     }
 
     #[test]

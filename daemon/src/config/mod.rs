@@ -10,13 +10,15 @@
 //! [`Config`] of `settings`, made of `providers`, `approvals`, `retry` and
 //! `context` (`[context]` and `[models."provider/model"]`), `limits` and `notify`
 //! (`[notify]`, the command run for notifying events) and `tools` (`[tools]`,
-//! the media cap of tool results), `worktrees` (`[worktrees] dir`); `error`
+//! the media cap of tool results), `worktrees` (`[worktrees] dir`) and `store`
+//! (`[store] url`, where the sessions are kept, issue 16); `error`
 //! is [`ConfigError`]. `watch` notices when any config file (this one or a tool
 //! config file) changes.
 
 mod approvals;
 mod context;
 mod error;
+pub(crate) mod fleet;
 mod limits;
 mod notify;
 mod parse;
@@ -24,6 +26,7 @@ mod providers;
 mod retry;
 mod settings;
 mod source;
+mod store;
 #[cfg(test)]
 mod tests;
 mod tools;
@@ -41,3 +44,4 @@ pub use providers::{Provider, ProviderKind, ResolvedModel};
 pub use retry::Retry;
 pub use settings::{Config, Resume};
 pub use source::ConfigSource;
+pub use store::{STORE_URL_ENV, store_url};

@@ -40,6 +40,10 @@ struct RawConfig {
     sessions: RawSessions,
     #[serde(default)]
     worktrees: super::worktrees::RawWorktrees,
+    #[serde(default)]
+    store: super::store::RawStore,
+    #[serde(default)]
+    fleet: super::fleet::RawFleet,
     /// Key bindings, read by the TUI; accepted here so the file stays valid.
     #[serde(default)]
     #[allow(dead_code)]
@@ -337,6 +341,8 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     config.notify = super::notify::notify(raw.notify, &err_at)?;
     config.tools = super::tools::tools(raw.tools, &err_at)?;
     config.worktrees_dir = super::worktrees::dir(raw.worktrees, &err_at)?;
+    config.store = super::store::store(raw.store, &err_at)?;
+    config.fleet = super::fleet::fleet(raw.fleet, &err_at)?;
     if let Some(s) = raw.sessions.sleep_after_s {
         let v = *s.get_ref();
         if !(v.is_finite() && v >= 0.0) {

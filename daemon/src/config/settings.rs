@@ -48,12 +48,16 @@ pub struct Config {
     pub notify: super::notify::Notify,
     /// `[tools]`.
     pub tools: super::tools::ToolSettings,
+    /// `[store]` (issue 16): read at daemon start only.
+    pub store: super::store::StoreSettings,
     /// `[sessions] sleep_after_s`: how long a settled session nobody watches
     /// keeps its actor before it falls asleep (issue 13); `None`: never.
     pub sleep_after: Option<std::time::Duration>,
     /// `[worktrees] dir`: where `new --worktree` puts worktrees
     /// (`DIR/REPO-BASENAME/NAME`); `None`: `REPO/.tether/worktrees/NAME`.
     pub worktrees_dir: Option<std::path::PathBuf>,
+    /// `[fleet]` (issue 16): read when the daemon starts.
+    pub fleet: super::fleet::Fleet,
 }
 
 /// `[sessions] sleep_after_s` when the file does not set it.
@@ -103,8 +107,10 @@ impl Default for Config {
             limits: Default::default(),
             notify: Default::default(),
             tools: Default::default(),
+            store: Default::default(),
             sleep_after: Some(DEFAULT_SLEEP_AFTER),
             worktrees_dir: None,
+            fleet: Default::default(),
         }
     }
 }

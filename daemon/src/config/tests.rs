@@ -486,3 +486,24 @@ fn worktrees_dir_is_absolute_or_from_home_and_a_relative_one_is_refused() {
     let e = p("[worktrees]\nfolder = \"/x\"\n").unwrap_err();
     assert!(e.message.contains("folder"), "{e}");
 }
+
+#[test]
+fn the_fleet_table_names_the_node_and_its_lease() {
+    let c = p("").unwrap();
+    assert_eq!(c.fleet.lease, Duration::from_secs(10));
+    assert_eq!(c.fleet.node(), super::fleet::host_name());
+    assert!(!c.fleet.node().is_empty());
+    let c = p("[fleet]\nnode = \"build-1\"\nlease_s = 2.5\n").unwrap();
+    assert_eq!(c.fleet.node(), "build-1");
+    assert_eq!(c.fleet.lease, Duration::from_millis(2500));
+    let e = p("[fleet]\nlease_s = 0.1\n").unwrap_err().to_string();
+    assert!(
+        e.contains("[fleet] lease_s = 0.1: must be a number of seconds, 0.5 or more"),
+        "{e}"
+    );
+    assert!(e.contains(":2:"), "at its line: {e}");
+    let e = p("[fleet]\nnode = \"a b\"\n").unwrap_err().to_string();
+    assert!(e.contains("[fleet] node = \"a b\""), "{e}");
+    let e = p("[fleet]\nnodes = \"a\"\n").unwrap_err().to_string();
+    assert!(e.contains("nodes"), "unknown keys are refused: {e}");
+}

@@ -94,6 +94,7 @@ impl DaemonContext {
         let (_, error) = self.shared.config.load();
         let health = self.shared.store.health();
         let (sessions, awake) = self.registry.counts();
+        let fleet = &self.shared.fleet;
         DaemonStatus {
             pid: std::process::id(),
             version: env!("CARGO_PKG_VERSION").to_string(),
@@ -109,6 +110,9 @@ impl DaemonContext {
             store_damage_help: (!health.damage.is_empty()).then(|| self.shared.store.damage_help()),
             store_damage: health.damage,
             store_error: health.write_error,
+            store: Some(self.shared.store.describe()),
+            node: fleet.active().then(|| fleet.node.clone()),
+            lease_s: fleet.active().then(|| fleet.lease.as_secs_f64()),
         }
     }
 }

@@ -14,11 +14,38 @@ use crate::rpc::listener as server;
 use crate::session::Registry;
 use crate::session::context::window::WindowBook;
 use crate::session::{ProjectInstructions, SessionShared};
-use crate::store::{SqliteStore, Store};
+use crate::store::{PgStore, SqliteStore, Store};
 use crate::tools::ToolManager;
 
 /// How long shutdown waits for sessions and connections before giving up on them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Opens the store the daemon keeps its sessions in: the PostgreSQL database
+/// that `TETHER_STORE_URL` or `[store] url` names (issue 16), else `tether.db`
+/// in the state directory.
+async fn open_store(options: &DaemonOptions) -> anyhow::Result<Arc<dyn Store>> {
+    let config_text = std::fs::read_to_string(options.config_dir.join("config.toml")).ok();
+    let env = std::env::var(crate::config::STORE_URL_ENV).ok();
+    let url = crate::config::store_url(env, config_text.as_deref())
+        .map_err(|e| anyhow::anyhow!("failed to choose the store: {e}"))?;
+    Ok(match url {
+        Some(url) => {
+            let name = crate::store::redact_url(&url);
+            Arc::new(
+                PgStore::open(&url)
+                    .await
+                    .with_context(|| format!("failed to open the store {name}"))?,
+            )
+        }
+        None => {
+            let db = options.state_dir.join(STORE_FILE);
+            Arc::new(
+                SqliteStore::open(&db)
+                    .with_context(|| format!("failed to open the store {}", db.display()))?,
+            )
+        }
+    })
+}
 
 /// Runs the daemon until `shutdown` fires, then stops in order: stop accepting,
 /// tell clients, stop sessions (each persists), bounded wait, remove the socket.
@@ -34,14 +61,19 @@ pub async fn run(options: DaemonOptions, shutdown: CancellationToken) -> anyhow:
     let _state_lock = server::acquire_state_lock(&options.state_dir, &options.socket)?;
     let listener = server::bind(&options.socket).await?;
 
-    let db = options.state_dir.join(STORE_FILE);
-    let store: Arc<dyn Store> = Arc::new(
-        SqliteStore::open(&db)
-            .with_context(|| format!("failed to open the store {}", db.display()))?,
-    );
+    let store = open_store(&options).await?;
+    info!(store = %store.describe(), "store open");
     let config = Arc::new(ConfigSource::new(options.config_dir.join("config.toml")));
     if let (_, Some(e)) = config.load() {
         warn!(error = %e, "config.toml does not parse; using defaults until it is fixed");
+    }
+    // The node's name and lease are read once: leases are held under them.
+    let fleet = Arc::new(crate::fleet::Fleet::new(
+        &config.load().0.fleet,
+        store.shared(),
+    ));
+    if fleet.active() {
+        info!(node = %fleet.node, lease_s = fleet.lease.as_secs_f64(), "node of a fleet");
     }
     let http = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(15))
@@ -66,6 +98,7 @@ pub async fn run(options: DaemonOptions, shutdown: CancellationToken) -> anyhow:
         list: Default::default(),
         notifier: notifier.clone(),
         slots: Default::default(),
+        fleet,
     });
     let sessions_cancel = CancellationToken::new();
     let daemon = Arc::new(DaemonContext::new(
@@ -84,6 +117,11 @@ pub async fn run(options: DaemonOptions, shutdown: CancellationToken) -> anyhow:
             0
         }
     };
+    daemon.registry.first_view().await;
+    daemon.registry.start_fleet();
+    // On a fleet: the requests other nodes relay to this node's sessions.
+    let relay_stop = CancellationToken::new();
+    crate::rpc::relay::start(daemon.clone(), relay_stop.clone());
     info!(
         socket = %options.socket.display(),
         sessions = restored,
@@ -128,6 +166,7 @@ pub async fn run(options: DaemonOptions, shutdown: CancellationToken) -> anyhow:
     let _ = prune.await;
     // No firing starts once the sessions begin to stop.
     schedules_stop.cancel();
+    relay_stop.cancel();
     schedules_tracker.close();
     daemon.closing.cancel();
     let stop_sessions = daemon.registry.stop_all();
@@ -137,6 +176,8 @@ pub async fn run(options: DaemonOptions, shutdown: CancellationToken) -> anyhow:
     {
         warn!("sessions did not stop in time");
     }
+    // Stopped, each at a point the next node resumes from: let it take them now.
+    daemon.registry.release_leases().await;
     sessions_cancel.cancel();
     // Sessions are stopped: now their tool servers and notifications can go.
     tools.shutdown().await;

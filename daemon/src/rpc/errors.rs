@@ -186,12 +186,15 @@ impl From<SessionError> for RpcError {
             | SessionError::BadRule(_)
             | SessionError::BadAnswer(_)
             | SessionError::Worktree(_)
-            | SessionError::NoSuchSeq { .. } => code::BAD_ARGUMENT,
+            | SessionError::NoSuchSeq { .. }
+            | SessionError::NoSuchNode { .. } => code::BAD_ARGUMENT,
             SessionError::NoSuchRule { .. } => code::NO_SUCH_RULE,
             SessionError::NoProvider(_) => code::NO_PROVIDER,
             SessionError::NameTaken(_) => code::NAME_TAKEN,
             SessionError::NoSuchApproval(_) => code::NO_SUCH_APPROVAL,
             SessionError::CompactionFailed(_) => code::COMPACTION_FAILED,
+            SessionError::Elsewhere { .. } | SessionError::Moved { .. } => code::ELSEWHERE,
+            SessionError::NoFleet(_) => code::NO_FLEET,
             SessionError::NotCreated(_)
             | SessionError::NotDeleted(_)
             | SessionError::DecisionNotStored

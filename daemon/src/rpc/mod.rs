@@ -15,10 +15,12 @@ pub(crate) mod keys;
 pub(crate) mod list_cache;
 mod list_feed;
 pub mod listener;
+mod methods;
 mod outbox;
 pub(crate) mod page_cache;
 pub(crate) mod paging;
 mod peer;
+pub(crate) mod relay;
 mod session_feed;
 
 #[cfg(test)]

@@ -70,6 +70,37 @@ impl Peer {
         }
     }
 
+    /// The feed of a session another node of the fleet runs (issue 16): its
+    /// events, read from the store each time this node's view of it moves on
+    /// (the heartbeat refreshes it), in their order; no streaming deltas.
+    pub(super) async fn remote_feed(&self, id: String, mut last: u64, token: CancellationToken) {
+        let mut changes = self.ctx.shared.list.watch();
+        loop {
+            let upto = match self.ctx.registry.info(&id) {
+                Ok(info) => info.last_seq,
+                Err(_) => {
+                    if !self.ctx.closing.is_cancelled() {
+                        let closed = SessionClosedParams {
+                            session_id: id.clone(),
+                            name: id.clone(),
+                            reason: None,
+                            node: None,
+                        };
+                        self.notify::<method::SessionClosed>(&closed).await;
+                    }
+                    return;
+                }
+            };
+            if upto > last && !self.catch_up(&id, &mut last, upto).await {
+                return;
+            }
+            tokio::select! {
+                _ = token.cancelled() => return,
+                r = changes.changed() => if r.is_err() { return },
+            }
+        }
+    }
+
     /// Forwards a session's live messages; a lagging feed catches up from the store.
     pub(super) async fn feed(
         &self,
@@ -133,9 +164,14 @@ impl Peer {
                 Err(RecvError::Closed) => {
                     // The session's actor ended: it was killed (or the daemon stops).
                     if !self.ctx.closing.is_cancelled() {
+                        let node = self.ctx.shared.fleet.moved_to(&h.id);
                         let closed = SessionClosedParams {
                             session_id: h.id.clone(),
                             name: h.name.clone(),
+                            reason: node.as_ref().map(|n| {
+                                format!("session {:?} moved to node {n:?}; attach again", h.name)
+                            }),
+                            node,
                         };
                         self.notify::<method::SessionClosed>(&closed).await;
                     }

@@ -55,6 +55,8 @@ async fn create(registry: &Registry, dir: &std::path::Path, name: &str) -> Strin
         max_cost_usd: None,
         mcp_servers: Vec::new(),
         worktree: None,
+        node: None,
+        portable: false,
     };
     registry.create(params, None).await.unwrap().id
 }

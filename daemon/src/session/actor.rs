@@ -12,15 +12,14 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tether_shared::protocol::{PartialState, SendResult, SessionInfo};
-use tether_shared::{Delivery, Event, EventKind, Live, SessionState, Usage};
+use tether_shared::protocol::{PartialState, SessionInfo};
+use tether_shared::{Event, EventKind, Live, SessionState, Usage};
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, info, info_span, warn};
 
 use super::context::tokens::Calibration;
 use super::context::view::Context;
-use super::error::SessionError;
 use super::handle::{Command, SessionHandle, Subscription};
 use super::live::{LiveMsg, Published};
 use super::machine::{self, CallStatus};
@@ -30,7 +29,7 @@ use super::storefail::StoreDebt;
 use super::turn::{CompactRequest, Compaction, Phase, Turn};
 use super::workers::{Work, Workers};
 use crate::model::Progress;
-use crate::store::{Batch, KeyRecord, QueuedInput, SessionRow};
+use crate::store::{Batch, QueuedInput, SessionRow};
 use crate::tools::ToolChange;
 use crate::util::now_rfc3339;
 
@@ -89,6 +88,16 @@ pub(super) struct SessionActor {
     // A mutex only because `&self` methods update it while the actor's future
     // must stay `Send`; nothing else ever takes it.
     pub(super) queue_sent: std::sync::Mutex<Vec<i64>>,
+    /// A `move` asked to hand the session to this node at its next step
+    /// boundary (issue 16; see `handover.rs`).
+    pub(super) hand_over: Option<String>,
+    /// The lease is lost to this node: the actor ends, writing nothing more.
+    pub(super) moved: Option<String>,
+    /// A step was not started because the session is being handed over.
+    pub(super) parked: bool,
+    /// Every input id this actor has taken (queued, started or cancelled): an
+    /// input another node stored is picked up once (issue 16, `handover.rs`).
+    pub(super) known_inputs: std::collections::HashSet<i64>,
 }
 
 /// The first summary, true before the actor has run: a `wait` that arrives
@@ -183,6 +192,7 @@ pub(super) fn spawn(
     );
     let config = shared.config.load().0;
     let cost_basis = config.cost_basis(&row.model);
+    let known_inputs = inputs.iter().map(|i| i.id).collect();
     let mut actor = SessionActor {
         row,
         shared: shared.clone(),
@@ -211,6 +221,10 @@ pub(super) fn spawn(
         idle_since: None,
         sleep_after: config.sleep_after,
         queue_sent: Default::default(),
+        hand_over: None,
+        moved: None,
+        parked: false,
+        known_inputs,
     };
     // Subscribed before the task starts, so a tool change announced while the
     // session is being set up (a broken .mcp.json, say) is not missed.
@@ -243,6 +257,10 @@ impl SessionActor {
         let mut changes_open = true;
         let mut project_open = true;
         loop {
+            // A lost lease or a hand-over ends the actor between two events.
+            if self.leaving(&mut cmd_rx).await {
+                return;
+            }
             tokio::select! {
                 change = changes.recv(), if changes_open => match change {
                     Ok(change) => self.tools_changed(change).await,
@@ -432,6 +450,12 @@ impl SessionActor {
             cost_usd,
         };
         if let Err(e) = self.shared.store.append(&self.row.id, batch).await {
+            if let crate::store::StoreError::Fenced { node, .. } = e {
+                // Another node runs the session now: nothing more is written here.
+                warn!(to = %node, "the store refused a write: the lease is lost");
+                self.moved = Some(node);
+                return false;
+            }
             warn!(error = %e, "failed to persist events; failing the turn");
             self.fail_without_store(format!("the store failed: {e}"));
             return false;
@@ -591,54 +615,15 @@ impl SessionActor {
                 let r = self.fire(firing).await;
                 let _ = reply.send(r);
             }
+            Command::HandOver { to } => self.hand_over = Some(to),
+            Command::Pickup { inputs } => self.pick_up(inputs).await,
+            Command::Moved { to } => self.moved = Some(to),
             Command::Stop { .. } => {}
         }
     }
 
-    async fn take_input(
-        &mut self,
-        text: String,
-        delivery: Delivery,
-        key: Option<KeyRecord>,
-    ) -> Result<SendResult, SessionError> {
-        // What a retry is answered with should the daemon die before the final
-        // result is stored: the state this input is about to put the session in.
-        let key = key.map(|mut k| {
-            let state = if self.turn.is_none() || delivery == Delivery::Interrupt {
-                SessionState::Running
-            } else {
-                self.state
-            };
-            k.result = serde_json::to_value(SendResult { input_id: 0, state }).unwrap_or_default();
-            k
-        });
-        let id = self
-            .shared
-            .store
-            .add_input_keyed(&self.row.id, &text, delivery, key)
-            .await
-            .map_err(SessionError::InputNotStored)?;
-        let input = QueuedInput::sent(id, text, delivery);
-        info!(input = id, delivery = delivery.as_str(), "input stored");
-        match delivery {
-            Delivery::Interrupt => {
-                self.inputs.push_front(input);
-                if self.turn.is_some() {
-                    self.interrupt("interrupted by a new message").await;
-                }
-            }
-            _ => self.inputs.push_back(input),
-        }
-        self.publish_status();
-        self.start_turn_if_idle().await;
-        Ok(SendResult {
-            input_id: id,
-            state: self.state,
-        })
-    }
-
     pub(super) async fn start_turn_if_idle(&mut self) {
-        if self.turn.is_some() || self.compaction.is_some() {
+        if self.turn.is_some() || self.compaction.is_some() || self.leaving_soon() {
             return;
         }
         if !self.compact_requests.is_empty() {
@@ -763,9 +748,9 @@ impl SessionActor {
         }
     }
 
-    /// Daemon shutdown: stop workers, record the calls they were running, and leave
+    /// Daemon shutdown (or a hand-over at a step boundary): stop workers, record the calls they were running, and leave
     /// the turn open so the next start resumes it.
-    async fn stop(&mut self) {
+    pub(super) async fn stop(&mut self) {
         self.end_compactions();
         if self.store_debt.owes() {
             // The last chance to record why the turn ended; else the next start

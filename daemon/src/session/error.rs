@@ -7,6 +7,37 @@ use crate::store::StoreError;
 /// A session operation that did not happen.
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
+    /// The session runs on another node of the fleet (issue 16).
+    #[error(
+        "session {name:?} runs on node {node:?}; use that node's daemon (or `tether move {name} --node NODE`)"
+    )]
+    Elsewhere {
+        /// The session's name.
+        name: String,
+        /// The node that holds it.
+        node: String,
+    },
+    /// The session's actor here lost its lease: another node runs it now.
+    #[error("session {name:?} moved to node {node:?}; attach again")]
+    Moved {
+        /// The session's name.
+        name: String,
+        /// The node it moved to (`?` when not known yet).
+        node: String,
+    },
+    /// No node of that name is up in the fleet.
+    #[error("no node named {node:?} is up in the fleet (up: {}); check its [fleet] node, or start its daemon", up.join(", "))]
+    NoSuchNode {
+        /// The node asked for.
+        node: String,
+        /// The nodes whose heartbeat was seen lately.
+        up: Vec<String>,
+    },
+    /// A fleet request to a daemon whose store is this machine's own.
+    #[error(
+        "{0}: this daemon is not part of a fleet (its store is the local tether.db); set [store] url in config.toml to a PostgreSQL shared by the fleet's daemons"
+    )]
+    NoFleet(String),
     /// No session has that name or id.
     #[error("no session named {0:?}; `tether ls` lists the sessions")]
     NotFound(String),

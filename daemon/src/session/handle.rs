@@ -80,6 +80,19 @@ pub(super) enum Command {
         firing: crate::store::Firing,
         reply: oneshot::Sender<Result<crate::store::Fired, SessionError>>,
     },
+    /// Hand the session to this node at the next step boundary (issue 16).
+    HandOver {
+        to: String,
+    },
+    /// The lease is lost to this node: stop at once, writing nothing (issue 16).
+    Moved {
+        to: String,
+    },
+    /// Queued inputs as the store holds them: those another node stored are new
+    /// to the actor (issue 16).
+    Pickup {
+        inputs: Vec<crate::store::QueuedInput>,
+    },
 }
 
 /// A command handed back by an actor that fell asleep before serving it (or
@@ -309,6 +322,23 @@ impl SessionHandle {
         }
     }
 
+    /// Asks the actor to hand the session to node `to` at its next step
+    /// boundary (issue 16).
+    pub(super) async fn hand_over(&self, to: String) {
+        let _ = self.cmd.send(Command::HandOver { to }).await;
+    }
+
+    /// Gives the actor the session's queued inputs as stored; it takes those it
+    /// has not seen (stored through another node).
+    pub(super) async fn pick_up(&self, inputs: Vec<crate::store::QueuedInput>) {
+        self.deliver(Command::Pickup { inputs }, 0).await;
+    }
+
+    /// Tells the actor its lease is lost to node `to`: it stops without writing.
+    pub(super) async fn moved(&self, to: String) {
+        let _ = self.cmd.send(Command::Moved { to }).await;
+    }
+
     /// Stops the actor after it persists what it has; a running turn is left to
     /// resume when the daemon starts again.
     pub async fn stop(&self) {
@@ -330,6 +360,8 @@ pub(super) fn hand_back(
             let _ = reply.send(());
         }
         Command::Clients { delta } if delta <= 0 => {}
+        // Meant for the actor that ended; the next one's lease decides anew.
+        Command::HandOver { .. } | Command::Moved { .. } => {}
         command => {
             // Refused only once the registry is gone: the reply is dropped,
             // and the caller hears that the session stopped.

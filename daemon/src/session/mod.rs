@@ -1,16 +1,19 @@
 //! Sessions: one actor per awake session owns its state; callers hold a
 //! cloneable [`SessionHandle`] and talk to it over a bounded command channel.
 //! A session nobody uses sleeps without an actor (issue 13: `slots.rs`,
-//! `sleep.rs`, `wake.rs`).
+//! `sleep.rs`, `wake.rs`, `asleep.rs`).
 
 mod actor;
+mod asleep;
 mod budget;
 mod changes;
 mod compaction;
 pub mod context;
 mod error;
+mod fleet;
 mod fork;
 mod handle;
+mod handover;
 mod instructions;
 mod live;
 pub mod machine;

@@ -8,14 +8,15 @@
 //! `inputs` (and is deleted, durably, before the reply) or already taken (and
 //! nothing changes).
 
-use tether_shared::Live;
 use tether_shared::protocol::QueuedInput as WireInput;
+use tether_shared::protocol::SendResult;
+use tether_shared::{Delivery, Live, SessionState};
 use tracing::info;
 
 use super::actor::SessionActor;
 use super::error::SessionError;
 use super::live::Published;
-use crate::store::Batch;
+use crate::store::{Batch, KeyRecord, QueuedInput};
 
 impl SessionActor {
     /// The queue as the wire shows it, oldest first.
@@ -70,5 +71,51 @@ impl SessionActor {
         info!(input = id, "queued input cancelled");
         self.publish_status();
         Ok(true)
+    }
+
+    /// Stores a client's input (with its request key) and queues it: at the
+    /// front for an interrupt, which also interrupts the turn; then starts a
+    /// turn if none runs.
+    pub(super) async fn take_input(
+        &mut self,
+        text: String,
+        delivery: Delivery,
+        key: Option<KeyRecord>,
+    ) -> Result<SendResult, SessionError> {
+        // What a retry is answered with should the daemon die before the final
+        // result is stored: the state this input is about to put the session in.
+        let key = key.map(|mut k| {
+            let state = if self.turn.is_none() || delivery == Delivery::Interrupt {
+                SessionState::Running
+            } else {
+                self.state
+            };
+            k.result = serde_json::to_value(SendResult { input_id: 0, state }).unwrap_or_default();
+            k
+        });
+        let id = self
+            .shared
+            .store
+            .add_input_keyed(&self.row.id, &text, delivery, key)
+            .await
+            .map_err(SessionError::InputNotStored)?;
+        let input = QueuedInput::sent(id, text, delivery);
+        self.known_inputs.insert(id);
+        info!(input = id, delivery = delivery.as_str(), "input stored");
+        match delivery {
+            Delivery::Interrupt => {
+                self.inputs.push_front(input);
+                if self.turn.is_some() {
+                    self.interrupt("interrupted by a new message").await;
+                }
+            }
+            _ => self.inputs.push_back(input),
+        }
+        self.publish_status();
+        self.start_turn_if_idle().await;
+        Ok(SendResult {
+            input_id: id,
+            state: self.state,
+        })
     }
 }

@@ -82,8 +82,8 @@ impl Registry {
     /// A session's summary, by name or id, awake or asleep; never wakes it.
     pub fn info(&self, name_or_id: &str) -> Result<SessionInfo, SessionError> {
         match self.slots().lookup(name_or_id) {
-            Some(Found::Awake(h)) => Ok(h.info()),
-            Some(Found::Asleep(info)) => Ok(*info),
+            Some(Found::Awake(h)) => Ok(self.placed(h.info())),
+            Some(Found::Asleep(info)) => Ok(self.placed(*info)),
             None => Err(self.missing(name_or_id)),
         }
     }
@@ -105,6 +105,10 @@ impl Registry {
     ) -> Result<(SessionState, bool), SessionError> {
         match self.slots().lookup(name_or_id) {
             Some(Found::Awake(h)) => h.wait(timeout).await,
+            // Run by another node: what it stores shows here at each heartbeat.
+            Some(Found::Asleep(info)) if self.shared.fleet.active() && !info.state.is_settled() => {
+                self.wait_elsewhere(&info.id, timeout).await
+            }
             Some(Found::Asleep(info)) => Ok((info.state, false)),
             None => Err(self.missing(name_or_id)),
         }
@@ -112,7 +116,11 @@ impl Registry {
 
     /// Every session's summary, oldest first.
     pub fn list(&self) -> Vec<SessionInfo> {
-        self.slots().list()
+        let list = self.slots().list();
+        if !self.shared.fleet.active() {
+            return list;
+        }
+        list.into_iter().map(|i| self.placed(i)).collect()
     }
 
     /// Every session's summary, oldest first, with the fields of `mask`: a
@@ -176,16 +184,24 @@ impl Registry {
         if let Some(e) = error {
             return Err(SessionError::Config(e));
         }
+        let node = self.placement(params.node.as_deref(), params.portable)?;
+        let here = node == self.shared.fleet.node;
+        if !here {
+            self.node_up(&node).await?;
+        }
         let cwd = Path::new(&params.cwd);
         if !cwd.is_absolute() {
             return Err(SessionError::CwdNotAbsolute(params.cwd));
         }
-        if !cwd.is_dir() {
+        // Placed on another node, the directory is that node's to have.
+        if here && !cwd.is_dir() {
             return Err(SessionError::CwdNotADirectory(params.cwd));
         }
         super::budget::check(params.max_tokens, params.max_cost_usd)?;
-        crate::tools::ToolManager::check_servers(&params.mcp_servers, cwd)
-            .map_err(SessionError::BadServer)?;
+        if here {
+            crate::tools::ToolManager::check_servers(&params.mcp_servers, cwd)
+                .map_err(SessionError::BadServer)?;
+        }
         let model = params
             .model
             .clone()
@@ -287,6 +303,46 @@ impl Registry {
                 });
             }
         };
+        if self.shared.fleet.active() {
+            let fleet = &self.shared.fleet;
+            self.shared
+                .store
+                .lease_place(
+                    &row.id,
+                    &node,
+                    &fleet.node,
+                    params.portable,
+                    fleet.lease_ms(),
+                )
+                .await
+                .map_err(SessionError::NotCreated)?;
+            if !here {
+                // The node it is placed on takes it (and its first input) at its
+                // next heartbeat.
+                let (config, _) = self.shared.config.load();
+                let entry = crate::store::IndexEntry {
+                    row: row.clone(),
+                    state: tether_shared::SessionState::Idle,
+                    state_at: None,
+                    last_error: None,
+                    turn_open: false,
+                    queued_inputs: usize::from(input.is_some()),
+                    processes: false,
+                    pending_approvals: Vec::new(),
+                };
+                let info = super::asleep::asleep_info_of(&entry, &config);
+                self.slots()
+                    .insert(&row.id, &row.name, Slot::Asleep(Box::new(info.clone())));
+                drop(_one_at_a_time);
+                info!(session = %name, node = %node, "session created for another node");
+                self.shared.list_changed(&row.id);
+                let mut info = self.placed(info);
+                info.node = Some(node);
+                info.portable = params.portable;
+                return Ok(info);
+            }
+            fleet.hold(&row.id);
+        }
         // Registered with the tools first: the actor reports what is broken for it
         // once its servers had a chance to start.
         self.shared
@@ -319,7 +375,7 @@ impl Registry {
         }
         info!(session = %name, "session created");
         self.shared.list_changed(&handle.id);
-        Ok(handle.info())
+        Ok(self.placed(handle.info()))
     }
 
     /// Forks a session: a new one with the same model, directory and instructions
@@ -418,6 +474,15 @@ impl Registry {
                 }
                 e => SessionError::NotCreated(e),
             })?;
+        if self.shared.fleet.active() {
+            let fleet = &self.shared.fleet;
+            self.shared
+                .store
+                .lease_place(&row.id, &fleet.node, &fleet.node, false, fleet.lease_ms())
+                .await
+                .map_err(SessionError::NotCreated)?;
+            fleet.hold(&row.id);
+        }
         // Started the way a restart starts it: what the fork stored leaves
         // recovery nothing to resume, and this is where that is relied on.
         // Stored: should this fail, the next start restores it, or says why not.
@@ -430,7 +495,7 @@ impl Registry {
         drop(_one_at_a_time);
         info!(session = %row.name, from = %source.name, at, "session forked");
         self.shared.list_changed(&handle.id);
-        Ok(handle.info())
+        Ok(self.placed(handle.info()))
     }
 
     /// Stops a session and deletes it with its history; a request key is stored
@@ -457,6 +522,9 @@ impl Registry {
                 Found::Awake(h) => (h.id.clone(), h.name.clone(), h.info().worktree),
                 Found::Asleep(info) => (info.id.clone(), info.name.clone(), info.worktree.clone()),
             };
+            // A session another node runs is killed there (issue 16): its lease
+            // is needed here first.
+            self.acquire(&id, &name).await?;
             self.slots().remove(&id);
             // Gone from the list now, whatever happens to the deletion below.
             self.shared.list_removed(&id);
@@ -493,6 +561,8 @@ impl Registry {
             )
             .await
             .map_err(SessionError::NotDeleted)?;
+        // Its lease went with it.
+        self.shared.fleet.lose(&id, None);
         info!(session = %name, "session killed");
         let outcome = match (worktree, verdict) {
             (Some(w), Some(v)) => Some(crate::worktree::finish(&w, v).await),
@@ -544,6 +614,17 @@ pub struct ListView<'a> {
 
 impl serde::Serialize for ListView<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.registry.slots().write_list(self.mask, serializer)
+        if !self.registry.shared.fleet.active() {
+            return self.registry.slots().write_list(self.mask, serializer);
+        }
+        // On a fleet each summary gets its node from the leases (issue 16):
+        // copied, as a fleet's list is not issue 13's 100,000 sessions.
+        use serde::ser::SerializeSeq;
+        let list = self.registry.list();
+        let mut seq = serializer.serialize_seq(Some(list.len()))?;
+        for info in &list {
+            seq.serialize_element(&tether_shared::protocol::PartialInfo(info, self.mask))?;
+        }
+        seq.end()
     }
 }

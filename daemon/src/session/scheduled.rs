@@ -21,6 +21,9 @@ impl SessionActor {
             .map_err(SessionError::InputNotStored)?;
         if let Fired::Delivered(id) = fired {
             info!(input = id, schedule, "scheduled input stored");
+            // Known: a fleet's heartbeat, which hands the actor the inputs
+            // stored for it, does not queue it a second time.
+            self.known_inputs.insert(id);
             self.inputs.push_back(QueuedInput {
                 id,
                 text,

@@ -38,6 +38,8 @@ pub struct SessionShared {
     /// Every session, awake or asleep (issue 13): the registry's table, here
     /// because an actor puts itself to sleep in it.
     pub slots: std::sync::Arc<super::slots::Slots>,
+    /// This daemon as a node of a fleet (issue 16); inactive off one.
+    pub fleet: Arc<crate::fleet::Fleet>,
 }
 
 #[cfg(test)]
@@ -60,6 +62,7 @@ impl SessionShared {
             list: Default::default(),
             notifier: crate::notify::Notifier::disabled(),
             slots: Default::default(),
+            fleet: Arc::new(crate::fleet::Fleet::new(&Default::default(), false)),
         })
     }
 }
@@ -111,5 +114,7 @@ pub fn summary(
         waiting_since: None,
         pending_inputs: Vec::new(),
         worktree: row.worktree.clone(),
+        node: None,
+        portable: false,
     }
 }

@@ -159,6 +159,11 @@ impl SessionActor {
     /// Starts a model call for the current turn, taking steered inputs first and
     /// compacting first when the request would pass the threshold.
     pub(super) async fn model_step(&mut self) {
+        // A step boundary: a session being handed over goes before the step.
+        if self.leaving_soon() {
+            self.parked = true;
+            return;
+        }
         // Before anything of the step: steered inputs wait with the turn.
         if self.stop_on_budget().await {
             return;

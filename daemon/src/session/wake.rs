@@ -9,74 +9,21 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use tether_shared::SessionState;
-use tether_shared::protocol::{CostBasis, SessionInfo};
+use tether_shared::protocol::CostBasis;
 use tracing::{Instrument, info, warn};
 
+use super::asleep::{asleep_info, has_work};
 use super::error::SessionError;
 use super::handle::Redelivery;
 use super::registry::Registry;
 use super::slots::{Found, Slot};
 use super::{SessionHandle, spawn_restored};
-use crate::store::{IndexEntry, SessionRow, StoreError};
+use crate::store::{SessionRow, StoreError};
 
 /// How many times a command is handed back before it is given up (its caller
 /// hears that the session stopped): only an actor that keeps ending as it
 /// starts gets there.
 const MAX_HOPS: u8 = 16;
-
-/// True when the session needs its actor at start: a turn to recover (one
-/// stopped on its budget waits for a person, like a failed one), queued
-/// inputs, or process groups a crash left (a pending approval is an open turn).
-pub(super) fn has_work(e: &IndexEntry) -> bool {
-    e.queued_inputs > 0 || e.processes || (e.turn_open && e.state != SessionState::BudgetExhausted)
-}
-
-/// The summary of a session that sleeps from the start: what its actor would
-/// show once restored (`recover.rs` reads the same from the log: a state
-/// recorded during a turn that has no end reads as `idle`). The entry's strings
-/// are moved into it, not copied (issue 13: 100,000 of them at start).
-pub(super) fn asleep_info(e: IndexEntry, cost_basis: CostBasis) -> SessionInfo {
-    let mut state = e.state;
-    let mut state_at = e.state_at;
-    if !e.turn_open
-        && matches!(
-            state,
-            SessionState::Running | SessionState::AwaitingApproval | SessionState::BudgetExhausted
-        )
-    {
-        state = SessionState::Idle;
-        state_at = None;
-    }
-    let row = e.row;
-    let waiting_since = state
-        .needs_person()
-        .then(|| state_at.unwrap_or_else(|| row.updated_at.clone()));
-    SessionInfo {
-        id: row.id,
-        name: row.name,
-        state,
-        model: row.model,
-        cwd: row.cwd,
-        created_at: row.created_at,
-        updated_at: row.updated_at,
-        pending_approvals: Vec::new(),
-        queued_inputs: 0,
-        attached_clients: 0,
-        last_seq: row.last_seq,
-        usage: row.usage,
-        instructions: row.instructions,
-        last_error: e.last_error.filter(|_| state == SessionState::Failed),
-        context_tokens: 0,
-        context_window: 0,
-        budget: row.budget,
-        cost_usd: row.cost_usd,
-        cost_basis,
-        waiting_since,
-        pending_inputs: Vec::new(),
-        worktree: row.worktree,
-    }
-}
 
 impl Registry {
     /// Restores every stored session from the store's index (issue 13): those
@@ -87,12 +34,32 @@ impl Registry {
         let entries = self.shared.store.index().await?;
         let n = entries.len();
         let (config, _) = self.shared.config.load();
+        let fleet = self.shared.fleet.clone();
+        let leases = if fleet.active() {
+            self.shared.store.leases().await?
+        } else {
+            Vec::new()
+        };
+        fleet.set_view(leases.clone());
         // Sessions share a few models: each one's price source is looked up once.
         let mut bases: HashMap<String, CostBasis> = HashMap::new();
         let mut with_work = Vec::new();
         let mut asleep = Vec::with_capacity(n);
         for entry in entries {
-            if has_work(&entry) {
+            let mut held = true;
+            if fleet.active() {
+                // Ours from before a restart, or free with work: taken now; the
+                // others are another node's (or the heartbeat's to take over).
+                let lease = leases.iter().find(|l| l.session_id == entry.row.id);
+                let ours = lease.is_some_and(|l| l.owner.as_deref() == Some(fleet.node.as_str()));
+                let free = lease.is_none_or(|l| {
+                    l.expired
+                        || (l.owner.is_none() && l.target.as_ref().is_none_or(|t| *t == fleet.node))
+                });
+                let take = ours || (free && has_work(&entry));
+                held = take && self.acquire(&entry.row.id, &entry.row.name).await.is_ok();
+            }
+            if held && has_work(&entry) {
                 with_work.push(entry);
                 continue;
             }
@@ -187,6 +154,7 @@ impl Registry {
         if self.stopping.load(Ordering::SeqCst) {
             return Err(SessionError::Stopped);
         }
+        self.acquire(&id, &name).await?;
         let row = match self.shared.store.session(&id).await {
             Ok(Some(row)) => row,
             Ok(None) => {

@@ -18,6 +18,7 @@ use tether_shared::rules::ApprovalRule;
 use tether_shared::{Delivery, Event};
 
 use super::error::StoreError;
+use super::lease::{Grant, Lease};
 use super::types::{
     Batch, Fired, Firing, Health, IndexEntry, KeyRecord, NewRule, QueuedInput, ScheduleRow,
     ScheduleUpdate, SearchHit, SessionRow,
@@ -36,6 +37,10 @@ pub trait Store: Send + Sync {
 
     /// What a person does about a damaged store (shown by `daemon status`).
     fn damage_help(&self) -> String;
+
+    /// Which store this is, for `daemon status` and the log: `sqlite PATH` or
+    /// `postgres URL` (never with a password).
+    fn describe(&self) -> String;
 
     /// Makes what is stored whole by itself, for a clean stop (best effort).
     fn checkpoint(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
@@ -129,6 +134,19 @@ pub trait Store: Send + Sync {
     /// in no particular order (issue 13): what the daemon reads at start instead of
     /// every session's log.
     fn index(&self) -> StoreFuture<'_, Vec<IndexEntry>>;
+
+    /// One session's entry of [`Store::index`], `None` when it is gone: what a
+    /// node of a fleet reads when another node stored events of a session it
+    /// does not run. The default reads the whole index.
+    fn index_of<'a>(&'a self, session_id: &'a str) -> StoreFuture<'a, Option<IndexEntry>> {
+        Box::pin(async move {
+            Ok(self
+                .index()
+                .await?
+                .into_iter()
+                .find(|e| e.row.id == session_id))
+        })
+    }
 
     /// One session's row, if it has one.
     fn session<'a>(&'a self, session_id: &'a str) -> StoreFuture<'a, Option<SessionRow>>;
@@ -261,4 +279,135 @@ pub trait Store: Send + Sync {
     /// So a crash before the commit leaves the firing due (it runs again at
     /// start), and one after it leaves the input queued and the firing done.
     fn fire_schedule<'a>(&'a self, session_id: &'a str, firing: Firing) -> StoreFuture<'a, Fired>;
+    // ---- Leases (issue 16; see `lease.rs`) ---------------------------------
+    //
+    // The defaults are a store of one machine: no other node exists, this one
+    // owns every session, and nothing is fenced. A shared store overrides all.
+
+    /// True for a store many daemons share (a fleet): leases are real.
+    fn shared(&self) -> bool {
+        false
+    }
+
+    /// Takes session `session_id`'s lease for `node` for `lease_ms`, if it is
+    /// free and meant for `node` (no target, or `node`), expired, or already
+    /// `node`'s; the fence is bumped and kept by the store for its writes of
+    /// that session (see `lease.rs`). `portable` is stored with a new row.
+    fn lease_acquire<'a>(
+        &'a self,
+        _session_id: &'a str,
+        _node: &'a str,
+        _lease_ms: u64,
+    ) -> StoreFuture<'a, Grant> {
+        Box::pin(async { Ok(Grant::Held(0)) })
+    }
+
+    /// Renews every lease `node` holds for `lease_ms` more; returns the ids of
+    /// the sessions it still holds (one missing was taken over or handed on).
+    fn lease_renew<'a>(&'a self, _node: &'a str, _lease_ms: u64) -> StoreFuture<'a, Vec<String>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
+    /// Gives up `node`'s lease of `session_id` (every lease of `node` when
+    /// `None`: a graceful stop), at once; to `to` when given (a move), which
+    /// then has `lease_ms` to take it before any other node may.
+    fn lease_release<'a>(
+        &'a self,
+        _session_id: Option<&'a str>,
+        _node: &'a str,
+        _to: Option<&'a str>,
+        _lease_ms: u64,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async { Ok(()) })
+    }
+
+    /// Writes the lease row of a session just created: held by `node` when it
+    /// is the creating node, else free with `node` as its target.
+    fn lease_place<'a>(
+        &'a self,
+        _session_id: &'a str,
+        _node: &'a str,
+        _creator: &'a str,
+        _portable: bool,
+        _lease_ms: u64,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async { Ok(()) })
+    }
+
+    /// Asks the owner of `session_id` to hand it to `to` at its next step
+    /// boundary; the owner sees it at its next renewal.
+    fn lease_move<'a>(&'a self, _session_id: &'a str, _to: &'a str) -> StoreFuture<'a, ()> {
+        Box::pin(async { Ok(()) })
+    }
+
+    /// The nodes whose heartbeat was seen within `within_ms` (none for a store
+    /// of one machine).
+    fn live_nodes(&self, _within_ms: u64) -> StoreFuture<'_, Vec<String>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
+    /// The queued inputs of every session `node` holds, by session, oldest
+    /// first: what its heartbeat picks up of the inputs other nodes stored
+    /// (empty for a store of one machine, where every input comes through the
+    /// session's own actor).
+    fn inputs_of_node<'a>(&'a self, _node: &'a str) -> StoreFuture<'a, Vec<(String, QueuedInput)>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
+    /// Every lease row (empty for a store of one machine).
+    fn leases(&self) -> StoreFuture<'_, Vec<Lease>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
+    /// The wake-ups of a shared store's writes (`LISTEN/NOTIFY`), on a fleet;
+    /// `None` where there are none (one machine: nothing else writes).
+    fn fleet_wakes(&self) -> Option<tokio::sync::broadcast::Receiver<super::lease::FleetWake>> {
+        None
+    }
+
+    // ---- Relayed requests (issue 16; see `relay.rs`) -----------------------
+    //
+    // A store of one machine has no other node to relay to: its defaults
+    // refuse, and nothing calls them there (every session is this node's).
+
+    /// Stores request `method` (`params` as JSON text) from `node` for the
+    /// owner of `session_id`, waking the owner; the row's id.
+    fn relay_put<'a>(
+        &'a self,
+        _session_id: &'a str,
+        _node: &'a str,
+        _method: &'a str,
+        _params: &'a str,
+    ) -> StoreFuture<'a, i64> {
+        Box::pin(async {
+            Err(StoreError::Database(
+                "this store has no fleet to relay to".into(),
+            ))
+        })
+    }
+
+    /// Claims every unclaimed request for the sessions `node` holds.
+    fn relay_claim<'a>(&'a self, _node: &'a str) -> StoreFuture<'a, Vec<super::relay::Relayed>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
+    /// Stores the reply of request `id` (JSON text), waking the asking node.
+    fn relay_answer<'a>(&'a self, _id: i64, _reply: &'a str) -> StoreFuture<'a, ()> {
+        Box::pin(async { Ok(()) })
+    }
+
+    /// Where request `id` stands.
+    fn relay_state(&self, _id: i64) -> StoreFuture<'_, super::relay::RelayState> {
+        Box::pin(async { Ok(super::relay::RelayState::Gone) })
+    }
+
+    /// Removes request `id` if nobody claimed it; true when it did.
+    fn relay_withdraw(&self, _id: i64) -> StoreFuture<'_, bool> {
+        Box::pin(async { Ok(true) })
+    }
+
+    /// Removes request `id` once its reply was read, and stale rows.
+    fn relay_drop(&self, _id: i64) -> StoreFuture<'_, ()> {
+        Box::pin(async { Ok(()) })
+    }
 }

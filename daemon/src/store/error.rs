@@ -47,6 +47,28 @@ pub enum StoreError {
         /// What a person does about it (the store's `damage_help`).
         help: String,
     },
+    /// The database server cannot be reached, or stopped answering (a
+    /// PostgreSQL store): nothing of the failed call was acknowledged.
+    #[error(
+        "cannot reach the PostgreSQL store {store} ({detail}): check that the server is up and \
+         reachable from this machine, then retry"
+    )]
+    Unreachable {
+        /// The store, as its URL without the password.
+        store: String,
+        /// What the driver said.
+        detail: String,
+    },
+    /// This node lost the session's lease (issue 16): another node took it over,
+    /// or a `move` handed it on, so this write was refused and nothing was
+    /// stored. The session's actor here stops.
+    #[error("session {session:?} moved to node {node:?}; attach again")]
+    Fenced {
+        /// The session.
+        session: String,
+        /// The node that holds it now (`?` when none does yet).
+        node: String,
+    },
     /// The store was made by a later tether whose schema this build does not know.
     #[error(
         "the store was made by a newer tether (schema version {found}; this tether knows \

@@ -55,6 +55,11 @@ pub struct IndexEntry {
     pub queued_inputs: usize,
     /// Process groups are recorded for its calls (left by a crash).
     pub processes: bool,
+    /// The calls of its open step waiting for a person, as its log last
+    /// recorded them: kept by a store a fleet shares (PostgreSQL), so a node
+    /// that does not run the session lists them; empty on SQLite, where a
+    /// session awaiting approval is always awake.
+    pub pending_approvals: Vec<String>,
 }
 
 /// An "always allow" rule to store (issue 11); the store gives it its id.

@@ -54,6 +54,12 @@ pub mod code {
     pub const LOGIN_FAILED: i64 = -32021;
     /// No schedule has that id (issue 15).
     pub const NO_SUCH_SCHEDULE: i64 = -32030;
+    /// The session runs on another node of the fleet, or moved to one (issue 16);
+    /// the message names the node.
+    pub const ELSEWHERE: i64 = -32022;
+    /// A fleet request (`--node` elsewhere, `--portable`, `session.move`) to a
+    /// daemon whose store is not shared (no `[store] url`) (issue 16).
+    pub const NO_FLEET: i64 = -32023;
 }
 
 /// A JSON-RPC request.

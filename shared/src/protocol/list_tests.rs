@@ -19,6 +19,8 @@ fn info(id: &str, name: &str) -> SessionInfo {
         pending_approvals: vec![],
         pending_inputs: vec![],
         worktree: None,
+        node: None,
+        portable: false,
         queued_inputs: 0,
         attached_clients: 1,
         last_seq: 12,

@@ -35,7 +35,7 @@ impl<'de> Deserialize<'de> for ListParams {
 
 /// The JSON names of `SessionInfo`'s fields, in its order (the order they are
 /// written in).
-pub const SESSION_INFO_FIELDS: [&str; 22] = [
+pub const SESSION_INFO_FIELDS: [&str; 24] = [
     "id",
     "name",
     "state",
@@ -58,6 +58,8 @@ pub const SESSION_INFO_FIELDS: [&str; 22] = [
     "waiting_since",
     "pending_inputs",
     "worktree",
+    "node",
+    "portable",
 ];
 
 /// Which fields of a `SessionInfo` to write: a bit per field of
@@ -139,6 +141,8 @@ impl Serialize for PartialInfo<'_> {
         field!(19, waiting_since, Option::is_none);
         field!(20, pending_inputs, Vec::is_empty);
         field!(21, worktree, Option::is_none);
+        field!(22, node, Option::is_none);
+        field!(23, portable, |b: &bool| !*b);
         m.end()
     }
 }
@@ -159,7 +163,8 @@ mod tests {
             "cost_basis": "estimate", "waiting_since": "2026-01-02T00:00:00Z",
             "pending_inputs": ["q1"],
             "worktree": {"path": "/r/.tether/worktrees/w", "branch": "tether/w",
-                         "repo": "/r", "base_commit": "0123abcd"}
+                         "repo": "/r", "base_commit": "0123abcd"},
+            "node": "n1", "portable": true
         }))
         .unwrap()
     }
@@ -176,6 +181,8 @@ mod tests {
             i.waiting_since = None;
             i.pending_inputs.clear();
             i.worktree = None;
+            i.node = None;
+            i.portable = false;
             i
         }] {
             assert_eq!(

@@ -57,7 +57,7 @@ pub struct LoginFinishResult {
     /// The server's status once it reconnected with the token (`running`, or
     /// `needs_login` when it still refuses); absent if it did not settle in time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<super::types::ServerStatus>,
+    pub status: Option<super::tools_types::ServerStatus>,
     /// The server's error then, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,

@@ -22,6 +22,7 @@ mod list_view;
 mod mcp_auth;
 pub mod requests;
 mod schedule;
+mod tools_types;
 mod types;
 mod worktree;
 
@@ -37,6 +38,7 @@ pub use mcp_auth::*;
 pub use requests as method;
 pub use requests::{METHODS, Method, MethodInfo, NotificationMethod, is_mutating, with_key};
 pub use schedule::*;
+pub use tools_types::*;
 pub use types::*;
 pub use worktree::{WorktreeInfo, WorktreeOutcome, WorktreeParams};
 
@@ -44,6 +46,8 @@ pub use worktree::{WorktreeInfo, WorktreeOutcome, WorktreeParams};
 mod list_tests;
 #[cfg(test)]
 mod snapshot_events;
+#[cfg(test)]
+mod snapshot_fleet;
 #[cfg(test)]
 mod snapshot_mcp_auth;
 #[cfg(test)]

@@ -18,16 +18,18 @@ use super::mcp_auth::{
     LogoutResult,
 };
 use super::schedule::{ScheduleAddParams, ScheduleInfo, ScheduleListParams, ScheduleRef};
+use super::tools_types::{
+    PromptGetParams, PromptGetResult, PromptsParams, PromptsResult, ToolServerInfo, ToolsParams,
+};
 use super::types::{
     ApprovalRule, AttachParams, AttachResult, BudgetParams, CancelInputParams, CancelInputResult,
     CompactParams, CompactResult, CreateParams, DecideParams, DecideResult, Empty, ForkParams,
     HelloParams, HelloResult, InterruptResult, KillResult, LiveParams, LogsParams, LogsResult,
     RuleRemoveParams, RuleRemoveResult, SearchParams, SearchResult, SendParams, SendResult,
     SessionClosedParams, SessionInfo, SessionRef, SessionsChangedParams, SessionsUpdatedParams,
-    StopResult, SubscribeParams, ToolServerInfo, ToolsParams, WaitAnyParams, WaitAnyResult,
-    WaitParams, WaitResult,
+    StopResult, SubscribeParams, WaitAnyParams, WaitAnyResult, WaitParams, WaitResult,
 };
-use super::types::{PromptGetParams, PromptGetResult, PromptsParams, PromptsResult};
+use super::types::{MoveParams, MoveResult};
 
 /// A request method: its name on the wire, what it takes and what it returns.
 pub trait Method {
@@ -216,6 +218,8 @@ methods! {
     SchedulePause, SCHEDULE_PAUSE = "schedule.pause", ScheduleRef => ScheduleInfo, mutating: true;
     /// Resume a paused schedule: it fires next at its rule's next time from now.
     ScheduleResume, SCHEDULE_RESUME = "schedule.resume", ScheduleRef => ScheduleInfo, mutating: true;
+    /// Hand a session to another node of the fleet at its next step boundary (issue 16).
+    SessionMove, SESSION_MOVE = "session.move", MoveParams => MoveResult, mutating: true;
 }
 
 notifications! {

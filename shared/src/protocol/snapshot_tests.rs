@@ -64,6 +64,8 @@ fn info() -> SessionInfo {
         waiting_since: Some("2026-11-30T09:14:02.518Z".into()),
         pending_inputs: vec!["in-41".into()],
         worktree: None,
+        node: None,
+        portable: false,
     }
 }
 
@@ -219,6 +221,9 @@ fn methods() -> Vec<(&'static str, String, String)> {
         log_dropped: 0,
         store_damage: Vec::new(),
         store_damage_help: None,
+        store: None,
+        node: None,
+        lease_s: None,
         store_error: None,
     };
     let decide = DecideParams {
@@ -291,6 +296,8 @@ fn methods() -> Vec<(&'static str, String, String)> {
                     },
                 ],
                 worktree: None,
+                node: None,
+                portable: false,
             }),
             result::<method::SessionCreate>(info()),
         ),
@@ -523,6 +530,7 @@ fn methods() -> Vec<(&'static str, String, String)> {
     .into_iter()
     .chain(super::snapshot_prompts::cases())
     .chain(super::snapshot_schedule::cases())
+    .chain(super::snapshot_fleet::cases())
     .collect()
 }
 
@@ -651,6 +659,8 @@ fn every_notification_has_a_snapshot() {
             notification::<method::SessionClosed>(SessionClosedParams {
                 session_id: "s-f77573dadff7".into(),
                 name: "fix-tests".into(),
+                reason: None,
+                node: None,
             }),
         ),
         (
@@ -689,6 +699,8 @@ fn the_new_types_keep_the_json_that_was_built_by_hand() {
         serde_json::to_value(SessionClosedParams {
             session_id: "s-1".into(),
             name: "a".into(),
+            reason: None,
+            node: None,
         })
         .unwrap(),
         json!({"session_id": "s-1", "name": "a"}),
@@ -718,6 +730,8 @@ fn a_notification_is_recognised_by_its_name() {
     let n = method::SessionClosed::notification(&SessionClosedParams {
         session_id: "s-1".into(),
         name: "a".into(),
+        reason: None,
+        node: None,
     })
     .unwrap();
     assert!(method::SessionLive::params_of(&n).is_none());
@@ -763,7 +777,8 @@ fn the_mutating_methods_come_from_the_table() {
             "schedule.add",
             "schedule.remove",
             "schedule.pause",
-            "schedule.resume"
+            "schedule.resume",
+            "session.move"
         ]
     );
     assert!(is_mutating(method::SessionSend::NAME) && !is_mutating(method::SessionWait::NAME));

@@ -143,6 +143,8 @@ fn an_attach_reply_of_an_older_daemon_reads_with_nothing_queued() {
             waiting_since: None,
             pending_inputs: Vec::new(),
             worktree: None,
+            node: None,
+            portable: false,
         }).unwrap(),
         "events": [],
         "truncated": false,

@@ -85,6 +85,16 @@ pub struct DaemonStatus {
     /// The last store write that failed (a full disk, say), until one succeeds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub store_error: Option<String>,
+    /// Which store the daemon uses (issue 16): `sqlite PATH` or `postgres URL`
+    /// (never with a password). Absent from a daemon older than that.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<String>,
+    /// This daemon's node of the fleet (issue 16): present only on a fleet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// Its `[fleet] lease_s` (issue 16), with `node`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_s: Option<f64>,
 }
 
 /// `daemon.stop` result.
@@ -133,6 +143,38 @@ pub struct CreateParams {
     /// new branch `tether/NAME`, as its working directory (issue 15).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub worktree: Option<super::WorktreeParams>,
+    /// The fleet node to run the session on (issue 16); the daemon asked when
+    /// absent. A node other than the daemon's own needs a shared store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// Any node may take the session over when its owner dies, not only one
+    /// where its working directory exists (issue 16).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub portable: bool,
+}
+
+/// `session.move` params (issue 16): hand a session to another node of the
+/// fleet at its next step boundary.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MoveParams {
+    /// Name or id.
+    pub session: String,
+    /// The node to run it from now on.
+    pub node: String,
+}
+
+/// `session.move` result.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MoveResult {
+    /// The session's id.
+    pub id: String,
+    /// The node that ran it when the move was asked.
+    pub from: String,
+    /// The node it is handed to.
+    pub to: String,
+    /// True when it already runs there (nothing to hand over).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub already: bool,
 }
 
 /// An MCP server that one session gets for itself (`session.create`'s
@@ -248,6 +290,16 @@ pub struct SessionInfo {
     /// `cwd` is its `path`. Absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub worktree: Option<super::WorktreeInfo>,
+    /// The fleet node that owns (runs) the session (issue 16): present only
+    /// when the daemon stores in a shared PostgreSQL (`[store] url`); `None`
+    /// also for a session no node holds right now (its owner died and no node
+    /// took it over yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// Any node of the fleet may take the session over (`new --portable`),
+    /// not only one where its working directory exists (issue 16).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub portable: bool,
 }
 
 /// Where a session's prices come from (issue 10).
@@ -634,6 +686,13 @@ pub struct SessionClosedParams {
     pub session_id: String,
     /// The session's name.
     pub name: String,
+    /// Why, when the session did not end but moved to another node of the
+    /// fleet (issue 16): "session NAME moved to node NODE; attach again".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The node it moved to (issue 16).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
 }
 
 /// `session.kill` result.
@@ -644,143 +703,4 @@ pub struct KillResult {
     /// What was done with the session's git worktree, when it had one (issue 15).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub worktree: Option<super::WorktreeOutcome>,
-}
-
-/// `tools.list` params.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ToolsParams {
-    /// Only the servers this session (name or id) sees; all when absent.
-    #[serde(default)]
-    pub session: Option<String>,
-}
-
-/// Status of a tool server, as `tools --json` prints it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ServerStatus {
-    /// Being started.
-    Starting,
-    /// Serving.
-    Running,
-    /// Could not start or keeps crashing.
-    Failed,
-    /// Stopped on purpose.
-    Stopped,
-    /// An HTTP server that answers 401 (or `insufficient_scope`) and waits for
-    /// `tether mcp login` (see [`ToolServerInfo::login`]).
-    NeedsLogin,
-    /// A status this client does not know.
-    #[serde(other)]
-    Unknown,
-}
-
-/// One tool server, as `tools --json` prints it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ToolServerInfo {
-    /// Server name (`builtin` for the builtin tools).
-    pub name: String,
-    /// The file that declares it (`builtin` for builtins).
-    pub source: String,
-    /// Its state.
-    pub status: ServerStatus,
-    /// The tool names it offers, as the model sees them.
-    pub tools: Vec<String>,
-    /// The last error, if any.
-    pub error: Option<String>,
-    /// Tools whose model name is not simply `<server>__<tool>`: original name ->
-    /// the name in `tools` (characters replaced, cut at 64, or a suffix that
-    /// keeps it apart from another tool of the server). Absent when none.
-    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    pub renamed: std::collections::BTreeMap<String, String>,
-    /// Set while the server waits for `tether mcp login` (status `needs_login`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub login: Option<LoginNeeded>,
-}
-
-/// Why a tool server waits for a login, as `tools --json` prints it under `login`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LoginNeeded {
-    /// The command that logs in, e.g. `tether mcp login github`.
-    pub command: String,
-    /// The scope the server asked for (space-separated), when it named one; on a
-    /// step-up (`insufficient_scope`), the scope the next login must grant.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scope: Option<String>,
-    /// Why, in one line: no token yet, the refresh failed, insufficient scope...
-    pub reason: String,
-}
-
-/// `prompts.list` params (issue 14).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct PromptsParams {
-    /// Only the servers this session (name or id) sees; every running server
-    /// when absent.
-    #[serde(default)]
-    pub session: Option<String>,
-}
-
-/// One argument of a prompt.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PromptArgumentInfo {
-    /// Its name (`--arg NAME=VALUE`).
-    pub name: String,
-    /// What it is for, when the server says.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// The prompt cannot be expanded without it.
-    #[serde(default)]
-    pub required: bool,
-}
-
-/// One prompt a tool server offers.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PromptInfo {
-    /// The server's name, as in the tool config.
-    pub server: String,
-    /// The prompt's name on that server.
-    pub name: String,
-    /// A title for people, when the server gives one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// What it does, when the server says.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Its arguments, in the server's order.
-    #[serde(default)]
-    pub arguments: Vec<PromptArgumentInfo>,
-}
-
-/// `prompts.list` result.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct PromptsResult {
-    /// Every prompt, by server then in the server's order.
-    pub prompts: Vec<PromptInfo>,
-    /// Servers that offer prompts but could not list them, one line each.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub errors: Vec<String>,
-}
-
-/// `prompts.get` params (issue 14): expand one prompt for a session.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct PromptGetParams {
-    /// Name or id of the session whose servers are asked.
-    pub session: String,
-    /// The server's name.
-    pub server: String,
-    /// The prompt's name.
-    pub prompt: String,
-    /// Argument values by name.
-    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    pub arguments: std::collections::BTreeMap<String, String>,
-}
-
-/// `prompts.get` result: the prompt as one message's text.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PromptGetResult {
-    /// The messages' text, joined (each labelled with its role when the
-    /// prompt has more than the user's).
-    pub text: String,
-    /// The server's description of the expansion, when it gives one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
 }

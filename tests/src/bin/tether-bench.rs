@@ -1,12 +1,15 @@
 //! Benchmarks of the real daemon, run by hand (not in CI):
 //!
 //! ```sh
-//! cargo run --release -p tether-tests --bin tether-bench
+//! cargo run --release -p tether-tests --bin tether-bench [-- --store postgres] [--only store]
 //! ```
 //!
 //! Prints attach latency for sessions of 10,000 and 100,000 events, event
-//! throughput to one and to ten attached clients, daemon memory with 1,000 idle
-//! sessions, and restore time with 1,000+ sessions after a restart.
+//! throughput to one and to ten attached clients, the store's cost per agent
+//! step, daemon memory with 1,000 idle sessions, and restore time with 1,000+
+//! sessions after a restart. `--store postgres` runs the daemons on a private
+//! PostgreSQL server (fsync on; `tether_tests::postgres`) instead of SQLite;
+//! `--only store` runs just the throughput and per-step parts.
 // A measuring tool: it fails loudly by design.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -95,18 +98,67 @@ async fn throughput(
     (end_seq - start_seq, elapsed)
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() {
-    let model = ModelServer::start().await;
-    let mut env = TestEnv::with_model(&model, "");
+/// The time per agent step of a turn of `steps` steps, each one model call
+/// with one tool call (`list_dir`): what the store adds to a step is in it
+/// (each step stores its call, its result and the model's next reply).
+async fn per_step(env: &TestEnv, model: &ModelServer, session: &str, steps: usize) -> Duration {
+    for i in 0..steps {
+        model.push(Reply::tool_call(format!("st{i}"), "list_dir", json!({})));
+    }
+    model.push(Reply::text("done"));
+    let t0 = Instant::now();
+    env.ok(&["send", session, "steps"]).await;
+    env.wait_settled(session).await;
+    t0.elapsed() / steps as u32
+}
+
+/// A fresh test environment on the store `--store` names.
+fn env_on(store: &Option<tether_tests::postgres::PgServer>, model: &ModelServer) -> TestEnv {
+    let mut env = TestEnv::with_model(model, "");
+    if let Some(pg) = store {
+        let db = tether_tests::postgres::unique("bench_");
+        pg.psql("postgres", &format!("CREATE DATABASE {db}"))
+            .unwrap();
+        env = env.use_store(&pg.url(&db));
+    }
     env.env.push((
         "TETHER_LOG".into(),
         "warn,tether_daemon::daemon=info".into(),
     ));
+    env
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let flag = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let store = match flag("--store").as_deref() {
+        None | Some("sqlite") => None,
+        Some("postgres") => Some(tether_tests::postgres::PgServer::start_with(true).unwrap()),
+        Some(other) => panic!("--store {other}: sqlite or postgres"),
+    };
+    let only_store = flag("--only").as_deref() == Some("store");
+    let model = ModelServer::start().await;
+    let mut env = env_on(&store, &model);
     env.start_daemon().await;
     let pid = env.daemon_pid();
     println!("# tether benchmarks\n");
     println!("binary: {}", tether_tests::tether_bin().display());
+    let on = if store.is_some() {
+        "postgres (fsync on)"
+    } else {
+        "sqlite"
+    };
+    println!("store: {on}");
+    if only_store {
+        store_parts(&env, &model).await;
+        return;
+    }
 
     let mut raw = Raw::hello(&env.socket).await;
     let mut rows = Vec::new();
@@ -138,30 +190,14 @@ async fn main() {
         println!("{r}");
     }
 
-    println!(
-        "\n## Event throughput (a turn of 2,000 tool calls; all clients received turn_completed)\n"
-    );
-    println!("| attached clients | events | time | events/s per client |\n|---|---|---|---|");
-    env.ok(&["new", "-d", "-n", "tp"]).await;
-    for clients in [1usize, 10] {
-        let (events, elapsed) = throughput(&env, &model, "tp", clients).await;
-        println!(
-            "| {clients} | {events} | {} | {:.0} |",
-            ms(elapsed),
-            events as f64 / elapsed.as_secs_f64()
-        );
-    }
+    store_parts(&env, &model).await;
 
     // Idle memory and restore time on a fresh daemon, so the figures are not
     // mixed with the big sessions above.
     env.ok(&["daemon", "stop"]).await;
     env.wait_daemon_exit().await;
     let _ = pid;
-    let mut idle = TestEnv::with_model(&model, "");
-    idle.env.push((
-        "TETHER_LOG".into(),
-        "warn,tether_daemon::daemon=info".into(),
-    ));
+    let mut idle = env_on(&store, &model);
     idle.start_daemon().await;
     let pid = idle.daemon_pid();
     let mut raw = Raw::hello(&idle.socket).await;
@@ -211,4 +247,28 @@ async fn main() {
         ms(ready),
         rss_kib(idle.daemon_pid()) as f64 / 1024.0
     );
+}
+
+/// Event throughput and the cost per step: the parts that measure the store.
+async fn store_parts(env: &TestEnv, model: &ModelServer) {
+    println!(
+        "\n## Event throughput (a turn of 2,000 tool calls; all clients received turn_completed)\n"
+    );
+    println!("| attached clients | events | time | events/s per client |\n|---|---|---|---|");
+    env.ok(&["new", "-d", "-n", "tp"]).await;
+    for clients in [1usize, 10] {
+        let (events, elapsed) = throughput(env, model, "tp", clients).await;
+        println!(
+            "| {clients} | {events} | {} | {:.0} |",
+            ms(elapsed),
+            events as f64 / elapsed.as_secs_f64()
+        );
+    }
+    println!("\n## Per step (a turn of 200 steps, one tool call each)\n");
+    println!("| steps | time per step |\n|---|---|");
+    env.ok(&["new", "-d", "-n", "steps"]).await;
+    // A warm-up turn, then the measured one.
+    per_step(env, model, "steps", 20).await;
+    let step = per_step(env, model, "steps", 200).await;
+    println!("| 200 | {} |", ms(step));
 }

@@ -57,6 +57,12 @@ pub(super) async fn daemon_action(action: DaemonAction, target: &Target) -> anyh
                 println!("socket:  {}", s.socket);
                 println!("state:   {}", s.state_dir);
                 println!("config:  {}", s.config_dir);
+                if let Some(store) = &s.store {
+                    println!("store:   {store}");
+                }
+                if let Some(node) = &s.node {
+                    println!("node:    {node} (lease {}s)", s.lease_s.unwrap_or(0.0));
+                }
                 match s.awake_sessions {
                     Some(awake) => println!(
                         "sessions: {} ({awake} awake), clients: {}",

@@ -100,7 +100,12 @@ async fn follow_live<S: Stream>(
             eprintln!("the daemon stopped (`tether logs {session} --follow` again once it runs)");
             return Ok(Some(1));
         }
-        if method::SessionClosed::params_of(&n).is_some() {
+        if let Some(closed) = method::SessionClosed::params_of(&n) {
+            // Moved to another node of the fleet (issue 16): its log goes on there.
+            if let Some(reason) = closed.ok().and_then(|c| c.reason) {
+                eprintln!("{reason}");
+                return Ok(Some(1));
+            }
             eprintln!("the session was killed");
             return Ok(Some(0));
         }

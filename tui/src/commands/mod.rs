@@ -226,6 +226,7 @@ async fn client_command(command: Option<Command>, target: Target) -> anyhow::Res
         } => logs::logs(&target, name, json, follow, since).await,
         Command::Kill { name, key } => sessions::kill(&target, name, key).await,
         Command::Schedule { action } => schedule::run(&target, action).await,
+        Command::Move { name, node } => sessions::move_to(&target, name, node).await,
         Command::Fork {
             name,
             new,

@@ -139,6 +139,8 @@ pub(super) async fn new(args: NewArgs, target: &Target) -> anyhow::Result<u8> {
         max_tokens: args.max_tokens,
         max_cost_usd: args.max_cost,
         mcp_servers: Vec::new(),
+        node: args.node,
+        portable: args.portable,
         worktree: args
             .worktree
             .then_some(tether_shared::protocol::WorktreeParams { base: args.base }),
@@ -168,6 +170,21 @@ pub(super) async fn fork(
         print_json(&info)?;
     } else {
         println!("{}", info.name);
+    }
+    Ok(0)
+}
+
+/// `tether move NAME --node NODE`: prints where the session goes.
+pub(super) async fn move_to(target: &Target, name: String, node: String) -> anyhow::Result<u8> {
+    let params = tether_shared::protocol::MoveParams {
+        session: name.clone(),
+        node,
+    };
+    let (r, _) = mutate::<method::SessionMove>(target, &params, None, "`tether ls`").await?;
+    if r.already {
+        println!("{name} already runs on {}", r.to);
+    } else {
+        println!("{name}: {} -> {} (at its next step boundary)", r.from, r.to);
     }
     Ok(0)
 }

@@ -35,6 +35,9 @@ pub struct ListRow {
     /// The branch of the session's git worktree (issue 15), if it has one.
     #[serde(default, rename = "worktree", deserialize_with = "branch")]
     pub branch: Option<String>,
+    /// The fleet node running it (issue 16); absent off a fleet.
+    #[serde(default)]
+    pub node: Option<String>,
 }
 
 /// Only the `branch` of a `worktree` object.
@@ -49,7 +52,7 @@ fn branch<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::E
 /// The fields of `SessionInfo` a [`ListRow`] reads: what `tether ls` asks
 /// `session.list` for (issue 13; a daemon before it sends every field, and the
 /// rest are skipped).
-pub const LIST_FIELDS: [&str; 11] = [
+pub const LIST_FIELDS: [&str; 12] = [
     "name",
     "state",
     "model",
@@ -61,6 +64,7 @@ pub const LIST_FIELDS: [&str; 11] = [
     "context_tokens",
     "context_window",
     "worktree",
+    "node",
 ];
 
 impl From<&SessionInfo> for ListRow {
@@ -77,6 +81,7 @@ impl From<&SessionInfo> for ListRow {
             context_tokens: s.context_tokens,
             context_window: s.context_window,
             branch: s.worktree.as_ref().map(|w| w.branch.clone()),
+            node: s.node.clone(),
         }
     }
 }
@@ -106,7 +111,7 @@ pub fn list_table(list: &[ListRow]) -> String {
     if list.is_empty() {
         return "no sessions; start one with `tether new`\n".into();
     }
-    const HEAD: [&str; 9] = [
+    const HEAD: [&str; 10] = [
         "NAME",
         "STATE",
         "CTX",
@@ -114,16 +119,17 @@ pub fn list_table(list: &[ListRow]) -> String {
         "APPROVALS",
         "CLIENTS",
         "UPDATED",
+        "NODE",
         "DIR",
         "BRANCH",
     ];
-    // BRANCH (issue 15) only when a session has a worktree: the table of
-    // those who use none stays as it was.
-    let columns = if list.iter().any(|s| s.branch.is_some()) {
-        HEAD.len()
-    } else {
-        HEAD.len() - 1
-    };
+    // The node column only on a fleet (issue 16), BRANCH (issue 15) only when a
+    // session has a worktree: off those, the table is as it was.
+    let nodes = list.iter().any(|s| s.node.is_some());
+    let branches = list.iter().any(|s| s.branch.is_some());
+    let cols: Vec<usize> = (0..HEAD.len())
+        .filter(|&c| (c != 7 || nodes) && (c != 9 || branches))
+        .collect();
     // The cells that are not already text, formatted once into one buffer.
     let mut made = String::with_capacity(list.len() * 48);
     let mut spans: Vec<[(usize, usize); 5]> = Vec::with_capacity(list.len());
@@ -171,21 +177,22 @@ pub fn list_table(list: &[ListRow]) -> String {
             4 => at(2),
             5 => at(3),
             6 => at(4),
-            7 => &s.cwd,
+            7 => s.node.as_deref().unwrap_or("-"),
+            8 => &s.cwd,
             _ => s.branch.as_deref().unwrap_or("-"),
         }
     };
-    let mut widths = HEAD.map(|h| h.chars().count());
+    let mut widths: Vec<usize> = cols.iter().map(|&c| HEAD[c].chars().count()).collect();
     for i in 0..list.len() {
-        for (c, w) in widths.iter_mut().enumerate() {
-            *w = (*w).max(cell(i, c).chars().count());
+        for (k, w) in widths.iter_mut().enumerate() {
+            *w = (*w).max(cell(i, cols[k]).chars().count());
         }
     }
-    let line_len: usize = widths.iter().sum::<usize>() + 2 * (columns - 1) + 1;
+    let line_len: usize = widths.iter().sum::<usize>() + 2 * (cols.len() - 1) + 1;
     let mut out = String::with_capacity(line_len * (list.len() + 1));
     let push_line = |out: &mut String, cells: &mut dyn Iterator<Item = &str>| {
         let start = out.len();
-        for (c, (text, w)) in cells.zip(widths).enumerate() {
+        for (c, (text, &w)) in cells.zip(&widths).enumerate() {
             if c > 0 {
                 out.push_str("  ");
             }
@@ -198,9 +205,9 @@ pub fn list_table(list: &[ListRow]) -> String {
         out.truncate(start + kept);
         out.push('\n');
     };
-    push_line(&mut out, &mut HEAD.iter().copied().take(columns));
+    push_line(&mut out, &mut cols.iter().map(|&c| HEAD[c]));
     for i in 0..list.len() {
-        push_line(&mut out, &mut (0..columns).map(|c| cell(i, c)));
+        push_line(&mut out, &mut cols.iter().map(|&c| cell(i, c)));
     }
     out
 }

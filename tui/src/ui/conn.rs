@@ -175,8 +175,8 @@ pub enum FromDaemon {
     Created(Box<SessionInfo>),
     /// Creating a session failed (the daemon's message).
     CreateFailed(String),
-    /// The attached session was killed.
-    SessionClosed,
+    /// The attached session was killed, or (with why) moved to another node.
+    SessionClosed(Option<String>),
     /// Tool servers.
     Tools(Vec<ToolServerInfo>),
     /// The events asked for by [`ToDaemon::PendingCalls`].
@@ -508,9 +508,10 @@ pub async fn run(
                                     removed: c.removed,
                                 });
                             }
-                        } else if method::SessionClosed::params_of(&n).is_some() {
+                        } else if let Some(closed) = method::SessionClosed::params_of(&n) {
                             attached = None;
-                            let _ = from.send(FromDaemon::SessionClosed);
+                            let reason = closed.ok().and_then(|c| c.reason);
+                            let _ = from.send(FromDaemon::SessionClosed(reason));
                         } else if method::DaemonShutdown::params_of(&n).is_some() {
                             break None;
                         }

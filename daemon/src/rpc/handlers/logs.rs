@@ -85,7 +85,14 @@ pub(crate) async fn attach(peer: &Arc<Peer>, id: Value, p: AttachParams) -> Resu
     let ctx = &peer.ctx;
     // Each step's time, for the debug log below (what a TUI's first frame waits on).
     let t0 = Instant::now();
-    let h = ctx.registry.get(&p.session).await?;
+    let h = match ctx.registry.get(&p.session).await {
+        Ok(h) => h,
+        // Another node of the fleet runs it: its stored events, from here (issue 16).
+        Err(crate::session::SessionError::Elsewhere { .. }) => {
+            return attach_elsewhere(peer, id, p).await;
+        }
+        Err(e) => return Err(e.into()),
+    };
     let got = t0.elapsed();
     let sub = h.subscribe().await?;
     let subscribed = t0.elapsed();
@@ -136,6 +143,54 @@ pub(crate) async fn attach(peer: &Arc<Peer>, id: Value, p: AttachParams) -> Resu
     let conn = peer.clone();
     ctx.tracker()
         .spawn(async move { conn.feed(h, sub, token).await }.in_current_span());
+    Ok(())
+}
+
+/// `session.attach` of a session another node runs (issue 16): the page from
+/// the store, then its events as they are stored (`remote_feed`). Read-only in
+/// effect for what needs the agent; `send` through this node still works.
+async fn attach_elsewhere(peer: &Arc<Peer>, id: Value, p: AttachParams) -> Result<(), RpcError> {
+    let ctx = &peer.ctx;
+    let info = ctx.registry.info(&p.session)?;
+    let from = p.from_seq.unwrap_or(0);
+    let page = p.page_size.unwrap_or(DEFAULT_PAGE).min(MAX_PAGE) as usize;
+    let last_seq = info.last_seq;
+    let (events, truncated) = paging::page(ctx, &info.id, from, last_seq, page).await?;
+    let queued = ctx
+        .shared
+        .store
+        .inputs(&info.id)
+        .await
+        .map_err(errors::internal)?
+        .into_iter()
+        .map(|i| tether_shared::protocol::QueuedInput {
+            input_id: i.id,
+            text: i.text,
+            delivery: i.delivery,
+        })
+        .collect();
+    let result = AttachResult {
+        info: info.clone(),
+        events,
+        truncated,
+        last_seq,
+        partial: Default::default(),
+        queued,
+    };
+    let token = peer.done.child_token();
+    if let Some(old) = peer
+        .feeds
+        .lock()
+        .ok()
+        .and_then(|mut f| f.insert(info.id.clone(), token.clone()))
+    {
+        old.cancel();
+    }
+    let reply = serde_json::to_value(result).map_err(errors::internal)?;
+    peer.reply(id, Ok(reply)).await;
+    let conn = peer.clone();
+    ctx.tracker()
+        .spawn(async move { conn.remote_feed(info.id, last_seq, token).await }.in_current_span());
     Ok(())
 }
 

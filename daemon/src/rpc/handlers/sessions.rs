@@ -1,5 +1,6 @@
 //! Sessions as a whole: `session.create`, `session.fork`, `session.list`,
-//! `sessions.subscribe`, `session.get`, `session.kill` and `sessions.wait_any`.
+//! `sessions.subscribe`, `session.get`, `session.kill`, `session.move` and
+//! `sessions.wait_any`.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -91,6 +92,17 @@ pub(crate) async fn kill(
         s.forget_session(&id);
     }
     Ok(KillResult { id, worktree })
+}
+
+/// `session.move` (issue 16): hands the session to another node of the fleet.
+pub(crate) async fn move_to(
+    peer: &Arc<Peer>,
+    p: tether_shared::protocol::MoveParams,
+) -> Result<tether_shared::protocol::MoveResult, RpcError> {
+    let ctx = &peer.ctx;
+    let info = ctx.registry.info(&p.session)?;
+    peer.writable(&info.id, &info.name)?;
+    Ok(ctx.registry.move_to(&p.session, &p.node).await?)
 }
 
 /// `sessions.wait_any`: the session that has waited longest for a person, at
@@ -191,6 +203,8 @@ mod tests {
             waiting_since: since.map(str::to_string),
             pending_inputs: Vec::new(),
             worktree: None,
+            node: None,
+            portable: false,
         }
     }
 

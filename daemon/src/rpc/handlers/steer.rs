@@ -23,15 +23,27 @@ pub(crate) async fn send(
     p: SendParams,
     key: Option<KeyRecord>,
 ) -> Result<SendResult, RpcError> {
-    let h = peer.ctx.registry.get(&p.session).await?;
-    peer.writable(&h.id, &h.name)?;
+    let registry = &peer.ctx.registry;
+    let h = match registry.get(&p.session).await {
+        Ok(h) => Some(h),
+        // Another node of the fleet runs it: the input is stored for it (issue 16).
+        Err(crate::session::SessionError::Elsewhere { .. }) => None,
+        Err(e) => return Err(e.into()),
+    };
+    let info = registry.info(&p.session)?;
+    peer.writable(&info.id, &info.name)?;
     if matches!(p.delivery, Delivery::Unknown | Delivery::Schedule) {
         return Err(errors::bad_delivery());
     }
     if p.text.trim().is_empty() {
         return Err(errors::empty_message());
     }
-    Ok(h.send(p.text, p.delivery, key).await?)
+    match h {
+        Some(h) => Ok(h.send(p.text, p.delivery, key).await?),
+        None => Ok(registry
+            .send_elsewhere(&p.session, &p.text, p.delivery, key)
+            .await?),
+    }
 }
 
 /// `session.cancel_input`: deletes a queued input the agent has not taken;

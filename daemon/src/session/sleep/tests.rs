@@ -53,6 +53,8 @@ async fn create(registry: &Registry, dir: &std::path::Path, name: &str) {
         max_cost_usd: None,
         mcp_servers: Vec::new(),
         worktree: None,
+        node: None,
+        portable: false,
     };
     registry.create(params, None).await.unwrap();
 }

@@ -136,6 +136,10 @@ impl Store for SqliteStore {
         what_to_do(&self.path)
     }
 
+    fn describe(&self) -> String {
+        format!("sqlite {}", self.path.display())
+    }
+
     /// Folds the WAL into `tether.db` and empties it, so that after a clean stop
     /// the file holds everything by itself (a copy of it is a whole backup).
     /// Best effort: a reader still busy (the start-up check) leaves it to SQLite.

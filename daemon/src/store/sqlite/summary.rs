@@ -149,6 +149,7 @@ pub(super) fn index(c: &Connection) -> Result<Vec<IndexEntry>, SqlError> {
             turn_open: r.get(ROW_LEN + 3)?,
             queued_inputs: queued.get(&row.id).copied().unwrap_or(0),
             processes: processes.contains(&row.id),
+            pending_approvals: Vec::new(),
             row,
         });
     }

@@ -259,6 +259,8 @@ mod tests {
             waiting_since: None,
             pending_inputs: Vec::new(),
             worktree: None,
+            node: None,
+            portable: false,
         }
     }
 

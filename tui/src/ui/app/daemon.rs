@@ -244,8 +244,9 @@ impl App {
                 });
                 self.outbox.push(ToDaemon::Tools { session: info.id });
             }
-            FromDaemon::SessionClosed => {
-                self.flash = Some("the session was killed".into());
+            FromDaemon::SessionClosed(reason) => {
+                // A session that moved to another node says where (issue 16).
+                self.flash = Some(reason.unwrap_or_else(|| "the session was killed".into()));
                 self.back_to_list();
             }
             FromDaemon::PendingCalls { session, events } => {

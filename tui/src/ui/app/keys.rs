@@ -203,6 +203,8 @@ impl App {
                         worktree: form
                             .worktree
                             .then(tether_shared::protocol::WorktreeParams::default),
+                        node: None,
+                        portable: false,
                     };
                     self.outbox.push(ToDaemon::Create(p));
                     form.creating = true;

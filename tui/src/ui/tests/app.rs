@@ -229,11 +229,20 @@ fn the_tick_refreshes_what_is_not_pushed() {
 #[test]
 fn a_killed_session_goes_back_to_the_list() {
     let mut app = scene::history();
-    app.on_daemon(FromDaemon::SessionClosed);
+    app.on_daemon(FromDaemon::SessionClosed(None));
     assert_eq!(app.screen, Screen::List);
     assert!(app.session.is_none());
     assert_eq!(app.outbox, vec![ToDaemon::Detach, ToDaemon::ListSessions]);
     assert!(screen(&app, 80, 24).contains("the session was killed"));
+}
+
+#[test]
+fn a_session_that_moved_to_another_node_says_where() {
+    let mut app = scene::history();
+    let why = "session \"fix-tests\" moved to node \"b\"; attach again";
+    app.on_daemon(FromDaemon::SessionClosed(Some(why.into())));
+    assert_eq!(app.screen, Screen::List);
+    assert!(screen(&app, 80, 24).contains("moved to node \"b\"; attach again"));
 }
 
 #[test]

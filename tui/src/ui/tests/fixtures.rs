@@ -53,6 +53,8 @@ pub(super) fn info(id: &str, name: &str, state: SessionState) -> SessionInfo {
         waiting_since: None,
         pending_inputs: Vec::new(),
         worktree: None,
+        node: None,
+        portable: false,
     }
 }
 
