@@ -26,6 +26,12 @@ pub(super) async fn handle(peer: &Arc<Peer>, req: Request) -> Reply {
     if ctx.shutdown.is_cancelled() && req.method != m::DaemonStatus::NAME {
         return Err(errors::shutting_down());
     }
+    // Until the sessions are restored only `session.list` is served (from the
+    // restore's index when it can be, `handlers/sessions.rs`); the rest wait,
+    // as they did when connections were taken only after the restore.
+    if req.method != m::SessionList::NAME {
+        ctx.restored.cancelled().await;
+    }
     let Some(key) = keys::key_of(&req)? else {
         return dispatch(peer, req, None).await;
     };

@@ -8,6 +8,7 @@ mod budget;
 mod changes;
 mod compaction;
 pub mod context;
+mod early;
 mod error;
 mod fork;
 mod handle;

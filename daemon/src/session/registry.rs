@@ -9,7 +9,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use tether_shared::protocol::{
-    CreateParams, FieldMask, ForkParams, KillResult, SessionInfo, WorktreeOutcome,
+    CreateParams, ForkParams, KillResult, ListShape, SessionInfo, WorktreeOutcome,
 };
 use tether_shared::{Delivery, Event, EventKind, SessionState};
 use tokio_util::sync::CancellationToken;
@@ -32,6 +32,8 @@ pub struct Registry {
     pub(super) unrestored: RwLock<HashMap<String, String>>,
     /// Set when the daemon stops its sessions: nothing wakes any more.
     pub(super) stopping: AtomicBool,
+    /// The list from the start-up's index, while the restore runs (`early.rs`).
+    pub(super) early: super::slots::Early,
 }
 
 /// Checks a session name: 1 to 64 of `[A-Za-z0-9._-]`, not starting with `-`.
@@ -53,6 +55,7 @@ impl Registry {
             cancel,
             unrestored: RwLock::new(HashMap::new()),
             stopping: AtomicBool::new(false),
+            early: Default::default(),
         });
         registry.start_waker();
         registry
@@ -115,14 +118,11 @@ impl Registry {
         self.slots().list()
     }
 
-    /// Every session's summary, oldest first, with the fields of `mask`: a
-    /// value that writes the list from the table when it is serialised, with no
-    /// copy of it in between (issue 13).
-    pub fn list_view(&self, mask: FieldMask) -> ListView<'_> {
-        ListView {
-            registry: self,
-            mask,
-        }
+    /// Appends every session's summary, oldest first, to `out` as
+    /// `session.list`'s result in `shape`: written from the table, with no copy
+    /// of it in between (issue 13).
+    pub fn write_list(&self, shape: &ListShape, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        self.slots().write_list(shape, out)
     }
 
     /// One session's summary, by id, awake or asleep (nothing is woken); `None`
@@ -533,17 +533,5 @@ fn name_base(cwd: &str) -> String {
         "session".to_string()
     } else {
         base
-    }
-}
-
-/// The session list as [`Registry::list_view`] writes it.
-pub struct ListView<'a> {
-    registry: &'a Registry,
-    mask: FieldMask,
-}
-
-impl serde::Serialize for ListView<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.registry.slots().write_list(self.mask, serializer)
     }
 }

@@ -11,7 +11,7 @@ use std::sync::atomic::Ordering;
 
 use tether_shared::SessionState;
 use tether_shared::protocol::{CostBasis, SessionInfo};
-use tracing::{Instrument, info, warn};
+use tracing::{Instrument, debug, info, warn};
 
 use super::error::SessionError;
 use super::handle::Redelivery;
@@ -82,14 +82,26 @@ impl Registry {
     /// Restores every stored session from the store's index (issue 13): those
     /// with work (a turn to recover, queued inputs, a pending approval, leftover
     /// processes) get their actor now; the others are asleep until first used,
-    /// all put in the table under one lock. Returns how many sessions there are.
+    /// all put in the table under one lock. When none has work, the summaries
+    /// are the start-up's list too (`early.rs`), from the moment they are made
+    /// until [`Registry::end_early`].
+    /// Returns how many sessions there are.
     pub async fn restore(&self) -> anyhow::Result<usize> {
-        let entries = self.shared.store.index().await?;
+        let t0 = std::time::Instant::now();
+        let entries = match self.shared.store.index().await {
+            Ok(entries) => entries,
+            Err(e) => {
+                self.early.gone();
+                return Err(e.into());
+            }
+        };
         let n = entries.len();
         let (config, _) = self.shared.config.load();
         // Sessions share a few models: each one's price source is looked up once.
         let mut bases: HashMap<String, CostBasis> = HashMap::new();
         let mut with_work = Vec::new();
+        // Each summary made in its place (no vector of them in between: at
+        // 100,000 sessions each copy is tens of MB of fresh pages).
         let mut asleep = Vec::with_capacity(n);
         for entry in entries {
             if has_work(&entry) {
@@ -104,9 +116,22 @@ impl Registry {
                     b
                 }
             };
-            asleep.push(asleep_info(entry, basis));
+            asleep.push(Arc::new(asleep_info(entry, basis)));
         }
-        self.slots().insert_asleep(asleep);
+        let asleep = Arc::new(asleep);
+        debug!(
+            sessions = n,
+            with_work = with_work.len(),
+            index_ms = t0.elapsed().as_millis() as u64,
+            "start-up index read"
+        );
+        if with_work.is_empty() {
+            self.early.ready(asleep.clone());
+        } else {
+            self.early.gone();
+        }
+        self.slots().insert_asleep(&asleep);
+        drop(asleep);
         for entry in with_work {
             let (id, name) = (entry.row.id.clone(), entry.row.name.clone());
             match self.spawn_stored(entry.row, (0, 0)).await {
