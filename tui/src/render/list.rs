@@ -143,7 +143,7 @@ pub fn list_table(list: &[ListRow]) -> String {
             },
         );
         let state = span(&mut made, &|m| {
-            let _ = write!(m, "{}", s.state);
+            m.push_str(s.state.as_str());
         });
         // Questions and sampling requests of tool servers wait like calls (issue 14).
         let approvals = span(&mut made, &|m| {
@@ -175,32 +175,49 @@ pub fn list_table(list: &[ListRow]) -> String {
             _ => s.branch.as_deref().unwrap_or("-"),
         }
     };
+    // Each cell's width counted once, kept for its padding.
     let mut widths = HEAD.map(|h| h.chars().count());
+    let mut counts: Vec<[usize; 9]> = Vec::with_capacity(list.len());
     for i in 0..list.len() {
-        for (c, w) in widths.iter_mut().enumerate() {
-            *w = (*w).max(cell(i, c).chars().count());
+        let mut row = [0; 9];
+        for (c, w) in widths.iter_mut().enumerate().take(columns) {
+            row[c] = cell(i, c).chars().count();
+            *w = (*w).max(row[c]);
         }
+        counts.push(row);
     }
     let line_len: usize = widths.iter().sum::<usize>() + 2 * (columns - 1) + 1;
     let mut out = String::with_capacity(line_len * (list.len() + 1));
-    let push_line = |out: &mut String, cells: &mut dyn Iterator<Item = &str>| {
+    const SPACES: &str = "                                                                ";
+    let pad = |out: &mut String, mut n: usize| {
+        while n > 0 {
+            let k = n.min(SPACES.len());
+            out.push_str(&SPACES[..k]);
+            n -= k;
+        }
+    };
+    // The last column is not padded: the line's trailing whitespace goes anyway.
+    let push_line = |out: &mut String, cells: &mut dyn Iterator<Item = (&str, usize)>| {
         let start = out.len();
-        for (c, (text, w)) in cells.zip(widths).enumerate() {
+        for (c, (text, n)) in cells.enumerate() {
             if c > 0 {
                 out.push_str("  ");
             }
             out.push_str(text);
-            for _ in text.chars().count()..w {
-                out.push(' ');
+            if c + 1 < columns {
+                pad(out, widths[c].saturating_sub(n));
             }
         }
         let kept = out[start..].trim_end().len();
         out.truncate(start + kept);
         out.push('\n');
     };
-    push_line(&mut out, &mut HEAD.iter().copied().take(columns));
-    for i in 0..list.len() {
-        push_line(&mut out, &mut (0..columns).map(|c| cell(i, c)));
+    push_line(
+        &mut out,
+        &mut HEAD.iter().map(|h| (*h, h.chars().count())).take(columns),
+    );
+    for (i, row) in counts.iter().enumerate() {
+        push_line(&mut out, &mut (0..columns).map(|c| (cell(i, c), row[c])));
     }
     out
 }
