@@ -574,6 +574,8 @@ fn table(rows: &[Vec<String>]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use tether_shared::protocol::{ListItem, ListParams, ListShape};
+
     use super::*;
 
     fn info(name: &str, usage: Usage, cost_usd: f64, cost_basis: CostBasis) -> SessionInfo {
@@ -688,6 +690,29 @@ mod tests {
         let lean: Vec<ListRow> = serde_json::from_str(&json).unwrap();
         assert_eq!(list_table(&lean), ls_table_before(&list));
         assert!(list_table(&lean).contains("ünïcødé-名前"));
+        // And from rows, as `tether ls` asks for the list now (issue 13), with
+        // and without a worktree's branch.
+        let shape = ListShape::new(&ListParams {
+            fields: Some(LIST_FIELDS.map(String::from).to_vec()),
+            rows: true,
+        });
+        let from_rows = |list: &[SessionInfo]| {
+            let items: Vec<ListItem> = list.iter().map(|s| ListItem(s, &shape)).collect();
+            let json = serde_json::to_string(&items).unwrap();
+            assert!(json.starts_with("[[\""), "{json}");
+            let lean: Vec<ListRow> = serde_json::from_str(&json).unwrap();
+            list_table(&lean)
+        };
+        assert_eq!(from_rows(&list), ls_table_before(&list));
+        list[1].worktree = Some(
+            serde_json::from_value(serde_json::json!({
+                "path": "/r/.tether/worktrees/w", "branch": "tether/w", "repo": "/r",
+                "base_commit": "0123abcd"
+            }))
+            .unwrap(),
+        );
+        assert!(from_rows(&list).contains("tether/w"));
+        assert_eq!(from_rows(&list), sessions(&list));
     }
 
     #[test]

@@ -56,6 +56,10 @@ pub struct DaemonContext {
     pub schedules: std::sync::OnceLock<Arc<crate::schedule::Scheduler>>,
     /// The last attach pages read, for attaching again (`rpc/page_cache.rs`).
     pub(crate) pages: crate::rpc::page_cache::PageCache,
+    /// Fires once the sessions are restored and the schedules set (issue 13:
+    /// connections are taken from the start; until then every request but
+    /// `session.list` waits for it, see `rpc/dispatch.rs`).
+    pub restored: CancellationToken,
     started: Instant,
     conn_tracker: TaskTracker,
 }
@@ -79,6 +83,7 @@ impl DaemonContext {
             list_cache: ListCache::default(),
             schedules: std::sync::OnceLock::new(),
             pages: Default::default(),
+            restored: CancellationToken::new(),
             started: Instant::now(),
             conn_tracker: TaskTracker::new(),
         }

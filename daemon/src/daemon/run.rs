@@ -107,6 +107,15 @@ pub async fn run(options: DaemonOptions, shutdown: CancellationToken) -> anyhow:
         shared,
         shutdown.clone(),
     ));
+    // Connections are taken from the start (issue 13): a `session.list` is
+    // answered from the restore's index as soon as it is read, and every other
+    // request waits until the sessions are restored (`restored`).
+    let accept_stop = CancellationToken::new();
+    let accept = tokio::spawn(server::accept_loop(
+        listener,
+        daemon.clone(),
+        accept_stop.clone(),
+    ));
     let t0 = Instant::now();
     // A store too damaged to list its sessions still gets a daemon that says so
     // (`daemon status`, every read), rather than one that will not start.
@@ -144,6 +153,8 @@ pub async fn run(options: DaemonOptions, shutdown: CancellationToken) -> anyhow:
         )
         .await,
     );
+    daemon.registry.end_early();
+    daemon.restored.cancel();
 
     let prune_stop = CancellationToken::new();
     let prune = tokio::spawn(crate::rpc::keys::prune_loop(
@@ -151,12 +162,6 @@ pub async fn run(options: DaemonOptions, shutdown: CancellationToken) -> anyhow:
         prune_stop.clone(),
     ));
 
-    let accept_stop = CancellationToken::new();
-    let accept = tokio::spawn(server::accept_loop(
-        listener,
-        daemon.clone(),
-        accept_stop.clone(),
-    ));
     shutdown.cancelled().await;
 
     info!("shutting down");

@@ -16,6 +16,13 @@ use crate::store::KeyRecord;
 /// Handles one request after the handshake.
 pub(super) async fn handle(peer: &Arc<Peer>, req: Request) -> Reply {
     let ctx = &peer.ctx;
+    // Until the sessions are restored only `session.list` is served (from the
+    // restore's index when it can be, `handlers/sessions.rs`); the rest wait,
+    // as they did when connections were taken only after the restore. Before
+    // the shutdown gate: a stop that came meanwhile is seen.
+    if req.method != m::SessionList::NAME {
+        ctx.restored.cancelled().await;
+    }
     if ctx.shutdown.is_cancelled() && req.method != m::DaemonStatus::NAME {
         return Err(errors::shutting_down());
     }

@@ -7,7 +7,6 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
-use serde::Serialize;
 use serde_json::Value;
 use tether_shared::protocol::{NotificationMethod, Response, RpcError};
 use tokio_util::sync::CancellationToken;
@@ -69,24 +68,23 @@ impl Peer {
         let _ = self.out.send(bytes).await;
     }
 
-    /// Answers request `id` with `result`, serialised straight into the
-    /// line (for large results: no JSON tree in between). The line is what
-    /// [`Peer::reply`] sends for the same result, in the struct's field order.
-    pub(super) async fn reply_with(&self, id: Value, result: &impl Serialize) {
-        #[derive(Serialize)]
-        struct Typed<'a, T> {
-            jsonrpc: &'static str,
-            id: &'a Value,
-            result: &'a T,
-        }
-        let msg = Typed {
-            jsonrpc: "2.0",
-            id: &id,
-            result,
-        };
-        match line(&msg) {
-            Ok(bytes) => {
-                let _ = self.out.send(bytes).await;
+    /// Answers request `id` with the result `write` appends to the line (the
+    /// largest results, `session.list`'s: written in parts at once, no JSON
+    /// tree). The line is what [`Peer::reply`] sends for the same result.
+    pub(super) async fn reply_json(
+        &self,
+        id: Value,
+        write: impl FnOnce(&mut Vec<u8>) -> serde_json::Result<()>,
+    ) {
+        let mut line = b"{\"jsonrpc\":\"2.0\",\"id\":".to_vec();
+        let written = serde_json::to_writer(&mut line, &id).and_then(|()| {
+            line.extend_from_slice(b",\"result\":");
+            write(&mut line)
+        });
+        match written {
+            Ok(()) => {
+                line.extend_from_slice(b"}\n");
+                let _ = self.out.send(line).await;
             }
             Err(e) => {
                 warn!(error = %e, "could not encode a reply; answering with an error");

@@ -25,12 +25,10 @@ fn context(dir: &std::path::Path) -> Arc<DaemonContext> {
         log: None,
     };
     let registry = Registry::new(shared.clone(), CancellationToken::new());
-    Arc::new(DaemonContext::new(
-        options,
-        registry,
-        shared,
-        CancellationToken::new(),
-    ))
+    let ctx = DaemonContext::new(options, registry, shared, CancellationToken::new());
+    // Nothing to restore.
+    ctx.restored.cancel();
+    Arc::new(ctx)
 }
 
 struct Pipe {

@@ -316,8 +316,11 @@ impl Registry {
                     Ok(Some(entry)) if !fleet.holds(&id) => {
                         if let Some(Found::Asleep(_)) = self.slots().lookup(&id) {
                             let info = asleep_info_of(&entry, &config);
-                            self.slots()
-                                .insert(&id, &entry.row.name, Slot::Asleep(Box::new(info)));
+                            self.slots().insert(
+                                &id,
+                                &entry.row.name,
+                                Slot::Asleep(std::sync::Arc::new(info)),
+                            );
                             self.shared.list_changed(&id);
                         }
                     }
@@ -456,8 +459,11 @@ impl Registry {
             .map_err(SessionError::InputNotStored)?;
         if let Some(Found::Asleep(mut shown)) = self.slots().lookup(&info.id) {
             shown.queued_inputs += 1;
-            self.slots()
-                .insert(&info.id, &info.name, Slot::Asleep(shown));
+            self.slots().insert(
+                &info.id,
+                &info.name,
+                Slot::Asleep(std::sync::Arc::new(*shown)),
+            );
             self.shared.list_changed(&info.id);
         }
         info!(session = %info.name, input = input_id, node = ?info.node, "input stored for another node");
@@ -516,7 +522,7 @@ impl Registry {
             self.slots().insert(
                 &id,
                 &name,
-                Slot::Asleep(Box::new(asleep_info_of(entry, &config))),
+                Slot::Asleep(std::sync::Arc::new(asleep_info_of(entry, &config))),
             );
             self.shared.list_changed(&id);
             return;
@@ -607,15 +613,21 @@ impl Registry {
                 Some(Found::Asleep(old)) => {
                     let new = asleep_info_of(entry, &config);
                     if *old != new {
-                        self.slots()
-                            .insert(id, &entry.row.name, Slot::Asleep(Box::new(new)));
+                        self.slots().insert(
+                            id,
+                            &entry.row.name,
+                            Slot::Asleep(std::sync::Arc::new(new)),
+                        );
                         self.shared.list_changed(id);
                     }
                 }
                 _ => {
                     let new = asleep_info_of(entry, &config);
-                    self.slots()
-                        .insert(id, &entry.row.name, Slot::Asleep(Box::new(new)));
+                    self.slots().insert(
+                        id,
+                        &entry.row.name,
+                        Slot::Asleep(std::sync::Arc::new(new)),
+                    );
                     self.shared.list_changed(id);
                 }
             }

@@ -9,6 +9,7 @@ mod budget;
 mod changes;
 mod compaction;
 pub mod context;
+mod early;
 mod error;
 mod fleet;
 mod fork;

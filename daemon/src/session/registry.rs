@@ -9,7 +9,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use tether_shared::protocol::{
-    CreateParams, FieldMask, ForkParams, KillResult, SessionInfo, WorktreeOutcome,
+    CreateParams, ForkParams, KillResult, ListShape, SessionInfo, WorktreeOutcome,
 };
 use tether_shared::{Delivery, Event, EventKind, SessionState};
 use tokio_util::sync::CancellationToken;
@@ -32,6 +32,8 @@ pub struct Registry {
     pub(super) unrestored: RwLock<HashMap<String, String>>,
     /// Set when the daemon stops its sessions: nothing wakes any more.
     pub(super) stopping: AtomicBool,
+    /// The list from the start-up's index, while the restore runs (`early.rs`).
+    pub(super) early: super::slots::Early,
 }
 
 /// Checks a session name: 1 to 64 of `[A-Za-z0-9._-]`, not starting with `-`.
@@ -53,6 +55,7 @@ impl Registry {
             cancel,
             unrestored: RwLock::new(HashMap::new()),
             stopping: AtomicBool::new(false),
+            early: Default::default(),
         });
         registry.start_waker();
         registry
@@ -123,14 +126,17 @@ impl Registry {
         list.into_iter().map(|i| self.placed(i)).collect()
     }
 
-    /// Every session's summary, oldest first, with the fields of `mask`: a
-    /// value that writes the list from the table when it is serialised, with no
-    /// copy of it in between (issue 13).
-    pub fn list_view(&self, mask: FieldMask) -> ListView<'_> {
-        ListView {
-            registry: self,
-            mask,
+    /// Appends every session's summary, oldest first, to `out` as
+    /// `session.list`'s result in `shape`: written from the table, with no copy
+    /// of it in between (issue 13).
+    pub fn write_list(&self, shape: &ListShape, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        if !self.shared.fleet.active() {
+            return self.slots().write_list(shape, out);
         }
+        // On a fleet each summary gets its node from the leases (issue 16):
+        // copied, as a fleet's list is not issue 13's 100,000 sessions.
+        let list = self.list();
+        super::slots::write_sorted(list.iter(), list.len(), shape, out)
     }
 
     /// One session's summary, by id, awake or asleep (nothing is woken); `None`
@@ -331,8 +337,11 @@ impl Registry {
                     pending_approvals: Vec::new(),
                 };
                 let info = super::asleep::asleep_info_of(&entry, &config);
-                self.slots()
-                    .insert(&row.id, &row.name, Slot::Asleep(Box::new(info.clone())));
+                self.slots().insert(
+                    &row.id,
+                    &row.name,
+                    Slot::Asleep(std::sync::Arc::new(info.clone())),
+                );
                 drop(_one_at_a_time);
                 info!(session = %name, node = %node, "session created for another node");
                 self.shared.list_changed(&row.id);
@@ -603,28 +612,5 @@ fn name_base(cwd: &str) -> String {
         "session".to_string()
     } else {
         base
-    }
-}
-
-/// The session list as [`Registry::list_view`] writes it.
-pub struct ListView<'a> {
-    registry: &'a Registry,
-    mask: FieldMask,
-}
-
-impl serde::Serialize for ListView<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        if !self.registry.shared.fleet.active() {
-            return self.registry.slots().write_list(self.mask, serializer);
-        }
-        // On a fleet each summary gets its node from the leases (issue 16):
-        // copied, as a fleet's list is not issue 13's 100,000 sessions.
-        use serde::ser::SerializeSeq;
-        let list = self.registry.list();
-        let mut seq = serializer.serialize_seq(Some(list.len()))?;
-        for info in &list {
-            seq.serialize_element(&tether_shared::protocol::PartialInfo(info, self.mask))?;
-        }
-        seq.end()
     }
 }

@@ -9,10 +9,10 @@
 //! handed back here ([`Redeliver`]) and served by the next one.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
-use tether_shared::protocol::{FieldMask, PartialInfo, SessionInfo};
-use tokio::sync::mpsc;
+use tether_shared::protocol::{ListItem, ListShape, SessionInfo};
+use tokio::sync::{mpsc, watch};
 
 use super::handle::{Redelivery, SessionHandle};
 
@@ -20,9 +20,11 @@ use super::handle::{Redelivery, SessionHandle};
 pub(super) enum Slot {
     /// It has an actor.
     Awake(SessionHandle),
-    /// It has none; this is what lists show of it (boxed: most slots are asleep,
-    /// and the awake ones should not pay for the summary's size).
-    Asleep(Box<SessionInfo>),
+    /// It has none; this is what lists show of it (behind a pointer: most slots
+    /// are asleep, and the awake ones should not pay for the summary's size;
+    /// shared, so the start-up's list can be written from the summaries while
+    /// they go into the table, `wake.rs`).
+    Asleep(Arc<SessionInfo>),
 }
 
 /// What a lookup found.
@@ -91,7 +93,7 @@ impl Slots {
         })?;
         Some(match slot {
             Slot::Awake(h) => Found::Awake(h.clone()),
-            Slot::Asleep(info) => Found::Asleep(info.clone()),
+            Slot::Asleep(info) => Found::Asleep(Box::new((**info).clone())),
         })
     }
 
@@ -109,14 +111,13 @@ impl Slots {
 
     /// Adds sessions that sleep from the start (the restore's), under one lock,
     /// the table grown once for all of them.
-    pub(super) fn insert_asleep(&self, infos: Vec<SessionInfo>) {
+    pub(super) fn insert_asleep(&self, infos: &[Arc<SessionInfo>]) {
         let mut t = self.write();
         t.by_id.reserve(infos.len());
         t.names.reserve(infos.len());
         for info in infos {
             t.names.insert(info.name.clone(), info.id.clone());
-            t.by_id
-                .insert(info.id.clone(), Slot::Asleep(Box::new(info)));
+            t.by_id.insert(info.id.clone(), Slot::Asleep(info.clone()));
         }
     }
 
@@ -144,7 +145,7 @@ impl Slots {
         if !matches!(slot, Slot::Awake(h) if h.epoch() == epoch) {
             return false;
         }
-        *slot = Slot::Asleep(Box::new(info));
+        *slot = Slot::Asleep(Arc::new(info));
         true
     }
 
@@ -163,16 +164,16 @@ impl Slots {
         v
     }
 
-    /// Writes every session's summary, oldest first, as a JSON array with the
-    /// fields of `mask`, straight from the table: the asleep sessions' summaries
-    /// are not copied (issue 13: `session.list` of 100,000 sessions). The table
-    /// is read-locked while it is written; an awake session's summary is a copy.
-    pub(super) fn write_list<S: serde::Serializer>(
+    /// Appends every session's summary, oldest first, to `out` as
+    /// `session.list`'s JSON array in `shape`, straight from the table: the
+    /// asleep sessions' summaries are not copied (issue 13: `session.list` of
+    /// 100,000 sessions). The table is read-locked while it is written; an
+    /// awake session's summary is a copy.
+    pub(super) fn write_list(
         &self,
-        mask: FieldMask,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeSeq;
+        shape: &ListShape,
+        out: &mut Vec<u8>,
+    ) -> serde_json::Result<()> {
         let t = self.read();
         let awake: Vec<SessionInfo> = t
             .by_id
@@ -182,30 +183,11 @@ impl Slots {
                 Slot::Asleep(_) => None,
             })
             .collect();
-        // Sorted with the first bytes of each `created_at` beside it, so most
-        // comparisons read no string (issue 13: 100,000 summaries); equal
-        // prefixes fall back to the whole order.
-        let mut all: Vec<([u8; 24], &SessionInfo)> = Vec::with_capacity(t.by_id.len());
-        let keyed = |info: &SessionInfo| -> [u8; 24] {
-            let mut k = [0u8; 24];
-            let b = info.created_at.as_bytes();
-            let n = b.len().min(24);
-            k[..n].copy_from_slice(&b[..n]);
-            k
-        };
-        all.extend(t.by_id.values().filter_map(|s| match s {
-            Slot::Asleep(info) => Some((keyed(info), &**info)),
+        let asleep = t.by_id.values().filter_map(|s| match s {
+            Slot::Asleep(info) => Some(&**info),
             Slot::Awake(_) => None,
-        }));
-        all.extend(awake.iter().map(|info| (keyed(info), info)));
-        // Names are unique, so no two compare equal: the faster unstable sort
-        // gives the same order.
-        all.sort_unstable_by(|(ka, a), (kb, b)| ka.cmp(kb).then_with(|| oldest_first(a, b)));
-        let mut seq = serializer.serialize_seq(Some(all.len()))?;
-        for (_, info) in all {
-            seq.serialize_element(&PartialInfo(info, mask))?;
-        }
-        seq.end()
+        });
+        write_sorted(asleep.chain(awake.iter()), t.by_id.len(), shape, out)
     }
 
     /// How many sessions there are, and how many of them are awake.
@@ -230,6 +212,112 @@ impl Slots {
             })
             .collect()
     }
+}
+
+/// Where the start-up's list stands (`early.rs`).
+#[derive(Clone)]
+pub(super) enum EarlyState {
+    /// The index is being read.
+    Reading,
+    /// Read: every stored session, all asleep.
+    Ready(Arc<Vec<Arc<SessionInfo>>>),
+    /// Not from the index (a session has work, the index did not read, or the
+    /// restore is over): from the table once the sessions are restored.
+    Gone,
+}
+
+/// The start-up's list, for the requests that come during the restore.
+pub(super) struct Early(watch::Sender<EarlyState>);
+
+impl Default for Early {
+    fn default() -> Self {
+        Early(watch::channel(EarlyState::Reading).0)
+    }
+}
+
+impl Early {
+    /// The index is read, and every session sleeps: these are all of them.
+    pub(super) fn ready(&self, infos: Arc<Vec<Arc<SessionInfo>>>) {
+        self.0.send_replace(EarlyState::Ready(infos));
+    }
+
+    /// Waits for what the start-up's list is to be.
+    pub(super) fn subscribe(&self) -> watch::Receiver<EarlyState> {
+        self.0.subscribe()
+    }
+
+    /// No list from the index (any more).
+    pub(super) fn gone(&self) {
+        self.0.send_replace(EarlyState::Gone);
+    }
+}
+
+/// From how many sessions a list is encoded in two halves at once.
+const HALVES_FROM: usize = 5_000;
+
+/// Appends `infos` (about `n` of them), oldest first, to `out` as
+/// `session.list`'s JSON array in `shape`. Sorted with the first 24 bytes of
+/// each `created_at` beside it as three integers, so most comparisons read no
+/// string (issue 13: 100,000 summaries); equal prefixes fall back to the whole
+/// order. A long list is encoded in two halves at once, the second on a thread
+/// of its own (the bytes are those of one serialiser: `[`, the items between
+/// commas, `]`).
+pub(super) fn write_sorted<'a>(
+    infos: impl Iterator<Item = &'a SessionInfo>,
+    n: usize,
+    shape: &ListShape,
+    out: &mut Vec<u8>,
+) -> serde_json::Result<()> {
+    let keyed = |info: &'a SessionInfo| -> ([u64; 3], &'a SessionInfo) {
+        let mut k = [0u8; 24];
+        let b = info.created_at.as_bytes();
+        let n = b.len().min(24);
+        k[..n].copy_from_slice(&b[..n]);
+        // Big-endian: the integers compare as the bytes do.
+        let word = |i: usize| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&k[i * 8..i * 8 + 8]);
+            u64::from_be_bytes(w)
+        };
+        ([word(0), word(1), word(2)], info)
+    };
+    let mut all: Vec<([u64; 3], &SessionInfo)> = Vec::with_capacity(n);
+    all.extend(infos.map(keyed));
+    // Names are unique, so no two compare equal: the faster unstable sort
+    // gives the same order.
+    all.sort_unstable_by(|(ka, a), (kb, b)| ka.cmp(kb).then_with(|| oldest_first(a, b)));
+    let encode = |part: &[([u64; 3], &SessionInfo)], buf: &mut Vec<u8>| {
+        for (i, (_, info)) in part.iter().enumerate() {
+            if i > 0 {
+                buf.push(b',');
+            }
+            serde_json::to_writer(&mut *buf, &ListItem(info, shape))?;
+        }
+        Ok::<(), serde_json::Error>(())
+    };
+    out.push(b'[');
+    if all.len() < HALVES_FROM {
+        encode(&all, out)?;
+    } else {
+        let (first, second) = all.split_at(all.len() / 2);
+        let second = std::thread::scope(|scope| {
+            let other = scope.spawn(|| {
+                let mut buf = Vec::new();
+                encode(second, &mut buf).map(|()| buf)
+            });
+            let here = encode(first, out);
+            let there = other.join().unwrap_or_else(|_| {
+                Err(serde::ser::Error::custom(
+                    "the list's encoding thread panicked",
+                ))
+            });
+            here.and(there)
+        })?;
+        out.push(b',');
+        out.extend_from_slice(&second);
+    }
+    out.push(b']');
+    Ok(())
 }
 
 /// The list's order: by creation, then by name.

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use tether_shared::protocol::CostBasis;
-use tracing::{Instrument, info, warn};
+use tracing::{Instrument, debug, info, warn};
 
 use super::asleep::{asleep_info, has_work};
 use super::error::SessionError;
@@ -29,9 +29,24 @@ impl Registry {
     /// Restores every stored session from the store's index (issue 13): those
     /// with work (a turn to recover, queued inputs, a pending approval, leftover
     /// processes) get their actor now; the others are asleep until first used,
-    /// all put in the table under one lock. Returns how many sessions there are.
+    /// all put in the table under one lock. When none has work, the summaries
+    /// are the start-up's list too (`early.rs`), from the moment they are made
+    /// until [`Registry::end_early`].
+    /// Returns how many sessions there are.
     pub async fn restore(&self) -> anyhow::Result<usize> {
-        let entries = self.shared.store.index().await?;
+        let t0 = std::time::Instant::now();
+        if self.shared.fleet.active() {
+            // A fleet's list shows each session's node, from its leases: no
+            // start-up list before they are read and the summaries placed.
+            self.early.gone();
+        }
+        let entries = match self.shared.store.index().await {
+            Ok(entries) => entries,
+            Err(e) => {
+                self.early.gone();
+                return Err(e.into());
+            }
+        };
         let n = entries.len();
         let (config, _) = self.shared.config.load();
         let fleet = self.shared.fleet.clone();
@@ -44,6 +59,8 @@ impl Registry {
         // Sessions share a few models: each one's price source is looked up once.
         let mut bases: HashMap<String, CostBasis> = HashMap::new();
         let mut with_work = Vec::new();
+        // Each summary made in its place (no vector of them in between: at
+        // 100,000 sessions each copy is tens of MB of fresh pages).
         let mut asleep = Vec::with_capacity(n);
         for entry in entries {
             let mut held = true;
@@ -56,7 +73,12 @@ impl Registry {
                     l.expired
                         || (l.owner.is_none() && l.target.as_ref().is_none_or(|t| *t == fleet.node))
                 });
-                let take = ours || (free && has_work(&entry));
+                // A free session that may run here (its directory exists, or
+                // it is portable) is taken now too, as the heartbeat would take
+                // it a moment later: the first list already shows its node.
+                let runs_here =
+                    lease.is_some_and(|l| l.portable) || Path::new(&entry.row.cwd).is_dir();
+                let take = ours || (free && runs_here);
                 held = take && self.acquire(&entry.row.id, &entry.row.name).await.is_ok();
             }
             if held && has_work(&entry) {
@@ -71,9 +93,22 @@ impl Registry {
                     b
                 }
             };
-            asleep.push(asleep_info(entry, basis));
+            asleep.push(Arc::new(asleep_info(entry, basis)));
         }
-        self.slots().insert_asleep(asleep);
+        let asleep = Arc::new(asleep);
+        debug!(
+            sessions = n,
+            with_work = with_work.len(),
+            index_ms = t0.elapsed().as_millis() as u64,
+            "start-up index read"
+        );
+        if with_work.is_empty() && !fleet.active() {
+            self.early.ready(asleep.clone());
+        } else {
+            self.early.gone();
+        }
+        self.slots().insert_asleep(&asleep);
+        drop(asleep);
         for entry in with_work {
             let (id, name) = (entry.row.id.clone(), entry.row.name.clone());
             match self.spawn_stored(entry.row, (0, 0)).await {

@@ -97,3 +97,82 @@ fn a_change_round_trips_and_reads_with_members_missing() {
     assert!(only_removed.sessions.is_empty());
     assert_eq!(only_removed.removed, ["s-2"]);
 }
+
+#[test]
+fn a_list_of_rows_is_asked_for_with_fields_and_has_a_snapshot() {
+    let p = ListParams {
+        fields: Some(vec![
+            "name".into(),
+            "state".into(),
+            "nonsense".into(),
+            "worktree".into(),
+        ]),
+        rows: true,
+    };
+    let req = method::SessionList::request(3, &p).unwrap();
+    insta::assert_snapshot!("session_list_rows__params", pretty(&req));
+    assert_eq!(method::SessionList::params(req.params.clone()).unwrap(), p);
+    // Without `rows` (every client before it), nothing of it is sent.
+    let objects = ListParams {
+        fields: Some(vec!["name".into()]),
+        rows: false,
+    };
+    assert_eq!(
+        serde_json::to_value(&objects).unwrap(),
+        json!({"fields": ["name"]})
+    );
+    for v in [json!({"rows": "yes"}), json!({"rows": 1}), json!({})] {
+        assert!(!method::SessionList::params(v).unwrap().rows);
+    }
+}
+
+#[test]
+fn a_row_has_the_named_fields_in_the_order_named_and_null_for_unknown_names() {
+    let mut s = info("s-1", "a\"b");
+    s.pending_approvals = vec!["c1".into()];
+    let names = [
+        "worktree",
+        "state",
+        "nonsense",
+        "name",
+        "pending_approvals",
+        "instructions",
+    ];
+    let p = ListParams {
+        fields: Some(names.map(String::from).to_vec()),
+        rows: true,
+    };
+    let shape = ListShape::new(&p);
+    assert_eq!(
+        serde_json::to_value(ListItem(&s, &shape)).unwrap(),
+        json!([null, "running", null, "a\"b", ["c1"], null])
+    );
+    // Each value is the object form's, field by field.
+    let object = serde_json::to_value(&s).unwrap();
+    for (i, n) in names.iter().enumerate() {
+        let row = serde_json::to_value(ListItem(&s, &shape)).unwrap();
+        assert_eq!(
+            row[i],
+            object.get(*n).cloned().unwrap_or(Value::Null),
+            "{n}"
+        );
+    }
+    // Without `rows`, or without `fields`, objects as before.
+    for p in [
+        ListParams {
+            fields: Some(names.map(String::from).to_vec()),
+            rows: false,
+        },
+        ListParams {
+            fields: None,
+            rows: true,
+        },
+    ] {
+        let shape = ListShape::new(&p);
+        let mask = FieldMask::new(p.fields.as_deref());
+        assert_eq!(
+            serde_json::to_string(&ListItem(&s, &shape)).unwrap(),
+            serde_json::to_string(&PartialInfo(&s, mask)).unwrap()
+        );
+    }
+}

@@ -18,6 +18,12 @@ pub struct ListParams {
     /// left out. Unknown names are ignored. Absent: every field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fields: Option<Vec<String>>,
+    /// With `fields`: each session as an array of those fields' values, in the
+    /// order named (`null` for a name not known), instead of an object (issue
+    /// 13: the names are not repeated for each of 100,000 sessions). A daemon
+    /// before this sends objects; without `fields` it is ignored.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rows: bool,
 }
 
 impl<'de> Deserialize<'de> for ListParams {
@@ -29,7 +35,81 @@ impl<'de> Deserialize<'de> for ListParams {
                 .map(|s| s.as_str().map(str::to_string))
                 .collect::<Option<Vec<_>>>()
         });
-        Ok(ListParams { fields })
+        let rows = v
+            .get("rows")
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false);
+        Ok(ListParams { fields, rows })
+    }
+}
+
+/// How `session.list` writes each session: an object with the fields of a
+/// mask, or (`rows`) an array of the named fields' values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListShape {
+    /// Objects with these fields.
+    Objects(FieldMask),
+    /// Arrays: for each name asked for, its field's index in
+    /// [`SESSION_INFO_FIELDS`] (`None`: not a field, written as `null`).
+    Rows(Vec<Option<usize>>),
+}
+
+impl ListShape {
+    /// The shape `p` asks for.
+    pub fn new(p: &ListParams) -> ListShape {
+        match (&p.fields, p.rows) {
+            (Some(names), true) => ListShape::Rows(
+                names
+                    .iter()
+                    .map(|n| SESSION_INFO_FIELDS.iter().position(|f| f == n))
+                    .collect(),
+            ),
+            _ => ListShape::Objects(FieldMask::new(p.fields.as_deref())),
+        }
+    }
+}
+
+/// A `SessionInfo` written in a [`ListShape`]; as an object, exactly what
+/// [`PartialInfo`] writes.
+pub struct ListItem<'a>(pub &'a SessionInfo, pub &'a ListShape);
+
+impl Serialize for ListItem<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let (s, fields) = match self.1 {
+            ListShape::Objects(mask) => return PartialInfo(self.0, *mask).serialize(serializer),
+            ListShape::Rows(fields) => (self.0, fields),
+        };
+        let mut seq = serializer.serialize_seq(Some(fields.len()))?;
+        for f in fields {
+            // Each value as the object form writes it; absent ones are null.
+            match f {
+                Some(0) => seq.serialize_element(&s.id)?,
+                Some(1) => seq.serialize_element(&s.name)?,
+                Some(2) => seq.serialize_element(&s.state)?,
+                Some(3) => seq.serialize_element(&s.model)?,
+                Some(4) => seq.serialize_element(&s.cwd)?,
+                Some(5) => seq.serialize_element(&s.created_at)?,
+                Some(6) => seq.serialize_element(&s.updated_at)?,
+                Some(7) => seq.serialize_element(&s.pending_approvals)?,
+                Some(8) => seq.serialize_element(&s.queued_inputs)?,
+                Some(9) => seq.serialize_element(&s.attached_clients)?,
+                Some(10) => seq.serialize_element(&s.last_seq)?,
+                Some(11) => seq.serialize_element(&s.usage)?,
+                Some(12) => seq.serialize_element(&s.instructions)?,
+                Some(13) => seq.serialize_element(&s.last_error)?,
+                Some(14) => seq.serialize_element(&s.context_tokens)?,
+                Some(15) => seq.serialize_element(&s.context_window)?,
+                Some(16) => seq.serialize_element(&s.budget)?,
+                Some(17) => seq.serialize_element(&s.cost_usd)?,
+                Some(18) => seq.serialize_element(&s.cost_basis)?,
+                Some(19) => seq.serialize_element(&s.waiting_since)?,
+                Some(20) => seq.serialize_element(&s.pending_inputs)?,
+                Some(21) => seq.serialize_element(&s.worktree)?,
+                _ => seq.serialize_element(&())?,
+            }
+        }
+        seq.end()
     }
 }
 

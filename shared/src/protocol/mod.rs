@@ -31,7 +31,7 @@ pub use envelope::{Notification, Request, Response, RpcError, ServerMessage, cod
 pub use limits::{
     KEY_PARAM, KEY_TTL_S, MAX_KEY_LEN, MAX_REQUEST_FRAME, MAX_RESPONSE_FRAME, PROTOCOL_VERSION,
 };
-pub use list_view::{FieldMask, ListParams, PartialInfo, SESSION_INFO_FIELDS};
+pub use list_view::{FieldMask, ListItem, ListParams, ListShape, PartialInfo, SESSION_INFO_FIELDS};
 pub use mcp_auth::*;
 /// The table under the name the method-name constants always had
 /// (`method::SESSION_SEND`), next to the types (`method::SessionSend`).

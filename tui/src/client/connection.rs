@@ -63,7 +63,11 @@ impl<S: Stream> Client<S> {
     /// Sends the hello; the client and the hello's id.
     async fn say_hello(stream: S) -> Result<(Client<S>, u64), ClientError> {
         let mut c = Client {
-            stream: FrameReader::new(BufReader::new(stream), MAX_RESPONSE_FRAME),
+            // 64 KiB reads: a 100,000-session list is megabytes (issue 13).
+            stream: FrameReader::new(
+                BufReader::with_capacity(64 * 1024, stream),
+                MAX_RESPONSE_FRAME,
+            ),
             next_id: 1,
             notifications: VecDeque::new(),
             hello: HelloResult {

@@ -149,7 +149,7 @@ pub fn list_table(list: &[ListRow]) -> String {
             },
         );
         let state = span(&mut made, &|m| {
-            let _ = write!(m, "{}", s.state);
+            m.push_str(s.state.as_str());
         });
         // Questions and sampling requests of tool servers wait like calls (issue 14).
         let approvals = span(&mut made, &|m| {
@@ -182,32 +182,50 @@ pub fn list_table(list: &[ListRow]) -> String {
             _ => s.branch.as_deref().unwrap_or("-"),
         }
     };
+    // Each cell's width counted once, kept for its padding.
+    let n = cols.len();
     let mut widths: Vec<usize> = cols.iter().map(|&c| HEAD[c].chars().count()).collect();
+    let mut counts: Vec<[usize; 10]> = Vec::with_capacity(list.len());
     for i in 0..list.len() {
+        let mut row = [0; 10];
         for (k, w) in widths.iter_mut().enumerate() {
-            *w = (*w).max(cell(i, cols[k]).chars().count());
+            row[k] = cell(i, cols[k]).chars().count();
+            *w = (*w).max(row[k]);
         }
+        counts.push(row);
     }
-    let line_len: usize = widths.iter().sum::<usize>() + 2 * (cols.len() - 1) + 1;
+    let line_len: usize = widths.iter().sum::<usize>() + 2 * (n - 1) + 1;
     let mut out = String::with_capacity(line_len * (list.len() + 1));
-    let push_line = |out: &mut String, cells: &mut dyn Iterator<Item = &str>| {
+    const SPACES: &str = "                                                                ";
+    let pad = |out: &mut String, mut n: usize| {
+        while n > 0 {
+            let k = n.min(SPACES.len());
+            out.push_str(&SPACES[..k]);
+            n -= k;
+        }
+    };
+    // The last column is not padded: the line's trailing whitespace goes anyway.
+    let push_line = |out: &mut String, cells: &mut dyn Iterator<Item = (&str, usize)>| {
         let start = out.len();
-        for (c, (text, &w)) in cells.zip(&widths).enumerate() {
-            if c > 0 {
+        for (k, (text, len)) in cells.enumerate() {
+            if k > 0 {
                 out.push_str("  ");
             }
             out.push_str(text);
-            for _ in text.chars().count()..w {
-                out.push(' ');
+            if k + 1 < n {
+                pad(out, widths[k].saturating_sub(len));
             }
         }
         let kept = out[start..].trim_end().len();
         out.truncate(start + kept);
         out.push('\n');
     };
-    push_line(&mut out, &mut cols.iter().map(|&c| HEAD[c]));
-    for i in 0..list.len() {
-        push_line(&mut out, &mut cols.iter().map(|&c| cell(i, c)));
+    push_line(
+        &mut out,
+        &mut cols.iter().map(|&c| (HEAD[c], HEAD[c].chars().count())),
+    );
+    for (i, row) in counts.iter().enumerate() {
+        push_line(&mut out, &mut (0..n).map(|k| (cell(i, cols[k]), row[k])));
     }
     out
 }

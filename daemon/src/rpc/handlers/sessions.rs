@@ -6,12 +6,14 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use serde_json::Value;
+use std::time::Instant;
 use tether_shared::notify::NotifyEvent;
 use tether_shared::protocol::{
-    CreateParams, FieldMask, ForkParams, KillResult, ListParams, RpcError, SessionInfo, SessionRef,
+    CreateParams, ForkParams, KillResult, ListParams, ListShape, RpcError, SessionInfo, SessionRef,
     SubscribeParams, WaitAnyParams, WaitAnyResult, WaitingSession,
 };
-use tracing::Instrument;
+
+use tracing::{Instrument, debug};
 
 use crate::rpc::errors;
 use crate::rpc::peer::Peer;
@@ -38,11 +40,35 @@ pub(crate) async fn fork(
 
 /// `session.list`: answers request `id` itself, the list written from the
 /// session table straight into the reply's line (no copy of the summaries, no
-/// JSON tree), with only the `fields` asked for (issue 13).
+/// JSON tree), with only the `fields` asked for (issue 13). During the
+/// start-up's restore: from its index as soon as that is read, when no session
+/// needs its actor at start (the list is then what the table will hold);
+/// otherwise once the sessions are restored.
 pub(crate) async fn list(peer: &Arc<Peer>, id: Value, p: ListParams) {
-    let mask = FieldMask::new(p.fields.as_deref());
-    peer.reply_with(id, &peer.ctx.registry.list_view(mask))
-        .await;
+    let shape = ListShape::new(&p);
+    let ctx = &peer.ctx;
+    let t0 = Instant::now();
+    let mut early = None;
+    if !ctx.restored.is_cancelled() {
+        early = ctx.registry.early_list().await;
+        if early.is_none() {
+            ctx.restored.cancelled().await;
+        }
+    }
+    let waited = t0.elapsed();
+    match &early {
+        Some(e) => peer.reply_json(id, |out| e.write(&shape, out)).await,
+        None => {
+            peer.reply_json(id, |out| ctx.registry.write_list(&shape, out))
+                .await
+        }
+    }
+    debug!(
+        from_index = early.is_some(),
+        waited_us = waited.as_micros(),
+        written_us = (t0.elapsed() - waited).as_micros(),
+        "list answered"
+    );
 }
 
 /// `sessions.subscribe`: answers request `id` itself with the list now, then

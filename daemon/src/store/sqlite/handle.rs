@@ -276,8 +276,22 @@ impl Store for SqliteStore {
         self.read(move |c| reads::processes(c, &id))
     }
 
+    /// Read in two halves of the rowids at once, each on its own read
+    /// connection (issue 13: the start-up waits for this, and has two cores).
+    /// Two read transactions, not one: at start-up, when this is read, nothing
+    /// writes sessions yet.
     fn index(&self) -> StoreFuture<'_, Vec<IndexEntry>> {
-        self.read(summary::index)
+        Box::pin(async move {
+            let basis = Arc::new(self.read(summary::index_basis).await?);
+            let mid = basis.last_rowid / 2;
+            let first = basis.clone();
+            let (mut a, b) = futures::try_join!(
+                self.read(move |c| summary::index_part(c, &first, (i64::MIN, mid))),
+                self.read(move |c| summary::index_part(c, &basis, (mid, i64::MAX))),
+            )?;
+            a.extend(b);
+            Ok(a)
+        })
     }
 
     fn session<'a>(&'a self, session_id: &'a str) -> StoreFuture<'a, Option<SessionRow>> {
