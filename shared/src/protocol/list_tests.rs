@@ -176,3 +176,33 @@ fn a_row_has_the_named_fields_in_the_order_named_and_null_for_unknown_names() {
         );
     }
 }
+
+#[test]
+fn a_row_of_every_field_has_each_field_s_value() {
+    // Every field set to something other than its default, so a field the
+    // row form forgets (written as null) fails here.
+    let mut s = info("s-1", "all");
+    s.pending_approvals = vec!["c1".into()];
+    s.pending_inputs = vec!["q1".into()];
+    s.instructions = Some("be brief".into());
+    s.last_error = Some("boom".into());
+    s.waiting_since = Some("2026-11-30T09:15:00.000Z".into());
+    s.node = Some("build-2".into());
+    s.portable = true;
+    s.worktree = Some(WorktreeInfo {
+        path: "/r/.tether/worktrees/all".into(),
+        branch: "tether/all".into(),
+        repo: "/r".into(),
+        base_commit: "abc".into(),
+    });
+    let p = ListParams {
+        fields: Some(SESSION_INFO_FIELDS.map(String::from).to_vec()),
+        rows: true,
+    };
+    let row = serde_json::to_value(ListItem(&s, &ListShape::new(&p))).unwrap();
+    let object = serde_json::to_value(&s).unwrap();
+    for (i, n) in SESSION_INFO_FIELDS.iter().enumerate() {
+        let want = object.get(*n).cloned().unwrap_or(Value::Null);
+        assert_eq!(row[i], want, "field {n}");
+    }
+}

@@ -106,6 +106,8 @@ impl Serialize for ListItem<'_> {
                 Some(19) => seq.serialize_element(&s.waiting_since)?,
                 Some(20) => seq.serialize_element(&s.pending_inputs)?,
                 Some(21) => seq.serialize_element(&s.worktree)?,
+                Some(22) => seq.serialize_element(&s.node)?,
+                Some(23) => seq.serialize_element(&s.portable)?,
                 _ => seq.serialize_element(&())?,
             }
         }
