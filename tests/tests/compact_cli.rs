@@ -146,3 +146,64 @@ fn mentions_all(messages: &[Value], needles: &[&str]) -> bool {
     let text = serde_json::to_string(messages).unwrap();
     needles.iter().all(|n| text.contains(n))
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_summary_request_over_the_model_s_window_is_summarised_in_parts() {
+    let (model, env) = TestEnv::started("").await;
+    model.push(Reply::text("Noted one."));
+    env.ok(&[
+        "new",
+        "-d",
+        "-n",
+        "p",
+        "REMEMBER one: the door code is 4711.",
+    ])
+    .await;
+    assert_eq!(env.wait_settled("p").await, "idle");
+    for (i, text) in [
+        "two: the boat is blue.",
+        "three: the key is under the mat.",
+        "four: lunch at noon.",
+    ]
+    .iter()
+    .enumerate()
+    {
+        model.push(Reply::text(format!("Noted {}.", i + 2)));
+        env.ok(&["send", "p", &format!("REMEMBER {text}")]).await;
+        assert_eq!(env.wait_settled("p").await, "idle");
+    }
+    let before = model.requests().len();
+    // The model counts the first summary request as over its window (as a
+    // small local model may, when the estimate falls short of its count); the
+    // halves then fit.
+    model.push(Reply::status(400).with_error_message(
+        "This model's maximum context length is 2048 tokens. However, you requested 2227 tokens.",
+    ));
+    model.push(Reply::text(
+        "Summary of the first part: the door code is 4711.",
+    ));
+    model.push(Reply::text(
+        "Summary of it all: code 4711, blue boat, key under the mat.",
+    ));
+    let out = env.run(&["compact", "p", "--json"]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let r: Value = serde_json::from_str(out.stdout.trim()).expect("one JSON object");
+    assert_eq!(r["compacted"], true, "{r}");
+    let reqs = model.wait_for_requests(before + 3, T).await;
+    assert_eq!(
+        reqs.len(),
+        before + 3,
+        "one refused request, then its two halves"
+    );
+    let compacted = env.events_of("p", "context_compacted").await;
+    assert_eq!(compacted.len(), 1, "{}", pretty(&compacted));
+    assert!(
+        compacted[0]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("code 4711, blue boat"),
+        "the last part's summary, which carries the first's: {}",
+        pretty(&compacted)
+    );
+    assert!(env.events_of("p", "turn_failed").await.is_empty());
+}

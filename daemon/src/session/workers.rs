@@ -71,8 +71,15 @@ pub(super) enum Work {
     },
 }
 
+/// How many times a compaction's summary requests may be split after the
+/// model refused one as over its window.
+const MAX_SPLITS: u32 = 8;
+
 /// Runs a compaction's summary requests, adding what each used to `usage`
-/// (also when a later one fails: those tokens were spent).
+/// (also when a later one fails: those tokens were spent). A request the model
+/// refuses as over its context window (the estimate of its size fell short of
+/// the model's count) is split in two and each half summarised in turn, so a
+/// compaction does not fail on its own request's size.
 async fn summarise(
     job: &SummaryJob,
     provider: &dyn ModelProvider,
@@ -81,12 +88,18 @@ async fn summarise(
     session_id: &str,
     usage: &mut Option<Usage>,
 ) -> Result<String, String> {
+    use super::context::compact::split_chunk;
     let mut summary = String::new();
-    for i in 0..job.chunks.len() {
+    let mut queue: std::collections::VecDeque<Vec<Arc<model::Message>>> =
+        job.chunks.iter().cloned().collect();
+    let mut first = true;
+    let mut splits = 0;
+    while let Some(chunk) = queue.pop_front() {
         let request = ModelRequest {
-            messages: job.messages(i, &summary),
-            // The same tools as the session's requests, for the shared prefix.
-            tools: if i == 0 && job.shares_prefix {
+            messages: job.messages_of(&chunk, &summary),
+            // The same tools as the session's requests, for the shared prefix
+            // (only while the first chunk is the session's whole prefix).
+            tools: if first && splits == 0 && job.shares_prefix {
                 tools.specs(session_id)
             } else {
                 Vec::new()
@@ -96,9 +109,26 @@ async fn summarise(
         };
         // Nobody watches a summary being written: its deltas are dropped.
         let (ptx, _prx) = mpsc::unbounded_channel();
-        let reply = model::complete_with_retries(provider, &request, retry, &ptx)
-            .await
-            .map_err(|e| e.to_string())?;
+        let reply = match model::complete_with_retries(provider, &request, retry, &ptx).await {
+            Ok(r) => r,
+            Err(e) if e.kind == model::ModelErrorKind::ContextLength && splits < MAX_SPLITS => {
+                let Some(parts) = split_chunk(&chunk) else {
+                    return Err(e.to_string());
+                };
+                splits += 1;
+                info!(
+                    messages = chunk.len(),
+                    parts = parts.len(),
+                    "a summary request was over the model's window; summarising it in parts"
+                );
+                for part in parts.into_iter().rev() {
+                    queue.push_front(part);
+                }
+                continue;
+            }
+            Err(e) => return Err(e.to_string()),
+        };
+        first = false;
         if let Some(u) = reply.usage {
             *usage.get_or_insert_default() += u;
         }

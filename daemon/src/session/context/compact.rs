@@ -170,17 +170,43 @@ pub struct SummaryJob {
 
 impl SummaryJob {
     /// The messages of chunk `i`, given the summary so far.
+    #[cfg(test)]
     pub fn messages(&self, i: usize, so_far: &str) -> Vec<Arc<Message>> {
+        self.messages_of(&self.chunks[i], so_far)
+    }
+
+    /// The request that summarises `chunk` after the summary `so_far`.
+    pub fn messages_of(&self, chunk: &[Arc<Message>], so_far: &str) -> Vec<Arc<Message>> {
         let mut out = vec![self.system.clone()];
-        if i > 0 && !so_far.is_empty() {
+        if !so_far.is_empty() {
             out.push(Arc::new(Message::text(
                 Role::User,
                 format!("[Summary of the conversation before this point]\n{so_far}"),
             )));
         }
-        out.extend(self.chunks[i].iter().cloned());
+        out.extend(chunk.iter().cloned());
         out.push(Arc::new(Message::text(Role::User, self.prompt.clone())));
         out
+    }
+}
+
+/// A chunk whose summary request the model refused as over its window (the
+/// estimate was short of the model's own count): its two halves, summarised
+/// one after the other; a single message is cut to half its length instead.
+/// `None` for a chunk that cannot get smaller.
+pub fn split_chunk(chunk: &[Arc<Message>]) -> Option<Vec<Vec<Arc<Message>>>> {
+    match chunk.len() {
+        0 => None,
+        1 => {
+            let m = &chunk[0];
+            let cost = tokens::message(m);
+            if cost < 64 {
+                return None;
+            }
+            let short = shorten(m, cost / 2);
+            (tokens::message(&short) < cost).then(|| vec![vec![Arc::new(short)]])
+        }
+        n => Some(vec![chunk[..n / 2].to_vec(), chunk[n / 2..].to_vec()]),
     }
 }
 
@@ -331,4 +357,29 @@ pub fn event(
         *tokens_after = calibrate(fixed + after.tokens());
     }
     kind
+}
+
+#[cfg(test)]
+mod split_tests {
+    use std::sync::Arc;
+
+    use super::split_chunk;
+    use crate::model::{Message, Role};
+
+    #[test]
+    fn a_refused_chunk_splits_in_halves_and_a_single_message_is_cut() {
+        let m = |t: &str| Arc::new(Message::text(Role::User, t.to_string()));
+        let chunk = vec![m("a"), m("b"), m("c")];
+        let parts = split_chunk(&chunk).unwrap();
+        assert_eq!(parts.iter().map(Vec::len).collect::<Vec<_>>(), [1, 2]);
+        let long = m(&"word ".repeat(2000));
+        let cut = split_chunk(std::slice::from_ref(&long)).unwrap();
+        assert_eq!(cut.len(), 1);
+        assert!(
+            super::tokens::message(&cut[0][0]) < super::tokens::message(&long),
+            "shorter"
+        );
+        assert!(split_chunk(&[m("tiny")]).is_none(), "nothing left to cut");
+        assert!(split_chunk(&[]).is_none());
+    }
 }
