@@ -279,12 +279,15 @@ async fn a_40x10_terminal_runs_the_list_and_session_and_detaches_cleanly() {
 fn without_tmux_a_tui_test_fails_and_says_to_install_it() {
     let exe = std::env::current_exe().unwrap();
     let empty = tempfile::tempdir().unwrap();
+    // The test's name in this binary: bare in tui.rs's own, under `tui::` in
+    // on_postgres.rs, which compiles this file as a module.
+    let module = module_path!()
+        .split_once("::")
+        .map(|(_, m)| format!("{m}::"))
+        .unwrap_or_default();
+    let name = format!("{module}a_40x10_terminal_runs_the_list_and_session_and_detaches_cleanly");
     let out = std::process::Command::new(exe)
-        .args([
-            "--exact",
-            "a_40x10_terminal_runs_the_list_and_session_and_detaches_cleanly",
-            "--test-threads=1",
-        ])
+        .args(["--exact", &name, "--test-threads=1"])
         .env("PATH", empty.path())
         .output()
         .unwrap();
