@@ -84,7 +84,8 @@ pub(super) async fn forward(
     info!(session = %info.id, method, request = id, "relayed to the session's node");
     // Nobody claims it within two leases: its node is down and no other
     // took the session over yet.
-    let give_up = Instant::now() + fleet.lease * 2 + Duration::from_secs(5);
+    let patience = give_up_after(fleet.lease);
+    let give_up = Instant::now() + patience;
     let mut live_check = Instant::now() + fleet.lease;
     loop {
         tokio::select! {
@@ -112,7 +113,7 @@ pub(super) async fn forward(
                 if Instant::now() > give_up
                     && store.relay_withdraw(id).await.map_err(errors::storage)? =>
             {
-                return Err(not_taken(&elsewhere, give_up_after(fleet.lease)));
+                return Err(not_taken(&elsewhere, patience));
             }
             RelayState::Claimed(node) if Instant::now() > live_check => {
                 live_check = Instant::now() + fleet.lease;
@@ -156,6 +157,8 @@ async fn next_wake(
     }
 }
 
+/// How long a relayed request waits to be claimed: two leases (its node's
+/// lease runs out, another node's heartbeat takes the session over) and 5 s.
 fn give_up_after(lease: Duration) -> Duration {
     lease * 2 + Duration::from_secs(5)
 }

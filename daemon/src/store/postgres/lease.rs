@@ -51,7 +51,8 @@ impl PgStore {
             .remove(session);
     }
 
-    async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
+    /// A pooled connection of its own (not the writer's), its failure classified.
+    pub(super) async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
         self.pool.get().await.map_err(|e| self.classify(e.into()))
     }
 

@@ -10,10 +10,6 @@ use crate::store::error::StoreError;
 use crate::store::relay::{self as sql, RelayState, Relayed};
 
 impl PgStore {
-    async fn relay_client(&self) -> Result<deadpool_postgres::Object, StoreError> {
-        self.pool.get().await.map_err(|e| self.classify(e.into()))
-    }
-
     pub(super) async fn relay_put_row(
         &self,
         session: &str,
@@ -21,7 +17,7 @@ impl PgStore {
         method: &str,
         params: &str,
     ) -> Result<i64, StoreError> {
-        let mut c = self.relay_client().await?;
+        let mut c = self.client().await?;
         let run = async {
             let tx = c.transaction().await?;
             let id: i64 = tx
@@ -36,7 +32,7 @@ impl PgStore {
     }
 
     pub(super) async fn relay_claim_rows(&self, node: &str) -> Result<Vec<Relayed>, StoreError> {
-        let c = self.relay_client().await?;
+        let c = self.client().await?;
         let rows = c
             .query(sql::CLAIM, &[&node])
             .await
@@ -55,7 +51,7 @@ impl PgStore {
     }
 
     pub(super) async fn relay_answer_row(&self, id: i64, reply: &str) -> Result<(), StoreError> {
-        let mut c = self.relay_client().await?;
+        let mut c = self.client().await?;
         let run = async {
             let tx = c.transaction().await?;
             let session: Option<String> = tx
@@ -72,7 +68,7 @@ impl PgStore {
     }
 
     pub(super) async fn relay_state_of(&self, id: i64) -> Result<RelayState, StoreError> {
-        let c = self.relay_client().await?;
+        let c = self.client().await?;
         let row = c
             .query_opt(sql::STATE, &[&id])
             .await
@@ -88,7 +84,7 @@ impl PgStore {
     }
 
     pub(super) async fn relay_withdraw_row(&self, id: i64) -> Result<bool, StoreError> {
-        let c = self.relay_client().await?;
+        let c = self.client().await?;
         let n = c
             .execute(sql::WITHDRAW, &[&id])
             .await
@@ -97,7 +93,7 @@ impl PgStore {
     }
 
     pub(super) async fn relay_drop_row(&self, id: i64) -> Result<(), StoreError> {
-        let c = self.relay_client().await?;
+        let c = self.client().await?;
         c.execute(sql::DROP, &[&id])
             .await
             .map_err(|e| self.classify(e.into()))?;
