@@ -203,6 +203,24 @@ impl TestEnv {
 
     /// Starts `tether daemon` in the foreground as a child and waits until it serves.
     pub async fn start_daemon(&mut self) {
+        self.spawn_daemon().await;
+        let pid = self.daemon_pid();
+        self.wait_until(
+            "the daemon to serve its socket",
+            Duration::from_secs(20),
+            || async {
+                let out = self.run(&["daemon", "status", "--json"]).await;
+                out.code == 0
+                    && serde_json::from_str::<Value>(&out.stdout).is_ok_and(|v| v["pid"] == pid)
+            },
+        )
+        .await;
+    }
+
+    /// Starts the daemon and waits only for its socket to appear, asking it
+    /// nothing (every request but `session.list` waits for the start-up's
+    /// restore): the next request is the first it serves.
+    pub async fn spawn_daemon(&mut self) {
         assert!(self.daemon.is_none(), "daemon already started by this test");
         let log = std::fs::File::create(self.root.path().join(format!(
             "daemon-{}.stderr",
@@ -219,16 +237,13 @@ impl TestEnv {
             .spawn()
             .expect("spawn daemon");
         self.daemon = Some(child);
-        let pid = self.daemon_pid();
-        self.wait_until(
-            "the daemon to serve its socket",
-            Duration::from_secs(20),
-            || async {
-                let out = self.run(&["daemon", "status", "--json"]).await;
-                out.code == 0
-                    && serde_json::from_str::<Value>(&out.stdout).is_ok_and(|v| v["pid"] == pid)
-            },
-        )
+        // Connectable, not only there: one left by a daemon killed before is
+        // refused until this one binds its own.
+        let socket = self.socket.clone();
+        self.wait_until("the daemon's socket", Duration::from_secs(20), || {
+            let bound = std::os::unix::net::UnixStream::connect(&socket).is_ok();
+            async move { bound }
+        })
         .await;
     }
 

@@ -5,12 +5,13 @@ use tether_shared::protocol::{CostBasis, SessionInfo, ToolServerInfo};
 use tether_shared::rules::{ApprovalRule, RuleScope};
 use tether_shared::{Event, EventKind, Usage};
 
-mod list;
 mod schedules;
 mod worktree;
-use list::context_percent_of;
-pub use list::{LIST_FIELDS, ListRow, list_table};
 pub use schedules::{schedule_time, schedules};
+pub use tether_shared::protocol::LsReply;
+use tether_shared::protocol::context_percent_of;
+#[cfg(test)]
+use tether_shared::protocol::{ListRow, list_table};
 pub use worktree::worktree_outcome;
 
 /// Collapses whitespace and cuts to `max` characters with an ellipsis.
@@ -693,8 +694,13 @@ mod tests {
         // And from rows, as `tether ls` asks for the list now (issue 13), with
         // and without a worktree's branch.
         let shape = ListShape::new(&ListParams {
-            fields: Some(LIST_FIELDS.map(String::from).to_vec()),
+            fields: Some(
+                tether_shared::protocol::LS_FIELDS
+                    .map(String::from)
+                    .to_vec(),
+            ),
             rows: true,
+            table: false,
         });
         let from_rows = |list: &[SessionInfo]| {
             let items: Vec<ListItem> = list.iter().map(|s| ListItem(s, &shape)).collect();
@@ -713,6 +719,40 @@ mod tests {
         );
         assert!(from_rows(&list).contains("tether/w"));
         assert_eq!(from_rows(&list), sessions(&list));
+    }
+
+    #[test]
+    fn ls_prints_the_daemon_s_table_or_makes_it_of_an_older_daemon_s_rows() {
+        let mut a = info("alpha", Usage::default(), 0.0, CostBasis::Config);
+        // Escaped in JSON: read into text of its own, not borrowed.
+        a.cwd = "/w/\"quoted\" \\ dir\t".into();
+        let b = info("ünïcødé-名前", Usage::default(), 0.0, CostBasis::Config);
+        let list = vec![a, b];
+        let want = ls_table_before(&list);
+        // A daemon with `table` sends the table made, as one string.
+        let made = serde_json::to_string(&sessions(&list)).unwrap();
+        let reply: LsReply = serde_json::from_str(&made).unwrap();
+        assert!(matches!(reply, LsReply::Table(_)), "{reply:?}");
+        assert_eq!(reply.into_table(), want);
+        // One before it sends rows (or objects), made a table here.
+        let shape = ListShape::new(&ListParams {
+            fields: Some(
+                tether_shared::protocol::LS_FIELDS
+                    .map(String::from)
+                    .to_vec(),
+            ),
+            rows: true,
+            table: false,
+        });
+        let items: Vec<ListItem> = list.iter().map(|s| ListItem(s, &shape)).collect();
+        let rows = serde_json::to_string(&items).unwrap();
+        let reply: LsReply = serde_json::from_str(&rows).unwrap();
+        assert!(matches!(reply, LsReply::Rows(_)), "{reply:?}");
+        assert_eq!(reply.into_table(), want);
+        let objects = serde_json::to_string(&list).unwrap();
+        let reply: LsReply = serde_json::from_str(&objects).unwrap();
+        assert_eq!(reply.into_table(), want);
+        assert!(want.contains("/w/\"quoted\" \\ dir"), "{want}");
     }
 
     #[test]

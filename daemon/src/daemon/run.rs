@@ -154,6 +154,7 @@ pub async fn run(options: DaemonOptions, shutdown: CancellationToken) -> anyhow:
         .await,
     );
     daemon.registry.end_early();
+    daemon.registry.watch_kept();
     daemon.restored.cancel();
 
     let prune_stop = CancellationToken::new();
@@ -198,6 +199,9 @@ pub async fn run(options: DaemonOptions, shutdown: CancellationToken) -> anyhow:
     if tokio::time::timeout(SHUTDOWN_GRACE, both).await.is_err() {
         warn!("some tasks did not finish in time");
     }
+    // The list the next start serves before it reads the index (issue 13):
+    // the last write, so the checkpoint below folds it into `tether.db` too.
+    daemon.registry.keep_list().await;
     daemon.shared.store.checkpoint().await;
     // The listener usually removes its socket when dropped; remove a leftover.
     if let Err(e) = std::fs::remove_file(&options.socket)

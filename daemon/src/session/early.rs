@@ -57,7 +57,7 @@ mod tests {
     // Test code fails loudly by design.
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-    use tether_shared::protocol::{ListItem, ListParams, PartialInfo};
+    use tether_shared::protocol::{ListItem, ListParams, ListRow, PartialInfo, list_table};
     use tether_shared::{Event, Usage};
     use tokio_util::sync::CancellationToken;
 
@@ -99,11 +99,14 @@ mod tests {
             ListParams {
                 fields: some.clone(),
                 rows: false,
+                table: false,
             },
             ListParams {
                 fields: some,
                 rows: true,
+                table: false,
             },
+            ListParams::ls(),
         ]
         .iter()
         .map(ListShape::new)
@@ -207,6 +210,10 @@ mod tests {
                 ListShape::Rows(_) => {
                     let v: Vec<ListItem> = sorted.iter().map(|s| ListItem(s, &shape)).collect();
                     serde_json::to_string(&v).unwrap()
+                }
+                ListShape::Table => {
+                    let rows: Vec<ListRow> = sorted.iter().map(|s| ListRow::from(*s)).collect();
+                    serde_json::to_string(&list_table(&rows)).unwrap()
                 }
             };
             assert_eq!(mine, want, "{shape:?}");

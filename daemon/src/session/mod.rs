@@ -16,6 +16,7 @@ mod fork;
 mod handle;
 mod handover;
 mod instructions;
+mod kept;
 mod live;
 pub mod machine;
 mod project;

@@ -34,6 +34,8 @@ pub struct Registry {
     pub(super) stopping: AtomicBool,
     /// The list from the start-up's index, while the restore runs (`early.rs`).
     pub(super) early: super::slots::Early,
+    /// The list kept at the last clean stop (`kept.rs`).
+    pub(super) kept: super::kept::Kept,
 }
 
 /// Checks a session name: 1 to 64 of `[A-Za-z0-9._-]`, not starting with `-`.
@@ -56,6 +58,7 @@ impl Registry {
             unrestored: RwLock::new(HashMap::new()),
             stopping: AtomicBool::new(false),
             early: Default::default(),
+            kept: Default::default(),
         });
         registry.start_waker();
         registry

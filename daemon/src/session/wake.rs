@@ -105,6 +105,9 @@ impl Registry {
         if with_work.is_empty() && !fleet.active() {
             self.early.ready(asleep.clone());
         } else {
+            if !with_work.is_empty() {
+                self.end_kept().await;
+            }
             self.early.gone();
         }
         self.slots().insert_asleep(&asleep);

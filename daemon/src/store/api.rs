@@ -135,6 +135,20 @@ pub trait Store: Send + Sync {
     /// every session's log.
     fn index(&self) -> StoreFuture<'_, Vec<IndexEntry>>;
 
+    /// Keeps `list` until the store next opens (issue 13): the last write of a
+    /// clean stop. Any write after it drops it. The default keeps nothing (a
+    /// store that fleets share: a node's list is not its own to keep).
+    fn keep_list(&self, list: super::ListSnapshot) -> StoreFuture<'_, ()> {
+        let _ = list;
+        Box::pin(async { Ok(()) })
+    }
+
+    /// The list kept at the last clean stop, if nothing was written since:
+    /// taken when the store opened (and dropped from it), so it is had once.
+    fn kept_list(&self) -> StoreFuture<'_, Option<super::ListSnapshot>> {
+        Box::pin(async { Ok(None) })
+    }
+
     /// One session's entry of [`Store::index`], `None` when it is gone: what a
     /// node of a fleet reads when another node stored events of a session it
     /// does not run. The default reads the whole index.

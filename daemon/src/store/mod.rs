@@ -30,6 +30,6 @@ pub use postgres::{PgStore, redact_url};
 pub use relay::{RelayState, Relayed};
 pub use sqlite::SqliteStore;
 pub use types::{
-    Batch, Fired, Firing, IndexEntry, KeyRecord, NewRule, QueuedInput, ScheduleRow, ScheduleUpdate,
-    SessionRow,
+    Batch, Fired, Firing, IndexEntry, KeyRecord, ListSnapshot, NewRule, QueuedInput, ScheduleRow,
+    ScheduleUpdate, SessionRow,
 };

@@ -35,6 +35,17 @@ pub struct SessionRow {
     pub worktree: Option<tether_shared::protocol::WorktreeInfo>,
 }
 
+/// The session list a daemon keeps from a clean stop to its next start (issue
+/// 13): a `session.list` result, encoded, and what it was made for (the
+/// daemon's build and the list's shape), to be served only to the same.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListSnapshot {
+    /// What made it and for which request: another key is never served.
+    pub key: String,
+    /// The result, as JSON.
+    pub body: Vec<u8>,
+}
+
 /// A session as the start-up index gives it (issue 13): its row, what a list
 /// shows of it, and whether it has work that needs its actor at once. Kept in
 /// the `sessions` row by the store's writer, in the transaction of the events

@@ -108,6 +108,7 @@ fn a_list_of_rows_is_asked_for_with_fields_and_has_a_snapshot() {
             "worktree".into(),
         ]),
         rows: true,
+        table: false,
     };
     let req = method::SessionList::request(3, &p).unwrap();
     insta::assert_snapshot!("session_list_rows__params", pretty(&req));
@@ -116,6 +117,7 @@ fn a_list_of_rows_is_asked_for_with_fields_and_has_a_snapshot() {
     let objects = ListParams {
         fields: Some(vec!["name".into()]),
         rows: false,
+        table: false,
     };
     assert_eq!(
         serde_json::to_value(&objects).unwrap(),
@@ -141,6 +143,7 @@ fn a_row_has_the_named_fields_in_the_order_named_and_null_for_unknown_names() {
     let p = ListParams {
         fields: Some(names.map(String::from).to_vec()),
         rows: true,
+        table: false,
     };
     let shape = ListShape::new(&p);
     assert_eq!(
@@ -162,10 +165,12 @@ fn a_row_has_the_named_fields_in_the_order_named_and_null_for_unknown_names() {
         ListParams {
             fields: Some(names.map(String::from).to_vec()),
             rows: false,
+            table: false,
         },
         ListParams {
             fields: None,
             rows: true,
+            table: false,
         },
     ] {
         let shape = ListShape::new(&p);
@@ -198,6 +203,7 @@ fn a_row_of_every_field_has_each_field_s_value() {
     let p = ListParams {
         fields: Some(SESSION_INFO_FIELDS.map(String::from).to_vec()),
         rows: true,
+        table: false,
     };
     let row = serde_json::to_value(ListItem(&s, &ListShape::new(&p))).unwrap();
     let object = serde_json::to_value(&s).unwrap();

@@ -24,6 +24,43 @@ pub struct ListParams {
     /// before this sends objects; without `fields` it is ignored.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub rows: bool,
+    /// The `tether ls` table instead of the list: the result is one string,
+    /// the table as `tether ls` prints it ([`list_table`](super::list_table);
+    /// issue 13: a client of 100,000 sessions parses one string, not 100,000
+    /// rows). `fields` and `rows` are then ignored; a daemon before this
+    /// ignores `table` and sends the list they ask for.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub table: bool,
+}
+
+/// The fields of `SessionInfo` the `tether ls` table shows, in the order its
+/// rows carry them: what `tether ls` asks `session.list` for (issue 13), and
+/// the shape of the list a daemon keeps from one clean stop to its next start.
+pub const LS_FIELDS: [&str; 12] = [
+    "name",
+    "state",
+    "model",
+    "cwd",
+    "updated_at",
+    "pending_approvals",
+    "pending_inputs",
+    "attached_clients",
+    "context_tokens",
+    "context_window",
+    "worktree",
+    "node",
+];
+
+impl ListParams {
+    /// What `tether ls` asks for: the table, or from a daemon before
+    /// `table`, [`LS_FIELDS`] as rows to make it of.
+    pub fn ls() -> ListParams {
+        ListParams {
+            fields: Some(LS_FIELDS.map(String::from).to_vec()),
+            rows: true,
+            table: true,
+        }
+    }
 }
 
 impl<'de> Deserialize<'de> for ListParams {
@@ -39,7 +76,15 @@ impl<'de> Deserialize<'de> for ListParams {
             .get("rows")
             .and_then(serde_json::Value::as_bool)
             .unwrap_or(false);
-        Ok(ListParams { fields, rows })
+        let table = v
+            .get("table")
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false);
+        Ok(ListParams {
+            fields,
+            rows,
+            table,
+        })
     }
 }
 
@@ -52,11 +97,16 @@ pub enum ListShape {
     /// Arrays: for each name asked for, its field's index in
     /// [`SESSION_INFO_FIELDS`] (`None`: not a field, written as `null`).
     Rows(Vec<Option<usize>>),
+    /// Not a list: the `tether ls` table, as one string.
+    Table,
 }
 
 impl ListShape {
     /// The shape `p` asks for.
     pub fn new(p: &ListParams) -> ListShape {
+        if p.table {
+            return ListShape::Table;
+        }
         match (&p.fields, p.rows) {
             (Some(names), true) => ListShape::Rows(
                 names
@@ -70,7 +120,8 @@ impl ListShape {
 }
 
 /// A `SessionInfo` written in a [`ListShape`]; as an object, exactly what
-/// [`PartialInfo`] writes.
+/// [`PartialInfo`] writes. (A table is made of the whole list, not of its
+/// items: one session of [`ListShape::Table`] is written whole.)
 pub struct ListItem<'a>(pub &'a SessionInfo, pub &'a ListShape);
 
 impl Serialize for ListItem<'_> {
@@ -78,6 +129,7 @@ impl Serialize for ListItem<'_> {
         use serde::ser::SerializeSeq;
         let (s, fields) = match self.1 {
             ListShape::Objects(mask) => return PartialInfo(self.0, *mask).serialize(serializer),
+            ListShape::Table => return PartialInfo(self.0, FieldMask::ALL).serialize(serializer),
             ListShape::Rows(fields) => (self.0, fields),
         };
         let mut seq = serializer.serialize_seq(Some(fields.len()))?;

@@ -19,6 +19,7 @@ mod answer;
 mod envelope;
 mod limits;
 mod list_view;
+mod ls_table;
 mod mcp_auth;
 pub mod requests;
 mod schedule;
@@ -31,7 +32,10 @@ pub use envelope::{Notification, Request, Response, RpcError, ServerMessage, cod
 pub use limits::{
     KEY_PARAM, KEY_TTL_S, MAX_KEY_LEN, MAX_REQUEST_FRAME, MAX_RESPONSE_FRAME, PROTOCOL_VERSION,
 };
-pub use list_view::{FieldMask, ListItem, ListParams, ListShape, PartialInfo, SESSION_INFO_FIELDS};
+pub use list_view::{
+    FieldMask, LS_FIELDS, ListItem, ListParams, ListShape, PartialInfo, SESSION_INFO_FIELDS,
+};
+pub use ls_table::{ListRow, LsReply, context_percent_of, list_table};
 pub use mcp_auth::*;
 /// The table under the name the method-name constants always had
 /// (`method::SESSION_SEND`), next to the types (`method::SessionSend`).

@@ -137,26 +137,24 @@ impl<S: Stream> Client<S> {
         self.answer::<M>(id).await
     }
 
-    /// [`Client::call`] with the result read straight from the reply's bytes
-    /// as `T` (any shape `M`'s result parses as, say only the fields a table
-    /// shows): no JSON tree is built in between, which for a large result
-    /// (`tether ls` of 100,000 sessions) is most of the client's time.
+    /// Calls `M` and reads its result as `T`, straight from the reply's bytes
+    /// (issue 13: a 100,000-session list is not made a JSON tree first).
     pub async fn call_as<M: Method, T: serde::de::DeserializeOwned>(
         &mut self,
         params: &M::Params,
     ) -> Result<T, ClientError> {
-        /// A response or a notification, read in one pass; a notification is
-        /// read again as one (they are small).
-        #[derive(serde::Deserialize)]
-        struct Incoming<T> {
-            #[serde(default)]
-            id: serde_json::Value,
-            #[serde(default)]
-            method: Option<serde::de::IgnoredAny>,
-            result: Option<T>,
-            #[serde(default)]
-            error: Option<RpcError>,
-        }
+        self.call_read::<M, T>(params, |line, id| answer_of(line, id, |t: T| t))
+            .await
+    }
+
+    /// Calls `M` and hands each line that comes to `read` with the request's
+    /// id: [`answer_of`] parses the result borrowed from the line (its text
+    /// not copied where the JSON has no escapes) and maps it to what is kept.
+    pub async fn call_read<M: Method, O>(
+        &mut self,
+        params: &M::Params,
+        mut read: impl FnMut(&[u8], u64) -> serde_json::Result<Answer<O>>,
+    ) -> Result<O, ClientError> {
         let id = self.send::<M>(params).await?;
         loop {
             let line = match self.stream.next().await? {
@@ -174,23 +172,14 @@ impl<S: Stream> Client<S> {
                 }
             };
             let protocol = |e: serde_json::Error| ClientError::Protocol(e.to_string());
-            let m: Incoming<T> = serde_json::from_slice(&line).map_err(protocol)?;
-            if m.method.is_some() {
-                self.notifications
-                    .push_back(serde_json::from_slice(&line).map_err(protocol)?);
-                continue;
+            match read(&line, id).map_err(protocol)? {
+                Answer::Notification => self
+                    .notifications
+                    .push_back(serde_json::from_slice(&line).map_err(protocol)?),
+                Answer::Other => continue,
+                Answer::Error(e) => return Err(ClientError::Rpc(e)),
+                Answer::Result(r) => return Ok(r),
             }
-            if m.id != id && !m.id.is_null() {
-                continue;
-            }
-            if let Some(e) = m.error {
-                return Err(ClientError::Rpc(e));
-            }
-            return match m.result {
-                Some(r) => Ok(r),
-                // As `M::result` reads a missing result: as `null`.
-                None => serde_json::from_value(serde_json::Value::Null).map_err(protocol),
-            };
         }
     }
 
@@ -317,4 +306,54 @@ fn result_of<M: Method>(response: Response) -> Result<M::Result, ClientError> {
         return Err(ClientError::Rpc(e));
     }
     M::result(response.result).map_err(|e| ClientError::Protocol(e.to_string()))
+}
+
+/// What a line read while waiting for an answer is ([`Client::call_read`]).
+pub enum Answer<O> {
+    /// A notification: kept for later.
+    Notification,
+    /// The answer to another request: skipped.
+    Other,
+    /// The request failed.
+    Error(RpcError),
+    /// Its result, as the reader made it.
+    Result(O),
+}
+
+/// Reads `line` as the answer to request `id`, its result as `T` borrowed
+/// from the line, then made `O` by `keep` (which may hold nothing of it).
+pub fn answer_of<'a, T: serde::Deserialize<'a>, O>(
+    line: &'a [u8],
+    id: u64,
+    keep: impl FnOnce(T) -> O,
+) -> serde_json::Result<Answer<O>> {
+    /// A response or a notification, read in one pass; a notification is
+    /// read again as one (they are small).
+    #[derive(serde::Deserialize)]
+    struct Incoming<T> {
+        #[serde(default)]
+        id: serde_json::Value,
+        #[serde(default)]
+        method: Option<serde::de::IgnoredAny>,
+        result: Option<T>,
+        #[serde(default)]
+        error: Option<RpcError>,
+    }
+    let m: Incoming<T> = serde_json::from_slice(line)?;
+    if m.method.is_some() {
+        return Ok(Answer::Notification);
+    }
+    if m.id != id && !m.id.is_null() {
+        return Ok(Answer::Other);
+    }
+    if let Some(e) = m.error {
+        return Ok(Answer::Error(e));
+    }
+    match m.result {
+        Some(r) => Ok(Answer::Result(keep(r))),
+        // As `M::result` reads a missing result: as `null`.
+        None => Ok(Answer::Result(keep(T::deserialize(
+            serde_json::Value::Null,
+        )?))),
+    }
 }

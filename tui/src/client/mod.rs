@@ -13,7 +13,7 @@ mod target;
 #[cfg(test)]
 mod tests;
 
-pub use connection::{Client, Stream};
+pub use connection::{Answer, Client, Stream, answer_of};
 pub use error::ClientError;
 pub use local::{connect_or_start, connect_then, nobody_listens};
 pub use ssh::EXIT_NOT_RUNNING;

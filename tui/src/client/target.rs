@@ -79,6 +79,23 @@ impl Target {
         }
     }
 
+    /// [`Target::request_once_as`] through [`Client::call_read`]: the result
+    /// read borrowed from the reply's bytes and made `O` by `read`.
+    pub async fn request_once_read<M: Method, O>(
+        &self,
+        params: &M::Params,
+        read: impl FnMut(&[u8], u64) -> serde_json::Result<super::Answer<O>>,
+    ) -> anyhow::Result<O> {
+        let mut c = self.connect_or_start().await?;
+        match (c.call_read::<M, O>(params, read).await, self) {
+            (Ok(r), _) => Ok(r),
+            (Err(ClientError::Io(e)), Target::Remote(r)) => {
+                Err(anyhow!(e).context(format!("the link to {} dropped", r.name)))
+            }
+            (Err(e), _) => Err(e.into()),
+        }
+    }
+
     /// Where the daemon is, for messages: the socket's path or the host's name.
     pub fn describe(&self) -> String {
         match self {

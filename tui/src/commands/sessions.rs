@@ -24,17 +24,16 @@ pub(super) async fn ls(target: &Target, json: bool) -> anyhow::Result<u8> {
             .await?;
         print_json(&list)?;
     } else {
-        // Each session as an array of the table's fields (issue 13); a daemon
-        // before that sends objects, which a `ListRow` reads as well.
-        let only_the_table = ListParams {
-            fields: Some(render::LIST_FIELDS.map(String::from).to_vec()),
-            rows: true,
-        };
-        let list: Vec<render::ListRow> = target
-            .request_once_as::<method::SessionList, _>(&only_the_table)
+        // The table made by the daemon (issue 13); a daemon before that sends
+        // each session as an array of the table's fields, made a table here.
+        let table = target
+            .request_once_read::<method::SessionList, _>(&ListParams::ls(), |line, id| {
+                crate::client::answer_of(line, id, |t: render::LsReply<'_>| {
+                    crate::ui::trace::mark("list read");
+                    t.into_table()
+                })
+            })
             .await?;
-        crate::ui::trace::mark("list read");
-        let table = render::list_table(&list);
         crate::ui::trace::mark("table made");
         super::output::print_out(&table)?;
         crate::ui::trace::mark("table printed");

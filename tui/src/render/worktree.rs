@@ -55,13 +55,14 @@ mod tests {
 
     #[test]
     fn the_ls_table_gains_a_branch_column_only_when_a_session_has_a_worktree() {
-        let row = |name: &str, worktree: serde_json::Value| -> ListRow {
-            serde_json::from_value(serde_json::json!({
+        // Rows borrow their text from the reply: each test reply is kept.
+        let row = |name: &str, worktree: serde_json::Value| -> ListRow<'static> {
+            let json = serde_json::json!({
                 "name": name, "state": "idle", "model": "p/m", "cwd": "/r",
                 "updated_at": "2026-12-01T20:36:25.123Z", "pending_approvals": [],
                 "worktree": worktree,
-            }))
-            .unwrap()
+            });
+            serde_json::from_str(String::leak(json.to_string())).unwrap()
         };
         let plain = list_table(&[row("a", serde_json::Value::Null)]);
         assert!(!plain.contains("BRANCH"), "{plain}");

@@ -25,8 +25,8 @@ use crate::os::procs::ProcessIdentity;
 use crate::store::api::{Store, StoreFuture};
 use crate::store::error::StoreError;
 use crate::store::types::{
-    Batch, Fired, Firing, Health, IndexEntry, KeyRecord, NewRule, QueuedInput, ScheduleRow,
-    ScheduleUpdate, SearchHit, SessionRow, unix_now,
+    Batch, Fired, Firing, Health, IndexEntry, KeyRecord, ListSnapshot, NewRule, QueuedInput,
+    ScheduleRow, ScheduleUpdate, SearchHit, SessionRow, unix_now,
 };
 
 /// The most read connections kept for reuse.
@@ -39,6 +39,9 @@ pub struct SqliteStore {
     readers: Arc<Mutex<Vec<Connection>>>,
     path: PathBuf,
     health: HealthCell,
+    /// The list kept at the last clean stop, as the writer took it (`kept.rs`);
+    /// `None` once had.
+    kept: Arc<tokio::sync::Mutex<Option<oneshot::Receiver<Option<ListSnapshot>>>>>,
 }
 
 impl SqliteStore {
@@ -62,16 +65,19 @@ impl SqliteStore {
         let writer = Writer {
             path: path.to_path_buf(),
             health: health.clone(),
+            kept: Default::default(),
         };
+        let (kept_tx, kept_rx) = oneshot::channel();
         std::thread::Builder::new()
             .name("tether-store".into())
-            .spawn(move || writer.run(conn, rx))
+            .spawn(move || writer.run(conn, rx, kept_tx))
             .map_err(|_| StoreError::Closed)?;
         Ok(SqliteStore {
             ops: tx,
             readers: Arc::new(Mutex::new(Vec::new())),
             path: path.to_path_buf(),
             health,
+            kept: Arc::new(tokio::sync::Mutex::new(Some(kept_rx))),
         })
     }
 
@@ -280,6 +286,19 @@ impl Store for SqliteStore {
     /// connection (issue 13: the start-up waits for this, and has two cores).
     /// Two read transactions, not one: at start-up, when this is read, nothing
     /// writes sessions yet.
+    fn keep_list(&self, list: ListSnapshot) -> StoreFuture<'_, ()> {
+        self.call(move |tx| Op::KeepList(list, tx))
+    }
+
+    fn kept_list(&self) -> StoreFuture<'_, Option<ListSnapshot>> {
+        Box::pin(async move {
+            let Some(rx) = self.kept.lock().await.take() else {
+                return Ok(None);
+            };
+            Ok(rx.await.ok().flatten())
+        })
+    }
+
     fn index(&self) -> StoreFuture<'_, Vec<IndexEntry>> {
         Box::pin(async move {
             let basis = Arc::new(self.read(summary::index_basis).await?);

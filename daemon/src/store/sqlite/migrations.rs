@@ -119,6 +119,8 @@ pub(super) const MIGRATIONS: &[Migration] = &[
     &[Step::Sql(super::schedules::SCHEMA)],
     // 8: a session's git worktree (issue 15).
     &[Step::Sql(SESSION_WORKTREE)],
+    // 9: the session list kept from a clean stop to the next start (issue 13).
+    &[Step::Sql(super::kept::SCHEMA)],
 ];
 
 /// Migration 8: the git worktree made for a session, as JSON (`WorktreeInfo`;

@@ -8,6 +8,7 @@
 //! - `search.rs`: the FTS5 index of the logs' text, written with the events.
 //! - `summary.rs`: what a list shows of a session, in its row, and the
 //!   start-up index that reads it.
+//! - `kept.rs`: the session list kept from a clean stop to the next start.
 //! - `schedules.rs`: schedules and file triggers (issue 15), and their firings.
 //! - `migrations.rs`: the schema, as numbered migrations in `PRAGMA user_version`.
 //! - `conn.rs`: a connection with the store's pragmas.
@@ -20,6 +21,7 @@ mod error;
 mod handle;
 mod health;
 mod integrity;
+mod kept;
 mod keys;
 mod migrations;
 mod reads;

@@ -18,7 +18,7 @@ use super::health::HealthCell;
 use super::keys::put_key;
 use crate::os::procs::ProcessIdentity;
 use crate::store::error::StoreError;
-use crate::store::types::{Batch, KeyRecord, NewRule, SessionRow};
+use crate::store::types::{Batch, KeyRecord, ListSnapshot, NewRule, SessionRow};
 
 /// One write, with the oneshot that answers its caller after the commit.
 pub(super) enum Op {
@@ -67,6 +67,8 @@ pub(super) enum Op {
         String,
         oneshot::Sender<Result<Option<ApprovalRule>, StoreError>>,
     ),
+    /// The session list to keep until the next start (issue 13, `kept.rs`).
+    KeepList(ListSnapshot, oneshot::Sender<Result<(), StoreError>>),
     /// A schedule write (issue 15, `schedules.rs`).
     Schedule(
         super::schedules::ScheduleOp,
@@ -94,11 +96,34 @@ pub(super) struct Writer {
     pub(super) path: PathBuf,
     /// Told the outcome of every commit.
     pub(super) health: HealthCell,
+    /// The store may hold a kept list (`kept.rs`): every write drops it first,
+    /// in its own savepoint, so no write commits while it is there.
+    pub(super) kept: std::cell::Cell<bool>,
 }
 
 impl Writer {
     /// Commits ops in groups until every sender is gone.
-    pub(super) fn run(self, mut conn: Connection, mut rx: mpsc::UnboundedReceiver<Op>) {
+    pub(super) fn run(
+        self,
+        mut conn: Connection,
+        mut rx: mpsc::UnboundedReceiver<Op>,
+        taken: oneshot::Sender<Option<ListSnapshot>>,
+    ) {
+        // The list kept at the last clean stop, taken before any write (this
+        // thread makes them all): handed over, then dropped from the store.
+        let (list, there) = super::kept::take(&conn);
+        let _ = taken.send(list);
+        self.kept.set(there);
+        if there {
+            let dropped = conn
+                .transaction()
+                .and_then(|tx| {
+                    super::kept::drop(&tx)?;
+                    tx.commit()
+                })
+                .is_ok();
+            self.kept.set(!dropped);
+        }
         while let Some(first) = rx.blocking_recv() {
             let mut ops = vec![first];
             while ops.len() < 512 {
@@ -125,6 +150,10 @@ impl Writer {
             // Each op's own outcome was settled inside apply; a failed commit fails
             // all. The connection is usable again: the next batch is tried afresh.
             let failure = result.err().map(|e| self.classify(e));
+            if failure.is_some() {
+                // Whatever the batch did to a kept list is undone: drop it again.
+                self.kept.set(true);
+            }
             self.health.wrote(failure.as_ref());
             for reply in replies {
                 reply(failure.as_ref());
@@ -170,9 +199,18 @@ impl Writer {
                 return Err(e.clone().into());
             }
             tx.execute_batch("SAVEPOINT op")?;
-            match f(tx) {
+            let kept = self.kept.get();
+            let out = if kept {
+                super::kept::drop(tx)
+                    .map_err(SqlError::from)
+                    .and_then(|()| f(tx))
+            } else {
+                f(tx)
+            };
+            match out {
                 Ok(v) => {
                     tx.execute_batch("RELEASE op")?;
+                    self.kept.set(false);
                     Ok(v)
                 }
                 Err(e) if tx.is_autocommit() => {
@@ -414,6 +452,20 @@ impl Writer {
                     done.into_inner()
                         .ok_or_else(|| SqlError::Damaged("a schedule write had no result".into()))
                 });
+                replies.push(finish(reply, self.settled(out)));
+            }
+            Op::KeepList(list, reply) => {
+                // Not through `with_sp`: it is the one write that leaves a kept
+                // list in place (the next one drops it).
+                let out = (|| -> Result<(), SqlError> {
+                    if let Some(e) = aborted.borrow().as_ref() {
+                        return Err(e.clone().into());
+                    }
+                    super::kept::put(tx, &list)
+                })();
+                if out.is_ok() {
+                    self.kept.set(true);
+                }
                 replies.push(finish(reply, self.settled(out)));
             }
             Op::PutKey(key, reply) => {

@@ -1,11 +1,17 @@
-//! The `tether ls` table, from the lean rows `ls` reads of the `session.list` reply.
+//! The `tether ls` table, from the lean rows `ls` reads of a `session.list`
+//! reply, or that a daemon makes of its summaries to answer `session.list`
+//! with `table` (issue 13: the table is sent made, so a client of 100,000
+//! sessions parses one string rather than 100,000 rows).
 
+use std::borrow::Cow;
+
+use super::types::SessionInfo;
+use crate::SessionState;
 use serde::Deserialize;
-use tether_shared::SessionState;
-use tether_shared::protocol::SessionInfo;
 
-/// `render::context_percent` of `tokens` in a window of `window`.
-pub(super) fn context_percent_of(tokens: u64, window: u64) -> Option<u64> {
+/// The share of a window of `window` tokens that `tokens` fill, in percent
+/// (rounded); `None` while the window is unknown (0).
+pub fn context_percent_of(tokens: u64, window: u64) -> Option<u64> {
     (window > 0).then(|| {
         let (t, w) = (u128::from(tokens), u128::from(window));
         ((t * 100 + w / 2) / w).min(u128::from(u64::MAX)) as u64
@@ -14,14 +20,19 @@ pub(super) fn context_percent_of(tokens: u64, window: u64) -> Option<u64> {
 
 /// What the `ls` table shows of a session: read straight from the
 /// `session.list` reply (`tether ls` parses only these fields; the rest of
-/// each `SessionInfo` is skipped, not built).
+/// each `SessionInfo` is skipped, not built), its text borrowed from the
+/// reply's bytes where the JSON has no escapes (issue 13: 100,000 rows).
 #[derive(Debug, Clone, Deserialize)]
-pub struct ListRow {
-    pub name: String,
+pub struct ListRow<'a> {
+    #[serde(borrow)]
+    pub name: Cow<'a, str>,
     pub state: SessionState,
-    pub model: String,
-    pub cwd: String,
-    pub updated_at: String,
+    #[serde(borrow)]
+    pub model: Cow<'a, str>,
+    #[serde(borrow)]
+    pub cwd: Cow<'a, str>,
+    #[serde(borrow)]
+    pub updated_at: Cow<'a, str>,
     #[serde(deserialize_with = "count")]
     pub pending_approvals: usize,
     #[serde(default, deserialize_with = "count")]
@@ -34,54 +45,95 @@ pub struct ListRow {
     pub context_window: u64,
     /// The branch of the session's git worktree (issue 15), if it has one.
     #[serde(default, rename = "worktree", deserialize_with = "branch")]
-    pub branch: Option<String>,
+    pub branch: Option<Cow<'a, str>>,
     /// The fleet node running it (issue 16); absent off a fleet.
-    #[serde(default)]
-    pub node: Option<String>,
+    #[serde(default, borrow)]
+    pub node: Option<Cow<'a, str>>,
+}
+
+/// `session.list`'s result as `tether ls` reads it: the table the daemon
+/// made (`table`), or from a daemon before that, the rows to make it of.
+#[derive(Debug)]
+pub enum LsReply<'a> {
+    /// The table, made.
+    Table(Cow<'a, str>),
+    /// The rows.
+    Rows(Vec<ListRow<'a>>),
+}
+
+impl<'a> LsReply<'a> {
+    /// The table.
+    pub fn into_table(self) -> String {
+        match self {
+            LsReply::Table(t) => t.into_owned(),
+            LsReply::Rows(rows) => list_table(&rows),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for LsReply<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Either;
+        impl<'de> serde::de::Visitor<'de> for Either {
+            type Value = LsReply<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("the ls table or a list of sessions")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(
+                self,
+                v: &'de str,
+            ) -> Result<Self::Value, E> {
+                Ok(LsReply::Table(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(LsReply::Table(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(LsReply::Table(Cow::Owned(v)))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut rows = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+                while let Some(r) = seq.next_element()? {
+                    rows.push(r);
+                }
+                Ok(LsReply::Rows(rows))
+            }
+        }
+        d.deserialize_any(Either)
+    }
 }
 
 /// Only the `branch` of a `worktree` object.
-fn branch<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+fn branch<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, str>>, D::Error> {
     #[derive(Deserialize)]
-    struct Branch {
-        branch: String,
+    struct Branch<'a> {
+        #[serde(borrow)]
+        branch: Cow<'a, str>,
     }
     Ok(Option::<Branch>::deserialize(d)?.map(|b| b.branch))
 }
 
-/// The fields of `SessionInfo` a [`ListRow`] reads: what `tether ls` asks
-/// `session.list` for (issue 13; a daemon before it sends every field, and the
-/// rest are skipped).
-pub const LIST_FIELDS: [&str; 12] = [
-    "name",
-    "state",
-    "model",
-    "cwd",
-    "updated_at",
-    "pending_approvals",
-    "pending_inputs",
-    "attached_clients",
-    "context_tokens",
-    "context_window",
-    "worktree",
-    "node",
-];
-
-impl From<&SessionInfo> for ListRow {
-    fn from(s: &SessionInfo) -> ListRow {
+impl<'a> From<&'a SessionInfo> for ListRow<'a> {
+    fn from(s: &'a SessionInfo) -> ListRow<'a> {
         ListRow {
-            name: s.name.clone(),
+            name: Cow::Borrowed(&s.name),
             state: s.state,
-            model: s.model.clone(),
-            cwd: s.cwd.clone(),
-            updated_at: s.updated_at.clone(),
+            model: Cow::Borrowed(&s.model),
+            cwd: Cow::Borrowed(&s.cwd),
+            updated_at: Cow::Borrowed(&s.updated_at),
             pending_approvals: s.pending_approvals.len(),
             pending_inputs: s.pending_inputs.len(),
             attached_clients: s.attached_clients,
             context_tokens: s.context_tokens,
             context_window: s.context_window,
-            branch: s.worktree.as_ref().map(|w| w.branch.clone()),
-            node: s.node.clone(),
+            branch: s
+                .worktree
+                .as_ref()
+                .map(|w| Cow::Borrowed(w.branch.as_str())),
+            node: s.node.as_deref().map(Cow::Borrowed),
         }
     }
 }
@@ -106,7 +158,7 @@ fn count<'de, D: serde::Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
 }
 
 /// The `ls` table: one string, each cell formatted once.
-pub fn list_table(list: &[ListRow]) -> String {
+pub fn list_table(list: &[ListRow<'_>]) -> String {
     use std::fmt::Write as _;
     if list.is_empty() {
         return "no sessions; start one with `tether new`\n".into();
