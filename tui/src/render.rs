@@ -722,40 +722,6 @@ mod tests {
     }
 
     #[test]
-    fn ls_prints_the_daemon_s_table_or_makes_it_of_an_older_daemon_s_rows() {
-        let mut a = info("alpha", Usage::default(), 0.0, CostBasis::Config);
-        // Escaped in JSON: read into text of its own, not borrowed.
-        a.cwd = "/w/\"quoted\" \\ dir\t".into();
-        let b = info("ünïcødé-名前", Usage::default(), 0.0, CostBasis::Config);
-        let list = vec![a, b];
-        let want = ls_table_before(&list);
-        // A daemon with `table` sends the table made, as one string.
-        let made = serde_json::to_string(&sessions(&list)).unwrap();
-        let reply: LsReply = serde_json::from_str(&made).unwrap();
-        assert!(matches!(reply, LsReply::Table(_)), "{reply:?}");
-        assert_eq!(reply.into_table(), want);
-        // One before it sends rows (or objects), made a table here.
-        let shape = ListShape::new(&ListParams {
-            fields: Some(
-                tether_shared::protocol::LS_FIELDS
-                    .map(String::from)
-                    .to_vec(),
-            ),
-            rows: true,
-            table: false,
-        });
-        let items: Vec<ListItem> = list.iter().map(|s| ListItem(s, &shape)).collect();
-        let rows = serde_json::to_string(&items).unwrap();
-        let reply: LsReply = serde_json::from_str(&rows).unwrap();
-        assert!(matches!(reply, LsReply::Rows(_)), "{reply:?}");
-        assert_eq!(reply.into_table(), want);
-        let objects = serde_json::to_string(&list).unwrap();
-        let reply: LsReply = serde_json::from_str(&objects).unwrap();
-        assert_eq!(reply.into_table(), want);
-        assert!(want.contains("/w/\"quoted\" \\ dir"), "{want}");
-    }
-
-    #[test]
     fn the_ls_table_shows_a_node_column_only_on_a_fleet() {
         let mut a = info("alpha", Usage::default(), 0.0, CostBasis::Config);
         a.updated_at = "2026-12-01T20:36:25.123Z".into();

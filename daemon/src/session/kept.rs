@@ -17,27 +17,12 @@ use tracing::{debug, warn};
 
 use super::asleep::{asleep_info, has_work};
 use super::registry::Registry;
-use super::slots::write_sorted;
+use super::slots::{KeptState, write_sorted};
 use crate::store::ListSnapshot;
 
 /// Bump when what a kept list holds changes in a way the build's identity
 /// would not show.
 const FORMAT: u32 = 1;
-
-/// The kept list, as this start took it from the store.
-#[derive(Default)]
-pub(super) struct Kept(tokio::sync::Mutex<KeptState>);
-
-#[derive(Default)]
-enum KeptState {
-    /// Not taken from the store yet.
-    #[default]
-    Untaken,
-    /// Taken, and the table has not changed since the start.
-    Held(Arc<ListSnapshot>),
-    /// None was kept, or the table changed: lists are the table's.
-    Gone,
-}
 
 /// What a kept list for `p` made by this build is keyed by; `None` when this
 /// build cannot say who it is (then nothing is kept).
@@ -126,7 +111,7 @@ impl Registry {
         if self.shared.fleet.active() {
             return None;
         }
-        let mut state = self.kept.0.lock().await;
+        let mut state = self.kept.lock().await;
         if matches!(*state, KeptState::Untaken) {
             *state = match self.shared.store.kept_list().await {
                 Ok(Some(k)) => KeptState::Held(Arc::new(k)),
@@ -159,7 +144,7 @@ impl Registry {
                     () = registry.cancel.cancelled() => {}
                 }
             }
-            let mut state = registry.kept.0.lock().await;
+            let mut state = registry.kept.lock().await;
             *state = KeptState::Gone;
         });
     }
@@ -167,7 +152,7 @@ impl Registry {
     /// The restore found sessions with work: a kept list never has them, so
     /// one served before now was not what the table holds.
     pub(super) async fn end_kept(&self) {
-        let mut state = self.kept.0.lock().await;
+        let mut state = self.kept.lock().await;
         if matches!(*state, KeptState::Held(_)) {
             warn!("the session list kept at the last stop did not match the store");
         }

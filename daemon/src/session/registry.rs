@@ -35,7 +35,7 @@ pub struct Registry {
     /// The list from the start-up's index, while the restore runs (`early.rs`).
     pub(super) early: super::slots::Early,
     /// The list kept at the last clean stop (`kept.rs`).
-    pub(super) kept: super::kept::Kept,
+    pub(super) kept: super::slots::Kept,
 }
 
 /// Checks a session name: 1 to 64 of `[A-Za-z0-9._-]`, not starting with `-`.

@@ -252,6 +252,28 @@ impl Early {
     }
 }
 
+/// The list kept at the last clean stop, as this start took it from the
+/// store (`kept.rs`).
+#[derive(Default)]
+pub(super) struct Kept(tokio::sync::Mutex<KeptState>);
+
+impl Kept {
+    pub(super) async fn lock(&self) -> tokio::sync::MutexGuard<'_, KeptState> {
+        self.0.lock().await
+    }
+}
+
+#[derive(Default)]
+pub(super) enum KeptState {
+    /// Not taken from the store yet.
+    #[default]
+    Untaken,
+    /// Taken, and the table has not changed since the start.
+    Held(Arc<crate::store::ListSnapshot>),
+    /// None was kept, or the table changed: lists are the table's.
+    Gone,
+}
+
 /// From how many sessions a list is encoded in two halves at once.
 const HALVES_FROM: usize = 5_000;
 

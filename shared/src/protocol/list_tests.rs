@@ -212,3 +212,40 @@ fn a_row_of_every_field_has_each_field_s_value() {
         assert_eq!(row[i], want, "field {n}");
     }
 }
+
+#[test]
+fn ls_reads_the_daemon_s_table_or_makes_it_of_an_older_daemon_s_rows() {
+    let mut a = info("s-1", "alpha");
+    // Escaped in JSON: read into text of its own, not borrowed.
+    a.cwd = "/w/\"quoted\" \\ dir\t".into();
+    a.context_tokens = 51_234;
+    a.context_window = 200_000;
+    let b = info("s-2", "ünïcødé-名前");
+    let list = vec![a, b];
+    let want = list_table(&list.iter().map(ListRow::from).collect::<Vec<_>>());
+    assert!(want.contains("/w/\"quoted\" \\ dir"), "{want}");
+    assert!(want.contains("26%"), "{want}");
+    // A daemon with `table` sends the table made, as one string.
+    let made = serde_json::to_string(&want).unwrap();
+    let reply: LsReply = serde_json::from_str(&made).unwrap();
+    assert!(matches!(reply, LsReply::Table(_)), "{reply:?}");
+    assert_eq!(reply.into_table(), want);
+    // One before it ignores `table` and sends rows, made a table here.
+    let mut p = ListParams::ls();
+    p.table = false;
+    let shape = ListShape::new(&p);
+    let items: Vec<ListItem> = list.iter().map(|s| ListItem(s, &shape)).collect();
+    let rows = serde_json::to_string(&items).unwrap();
+    let reply: LsReply = serde_json::from_str(&rows).unwrap();
+    assert!(matches!(reply, LsReply::Rows(_)), "{reply:?}");
+    assert_eq!(reply.into_table(), want);
+    // And one before `rows`, whole objects.
+    let objects = serde_json::to_string(&list).unwrap();
+    let reply: LsReply = serde_json::from_str(&objects).unwrap();
+    assert_eq!(reply.into_table(), want);
+    // `table` reads back as it was sent, and makes the table shape.
+    let sent: ListParams =
+        serde_json::from_value(serde_json::to_value(ListParams::ls()).unwrap()).unwrap();
+    assert_eq!(sent, ListParams::ls());
+    assert_eq!(ListShape::new(&sent), ListShape::Table);
+}

@@ -33,4 +33,6 @@ mod writer;
 pub use handle::SqliteStore;
 
 #[cfg(test)]
+mod kept_tests;
+#[cfg(test)]
 mod tests;
