@@ -65,7 +65,6 @@ impl SqliteStore {
         let writer = Writer {
             path: path.to_path_buf(),
             health: health.clone(),
-            kept: Default::default(),
         };
         let (kept_tx, kept_rx) = oneshot::channel();
         std::thread::Builder::new()

@@ -78,7 +78,7 @@ async fn a_kept_list_is_had_by_the_next_open_only() {
 }
 
 #[tokio::test]
-async fn any_write_after_the_list_was_kept_drops_it() {
+async fn a_change_to_a_session_after_the_list_was_kept_drops_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.db");
     let store = SqliteStore::open(&path).unwrap();
@@ -105,6 +105,7 @@ async fn any_write_after_the_list_was_kept_drops_it() {
         "a write that failed wrote nothing: the list still holds"
     );
     store.keep_list(list("[\"y\"]")).await.unwrap();
+    // A request key is not what a list is made of: the list holds.
     store
         .put_key(crate::store::KeyRecord {
             key: "key-1".into(),
@@ -116,6 +117,43 @@ async fn any_write_after_the_list_was_kept_drops_it() {
         .await
         .unwrap();
     drop(store);
+    let (store, kept) = reopened(&path).await;
+    assert_eq!(kept, Some(list("[\"y\"]")));
+    // A queued input is.
+    store.keep_list(list("[\"z\"]")).await.unwrap();
+    store
+        .add_input_keyed("a", "hi", tether_shared::Delivery::Queue, None)
+        .await
+        .unwrap();
+    drop(store);
     let (_store, kept) = reopened(&path).await;
-    assert_eq!(kept, None, "a request key is a write too");
+    assert_eq!(kept, None, "a queued input drops the list");
+}
+
+#[tokio::test]
+async fn a_change_by_another_writer_of_the_file_drops_it_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let store = SqliteStore::open(&path).unwrap();
+    store
+        .create_session_keyed(row("a", "one"), vec![], None, None)
+        .await
+        .unwrap();
+    store.keep_list(list("[1]")).await.unwrap();
+    drop(store);
+    // `sqlite3 tether.db "UPDATE ..."` while no daemon runs.
+    let other = rusqlite::Connection::open(&path).unwrap();
+    other
+        .execute("UPDATE sessions SET name = 'renamed' WHERE id = 'a'", [])
+        .unwrap();
+    drop(other);
+    let (store, kept) = reopened(&path).await;
+    assert_eq!(kept, None, "the rename drops the list");
+    store.keep_list(list("[2]")).await.unwrap();
+    drop(store);
+    let other = rusqlite::Connection::open(&path).unwrap();
+    other.execute("DELETE FROM sessions", []).unwrap();
+    drop(other);
+    let (_store, kept) = reopened(&path).await;
+    assert_eq!(kept, None, "the delete drops the list");
 }

@@ -96,9 +96,6 @@ pub(super) struct Writer {
     pub(super) path: PathBuf,
     /// Told the outcome of every commit.
     pub(super) health: HealthCell,
-    /// The store may hold a kept list (`kept.rs`): every write drops it first,
-    /// in its own savepoint, so no write commits while it is there.
-    pub(super) kept: std::cell::Cell<bool>,
 }
 
 impl Writer {
@@ -109,20 +106,12 @@ impl Writer {
         mut rx: mpsc::UnboundedReceiver<Op>,
         taken: oneshot::Sender<Option<ListSnapshot>>,
     ) {
-        // The list kept at the last clean stop, taken before any write (this
-        // thread makes them all): handed over, then dropped from the store.
+        // The list kept at the last clean stop, handed over, then dropped
+        // from the store (`kept.rs`).
         let (list, there) = super::kept::take(&conn);
         let _ = taken.send(list);
-        self.kept.set(there);
-        if there {
-            let dropped = conn
-                .transaction()
-                .and_then(|tx| {
-                    super::kept::drop(&tx)?;
-                    tx.commit()
-                })
-                .is_ok();
-            self.kept.set(!dropped);
+        if there && let Err(e) = super::kept::drop(&conn) {
+            tracing::warn!(error = %e, "could not drop the session list kept at the last stop");
         }
         while let Some(first) = rx.blocking_recv() {
             let mut ops = vec![first];
@@ -150,10 +139,6 @@ impl Writer {
             // Each op's own outcome was settled inside apply; a failed commit fails
             // all. The connection is usable again: the next batch is tried afresh.
             let failure = result.err().map(|e| self.classify(e));
-            if failure.is_some() {
-                // Whatever the batch did to a kept list is undone: drop it again.
-                self.kept.set(true);
-            }
             self.health.wrote(failure.as_ref());
             for reply in replies {
                 reply(failure.as_ref());
@@ -199,18 +184,9 @@ impl Writer {
                 return Err(e.clone().into());
             }
             tx.execute_batch("SAVEPOINT op")?;
-            let kept = self.kept.get();
-            let out = if kept {
-                super::kept::drop(tx)
-                    .map_err(SqlError::from)
-                    .and_then(|()| f(tx))
-            } else {
-                f(tx)
-            };
-            match out {
+            match f(tx) {
                 Ok(v) => {
                     tx.execute_batch("RELEASE op")?;
-                    self.kept.set(false);
                     Ok(v)
                 }
                 Err(e) if tx.is_autocommit() => {
@@ -455,18 +431,8 @@ impl Writer {
                 replies.push(finish(reply, self.settled(out)));
             }
             Op::KeepList(list, reply) => {
-                // Not through `with_sp`: it is the one write that leaves a kept
-                // list in place (the next one drops it).
-                let out = (|| -> Result<(), SqlError> {
-                    if let Some(e) = aborted.borrow().as_ref() {
-                        return Err(e.clone().into());
-                    }
-                    super::kept::put(tx, &list)
-                })();
-                if out.is_ok() {
-                    self.kept.set(true);
-                }
-                replies.push(finish(reply, self.settled(out)));
+                let out = with_sp(&|c| super::kept::put(c, &list).map(|()| 0));
+                replies.push(finish(reply, self.settled(out.map(|_| ()))));
             }
             Op::PutKey(key, reply) => {
                 let out = with_sp(&|c| put_key(c, &key).map(|_| 0));
