@@ -57,7 +57,9 @@ mod tests {
     // Test code fails loudly by design.
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-    use tether_shared::protocol::{ListItem, ListParams, ListRow, PartialInfo, list_table};
+    use tether_shared::protocol::{
+        ListItem, ListParams, ListRow, LsTable, PartialInfo, list_table,
+    };
     use tether_shared::{Event, Usage};
     use tokio_util::sync::CancellationToken;
 
@@ -213,7 +215,7 @@ mod tests {
                 }
                 ListShape::Table => {
                     let rows: Vec<ListRow> = sorted.iter().map(|s| ListRow::from(*s)).collect();
-                    serde_json::to_string(&list_table(&rows)).unwrap()
+                    serde_json::to_string(&LsTable::of(&list_table(&rows))).unwrap()
                 }
             };
             assert_eq!(mine, want, "{shape:?}");

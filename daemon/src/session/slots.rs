@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
-use tether_shared::protocol::{ListItem, ListRow, ListShape, SessionInfo, list_table};
+use tether_shared::protocol::{ListItem, ListRow, ListShape, LsTable, SessionInfo, list_table};
 use tokio::sync::{mpsc, watch};
 
 use super::handle::{Redelivery, SessionHandle};
@@ -310,7 +310,7 @@ pub(super) fn write_sorted<'a>(
     all.sort_unstable_by(|(ka, a), (kb, b)| ka.cmp(kb).then_with(|| oldest_first(a, b)));
     if *shape == ListShape::Table {
         let rows: Vec<ListRow<'_>> = all.iter().map(|(_, info)| ListRow::from(*info)).collect();
-        return serde_json::to_writer(out, &list_table(&rows));
+        return serde_json::to_writer(out, &LsTable::of(&list_table(&rows)));
     }
     let encode = |part: &[([u64; 3], &SessionInfo)], buf: &mut Vec<u8>| {
         for (i, (_, info)) in part.iter().enumerate() {

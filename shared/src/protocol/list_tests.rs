@@ -225,11 +225,23 @@ fn ls_reads_the_daemon_s_table_or_makes_it_of_an_older_daemon_s_rows() {
     let want = list_table(&list.iter().map(ListRow::from).collect::<Vec<_>>());
     assert!(want.contains("/w/\"quoted\" \\ dir"), "{want}");
     assert!(want.contains("26%"), "{want}");
-    // A daemon with `table` sends the table made, as one string.
-    let made = serde_json::to_string(&want).unwrap();
+    // A daemon with `table` sends the table made, a string per line.
+    let made = serde_json::to_string(&LsTable::of(&want)).unwrap();
+    assert!(made.starts_with("{\"lines\":[\"NAME"), "{made}");
     let reply: LsReply = serde_json::from_str(&made).unwrap();
-    assert!(matches!(reply, LsReply::Table(_)), "{reply:?}");
+    let LsReply::Table(lines) = &reply else {
+        panic!("{reply:?}")
+    };
+    assert!(
+        matches!(lines[2], std::borrow::Cow::Borrowed(_)),
+        "a line with nothing escaped is borrowed from the reply"
+    );
+    assert!(matches!(lines[1], std::borrow::Cow::Owned(_)), "{lines:?}");
     assert_eq!(reply.into_table(), want);
+    let none = list_table(&[]);
+    let made = serde_json::to_string(&LsTable::of(&none)).unwrap();
+    let reply: LsReply = serde_json::from_str(&made).unwrap();
+    assert_eq!(reply.into_table(), none, "no sessions, said so");
     // One before it ignores `table` and sends rows, made a table here.
     let mut p = ListParams::ls();
     p.table = false;

@@ -51,12 +51,29 @@ pub struct ListRow<'a> {
     pub node: Option<Cow<'a, str>>,
 }
 
+/// `session.list`'s result with `table` (issue 13): the `tether ls` table,
+/// a string per line (without its newline). Lines and not one string: each is
+/// read borrowed from the reply, none has a newline to escape.
+#[derive(Debug, serde::Serialize)]
+pub struct LsTable<'a> {
+    pub lines: Vec<&'a str>,
+}
+
+impl<'a> LsTable<'a> {
+    /// The lines of `table`, as [`list_table`] made it.
+    pub fn of(table: &'a str) -> LsTable<'a> {
+        LsTable {
+            lines: table.lines().collect(),
+        }
+    }
+}
+
 /// `session.list`'s result as `tether ls` reads it: the table the daemon
 /// made (`table`), or from a daemon before that, the rows to make it of.
 #[derive(Debug)]
 pub enum LsReply<'a> {
-    /// The table, made.
-    Table(Cow<'a, str>),
+    /// The table's lines, made.
+    Table(Vec<Cow<'a, str>>),
     /// The rows.
     Rows(Vec<ListRow<'a>>),
 }
@@ -65,7 +82,14 @@ impl<'a> LsReply<'a> {
     /// The table.
     pub fn into_table(self) -> String {
         match self {
-            LsReply::Table(t) => t.into_owned(),
+            LsReply::Table(lines) => {
+                let mut t = String::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
+                for l in &lines {
+                    t.push_str(l);
+                    t.push('\n');
+                }
+                t
+            }
             LsReply::Rows(rows) => list_table(&rows),
         }
     }
@@ -79,17 +103,26 @@ impl<'de> Deserialize<'de> for LsReply<'de> {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("the ls table or a list of sessions")
             }
-            fn visit_borrowed_str<E: serde::de::Error>(
+            fn visit_map<A: serde::de::MapAccess<'de>>(
                 self,
-                v: &'de str,
-            ) -> Result<Self::Value, E> {
-                Ok(LsReply::Table(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(LsReply::Table(Cow::Owned(v.to_string())))
-            }
-            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Self::Value, E> {
-                Ok(LsReply::Table(Cow::Owned(v)))
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                // A newtype for each: serde borrows a `Cow` only where it is a
+                // field marked `borrow`, not inside a `Vec`.
+                #[derive(Deserialize)]
+                struct Line<'a>(#[serde(borrow)] Cow<'a, str>);
+                let mut lines = None;
+                while let Some(k) = map.next_key::<Cow<'de, str>>()? {
+                    if k == "lines" {
+                        let got: Vec<Line<'de>> = map.next_value()?;
+                        lines = Some(got.into_iter().map(|l| l.0).collect());
+                    } else {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                    }
+                }
+                lines
+                    .map(LsReply::Table)
+                    .ok_or_else(|| serde::de::Error::missing_field("lines"))
             }
             fn visit_seq<A: serde::de::SeqAccess<'de>>(
                 self,

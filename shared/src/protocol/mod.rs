@@ -35,7 +35,7 @@ pub use limits::{
 pub use list_view::{
     FieldMask, LS_FIELDS, ListItem, ListParams, ListShape, PartialInfo, SESSION_INFO_FIELDS,
 };
-pub use ls_table::{ListRow, LsReply, context_percent_of, list_table};
+pub use ls_table::{ListRow, LsReply, LsTable, context_percent_of, list_table};
 pub use mcp_auth::*;
 /// The table under the name the method-name constants always had
 /// (`method::SESSION_SEND`), next to the types (`method::SessionSend`).

@@ -157,3 +157,32 @@ async fn a_change_by_another_writer_of_the_file_drops_it_too() {
     let (_store, kept) = reopened(&path).await;
     assert_eq!(kept, None, "the delete drops the list");
 }
+
+#[tokio::test]
+async fn a_kept_file_that_is_not_the_one_its_row_names_is_not_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let file = dir.path().join("s.db.list");
+    let store = SqliteStore::open(&path).unwrap();
+    store.keep_list(list("[1,2,3]")).await.unwrap();
+    drop(store);
+    // Cut short (a disk that lost its end): its length is not the row's.
+    let bytes = std::fs::read(&file).unwrap();
+    std::fs::write(&file, &bytes[..bytes.len() - 2]).unwrap();
+    let (store, kept) = reopened(&path).await;
+    assert_eq!(kept, None);
+    assert!(!file.exists(), "read once, then removed");
+    // Another file's body under this row's length: not its token.
+    store.keep_list(list("[1,2,3]")).await.unwrap();
+    drop(store);
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes[0] = if bytes[0] == b'0' { b'1' } else { b'0' };
+    std::fs::write(&file, &bytes).unwrap();
+    let (store, kept) = reopened(&path).await;
+    assert_eq!(kept, None);
+    // Whole again: served.
+    store.keep_list(list("[1,2,3]")).await.unwrap();
+    drop(store);
+    let (_store, kept) = reopened(&path).await;
+    assert_eq!(kept, Some(list("[1,2,3]")));
+}

@@ -108,7 +108,7 @@ impl Writer {
     ) {
         // The list kept at the last clean stop, handed over, then dropped
         // from the store (`kept.rs`).
-        let (list, there) = super::kept::take(&conn);
+        let (list, there) = super::kept::take(&conn, &self.path);
         let _ = taken.send(list);
         if there && let Err(e) = super::kept::drop(&conn) {
             tracing::warn!(error = %e, "could not drop the session list kept at the last stop");
@@ -431,7 +431,7 @@ impl Writer {
                 replies.push(finish(reply, self.settled(out)));
             }
             Op::KeepList(list, reply) => {
-                let out = with_sp(&|c| super::kept::put(c, &list).map(|()| 0));
+                let out = with_sp(&|c| super::kept::put(c, &self.path, &list).map(|()| 0));
                 replies.push(finish(reply, self.settled(out.map(|_| ()))));
             }
             Op::PutKey(key, reply) => {
