@@ -15,7 +15,7 @@ const T: Duration = Duration::from_secs(20);
 
 /// The schema version this build writes (the number of migrations in
 /// `daemon/src/store/sqlite/migrations.rs`).
-const SCHEMA_VERSION: u32 = 8;
+const SCHEMA_VERSION: u32 = 9;
 
 async fn status_json(env: &TestEnv) -> Value {
     let out = env.ok(&["daemon", "status", "--json"]).await;
