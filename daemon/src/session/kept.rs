@@ -71,14 +71,11 @@ impl Registry {
             debug!("a session has work: no session list kept for the next start");
             return;
         }
-        let (config, _) = self.shared.config.load();
         let n = entries.len();
+        // The table shows no price source: none is looked up.
         let infos: Vec<_> = entries
             .into_iter()
-            .map(|e| {
-                let basis = config.cost_basis(&e.row.model);
-                asleep_info(e, basis)
-            })
+            .map(|e| asleep_info(e, Default::default()))
             .collect();
         let mut body = Vec::with_capacity(n * 128);
         if let Err(e) = write_sorted(infos.iter(), n, &ListShape::new(&params), &mut body) {

@@ -14,6 +14,9 @@ mod fixtures;
 mod fork;
 mod search;
 
+/// A plain session row, for the SQLite store's own tests too.
+#[cfg(test)]
+pub(crate) use fixtures::row;
 pub use fixtures::{Case, Opener, postgres, sqlite};
 
 macro_rules! case {

@@ -4,25 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use super::SqliteStore;
-use crate::store::{ListSnapshot, SessionRow, Store, StoreError};
-
-fn row(id: &str, name: &str) -> SessionRow {
-    SessionRow {
-        id: id.into(),
-        name: name.into(),
-        model: "p/m".into(),
-        cwd: "/".into(),
-        instructions: None,
-        created_at: "t0".into(),
-        updated_at: "t0".into(),
-        last_seq: 0,
-        usage: Default::default(),
-        cost_usd: 0.0,
-        budget: Default::default(),
-        mcp_servers: Vec::new(),
-        worktree: None,
-    }
-}
+use crate::store::contract::row;
+use crate::store::{ListSnapshot, Store, StoreError};
 
 fn list(body: &str) -> ListSnapshot {
     ListSnapshot {

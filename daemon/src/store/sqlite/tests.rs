@@ -5,31 +5,14 @@
 use tether_shared::{Delivery, Event, EventKind, Usage};
 
 use super::SqliteStore;
-use crate::store::{Batch, KeyRecord, SessionRow, Store, StoreError};
+use crate::store::contract::row;
+use crate::store::{Batch, KeyRecord, Store, StoreError};
 
 fn ev(seq: u64, kind: EventKind) -> Event {
     Event {
         seq,
         ts: format!("t{seq}"),
         kind,
-    }
-}
-
-fn row(id: &str, name: &str) -> SessionRow {
-    SessionRow {
-        id: id.into(),
-        name: name.into(),
-        model: "p/m".into(),
-        cwd: "/".into(),
-        instructions: None,
-        created_at: "t0".into(),
-        updated_at: "t0".into(),
-        last_seq: 0,
-        usage: Usage::default(),
-        cost_usd: 0.0,
-        budget: Default::default(),
-        mcp_servers: Vec::new(),
-        worktree: None,
     }
 }
 
