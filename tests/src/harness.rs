@@ -35,7 +35,8 @@ pub fn tether_bin() -> &'static Path {
             .to_path_buf();
         let release = profile_dir.file_name().is_some_and(|n| n == "release");
         let mut cmd = std::process::Command::new(env!("CARGO"));
-        cmd.args(["build", "-q", "-p", "tether", "--bin", "tether"]);
+        // Both binaries: `tether` runs and starts `tether-daemon` beside it.
+        cmd.args(["build", "-q", "-p", "tether", "--bins"]);
         if release {
             cmd.arg("--release");
         }

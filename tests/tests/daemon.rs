@@ -485,3 +485,35 @@ async fn a_client_that_pipelines_large_replies_without_reading_is_held_not_buffe
         "and stays bounded while it drains"
     );
 }
+
+/// `tether` starts the daemon from `tether-daemon` beside it (issue 13: the CLI
+/// carries none of the daemon). A `tether` copied somewhere alone says what is
+/// missing, in one line, for `tether daemon` and for a command that would
+/// start one, and starts nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tether_without_tether_daemon_beside_it_says_so_in_one_line() {
+    let env = TestEnv::new();
+    let lonely = env.root.path().join("lonely");
+    std::fs::create_dir_all(&lonely).unwrap();
+    let tether = lonely.join("tether");
+    std::fs::copy(tether_tests::harness::tether_bin(), &tether).unwrap();
+    for args in [&["daemon"][..], &["ls"][..]] {
+        let out = tokio::process::Command::new(&tether)
+            .args(args)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("HOME", env.root.path())
+            .env("TETHER_SOCKET", &env.socket)
+            .env("TETHER_CONFIG_DIR", &env.config_dir)
+            .env("TETHER_STATE_DIR", &env.state_dir)
+            .output()
+            .await
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "tether {args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+        assert!(err.contains("tether-daemon is not beside"), "{err}");
+        assert!(err.contains(&lonely.display().to_string()), "{err}");
+        assert!(!env.socket.exists(), "no daemon was started");
+    }
+}

@@ -96,6 +96,28 @@ pub async fn connect_or_start(socket: &Path) -> anyhow::Result<DaemonClient> {
     started
 }
 
+/// The daemon's executable, `tether-daemon`: beside this `tether` (they are
+/// built and installed together), else the first on `PATH`.
+pub fn daemon_exe() -> anyhow::Result<PathBuf> {
+    const NAME: &str = "tether-daemon";
+    let exe = std::env::current_exe().context("cannot find the tether executable")?;
+    let beside = exe.with_file_name(NAME);
+    if beside.is_file() {
+        return Ok(beside);
+    }
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join(NAME))
+        .find(|p| p.is_file())
+        .ok_or_else(|| {
+            anyhow!(
+                "{NAME} is not beside {} nor on PATH: it is built and installed with tether (`cargo build --release` builds both, `cargo install --path tui` installs both)",
+                exe.display()
+            )
+        })
+}
+
 async fn start_daemon(socket: &Path) -> anyhow::Result<DaemonClient> {
     let state_dir = tether_shared::paths::state_dir();
     tether_shared::paths::create_private_dir(&state_dir)
@@ -103,11 +125,11 @@ async fn start_daemon(socket: &Path) -> anyhow::Result<DaemonClient> {
     let start_log = state_dir.join("daemon-start.log");
     let err_file = std::fs::File::create(&start_log)
         .with_context(|| format!("failed to create {}", start_log.display()))?;
-    let exe = std::env::current_exe().context("cannot find the tether executable")?;
+    let exe = daemon_exe()?;
     let mut child = tokio::process::Command::new(exe)
         .arg("--socket")
         .arg(socket)
-        .args(["daemon", "--background"])
+        .arg("--background")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::from(err_file))

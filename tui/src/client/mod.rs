@@ -15,7 +15,7 @@ mod tests;
 
 pub use connection::{Answer, Client, Stream, answer_of};
 pub use error::ClientError;
-pub use local::{connect_or_start, connect_then, nobody_listens};
+pub use local::{connect_or_start, connect_then, daemon_exe, nobody_listens};
 pub use ssh::EXIT_NOT_RUNNING;
 pub use target::Target;
 

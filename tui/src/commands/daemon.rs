@@ -12,18 +12,33 @@ use crate::cli::{DaemonAction, DaemonArgs};
 use crate::client::Target;
 use crate::errors::one_line;
 
-/// `tether daemon`: hosts the daemon in this process (its logging and signal
-/// handling live in the daemon crate).
+/// `tether daemon`: runs `tether-daemon` in this process's place (exec: the
+/// same pid, so a service manager or a script that started `tether daemon`
+/// signals the daemon itself).
 pub(super) fn run_daemon(socket: PathBuf, args: &DaemonArgs) -> anyhow::Result<u8> {
-    tether_daemon::host(socket, args.background)
+    use std::os::unix::process::CommandExt;
+    let exe = crate::client::daemon_exe()?;
+    let mut cmd = std::process::Command::new(&exe);
+    cmd.arg("--socket").arg(&socket);
+    if args.background {
+        cmd.arg("--background");
+    }
+    // Returns only when the exec failed.
+    let e = cmd.exec();
+    Err(e).with_context(|| format!("cannot run {}", exe.display()))
+}
+
+/// The daemon in this process (`tether-daemon`'s `main`; its logging and
+/// signal handling live in the daemon crate).
+pub fn host_daemon(socket: PathBuf, background: bool) -> anyhow::Result<()> {
+    tether_daemon::host(socket, background)
         // In the foreground the log also goes to stderr, where `main` prints the
         // error anyway: log it only when running in the background, so it is said once.
         .inspect_err(|e| {
-            if args.background {
+            if background {
                 tracing::error!(error = %one_line(e), "daemon failed");
             }
-        })?;
-    Ok(0)
+        })
 }
 
 /// `tether daemon stop|status`, on this machine or (`--host`) another.

@@ -25,6 +25,7 @@ use crate::client::Target;
 use crate::client::remote::{self, RemoteError};
 
 pub use crate::errors::one_line;
+pub use daemon::host_daemon;
 
 /// The environment variable that names the remote host when `--host` does not.
 const ENV_HOST: &str = "TETHER_HOST";

@@ -3,7 +3,7 @@
 //! terminal input, daemon messages and a tick, drawing only when something
 //! changed.
 
-use std::io::{Stdout, Write};
+use std::io::{BufWriter, Stdout, Write};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -143,15 +143,18 @@ impl TmuxPrefixes {
                 .args(["show-options", "-gv", "prefix2"])
                 .stdin(std::process::Stdio::null())
                 .stderr(std::process::Stdio::null())
-                .output()
-                .await;
+                .kill_on_drop(true)
+                .output();
+            // Keys are not read until it answers: a tmux that hangs gets a
+            // second, then its default prefix is assumed.
+            let out = tokio::time::timeout(Duration::from_secs(1), out).await;
             // One line per option; `None` (no second prefix) is no key.
             let mut keys: Vec<Key> = match out {
-                Ok(out) => String::from_utf8_lossy(&out.stdout)
+                Ok(Ok(out)) => String::from_utf8_lossy(&out.stdout)
                     .lines()
                     .filter_map(|l| Key::parse(l.trim()))
                     .collect(),
-                Err(_) => Vec::new(),
+                Ok(Err(_)) | Err(_) => Vec::new(),
             };
             if keys.is_empty() {
                 keys.extend(Key::parse("C-b"));
@@ -160,13 +163,22 @@ impl TmuxPrefixes {
         })))
     }
 
-    /// The keys; `None` outside tmux.
-    async fn keys(self) -> Option<Vec<Key>> {
-        let task = self.0?;
-        Some(
-            task.await
-                .unwrap_or_else(|_| Key::parse("C-b").into_iter().collect()),
-        )
+    /// The keys, once tmux answered; never outside tmux (so a `select!`
+    /// branch on it stays pending).
+    async fn keys(&mut self) -> Vec<Key> {
+        let Some(task) = self.0.as_mut() else {
+            return std::future::pending().await;
+        };
+        let keys = task
+            .await
+            .unwrap_or_else(|_| Key::parse("C-b").into_iter().collect());
+        self.0 = None;
+        keys
+    }
+
+    /// True while tmux has not answered.
+    fn asking(&self) -> bool {
+        self.0.is_some()
     }
 }
 
@@ -269,12 +281,8 @@ async fn open(
     prefixes: TmuxPrefixes,
 ) -> anyhow::Result<u8> {
     let (config_path, config) = read_config();
-    let (mut keymap, key_warning) = load_keymap(&config_path, config.as_ref());
+    let (keymap, key_warning) = load_keymap(&config_path, config.as_ref());
     super::trace::mark("config read");
-    if let Some(prefixes) = prefixes.keys().await {
-        keymap.inside_tmux(&prefixes);
-    }
-    super::trace::mark("tmux prefixes known");
     // New sessions start where the daemon is: this directory, or the remote
     // user's home.
     let remote_home = match (&target, &first) {
@@ -323,7 +331,7 @@ async fn open(
     let mut signals = Signals::install()?;
     let guard = TerminalGuard::enter()?;
     super::trace::mark("terminal set up (raw mode, alternate screen)");
-    let result = event_loop(&mut app, &to_tx, &mut from_rx, &mut signals).await;
+    let result = event_loop(&mut app, &to_tx, &mut from_rx, &mut signals, prefixes).await;
     drop(guard);
     drop(to_tx);
     link.abort();
@@ -369,10 +377,16 @@ async fn event_loop(
     to: &mpsc::UnboundedSender<conn::ToDaemon>,
     from: &mut mpsc::UnboundedReceiver<conn::FromDaemon>,
     signals: &mut Signals,
+    mut prefixes: TmuxPrefixes,
 ) -> anyhow::Result<Ended> {
-    let mut terminal: Terminal<CrosstermBackend<Stdout>> =
-        Terminal::new(CrosstermBackend::new(std::io::stdout()))
-            .context("cannot open the terminal")?;
+    // A frame goes out in one write: `Stdout` alone writes through a 1 KiB
+    // line buffer, so a full screen was a dozen writes (and a dozen wake-ups
+    // of the terminal, which may show a frame half drawn). Every write below
+    // flushes, as the draw does.
+    let mut terminal: Terminal<CrosstermBackend<BufWriter<Stdout>>> = Terminal::new(
+        CrosstermBackend::new(BufWriter::with_capacity(1 << 16, std::io::stdout())),
+    )
+    .context("cannot open the terminal")?;
     // The alternate screen starts blank, as the terminal's buffer does: no
     // `terminal.clear()`, whose cursor query waits for the terminal's answer
     // before the first frame.
@@ -464,7 +478,16 @@ async fn event_loop(
         }
 
         tokio::select! {
-            ev = input.next() => match ev {
+            // Inside tmux, whether our prefix is also tmux's decides how it is
+            // pressed (twice) and shown: the first frame does not wait for
+            // tmux's answer (a process to start), but no key is read before
+            // it, so each is taken as the answer says.
+            keys = prefixes.keys(), if prefixes.asking() => {
+                app.keymap.inside_tmux(&keys);
+                super::trace::mark("tmux prefixes known");
+                dirty = true;
+            }
+            ev = input.next(), if !prefixes.asking() => match ev {
                 Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => {
                     app.flash = None;
                     app.on_key(k);
