@@ -18,12 +18,16 @@ pub fn wrap(spans: Vec<Span<'static>>, width: u16, indent: &str) -> Vec<Line<'st
         };
     for span in spans {
         let style = span.style;
+        // The words of this span not yet on `cur`, and their width (kept, not
+        // counted again per word: a paragraph's wrap stays linear).
         let mut buf = String::new();
+        let mut buf_w = 0usize;
         for word in split_keep_spaces(&span.content) {
-            let w: usize = word.chars().map(|c| c.width().unwrap_or(0)).sum();
-            if cur_w + buf_width(&buf) + w > width && cur_w + buf_width(&buf) > 0 {
+            let w = buf_width(word);
+            if cur_w + buf_w + w > width && cur_w + buf_w > 0 {
                 if !buf.is_empty() {
                     cur.push(Span::styled(std::mem::take(&mut buf), style));
+                    buf_w = 0;
                 }
                 flush(&mut cur, &mut cur_w, &mut lines);
                 if !indent.is_empty() {
@@ -38,8 +42,9 @@ pub fn wrap(spans: Vec<Span<'static>>, width: u16, indent: &str) -> Vec<Line<'st
                 // A word longer than the line: break it by characters.
                 for ch in word.chars() {
                     let cw = ch.width().unwrap_or(0);
-                    if cur_w + buf_width(&buf) + cw > width {
+                    if cur_w + buf_w + cw > width {
                         cur.push(Span::styled(std::mem::take(&mut buf), style));
+                        buf_w = 0;
                         flush(&mut cur, &mut cur_w, &mut lines);
                         if !indent.is_empty() {
                             cur.push(Span::raw(indent.to_string()));
@@ -47,13 +52,15 @@ pub fn wrap(spans: Vec<Span<'static>>, width: u16, indent: &str) -> Vec<Line<'st
                         }
                     }
                     buf.push(ch);
+                    buf_w += cw;
                 }
             } else {
                 buf.push_str(word);
+                buf_w += w;
             }
         }
         if !buf.is_empty() {
-            cur_w += buf_width(&buf);
+            cur_w += buf_w;
             cur.push(Span::styled(buf, style));
         }
     }
