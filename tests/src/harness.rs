@@ -47,6 +47,9 @@ pub fn tether_bin() -> &'static Path {
         assert!(status.success(), "cargo build -p tether failed");
         let bin = profile_dir.join("tether");
         assert!(bin.exists(), "no tether binary at {}", bin.display());
+        // The daemon it starts: this build's, beside it, never another on PATH.
+        let daemon = bin.with_file_name("tether-daemon");
+        assert!(daemon.exists(), "no tether-daemon at {}", daemon.display());
         bin
     })
 }

@@ -145,8 +145,7 @@ impl TmuxPrefixes {
                 .stderr(std::process::Stdio::null())
                 .kill_on_drop(true)
                 .output();
-            // Keys are not read until it answers: a tmux that hangs gets a
-            // second, then its default prefix is assumed.
+            // A tmux that hangs gets a second, then its default prefix is assumed.
             let out = tokio::time::timeout(Duration::from_secs(1), out).await;
             // One line per option; `None` (no second prefix) is no key.
             let mut keys: Vec<Key> = match out {
@@ -479,15 +478,15 @@ async fn event_loop(
 
         tokio::select! {
             // Inside tmux, whether our prefix is also tmux's decides how it is
-            // pressed (twice) and shown: the first frame does not wait for
-            // tmux's answer (a process to start), but no key is read before
-            // it, so each is taken as the answer says.
+            // shown (pressed twice): the first frame does not wait for tmux's
+            // answer (a process to start), it is drawn again once it came.
+            // Keys need not wait: a prefix pressed twice is taken either way.
             keys = prefixes.keys(), if prefixes.asking() => {
                 app.keymap.inside_tmux(&keys);
                 super::trace::mark("tmux prefixes known");
                 dirty = true;
             }
-            ev = input.next(), if !prefixes.asking() => match ev {
+            ev = input.next() => match ev {
                 Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => {
                     app.flash = None;
                     app.on_key(k);
