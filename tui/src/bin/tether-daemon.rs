@@ -7,43 +7,31 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: tether-daemon [--socket PATH] [--background]
-The tether daemon; `tether daemon` runs it, and any tether command starts it when none runs.";
+use clap::Parser;
+
+/// The tether daemon: `tether daemon` runs it, and any tether command starts it
+/// when none runs.
+#[derive(Debug, Parser)]
+#[command(name = "tether-daemon", version)]
+struct Args {
+    /// The socket to listen on (default: $TETHER_SOCKET, else
+    /// $XDG_RUNTIME_DIR/tether/tether.sock, else /tmp/tether-$UID/tether.sock).
+    #[arg(long, value_name = "PATH")]
+    socket: Option<PathBuf>,
+    /// Detach from the terminal and log only to the state directory.
+    #[arg(long)]
+    background: bool,
+}
 
 fn main() -> ExitCode {
-    let mut socket: Option<PathBuf> = None;
-    let mut background = false;
-    let mut args = std::env::args_os().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.to_str() {
-            Some("--socket") => match args.next() {
-                Some(path) => socket = Some(PathBuf::from(path)),
-                None => return usage("--socket needs a path"),
-            },
-            Some("--background") => background = true,
-            Some("--version" | "-V") => {
-                println!("tether-daemon {}", env!("CARGO_PKG_VERSION"));
-                return ExitCode::SUCCESS;
-            }
-            Some("--help" | "-h") => {
-                println!("{USAGE}");
-                return ExitCode::SUCCESS;
-            }
-            _ => return usage(&format!("unexpected argument {}", arg.to_string_lossy())),
-        }
-    }
+    let args = Args::parse();
     let uid = nix::unistd::getuid().as_raw();
-    let socket = tether_shared::paths::socket_path(socket, uid);
-    match tether::commands::host_daemon(socket, background) {
+    let socket = tether_shared::paths::socket_path(args.socket, uid);
+    match tether::commands::host_daemon(socket, args.background) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("tether: {}", tether::commands::one_line(&e));
             ExitCode::from(1)
         }
     }
-}
-
-fn usage(problem: &str) -> ExitCode {
-    eprintln!("tether-daemon: {problem}\n{USAGE}");
-    ExitCode::from(2)
 }

@@ -96,26 +96,19 @@ pub async fn connect_or_start(socket: &Path) -> anyhow::Result<DaemonClient> {
     started
 }
 
-/// The daemon's executable, `tether-daemon`: beside this `tether` (they are
-/// built and installed together), else the first on `PATH`.
+/// The daemon's executable, `tether-daemon`, beside this `tether` (the real
+/// file, a symlink resolved): they are built and installed together, so the
+/// daemon a command starts is always its own build's, never another on `PATH`.
 pub fn daemon_exe() -> anyhow::Result<PathBuf> {
-    const NAME: &str = "tether-daemon";
     let exe = std::env::current_exe().context("cannot find the tether executable")?;
-    let beside = exe.with_file_name(NAME);
-    if beside.is_file() {
-        return Ok(beside);
+    let daemon = exe.with_file_name("tether-daemon");
+    if !daemon.is_file() {
+        bail!(
+            "tether-daemon is not beside {}: it is built and installed with tether (`cargo build --release` builds both, `cargo install --path tui` installs both); keep the two together",
+            exe.display()
+        );
     }
-    std::env::var_os("PATH")
-        .iter()
-        .flat_map(std::env::split_paths)
-        .map(|dir| dir.join(NAME))
-        .find(|p| p.is_file())
-        .ok_or_else(|| {
-            anyhow!(
-                "{NAME} is not beside {} nor on PATH: it is built and installed with tether (`cargo build --release` builds both, `cargo install --path tui` installs both)",
-                exe.display()
-            )
-        })
+    Ok(daemon)
 }
 
 async fn start_daemon(socket: &Path) -> anyhow::Result<DaemonClient> {
