@@ -50,7 +50,7 @@ pub(super) async fn attach(
     interactive: bool,
 ) -> anyhow::Result<u8> {
     // Asked of tmux (when inside one) while the daemon is reached: its
-    // answer is needed for the first frame's key hints.
+    // answer changes the key hints, redrawn when it comes.
     let mut prefixes = interactive.then(crate::ui::TmuxPrefixes::ask);
     crate::ui::trace::mark("runtime started");
     if let (true, Some(session), Target::Local(socket)) = (interactive, &name, target) {

@@ -162,8 +162,8 @@ impl TmuxPrefixes {
         })))
     }
 
-    /// The keys, once tmux answered; never outside tmux (so a `select!`
-    /// branch on it stays pending).
+    /// The keys, once tmux answered; never outside tmux or after the answer
+    /// was taken (a `select!` branch on it stays pending).
     async fn keys(&mut self) -> Vec<Key> {
         let Some(task) = self.0.as_mut() else {
             return std::future::pending().await;
@@ -173,11 +173,6 @@ impl TmuxPrefixes {
             .unwrap_or_else(|_| Key::parse("C-b").into_iter().collect());
         self.0 = None;
         keys
-    }
-
-    /// True while tmux has not answered.
-    fn asking(&self) -> bool {
-        self.0.is_some()
     }
 }
 
@@ -481,9 +476,8 @@ async fn event_loop(
             // shown (pressed twice): the first frame does not wait for tmux's
             // answer (a process to start), it is drawn again once it came.
             // Keys need not wait: a prefix pressed twice is taken either way.
-            keys = prefixes.keys(), if prefixes.asking() => {
+            keys = prefixes.keys() => {
                 app.keymap.inside_tmux(&keys);
-                super::trace::mark("tmux prefixes known");
                 dirty = true;
             }
             ev = input.next() => match ev {
