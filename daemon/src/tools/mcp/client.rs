@@ -34,6 +34,7 @@ use std::time::{Duration, Instant};
 use rmcp::model::{CallToolRequestParams, PaginatedRequestParams};
 use rmcp::service::{RoleClient, RunningService, serve_client_with_ct};
 use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::async_rw::AsyncRwTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::{Peer, ServiceError};
 use tokio::sync::mpsc::UnboundedSender;
@@ -44,7 +45,8 @@ use super::asking::AskRoutes;
 
 use super::error::{McpError, error_chain, init_error_reason, transport_error_text};
 use super::handler::{Handler, client_info};
-use super::notices::{Limiter, ProgressRoutes};
+use super::notices::Limiter;
+use super::progress::{InOrder, ProgressRoutes};
 use super::stdio::{ServerProcess, StderrTail};
 use super::supervisor::{Supervisor, startup_failure};
 use super::tasks::{Sniffed, TaskOnly};
@@ -120,9 +122,9 @@ impl McpClient {
             events: events.clone(),
             info: client_info(),
             limiter: Arc::new(Mutex::new(Limiter::new(Instant::now()))),
-            progress: ProgressRoutes::default(),
             asks: AskRoutes::default(),
         };
+        let progress = ProgressRoutes::default();
         let startup_timeout = spec.timeout.max(MIN_STARTUP_TIMEOUT);
         let service_ct = CancellationToken::new();
         let (running, process) = match &spec.transport {
@@ -136,16 +138,20 @@ impl McpClient {
                     ServerProcess::spawn(&spec.name, command, args, env, cwd.as_deref())?;
                 let task_only = TaskOnly::default();
                 let stdout = Sniffed::new(stdout, task_only.clone());
+                let transport = InOrder::new(
+                    AsyncRwTransport::new_client(stdout, stdin),
+                    progress.clone(),
+                );
                 let init = tokio::time::timeout(
                     startup_timeout,
-                    serve_client_with_ct(handler, (stdout, stdin), service_ct.clone()),
+                    serve_client_with_ct(handler, transport, service_ct.clone()),
                 )
                 .await;
                 let reason = match init {
                     Ok(Ok(running)) => {
                         tracing::info!(server = %spec.name, pid = process.pid(), "mcp server started");
                         let mut client =
-                            Self::start(spec, running, Some(process), service_ct, events);
+                            Self::start(spec, running, Some(process), service_ct, events, progress);
                         client.task_only = task_only;
                         return Ok(client);
                     }
@@ -159,9 +165,12 @@ impl McpClient {
             Transport::Http { url, headers } => {
                 let config = StreamableHttpClientTransportConfig::with_uri(url.clone())
                     .custom_headers(http_headers(&spec.name, headers)?);
-                let transport = StreamableHttpClientTransport::with_client(
-                    super::auth::AuthHttp::new(auth),
-                    config,
+                let transport = InOrder::new(
+                    StreamableHttpClientTransport::with_client(
+                        super::auth::AuthHttp::new(auth),
+                        config,
+                    ),
+                    progress.clone(),
                 );
                 let connect_error = |reason: String| McpError::Connect {
                     server: spec.name.clone(),
@@ -187,7 +196,9 @@ impl McpClient {
                 }
             }
         };
-        Ok(Self::start(spec, running, process, service_ct, events))
+        Ok(Self::start(
+            spec, running, process, service_ct, events, progress,
+        ))
     }
 
     fn start(
@@ -196,10 +207,10 @@ impl McpClient {
         process: Option<ServerProcess>,
         service_ct: CancellationToken,
         events: UnboundedSender<ServerEvent>,
+        progress: ProgressRoutes,
     ) -> McpClient {
         let shutdown = CancellationToken::new();
         let peer = running.peer().clone();
-        let progress = running.service().progress.clone();
         let asks = running.service().asks.clone();
         let limiter = running.service().limiter.clone();
         let pid = process.as_ref().map(ServerProcess::pid);

@@ -1,6 +1,7 @@
 //! The rmcp client handler: receives a server's notifications (log messages, progress,
-//! tool and resource list changes, resource updates), logs them rate-limited and routes
-//! progress to its call; passes its questions and sampling requests to `asking`.
+//! tool and resource list changes, resource updates) and logs them rate-limited (the
+//! transport has already routed progress to its call: see `progress`); passes its
+//! questions and sampling requests to `asking`.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -15,7 +16,7 @@ use rmcp::service::{NotificationContext, RoleClient};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::asking::{self, AskRoutes};
-use super::notices::{Limiter, MAX_LOGGED_CHARS, ProgressRoutes, cut};
+use super::notices::{Limiter, MAX_LOGGED_CHARS, cut};
 use super::types::ServerEvent;
 
 /// Receives server notifications from rmcp.
@@ -25,7 +26,6 @@ pub(super) struct Handler {
     pub(super) info: ClientConfig,
     /// Shared with the supervisor, which reports what it dropped.
     pub(super) limiter: Arc<Mutex<Limiter>>,
-    pub(super) progress: ProgressRoutes,
     /// Where the server's questions and sampling requests go (see `asking`).
     pub(super) asks: AskRoutes,
 }
@@ -86,15 +86,8 @@ impl ClientHandler for Handler {
         params: ProgressNotificationParam,
         _context: NotificationContext<RoleClient>,
     ) {
-        let token = params.progress_token.0.to_string();
-        self.progress.forward(
-            &token,
-            params.progress,
-            params.total,
-            params.message.as_deref(),
-            Instant::now(),
-        );
         if self.admit() {
+            let token = params.progress_token.0.to_string();
             tracing::debug!(
                 server = %self.server,
                 token = %token,

@@ -2,7 +2,7 @@
 //!
 //! `client` is the connection ([`McpClient`]: connect, list, call, shut down);
 //! `types` and `error` its vocabulary; `handler` receives a server's notifications
-//! (rate-limited by `notices`); `supervisor` owns the rmcp service loop and the child
+//! (rate-limited by `notices`), and `progress` routes a call's progress to it in order; `supervisor` owns the rmcp service loop and the child
 //! process that `stdio` starts in its own process group; `tasks` spots task-only
 //! tools; `asking` routes a server's questions and sampling requests to the session
 //! whose call it serves; `auth` is OAuth for HTTP servers; `content` turns a result into
@@ -15,6 +15,7 @@ mod content;
 mod error;
 mod handler;
 mod notices;
+mod progress;
 mod resources;
 mod stdio;
 mod supervisor;

@@ -253,6 +253,47 @@ async fn calls_with_progress_are_cancelled_too_and_get_their_progress() {
     client.shutdown().await;
 }
 
+/// rmcp hands each notification to the handler in a task of its own; behind
+/// thousands of log notifications, progress 2 used to reach the rate limit
+/// before progress 1, which was then dropped. It is routed in the order sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_behind_a_log_flood_reaches_its_call_in_order() {
+    let Some(spec) = bad_server(&[("BAD_FLOOD", "1")], Duration::from_secs(30)) else {
+        return;
+    };
+    let (client, _rx) = connect(&spec).await;
+    for round in 0..5 {
+        let (live, mut lines) = tokio::sync::mpsc::unbounded_channel();
+        client
+            .call_tool_with_progress(
+                "flood",
+                json!({"count": 5000, "progress": 40, "interval": 0}),
+                Some(live),
+            )
+            .await
+            .unwrap();
+        let got: Vec<String> = std::iter::from_fn(|| lines.try_recv().ok()).collect();
+        assert!(
+            got.first().map(String::as_str) == Some("[progress 1/40] step 1 of 40\n")
+                && got.last().map(String::as_str) == Some("[progress 40/40] step 40 of 40\n"),
+            "round {round}: {got:?}"
+        );
+        let steps: Vec<u32> = got
+            .iter()
+            .map(|l| {
+                l["[progress ".len()..]
+                    .split('/')
+                    .next()
+                    .unwrap()
+                    .parse()
+                    .unwrap()
+            })
+            .collect();
+        assert!(steps.is_sorted(), "round {round}: {got:?}");
+    }
+    client.shutdown().await;
+}
+
 #[tokio::test]
 async fn garbage_on_stdout_is_skipped() {
     let Some(spec) = bad_server(&[], Duration::from_secs(10)) else {
