@@ -83,18 +83,29 @@ impl SessionView {
         self.live_lines(i, width).len()
     }
 
-    /// Cell `i`'s lines at `width`, live output included.
-    pub fn cell_lines(&self, i: usize, width: u16) -> Vec<Line<'static>> {
+    /// The last `n` of cell `i`'s lines at `width` (all, when it has fewer),
+    /// live output included. Only those are copied: a long answer's other
+    /// lines stay in its cache, so a frame costs what it shows.
+    pub fn cell_lines(&self, i: usize, width: u16, n: usize) -> Vec<Line<'static>> {
         let Some(cell) = self.transcript.cells.get(i) else {
             return Vec::new();
         };
-        let mut lines = cell.lines(width, self.is_expanded(i)).clone();
+        let lines = cell.lines(width, self.is_expanded(i));
         let live = self.live_lines(i, width);
-        if !live.is_empty() {
-            let at = lines.len().saturating_sub(1); // before the blank separator
-            lines.splice(at..at, live);
+        if live.is_empty() {
+            return lines[lines.len().saturating_sub(n)..].to_vec();
         }
-        lines
+        // Live output goes before the blank separator.
+        let at = lines.len().saturating_sub(1);
+        let (body, rest) = lines.split_at(at);
+        let total = body.len() + live.len() + rest.len();
+        let skip = total.saturating_sub(n);
+        body.iter()
+            .chain(&live)
+            .chain(rest)
+            .skip(skip)
+            .cloned()
+            .collect()
     }
 
     /// How many lines cell `i` takes at `width`.
@@ -128,7 +139,7 @@ impl SessionView {
             if have >= want {
                 break;
             }
-            let lines = self.cell_lines(i, width);
+            let lines = self.cell_lines(i, width, want - have);
             have += lines.len();
             chunks.push(
                 lines

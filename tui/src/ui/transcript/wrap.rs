@@ -100,26 +100,44 @@ pub fn fit(spans: Vec<Span<'static>>, max: usize) -> Vec<Span<'static>> {
 }
 
 pub(super) fn buf_width(s: &str) -> usize {
+    // Printable ASCII, nearly all text: a column a byte.
+    if s.bytes().all(|b| (b' '..=b'~').contains(&b)) {
+        return s.len();
+    }
     s.chars().map(|c| c.width().unwrap_or(0)).sum()
 }
 
-fn split_keep_spaces(s: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    let mut in_space = None;
-    for (i, c) in s.char_indices() {
-        let sp = c == ' ';
-        match in_space {
-            Some(prev) if prev != sp => {
-                out.push(&s[start..i]);
-                start = i;
-            }
-            _ => {}
-        }
-        in_space = Some(sp);
+/// `s` cut where runs of spaces start and end: words and the spaces between
+/// them, in order, nothing lost.
+fn split_keep_spaces(s: &str) -> impl Iterator<Item = &str> {
+    let mut rest = s;
+    std::iter::from_fn(move || {
+        let first = rest.as_bytes().first()?;
+        let space = *first == b' ';
+        let end = rest
+            .bytes()
+            .position(|b| (b == b' ') != space)
+            .unwrap_or(rest.len());
+        let (word, tail) = rest.split_at(end);
+        rest = tail;
+        Some(word)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn widths_and_words_are_the_same_with_or_without_the_ascii_path() {
+        assert_eq!(buf_width("plain words"), 11);
+        assert_eq!(buf_width("héllo"), 5);
+        assert_eq!(buf_width("日本"), 4);
+        assert_eq!(buf_width("a\u{7}b"), 2);
+        let words: Vec<&str> = split_keep_spaces("  a  bc d ").collect();
+        assert_eq!(words, ["  ", "a", "  ", "bc", " ", "d", " "]);
+        let words: Vec<&str> = split_keep_spaces("日本 語").collect();
+        assert_eq!(words, ["日本", " ", "語"]);
+        assert_eq!(split_keep_spaces("").count(), 0);
     }
-    if start < s.len() {
-        out.push(&s[start..]);
-    }
-    out
 }
