@@ -2,7 +2,8 @@
 //!
 //! `client` is the connection ([`McpClient`]: connect, list, call, shut down);
 //! `types` and `error` its vocabulary; `handler` receives a server's notifications
-//! (rate-limited by `notices`), and `progress` routes a call's progress to it in order; `supervisor` owns the rmcp service loop and the child
+//! (rate-limited by `notices`); `progress` routes a call's progress to it, in the
+//! order sent; `supervisor` owns the rmcp service loop and the child
 //! process that `stdio` starts in its own process group; `tasks` spots task-only
 //! tools; `asking` routes a server's questions and sampling requests to the session
 //! whose call it serves; `auth` is OAuth for HTTP servers; `content` turns a result into

@@ -49,17 +49,26 @@ struct Route {
     first_seen: Instant,
 }
 
+impl Route {
+    /// A token seen at `now` that no call has claimed yet.
+    fn unclaimed(now: Instant) -> Route {
+        Route {
+            live: None,
+            early: Vec::new(),
+            last_sent: None,
+            first_seen: now,
+        }
+    }
+}
+
 impl ProgressRoutes {
     /// Sends the progress of the call whose token is `token` to `live`,
     /// starting with what came before this.
     pub(super) fn add(&self, token: String, live: UnboundedSender<String>) {
         let mut routes = self.lock();
-        let route = routes.entry(token).or_insert_with(|| Route {
-            live: None,
-            early: Vec::new(),
-            last_sent: None,
-            first_seen: Instant::now(),
-        });
+        let route = routes
+            .entry(token)
+            .or_insert_with(|| Route::unclaimed(Instant::now()));
         for line in route.early.drain(..) {
             let _ = live.send(line);
         }
@@ -84,12 +93,9 @@ impl ProgressRoutes {
         if !routes.contains_key(token) && !make_room(&mut routes, now) {
             return;
         }
-        let route = routes.entry(token.to_string()).or_insert_with(|| Route {
-            live: None,
-            early: Vec::new(),
-            last_sent: None,
-            first_seen: now,
-        });
+        let route = routes
+            .entry(token.to_string())
+            .or_insert_with(|| Route::unclaimed(now));
         let last = total.is_some_and(|t| progress >= t);
         if !last
             && route
@@ -123,14 +129,15 @@ impl ProgressRoutes {
 
 /// Whether one more unclaimed token may be kept, after forgetting the stale ones.
 fn make_room(routes: &mut HashMap<String, Route>, now: Instant) -> bool {
-    let unclaimed = |r: &Route| r.live.is_none();
-    if routes.values().filter(|r| unclaimed(r)).count() < MAX_UNCLAIMED {
+    let unclaimed =
+        |routes: &HashMap<String, Route>| routes.values().filter(|r| r.live.is_none()).count();
+    if unclaimed(routes) < MAX_UNCLAIMED {
         return true;
     }
     routes.retain(|_, r| {
-        !unclaimed(r) || now.saturating_duration_since(r.first_seen) < UNCLAIMED_FOR
+        r.live.is_some() || now.saturating_duration_since(r.first_seen) < UNCLAIMED_FOR
     });
-    routes.values().filter(|r| unclaimed(r)).count() < MAX_UNCLAIMED
+    unclaimed(routes) < MAX_UNCLAIMED
 }
 
 /// One line of live output: `[progress 3/10] step 3 of 10`.

@@ -242,15 +242,16 @@ async fn calls_with_progress_are_cancelled_too_and_get_their_progress() {
         .unwrap();
     let text = super::super::content::convert_result("everything", &text, 1000).text;
     assert_eq!(text, "flooded 3 2");
-    let mut got = String::new();
-    while let Ok(line) = lines.try_recv() {
-        got.push_str(&line);
-    }
     assert_eq!(
-        got,
+        drain(&mut lines).concat(),
         "[progress 1/2] step 1 of 2\n[progress 2/2] step 2 of 2\n"
     );
     client.shutdown().await;
+}
+
+/// The live output lines a call has sent so far.
+fn drain(lines: &mut tokio::sync::mpsc::UnboundedReceiver<String>) -> Vec<String> {
+    std::iter::from_fn(|| lines.try_recv().ok()).collect()
 }
 
 /// rmcp hands each notification to the handler in a task of its own; behind
@@ -272,7 +273,7 @@ async fn progress_behind_a_log_flood_reaches_its_call_in_order() {
             )
             .await
             .unwrap();
-        let got: Vec<String> = std::iter::from_fn(|| lines.try_recv().ok()).collect();
+        let got = drain(&mut lines);
         assert!(
             got.first().map(String::as_str) == Some("[progress 1/40] step 1 of 40\n")
                 && got.last().map(String::as_str) == Some("[progress 40/40] step 40 of 40\n"),
