@@ -92,14 +92,9 @@ impl SessionView {
         };
         let lines = cell.lines(width, self.is_expanded(i));
         let live = self.live_lines(i, width);
-        if live.is_empty() {
-            return lines[lines.len().saturating_sub(n)..].to_vec();
-        }
         // Live output goes before the blank separator.
-        let at = lines.len().saturating_sub(1);
-        let (body, rest) = lines.split_at(at);
-        let total = body.len() + live.len() + rest.len();
-        let skip = total.saturating_sub(n);
+        let (body, rest) = lines.split_at(lines.len().saturating_sub(1));
+        let skip = (lines.len() + live.len()).saturating_sub(n);
         body.iter()
             .chain(&live)
             .chain(rest)

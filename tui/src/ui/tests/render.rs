@@ -159,6 +159,32 @@ fn snapshot_tool_output_cr() {
     snap_text("tool_output_cr", tool_output_cr);
 }
 
+/// The transcript's tail copies only the lines a frame shows: each shorter
+/// tail is the end of the whole one, a running call's live output included
+/// (it sits before its cell's blank separator).
+#[test]
+fn every_tail_is_the_end_of_the_whole_transcript() {
+    let app = tool_output_cr();
+    let v = app.session.as_ref().expect("attached");
+    let text = |rows: &[crate::ui::app::Row]| -> Vec<String> {
+        rows.iter()
+            .map(|r| crate::ui::app::line_text(&r.line))
+            .collect()
+    };
+    let whole = text(&v.tail(60, usize::MAX, true));
+    // The live output's last line, then the running call's blank separator.
+    let n = whole.len();
+    assert!(
+        whole[n - 2].contains("┆ built") && whole[n - 1].trim().is_empty(),
+        "the live output ends the running call, before its separator: {whole:#?}"
+    );
+    for want in 1..=whole.len() {
+        let tail = text(&v.tail(60, want, true));
+        assert!(tail.len() >= want, "{want}: {tail:#?}");
+        assert_eq!(tail[..], whole[whole.len() - tail.len()..], "{want}");
+    }
+}
+
 #[test]
 fn snapshot_tabs() {
     snap_text("tabs", tabs);
