@@ -90,7 +90,7 @@ impl SessionView {
         let Some(cell) = self.transcript.cells.get(i) else {
             return Vec::new();
         };
-        let lines = cell.lines(width, self.is_expanded(i));
+        let lines = cell.last_lines(width, self.is_expanded(i), n);
         let live = self.live_lines(i, width);
         // Live output goes before the blank separator.
         let (body, rest) = lines.split_at(lines.len().saturating_sub(1));

@@ -116,6 +116,9 @@ pub struct Cell {
     /// choices (expanded alone, a search's match).
     pub seq: u64,
     cache: RefCell<Option<(u16, bool, Vec<Line<'static>>)>>,
+    /// The last lines of a long answer not laid out whole yet, at a width:
+    /// the lines of its last blocks (see `tail.rs`).
+    tail: RefCell<Option<(u16, Vec<Line<'static>>)>>,
 }
 
 impl Cell {
@@ -124,6 +127,7 @@ impl Cell {
             kind,
             seq,
             cache: RefCell::new(None),
+            tail: RefCell::new(None),
         }
     }
 
@@ -137,6 +141,7 @@ impl Cell {
 
     pub(super) fn touch(&mut self) {
         *self.cache.get_mut() = None;
+        *self.tail.get_mut() = None;
     }
 
     /// Plain text of the cell, for search.
@@ -162,11 +167,48 @@ impl Cell {
         if !fresh {
             let lines = build_lines(&self.kind, width.max(8), expanded);
             *self.cache.borrow_mut() = Some((width, expanded, lines));
+            *self.tail.borrow_mut() = None;
         }
         std::cell::Ref::map(self.cache.borrow(), |c| match c {
             Some((_, _, l)) => l,
             None => &EMPTY,
         })
+    }
+
+    /// The cell's last lines at `width`, at least `n` of them when it has as
+    /// many: all of them, unless it is a long answer not laid out whole at
+    /// this width, whose last blocks are laid out alone (and kept) instead.
+    pub fn last_lines(
+        &self,
+        width: u16,
+        expanded: bool,
+        n: usize,
+    ) -> std::cell::Ref<'_, Vec<Line<'static>>> {
+        let laid_out =
+            matches!(&*self.cache.borrow(), Some((w, e, _)) if *w == width && *e == expanded);
+        if !laid_out && let CellKind::Assistant { text, partial } = &self.kind {
+            let kept = matches!(&*self.tail.borrow(), Some((w, l)) if *w == width && l.len() > n);
+            if !kept {
+                // A line of plain text holds `width` bytes at most; twice that
+                // leaves room for markup and wide characters. Fewer lines than
+                // asked for, and the whole answer is laid out after all.
+                let bytes = 2 * (n + 1).saturating_mul(usize::from(width.max(8)));
+                let lines = super::tail::cut(text, bytes).map(|at| {
+                    let mut l = answer_lines(&text[at..], *partial, width.max(8));
+                    l.push(Line::default());
+                    l
+                });
+                match lines {
+                    Some(l) if l.len() > n => *self.tail.borrow_mut() = Some((width, l)),
+                    _ => return self.lines(width, expanded),
+                }
+            }
+            return std::cell::Ref::map(self.tail.borrow(), |t| match t {
+                Some((_, l)) => l,
+                None => &EMPTY,
+            });
+        }
+        self.lines(width, expanded)
     }
 
     /// How many lines the cell takes at `width`.
@@ -222,6 +264,18 @@ fn markdown_lines(text: &str, width: u16) -> Vec<Line<'static>> {
     out
 }
 
+/// An answer's lines: its markdown, and a note when it was cut short.
+fn answer_lines(text: &str, partial: bool, width: u16) -> Vec<Line<'static>> {
+    let mut l = markdown_lines(text, width);
+    if partial {
+        l.push(Line::from(Span::styled(
+            "  (cut short)",
+            Style::new().fg(Color::DarkGray),
+        )));
+    }
+    l
+}
+
 fn build_lines(kind: &CellKind, width: u16, expanded: bool) -> Vec<Line<'static>> {
     let mut lines = match kind {
         CellKind::User { text, delivery } => {
@@ -248,16 +302,7 @@ fn build_lines(kind: &CellKind, width: u16, expanded: bool) -> Vec<Line<'static>
                 Style::new().add_modifier(Modifier::BOLD),
             )
         }
-        CellKind::Assistant { text, partial } => {
-            let mut l = markdown_lines(text, width);
-            if *partial {
-                l.push(Line::from(Span::styled(
-                    "  (cut short)",
-                    Style::new().fg(Color::DarkGray),
-                )));
-            }
-            l
-        }
+        CellKind::Assistant { text, partial } => answer_lines(text, *partial, width),
         CellKind::Tool {
             tool,
             args,

@@ -5,6 +5,7 @@ mod cells;
 pub mod diffs;
 mod fold;
 pub mod questions;
+mod tail;
 pub mod view;
 mod wrap;
 

@@ -164,3 +164,70 @@ fn a_compaction_without_a_summary_says_what_was_cut_and_has_nothing_to_expand() 
         "   tool outputs up to seq 6 are shown to the model as stubs"
     );
 }
+
+/// A long answer of every kind of block, each kind many times.
+fn long_answer() -> String {
+    let mut s = String::from("# The report\n\nIt starts with a summary.\n");
+    for i in 0..120 {
+        s.push_str(&format!(
+            "\n## Part {i}\n\nA paragraph with **bold**, `code` and a [link](https://example.com/{i}) \
+             that goes on long enough to wrap at a narrow width, and then some more words.\n\n\
+             1. first of a loose list\n\n   its second paragraph\n\n2. second\n\n\
+             - a tight list\n- of two\n\n> a quote\n> of two lines\n\n\
+             ```rust\nfn part_{i}() {{\n\n    let x = 1;\n}}\n```\n\n\
+             | col | another |\n|---|---|\n| {i} | a cell that is wide |\n\n---\n\n\
+             日本語の段落 {i} です。\n"
+        ));
+    }
+    s
+}
+
+#[test]
+fn a_long_answers_last_lines_alone_are_the_last_lines_of_the_whole() {
+    let text = long_answer();
+    for width in [24u16, 60, 120] {
+        for n in [1usize, 7, 33, 80] {
+            let whole = super::cells::Cell::new(
+                1,
+                CellKind::Assistant {
+                    text: text.clone(),
+                    partial: n == 7,
+                },
+            );
+            let alone = super::cells::Cell::new(
+                1,
+                CellKind::Assistant {
+                    text: text.clone(),
+                    partial: n == 7,
+                },
+            );
+            let all = text_of(&whole.lines(width, false));
+            let last = text_of(&alone.last_lines(width, false, n));
+            assert!(
+                last.len() > n,
+                "width {width}, {n} lines: got {}",
+                last.len()
+            );
+            // Laid out alone: fewer lines than the whole (else nothing was saved).
+            assert!(last.len() < all.len() / 2, "width {width}, {n} lines");
+            assert_eq!(
+                last[..],
+                all[all.len() - last.len()..],
+                "width {width}, {n} lines"
+            );
+            // Styles too, not only the text.
+            let (a, l) = (whole.lines(width, false), alone.last_lines(width, false, n));
+            assert_eq!(l[..], a[a.len() - l.len()..], "width {width}, {n} lines");
+        }
+    }
+    // Once laid out whole, that is what is shown.
+    let c = super::cells::Cell::new(
+        1,
+        CellKind::Assistant {
+            text,
+            partial: false,
+        },
+    );
+    let all = c.lines(60, false).len();
+    assert_eq!(c.last_lines(60, false, 5).len(), all);
+}
