@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use futures::StreamExt;
-use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::event::{
     DisableBracketedPaste, DisableFocusChange, DisableMouseCapture, EnableBracketedPaste,
@@ -19,6 +18,8 @@ use ratatui::crossterm::style::Print;
 use ratatui::crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
+use ratatui::layout::Rect;
+use ratatui::{Terminal, TerminalOptions, Viewport};
 use tokio::sync::mpsc;
 
 use super::app::App;
@@ -180,8 +181,19 @@ impl TmuxPrefixes {
 /// this terminal's height (an event is one line or more), so the first frame
 /// is drawn from them while the rest of the page loads.
 pub fn first_page_size() -> u32 {
-    let rows = ratatui::crossterm::terminal::size().map_or(50, |(_, rows)| rows);
+    let rows = screen_size().map_or(50, |s| s.height);
     (u32::from(rows) * 2).clamp(32, super::app::ATTACH_PAGE)
+}
+
+/// The terminal's size, asked of stdout (one `ioctl`): crossterm's `size()`
+/// opens `/dev/tty` for each question, and ratatui asked it before every
+/// frame. Failing that (stdout not the terminal), crossterm's answer.
+fn screen_size() -> Option<Rect> {
+    let (cols, rows) = match rustix::termios::tcgetwinsize(std::io::stdout()) {
+        Ok(ws) if ws.ws_col > 0 && ws.ws_row > 0 => (ws.ws_col, ws.ws_row),
+        _ => ratatui::crossterm::terminal::size().ok()?,
+    };
+    Some(Rect::new(0, 0, cols, rows))
 }
 
 /// What the TUI opens on.
@@ -377,15 +389,24 @@ async fn event_loop(
     // line buffer, so a full screen was a dozen writes (and a dozen wake-ups
     // of the terminal, which may show a frame half drawn). Every write below
     // flushes, as the draw does.
-    let mut terminal: Terminal<CrosstermBackend<BufWriter<Stdout>>> = Terminal::new(
+    //
+    // The viewport is the screen, sized here and before each frame from
+    // [`screen_size`] (a full-screen one would ask through `/dev/tty`).
+    let mut area = screen_size().context("cannot tell the terminal's size")?;
+    let mut terminal: Terminal<CrosstermBackend<BufWriter<Stdout>>> = Terminal::with_options(
         CrosstermBackend::new(BufWriter::with_capacity(1 << 16, std::io::stdout())),
+        TerminalOptions {
+            viewport: Viewport::Fixed(area),
+        },
     )
     .context("cannot open the terminal")?;
     // The alternate screen starts blank, as the terminal's buffer does: no
     // `terminal.clear()`, whose cursor query waits for the terminal's answer
     // before the first frame.
     ratatui::backend::Backend::clear(terminal.backend_mut())?;
-    let mut input = EventStream::new();
+    // Made once the first frame is out: the reader's thread and the
+    // terminal's input wait for it (typed keys wait in the terminal).
+    let mut input: Option<EventStream> = None;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut dirty = true;
     let mut title = String::new();
@@ -426,8 +447,8 @@ async fn event_loop(
         }
         if let Some(draft) = app.editor.take() {
             // Nothing may read the terminal while the editor has it: the input
-            // stream goes, and a fresh one (not read until polled) takes its place.
-            drop(std::mem::replace(&mut input, EventStream::new()));
+            // stream goes, and a fresh one is made when the loop next reads keys.
+            drop(input.take());
             // Dropping the stream wakes crossterm's reader; a wake-up nobody
             // took is left for the next poll, and would cut short the cursor
             // query of `terminal.clear()` below. Take it now.
@@ -456,6 +477,16 @@ async fn event_loop(
             out.write_all(b"\x07")?;
             out.flush()?;
         }
+        if let Some(now) = screen_size()
+            && now != area
+        {
+            // Resized (asked on every wake-up, the tick's too: a resize
+            // before the input stream was made sent no event): every cell is
+            // drawn again at the new size.
+            area = now;
+            terminal.resize(area)?;
+            dirty = true;
+        }
         if dirty {
             terminal.draw(|f| {
                 app.fit(f.area());
@@ -480,7 +511,7 @@ async fn event_loop(
                 app.keymap.inside_tmux(&keys);
                 dirty = true;
             }
-            ev = input.next() => match ev {
+            ev = input.get_or_insert_with(EventStream::new).next() => match ev {
                 Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => {
                     app.flash = None;
                     app.on_key(k);
