@@ -512,3 +512,95 @@ pub struct NewArgs {
     #[arg(trailing_var_arg = true)]
     pub prompt: Vec<String>,
 }
+
+impl Cli {
+    /// The command line of this process. `tether` and `tether attach [NAME]
+    /// [--read-only]`, the ways into the TUI, are read without clap: building
+    /// clap's whole command tree (every subcommand, every help text) was half
+    /// a millisecond of the TUI's first frame. They mean what clap makes of
+    /// them (a test checks); anything else, `--help` included, goes to clap.
+    pub fn from_env() -> Cli {
+        let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+        Cli::into_tui(&args).unwrap_or_else(Cli::parse)
+    }
+
+    /// `args` (without the program's name) when they are a plain way into
+    /// the TUI: nothing, or `attach`, at most one NAME (not an option, not
+    /// empty) and `--read-only` once, in any order.
+    fn into_tui(args: &[std::ffi::OsString]) -> Option<Cli> {
+        let command = match args.split_first() {
+            None => None,
+            Some((first, rest)) if first == "attach" => {
+                let mut name = None;
+                let mut read_only = false;
+                for arg in rest {
+                    let arg = arg.to_str()?;
+                    match arg {
+                        "--read-only" if !read_only => read_only = true,
+                        _ if arg.is_empty() || arg.starts_with('-') || name.is_some() => {
+                            return None;
+                        }
+                        _ => name = Some(arg.to_string()),
+                    }
+                }
+                Some(Command::Attach { name, read_only })
+            }
+            Some(_) => return None,
+        };
+        Some(Cli {
+            socket: None,
+            host: None,
+            command,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os(args: &[&str]) -> Vec<std::ffi::OsString> {
+        args.iter().map(Into::into).collect()
+    }
+
+    #[test]
+    fn the_ways_into_the_tui_mean_what_clap_makes_of_them() {
+        for args in [
+            &[][..],
+            &["attach"],
+            &["attach", "x"],
+            &["attach", "--read-only"],
+            &["attach", "x", "--read-only"],
+            &["attach", "--read-only", "my-agent"],
+            &["attach", "help"],
+            &["attach", "日本"],
+        ] {
+            let fast = Cli::into_tui(&os(args)).expect("read without clap");
+            let clap = Cli::try_parse_from(std::iter::once("tether").chain(args.iter().copied()))
+                .expect("clap takes it");
+            assert_eq!(format!("{fast:?}"), format!("{clap:?}"), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn anything_else_goes_to_clap() {
+        for args in [
+            &["attach", "x", "y"][..],
+            &["attach", "--read-only", "--read-only"],
+            &["attach", "-x"],
+            &["attach", "--", "x"],
+            &["attach", "--help"],
+            &["attach", "-h"],
+            &["attach", ""],
+            &["attach", "--socket", "/tmp/s", "x"],
+            &["attach", "x", "--host", "h"],
+            &["--socket", "/tmp/s", "attach", "x"],
+            &["--help"],
+            &["--version"],
+            &["ls"],
+            &["attachx"],
+        ] {
+            assert!(Cli::into_tui(&os(args)).is_none(), "{args:?}");
+        }
+    }
+}

@@ -1,10 +1,9 @@
 //! The `tether` binary: parse the command line and run the command.
 
-use clap::Parser;
-
 fn main() -> std::process::ExitCode {
     tether::ui::trace::mark("main");
-    let cli = tether::cli::Cli::parse();
+    let cli = tether::cli::Cli::from_env();
+    tether::ui::trace::mark("command line read");
     match tether::commands::run(cli) {
         Ok(code) => std::process::ExitCode::from(code),
         Err(e) => {
