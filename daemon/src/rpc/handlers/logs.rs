@@ -129,8 +129,10 @@ pub(crate) async fn attach(peer: &Arc<Peer>, id: Value, p: AttachParams) -> Resu
         None => h.clients(1).await,
     }
     // The reply goes out before the feed starts, so live messages follow it.
-    let reply = serde_json::to_value(result).map_err(errors::internal)?;
-    peer.reply(id, Ok(reply)).await;
+    // Written straight into the line: no JSON tree of the page to build, walk
+    // and drop (a TUI's first frame waits on this reply).
+    peer.reply_json(id, |out| serde_json::to_writer(out, &result))
+        .await;
     debug!(
         session = %h.id,
         events = count,
