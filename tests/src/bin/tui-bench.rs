@@ -323,4 +323,53 @@ async fn pty_first_frames(env: &TestEnv, model: &ModelServer, raw: &mut Raw) {
             queries[i]
         );
     }
+    trace_steps(&tether, &client_env, &env.root.path().join("start.trace"));
+}
+
+/// Where `tether attach t100k`'s first frame goes: `TETHER_TRACE_START` of
+/// `PTY_RUNS` more attaches, the median time of each step.
+fn trace_steps(tether: &str, client_env: &[(String, String)], file: &Path) {
+    let mut env = client_env.to_vec();
+    env.push(("TETHER_TRACE_START".into(), file.display().to_string()));
+    let mut steps: Vec<(String, Vec<Duration>)> = Vec::new();
+    for _ in 0..PTY_RUNS {
+        let _ = std::fs::remove_file(file);
+        time_first_frame(
+            tether,
+            &["attach", "t100k"],
+            &env,
+            PTY_SIZE,
+            &["tetherlastline", "detach"],
+            Duration::from_secs(20),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        // Written just after the frame: wait for it.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let text = loop {
+            match std::fs::read_to_string(file) {
+                Ok(t) if t.contains("frame drawn") => break t,
+                _ if Instant::now() > deadline => panic!("no trace in {}", file.display()),
+                _ => std::thread::sleep(Duration::from_millis(5)),
+            }
+        };
+        let mut last = 0u64;
+        for (k, line) in text.lines().enumerate() {
+            let (us, step) = line.split_once(' ').expect("`us step` lines");
+            let us: u64 = us.parse().expect("microseconds");
+            let took = Duration::from_micros(us - last);
+            last = us;
+            match steps.get_mut(k) {
+                Some((_, v)) => v.push(took),
+                None => steps.push((step.to_string(), vec![took])),
+            }
+        }
+    }
+    println!(
+        "\n## Where `tether attach t100k`'s first frame goes (`TETHER_TRACE_START`, {PTY_RUNS} runs)\n"
+    );
+    println!("| step (ends at) | median since the step before |\n|---|---|");
+    for (step, mut took) in steps {
+        took.sort();
+        println!("| {step} | {} |", ms(percentile(&took, 0.5)));
+    }
 }

@@ -400,10 +400,12 @@ async fn event_loop(
         },
     )
     .context("cannot open the terminal")?;
+    super::trace::mark("terminal made (two screen buffers)");
     // The alternate screen starts blank, as the terminal's buffer does: no
     // `terminal.clear()`, whose cursor query waits for the terminal's answer
     // before the first frame.
     ratatui::backend::Backend::clear(terminal.backend_mut())?;
+    super::trace::mark("screen cleared");
     // Made once the first frame is out: the reader's thread and the
     // terminal's input wait for it (typed keys wait in the terminal).
     let mut input: Option<EventStream> = None;
@@ -491,9 +493,10 @@ async fn event_loop(
             terminal.draw(|f| {
                 app.fit(f.area());
                 view::draw(f, app);
+                super::trace::mark("frame laid out");
             })?;
             dirty = false;
-            super::trace::mark("frame drawn");
+            super::trace::mark("frame drawn (written to the terminal)");
             super::trace::write();
             let now = view::title(app);
             if now != title {
