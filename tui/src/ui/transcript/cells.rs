@@ -192,7 +192,10 @@ impl Cell {
                 // A line of plain text holds `width` bytes at most; twice that
                 // leaves room for markup and wide characters. Fewer lines than
                 // asked for, and the whole answer is laid out after all.
-                let bytes = 2 * (n + 1).saturating_mul(usize::from(width.max(8)));
+                let bytes = n
+                    .saturating_add(1)
+                    .saturating_mul(usize::from(width.max(8)))
+                    .saturating_mul(2);
                 let lines = super::tail::cut(text, bytes).map(|at| {
                     let mut l = answer_lines(&text[at..], *partial, width.max(8));
                     l.push(Line::default());

@@ -10,12 +10,21 @@
 /// cut, or when something ties the text's end to what comes before it.
 ///
 /// A cut is at the start of a line that begins a top-level block: after a
-/// blank line, not indented (so not a list item's later paragraph or an
-/// indented code block), not a list item (a loose list's numbering and
-/// spacing span its items) and outside fenced code. A text with a link
-/// reference definition (used anywhere, defined anywhere), HTML (a comment
-/// or `<pre>` runs through blank lines) or control characters (drawn as a
-/// terminal would, where a later one can overwrite an earlier line) has none.
+/// blank line (spaces and tabs only: other white space is text), not
+/// indented (so not a list item's later paragraph or an indented code
+/// block), not a list item (a loose list's numbering and spacing span its
+/// items), not a definition (`: ...`, whose term is above it) and outside
+/// fenced code. Some texts have none at all, whatever their length:
+/// - a link reference or footnote definition (`]:` anywhere, in a quote or a
+///   list too): it applies to the whole text;
+/// - HTML (a comment or `<pre>` runs through blank lines);
+/// - a metadata block (a `---` line with text right under it opens one,
+///   anywhere, and it runs through blank lines to the next `---`);
+/// - a fence that is not at the start of a line (in a list item, a quote,
+///   indented), or a backtick fence whose info string has a backtick: where
+///   such a fence ends is not told line by line;
+/// - control characters (drawn as a terminal would, where a later one can
+///   overwrite an earlier line).
 pub fn cut(text: &str, bytes: usize) -> Option<usize> {
     if text.len() < bytes.saturating_mul(2) {
         return None;
@@ -31,17 +40,22 @@ pub fn cut(text: &str, bytes: usize) -> Option<usize> {
     let mut fence: Option<(u8, usize)> = None;
     let mut after_blank = false;
     let mut at = 0usize;
-    for line in text.split_inclusive('\n') {
+    let mut lines = text.split_inclusive('\n').peekable();
+    while let Some(line) = lines.next() {
         let start = at;
         at += line.len();
         let body = line.trim_end_matches(['\n', '\r']);
-        let trimmed = body.trim_start();
-        if trimmed.starts_with('<') || is_reference_definition(trimmed) {
+        let trimmed = body.trim_start_matches([' ', '\t']);
+        if trimmed.starts_with('<') || trimmed.contains("]:") {
             return None;
         }
+        let fenced = trimmed.contains("```") || trimmed.contains("~~~");
         if let Some(open) = fence {
-            if closes(trimmed, open) {
+            if closes(body, open) {
                 fence = None;
+            } else if fenced && body.len() != trimmed.len() {
+                // Indented: a closer of a fence in a list item, maybe.
+                return None;
             }
             after_blank = false;
             continue;
@@ -50,26 +64,53 @@ pub fn cut(text: &str, bytes: usize) -> Option<usize> {
             after_blank = true;
             continue;
         }
-        let indented = body.starts_with([' ', '\t']);
-        // Lines too near the end are still read: a definition or HTML there
+        if is_rule(body) && lines.peek().is_some_and(|next| !is_blank(next)) {
+            return None;
+        }
+        if fenced {
+            match opens(body) {
+                Some(open) if body.len() == trimmed.len() => fence = Some(open),
+                _ => return None,
+            }
+        }
+        let indented = body.len() != trimmed.len();
+        // Lines too near the end are still read: what is listed above, there,
         // ties the end to what comes before it.
-        if after_blank && !indented && !is_list_item(trimmed) && text.len() - start >= bytes {
+        if after_blank
+            && !indented
+            && !is_list_item(trimmed)
+            && !trimmed.starts_with(':')
+            && text.len() - start >= bytes
+        {
             best = Some(start);
         }
-        fence = opens(trimmed);
         after_blank = false;
     }
     best.filter(|&b| b >= text.len() / 2)
 }
 
-/// The fence a line opens: three or more backticks or tildes.
+/// Spaces and tabs only.
+fn is_blank(line: &str) -> bool {
+    line.trim_end_matches(['\n', '\r'])
+        .bytes()
+        .all(|b| b == b' ' || b == b'\t')
+}
+
+/// Three or more `-` from the line's start, and nothing else but spaces.
+fn is_rule(body: &str) -> bool {
+    body.starts_with("---") && body.bytes().all(|b| b == b'-' || b == b' ' || b == b'\t')
+}
+
+/// The fence a line opens: three or more backticks or tildes (a backtick
+/// fence's info string has no backtick).
 fn opens(line: &str) -> Option<(u8, usize)> {
     let c = *line.as_bytes().first()?;
     if c != b'`' && c != b'~' {
         return None;
     }
     let n = line.bytes().take_while(|&b| b == c).count();
-    (n >= 3).then_some((c, n))
+    let info_ok = c == b'~' || !line[n..].contains('`');
+    (n >= 3 && info_ok).then_some((c, n))
 }
 
 /// Whether a line closes the fence `open`: its character, as many or more,
@@ -91,14 +132,6 @@ fn is_list_item(line: &str) -> bool {
         }
         _ => false,
     }
-}
-
-/// `[label]: destination` (a footnote's `[^1]:` too).
-fn is_reference_definition(line: &str) -> bool {
-    line.starts_with('[')
-        && line
-            .find("]:")
-            .is_some_and(|end| end > 1 && !line[1..end].contains(']'))
 }
 
 #[cfg(test)]
@@ -149,5 +182,60 @@ mod tests {
         assert_eq!(cut(&html, 200), None);
         let overwritten = format!("{}\rover", paragraphs(100));
         assert_eq!(cut(&overwritten, 200), None);
+        // Definitions inside a quote or a list apply to the whole text too.
+        let quoted = format!("{}\n\n> [x]: https://example.com\n", paragraphs(100));
+        assert_eq!(cut(&quoted, 200), None);
+        let footnote = format!("{}\n\n- [^1]: a note\n", paragraphs(100));
+        assert_eq!(cut(&footnote, 200), None);
+    }
+
+    #[test]
+    fn a_metadata_block_or_a_fence_told_apart_only_by_its_container_has_no_cut() {
+        // `---` with text right under it opens a metadata block anywhere,
+        // through blank lines to the next `---`.
+        let metadata = format!(
+            "{}\n\n---\n**Summary.** {}\n\n---\n\nThe end.\n",
+            paragraphs(40),
+            paragraphs(40)
+        );
+        assert_eq!(cut(&metadata, 200), None);
+        // A rule with a blank line under it is a rule.
+        let rule = format!("{}\n\n---\n\n{}", paragraphs(40), paragraphs(40));
+        assert!(cut(&rule, 200).is_some());
+        // A fence opened in a list item; one indented; one closed at column 0
+        // after an item; a backtick in a backtick fence's info string.
+        for fence in [
+            "- ```sh\n  cargo install tether\n  ```\n",
+            "1. Install:\n\n   ```sh\n   pip install x\n```\n",
+            "    ```\n    not a fence\n    ```\n",
+            "```x`\nnot a fence\n```\n",
+            "> ```\n> quoted\n> ```\n",
+        ] {
+            let text = format!(
+                "{}\n\n{fence}\n{}\n\n```\nuse std::io;\n\nfn main() {{}}\n```\n\n{}",
+                paragraphs(20),
+                paragraphs(20),
+                paragraphs(40)
+            );
+            assert_eq!(cut(&text, 200), None, "{fence:?}");
+        }
+    }
+
+    #[test]
+    fn only_spaces_and_tabs_make_a_blank_line_and_a_definition_is_not_a_cut() {
+        // A line of no-break spaces is text: the paragraph goes on.
+        let nbsp: String = (0..100)
+            .map(|i| format!("Line {i} of one paragraph, long enough.\n\u{a0}\n"))
+            .collect();
+        assert_eq!(cut(&nbsp, 200), None);
+        let defined: String = (0..100)
+            .map(|i| format!("Term {i}\n\n: its definition, long enough to matter.\n\n"))
+            .collect();
+        let at = cut(&defined, 200).expect("a cut at a term");
+        assert!(
+            defined[at..].starts_with("Term "),
+            "{:?}",
+            &defined[at..at + 20]
+        );
     }
 }
