@@ -21,4 +21,4 @@ pub(crate) mod util;
 pub(crate) mod worktree;
 
 pub use daemon::host;
-pub use rpc::listener::{lock_path, prepare_socket_dir};
+pub use rpc::listener::{AlreadyRunning, EXIT_ALREADY_RUNNING, lock_path, prepare_socket_dir};

@@ -1,6 +1,7 @@
 //! A private tether installation per test: directories, config, the daemon
 //! process, the CLI, and waits that poll a condition with a timeout.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::OnceLock;
@@ -279,6 +280,27 @@ impl TestEnv {
             .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()));
         file.lock()
             .unwrap_or_else(|e| panic!("cannot lock {}: {e}", path.display()));
+        file
+    }
+
+    /// Takes the daemon's own lock (`<socket>.lock`) with `holder` written in
+    /// it, as a daemon does: one that holds it and does not serve (still
+    /// starting, or dying) until the returned file is dropped.
+    pub fn hold_daemon_lock(&self, holder: &str) -> std::fs::File {
+        use std::io::Write;
+        let dir = self.socket.parent().expect("the socket's directory");
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let path = PathBuf::from(format!("{}.lock", self.socket.display()));
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .write(true)
+            .open(&path)
+            .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()));
+        file.lock()
+            .unwrap_or_else(|e| panic!("cannot lock {}: {e}", path.display()));
+        file.write_all(holder.as_bytes()).unwrap();
         file
     }
 

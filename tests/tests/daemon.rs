@@ -62,6 +62,67 @@ async fn four_commands_racing_start_exactly_one_daemon() {
     );
 }
 
+/// A daemon that holds the socket's lock and does not listen (one still
+/// starting, or one killed whose lock the kernel has not dropped yet): a
+/// command that finds nobody listening waits it out and starts its own, where
+/// it used to fail with "already running".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_waits_out_a_daemon_lock_held_by_one_that_does_not_listen() {
+    let env = TestEnv::new();
+    let held = env.hold_daemon_lock("4242");
+    let child = env
+        .cli(&["ls", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let start_log = env.state_dir.join("daemon-start.log");
+    env.wait_until("the started daemon to find the lock held", T, || {
+        let log = std::fs::read_to_string(&start_log).unwrap_or_default();
+        async move { log.contains("already running") && log.contains("pid 4242") }
+    })
+    .await;
+    drop(held);
+    let out = tokio::time::timeout(T, child.wait_with_output())
+        .await
+        .expect("`tether ls` ends once the lock is free")
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "`tether ls` waited and started the daemon: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "[]");
+    let status: Value =
+        serde_json::from_str(&env.ok(&["daemon", "status", "--json"]).await).unwrap();
+    assert!(status["pid"].as_u64().unwrap() > 0, "{status}");
+    env.ok(&["daemon", "stop"]).await;
+}
+
+/// A lock held for good by a daemon that never listens: the command gives up
+/// after its 15 s with a line that names the holder, never hangs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_gives_up_on_a_daemon_lock_held_for_good_and_names_the_holder() {
+    let env = TestEnv::new();
+    let _held = env.hold_daemon_lock("4242");
+    let out = tokio::time::timeout(Duration::from_secs(40), env.run(&["ls"]))
+        .await
+        .expect("`tether ls` gives up in time");
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("pid 4242") && out.stderr.contains("did not answer"),
+        "names the holder: {}",
+        out.stderr
+    );
+    assert_eq!(
+        out.stderr.trim().lines().count(),
+        1,
+        "one line: {}",
+        out.stderr
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn socket_is_private_and_a_second_daemon_refuses_to_start() {
     let mut env = TestEnv::new();

@@ -61,16 +61,42 @@ pub struct DaemonLock {
     _file: File,
 }
 
-/// Takes the daemon lock for `socket`, or says who holds it.
+/// Another daemon holds this socket's lock: one serving, one still starting,
+/// or one dying whose lock the kernel has not dropped yet. `tether-daemon
+/// --background` exits with [`EXIT_ALREADY_RUNNING`] on it, so that a command
+/// that started it waits for the holder instead of failing.
+#[derive(Debug)]
+pub struct AlreadyRunning {
+    socket: PathBuf,
+    pid: String,
+}
+
+impl std::fmt::Display for AlreadyRunning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "a tether daemon is already running on {} (pid {}); stop it with `tether daemon stop`",
+            self.socket.display(),
+            self.pid
+        )
+    }
+}
+
+impl std::error::Error for AlreadyRunning {}
+
+/// The exit status of `tether-daemon --background` when another daemon holds
+/// the socket's lock ([`AlreadyRunning`]); EX_TEMPFAIL of `sysexits.h`.
+pub const EXIT_ALREADY_RUNNING: u8 = 75;
+
+/// Takes the daemon lock for `socket`, or says who holds it ([`AlreadyRunning`]).
 pub fn acquire_lock(socket: &Path) -> anyhow::Result<DaemonLock> {
     let path = lock_path(socket);
     let held = lock(&path, &std::process::id().to_string())?;
     held.map_err(|pid| {
-        anyhow::anyhow!(
-            "a tether daemon is already running on {} (pid {}); stop it with `tether daemon stop`",
-            socket.display(),
-            pid.trim()
-        )
+        anyhow::Error::new(AlreadyRunning {
+            socket: socket.to_path_buf(),
+            pid: pid.trim().to_string(),
+        })
     })
 }
 
@@ -84,6 +110,14 @@ pub fn acquire_state_lock(state_dir: &Path, socket: &Path) -> anyhow::Result<Dae
     let held = lock(&path, &me)?;
     held.map_err(|holder| {
         let (pid, other) = holder.trim().split_once(' ').unwrap_or((holder.trim(), "?"));
+        if Path::new(other) == socket {
+            // A daemon on this very socket that has dropped the socket's lock
+            // and not yet this one: it is dying.
+            return anyhow::Error::new(AlreadyRunning {
+                socket: socket.to_path_buf(),
+                pid: pid.to_string(),
+            });
+        }
         anyhow::anyhow!(
             "another tether daemon (pid {pid}) is using the state directory {} on the socket {other}; \
              one state directory takes one daemon: use that socket (TETHER_SOCKET={other}) or stop it \

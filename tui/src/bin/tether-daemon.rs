@@ -31,7 +31,14 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("tether: {}", tether::commands::one_line(&e));
-            ExitCode::from(1)
+            // Started in the background by a command, which waits for the
+            // daemon that holds the lock (`client::local`); in the foreground,
+            // an error like any other (exit 1, as DESIGN.md says).
+            if args.background && e.downcast_ref::<tether_daemon::AlreadyRunning>().is_some() {
+                ExitCode::from(tether_daemon::EXIT_ALREADY_RUNNING)
+            } else {
+                ExitCode::from(1)
+            }
         }
     }
 }

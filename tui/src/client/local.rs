@@ -111,15 +111,18 @@ pub fn daemon_exe() -> anyhow::Result<PathBuf> {
     Ok(daemon)
 }
 
-async fn start_daemon(socket: &Path) -> anyhow::Result<DaemonClient> {
-    let state_dir = tether_shared::paths::state_dir();
-    tether_shared::paths::create_private_dir(&state_dir)
-        .with_context(|| format!("failed to create {}", state_dir.display()))?;
-    let start_log = state_dir.join("daemon-start.log");
-    let err_file = std::fs::File::create(&start_log)
+/// How long a command waits for a daemon it started to listen.
+const START_WAIT: Duration = Duration::from_secs(15);
+
+/// How often a command tries again to start a daemon while another holds the
+/// socket's lock without listening (one still starting, or one dying).
+const HELD_RETRY: Duration = Duration::from_millis(100);
+
+/// Starts `tether-daemon --background`, its stderr to `daemon-start.log`.
+fn spawn_daemon(socket: &Path, start_log: &Path) -> anyhow::Result<tokio::process::Child> {
+    let err_file = std::fs::File::create(start_log)
         .with_context(|| format!("failed to create {}", start_log.display()))?;
-    let exe = daemon_exe()?;
-    let mut child = tokio::process::Command::new(exe)
+    tokio::process::Command::new(daemon_exe()?)
         .arg("--socket")
         .arg(socket)
         .arg("--background")
@@ -127,8 +130,36 @@ async fn start_daemon(socket: &Path) -> anyhow::Result<DaemonClient> {
         .stdout(Stdio::null())
         .stderr(Stdio::from(err_file))
         .spawn()
-        .context("failed to start the daemon")?;
-    let deadline = Instant::now() + Duration::from_secs(15);
+        .context("failed to start the daemon")
+}
+
+/// The last non-empty line of `daemon-start.log`, without our own prefix.
+fn last_start_line(start_log: &Path) -> String {
+    let log = std::fs::read_to_string(start_log).unwrap_or_default();
+    let last = log
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("no output")
+        .trim();
+    // The daemon's own error line starts as ours do; say it once.
+    last.strip_prefix("tether: ").unwrap_or(last).to_string()
+}
+
+/// Starts a daemon and connects to it. A daemon that another holds the lock
+/// against is not a failure: the holder is starting (it answers soon) or
+/// dying (its lock goes with it, and the next start takes it), so this keeps
+/// connecting and, every [`HELD_RETRY`], starts one again, until one answers
+/// or [`START_WAIT`] passes.
+async fn start_daemon(socket: &Path) -> anyhow::Result<DaemonClient> {
+    let state_dir = tether_shared::paths::state_dir();
+    tether_shared::paths::create_private_dir(&state_dir)
+        .with_context(|| format!("failed to create {}", state_dir.display()))?;
+    let start_log = state_dir.join("daemon-start.log");
+    let mut child = Some(spawn_daemon(socket, &start_log)?);
+    // When another daemon holds the lock: when to try again.
+    let mut held: Option<Instant> = None;
+    let deadline = Instant::now() + START_WAIT;
     loop {
         match connect(socket).await {
             Ok(c) => return Ok(c),
@@ -137,19 +168,29 @@ async fn start_daemon(socket: &Path) -> anyhow::Result<DaemonClient> {
                 return Err(anyhow!(e)).context("cannot connect to the daemon it just started");
             }
         }
-        if let Some(status) = child.try_wait()? {
-            let log = std::fs::read_to_string(&start_log).unwrap_or_default();
-            let last = log
-                .lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("no output");
-            // The daemon's own error line starts as ours do; say it once.
-            let last = last.trim();
-            let last = last.strip_prefix("tether: ").unwrap_or(last);
-            bail!("the daemon failed to start ({status}): {last}");
+        if let Some(running) = child.as_mut() {
+            if let Some(status) = running.try_wait()? {
+                let last = last_start_line(&start_log);
+                if status.code() != Some(i32::from(tether_daemon::EXIT_ALREADY_RUNNING)) {
+                    bail!("the daemon failed to start ({status}): {last}");
+                }
+                tracing::debug!(holder = %last, "another daemon holds the lock; waiting for it");
+                child = None;
+                held = Some(Instant::now() + HELD_RETRY);
+            }
+        } else if held.is_some_and(|at| Instant::now() >= at) {
+            child = Some(spawn_daemon(socket, &start_log)?);
         }
         if Instant::now() > deadline {
+            if held.is_some() {
+                let pid =
+                    std::fs::read_to_string(tether_daemon::lock_path(socket)).unwrap_or_default();
+                bail!(
+                    "a tether daemon (pid {}) holds the lock of {} but did not answer within 15 s; if it is stuck, kill it",
+                    pid.trim(),
+                    socket.display()
+                );
+            }
             bail!(
                 "the daemon did not start listening on {} within 15 s; see {}",
                 socket.display(),
