@@ -153,9 +153,19 @@ impl<S: Stream> Client<S> {
     pub async fn call_read<M: Method, O>(
         &mut self,
         params: &M::Params,
-        mut read: impl FnMut(&[u8], u64) -> serde_json::Result<Answer<O>>,
+        read: impl FnMut(&[u8], u64) -> serde_json::Result<Answer<O>>,
     ) -> Result<O, ClientError> {
         let id = self.send::<M>(params).await?;
+        self.read_answer(id, read).await
+    }
+
+    /// Reads lines until `read` finds the answer to `id` in one (see
+    /// [`Client::call_read`]), keeping notifications.
+    async fn read_answer<O>(
+        &mut self,
+        id: u64,
+        mut read: impl FnMut(&[u8], u64) -> serde_json::Result<Answer<O>>,
+    ) -> Result<O, ClientError> {
         loop {
             let line = match self.stream.next().await? {
                 Frame::Line(b) => b,
@@ -220,16 +230,12 @@ impl<S: Stream> Client<S> {
     }
 
     /// Reads until the response to `id`, keeping notifications.
+    /// The result is read from the line's bytes in one pass, not made a JSON
+    /// tree first (issue 13: the attach's first page is most of what a
+    /// first frame waits on).
     async fn answer<M: Method>(&mut self, id: u64) -> Result<M::Result, ClientError> {
-        loop {
-            match self.read().await? {
-                ServerMessage::Response(r) if r.id == id || r.id.is_null() => {
-                    return result_of::<M>(r);
-                }
-                ServerMessage::Response(_) => continue,
-                ServerMessage::Notification(n) => self.notifications.push_back(n),
-            }
-        }
+        self.read_answer(id, |line, id| answer_of(line, id, |r: M::Result| r))
+            .await
     }
 
     /// The next message of any kind (cancel-safe).
@@ -339,7 +345,29 @@ pub fn answer_of<'a, T: serde::Deserialize<'a>, O>(
         #[serde(default)]
         error: Option<RpcError>,
     }
-    let m: Incoming<T> = serde_json::from_slice(line)?;
+    /// What a line is, when its result is not a `T`.
+    #[derive(serde::Deserialize)]
+    struct Head {
+        #[serde(default)]
+        id: serde_json::Value,
+        #[serde(default)]
+        method: Option<serde::de::IgnoredAny>,
+    }
+    let m: Incoming<T> = match serde_json::from_slice(line) {
+        Ok(m) => m,
+        Err(e) => {
+            // The answer to another request, whose result is no `T`: skipped
+            // as any other is; only this request's is an error.
+            let head: Head = serde_json::from_slice(line)?;
+            if head.method.is_some() {
+                return Ok(Answer::Notification);
+            }
+            if head.id != id && !head.id.is_null() {
+                return Ok(Answer::Other);
+            }
+            return Err(e);
+        }
+    };
     if m.method.is_some() {
         return Ok(Answer::Notification);
     }
