@@ -65,11 +65,20 @@ pub(super) async fn attach(
         if let Ok((mut c, id)) =
             crate::client::connect_then::<method::SessionAttach>(socket, &params).await
         {
+            // While the daemon makes the page: the rest of what the frame needs.
+            let prepared = crate::ui::prepare();
             let page = c.answer_to::<method::SessionAttach>(id).await?;
             crate::ui::trace::mark("first page received (with the hello)");
             if let Some(prefixes) = prefixes.take() {
-                return crate::ui::run_from_page(target.clone(), c, page, read_only, prefixes)
-                    .await;
+                return crate::ui::run_from_page(
+                    target.clone(),
+                    c,
+                    page,
+                    read_only,
+                    prefixes,
+                    Some(prepared),
+                )
+                .await;
             }
         }
     }
@@ -90,7 +99,7 @@ pub(super) async fn attach(
         let params = first_page(name, read_only);
         let page = c.call::<method::SessionAttach>(&params).await?;
         crate::ui::trace::mark("first page received");
-        return crate::ui::run_from_page(target.clone(), c, page, read_only, prefixes).await;
+        return crate::ui::run_from_page(target.clone(), c, page, read_only, prefixes, None).await;
     }
     crate::linemode::attach(c, &name, read_only).await
 }

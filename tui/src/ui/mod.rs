@@ -19,4 +19,4 @@ pub(crate) mod widgets;
 #[cfg(test)]
 mod tests;
 
-pub use run::{TmuxPrefixes, first_page_size, run, run_from_page};
+pub use run::{Prepared, TmuxPrefixes, first_page_size, prepare, run, run_from_page};

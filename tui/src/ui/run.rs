@@ -263,20 +263,81 @@ pub async fn run(
         (None, Target::Remote(_)) => Some(target.connect_or_start().await?),
         (None, Target::Local(_)) => None,
     };
-    open(target, first, Opening::Name(attach), read_only, prefixes).await
+    open(
+        target,
+        first,
+        Opening::Name(attach),
+        read_only,
+        prefixes,
+        None,
+    )
+    .await
 }
 
 /// Runs the TUI on the session whose first page `client` fetched (its attach
 /// reply), as [`run`] does; the first frame is drawn from that page.
+/// `prepared`: what [`prepare`] made while the page was on its way.
 pub async fn run_from_page(
     target: Target,
     client: DaemonClient,
     page: tether_shared::protocol::AttachResult,
     read_only: bool,
     prefixes: TmuxPrefixes,
+    prepared: Option<Prepared>,
 ) -> anyhow::Result<u8> {
     let opening = Opening::Page(Box::new(page));
-    open(target, Some(client), opening, read_only, prefixes).await
+    open(target, Some(client), opening, read_only, prefixes, prepared).await
+}
+
+/// The TUI's terminal: frames go out through one 64 KiB buffer.
+type Term = Terminal<CrosstermBackend<BufWriter<Stdout>>>;
+
+/// What the first frame needs besides the daemon's page, none of it shown:
+/// the config and its keys, and the terminal with its two screen buffers
+/// (their memory's first touch is a third of a millisecond). `tether attach`
+/// makes it while the daemon makes the page (asked for right behind the
+/// hello), so the frame waits for neither after the page comes.
+pub struct Prepared {
+    config_path: std::path::PathBuf,
+    config: Option<toml::Table>,
+    keymap: Keymap,
+    key_warning: Option<String>,
+    /// `None` when the size could not be told (the event loop says why).
+    screen: Option<(Rect, Term)>,
+}
+
+/// Makes [`Prepared`]: reads the config, sizes the screen and makes the
+/// terminal's buffers. Nothing is written to the terminal.
+pub fn prepare() -> Prepared {
+    let (config_path, config) = read_config();
+    let (keymap, key_warning) = load_keymap(&config_path, config.as_ref());
+    super::trace::mark("config read");
+    let screen = screen_size().and_then(|area| Some((area, new_terminal(area).ok()?)));
+    super::trace::mark("terminal made (two screen buffers)");
+    Prepared {
+        config_path,
+        config,
+        keymap,
+        key_warning,
+        screen,
+    }
+}
+
+/// A terminal on stdout whose viewport is `area`; nothing is written.
+fn new_terminal(area: Rect) -> std::io::Result<Term> {
+    // A frame goes out in one write: `Stdout` alone writes through a 1 KiB
+    // line buffer, so a full screen was a dozen writes (and a dozen wake-ups
+    // of the terminal, which may show a frame half drawn). Every write of the
+    // event loop flushes, as the draw does.
+    //
+    // The viewport is the screen, sized before each frame from
+    // [`screen_size`] (a full-screen one would ask through `/dev/tty`).
+    Terminal::with_options(
+        CrosstermBackend::new(BufWriter::with_capacity(1 << 16, std::io::stdout())),
+        TerminalOptions {
+            viewport: Viewport::Fixed(area),
+        },
+    )
 }
 
 async fn open(
@@ -285,10 +346,15 @@ async fn open(
     opening: Opening,
     read_only: bool,
     prefixes: TmuxPrefixes,
+    prepared: Option<Prepared>,
 ) -> anyhow::Result<u8> {
-    let (config_path, config) = read_config();
-    let (keymap, key_warning) = load_keymap(&config_path, config.as_ref());
-    super::trace::mark("config read");
+    let Prepared {
+        config_path,
+        config,
+        keymap,
+        key_warning,
+        screen,
+    } = prepared.unwrap_or_else(prepare);
     // New sessions start where the daemon is: this directory, or the remote
     // user's home.
     let remote_home = match (&target, &first) {
@@ -337,7 +403,15 @@ async fn open(
     let mut signals = Signals::install()?;
     let guard = TerminalGuard::enter()?;
     super::trace::mark("terminal set up (raw mode, alternate screen)");
-    let result = event_loop(&mut app, &to_tx, &mut from_rx, &mut signals, prefixes).await;
+    let result = event_loop(
+        &mut app,
+        &to_tx,
+        &mut from_rx,
+        &mut signals,
+        prefixes,
+        screen,
+    )
+    .await;
     drop(guard);
     drop(to_tx);
     link.abort();
@@ -384,23 +458,16 @@ async fn event_loop(
     from: &mut mpsc::UnboundedReceiver<conn::FromDaemon>,
     signals: &mut Signals,
     mut prefixes: TmuxPrefixes,
+    screen: Option<(Rect, Term)>,
 ) -> anyhow::Result<Ended> {
-    // A frame goes out in one write: `Stdout` alone writes through a 1 KiB
-    // line buffer, so a full screen was a dozen writes (and a dozen wake-ups
-    // of the terminal, which may show a frame half drawn). Every write below
-    // flushes, as the draw does.
-    //
-    // The viewport is the screen, sized here and before each frame from
-    // [`screen_size`] (a full-screen one would ask through `/dev/tty`).
-    let mut area = screen_size().context("cannot tell the terminal's size")?;
-    let mut terminal: Terminal<CrosstermBackend<BufWriter<Stdout>>> = Terminal::with_options(
-        CrosstermBackend::new(BufWriter::with_capacity(1 << 16, std::io::stdout())),
-        TerminalOptions {
-            viewport: Viewport::Fixed(area),
-        },
-    )
-    .context("cannot open the terminal")?;
-    super::trace::mark("terminal made (two screen buffers)");
+    let (mut area, mut terminal) = match screen {
+        Some(made) => made,
+        None => {
+            let area = screen_size().context("cannot tell the terminal's size")?;
+            let terminal = new_terminal(area).context("cannot open the terminal")?;
+            (area, terminal)
+        }
+    };
     // The alternate screen starts blank, as the terminal's buffer does: no
     // `terminal.clear()`, whose cursor query waits for the terminal's answer
     // before the first frame.
