@@ -183,6 +183,11 @@ async fn start_daemon(socket: &Path) -> anyhow::Result<DaemonClient> {
         }
         if Instant::now() > deadline {
             if held.is_some() {
+                // A daemon started again that has not failed yet would take
+                // the lock once its holder lets go, with nobody waiting for it.
+                if let Some(mut late) = child {
+                    let _ = late.start_kill();
+                }
                 let pid =
                     std::fs::read_to_string(tether_daemon::lock_path(socket)).unwrap_or_default();
                 bail!(
