@@ -42,16 +42,20 @@ impl<S: Stream> Client<S> {
 
     /// [`Client::handshake`] with `M` sent right behind the hello, before its
     /// answer: the daemon reads a connection's requests in order, so `M` is
-    /// read once the hello is answered, and both take one round trip. Returns
-    /// the id to read `M`'s answer by ([`Client::answer_to`]).
-    pub async fn handshake_then<M: Method>(
+    /// read once the hello is answered, and both take one round trip.
+    /// `meanwhile` runs once both are sent, while the daemon answers them.
+    /// Returns the id to read `M`'s answer by ([`Client::answer_to`]) and what
+    /// `meanwhile` made.
+    pub async fn handshake_then<M: Method, R>(
         stream: S,
         params: &M::Params,
-    ) -> Result<(Client<S>, u64), ClientError> {
+        meanwhile: impl FnOnce() -> R,
+    ) -> Result<(Client<S>, u64, R), ClientError> {
         let (mut c, hello) = Client::say_hello(stream).await?;
         let id = c.send::<M>(params).await?;
+        let made = meanwhile();
         c.hello_answer(hello).await?;
-        Ok((c, id))
+        Ok((c, id, made))
     }
 
     /// The answer to `M` sent as `id` ([`Client::send`],

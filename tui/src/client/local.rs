@@ -21,15 +21,18 @@ pub async fn connect(socket: &Path) -> Result<DaemonClient, ClientError> {
     Client::handshake(Box::new(stream) as Box<dyn Stream>).await
 }
 
-/// [`connect`] with `M` sent right behind the hello (one round trip for both,
-/// see [`Client::handshake_then`]); the id of `M`'s answer.
-pub async fn connect_then<M: tether_shared::protocol::Method>(
+/// [`connect`] with `M` sent right behind the hello (one round trip for both),
+/// and `meanwhile` run while the daemon answers them (see
+/// [`Client::handshake_then`]); the id of `M`'s answer and what `meanwhile`
+/// made.
+pub async fn connect_then<M: tether_shared::protocol::Method, R>(
     socket: &Path,
     params: &M::Params,
-) -> Result<(DaemonClient, u64), ClientError> {
+    meanwhile: impl FnOnce() -> R,
+) -> Result<(DaemonClient, u64, R), ClientError> {
     let name = socket.to_fs_name::<GenericFilePath>()?;
     let stream = LocalSocketStream::connect(name).await?;
-    Client::handshake_then::<M>(Box::new(stream) as Box<dyn Stream>, params).await
+    Client::handshake_then::<M, R>(Box::new(stream) as Box<dyn Stream>, params, meanwhile).await
 }
 
 /// Whether `e` says no daemon listens on the socket.

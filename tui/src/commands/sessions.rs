@@ -62,11 +62,14 @@ pub(super) async fn attach(
         let params = first_page(session.clone(), read_only);
         // No daemon, a dying one, another version: the way below starts one,
         // waits, or says what is wrong, as every command does.
-        if let Ok((mut c, id)) =
-            crate::client::connect_then::<method::SessionAttach>(socket, &params).await
+        // While the daemon answers the hello and makes the page: the rest of
+        // what the first frame needs.
+        if let Ok((mut c, id, prepared)) =
+            crate::client::connect_then::<method::SessionAttach, _>(socket, &params, || {
+                crate::ui::prepare()
+            })
+            .await
         {
-            // While the daemon makes the page: the rest of what the frame needs.
-            let prepared = crate::ui::prepare();
             let page = c.answer_to::<method::SessionAttach>(id).await?;
             crate::ui::trace::mark("first page received (with the hello)");
             if let Some(prefixes) = prefixes.take() {
