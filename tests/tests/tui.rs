@@ -109,6 +109,10 @@ async fn a_kill_9_of_the_daemon_under_the_tui_is_survived_without_duplicates() {
     pane.type_text("first");
     pane.keys(&["Enter"]);
     pane.wait_text("before the crash").await;
+    // Shown is not stored: the answer streams to the screen before the turn
+    // is committed, and a kill before that resumes the turn (on PostgreSQL,
+    // whose commits take longer, CI saw exactly that). The turn is over first.
+    assert_eq!(env.wait_settled("phoenix").await, "idle");
 
     // The TUI starts a daemon again after a crash; holding the start lock keeps it
     // waiting, so the test's own daemon can take a message while the TUI is away.
