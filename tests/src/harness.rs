@@ -271,16 +271,7 @@ impl TestEnv {
     /// can start one until the returned file is dropped (to see what a client
     /// shows while no daemon runs, or to start the test's own daemon first).
     pub fn hold_spawn_lock(&self) -> std::fs::File {
-        let path = PathBuf::from(format!("{}.spawn", self.socket.display()));
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()));
-        file.lock()
-            .unwrap_or_else(|e| panic!("cannot lock {}: {e}", path.display()));
-        file
+        locked(&PathBuf::from(format!("{}.spawn", self.socket.display())))
     }
 
     /// Takes the daemon's own lock (`<socket>.lock`) with `holder` written in
@@ -291,15 +282,9 @@ impl TestEnv {
         let dir = self.socket.parent().expect("the socket's directory");
         std::fs::create_dir_all(dir).unwrap();
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).unwrap();
-        let path = PathBuf::from(format!("{}.lock", self.socket.display()));
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(true)
-            .write(true)
-            .open(&path)
-            .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()));
-        file.lock()
-            .unwrap_or_else(|e| panic!("cannot lock {}: {e}", path.display()));
+        let mut file = locked(&PathBuf::from(format!("{}.lock", self.socket.display())));
+        // Locked first, then written, as the daemon does.
+        file.set_len(0).unwrap();
         file.write_all(holder.as_bytes()).unwrap();
         file
     }
@@ -395,6 +380,19 @@ impl TestEnv {
         }
         out
     }
+}
+
+/// `path` (made if missing, its content kept), opened and exclusively locked.
+fn locked(path: &Path) -> std::fs::File {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()));
+    file.lock()
+        .unwrap_or_else(|e| panic!("cannot lock {}: {e}", path.display()));
+    file
 }
 
 impl Drop for TestEnv {

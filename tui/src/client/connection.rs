@@ -349,20 +349,12 @@ pub fn answer_of<'a, T: serde::Deserialize<'a>, O>(
         #[serde(default)]
         error: Option<RpcError>,
     }
-    /// What a line is, when its result is not a `T`.
-    #[derive(serde::Deserialize)]
-    struct Head {
-        #[serde(default)]
-        id: serde_json::Value,
-        #[serde(default)]
-        method: Option<serde::de::IgnoredAny>,
-    }
     let m: Incoming<T> = match serde_json::from_slice(line) {
         Ok(m) => m,
         Err(e) => {
             // The answer to another request, whose result is no `T`: skipped
             // as any other is; only this request's is an error.
-            let head: Head = serde_json::from_slice(line)?;
+            let head: Incoming<serde::de::IgnoredAny> = serde_json::from_slice(line)?;
             if head.method.is_some() {
                 return Ok(Answer::Notification);
             }

@@ -194,14 +194,16 @@ async fn start_daemon(socket: &Path) -> anyhow::Result<DaemonClient> {
                 let pid =
                     std::fs::read_to_string(tether_daemon::lock_path(socket)).unwrap_or_default();
                 bail!(
-                    "a tether daemon (pid {}) holds the lock of {} but did not answer within 15 s; if it is stuck, kill it",
+                    "a tether daemon (pid {}) holds the lock of {} but did not answer within {} s; if it is stuck, kill it",
                     pid.trim(),
-                    socket.display()
+                    socket.display(),
+                    START_WAIT.as_secs()
                 );
             }
             bail!(
-                "the daemon did not start listening on {} within 15 s; see {}",
+                "the daemon did not start listening on {} within {} s; see {}",
                 socket.display(),
+                START_WAIT.as_secs(),
                 start_log.display()
             );
         }
